@@ -1,0 +1,88 @@
+"""Lag arithmetic, with the semantics of `kafka-consumer-groups --describe`.
+
+Pure functions over facts read by `groups.kafka`: lag is log end (high watermark) minus the
+committed offset, unknown without a commit, and never clamped (a negative lag is a fact worth
+seeing: the group committed past the end, e.g. after the topic was recreated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from groups.kafka import TP, GroupDescription, LogOffsets, Member
+
+
+def partition_lag(committed: int | None, log_end: int | None) -> int | None:
+    """Messages between the committed offset and the log end; None when either is unknown."""
+    if committed is None or committed < 0 or log_end is None:
+        return None
+    return log_end - committed
+
+
+@dataclass(frozen=True)
+class PartitionRow:
+    topic: str
+    partition: int
+    committed: int | None
+    log_start: int | None
+    log_end: int | None
+    owner: Member | None
+
+    @property
+    def lag(self) -> int | None:
+        return partition_lag(self.committed, self.log_end)
+
+    @property
+    def committed_below_log_start(self) -> bool:
+        """The records the group would read next were deleted (retention or delete-records)."""
+        return self.committed is not None and self.log_start is not None and self.committed < self.log_start
+
+
+def partition_rows(
+    description: GroupDescription, committed: dict[TP, int], log_offsets: dict[TP, LogOffsets]
+) -> list[PartitionRow]:
+    """One row per partition the group owns or has committed for, as the tool's `--describe` lists them."""
+    owners = {tp: member for member in description.members for tp in member.assignment}
+    rows = []
+    for tp in sorted(set(owners) | set(committed)):
+        offsets = log_offsets.get(tp, LogOffsets(None, None))
+        rows.append(
+            PartitionRow(
+                topic=tp.topic,
+                partition=tp.partition,
+                committed=committed.get(tp),
+                log_start=offsets.start,
+                log_end=offsets.end,
+                owner=owners.get(tp),
+            )
+        )
+    return rows
+
+
+def total_lag(rows: list[PartitionRow]) -> int | None:
+    """Sum of the known lags (Burrow's TotalLag); None when no partition has a known lag."""
+    lags = [row.lag for row in rows if row.lag is not None]
+    return sum(lags) if lags else None
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    group_id: str
+    state: str
+    type: str
+    members: int
+    topics: tuple[str, ...]
+    partitions: int
+    lag: int | None
+
+
+def summarize(description: GroupDescription, rows: list[PartitionRow]) -> GroupSummary:
+    return GroupSummary(
+        group_id=description.group_id,
+        state=description.state,
+        type=description.type,
+        members=len(description.members),
+        topics=tuple(sorted({row.topic for row in rows})),
+        partitions=len(rows),
+        lag=total_lag(rows),
+    )

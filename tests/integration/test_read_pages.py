@@ -1,0 +1,119 @@
+"""The read side's pages and API against the real broker, including its failure modes."""
+
+import socket
+
+import pytest
+
+from groups.models import Cluster
+from tests import kafkatools as kt
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_cluster_is_a_404_page_with_a_way_back(client):
+    response = client.get("/clusters/nope/groups/")
+    assert response.status_code == 404
+    assert b"nope" in response.content and b'href="/"' in response.content
+
+
+def test_unknown_cluster_in_the_api_is_a_json_404(client):
+    response = client.get("/api/clusters/nope/groups/")
+    assert response.status_code == 404
+    assert "nope" in response.json()["error"]
+
+
+@pytest.mark.parametrize("query", ["sort=banana", "page=0", "page=abc", "sort=--lag"])
+def test_malformed_list_parameters_are_a_400_with_the_reason(client, query):
+    Cluster.objects.create(name="c", bootstrap_servers="127.0.0.1:1")
+    response = client.get(f"/clusters/c/groups/?{query}")
+    assert response.status_code == 400
+    assert b"must be" in response.content
+
+
+def test_unreachable_broker_shows_the_bootstrap_servers_and_keeps_retrying(client, settings):
+    settings.KAFKA_REQUEST_TIMEOUT = 1.5
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    Cluster.objects.create(name="down", bootstrap_servers=f"127.0.0.1:{port}")
+    response = client.get("/clusters/down/groups/")
+    assert response.status_code == 503
+    body = response.content.decode()
+    assert f"127.0.0.1:{port}" in body and "did not answer" in body
+    assert 'hx-trigger="every 5s' in body and 'http-equiv="refresh"' in body
+    api = client.get("/api/clusters/down/groups/")
+    assert api.status_code == 503 and f"127.0.0.1:{port}" in api.json()["error"]
+
+
+@pytest.mark.integration
+def test_unknown_group_is_a_404_page_and_json_404(client, cluster, unique):
+    group = unique("never-existed")
+    page = client.get(f"/clusters/local/groups/{group}/")
+    assert page.status_code == 404 and group.encode() in page.content
+    assert client.get(f"/api/clusters/local/groups/{group}/").status_code == 404
+
+
+@pytest.mark.integration
+def test_group_list_searches_sorts_and_renders_lag(client, cluster, kafka_bootstrap, unique):
+    topic = unique("search")
+    kt.create_topic(kafka_bootstrap, topic, 2)
+    kt.produce(kafka_bootstrap, topic, {0: 10, 1: 10})
+    small, big = unique("needle-small"), unique("needle-big")
+    kt.commit(kafka_bootstrap, small, {(topic, 0): 9, (topic, 1): 10})
+    kt.commit(kafka_bootstrap, big, {(topic, 0): 0, (topic, 1): 2})
+    response = client.get("/clusters/local/groups/?q=NEEDLE&sort=-lag")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert body.index(big) < body.index(small)
+    rows = response.context["page"].object_list
+    assert [(g.group_id, g.lag) for g in rows if g.group_id in (small, big)] == [(big, 18), (small, 1)]
+
+
+@pytest.mark.integration
+def test_htmx_refresh_returns_only_the_live_fragment(client, cluster, kafka_bootstrap, unique):
+    topic, group = unique("frag"), unique("frag-group")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.produce(kafka_bootstrap, topic, {0: 3})
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 1})
+    response = client.get(f"/clusters/local/groups/{group}/", HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.lstrip().startswith('<div id="live"') and "<html" not in body
+    assert "<td class=\"num lag\">2" in body
+
+
+@pytest.mark.integration
+def test_topic_page_lists_partitions_and_groups_with_their_lag(client, cluster, kafka_bootstrap, unique):
+    topic, group = unique("topicpage"), unique("topicpage-group")
+    kt.create_topic(kafka_bootstrap, topic, 3)
+    kt.produce(kafka_bootstrap, topic, {0: 5, 1: 6, 2: 7})
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 1, (topic, 2): 7})
+    response = client.get(f"/clusters/local/topics/{topic}/")
+    assert response.status_code == 200
+    detail = response.context["detail"]
+    assert {p: (o.start, o.end) for p, o in detail.partitions.items()} == {0: (0, 5), 1: (0, 6), 2: (0, 7)}
+    assert [(g.group_id, g.partitions, g.lag) for g in detail.groups] == [(group, 2, 4)]
+
+
+@pytest.mark.integration
+def test_a_topic_deleted_while_its_pages_are_open_is_reported(client, cluster, kafka_bootstrap, unique):
+    topic, group = unique("doomed"), unique("doomed-group")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.produce(kafka_bootstrap, topic, {0: 2})
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 1})
+    assert client.get(f"/clusters/local/topics/{topic}/").status_code == 200
+    kt.admin(kafka_bootstrap).delete_topics([topic])[topic].result(timeout=30)
+    kt.wait_for(lambda: topic not in kt.admin(kafka_bootstrap).list_topics(timeout=10).topics, what="deletion")
+
+    refresh = client.get(f"/clusters/local/topics/{topic}/", HTTP_HX_REQUEST="true")
+    assert refresh.status_code == 200, "htmx only swaps 2xx answers in"
+    assert f"Topic &#x27;{topic}&#x27; does not exist" in refresh.content.decode()
+    assert client.get(f"/clusters/local/topics/{topic}/").status_code == 404
+
+    # Kafka drops a group's offsets on a deleted topic; the page must follow, not fail.
+    def group_page_without_topic():
+        response = client.get(f"/clusters/local/groups/{group}/")
+        assert response.status_code in (200, 404), response.context["error"].message
+        return response.status_code == 404 or topic not in [r.topic for r in response.context["detail"].rows]
+
+    kt.wait_for(group_page_without_topic, what="the group page to drop the deleted topic")

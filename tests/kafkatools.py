@@ -1,0 +1,112 @@
+"""Test-side Kafka clients: they play the applications whose groups the console observes.
+
+These are real clients against the real broker; the console's own code under test never
+comes from here.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+
+@functools.cache
+def admin(bootstrap: str) -> AdminClient:
+    # Kept alive: a collected AdminClient cancels its in-flight futures (_DESTROY).
+    return AdminClient({"bootstrap.servers": bootstrap})
+
+
+def create_topic(bootstrap: str, name: str, partitions: int, config: dict | None = None) -> None:
+    futures = admin(bootstrap).create_topics(
+        [NewTopic(name, num_partitions=partitions, replication_factor=1, config=config or {})]
+    )
+    futures[name].result(timeout=30)
+    # Metadata reaches the partition leaders a moment after creation; wait until produce works.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        topics = admin(bootstrap).list_topics(name, timeout=10).topics
+        if name in topics and len(topics[name].partitions) == partitions and all(
+            p.leader >= 0 for p in topics[name].partitions.values()
+        ):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"topic {name} did not get leaders")
+
+
+def produce(bootstrap: str, topic: str, counts: dict[int, int], timestamp_ms: int | None = None) -> None:
+    """Write counts[partition] records to each partition and wait until all are acknowledged."""
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    for partition, count in counts.items():
+        for i in range(count):
+            kwargs = {"timestamp": timestamp_ms} if timestamp_ms is not None else {}
+            producer.produce(topic, key=f"k{i}", value=f"v{i}", partition=partition, **kwargs)
+    remaining = producer.flush(30)
+    assert remaining == 0, f"{remaining} records were not delivered"
+
+
+def delete_records(bootstrap: str, topic: str, partition: int, before: int) -> None:
+    """Raise the log start to `before`, as retention would."""
+    tp = TopicPartition(topic, partition, before)
+    admin(bootstrap).delete_records([tp])[tp].result(timeout=30)
+
+
+def commit(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]) -> None:
+    """Commit offsets for a group the way an application that stopped would have left them."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
+    finally:
+        consumer.close()
+
+
+class Member:
+    """A live group member polling in its own thread until stopped."""
+
+    def __init__(self, bootstrap: str, group: str, topics: list[str], *, protocol: str = "classic",
+                 client_id: str = "test-member", auto_commit: bool = False):
+        config = {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "client.id": client_id,
+            "enable.auto.commit": auto_commit,
+            "auto.offset.reset": "earliest",
+        }
+        if protocol == "consumer":
+            config["group.protocol"] = "consumer"
+        else:
+            config["session.timeout.ms"] = 6000
+            config["heartbeat.interval.ms"] = 500
+        self._consumer = Consumer(config)
+        self._consumer.subscribe(topics)
+        self._stop = threading.Event()
+        self._assigned = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._consumer.poll(0.2)
+            if self._consumer.assignment():
+                self._assigned.set()
+        self._consumer.close()
+
+    def wait_assigned(self, timeout: float = 30) -> None:
+        assert self._assigned.wait(timeout), "member got no partitions in time"
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def wait_for(condition, timeout: float = 30, interval: float = 0.3, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -1,0 +1,63 @@
+from groups.kafka import TP, GroupDescription, LogOffsets, Member
+from groups.lag import partition_lag, partition_rows, summarize, total_lag
+
+
+def _group(members=(), state="Stable"):
+    return GroupDescription("g", state, "classic", "range", "127.0.0.1:9092 (1)", tuple(members))
+
+
+def test_lag_is_log_end_minus_committed():
+    assert partition_lag(40, 100) == 60
+
+
+def test_lag_is_unknown_without_a_commit_or_a_log_end():
+    assert partition_lag(None, 100) is None
+    assert partition_lag(40, None) is None
+    assert partition_lag(-1, 100) is None
+
+
+def test_lag_is_not_clamped_when_the_commit_is_past_the_end():
+    # The tool prints the negative value; hiding it would hide a recreated topic.
+    assert partition_lag(120, 100) == -20
+
+
+def test_rows_cover_assigned_and_committed_partitions_with_their_owner():
+    alice = Member("m-1", "app-a", "/10.0.0.1", None, (TP("t", 0), TP("t", 1)))
+    rows = partition_rows(
+        _group([alice]),
+        committed={TP("t", 0): 5, TP("u", 3): 7},
+        log_offsets={TP("t", 0): LogOffsets(0, 10), TP("t", 1): LogOffsets(0, 4), TP("u", 3): LogOffsets(2, 9)},
+    )
+    assert [(r.topic, r.partition, r.committed, r.lag, r.owner and r.owner.client_id) for r in rows] == [
+        ("t", 0, 5, 5, "app-a"),
+        ("t", 1, None, None, "app-a"),
+        ("u", 3, 7, 2, None),
+    ]
+
+
+def test_row_knows_when_its_commit_fell_below_the_log_start():
+    rows = partition_rows(_group(state="Empty"), {TP("t", 0): 5}, {TP("t", 0): LogOffsets(20, 40)})
+    assert rows[0].committed_below_log_start and rows[0].lag == 35
+
+
+def test_a_partition_whose_topic_vanished_has_unknown_offsets_and_lag():
+    rows = partition_rows(_group(state="Empty"), {TP("gone", 0): 5}, {})
+    assert (rows[0].log_start, rows[0].log_end, rows[0].lag) == (None, None, None)
+
+
+def test_total_lag_sums_known_lags_and_is_unknown_when_none_is_known():
+    rows = partition_rows(
+        _group(state="Empty"),
+        {TP("t", 0): 5, TP("t", 1): 1},
+        {TP("t", 0): LogOffsets(0, 10), TP("t", 1): LogOffsets(0, 3)},
+    )
+    assert total_lag(rows) == 7
+    assert total_lag(partition_rows(_group(state="Empty"), {TP("t", 0): 5}, {})) is None
+
+
+def test_summary_counts_members_topics_and_partitions():
+    m1 = Member("m-1", "a", "h", None, (TP("t", 0),))
+    m2 = Member("m-2", "b", "h", None, ())
+    rows = partition_rows(_group([m1, m2]), {TP("u", 0): 1}, {TP("t", 0): LogOffsets(0, 3), TP("u", 0): LogOffsets(0, 1)})
+    summary = summarize(_group([m1, m2]), rows)
+    assert (summary.members, summary.topics, summary.partitions, summary.lag) == (2, ("t", "u"), 2, 0)
