@@ -95,6 +95,12 @@ DATABASES = {
         env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the Celery worker share the file: wait for each other's writes and take
+    # the write lock up front, instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # A file (not memory) so a worker process in end-to-end tests sees the test database.
+    DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_FILE", str(BASE_DIR / "test_db.sqlite3"))}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -130,6 +136,12 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 660)
 # Redelivery of an unacknowledged task must come after the hard limit, never during a live run.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BEAT_SCHEDULE = {
+    "reap-stale-operations": {"task": "groups.tasks.reap_stale_operations", "schedule": 60.0},
+}
+# A running operation whose worker has been silent this long is marked failed; it must exceed the
+# hard time limit so a live but slow worker is never reaped.
+OPERATION_STALE_AFTER = env_int("OPERATION_STALE_AFTER", CELERY_TASK_TIME_LIMIT + 60)
 
 LOGGING = {
     "version": 1,

@@ -284,6 +284,64 @@ class ClusterClient:
                 raise _error_message(exc.args[0], f"describing topic '{topic}'", self.bootstrap) from None
         return out
 
+    def offsets_for_time(self, partitions: list[TP], timestamp_ms: int) -> dict[TP, int | None]:
+        """First offset whose record timestamp is >= timestamp_ms; None where no such record exists."""
+        if not partitions:
+            return {}
+        futures = self._admin.list_offsets(
+            {TopicPartition(tp.topic, tp.partition): OffsetSpec.for_timestamp(timestamp_ms) for tp in partitions},
+            isolation_level=IsolationLevel.READ_UNCOMMITTED,
+            request_timeout=self.timeout,
+        )
+        out = {}
+        for ktp, future in futures.items():
+            tp = TP(ktp.topic, ktp.partition)
+            offset = self._result(future, f"looking up the offset for a time on {tp}").offset
+            out[tp] = offset if offset >= 0 else None
+        return out
+
+    def alter_offsets(self, group_id: str, offsets: dict[TP, int]) -> None:
+        """Commit absolute offsets for an inactive group in one request.
+
+        The admin future succeeds even when partitions fail (e.g. the group gained members), so
+        every partition's error is checked; any failure raises with the partitions named.
+        """
+        request = ConsumerGroupTopicPartitions(
+            group_id, [TopicPartition(tp.topic, tp.partition, offset) for tp, offset in sorted(offsets.items())]
+        )
+        future = self._admin.alter_consumer_group_offsets([request], request_timeout=self.timeout)[group_id]
+        result = self._result(future, f"committing offsets for group '{group_id}'")
+        failed = [(TP(tp.topic, tp.partition), tp.error) for tp in result.topic_partitions if tp.error is not None]
+        if not failed:
+            return
+        if any(error.code() in (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS,
+                                KafkaError.ILLEGAL_GENERATION) for _, error in failed):
+            raise ConsoleError(
+                f"Group '{group_id}' has active members, so Kafka refused the new offsets. Stop every consumer "
+                "of the group (its state must be Empty), then preview again.",
+                code="UNKNOWN_MEMBER_ID",
+            )
+        names = ", ".join(f"{tp} ({error.str()})" for tp, error in failed)
+        raise ConsoleError(f"Kafka refused the new offsets of group '{group_id}' for {names}.", code=failed[0][1].name())
+
+    def delete_group(self, group_id: str) -> None:
+        """Delete an empty group and its committed offsets."""
+        future = self._admin.delete_consumer_groups([group_id], request_timeout=self.timeout)[group_id]
+        try:
+            future.result(timeout=self.timeout + 5)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if error.code() == KafkaError.NON_EMPTY_GROUP:
+                raise ConsoleError(
+                    f"Group '{group_id}' is not empty: stop its consumers before deleting it.", code=error.name()
+                ) from None
+            if error.code() == KafkaError.GROUP_ID_NOT_FOUND:
+                raise ConsoleError(f"Group '{group_id}' does not exist (already deleted?).", code=error.name()) from None
+            raise _error_message(error, f"deleting group '{group_id}'", self.bootstrap) from None
+        except FutureTimeout:
+            raise ConsoleError(f"Kafka at {self.bootstrap} did not answer in time while deleting group "
+                               f"'{group_id}'; check the group before trying again.", code="_TIMED_OUT") from None
+
     def topic_names(self) -> list[str]:
         """Names of the cluster's topics, internal ones left out."""
         try:

@@ -96,3 +96,96 @@ def parse_cluster_setting(text: str) -> list[tuple[str, str]]:
             raise ValueError(f"'{entry}' is not of the form name=host:port[,host:port]")
         pairs.append((name.strip(), bootstrap.strip()))
     return pairs
+
+
+class Operation(models.Model):
+    """One change to a group (offset reset or group deletion): its plan, who asked, why, and what happened.
+
+    The plan holds absolute offsets, so applying it twice is harmless; `status` moves forward only,
+    through conditional updates, so a redelivered task never runs an operation twice.
+    """
+
+    class Kind(models.TextChoices):
+        RESET = "reset", "Offset reset"
+        DELETE_GROUP = "delete_group", "Delete group"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="operations")
+    group_id = models.CharField(max_length=500)
+    strategy = models.CharField(max_length=30, blank=True, default="")
+    strategy_value = models.TextField(blank=True, default="")
+    scope = models.TextField(blank=True, default="", help_text="Empty for all topics with committed offsets.")
+    plan = models.JSONField(default=list, help_text="Rows: topic, partition, before, after, log_start, log_end, clamped, note.")
+    reason = models.TextField()
+    requester = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT)
+    requested_via = models.CharField(max_length=20, default="web")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    outcome = models.JSONField(default=list, blank=True, help_text="Per partition: committed after, verified, error.")
+    error = models.TextField(blank=True, default="")
+    undo_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by")
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["cluster", "group_id", "-created"]), models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} of {self.group_id} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in self.FINAL
+
+    @property
+    def can_be_undone(self) -> bool:
+        return self.kind == self.Kind.RESET and self.status == self.Status.SUCCEEDED
+
+    def before_offsets(self) -> dict[tuple[str, int], int | None]:
+        return {(row["topic"], row["partition"]): row["before"] for row in self.plan}
+
+
+class AuditEvent(models.Model):
+    """An append-only record of an attempt to change something (and of denials and logins).
+
+    Rows are never updated or deleted by the application; each carries a hash over its content
+    and the previous row's hash, so an edit, removal or insertion breaks the chain visibly.
+    """
+
+    time = models.DateTimeField()
+    actor = models.CharField(max_length=150)
+    source_ip = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=50)
+    cluster = models.CharField(max_length=100, blank=True, default="")
+    group_id = models.CharField(max_length=500, blank=True, default="")
+    topics = models.JSONField(default=list, blank=True)
+    reason = models.TextField(blank=True, default="")
+    plan = models.JSONField(default=list, blank=True)
+    operation = models.ForeignKey(Operation, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    outcome = models.CharField(max_length=30, blank=True, default="")
+    error = models.TextField(blank=True, default="")
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["cluster", "group_id"]), models.Index(fields=["time"])]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only: an existing event cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events are append-only: an event cannot be deleted.")

@@ -1,0 +1,317 @@
+"""Offset resets and group deletion: preview, request, and the worker's careful execution.
+
+The web views and the `reset_offsets` command share these functions, so both plan, lock,
+apply, verify and record the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import redis
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from groups import audit, planning
+from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
+from groups.models import Cluster, Operation
+
+logger = logging.getLogger(__name__)
+
+STRATEGIES = {
+    "to-earliest": "Earliest (log start)",
+    "to-latest": "Latest (log end)",
+    "to-current": "Current (commit the current offsets again)",
+    "to-offset": "Offset",
+    "shift-by": "Shift by ±N",
+    "to-datetime": "Date and time",
+    "by-duration": "Duration ago",
+    "from-group": "Another group's offsets",
+    "from-file": "File (kafka-consumer-groups --export CSV)",
+}
+NEEDS_VALUE = {"to-offset", "shift-by", "to-datetime", "by-duration", "from-group", "from-file"}
+
+
+@dataclass(frozen=True)
+class Preview:
+    group: GroupDescription
+    plan: planning.ResetPlan
+    zone_assumed: bool = False
+
+    @property
+    def blocked_reason(self) -> str | None:
+        """Why the plan cannot be run as it stands, if it cannot."""
+        if self.group.is_active:
+            return (f"The group is {self.group.state} with {len(self.group.members)} member(s): Kafka only accepts "
+                    "new offsets for an inactive group. Stop its consumers, then preview again.")
+        if not self.plan.rows:
+            return "Nothing to reset: no partition is in scope. Choose topics or partitions."
+        return None
+
+
+def _parse_int(value: str, what: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise planning.PlanningError(f"{what} must be a whole number (e.g. 42 or -100), not '{value}'.") from None
+
+
+def _strategy(client: ClusterClient, group_id: str, kind: str, value: str,
+              undo_of: Operation | None) -> tuple[planning.Strategy, bool]:
+    """The planning strategy for a form or command line choice, and whether a zone was assumed."""
+    if undo_of is not None:
+        return planning.Undo(undo_of.before_offsets()), False
+    if kind in NEEDS_VALUE and not value.strip():
+        raise planning.PlanningError(f"The strategy '{kind}' needs a value.")
+    match kind:
+        case "to-earliest":
+            return planning.ToEarliest(), False
+        case "to-latest":
+            return planning.ToLatest(), False
+        case "to-current":
+            return planning.ToCurrent(), False
+        case "to-offset":
+            return planning.ToOffset(_parse_int(value, "The offset")), False
+        case "shift-by":
+            return planning.ShiftBy(_parse_int(value, "The shift")), False
+        case "to-datetime":
+            timestamp_ms, zone_assumed = planning.parse_datetime(value.strip())
+            return planning.ToDatetime(timestamp_ms), zone_assumed
+        case "by-duration":
+            return planning.ByDuration(planning.parse_duration(value.strip())), False
+        case "from-group":
+            other = value.strip()
+            if other == group_id:
+                raise planning.PlanningError("Choose another group: copying a group's offsets onto itself changes nothing.")
+            offsets = client.committed_offsets([other])[other]
+            if not offsets:
+                raise planning.PlanningError(f"Group '{other}' has no committed offsets to copy.")
+            return planning.FromGroup(other, offsets), False
+        case "from-file":
+            return planning.FromFile(planning.parse_reset_csv(value, group_id)), False
+    raise planning.PlanningError(f"Unknown strategy '{kind}'. Choose one of: {', '.join(STRATEGIES)}.")
+
+
+def preview_reset(client: ClusterClient, group_id: str, kind: str, value: str = "", scope_text: str = "",
+                  *, undo_of: Operation | None = None, now: datetime | None = None) -> Preview:
+    """Read the group's facts once and compute the exact per-partition plan; nothing is written.
+
+    Raises PlanningError for input the operator must correct and ConsoleError for Kafka failures.
+    """
+    now = now or timezone.now()
+    group = client.describe_groups([group_id])[group_id]
+    committed = client.committed_offsets([group_id])[group_id]
+    strategy, zone_assumed = _strategy(client, group_id, kind, value, undo_of)
+
+    if isinstance(strategy, planning.FromFile | planning.Undo):
+        named = strategy.offsets if isinstance(strategy, planning.FromFile) else strategy.before
+        scope = planning.Scope(partitions=frozenset(named))
+        basis = committed
+    else:
+        scope = planning.parse_scope(scope_text) if scope_text.strip() else planning.ALL_TOPICS
+        # "All topics" of a copy means the partitions the other group has offsets for.
+        basis = strategy.offsets if isinstance(strategy, planning.FromGroup) else committed
+    topics = set(scope.topics) | {t for t, _ in scope.partitions} | ({tp[0] for tp in basis} if scope.all_topics else set())
+    counts = client.topic_partition_counts(sorted(topics))
+    partitions = [TP(t, p) for t, p in planning.resolve_scope(scope, basis, counts)]
+
+    log = client.log_offsets(partitions)
+    gone = [str(tp) for tp in partitions if log[tp].start is None or log[tp].end is None]
+    if gone:
+        raise ConsoleError(f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
+                           code="LEADER_NOT_AVAILABLE", retriable=True)
+    facts = [planning.PartitionFacts(tp.topic, tp.partition, committed.get(tp), log[tp].start, log[tp].end)
+             for tp in partitions]
+    timestamp = planning.lookup_timestamp(strategy, now)
+    offsets_for_time = client.offsets_for_time(partitions, timestamp) if timestamp is not None else None
+    plan = planning.plan_reset(strategy, facts, offsets_for_time=offsets_for_time)
+    return Preview(group=group, plan=plan, zone_assumed=zone_assumed)
+
+
+def plan_rows(plan: planning.ResetPlan) -> list[dict]:
+    return [
+        {"topic": r.topic, "partition": r.partition, "before": r.before, "after": r.after,
+         "log_start": r.log_start, "log_end": r.log_end, "clamped": r.clamped, "note": r.note}
+        for r in plan.rows
+    ]
+
+
+def request_operation(*, cluster: Cluster, group_id: str, kind: str, plan: list[dict], reason: str,
+                      actor: str, requester=None, via: str = "web", strategy: str = "", strategy_value: str = "",
+                      scope: str = "", undo_of: Operation | None = None, source_ip: str | None = None,
+                      dispatch: bool = True) -> Operation:
+    """Record the operation and its audit event, and hand it to a worker once the row is committed.
+
+    With dispatch=False the caller runs it itself through `run_operation` (the CLI does), which
+    claims, locks and records exactly as the worker would.
+    """
+    if not reason.strip():
+        raise planning.PlanningError("Say why: a reason is required for every change.")
+    with transaction.atomic():
+        operation = Operation.objects.create(
+            kind=kind, cluster=cluster, group_id=group_id, strategy=strategy, strategy_value=strategy_value,
+            scope=scope, plan=plan, reason=reason.strip(), requester=requester, requested_via=via, undo_of=undo_of,
+        )
+        audit.record("undo_requested" if undo_of else "requested", actor=actor, operation=operation,
+                     source_ip=source_ip, outcome="pending")
+        if dispatch:
+            from groups.tasks import run_operation
+
+            transaction.on_commit(lambda: run_operation.delay(operation.pk))
+    return operation
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _lock_name(operation: Operation) -> str:
+    return f"console:group-lock:{operation.cluster_id}:{operation.group_id}"
+
+
+def _finish(operation: Operation, status: str, *, error: str = "", outcome: list | None = None) -> bool:
+    """Move a running operation to a final status, once; False if something else finished it first."""
+    fields = {"status": status, "finished": timezone.now(), "error": error}
+    if outcome is not None:
+        fields["outcome"] = outcome
+    done = Operation.objects.filter(pk=operation.pk, status=Operation.Status.RUNNING).update(**fields)
+    if done:
+        operation.refresh_from_db()
+        audit.record(status, actor="worker", operation=operation, outcome=status, error=error)
+    return bool(done)
+
+
+def run_operation(operation_id: int) -> None:
+    """Claim, lock, re-check, apply, verify and record one operation. Safe to call twice."""
+    now = timezone.now()
+    claimed = Operation.objects.filter(pk=operation_id, status=Operation.Status.PENDING).update(
+        status=Operation.Status.RUNNING, started=now, heartbeat=now
+    )
+    if not claimed:
+        return
+    operation = Operation.objects.select_related("cluster").get(pk=operation_id)
+    audit.record("started", actor="worker", operation=operation, outcome="running")
+    lock = _redis().lock(_lock_name(operation), timeout=settings.CELERY_TASK_TIME_LIMIT)
+    try:
+        acquired = lock.acquire(blocking=False, token=str(operation.pk))
+    except redis.RedisError as exc:
+        _finish(operation, Operation.Status.FAILED, error=f"Redis is unavailable ({exc}); nothing was changed.")
+        return
+    if not acquired:
+        holder = _redis().get(_lock_name(operation))
+        holder_text = f"#{holder.decode()}" if holder else "another operation"
+        _finish(operation, Operation.Status.FAILED,
+                error=f"Operation {holder_text} is running on this group right now, so this one changed nothing. "
+                      "Preview again once it has finished.")
+        return
+    try:
+        client = client_for(operation.cluster)
+        if operation.kind == Operation.Kind.DELETE_GROUP:
+            _delete_group(operation, client)
+        else:
+            _apply_reset(operation, client)
+    except ConsoleError as exc:
+        _finish(operation, Operation.Status.FAILED, error=exc.message)
+    except Exception:
+        logger.exception("operation %s failed unexpectedly", operation.pk)
+        _finish(operation, Operation.Status.FAILED,
+                error="The worker failed unexpectedly (the error is in its log). Check the group's offsets before retrying.")
+        raise
+    finally:
+        try:
+            lock.release()
+        except redis.RedisError:
+            pass  # expired or Redis gone: the lock's timeout frees it either way
+
+
+def _refuse_if_active(operation: Operation, group: GroupDescription) -> None:
+    if group.is_active:
+        clients = ", ".join(sorted({m.client_id for m in group.members})) or "none listed"
+        raise ConsoleError(
+            f"Group '{operation.group_id}' is {group.state} with {len(group.members)} member(s) (client ids: "
+            f"{clients}). Nothing was written. Stop its consumers, then preview again.",
+            code="GROUP_ACTIVE",
+        )
+
+
+def _apply_reset(operation: Operation, client: ClusterClient) -> None:
+    group_id = operation.group_id
+    _refuse_if_active(operation, client.describe_groups([group_id])[group_id])
+    current = client.committed_offsets([group_id])[group_id]
+    drifted = [
+        f"{row['topic']}-{row['partition']} was {_offset_text(row['before'])} at preview, now "
+        f"{_offset_text(current.get(TP(row['topic'], row['partition'])))}"
+        for row in operation.plan
+        if current.get(TP(row["topic"], row["partition"])) != row["before"]
+    ]
+    if drifted:
+        raise ConsoleError(
+            "The group's committed offsets changed since the preview (" + "; ".join(drifted) + "). "
+            "Nothing was written. Preview again to see the plan against the current offsets.",
+            code="OFFSETS_DRIFTED",
+        )
+    client.alter_offsets(group_id, {TP(r["topic"], r["partition"]): r["after"] for r in operation.plan})
+    Operation.objects.filter(pk=operation.pk).update(heartbeat=timezone.now())
+    after = client.committed_offsets([group_id])[group_id]
+    outcome = [
+        {"topic": r["topic"], "partition": r["partition"], "planned": r["after"],
+         "committed": after.get(TP(r["topic"], r["partition"])),
+         "verified": after.get(TP(r["topic"], r["partition"])) == r["after"]}
+        for r in operation.plan
+    ]
+    wrong = [f"{o['topic']}-{o['partition']}" for o in outcome if not o["verified"]]
+    if wrong:
+        _finish(operation, Operation.Status.FAILED, outcome=outcome,
+                error=f"Read-back after the commit does not match the plan for {', '.join(wrong)}: "
+                      "another client committed in between. See the per-partition results.")
+        return
+    _finish(operation, Operation.Status.SUCCEEDED, outcome=outcome)
+
+
+def _delete_group(operation: Operation, client: ClusterClient) -> None:
+    group_id = operation.group_id
+    _refuse_if_active(operation, client.describe_groups([group_id])[group_id])
+    client.delete_group(group_id)
+    remaining = client.committed_offsets([group_id])[group_id]
+    if remaining:
+        _finish(operation, Operation.Status.FAILED,
+                error=f"Kafka accepted the deletion but the group still has offsets on {len(remaining)} partition(s).")
+        return
+    _finish(operation, Operation.Status.SUCCEEDED)
+
+
+def _offset_text(offset: int | None) -> str:
+    return "none" if offset is None else str(offset)
+
+
+def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:
+    """Mark running operations whose worker vanished as failed, saying what the offsets now are."""
+    stale_after = stale_after or timedelta(seconds=settings.OPERATION_STALE_AFTER)
+    cutoff = timezone.now() - stale_after
+    reaped = []
+    for operation in Operation.objects.select_related("cluster").filter(
+        status=Operation.Status.RUNNING, heartbeat__lt=cutoff
+    ):
+        state = _offsets_state(operation)
+        if _finish(operation, Operation.Status.FAILED,
+                   error=f"The worker running this operation stopped without reporting back. {state}"):
+            reaped.append(operation.pk)
+    return reaped
+
+
+def _offsets_state(operation: Operation) -> str:
+    if operation.kind != Operation.Kind.RESET:
+        return "Check the group before retrying."
+    try:
+        current = client_for(operation.cluster).committed_offsets([operation.group_id])[operation.group_id]
+    except ConsoleError as exc:
+        return f"The group's offsets could not be read to tell whether it applied ({exc.message})."
+    got = [current.get(TP(r["topic"], r["partition"])) for r in operation.plan]
+    if got == [r["after"] for r in operation.plan]:
+        return "The group's offsets equal the plan: the reset was applied."
+    if got == [r["before"] for r in operation.plan]:
+        return "The group's offsets are unchanged: the reset was not applied."
+    return "The group's offsets match neither the plan nor the previous offsets: inspect the group."
