@@ -289,7 +289,8 @@ def _offset_text(offset: int | None) -> str:
 
 def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:
     """Mark running operations whose worker vanished as failed, saying what the offsets now are."""
-    stale_after = stale_after or timedelta(seconds=settings.OPERATION_STALE_AFTER)
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.OPERATION_STALE_AFTER)
     cutoff = timezone.now() - stale_after
     reaped = []
     for operation in Operation.objects.select_related("cluster").filter(

@@ -16,19 +16,25 @@ def django_db_modify_db_settings(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory):
-    """One real broker for the whole test run, or the cluster named by KAFKA_BOOTSTRAP."""
+def kafka_broker(tmp_path_factory):
+    """The run's own LocalKafka, or None when KAFKA_BOOTSTRAP names an existing cluster."""
     if os.environ.get("KAFKA_BOOTSTRAP"):
-        yield os.environ["KAFKA_BOOTSTRAP"]
+        yield None
         return
     from localkafka.broker import LocalKafka
 
     broker = LocalKafka(tmp_path_factory.mktemp("kafka"))
-    bootstrap = broker.start()
+    broker.start()
     try:
-        yield bootstrap
+        yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_broker):
+    """One real broker for the whole test run, or the cluster named by KAFKA_BOOTSTRAP."""
+    return kafka_broker.bootstrap if kafka_broker else os.environ["KAFKA_BOOTSTRAP"]
 
 
 @pytest.fixture
@@ -61,32 +67,41 @@ class Worker:
     """A real `celery worker` process sharing the test database and Redis."""
 
     def __init__(self, redis_url: str, log_path):
-        import subprocess
-        import sys
-
         from django.conf import settings
 
         self.log_path = log_path
-        env = {
+        self.env = {
             **os.environ,
             "REDIS_URL": redis_url,
             "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
             "KAFKA_REQUEST_TIMEOUT_MS": "10000",
         }
-        self.log = open(log_path, "w")
+        self.start()
+
+    def start(self) -> None:
+        import subprocess
+        import sys
+
+        from tests.kafkatools import wait_for
+
+        self.log = open(self.log_path, "a")
+        start_at = self.log.tell()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "console", "worker", "--pool", "prefork", "--concurrency", "2",
              "-l", "info", "--without-mingle", "--without-gossip", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        from tests.kafkatools import wait_for
 
-        wait_for(lambda: "ready." in open(log_path).read() or self.proc.poll() is not None, timeout=60,
-                 what="the Celery worker to start")
-        assert self.proc.poll() is None, open(log_path).read()
+        def ready():
+            with open(self.log_path) as f:
+                f.seek(start_at)
+                return "ready." in f.read() or self.proc.poll() is not None
+
+        wait_for(ready, timeout=60, what="the Celery worker to start")
+        assert self.proc.poll() is None, open(self.log_path).read()
 
     def kill(self) -> None:
-        """SIGKILL the whole process group, as a crashed machine would."""
+        """SIGKILL the worker and its pool processes, as a crashed machine would."""
         import signal
 
         if self.proc.poll() is None:

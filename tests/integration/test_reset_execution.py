@@ -86,3 +86,106 @@ def test_drift_between_preview_and_run_is_refused(celery_worker, cluster, kafka_
     assert operation.status == "failed"
     assert f"{topic}-0 was 30 at preview, now 33" in operation.error
     assert _committed(cluster, group) == {TP(topic, 0): 33, TP(topic, 1): 40}
+
+
+def test_an_operation_refuses_while_another_holds_the_group_lock_and_names_it(
+    celery_worker, cluster, lagging_group
+):
+    import redis
+
+    topic, group = lagging_group
+    preview = resets.preview_reset(client_for(cluster), group, "to-earliest")
+    lock = redis.Redis.from_url(celery_worker_redis(celery_worker)).lock(
+        f"console:group-lock:{cluster.pk}:{group}", timeout=60)
+    assert lock.acquire(blocking=False, token="4242")
+    try:
+        operation = _wait_final(resets.request_operation(
+            cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=resets.plan_rows(preview.plan),
+            reason="test", actor="tester", strategy="to-earliest"))
+    finally:
+        lock.release()
+    assert operation.status == "failed"
+    assert "Operation #4242 is running on this group" in operation.error
+    assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 40}
+
+
+def celery_worker_redis(worker) -> str:
+    from django.conf import settings
+
+    return settings.REDIS_URL
+
+
+def test_two_operations_started_at_once_on_one_group_apply_exactly_once(celery_worker, cluster, lagging_group):
+    topic, group = lagging_group
+    rows = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "shift-by", "-10").plan)
+    from django.db import transaction
+
+    with transaction.atomic():  # both dispatched in the same instant, after commit
+        first, second = (
+            resets.request_operation(cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=rows,
+                                     reason="race", actor="tester", strategy="shift-by", strategy_value="-10")
+            for _ in range(2)
+        )
+    results = sorted((_wait_final(first), _wait_final(second)), key=lambda o: o.status != "succeeded")
+    winner, loser = results
+    assert (winner.status, loser.status) == ("succeeded", "failed")
+    # Refused by the lock (naming the winner) or, if the winner had already finished, by drift.
+    assert f"Operation #{winner.pk} is running" in loser.error or "changed since the preview" in loser.error
+    assert _committed(cluster, group) == {TP(topic, 0): 20, TP(topic, 1): 30}
+
+
+def test_a_worker_killed_mid_operation_leaves_it_failed_and_the_offsets_unchanged(
+    celery_worker, cluster, kafka_broker, lagging_group
+):
+    import os
+    import signal
+    from datetime import timedelta
+
+    from localkafka import read_pid
+
+    if kafka_broker is None:
+        pytest.skip("needs the run's own broker to freeze it")
+    topic, group = lagging_group
+    rows = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-earliest").plan)
+    broker_pid = read_pid(kafka_broker.pid_file)
+    # A frozen broker keeps the worker inside the operation (waiting on Kafka) until it is killed.
+    os.kill(broker_pid, signal.SIGSTOP)
+    try:
+        operation = resets.request_operation(cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=rows,
+                                             reason="crash test", actor="tester", strategy="to-earliest")
+
+        def running():
+            operation.refresh_from_db()
+            return operation.status == "running"
+
+        kt.wait_for(running, timeout=30, what="the worker to claim the operation")
+        celery_worker.kill()
+    finally:
+        os.kill(broker_pid, signal.SIGCONT)
+        celery_worker.start()  # the run's other tests need their worker back
+    operation.refresh_from_db()
+    assert operation.status == "running"  # nobody reported back: only the reaper can tell
+
+    assert resets.reap_stale_operations(stale_after=timedelta(0)) == [operation.pk]
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert "stopped without reporting back" in operation.error and "unchanged" in operation.error
+    assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 40}
+
+
+def test_the_reaper_says_when_a_vanished_worker_had_already_applied_the_plan(
+    transactional_db, use_test_redis, cluster, kafka_bootstrap, lagging_group
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    topic, group = lagging_group
+    rows = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-earliest").plan)
+    operation = Operation.objects.create(
+        kind=Operation.Kind.RESET, cluster=cluster, group_id=group, plan=rows, reason="applied then crashed",
+        status=Operation.Status.RUNNING, heartbeat=timezone.now() - timedelta(hours=1))
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 0, (topic, 1): 0})  # what the worker did before dying
+    assert resets.reap_stale_operations() == [operation.pk]
+    operation.refresh_from_db()
+    assert operation.status == "failed" and "equal the plan: the reset was applied" in operation.error

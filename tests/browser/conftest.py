@@ -1,0 +1,54 @@
+"""Debian's Chromium driven through Playwright's sync API, against pytest-django's live_server.
+
+Playwright's sync API runs an asyncio event loop in the test thread; Django refuses ORM calls
+from a thread with a running loop unless told otherwise. The ORM calls here stay synchronous
+(fixtures and the live server's own thread), so allowing them is safe.
+"""
+
+import os
+
+import pytest
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page():
+    """A fresh headless Chromium page; the browser and its profile go away after the test."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,  # Playwright gives launch() a fresh temporary profile of its own.
+        )
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            yield page
+            context.close()
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def live_cluster(transactional_db, live_server, kafka_bootstrap):
+    """The Cluster row "local" on the real broker, visible to the live server's thread."""
+    from groups.models import Cluster
+
+    return Cluster.objects.create(name="local", bootstrap_servers=kafka_bootstrap)
