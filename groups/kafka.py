@@ -77,6 +77,11 @@ class Member:
     instance_id: str | None
     assignment: tuple[TP, ...]
 
+    @property
+    def display_host(self) -> str:
+        # Kafka reports the client address as '/10.0.0.5' (Java's InetAddress form).
+        return self.host.removeprefix("/")
+
 
 @dataclass(frozen=True)
 class GroupDescription:
