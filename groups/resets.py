@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import kombu.exceptions
 import redis
 from django.conf import settings
 from django.db import transaction
@@ -158,10 +159,25 @@ def request_operation(*, cluster: Cluster, group_id: str, kind: str, plan: list[
         audit.record("undo_requested" if undo_of else "requested", actor=actor, operation=operation,
                      source_ip=source_ip, outcome="pending")
         if dispatch:
-            from groups.tasks import run_operation
-
-            transaction.on_commit(lambda: run_operation.delay(operation.pk))
+            transaction.on_commit(lambda: _dispatch(operation))
     return operation
+
+
+def _dispatch(operation: Operation) -> None:
+    """Queue the operation for a worker; if the queue is unreachable, fail it rather than leave it pending forever."""
+    from groups.tasks import run_operation
+
+    try:
+        run_operation.delay(operation.pk)
+    except kombu.exceptions.OperationalError as exc:
+        error = (f"The task queue could not be reached ({exc}), so no worker will run this operation and nothing "
+                 "was changed. Check that Redis is up, then preview again.")
+        failed = Operation.objects.filter(pk=operation.pk, status=Operation.Status.PENDING).update(
+            status=Operation.Status.FAILED, finished=timezone.now(), error=error
+        )
+        if failed:
+            operation.refresh_from_db()
+            audit.record(Operation.Status.FAILED, actor="console", operation=operation, outcome="failed", error=error)
 
 
 def _redis() -> redis.Redis:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from groups import views
+from groups import views, views_reset
 
 urlpatterns = [
     path("", views.cluster_list, name="cluster_list"),
@@ -8,6 +8,12 @@ urlpatterns = [
     # Group ids may contain slashes, so the id is a path-typed segment closed by the final slash.
     path("clusters/<str:cluster>/groups/<path:group>/", views.group_page, name="group_page"),
     path("clusters/<str:cluster>/topics/<str:topic>/", views.topic_page, name="topic_page"),
+    # Actions take their own prefixes so the group id, which may contain slashes, stays the last segment.
+    path("clusters/<str:cluster>/reset-preview/<path:group>/", views_reset.reset_preview, name="reset_preview"),
+    path("clusters/<str:cluster>/reset-confirm/<path:group>/", views_reset.reset_confirm, name="reset_confirm"),
+    path("clusters/<str:cluster>/reset/<path:group>/", views_reset.reset_form, name="reset_form"),
+    path("clusters/<str:cluster>/delete/<path:group>/", views_reset.delete_group, name="delete_group"),
+    path("operations/<int:pk>/", views_reset.operation_page, name="operation_page"),
     path("api/clusters/", views.api_clusters, name="api_clusters"),
     path("api/clusters/<str:cluster>/groups/", views.api_groups, name="api_groups"),
     path("api/clusters/<str:cluster>/groups/<path:group>/", views.api_group, name="api_group"),
