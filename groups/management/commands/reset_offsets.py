@@ -1,0 +1,192 @@
+"""`python manage.py reset_offsets`: preview or apply an offset reset from the command line.
+
+The options follow `kafka-consumer-groups.sh --reset-offsets`, and the plan comes from the same
+`resets.preview_reset` the web preview uses. `--execute` records an Operation and runs it in this
+process through `resets.run_operation`, so it is locked, re-checked, verified and audited exactly
+as a worker would run it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from groups import planning, resets
+from groups.kafka import ConsoleError, client_for
+from groups.models import Cluster, Operation
+
+# The tool's scenarios plus the console's --from-group: (metavar of the value, or None for a flag; help).
+CLI_STRATEGIES = {
+    "to-earliest": (None, "move to the log start"),
+    "to-latest": (None, "move to the log end (high watermark)"),
+    "to-current": (None, "commit the committed offsets again; the log end where there is none"),
+    "to-offset": ("N", "move to offset N, clamped to the log"),
+    "shift-by": ("N", "move each committed offset by N (negative: back), clamped to the log"),
+    "to-datetime": ("YYYY-MM-DDTHH:mm:SS.sss", "move to the first record at or after this time (UTC without a zone)"),
+    "by-duration": ("PnDTnHnMnS", "move to the first record at or after now minus this duration"),
+    "from-file": ("FILE", "offsets from a CSV as kafka-consumer-groups --export writes it; takes no scope"),
+    "from-group": ("GROUP", "copy another group's committed offsets, clamped to the log"),
+}
+TABLE_COLUMNS = (
+    "TOPIC", "PARTITION", "BEFORE", "AFTER", "LOG-START", "LOG-END", "LAG BEFORE→AFTER", "CLAMPED/NOTE"
+)
+
+
+def _dash(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def _aligned(rows: list[tuple]) -> str:
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows)
+    return "\n".join(line.rstrip() for line in lines)
+
+
+class Command(BaseCommand):
+    help = (
+        "Preview (--dry-run) or apply (--execute) an offset reset of an inactive consumer group, "
+        "with the options and the results of kafka-consumer-groups.sh --reset-offsets."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cluster", required=True, help="name of the cluster as registered in the console")
+        parser.add_argument("--group", required=True, help="the consumer group to reset")
+
+        scope = parser.add_mutually_exclusive_group()
+        scope.add_argument("--all-topics", action="store_true",
+                           help="every partition the group has a committed offset for")
+        scope.add_argument("--topic", action="append", default=[], metavar="TOPIC[:P,P]",
+                           help="a topic, or some of its partitions (orders:0,2); repeatable")
+
+        strategy = parser.add_mutually_exclusive_group(required=True)
+        for kind, (metavar, text) in CLI_STRATEGIES.items():
+            if metavar:
+                strategy.add_argument(f"--{kind}", metavar=metavar, help=text)
+            else:
+                strategy.add_argument(f"--{kind}", action="store_true", help=text)
+
+        mode = parser.add_mutually_exclusive_group(required=True)
+        mode.add_argument("--dry-run", action="store_true", help="show the plan; write nothing")
+        mode.add_argument("--execute", action="store_true", help="apply the plan (needs --reason)")
+
+        parser.add_argument("--output", choices=("table", "csv", "json"), default="table",
+                            help="table (default), csv as kafka-consumer-groups --export writes it, or json")
+        parser.add_argument("--reason", default="",
+                            help="why the offsets move (required with --execute); recorded in the audit log")
+
+    def handle(self, *args, **options):
+        kind = next(k for k in CLI_STRATEGIES if options[k.replace("-", "_")] not in (None, False))
+        value = options[kind.replace("-", "_")] if CLI_STRATEGIES[kind][0] else ""
+        scope_text = " ".join(options["topic"])
+        has_scope = options["all_topics"] or bool(options["topic"])
+        if kind == "from-file":
+            # The tool ignores a scope given with --from-file; refusing it avoids a surprise.
+            if has_scope:
+                raise CommandError(
+                    "--from-file takes its partitions from the file: leave out --all-topics and --topic."
+                )
+            value = self._read_file(value)
+        elif not has_scope:
+            raise CommandError("One of the reset scopes should be defined: --all-topics, --topic TOPIC[:P,P].")
+        if options["execute"] and not options["reason"].strip():
+            raise CommandError("--execute needs --reason TEXT: every change records why it was made.")
+
+        cluster = self._cluster(options["cluster"])
+        group_id = options["group"]
+        try:
+            preview = resets.preview_reset(client_for(cluster), group_id, kind, value, scope_text)
+        except (planning.PlanningError, ConsoleError) as exc:
+            raise CommandError(str(exc)) from None
+
+        self._show_plan(preview, cluster, options["output"])
+        blocked = preview.blocked_reason
+        if options["dry_run"]:
+            if blocked:
+                self.stderr.write(blocked)
+            elif options["output"] == "table":
+                self.stdout.write("Dry run: nothing was written. Use --execute --reason TEXT to apply this plan.")
+            return
+        if blocked:
+            raise CommandError(f"{blocked} Nothing was written.")
+
+        operation = resets.request_operation(
+            cluster=cluster, group_id=group_id, kind=Operation.Kind.RESET, plan=resets.plan_rows(preview.plan),
+            reason=options["reason"], actor=f"cli:{getpass.getuser()}", via="cli", strategy=kind,
+            strategy_value=value, scope=scope_text, dispatch=False,
+        )
+        # An unexpected error is already logged and recorded on the operation by run_operation;
+        # the operation's status and error below say what happened.
+        with contextlib.suppress(Exception):
+            resets.run_operation(operation.pk)
+        operation.refresh_from_db()
+        self._show_outcome(operation, options["output"])
+        if operation.status != Operation.Status.SUCCEEDED:
+            raise CommandError(f"Operation #{operation.pk} {operation.status}: {operation.error}")
+
+    def _read_file(self, path: str) -> str:
+        try:
+            return Path(path).read_text()
+        except OSError as exc:
+            raise CommandError(f"Cannot read the reset file '{path}': {exc.strerror}.") from None
+        except UnicodeDecodeError:
+            raise CommandError(f"Cannot read the reset file '{path}': it is not UTF-8 text.") from None
+
+    def _cluster(self, name: str) -> Cluster:
+        try:
+            return Cluster.objects.get(name=name)
+        except Cluster.DoesNotExist:
+            known = ", ".join(Cluster.objects.values_list("name", flat=True)) or "none (run manage.py sync_clusters)"
+            raise CommandError(f"Unknown cluster '{name}'. Registered clusters: {known}.") from None
+
+    def _show_plan(self, preview: resets.Preview, cluster: Cluster, output: str) -> None:
+        plan = preview.plan
+        warnings = list(plan.warnings)
+        if preview.zone_assumed:
+            warnings.insert(0, "The date and time has no zone, so it was read as UTC, as kafka-consumer-groups does.")
+        if output == "csv":
+            self.stdout.write(planning.export_csv(plan), ending="")
+        elif output == "json":
+            rows = [{"topic": r.topic, "partition": r.partition, "before": r.before, "after": r.after,
+                     "log_start": r.log_start, "log_end": r.log_end, "clamped": r.clamped} for r in plan.rows]
+            self.stdout.write(json.dumps(rows, indent=2))
+        else:
+            self._show_table(preview, cluster, warnings)
+            return
+        # Machine-readable output stays parseable: what a person should notice goes to stderr.
+        for warning in warnings:
+            self.stderr.write(f"Warning: {warning}")
+
+    def _show_table(self, preview: resets.Preview, cluster: Cluster, warnings: list[str]) -> None:
+        group, plan = preview.group, preview.plan
+        self.stdout.write(f"Group '{group.group_id}' on cluster '{cluster.name}' is {group.state}.")
+        if not plan.rows:
+            self.stdout.write("No partition is in scope.")
+            return
+        self.stdout.write(_aligned([TABLE_COLUMNS] + [
+            (r.topic, r.partition, _dash(r.before), r.after, r.log_start, r.log_end,
+             f"{_dash(r.lag_before)}→{r.lag_after}", r.clamped or r.note or "")
+            for r in plan.rows
+        ]))
+        totals = plan.totals
+        self.stdout.write(
+            f"Total lag {totals.lag_before} → {totals.lag_after} (before: partitions with a committed offset); "
+            f"{totals.records_to_reconsume} records to consume again, {totals.records_to_skip} to skip."
+        )
+        for warning in warnings:
+            self.stdout.write(f"Warning: {warning}")
+
+    def _show_outcome(self, operation: Operation, output: str) -> None:
+        lines = [f"Operation #{operation.pk} {operation.status}."]
+        if operation.outcome:
+            lines.append(_aligned([("TOPIC", "PARTITION", "PLANNED", "COMMITTED", "VERIFIED")] + [
+                (o["topic"], o["partition"], o["planned"], _dash(o["committed"]), "yes" if o["verified"] else "NO")
+                for o in operation.outcome
+            ]))
+        # The plan already on stdout in csv or json must stay parseable.
+        out = self.stdout if output == "table" else self.stderr
+        for line in lines:
+            out.write(line)
