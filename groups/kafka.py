@@ -8,12 +8,14 @@ Per-partition errors inside admin results are checked here, never left to caller
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from confluent_kafka import (
+    Consumer,
     ConsumerGroupState,
     ConsumerGroupTopicPartitions,
     ConsumerGroupType,
@@ -146,8 +148,9 @@ def _error_message(error: KafkaError, what: str, bootstrap: str) -> ConsoleError
 class ClusterClient:
     """Admin operations against one cluster, returning plain dataclasses."""
 
-    def __init__(self, admin: AdminClient, bootstrap: str, timeout: float):
+    def __init__(self, admin: AdminClient, bootstrap: str, timeout: float, config: dict[str, str]):
         self._admin = admin
+        self._config = config
         self.bootstrap = bootstrap
         self.timeout = timeout
 
@@ -347,6 +350,38 @@ class ClusterClient:
             raise ConsoleError(f"Kafka at {self.bootstrap} did not answer in time while deleting group "
                                f"'{group_id}'; check the group before trying again.", code="_TIMED_OUT") from None
 
+    def record_timestamps(self, positions: dict[TP, int], wait: float = 2.0) -> dict[TP, int]:
+        """Timestamp (epoch ms) of the record each group would read next, for lag in time.
+
+        Reads one record per partition with a consumer that joins no group and commits nothing.
+        Where the offset was compacted away or deleted, the next surviving record stands in.
+        Partitions whose record does not arrive within `wait` seconds are left out.
+        """
+        if not positions:
+            return {}
+        consumer = Consumer({
+            **self._config,
+            "group.id": "kafka-console-lag-probe",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "max.partition.fetch.bytes": 65536,
+            "log.connection.close": False,
+        })
+        found: dict[TP, int] = {}
+        try:
+            consumer.assign([TopicPartition(tp.topic, tp.partition, offset) for tp, offset in positions.items()])
+            deadline = time.monotonic() + min(wait, self.timeout)
+            while len(found) < len(positions) and time.monotonic() < deadline:
+                for message in consumer.consume(num_messages=len(positions), timeout=0.2):
+                    tp = TP(message.topic(), message.partition())
+                    if message.error() is None and tp in positions and tp not in found:
+                        found[tp] = message.timestamp()[1]
+        except KafkaException as exc:
+            raise _error_message(exc.args[0], "reading record timestamps for lag in time", self.bootstrap) from None
+        finally:
+            consumer.close()
+        return found
+
     def topic_names(self) -> list[str]:
         """Names of the cluster's topics, internal ones left out."""
         try:
@@ -374,4 +409,4 @@ def client_for(cluster) -> ClusterClient:
             admin = AdminClient({**config, "log.connection.close": False,
                                  "socket.connection.setup.timeout.ms": 5000})
             _clients[key] = admin
-    return ClusterClient(admin, cluster.bootstrap_servers, settings.KAFKA_REQUEST_TIMEOUT)
+    return ClusterClient(admin, cluster.bootstrap_servers, settings.KAFKA_REQUEST_TIMEOUT, config)

@@ -19,6 +19,17 @@ def partition_lag(committed: int | None, log_end: int | None) -> int | None:
     return log_end - committed
 
 
+def time_lag_ms(lag: int | None, next_record_ms: int | None, now_ms: int) -> int | None:
+    """Age of the oldest record the group has not read yet: 0 when caught up, None when unknown."""
+    if lag is None:
+        return None
+    if lag <= 0:
+        return 0
+    if next_record_ms is None or next_record_ms < 0:
+        return None
+    return max(0, now_ms - next_record_ms)
+
+
 @dataclass(frozen=True)
 class PartitionRow:
     topic: str
@@ -27,6 +38,7 @@ class PartitionRow:
     log_start: int | None
     log_end: int | None
     owner: Member | None
+    time_lag_ms: int | None = None
 
     @property
     def lag(self) -> int | None:
@@ -57,6 +69,12 @@ def partition_rows(
             )
         )
     return rows
+
+
+def max_time_lag(rows: list[PartitionRow]) -> int | None:
+    """The group's lag in time: the oldest unread record over all partitions."""
+    known = [row.time_lag_ms for row in rows if row.time_lag_ms is not None]
+    return max(known) if known else None
 
 
 def total_lag(rows: list[PartitionRow]) -> int | None:

@@ -6,7 +6,8 @@ number of groups or partitions: list -> describe all -> committed offsets of all
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 from groups import lag
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, LogOffsets
@@ -40,6 +41,10 @@ class GroupDetail:
         return lag.summarize(self.description, self.rows)
 
     @property
+    def time_lag_ms(self) -> int | None:
+        return lag.max_time_lag(self.rows)
+
+    @property
     def missing_topics(self) -> list[str]:
         """Topics the group has offsets on that no longer exist (deleted while the page was open)."""
         return sorted({r.topic for r in self.rows if r.log_end is None and r.log_start is None})
@@ -53,6 +58,13 @@ def group_detail(client: ClusterClient, group_id: str) -> GroupDetail:
         raise NotFound(f"Consumer group '{group_id}' does not exist on this cluster.", code="GROUP_ID_NOT_FOUND")
     partitions = set(committed) | {tp for m in description.members for tp in m.assignment}
     rows = lag.partition_rows(description, committed, client.log_offsets(partitions))
+    behind = {TP(r.topic, r.partition): r.committed for r in rows if r.lag is not None and r.lag > 0}
+    timestamps = client.record_timestamps(behind)
+    now_ms = int(time.time() * 1000)
+    rows = [
+        replace(r, time_lag_ms=lag.time_lag_ms(r.lag, timestamps.get(TP(r.topic, r.partition)), now_ms))
+        for r in rows
+    ]
     return GroupDetail(description, rows)
 
 

@@ -185,6 +185,7 @@ def api_group(request: HttpRequest, cluster: str, group: str) -> JsonResponse:
                     "log_start": r.log_start,
                     "log_end": r.log_end,
                     "lag": r.lag,
+                    "lag_ms": r.time_lag_ms,
                 }
                 for r in detail.rows
             ],

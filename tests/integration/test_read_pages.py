@@ -117,3 +117,20 @@ def test_a_topic_deleted_while_its_pages_are_open_is_reported(client, cluster, k
         return response.status_code == 404 or topic not in [r.topic for r in response.context["detail"].rows]
 
     kt.wait_for(group_page_without_topic, what="the group page to drop the deleted topic")
+
+
+@pytest.mark.integration
+def test_lag_in_time_is_the_age_of_the_first_unread_record(client, cluster, kafka_bootstrap, unique):
+    import time
+
+    topic, group = unique("timelag"), unique("timelag-group")
+    kt.create_topic(kafka_bootstrap, topic, 2)
+    hour_ago = int(time.time() * 1000) - 3_600_000
+    kt.produce(kafka_bootstrap, topic, {0: 3}, timestamp_ms=hour_ago)
+    kt.produce(kafka_bootstrap, topic, {0: 2, 1: 4})
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 1, (topic, 1): 4})
+    partitions = {p["partition"]: p for p in client.get(f"/api/clusters/local/groups/{group}/").json()["partitions"]}
+    assert 3_600_000 <= partitions[0]["lag_ms"] < 3_600_000 + 60_000  # offset 1 is an hour-old record
+    assert partitions[1]["lag_ms"] == 0  # caught up
+    page = client.get(f"/clusters/local/groups/{group}/").content.decode()
+    assert '<strong id="time-lag">1h 00m</strong>' in page

@@ -61,3 +61,31 @@ def test_summary_counts_members_topics_and_partitions():
     rows = partition_rows(_group([m1, m2]), {TP("u", 0): 1}, {TP("t", 0): LogOffsets(0, 3), TP("u", 0): LogOffsets(0, 1)})
     summary = summarize(_group([m1, m2]), rows)
     assert (summary.members, summary.topics, summary.partitions, summary.lag) == (2, ("t", "u"), 2, 0)
+
+
+def test_lag_in_time_is_the_age_of_the_next_unread_record():
+    from groups.lag import time_lag_ms
+
+    assert time_lag_ms(lag=5, next_record_ms=1_000, now_ms=61_000) == 60_000
+
+
+def test_lag_in_time_is_zero_when_caught_up_and_unknown_without_a_commit_or_record():
+    from groups.lag import time_lag_ms
+
+    assert time_lag_ms(lag=0, next_record_ms=None, now_ms=5) == 0
+    assert time_lag_ms(lag=None, next_record_ms=1, now_ms=5) is None
+    assert time_lag_ms(lag=3, next_record_ms=None, now_ms=5) is None
+
+
+def test_a_record_stamped_in_the_future_does_not_give_a_negative_age():
+    from groups.lag import time_lag_ms
+
+    assert time_lag_ms(lag=1, next_record_ms=10_000, now_ms=5_000) == 0
+
+
+def test_ages_read_as_an_operator_expects():
+    from groups.templatetags.console import age
+
+    assert [age(None), age(999), age(45_000), age(192_000), age(7_500_000), age(273_600_000)] == [
+        "—", "0s", "45s", "3m 12s", "2h 05m", "3d 4h"
+    ]
