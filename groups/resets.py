@@ -212,15 +212,13 @@ def run_operation(operation_id: int) -> None:
     audit.record("started", actor="worker", operation=operation, outcome="running")
     lock = _redis().lock(_lock_name(operation), timeout=settings.CELERY_TASK_TIME_LIMIT)
     try:
-        acquired = lock.acquire(blocking=False, token=str(operation.pk))
+        holder = _take_group_lock(lock, operation)
     except redis.RedisError as exc:
         _finish(operation, Operation.Status.FAILED, error=f"Redis is unavailable ({exc}); nothing was changed.")
         return
-    if not acquired:
-        holder = _redis().get(_lock_name(operation))
-        holder_text = f"#{holder.decode()}" if holder else "another operation"
+    if holder is not None:
         _finish(operation, Operation.Status.FAILED,
-                error=f"Operation {holder_text} is running on this group right now, so this one changed nothing. "
+                error=f"{holder} is running on this group right now, so this one changed nothing. "
                       "Preview again once it has finished.")
         return
     try:
@@ -241,6 +239,21 @@ def run_operation(operation_id: int) -> None:
             lock.release()
         except redis.RedisError:
             pass  # expired or Redis gone: the lock's timeout frees it either way
+
+
+def _take_group_lock(lock, operation: Operation) -> str | None:
+    """Take the group's lock, or return which operation holds it ("Operation #12").
+
+    The holder can release between our failed attempt and our look at who held it; then we
+    simply try again, so the answer is always either the lock or a name.
+    """
+    for _ in range(5):
+        if lock.acquire(blocking=False, token=str(operation.pk)):
+            return None
+        holder = _redis().get(_lock_name(operation))
+        if holder is not None:
+            return f"Operation #{holder.decode()}"
+    return "Another operation (the lock changed hands repeatedly)"
 
 
 def _refuse_if_active(operation: Operation, group: GroupDescription) -> None:
