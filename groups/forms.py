@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 
-from groups import resets
+from groups import logins, resets
 
 # What the value field takes, per strategy that needs one (labels as the strategy select shows them).
 VALUE_HINTS = [
@@ -73,3 +74,21 @@ class ReasonForm(forms.Form):
 
 class ConfirmForm(ReasonForm):
     token = forms.CharField(widget=forms.HiddenInput)
+
+
+class LoginForm(AuthenticationForm):
+    """Django's sign-in form, refusing attempts while the username or address must wait or is locked out."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        if not username or not self.cleaned_data.get("password"):
+            return super().clean()
+        source_ip = self.request.META.get("REMOTE_ADDR")
+        retry = logins.retry_at(username, source_ip)
+        if retry is not None:
+            raise forms.ValidationError(logins.refuse(username, source_ip, retry), code="throttled")
+        try:
+            return super().clean()
+        except forms.ValidationError as error:
+            logins.record_failure(username, source_ip, " ".join(error.messages))
+            raise

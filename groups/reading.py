@@ -7,6 +7,7 @@ number of groups or partitions: list -> describe all -> committed offsets of all
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from groups import lag
@@ -17,9 +18,12 @@ class NotFound(ConsoleError):
     pass
 
 
-def cluster_groups(client: ClusterClient) -> list[lag.GroupSummary]:
-    """A summary (state, type, members, topics, partitions, lag) of every consumer group."""
-    group_ids = [listing.group_id for listing in client.list_groups()]
+def cluster_groups(client: ClusterClient, *, visible: Callable[[list[str]], list[str]]) -> list[lag.GroupSummary]:
+    """A summary (state, type, members, topics, partitions, lag) of every consumer group `visible` keeps.
+
+    `visible` picks, from all group ids, those the reader may see; the others are never described.
+    """
+    group_ids = visible([listing.group_id for listing in client.list_groups()])
     descriptions = client.describe_groups(group_ids)
     committed = client.committed_offsets(group_ids)
     partitions = {tp for offsets in committed.values() for tp in offsets}
@@ -83,14 +87,16 @@ class TopicDetail:
     groups: list[TopicGroup]
 
 
-def topic_detail(client: ClusterClient, topic: str) -> TopicDetail:
-    """Partitions with log start/end, and the groups with committed offsets on the topic."""
+def topic_detail(client: ClusterClient, topic: str, *, visible: Callable[[list[str]], list[str]]) -> TopicDetail:
+    """Partitions with log start/end, and the groups `visible` keeps that have committed offsets on the topic."""
     count = client.topic_partition_counts([topic]).get(topic)
     if count is None:
         raise NotFound(f"Topic '{topic}' does not exist on this cluster.", code="UNKNOWN_TOPIC_OR_PART")
     tps = [TP(topic, p) for p in range(count)]
     log_offsets = client.log_offsets(tps)
     listings = client.list_groups()
+    shown = set(visible([listing.group_id for listing in listings]))
+    listings = [listing for listing in listings if listing.group_id in shown]
     committed = client.committed_offsets([g.group_id for g in listings])
     groups = []
     for listing in listings:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from groups import audit, planning
+from groups import access, audit, planning
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
 from groups.models import Cluster, Operation
 
@@ -208,8 +208,12 @@ def run_operation(operation_id: int) -> None:
     )
     if not claimed:
         return
-    operation = Operation.objects.select_related("cluster").get(pk=operation_id)
+    operation = Operation.objects.select_related("cluster", "requester").get(pk=operation_id)
     audit.record("started", actor="worker", operation=operation, outcome="running")
+    refused = _refusal(operation)
+    if refused:
+        _finish(operation, Operation.Status.FAILED, error=refused)
+        return
     lock = _redis().lock(_lock_name(operation), timeout=settings.CELERY_TASK_TIME_LIMIT)
     try:
         holder = _take_group_lock(lock, operation)
@@ -254,6 +258,22 @@ def _take_group_lock(lock, operation: Operation) -> str | None:
         if holder is not None:
             return f"Operation #{holder.decode()}"
     return "Another operation (the lock changed hands repeatedly)"
+
+
+def _refusal(operation: Operation) -> str | None:
+    """Why the requester may no longer have this done, if a right was withdrawn while it waited.
+
+    Operations without a requester come from code that checked its caller itself (the CLI checks
+    its --as user); they are not checked again.
+    """
+    requester = operation.requester
+    action = "delete" if operation.kind == Operation.Kind.DELETE_GROUP else "reset"
+    if requester is None or access.allowed(requester, action, operation.cluster, operation.group_id):
+        return None
+    error = (access.refusal(action, operation.cluster, operation.group_id, who=requester.get_username())
+             + " This was checked again when a worker started the operation, so nothing was changed.")
+    audit.record("denied", actor=requester.get_username(), operation=operation, outcome="denied", error=error)
+    return error
 
 
 def _refuse_if_active(operation: Operation, group: GroupDescription) -> None:

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+from functools import partial
+
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from groups import reading
+from groups import access, reading
 from groups.kafka import ConsoleError, client_for
-from groups.models import Cluster
+from groups.models import Cluster, Operation
 
 GROUPS_PER_PAGE = 50
+RECENT_OPERATIONS = 10
 SORT_KEYS = {
     "name": lambda g: g.group_id,
     "state": lambda g: (g.state, g.group_id),
@@ -23,11 +27,22 @@ class BadQuery(Exception):
     pass
 
 
-def _get_cluster(name: str) -> Cluster:
+def _get_cluster(request: HttpRequest, name: str, action: str = "view", group_id: str | None = None) -> Cluster:
+    """The cluster named in the URL, if the user may do `action` there (on `group_id`, when given)."""
     try:
-        return Cluster.objects.get(name=name)
+        cluster = Cluster.objects.get(name=name)
     except Cluster.DoesNotExist:
         raise Http404(f"Cluster '{name}' is not registered in this console.") from None
+    access.require(request, action, cluster, group_id)
+    return cluster
+
+
+def _visible(request: HttpRequest, cluster: Cluster):
+    return partial(access.visible_groups, request.user, cluster)
+
+
+def _recent_operations(cluster: Cluster, group_id: str) -> QuerySet[Operation]:
+    return Operation.objects.filter(cluster=cluster, group_id=group_id).select_related("requester")[:RECENT_OPERATIONS]
 
 
 def _is_partial(request: HttpRequest) -> bool:
@@ -72,12 +87,13 @@ def _bad_request(request: HttpRequest, error: BadQuery) -> HttpResponse:
 
 @require_GET
 def cluster_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "groups/cluster_list.html", {"clusters": Cluster.objects.all()})
+    clusters = [c for c in Cluster.objects.all() if access.allowed(request.user, "view", c)]
+    return render(request, "groups/cluster_list.html", {"clusters": clusters})
 
 
 @require_GET
 def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
-    cluster_row = _get_cluster(cluster)
+    cluster_row = _get_cluster(request, cluster)
     try:
         sort_key, descending = _query_sort(request)
         page_number = _query_page(request)
@@ -86,7 +102,7 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context = {"cluster": cluster_row, "q": query, "sort": request.GET.get("sort", "name")}
     try:
-        groups = reading.cluster_groups(client_for(cluster_row))
+        groups = reading.cluster_groups(client_for(cluster_row), visible=_visible(request, cluster_row))
     except ConsoleError as error:
         return _render(request, "groups/group_list.html", "live", {**context, "error": error}, _error_status(error))
     if query:
@@ -98,8 +114,12 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
 
 @require_GET
 def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
-    cluster_row = _get_cluster(cluster)
-    context = {"cluster": cluster_row, "group_id": group}
+    cluster_row = _get_cluster(request, cluster, group_id=group)
+    context = {
+        "cluster": cluster_row, "group_id": group, "recent_operations": _recent_operations(cluster_row, group),
+        "may": {action: access.allowed(request.user, action, cluster_row, group) for action in ("reset", "delete")},
+        "needs": access.ROLE_NEEDED,
+    }
     try:
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:
@@ -109,10 +129,10 @@ def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
 
 @require_GET
 def topic_page(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
-    cluster_row = _get_cluster(cluster)
+    cluster_row = _get_cluster(request, cluster)
     context = {"cluster": cluster_row, "topic": topic}
     try:
-        detail = reading.topic_detail(client_for(cluster_row), topic)
+        detail = reading.topic_detail(client_for(cluster_row), topic, visible=_visible(request, cluster_row))
     except ConsoleError as error:
         return _render(request, "groups/topic_page.html", "live", {**context, "error": error}, _error_status(error))
     return _render(request, "groups/topic_page.html", "live", {**context, "detail": detail})
@@ -125,15 +145,16 @@ def _json_error(error: ConsoleError) -> JsonResponse:
 @require_GET
 def api_clusters(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
-        {"clusters": [{"name": c.name, "bootstrap_servers": c.bootstrap_servers} for c in Cluster.objects.all()]}
+        {"clusters": [{"name": c.name, "bootstrap_servers": c.bootstrap_servers} for c in Cluster.objects.all()
+                      if access.allowed(request.user, "view", c)]}
     )
 
 
 @require_GET
 def api_groups(request: HttpRequest, cluster: str) -> JsonResponse:
-    cluster_row = _get_cluster(cluster)
+    cluster_row = _get_cluster(request, cluster)
     try:
-        groups = reading.cluster_groups(client_for(cluster_row))
+        groups = reading.cluster_groups(client_for(cluster_row), visible=_visible(request, cluster_row))
     except ConsoleError as error:
         return _json_error(error)
     return JsonResponse(
@@ -156,7 +177,7 @@ def api_groups(request: HttpRequest, cluster: str) -> JsonResponse:
 
 @require_GET
 def api_group(request: HttpRequest, cluster: str, group: str) -> JsonResponse:
-    cluster_row = _get_cluster(cluster)
+    cluster_row = _get_cluster(request, cluster, group_id=group)
     try:
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:
@@ -191,6 +212,14 @@ def api_group(request: HttpRequest, cluster: str, group: str) -> JsonResponse:
             ],
         }
     )
+
+
+def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """403 for pages and the JSON API alike, saying what is missing and whom to ask (from `access.require`)."""
+    reason = str(exception) or "You may not do this: ask an admin for a role that allows it."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": reason, "code": "FORBIDDEN"}, status=403)
+    return render(request, "403.html", {"reason": reason}, status=403)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -7,33 +7,22 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from groups import planning, resets
+from groups import access, planning, resets
 from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Operation
-from groups.views import _get_cluster, _render
+from groups.views import _get_cluster, _recent_operations, _render
 
 TOKEN_SALT = "groups.reset.confirm"
 # Long enough to read a plan and write a reason; short enough that offsets rarely drift meanwhile
 # (the worker refuses a drifted plan anyway).
 TOKEN_MAX_AGE = 900
 EXPIRED = "The preview expired (or was altered), so nothing was requested: preview again."
-RECENT_OPERATIONS = 10
-
-
-def _actor(request: HttpRequest) -> tuple[str, object | None]:
-    if request.user.is_authenticated:
-        return request.user.username, request.user
-    return "anonymous", None
 
 
 def _reset_context(cluster: Cluster, group: str, **extra) -> dict:
-    return {
-        "cluster": cluster, "group_id": group, "hints": VALUE_HINTS,
-        "recent_operations": (Operation.objects.filter(cluster=cluster, group_id=group)
-                              .select_related("requester")[:RECENT_OPERATIONS]),
-        **extra,
-    }
+    return {"cluster": cluster, "group_id": group, "hints": VALUE_HINTS,
+            "recent_operations": _recent_operations(cluster, group), **extra}
 
 
 def _reset_page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
@@ -62,6 +51,9 @@ def _load_token(token: str, cluster: Cluster, group: str) -> dict | None:
 
 def _preview_page(request: HttpRequest, cluster: Cluster, group: str, form: ResetForm, fields: dict,
                   undo_of: Operation | None = None) -> HttpResponse:
+    if fields["strategy"] == "from-group":
+        # Copying shows the other group's offsets, so the user must be allowed to see that group too.
+        access.require(request, "view", cluster, fields["value"].strip())
     context = _reset_context(cluster, group, form=form, undo_of=undo_of)
     try:
         preview = resets.preview_reset(client_for(cluster), group, fields["strategy"], fields["value"],
@@ -88,7 +80,7 @@ def _preview_page(request: HttpRequest, cluster: Cluster, group: str, form: Rese
 
 @require_GET
 def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
-    cluster_row = _get_cluster(cluster)
+    cluster_row = _get_cluster(request, cluster, "reset", group)
     if "undo" not in request.GET:
         return render(request, "groups/reset.html", _reset_context(cluster_row, group, form=ResetForm()))
     undo_of = get_object_or_404(Operation, cluster=cluster_row, group_id=group,
@@ -102,7 +94,7 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
 
 @require_POST
 def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
-    cluster_row = _get_cluster(cluster)
+    cluster_row = _get_cluster(request, cluster, "reset", group)
     form = ResetForm(request.POST, request.FILES)
     if not form.is_valid():
         return _reset_page(request, _reset_context(cluster_row, group, form=form, error=error_text(form)), 400)
@@ -111,7 +103,7 @@ def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpRespons
 
 @require_POST
 def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
-    cluster_row = _get_cluster(cluster)
+    cluster_row = _get_cluster(request, cluster, "reset", group)
     signed = _load_token(request.POST.get("token", ""), cluster_row, group)
     if signed is None:
         return render(request, "groups/reset.html",
@@ -125,10 +117,9 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
             form=ResetForm.for_request(signed["strategy"], signed["value"], signed["scope"]),
             previewed=True, plan=plan, rows=_with_outcome(plan), zone_assumed=signed["zone_assumed"], confirm=confirm,
         ), status=400)
-    actor, requester = _actor(request)
     operation = resets.request_operation(
         cluster=cluster_row, group_id=group, kind=Operation.Kind.RESET, plan=signed["plan"],
-        reason=confirm.cleaned_data["reason"], actor=actor, requester=requester, via="web",
+        reason=confirm.cleaned_data["reason"], actor=request.user.username, requester=request.user, via="web",
         strategy=signed["strategy"], strategy_value=signed["value"], scope=signed["scope"], undo_of=undo_of,
         source_ip=request.META.get("REMOTE_ADDR"),
     )
@@ -140,15 +131,18 @@ def operation_page(request: HttpRequest, pk: int) -> HttpResponse:
     operation = Operation.objects.select_related("cluster", "requester", "undo_of").filter(pk=pk).first()
     if operation is None:
         raise Http404(f"Operation #{pk} does not exist.")
+    access.require(request, "view", operation.cluster, operation.group_id)
     plan = _stored_plan(operation.plan)
     context = {"operation": operation, "cluster": operation.cluster, "plan": plan,
-               "rows": _with_outcome(plan, operation.outcome), "undone_by": operation.undone_by.order_by("created")}
+               "rows": _with_outcome(plan, operation.outcome), "undone_by": operation.undone_by.order_by("created"),
+               "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
+               "needs": access.ROLE_NEEDED}
     return _render(request, "groups/operation.html", "status", context)
 
 
 @require_http_methods(["GET", "POST"])
 def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
-    cluster_row = _get_cluster(cluster)
+    cluster_row = _get_cluster(request, cluster, "delete", group)
     form = ReasonForm(request.POST if request.method == "POST" else None)
     context = {"cluster": cluster_row, "group_id": group, "form": form}
     try:
@@ -163,10 +157,9 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
         return render(request, "groups/delete_group.html", context, status=409)
     if not form.is_valid():
         return render(request, "groups/delete_group.html", context, status=400)
-    actor, requester = _actor(request)
     operation = resets.request_operation(
         cluster=cluster_row, group_id=group, kind=Operation.Kind.DELETE_GROUP, plan=[],
-        reason=form.cleaned_data["reason"], actor=actor, requester=requester, via="web",
+        reason=form.cleaned_data["reason"], actor=request.user.username, requester=request.user, via="web",
         source_ip=request.META.get("REMOTE_ADDR"),
     )
     return redirect("operation_page", pk=operation.pk)

@@ -50,6 +50,42 @@ def cluster(db, kafka_bootstrap):
     return Cluster.objects.create(name="local", bootstrap_servers=kafka_bootstrap)
 
 
+@pytest.fixture
+def make_user(db, django_user_model):
+    """make_user("alice", "Operator", cluster=None, pattern="*"): a user with that grant (no role: no grant)."""
+    from groups.models import Grant
+
+    def make(username: str, role: str | None = None, *, cluster=None, pattern: str = "*", password: str | None = None):
+        user = django_user_model.objects.create_user(username, password=password)
+        if role is not None:
+            Grant.objects.create(user=user, role=role, cluster=cluster, group_pattern=pattern)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def viewer_client(client, make_user):
+    """The test client signed in as a Viewer of every cluster."""
+    client.force_login(make_user("viewer", "Viewer"))
+    return client
+
+
+@pytest.fixture
+def operator_client(client, make_user):
+    """The test client signed in as an Operator of every cluster (view, reset, replay)."""
+    client.force_login(make_user("operator", "Operator"))
+    return client
+
+
+@pytest.fixture
+def admin_client(client, make_user):
+    """The test client signed in as a user with the Admin role on every cluster (not a superuser, so the
+    grant is what lets it in). Replaces pytest-django's superuser `admin_client`."""
+    client.force_login(make_user("admin", "Admin"))
+    return client
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
     """A Redis of this test run's own (Debian's redis-server), so no demo or other run shares queues."""

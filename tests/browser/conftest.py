@@ -52,3 +52,24 @@ def live_cluster(transactional_db, live_server, kafka_bootstrap):
     from groups.models import Cluster
 
     return Cluster.objects.create(name="local", bootstrap_servers=kafka_bootstrap)
+
+
+@pytest.fixture
+def sign_in(browser_page, live_server, make_user):
+    """sign_in("ann", "Operator", url): a user with that role on every cluster opens `url` while signed
+    out, is sent to the login page, signs in there and lands back on `url`."""
+
+    def sign(username: str, role: str, url: str) -> None:
+        password = f"{username}-browser-password"
+        make_user(username, role, password=password)
+        page = browser_page
+        page.goto(url)
+        assert page.url.startswith(f"{live_server.url}/login/?next="), page.url
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign in").click()
+        assert page.url == url
+        assert page.locator("#signed-in-as").inner_text().strip() == username
+
+    return sign

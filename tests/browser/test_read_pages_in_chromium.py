@@ -74,7 +74,7 @@ def _summary(page) -> tuple[str, str, str]:
 
 
 def test_an_operator_finds_a_group_reads_its_lag_and_sees_it_refresh_in_chromium(
-    browser_page, live_server, live_cluster, kafka_bootstrap, groups_on_a_topic
+    browser_page, live_server, live_cluster, kafka_bootstrap, groups_on_a_topic, sign_in
 ):
     page = browser_page
     g = groups_on_a_topic
@@ -82,8 +82,7 @@ def test_an_operator_finds_a_group_reads_its_lag_and_sees_it_refresh_in_chromium
     list_url = f"{live_server.url}/clusters/local/groups/"
 
     # The group list, searched through its form the way a person would.
-    response = page.goto(list_url)
-    assert response.status == 200
+    sign_in("operator", "Operator", list_url)
     page.get_by_role("searchbox", name="Search group id").fill(g["prefix"])
     with page.expect_navigation():
         page.get_by_role("button", name="Search").click()

@@ -72,7 +72,7 @@ def _follow_until_final(page, hx_requests: list[str], navigations: list[str]) ->
 
 
 def test_an_operator_previews_confirms_follows_and_undoes_a_reset_in_chromium(
-    browser_page, live_server, live_cluster, kafka_bootstrap, celery_worker, empty_group
+    browser_page, live_server, live_cluster, kafka_bootstrap, celery_worker, empty_group, sign_in
 ):
     from groups.models import Operation
 
@@ -84,7 +84,7 @@ def test_an_operator_previews_confirms_follows_and_undoes_a_reset_in_chromium(
     page.on("request", lambda r: r.headers.get("hx-request") == "true" and hx_requests.append(r.url))
 
     # The group page, and from it the reset form.
-    assert page.goto(group_url).status == 200
+    sign_in("operator", "Operator", group_url)
     assert page.locator("#group-state").inner_text().strip() == "Empty"
     with page.expect_navigation():
         page.get_by_role("link", name="Reset offsets").click()

@@ -84,7 +84,7 @@ def situations(kafka_bootstrap, unique):
             m.stop()
 
 
-def test_offsets_lag_and_owners_equal_the_kafka_tool(client, cluster, kafka_bootstrap, situations):
+def test_offsets_lag_and_owners_equal_the_kafka_tool(viewer_client, cluster, kafka_bootstrap, situations):
     group_args = [arg for g in situations.values() for arg in ("--group", g)]
     tool = run_tool("consumer-groups", ["--describe", "--offsets", *group_args], kafka_bootstrap)
     assert tool.returncode == 0, tool.stderr
@@ -92,7 +92,7 @@ def test_offsets_lag_and_owners_equal_the_kafka_tool(client, cluster, kafka_boot
     assert {r["GROUP"] for r in tool_rows} == set(situations.values()), tool.stdout
 
     for name, group in situations.items():
-        response = client.get(f"/api/clusters/local/groups/{group}/")
+        response = viewer_client.get(f"/api/clusters/local/groups/{group}/")
         assert response.status_code == 200, response.content
         console = response.json()
         member_by_id = {m["member_id"]: m for m in console["members"]}
@@ -116,19 +116,19 @@ def test_offsets_lag_and_owners_equal_the_kafka_tool(client, cluster, kafka_boot
         assert set(member_by_id) >= {r["CONSUMER-ID"] for r in expected.values() if r["CONSUMER-ID"] != "-"}
 
     # The situations themselves, so a broken fixture cannot pass silently.
-    below = client.get(f"/api/clusters/local/groups/{situations['below_start']}/").json()["partitions"][0]
+    below = viewer_client.get(f"/api/clusters/local/groups/{situations['below_start']}/").json()["partitions"][0]
     assert below["committed"] == 5 and below["log_start"] == 20 and below["lag"] == 35
-    partial = client.get(f"/api/clusters/local/groups/{situations['partial']}/").json()["partitions"]
+    partial = viewer_client.get(f"/api/clusters/local/groups/{situations['partial']}/").json()["partitions"]
     assert [(p["partition"], p["committed"]) for p in partial] == [(0, 7)]
-    classic = client.get(f"/api/clusters/local/groups/{situations['stable_classic']}/").json()
+    classic = viewer_client.get(f"/api/clusters/local/groups/{situations['stable_classic']}/").json()
     assert classic["state"] == "Stable" and classic["protocol_type"] == "classic"
     no_commit = [p for p in classic["partitions"] if p["partition"] == 2][0]
     assert no_commit["committed"] is None and no_commit["lag"] is None and no_commit["log_end"] == 10
-    kip848 = client.get(f"/api/clusters/local/groups/{situations['stable_consumer']}/").json()
+    kip848 = viewer_client.get(f"/api/clusters/local/groups/{situations['stable_consumer']}/").json()
     assert kip848["protocol_type"] == "consumer" and kip848["state"] == "Stable"
 
 
-def test_members_and_assignments_equal_the_kafka_tool(client, cluster, kafka_bootstrap, situations):
+def test_members_and_assignments_equal_the_kafka_tool(viewer_client, cluster, kafka_bootstrap, situations):
     live = [situations["stable_classic"], situations["stable_consumer"]]
     group_args = [arg for g in live for arg in ("--group", g)]
     tool = run_tool("consumer-groups", ["--describe", "--members", "--verbose", *group_args], kafka_bootstrap)
@@ -136,7 +136,7 @@ def test_members_and_assignments_equal_the_kafka_tool(client, cluster, kafka_boo
     tool_rows = _tables(tool.stdout)
 
     for group in live:
-        console = client.get(f"/api/clusters/local/groups/{group}/").json()
+        console = viewer_client.get(f"/api/clusters/local/groups/{group}/").json()
         tool_members = {r["CONSUMER-ID"]: r for r in tool_rows if r["GROUP"] == group}
         assert set(tool_members) == {m["member_id"] for m in console["members"]}
         for m in console["members"]:
@@ -152,7 +152,7 @@ def test_members_and_assignments_equal_the_kafka_tool(client, cluster, kafka_boo
             assert row["CURRENT-ASSIGNMENT"] == rendered
 
 
-def test_group_list_agrees_with_the_tool_on_state_and_members(client, cluster, kafka_bootstrap, situations):
+def test_group_list_agrees_with_the_tool_on_state_and_members(viewer_client, cluster, kafka_bootstrap, situations):
     tool = run_tool("consumer-groups", ["--list", "--state", "--type"], kafka_bootstrap)
     assert tool.returncode == 0, tool.stderr
     tool_groups = {}
@@ -160,7 +160,7 @@ def test_group_list_agrees_with_the_tool_on_state_and_members(client, cluster, k
         fields = line.split()
         if len(fields) == 3:
             tool_groups[fields[0]] = (fields[1].lower(), fields[2])
-    console = {g["group"]: g for g in client.get("/api/clusters/local/groups/").json()["groups"]}
+    console = {g["group"]: g for g in viewer_client.get("/api/clusters/local/groups/").json()["groups"]}
     for group in situations.values():
         assert (console[group]["protocol_type"], console[group]["state"]) == tool_groups[group]
     assert console[situations["stable_classic"]]["members"] == 2

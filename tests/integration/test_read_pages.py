@@ -10,58 +10,58 @@ from tests import kafkatools as kt
 pytestmark = pytest.mark.django_db
 
 
-def test_unknown_cluster_is_a_404_page_with_a_way_back(client):
-    response = client.get("/clusters/nope/groups/")
+def test_unknown_cluster_is_a_404_page_with_a_way_back(viewer_client):
+    response = viewer_client.get("/clusters/nope/groups/")
     assert response.status_code == 404
     assert b"nope" in response.content and b'href="/"' in response.content
 
 
-def test_unknown_cluster_in_the_api_is_a_json_404(client):
-    response = client.get("/api/clusters/nope/groups/")
+def test_unknown_cluster_in_the_api_is_a_json_404(viewer_client):
+    response = viewer_client.get("/api/clusters/nope/groups/")
     assert response.status_code == 404
     assert "nope" in response.json()["error"]
 
 
 @pytest.mark.parametrize("query", ["sort=banana", "page=0", "page=abc", "sort=--lag"])
-def test_malformed_list_parameters_are_a_400_with_the_reason(client, query):
+def test_malformed_list_parameters_are_a_400_with_the_reason(viewer_client, query):
     Cluster.objects.create(name="c", bootstrap_servers="127.0.0.1:1")
-    response = client.get(f"/clusters/c/groups/?{query}")
+    response = viewer_client.get(f"/clusters/c/groups/?{query}")
     assert response.status_code == 400
     assert b"must be" in response.content
 
 
-def test_unreachable_broker_shows_the_bootstrap_servers_and_keeps_retrying(client, settings):
+def test_unreachable_broker_shows_the_bootstrap_servers_and_keeps_retrying(viewer_client, settings):
     settings.KAFKA_REQUEST_TIMEOUT = 1.5
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     Cluster.objects.create(name="down", bootstrap_servers=f"127.0.0.1:{port}")
-    response = client.get("/clusters/down/groups/")
+    response = viewer_client.get("/clusters/down/groups/")
     assert response.status_code == 503
     body = response.content.decode()
     assert f"127.0.0.1:{port}" in body and "did not answer" in body
     assert 'hx-trigger="every 5s' in body and 'http-equiv="refresh"' in body
-    api = client.get("/api/clusters/down/groups/")
+    api = viewer_client.get("/api/clusters/down/groups/")
     assert api.status_code == 503 and f"127.0.0.1:{port}" in api.json()["error"]
 
 
 @pytest.mark.integration
-def test_unknown_group_is_a_404_page_and_json_404(client, cluster, unique):
+def test_unknown_group_is_a_404_page_and_json_404(viewer_client, cluster, unique):
     group = unique("never-existed")
-    page = client.get(f"/clusters/local/groups/{group}/")
+    page = viewer_client.get(f"/clusters/local/groups/{group}/")
     assert page.status_code == 404 and group.encode() in page.content
-    assert client.get(f"/api/clusters/local/groups/{group}/").status_code == 404
+    assert viewer_client.get(f"/api/clusters/local/groups/{group}/").status_code == 404
 
 
 @pytest.mark.integration
-def test_group_list_searches_sorts_and_renders_lag(client, cluster, kafka_bootstrap, unique):
+def test_group_list_searches_sorts_and_renders_lag(viewer_client, cluster, kafka_bootstrap, unique):
     topic = unique("search")
     kt.create_topic(kafka_bootstrap, topic, 2)
     kt.produce(kafka_bootstrap, topic, {0: 10, 1: 10})
     small, big = unique("needle-small"), unique("needle-big")
     kt.commit(kafka_bootstrap, small, {(topic, 0): 9, (topic, 1): 10})
     kt.commit(kafka_bootstrap, big, {(topic, 0): 0, (topic, 1): 2})
-    response = client.get("/clusters/local/groups/?q=NEEDLE&sort=-lag")
+    response = viewer_client.get("/clusters/local/groups/?q=NEEDLE&sort=-lag")
     assert response.status_code == 200
     body = response.content.decode()
     assert body.index(big) < body.index(small)
@@ -70,12 +70,12 @@ def test_group_list_searches_sorts_and_renders_lag(client, cluster, kafka_bootst
 
 
 @pytest.mark.integration
-def test_htmx_refresh_returns_only_the_live_fragment(client, cluster, kafka_bootstrap, unique):
+def test_htmx_refresh_returns_only_the_live_fragment(viewer_client, cluster, kafka_bootstrap, unique):
     topic, group = unique("frag"), unique("frag-group")
     kt.create_topic(kafka_bootstrap, topic, 1)
     kt.produce(kafka_bootstrap, topic, {0: 3})
     kt.commit(kafka_bootstrap, group, {(topic, 0): 1})
-    response = client.get(f"/clusters/local/groups/{group}/", HTTP_HX_REQUEST="true")
+    response = viewer_client.get(f"/clusters/local/groups/{group}/", HTTP_HX_REQUEST="true")
     body = response.content.decode()
     assert response.status_code == 200
     assert body.lstrip().startswith('<div id="live"') and "<html" not in body
@@ -83,12 +83,12 @@ def test_htmx_refresh_returns_only_the_live_fragment(client, cluster, kafka_boot
 
 
 @pytest.mark.integration
-def test_topic_page_lists_partitions_and_groups_with_their_lag(client, cluster, kafka_bootstrap, unique):
+def test_topic_page_lists_partitions_and_groups_with_their_lag(viewer_client, cluster, kafka_bootstrap, unique):
     topic, group = unique("topicpage"), unique("topicpage-group")
     kt.create_topic(kafka_bootstrap, topic, 3)
     kt.produce(kafka_bootstrap, topic, {0: 5, 1: 6, 2: 7})
     kt.commit(kafka_bootstrap, group, {(topic, 0): 1, (topic, 2): 7})
-    response = client.get(f"/clusters/local/topics/{topic}/")
+    response = viewer_client.get(f"/clusters/local/topics/{topic}/")
     assert response.status_code == 200
     detail = response.context["detail"]
     assert {p: (o.start, o.end) for p, o in detail.partitions.items()} == {0: (0, 5), 1: (0, 6), 2: (0, 7)}
@@ -96,23 +96,23 @@ def test_topic_page_lists_partitions_and_groups_with_their_lag(client, cluster, 
 
 
 @pytest.mark.integration
-def test_a_topic_deleted_while_its_pages_are_open_is_reported(client, cluster, kafka_bootstrap, unique):
+def test_a_topic_deleted_while_its_pages_are_open_is_reported(viewer_client, cluster, kafka_bootstrap, unique):
     topic, group = unique("doomed"), unique("doomed-group")
     kt.create_topic(kafka_bootstrap, topic, 1)
     kt.produce(kafka_bootstrap, topic, {0: 2})
     kt.commit(kafka_bootstrap, group, {(topic, 0): 1})
-    assert client.get(f"/clusters/local/topics/{topic}/").status_code == 200
+    assert viewer_client.get(f"/clusters/local/topics/{topic}/").status_code == 200
     kt.admin(kafka_bootstrap).delete_topics([topic])[topic].result(timeout=30)
     kt.wait_for(lambda: topic not in kt.admin(kafka_bootstrap).list_topics(timeout=10).topics, what="deletion")
 
-    refresh = client.get(f"/clusters/local/topics/{topic}/", HTTP_HX_REQUEST="true")
+    refresh = viewer_client.get(f"/clusters/local/topics/{topic}/", HTTP_HX_REQUEST="true")
     assert refresh.status_code == 200, "htmx only swaps 2xx answers in"
     assert f"Topic &#x27;{topic}&#x27; does not exist" in refresh.content.decode()
-    assert client.get(f"/clusters/local/topics/{topic}/").status_code == 404
+    assert viewer_client.get(f"/clusters/local/topics/{topic}/").status_code == 404
 
     # Kafka drops a group's offsets on a deleted topic; the page must follow, not fail.
     def group_page_without_topic():
-        response = client.get(f"/clusters/local/groups/{group}/")
+        response = viewer_client.get(f"/clusters/local/groups/{group}/")
         assert response.status_code in (200, 404), response.context["error"].message
         return response.status_code == 404 or topic not in [r.topic for r in response.context["detail"].rows]
 
@@ -120,7 +120,7 @@ def test_a_topic_deleted_while_its_pages_are_open_is_reported(client, cluster, k
 
 
 @pytest.mark.integration
-def test_lag_in_time_is_the_age_of_the_first_unread_record(client, cluster, kafka_bootstrap, unique):
+def test_lag_in_time_is_the_age_of_the_first_unread_record(viewer_client, cluster, kafka_bootstrap, unique):
     import time
 
     topic, group = unique("timelag"), unique("timelag-group")
@@ -129,8 +129,8 @@ def test_lag_in_time_is_the_age_of_the_first_unread_record(client, cluster, kafk
     kt.produce(kafka_bootstrap, topic, {0: 3}, timestamp_ms=hour_ago)
     kt.produce(kafka_bootstrap, topic, {0: 2, 1: 4})
     kt.commit(kafka_bootstrap, group, {(topic, 0): 1, (topic, 1): 4})
-    partitions = {p["partition"]: p for p in client.get(f"/api/clusters/local/groups/{group}/").json()["partitions"]}
+    partitions = {p["partition"]: p for p in viewer_client.get(f"/api/clusters/local/groups/{group}/").json()["partitions"]}
     assert 3_600_000 <= partitions[0]["lag_ms"] < 3_600_000 + 60_000  # offset 1 is an hour-old record
     assert partitions[1]["lag_ms"] == 0  # caught up
-    page = client.get(f"/clusters/local/groups/{group}/").content.decode()
+    page = viewer_client.get(f"/clusters/local/groups/{group}/").content.decode()
     assert '<strong id="time-lag">1h 00m</strong>' in page

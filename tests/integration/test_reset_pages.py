@@ -18,6 +18,22 @@ from tests import kafkatools as kt
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+def operator(client, make_user):
+    """These pages are used by an Operator of every cluster, unless a test signs in someone else."""
+    user = make_user("operator", "Operator")
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def admin(client, make_user):
+    """Deleting a group takes the Admin role."""
+    user = make_user("admin", "Admin")
+    client.force_login(user)
+    return user
+
+
 @pytest.fixture
 def lagging_group(kafka_bootstrap, unique):
     """Two partitions; partition 1's log starts at 5, as after retention."""
@@ -256,7 +272,7 @@ def test_a_pending_operation_page_polls_and_a_final_one_does_not(client, cluster
     assert 'id="operation-error">&lt;boom&gt;</div>' in final
 
 
-def test_preview_confirm_run_and_undo_through_the_pages(client, celery_worker, cluster, lagging_group):
+def test_preview_confirm_run_and_undo_through_the_pages(client, operator, celery_worker, cluster, lagging_group):
     topic, group = lagging_group
     confirmed = _confirm(client, group, _token(_preview(client, group, "to-earliest")))
     assert confirmed.status_code == 302
@@ -269,7 +285,8 @@ def test_preview_confirm_run_and_undo_through_the_pages(client, celery_worker, c
     assert _committed(cluster, group) == {TP(topic, 0): 0, TP(topic, 1): 5}
     assert '<td class="num committed-after">0</td>' in _row(status, topic, 0) and "✓" in _row(status, topic, 0)
     assert '<td class="num committed-after">5</td>' in _row(status, topic, 1) and "✓" in _row(status, topic, 1)
-    assert AuditEvent.objects.filter(operation=operation, action="requested", actor="anonymous").exists()
+    assert operation.requester == operator
+    assert AuditEvent.objects.filter(operation=operation, action="requested", actor="operator").exists()
 
     undo_href = html.unescape(re.search(r'id="undo" href="([^"]+)"', status).group(1))
     undo_preview = client.get(undo_href)
@@ -284,7 +301,7 @@ def test_preview_confirm_run_and_undo_through_the_pages(client, celery_worker, c
     assert f"operation #{undo.pk}" in client.get(confirmed.url).content.decode()
 
 
-def test_deleting_an_empty_group_through_the_page_removes_it(client, celery_worker, cluster, lagging_group):
+def test_deleting_an_empty_group_through_the_page_removes_it(client, admin, celery_worker, cluster, lagging_group):
     _, group = lagging_group
     url = reverse("delete_group", args=["local", group])
     page = client.get(url)
@@ -299,7 +316,7 @@ def test_deleting_an_empty_group_through_the_page_removes_it(client, celery_work
 
 
 def test_deleting_a_stable_group_is_refused_before_anything_is_requested(
-        client, cluster, lagging_group, active_member):
+        client, admin, cluster, lagging_group, active_member):
     topic, group = lagging_group
     url = reverse("delete_group", args=["local", group])
     page = client.get(url).content.decode()

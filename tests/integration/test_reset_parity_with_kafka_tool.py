@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import io
 import json
 import os
@@ -26,6 +25,7 @@ from tests import kafkatools as kt
 pytestmark = pytest.mark.integration
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+CLI_USER = "cli-operator"
 
 # Log ends of topic a (3 partitions) and b (2 partitions); half of each is written 3 h ago, half 1 h ago.
 A_ENDS, B_ENDS = (20, 10, 40), (16, 6)
@@ -107,9 +107,16 @@ def _tool_plans(bootstrap: str, groups: list[str], args: list[str]) -> dict[str,
     return plans
 
 
+@pytest.fixture(autouse=True)
+def cli_user(make_user):
+    """The console user every command here runs as (--as): an Operator of every cluster."""
+    return make_user(CLI_USER, "Operator")
+
+
 def _console(group: str, *args: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
-    call_command("reset_offsets", "--cluster", "local", "--group", group, *args, stdout=out, stderr=err)
+    call_command("reset_offsets", "--cluster", "local", "--group", group, "--as", CLI_USER, *args,
+                 stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
 
 
@@ -211,7 +218,7 @@ def test_from_group_copies_what_the_kafka_tool_copies_through_an_exported_file(w
 
 
 @pytest.mark.django_db(transaction=True)
-def test_execute_commits_what_the_kafka_tool_then_describes(world, cluster, use_test_redis):
+def test_execute_commits_what_the_kafka_tool_then_describes(world, cluster, use_test_redis, cli_user):
     runs = {
         f"reset-exec-{name}-{uuid.uuid4().hex[:8]}": world.fill(args)
         for name, args in (("to-offset", ["--to-offset", "15", "--all-topics"]),
@@ -226,10 +233,11 @@ def test_execute_commits_what_the_kafka_tool_then_describes(world, cluster, use_
         operation = Operation.objects.get(group_id=group)
         assert f"Operation #{operation.pk} succeeded." in stdout
         assert operation.status == "succeeded" and operation.requested_via == "cli"
+        assert operation.requester == cli_user
         assert [(o["topic"], o["partition"], o["verified"]) for o in operation.outcome] == [
             (topic, partition, True) for topic, partition in sorted(plan)]
         requested = AuditEvent.objects.get(operation=operation, action="requested")
-        assert requested.actor == f"cli:{getpass.getuser()}"
+        assert requested.actor == CLI_USER
         # Partitions outside the scope keep their commit.
         expected[group] = {**world.offsets(COMMITS["full"]), **plan}
 
@@ -333,8 +341,8 @@ def test_a_mistake_is_refused_with_a_message_that_names_it(args, message, world,
 @pytest.mark.django_db
 def test_an_unknown_cluster_is_named_with_the_registered_ones(cluster):
     with pytest.raises(CommandError, match=r"^Unknown cluster 'prod'\. Registered clusters: local\.$"):
-        call_command("reset_offsets", "--cluster", "prod", "--group", "g", "--all-topics", "--to-earliest",
-                     "--dry-run", stdout=io.StringIO())
+        call_command("reset_offsets", "--cluster", "prod", "--group", "g", "--as", CLI_USER, "--all-topics",
+                     "--to-earliest", "--dry-run", stdout=io.StringIO())
 
 
 # Committed rows, so the manage.py process sees the cluster.
@@ -343,7 +351,7 @@ def test_from_a_shell_an_error_is_one_line_on_stderr_and_a_failing_exit(world, c
     a = world.topics["a"]
     result = subprocess.run(
         [sys.executable, "manage.py", "reset_offsets", "--cluster", "local", "--group", world.groups["full"],
-         "--topic", f"{a}:9", "--to-earliest", "--dry-run"],
+         "--as", CLI_USER, "--topic", f"{a}:9", "--to-earliest", "--dry-run"],
         cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
         env={**os.environ, "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"},
     )

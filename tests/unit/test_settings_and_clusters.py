@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from groups.models import Cluster, parse_cluster_setting
@@ -46,3 +51,16 @@ def test_a_literal_password_in_the_secret_reference_is_refused():
                       sasl_mechanism="PLAIN", sasl_username="u", secret_ref="hunter2")
     with pytest.raises(ValidationError, match="never the password"):
         cluster.clean()
+
+
+def test_with_debug_off_the_cookies_are_https_only_and_hidden_from_scripts():
+    root = Path(__file__).resolve().parents[2]
+    shown = ["SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_HTTPONLY",
+             "SESSION_COOKIE_SAMESITE"]
+    code = f"from console import settings as s; print(*(getattr(s, n) for n in {shown!r}))"
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                         env={**os.environ, "DEBUG": "0", "SECRET_KEY": "a-real-secret-for-this-test"})
+    assert off.stdout.split() == ["True", "True", "True", "True", "Lax"]
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
+                        env={**os.environ, "DEBUG": "1"})
+    assert on.stdout.split()[:2] == ["False", "False"]  # runserver over plain http still gets a session

@@ -3,19 +3,21 @@
 The options follow `kafka-consumer-groups.sh --reset-offsets`, and the plan comes from the same
 `resets.preview_reset` the web preview uses. `--execute` records an Operation and runs it in this
 process through `resets.run_operation`, so it is locked, re-checked, verified and audited exactly
-as a worker would run it.
+as a worker would run it. `--as USERNAME` names the console user it is done for: their grants
+decide, as on the web, and the audit log names them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import getpass
 import json
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from groups import planning, resets
+from groups import access, planning, resets
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Operation
 
@@ -55,6 +57,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--cluster", required=True, help="name of the cluster as registered in the console")
         parser.add_argument("--group", required=True, help="the consumer group to reset")
+        parser.add_argument("--as", dest="as_user", required=True, metavar="USERNAME",
+                            help="the console user this is done for: needs the Operator role (or the reset "
+                                 "action) on the group; recorded in the audit log")
 
         scope = parser.add_mutually_exclusive_group()
         scope.add_argument("--all-topics", action="store_true",
@@ -97,6 +102,13 @@ class Command(BaseCommand):
 
         cluster = self._cluster(options["cluster"])
         group_id = options["group"]
+        user = self._user(options["as_user"])
+        try:
+            access.require(user, "reset", cluster, group_id)
+            if kind == "from-group":
+                access.require(user, "view", cluster, value.strip())
+        except PermissionDenied as denied:
+            raise CommandError(str(denied)) from None
         try:
             preview = resets.preview_reset(client_for(cluster), group_id, kind, value, scope_text)
         except (planning.PlanningError, ConsoleError) as exc:
@@ -115,7 +127,7 @@ class Command(BaseCommand):
 
         operation = resets.request_operation(
             cluster=cluster, group_id=group_id, kind=Operation.Kind.RESET, plan=resets.plan_rows(preview.plan),
-            reason=options["reason"], actor=f"cli:{getpass.getuser()}", via="cli", strategy=kind,
+            reason=options["reason"], actor=user.get_username(), requester=user, via="cli", strategy=kind,
             strategy_value=value, scope=scope_text, dispatch=False,
         )
         # An unexpected error is already logged and recorded on the operation by run_operation;
@@ -134,6 +146,15 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read the reset file '{path}': {exc.strerror}.") from None
         except UnicodeDecodeError:
             raise CommandError(f"Cannot read the reset file '{path}': it is not UTF-8 text.") from None
+
+    def _user(self, username: str):
+        try:
+            user = get_user_model().objects.get_by_natural_key(username)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"Unknown user '{username}': --as names a user of the console.") from None
+        if not user.is_active:
+            raise CommandError(f"User '{username}' is inactive: an inactive user may do nothing.")
+        return user
 
     def _cluster(self, name: str) -> Cluster:
         try:

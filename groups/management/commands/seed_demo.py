@@ -1,16 +1,17 @@
 import os
 import secrets
 
-from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from groups.access import ensure_demo_users
 from groups.models import Cluster
 
 
 class Command(BaseCommand):
     help = (
-        "Register the demo cluster as 'local' and create the demo superuser 'admin'. "
+        "Register the demo cluster as 'local' and create one demo user per role (viewer, operator, "
+        "approver, admin). "
         "The password is $DEMO_PASSWORD if set, else a new random one; it is printed. Safe to run again."
     )
 
@@ -33,9 +34,7 @@ class Command(BaseCommand):
                     "ssl_ca_location": "",
                 },
             )
-            user, _ = User.objects.get_or_create(username="admin")
-            user.is_active = user.is_staff = user.is_superuser = True
-            user.set_password(password)
-            user.save()
+            users = ensure_demo_users(password)
         self.stdout.write(f"{'registered' if created else 'updated'} cluster local ({bootstrap})")
-        self.stdout.write(f"demo login: admin / {password}")
+        for role, username in users.items():
+            self.stdout.write(f"demo login ({role}): {username} / {password}")

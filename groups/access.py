@@ -1,0 +1,140 @@
+"""Who may do what on which cluster and group: roles, scoped grants, and the one place they are checked.
+
+Views, the Celery task and management commands all ask `allowed` or `require` here; nothing else
+reads grants. Superusers may do everything; an inactive or anonymous user may do nothing.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+
+from groups import audit
+from groups.models import Cluster, Grant
+
+ACTIONS = ("view", "reset", "replay", "delete", "approve", "audit", "admin")
+ROLES = {
+    "Viewer": {"view"},
+    "Operator": {"view", "reset", "replay"},
+    "Approver": {"view", "approve", "audit"},
+    "Admin": set(ACTIONS),
+}
+# The smallest role that allows each action: what a refusal tells the person to ask for.
+ROLE_NEEDED = {action: next(role for role, actions in ROLES.items() if action in actions) for action in ACTIONS}
+
+_ON_GROUP = {
+    "view": "view group '{group}'",
+    "reset": "reset offsets of group '{group}'",
+    "replay": "replay records for group '{group}'",
+    "delete": "delete group '{group}'",
+    "approve": "approve operations on group '{group}'",
+}
+_WITHOUT_GROUP = {
+    "view": "view consumer groups",
+    "reset": "reset offsets",
+    "replay": "replay records",
+    "delete": "delete groups",
+    "approve": "approve operations",
+    "audit": "review the audit log",
+    "admin": "administer the console",
+}
+
+
+def _user(request_or_user: HttpRequest | User | AnonymousUser | None) -> User | AnonymousUser | None:
+    return request_or_user.user if isinstance(request_or_user, HttpRequest) else request_or_user
+
+
+def _grants(user: User, cluster: Cluster | None):
+    grants = Grant.objects.filter(Q(user=user) | Q(user_group__in=user.groups.all()))
+    if cluster is not None:
+        grants = grants.filter(Q(cluster__isnull=True) | Q(cluster=cluster))
+    return grants
+
+
+def _grants_action(grant: Grant, action: str) -> bool:
+    return action in (ROLES[grant.role] if grant.role else set(grant.actions))
+
+
+def _covers(grant: Grant, group_id: str | None) -> bool:
+    # An exact name is compared as such, so a group id with glob characters ([, ?, *) matches itself.
+    return group_id is None or grant.group_pattern == group_id or fnmatchcase(group_id, grant.group_pattern)
+
+
+def _matching_grants(user, action: str, cluster: Cluster | None) -> list[Grant] | None:
+    """The user's grants of `action` that apply on `cluster`; None when no grant is needed (superuser)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_superuser:
+        return None
+    return [grant for grant in _grants(user, cluster) if _grants_action(grant, action)]
+
+
+def allowed(user, action: str, cluster: Cluster | None = None, group_id: str | None = None) -> bool:
+    """Whether `user` may do `action` on `group_id` of `cluster`.
+
+    `cluster` None means on any cluster (or an action that belongs to none, like "audit");
+    `group_id` None means on some group of that cluster, which is what showing the cluster needs.
+    """
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
+    grants = _matching_grants(user, action, cluster)
+    return grants is None or any(_covers(grant, group_id) for grant in grants)
+
+
+def visible_groups(user, cluster: Cluster, group_ids) -> list[str]:
+    """The ids among `group_ids` that `user` may view on `cluster`, in their order (one query)."""
+    grants = _matching_grants(user, "view", cluster)
+    if grants is None:
+        return list(group_ids)
+    return [group_id for group_id in group_ids if any(_covers(grant, group_id) for grant in grants)]
+
+
+def refusal(action: str, cluster: Cluster | None = None, group_id: str | None = None, *, who: str = "You") -> str:
+    """What a person is told when `action` is refused to `who`, and what to ask for."""
+    if group_id is not None and action in _ON_GROUP:
+        what = _ON_GROUP[action].format(group=group_id)
+    else:
+        what = _WITHOUT_GROUP[action]
+    where = f" on cluster '{cluster.name}'" if cluster is not None else ""
+    on_it = " on it" if cluster is not None or group_id is not None else ""
+    return f"{who} may not {what}{where}: ask an admin for the {ROLE_NEEDED[action]} role{on_it}."
+
+
+def require(request_or_user, action: str, cluster: Cluster | None = None, group_id: str | None = None, *,
+            source_ip: str | None = None) -> None:
+    """Raise PermissionDenied saying what is missing, and record the denial, unless `allowed`."""
+    user = _user(request_or_user)
+    if allowed(user, action, cluster, group_id):
+        return
+    if source_ip is None and isinstance(request_or_user, HttpRequest):
+        source_ip = request_or_user.META.get("REMOTE_ADDR")
+    message = refusal(action, cluster, group_id)
+    actor = user.username if user is not None and user.is_authenticated else "anonymous"
+    audit.record("denied", actor=actor, cluster=cluster.name if cluster else "", group_id=group_id or "",
+                 outcome="denied", error=message, source_ip=source_ip)
+    raise PermissionDenied(message)
+
+
+DEMO_USERS = {"Viewer": "viewer", "Operator": "operator", "Approver": "approver", "Admin": "admin"}
+
+
+def ensure_demo_users(password: str) -> dict[str, str]:
+    """Users viewer, operator, approver and admin, each with its role on every cluster and group.
+
+    Safe to call again: the password is reset and a missing grant is added. `admin` also gets
+    Django admin (staff and superuser), where grants are managed.
+    """
+    with transaction.atomic():
+        for role, username in DEMO_USERS.items():
+            user, _ = User.objects.get_or_create(username=username)
+            user.is_active = True
+            user.is_staff = user.is_superuser = role == "Admin"
+            user.set_password(password)
+            user.save()
+            Grant.objects.get_or_create(user=user, role=role, cluster=None, group_pattern="*")
+    return dict(DEMO_USERS)

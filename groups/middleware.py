@@ -1,0 +1,56 @@
+"""Who is asking: every page needs a signed-in user, and the JSON API also takes an API token."""
+
+from __future__ import annotations
+
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_htmx.http import HttpResponseClientRedirect
+
+from groups.models import ApiToken
+
+API_PREFIX = "/api/"
+
+
+def _unauthorized(message: str) -> JsonResponse:
+    response = JsonResponse({"error": message, "code": "UNAUTHENTICATED"}, status=401)
+    response["WWW-Authenticate"] = 'Token realm="api"'
+    return response
+
+
+class ApiAuthenticationMiddleware:
+    """`Authorization: Token <key>` signs an API request in; an API request without a valid key or a
+    session gets a 401 in JSON, which a script can act on, rather than a redirect to a login page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(API_PREFIX):
+            return self.get_response(request)
+        header = request.headers.get("Authorization")
+        if header is not None:
+            scheme, _, key = header.partition(" ")
+            user = ApiToken.user_for(key.strip()) if scheme.lower() == "token" and key.strip() else None
+            if user is None:
+                return _unauthorized("The API token is not valid (revoked, replaced or mistyped): create one on "
+                                     "the console's API token page and send it as 'Authorization: Token <key>'.")
+            request.user = user
+        elif not request.user.is_authenticated:
+            return _unauthorized("Sign in first, or send an API token as 'Authorization: Token <key>'.")
+        return self.get_response(request)
+
+
+class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
+    """Django's: every view needs a signed-in user unless marked `login_not_required`.
+
+    An htmx refresh whose session has ended sends the whole page to the login, instead of
+    swapping the login form into the fragment it was refreshing.
+    """
+
+    def handle_no_permission(self, request: HttpRequest, view_func) -> HttpResponse:
+        if not request.htmx:
+            return super().handle_no_permission(request, view_func)
+        back_to = request.htmx.current_url_abs_path or request.get_full_path()
+        return HttpResponseClientRedirect(redirect_to_login(back_to, self.get_login_url(view_func)).url)

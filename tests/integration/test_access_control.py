@@ -1,0 +1,314 @@
+"""Every URL of the console, walked by each kind of user against the real broker: allowed, refused
+(with a recorded denial), or the group left out of a list; plus CSRF and escaping of hostile names."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import URLPattern, reverse
+
+from groups import resets, tasks
+from groups.kafka import TP, client_for
+from groups.models import AuditEvent, Grant, Operation
+from groups.urls import urlpatterns
+from tests import kafkatools as kt
+
+pytestmark = pytest.mark.integration
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+# username -> (role, pattern of the groups it applies to); every grant is on all clusters.
+USERS = {
+    "viewer": ("Viewer", "*"),
+    "operator": ("Operator", "*"),
+    "approver": ("Approver", "*"),
+    "admin": ("Admin", "*"),
+    "outsider": ("Operator", "other-*"),  # rights, but on groups named otherwise
+    "nobody": None,  # signed in, no grant at all
+}
+READERS = {"viewer", "operator", "approver", "admin"}
+RESETTERS = {"operator", "admin"}
+DELETERS = {"admin"}
+
+
+@dataclass(frozen=True)
+class Walk:
+    group: str
+    topic: str
+    operation: Operation
+    token: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request: who may make it; for lists, who gets the page without the group instead of a 403."""
+
+    name: str
+    method: str
+    url: str
+    data: dict
+    may: set[str]
+    listed_for: set[str] = frozenset()
+    group_scoped: bool = True
+
+    @property
+    def api(self) -> bool:
+        return self.url.startswith("/api/")
+
+
+def _steps(w: Walk) -> list[Step]:
+    g, local = w.group, "local"
+    preview = {"strategy": "to-earliest", "scope_mode": "all", "value": "", "scope": ""}
+    everyone = set(USERS)
+    return [
+        Step("cluster_list", "get", reverse("cluster_list"), {}, everyone),
+        Step("group_list", "get", reverse("group_list", args=[local]), {"q": g}, READERS | {"outsider"},
+             listed_for=READERS, group_scoped=False),
+        Step("group_page", "get", reverse("group_page", args=[local, g]), {}, READERS),
+        Step("topic_page", "get", reverse("topic_page", args=[local, w.topic]), {}, READERS | {"outsider"},
+             listed_for=READERS, group_scoped=False),
+        Step("reset_form", "get", reverse("reset_form", args=[local, g]), {}, RESETTERS),
+        Step("reset_form", "get", reverse("reset_form", args=[local, g]), {"undo": w.operation.pk}, RESETTERS),
+        Step("reset_preview", "post", reverse("reset_preview", args=[local, g]), preview, RESETTERS),
+        Step("reset_confirm", "post", reverse("reset_confirm", args=[local, g]),
+             {"token": w.token, "reason": "walk"}, RESETTERS),
+        Step("delete_group", "get", reverse("delete_group", args=[local, g]), {}, DELETERS),
+        Step("delete_group", "post", reverse("delete_group", args=[local, g]), {"reason": "walk"}, DELETERS),
+        Step("operation_page", "get", reverse("operation_page", args=[w.operation.pk]), {}, READERS),
+        Step("api_clusters", "get", reverse("api_clusters"), {}, everyone),
+        Step("api_groups", "get", reverse("api_groups", args=[local]), {}, READERS | {"outsider"},
+             listed_for=READERS, group_scoped=False),
+        Step("api_group", "get", reverse("api_group", args=[local, g]), {}, READERS),
+    ]
+
+
+@pytest.fixture
+def walk(cluster, kafka_bootstrap, unique, make_user) -> Walk:
+    topic, group = unique("walk"), unique("walk-group")
+    kt.create_topic(kafka_bootstrap, topic, 2)
+    kt.produce(kafka_bootstrap, topic, {0: 20, 1: 20})
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 10, (topic, 1): 15})
+    for username, grant in USERS.items():
+        role, pattern = grant or (None, "*")
+        make_user(username, role, pattern=pattern)
+    plan = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-current").plan)
+    done = Operation.objects.create(kind=Operation.Kind.RESET, cluster=cluster, group_id=group, plan=plan,
+                                    reason="earlier", status=Operation.Status.SUCCEEDED, strategy="to-current")
+    admin = Client()
+    admin.force_login(make_user("token-maker", "Admin"))
+    previewed = admin.post(reverse("reset_preview", args=["local", group]), {"strategy": "to-earliest",
+                                                                            "scope_mode": "all"})
+    token = re.search(r'name="token" value="([^"]+)"', previewed.content.decode()).group(1)
+    return Walk(group=group, topic=topic, operation=done, token=token)
+
+
+def _request(client: Client, step: Step):
+    return getattr(client, step.method)(step.url, step.data)
+
+
+def _lists_group(response, step: Step, group: str) -> bool:
+    if step.name == "api_groups":
+        return group in [g["group"] for g in response.json()["groups"]]
+    if step.name == "group_list":
+        return f'data-group="{group}"' in response.content.decode()
+    return group in [g.group_id for g in response.context["detail"].groups]
+
+
+def _lists_cluster(response, step: Step) -> bool:
+    if step.api:
+        return "local" in [c["name"] for c in response.json()["clusters"]]
+    return [c.name for c in response.context["clusters"]] == ["local"]
+
+
+def test_the_walk_covers_every_url_of_the_console(walk):
+    names = {p.name for p in urlpatterns if isinstance(p, URLPattern)}
+    assert names == {step.name for step in _steps(walk)}
+
+
+def test_a_signed_out_visitor_is_sent_to_the_login_page_and_a_script_gets_401(walk):
+    anonymous = Client()
+    for step in _steps(walk):
+        response = _request(anonymous, step)
+        if step.api:
+            assert response.status_code == 401, step
+            assert response.json()["code"] == "UNAUTHENTICATED"
+        else:
+            assert response.status_code == 302, step
+            assert response.url.startswith("/login/?next="), step
+    assert not AuditEvent.objects.filter(action="denied").exists()
+    assert not Operation.objects.exclude(pk=walk.operation.pk).exists()
+
+
+@pytest.mark.parametrize("username", USERS)
+def test_each_url_answers_each_user_as_their_grants_say(walk, username):
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    for step in _steps(walk):
+        denials = AuditEvent.objects.filter(action="denied").count()
+        response = _request(client, step)
+        if username in step.may:
+            assert response.status_code in (200, 302), (step, response.status_code)
+            assert AuditEvent.objects.filter(action="denied").count() == denials, step
+            if step.listed_for:
+                assert _lists_group(response, step, walk.group) == (username in step.listed_for), step
+            if step.name in ("cluster_list", "api_clusters"):
+                assert _lists_cluster(response, step) == (username != "nobody"), step
+            continue
+        assert response.status_code == 403, (step, response.status_code)
+        denial = AuditEvent.objects.filter(action="denied").order_by("-id").first()
+        assert AuditEvent.objects.filter(action="denied").count() == denials + 1, step
+        assert (denial.actor, denial.cluster, denial.outcome) == (username, "local", "denied"), step
+        assert denial.group_id == (walk.group if step.group_scoped else ""), step
+        assert denial.source_ip == "127.0.0.1"
+        assert "ask an admin for the" in denial.error
+        if step.api:
+            assert response.json() == {"error": denial.error, "code": "FORBIDDEN"}, step
+        else:
+            assert html.escape(denial.error) in response.content.decode(), step
+    requested = Operation.objects.exclude(pk=walk.operation.pk)
+    assert set(requested.values_list("requester__username", flat=True)) <= ({username} & (RESETTERS | DELETERS))
+
+
+def test_the_group_page_says_what_the_user_may_not_do_instead_of_offering_it(walk, client, make_user):
+    url = reverse("group_page", args=["local", walk.group])
+    reset_href = f'href="{reverse("reset_form", args=["local", walk.group])}"'
+    delete_href = f'href="{reverse("delete_group", args=["local", walk.group])}"'
+
+    client.force_login(User.objects.get(username="viewer"))
+    page = client.get(url).content.decode()
+    assert "You need the Operator role on this group to reset offsets." in page
+    assert "You need the Admin role on this group to delete it." in page
+    assert reset_href not in page and delete_href not in page
+    assert f'href="{reverse("operation_page", args=[walk.operation.pk])}"' in page  # history is for readers too
+
+    client.force_login(User.objects.get(username="operator"))
+    page = client.get(url).content.decode()
+    assert reset_href in page and "to reset offsets" not in page
+    assert delete_href not in page and "You need the Admin role on this group to delete it." in page
+
+    client.force_login(User.objects.get(username="admin"))
+    page = client.get(url).content.decode()
+    assert reset_href in page and delete_href in page and "You need the" not in page
+
+
+def test_only_who_may_reset_is_offered_an_undo(walk, client):
+    url = reverse("operation_page", args=[walk.operation.pk])
+    client.force_login(User.objects.get(username="approver"))
+    page = client.get(url).content.decode()
+    assert 'id="undo"' not in page and "You need the Operator role on this group to undo this reset." in page
+    client.force_login(User.objects.get(username="operator"))
+    assert 'id="undo"' in client.get(url).content.decode()
+
+
+def test_copying_offsets_from_another_group_needs_the_right_to_view_it(walk, client, make_user, kafka_bootstrap,
+                                                                       unique):
+    secret = unique("secret-group")
+    kt.commit(kafka_bootstrap, secret, {(walk.topic, 0): 3})
+    client.force_login(make_user("walker", "Operator", pattern="walk-*"))
+    response = client.post(reverse("reset_preview", args=["local", walk.group]),
+                           {"strategy": "from-group", "value": secret, "scope_mode": "all"})
+    assert response.status_code == 403
+    assert b"You may not view group" in response.content and "name=\"token\"" not in response.content.decode()
+    assert AuditEvent.objects.filter(action="denied", actor="walker", group_id=secret).exists()
+
+
+def test_the_cli_needs_a_known_user_allowed_to_reset(walk):
+    args = ["reset_offsets", "--cluster", "local", "--group", walk.group, "--all-topics", "--to-earliest", "--dry-run"]
+    with pytest.raises(CommandError, match="--as"):
+        call_command(*args)
+    with pytest.raises(CommandError, match=r"^Unknown user 'ghost': --as names a user of the console\.$"):
+        call_command(*args, "--as", "ghost")
+    with pytest.raises(CommandError, match=rf"^You may not reset offsets of group '{walk.group}' on cluster 'local': "
+                                           r"ask an admin for the Operator role on it\.$"):
+        call_command(*args, "--as", "viewer")
+    assert AuditEvent.objects.filter(action="denied", actor="viewer", group_id=walk.group).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_from_a_shell_a_refused_user_is_one_line_on_stderr_and_exit_1(walk):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "reset_offsets", "--cluster", "local", "--group", walk.group, "--as", "approver",
+         "--all-topics", "--to-earliest", "--execute", "--reason", "should not run"],
+        cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"},
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (f"CommandError: You may not reset offsets of group '{walk.group}' on cluster 'local': "
+                             "ask an admin for the Operator role on it.\n")
+    assert not Operation.objects.exclude(pk=walk.operation.pk).exists()
+
+
+def test_the_worker_refuses_an_operation_whose_requester_lost_the_right_meanwhile(
+        celery_worker, cluster, kafka_bootstrap, unique, make_user):
+    topic, group = unique("revoked"), unique("revoked-group")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.produce(kafka_bootstrap, topic, {0: 10})
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 7})
+    ann = make_user("ann", "Operator")
+    plan = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-earliest").plan)
+    operation = resets.request_operation(cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=plan,
+                                         reason="before the rights changed", actor="ann", requester=ann,
+                                         dispatch=False)
+    Grant.objects.filter(user=ann).delete()
+    tasks.run_operation.delay(operation.pk)
+
+    def final():
+        operation.refresh_from_db()
+        return operation.is_final
+
+    kt.wait_for(final, timeout=60, what="the worker to finish the operation")
+    assert operation.status == "failed"
+    assert operation.error == (f"ann may not reset offsets of group '{group}' on cluster 'local': ask an admin for the "
+                               "Operator role on it. This was checked again when a worker started the operation, "
+                               "so nothing was changed.")
+    assert list(operation.events.order_by("id").values_list("action", "actor")) == [
+        ("requested", "ann"), ("started", "worker"), ("denied", "ann"), ("failed", "worker")]
+    assert client_for(cluster).committed_offsets([group])[group] == {TP(topic, 0): 7}
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_htmx_sends_it_from_the_page(walk):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(User.objects.get(username="operator"))
+    url = reverse("reset_preview", args=["local", walk.group])
+    data = {"strategy": "to-earliest", "scope_mode": "all"}
+    assert client.post(url, data).status_code == 403
+    assert client.post(url, data, HTTP_HX_REQUEST="true").status_code == 403
+    assert client.post(reverse("logout")).status_code == 403
+    page = client.get(reverse("reset_form", args=["local", walk.group])).content.decode()
+    token = re.search(r"""<body hx-headers='\{"X-CSRFToken": "([^"]+)"\}'>""", page).group(1)
+    previewed = client.post(url, data, HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
+    assert previewed.status_code == 200 and 'id="plan"' in previewed.content.decode()
+
+
+def test_a_hostile_group_name_is_shown_as_text_everywhere(cluster, kafka_bootstrap, unique, client, make_user):
+    topic = unique("xss")
+    group = f"<script>alert(1)</script>-{unique('g')}"
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.produce(kafka_bootstrap, topic, {0: 5})
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 2})
+    client.force_login(make_user("admin", "Admin"))
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;"
+    pages = {
+        "list": client.get(reverse("group_list", args=["local"]), {"q": group}),
+        "group": client.get(reverse("group_page", args=["local", group])),
+        "topic": client.get(reverse("topic_page", args=["local", topic])),
+        "preview": client.post(reverse("reset_preview", args=["local", group]),
+                               {"strategy": "to-earliest", "scope_mode": "all"}),
+    }
+    for name, response in pages.items():
+        body = response.content.decode()
+        assert response.status_code == 200, name
+        assert escaped in body, name
+        assert "<script>alert(1)" not in body, name
+    assert 'id="plan"' in pages["preview"].content.decode()
