@@ -86,12 +86,17 @@ def allowed(user, action: str, cluster: Cluster | None = None, group_id: str | N
     return grants is None or any(_covers(grant, group_id) for grant in grants)
 
 
-def visible_groups(user, cluster: Cluster, group_ids) -> list[str]:
-    """The ids among `group_ids` that `user` may view on `cluster`, in their order (one query)."""
-    grants = _matching_grants(user, "view", cluster)
+def groups_allowed(user, action: str, cluster: Cluster, group_ids) -> list[str]:
+    """The ids among `group_ids` on which `user` may do `action` on `cluster`, in their order (one query)."""
+    grants = _matching_grants(user, action, cluster)
     if grants is None:
         return list(group_ids)
     return [group_id for group_id in group_ids if any(_covers(grant, group_id) for grant in grants)]
+
+
+def visible_groups(user, cluster: Cluster, group_ids) -> list[str]:
+    """The ids among `group_ids` that `user` may view on `cluster`, in their order (one query)."""
+    return groups_allowed(user, "view", cluster, group_ids)
 
 
 def refusal(action: str, cluster: Cluster | None = None, group_id: str | None = None, *, who: str = "You") -> str:

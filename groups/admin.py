@@ -7,7 +7,7 @@ from groups.models import ApiToken, AuditEvent, Cluster, Grant, Operation
 
 @admin.register(Cluster)
 class ClusterAdmin(admin.ModelAdmin):
-    list_display = ["name", "bootstrap_servers", "security_protocol", "sasl_mechanism"]
+    list_display = ["name", "bootstrap_servers", "security_protocol", "sasl_mechanism", "require_approval"]
     search_fields = ["name", "bootstrap_servers"]
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -47,6 +47,14 @@ class Cluster(models.Model):
         "The password itself is never stored.",
     )
     ssl_ca_location = models.CharField(max_length=500, blank=True, default="", help_text="CA bundle path for SSL.")
+    require_approval = models.BooleanField(
+        default=False,
+        help_text="Changes wait until another user with the approve right on the group approves them.",
+    )
+    approval_expiry_minutes = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(1)],
+        help_text="A request no one approved or rejected within this many minutes is cancelled.",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,7 +114,8 @@ class Operation(models.Model):
     """One change to a group (offset reset or group deletion): its plan, who asked, why, and what happened.
 
     The plan holds absolute offsets, so applying it twice is harmless; `status` moves forward only,
-    through conditional updates, so a redelivered task never runs an operation twice.
+    through conditional updates, so a redelivered task never runs an operation twice. On a cluster
+    that requires approval it starts awaiting approval, and only a decision moves it on.
     """
 
     class Kind(models.TextChoices):
@@ -114,6 +123,7 @@ class Operation(models.Model):
         DELETE_GROUP = "delete_group", "Delete group"
 
     class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
         PENDING = "pending", "Pending"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
@@ -140,6 +150,12 @@ class Operation(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="When an unanswered approval request lapses.")
+    decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="decided_operations",
+                                   help_text="Who approved or rejected it, or its requester if they cancelled it.")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-created"]
@@ -151,6 +167,24 @@ class Operation(models.Model):
     @property
     def is_final(self) -> bool:
         return self.status in self.FINAL
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self.status == self.Status.AWAITING_APPROVAL
+
+    @property
+    def approval_lapsed(self) -> bool:
+        """Awaiting approval past its expiry: no longer approvable, though the sweep may not have run yet."""
+        return self.is_awaiting_approval and self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def decision(self) -> str:
+        """How an approval request ended: approved, rejected, cancelled (by its requester) or expired; else ''."""
+        if self.decided_by_id is None:
+            return "expired" if self.status == self.Status.CANCELLED and self.expires_at is not None else ""
+        if self.status != self.Status.CANCELLED:
+            return "approved"
+        return "cancelled" if self.decided_by_id == self.requester_id else "rejected"
 
     @property
     def can_be_undone(self) -> bool:

@@ -147,23 +147,27 @@ def request_operation(*, cluster: Cluster, group_id: str, kind: str, plan: list[
     """Record the operation and its audit event, and hand it to a worker once the row is committed.
 
     With dispatch=False the caller runs it itself through `run_operation` (the CLI does), which
-    claims, locks and records exactly as the worker would.
+    claims, locks and records exactly as the worker would. On a cluster that requires approval
+    the operation waits for a decision instead (see `groups.approvals`), and nothing runs it yet.
     """
     if not reason.strip():
         raise planning.PlanningError("Say why: a reason is required for every change.")
+    awaiting = cluster.require_approval
     with transaction.atomic():
         operation = Operation.objects.create(
             kind=kind, cluster=cluster, group_id=group_id, strategy=strategy, strategy_value=strategy_value,
             scope=scope, plan=plan, reason=reason.strip(), requester=requester, requested_via=via, undo_of=undo_of,
+            status=Operation.Status.AWAITING_APPROVAL if awaiting else Operation.Status.PENDING,
+            expires_at=timezone.now() + timedelta(minutes=cluster.approval_expiry_minutes) if awaiting else None,
         )
         audit.record("undo_requested" if undo_of else "requested", actor=actor, operation=operation,
-                     source_ip=source_ip, outcome="pending")
-        if dispatch:
-            transaction.on_commit(lambda: _dispatch(operation))
+                     source_ip=source_ip, outcome=operation.status)
+        if dispatch and not awaiting:
+            transaction.on_commit(lambda: dispatch_operation(operation))
     return operation
 
 
-def _dispatch(operation: Operation) -> None:
+def dispatch_operation(operation: Operation) -> None:
     """Queue the operation for a worker; if the queue is unreachable, fail it rather than leave it pending forever."""
     from groups.tasks import run_operation
 

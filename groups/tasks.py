@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from groups import resets
+from groups import approvals, resets
 
 
 @shared_task(acks_late=True)
@@ -13,3 +13,8 @@ def run_operation(operation_id: int) -> None:
 @shared_task
 def reap_stale_operations() -> list[int]:
     return resets.reap_stale_operations()
+
+
+@shared_task
+def expire_approval_requests() -> list[int]:
+    return approvals.expire_overdue()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from groups import views, views_reset
+from groups import views, views_approval, views_reset
 
 urlpatterns = [
     path("", views.cluster_list, name="cluster_list"),
@@ -14,6 +14,10 @@ urlpatterns = [
     path("clusters/<str:cluster>/reset/<path:group>/", views_reset.reset_form, name="reset_form"),
     path("clusters/<str:cluster>/delete/<path:group>/", views_reset.delete_group, name="delete_group"),
     path("operations/<int:pk>/", views_reset.operation_page, name="operation_page"),
+    path("operations/<int:pk>/approve/", views_approval.approve_operation, name="approve_operation"),
+    path("operations/<int:pk>/reject/", views_approval.reject_operation, name="reject_operation"),
+    path("operations/<int:pk>/cancel/", views_approval.cancel_operation, name="cancel_operation"),
+    path("approvals/", views_approval.approval_list, name="approval_list"),
     path("api/clusters/", views.api_clusters, name="api_clusters"),
     path("api/clusters/<str:cluster>/groups/", views.api_groups, name="api_groups"),
     path("api/clusters/<str:cluster>/groups/<path:group>/", views.api_group, name="api_group"),

@@ -7,11 +7,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from groups import access, planning, resets
+from groups import access, approvals, planning, resets
 from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Operation
-from groups.views import _get_cluster, _recent_operations, _render
+from groups.views import _get_cluster, _is_partial, _recent_operations, _render
 
 TOKEN_SALT = "groups.reset.confirm"
 # Long enough to read a plan and write a reason; short enough that offsets rarely drift meanwhile
@@ -126,18 +126,39 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
     return redirect("operation_page", pk=operation.pk)
 
 
-@require_GET
-def operation_page(request: HttpRequest, pk: int) -> HttpResponse:
-    operation = Operation.objects.select_related("cluster", "requester", "undo_of").filter(pk=pk).first()
+def get_operation(request: HttpRequest, pk: int) -> Operation:
+    """The operation, if the user may view its group."""
+    operation = (Operation.objects.select_related("cluster", "requester", "undo_of", "decided_by")
+                 .filter(pk=pk).first())
     if operation is None:
         raise Http404(f"Operation #{pk} does not exist.")
     access.require(request, "view", operation.cluster, operation.group_id)
+    return operation
+
+
+def _approval_context(request: HttpRequest, operation: Operation) -> dict:
+    if not operation.is_awaiting_approval:
+        return {}
+    cannot_decide = approvals.refusal_to_decide(request.user, operation)
+    # Only the full page checks Kafka: the polled status area must stay cheap.
+    check = cannot_decide is None and not operation.approval_lapsed and not _is_partial(request)
+    return {"cannot_decide": cannot_decide, "review": approvals.review(operation) if check else None,
+            "may_cancel": operation.requester_id == request.user.pk}
+
+
+def render_operation(request: HttpRequest, operation: Operation, *, status: int = 200, **extra) -> HttpResponse:
+    """The operation page (or its polled status area), with `extra` such as a refused decision's message."""
     plan = _stored_plan(operation.plan)
     context = {"operation": operation, "cluster": operation.cluster, "plan": plan,
                "rows": _with_outcome(plan, operation.outcome), "undone_by": operation.undone_by.order_by("created"),
                "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
-               "needs": access.ROLE_NEEDED}
-    return _render(request, "groups/operation.html", "status", context)
+               "needs": access.ROLE_NEEDED, **_approval_context(request, operation), **extra}
+    return _render(request, "groups/operation.html", "status", context, status)
+
+
+@require_GET
+def operation_page(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_operation(request, get_operation(request, pk))
 
 
 @require_http_methods(["GET", "POST"])

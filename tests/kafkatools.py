@@ -10,7 +10,7 @@ import functools
 import threading
 import time
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -61,6 +61,13 @@ def commit(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]) -> N
         consumer.commit(offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False)
     finally:
         consumer.close()
+
+
+def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """What the broker holds for the group on `topic`, read by the test's own admin client (not the console's)."""
+    future = admin(bootstrap).list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
+    return {tp.partition: tp.offset for tp in future.result(timeout=30).topic_partitions
+            if tp.topic == topic and tp.offset >= 0}
 
 
 class Member:

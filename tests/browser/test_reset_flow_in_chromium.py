@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from confluent_kafka import ConsumerGroupTopicPartitions
 
 from tests import kafkatools as kt
 
@@ -28,13 +27,6 @@ def empty_group(kafka_bootstrap, unique):
     kt.produce(kafka_bootstrap, topic, PRODUCED)
     kt.commit(kafka_bootstrap, group, {(topic, p): o for p, o in COMMITTED.items()})
     return topic, group
-
-
-def _kafka_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
-    """What the broker holds for the group, read by the test's own admin client (not the console's)."""
-    future = kt.admin(bootstrap).list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
-    return {tp.partition: tp.offset for tp in future.result(timeout=30).topic_partitions
-            if tp.topic == topic and tp.offset >= 0}
 
 
 def _plan_rows(page, topic: str, *, with_outcome: bool = False) -> dict[int, dict[str, str]]:
@@ -106,7 +98,7 @@ def test_an_operator_previews_confirms_follows_and_undoes_a_reset_in_chromium(
     assert page.locator("#plan-totals").inner_text().strip() == "re-consume 20 · skip 0"
     page.screenshot(path=PREVIEW_SCREENSHOT, full_page=True)
     # A preview writes nothing: Kafka still has the old offsets and no operation was requested.
-    assert _kafka_offsets(kafka_bootstrap, group, topic) == COMMITTED
+    assert kt.committed(kafka_bootstrap, group, topic) == COMMITTED
     assert not Operation.objects.exists()
 
     # Confirm with a reason; the browser lands on the operation page and follows it there.
@@ -122,7 +114,7 @@ def test_an_operator_previews_confirms_follows_and_undoes_a_reset_in_chromium(
         0: {"before": "30", "after": "20", "change": "-10 · re-consume 10", "committed_after": "20", "verified": "✓"},
         1: {"before": "40", "after": "30", "change": "-10 · re-consume 10", "committed_after": "30", "verified": "✓"},
     }
-    assert _kafka_offsets(kafka_bootstrap, group, topic) == SHIFTED
+    assert kt.committed(kafka_bootstrap, group, topic) == SHIFTED
 
     # Undo: its preview puts back what the reset found, and nothing moves until it is confirmed.
     with page.expect_navigation():
@@ -133,7 +125,7 @@ def test_an_operator_previews_confirms_follows_and_undoes_a_reset_in_chromium(
         0: {"before": "20", "after": "30", "change": "+10 · skip 10"},
         1: {"before": "30", "after": "40", "change": "+10 · skip 10"},
     }
-    assert _kafka_offsets(kafka_bootstrap, group, topic) == SHIFTED
+    assert kt.committed(kafka_bootstrap, group, topic) == SHIFTED
     page.get_by_label("Reason (recorded in the audit log)").fill("put the offsets back")
     with page.expect_navigation():
         page.get_by_role("button", name="Apply this plan").click()
@@ -147,4 +139,4 @@ def test_an_operator_previews_confirms_follows_and_undoes_a_reset_in_chromium(
         1: {"before": "30", "after": "40", "change": "+10 · skip 10", "committed_after": "40", "verified": "✓"},
     }
     page.screenshot(path=DONE_SCREENSHOT, full_page=True)
-    assert _kafka_offsets(kafka_bootstrap, group, topic) == COMMITTED
+    assert kt.committed(kafka_bootstrap, group, topic) == COMMITTED

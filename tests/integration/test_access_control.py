@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import URLPattern, reverse
+from django.utils import timezone
 
 from groups import resets, tasks
 from groups.kafka import TP, client_for
@@ -40,6 +42,8 @@ USERS = {
 READERS = {"viewer", "operator", "approver", "admin"}
 RESETTERS = {"operator", "admin"}
 DELETERS = {"admin"}
+APPROVERS = {"approver", "admin"}
+REQUESTER = "operator"  # of the walk's operations awaiting approval
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,17 @@ class Walk:
     topic: str
     operation: Operation
     token: str
+    awaiting: dict[str, Operation]  # one per step that decides, so each step finds its own still awaiting
+
+    @property
+    def existing(self) -> set[int]:
+        return {self.operation.pk} | {operation.pk for operation in self.awaiting.values()}
 
 
 @dataclass(frozen=True)
 class Step:
-    """One request: who may make it; for lists, who gets the page without the group instead of a 403."""
+    """One request: who may make it; for lists, who gets the page without the group instead of a 403;
+    what a refusal may say."""
 
     name: str
     method: str
@@ -61,6 +71,8 @@ class Step:
     may: set[str]
     listed_for: set[str] = frozenset()
     group_scoped: bool = True
+    cluster_scoped: bool = True
+    refusals: tuple[str, ...] = ("ask an admin for the",)
 
     @property
     def api(self) -> bool:
@@ -86,6 +98,15 @@ def _steps(w: Walk) -> list[Step]:
         Step("delete_group", "get", reverse("delete_group", args=[local, g]), {}, DELETERS),
         Step("delete_group", "post", reverse("delete_group", args=[local, g]), {"reason": "walk"}, DELETERS),
         Step("operation_page", "get", reverse("operation_page", args=[w.operation.pk]), {}, READERS),
+        Step("operation_page", "get", reverse("operation_page", args=[w.awaiting["reject"].pk]), {}, READERS),
+        Step("approval_list", "get", reverse("approval_list"), {}, APPROVERS, group_scoped=False,
+             cluster_scoped=False),
+        Step("approve_operation", "post", reverse("approve_operation", args=[w.awaiting["approve"].pk]),
+             {"comment": "walk"}, APPROVERS),
+        Step("reject_operation", "post", reverse("reject_operation", args=[w.awaiting["reject"].pk]),
+             {"comment": "walk"}, APPROVERS),
+        Step("cancel_operation", "post", reverse("cancel_operation", args=[w.awaiting["cancel"].pk]), {},
+             {REQUESTER}, refusals=("ask an admin for the", f"Only {REQUESTER}, who requested operation")),
         Step("api_clusters", "get", reverse("api_clusters"), {}, everyone),
         Step("api_groups", "get", reverse("api_groups", args=[local]), {}, READERS | {"outsider"},
              listed_for=READERS, group_scoped=False),
@@ -105,12 +126,20 @@ def walk(cluster, kafka_bootstrap, unique, make_user) -> Walk:
     plan = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-current").plan)
     done = Operation.objects.create(kind=Operation.Kind.RESET, cluster=cluster, group_id=group, plan=plan,
                                     reason="earlier", status=Operation.Status.SUCCEEDED, strategy="to-current")
+    earliest = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-earliest").plan)
+    awaiting = {
+        step: Operation.objects.create(
+            kind=Operation.Kind.RESET, cluster=cluster, group_id=group, plan=earliest, strategy="to-earliest",
+            reason=f"walk {step}", requester=User.objects.get(username=REQUESTER),
+            status=Operation.Status.AWAITING_APPROVAL, expires_at=timezone.now() + timedelta(hours=1))
+        for step in ("approve", "reject", "cancel")
+    }
     admin = Client()
     admin.force_login(make_user("token-maker", "Admin"))
     previewed = admin.post(reverse("reset_preview", args=["local", group]), {"strategy": "to-earliest",
                                                                             "scope_mode": "all"})
     token = re.search(r'name="token" value="([^"]+)"', previewed.content.decode()).group(1)
-    return Walk(group=group, topic=topic, operation=done, token=token)
+    return Walk(group=group, topic=topic, operation=done, token=token, awaiting=awaiting)
 
 
 def _request(client: Client, step: Step):
@@ -147,7 +176,9 @@ def test_a_signed_out_visitor_is_sent_to_the_login_page_and_a_script_gets_401(wa
             assert response.status_code == 302, step
             assert response.url.startswith("/login/?next="), step
     assert not AuditEvent.objects.filter(action="denied").exists()
-    assert not Operation.objects.exclude(pk=walk.operation.pk).exists()
+    assert not Operation.objects.exclude(pk__in=walk.existing).exists()
+    assert all(operation.status == "awaiting_approval" for operation in Operation.objects.filter(
+        pk__in=[operation.pk for operation in walk.awaiting.values()]))
 
 
 @pytest.mark.parametrize("username", USERS)
@@ -168,16 +199,21 @@ def test_each_url_answers_each_user_as_their_grants_say(walk, username):
         assert response.status_code == 403, (step, response.status_code)
         denial = AuditEvent.objects.filter(action="denied").order_by("-id").first()
         assert AuditEvent.objects.filter(action="denied").count() == denials + 1, step
-        assert (denial.actor, denial.cluster, denial.outcome) == (username, "local", "denied"), step
+        assert (denial.actor, denial.outcome) == (username, "denied"), step
+        assert denial.cluster == ("local" if step.cluster_scoped else ""), step
         assert denial.group_id == (walk.group if step.group_scoped else ""), step
         assert denial.source_ip == "127.0.0.1"
-        assert "ask an admin for the" in denial.error
+        assert any(refusal in denial.error for refusal in step.refusals), (step, denial.error)
         if step.api:
             assert response.json() == {"error": denial.error, "code": "FORBIDDEN"}, step
         else:
             assert html.escape(denial.error) in response.content.decode(), step
-    requested = Operation.objects.exclude(pk=walk.operation.pk)
+    requested = Operation.objects.exclude(pk__in=walk.existing)
     assert set(requested.values_list("requester__username", flat=True)) <= ({username} & (RESETTERS | DELETERS))
+    now = {step: Operation.objects.get(pk=operation.pk).status for step, operation in walk.awaiting.items()}
+    decided = {step: status for step, status in now.items() if status != "awaiting_approval"}
+    expected = {"approve": "pending", "reject": "cancelled"} if username in APPROVERS else {}
+    assert decided == (expected | ({"cancel": "cancelled"} if username == REQUESTER else {}))
 
 
 def test_the_group_page_says_what_the_user_may_not_do_instead_of_offering_it(walk, client, make_user):
@@ -246,7 +282,7 @@ def test_from_a_shell_a_refused_user_is_one_line_on_stderr_and_exit_1(walk):
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr == (f"CommandError: You may not reset offsets of group '{walk.group}' on cluster 'local': "
                              "ask an admin for the Operator role on it.\n")
-    assert not Operation.objects.exclude(pk=walk.operation.pk).exists()
+    assert not Operation.objects.exclude(pk__in=walk.existing).exists()
 
 
 def test_the_worker_refuses_an_operation_whose_requester_lost_the_right_meanwhile(

@@ -3,7 +3,8 @@
 The options follow `kafka-consumer-groups.sh --reset-offsets`, and the plan comes from the same
 `resets.preview_reset` the web preview uses. `--execute` records an Operation and runs it in this
 process through `resets.run_operation`, so it is locked, re-checked, verified and audited exactly
-as a worker would run it. `--as USERNAME` names the console user it is done for: their grants
+as a worker would run it; on a cluster that requires approval it records the request and stops,
+and a worker runs it once another user approves it. `--as USERNAME` names the console user it is done for: their grants
 decide, as on the web, and the audit log names them.
 """
 
@@ -130,6 +131,14 @@ class Command(BaseCommand):
             reason=options["reason"], actor=user.get_username(), requester=user, via="cli", strategy=kind,
             strategy_value=value, scope=scope_text, dispatch=False,
         )
+        if operation.is_awaiting_approval:
+            # Approval is a different person's decision, taken on the web; a worker runs it then.
+            out = self.stdout if options["output"] == "table" else self.stderr
+            out.write(f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
+                      f"user with the {access.ROLE_NEEDED['approve']} role to approve it before "
+                      f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was written; a worker applies it "
+                      "once it is approved.")
+            return
         # An unexpected error is already logged and recorded on the operation by run_operation;
         # the operation's status and error below say what happened.
         with contextlib.suppress(Exception):
