@@ -173,3 +173,14 @@ def test_grants_are_managed_in_django_admin(client, make_user, prod):
     assert list(Grant.objects.values_list("role", "actions", "group_pattern")) == [("", ["view", "delete"],
                                                                                   "payments-*")]
     assert access.allowed(ann, "delete", prod, "payments-eu") and not access.allowed(ann, "reset", prod, "payments-eu")
+
+
+def test_the_header_links_the_audit_log_only_for_users_who_may_audit(client, make_user, db):
+    from django.urls import reverse
+
+    auditor = make_user("header-approver", role="Approver")
+    viewer = make_user("header-viewer", role="Viewer")
+    client.force_login(auditor)
+    assert f'href="{reverse("audit_list")}" id="audit-link"' in client.get("/").content.decode()
+    client.force_login(viewer)
+    assert 'id="audit-link"' not in client.get("/").content.decode()
