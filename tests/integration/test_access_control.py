@@ -342,6 +342,11 @@ def test_a_hostile_group_name_is_shown_as_text_everywhere(cluster, kafka_bootstr
         "preview": client.post(reverse("reset_preview", args=["local", group]),
                                {"strategy": "to-earliest", "scope_mode": "all"}),
     }
+    # A denied attempt on the group puts its name in the audit log, which must show it as text too.
+    denied = Client()
+    denied.force_login(make_user("outsider", "Viewer", pattern="other-*"))
+    assert denied.get(reverse("group_page", args=["local", group])).status_code in (403, 404)
+    pages["audit"] = client.get(reverse("audit_list"), {"group": group})
     for name, response in pages.items():
         body = response.content.decode()
         assert response.status_code == 200, name
