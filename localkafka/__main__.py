@@ -1,6 +1,6 @@
 """`python -m localkafka jars|start|status|stop|tool`: the local broker without Django.
 
-Mirrors `python manage.py localkafka`, plus `jars`, which prints the jar directory for the Makefile.
+`python manage.py localkafka` runs this same program; `jars` prints the jar directory for the Makefile.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from .broker import TOOLS, LocalKafka, ensure_jars, tool_command
 from .redis_server import stop_redis
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m localkafka", description=__doc__.splitlines()[0])
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     actions = parser.add_subparsers(dest="action", required=True)
     actions.add_parser("jars", help="fetch the Kafka jars (once) and print their directory")
     for name, text in (
@@ -33,8 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    options = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> int:
+    options = _parser(prog).parse_args(argv)
     try:
         if options.action == "jars":
             print(ensure_jars())

@@ -1,19 +1,13 @@
-"""`python manage.py localkafka start|status|stop|tool`: a local single-node Kafka for development.
+"""`python manage.py localkafka start|status|stop|tool|jars`: a local single-node Kafka for development.
 
-A thin layer over localkafka.broker; `python -m localkafka` does the same without Django.
+The same program as `python -m localkafka`, reached through manage.py.
 """
 
-from __future__ import annotations
-
-import argparse
-import subprocess
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from localkafka import LocalKafkaError
-from localkafka.broker import TOOLS, LocalKafka, tool_command
-from localkafka.redis_server import stop_redis
+from localkafka.__main__ import main
 
 
 class Command(BaseCommand):
@@ -21,40 +15,7 @@ class Command(BaseCommand):
     # Touches neither the database nor the URLconf, so it must work while those are broken.
     requires_system_checks = []
 
-    def add_arguments(self, parser):
-        actions = parser.add_subparsers(dest="action", required=True)
-        for name, text in (
-            ("start", "start the broker, or reuse the running one; prints bootstrap=HOST:PORT"),
-            ("status", "print bootstrap=HOST:PORT, or exit 1 if the broker is not running"),
-            ("stop", "stop the broker, and the redis-server ensure_redis started in the same state dir"),
-            ("tool", "run a Kafka CLI tool against the running broker, e.g. tool consumer-groups --list"),
-        ):
-            action = actions.add_parser(name, help=text)
-            action.add_argument("--dir", dest="state_dir", help="state directory (default: <repo>/.localkafka)")
-        tool = actions.choices["tool"]
-        tool.add_argument("name", choices=TOOLS)
-        # REMAINDER so the tool's own options (--describe --group g ...) pass through untouched.
-        tool.add_argument("tool_args", nargs=argparse.REMAINDER, metavar="ARGS")
-
-    def handle(self, *args, action, state_dir=None, **options):
-        broker = LocalKafka(state_dir)
-        try:
-            if action == "start":
-                self.stdout.write(f"bootstrap={broker.start()}")
-            elif action == "stop":
-                broker.stop()
-                stop_redis(broker.state_dir)
-            elif broker.status() is None:
-                self.stderr.write(f"localkafka: the broker of {broker.state_dir} is not running")
-                sys.exit(1)
-            elif action == "status":
-                self.stdout.write(f"bootstrap={broker.bootstrap}")
-            else:
-                # Inherited stdio: output streams live, and console-consumer stays interactive.
-                returncode = subprocess.run(tool_command(options["name"], options["tool_args"], broker.bootstrap)).returncode
-                if returncode:
-                    sys.exit(returncode)
-        except LocalKafkaError as error:
-            raise CommandError(error) from None
-        except KeyboardInterrupt:
-            sys.exit(130)
+    def run_from_argv(self, argv):
+        # The tool's own options (--describe --group g ...) must reach it untouched, so the
+        # arguments go to localkafka's own parser rather than Django's.
+        sys.exit(main(argv[2:], prog=f"{argv[0]} {argv[1]}"))
