@@ -109,6 +109,11 @@ def review(operation: Operation) -> Review:
     Reads Kafka; writes nothing. A request that cannot be planned now comes back with `error` set.
     """
     group_id = operation.group_id
+    if operation.kind == Operation.Kind.REPLAY:
+        # A replay changes no group: what can go stale is its topics and the records of its range.
+        from groups import replay
+
+        return Review(error=replay.review_problem(operation) or "")
     try:
         client = client_for(operation.cluster)
         if operation.kind == Operation.Kind.DELETE_GROUP:

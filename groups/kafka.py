@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
     Consumer,
     ConsumerGroupState,
     ConsumerGroupTopicPartitions,
@@ -22,10 +24,11 @@ from confluent_kafka import (
     IsolationLevel,
     KafkaError,
     KafkaException,
+    Producer,
     TopicCollection,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, OffsetSpec
+from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 from django.conf import settings
 
 class TP(NamedTuple):
@@ -112,6 +115,51 @@ class LogOffsets:
         if self.start is None or self.end is None:
             return None
         return self.end - self.start
+
+
+# Kafka writes "no limit" as Long.MAX_VALUE.
+_LONG_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class TopicFacts:
+    """What a copy into the topic depends on; limits are None where the topic sets none."""
+
+    name: str
+    partitions: int
+    timestamp_type: str
+    retention_ms: int | None
+    timestamp_after_max_ms: int | None
+    timestamp_before_max_ms: int | None
+
+
+@dataclass(frozen=True)
+class Record:
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes | None], ...]
+
+
+def _config_limit(entries: dict, name: str) -> int | None:
+    """A topic's millisecond limit, None when it sets none (-1 or Long.MAX_VALUE)."""
+    entry = entries.get(name)
+    value = int(entry.value) if entry is not None and entry.value not in (None, "") else -1
+    return None if value < 0 or value >= _LONG_MAX else value
+
+
+def _record(message) -> Record:
+    stamp_type, stamp = message.timestamp()
+    return Record(
+        partition=message.partition(),
+        offset=message.offset(),
+        timestamp_ms=None if stamp_type == TIMESTAMP_NOT_AVAILABLE else stamp,
+        key=message.key(),
+        value=message.value(),
+        headers=tuple(message.headers() or ()),
+    )
 
 
 def _error_message(error: KafkaError, what: str, bootstrap: str) -> ConsoleError:
@@ -292,13 +340,17 @@ class ClusterClient:
                 raise _error_message(exc.args[0], f"describing topic '{topic}'", self.bootstrap) from None
         return out
 
-    def offsets_for_time(self, partitions: list[TP], timestamp_ms: int) -> dict[TP, int | None]:
-        """First offset whose record timestamp is >= timestamp_ms; None where no such record exists."""
+    def offsets_for_time(self, partitions: list[TP], timestamp_ms: int, *,
+                         read_committed: bool = False) -> dict[TP, int | None]:
+        """First offset whose record timestamp is >= timestamp_ms; None where no such record exists.
+
+        With read_committed the search stops at the last stable offset, as a transactional reader's would.
+        """
         if not partitions:
             return {}
         futures = self._admin.list_offsets(
             {TopicPartition(tp.topic, tp.partition): OffsetSpec.for_timestamp(timestamp_ms) for tp in partitions},
-            isolation_level=IsolationLevel.READ_UNCOMMITTED,
+            isolation_level=IsolationLevel.READ_COMMITTED if read_committed else IsolationLevel.READ_UNCOMMITTED,
             request_timeout=self.timeout,
         )
         out = {}
@@ -307,6 +359,96 @@ class ClusterClient:
             offset = self._result(future, f"looking up the offset for a time on {tp}").offset
             out[tp] = offset if offset >= 0 else None
         return out
+
+    def stable_offsets(self, partitions: list[TP]) -> dict[TP, int]:
+        """The last stable offset of each partition: where an open transaction begins, else the high watermark."""
+        if not partitions:
+            return {}
+        futures = self._admin.list_offsets(
+            {TopicPartition(tp.topic, tp.partition): OffsetSpec.latest() for tp in partitions},
+            isolation_level=IsolationLevel.READ_COMMITTED,
+            request_timeout=self.timeout,
+        )
+        return {TP(ktp.topic, ktp.partition): self._result(future, f"reading the last stable offset of {ktp.topic}-"
+                                                                   f"{ktp.partition}").offset
+                for ktp, future in futures.items()}
+
+    def max_timestamps(self, partitions: list[TP]) -> dict[TP, tuple[int, int]]:
+        """(offset, timestamp) of the record with the largest timestamp in each partition; empty ones left out."""
+        if not partitions:
+            return {}
+        futures = self._admin.list_offsets(
+            {TopicPartition(tp.topic, tp.partition): OffsetSpec.max_timestamp() for tp in partitions},
+            isolation_level=IsolationLevel.READ_UNCOMMITTED,
+            request_timeout=self.timeout,
+        )
+        out = {}
+        for ktp, future in futures.items():
+            info = self._result(future, f"looking up the latest timestamp of {ktp.topic}-{ktp.partition}")
+            if info.offset >= 0 and info.timestamp >= 0:
+                out[TP(ktp.topic, ktp.partition)] = (info.offset, info.timestamp)
+        return out
+
+    def topic_facts(self, topics: list[str]) -> dict[str, TopicFacts]:
+        """Partition count and the configs that decide what a copy into the topic keeps; missing topics left out."""
+        counts = self.topic_partition_counts(topics)
+        if not counts:
+            return {}
+        futures = self._admin.describe_configs([ConfigResource(ResourceType.TOPIC, name) for name in sorted(counts)],
+                                               request_timeout=self.timeout)
+        out = {}
+        for resource, future in futures.items():
+            entries = self._result(future, f"reading the configuration of topic '{resource.name}'")
+            stamp = entries.get("message.timestamp.type")
+            out[resource.name] = TopicFacts(
+                name=resource.name,
+                partitions=counts[resource.name],
+                timestamp_type=stamp.value if stamp is not None else "CreateTime",
+                retention_ms=_config_limit(entries, "retention.ms"),
+                timestamp_after_max_ms=_config_limit(entries, "message.timestamp.after.max.ms"),
+                timestamp_before_max_ms=_config_limit(entries, "message.timestamp.before.max.ms"),
+            )
+        return out
+
+    def read_records(self, topic: str, ranges: dict[int, tuple[int, int]], per_partition: int,
+                     wait: float = 3.0) -> list[Record]:
+        """The first `per_partition` committed records of each [start, end) range, by partition and offset.
+
+        Reads with a consumer that joins no group and commits nothing. Partitions whose records do
+        not arrive within `wait` seconds contribute what they delivered.
+        """
+        wanted = {p: (start, end) for p, (start, end) in ranges.items() if start < end}
+        if not wanted or per_partition <= 0:
+            return []
+        consumer = Consumer({**self._config, "group.id": "kafka-console-replay-preview", "enable.auto.commit": False,
+                             "enable.partition.eof": True, "isolation.level": "read_committed",
+                             "auto.offset.reset": "earliest", "log.connection.close": False})
+        found: dict[int, list[Record]] = {p: [] for p in wanted}
+        open_partitions = set(wanted)
+        try:
+            consumer.assign([TopicPartition(topic, p, start) for p, (start, _) in wanted.items()])
+            deadline = time.monotonic() + wait
+            while open_partitions and time.monotonic() < deadline:
+                for message in consumer.consume(num_messages=per_partition * len(wanted), timeout=0.2):
+                    p = message.partition()
+                    if p not in open_partitions:
+                        continue
+                    error = message.error()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF and message.offset() >= wanted[p][1]:
+                            open_partitions.discard(p)
+                        continue
+                    if message.offset() >= wanted[p][1]:
+                        open_partitions.discard(p)
+                        continue
+                    found[p].append(_record(message))
+                    if len(found[p]) >= per_partition or message.offset() + 1 >= wanted[p][1]:
+                        open_partitions.discard(p)
+        except KafkaException as exc:
+            raise _error_message(exc.args[0], f"reading records of topic '{topic}'", self.bootstrap) from None
+        finally:
+            consumer.close()
+        return [record for p in sorted(found) for record in found[p]]
 
     def alter_offsets(self, group_id: str, offsets: dict[TP, int]) -> None:
         """Commit absolute offsets for an inactive group in one request.
@@ -389,6 +531,396 @@ class ClusterClient:
         except KafkaException as exc:
             raise _error_message(exc.args[0], "listing topics", self.bootstrap) from None
         return sorted(name for name in metadata.topics if not name.startswith("__"))
+
+
+@dataclass(frozen=True)
+class CopyJob:
+    """What a RangeCopier copies: per source partition a half-open [start, end) range, into `target`.
+
+    `copy_id` names the job's private consumer group (its checkpoint) and its transactional id.
+    `accept(key, headers)` selects records; the others are skipped, but their offsets still count
+    as read. `partitioning` is "same" (partition for partition) or "key-hash" (Java's murmur2).
+    """
+
+    source: str
+    target: str
+    ranges: dict[int, tuple[int, int]]
+    copy_id: str
+    partitioning: str = "same"
+    keep_timestamps: bool = True
+    accept: Callable[[bytes | None, list | None], bool] | None = None
+    throttle_rps: float | None = None
+    transactional: bool = True
+
+
+@dataclass(frozen=True)
+class CopyProgress:
+    """Where a copy stands as committed: next source offset and records copied, per partition."""
+
+    ranges: dict[int, tuple[int, int]]
+    positions: dict[int, int]
+    copied: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total_copied(self) -> int:
+        return sum(self.copied.values())
+
+    @property
+    def scanned(self) -> int:
+        """Source offsets passed, copied or not (filtered records, transaction markers)."""
+        return sum(self.positions[p] - start for p, (start, _) in self.ranges.items())
+
+    @property
+    def done(self) -> bool:
+        return all(self.positions[p] >= end for p, (_, end) in self.ranges.items())
+
+
+# Producer errors that mean "this run no longer owns the copy": a later run of the job started.
+_FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
+# Delivery failures an aborted and redone transaction can get past; anything else is the record's fault.
+_TRANSIENT_DELIVERY = (KafkaError._MSG_TIMED_OUT, KafkaError._TIMED_OUT, KafkaError._TRANSPORT,
+                       KafkaError.NOT_ENOUGH_REPLICAS, KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+_PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
+_DELIVERY_HINTS = {
+    KafkaError.INVALID_TIMESTAMP: " A record's timestamp is outside what the target accepts "
+                                  "(message.timestamp.before.max.ms / after.max.ms): stamp the copies now instead, "
+                                  "or change the target's limits.",
+    KafkaError.MSG_SIZE_TOO_LARGE: " A record is larger than the target accepts (max.message.bytes).",
+}
+
+
+class RangeCopier:
+    """Copies ranges of one topic into another; exactly once for read_committed readers (KIP-447).
+
+    Each transaction carries a batch of copies and, for every partition it advanced, the next
+    source offset, committed to the job's private group with the partition's copy count as
+    metadata. The group's committed offsets are therefore the checkpoint: a run that dies at any
+    point leaves either its whole batch or none of it, and the next run resumes there.
+    `init_transactions` fences an earlier run of the same job and aborts what it left open, which
+    is why it comes before the checkpoint is read.
+
+    The end of a range is found by position, never by counting records: transaction markers
+    and aborted records take offsets but are never delivered.
+
+    Without `transactional` the checkpoint is committed after a flush: a restart repeats what was
+    written since the last checkpoint (at least once).
+    """
+
+    TRANSACTION_SECONDS = 0.5
+    TRANSACTION_RECORDS = 200_000
+    REPORT_SECONDS = 0.5
+    BATCH = 10_000
+    ABORTS_IN_A_ROW = 5
+
+    def __init__(self, client: ClusterClient, job: CopyJob):
+        self.client = client
+        self.job = job
+        self.progress = CopyProgress(job.ranges, {p: start for p, (start, _) in job.ranges.items()},
+                                     {p: 0 for p in job.ranges})
+        self._delivery_error: KafkaError | None = None
+        self._in_transaction = False
+
+    def _consumer(self) -> Consumer:
+        return Consumer({
+            **self.client._config,
+            "group.id": self.job.copy_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed",
+            # Records deleted by retention mid-copy must stop the copy, not be skipped silently.
+            "auto.offset.reset": "error",
+            "fetch.max.bytes": 52_428_800,
+            "max.partition.fetch.bytes": 10_485_760,
+            "queued.min.messages": 200_000,
+            # With the queue full, librdkafka waits this long before fetching again (1 s by default):
+            # long enough for the copy to drain the queue and stall.
+            "fetch.queue.backoff.ms": 50,
+            "log.connection.close": False,
+        })
+
+    def _producer(self) -> Producer:
+        config = {
+            **self.client._config,
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "message.max.bytes": 16_777_216,
+            "queue.buffering.max.messages": 1_000_000,
+            "queue.buffering.max.kbytes": 1_048_576,
+            # librdkafka's default (CRC32) does not place keys where Java clients do.
+            "partitioner": "murmur2_random",
+            "delivery.report.only.error": True,
+            "on_delivery": self._delivered,
+            "log.connection.close": False,
+        }
+        if self.job.transactional:
+            config["transactional.id"] = self.job.copy_id
+            config["transaction.timeout.ms"] = 60_000
+        return Producer(config)
+
+    def _delivered(self, error: KafkaError | None, message) -> None:
+        if error is not None and error.code() not in _PURGED and self._delivery_error is None:
+            self._delivery_error = error
+
+    def _fail(self, error: KafkaError, what: str) -> ConsoleError:
+        if error.code() in _FENCED:
+            return ConsoleError("Another run of this copy took over (it fenced this run's producer); this run stopped.",
+                                code="FENCED")
+        if error.code() in (KafkaError._AUTO_OFFSET_RESET, KafkaError.OFFSET_OUT_OF_RANGE):
+            return ConsoleError(f"Records of '{self.job.source}' still to be copied were deleted (retention or "
+                                f"delete-records) during the copy: {error.str()}.", code=error.name())
+        return _error_message(error, what, self.client.bootstrap)
+
+    def _retry(self, call, what: str):
+        """Run a producer call again while Kafka calls its failure retriable (as the client docs ask)."""
+        for attempt in range(10):
+            try:
+                return call()
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not error.retriable() or error.txn_requires_abort() or attempt == 9:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _check_deliveries(self) -> None:
+        """Raise for a copy the target refused for good; forget failures a redone batch can get past."""
+        error, self._delivery_error = self._delivery_error, None
+        if error is None or (self.job.transactional and (error.retriable() or error.code() in _TRANSIENT_DELIVERY)):
+            return
+        raise ConsoleError(f"Kafka refused a copy into '{self.job.target}': {error.str()}."
+                           + _DELIVERY_HINTS.get(error.code(), ""), code=error.name())
+
+    def _read_checkpoint(self, consumer: Consumer) -> CopyProgress:
+        ranges = self.job.ranges
+        try:
+            found = consumer.committed([TopicPartition(self.job.source, p) for p in sorted(ranges)],
+                                       timeout=self.client.timeout)
+        except KafkaException as exc:
+            raise _error_message(exc.args[0], f"reading the checkpoint of copy '{self.job.copy_id}'",
+                                 self.client.bootstrap) from None
+        positions, copied = dict(self.progress.positions), dict(self.progress.copied)
+        for tp in found:
+            if tp.error is not None:
+                raise _error_message(tp.error, f"reading the checkpoint of {tp.topic}-{tp.partition}",
+                                     self.client.bootstrap)
+            if tp.offset >= 0:
+                start, end = ranges[tp.partition]
+                positions[tp.partition] = min(max(tp.offset, start), end)
+                copied[tp.partition] = int(tp.metadata) if (tp.metadata or "").isdigit() else 0
+        return CopyProgress(ranges, positions, copied)
+
+    def _assign(self, consumer: Consumer, positions: dict[int, int]) -> set[int]:
+        """Fetch every unfinished partition from its position again; the set of those partitions."""
+        ends = self.job.ranges
+        active = {p for p, position in positions.items() if position < ends[p][1]}
+        current = consumer.assignment()
+        if current:
+            consumer.incremental_unassign(current)
+        if active:
+            consumer.incremental_assign([TopicPartition(self.job.source, p, positions[p]) for p in sorted(active)])
+        return active
+
+    def _commit(self, consumer: Consumer, producer: Producer, positions: dict[int, int],
+                copied: dict[int, int]) -> bool:
+        """Make the batch and the positions durable together; False when the batch was aborted instead."""
+        before = self.progress
+        offsets = [TopicPartition(self.job.source, p, positions[p], metadata=str(copied[p]))
+                   for p in sorted(positions)
+                   if positions[p] != before.positions[p] or copied[p] != before.copied[p]]
+        timeout = self.client.timeout
+        if self.job.transactional:
+            try:
+                if not self._in_transaction:
+                    producer.begin_transaction()
+                    self._in_transaction = True
+                self._retry(lambda: producer.send_offsets_to_transaction(
+                    offsets, consumer.consumer_group_metadata(), timeout), "committing the copy's position")
+                self._retry(lambda: producer.commit_transaction(timeout), "committing the copied records")
+                self._in_transaction = False
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not error.txn_requires_abort():
+                    raise self._fail(error, "committing the copied records") from None
+                self._abort(producer)
+                return False
+            self._check_deliveries()
+        else:
+            remaining = producer.flush(timeout)
+            self._check_deliveries()
+            if remaining:
+                raise ConsoleError(f"{remaining} copies were not acknowledged by Kafka at {self.client.bootstrap} "
+                                   f"within {timeout:.0f}s; the copy stopped.", code="_TIMED_OUT", retriable=True)
+            if offsets:
+                try:
+                    consumer.commit(offsets=offsets, asynchronous=False)
+                except KafkaException as exc:
+                    raise self._fail(exc.args[0], "committing the copy's position") from None
+        self.progress = CopyProgress(self.job.ranges, dict(positions), dict(copied))
+        return True
+
+    def _abort(self, producer: Producer) -> None:
+        producer.poll(0)  # the failed copies' reports say whether redoing the batch can help
+        self._check_deliveries()
+        try:
+            self._retry(lambda: producer.abort_transaction(self.client.timeout), "aborting a failed batch")
+        except KafkaException as exc:
+            raise self._fail(exc.args[0], "aborting a failed batch") from None
+        self._in_transaction = False
+        self._delivery_error = None  # the aborted batch's purged copies report failures too
+
+    def run(self, report: Callable[[CopyProgress], bool]) -> CopyProgress:
+        """Copy from the checkpoint to the end of every range, or until `report` returns False.
+
+        `report` gets the committed progress after every commit and at least every
+        REPORT_SECONDS; when it answers False the work done so far is committed and the run
+        returns. Returns the committed progress (`done` when every range is finished). Raises
+        ConsoleError; code "FENCED" means a later run of the same job took over.
+        """
+        job = self.job
+        consumer, producer = self._consumer(), self._producer()
+        try:
+            if job.transactional:
+                try:
+                    self._retry(lambda: producer.init_transactions(self.client.timeout), "starting transactions")
+                except KafkaException as exc:
+                    raise self._fail(exc.args[0], f"starting the transactions of copy '{job.copy_id}'") from None
+            self.progress = self._read_checkpoint(consumer)
+            if not report(self.progress):
+                return self.progress
+            return self._copy(consumer, producer, report)
+        finally:
+            if self._in_transaction:
+                try:
+                    producer.abort_transaction(5)
+                except KafkaException:
+                    pass  # the next run's init_transactions aborts it anyway
+            consumer.close()
+
+    def _copy(self, consumer: Consumer, producer: Producer, report: Callable[[CopyProgress], bool]) -> CopyProgress:
+        job = self.job
+        source, target, accept, keep = job.source, job.target, job.accept, job.keep_timestamps
+        same = job.partitioning == "same"
+        ends = {p: end for p, (_, end) in job.ranges.items()}
+        positions, copied = dict(self.progress.positions), dict(self.progress.copied)
+        active = self._assign(consumer, positions)
+        produce, consume, poll = producer.produce, consumer.consume, producer.poll
+        transactional = job.transactional
+        rate = float(job.throttle_rps) if job.throttle_rps else None
+        capacity = max(1.0, rate * 0.2) if rate else 0.0
+        tokens, refilled = 1.0, time.monotonic()
+        batch_started = last_report = time.monotonic()
+        dirty, pending, aborts = False, 0, 0
+
+        def rewind() -> set[int]:
+            nonlocal dirty, pending
+            positions.update(self.progress.positions)
+            copied.update(self.progress.copied)
+            dirty, pending = False, 0
+            return self._assign(consumer, positions)
+
+        while True:
+            now = time.monotonic()
+            if dirty and (not active or pending >= self.TRANSACTION_RECORDS
+                          or now - batch_started >= self.TRANSACTION_SECONDS):
+                if self._commit(consumer, producer, positions, copied):
+                    dirty, pending, aborts = False, 0, 0
+                    last_report = now
+                    if not report(self.progress):
+                        return self.progress
+                else:
+                    aborts += 1
+                    if aborts > self.ABORTS_IN_A_ROW:
+                        raise ConsoleError(f"Kafka aborted {aborts} batches in a row while copying into '{target}'; "
+                                           "the copy stopped at its last committed position.", code="ABORTED")
+                    active = rewind()
+                continue
+            if not active:
+                return self.progress
+            if now - last_report >= self.REPORT_SECONDS:
+                last_report = now
+                if not report(self.progress):
+                    if dirty:
+                        self._commit(consumer, producer, positions, copied)
+                    return self.progress
+            budget = self.BATCH
+            if rate:
+                tokens, refilled = min(capacity, tokens + (now - refilled) * rate), now
+                if tokens < 1:
+                    time.sleep(min(0.1, (1 - tokens) / rate))
+                    continue
+                budget = min(budget, int(tokens))
+            messages = consume(budget, 0.1)
+            poll(0)
+            if not messages:
+                continue
+            if not dirty:
+                batch_started = now
+            finished = []
+            produced = 0
+            try:
+                if transactional and not self._in_transaction:
+                    producer.begin_transaction()
+                    self._in_transaction = True
+                for message in messages:
+                    error = message.error()
+                    p = message.partition()
+                    if error is not None:
+                        if error.code() == KafkaError._PARTITION_EOF:
+                            if message.offset() >= ends.get(p, 0) and p in active:
+                                positions[p] = ends[p]
+                                finished.append(p)
+                                dirty = True
+                            continue
+                        if error.retriable() and not error.fatal():
+                            continue
+                        raise self._fail(error, f"reading {source}-{p}")
+                    offset = message.offset()
+                    end = ends[p]
+                    if offset >= end or offset < positions[p]:
+                        if offset >= end and positions[p] < end:
+                            positions[p] = end
+                            finished.append(p)
+                            dirty = True
+                        continue
+                    positions[p] = offset + 1
+                    dirty = True
+                    if accept is None or accept(message.key(), message.headers()):
+                        stamp = message.timestamp()[1] if keep else 0
+                        while True:
+                            try:
+                                # Positional (topic, value, key, partition, on_delivery, callback, timestamp,
+                                # headers): parsing keywords costs more than the rest of the copy per record.
+                                produce(target, message.value(), message.key(), p if same else -1, None, None,
+                                        stamp if stamp > 0 else 0, message.headers())
+                                break
+                            except BufferError:
+                                poll(0.05)
+                        copied[p] += 1
+                        produced += 1
+                    if offset + 1 >= end:
+                        finished.append(p)
+            except KafkaException as exc:
+                error = exc.args[0]
+                if not (transactional and error.txn_requires_abort()):
+                    raise self._fail(error, f"copying into '{target}'") from None
+                self._abort(producer)
+                aborts += 1
+                if aborts > self.ABORTS_IN_A_ROW:
+                    raise ConsoleError(f"Kafka aborted {aborts} batches in a row while copying into '{target}'; "
+                                       "the copy stopped at its last committed position.", code="ABORTED") from None
+                active = rewind()
+                continue
+            pending += produced
+            if rate:
+                tokens -= produced
+            if finished:
+                done = [p for p in set(finished) if p in active]
+                active.difference_update(done)
+                if done:
+                    consumer.incremental_unassign([TopicPartition(source, p) for p in done])
 
 
 _clients: dict[tuple, AdminClient] = {}

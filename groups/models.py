@@ -111,16 +111,21 @@ def parse_cluster_setting(text: str) -> list[tuple[str, str]]:
 
 
 class Operation(models.Model):
-    """One change to a group (offset reset or group deletion): its plan, who asked, why, and what happened.
+    """One change to a group (offset reset or group deletion) or one replay of records into a topic:
+    its plan, who asked, why, and what happened.
 
     The plan holds absolute offsets, so applying it twice is harmless; `status` moves forward only,
     through conditional updates, so a redelivered task never runs an operation twice. On a cluster
     that requires approval it starts awaiting approval, and only a decision moves it on.
+
+    A replay's plan holds its source ranges; `group_id` is its private copy group, whose committed
+    offsets are the copy's checkpoint; the request itself is kept as JSON in `strategy_value`.
     """
 
     class Kind(models.TextChoices):
         RESET = "reset", "Offset reset"
         DELETE_GROUP = "delete_group", "Delete group"
+        REPLAY = "replay", "Replay"
 
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
@@ -156,6 +161,15 @@ class Operation(models.Model):
                                    help_text="Who approved or rejected it, or its requester if they cancelled it.")
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_comment = models.TextField(blank=True, default="")
+    progress_copied = models.BigIntegerField(default=0, help_text="Replay: records copied and committed so far.")
+    progress_total = models.BigIntegerField(default=0, help_text="Replay: source offsets in the ranges.")
+    progress_scanned = models.BigIntegerField(
+        default=0, help_text="Replay: source offsets passed so far, copied or not (filtered out, transaction markers).")
+    progress_rate = models.FloatField(default=0, help_text="Replay: records copied per second, lately.")
+    progress_updated = models.DateTimeField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    replay_attempt = models.PositiveIntegerField(
+        default=0, help_text="Replay: how many runs have taken it on; only the latest may write its progress.")
 
     class Meta:
         ordering = ["-created"]
@@ -185,6 +199,15 @@ class Operation(models.Model):
         if self.status != self.Status.CANCELLED:
             return "approved"
         return "cancelled" if self.decided_by_id == self.requester_id else "rejected"
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Replay: seconds left at the recent rate, or None while that cannot be told (not running, no rate yet)."""
+        if self.status != self.Status.RUNNING or self.progress_rate <= 0 or self.progress_copied <= 0:
+            return None
+        # The rate counts copies, the remaining work is offsets: scale by how many offsets each copy took.
+        offsets_per_copy = max(self.progress_scanned, self.progress_copied) / self.progress_copied
+        return max(0, self.progress_total - self.progress_scanned) * offsets_per_copy / self.progress_rate
 
     @property
     def can_be_undone(self) -> bool:

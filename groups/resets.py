@@ -341,14 +341,17 @@ def _offset_text(offset: int | None) -> str:
 
 
 def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:
-    """Mark running operations whose worker vanished as failed, saying what the offsets now are."""
+    """Mark running operations whose worker vanished as failed, saying what the offsets now are.
+
+    Replays are left out: they resume from their checkpoint instead (`replay.resume_stale_replays`).
+    """
     if stale_after is None:
         stale_after = timedelta(seconds=settings.OPERATION_STALE_AFTER)
     cutoff = timezone.now() - stale_after
     reaped = []
     for operation in Operation.objects.select_related("cluster").filter(
         status=Operation.Status.RUNNING, heartbeat__lt=cutoff
-    ):
+    ).exclude(kind=Operation.Kind.REPLAY):
         state = _offsets_state(operation)
         if _finish(operation, Operation.Status.FAILED,
                    error=f"The worker running this operation stopped without reporting back. {state}"):

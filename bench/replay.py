@@ -1,0 +1,174 @@
+"""Copy 1,000,000 records of 100 bytes between two 12-partition topics and time it next to a kcat pipe.
+
+Console, transactional: the path a worker runs (`replay.run_replay`: claim, checkpointed
+exactly-once copy, progress in the database, audit), after a preview and a request.
+Console, non-transactional: the same copier (`kafka.RangeCopier`) with an idempotent producer
+and its checkpoint committed after a flush (at least once).
+kcat: `kcat -C -b B -t SRC -o beginning -e -q | kcat -P -b B -t DST` (Debian's kcat), over the same
+records; it keeps only values: no keys, headers, timestamps or partitions.
+
+Every run writes into a fresh target and checks that it holds every record. Each round times
+the three in turn; every round and the medians are printed. kcat's time moves in steps of about
+a second from round to round (its consumer backs off fetching when its queue is full), so run
+several rounds.
+
+Usage: python bench/replay.py [--records 1000000] [--partitions 12] [--size 100] [--rounds 1]
+(uses KAFKA_BOOTSTRAP if set, otherwise starts the local broker in a temp dir)
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--partitions", type=int, default=12)
+    parser.add_argument("--size", type=int, default=100, help="value size in bytes")
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-replay-"))
+    from localkafka.broker import LocalKafka
+
+    broker = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
+    if not bootstrap:
+        broker = LocalKafka(workdir / "kafka")
+        bootstrap = broker.start()
+    os.environ.update(DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}", DJANGO_SETTINGS_MODULE="console.settings",
+                      KAFKA_REQUEST_TIMEOUT_MS="60000")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from groups import replay
+    from groups.kafka import TP, CopyJob, RangeCopier, client_for
+    from groups.models import Cluster
+    from tests import kafkatools as kt
+
+    try:
+        run = uuid.uuid4().hex[:6]
+        n, partitions = args.records, args.partitions
+        source = f"bench-replay-src-{run}"
+        kt.create_topic(bootstrap, source, partitions)
+        t0 = time.perf_counter()
+        _fill(bootstrap, source, n, partitions, args.size)
+        print(f"wrote {n:,} records of {args.size} bytes into {partitions} partitions "
+              f"in {time.perf_counter() - t0:.1f}s")
+        cluster = Cluster.objects.create(name="bench", bootstrap_servers=bootstrap)
+        client = client_for(cluster)
+        log = client.log_offsets([TP(source, p) for p in range(partitions)])
+        ranges = {tp.partition: (0, offsets.end) for tp, offsets in log.items()}
+        assert sum(end for _, end in ranges.values()) == n
+
+        times = {"kcat": [], "plain": [], "txn": []}
+        for round_ in range(args.rounds):
+            target = _target(bootstrap, f"bench-replay-kcat-{run}-{round_}", partitions)
+            t0 = time.perf_counter()
+            pipe = f"kcat -C -b {bootstrap} -t {source} -o beginning -e -q | kcat -P -b {bootstrap} -t {target}"
+            subprocess.run(pipe, shell=True, check=True)
+            times["kcat"].append(time.perf_counter() - t0)
+            _check(client, target, partitions, n)
+
+            target = _target(bootstrap, f"bench-replay-plain-{run}-{round_}", partitions)
+            job = CopyJob(source=source, target=target, ranges=ranges, copy_id=f"bench-replay-plain-{run}-{round_}",
+                          transactional=False)
+            t0 = time.perf_counter()
+            progress = RangeCopier(client, job).run(lambda progress: True)
+            times["plain"].append(time.perf_counter() - t0)
+            assert progress.done and progress.total_copied == n
+            _check(client, target, partitions, n)
+
+            target = _target(bootstrap, f"bench-replay-txn-{run}-{round_}", partitions)
+            request = replay.ReplayRequest(topic=source, partitions=None, offsets=ranges, time_from_ms=None,
+                                           time_to_ms=None, target_topic=target)
+            preview = replay.preview_replay(client, request)
+            operation = replay.request_replay(cluster=cluster, request=request, preview=preview, reason="bench",
+                                              actor="bench", dispatch=False)
+            t0 = time.perf_counter()
+            replay.run_replay(operation.pk)
+            times["txn"].append(time.perf_counter() - t0)
+            operation.refresh_from_db()
+            assert operation.status == "succeeded", operation.error
+            assert operation.progress_copied == n, operation.progress_copied
+            print(f"round {round_ + 1}: kcat {times['kcat'][-1]:.2f}s, non-transactional {times['plain'][-1]:.2f}s, "
+                  f"transactional {times['txn'][-1]:.2f}s")
+
+        rate = {name: n / statistics.median(values) for name, values in times.items()}
+        print()
+        print(f"{n:,} records of {args.size} bytes, {partitions} partitions -> {partitions} partitions "
+              f"(median of {args.rounds} round{'s' if args.rounds > 1 else ''})")
+        print(f"  kcat -C | kcat -P pipe:           {rate['kcat']:>10,.0f} records/s")
+        print(f"  console, non-transactional copy:  {rate['plain']:>10,.0f} records/s  "
+              f"({rate['plain'] / rate['kcat']:.2f} x kcat; target >= 1.00)")
+        print(f"  console, transactional replay:    {rate['txn']:>10,.0f} records/s  "
+              f"({rate['txn'] / rate['plain']:.2f} x non-transactional; target >= 0.85; "
+              f"{rate['txn'] / rate['kcat']:.2f} x kcat)")
+    finally:
+        if broker is not None:
+            broker.stop()
+        # Each run writes gigabytes (the source and every copy) into its own broker's directory.
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _fill(bootstrap: str, topic: str, n: int, partitions: int, size: int) -> None:
+    from confluent_kafka import Producer
+
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1_000_000,
+                         "queue.buffering.max.messages": 1_000_000})
+    # Printable and without newlines, so the kcat pipe carries each record as one line.
+    value = (b"0123456789abcdefghijklmnopqrstuvwxyz" * (size // 36 + 1))[:size]
+    for i in range(n):
+        while True:
+            try:
+                producer.produce(topic, value, partition=i % partitions)
+                break
+            except BufferError:
+                producer.poll(0.05)
+    assert producer.flush(120) == 0
+
+
+def _target(bootstrap: str, name: str, partitions: int) -> str:
+    from tests import kafkatools as kt
+
+    kt.create_topic(bootstrap, name, partitions)
+    return name
+
+
+def _check(client, topic: str, partitions: int, n: int) -> None:
+    """Every record arrived: the target's offsets minus transaction markers (read_committed count)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({**client._config, "group.id": "bench-replay-check", "enable.partition.eof": True,
+                         "isolation.level": "read_committed", "fetch.max.bytes": 52_428_800,
+                         "max.partition.fetch.bytes": 10_485_760})
+    try:
+        consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+        count, done, deadline = 0, set(), time.monotonic() + 300
+        while len(done) < partitions and time.monotonic() < deadline:
+            for message in consumer.consume(10_000, 0.5):
+                if message.error() is None:
+                    count += 1
+                else:
+                    done.add(message.partition())
+        assert count == n, f"{topic} holds {count:,} records, not {n:,}"
+    finally:
+        consumer.close()
+
+
+if __name__ == "__main__":
+    main()
