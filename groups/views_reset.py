@@ -127,12 +127,14 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
 
 
 def get_operation(request: HttpRequest, pk: int) -> Operation:
-    """The operation, if the user may view its group."""
+    """The operation, if the user may view its group (for a replay: its cluster)."""
     operation = (Operation.objects.select_related("cluster", "requester", "undo_of", "decided_by")
                  .filter(pk=pk).first())
     if operation is None:
         raise Http404(f"Operation #{pk} does not exist.")
-    access.require(request, "view", operation.cluster, operation.group_id)
+    # A replay's group is its private copy checkpoint: seeing the cluster is what matters.
+    group_id = None if operation.kind == Operation.Kind.REPLAY else operation.group_id
+    access.require(request, "view", operation.cluster, group_id)
     return operation
 
 
@@ -148,7 +150,8 @@ def _approval_context(request: HttpRequest, operation: Operation) -> dict:
 
 def render_operation(request: HttpRequest, operation: Operation, *, status: int = 200, **extra) -> HttpResponse:
     """The operation page (or its polled status area), with `extra` such as a refused decision's message."""
-    plan = _stored_plan(operation.plan)
+    # A replay's plan holds copy ranges, not reset rows; its page shows them through its own block.
+    plan = _stored_plan(operation.plan if operation.kind != Operation.Kind.REPLAY else [])
     context = {"operation": operation, "cluster": operation.cluster, "plan": plan,
                "rows": _with_outcome(plan, operation.outcome), "undone_by": operation.undone_by.order_by("created"),
                "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
