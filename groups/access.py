@@ -30,7 +30,6 @@ ROLE_NEEDED = {action: next(role for role, actions in ROLES.items() if action in
 _ON_GROUP = {
     "view": "view group '{group}'",
     "reset": "reset offsets of group '{group}'",
-    "replay": "replay records for group '{group}'",
     "delete": "delete group '{group}'",
     "approve": "approve operations on group '{group}'",
 }
@@ -83,6 +82,10 @@ def allowed(user, action: str, cluster: Cluster | None = None, group_id: str | N
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
     grants = _matching_grants(user, action, cluster)
+    if action == "replay":
+        # A replay copies records between topics, which no group pattern can scope, so only a
+        # grant covering every group of the cluster allows it.
+        return grants is None or any(grant.group_pattern == "*" for grant in grants)
     return grants is None or any(_covers(grant, group_id) for grant in grants)
 
 

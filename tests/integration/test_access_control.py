@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from groups import resets, tasks
+from groups import replay, resets, tasks
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Grant, Operation
 from groups.urls import urlpatterns
@@ -41,6 +41,9 @@ USERS = {
 }
 READERS = {"viewer", "operator", "approver", "admin"}
 RESETTERS = {"operator", "admin"}
+# Replaying copies between topics, which group patterns cannot scope: a grant for some groups only
+# (the outsider's) does not allow it.
+REPLAYERS = {"operator", "admin"}
 DELETERS = {"admin"}
 APPROVERS = {"approver", "admin"}
 REQUESTER = "operator"  # of the walk's operations awaiting approval
@@ -50,13 +53,16 @@ REQUESTER = "operator"  # of the walk's operations awaiting approval
 class Walk:
     group: str
     topic: str
+    target: str
     operation: Operation
     token: str
+    replay_token: str
+    replay: Operation  # pending, requested by REQUESTER
     awaiting: dict[str, Operation]  # one per step that decides, so each step finds its own still awaiting
 
     @property
     def existing(self) -> set[int]:
-        return {self.operation.pk} | {operation.pk for operation in self.awaiting.values()}
+        return {self.operation.pk, self.replay.pk} | {operation.pk for operation in self.awaiting.values()}
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ class Step:
     group_scoped: bool = True
     cluster_scoped: bool = True
     refusals: tuple[str, ...] = ("ask an admin for the",)
+    # What a denial records as its group, when not the walk's group or none (a callable: per username).
+    denied_group: object = None
 
     @property
     def api(self) -> bool:
@@ -82,6 +90,7 @@ class Step:
 def _steps(w: Walk) -> list[Step]:
     g, local = w.group, "local"
     preview = {"strategy": "to-earliest", "scope_mode": "all", "value": "", "scope": ""}
+    replay_preview = _replay_form(w)
     everyone = set(USERS)
     return [
         Step("cluster_list", "get", reverse("cluster_list"), {}, everyone),
@@ -97,6 +106,13 @@ def _steps(w: Walk) -> list[Step]:
              {"token": w.token, "reason": "walk"}, RESETTERS),
         Step("delete_group", "get", reverse("delete_group", args=[local, g]), {}, DELETERS),
         Step("delete_group", "post", reverse("delete_group", args=[local, g]), {"reason": "walk"}, DELETERS),
+        Step("replay_action", "get", reverse("replay_action", args=[local, w.topic]), {}, READERS | {"outsider"},
+             group_scoped=False),
+        Step("replay_form", "get", reverse("replay_form", args=[local, w.topic]), {}, REPLAYERS, group_scoped=False),
+        Step("replay_preview", "post", reverse("replay_preview", args=[local, w.topic]), replay_preview, REPLAYERS,
+             group_scoped=False),
+        Step("replay_confirm", "post", reverse("replay_confirm", args=[local, w.topic]),
+             {"token": w.replay_token, "reason": "walk"}, REPLAYERS, group_scoped=False),
         Step("operation_page", "get", reverse("operation_page", args=[w.operation.pk]), {}, READERS),
         Step("operation_page", "get", reverse("operation_page", args=[w.awaiting["reject"].pk]), {}, READERS),
         Step("approval_list", "get", reverse("approval_list"), {}, APPROVERS, group_scoped=False,
@@ -107,6 +123,11 @@ def _steps(w: Walk) -> list[Step]:
              {"comment": "walk"}, APPROVERS),
         Step("cancel_operation", "post", reverse("cancel_operation", args=[w.awaiting["cancel"].pk]), {},
              {REQUESTER}, refusals=("ask an admin for the", f"Only {REQUESTER}, who requested operation")),
+        # Seeing a replay takes a view grant on its cluster (a user with none is refused there, on no
+        # group); cancelling it is refused on its private copy group.
+        Step("cancel_replay", "post", reverse("cancel_replay", args=[w.replay.pk]), {}, {REQUESTER, "admin"},
+             denied_group=lambda username, g=w.replay.group_id: "" if username == "nobody" else g,
+             refusals=("ask an admin for the", f"only {REQUESTER}, who requested it, or a user")),
         Step("api_clusters", "get", reverse("api_clusters"), {}, everyone),
         Step("api_groups", "get", reverse("api_groups", args=[local]), {}, READERS | {"outsider"},
              listed_for=READERS, group_scoped=False),
@@ -116,8 +137,9 @@ def _steps(w: Walk) -> list[Step]:
 
 @pytest.fixture
 def walk(cluster, kafka_bootstrap, unique, make_user) -> Walk:
-    topic, group = unique("walk"), unique("walk-group")
+    topic, group, target = unique("walk"), unique("walk-group"), unique("walk-target")
     kt.create_topic(kafka_bootstrap, topic, 2)
+    kt.create_topic(kafka_bootstrap, target, 2)
     kt.produce(kafka_bootstrap, topic, {0: 20, 1: 20})
     kt.commit(kafka_bootstrap, group, {(topic, 0): 10, (topic, 1): 15})
     for username, grant in USERS.items():
@@ -139,7 +161,21 @@ def walk(cluster, kafka_bootstrap, unique, make_user) -> Walk:
     previewed = admin.post(reverse("reset_preview", args=["local", group]), {"strategy": "to-earliest",
                                                                             "scope_mode": "all"})
     token = re.search(r'name="token" value="([^"]+)"', previewed.content.decode()).group(1)
-    return Walk(group=group, topic=topic, operation=done, token=token, awaiting=awaiting)
+    walk = Walk(group=group, topic=topic, target=target, operation=done, token=token, replay_token="", replay=done,
+                awaiting=awaiting)
+    replay_previewed = admin.post(reverse("replay_preview", args=["local", topic]), _replay_form(walk))
+    replay_token = re.search(r'name="token" value="([^"]+)"', replay_previewed.content.decode()).group(1)
+    wanted = replay.ReplayRequest(topic=topic, partitions=None, offsets={0: (0, 5)}, time_from_ms=None,
+                                  time_to_ms=None, target_topic=target)
+    pending_replay = replay.request_replay(  # not dispatched: it stays pending
+        cluster=cluster, request=wanted, preview=replay.preview_replay(client_for(cluster), wanted), reason="walk",
+        actor=REQUESTER, requester=User.objects.get(username=REQUESTER), dispatch=False)
+    return replace(walk, replay_token=replay_token, replay=pending_replay)
+
+
+def _replay_form(w: Walk) -> dict:
+    return {"partitions_mode": "all", "range_mode": "offsets", "offsets": "0-5", "key_filter": "none",
+            "header_filter": "none", "target_topic": w.target, "partitioning": "same", "timestamps": "keep"}
 
 
 def _request(client: Client, step: Step):
@@ -201,7 +237,13 @@ def test_each_url_answers_each_user_as_their_grants_say(walk, username):
         assert AuditEvent.objects.filter(action="denied").count() == denials + 1, step
         assert (denial.actor, denial.outcome) == (username, "denied"), step
         assert denial.cluster == ("local" if step.cluster_scoped else ""), step
-        assert denial.group_id == (walk.group if step.group_scoped else ""), step
+        if callable(step.denied_group):
+            expected_group = step.denied_group(username)
+        elif step.denied_group is not None:
+            expected_group = step.denied_group
+        else:
+            expected_group = walk.group if step.group_scoped else ""
+        assert denial.group_id == expected_group, step
         assert denial.source_ip == "127.0.0.1"
         assert any(refusal in denial.error for refusal in step.refusals), (step, denial.error)
         if step.api:
@@ -209,7 +251,8 @@ def test_each_url_answers_each_user_as_their_grants_say(walk, username):
         else:
             assert html.escape(denial.error) in response.content.decode(), step
     requested = Operation.objects.exclude(pk__in=walk.existing)
-    assert set(requested.values_list("requester__username", flat=True)) <= ({username} & (RESETTERS | DELETERS))
+    assert set(requested.values_list("requester__username", flat=True)) <= (
+        {username} & (RESETTERS | DELETERS | REPLAYERS))
     now = {step: Operation.objects.get(pk=operation.pk).status for step, operation in walk.awaiting.items()}
     decided = {step: status for step, status in now.items() if status != "awaiting_approval"}
     expected = {"approve": "pending", "reject": "cancelled"} if username in APPROVERS else {}
