@@ -14,7 +14,6 @@ import contextlib
 import json
 from datetime import UTC, datetime
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,7 +21,8 @@ from groups import access, replay
 from groups.forms import error_text
 from groups.forms_replay import ReplayForm, parse_header_equals
 from groups.kafka import ConsoleError, client_for
-from groups.models import Cluster, Operation
+from groups.management.cli import cluster_named, user_named
+from groups.models import Operation
 from groups.replay import ReplayError
 
 
@@ -90,8 +90,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if options["execute"] and not options["reason"].strip():
             raise CommandError("--execute needs --reason TEXT: every change records why it was made.")
-        cluster = self._cluster(options["cluster"])
-        user = self._user(options["as_user"])
+        cluster = cluster_named(options["cluster"])
+        user = user_named(options["as_user"])
         try:
             access.require(user, "replay", cluster)
         except PermissionDenied as denied:
@@ -169,22 +169,6 @@ class Command(BaseCommand):
         if not form.is_valid():
             raise CommandError(error_text(form))
         return form.cleaned_data["request"], form.cleaned_data["zone_assumed"]
-
-    def _user(self, username: str):
-        try:
-            user = get_user_model().objects.get_by_natural_key(username)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"Unknown user '{username}': --as names a user of the console.") from None
-        if not user.is_active:
-            raise CommandError(f"User '{username}' is inactive: an inactive user may do nothing.")
-        return user
-
-    def _cluster(self, name: str) -> Cluster:
-        try:
-            return Cluster.objects.get(name=name)
-        except Cluster.DoesNotExist:
-            known = ", ".join(Cluster.objects.values_list("name", flat=True)) or "none (run manage.py sync_clusters)"
-            raise CommandError(f"Unknown cluster '{name}'. Registered clusters: {known}.") from None
 
     def _show_preview(self, preview: replay.ReplayPreview, wanted: replay.ReplayRequest, zone_assumed: bool,
                       output: str) -> None:

@@ -14,12 +14,12 @@ import contextlib
 import json
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from groups import access, planning, resets
 from groups.kafka import ConsoleError, client_for
+from groups.management.cli import cluster_named, user_named
 from groups.models import Cluster, Operation
 
 # The tool's scenarios plus the console's --from-group: (metavar of the value, or None for a flag; help).
@@ -101,9 +101,9 @@ class Command(BaseCommand):
         if options["execute"] and not options["reason"].strip():
             raise CommandError("--execute needs --reason TEXT: every change records why it was made.")
 
-        cluster = self._cluster(options["cluster"])
+        cluster = cluster_named(options["cluster"])
         group_id = options["group"]
-        user = self._user(options["as_user"])
+        user = user_named(options["as_user"])
         try:
             access.require(user, "reset", cluster, group_id)
             if kind == "from-group":
@@ -155,22 +155,6 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read the reset file '{path}': {exc.strerror}.") from None
         except UnicodeDecodeError:
             raise CommandError(f"Cannot read the reset file '{path}': it is not UTF-8 text.") from None
-
-    def _user(self, username: str):
-        try:
-            user = get_user_model().objects.get_by_natural_key(username)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"Unknown user '{username}': --as names a user of the console.") from None
-        if not user.is_active:
-            raise CommandError(f"User '{username}' is inactive: an inactive user may do nothing.")
-        return user
-
-    def _cluster(self, name: str) -> Cluster:
-        try:
-            return Cluster.objects.get(name=name)
-        except Cluster.DoesNotExist:
-            known = ", ".join(Cluster.objects.values_list("name", flat=True)) or "none (run manage.py sync_clusters)"
-            raise CommandError(f"Unknown cluster '{name}'. Registered clusters: {known}.") from None
 
     def _show_plan(self, preview: resets.Preview, cluster: Cluster, output: str) -> None:
         plan = preview.plan

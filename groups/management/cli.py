@@ -1,0 +1,26 @@
+"""What the console's management commands share: turning --as and --cluster into rows, or one clear error."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import CommandError
+
+from groups.models import Cluster
+
+
+def user_named(username: str):
+    """The active console user `--as` names."""
+    try:
+        user = get_user_model().objects.get_by_natural_key(username)
+    except get_user_model().DoesNotExist:
+        raise CommandError(f"Unknown user '{username}': --as names a user of the console.") from None
+    if not user.is_active:
+        raise CommandError(f"User '{username}' is inactive: an inactive user may do nothing.")
+    return user
+
+
+def cluster_named(name: str) -> Cluster:
+    """The registered cluster `--cluster` names; the error lists the registered ones."""
+    try:
+        return Cluster.objects.get(name=name)
+    except Cluster.DoesNotExist:
+        known = ", ".join(Cluster.objects.values_list("name", flat=True)) or "none (run manage.py sync_clusters)"
+        raise CommandError(f"Unknown cluster '{name}'. Registered clusters: {known}.") from None
