@@ -188,8 +188,9 @@ def _redis() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL)
 
 
-def _lock_name(operation: Operation) -> str:
-    return f"console:group-lock:{operation.cluster_id}:{operation.group_id}"
+def group_lock_name(cluster_id: int, group_id: str) -> str:
+    """The Redis key that serializes operations on one group of one cluster."""
+    return f"console:group-lock:{cluster_id}:{group_id}"
 
 
 def _finish(operation: Operation, status: str, *, error: str = "", outcome: list | None = None) -> bool:
@@ -218,7 +219,7 @@ def run_operation(operation_id: int) -> None:
     if refused:
         _finish(operation, Operation.Status.FAILED, error=refused)
         return
-    lock = _redis().lock(_lock_name(operation), timeout=settings.CELERY_TASK_TIME_LIMIT)
+    lock = _redis().lock(group_lock_name(operation.cluster_id, operation.group_id), timeout=settings.CELERY_TASK_TIME_LIMIT)
     try:
         holder = _take_group_lock(lock, operation)
     except redis.RedisError as exc:
@@ -258,7 +259,7 @@ def _take_group_lock(lock, operation: Operation) -> str | None:
     for _ in range(5):
         if lock.acquire(blocking=False, token=str(operation.pk)):
             return None
-        holder = _redis().get(_lock_name(operation))
+        holder = _redis().get(group_lock_name(operation.cluster_id, operation.group_id))
         if holder is not None:
             return f"Operation #{holder.decode()}"
     return "Another operation (the lock changed hands repeatedly)"

@@ -89,14 +89,13 @@ def test_drift_between_preview_and_run_is_refused(celery_worker, cluster, kafka_
 
 
 def test_an_operation_refuses_while_another_holds_the_group_lock_and_names_it(
-    celery_worker, cluster, lagging_group
+    celery_worker, use_test_redis, cluster, lagging_group
 ):
     import redis
 
     topic, group = lagging_group
     preview = resets.preview_reset(client_for(cluster), group, "to-earliest")
-    lock = redis.Redis.from_url(celery_worker_redis(celery_worker)).lock(
-        f"console:group-lock:{cluster.pk}:{group}", timeout=60)
+    lock = redis.Redis.from_url(use_test_redis).lock(resets.group_lock_name(cluster.pk, group), timeout=60)
     assert lock.acquire(blocking=False, token="4242")
     try:
         operation = _wait_final(resets.request_operation(
@@ -107,12 +106,6 @@ def test_an_operation_refuses_while_another_holds_the_group_lock_and_names_it(
     assert operation.status == "failed"
     assert "Operation #4242 is running on this group" in operation.error
     assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 40}
-
-
-def celery_worker_redis(worker) -> str:
-    from django.conf import settings
-
-    return settings.REDIS_URL
 
 
 def test_two_operations_started_at_once_on_one_group_apply_exactly_once(celery_worker, cluster, lagging_group):
