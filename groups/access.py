@@ -6,6 +6,7 @@ reads grants. Superusers may do everything; an inactive or anonymous user may do
 
 from __future__ import annotations
 
+import re
 from fnmatch import fnmatchcase
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -87,6 +88,48 @@ def allowed(user, action: str, cluster: Cluster | None = None, group_id: str | N
         # grant covering every group of the cluster allows it.
         return grants is None or any(grant.group_pattern == "*" for grant in grants)
     return grants is None or any(_covers(grant, group_id) for grant in grants)
+
+
+def _pattern_regex(pattern: str) -> str:
+    """A grant's pattern as an anchored regex the database reads (SQLite through Django, PostgreSQL),
+    with fnmatch's meaning of `*`, `?` and `[...]` (`!` negates), as `_covers` applies it."""
+    parts, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        close = pattern.find("]", i + 2) if char == "[" else -1
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        elif close != -1:
+            members = pattern[i + 1:close]
+            negate = members.startswith("!")
+            members = members[1:] if negate else members
+            parts.append("[" + ("^" if negate else "") + members.replace("\\", "\\\\") + "]")
+            i = close
+        else:
+            parts.append(re.escape(char))
+        i += 1
+    return "^" + "".join(parts) + "$"
+
+
+def audit_scope(user) -> Q | None:
+    """Which audit events `user` may review: None for all of them, else a filter on AuditEvent.
+
+    An `audit` grant on every cluster and group (cluster unset, pattern `*`) shows the whole log,
+    logins and cluster-less events included; narrower grants show the events of their cluster
+    and groups only.
+    """
+    grants = _matching_grants(user, "audit", None)
+    if grants is None or any(g.cluster_id is None and g.group_pattern == "*" for g in grants):
+        return None
+    scope = Q(pk__in=[])
+    for grant in grants:
+        on_cluster = Q(cluster=grant.cluster.name) if grant.cluster_id is not None else ~Q(cluster="")
+        if grant.group_pattern != "*":
+            on_cluster &= Q(group_id=grant.group_pattern) | Q(group_id__regex=_pattern_regex(grant.group_pattern))
+        scope |= on_cluster
+    return scope
 
 
 def groups_allowed(user, action: str, cluster: Cluster, group_ids) -> list[str]:

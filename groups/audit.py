@@ -175,7 +175,8 @@ def find_events(*, actor: str = "", cluster: str = "", group: str = "", action: 
         events = events.filter(group_id=group)
     if since is not None:
         events = events.filter(time__gte=_start_of(since))
-    if until is not None:
+    # The last representable day has no next day to stop before: it bounds nothing.
+    if until is not None and until < date.max:
         events = events.filter(time__lt=_start_of(until + timedelta(days=1)))
     if text:
         events = events.filter(reason__icontains=text)

@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import date
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
@@ -43,30 +42,37 @@ def _day(values: dict[str, str], name: str) -> date | None:
         raise BadQuery(f"'{name}' must be a date written YYYY-MM-DD, not '{values[name]}'.") from None
 
 
-def _matching_events(values: dict[str, str]) -> QuerySet[AuditEvent]:
+def _reviewable(request: HttpRequest) -> QuerySet[AuditEvent]:
+    """The events this user may review: all of them, or those of the clusters and groups of their grants."""
+    access.require(request, "audit")
+    scope = access.audit_scope(request.user)
+    return AuditEvent.objects.all() if scope is None else AuditEvent.objects.filter(scope)
+
+
+def _matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]:
     since, until = _day(values, "from"), _day(values, "to")
     if since and until and since > until:
         raise BadQuery(f"'from' ({since}) is after 'to' ({until}), so no event could match.")
-    return audit.find_events(actor=values["actor"], cluster=values["cluster"], group=values["group"],
-                             action=values["action"], outcome=values["outcome"], since=since, until=until,
-                             text=values["q"])
+    events = audit.find_events(actor=values["actor"], cluster=values["cluster"], group=values["group"],
+                               action=values["action"], outcome=values["outcome"], since=since, until=until,
+                               text=values["q"])
+    return events & _reviewable(request)
 
 
-@login_required
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
-    access.require(request, "audit")
+    reviewable = _reviewable(request)
     values = _filter_values(request)
     context = {
         "filters": values,
         "query": urlencode({name: value for name, value in values.items() if value}),
         # Querysets stay lazy: an htmx refresh renders only the results and never runs these.
-        "actions": AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct(),
-        "outcomes": AuditEvent.objects.exclude(outcome="").order_by("outcome")
+        "actions": reviewable.order_by("action").values_list("action", flat=True).distinct(),
+        "outcomes": reviewable.exclude(outcome="").order_by("outcome")
         .values_list("outcome", flat=True).distinct(),
     }
     try:
-        events = _matching_events(values)
+        events = _matching_events(request, values)
         page_number = _query_page(request)
     except BadQuery as error:
         return _render(request, "groups/audit_list.html", "results", {**context, "error": str(error)}, 400)
@@ -74,12 +80,12 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return _render(request, "groups/audit_list.html", "results", {**context, "page": page})
 
 
-@login_required
 @require_GET
 def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
-    access.require(request, "audit")
-    event = AuditEvent.objects.select_related("operation").filter(pk=pk).first()
+    event = _reviewable(request).select_related("operation").filter(pk=pk).first()
     if event is None:
+        if AuditEvent.objects.filter(pk=pk).exists():
+            raise Http404(f"Audit event #{pk} is outside the clusters and groups you may review.")
         raise Http404(f"Audit event #{pk} does not exist.")
     previous = AuditEvent.objects.filter(id__lt=pk).order_by("-id").only("id", "hash").first()
     following = AuditEvent.objects.filter(id__gt=pk).order_by("id").values_list("id", flat=True).first()
@@ -120,9 +126,8 @@ def _json_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
 
 def _export(request: HttpRequest, extension: str, content_type: str,
             chunks: Callable[[QuerySet[AuditEvent]], Iterator[str]]) -> HttpResponse:
-    access.require(request, "audit")
     try:
-        events = _matching_events(_filter_values(request))
+        events = _matching_events(request, _filter_values(request))
     except BadQuery as error:
         return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
     response = StreamingHttpResponse(chunks(events), content_type=content_type)
@@ -131,13 +136,11 @@ def _export(request: HttpRequest, extension: str, content_type: str,
     return response
 
 
-@login_required
 @require_GET
 def audit_export_csv(request: HttpRequest) -> HttpResponse:
     return _export(request, "csv", "text/csv; charset=utf-8", _csv_chunks)
 
 
-@login_required
 @require_GET
 def audit_export_json(request: HttpRequest) -> HttpResponse:
     return _export(request, "json", "application/json", _json_chunks)

@@ -139,6 +139,7 @@ def test_a_date_range_includes_both_days_in_utc(auditor, db):
     ({"to": "yesterday"}, "'to' must be a date written YYYY-MM-DD, not 'yesterday'"),
     ({"from": "2024-03-05", "to": "2024-03-01"}, "'from' (2024-03-05) is after 'to' (2024-03-01)"),
     ({"page": "0"}, "page must be a whole number from 1 up"),
+    ({"page": "²"}, "page must be a whole number from 1 up"),
 ])
 def test_a_bad_filter_is_refused_with_the_reason(auditor, events, filters, reason):
     response = auditor.get(reverse("audit_list"), filters)
@@ -277,3 +278,43 @@ def test_twenty_thousand_events_export_as_a_stream_and_completely(auditor, db):
     response = auditor.get(reverse("audit_export_csv"), {"group": "group-7"})
     assert response.streaming
     assert [int(row["id"]) for row in _csv(response)] == [pk for pk in expected if (pk - made[0].id) % 50 == 7]
+
+
+def test_the_last_representable_day_is_a_valid_upper_bound(auditor, events):
+    for name in ("audit_list", "audit_export_csv", "audit_export_json"):
+        response = auditor.get(reverse(name), {"to": "9999-12-31"})
+        assert response.status_code == 200, name
+    assert _listed(auditor.get(reverse("audit_list"), {"to": "9999-12-31"})) == _ids(events, "abcde")
+
+
+def _auditor_with(client, username, **grant):
+    from groups.models import Grant
+
+    user = User.objects.create_user(username)
+    Grant.objects.create(user=user, role="Approver", **grant)
+    client.force_login(user)
+    return client
+
+
+def test_an_auditor_granted_one_cluster_sees_only_that_clusters_events(client, events):
+    staging = Cluster.objects.create(name="staging", bootstrap_servers="127.0.0.1:1")
+    auditor = _auditor_with(client, "staging-auditor", cluster=staging, group_pattern="*")
+    assert _listed(auditor.get(reverse("audit_list"))) == _ids(events, "ce")
+    exported = {int(row["id"]) for row in _csv(auditor.get(reverse("audit_export_csv")))}
+    assert exported == set(_ids(events, "ce"))
+    assert {row["id"] for row in _json(auditor.get(reverse("audit_export_json")))} == set(_ids(events, "ce"))
+    assert auditor.get(reverse("audit_event", args=[events["a"].id])).status_code == 404
+    assert auditor.get(reverse("audit_event", args=[events["c"].id])).status_code == 200
+
+
+def test_an_auditor_granted_a_group_pattern_sees_only_those_groups(client, events):
+    auditor = _auditor_with(client, "payments-auditor", cluster=None, group_pattern="payments-*")
+    assert _listed(auditor.get(reverse("audit_list"))) == _ids(events, "ab")
+    logins = audit.record("login", actor="alice")
+    assert logins.id not in _listed(auditor.get(reverse("audit_list")))
+
+
+def test_an_auditor_of_every_cluster_and_group_sees_the_whole_log_logins_included(client, events):
+    auditor = _auditor_with(client, "global-auditor", cluster=None, group_pattern="*")
+    login = audit.record("login", actor="alice")
+    assert _listed(auditor.get(reverse("audit_list"))) == [login.id, *_ids(events, "abcde")]
