@@ -506,6 +506,9 @@ _DATETIME_FORM = (
 )
 
 
+_LATEST_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone.utc) - _EPOCH) // _MILLISECOND
+
+
 def parse_datetime(text: str) -> tuple[int, bool]:
     """Parse a ``--to-datetime`` value into (epoch milliseconds, whether UTC was assumed).
 
@@ -540,6 +543,9 @@ def parse_datetime(text: str) -> tuple[int, bool]:
     epoch_ms = (moment - _EPOCH) // _MILLISECOND + -(-microseconds // 1000)
     if epoch_ms < 0:
         raise PlanningError(f"Invalid date and time '{value}': it must not be before 1970-01-01T00:00:00Z.")
+    # Later instants (a late local time with a negative zone) cannot be shown as a UTC time again.
+    if epoch_ms > _LATEST_MS:
+        raise PlanningError(f"Invalid date and time '{value}': it must not be after 9999-12-31T23:59:59.999Z.")
     return epoch_ms, match["zone"] is None
 
 
@@ -596,6 +602,8 @@ def parse_reset_csv(text: str, group: str) -> dict[PartitionId, int]:
     are ignored. A partition listed twice is refused, where the tool would silently let the
     last line win.
     """
+    # A byte-order mark (spreadsheets write one) would otherwise become part of the first topic name.
+    text = text.removeprefix("\ufeff")
     lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
         raise PlanningError(

@@ -638,3 +638,13 @@ def test_an_exported_plan_reads_back_as_the_same_offsets():
 
 def test_export_of_an_empty_plan_is_empty():
     assert export_csv(ResetPlan(rows=())) == ""
+
+
+def test_a_time_after_year_9999_in_utc_is_refused():
+    with pytest.raises(PlanningError, match="after 9999-12-31T23:59:59.999Z"):
+        parse_datetime("9999-12-31T23:59:59.000-23:00")
+    assert parse_datetime("9999-12-31T23:59:59.999Z")[0] == 253402300799999
+
+
+def test_a_reset_file_with_a_byte_order_mark_reads_like_one_without():
+    assert parse_reset_csv("\ufefforders,0,5\norders,1,7\n", "g") == {("orders", 0): 5, ("orders", 1): 7}
