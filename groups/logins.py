@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -69,10 +70,18 @@ def refusal(retry: datetime) -> str:
             f"{retry:%H:%M} UTC ({-(-seconds // 60)} min). If these attempts were not yours, tell an admin.")
 
 
+UNKNOWN_USER = "(no such user)"
+
+
+def _actor(username: str) -> str:
+    # The audit log is permanent; a password typed into the username field must not land in it.
+    return username if get_user_model().objects.filter(username=username).exists() else UNKNOWN_USER
+
+
 def refuse(username: str, source_ip: str | None, retry: datetime) -> str:
     """Record an attempt refused without checking its password; the message to show."""
     message = refusal(retry)
-    audit.record("login_failed", actor=username, source_ip=source_ip, outcome="refused", error=message)
+    audit.record("login_failed", actor=_actor(username), source_ip=source_ip, outcome="refused", error=message)
     return message
 
 
@@ -81,7 +90,7 @@ def record_failure(username: str, source_ip: str | None, error: str) -> None:
     # Older failures can no longer wait or lock anyone; dropping them keeps the table small.
     LoginFailure.objects.filter(time__lte=now - WINDOW - LOCKOUT).delete()
     LoginFailure.objects.create(time=now, username=username, source_ip=source_ip)
-    audit.record("login_failed", actor=username, source_ip=source_ip, outcome="failed", error=error)
+    audit.record("login_failed", actor=_actor(username), source_ip=source_ip, outcome="failed", error=error)
 
 
 def record_success(username: str, source_ip: str | None) -> None:

@@ -236,3 +236,12 @@ def test_a_replaced_or_revoked_key_or_an_inactive_owner_no_longer_opens_the_api(
 def test_a_token_opens_the_api_only_not_the_pages(ann):
     key = ApiToken.issue(ann)
     assert Client().get("/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 302
+
+
+def test_a_password_typed_as_the_username_never_enters_the_audit_log(client, ann):
+    response = _login(client, username="Tr0ub4dor&3", password="whatever")
+    assert response.status_code == 200 and not client.session.get("_auth_user_id")
+    event = AuditEvent.objects.get()
+    assert (event.action, event.actor) == ("login_failed", "(no such user)")
+    stored = " ".join(str(v) for v in AuditEvent.objects.values().get().values())
+    assert "Tr0ub4dor" not in stored
