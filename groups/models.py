@@ -139,7 +139,8 @@ class Operation(models.Model):
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="operations")
-    group_id = models.CharField(max_length=500)
+    # Kafka bounds a group id's length by nothing smaller than a request's size.
+    group_id = models.TextField()
     strategy = models.CharField(max_length=30, blank=True, default="")
     strategy_value = models.TextField(blank=True, default="")
     scope = models.TextField(blank=True, default="", help_text="Empty for all topics with committed offsets.")
@@ -239,7 +240,7 @@ class AuditEvent(models.Model):
     source_ip = models.GenericIPAddressField(null=True, blank=True)
     action = models.CharField(max_length=50)
     cluster = models.CharField(max_length=100, blank=True, default="")
-    group_id = models.CharField(max_length=500, blank=True, default="")
+    group_id = models.TextField(blank=True, default="")
     topics = models.JSONField(default=list, blank=True)
     reason = models.TextField(blank=True, default="")
     plan = models.JSONField(default=list, blank=True)
