@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -51,10 +52,14 @@ def _load_token(token: str, cluster: Cluster, group: str) -> dict | None:
 
 def _preview_page(request: HttpRequest, cluster: Cluster, group: str, form: ResetForm, fields: dict,
                   undo_of: Operation | None = None) -> HttpResponse:
+    context = _reset_context(cluster, group, form=form, undo_of=undo_of)
     if fields["strategy"] == "from-group":
         # Copying shows the other group's offsets, so the user must be allowed to see that group too.
-        access.require(request, "view", cluster, fields["value"].strip())
-    context = _reset_context(cluster, group, form=form, undo_of=undo_of)
+        # The refusal is shown in the form (htmx would not swap a 403 in: Preview would seem dead).
+        try:
+            access.require(request, "view", cluster, fields["value"].strip())
+        except PermissionDenied as refusal:
+            return _reset_page(request, {**context, "error": str(refusal)}, 403)
     try:
         preview = resets.preview_reset(client_for(cluster), group, fields["strategy"], fields["value"],
                                        fields["scope"], undo_of=undo_of)
@@ -84,7 +89,7 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     if "undo" not in request.GET:
         return render(request, "groups/reset.html", _reset_context(cluster_row, group, form=ResetForm()))
     undo_of = get_object_or_404(Operation, cluster=cluster_row, group_id=group,
-                                pk=request.GET["undo"] if request.GET["undo"].isdigit() else None)
+                                pk=request.GET["undo"] if request.GET["undo"].isascii() and request.GET["undo"].isdecimal() else None)
     if not undo_of.can_be_undone:
         error = f"Operation #{undo_of.pk} cannot be undone: only an offset reset that succeeded can."
         return _reset_page(request, _reset_context(cluster_row, group, undo_of=undo_of, error=error), 400)

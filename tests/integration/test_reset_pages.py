@@ -343,3 +343,24 @@ def test_an_unreachable_task_queue_fails_the_operation_and_says_so_instead_of_a_
     operation = Operation.objects.get()
     assert list(operation.events.order_by("id").values_list("action", flat=True)) == ["requested", "failed"]
     assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 38}
+
+
+def test_copying_from_a_group_the_user_may_not_see_is_refused_where_htmx_shows_it(
+    client, cluster, make_user, kafka_bootstrap, lagging_group, unique
+):
+    topic, group = lagging_group
+    hidden = unique("secret-group")
+    kt.commit(kafka_bootstrap, hidden, {(topic, 0): 1})
+    client.force_login(make_user("narrow", "Operator", pattern=f"{group[:5]}*"))
+    swapped = _preview(client, group, "from-group", hidden, HTTP_HX_REQUEST="true")
+    assert swapped.status_code == 200, "htmx only swaps 2xx answers in"
+    assert f"You may not view group &#x27;{hidden}&#x27;" in swapped.content.decode()
+    assert 'name="token"' not in swapped.content.decode()
+    assert _preview(client, group, "from-group", hidden).status_code == 403
+    assert AuditEvent.objects.filter(action="denied", group_id=hidden).count() == 2
+    assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 38}
+
+
+def test_an_undo_link_with_a_non_ascii_digit_is_not_found_not_a_500(client, cluster, lagging_group):
+    _, group = lagging_group
+    assert client.get(reverse("reset_form", args=["local", group]), {"undo": "²"}).status_code == 404
