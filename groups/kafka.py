@@ -48,6 +48,11 @@ class ConsoleError(Exception):
         self.code = code
         self.retriable = retriable
 
+    @property
+    def not_found(self) -> bool:
+        """Whether what was asked for does not exist (a 404), rather than Kafka failing to answer."""
+        return False
+
 
 # librdkafka knows the classic state names only; KIP-848's Assigning and Reconciling arrive as
 # UNKNOWN, which is why "Unknown" must count as active everywhere.
@@ -100,6 +105,11 @@ class GroupDescription:
     @property
     def is_active(self) -> bool:
         return self.state not in INACTIVE_STATES
+
+    @property
+    def has_instance_ids(self) -> bool:
+        """Whether any member is static (has a group.instance.id), so the member table needs that column."""
+        return any(m.instance_id for m in self.members)
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,7 @@ def _error_message(error: KafkaError, what: str, bootstrap: str) -> ConsoleError
     if code in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE):
         return ConsoleError(
             f"Kafka at {bootstrap} did not answer while {what} ({error.str()}). "
-            "Check that the brokers are up and reachable from the console; the page retries by itself.",
+            "Check that the brokers are up and reachable from the console.",
             code=name,
             retriable=True,
         )
@@ -210,7 +220,7 @@ class ClusterClient:
         except FutureTimeout:
             raise ConsoleError(
                 f"Kafka at {self.bootstrap} did not answer within {self.timeout:.0f}s while {what}. "
-                "Check that the brokers are up; the page retries by itself.",
+                "Check that the brokers are up and reachable from the console.",
                 code="_TIMED_OUT",
                 retriable=True,
             ) from None
@@ -326,16 +336,22 @@ class ClusterClient:
         return {tp: LogOffsets(found["start"].get(tp), found["end"].get(tp)) for tp in partitions}
 
     def topic_partition_counts(self, topics: list[str]) -> dict[str, int]:
-        """Number of partitions of each existing topic; topics that do not exist are left out."""
+        """Number of partitions of each existing topic; topics that do not exist are left out.
+
+        So are names no topic can have ('bad:name', 'ü'): the broker answers those with
+        INVALID_TOPIC_EXCEPTION (TOPIC_EXCEPTION here), and the client refuses an empty name outright.
+        """
+        topics = sorted({topic for topic in topics if topic})
         if not topics:
             return {}
-        futures = self._admin.describe_topics(TopicCollection(sorted(set(topics))), request_timeout=self.timeout)
+        futures = self._admin.describe_topics(TopicCollection(topics), request_timeout=self.timeout)
         out = {}
         for topic, future in futures.items():
             try:
                 out[topic] = len(future.result(timeout=self.timeout + 5).partitions)
             except KafkaException as exc:
-                if exc.args[0].code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC):
+                if exc.args[0].code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC,
+                                          KafkaError.TOPIC_EXCEPTION):
                     continue
                 raise _error_message(exc.args[0], f"describing topic '{topic}'", self.bootstrap) from None
         return out
@@ -709,7 +725,7 @@ class RangeCopier:
             if tp.offset >= 0:
                 start, end = ranges[tp.partition]
                 positions[tp.partition] = min(max(tp.offset, start), end)
-                copied[tp.partition] = int(tp.metadata) if (tp.metadata or "").isdigit() else 0
+                copied[tp.partition] = int(tp.metadata) if (tp.metadata or "").isascii() and tp.metadata.isdecimal() else 0
         return CopyProgress(ranges, positions, copied)
 
     def _assign(self, consumer: Consumer, positions: dict[int, int]) -> set[int]:

@@ -15,22 +15,35 @@ from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, LogO
 
 
 class NotFound(ConsoleError):
-    pass
+    @property
+    def not_found(self) -> bool:
+        return True
 
 
-def cluster_groups(client: ClusterClient, *, visible: Callable[[list[str]], list[str]]) -> list[lag.GroupSummary]:
-    """A summary (state, type, members, topics, partitions, lag) of every consumer group `visible` keeps.
+def cluster_groups(client: ClusterClient, *, visible: Callable[[list[str]], list[str]],
+                   query: str = "") -> list[lag.GroupSummary]:
+    """A summary (state, type, members, topics, partitions, lag) of every consumer group kept.
 
-    `visible` picks, from all group ids, those the reader may see; the others are never described.
+    Groups are kept when their id contains `query` (ignoring case; an empty query keeps all) and
+    `visible`, which picks from group ids those the reader may see, keeps them. Both filters apply
+    to the listing, so groups left out are never described nor have their offsets read.
+
+    Kafka accepts an empty group id from old clients, but the admin API cannot describe it or read
+    its offsets; such a group is summarized from its listing alone (no members, no partitions).
     """
-    group_ids = visible([listing.group_id for listing in client.list_groups()])
-    descriptions = client.describe_groups(group_ids)
-    committed = client.committed_offsets(group_ids)
+    listings = client.list_groups()
+    needle = query.lower()
+    group_ids = visible([g.group_id for g in listings if needle in g.group_id.lower()])
+    readable = [g for g in group_ids if g]
+    descriptions = client.describe_groups(readable)
+    committed = client.committed_offsets(readable)
     partitions = {tp for offsets in committed.values() for tp in offsets}
     partitions |= {tp for d in descriptions.values() for m in d.members for tp in m.assignment}
     log_offsets = client.log_offsets(partitions)
+    by_id = {g.group_id: g for g in listings}
     return [
-        lag.summarize(descriptions[g], lag.partition_rows(descriptions[g], committed[g], log_offsets))
+        lag.summarize(descriptions[g], lag.partition_rows(descriptions[g], committed[g], log_offsets)) if g
+        else lag.summarize(GroupDescription(g, by_id[g].state, by_id[g].type, "", "-", ()), [])
         for g in group_ids
     ]
 
@@ -96,14 +109,17 @@ def topic_detail(client: ClusterClient, topic: str, *, visible: Callable[[list[s
     log_offsets = client.log_offsets(tps)
     listings = client.list_groups()
     shown = set(visible([listing.group_id for listing in listings]))
-    listings = [listing for listing in listings if listing.group_id in shown]
+    # An empty group id cannot be asked for its offsets (see cluster_groups).
+    listings = [listing for listing in listings if listing.group_id in shown and listing.group_id]
     committed = client.committed_offsets([g.group_id for g in listings])
+    unknown = LogOffsets(None, None)
     groups = []
     for listing in listings:
-        on_topic = {tp: o for tp, o in committed[listing.group_id].items() if tp.topic == topic}
-        if not on_topic:
-            continue
-        lags = [lag.partition_lag(o, log_offsets.get(tp, LogOffsets(None, None)).end) for tp, o in on_topic.items()]
-        known = [x for x in lags if x is not None]
-        groups.append(TopicGroup(listing.group_id, listing.state, len(on_topic), sum(known) if known else None))
+        rows = [
+            lag.PartitionRow(tp.topic, tp.partition, committed=offset, owner=None,
+                             log_start=log_offsets.get(tp, unknown).start, log_end=log_offsets.get(tp, unknown).end)
+            for tp, offset in committed[listing.group_id].items() if tp.topic == topic
+        ]
+        if rows:
+            groups.append(TopicGroup(listing.group_id, listing.state, len(rows), lag.total_lag(rows)))
     return TopicDetail(topic, {tp.partition: log_offsets[tp] for tp in tps}, groups)

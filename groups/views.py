@@ -61,9 +61,7 @@ def _render(request: HttpRequest, template: str, partial: str, context: dict, st
 
 
 def _error_status(error: ConsoleError) -> int:
-    if isinstance(error, reading.NotFound):
-        return 404
-    return 503
+    return 404 if error.not_found else 503
 
 
 def _query_sort(request: HttpRequest) -> tuple[str, bool]:
@@ -76,7 +74,8 @@ def _query_sort(request: HttpRequest) -> tuple[str, bool]:
 
 def _query_page(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
+    # isdecimal, not isdigit: '²' is a digit that int() refuses.
+    if not (raw.isascii() and raw.isdecimal()) or int(raw) < 1:
         raise BadQuery(f"page must be a whole number from 1 up, not '{raw}'.")
     return int(raw)
 
@@ -102,11 +101,10 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     context = {"cluster": cluster_row, "q": query, "sort": request.GET.get("sort", "name")}
     try:
-        groups = reading.cluster_groups(client_for(cluster_row), visible=_visible(request, cluster_row))
+        # Filtered before anything is described: each open tab polls this every 5 s.
+        groups = reading.cluster_groups(client_for(cluster_row), visible=_visible(request, cluster_row), query=query)
     except ConsoleError as error:
         return _render(request, "groups/group_list.html", "live", {**context, "error": error}, _error_status(error))
-    if query:
-        groups = [g for g in groups if query.lower() in g.group_id.lower()]
     groups.sort(key=SORT_KEYS[sort_key], reverse=descending)
     page = Paginator(groups, GROUPS_PER_PAGE).get_page(page_number)
     return _render(request, "groups/group_list.html", "live", {**context, "page": page, "total": len(groups)})

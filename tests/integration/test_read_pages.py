@@ -1,9 +1,14 @@
 """The read side's pages and API against the real broker, including its failure modes."""
 
+import re
 import socket
+from urllib.parse import quote
 
 import pytest
+from django.urls import reverse
 
+from groups import views
+from groups.kafka import TP, ClusterClient, GroupDescription, GroupListing, LogOffsets, Member, client_for
 from groups.models import Cluster
 from tests import kafkatools as kt
 
@@ -39,17 +44,23 @@ def test_unreachable_broker_shows_the_bootstrap_servers_and_keeps_retrying(viewe
     response = viewer_client.get("/clusters/down/groups/")
     assert response.status_code == 503
     body = response.content.decode()
-    assert f"127.0.0.1:{port}" in body and "did not answer" in body
+    assert f"127.0.0.1:{port}" in body and "did not answer" in body and "Cannot reach Kafka." in body
     assert 'hx-trigger="every 5s' in body and 'http-equiv="refresh"' in body
+    # The page says it retries; the message itself does not, as workers and the CLI show it too.
+    assert 'id="retry-note"' in body and "This page retries by itself every 5 seconds." in body
+    assert body.count("retries") == 1
     api = viewer_client.get("/api/clusters/down/groups/")
     assert api.status_code == 503 and f"127.0.0.1:{port}" in api.json()["error"]
+    assert "retries" not in api.json()["error"]
 
 
 @pytest.mark.integration
 def test_unknown_group_is_a_404_page_and_json_404(viewer_client, cluster, unique):
     group = unique("never-existed")
     page = viewer_client.get(f"/clusters/local/groups/{group}/")
-    assert page.status_code == 404 and group.encode() in page.content
+    assert page.status_code == 404 and group.encode() in page.content, page.content.decode()
+    assert b"Not found." in page.content and b"Back to the groups of local" in page.content
+    assert b'id="retry-note"' not in page.content
     assert viewer_client.get(f"/api/clusters/local/groups/{group}/").status_code == 404
 
 
@@ -134,3 +145,141 @@ def test_lag_in_time_is_the_age_of_the_first_unread_record(viewer_client, cluste
     assert partitions[1]["lag_ms"] == 0  # caught up
     page = viewer_client.get(f"/clusters/local/groups/{group}/").content.decode()
     assert '<strong id="time-lag">1h 00m</strong>' in page
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["bad:name", "ü"])
+def test_an_invalid_topic_name_is_not_found_rather_than_kafka_unreachable(viewer_client, cluster, name):
+    assert client_for(cluster).topic_partition_counts([name, ""]) == {}
+    url = reverse("topic_page", args=["local", name])
+    page = viewer_client.get(url)
+    assert page.status_code == 404
+    body = page.content.decode()
+    assert "Not found." in body and "Cannot reach Kafka" not in body and "does not exist" in body
+    assert "Back to the groups of local" in body and 'id="retry-note"' not in body
+    refresh = viewer_client.get(url, HTTP_HX_REQUEST="true")
+    assert refresh.status_code == 200 and "Not found." in refresh.content.decode()
+
+
+@pytest.mark.integration
+def test_groups_named_with_a_newline_or_unicode_have_working_pages(viewer_client, cluster, kafka_bootstrap, unique):
+    topic = unique("oddnames")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.produce(kafka_bootstrap, topic, {0: 4})
+    newline, accented = unique("odd") + "\nline", unique("grün-ø-∂")
+    for group in (newline, accented):
+        kt.commit(kafka_bootstrap, group, {(topic, 0): 1})
+
+    listing = viewer_client.get("/clusters/local/groups/")
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    topic_page = viewer_client.get(reverse("topic_page", args=["local", topic]))
+    assert topic_page.status_code == 200
+    assert {g.group_id: g.lag for g in topic_page.context["detail"].groups} == {newline: 3, accented: 3}
+    for group in (newline, accented):
+        url = reverse("group_page", args=["local", group])
+        assert f'href="{url}"' in body and f'href="{url}"' in topic_page.content.decode()
+        page = viewer_client.get(url)
+        assert page.status_code == 200, page.content
+        assert page.context["detail"].description.group_id == group
+        assert [(r.topic, r.committed, r.lag) for r in page.context["detail"].rows] == [(topic, 1, 3)]
+        assert viewer_client.get(url, HTTP_HX_REQUEST="true").status_code == 200
+        api = viewer_client.get(reverse("api_group", args=["local", group]))
+        assert api.status_code == 200 and api.json()["group"] == group
+        assert [(p["topic"], p["lag"]) for p in api.json()["partitions"]] == [(topic, 3)]
+    assert {newline, accented} <= {g["group"] for g in viewer_client.get("/api/clusters/local/groups/").json()["groups"]}
+    searched = viewer_client.get("/clusters/local/groups/?q=" + quote(accented.upper()))
+    assert searched.status_code == 200
+    assert [g.group_id for g in searched.context["page"].object_list] == [accented]
+
+
+class SpyClient:
+    """The real client, recording which groups the list asked Kafka about."""
+
+    def __init__(self, real: ClusterClient):
+        self.real = real
+        self.described: list[str] = []
+        self.offsets_read: list[str] = []
+
+    def describe_groups(self, group_ids):
+        self.described += group_ids
+        return self.real.describe_groups(group_ids)
+
+    def committed_offsets(self, group_ids):
+        self.offsets_read += group_ids
+        return self.real.committed_offsets(group_ids)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.mark.integration
+def test_the_list_describes_only_the_groups_matching_the_search_that_the_user_may_see(
+        client, make_user, cluster, kafka_bootstrap, unique, monkeypatch):
+    topic = unique("filtered")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.produce(kafka_bootstrap, topic, {0: 5})
+    tag = unique("needle")
+    shown, hidden, other = f"team-a-{tag}-x", f"team-b-{tag}-y", unique("team-a-elsewhere")
+    for group in (shown, hidden, other):
+        kt.commit(kafka_bootstrap, group, {(topic, 0): 2})
+    client.force_login(make_user("team-a", "Viewer", pattern="team-a-*"))
+    spy = SpyClient(client_for(cluster))
+    monkeypatch.setattr(views, "client_for", lambda cluster_row: spy)
+
+    response = client.get(f"/clusters/local/groups/?q={tag.upper()}&sort=-lag")
+    assert response.status_code == 200
+    assert [(g.group_id, g.lag) for g in response.context["page"].object_list] == [(shown, 3)]
+    assert response.context["total"] == 1
+    assert spy.described == [shown] and spy.offsets_read == [shown]
+
+
+class StubClient:
+    """Stands in for Kafka where the real broker cannot produce the case (static members, an empty group id)."""
+
+    def __init__(self, listings=(), description=None):
+        self.listings = list(listings)
+        self.description = description
+
+    def list_groups(self):
+        return self.listings
+
+    def describe_groups(self, group_ids):
+        assert "" not in group_ids, "the admin API cannot describe an empty group id"
+        return {g: self.description or GroupDescription(g, "Empty", "classic", "", "-", ()) for g in group_ids}
+
+    def committed_offsets(self, group_ids):
+        assert "" not in group_ids, "the admin API refuses an empty group id"
+        return {g: {TP("t", 0): 1} for g in group_ids}
+
+    def log_offsets(self, partitions):
+        return {tp: LogOffsets(0, 4) for tp in partitions}
+
+    def record_timestamps(self, positions):
+        return {}
+
+
+def test_an_empty_group_id_is_listed_without_a_link(viewer_client, monkeypatch):
+    Cluster.objects.create(name="local", bootstrap_servers="127.0.0.1:1")
+    stub = StubClient([GroupListing("", "Empty", "classic"), GroupListing("app", "Empty", "classic")])
+    monkeypatch.setattr(views, "client_for", lambda cluster_row: stub)
+    response = viewer_client.get("/clusters/local/groups/")
+    assert response.status_code == 200
+    assert [(g.group_id, g.state, g.lag) for g in response.context["page"].object_list] == [
+        ("", "Empty", None), ("app", "Empty", 3)]
+    body = response.content.decode()
+    assert 'class="muted empty-group-id"' in body and "empty group id" in body
+    assert f'href="{reverse("group_page", args=["local", "app"])}"' in body
+    assert viewer_client.get("/api/clusters/local/groups/").status_code == 200
+
+
+def test_the_instance_id_column_shows_when_any_member_is_static(viewer_client, monkeypatch):
+    Cluster.objects.create(name="local", bootstrap_servers="127.0.0.1:1")
+    members = (Member("m-1", "app", "/10.0.0.1", None, (TP("t", 0),)),
+               Member("m-2", "app", "/10.0.0.2", "pod-2", ()))
+    stub = StubClient(description=GroupDescription("app", "Stable", "classic", "range", "-", members))
+    monkeypatch.setattr(views, "client_for", lambda cluster_row: stub)
+    body = viewer_client.get("/clusters/local/groups/app/").content.decode()
+    table = re.search(r'<table id="members">(.*?)</table>', body, re.S).group(1)
+    assert "<th>Instance id</th>" in table
+    assert "<td>pod-2</td>" in table and "<td>—</td>" in table

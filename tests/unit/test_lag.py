@@ -89,3 +89,12 @@ def test_ages_read_as_an_operator_expects():
     assert [age(None), age(999), age(45_000), age(192_000), age(7_500_000), age(273_600_000)] == [
         "—", "0s", "45s", "3m 12s", "2h 05m", "3d 4h"
     ]
+
+
+def test_the_instance_id_column_is_needed_when_any_member_is_static():
+    dynamic = Member("m-1", "a", "h", None, ())
+    static = Member("m-2", "b", "h", "pod-2", ())
+    assert _group([dynamic, static]).has_instance_ids  # not only when the first member is static
+    assert _group([static, dynamic]).has_instance_ids
+    assert not _group([dynamic]).has_instance_ids
+    assert not _group().has_instance_ids
