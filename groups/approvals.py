@@ -92,9 +92,8 @@ class Review:
             return (f"The request could not be checked against the group now: {self.error} "
                     "Approve once it can be checked, or reject it.")
         if self.group is not None and self.group.is_active:
-            return (f"The group is {self.group.state} with {len(self.group.members)} member(s) now, and Kafka only "
-                    "accepts new offsets for an inactive group, so a worker would refuse. Approve once its consumers "
-                    "are stopped, or reject it.")
+            return (f"{resets.active_group_message(self.group)} As the group stands now, a worker would refuse. "
+                    "Approve once its consumers are stopped, or reject it.")
         moved = len(self.moved)
         if moved:
             return (f"The group's committed offsets moved on {moved} partition{'s' if moved > 1 else ''} since the "

@@ -36,6 +36,17 @@ STRATEGIES = {
 NEEDS_VALUE = {"to-offset", "shift-by", "to-datetime", "by-duration", "from-group", "from-file"}
 
 
+def active_group_message(group: GroupDescription) -> str:
+    """Why an active group's offsets cannot be changed nor the group deleted: its state and who is in it.
+
+    The common part of every such refusal (preview, worker, approval review); each place adds
+    what its reader should do next.
+    """
+    clients = ", ".join(sorted({m.client_id for m in group.members})) or "none listed"
+    return (f"Group '{group.group_id}' is {group.state} with {len(group.members)} member(s) (client ids: {clients}): "
+            "Kafka only accepts new offsets for an inactive group, and deletes only a group without members.")
+
+
 @dataclass(frozen=True)
 class Preview:
     group: GroupDescription
@@ -46,8 +57,7 @@ class Preview:
     def blocked_reason(self) -> str | None:
         """Why the plan cannot be run as it stands, if it cannot."""
         if self.group.is_active:
-            return (f"The group is {self.group.state} with {len(self.group.members)} member(s): Kafka only accepts "
-                    "new offsets for an inactive group. Stop its consumers, then preview again.")
+            return f"{active_group_message(self.group)} Stop its consumers, then preview again."
         if not self.plan.rows:
             return "Nothing to reset: no partition is in scope. Choose topics or partitions."
         return None
@@ -283,12 +293,9 @@ def _refusal(operation: Operation) -> str | None:
 
 def _refuse_if_active(operation: Operation, group: GroupDescription) -> None:
     if group.is_active:
-        clients = ", ".join(sorted({m.client_id for m in group.members})) or "none listed"
-        raise ConsoleError(
-            f"Group '{operation.group_id}' is {group.state} with {len(group.members)} member(s) (client ids: "
-            f"{clients}). Nothing was written. Stop its consumers, then preview again.",
-            code="GROUP_ACTIVE",
-        )
+        again = "request the deletion again" if operation.kind == Operation.Kind.DELETE_GROUP else "preview again"
+        raise ConsoleError(f"{active_group_message(group)} Nothing was written. Stop its consumers, then {again}.",
+                           code="GROUP_ACTIVE")
 
 
 def _apply_reset(operation: Operation, client: ClusterClient) -> None:
@@ -349,24 +356,40 @@ def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:
     if stale_after is None:
         stale_after = timedelta(seconds=settings.OPERATION_STALE_AFTER)
     cutoff = timezone.now() - stale_after
-    reaped = []
-    for operation in Operation.objects.select_related("cluster").filter(
+    stale = list(Operation.objects.select_related("cluster").filter(
         status=Operation.Status.RUNNING, heartbeat__lt=cutoff
-    ).exclude(kind=Operation.Kind.REPLAY):
-        state = _offsets_state(operation)
+    ).exclude(kind=Operation.Kind.REPLAY))
+    current = _current_offsets([operation for operation in stale if operation.kind == Operation.Kind.RESET])
+    reaped = []
+    for operation in stale:
+        state = _offsets_state(operation, current.get(operation.cluster_id))
         if _finish(operation, Operation.Status.FAILED,
                    error=f"The worker running this operation stopped without reporting back. {state}"):
             reaped.append(operation.pk)
     return reaped
 
 
-def _offsets_state(operation: Operation) -> str:
+def _current_offsets(operations: list[Operation]) -> dict[int, dict[str, dict[TP, int]] | ConsoleError]:
+    """By cluster id: the committed offsets of the operations' groups, read in one call per cluster, or why not."""
+    by_cluster: dict[int, tuple[Cluster, set[str]]] = {}
+    for operation in operations:
+        by_cluster.setdefault(operation.cluster_id, (operation.cluster, set()))[1].add(operation.group_id)
+    out: dict[int, dict[str, dict[TP, int]] | ConsoleError] = {}
+    for cluster_id, (cluster, group_ids) in by_cluster.items():
+        try:
+            out[cluster_id] = client_for(cluster).committed_offsets(sorted(group_ids))
+        except ConsoleError as exc:
+            out[cluster_id] = exc
+    return out
+
+
+def _offsets_state(operation: Operation, offsets: dict[str, dict[TP, int]] | ConsoleError | None) -> str:
+    """What a vanished worker left behind, judged from `offsets` (the cluster's entry of `_current_offsets`)."""
     if operation.kind != Operation.Kind.RESET:
         return "Check the group before retrying."
-    try:
-        current = client_for(operation.cluster).committed_offsets([operation.group_id])[operation.group_id]
-    except ConsoleError as exc:
-        return f"The group's offsets could not be read to tell whether it applied ({exc.message})."
+    if isinstance(offsets, ConsoleError):
+        return f"The group's offsets could not be read to tell whether it applied ({offsets.message})."
+    current = offsets[operation.group_id]
     got = [current.get(TP(r["topic"], r["partition"])) for r in operation.plan]
     if got == [r["after"] for r in operation.plan]:
         return "The group's offsets equal the plan: the reset was applied."
