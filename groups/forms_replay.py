@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from django import forms
 
 from groups import planning
-from groups.replay import ReplayError, ReplayRequest
+from groups.replay import ReplayError, ReplayRequest, format_time_ms
 
 PARTITION_CHOICES = [("all", "All partitions"), ("some", "Only these partitions")]
 RANGE_CHOICES = [("offsets", "By offsets [from, to)"), ("time", "By time window [from, to)")]
@@ -37,7 +36,8 @@ def parse_partitions(text: str) -> tuple[int, ...]:
     names = [part for part in re.split(r"[\s,]+", text.strip()) if part]
     if not names:
         raise ReplayError("Name the partitions to replay, such as 0,2,5, or choose all partitions.")
-    bad = [name for name in names if not name.isdigit()]
+    # isdecimal on ASCII, not isdigit: '²' is a digit that int() refuses.
+    bad = [name for name in names if not (name.isascii() and name.isdecimal())]
     if bad:
         raise ReplayError(f"Partitions are whole numbers from 0 up, such as 0,2,5; '{bad[0]}' is not one.")
     return tuple(sorted({int(name) for name in names}))
@@ -172,7 +172,8 @@ class ReplayForm(forms.Form):
             "partitions_mode": "some" if request.partitions is not None and not request.offsets else "all",
             "partitions": _listed(request.partitions) if request.partitions is not None else "",
             "range_mode": "offsets" if request.offsets else "time", "offsets": offsets,
-            "time_from": _iso(request.time_from_ms), "time_to": _iso(request.time_to_ms),
+            "time_from": format_time_ms(request.time_from_ms, missing=""),
+            "time_to": format_time_ms(request.time_to_ms, missing=""),
             "key_filter": key_filter, "key": request.key_equals or request.key_regex or "",
             "header_filter": header_filter,
             "header_name": request.header_present or (request.header_equals or ("", ""))[0],
@@ -180,9 +181,3 @@ class ReplayForm(forms.Form):
             "target_topic": request.target_topic, "partitioning": request.partitioning,
             "timestamps": "keep" if request.keep_timestamps else "now", "throttle": request.throttle_rps,
         }, topic=request.topic, **kwargs)
-
-
-def _iso(epoch_ms: int | None) -> str:
-    if epoch_ms is None:
-        return ""
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -23,9 +23,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import kombu.exceptions
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
@@ -185,16 +186,20 @@ def check_request(request: ReplayRequest) -> None:
     elif request.time_from_ms is None or request.time_to_ms is None:
         raise ReplayError("Give the range to copy: [from, to) offsets per partition, or a time window [from, to).")
     elif request.time_from_ms > request.time_to_ms:
-        raise ReplayError(f"The time window {_iso(request.time_from_ms)} to {_iso(request.time_to_ms)} is reversed: "
-                          "the start must come before the end.")
+        raise ReplayError(f"The time window {format_time_ms(request.time_from_ms)} to "
+                          f"{format_time_ms(request.time_to_ms)} is reversed: the start must come before the end.")
     elif request.time_from_ms == request.time_to_ms:
-        raise ReplayError(f"The time window from {_iso(request.time_from_ms)} to the same time is empty: [from, to) "
-                          "leaves out its end.")
+        raise ReplayError(f"The time window from {format_time_ms(request.time_from_ms)} to the same time is empty: "
+                          "[from, to) leaves out its end.")
     if request.key_regex is not None:
         try:
             re.compile(request.key_regex)
         except re.error as error:
             raise ReplayError(f"The key regular expression '{request.key_regex}' does not compile: {error}.") from None
+        except (OverflowError, RecursionError):
+            # Repeat counts past the engine's limit, or nesting too deep for the compiler.
+            raise ReplayError(f"The key regular expression '{request.key_regex}' is too large to compile: "
+                              "use smaller repeat counts and less nesting.") from None
     if request.header_equals is not None and not request.header_equals[0]:
         raise ReplayError("Name the header to match (name=value).")
     if request.header_present is not None and not request.header_present:
@@ -298,8 +303,8 @@ def _clamped_lookup(offset: int | None, bounds: PartitionBounds) -> int:
 
 def empty_range_message(request: ReplayRequest, bounds: dict[int, PartitionBounds]) -> str:
     if request.offsets is None:
-        return (f"No record of '{request.topic}' has a timestamp in [{_iso(request.time_from_ms)}, "
-                f"{_iso(request.time_to_ms)}) in the partitions chosen, so there is nothing to copy.")
+        return (f"No record of '{request.topic}' has a timestamp in [{format_time_ms(request.time_from_ms)}, "
+                f"{format_time_ms(request.time_to_ms)}) in the partitions chosen, so there is nothing to copy.")
     logs = "; ".join(f"partition {p}: {b.log_start} to {b.stable_end}" for p, b in sorted(bounds.items()))
     return f"The offsets asked for are outside the logs ({logs}), so there is nothing to copy."
 
@@ -382,11 +387,12 @@ def replay_warnings(request: ReplayRequest, rows: list[dict], source: TopicFacts
         oldest = min(stamps)
         deleted_in = oldest + target.retention_ms - now_ms
         if deleted_in < DAY_MS:
-            when = ("at once" if deleted_in <= 0 else f"within {_duration(deleted_in)}")
+            when = ("at once" if deleted_in <= 0 else f"within {format_duration_ms(deleted_in)}")
             warnings.append(
-                f"Copies keep their original timestamps, and the oldest sampled record is from {_iso(oldest)}: the "
-                f"target's retention ({_duration(target.retention_ms)}) deletes copies that old {when}, as soon as "
-                "their log segment rolls. Stamp the copies now, or raise the target's retention.ms.")
+                f"Copies keep their original timestamps, and the oldest sampled record is from "
+                f"{format_time_ms(oldest)}: the target's retention ({format_duration_ms(target.retention_ms)}) "
+                f"deletes copies that old {when}, as soon as their log segment rolls. Stamp the copies now, or raise "
+                "the target's retention.ms.")
     if keeps_stamps and target.timestamp_after_max_ms is not None:
         limit = now_ms + target.timestamp_after_max_ms
         ranges = {row["partition"]: (row["start"], row["end"]) for row in rows}
@@ -396,21 +402,22 @@ def replay_warnings(request: ReplayRequest, rows: list[dict], source: TopicFacts
                 continue
             if start <= offset < end:
                 warnings.append(
-                    f"Partition {p} offset {offset} is stamped {_iso(stamp)}, more than "
-                    f"{_duration(target.timestamp_after_max_ms)} ahead of now, which is newer than the target accepts "
-                    "(message.timestamp.after.max.ms): the copy would fail there. Stamp the copies now instead.")
+                    f"Partition {p} offset {offset} is stamped {format_time_ms(stamp)}, more than "
+                    f"{format_duration_ms(target.timestamp_after_max_ms)} ahead of now, which is newer than the "
+                    "target accepts (message.timestamp.after.max.ms): the copy would fail there. Stamp the copies "
+                    "now instead.")
             else:
                 warnings.append(
-                    f"Partition {p} holds records stamped up to {_iso(stamp)}, newer than the target accepts "
-                    "(message.timestamp.after.max.ms); if any are in the range, the copy fails on them. Stamp the "
-                    "copies now to be safe.")
+                    f"Partition {p} holds records stamped up to {format_time_ms(stamp)}, newer than the target "
+                    "accepts (message.timestamp.after.max.ms); if any are in the range, the copy fails on them. Stamp "
+                    "the copies now to be safe.")
     if keeps_stamps and target.timestamp_before_max_ms is not None and stamps:
         oldest = min(stamps)
         if oldest < now_ms - target.timestamp_before_max_ms:
             warnings.append(
-                f"The oldest sampled record ({_iso(oldest)}) is older than the target accepts "
-                f"(message.timestamp.before.max.ms = {_duration(target.timestamp_before_max_ms)}): the copy would "
-                "fail on it. Stamp the copies now instead.")
+                f"The oldest sampled record ({format_time_ms(oldest)}) is older than the target accepts "
+                f"(message.timestamp.before.max.ms = {format_duration_ms(target.timestamp_before_max_ms)}): the copy "
+                "would fail on it. Stamp the copies now instead.")
     accept = record_filter(request)
     if accept is not None and records and not any(accept(r.key, list(r.headers)) for r in records):
         warnings.append(f"The filter matches none of the {len(records)} sampled records (the first of each "
@@ -773,12 +780,36 @@ def resume_stale_replays(stale_after: timedelta | None = None) -> list[int]:
     return [operation.pk for operation in stale if resume_replay(operation)]
 
 
-def cancel_replay(operation: Operation, actor: str, *, source_ip: str | None = None) -> None:
+def may_cancel(user, operation: Operation) -> bool:
+    """Whether `user` may cancel the replay: the user who requested it, or an admin of its cluster."""
+    return ((user.is_authenticated and operation.requester_id == user.pk)
+            or access.allowed(user, "admin", operation.cluster))
+
+
+def cancel_refusal(operation: Operation) -> str:
+    """Why a user other than those `may_cancel` allows is refused."""
+    requester = operation.requester.get_username() if operation.requester else "its requester"
+    return (f"You may not cancel operation #{operation.pk}: only {requester}, who requested it, or a user with "
+            f"the {access.ROLE_NEEDED['admin']} role on cluster '{operation.cluster.name}' may.")
+
+
+def cancel_replay(operation: Operation, actor, *, source_ip: str | None = None) -> None:
     """Stop a replay: a pending one is cancelled at once; a running one stops within 2 seconds.
 
+    `actor` is the console user asking: only one `may_cancel` allows may, anyone else is refused
+    with PermissionDenied and the refusal is recorded in the audit log. A plain name (str) is a
+    trusted caller acting for the console itself (a maintenance script, the engine's tests) and is
+    recorded as given, unchecked.
     What a running replay copied stays in the target; the operation says how many records.
-    Raises ReplayError when there is nothing to cancel (the caller checks who may).
+    Raises ReplayError when there is nothing to cancel.
     """
+    if not isinstance(actor, str):
+        user, actor = actor, actor.get_username()
+        if not may_cancel(user, operation):
+            message = cancel_refusal(operation)
+            audit.record("denied", actor=actor, operation=operation, outcome="denied", error=message,
+                         source_ip=source_ip)
+            raise PermissionDenied(message)
     now = timezone.now()
     with transaction.atomic():
         error = f"Cancelled by {actor} before a worker started it; nothing was copied."
@@ -812,14 +843,38 @@ def _listed(partitions) -> str:
     return ", ".join(str(p) for p in sorted(partitions))
 
 
-def _iso(epoch_ms: int | None) -> str:
+_EPOCH = datetime(1970, 1, 1)  # naive UTC: isoformat then writes no offset, and "Z" says UTC
+_DURATION_UNITS = (("day", DAY_MS), ("hour", 3_600_000), ("minute", 60_000), ("second", 1000))
+
+
+def format_time_ms(epoch_ms: int | None, *, sep: str = "T", missing: str = "-") -> str:
+    """Epoch milliseconds as UTC text to the millisecond: 2023-11-14T22:13:20.000Z (`missing` for None).
+
+    The one formatter of the console's replay texts (pages, form, command, warnings). `sep` goes
+    between date and time (a page may want a space). A value no date can hold (negative, or past
+    year 9999) is not an error here: it is shown as "epoch ms N".
+    """
     if epoch_ms is None:
-        return "-"
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        return missing
+    try:
+        if epoch_ms < 0:
+            raise OverflowError
+        moment = _EPOCH + timedelta(milliseconds=epoch_ms)
+    except (OverflowError, ValueError, TypeError):
+        return f"epoch ms {epoch_ms}"
+    return moment.isoformat(sep=sep, timespec="milliseconds") + "Z"
 
 
-def _duration(milliseconds: int) -> str:
-    for unit, size in (("day", DAY_MS), ("hour", 3_600_000), ("minute", 60_000), ("second", 1000)):
+def format_duration_ms(milliseconds: int | None) -> str:
+    """A duration as a person reads it: the largest unit that holds it whole ("7 days", "36 hours"),
+    else the largest unit it reaches, to a tenth ("1.4 days"); None or negative (Kafka's -1) is "unlimited"."""
+    if milliseconds is None or milliseconds < 0:
+        return "unlimited"
+    for unit, size in _DURATION_UNITS:
+        if milliseconds >= size and milliseconds % size == 0:
+            count = milliseconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    for unit, size in _DURATION_UNITS:
         if milliseconds >= size:
             count = round(milliseconds / size, 1)
             count = int(count) if count == int(count) else count

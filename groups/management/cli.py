@@ -1,4 +1,5 @@
-"""What the console's management commands share: turning --as and --cluster into rows, or one clear error."""
+"""What the console's management commands share: turning --as and --cluster into rows, or one clear error,
+and the text of their tables."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
@@ -24,3 +25,10 @@ def cluster_named(name: str) -> Cluster:
     except Cluster.DoesNotExist:
         known = ", ".join(Cluster.objects.values_list("name", flat=True)) or "none (run manage.py sync_clusters)"
         raise CommandError(f"Unknown cluster '{name}'. Registered clusters: {known}.") from None
+
+
+def aligned(rows: list[tuple]) -> str:
+    """Rows as a plain-text table: each column as wide as its widest cell, two spaces apart."""
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    lines = ("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows)
+    return "\n".join(line.rstrip() for line in lines)

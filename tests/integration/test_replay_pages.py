@@ -491,7 +491,8 @@ def test_only_the_requester_or_an_admin_may_cancel_a_replay(client, operator, cl
     assert operation.status == "pending" and not operation.cancel_requested
 
     admin = Client()
-    admin.force_login(make_user("admin", "Admin"))
+    admin.force_login(make_user("admin", "Admin"))  # the Admin role by grant, not a superuser
+    assert 'id="cancel-replay-form"' in admin.get(reverse("operation_page", args=[operation.pk])).content.decode()
     assert admin.post(reverse("cancel_replay", args=[operation.pk])).status_code == 302
     operation.refresh_from_db()
     assert operation.status == "cancelled" and "Cancelled by admin before a worker started it" in operation.error

@@ -55,6 +55,8 @@ def record(partition=0, offset=0, stamp=NOW - HOUR, key=b"k", value=b"v", header
     (by_offsets({0: (0, 5)}, time_from_ms=NOW, time_to_ms=NOW + 1), "by offsets or by time, not both"),
     (by_time(None, None), "Give the range to copy"),
     (by_offsets({0: (0, 5)}, key_regex="user-(\\d+"), "does not compile"),
+    (by_offsets({0: (0, 5)}, key_regex="a{99999999999}"), "too large to compile"),
+    (by_offsets({0: (0, 5)}, key_regex="(" * 500 + ")" * 500), "too large to compile"),
     (by_offsets({0: (0, 5)}, throttle_rps=0), "The throttle must be at least 1 record per second"),
     (by_offsets({0: (0, 5)}, throttle_rps=-5), "The throttle must be at least 1 record per second"),
     (by_offsets({0: (0, 5)}, partitioning="round-robin"), "Partitioning 'round-robin' is unknown"),

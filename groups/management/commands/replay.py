@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import UTC, datetime
 
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
@@ -21,21 +20,9 @@ from groups import access, replay
 from groups.forms import error_text
 from groups.forms_replay import ReplayForm, parse_header_equals
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import cluster_named, user_named
+from groups.management.cli import aligned, cluster_named, user_named
 from groups.models import Operation
 from groups.replay import ReplayError
-
-
-def _aligned(rows: list[tuple]) -> str:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows)
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def _time(epoch_ms: int | None) -> str:
-    if epoch_ms is None:
-        return "-"
-    return datetime.fromtimestamp(epoch_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _one_line(text: str | None, width: int = 60) -> str:
@@ -192,12 +179,13 @@ class Command(BaseCommand):
         target = preview.target
         self.stdout.write(f"Target: {target.get('partitions')} partitions, {target.get('timestamp_type')}, "
                           f"retention.ms {target.get('retention_ms')}.")
-        self.stdout.write(_aligned([("PARTITION", "FROM", "TO", "RECORDS")] + [
+        self.stdout.write(aligned([("PARTITION", "FROM", "TO", "RECORDS")] + [
             (r["partition"], r["start"], r["end"], r["count"]) for r in preview.ranges]))
         self.stdout.write(f"Total: {preview.total} records in range.")
         if preview.sample:
             self.stdout.write("Sample:")
-            self.stdout.write(_aligned([("PARTITION", "OFFSET", "TIMESTAMP", "KEY", "VALUE")] + [
-                (s["partition"], s["offset"], _time(s.get("timestamp_ms")), _one_line(s.get("key"), 30),
+            self.stdout.write(aligned([("PARTITION", "OFFSET", "TIMESTAMP", "KEY", "VALUE")] + [
+                (s["partition"], s["offset"], replay.format_time_ms(s.get("timestamp_ms")),
+                 _one_line(s.get("key"), 30),
                  f"{_one_line(s.get('value_text'))} ({s.get('value_kind')}{', truncated' if s.get('truncated') else ''})")
                 for s in preview.sample]))

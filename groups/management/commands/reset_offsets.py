@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups import access, planning, resets
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import cluster_named, user_named
+from groups.management.cli import aligned, cluster_named, user_named
 from groups.models import Cluster, Operation
 
 # The tool's scenarios plus the console's --from-group: (metavar of the value, or None for a flag; help).
@@ -41,12 +41,6 @@ TABLE_COLUMNS = (
 
 def _dash(value) -> str:
     return "-" if value is None else str(value)
-
-
-def _aligned(rows: list[tuple]) -> str:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows)
-    return "\n".join(line.rstrip() for line in lines)
 
 
 class Command(BaseCommand):
@@ -180,7 +174,7 @@ class Command(BaseCommand):
         if not plan.rows:
             self.stdout.write("No partition is in scope.")
             return
-        self.stdout.write(_aligned([TABLE_COLUMNS] + [
+        self.stdout.write(aligned([TABLE_COLUMNS] + [
             (r.topic, r.partition, _dash(r.before), r.after, r.log_start, r.log_end,
              f"{_dash(r.lag_before)}→{r.lag_after}", r.clamped or r.note or "")
             for r in plan.rows
@@ -196,7 +190,7 @@ class Command(BaseCommand):
     def _show_outcome(self, operation: Operation, output: str) -> None:
         lines = [f"Operation #{operation.pk} {operation.status}."]
         if operation.outcome:
-            lines.append(_aligned([("TOPIC", "PARTITION", "PLANNED", "COMMITTED", "VERIFIED")] + [
+            lines.append(aligned([("TOPIC", "PARTITION", "PLANNED", "COMMITTED", "VERIFIED")] + [
                 (o["topic"], o["partition"], o["planned"], _dash(o["committed"]), "yes" if o["verified"] else "NO")
                 for o in operation.outcome
             ]))
