@@ -5,19 +5,24 @@ exactly-once copy, progress in the database, audit), after a preview and a reque
 Console, non-transactional: the same copier (`kafka.RangeCopier`) with an idempotent producer
 and its checkpoint committed after a flush (at least once).
 kcat: `kcat -C -b B -t SRC -o beginning -e -q | kcat -P -b B -t DST` (Debian's kcat), over the same
-records; it keeps only values: no keys, headers, timestamps or partitions.
+records; it keeps only values: no keys, headers, timestamps or partitions. Both ends get the
+librdkafka settings RangeCopier gives its consumer and producer (fetch sizes, queue, linger,
+batch) as far as kcat's librdkafka knows them; the printout names any it does not know.
 
 Every run writes into a fresh target and checks that it holds every record. Each round times
-the three in turn; every round and the medians are printed. kcat's time moves in steps of about
-a second from round to round (its consumer backs off fetching when its queue is full), so run
-several rounds.
+the three, in an order rotated from round to round so none always runs first on a cold broker
+or last on a full disk; every round and the medians are printed. Without fetch.queue.backoff.ms
+(librdkafka before 2.2), kcat's time moves in steps of about a second from round to round (its
+consumer backs off fetching for 1 s when its queue is full), so run several rounds.
 
-Usage: python bench/replay.py [--records 1000000] [--partitions 12] [--size 100] [--rounds 1]
+Usage: python bench/replay.py [--records 1000000] [--partitions 12] [--size 100] [--rounds 3]
 (uses KAFKA_BOOTSTRAP if set, otherwise starts the local broker in a temp dir)
 """
 
 import argparse
 import os
+import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -30,99 +35,165 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# What groups/kafka.py RangeCopier sets on its consumer and producer that changes throughput
+# (its client-only settings, such as callbacks, transactions and the partitioner, are left out).
+COPIER_CONSUMER = {
+    "fetch.max.bytes": 52_428_800,
+    "max.partition.fetch.bytes": 10_485_760,
+    "queued.min.messages": 200_000,
+    "fetch.queue.backoff.ms": 50,
+}
+COPIER_PRODUCER = {
+    "linger.ms": 20,
+    "batch.size": 1_000_000,
+    "message.max.bytes": 16_777_216,
+    "queue.buffering.max.messages": 1_000_000,
+    "queue.buffering.max.kbytes": 1_048_576,
+}
+NAMES = {"kcat": "kcat", "plain": "non-transactional", "txn": "transactional"}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=12)
     parser.add_argument("--size", type=int, default=100, help="value size in bytes")
-    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-replay-"))
-    from localkafka.broker import LocalKafka
-
     broker = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
-    if not bootstrap:
-        broker = LocalKafka(workdir / "kafka")
-        bootstrap = broker.start()
-    os.environ.update(DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}", DJANGO_SETTINGS_MODULE="console.settings",
-                      KAFKA_REQUEST_TIMEOUT_MS="60000")
-    import django
+    try:
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
+        if not bootstrap:
+            from localkafka.broker import LocalKafka
 
-    django.setup()
-    from django.core.management import call_command
+            # Assigned before start(), so the finally below stops a broker whose start failed half-way.
+            broker = LocalKafka(workdir / "kafka")
+            bootstrap = broker.start()
+        os.environ.update(DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
+                          DJANGO_SETTINGS_MODULE="console.settings", KAFKA_REQUEST_TIMEOUT_MS="60000")
+        import django
 
-    call_command("migrate", verbosity=0)
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        _bench(args, bootstrap)
+    finally:
+        try:
+            if broker is not None:
+                broker.stop()
+        finally:
+            # Each run writes gigabytes (the source and every copy) into its own broker's directory.
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _bench(args, bootstrap: str) -> None:
     from groups import replay
     from groups.kafka import TP, CopyJob, RangeCopier, client_for
     from groups.models import Cluster
     from tests import kafkatools as kt
 
-    try:
-        run = uuid.uuid4().hex[:6]
-        n, partitions = args.records, args.partitions
-        source = f"bench-replay-src-{run}"
-        kt.create_topic(bootstrap, source, partitions)
+    run = uuid.uuid4().hex[:6]
+    n, partitions = args.records, args.partitions
+    source = f"bench-replay-src-{run}"
+    kt.create_topic(bootstrap, source, partitions)
+    t0 = time.perf_counter()
+    _fill(bootstrap, source, n, partitions, args.size)
+    print(f"wrote {n:,} records of {args.size} bytes into {partitions} partitions "
+          f"in {time.perf_counter() - t0:.1f}s")
+    cluster = Cluster.objects.create(name="bench", bootstrap_servers=bootstrap)
+    client = client_for(cluster)
+    log = client.log_offsets([TP(source, p) for p in range(partitions)])
+    ranges = {tp.partition: (0, offsets.end) for tp, offsets in log.items()}
+    assert sum(end for _, end in ranges.values()) == n
+
+    librdkafka, known = _kcat_properties()
+    consume_x, produce_x, unknown = _kcat_settings(known)
+    print(f"kcat (librdkafka {librdkafka}) runs with RangeCopier's settings: "
+          f"{' '.join(consume_x)} | {' '.join(produce_x)}")
+    if unknown:
+        print(f"  not given to kcat, as its librdkafka lacks them: {', '.join(unknown)}"
+              + ("; so its consumer pauses fetching for a fixed 1 s whenever its queue is full (the copier's: "
+                 f"{COPIER_CONSUMER['fetch.queue.backoff.ms']} ms)" if "fetch.queue.backoff.ms" in unknown else ""))
+
+    def kcat(round_: int) -> None:
+        target = _target(bootstrap, f"bench-replay-kcat-{run}-{round_}", partitions)
+        consume = ["kcat", "-C", "-b", bootstrap, "-t", source, "-o", "beginning", "-e", "-q", *consume_x]
+        produce = ["kcat", "-P", "-b", bootstrap, "-t", target, *produce_x]
         t0 = time.perf_counter()
-        _fill(bootstrap, source, n, partitions, args.size)
-        print(f"wrote {n:,} records of {args.size} bytes into {partitions} partitions "
-              f"in {time.perf_counter() - t0:.1f}s")
-        cluster = Cluster.objects.create(name="bench", bootstrap_servers=bootstrap)
-        client = client_for(cluster)
-        log = client.log_offsets([TP(source, p) for p in range(partitions)])
-        ranges = {tp.partition: (0, offsets.end) for tp, offsets in log.items()}
-        assert sum(end for _, end in ranges.values()) == n
+        subprocess.run(f"{shlex.join(consume)} | {shlex.join(produce)}", shell=True, check=True)
+        times["kcat"].append(time.perf_counter() - t0)
+        _check(client, target, partitions, n)
 
-        times = {"kcat": [], "plain": [], "txn": []}
-        for round_ in range(args.rounds):
-            target = _target(bootstrap, f"bench-replay-kcat-{run}-{round_}", partitions)
-            t0 = time.perf_counter()
-            pipe = f"kcat -C -b {bootstrap} -t {source} -o beginning -e -q | kcat -P -b {bootstrap} -t {target}"
-            subprocess.run(pipe, shell=True, check=True)
-            times["kcat"].append(time.perf_counter() - t0)
-            _check(client, target, partitions, n)
+    def plain(round_: int) -> None:
+        target = _target(bootstrap, f"bench-replay-plain-{run}-{round_}", partitions)
+        job = CopyJob(source=source, target=target, ranges=ranges, copy_id=f"bench-replay-plain-{run}-{round_}",
+                      transactional=False)
+        t0 = time.perf_counter()
+        progress = RangeCopier(client, job).run(lambda progress: True)
+        times["plain"].append(time.perf_counter() - t0)
+        assert progress.done and progress.total_copied == n
+        _check(client, target, partitions, n)
 
-            target = _target(bootstrap, f"bench-replay-plain-{run}-{round_}", partitions)
-            job = CopyJob(source=source, target=target, ranges=ranges, copy_id=f"bench-replay-plain-{run}-{round_}",
-                          transactional=False)
-            t0 = time.perf_counter()
-            progress = RangeCopier(client, job).run(lambda progress: True)
-            times["plain"].append(time.perf_counter() - t0)
-            assert progress.done and progress.total_copied == n
-            _check(client, target, partitions, n)
+    def txn(round_: int) -> None:
+        target = _target(bootstrap, f"bench-replay-txn-{run}-{round_}", partitions)
+        request = replay.ReplayRequest(topic=source, partitions=None, offsets=ranges, time_from_ms=None,
+                                       time_to_ms=None, target_topic=target)
+        preview = replay.preview_replay(client, request)
+        operation = replay.request_replay(cluster=cluster, request=request, preview=preview, reason="bench",
+                                          actor="bench", dispatch=False)
+        t0 = time.perf_counter()
+        replay.run_replay(operation.pk)
+        times["txn"].append(time.perf_counter() - t0)
+        operation.refresh_from_db()
+        assert operation.status == "succeeded", operation.error
+        assert operation.progress_copied == n, operation.progress_copied
 
-            target = _target(bootstrap, f"bench-replay-txn-{run}-{round_}", partitions)
-            request = replay.ReplayRequest(topic=source, partitions=None, offsets=ranges, time_from_ms=None,
-                                           time_to_ms=None, target_topic=target)
-            preview = replay.preview_replay(client, request)
-            operation = replay.request_replay(cluster=cluster, request=request, preview=preview, reason="bench",
-                                              actor="bench", dispatch=False)
-            t0 = time.perf_counter()
-            replay.run_replay(operation.pk)
-            times["txn"].append(time.perf_counter() - t0)
-            operation.refresh_from_db()
-            assert operation.status == "succeeded", operation.error
-            assert operation.progress_copied == n, operation.progress_copied
-            print(f"round {round_ + 1}: kcat {times['kcat'][-1]:.2f}s, non-transactional {times['plain'][-1]:.2f}s, "
-                  f"transactional {times['txn'][-1]:.2f}s")
+    measure = {"kcat": kcat, "plain": plain, "txn": txn}
+    times = {name: [] for name in measure}
+    names = list(measure)
+    for round_ in range(args.rounds):
+        order = names[round_ % len(names):] + names[:round_ % len(names)]
+        for name in order:
+            measure[name](round_)
+        print(f"round {round_ + 1} ({' -> '.join(NAMES[name] for name in order)}): "
+              + ", ".join(f"{NAMES[name]} {times[name][-1]:.2f}s" for name in names))
 
-        rate = {name: n / statistics.median(values) for name, values in times.items()}
-        print()
-        print(f"{n:,} records of {args.size} bytes, {partitions} partitions -> {partitions} partitions "
-              f"(median of {args.rounds} round{'s' if args.rounds > 1 else ''})")
-        print(f"  kcat -C | kcat -P pipe:           {rate['kcat']:>10,.0f} records/s")
-        print(f"  console, non-transactional copy:  {rate['plain']:>10,.0f} records/s  "
-              f"({rate['plain'] / rate['kcat']:.2f} x kcat; target >= 1.00)")
-        print(f"  console, transactional replay:    {rate['txn']:>10,.0f} records/s  "
-              f"({rate['txn'] / rate['plain']:.2f} x non-transactional; target >= 0.85; "
-              f"{rate['txn'] / rate['kcat']:.2f} x kcat)")
-    finally:
-        if broker is not None:
-            broker.stop()
-        # Each run writes gigabytes (the source and every copy) into its own broker's directory.
-        shutil.rmtree(workdir, ignore_errors=True)
+    rate = {name: n / statistics.median(values) for name, values in times.items()}
+    print()
+    print(f"{n:,} records of {args.size} bytes, {partitions} partitions -> {partitions} partitions "
+          f"(median of {args.rounds} round{'s' if args.rounds > 1 else ''})")
+    print(f"  kcat -C | kcat -P pipe:           {rate['kcat']:>10,.0f} records/s"
+          + (f"  (without {', '.join(unknown)})" if unknown else ""))
+    print(f"  console, non-transactional copy:  {rate['plain']:>10,.0f} records/s  "
+          f"({rate['plain'] / rate['kcat']:.2f} x kcat; target >= 1.00)")
+    print(f"  console, transactional replay:    {rate['txn']:>10,.0f} records/s  "
+          f"({rate['txn'] / rate['plain']:.2f} x non-transactional; target >= 0.85; "
+          f"{rate['txn'] / rate['kcat']:.2f} x kcat)")
+    if args.rounds < 3:
+        print(f"  (only {args.rounds} round{'s' if args.rounds > 1 else ''}: a median of fewer than 3 is no more "
+              "than an average; kcat's time jumps by about a second between rounds)")
+
+
+def _kcat_properties() -> tuple[str, set[str]]:
+    """kcat's librdkafka version and the configuration properties it knows (`kcat -X list`)."""
+    version = subprocess.run(["kcat", "-V"], capture_output=True, text=True).stdout
+    found = re.search(r"librdkafka ([0-9][^ ]*)", version)
+    listing = subprocess.run(["kcat", "-X", "list"], capture_output=True, text=True)
+    known = {match[1] for match in re.finditer(r"^([a-z][a-z0-9._]*)\s+\|", listing.stdout + listing.stderr, re.M)}
+    return (found[1] if found else "unknown version"), known
+
+
+def _kcat_settings(known: set[str]) -> tuple[list[str], list[str], list[str]]:
+    """-X options for kcat's consumer and producer, and the copier settings kcat's librdkafka lacks."""
+    def options(settings: dict) -> list[str]:
+        return [arg for name, value in settings.items() if name in known for arg in ("-X", f"{name}={value}")]
+    unknown = [name for name in (*COPIER_CONSUMER, *COPIER_PRODUCER) if name not in known]
+    return options(COPIER_CONSUMER), options(COPIER_PRODUCER), unknown
 
 
 def _fill(bootstrap: str, topic: str, n: int, partitions: int, size: int) -> None:

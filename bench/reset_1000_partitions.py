@@ -10,6 +10,7 @@ Usage: python bench/reset_1000_partitions.py [--partitions 1000] [--rounds 3]
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -28,75 +29,87 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-reset-"))
-    from localkafka.broker import LocalKafka, run_tool
+    from localkafka.broker import LocalKafka
     from localkafka.redis_server import ensure_redis, stop_redis
 
     broker = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
-    if not bootstrap:
-        broker = LocalKafka(workdir / "kafka")
-        bootstrap = broker.start()
-    redis_url = ensure_redis("redis://127.0.0.1:1/0", state_dir=workdir / "redis")
-    os.environ.update(DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}", REDIS_URL=redis_url,
-                      DJANGO_SETTINGS_MODULE="console.settings", KAFKA_REQUEST_TIMEOUT_MS="60000")
-    import django
+    try:
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
+        if not bootstrap:
+            # Assigned before start(), so the finally below stops a broker whose start failed half-way.
+            broker = LocalKafka(workdir / "kafka")
+            bootstrap = broker.start()
+        redis_url = ensure_redis("redis://127.0.0.1:1/0", state_dir=workdir / "redis")
+        os.environ.update(DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}", REDIS_URL=redis_url,
+                          DJANGO_SETTINGS_MODULE="console.settings", KAFKA_REQUEST_TIMEOUT_MS="60000")
+        import django
 
-    django.setup()
-    from django.core.management import call_command
+        django.setup()
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    from tests import kafkatools as kt
+        call_command("migrate", verbosity=0)
+        _bench(args, bootstrap)
+    finally:
+        # Each step runs even if the one before it fails: no redis-server or JVM outlives the bench.
+        try:
+            stop_redis(state_dir=workdir / "redis")
+        finally:
+            try:
+                if broker is not None:
+                    broker.stop()
+            finally:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _bench(args, bootstrap: str) -> None:
     from groups import resets
     from groups.kafka import client_for
     from groups.models import Cluster, Operation
+    from localkafka.broker import run_tool
+    from tests import kafkatools as kt
 
-    try:
-        topic, group = f"bench-{uuid.uuid4().hex[:6]}", f"bench-group-{uuid.uuid4().hex[:6]}"
-        n = args.partitions
-        kt.create_topic(bootstrap, topic, n)
-        kt.produce(bootstrap, topic, {p: 10 for p in range(n)})
-        cluster = Cluster.objects.create(name="bench", bootstrap_servers=bootstrap)
-        client = client_for(cluster)
+    topic, group = f"bench-{uuid.uuid4().hex[:6]}", f"bench-group-{uuid.uuid4().hex[:6]}"
+    n = args.partitions
+    kt.create_topic(bootstrap, topic, n)
+    kt.produce(bootstrap, topic, {p: 10 for p in range(n)})
+    cluster = Cluster.objects.create(name="bench", bootstrap_servers=bootstrap)
+    client = client_for(cluster)
 
-        console_plan, console_exec, tool_exec = [], [], []
-        for round_ in range(args.rounds):
-            # Alternate targets so every round really moves every partition.
-            start_at, target, flag = (10, "to-earliest", "--to-earliest") if round_ % 2 == 0 else (0, "to-latest", "--to-latest")
-            kt.commit(bootstrap, group, {(topic, p): start_at for p in range(n)})
-            t0 = time.perf_counter()
-            preview = resets.preview_reset(client, group, target, scope_text=topic)
-            t1 = time.perf_counter()
-            op = resets.request_operation(cluster=cluster, group_id=group, kind=Operation.Kind.RESET,
-                                          plan=resets.plan_rows(preview.plan), reason="bench", actor="bench",
-                                          strategy=target, scope=topic, dispatch=False)
-            resets.run_operation(op.pk)
-            t2 = time.perf_counter()
-            op.refresh_from_db()
-            assert op.status == "succeeded", op.error
-            assert len(op.plan) == n
-            console_plan.append(t1 - t0)
-            console_exec.append(t2 - t1)
+    console_plan, console_exec, tool_exec = [], [], []
+    for round_ in range(args.rounds):
+        # Alternate targets so every round really moves every partition.
+        start_at, target, flag = (10, "to-earliest", "--to-earliest") if round_ % 2 == 0 else (0, "to-latest", "--to-latest")
+        kt.commit(bootstrap, group, {(topic, p): start_at for p in range(n)})
+        t0 = time.perf_counter()
+        preview = resets.preview_reset(client, group, target, scope_text=topic)
+        t1 = time.perf_counter()
+        op = resets.request_operation(cluster=cluster, group_id=group, kind=Operation.Kind.RESET,
+                                      plan=resets.plan_rows(preview.plan), reason="bench", actor="bench",
+                                      strategy=target, scope=topic, dispatch=False)
+        resets.run_operation(op.pk)
+        t2 = time.perf_counter()
+        op.refresh_from_db()
+        assert op.status == "succeeded", op.error
+        assert len(op.plan) == n
+        console_plan.append(t1 - t0)
+        console_exec.append(t2 - t1)
 
-            kt.commit(bootstrap, group, {(topic, p): start_at for p in range(n)})
-            t3 = time.perf_counter()
-            tool = run_tool("consumer-groups", ["--reset-offsets", "--group", group, "--topic", topic, flag,
-                                                "--execute", "--timeout", "60000"], bootstrap, timeout=300)
-            t4 = time.perf_counter()
-            assert tool.returncode == 0 and tool.stdout.count(topic) == n, tool.stdout[-500:] + tool.stderr[-500:]
-            tool_exec.append(t4 - t3)
+        kt.commit(bootstrap, group, {(topic, p): start_at for p in range(n)})
+        t3 = time.perf_counter()
+        tool = run_tool("consumer-groups", ["--reset-offsets", "--group", group, "--topic", topic, flag,
+                                            "--execute", "--timeout", "60000"], bootstrap, timeout=300)
+        t4 = time.perf_counter()
+        assert tool.returncode == 0 and tool.stdout.count(topic) == n, tool.stdout[-500:] + tool.stderr[-500:]
+        tool_exec.append(t4 - t3)
 
-        med = statistics.median
-        console_total = med([a + b for a, b in zip(console_plan, console_exec)])
-        print(f"partitions: {n}, rounds: {args.rounds} (medians)")
-        print(f"console plan (read facts + plan):           {med(console_plan):7.3f} s")
-        print(f"console execute (lock, re-check, apply, verify, audit): {med(console_exec):7.3f} s")
-        print(f"console end to end:                         {console_total:7.3f} s")
-        print(f"kafka-consumer-groups --execute (incl. JVM start): {med(tool_exec):7.3f} s")
-        print(f"ratio console / tool:                       {console_total / med(tool_exec):7.2f}")
-    finally:
-        stop_redis(state_dir=workdir / "redis")
-        if broker:
-            broker.stop()
+    med = statistics.median
+    console_total = med([a + b for a, b in zip(console_plan, console_exec)])
+    print(f"partitions: {n}, rounds: {args.rounds} (medians)")
+    print(f"console plan (read facts + plan):           {med(console_plan):7.3f} s")
+    print(f"console execute (lock, re-check, apply, verify, audit): {med(console_exec):7.3f} s")
+    print(f"console end to end:                         {console_total:7.3f} s")
+    print(f"kafka-consumer-groups --execute (incl. JVM start): {med(tool_exec):7.3f} s")
+    print(f"ratio console / tool:                       {console_total / med(tool_exec):7.2f}")
 
 
 if __name__ == "__main__":
