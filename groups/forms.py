@@ -20,7 +20,13 @@ SCOPE_CHOICES = [("all", "All topics with committed offsets"), ("topics", "Only 
 
 
 def error_text(form: forms.Form) -> str:
-    return " ".join(message for messages in form.errors.values() for message in messages)
+    """The form's errors as one line, each field's prefixed with its label so two alike read apart."""
+    parts = []
+    for name, messages in form.errors.items():
+        field = form.fields.get(name)
+        label = (field.label or name.replace("_", " ").capitalize()) if field is not None else None
+        parts.extend(f"{label}: {message}" if label else message for message in messages)
+    return " ".join(parts)
 
 
 class ResetForm(forms.Form):

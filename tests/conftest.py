@@ -33,8 +33,16 @@ def kafka_broker(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(kafka_broker):
-    """One real broker for the whole test run, or the cluster named by KAFKA_BOOTSTRAP."""
-    return kafka_broker.bootstrap if kafka_broker else os.environ["KAFKA_BOOTSTRAP"]
+    """One real broker for the whole test run, or the cluster named by KAFKA_BOOTSTRAP.
+
+    A fresh broker answers before its group coordinator has loaded; tests that expect a group
+    answer (not "coordinator loading, retry") start only once it has.
+    """
+    from tests.kafkatools import wait_for_group_coordinator
+
+    bootstrap = kafka_broker.bootstrap if kafka_broker else os.environ["KAFKA_BOOTSTRAP"]
+    wait_for_group_coordinator(bootstrap)
+    return bootstrap
 
 
 @pytest.fixture
@@ -106,6 +114,7 @@ class Worker:
         from django.conf import settings
 
         self.log_path = log_path
+        self.log = None
         self.env = {
             **os.environ,
             "REDIS_URL": redis_url,
@@ -115,11 +124,15 @@ class Worker:
         self.start()
 
     def start(self) -> None:
+        import contextlib
+        import signal
         import subprocess
         import sys
 
         from tests.kafkatools import wait_for
 
+        if self.log is not None:
+            self.log.close()  # the handle of the run before a kill()
         self.log = open(self.log_path, "a")
         start_at = self.log.tell()
         self.proc = subprocess.Popen(
@@ -133,8 +146,17 @@ class Worker:
                 f.seek(start_at)
                 return "ready." in f.read() or self.proc.poll() is not None
 
-        wait_for(ready, timeout=60, what="the Celery worker to start")
-        assert self.proc.poll() is None, open(self.log_path).read()
+        try:
+            wait_for(ready, timeout=60, what="the Celery worker to start")
+            assert self.proc.poll() is None, open(self.log_path).read()
+        except BaseException:
+            # A worker that never got ready must not live on (and take tasks) after the failure: kill its
+            # whole process group, pool processes included, even when the main process has exited already.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=30)
+            self.log.close()
+            raise
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes, as a crashed machine would."""

@@ -109,6 +109,21 @@ class Member:
         self._thread.join(timeout=30)
 
 
+def wait_for_group_coordinator(bootstrap: str, timeout: float = 60) -> None:
+    """Until the broker answers group requests (its __consumer_offsets partitions are loaded)."""
+    from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
+
+    def answers() -> bool:
+        request = [ConsumerGroupTopicPartitions("coordinator-probe")]
+        try:
+            admin(bootstrap).list_consumer_group_offsets(request, request_timeout=5)["coordinator-probe"].result(10)
+            return True
+        except KafkaException:
+            return False
+
+    wait_for(answers, timeout=timeout, interval=0.5, what="the group coordinator to load")
+
+
 def wait_for(condition, timeout: float = 30, interval: float = 0.3, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -64,3 +64,10 @@ def test_with_debug_off_the_cookies_are_https_only_and_hidden_from_scripts():
     on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
                         env={**os.environ, "DEBUG": "1"})
     assert on.stdout.split()[:2] == ["False", "False"]  # runserver over plain http still gets a session
+
+
+def test_form_errors_name_their_fields_so_two_alike_read_apart():
+    from groups.forms import ResetForm, error_text
+
+    text = error_text(ResetForm({}))
+    assert "Strategy: This field is required." in text and "Scope mode: This field is required." in text
