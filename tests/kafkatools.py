@@ -10,7 +10,7 @@ import functools
 import threading
 import time
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 
@@ -64,10 +64,25 @@ def commit(bootstrap: str, group: str, offsets: dict[tuple[str, int], int]) -> N
 
 
 def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
-    """What the broker holds for the group on `topic`, read by the test's own admin client (not the console's)."""
-    future = admin(bootstrap).list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group]
-    return {tp.partition: tp.offset for tp in future.result(timeout=30).topic_partitions
-            if tp.topic == topic and tp.offset >= 0}
+    """What the broker holds for the group on `topic`, read by the test's own client (not the console's)."""
+    metadata = admin(bootstrap).list_topics(topic, timeout=10).topics[topic]
+    found = committed_by_consumer(bootstrap, group, [TopicPartition(topic, p) for p in metadata.partitions])
+    return {tp.partition: tp.offset for tp in found if tp.offset >= 0}
+
+
+def committed_by_consumer(bootstrap: str, group: str, partitions: list[TopicPartition],
+                          timeout: float = 30) -> list[TopicPartition]:
+    """OffsetFetch through a consumer handle, which never joins the group.
+
+    Not AdminClient.list_consumer_group_offsets: librdkafka (2.16, issue #5040) dereferences the
+    absent consumer-group handle of an AdminClient when the coordinator answers NOT_COORDINATOR,
+    which a fresh broker does while it loads __consumer_offsets: the whole process segfaults.
+    """
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        return consumer.committed(partitions, timeout=timeout)
+    finally:
+        consumer.close()
 
 
 class Member:
@@ -111,12 +126,11 @@ class Member:
 
 def wait_for_group_coordinator(bootstrap: str, timeout: float = 60) -> None:
     """Until the broker answers group requests (its __consumer_offsets partitions are loaded)."""
-    from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
+    from confluent_kafka import KafkaException
 
     def answers() -> bool:
-        request = [ConsumerGroupTopicPartitions("coordinator-probe")]
         try:
-            admin(bootstrap).list_consumer_group_offsets(request, request_timeout=5)["coordinator-probe"].result(10)
+            committed_by_consumer(bootstrap, "coordinator-probe", [TopicPartition("coordinator-probe", 0)], timeout=5)
             return True
         except KafkaException:
             return False
