@@ -7,6 +7,7 @@ Per-partition errors inside admin results are checked here, never left to caller
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,8 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 from django.conf import settings
+
+from .kafka_offsets import HelperDied, OffsetFetcher
 
 class TP(NamedTuple):
     topic: str
@@ -218,12 +221,15 @@ class ClusterClient:
         except KafkaException as exc:
             raise _error_message(exc.args[0], what, self.bootstrap) from None
         except FutureTimeout:
-            raise ConsoleError(
-                f"Kafka at {self.bootstrap} did not answer within {self.timeout:.0f}s while {what}. "
-                "Check that the brokers are up and reachable from the console.",
-                code="_TIMED_OUT",
-                retriable=True,
-            ) from None
+            raise self._timeout_error(what) from None
+
+    def _timeout_error(self, what: str) -> ConsoleError:
+        return ConsoleError(
+            f"Kafka at {self.bootstrap} did not answer within {self.timeout:.0f}s while {what}. "
+            "Check that the brokers are up and reachable from the console.",
+            code="_TIMED_OUT",
+            retriable=True,
+        )
 
     def list_groups(self) -> list[GroupListing]:
         """Every consumer group (classic and KIP-848) the cluster knows, sorted by id."""
@@ -279,24 +285,44 @@ class ClusterClient:
     def committed_offsets(self, group_ids: list[str]) -> dict[str, dict[TP, int]]:
         """Committed offsets of each group (only partitions that have one).
 
-        The API takes one group per request; all requests are in flight together.
+        Read in a helper process (see kafka_offsets: librdkafka can crash the process doing it);
+        the API takes one group per request, and all requests are in flight together.
         """
-        futures = {
-            group_id: self._admin.list_consumer_group_offsets(
-                [ConsumerGroupTopicPartitions(group_id)], request_timeout=self.timeout
-            )[group_id]
-            for group_id in group_ids
-        }
+        if not group_ids:
+            return {}
+        try:
+            answers = _offset_fetcher.fetch({**self._config, **_ADMIN_EXTRA}, list(group_ids), self.timeout)
+        except HelperDied as exc:
+            if exc.crashed:
+                raise ConsoleError(
+                    f"Reading committed offsets from {self.bootstrap} failed twice: the group coordinator "
+                    "is moving or still loading, and the Kafka client crashed on its answer (in a helper "
+                    "process; the console is fine). Try again in a moment.",
+                    code="COORDINATOR_MOVING",
+                    retriable=True,
+                ) from None
+            raise ConsoleError(
+                f"The console's committed-offsets helper process failed (exit code {exc.returncode}); "
+                "its error is in the console's log.",
+                code="HELPER_FAILED",
+            ) from None
+        except TimeoutError:
+            answers = {group_id: ("timeout", None) for group_id in group_ids}
         out: dict[str, dict[TP, int]] = {}
-        for group_id, future in futures.items():
-            result = self._result(future, f"reading the committed offsets of group '{group_id}'")
+        for group_id in group_ids:
+            what = f"reading the committed offsets of group '{group_id}'"
+            status, value = answers[group_id]
+            if status == "timeout":
+                raise self._timeout_error(what)
+            if status == "error":
+                raise _error_message(KafkaError(value[0], value[1], retriable=value[2]), what, self.bootstrap)
             offsets = {}
-            for tp in result.topic_partitions or []:
-                if tp.error is not None:
-                    raise _error_message(tp.error, f"reading the committed offset of {tp.topic}-{tp.partition}",
-                                         self.bootstrap)
-                if tp.offset >= 0:
-                    offsets[TP(tp.topic, tp.partition)] = tp.offset
+            for topic, partition, offset, error in value:
+                if error is not None:
+                    raise _error_message(KafkaError(error[0], error[1], retriable=error[2]),
+                                         f"reading the committed offset of {topic}-{partition}", self.bootstrap)
+                if offset >= 0:
+                    offsets[TP(topic, partition)] = offset
             out[group_id] = offsets
         return out
 
@@ -939,6 +965,11 @@ class RangeCopier:
                     consumer.incremental_unassign([TopicPartition(source, p) for p in done])
 
 
+# Idle brokers close connections; librdkafka reconnects silently, so don't log each close.
+_ADMIN_EXTRA = {"log.connection.close": False, "socket.connection.setup.timeout.ms": 5000}
+_offset_fetcher = OffsetFetcher()
+os.register_at_fork(after_in_child=_offset_fetcher.after_fork_in_child)
+
 _clients: dict[tuple, AdminClient] = {}
 _clients_lock = threading.Lock()
 
@@ -953,8 +984,6 @@ def client_for(cluster) -> ClusterClient:
     with _clients_lock:
         admin = _clients.get(key)
         if admin is None:
-            # Idle brokers close connections; librdkafka reconnects silently, so don't log each close.
-            admin = AdminClient({**config, "log.connection.close": False,
-                                 "socket.connection.setup.timeout.ms": 5000})
+            admin = AdminClient({**config, **_ADMIN_EXTRA})
             _clients[key] = admin
     return ClusterClient(admin, cluster.bootstrap_servers, settings.KAFKA_REQUEST_TIMEOUT, config)
