@@ -25,6 +25,12 @@ PARTITIONING_CHOICES = [
     ("key-hash", "By key hash (the default partitioner)"),
 ]
 TIMESTAMP_CHOICES = [("keep", "Keep the original timestamps"), ("now", "Stamp the copies now")]
+DELIVERY_CHOICES = [
+    ("exactly-once", "Exactly once (transactions: a read_committed reader sees each record once, even if the "
+                     "worker dies)"),
+    ("at-least-once", "At least once (no transactions, faster: a worker that dies mid-copy may leave its last "
+                      "half second of records copied twice)"),
+]
 
 _RANGE = re.compile(r"\s*(\d+)\s*-\s*(\d+)\s*")
 _PARTITION_RANGE = re.compile(r"\s*(\d+)\s*:\s*(\d+)\s*-\s*(\d+)\s*")
@@ -109,6 +115,9 @@ class ReplayForm(forms.Form):
         "required": "Choose the target topic the records are copied into (it must exist on this cluster)."})
     partitioning = forms.ChoiceField(choices=PARTITIONING_CHOICES, initial="same", widget=forms.RadioSelect)
     timestamps = forms.ChoiceField(choices=TIMESTAMP_CHOICES, initial="keep", widget=forms.RadioSelect)
+    # Not required: a request that does not say gets the safe default.
+    delivery = forms.ChoiceField(choices=DELIVERY_CHOICES, initial="exactly-once", widget=forms.RadioSelect,
+                                 required=False)
     throttle = forms.IntegerField(
         required=False, label="Throttle (records per second)", help_text="empty for as fast as the cluster takes them",
         error_messages={"invalid": "The throttle is a whole number of records per second, such as 500."})
@@ -152,6 +161,7 @@ class ReplayForm(forms.Form):
             header_equals=(header, data["header_value"]) if data["header_filter"] == "equals" else None,
             target_topic=data["target_topic"], partitioning=data["partitioning"],
             keep_timestamps=data["timestamps"] == "keep", throttle_rps=data["throttle"],
+            exactly_once=data["delivery"] != "at-least-once",
         )
         return request, zone_assumed
 
@@ -180,4 +190,5 @@ class ReplayForm(forms.Form):
             "header_value": (request.header_equals or ("", ""))[1],
             "target_topic": request.target_topic, "partitioning": request.partitioning,
             "timestamps": "keep" if request.keep_timestamps else "now", "throttle": request.throttle_rps,
+            "delivery": "exactly-once" if request.exactly_once else "at-least-once",
         }, topic=request.topic, **kwargs)

@@ -81,6 +81,9 @@ class ReplayRequest:
     partitioning: str = "same"
     keep_timestamps: bool = True
     throttle_rps: int | None = None
+    # Exactly once: transactions, the position committed with each batch. At least once: no
+    # transactions (faster); a run that dies may have copied the records of its last batch twice.
+    exactly_once: bool = True
 
     @property
     def by_time(self) -> bool:
@@ -107,6 +110,7 @@ class ReplayRequest:
             "partitioning": self.partitioning,
             "keep_timestamps": self.keep_timestamps,
             "throttle_rps": self.throttle_rps,
+            "exactly_once": self.exactly_once,
         }
 
     @classmethod
@@ -128,6 +132,7 @@ class ReplayRequest:
             partitioning=data.get("partitioning", "same"),
             keep_timestamps=data.get("keep_timestamps", True),
             throttle_rps=data.get("throttle_rps"),
+            exactly_once=data.get("exactly_once", True),
         )
 
 
@@ -428,6 +433,9 @@ def replay_warnings(request: ReplayRequest, rows: list[dict], source: TopicFacts
     if request.partitioning == "key-hash":
         warnings.append("Copies are placed by key hash (murmur2, as Java producers place them); records without a "
                         "key go to a random partition.")
+    if not request.exactly_once:
+        warnings.append("At least once: no transactions. If the worker stops mid-copy, the records it copied since "
+                        "its last checkpoint (at most half a second of copying) are copied again when it resumes.")
     return warnings
 
 
@@ -590,7 +598,7 @@ def run_replay(operation_id: int, *, takeover: int | None = None, time_limit: fl
         copier = RangeCopier(client, CopyJob(
             source=request.topic, target=request.target_topic, ranges=ranges, copy_id=operation.group_id,
             partitioning=request.partitioning, keep_timestamps=request.keep_timestamps,
-            accept=record_filter(request), throttle_rps=request.throttle_rps,
+            accept=record_filter(request), throttle_rps=request.throttle_rps, transactional=request.exactly_once,
         ))
         progress = copier.run(run.report)
     except ReplayError as exc:

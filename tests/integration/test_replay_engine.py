@@ -3,6 +3,7 @@ selects, how it survives a killed worker and how it stops when cancelled."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -301,6 +302,46 @@ def test_a_worker_killed_mid_copy_is_resumed_and_every_record_arrives_exactly_on
     assert _actions(operation) == ["requested", "started", "resumed", "succeeded"]
     resumed = AuditEvent.objects.get(operation=operation, action="resumed")
     assert sum(r["copied"] for r in resumed.plan) >= copied_before
+
+
+def test_at_least_once_copies_every_record_without_transactions_and_a_killed_run_only_adds_duplicates(
+        celery_worker, cluster, kafka_bootstrap, topics):
+    source, target = topics(2)
+    count = 300
+    _produce(kafka_bootstrap, source, [
+        {"partition": i % 2, "key": f"k-{i}".encode(), "value": f"value {i}".encode(),
+         "headers": [("n", str(i).encode()), ("n", b"again")], "timestamp": BASE_MS + i} for i in range(2 * count)])
+    request = _request(source, target, offsets={0: (0, count), 1: (0, count)}, throttle_rps=150,
+                       exactly_once=False)
+    operation = _replay(cluster, request)
+    assert json.loads(operation.strategy_value)["exactly_once"] is False  # recorded with the request
+
+    def copying():
+        operation.refresh_from_db()
+        return operation.status == "running" and operation.progress_copied >= 100
+    try:
+        kt.wait_for(copying, timeout=30, interval=0.05, what="the copy to be well under way")
+        celery_worker.kill()
+    finally:
+        celery_worker.start()
+    assert replay.resume_stale_replays(stale_after=timedelta(0)) == [operation.pk]
+    _wait_final(operation, timeout=60)
+    assert operation.status == "succeeded", operation.error
+
+    # No transactions: a read_uncommitted reader sees the same as a read_committed one, and the
+    # target has no transaction markers (its offsets are all records).
+    committed = _read(kafka_bootstrap, target)
+    assert _read(kafka_bootstrap, target, isolation="read_uncommitted") == committed
+    assert all(rows == [] or rows[-1][0] == len(rows) - 1 for rows in committed.values())
+    source_records = _read(kafka_bootstrap, source)
+    for p, rows in source_records.items():
+        copies = [r[1:] for r in committed[p]]
+        # What the killed run wrote (a prefix), then the resumed run from its last checkpoint, which is
+        # no later than where the killed run got: src[:k] + src[c:] with c <= k. Nothing else.
+        expected = [r[1:] for r in rows]
+        twice = len(copies) - len(expected)  # k - c
+        assert twice >= 0 and any(copies == expected[:c + twice] + expected[c:]
+                                  for c in range(len(expected) + 1)), p
 
 
 def test_cancel_stops_the_copy_within_two_seconds_and_says_how_many_were_copied(

@@ -316,6 +316,26 @@ def test_warnings_come_first_and_the_target_is_compared_with_the_source(client, 
     assert 'id="target-retention">7 days<' in body
 
 
+def test_at_least_once_is_chosen_explicitly_shown_with_its_cost_and_carried_to_the_operation(
+        client, cluster, topics, django_capture_on_commit_callbacks):
+    source, target = topics
+    default = html.unescape(_preview(client, source, target).content.decode())
+    assert 'id="delivery">exactly once (transactional)<' in default and "At least once:" not in default
+
+    preview = _preview(client, source, target, delivery="at-least-once")
+    body = html.unescape(preview.content.decode())
+    assert 'id="delivery">at least once (no transactions)<' in body
+    assert "At least once: no transactions. If the worker stops mid-copy" in body
+    assert body.index("At least once:") < body.index('id="ranges"')  # a warning, shown first
+    with django_capture_on_commit_callbacks(execute=False):
+        assert _confirm(client, source, _token(preview)).status_code == 302
+    assert json.loads(Operation.objects.get().strategy_value)["exactly_once"] is False
+
+    refused = _preview(client, source, target, delivery="sometimes")
+    assert refused.status_code == 400 and "sometimes is not one of the available choices" in html.unescape(
+        refused.content.decode())
+
+
 def test_the_ranges_are_fixed_at_preview_and_the_confirm_does_not_plan_again(
         client, cluster, topics, kafka_bootstrap, django_capture_on_commit_callbacks):
     source, target = topics
@@ -515,10 +535,11 @@ def test_the_cli_previews_without_writing_and_executes_a_small_range(cluster, to
     assert _ends(kafka_bootstrap, target) == {0: 0, 1: 0} and not Operation.objects.exists()
 
     out = StringIO()
-    call_command(*base, "--partitions", "1", "--from-offset", "1", "--to-offset", "4", "--execute",
+    call_command(*base, "--partitions", "1", "--from-offset", "1", "--to-offset", "4", "--execute", "--at-least-once",
                  "--reason", "backfill", "--output", "json", stdout=out, stderr=StringIO())
     shown = json.loads(out.getvalue())
     assert shown["total"] == 3 and [r["partition"] for r in shown["ranges"]] == [1]
+    assert shown["request"]["exactly_once"] is False
     operation = Operation.objects.get()
     assert (operation.status, operation.requested_via, operation.requester) == ("succeeded", "cli", operator)
     assert sorted(k.decode() for _, k, *_ in _read(kafka_bootstrap, target)) == ["order-1", "order-2", "order-3"]

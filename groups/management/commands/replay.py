@@ -67,6 +67,9 @@ class Command(BaseCommand):
         parser.add_argument("--stamp-now", action="store_true",
                             help="stamp the copies with the time of the copy instead of keeping the originals'")
         parser.add_argument("--throttle", type=int, metavar="N", help="at most N records per second")
+        parser.add_argument("--at-least-once", action="store_true",
+                            help="copy without transactions (faster); a worker that dies mid-copy may leave its last "
+                                 "batch copied twice")
 
         mode = parser.add_mutually_exclusive_group(required=True)
         mode.add_argument("--dry-run", action="store_true", help="show the preview; write nothing")
@@ -122,6 +125,7 @@ class Command(BaseCommand):
         data = {"partitions_mode": "some" if options["partitions"] else "all", "partitions": options["partitions"] or "",
                 "target_topic": options["target"], "partitioning": options["partitioning"],
                 "timestamps": "now" if options["stamp_now"] else "keep",
+                "delivery": "at-least-once" if options["at_least_once"] else "exactly-once",
                 "throttle": "" if options["throttle"] is None else str(options["throttle"]),
                 "key_filter": "none", "header_filter": "none"}
         if options["from_time"] is not None:
@@ -175,7 +179,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Replay from '{wanted.topic}' to '{wanted.target_topic}' "
                           f"(partition mapping: {wanted.partitioning}; "
                           f"{'original timestamps' if wanted.keep_timestamps else 'stamped now'}; "
-                          f"throttle: {wanted.throttle_rps or 'none'}).")
+                          f"throttle: {wanted.throttle_rps or 'none'}; "
+                          f"{'exactly once' if wanted.exactly_once else 'at least once'}).")
         target = preview.target
         self.stdout.write(f"Target: {target.get('partitions')} partitions, {target.get('timestamp_type')}, "
                           f"retention.ms {target.get('retention_ms')}.")
