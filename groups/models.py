@@ -171,6 +171,12 @@ class Operation(models.Model):
     cancel_requested = models.BooleanField(default=False)
     replay_attempt = models.PositiveIntegerField(
         default=0, help_text="Replay: how many runs have taken it on; only the latest may write its progress.")
+    replay_stalls = models.PositiveIntegerField(
+        default=0, help_text="Replay: runs in a row that stopped reporting at the same checkpoint.")
+    replay_stalled_at = models.BigIntegerField(
+        default=-1, help_text="Replay: offsets read (progress_scanned) where the last such run stopped.")
+    replay_stalled_attempt = models.PositiveIntegerField(
+        default=0, help_text="Replay: the run (replay_attempt) last found stopped.")
 
     class Meta:
         ordering = ["-created"]

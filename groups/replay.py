@@ -1,4 +1,4 @@
-"""Replay: copy a range of a topic's records into a target topic, exactly once, as an operation.
+"""Replay: copy a range of a topic's records into a target topic, exactly (or at least) once, as an operation.
 
 `preview_replay` checks a request against the cluster, turns it into offsets (once: a time
 window becomes offsets here and never again), samples the first records and warns about what
@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 PARTITIONINGS = ("same", "key-hash")
 # A run reports at least every half second, so one silent this long has died (or hangs on Kafka).
 STALE_AFTER = timedelta(seconds=30)
+# Runs in a row that may die at one checkpoint before the reaper fails the replay instead of resuming it.
+MAX_STALLS = 3
 # A run hands the copy to a fresh task this long before the task's soft time limit.
 HAND_OVER_MARGIN = 60
 SAMPLE_TEXT_CHARS = 300
@@ -734,8 +736,11 @@ def _kept_text(progress: CopyProgress | None, operation: Operation) -> str:
     copied = progress.total_copied if progress is not None else operation.progress_copied
     if not copied:
         return "Nothing was copied."
-    return (f"{copied} of {operation.progress_total} records had been copied and committed before that; they stay in "
-            "the target, and a read_committed reader sees each of them once.")
+    if _request_of(operation).exactly_once:
+        return (f"{copied} of {operation.progress_total} records had been copied and committed before that; they stay "
+                "in the target, and a read_committed reader sees each of them once.")
+    return (f"{copied} of {operation.progress_total} records had been copied before that; they stay in the target "
+            "(at least once: records of the last half second before a worker died may be there twice).")
 
 
 def _finish(operation: Operation, attempt: int, status: str, progress: CopyProgress | None, *,
@@ -781,11 +786,36 @@ def _dispatch_resume(operation_id: int, attempt: int) -> bool:
 
 
 def resume_stale_replays(stale_after: timedelta | None = None) -> list[int]:
-    """Resume every running replay whose run stopped reporting (the reaper's part for replays); their ids."""
+    """Resume every running replay whose run stopped reporting (the reaper's part for replays); their ids.
+
+    A replay whose runs keep stopping at the same checkpoint is failed instead, after MAX_STALLS.
+    """
     cutoff = timezone.now() - (STALE_AFTER if stale_after is None else stale_after)
     stale = Operation.objects.filter(kind=Operation.Kind.REPLAY, status=Operation.Status.RUNNING,
                                      heartbeat__lt=cutoff)
-    return [operation.pk for operation in stale if resume_replay(operation)]
+    return [operation.pk for operation in stale if not _given_up(operation) and resume_replay(operation)]
+
+
+def _given_up(operation: Operation) -> bool:
+    """Count a stopped run; True when the replay was failed because runs keep dying at one checkpoint.
+
+    Only runs that started count: while no worker takes the resumed task (all workers down), the
+    replay waits, however many reaper rounds pass.
+    """
+    if operation.replay_attempt == operation.replay_stalled_attempt:
+        return False
+    same_place = operation.progress_scanned == operation.replay_stalled_at
+    stalls = operation.replay_stalls + 1 if same_place else 1
+    Operation.objects.filter(pk=operation.pk, replay_attempt=operation.replay_attempt).update(
+        replay_stalls=stalls, replay_stalled_at=operation.progress_scanned,
+        replay_stalled_attempt=operation.replay_attempt)
+    if stalls <= MAX_STALLS:
+        return False
+    error = (f"Stopped after {stalls} runs in a row died at the same place ({operation.progress_scanned} of "
+             f"{operation.progress_total} source offsets read) without reporting: the worker is probably killed "
+             "there (out of memory on a very large record, or by its hard time limit); its log says why. "
+             + _kept_text(None, operation))
+    return _finish(operation, operation.replay_attempt, Operation.Status.FAILED, None, error=error)
 
 
 def may_cancel(user, operation: Operation) -> bool:

@@ -474,6 +474,46 @@ def test_only_one_run_holds_a_replay_and_a_redelivered_task_takes_over_only_a_si
     assert _claim(operation.pk, takeover=3) is None
 
 
+def test_runs_that_keep_dying_at_one_checkpoint_fail_the_replay_but_a_worker_outage_does_not(
+        transactional_db, cluster, monkeypatch):
+    from django.utils import timezone
+
+    from groups.replay import MAX_STALLS, _claim
+
+    dispatched = []
+    monkeypatch.setattr(replay, "_dispatch_resume", lambda pk, attempt: dispatched.append(attempt) or True)
+    request = _request("src", "dst", offsets={0: (0, 100)})
+    operation = Operation.objects.create(
+        kind=Operation.Kind.REPLAY, cluster=cluster, group_id="console-replay-stalls", reason="r",
+        plan=[{"topic": "src", "partition": 0, "start": 0, "end": 100, "count": 100}], progress_total=100,
+        strategy_value=json.dumps(request.to_json()))
+
+    def run_dies(scanned: int) -> None:
+        """A worker takes the replay, reads up to `scanned`, and is killed without a word."""
+        current = Operation.objects.get(pk=operation.pk)
+        assert _claim(operation.pk, None if current.status == "pending" else current.replay_attempt)
+        Operation.objects.filter(pk=operation.pk).update(progress_scanned=scanned,
+                                                         heartbeat=timezone.now() - timedelta(minutes=5))
+
+    run_dies(40)
+    assert replay.resume_stale_replays() == [operation.pk]
+    # All workers down: the resumed task waits in the queue; reaper rounds do not count that.
+    for _ in range(MAX_STALLS + 2):
+        assert replay.resume_stale_replays() == [operation.pk]
+    run_dies(60)  # progress since: the count starts again
+    for _ in range(MAX_STALLS - 1):
+        assert replay.resume_stale_replays() == [operation.pk]
+        run_dies(60)
+    assert replay.resume_stale_replays() == [operation.pk]  # MAX_STALLS runs stopped at 60: one more try
+    run_dies(60)
+    assert replay.resume_stale_replays() == []
+    operation.refresh_from_db()
+    assert operation.status == "failed" and operation.replay_stalls == MAX_STALLS + 1
+    assert operation.error.startswith(f"Stopped after {MAX_STALLS + 1} runs in a row died at the same place "
+                                      "(60 of 100 source offsets read)")
+    assert _actions(operation) == ["failed"]
+
+
 def test_a_requester_who_lost_the_replay_right_meanwhile_is_refused_when_the_run_starts(
         cluster, kafka_bootstrap, topics, make_user):
     from groups.models import Grant
