@@ -267,14 +267,14 @@ def test_a_time_window_selects_the_offsets_the_tool_s_to_datetime_gives(celery_w
     assert [r[4] for r in copied[1]] == [BASE_MS + s * SECOND for s in (5, 0, 6, 1, 7, 2)]
 
 
-def test_a_worker_killed_mid_copy_is_resumed_and_every_record_arrives_exactly_once(
-        celery_worker, cluster, kafka_bootstrap, topics):
-    source, target = topics(2)
-    count = 300
-    _produce(kafka_bootstrap, source, [
+def _replay_killed_mid_copy(celery_worker, cluster, bootstrap: str, source: str, target: str, count: int,
+                            **request_fields) -> Operation:
+    """`count` records per partition of 2, copied at 150/s; the worker is killed once 100 are copied, then
+    a new one started. Returns the replay as the dead run left it."""
+    _produce(bootstrap, source, [
         {"partition": i % 2, "key": f"k-{i}".encode(), "value": f"value {i}".encode() * 3,
          "headers": [("n", str(i).encode()), ("n", b"again")], "timestamp": BASE_MS + i} for i in range(2 * count)])
-    request = _request(source, target, offsets={0: (0, count), 1: (0, count)}, throttle_rps=150)
+    request = _request(source, target, offsets={0: (0, count), 1: (0, count)}, throttle_rps=150, **request_fields)
     operation = _replay(cluster, request)
 
     def copying():
@@ -286,6 +286,14 @@ def test_a_worker_killed_mid_copy_is_resumed_and_every_record_arrives_exactly_on
     finally:
         celery_worker.start()
     operation.refresh_from_db()
+    return operation
+
+
+def test_a_worker_killed_mid_copy_is_resumed_and_every_record_arrives_exactly_once(
+        celery_worker, cluster, kafka_bootstrap, topics):
+    source, target = topics(2)
+    count = 300
+    operation = _replay_killed_mid_copy(celery_worker, cluster, kafka_bootstrap, source, target, count)
     copied_before = operation.progress_copied
     assert operation.status == "running" and copied_before < 2 * count  # nobody reported back
     assert replay.resume_stale_replays() == []  # its run reported a moment ago: not stale yet
@@ -307,23 +315,9 @@ def test_a_worker_killed_mid_copy_is_resumed_and_every_record_arrives_exactly_on
 def test_at_least_once_copies_every_record_without_transactions_and_a_killed_run_only_adds_duplicates(
         celery_worker, cluster, kafka_bootstrap, topics):
     source, target = topics(2)
-    count = 300
-    _produce(kafka_bootstrap, source, [
-        {"partition": i % 2, "key": f"k-{i}".encode(), "value": f"value {i}".encode(),
-         "headers": [("n", str(i).encode()), ("n", b"again")], "timestamp": BASE_MS + i} for i in range(2 * count)])
-    request = _request(source, target, offsets={0: (0, count), 1: (0, count)}, throttle_rps=150,
-                       exactly_once=False)
-    operation = _replay(cluster, request)
+    operation = _replay_killed_mid_copy(celery_worker, cluster, kafka_bootstrap, source, target, 300,
+                                        exactly_once=False)
     assert json.loads(operation.strategy_value)["exactly_once"] is False  # recorded with the request
-
-    def copying():
-        operation.refresh_from_db()
-        return operation.status == "running" and operation.progress_copied >= 100
-    try:
-        kt.wait_for(copying, timeout=30, interval=0.05, what="the copy to be well under way")
-        celery_worker.kill()
-    finally:
-        celery_worker.start()
     assert replay.resume_stale_replays(stale_after=timedelta(0)) == [operation.pk]
     _wait_final(operation, timeout=60)
     assert operation.status == "succeeded", operation.error
