@@ -292,7 +292,8 @@ class ClusterClient:
         if not group_ids:
             return {}
         try:
-            answers = _offset_fetcher.fetch({**self._config, **_ADMIN_EXTRA}, list(group_ids), self.timeout)
+            answers = offset_fetcher(self._config).fetch({**self._config, **_ADMIN_EXTRA}, list(group_ids),
+                                                          self.timeout)
         except HelperDied as exc:
             if exc.crashed:
                 raise ConsoleError(
@@ -990,8 +991,25 @@ class RangeCopier:
 
 # Idle brokers close connections; librdkafka reconnects silently, so don't log each close.
 _ADMIN_EXTRA = {"log.connection.close": False, "socket.connection.setup.timeout.ms": 5000}
-_offset_fetcher = OffsetFetcher()
-os.register_at_fork(after_in_child=_offset_fetcher.after_fork_in_child)
+# One helper per cluster, so that a cluster slow to answer never holds up reading another's offsets.
+_offset_fetchers: dict[tuple, OffsetFetcher] = {}
+
+
+def offset_fetcher(config: dict[str, str]) -> OffsetFetcher:
+    key = tuple(sorted(config.items()))
+    with _clients_lock:
+        fetcher = _offset_fetchers.get(key)
+        if fetcher is None:
+            fetcher = _offset_fetchers[key] = OffsetFetcher()
+        return fetcher
+
+
+def _after_fork_in_child() -> None:
+    for fetcher in _offset_fetchers.values():
+        fetcher.after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 _clients: dict[tuple, AdminClient] = {}
 _clients_lock = threading.Lock()
