@@ -292,8 +292,7 @@ class ClusterClient:
         if not group_ids:
             return {}
         try:
-            answers = offset_fetcher(self._config).fetch({**self._config, **_ADMIN_EXTRA}, list(group_ids),
-                                                          self.timeout)
+            answers = offset_fetcher(self._config).fetch(list(group_ids), self.timeout)
         except HelperDied as exc:
             if exc.crashed:
                 raise ConsoleError(
@@ -317,12 +316,12 @@ class ClusterClient:
             if status == "timeout":
                 raise self._timeout_error(what)
             if status == "error":
-                raise _error_message(KafkaError(value[0], value[1], retriable=value[2]), what, self.bootstrap)
+                raise _error_message(_helper_error(value), what, self.bootstrap)
             offsets = {}
             for topic, partition, offset, error in value:
                 if error is not None:
-                    raise _error_message(KafkaError(error[0], error[1], retriable=error[2]),
-                                         f"reading the committed offset of {topic}-{partition}", self.bootstrap)
+                    raise _error_message(_helper_error(error), f"reading the committed offset of {topic}-{partition}",
+                                         self.bootstrap)
                 if offset >= 0:
                     offsets[TP(topic, partition)] = offset
             out[group_id] = offsets
@@ -1000,8 +999,14 @@ def offset_fetcher(config: dict[str, str]) -> OffsetFetcher:
     with _clients_lock:
         fetcher = _offset_fetchers.get(key)
         if fetcher is None:
-            fetcher = _offset_fetchers[key] = OffsetFetcher()
+            fetcher = _offset_fetchers[key] = OffsetFetcher({**config, **_ADMIN_EXTRA})
         return fetcher
+
+
+def _helper_error(error: tuple[int, str, bool]) -> KafkaError:
+    """A KafkaError again from the (code, text, retriable) the helper sends."""
+    code, text, retriable = error
+    return KafkaError(code, text, retriable=retriable)
 
 
 def _after_fork_in_child() -> None:

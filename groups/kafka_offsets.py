@@ -75,15 +75,14 @@ def _serve(read_fd: int, write_fd: int) -> None:
     from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
     from confluent_kafka.admin import AdminClient
 
-    admins: dict[tuple, AdminClient] = {}
+    admin = None  # its console side serves one cluster, so one client, made on the first request
     while True:
         request = _read_frame(read_fd)
         if request is None:  # the console process closed the pipe or died
             return
         config, group_ids, timeout = request
-        admin = admins.get(config)
         if admin is None:
-            admin = admins[config] = AdminClient(dict(config))
+            admin = AdminClient(dict(config))
         futures = {
             group_id: admin.list_consumer_group_offsets(
                 [ConsumerGroupTopicPartitions(group_id)], request_timeout=timeout
@@ -121,9 +120,15 @@ class HelperDied(Exception):
 
 
 class OffsetFetcher:
-    """One helper process per console process, started on first use and after every crash."""
+    """One cluster's helper process, started on first use and after every crash."""
 
-    def __init__(self, command: list[str] | None = None) -> None:
+    # How long past the request timeout the helper may take to answer before it is killed.
+    grace_seconds = 15.0
+
+    def __init__(self, config: dict, command: list[str] | None = None) -> None:
+        # Plain values only: the helper does not import the console's modules (str subclasses such as
+        # model choices would make it try to).
+        self._config = tuple(sorted((str(k), str(v) if isinstance(v, str) else v) for k, v in config.items()))
         self._command = command or [sys.executable, os.path.abspath(__file__)]
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
@@ -146,22 +151,19 @@ class OffsetFetcher:
             process.stdin.close()
             process.stdout.close()
 
-    def fetch(self, config: dict[str, str], group_ids: list[str], timeout: float) -> dict:
+    def fetch(self, group_ids: list[str], timeout: float) -> dict:
         """{group_id: ("ok", [(topic, partition, offset, error)]) | ("error", error) | ("timeout", None)}.
 
         Raises HelperDied when the helper crashed twice in a row, TimeoutError when it did not
         answer in time (it is then replaced).
         """
-        # Plain values only: the helper does not import the console's modules (str subclasses such as
-        # model choices would make it try to).
-        plain = tuple(sorted((str(k), str(v) if isinstance(v, str) else v) for k, v in config.items()))
-        request = (plain, [str(g) for g in group_ids], float(timeout))
+        request = (self._config, [str(g) for g in group_ids], float(timeout))
         with self._lock:
             for attempt in range(2):
                 process = self._helper()
                 try:
                     _write_frame(process.stdin.fileno(), request)
-                    answer = _read_frame(process.stdout.fileno(), time.monotonic() + timeout + 15)
+                    answer = _read_frame(process.stdout.fileno(), time.monotonic() + timeout + self.grace_seconds)
                 except TimeoutError:
                     self._discard()
                     raise
@@ -170,8 +172,8 @@ class OffsetFetcher:
                 if answer is not None:
                     return answer
                 self.crashes += 1
-                returncode = process.wait()
-                self._discard()
+                self._discard()  # it closed its answer pipe: it has ended, or is killed now
+                returncode = process.returncode
                 if attempt == 0:
                     time.sleep(1.0)  # let the cluster settle on the group's new coordinator
             raise HelperDied(returncode)
