@@ -28,8 +28,8 @@ TIMESTAMP_CHOICES = [("keep", "Keep the original timestamps"), ("now", "Stamp th
 DELIVERY_CHOICES = [
     ("exactly-once", "Exactly once (transactions: a read_committed reader sees each record once, even if the "
                      "worker dies)"),
-    ("at-least-once", "At least once (no transactions, faster: a worker that dies mid-copy may leave its last "
-                      "half second of records copied twice)"),
+    ("at-least-once", "At least once (no transactions, faster: a worker that dies mid-copy may leave the "
+                      "records since its last checkpoint copied twice)"),
 ]
 
 _RANGE = re.compile(r"\s*(\d+)\s*-\s*(\d+)\s*")

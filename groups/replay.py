@@ -51,6 +51,8 @@ PARTITIONINGS = ("same", "key-hash")
 STALE_AFTER = timedelta(seconds=30)
 # Runs in a row that may die at one checkpoint before the reaper fails the replay instead of resuming it.
 MAX_STALLS = 3
+_CHECKPOINTS = (f"one is taken every {RangeCopier.TRANSACTION_SECONDS:g} s or "
+                f"{RangeCopier.TRANSACTION_RECORDS:,} records copied")
 # A run hands the copy to a fresh task this long before the task's soft time limit.
 HAND_OVER_MARGIN = 60
 SAMPLE_TEXT_CHARS = 300
@@ -437,7 +439,7 @@ def replay_warnings(request: ReplayRequest, rows: list[dict], source: TopicFacts
                         "key go to a random partition.")
     if not request.exactly_once:
         warnings.append("At least once: no transactions. If the worker stops mid-copy, the records it copied since "
-                        "its last checkpoint (at most half a second of copying) are copied again when it resumes.")
+                        f"its last checkpoint ({_CHECKPOINTS}) are copied again when it resumes.")
     return warnings
 
 
@@ -740,7 +742,8 @@ def _kept_text(progress: CopyProgress | None, operation: Operation) -> str:
         return (f"{copied} of {operation.progress_total} records had been copied and committed before that; they stay "
                 "in the target, and a read_committed reader sees each of them once.")
     return (f"{copied} of {operation.progress_total} records had been copied before that; they stay in the target "
-            "(at least once: records of the last half second before a worker died may be there twice).")
+            f"(at least once: the records copied after the last checkpoint before a worker died, {_CHECKPOINTS}, "
+            "may be there twice).")
 
 
 def _finish(operation: Operation, attempt: int, status: str, progress: CopyProgress | None, *,

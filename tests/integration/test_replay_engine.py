@@ -476,7 +476,7 @@ def test_runs_that_keep_dying_at_one_checkpoint_fail_the_replay_but_a_worker_out
 
     dispatched = []
     monkeypatch.setattr(replay, "_dispatch_resume", lambda pk, attempt: dispatched.append(attempt) or True)
-    request = _request("src", "dst", offsets={0: (0, 100)})
+    request = _request("src", "dst", offsets={0: (0, 100)}, exactly_once=False)
     operation = Operation.objects.create(
         kind=Operation.Kind.REPLAY, cluster=cluster, group_id="console-replay-stalls", reason="r",
         plan=[{"topic": "src", "partition": 0, "start": 0, "end": 100, "count": 100}], progress_total=100,
@@ -486,7 +486,7 @@ def test_runs_that_keep_dying_at_one_checkpoint_fail_the_replay_but_a_worker_out
         """A worker takes the replay, reads up to `scanned`, and is killed without a word."""
         current = Operation.objects.get(pk=operation.pk)
         assert _claim(operation.pk, None if current.status == "pending" else current.replay_attempt)
-        Operation.objects.filter(pk=operation.pk).update(progress_scanned=scanned,
+        Operation.objects.filter(pk=operation.pk).update(progress_scanned=scanned, progress_copied=scanned,
                                                          heartbeat=timezone.now() - timedelta(minutes=5))
 
     run_dies(40)
@@ -505,6 +505,9 @@ def test_runs_that_keep_dying_at_one_checkpoint_fail_the_replay_but_a_worker_out
     assert operation.status == "failed" and operation.replay_stalls == MAX_STALLS + 1
     assert operation.error.startswith(f"Stopped after {MAX_STALLS + 1} runs in a row died at the same place "
                                       "(60 of 100 source offsets read)")
+    assert operation.error.endswith("60 of 100 records had been copied before that; they stay in the target (at "
+                                    "least once: the records copied after the last checkpoint before a worker died, "
+                                    "one is taken every 0.5 s or 200,000 records copied, may be there twice).")
     assert _actions(operation) == ["failed"]
 
 
