@@ -21,20 +21,14 @@ Usage: python bench/replay.py [--records 1000000] [--partitions 12] [--size 100]
 """
 
 import argparse
-import os
 import re
 import shlex
-import shutil
 import statistics
 import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from console_env import console_on_local_kafka  # also puts the repository on sys.path
 
 # What groups/kafka.py RangeCopier sets on its consumer and producer that changes throughput
 # (its client-only settings, such as callbacks, transactions and the partitioner, are left out).
@@ -64,32 +58,9 @@ def main() -> None:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-replay-"))
-    broker = None
-    try:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
-        if not bootstrap:
-            from localkafka.broker import LocalKafka
-
-            # Assigned before start(), so the finally below stops a broker whose start failed half-way.
-            broker = LocalKafka(workdir / "kafka")
-            bootstrap = broker.start()
-        os.environ.update(DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}",
-                          DJANGO_SETTINGS_MODULE="console.settings", KAFKA_REQUEST_TIMEOUT_MS="60000")
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+    # Each run writes gigabytes (the source and every copy) into its broker's directory, removed after.
+    with console_on_local_kafka("bench-replay-") as bootstrap:
         _bench(args, bootstrap)
-    finally:
-        try:
-            if broker is not None:
-                broker.stop()
-        finally:
-            # Each run writes gigabytes (the source and every copy) into its own broker's directory.
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _bench(args, bootstrap: str) -> None:

@@ -9,17 +9,11 @@ Usage: python bench/reset_1000_partitions.py [--partitions 1000] [--rounds 3]
 """
 
 import argparse
-import os
-import shutil
 import statistics
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from console_env import console_on_local_kafka  # also puts the repository on sys.path
 
 
 def main() -> None:
@@ -28,37 +22,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="bench-reset-"))
-    from localkafka.broker import LocalKafka
-    from localkafka.redis_server import ensure_redis, stop_redis
-
-    broker = None
-    try:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP")
-        if not bootstrap:
-            # Assigned before start(), so the finally below stops a broker whose start failed half-way.
-            broker = LocalKafka(workdir / "kafka")
-            bootstrap = broker.start()
-        redis_url = ensure_redis("redis://127.0.0.1:1/0", state_dir=workdir / "redis")
-        os.environ.update(DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}", REDIS_URL=redis_url,
-                          DJANGO_SETTINGS_MODULE="console.settings", KAFKA_REQUEST_TIMEOUT_MS="60000")
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+    with console_on_local_kafka("bench-reset-", redis=True) as bootstrap:
         _bench(args, bootstrap)
-    finally:
-        # Each step runs even if the one before it fails: no redis-server or JVM outlives the bench.
-        try:
-            stop_redis(state_dir=workdir / "redis")
-        finally:
-            try:
-                if broker is not None:
-                    broker.stop()
-            finally:
-                shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _bench(args, bootstrap: str) -> None:
