@@ -64,7 +64,14 @@ def _read(bootstrap: str, topic: str, *, isolation: str = "read_committed",
                 found = consumer.list_topics(topic, timeout=10).topics[topic]
                 return found.partitions if found.error is None and found.partitions else None
             partitions = kt.wait_for(metadata, timeout=30, what=f"the metadata of {topic}")
-            ranges = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
+            # Asked read_uncommitted: a read_committed consumer's query answers the last stable offset,
+            # which trails a just-committed transaction until its markers land.
+            watermarks = Consumer({"bootstrap.servers": bootstrap, "group.id": "replay-engine-test-reader",
+                                   "isolation.level": "read_uncommitted"})
+            try:
+                ranges = {p: watermarks.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
+            finally:
+                watermarks.close()
         wanted = {p: (start, end) for p, (start, end) in ranges.items() if start < end}
         found: dict[int, list[tuple]] = {p: [] for p in ranges}
         if wanted:
