@@ -5,6 +5,7 @@ from django.conf import settings
 
 from groups import approvals, replay, resets
 from groups.models import Operation
+from groups.snapshot import history
 
 
 @shared_task(acks_late=True)
@@ -29,3 +30,9 @@ def reap_stale_operations() -> list[int]:
 @shared_task
 def expire_approval_requests() -> list[int]:
     return approvals.expire_overdue()
+
+
+@shared_task
+def roll_up_history() -> dict:
+    """Pack sealed hours of lag history into chunks and drop what is past retention (beat, each minute)."""
+    return vars(history.roll_up_and_prune())
