@@ -258,7 +258,13 @@ def _buckets(series_id: int, since: int, until: int) -> list[Point]:
 
 def _head(series_id: int, since: int, until: int) -> list[Point]:
     rows = HistoryPoint.objects.filter(series_id=series_id, t_ms__gte=since, t_ms__lte=until).order_by("t_ms")
-    return [Point.of_round(t, json.loads(data)) for t, data in rows.values_list("t_ms", "data")]
+    return _decoded(rows.values_list("series_id", "t_ms", "data"))
+
+
+def _decoded(rows: Sequence[tuple[int, int, str]]) -> list[Point]:
+    """Head rows as rounds; one JSON document for all of them is several times faster than one each."""
+    values = json.loads("[" + ",".join(data for _, _, data in rows) + "]")
+    return [Point(t, v, v, v) for (_, t, _), v in zip(rows, map(tuple, values), strict=True)]
 
 
 def _step_for(since: int, until: int, max_points: int) -> int:
@@ -279,18 +285,18 @@ def _pack(watermark_id: int, report: RollupReport) -> None:
             _lock(batch)
             head = HistoryPoint.objects.filter(series_id__in=batch, t_ms__lt=until)
             rows = head.order_by("series_id", "t_ms").values_list("series_id", "t_ms", "data")
-            chunks = []
+            packed, rolled = [], []
             for (series_id, hour), run in groupby(rows.iterator(chunk_size=10_000),
                                                   key=lambda row: (row[0], row[1] - row[1] % HOUR_MS)):
-                rounds = [Point.of_round(t, json.loads(data)) for _, t, data in run]
+                rounds = _decoded(list(run))
                 buckets = roll_up(rounds, ROLLUP_STEP_MS, _status_rank)
-                chunks += [
-                    HistoryChunk(series_id=series_id, tier=HistoryChunk.Tier.ROUNDS_HOUR, start_ms=hour,
-                                 points=len(rounds), payload=pack_rounds(rounds)),
-                    HistoryChunk(series_id=series_id, tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms=hour,
-                                 points=len(buckets), payload=pack_buckets(buckets)),
-                ]
+                packed.append(HistoryChunk(series_id=series_id, tier=HistoryChunk.Tier.ROUNDS_HOUR, start_ms=hour,
+                                           points=len(rounds), payload=pack_rounds(rounds)))
+                rolled.append(HistoryChunk(series_id=series_id, tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms=hour,
+                                           points=len(buckets), payload=pack_buckets(buckets)))
                 report.rounds_packed += len(rounds)
+            # Hour roll-ups leave a day after the rounds beside them: stored apart, they free whole pages.
+            chunks = packed + rolled
             if chunks:
                 HistoryChunk.objects.bulk_create(chunks, batch_size=_ROWS_PER_INSERT)
                 head.delete()

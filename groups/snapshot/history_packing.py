@@ -18,7 +18,6 @@ points do: a gap stays a gap.
 
 from __future__ import annotations
 
-import math
 import struct
 import sys
 import zlib
@@ -162,11 +161,12 @@ def _pack_column(values: list[Value]) -> bytes:
     if not known:
         return bytes([_ALL_NONE])
     nulls = b"\x00" if len(known) == len(values) else b"\x01" + _bitmap([v is not None for v in values])
-    if any(isinstance(v, str) for v in known):
-        if not all(isinstance(v, str) for v in known):
+    types = set(map(type, known))
+    if str in types:
+        if len(types) > 1:
             raise PackingError("a value column holds numbers or labels, not both")
         tag, body = _LABEL, _pack_labels(known)  # type: ignore[arg-type]
-    elif any(isinstance(v, float) for v in known):
+    elif float in types:
         millis = _as_thousandths(known)  # type: ignore[arg-type]
         if millis is None:
             tag, body = _FLOAT, _ordered(array("d", known)).tobytes()  # type: ignore[arg-type]
@@ -210,21 +210,19 @@ def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int
 
 def _as_thousandths(values: list[float | int]) -> list[int] | None:
     """Each value as a whole number of thousandths, or None if any is not exactly one."""
-    out = []
-    for v in values:
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        m = round(v * 1000)
-        if m / 1000 != v or not -(1 << 63) <= m < 1 << 63:
-            return None
-        out.append(m)
-    return out
+    try:
+        millis = [round(v * 1000) for v in values]
+    except (OverflowError, ValueError):  # infinity, NaN
+        return None
+    if [m / 1000 for m in millis] != values or not -(1 << 63) <= min(millis) <= max(millis) < 1 << 63:
+        return None
+    return millis
 
 
 def _pack_ints(values: list[int]) -> bytes:
     """Differences from the previous value, in the narrowest width, byte planes regrouped."""
     deltas = [values[0]] + [b - a for a, b in zip(values, values[1:])] if values else []
-    biggest = max((abs(d) for d in deltas), default=0)
+    biggest = max(max(deltas), -min(deltas)) if deltas else 0
     for code, size, bound in _WIDTHS:
         if biggest < bound:
             break
