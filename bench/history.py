@@ -166,6 +166,42 @@ def _storage(args, history) -> None:
     print(f"bytes per topic partition:                          {partition:,.0f} "
           f"({_mb(partition * 2_400)} for 2,400 partitions)")
     print(f"  (measured on {args.groups} groups and {args.partitions} partitions, extrapolated per series)")
+    _chunk_lengths(args.period, chunk_overhead, tables[head_table] / max(1, sum(heads.values())))
+
+
+def _chunk_lengths(period_s: int, row_bytes: float, head_row_bytes: float) -> None:
+    """What a group's day would take in chunks of other lengths: the same kind of synthetic rounds packed,
+    plus chunk rows at the cost measured above, plus for rounds the head at its fullest (a chunk of
+    rounds is packed only once its span has ended, so longer chunks keep more rounds in the head)."""
+    from bisect import bisect_left
+
+    from groups.snapshot.history import ROLLUP_STEP_MS, SEAL_DELAY_MS, _status_rank
+    from groups.snapshot.history_packing import Point, pack_buckets, pack_rounds, roll_up
+
+    data, day, minute = Synthetic(50, 0, seed=11), 86_400_000, 60_000
+    rounds: dict[str, list[Point]] = {key: [] for key, _ in data.groups}
+    for t in range(0, day, period_s * 1000):
+        for key, values in data.round(t, period_s)[0].items():
+            rounds[key].append(Point.of_round(t, values))
+    buckets = {key: roll_up(points, ROLLUP_STEP_MS, _status_rank) for key, points in rounds.items()}
+
+    def packed(pack, points: list[Point], span: int) -> int:
+        times = [p.t_ms for p in points]
+        return sum(len(pack(points[bisect_left(times, start):bisect_left(times, start + span)]))
+                   for start in range(0, day, span))
+
+    print("\na group's day in chunks of other lengths: payload + chunk rows + head rows at their fullest")
+    for label, pack, series, span, head in (
+            ("rounds, 15-minute chunks", pack_rounds, rounds, 15 * minute, True),
+            ("rounds, 1-hour chunks", pack_rounds, rounds, 60 * minute, True),
+            ("rounds, 4-hour chunks", pack_rounds, rounds, 240 * minute, True),
+            ("roll-ups, 1-hour chunks", pack_buckets, buckets, 60 * minute, False),
+            ("roll-ups, 1-day chunks", pack_buckets, buckets, day, False)):
+        payload = statistics.mean(packed(pack, points, span) for points in series.values())
+        chunks = day // span * row_bytes
+        head_bytes = (span + SEAL_DELAY_MS) // (period_s * 1000) * head_row_bytes if head else 0
+        print(f"  {label:<25} {payload:>8,.0f} + {chunks:>7,.0f} + {head_bytes:>7,.0f} = "
+              f"{payload + chunks + head_bytes:>8,.0f} bytes")
 
 
 def _reads(cluster, data, end: int, history) -> None:

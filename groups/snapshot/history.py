@@ -238,22 +238,29 @@ def _series_ids(cluster_id: int, kind: str, keys: Mapping[str, str]) -> dict[str
 
 
 def _rounds(series_id: int, since: int, until: int) -> list[Point]:
+    head = _head(series_id, since, until)  # read first: rounds packed meanwhile are then in their chunk
     chunks = HistoryChunk.objects.filter(series_id=series_id, tier=HistoryChunk.Tier.ROUNDS_HOUR,
                                          start_ms__gt=since - HOUR_MS, start_ms__lte=until).order_by("start_ms")
     packed = [p for blob in chunks.values_list("payload", flat=True) for p in unpack_rounds(blob)
               if since <= p.t_ms <= until]
-    return packed + _head(series_id, since, until)
+    return _by_time(head + packed)
 
 
 def _buckets(series_id: int, since: int, until: int) -> list[Point]:
     start = since - since % ROLLUP_STEP_MS
+    fresh = roll_up(_head(series_id, start, until), ROLLUP_STEP_MS, _status_rank)
     chunks = HistoryChunk.objects.filter(
         series_id=series_id, tier__in=(HistoryChunk.Tier.ROLLUP_HOUR, HistoryChunk.Tier.ROLLUP_DAY),
         start_ms__gt=start - DAY_MS, start_ms__lte=until).order_by("start_ms")
     stored = [p for blob in chunks.values_list("payload", flat=True) for p in unpack_buckets(blob, ROLLUP_STEP_MS)
               if start <= p.t_ms <= until]
-    # Rounds still in the head follow every stored bucket: sealing is hour-aligned and per series atomic.
-    return stored + roll_up(_head(series_id, start, until), ROLLUP_STEP_MS, _status_rank)
+    return _by_time(fresh + stored)
+
+
+def _by_time(points: list[Point]) -> list[Point]:
+    """In time order, once each: a point read twice (from the head, then from the chunk it was packed
+    into between the two reads) keeps its later reading, the stored one."""
+    return list({p.t_ms: p for p in sorted(points, key=lambda p: p.t_ms)}.values())
 
 
 def _head(series_id: int, since: int, until: int) -> list[Point]:

@@ -198,6 +198,19 @@ def test_rounds_that_did_not_happen_stay_gaps(prod):
     check()
 
 
+def test_a_read_while_an_hour_is_being_packed_sees_each_round_once(prod):
+    sent = feed(prod, T0, T0 + HOUR_MS, 30_000)
+    head = list(HistoryPoint.objects.all())
+    history.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    # Between a read of the head and a read of the chunks, the packer may move rounds from one to the other.
+    HistoryPoint.objects.bulk_create(head)
+
+    rounds = history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + HOUR_MS)
+    assert [(p.t_ms, p.last) for p in rounds] == sorted(sent.items())
+    buckets = history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + HOUR_MS, max_points=12)
+    assert as_buckets(buckets) == expected_buckets(sent, T0, T0 + HOUR_MS)
+
+
 def test_the_history_of_a_deleted_group_stays_readable_until_retention(prod, settings):
     settings.HISTORY_ROLLUP_RETENTION_DAYS = 3
     sent = feed(prod, T0, T0 + 2 * HOUR_MS, 60_000, keys=("orders", "gone"))
