@@ -212,18 +212,24 @@ def _as_json(kind: str, types: tuple[type, ...], key: str, values: Sequence[Valu
 
 
 def _insert_head(rows: list[tuple[int, int, str]]) -> None:
-    """One standard `INSERT ... ON CONFLICT DO NOTHING` (SQLite 3.24+, PostgreSQL 9.5+) run for every row.
+    """Rows inserted by standard multi-row `INSERT ... ON CONFLICT DO NOTHING` statements (SQLite 3.24+,
+    PostgreSQL 9.5+); the conflict clause makes a retried round count once.
 
-    The one statement here not left to the ORM: bulk_create builds a model and compiles SQL for each
-    row, 1.4 s for a round of 10,000 groups on SQLite where this takes 0.15 s. ON CONFLICT makes a
-    retried round count once.
+    The one write here not left to the ORM, because it is the one that runs every round for every
+    series: bulk_create builds a model and compiles SQL per row. Measured for a round of 10,000
+    groups: SQLite 0.06 s this way, 0.56 s with bulk_create, 0.06 s with executemany; PostgreSQL
+    0.33 s this way, 0.44 s with bulk_create, 0.39 s with executemany (a statement a row).
     """
     meta = HistoryPoint._meta
     quote = connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in ("series", "t_ms", "data"))
+    per_statement = min(_ROWS_PER_INSERT, (connection.features.max_query_params or 3 * _ROWS_PER_INSERT) // 3)
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES (%s, %s, %s) "
-                           "ON CONFLICT DO NOTHING", rows)
+        for n in range(0, len(rows), per_statement):
+            batch = rows[n:n + per_statement]
+            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
+                           f"{', '.join(['(%s, %s, %s)'] * len(batch))} ON CONFLICT DO NOTHING",
+                           [value for row in batch for value in row])
 
 
 def _series_ids(cluster_id: int, kind: str, keys: Mapping[str, str]) -> dict[str, int]:
