@@ -391,7 +391,8 @@ class HistorySeries(models.Model):
     until retention drops its last chunk.
     """
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="history_series")
+    # The unique constraint below starts with the cluster: it is the index a cluster's deletion uses.
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="history_series", db_index=False)
     kind = models.CharField(max_length=20)
     key = models.TextField()
 
@@ -405,13 +406,11 @@ class HistorySeries(models.Model):
 class HistoryPoint(models.Model):
     """One round's values of one series (a JSON list), kept until its hour is packed into chunks."""
 
+    # Also what makes a round appended twice count once. No id: millions of rows need no second index.
+    pk = models.CompositePrimaryKey("series", "t_ms")
     series = models.ForeignKey(HistorySeries, on_delete=models.CASCADE, related_name="+", db_index=False)
     t_ms = models.BigIntegerField()
     data = models.TextField()
-
-    class Meta:
-        # Also what makes a round appended twice count once.
-        constraints = [models.UniqueConstraint(fields=["series", "t_ms"], name="history_point_once")]
 
 
 class HistoryChunk(models.Model):
@@ -422,6 +421,8 @@ class HistoryChunk(models.Model):
         ROLLUP_HOUR = 2, "an hour of 5-minute roll-ups"
         ROLLUP_DAY = 3, "a day of 5-minute roll-ups"
 
+    # The key leads with the series: a series' reads, and its deletion, use it.
+    pk = models.CompositePrimaryKey("series", "tier", "start_ms")
     series = models.ForeignKey(HistorySeries, on_delete=models.CASCADE, related_name="+", db_index=False)
     tier = models.PositiveSmallIntegerField(choices=Tier.choices)
     start_ms = models.BigIntegerField()
@@ -429,7 +430,6 @@ class HistoryChunk(models.Model):
     payload = models.BinaryField()
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["series", "tier", "start_ms"], name="history_chunk_once")]
         indexes = [models.Index(fields=["tier", "start_ms"], name="history_chunk_age")]
 
 
@@ -439,7 +439,7 @@ class HistoryWatermark(models.Model):
     Appends lock this row, so sealing an hour and a late append of that hour never interleave.
     """
 
-    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=20)
     sealed_until_ms = models.BigIntegerField(default=0, help_text="Rounds before this are no longer accepted.")
     packed_until_ms = models.BigIntegerField(default=0, help_text="Rounds before this are in chunks.")

@@ -226,6 +226,17 @@ def test_the_history_of_a_deleted_group_stays_readable_until_retention(prod, set
     assert list(HistorySeries.objects.values_list("key", flat=True)) == ["orders"]
 
 
+def test_deleting_a_cluster_deletes_its_history_only(prod):
+    other = Cluster.objects.create(name="other", bootstrap_servers="127.0.0.1:2")
+    for cluster in (prod, other):
+        feed(cluster, T0, T0 + 2 * HOUR_MS, 300_000)
+    prod.delete()
+    assert set(HistorySeries.objects.values_list("cluster_id", flat=True)) == {other.pk}
+    assert not HistoryChunk.objects.exclude(series__cluster=other).exists()
+    assert not HistoryPoint.objects.exclude(series__cluster=other).exists()
+    assert len(history.read_series(other.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + 2 * HOUR_MS)) == 24
+
+
 def test_reads_go_round_by_round_up_to_a_day_and_by_roll_ups_beyond(prod):
     now = T0 + 2 * DAY_MS
     feed(prod, T0, now, 120_000)
