@@ -100,16 +100,16 @@ def roll_up(points: Iterable[Point], step_ms: int, rank: Callable[[str], object]
     """
     buckets: list[Point] = []
     run: list[Point] = []
-    start = None
+    start = 0
     for point in points:
         bucket = point.t_ms - point.t_ms % step_ms
         if bucket != start:
             if run:
-                buckets.append(_merge(start, run, step_ms, rank))  # type: ignore[arg-type]
+                buckets.append(_merge(start, run, step_ms, rank))
             start, run = bucket, []
         run.append(point)
     if run:
-        buckets.append(_merge(start, run, step_ms, rank))  # type: ignore[arg-type]
+        buckets.append(_merge(start, run, step_ms, rank))
     return buckets
 
 
