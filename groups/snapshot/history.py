@@ -382,8 +382,10 @@ def _series_batches(watermark: HistoryWatermark) -> Iterator[list[int]]:
 def _lock(series_ids: list[int]) -> None:
     """Hold these series until the transaction ends, so two packers never pack the same rounds.
 
-    SQLite has no row locks; there the console's transactions take the database's write lock up front."""
-    list(HistorySeries.objects.select_for_update().filter(pk__in=series_ids).values_list("pk", flat=True))
+    On PostgreSQL a NO KEY lock, which appends (their foreign key checks) do not wait for. SQLite has
+    no row locks; there the console's transactions take the database's write lock up front."""
+    locked = HistorySeries.objects.select_for_update(no_key=True).filter(pk__in=series_ids)
+    list(locked.values_list("pk", flat=True))
 
 
 def _status_rank(label: str) -> tuple[int, str]:

@@ -129,4 +129,5 @@ def test_roll_ups_come_back_exactly():
 
 def test_the_first_bucket_of_the_epoch_is_a_bucket_like_any_other():
     points = [Point.of_round(t, (t,)) for t in (0, 1, FIVE_MINUTES)]
-    assert [(b.t_ms, b.count, b.last) for b in roll_up(points, FIVE_MINUTES)] == [(0, 2, (1,)), (FIVE_MINUTES, 1, (300_000,))]
+    buckets = roll_up(points, FIVE_MINUTES)
+    assert [(b.t_ms, b.count, b.last) for b in buckets] == [(0, 2, (1,)), (FIVE_MINUTES, 1, (FIVE_MINUTES,))]
