@@ -388,8 +388,11 @@ def _lock(series_ids: list[int]) -> None:
     list(locked.values_list("pk", flat=True))
 
 
+_RANKS = {status: (n, status) for n, status in enumerate(STATUS_ORDER)}
+
+
 def _status_rank(label: str) -> tuple[int, str]:
-    return (STATUS_ORDER.index(label) if label in STATUS_ORDER else len(STATUS_ORDER), label)
+    return _RANKS.get(label) or (len(STATUS_ORDER), label)
 
 
 def _full_retention_ms() -> int:
