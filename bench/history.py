@@ -26,6 +26,7 @@ Usage: python bench/history.py [--groups 200] [--partitions 48] [--days 30] [--p
 """
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -116,13 +117,13 @@ def _bench(args) -> None:
                 appends.append(time.perf_counter() - t0)
         if hour + history.HOUR_MS < end:
             t0 = time.perf_counter()
-            history.roll_up_and_prune(hour + history.HOUR_MS + history.SEAL_DELAY_MS)
+            history.roll_up_and_prune(hour + history.HOUR_MS + history.SEAL_DELAY_MS, budget_s=math.inf)
             rolls.append(time.perf_counter() - t0)
         if (hour - start) % history.DAY_MS == history.DAY_MS - history.HOUR_MS:
             print(f"  day {(hour - start) // history.DAY_MS + 1} simulated "
                   f"({time.monotonic() - began:.0f} s)", file=sys.stderr, flush=True)
     # Beat's last run before the last hour is sealed: the head holds that hour's rounds, its fullest.
-    history.roll_up_and_prune(end + history.SEAL_DELAY_MS - 1)
+    history.roll_up_and_prune(end + history.SEAL_DELAY_MS - 1, budget_s=math.inf)
 
     print(f"simulated in {time.monotonic() - began:.0f} s; an append of one round "
           f"({args.groups} groups + {args.partitions} partitions) took {_ms(statistics.median(appends))} median; "
@@ -240,10 +241,11 @@ def _tier_m(end: int, period_s: int, history) -> None:
             history.append_round(cluster.pk, t, history.SERIES_PARTITION, partitions)
         if n:  # the first round also creates the 12,400 series
             times.append(time.perf_counter() - t0)
-    report = history.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS)
+    report = history.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS, budget_s=math.inf)
     print(f"\ntier M: appending one round of 10,000 groups and 2,400 partitions took {_ms(statistics.median(times))} "
           f"median, {_ms(max(times))} at most; packing their hour ({report.rounds_packed:,} rounds into "
-          f"{report.chunks_written:,} chunks) took {report.seconds:.1f} s")
+          f"{report.chunks_written:,} chunks, {report.transactions} transactions) took {report.seconds:.1f} s "
+          f"(beat spreads it over runs of {history.ROLLUP_BUDGET_S:.0f} s)")
 
 
 def _ms(seconds: float) -> str:
