@@ -10,16 +10,11 @@ from groups.estimates import (
     LagSeconds,
     LogRound,
     OffsetTime,
-    Rates,
     Timeline,
-    catch_up,
     group_lag_seconds,
     lag_seconds,
-    partition_rates,
-    retention_margin,
     timeline_from_history,
 )
-from groups.status import Observation
 
 PERIOD = 15_000
 T0 = 1_700_000_000_000
@@ -200,3 +195,4 @@ def test_a_group_with_an_unknown_partition_is_doubtful():
     group = group_lag_seconds({("t", 0): LagSeconds(5.0, INTERPOLATED, False, ""), ("t", 1): LagSeconds(None, UNKNOWN, False, "")})
     assert group.seconds == 5 and group.doubtful
     assert group_lag_seconds({}).seconds is None
+
