@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 PartitionKey = tuple[str, int]
 """(topic, partition); `groups.kafka.TP` is one."""
@@ -86,8 +87,7 @@ class PartitionStatus:
     operation_id: int | None = None
 
 
-@dataclass(frozen=True)
-class _Commit:
+class _Commit(NamedTuple):  # a tuple: the collector builds ten per partition per round
     t_ms: int
     offset: int
     lag: int
@@ -174,6 +174,8 @@ def _ahead(committed: int, log_end: int) -> PartitionStatus:
 
 def _console_reset(rounds: Sequence[Observation], moves: Sequence[ConsoleMove]) -> PartitionStatus | None:
     """RESET for the latest offset change in the window that one of the console's moves explains."""
+    if not moves:
+        return None
     for before, after in reversed(list(zip(rounds, rounds[1:]))):
         if before.committed == after.committed:
             continue
