@@ -108,7 +108,9 @@ def evaluate_partition(
     `has_consumer`: a live member owns the partition in the latest round. `minimum_complete`:
     the share of `window_length` rounds needed before any trend rule is applied; Burrow's
     default is 0, but then a console that just started calls every lagging group STOP or STALL
-    after two rounds, so the default waits for a full window.
+    after two rounds, so the default waits for a full window. The window (`window_length` times
+    the collection period) should span at least twice the slowest consumer's commit interval,
+    or a group nobody owns reads as STOP between two of its commits.
     """
     rounds, restart_note = _usable_rounds(window, window_length)
     if not rounds:

@@ -88,6 +88,13 @@ def test_a_small_lag_is_a_fraction_of_the_period_not_a_whole_period():
     assert result.precision_s == 15 and not result.doubtful
 
 
+def test_rolled_up_history_serves_with_its_bucket_as_precision():
+    five_minutes = [LogRound(T0 + i * 300_000, 0, i * 3000) for i in range(13)]
+    result = _lag(15_000, five_minutes, five_minutes[-1].t_ms)
+    assert result.method == INTERPOLATED and result.precision_s == 300
+    assert result.seconds == pytest.approx(3600 - 1500, abs=0.2)
+
+
 def test_the_timestamp_of_the_record_at_the_committed_offset_is_exact():
     history = _steady_history(41)
     timeline = Timeline([*timeline_from_history(history).points, OffsetTime(1500, T0 + 150_050, exact=True)])
