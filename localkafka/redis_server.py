@@ -94,7 +94,8 @@ def ensure_redis(url: str | None = None, state_dir=None) -> str:
         server = shutil.which("redis-server")
         if server is None:
             raise LocalKafkaError("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
-        # Redis keeps no data here, so a port taken meanwhile costs nothing but the move.
+        # Unlike the broker's, a port taken meanwhile is no error: this Redis holds no data, and
+        # the demo hands its new URL to everything it starts.
         previous = _configured_port(conf)
         port = previous if previous is not None and port_is_free(previous) else free_ports(1)[0]
         try:
