@@ -20,6 +20,9 @@
   // Round durations for a seconds axis, the same steps the SVG uses (groups/chart_scales.py).
   var SECOND_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
     43200, 86400, 172800, 604800, 1209600, 3024000, 6048000, 12096000, 30240000];
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  var MARKER_LABEL_MIN_GAP = 64;  // px; a closer marker keeps its line and link, not its label
+  var MARKER_LABEL_WIDTH = 80;  // px; a label this close to the right edge goes on the line's left
   var figures = 0;
   var teardowns = new WeakMap();
 
@@ -54,6 +57,20 @@
     return String(+value.toFixed(1));
   }
 
+  function two(n) { return n < 10 ? "0" + n : String(n); }
+
+  // The same labels as the server's SVG: 24-hour UTC times, the day's name at midnight and for
+  // steps of a day or more (uPlot's own are in the browser's time zone and locale).
+  function timeLabels(u, splits, axisIndex, space, step) {
+    return splits.map(function (seconds) {
+      var d = new Date(seconds * 1000);
+      var midnight = d.getUTCHours() === 0 && d.getUTCMinutes() === 0 && d.getUTCSeconds() === 0;
+      if (step >= 86400 || midnight) return MONTHS[d.getUTCMonth()] + " " + d.getUTCDate();
+      var time = two(d.getUTCHours()) + ":" + two(d.getUTCMinutes());
+      return step < 60 ? time + ":" + two(d.getUTCSeconds()) : time;
+    });
+  }
+
   function yRange(u, low, high) {
     // Lag is read against zero: the axis always includes it, and an empty panel still has a scale.
     low = low == null ? 0 : Math.min(0, low);
@@ -83,10 +100,18 @@
   }
 
   function placeMarkers(plot, elements) {
-    var x = plot.scales.x;
+    var scale = plot.scales.x;
+    var width = plot.over.clientWidth;
+    var lastLabelled = -Infinity;
     elements.forEach(function (item) {
-      item.element.hidden = item.t < x.min || item.t > x.max;
-      item.element.style.left = plot.valToPos(item.t, "x") + "px";
+      var x = plot.valToPos(item.t, "x");
+      var shown = item.t >= scale.min && item.t <= scale.max;
+      item.element.hidden = !shown;
+      item.element.style.left = x + "px";
+      var labelled = shown && x - lastLabelled >= MARKER_LABEL_MIN_GAP;
+      if (labelled) lastLabelled = x;
+      item.element.classList.toggle("chart-marker-unlabelled", !labelled);
+      item.element.classList.toggle("chart-marker-flipped", x > width - MARKER_LABEL_WIDTH);
     });
   }
 
@@ -115,7 +140,7 @@
       scales: { x: { time: true }, y: { range: yRange } },
       series: series,
       bands: bands,
-      axes: [{}, yAxis],
+      axes: [{ values: timeLabels }, yAxis],
       cursor: { sync: { key: syncKey }, drag: { x: true, y: false } },
       hooks: hooks,
     };
