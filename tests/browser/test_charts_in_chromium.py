@@ -26,6 +26,15 @@ def _figure(page):
     return page.locator("figure#history-chart")
 
 
+def _values_under_the_cursor(page, fraction: float) -> list[str]:
+    """Hovers the top panel at `fraction` of its width; the lag and lag-in-seconds legend values."""
+    box = _figure(page).locator(".chart-panel .u-over").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * fraction, box["y"] + box["height"] / 2)
+    legend_values = _figure(page).locator(".u-legend .u-series:nth-child(2) .u-value")
+    assert legend_values.count() == 2
+    return legend_values.all_inner_texts()
+
+
 def test_with_javascript_the_chart_is_an_interactive_uplot_chart_whose_markers_link_to_operations(
     browser_page, live_server, console_problems
 ):
@@ -49,14 +58,10 @@ def test_with_javascript_the_chart_is_an_interactive_uplot_chart_whose_markers_l
     assert figure.locator(".chart-panel").nth(1).locator("a.chart-marker").count() == 2  # drawn across both panels
 
     # Moving the cursor over the plot shows the values there in the legend of both panels.
-    overlay = top_panel.locator(".u-over")
-    box = overlay.bounding_box()
-    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] / 2)
-    legend_values = figure.locator(".u-legend .u-series:nth-child(2) .u-value")
-    assert legend_values.count() == 2
-    messages, seconds = legend_values.all_inner_texts()
+    messages, seconds = _values_under_the_cursor(page, 0.2)
     assert messages.replace(",", "").isdigit(), messages
     assert seconds.endswith(("s", "m")), seconds
+    box = top_panel.locator(".u-over").bounding_box()
 
     # Dragging across the first quarter zooms both panels into it: the reset, later, leaves both views.
     reset_links = figure.locator('a.chart-marker[href="/operations/12/"]')
@@ -99,6 +104,15 @@ def test_the_range_links_redraw_the_chart_in_place_through_htmx(browser_page, li
     # A roll-up range: the legend has the bucket's min and max beside the last value.
     assert page.locator(".chart-panel").first.locator(".u-legend .u-series").count() == 4
     assert page.evaluate("window.__samePage === true")
+
+    # Back restores the 1 h chart from htmx's copy of the page, and it is interactive again.
+    page.go_back()
+    page.wait_for_url("**/chart/?range=1h")
+    page.locator('.chart-ranges a[aria-current="true"]', has_text="1 h").wait_for()
+    _figure(page).and_(page.locator("[data-chart-state=interactive]")).wait_for()
+    assert _figure(page).locator(".chart-live canvas").count() == 2
+    assert _figure(page).locator(".chart-static").is_hidden()
+    assert "—" not in _values_under_the_cursor(page, 0.3), "the restored chart is a dead copy"
     assert console_problems == []
 
 
