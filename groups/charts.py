@@ -100,22 +100,19 @@ def _n(x: float) -> str:
     return f"{x:.1f}"
 
 
-def segments(points: Sequence[tuple], max_step_ms: int | None) -> list[list[tuple]]:
+def _segments(points: Sequence[tuple], max_step_ms: int | None) -> list[list[tuple]]:
     """Runs of consecutive points with values: a None, or more than `max_step_ms` between two
     points, ends a run (the collector saw nothing there, so nothing is drawn)."""
     runs: list[list[tuple]] = []
     current: list[tuple] = []
-    previous_t: int | None = None
     for point in points:
         if any(value is None for value in point[1:]):
             current = []
-            previous_t = None
             continue
-        if not current or (max_step_ms is not None and previous_t is not None and point[0] - previous_t > max_step_ms):
+        if not current or (max_step_ms is not None and point[0] - current[-1][0] > max_step_ms):
             current = []
             runs.append(current)
         current.append(point)
-        previous_t = point[0]
     return runs
 
 
@@ -193,7 +190,7 @@ def sparkline_svg(
             f"max {exact_text(peak, unit)}")
     frame = _Frame(1.5, 2, width - 3, height - 4, start, end, min(0, min(values)), max(peak, 0))
     parts = [f'{head} aria-label="{_esc(text)}"><title>{_esc(text)}</title>']
-    for run in segments([p for p in points if start <= p[0] <= end], max_step_ms):
+    for run in _segments([p for p in points if start <= p[0] <= end], max_step_ms):
         coords = [(frame.x(t), frame.y(v)) for t, v in run]
         if len(coords) == 1:
             parts.append(f'<circle class="dot" cx="{_n(coords[0][0])}" cy="{_n(coords[0][1])}" r="1.2" '
@@ -280,12 +277,12 @@ def _panel(series: ChartSeries, top: float, height: float, plot_width: float, st
         parts.append(f'<line x1="{_n(x)}" y1="{_n(top)}" x2="{_n(x)}" y2="{_n(top + height)}" stroke="{GRID_COLOUR}" '
                      f'stroke-dasharray="2 3"/>')
     in_range = [p for p in series.points if start <= p[0] <= end]
-    for run in segments([b for b in series.band or () if start <= b[0] <= end], max_step_ms):
+    for run in _segments([b for b in series.band or () if start <= b[0] <= end], max_step_ms):
         upper = [(frame.x(t), frame.y(hi)) for t, _, hi in run]
         lower = [(frame.x(t), frame.y(lo)) for t, lo, _ in reversed(run)]
         parts.append(f'<path class="band" d="{_path(upper + lower)} Z" fill="{LINE_COLOUR}" fill-opacity="0.18" '
                      f'stroke="{LINE_COLOUR}" stroke-opacity="0.25" stroke-width="0.5"/>')
-    for run in segments(in_range, max_step_ms):
+    for run in _segments(in_range, max_step_ms):
         coords = [(frame.x(t), frame.y(v)) for t, v in run]
         if len(coords) == 1:
             parts.append(f'<circle class="dot" cx="{_n(coords[0][0])}" cy="{_n(coords[0][1])}" r="2" '
@@ -390,7 +387,7 @@ def history_chart(
     series: Sequence[ChartSeries],
     markers: Sequence[ChartMarker],
     *,
-    range: ChartRange,  # noqa: A002 - the word the page and its ?range= parameter use
+    time_range: ChartRange,
     end_ms: int,
     title: str,
     max_step_ms: int | None = None,
@@ -399,13 +396,13 @@ def history_chart(
 ) -> HistoryChart:
     """The history chart of one range ending at `end_ms` (the caller's "now"): its SVG, the data
     for the interactive chart, and the same points as table rows for screen readers and no-JS."""
-    start_ms = end_ms - range.ms
+    start_ms = end_ms - time_range.ms
     in_range = tuple(sorted((m for m in markers if start_ms <= m.t_ms <= end_ms),
                             key=lambda m: (m.t_ms, m.operation_id)))
     columns, rows = _table(series, start_ms, end_ms)
     return HistoryChart(
         title=title,
-        range=range,
+        range=time_range,
         ranges=CHART_RANGES,
         start_ms=start_ms,
         end_ms=end_ms,

@@ -65,7 +65,7 @@ def chart_page(request: HttpRequest) -> HttpResponse:
     except ValueError as error:
         return HttpResponseBadRequest(str(error))
     step = 15_000 if chosen.ms <= DAY_MS else 5 * MINUTE_MS
-    chart = history_chart(_series(chosen.ms), MARKERS, range=chosen, end_ms=END_MS, title=f"Lag of {GROUP}",
+    chart = history_chart(_series(chosen.ms), MARKERS, time_range=chosen, end_ms=END_MS, title=f"Lag of {GROUP}",
                           max_step_ms=int(2.5 * step))
     return HttpResponse(PAGE.render(Context({"chart": chart})))
 

@@ -105,7 +105,7 @@ def test_sparklines_of_one_hour_share_the_time_scale_they_are_given():
 def test_a_hostile_group_id_and_marker_text_are_escaped_everywhere():
     marker = ChartMarker(END - MINUTE_MS, HOSTILE, 7, '/operations/7/?a=1&b="2"')
     series = [ChartSeries(HOSTILE, "messages", _minute_points(5))]
-    chart = history_chart(series, [marker], range=CHART_RANGES[0], end_ms=END, title=f"Lag of {HOSTILE}")
+    chart = history_chart(series, [marker], time_range=CHART_RANGES[0], end_ms=END, title=f"Lag of {HOSTILE}")
     for svg in (chart.svg, sparkline_svg([], label=HOSTILE), sparkline_svg(_minute_points(3), label=HOSTILE)):
         root = _parse(svg)
         assert _all(root, "script") == []
@@ -122,7 +122,7 @@ def test_a_hostile_group_id_and_marker_text_are_escaped_everywhere():
 
 def test_a_marker_whose_link_could_run_script_is_drawn_without_a_link():
     bad = ChartMarker(END - MINUTE_MS, "reset", 3, " JavaScript:alert(1)")
-    chart = history_chart([_lag_series(_minute_points(5))], [bad], range=CHART_RANGES[0], end_ms=END, title="t")
+    chart = history_chart([_lag_series(_minute_points(5))], [bad], time_range=CHART_RANGES[0], end_ms=END, title="t")
     root = _parse(chart.svg)
     assert _all(root, "a") == []
     assert len(_all(root, "g", "marker")) == 1
@@ -145,7 +145,7 @@ def _tick_times(root):
     ],
 )
 def test_the_time_axis_has_round_utc_ticks_for_each_range(key, step, labels):
-    chart = history_chart([_lag_series(_minute_points(3))], [], range=chart_range(key), end_ms=END, title="t")
+    chart = history_chart([_lag_series(_minute_points(3))], [], time_range=chart_range(key), end_ms=END, title="t")
     root = _parse(chart.svg)
     times = _tick_times(root)
     assert [e.text for e in _all(root, "text", "tick-x")] == labels
@@ -185,7 +185,7 @@ def test_markers_are_drawn_at_their_time_and_link_to_their_operation():
     markers = [ChartMarker(END - 45 * MINUTE_MS, "reset", 12, "/operations/12/"),
                ChartMarker(END - 15 * MINUTE_MS, "replay", 13, "/operations/13/"),
                ChartMarker(END - 2 * HOUR_MS, "undo", 5, "/operations/5/")]  # before the range
-    chart = history_chart([_lag_series(_minute_points(60))], markers, range=CHART_RANGES[0], end_ms=END,
+    chart = history_chart([_lag_series(_minute_points(60))], markers, time_range=CHART_RANGES[0], end_ms=END,
                           title="t", width=width)
     root = _parse(chart.svg)
     links = _all(root, "a", "marker")
@@ -240,7 +240,8 @@ def _chart():
     points[50] = (points[50][0], None)
     series = [_lag_series(points), ChartSeries("Lag (seconds)", "seconds", [(t, v and v / 3) for t, v in points])]
     markers = [ChartMarker(END - 30 * MINUTE_MS, "reset", 4, "/operations/4/")]
-    return history_chart(series, markers, range=chart_range("6h"), end_ms=END, title="Lag of g", max_step_ms=90_000)
+    return history_chart(series, markers, time_range=chart_range("6h"), end_ms=END, title="Lag of g",
+                         max_step_ms=90_000)
 
 
 def test_the_same_data_gives_the_same_chart_byte_for_byte():
@@ -284,7 +285,7 @@ def test_the_table_lists_every_point_with_its_band():
     times = [END - 10 * MINUTE_MS, END - 5 * MINUTE_MS]
     series = [_lag_series([(times[0], 1500), (times[1], None)], [(times[0], 1000, 2000), (times[1], None, None)]),
               ChartSeries("Lag (seconds)", "seconds", [(times[1], 75)])]
-    chart = history_chart(series, [], range=chart_range("1h"), end_ms=END, title="t")
+    chart = history_chart(series, [], time_range=chart_range("1h"), end_ms=END, title="t")
     assert chart.columns == ("Time (UTC)", "Lag (messages)", "Lag (messages), min – max", "Lag (seconds)")
     assert chart.rows == (
         ("2025-03-05 14:20:15 UTC", "1,500", "1,000 – 2,000", "—"),
@@ -308,7 +309,8 @@ def test_the_fragment_has_range_links_that_work_with_and_without_htmx():
     page = render_to_string("groups/_history_chart.html", {"chart": _chart()})
     links = re.findall(r'<a href="([^"]+)" hx-get="([^"]+)"[^>]*>([^<]+)</a>', page)
     assert [(href, text) for href, _, text in links] == [
-        ("?range=1h", "1 h"), ("?range=6h", "6 h"), ("?range=24h", "24 h"), ("?range=7d", "7 d"), ("?range=30d", "30 d")]
+        ("?range=1h", "1 h"), ("?range=6h", "6 h"), ("?range=24h", "24 h"), ("?range=7d", "7 d"),
+        ("?range=30d", "30 d")]
     assert all(href == hx_get for href, hx_get, _ in links)
     assert re.search(r'<a href="\?range=6h"[^>]*aria-current="true"', page)
     assert not re.search(r"\son[a-z]+\s*=", page), "an inline event handler: CSP would block it"
