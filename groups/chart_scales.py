@@ -117,7 +117,7 @@ def duration_text(seconds: float, parts: int = 2) -> str:
     remaining = round(abs(seconds))
     if remaining == 0:
         return "0s"
-    pieces = []
+    pieces: list[str] = []
     for size, suffix in ((86400, "d"), (3600, "h"), (60, "m"), (1, "s")):
         count, remaining = divmod(remaining, size)
         if count or pieces:

@@ -29,7 +29,6 @@ from groups.chart_scales import (
     DAY_MS,
     HOUR_MS,
     MESSAGES,
-    SECONDS,
     UNITS,
     axis_label,
     exact_text,

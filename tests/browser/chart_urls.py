@@ -41,7 +41,7 @@ def _series(range_ms: int) -> list[ChartSeries]:
     for t in times:
         if END_MS - 100 * MINUTE_MS < t < END_MS - 90 * MINUTE_MS:
             lag[t] = None  # the collector was down: a gap
-        elif END_MS - RESET_MINUTES_AGO * MINUTE_MS <= t:
+        elif t >= END_MS - RESET_MINUTES_AGO * MINUTE_MS:
             lag[t] = 50.0  # after the reset
     rolled = step > 15_000
     return [
