@@ -100,13 +100,13 @@ def _over(value: float | None, threshold: float, margin: float) -> str:
         return _HOLD
     if value > threshold:
         return _BREACH
-    return _CLEAR if value <= threshold * (1 - margin) else _HOLD
+    return _CLEAR if value <= threshold - threshold * margin else _HOLD
 
 
 def _under(value: float, threshold: float, margin: float) -> str:
     if value < threshold:
         return _BREACH
-    return _CLEAR if value >= threshold * (1 + margin) else _HOLD
+    return _CLEAR if value >= threshold + threshold * margin else _HOLD
 
 
 def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:

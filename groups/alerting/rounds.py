@@ -67,14 +67,16 @@ def _body(state: AlertState, rule: AlertRule, event: str, mute: Mute | None, now
 
 def _deliveries(state: AlertState, rule: AlertRule, event: str, mute: Mute | None, now: datetime) -> list[AlertDelivery]:
     body = _body(state, rule, event, mute, now)
+    # Attempts run on the worker's clock, whatever time the round was read at.
+    due = timezone.now()
     rows = []
     if rule.webhook_url:
         rows.append(AlertDelivery(state=state, event=event, channel=AlertDelivery.Channel.WEBHOOK,
                                   target=rule.webhook_url, webhook_format=rule.webhook_format, payload=body,
-                                  created=now, next_attempt=now))
+                                  created=now, next_attempt=due))
     if rule.emails:
         rows.append(AlertDelivery(state=state, event=event, channel=AlertDelivery.Channel.EMAIL,
-                                  target=", ".join(rule.emails), payload=body, created=now, next_attempt=now))
+                                  target=", ".join(rule.emails), payload=body, created=now, next_attempt=due))
     return rows
 
 
