@@ -17,6 +17,10 @@ CONDITION_FIELDS = ("statuses", "lag_seconds_over", "total_lag_over", "retention
 
 
 class AlertRuleForm(forms.ModelForm):
+    name = forms.CharField(max_length=200, error_messages={"required": "Give the rule a name people will recognise."})
+    group_pattern = forms.CharField(
+        max_length=500, initial="*", label="Groups", help_text=AlertRule._meta.get_field("group_pattern").help_text,
+        error_messages={"required": "Name a group, or a pattern such as payments-* (* for every group)."})
     cluster = forms.ModelChoiceField(queryset=Cluster.objects.none(), required=False, empty_label="Every cluster")
     statuses = forms.MultipleChoiceField(choices=[(s, s) for s in rules.STATUSES], required=False,
                                          widget=forms.CheckboxSelectMultiple, label="Status is one of")
@@ -47,12 +51,6 @@ class AlertRuleForm(forms.ModelForm):
             pk__in=[c.pk for c in Cluster.objects.all() if access.allowed(user, "alert", c)])
         if self.instance.pk is not None:
             self.initial["emails"] = ", ".join(self.instance.emails)
-
-    def clean_group_pattern(self) -> str:
-        pattern = self.cleaned_data["group_pattern"].strip()
-        if not pattern:
-            raise ValidationError("Name a group, or a pattern such as payments-* (* for every group).")
-        return pattern
 
     def clean_webhook_url(self) -> str:
         url = self.cleaned_data["webhook_url"]
