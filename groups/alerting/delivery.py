@@ -121,15 +121,20 @@ def deliver(delivery_id: int) -> None:
 
 
 def enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
-    """Hand deliveries to the notifications queue without waiting on it: if the queue cannot be reached
-    now, the rows stay due and `send_due` hands them over later."""
+    """Hand deliveries to the notifications queue without waiting on it: one connection attempt, no
+    retry loop (Celery's own would hold the caller for seconds per task). If the queue cannot be
+    reached now, the rows stay due and `send_due` hands them over later."""
     from groups.tasks import deliver_alert  # here, not above: the task module imports this one
 
-    for delivery_id in delivery_ids:
-        try:
-            deliver_alert.apply_async((delivery_id,), countdown=countdown, retry=False)
-        except Exception as error:  # any broker failure: the sweep is the fallback, the caller must go on
-            logger.warning("could not queue alert delivery %s (the sweep will): %s", delivery_id, error)
+    if not delivery_ids:
+        return
+    try:
+        with deliver_alert.app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0)
+            for delivery_id in delivery_ids:
+                deliver_alert.apply_async((delivery_id,), countdown=countdown, retry=False, connection=connection)
+    except Exception as error:  # any broker failure: the sweep is the fallback, the caller must go on
+        logger.warning("could not queue alert deliveries %s (the sweep will): %s", delivery_ids, error)
 
 
 def send_due() -> list[int]:

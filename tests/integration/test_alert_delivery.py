@@ -1,6 +1,7 @@
 """Alert notifications end to end: the engine driven with GroupFacts rounds, a real Celery worker on the
 `notifications` queue, a real HTTP receiver and a real SMTP server. No Kafka broker is needed or started."""
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -168,3 +169,24 @@ def test_a_slack_format_webhook_gets_one_text(prod, receiver):
     wait_for(lambda: receiver.requests, what="the Slack notification")
     body = receiver.requests[0]["body"]
     assert list(body) == ["text"] and body["text"].startswith("*[FIRING] payments: prod / payments-eu*")
+
+
+def test_an_unreachable_queue_never_holds_up_evaluation_and_the_sweep_sends_later(prod, receiver, use_test_redis):
+    from console.celery import app
+    from groups.tasks import send_due_alert_deliveries
+
+    _rule(prod, receiver, statuses=["ERR"])
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    try:
+        started = time.monotonic()
+        report = rounds(prod, timezone.now(), [[group("payments-eu", status="ERR")]])[0]
+        took = time.monotonic() - started
+    finally:
+        app.conf.broker_url = use_test_redis
+    assert report.events and took < 1, took
+    assert AlertDelivery.objects.get().delivered_at is None and receiver.requests == []
+
+    assert send_due_alert_deliveries() == report.deliveries  # what beat runs every minute
+    wait_for(lambda: receiver.requests, what="the swept notification")
+    wait_for(_all_delivered, what="the delivery to be marked delivered")
+    assert len(receiver.requests) == 1
