@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/logout/", views_account.logout),
     path("admin/", admin.site.urls),
     path("", include("groups.urls_audit")),
+    path("", include("groups.urls_alerts")),
     path("", include("groups.urls")),
 ]
 
