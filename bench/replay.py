@@ -30,7 +30,7 @@ import uuid
 
 from console_env import console_on_local_kafka  # also puts the repository on sys.path
 
-# What groups/kafka.py RangeCopier sets on its consumer and producer that changes throughput
+# What groups/kafka/copier.py RangeCopier sets on its consumer and producer that changes throughput
 # (its client-only settings, such as callbacks, transactions and the partitioner, are left out).
 COPIER_CONSUMER = {
     "fetch.max.bytes": 52_428_800,

@@ -1,7 +1,7 @@
 """The console reads committed offsets from a broker whose group coordinator is still loading.
 
 librdkafka's AdminClient crashes its process on some of the answers such a broker gives (see
-groups/kafka_offsets.py). A brand-new broker is where that happened to the test suite itself; here
+groups/kafka/offsets_helper.py). A brand-new broker is where that happened to the test suite itself; here
 the console's own client asks one, from its first second, until it answers. If the crash reached
 this process, pytest would die with it: the test fails by ending the run.
 """

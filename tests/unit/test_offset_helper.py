@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from groups.kafka_offsets import HelperDied, OffsetFetcher
+from groups.kafka.offsets_helper import HelperDied, OffsetFetcher
 
 # Reads one request, then behaves as told by argv[1] ("crash", "hang", or a file: crash while it is
 # absent, creating it, and answer once it exists).

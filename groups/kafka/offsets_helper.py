@@ -129,7 +129,8 @@ class OffsetFetcher:
         # Plain values only: the helper does not import the console's modules (str subclasses such as
         # model choices would make it try to).
         self._config = tuple(sorted((str(k), str(v) if isinstance(v, str) else v) for k, v in config.items()))
-        self._command = command or [sys.executable, os.path.abspath(__file__)]
+        # -P: run by path, the script's own directory (this package's) must not shadow standard modules.
+        self._command = command or [sys.executable, "-P", os.path.abspath(__file__)]
         self._lock = threading.Lock()
         self._process: subprocess.Popen | None = None
         self.crashes = 0  # of helpers this process has seen die, for the logs and tests
