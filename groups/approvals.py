@@ -18,7 +18,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from groups import access, audit, planning, resets
+from groups import access, audit, resets
+from groups.planning import resets as planning
 from groups.kafka import ConsoleError, GroupDescription, client_for
 from groups.models import Operation
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from django import forms
 
-from groups import planning
-from groups.replay import ReplayError, ReplayRequest, format_time_ms
+from groups.planning import resets as planning
+from groups.planning.replays import ReplayError, ReplayRequest, format_time_ms, listed
 
 PARTITION_CHOICES = [("all", "All partitions"), ("some", "Only these partitions")]
 RANGE_CHOICES = [("offsets", "By offsets [from, to)"), ("time", "By time window [from, to)")]
@@ -93,10 +93,6 @@ def parse_header_equals(text: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise ReplayError(f"Write the header to match as name=value, such as source=billing; '{text}' is not.")
     return name.strip(), value
-
-
-def _listed(partitions: tuple[int, ...]) -> str:
-    return ", ".join(map(str, partitions))
 
 
 class ReplayForm(forms.Form):
@@ -180,7 +176,7 @@ class ReplayForm(forms.Form):
                          else "equals" if request.header_equals is not None else "none")
         return cls(initial={
             "partitions_mode": "some" if request.partitions is not None and not request.offsets else "all",
-            "partitions": _listed(request.partitions) if request.partitions is not None else "",
+            "partitions": listed(request.partitions) if request.partitions is not None else "",
             "range_mode": "offsets" if request.offsets else "time", "offsets": offsets,
             "time_from": format_time_ms(request.time_from_ms, missing=""),
             "time_to": format_time_ms(request.time_to_ms, missing=""),

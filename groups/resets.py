@@ -16,7 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from groups import access, audit, planning
+from groups import access, audit
+from groups.planning import resets as planning
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
 from groups.models import Cluster, Operation
 

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from groups import access, replay
+from groups.planning import replays as replay_plans
 from groups.forms import ConfirmForm, error_text
 from groups.forms_replay import ReplayForm
 from groups.kafka import ClusterClient, ConsoleError, client_for
@@ -31,12 +32,12 @@ def _form(client: ClusterClient, topic: str, data=None) -> ReplayForm:
                       partition_count=lambda: client.topic_partition_counts([topic]).get(topic))
 
 
-def _shown(preview: replay.ReplayPreview) -> dict:
+def _shown(preview: replay_plans.ReplayPreview) -> dict:
     """What the preview partial shows, with times and durations as a person reads them."""
-    sample = [{**row, "time": replay.format_time_ms(row["timestamp_ms"], sep=" ", missing="")}
+    sample = [{**row, "time": replay_plans.format_time_ms(row["timestamp_ms"], sep=" ", missing="")}
               for row in preview.sample]
     return {"preview": preview, "sample": sample,
-            "retention": replay.format_duration_ms(preview.target.get("retention_ms"))}
+            "retention": replay_plans.format_duration_ms(preview.target.get("retention_ms"))}
 
 
 def _preview_page(request: HttpRequest, cluster: Cluster, client: ClusterClient, form: ReplayForm) -> HttpResponse:
@@ -44,7 +45,7 @@ def _preview_page(request: HttpRequest, cluster: Cluster, client: ClusterClient,
     context = {"cluster": cluster, "topic": wanted.topic, "form": form, "wanted": wanted}
     try:
         preview = replay.preview_replay(client, wanted, sample_size=SAMPLE_SIZE)
-    except replay.ReplayError as error:
+    except replay_plans.ReplayError as error:
         return _replay_page(request, {**context, "error": str(error)}, 400)
     except ConsoleError as error:
         return _replay_page(request, {**context, "error": error.message}, 503)
@@ -71,9 +72,9 @@ def _load_token(token: str, cluster: Cluster, topic: str) -> dict | None:
     return signed
 
 
-def _signed_preview(signed: dict) -> replay.ReplayPreview:
+def _signed_preview(signed: dict) -> replay_plans.ReplayPreview:
     # The sample is not carried in the token: it only illustrates, and nothing runs from it.
-    return replay.ReplayPreview(ranges=signed["ranges"], total=signed["total"], sample=[],
+    return replay_plans.ReplayPreview(ranges=signed["ranges"], total=signed["total"], sample=[],
                                 warnings=signed["warnings"], target=signed["target"])
 
 
@@ -127,7 +128,7 @@ def replay_confirm(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
         except ConsoleError:
             pass  # the message below matters more than the form; the link leads back to it
         return render(request, "groups/replay.html", {**context, "error": EXPIRED}, status=400)
-    wanted, preview = replay.ReplayRequest.from_json(signed["request"]), _signed_preview(signed)
+    wanted, preview = replay_plans.ReplayRequest.from_json(signed["request"]), _signed_preview(signed)
     confirm = ConfirmForm(request.POST)
     if not confirm.is_valid():
         try:
@@ -155,6 +156,6 @@ def cancel_replay(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         # Who may cancel is cancel_replay's rule; a refusal is recorded there and raised as PermissionDenied.
         replay.cancel_replay(operation, request.user, source_ip=request.META.get("REMOTE_ADDR"))
-    except replay.ReplayError as error:
+    except replay_plans.ReplayError as error:
         return render_operation(request, operation, status=409, decision_error=str(error))
     return redirect("operation_page", pk=operation.pk)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from groups.planning import (
+from groups.planning.resets import (
     ALL_TOPICS,
     NO_RECORD_AT_TIME,
     ByDuration,

@@ -8,7 +8,7 @@ import pytest
 
 from groups.kafka import Record, TopicFacts
 from groups.models import Operation
-from groups.replay import (
+from groups.planning.replays import (
     PartitionBounds,
     ReplayError,
     ReplayRequest,

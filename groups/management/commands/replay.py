@@ -22,7 +22,7 @@ from groups.forms_replay import ReplayForm, parse_header_equals
 from groups.kafka import ConsoleError, client_for
 from groups.management.cli import aligned, cluster_named, user_named
 from groups.models import Operation
-from groups.replay import ReplayError
+from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_time_ms
 
 
 def _one_line(text: str | None, width: int = 60) -> str:
@@ -120,7 +120,7 @@ class Command(BaseCommand):
         if operation.status != Operation.Status.SUCCEEDED:
             raise CommandError(f"Operation #{operation.pk} {operation.status}: {operation.error}")
 
-    def _request(self, client, options) -> tuple[replay.ReplayRequest, bool]:
+    def _request(self, client, options) -> tuple[ReplayRequest, bool]:
         """The options as the web form would have them, read by the same form."""
         data = {"partitions_mode": "some" if options["partitions"] else "all", "partitions": options["partitions"] or "",
                 "target_topic": options["target"], "partitioning": options["partitioning"],
@@ -161,7 +161,7 @@ class Command(BaseCommand):
             raise CommandError(error_text(form))
         return form.cleaned_data["request"], form.cleaned_data["zone_assumed"]
 
-    def _show_preview(self, preview: replay.ReplayPreview, wanted: replay.ReplayRequest, zone_assumed: bool,
+    def _show_preview(self, preview: ReplayPreview, wanted: ReplayRequest, zone_assumed: bool,
                       output: str) -> None:
         warnings = list(preview.warnings)
         if zone_assumed:
@@ -190,7 +190,7 @@ class Command(BaseCommand):
         if preview.sample:
             self.stdout.write("Sample:")
             self.stdout.write(aligned([("PARTITION", "OFFSET", "TIMESTAMP", "KEY", "VALUE")] + [
-                (s["partition"], s["offset"], replay.format_time_ms(s.get("timestamp_ms")),
+                (s["partition"], s["offset"], format_time_ms(s.get("timestamp_ms")),
                  _one_line(s.get("key"), 30),
                  f"{_one_line(s.get('value_text'))} ({s.get('value_kind')}{', truncated' if s.get('truncated') else ''})")
                 for s in preview.sample]))

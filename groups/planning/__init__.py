@@ -1,0 +1,4 @@
+"""Planning, pure: a request and facts read once become an absolute plan; no Django, no I/O.
+
+`resets` plans offset resets as kafka-consumer-groups does; `replays` plans copies of record ranges.
+"""
