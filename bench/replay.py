@@ -64,7 +64,7 @@ def main() -> None:
 
 
 def _bench(args, bootstrap: str) -> None:
-    from groups import replay
+    from groups.operations import replays as replay
     from groups.kafka import TP, client_for
     from groups.models import Cluster
     from tests import kafkatools as kt

@@ -27,7 +27,7 @@ def main() -> None:
 
 
 def _bench(args, bootstrap: str) -> None:
-    from groups import resets
+    from groups.operations import resets
     from groups.kafka import client_for
     from groups.models import Cluster, Operation
     from localkafka.broker import run_tool

@@ -16,15 +16,8 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from groups import audit
-from groups.models import Cluster, Grant
+from groups.models import ACTIONS, ROLES, Cluster, Grant
 
-ACTIONS = ("view", "reset", "replay", "delete", "approve", "audit", "admin")
-ROLES = {
-    "Viewer": {"view"},
-    "Operator": {"view", "reset", "replay"},
-    "Approver": {"view", "approve", "audit"},
-    "Admin": set(ACTIONS),
-}
 # The smallest role that allows each action: what a refusal tells the person to ask for.
 ROLE_NEEDED = {action: next(role for role, actions in ROLES.items() if action in actions) for action in ACTIONS}
 
@@ -147,7 +140,8 @@ def visible_groups(user, cluster: Cluster, group_ids) -> list[str]:
 
 def refusal(action: str, cluster: Cluster | None = None, group_id: str | None = None, *, who: str = "You") -> str:
     """What a person is told when `action` is refused to `who`, and what to ask for."""
-    if group_id is not None and action in _ON_GROUP:
+    # An empty group id is no group's: what a replay's operation carries, whose right is on the cluster.
+    if group_id and action in _ON_GROUP:
         what = _ON_GROUP[action].format(group=group_id)
     else:
         what = _WITHOUT_GROUP[action]

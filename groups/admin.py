@@ -1,8 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from groups.access import ACTIONS
-from groups.models import ApiToken, AuditEvent, Cluster, Grant, Operation
+from groups.models import ACTIONS, ApiToken, AuditEvent, Cluster, Grant, Operation
 
 
 @admin.register(Cluster)

@@ -3,7 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from groups import logins, resets
+from groups import logins
+from groups.operations import resets
 
 # What the value field takes, per strategy that needs one (labels as the strategy select shows them).
 VALUE_HINTS = [

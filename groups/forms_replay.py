@@ -3,7 +3,7 @@
 Only the writing is read here: numbers, from-to pairs, dates, name=value. What the request means
 (ranges reversed or empty, a regular expression that does not compile, the throttle) and what needs
 the cluster (topics, partitions, a target that would loop into its source) is checked by
-`groups.replay.preview_replay`, for the web and the command alike.
+`groups.operations.replays.preview_replay`, for the web and the command alike.
 """
 
 from __future__ import annotations

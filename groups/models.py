@@ -1,3 +1,5 @@
+"""The console's rows, and the vocabulary they need: roles and the actions grants name."""
+
 import hashlib
 import os
 import secrets
@@ -8,6 +10,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
+
+
+ACTIONS = ("view", "reset", "replay", "delete", "approve", "audit", "admin")
+ROLES = {
+    "Viewer": {"view"},
+    "Operator": {"view", "reset", "replay"},
+    "Approver": {"view", "approve", "audit"},
+    "Admin": set(ACTIONS),
+}
 
 
 class Cluster(models.Model):
@@ -118,8 +129,9 @@ class Operation(models.Model):
     through conditional updates, so a redelivered task never runs an operation twice. On a cluster
     that requires approval it starts awaiting approval, and only a decision moves it on.
 
-    A replay's plan holds its source ranges; `group_id` is its private copy group, whose committed
-    offsets are the copy's checkpoint; the request itself is kept as JSON in `strategy_value`.
+    `group_id`, `strategy`, `strategy_value`, `scope` and `undo_of` describe a change of a group; a
+    replay changes no group (its `group_id` is empty): its plan holds its source ranges and its
+    request is its `replay` row. The progress fields are filled by runs that report as they go.
     """
 
     class Kind(models.TextChoices):
@@ -224,6 +236,36 @@ class Operation(models.Model):
         return {(row["topic"], row["partition"]): row["before"] for row in self.plan}
 
 
+class Replay(models.Model):
+    """What a replay operation copies and how: its request, as asked, beside the operation's plan.
+
+    `copy_group` names the copy's private consumer group, whose committed offsets are the copy's
+    checkpoint, and its transactional id. By offsets, `offsets` maps each source partition to its
+    [from, to); by time, `partitions` (None for all) are copied over [time_from_ms, time_to_ms).
+    """
+
+    operation = models.OneToOneField(Operation, on_delete=models.CASCADE, primary_key=True, related_name="replay")
+    copy_group = models.TextField(unique=True)
+    topic = models.CharField(max_length=249)
+    partitions = models.JSONField(null=True, blank=True, help_text="Source partitions chosen; empty for all.")
+    offsets = models.JSONField(null=True, blank=True, help_text="By offsets: partition -> [from, to).")
+    time_from_ms = models.BigIntegerField(null=True, blank=True)
+    time_to_ms = models.BigIntegerField(null=True, blank=True)
+    key_equals = models.TextField(null=True, blank=True)
+    key_regex = models.TextField(null=True, blank=True)
+    header_present = models.TextField(null=True, blank=True)
+    header_name = models.TextField(null=True, blank=True, help_text="With header_value: copy records with it.")
+    header_value = models.TextField(null=True, blank=True)
+    target_topic = models.CharField(max_length=249)
+    partitioning = models.CharField(max_length=20, default="same")
+    keep_timestamps = models.BooleanField(default=True)
+    throttle_rps = models.PositiveIntegerField(null=True, blank=True)
+    exactly_once = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"Replay of {self.topic} into {self.target_topic} (operation #{self.operation_id})"
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     """Bulk update() and delete() skip the model's save() and delete(), so they refuse as well."""
 
@@ -272,9 +314,6 @@ class AuditEvent(models.Model):
 
 
 def role_choices() -> list[tuple[str, str]]:
-    # Read when used, not at import: groups.access imports these models.
-    from groups.access import ROLES
-
     return [(role, role) for role in ROLES]
 
 
@@ -317,8 +356,6 @@ class Grant(models.Model):
         return f"{who}: {what} on {self.cluster or 'every cluster'} / {self.group_pattern}"
 
     def clean(self) -> None:
-        from groups.access import ACTIONS
-
         if (self.user_id is None) == (self.user_group_id is None):
             raise ValidationError("Grant to one user or to one group of users: choose exactly one.")
         if bool(self.role) == bool(self.actions):

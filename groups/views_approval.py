@@ -8,7 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from groups import access, approvals
+from groups import access
+from groups.operations import approvals
 from groups.models import Operation
 from groups.views_reset import get_operation, render_operation
 

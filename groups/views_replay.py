@@ -7,7 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from groups import access, replay
+from groups import access
+from groups.operations import replays as replay
 from groups.planning import replays as replay_plans
 from groups.forms import ConfirmForm, error_text
 from groups.forms_replay import ReplayForm

@@ -8,7 +8,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from groups import access, approvals, replay, resets
+from groups import access
+from groups.operations import approvals, replays, resets
 from groups.planning import resets as planning
 from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
 from groups.kafka import ConsoleError, client_for
@@ -162,7 +163,7 @@ def render_operation(request: HttpRequest, operation: Operation, *, status: int 
                "rows": _with_outcome(plan, operation.outcome), "undone_by": operation.undone_by.order_by("created"),
                "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
                "needs": access.ROLE_NEEDED,
-               "may_cancel_replay": operation.kind == Operation.Kind.REPLAY and replay.may_cancel(request.user, operation),
+               "may_cancel_replay": operation.kind == Operation.Kind.REPLAY and replays.may_cancel(request.user, operation),
                **_approval_context(request, operation), **extra}
     return _render(request, "groups/operation.html", "status", context, status)
 

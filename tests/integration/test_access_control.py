@@ -20,9 +20,11 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from groups import replay, resets, tasks
+from groups import tasks
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Grant, Operation
+from groups.operations import replays as replay
+from groups.operations import resets
 from groups.urls import urlpatterns
 from tests import kafkatools as kt
 

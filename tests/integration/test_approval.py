@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console.celery import app
-from groups import approvals, resets, tasks
+from groups import tasks
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Operation
+from groups.operations import approvals, resets
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.integration

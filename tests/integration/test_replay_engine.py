@@ -3,7 +3,6 @@ selects, how it survives a killed worker and how it stops when cancelled."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
-from groups import replay
+from groups.operations import replays as replay
 from groups.kafka import client_for
 from groups.models import AuditEvent, Operation
 from localkafka.broker import run_tool
@@ -324,7 +323,7 @@ def test_at_least_once_copies_every_record_without_transactions_and_a_killed_run
     source, target = topics(2)
     operation = _replay_killed_mid_copy(celery_worker, cluster, kafka_bootstrap, source, target, 300,
                                         exactly_once=False)
-    assert json.loads(operation.strategy_value)["exactly_once"] is False  # recorded with the request
+    assert operation.replay.exactly_once is False  # recorded with the request
     assert replay.resume_stale_replays(stale_after=timedelta(0)) == [operation.pk]
     _wait_final(operation, timeout=60)
     assert operation.status == "succeeded", operation.error
@@ -460,7 +459,7 @@ def test_only_one_run_holds_a_replay_and_a_redelivered_task_takes_over_only_a_si
         transactional_db, cluster):
     from django.utils import timezone
 
-    from groups.replay import _claim
+    _claim = replay.ReplayRun.claim
 
     operation = Operation.objects.create(kind=Operation.Kind.REPLAY, cluster=cluster, group_id="console-replay-x",
                                          plan=[], reason="r")
@@ -479,15 +478,17 @@ def test_runs_that_keep_dying_at_one_checkpoint_fail_the_replay_but_a_worker_out
         transactional_db, cluster, monkeypatch):
     from django.utils import timezone
 
-    from groups.replay import MAX_STALLS, _claim
+    from groups.operations.replays import MAX_STALLS
+
+    _claim = replay.ReplayRun.claim
 
     dispatched = []
     monkeypatch.setattr(replay, "_dispatch_resume", lambda pk, attempt: dispatched.append(attempt) or True)
     request = _request("src", "dst", offsets={0: (0, 100)}, exactly_once=False)
     operation = Operation.objects.create(
-        kind=Operation.Kind.REPLAY, cluster=cluster, group_id="console-replay-stalls", reason="r",
-        plan=[{"topic": "src", "partition": 0, "start": 0, "end": 100, "count": 100}], progress_total=100,
-        strategy_value=json.dumps(request.to_json()))
+        kind=Operation.Kind.REPLAY, cluster=cluster, reason="r",
+        plan=[{"topic": "src", "partition": 0, "start": 0, "end": 100, "count": 100}], progress_total=100)
+    replay.save_request(operation, request, "console-replay-stalls")
 
     def run_dies(scanned: int) -> None:
         """A worker takes the replay, reads up to `scanned`, and is killed without a word."""
@@ -538,7 +539,7 @@ def test_a_requester_who_lost_the_replay_right_meanwhile_is_refused_when_the_run
 
 def test_on_a_cluster_requiring_approval_a_replay_waits_and_runs_once_approved(
         celery_worker, cluster, kafka_bootstrap, topics, make_user):
-    from groups import approvals
+    from groups.operations import approvals
 
     cluster.require_approval = True
     cluster.save()

@@ -330,7 +330,7 @@ def test_at_least_once_is_chosen_explicitly_shown_with_its_cost_and_carried_to_t
     assert body.index("At least once:") < body.index('id="ranges"')  # a warning, shown first
     with django_capture_on_commit_callbacks(execute=False):
         assert _confirm(client, source, _token(preview)).status_code == 302
-    assert json.loads(Operation.objects.get().strategy_value)["exactly_once"] is False
+    assert Operation.objects.get().replay.exactly_once is False
 
     refused = _preview(client, source, target, delivery="sometimes")
     assert refused.status_code == 400 and "sometimes is not one of the available choices" in html.unescape(

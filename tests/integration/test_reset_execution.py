@@ -2,9 +2,9 @@
 
 import pytest
 
-from groups import resets
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Operation
+from groups.operations import lifecycle, resets
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.integration
@@ -95,7 +95,7 @@ def test_an_operation_refuses_while_another_holds_the_group_lock_and_names_it(
 
     topic, group = lagging_group
     preview = resets.preview_reset(client_for(cluster), group, "to-earliest")
-    lock = redis.Redis.from_url(use_test_redis).lock(resets.group_lock_name(cluster.pk, group), timeout=60)
+    lock = redis.Redis.from_url(use_test_redis).lock(lifecycle.group_lock_name(cluster.pk, group), timeout=60)
     assert lock.acquire(blocking=False, token="4242")
     try:
         operation = _wait_final(resets.request_operation(

@@ -10,9 +10,10 @@ from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from groups import resets, tasks
+from groups import tasks
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Cluster, Operation
+from groups.operations import resets
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.integration

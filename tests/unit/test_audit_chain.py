@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from groups import audit, resets
+from groups import audit
+from groups.operations import resets
 from groups.models import AuditEvent, Cluster, Operation
 
 pytestmark = pytest.mark.django_db

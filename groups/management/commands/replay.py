@@ -16,7 +16,8 @@ import json
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from groups import access, replay
+from groups import access
+from groups.operations import replays as replay
 from groups.forms import error_text
 from groups.forms_replay import ReplayForm, parse_header_equals
 from groups.kafka import ConsoleError, client_for

@@ -17,7 +17,8 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from groups import access, resets
+from groups import access
+from groups.operations import resets
 from groups.planning import resets as planning
 from groups.kafka import ConsoleError, client_for
 from groups.management.cli import aligned, cluster_named, user_named

@@ -1,33 +1,33 @@
-"""Replay: copy a range of a topic's records into a target topic, exactly (or at least) once, as an operation.
+"""Replays: copy a range of a topic's records into a target topic, exactly (or at least) once, as an operation.
 
 `preview_replay` checks a request against the cluster, turns it into offsets (once: a time
 window becomes offsets here and never again), samples the first records and warns about what
-the target would do to the copies. `request_replay` records it as an Operation of kind replay,
-with the same approval, audit and dispatch as a reset. `run_replay` is the worker's side: claim,
-copy with progress and cancel, finish.
+the target would do to the copies. `request_replay` records it as an operation of kind replay,
+with its request as a typed `Replay` row. `ReplayRun` is its steps in the one operation
+lifecycle: copy with progress and cancel, finish.
 
 A run that dies is resumed, never restarted: the copy's checkpoint is its private group's
 committed offsets, written in the same Kafka transaction as the copies (see
-`kafka.RangeCopier`). `resume_replay` hands a running replay to a new run, which fences the old
-one; the periodic reaper does that for replays whose run stopped reporting, and a run near the
-task time limit hands itself over the same way.
+`groups.kafka.copier`). `resume_replay` hands a running replay to a new run, which fences the
+old one; the periodic reaper does that for replays whose run stopped reporting, and a run near
+the task time limit hands itself over the same way.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 from collections import deque
 from datetime import timedelta
+from typing import Any
 
 import kombu.exceptions
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from groups import access, audit, resets
+from groups import access, audit
 from groups.kafka import (
     CHECKPOINT_CADENCE,
     TP,
@@ -38,7 +38,9 @@ from groups.kafka import (
     RangeCopier,
     client_for,
 )
-from groups.models import AuditEvent, Cluster, Operation
+from groups.models import AuditEvent, Cluster, Operation, Replay
+from groups.operations import lifecycle
+from groups.operations.lifecycle import Review
 from groups.planning.replays import (
     PartitionBounds,
     ReplayError,
@@ -57,6 +59,7 @@ from groups.planning.replays import (
 
 logger = logging.getLogger(__name__)
 
+RESUME_TASK = "groups.tasks.resume_replay"
 # A run reports at least every half second, so one silent this long has died (or hangs on Kafka).
 STALE_AFTER = timedelta(seconds=30)
 # Runs in a row that may die at one checkpoint before the reaper fails the replay instead of resuming it.
@@ -64,10 +67,6 @@ MAX_STALLS = 3
 # A run hands the copy to a fresh task this long before the task's soft time limit.
 HAND_OVER_MARGIN = 60
 RATE_WINDOW_SECONDS = 5.0
-
-
-# ---------------------------------------------------------------------------------------------
-# Preview and request
 
 
 def preview_replay(client: ClusterClient, request: ReplayRequest, *, sample_size: int = 10,
@@ -130,45 +129,6 @@ def _bounds(client: ClusterClient, tps: list[TP]) -> dict[int, PartitionBounds]:
     return {tp.partition: PartitionBounds(log[tp].start, log[tp].end, min(stable[tp], log[tp].end)) for tp in tps}
 
 
-def request_replay(*, cluster: Cluster, request: ReplayRequest, preview: ReplayPreview, reason: str, actor: str,
-                   requester=None, via: str = "web", source_ip: str | None = None, dispatch: bool = True) -> Operation:
-    """Record the replay of `preview.ranges` as an operation; a worker runs it once the row is committed.
-
-    Approval, audit and dispatch are those of `resets.request_operation`. The operation's
-    `group_id` is the copy's private group (its checkpoint and transactional id), named once
-    here so that a test database reused against the same cluster never resumes another's copy.
-    With dispatch=False the caller runs it itself through `run_replay` (the CLI does).
-    """
-    if not reason.strip():
-        raise ReplayError("Say why: a reason is required for every change.")
-    if preview.total <= 0 or not preview.ranges:
-        raise ReplayError("The range holds no records, so there is nothing to copy.")
-    if any(row["topic"] != request.topic for row in preview.ranges):
-        raise ReplayError("The preview is of another topic than the request: preview again.")
-    check_request(request)
-    scope = request.topic if request.partitions is None and request.offsets is None else (
-        f"{request.topic}:{','.join(str(row['partition']) for row in preview.ranges)}")
-    with transaction.atomic():
-        operation = resets.request_operation(
-            cluster=cluster, group_id=f"console-replay-{uuid.uuid4().hex[:16]}", kind=Operation.Kind.REPLAY,
-            plan=[dict(row) for row in preview.ranges], reason=reason, actor=actor, requester=requester, via=via,
-            strategy="by-time" if request.by_time else "by-offsets", strategy_value=json.dumps(request.to_json()),
-            scope=scope, source_ip=source_ip, dispatch=dispatch,
-        )
-        Operation.objects.filter(pk=operation.pk).update(progress_total=preview.total)
-    operation.refresh_from_db()
-    return operation
-
-
-def review_problem(operation: Operation) -> str | None:
-    """Why a replay awaiting approval could not run as requested now, if it could not (approvers see it)."""
-    try:
-        _check_still_possible(client_for(operation.cluster), operation, _request_of(operation))
-    except (ReplayError, ConsoleError) as error:
-        return str(error)
-    return None
-
-
 def _check_still_possible(client: ClusterClient, operation: Operation, request: ReplayRequest) -> None:
     """Refuse a replay whose topics or records went away since it was planned."""
     facts = client.topic_facts([request.topic, request.target_topic])
@@ -189,12 +149,56 @@ def _check_still_possible(client: ClusterClient, operation: Operation, request: 
                           f"{'s' if len(lost) > 1 else ''} {', '.join(lost)}; nothing was copied. Preview again.")
 
 
-def _request_of(operation: Operation) -> ReplayRequest:
-    return ReplayRequest.from_json(json.loads(operation.strategy_value))
+def request_replay(*, cluster: Cluster, request: ReplayRequest, preview: ReplayPreview, reason: str, actor: str,
+                   requester=None, via: str = "web", source_ip: str | None = None, dispatch: bool = True) -> Operation:
+    """Record the replay of `preview.ranges` as an operation; a worker runs it once the row is committed.
+
+    Approval, audit and dispatch are those of every operation (`lifecycle.request`). The copy's
+    private group (its checkpoint and transactional id) is named once here, so that a test
+    database reused against the same cluster never resumes another's copy. With dispatch=False
+    the caller runs it itself through `run_replay` (the CLI does).
+    """
+    if preview.total <= 0 or not preview.ranges:
+        raise ReplayError("The range holds no records, so there is nothing to copy.")
+    if any(row["topic"] != request.topic for row in preview.ranges):
+        raise ReplayError("The preview is of another topic than the request: preview again.")
+    check_request(request)
+    copy_group = f"console-replay-{uuid.uuid4().hex[:16]}"
+    return lifecycle.request(
+        cluster=cluster, kind=Operation.Kind.REPLAY, plan=[dict(row) for row in preview.ranges], reason=reason,
+        actor=actor, requester=requester, via=via, source_ip=source_ip, dispatch=dispatch,
+        details=lambda operation: save_request(operation, request, copy_group), progress_total=preview.total,
+    )
 
 
-# ---------------------------------------------------------------------------------------------
-# The worker's side
+def save_request(operation: Operation, request: ReplayRequest, copy_group: str) -> Replay:
+    """The replay row of `operation`: its request, typed, and the copy's private group."""
+    header_name, header_value = request.header_equals or (None, None)
+    return Replay.objects.create(
+        operation=operation, copy_group=copy_group, topic=request.topic,
+        partitions=list(request.partitions) if request.partitions is not None else None,
+        offsets=({str(p): [start, end] for p, (start, end) in sorted(request.offsets.items())}
+                 if request.offsets is not None else None),
+        time_from_ms=request.time_from_ms, time_to_ms=request.time_to_ms, key_equals=request.key_equals,
+        key_regex=request.key_regex, header_present=request.header_present, header_name=header_name,
+        header_value=header_value, target_topic=request.target_topic, partitioning=request.partitioning,
+        keep_timestamps=request.keep_timestamps, throttle_rps=request.throttle_rps, exactly_once=request.exactly_once,
+    )
+
+
+def request_of(operation: Operation) -> ReplayRequest:
+    """The request a replay operation was recorded with."""
+    row = operation.replay
+    return ReplayRequest(
+        topic=row.topic,
+        partitions=tuple(row.partitions) if row.partitions is not None else None,
+        offsets={int(p): (start, end) for p, (start, end) in row.offsets.items()} if row.offsets is not None else None,
+        time_from_ms=row.time_from_ms, time_to_ms=row.time_to_ms, key_equals=row.key_equals, key_regex=row.key_regex,
+        header_present=row.header_present,
+        header_equals=(row.header_name, row.header_value or "") if row.header_name is not None else None,
+        target_topic=row.target_topic, partitioning=row.partitioning, keep_timestamps=row.keep_timestamps,
+        throttle_rps=row.throttle_rps, exactly_once=row.exactly_once,
+    )
 
 
 def run_replay(operation_id: int, *, takeover: int | None = None, time_limit: float | None = None) -> None:
@@ -205,66 +209,23 @@ def run_replay(operation_id: int, *, takeover: int | None = None, time_limit: fl
     `resume_replay`). `time_limit` (seconds) is the task's soft limit: the run hands the copy to a
     new task shortly before it.
     """
-    attempt = _claim(operation_id, takeover)
-    if attempt is None:
-        return
-    operation = Operation.objects.select_related("cluster", "requester").get(pk=operation_id)
-    if attempt == 1:
-        audit.record("started", actor="worker", operation=operation, outcome="running")
-    refused = _refusal(operation)
-    if refused:
-        _finish(operation, attempt, Operation.Status.FAILED, None, error=refused)
-        return
-    request = _request_of(operation)
-    ranges = {row["partition"]: (row["start"], row["end"]) for row in operation.plan}
-    run = _Run(operation, attempt, time_limit)
-    try:
-        client = client_for(operation.cluster)
-        if attempt == 1:
-            _check_still_possible(client, operation, request)
-        copier = RangeCopier(client, CopyJob(
-            source=request.topic, target=request.target_topic, ranges=ranges, copy_id=operation.group_id,
-            partitioning=request.partitioning, keep_timestamps=request.keep_timestamps,
-            accept=record_filter(request), throttle_rps=request.throttle_rps, transactional=request.exactly_once,
-        ))
-        progress = copier.run(run.report)
-    except ReplayError as exc:
-        _finish(operation, attempt, Operation.Status.FAILED, None, error=str(exc))
-        return
-    except ConsoleError as exc:
-        if exc.code == "FENCED":
-            logger.info("replay %s: run %s was taken over by a later run", operation_id, attempt)
-            return
-        _finish(operation, attempt, Operation.Status.FAILED, run.committed,
-                error=f"{exc.message} {_kept_text(run.committed, operation)}")
-        return
-    except Exception:
-        logger.exception("replay %s failed unexpectedly", operation_id)
-        _finish(operation, attempt, Operation.Status.FAILED, run.committed,
-                error="The worker failed unexpectedly (the error is in its log). "
-                      + _kept_text(run.committed, operation))
-        raise
-    if run.stopped == "superseded":
-        return
-    if progress.done:
-        _finish(operation, attempt, Operation.Status.SUCCEEDED, progress)
-    elif run.stopped == "cancelled":
-        who = (AuditEvent.objects.filter(operation=operation, action="cancel_requested").order_by("-id")
-               .values_list("actor", flat=True).first())
-        _finish(operation, attempt, Operation.Status.CANCELLED, progress,
-                error=f"Cancelled{f' by {who}' if who else ''}: {progress.total_copied} of {operation.progress_total} "
-                      f"records were copied into '{request.target_topic}' and stay there (committed); nothing more "
-                      "will be copied.")
-    elif run.stopped == "hand-over" and run.save(progress):
-        _dispatch_resume(operation.pk, attempt)
+    lifecycle.execute(operation_id, takeover=takeover, time_limit=time_limit)
 
 
-class _Run:
-    """One run's link to its operation row: progress, heartbeat, cancel and hand-over."""
+class ReplayRun(lifecycle.Run, kind=Operation.Kind.REPLAY):
+    """A replay's steps: copy from the checkpoint with progress, cancel and hand-over, and finish with counts.
 
-    def __init__(self, operation: Operation, attempt: int, time_limit: float | None):
-        self.operation = operation
-        self.attempt = attempt
+    Its right is on the cluster (a copy between topics is no group's). It takes no group lock:
+    a later run fences an earlier one through the copy's transactional id instead.
+    """
+
+    action = "replay"
+    on_group = False
+    resume_after = STALE_AFTER
+    refused_note = "This was checked again when a worker started the replay, so nothing was copied."
+
+    def __init__(self, operation: Operation, attempt: int | None, time_limit: float | None = None):
+        super().__init__(operation, attempt, time_limit)
         if time_limit:
             # Short limits (tests) hand over halfway; real ones leave the margin for the last commit.
             spare = HAND_OVER_MARGIN if time_limit > 2 * HAND_OVER_MARGIN else time_limit / 2
@@ -311,35 +272,67 @@ class _Run:
             return False
         return True
 
+    def execute_steps(self, client: ClusterClient) -> None:
+        operation = self.operation
+        request = request_of(operation)
+        if self.attempt == 1:
+            try:
+                _check_still_possible(client, operation, request)
+            except ReplayError as exc:
+                self.finish(Operation.Status.FAILED, error=str(exc))
+                return
+        ranges = {row["partition"]: (row["start"], row["end"]) for row in operation.plan}
+        copier = RangeCopier(client, CopyJob(
+            source=request.topic, target=request.target_topic, ranges=ranges, copy_id=operation.replay.copy_group,
+            partitioning=request.partitioning, keep_timestamps=request.keep_timestamps,
+            accept=record_filter(request), throttle_rps=request.throttle_rps, transactional=request.exactly_once,
+        ))
+        try:
+            progress = copier.run(self.report)
+        except ConsoleError as exc:
+            if exc.code == "FENCED":
+                logger.info("replay %s: run %s was taken over by a later run", operation.pk, self.attempt)
+                return
+            raise
+        if self.stopped == "superseded":
+            return
+        if progress.done:
+            self.committed = progress
+            self.finish(Operation.Status.SUCCEEDED)
+        elif self.stopped == "cancelled":
+            self.committed = progress
+            who = (AuditEvent.objects.filter(operation=operation, action="cancel_requested").order_by("-id")
+                   .values_list("actor", flat=True).first())
+            self.finish(Operation.Status.CANCELLED,
+                        error=f"Cancelled{f' by {who}' if who else ''}: {progress.total_copied} of "
+                              f"{operation.progress_total} records were copied into '{request.target_topic}' and "
+                              "stay there (committed); nothing more will be copied.")
+        elif self.stopped == "hand-over" and self.save(progress):
+            _dispatch_resume(operation.pk, self.attempt)
 
-def _claim(operation_id: int, takeover: int | None) -> int | None:
-    """The run number this call now holds, or None when the replay is not its to run."""
-    now = timezone.now()
-    replays = Operation.objects.filter(pk=operation_id, kind=Operation.Kind.REPLAY)
-    if takeover is None:
-        if replays.filter(status=Operation.Status.PENDING).update(
-                status=Operation.Status.RUNNING, started=now, heartbeat=now, progress_updated=now, replay_attempt=1):
-            return 1
-        # A redelivered task: take over only from a run that stopped reporting.
-        takeover = (replays.filter(status=Operation.Status.RUNNING, heartbeat__lt=now - STALE_AFTER)
-                    .values_list("replay_attempt", flat=True).first())
-        if takeover is None:
-            return None
-    if replays.filter(status=Operation.Status.RUNNING, replay_attempt=takeover).update(
-            replay_attempt=takeover + 1, heartbeat=now):
-        return takeover + 1
-    return None
+    def left_behind(self, unexpected: bool) -> str:
+        return _kept_text(self.committed, self.operation)
 
+    def finish_fields(self) -> tuple[dict[str, Any], list | None]:
+        now = timezone.now()
+        rows = _outcome_rows(self.operation, self.committed)
+        fields: dict[str, Any] = {"outcome": rows, "heartbeat": now, "progress_updated": now, "progress_rate": 0.0}
+        if self.committed is not None:
+            fields.update(progress_copied=self.committed.total_copied, progress_scanned=self.committed.scanned)
+        return fields, rows
 
-def _refusal(operation: Operation) -> str | None:
-    """Why the requester may no longer replay on the cluster, if the right was withdrawn while it waited."""
-    requester = operation.requester
-    if requester is None or access.allowed(requester, "replay", operation.cluster):
-        return None
-    error = (access.refusal("replay", operation.cluster, who=requester.get_username())
-             + " This was checked again when a worker started the replay, so nothing was copied.")
-    audit.record("denied", actor=requester.get_username(), operation=operation, outcome="denied", error=error)
-    return error
+    @classmethod
+    def review(cls, operation: Operation) -> Review:
+        """A replay changes no group: what can go stale is its topics and the records of its range."""
+        try:
+            _check_still_possible(client_for(operation.cluster), operation, request_of(operation))
+        except (ReplayError, ConsoleError) as error:
+            return Review(error=str(error))
+        return Review()
+
+    @staticmethod
+    def reap_stale() -> list[int]:
+        return resume_stale_replays()
 
 
 def _outcome_rows(operation: Operation, progress: CopyProgress | None) -> list[dict]:
@@ -361,29 +354,12 @@ def _kept_text(progress: CopyProgress | None, operation: Operation) -> str:
     copied = progress.total_copied if progress is not None else operation.progress_copied
     if not copied:
         return "Nothing was copied."
-    if _request_of(operation).exactly_once:
+    if operation.replay.exactly_once:
         return (f"{copied} of {operation.progress_total} records had been copied and committed before that; they stay "
                 "in the target, and a read_committed reader sees each of them once.")
     return (f"{copied} of {operation.progress_total} records had been copied before that; they stay in the target "
             f"(at least once: the records copied after the last checkpoint before a worker died, {CHECKPOINT_CADENCE}, "
             "may be there twice).")
-
-
-def _finish(operation: Operation, attempt: int, status: str, progress: CopyProgress | None, *,
-            error: str = "") -> bool:
-    """Move the replay to a final status with its counts, once, and audit the outcome."""
-    now = timezone.now()
-    rows = _outcome_rows(operation, progress)
-    fields = {"status": status, "finished": now, "error": error, "outcome": rows, "heartbeat": now,
-              "progress_updated": now, "progress_rate": 0.0}
-    if progress is not None:
-        fields.update(progress_copied=progress.total_copied, progress_scanned=progress.scanned)
-    done = Operation.objects.filter(pk=operation.pk, status=Operation.Status.RUNNING,
-                                    replay_attempt=attempt).update(**fields)
-    if done:
-        operation.refresh_from_db()
-        audit.record(status, actor="worker", operation=operation, plan=rows, outcome=status, error=error)
-    return bool(done)
 
 
 def resume_replay(operation: Operation) -> bool:
@@ -400,10 +376,8 @@ def resume_replay(operation: Operation) -> bool:
 
 
 def _dispatch_resume(operation_id: int, attempt: int) -> bool:
-    from groups.tasks import resume_replay as resume_task
-
     try:
-        resume_task.delay(operation_id, attempt)
+        lifecycle.enqueue(RESUME_TASK, operation_id, attempt)
     except kombu.exceptions.OperationalError as exc:
         # The replay stays running; the reaper tries again on its next round.
         logger.warning("replay %s could not be handed to a worker: %s", operation_id, exc)
@@ -418,7 +392,7 @@ def resume_stale_replays(stale_after: timedelta | None = None) -> list[int]:
     """
     cutoff = timezone.now() - (STALE_AFTER if stale_after is None else stale_after)
     stale = Operation.objects.filter(kind=Operation.Kind.REPLAY, status=Operation.Status.RUNNING,
-                                     heartbeat__lt=cutoff)
+                                     heartbeat__lt=cutoff).select_related("replay")
     return [operation.pk for operation in stale if not _given_up(operation) and resume_replay(operation)]
 
 
@@ -441,7 +415,7 @@ def _given_up(operation: Operation) -> bool:
              f"{operation.progress_total} source offsets read) without reporting: the worker is probably killed "
              "there (out of memory on a very large record, or by its hard time limit); its log says why. "
              + _kept_text(None, operation))
-    return _finish(operation, operation.replay_attempt, Operation.Status.FAILED, None, error=error)
+    return ReplayRun(operation, operation.replay_attempt).finish(Operation.Status.FAILED, error=error)
 
 
 def may_cancel(user, operation: Operation) -> bool:

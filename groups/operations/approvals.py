@@ -1,6 +1,6 @@
 """Four-eyes approval: a change on a cluster that requires it waits until another user approves it.
 
-`resets.request_operation` creates such an operation awaiting approval. From there it moves on
+`lifecycle.request` creates such an operation awaiting approval. From there it moves on
 only through the functions here: a different user with `approve` on the group approves it (after
 the request is checked against the group's offsets now) or rejects it; its requester may cancel
 it; the periodic sweep expires it. Each step is one conditional update plus one audit event, so
@@ -9,8 +9,6 @@ two people deciding at once cannot both win.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from itertools import groupby
 from typing import NoReturn
 
@@ -18,10 +16,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from groups import access, audit, resets
-from groups.planning import resets as planning
-from groups.kafka import ConsoleError, GroupDescription, client_for
+from groups import access, audit
 from groups.models import Operation
+from groups.operations import lifecycle
+from groups.operations.lifecycle import Review
 
 AWAITING = Operation.Status.AWAITING_APPROVAL
 
@@ -34,113 +32,10 @@ class CommentMissing(ValueError):
     """A decision was sent without the comment every decision records."""
 
 
-@dataclass(frozen=True)
-class PartitionCheck:
-    """One partition as requested and as the same request plans it now; None where one side lacks it."""
-
-    topic: str
-    partition: int
-    before_then: int | None
-    after_then: int | None
-    before_now: int | None
-    after_now: int | None
-    log_start_now: int | None
-    log_end_now: int | None
-    in_request: bool
-    in_plan_now: bool
-
-    @property
-    def moved(self) -> bool:
-        """The group's committed offset is not what the request found, so the worker would refuse the plan."""
-        return self.in_request and (not self.in_plan_now or self.before_now != self.before_then)
-
-    @property
-    def replanned(self) -> bool:
-        return self.in_request and self.in_plan_now and self.after_now != self.after_then
-
-    @property
-    def outside_log(self) -> bool:
-        """The requested offset has left the partition's log (retention passed it, or the log was cut)."""
-        return (self.in_request and self.in_plan_now
-                and not self.log_start_now <= self.after_then <= self.log_end_now)
-
-    @property
-    def differs(self) -> bool:
-        """Planned now, the request would not be what was asked, though the plan can still be applied."""
-        return not self.moved and (not self.in_request or self.replanned or self.outside_log)
-
-
-@dataclass(frozen=True)
-class Review:
-    """A request checked against the group now, as the approver must see it before deciding."""
-
-    group: GroupDescription | None = None
-    checks: tuple[PartitionCheck, ...] = ()
-    error: str = ""
-
-    @property
-    def moved(self) -> list[PartitionCheck]:
-        return [check for check in self.checks if check.moved]
-
-    @property
-    def differing(self) -> list[PartitionCheck]:
-        return [check for check in self.checks if check.differs]
-
-    @property
-    def blocked_reason(self) -> str | None:
-        """Why approving now would be wrong, if it would; the approver can still reject."""
-        if self.error:
-            return (f"The request could not be checked against the group now: {self.error} "
-                    "Approve once it can be checked, or reject it.")
-        if self.group is not None and self.group.is_active:
-            return (f"{resets.active_group_message(self.group)} As the group stands now, a worker would refuse. "
-                    "Approve once its consumers are stopped, or reject it.")
-        moved = len(self.moved)
-        if moved:
-            return (f"The group's committed offsets moved on {moved} partition{'s' if moved > 1 else ''} since the "
-                    "request, so a worker would refuse this plan. Reject it; the requester can preview again "
-                    "against the current offsets.")
-        return None
-
-
 def review(operation: Operation) -> Review:
-    """Plan the same request again against the group's offsets now and compare it with what was requested.
-
-    Reads Kafka; writes nothing. A request that cannot be planned now comes back with `error` set.
-    """
-    group_id = operation.group_id
-    if operation.kind == Operation.Kind.REPLAY:
-        # A replay changes no group: what can go stale is its topics and the records of its range.
-        from groups import replay
-
-        return Review(error=replay.review_problem(operation) or "")
-    try:
-        client = client_for(operation.cluster)
-        if operation.kind == Operation.Kind.DELETE_GROUP:
-            return Review(group=client.describe_groups([group_id])[group_id])
-        preview = resets.preview_reset(client, group_id, operation.strategy, operation.strategy_value,
-                                       operation.scope, undo_of=operation.undo_of)
-    except planning.PlanningError as exc:
-        return Review(error=str(exc))
-    except ConsoleError as exc:
-        return Review(error=exc.message)
-    return Review(group=preview.group, checks=_compare(operation.plan, preview.plan.rows))
-
-
-def _compare(requested: list[dict], now: Iterable[planning.PlannedPartition]) -> tuple[PartitionCheck, ...]:
-    then = {(row["topic"], row["partition"]): row for row in requested}
-    current = {(row.topic, row.partition): row for row in now}
-    checks = []
-    for key in sorted(then.keys() | current.keys()):
-        old, new = then.get(key), current.get(key)
-        checks.append(PartitionCheck(
-            topic=key[0], partition=key[1],
-            before_then=old["before"] if old else None, after_then=old["after"] if old else None,
-            before_now=new.before if new else None, after_now=new.after if new else None,
-            log_start_now=new.log_start if new else None, log_end_now=new.log_end if new else None,
-            in_request=old is not None, in_plan_now=new is not None,
-        ))
-    return tuple(checks)
+    """The request checked against the cluster now, as its kind reviews it (a reset is planned again against
+    the group's offsets now and compared with what was requested). Reads Kafka; writes nothing."""
+    return lifecycle.review(operation)
 
 
 def _is_requester(user, operation: Operation) -> bool:
@@ -223,7 +118,7 @@ def approve(operation: Operation, user, comment: str, *, source_ip: str | None =
                                   f"it is {operation.get_status_display().lower()} now. Nothing was approved.")
         audit.record("approved", actor=user.get_username(), operation=operation, reason=comment,
                      outcome=operation.status, source_ip=source_ip)
-        transaction.on_commit(lambda: resets.dispatch_operation(operation))
+        transaction.on_commit(lambda: lifecycle.dispatch_operation(operation))
     return operation
 
 
