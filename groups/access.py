@@ -6,7 +6,6 @@ reads grants. Superusers may do everything; an inactive or anonymous user may do
 
 from __future__ import annotations
 
-import re
 from fnmatch import fnmatchcase
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -83,29 +82,6 @@ def allowed(user, action: str, cluster: Cluster | None = None, group_id: str | N
     return grants is None or any(_covers(grant, group_id) for grant in grants)
 
 
-def _pattern_regex(pattern: str) -> str:
-    """A grant's pattern as an anchored regex the database reads (SQLite through Django, PostgreSQL),
-    with fnmatch's meaning of `*`, `?` and `[...]` (`!` negates), as `_covers` applies it."""
-    parts, i = [], 0
-    while i < len(pattern):
-        char = pattern[i]
-        close = pattern.find("]", i + 2) if char == "[" else -1
-        if char == "*":
-            parts.append(".*")
-        elif char == "?":
-            parts.append(".")
-        elif close != -1:
-            members = pattern[i + 1:close]
-            negate = members.startswith("!")
-            members = members[1:] if negate else members
-            parts.append("[" + ("^" if negate else "") + members.replace("\\", "\\\\") + "]")
-            i = close
-        else:
-            parts.append(re.escape(char))
-        i += 1
-    return "^" + "".join(parts) + "$"
-
-
 def audit_scope(user) -> Q | None:
     """Which audit events `user` may review: None for all of them, else a filter on AuditEvent.
 
@@ -120,7 +96,7 @@ def audit_scope(user) -> Q | None:
     for grant in grants:
         on_cluster = Q(cluster=grant.cluster.name) if grant.cluster_id is not None else ~Q(cluster="")
         if grant.group_pattern != "*":
-            on_cluster &= Q(group_id=grant.group_pattern) | Q(group_id__regex=_pattern_regex(grant.group_pattern))
+            on_cluster &= Q(group_id=grant.group_pattern) | Q(group_id__regex=audit.glob_regex(grant.group_pattern))
         scope |= on_cluster
     return scope
 
@@ -157,7 +133,7 @@ def require(request_or_user, action: str, cluster: Cluster | None = None, group_
     if allowed(user, action, cluster, group_id):
         return
     if source_ip is None and isinstance(request_or_user, HttpRequest):
-        source_ip = request_or_user.META.get("REMOTE_ADDR")
+        source_ip = audit.source_ip(request_or_user)
     message = refusal(action, cluster, group_id)
     actor = user.username if user is not None and user.is_authenticated else "anonymous"
     audit.record("denied", actor=actor, cluster=cluster.name if cluster else "", group_id=group_id or "",

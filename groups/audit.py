@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from groups.models import AuditEvent, Operation
@@ -149,10 +150,35 @@ def chain_summary() -> tuple[int, str]:
     return AuditEvent.objects.filter(id__lte=last.id).count(), last.hash
 
 
-def _glob_regex(pattern: str) -> str:
-    """`payments-*` as an anchored regex that SQLite (through Django) and PostgreSQL both read."""
-    parts = (".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
+def glob_regex(pattern: str, *, classes: bool = True) -> str:
+    """A glob as an anchored regex that SQLite (through Django) and PostgreSQL both read.
+
+    `*` is any run of characters and `?` one; with `classes`, `[...]` is one of those characters
+    (`!` negates), as fnmatch reads it; without, `[` and `]` are themselves.
+    """
+    parts, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        close = pattern.find("]", i + 2) if char == "[" and classes else -1
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        elif close != -1:
+            members = pattern[i + 1:close]
+            negate = members.startswith("!")
+            members = members[1:] if negate else members
+            parts.append("[" + ("^" if negate else "") + members.replace("\\", "\\\\") + "]")
+            i = close
+        else:
+            parts.append(re.escape(char))
+        i += 1
     return "^" + "".join(parts) + "$"
+
+
+def source_ip(request: HttpRequest) -> str | None:
+    """The address an event records for a request: the client's, or behind a proxy the proxy's."""
+    return request.META.get("REMOTE_ADDR")
 
 
 def _start_of(day: date) -> datetime:
@@ -164,13 +190,14 @@ def find_events(*, actor: str = "", cluster: str = "", group: str = "", action: 
     """Events matching every given criterion, newest first.
 
     `group` is an exact group id, or a pattern where `*` stands for any run of characters and `?` for
-    one; `since` and `until` are UTC days, both included; `text` is searched in the reason, ignoring case.
+    one (`[` and `]` match themselves: they are common in group ids and rare in searches); `since` and
+    `until` are UTC days, both included; `text` is searched in the reason, ignoring case.
     """
     events = AuditEvent.objects.order_by("-id")
     exact = {"actor": actor, "cluster": cluster, "action": action, "outcome": outcome}
     events = events.filter(**{field: value for field, value in exact.items() if value})
     if group and ("*" in group or "?" in group):
-        events = events.filter(group_id__regex=_glob_regex(group))
+        events = events.filter(group_id__regex=glob_regex(group, classes=False))
     elif group:
         events = events.filter(group_id=group)
     if since is not None:

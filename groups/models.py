@@ -195,7 +195,12 @@ class Operation(models.Model):
         indexes = [models.Index(fields=["cluster", "group_id", "-created"]), models.Index(fields=["status"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.get_kind_display()} of {self.group_id} ({self.status})"
+        return f"#{self.pk} {self.get_kind_display()} of {self.subject} ({self.status})"
+
+    @property
+    def subject(self) -> str:
+        """What the operation is about, for titles and lists: its group, or a replay's source topic."""
+        return self.group_id or (self.plan[0]["topic"] if self.plan else "")
 
     @property
     def is_final(self) -> bool:

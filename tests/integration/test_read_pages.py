@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 
-from groups import views
+from groups.views import clusters as views
 from groups.kafka import TP, ClusterClient, GroupDescription, GroupListing, LogOffsets, Member, client_for
 from groups.models import Cluster
 from tests import kafkatools as kt

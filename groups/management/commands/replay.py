@@ -18,8 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
 from groups.operations import replays as replay
-from groups.forms import error_text
-from groups.forms_replay import ReplayForm, parse_header_equals
+from groups.forms import ReplayForm, error_text, parse_header_equals
 from groups.kafka import ConsoleError, client_for
 from groups.management.cli import aligned, cluster_named, user_named
 from groups.models import Operation

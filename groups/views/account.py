@@ -20,29 +20,25 @@ from groups.forms import LoginForm
 from groups.models import ApiToken
 
 
-def _source_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 class _LoginView(auth_views.LoginView):
     authentication_form = LoginForm
 
     def form_valid(self, form):
-        logins.record_success(form.get_user().get_username(), _source_ip(self.request))
+        logins.record_success(form.get_user().get_username(), audit.source_ip(self.request))
         return super().form_valid(form)
 
 
 class _LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            audit.record("logout", actor=request.user.get_username(), source_ip=_source_ip(request),
+            audit.record("logout", actor=request.user.get_username(), source_ip=audit.source_ip(request),
                          outcome="succeeded")
         return super().post(request, *args, **kwargs)
 
 
 class _PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
-        audit.record("password_changed", actor=self.request.user.get_username(), source_ip=_source_ip(self.request),
+        audit.record("password_changed", actor=self.request.user.get_username(), source_ip=audit.source_ip(self.request),
                      outcome="succeeded")
         return super().form_valid(form)
 
@@ -67,11 +63,11 @@ def api_token(request: HttpRequest) -> HttpResponse:
     key = None
     if request.method == "POST" and request.POST.get("action") == "revoke":
         ApiToken.objects.filter(user=request.user).delete()
-        audit.record("api_token_revoked", actor=request.user.get_username(), source_ip=_source_ip(request),
+        audit.record("api_token_revoked", actor=request.user.get_username(), source_ip=audit.source_ip(request),
                      outcome="succeeded")
     elif request.method == "POST":
         key = ApiToken.issue(request.user)
-        audit.record("api_token_created", actor=request.user.get_username(), source_ip=_source_ip(request),
+        audit.record("api_token_created", actor=request.user.get_username(), source_ip=audit.source_ip(request),
                      outcome="succeeded")
     token = ApiToken.objects.filter(user=request.user).first()
     return render(request, "registration/api_token.html", {"token": token, "key": key})

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 
 from groups import access, audit
 from groups.models import AuditEvent
-from groups.views import BadQuery, _query_page, _render
+from groups.views.common import BadQuery, query_page, render_page
 
 EVENTS_PER_PAGE = 50
 # Rows fetched per database round trip and written per chunk of an export: memory stays flat
@@ -73,11 +73,11 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     }
     try:
         events = _matching_events(request, values)
-        page_number = _query_page(request)
+        page_number = query_page(request)
     except BadQuery as error:
-        return _render(request, "groups/audit_list.html", "results", {**context, "error": str(error)}, 400)
+        return render_page(request, "groups/audit_list.html", "results", {**context, "error": str(error)}, 400)
     page = Paginator(events, EVENTS_PER_PAGE).get_page(page_number)
-    return _render(request, "groups/audit_list.html", "results", {**context, "page": page})
+    return render_page(request, "groups/audit_list.html", "results", {**context, "page": page})
 
 
 @require_GET
