@@ -94,7 +94,7 @@ def audit_scope(user) -> Q | None:
         return None
     scope = Q(pk__in=[])
     for grant in grants:
-        on_cluster = Q(cluster=grant.cluster.name) if grant.cluster_id is not None else ~Q(cluster="")
+        on_cluster = Q(cluster=grant.cluster.name) if grant.cluster is not None else ~Q(cluster="")
         if grant.group_pattern != "*":
             on_cluster &= Q(group_id=grant.group_pattern) | Q(group_id__regex=audit.glob_regex(grant.group_pattern))
         scope |= on_cluster
@@ -117,10 +117,7 @@ def visible_groups(user, cluster: Cluster, group_ids) -> list[str]:
 def refusal(action: str, cluster: Cluster | None = None, group_id: str | None = None, *, who: str = "You") -> str:
     """What a person is told when `action` is refused to `who`, and what to ask for."""
     # An empty group id is no group's: what a replay's operation carries, whose right is on the cluster.
-    if group_id and action in _ON_GROUP:
-        what = _ON_GROUP[action].format(group=group_id)
-    else:
-        what = _WITHOUT_GROUP[action]
+    what = _ON_GROUP[action].format(group=group_id) if group_id and action in _ON_GROUP else _WITHOUT_GROUP[action]
     where = f" on cluster '{cluster.name}'" if cluster is not None else ""
     on_it = " on it" if cluster is not None or group_id is not None else ""
     return f"{who} may not {what}{where}: ask an admin for the {ROLE_NEEDED[action]} role{on_it}."

@@ -65,7 +65,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Keys are created by their owner on the API token page; here an admin sees and revokes them."""
 
     list_display = ["user", "created", "last_used"]
-    fields = ["user", "created", "last_used"]
+    fields = ("user", "created", "last_used")
     readonly_fields = fields
     search_fields = ["user__username"]
 

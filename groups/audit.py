@@ -117,14 +117,14 @@ def explain_break(chain_break: ChainBreak) -> ChainBreak:
     if event.prev_hash == expected_prev:
         return ChainBreak(event.id, "its content does not match its hash: it was altered")
     if event.prev_hash == GENESIS:
-        return ChainBreak(AuditEvent.objects.order_by("id").first().id,
+        return ChainBreak(AuditEvent.objects.earliest("id").id,
                           f"it was inserted: event #{event.id} is the first of the chain and links past it")
     linked = AuditEvent.objects.filter(hash=event.prev_hash, id__lt=event.id).first()
     if linked is not None:
         inserted = AuditEvent.objects.filter(id__gt=linked.id, id__lt=event.id).order_by("id")
         count = inserted.count()
         others = f" (and {count - 1} more event{'s' if count > 2 else ''} after it)" if count > 1 else ""
-        return ChainBreak(inserted.first().id, f"it was inserted{others}: event #{event.id} links past it "
+        return ChainBreak(inserted.earliest("id").id, f"it was inserted{others}: event #{event.id} links past it "
                                                f"to event #{linked.id}")
     if previous is None:
         return ChainBreak(event.id, "the events before it were removed: it links to an event that no longer exists")

@@ -8,15 +8,16 @@ the web and the commands alike.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from groups import audit, logins
 from groups.operations import resets
-from groups.planning import resets as planning
+from groups.planning import inputs
 from groups.planning.replays import ReplayError, ReplayRequest, format_time_ms, listed
+from groups.planning.resets import PlanningError
 
 # What the value field takes, per strategy that needs one (labels as the strategy select shows them).
 VALUE_HINTS = [
@@ -34,11 +35,11 @@ SCOPE_CHOICES = [("all", "All topics with committed offsets"), ("topics", "Only 
 
 def error_text(form: forms.Form) -> str:
     """The form's errors as one line, each field's prefixed with its label so two alike read apart."""
-    parts = []
+    parts: list[str] = []
     for name, messages in form.errors.items():
         field = form.fields.get(name)
         label = (field.label or name.replace("_", " ").capitalize()) if field is not None else None
-        parts.extend(f"{label}: {message}" if label else message for message in messages)
+        parts.extend(f"{label}: {message}" if label else str(message) for message in messages)
     return " ".join(parts)
 
 
@@ -51,7 +52,8 @@ class ResetForm(forms.Form):
                             help_text="orders, or orders:0,2; several separated by spaces")
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         from_file = data.get("strategy") == "from-file"
         if data.get("scope_mode") == "topics" and not data.get("scope", "").strip() and not from_file:
             raise forms.ValidationError(
@@ -102,7 +104,7 @@ class LoginForm(AuthenticationForm):
         username = self.cleaned_data.get("username")
         if not username or not self.cleaned_data.get("password"):
             return super().clean()
-        source_ip = audit.source_ip(self.request)
+        source_ip = audit.source_ip(self.request) if self.request is not None else None
         retry = logins.retry_at(username, source_ip)
         if retry is not None:
             raise forms.ValidationError(logins.refuse(username, source_ip, retry), code="throttled")
@@ -178,9 +180,9 @@ def parse_time_window(start_text: str, end_text: str) -> tuple[int, int, bool]:
     if not start_text.strip() or not end_text.strip():
         raise ReplayError("Give both ends of the time window, such as 2026-11-21T09:00:00 and 2026-11-21T10:00:00.")
     try:
-        start, start_assumed = planning.parse_datetime(start_text)
-        end, end_assumed = planning.parse_datetime(end_text)
-    except planning.PlanningError as error:
+        start, start_assumed = inputs.parse_datetime(start_text)
+        end, end_assumed = inputs.parse_datetime(end_text)
+    except PlanningError as error:
         raise ReplayError(str(error)) from None
     return start, end, start_assumed or end_assumed
 
@@ -215,7 +217,8 @@ class ReplayForm(forms.Form):
         required=False, label="Throttle (records per second)", help_text="empty for as fast as the cluster takes them",
         error_messages={"invalid": "The throttle is a whole number of records per second, such as 500."})
 
-    def __init__(self, *args, topic: str, topics: list[str] = (), partition_count: Callable[[], int] | None = None,
+    def __init__(self, *args, topic: str, topics: Sequence[str] = (),
+                 partition_count: Callable[[], int | None] | None = None,
                  **kwargs):
         """`topics` fill the target choice; `partition_count` reads the source's partitions when a single
         range applies to all of them (a Kafka call, so only then)."""
@@ -225,7 +228,8 @@ class ReplayForm(forms.Form):
         self.fields["target_topic"].widget.choices = [("", "— choose a topic —")] + [(t, t) for t in self.topics]
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         try:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from groups.models import ApiToken
 
 API_PREFIX = "/api/"
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it: what htmx asked for, if it did."""
+
+    htmx: HtmxDetails
 
 
 def _unauthorized(message: str) -> JsonResponse:
@@ -49,8 +58,10 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
     swapping the login form into the fragment it was refreshing.
     """
 
-    def handle_no_permission(self, request: HttpRequest, view_func) -> HttpResponse:
-        if not request.htmx:
+    # An htmx client follows a 200 with HX-Redirect, which is no HttpResponseRedirect.
+    def handle_no_permission(self, request: HttpRequest, view_func) -> HttpResponse:  # type: ignore[override]
+        htmx = cast(HtmxHttpRequest, request).htmx
+        if not htmx:
             return super().handle_no_permission(request, view_func)
-        back_to = request.htmx.current_url_abs_path or request.get_full_path()
+        back_to = htmx.current_url_abs_path or request.get_full_path()
         return HttpResponseClientRedirect(redirect_to_login(back_to, self.get_login_url(view_func)).url)

@@ -11,7 +11,6 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
-
 ACTIONS = ("view", "reset", "replay", "delete", "approve", "audit", "admin")
 ROLES = {
     "Viewer": {"view"},
@@ -247,6 +246,7 @@ class Replay(models.Model):
     `copy_group` names the copy's private consumer group, whose committed offsets are the copy's
     checkpoint, and its transactional id. By offsets, `offsets` maps each source partition to its
     [from, to); by time, `partitions` (None for all) are copied over [time_from_ms, time_to_ms).
+    An empty filter field filters nothing (a request never asks for an empty key, pattern or name).
     """
 
     operation = models.OneToOneField(Operation, on_delete=models.CASCADE, primary_key=True, related_name="replay")
@@ -256,11 +256,11 @@ class Replay(models.Model):
     offsets = models.JSONField(null=True, blank=True, help_text="By offsets: partition -> [from, to).")
     time_from_ms = models.BigIntegerField(null=True, blank=True)
     time_to_ms = models.BigIntegerField(null=True, blank=True)
-    key_equals = models.TextField(null=True, blank=True)
-    key_regex = models.TextField(null=True, blank=True)
-    header_present = models.TextField(null=True, blank=True)
-    header_name = models.TextField(null=True, blank=True, help_text="With header_value: copy records with it.")
-    header_value = models.TextField(null=True, blank=True)
+    key_equals = models.TextField(blank=True, default="")
+    key_regex = models.TextField(blank=True, default="")
+    header_present = models.TextField(blank=True, default="")
+    header_name = models.TextField(blank=True, default="", help_text="With header_value: copy records with it.")
+    header_value = models.TextField(blank=True, default="")
     target_topic = models.CharField(max_length=249)
     partitioning = models.CharField(max_length=20, default="same")
     keep_timestamps = models.BooleanField(default=True)
@@ -309,9 +309,14 @@ class AuditEvent(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["cluster", "group_id"]), models.Index(fields=["time"])]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} by {self.actor} ({self.outcome or 'no outcome'})"
+
     def save(self, *args, **kwargs):
-        if self.pk is not None:
+        if not self._state.adding:
             raise ValueError("Audit events are append-only: an existing event cannot be changed.")
+        # Never an UPDATE: a new event that names an existing row's id fails instead of overwriting it.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -418,3 +423,6 @@ class LoginFailure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["username", "-time"]), models.Index(fields=["source_ip", "-time"])]
+
+    def __str__(self) -> str:
+        return f"Failed sign-in as {self.username} at {self.time:%Y-%m-%d %H:%M:%S}"

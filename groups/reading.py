@@ -75,7 +75,8 @@ def group_detail(client: ClusterClient, group_id: str) -> GroupDetail:
         raise NotFound(f"Consumer group '{group_id}' does not exist on this cluster.", code="GROUP_ID_NOT_FOUND")
     partitions = set(committed) | {tp for m in description.members for tp in m.assignment}
     rows = lag.partition_rows(description, committed, client.log_offsets(partitions))
-    behind = {TP(r.topic, r.partition): r.committed for r in rows if r.lag is not None and r.lag > 0}
+    behind = {TP(r.topic, r.partition): r.committed for r in rows
+              if r.committed is not None and r.lag is not None and r.lag > 0}
     timestamps = client.record_timestamps(behind)
     now_ms = int(time.time() * 1000)
     rows = [

@@ -5,7 +5,8 @@ ranges between topics; `offsets_helper` reads committed offsets in a child proce
 why). Callers import what they need from this package.
 """
 
-from groups.kafka.admin import STATE_NAMES, TYPE_NAMES, ClusterClient, client_for, offset_fetcher
+from groups.kafka.admin import ClusterClient, client_for, offset_fetcher
+from groups.kafka.convert import STATE_NAMES, TYPE_NAMES
 from groups.kafka.copier import RangeCopier
 from groups.kafka.offsets_helper import HelperDied, OffsetFetcher
 from groups.kafka.values import (

@@ -12,13 +12,11 @@ import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import cast
 
 from confluent_kafka import (
-    TIMESTAMP_NOT_AVAILABLE,
     Consumer,
-    ConsumerGroupState,
     ConsumerGroupTopicPartitions,
-    ConsumerGroupType,
     IsolationLevel,
     KafkaError,
     KafkaException,
@@ -28,11 +26,12 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 from django.conf import settings
 
-from groups.kafka.errors import console_error, from_helper
+from groups.kafka.convert import STATE_NAMES, TYPE_NAMES, config_limit, console_error, from_helper, record
 from groups.kafka.offsets_helper import HelperDied, OffsetFetcher
 from groups.kafka.values import (
     TP,
     ConsoleError,
+    Consumed,
     GroupDescription,
     GroupListing,
     LogOffsets,
@@ -40,43 +39,6 @@ from groups.kafka.values import (
     Record,
     TopicFacts,
 )
-
-# librdkafka knows the classic state names only; KIP-848's Assigning and Reconciling arrive as
-# UNKNOWN, which is why "Unknown" must count as active everywhere.
-STATE_NAMES = {
-    ConsumerGroupState.STABLE: "Stable",
-    ConsumerGroupState.EMPTY: "Empty",
-    ConsumerGroupState.DEAD: "Dead",
-    ConsumerGroupState.PREPARING_REBALANCING: "PreparingRebalance",
-    ConsumerGroupState.COMPLETING_REBALANCING: "CompletingRebalance",
-    ConsumerGroupState.UNKNOWN: "Unknown",
-}
-TYPE_NAMES = {
-    ConsumerGroupType.CLASSIC: "classic",
-    ConsumerGroupType.CONSUMER: "consumer",
-    ConsumerGroupType.UNKNOWN: "unknown",
-}
-# Kafka writes "no limit" as Long.MAX_VALUE.
-_LONG_MAX = 2**63 - 1
-
-
-def _config_limit(entries: dict, name: str) -> int | None:
-    """A topic's millisecond limit, None when it sets none (-1 or Long.MAX_VALUE)."""
-    entry = entries.get(name)
-    value = int(entry.value) if entry is not None and entry.value not in (None, "") else -1
-    return None if value < 0 or value >= _LONG_MAX else value
-
-
-def _record(message) -> Record:
-    stamp_type, stamp = message.timestamp()
-    return Record(
-        partition=message.partition(),
-        offset=message.offset(),
-        timestamp_ms=None if stamp_type == TIMESTAMP_NOT_AVAILABLE else stamp,
-        key=message.key(),
-        value=message.value(),
-        headers=tuple(message.headers() or ()),
-    )
 
 
 class ClusterClient:
@@ -324,9 +286,9 @@ class ClusterClient:
                 name=resource.name,
                 partitions=counts[resource.name],
                 timestamp_type=stamp.value if stamp is not None else "CreateTime",
-                retention_ms=_config_limit(entries, "retention.ms"),
-                timestamp_after_max_ms=_config_limit(entries, "message.timestamp.after.max.ms"),
-                timestamp_before_max_ms=_config_limit(entries, "message.timestamp.before.max.ms"),
+                retention_ms=config_limit(entries, "retention.ms"),
+                timestamp_after_max_ms=config_limit(entries, "message.timestamp.after.max.ms"),
+                timestamp_before_max_ms=config_limit(entries, "message.timestamp.before.max.ms"),
             )
         return out
 
@@ -349,7 +311,7 @@ class ClusterClient:
             consumer.assign([TopicPartition(topic, p, start) for p, (start, _) in wanted.items()])
             deadline = time.monotonic() + wait
             while open_partitions and time.monotonic() < deadline:
-                for message in consumer.consume(num_messages=per_partition * len(wanted), timeout=0.2):
+                for message in cast("list[Consumed]", consumer.consume(per_partition * len(wanted), 0.2)):
                     p = message.partition()
                     if p not in open_partitions:
                         continue
@@ -361,7 +323,7 @@ class ClusterClient:
                     if message.offset() >= wanted[p][1]:
                         open_partitions.discard(p)
                         continue
-                    found[p].append(_record(message))
+                    found[p].append(record(message))
                     if len(found[p]) >= per_partition or message.offset() + 1 >= wanted[p][1]:
                         open_partitions.discard(p)
         except KafkaException as exc:
@@ -434,7 +396,7 @@ class ClusterClient:
             consumer.assign([TopicPartition(tp.topic, tp.partition, offset) for tp, offset in positions.items()])
             deadline = time.monotonic() + min(wait, self.timeout)
             while len(found) < len(positions) and time.monotonic() < deadline:
-                for message in consumer.consume(num_messages=len(positions), timeout=0.2):
+                for message in cast("list[Consumed]", consumer.consume(len(positions), 0.2)):
                     tp = TP(message.topic(), message.partition())
                     if message.error() is None and tp in positions and tp not in found:
                         found[tp] = message.timestamp()[1]

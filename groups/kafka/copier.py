@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from groups.kafka.admin import ClusterClient
-from groups.kafka.errors import console_error
-from groups.kafka.values import CHECKPOINT_RECORDS, CHECKPOINT_SECONDS, ConsoleError, CopyJob, CopyProgress
-
+from groups.kafka.convert import console_error
+from groups.kafka.values import (
+    CHECKPOINT_RECORDS,
+    CHECKPOINT_SECONDS,
+    ConsoleError,
+    Consumed,
+    CopyJob,
+    CopyProgress,
+)
 
 # Producer errors that mean "this run no longer owns the copy": a later run of the job started.
 _FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
@@ -149,7 +157,8 @@ class RangeCopier:
             if tp.offset >= 0:
                 start, end = ranges[tp.partition]
                 positions[tp.partition] = min(max(tp.offset, start), end)
-                copied[tp.partition] = int(tp.metadata) if (tp.metadata or "").isascii() and tp.metadata.isdecimal() else 0
+                metadata = tp.metadata or ""
+                copied[tp.partition] = int(metadata) if metadata.isascii() and metadata.isdecimal() else 0
         return CopyProgress(ranges, positions, copied)
 
     def _assign(self, consumer: Consumer, positions: dict[int, int]) -> set[int]:
@@ -255,10 +264,9 @@ class RangeCopier:
                     gc.enable()
         finally:
             if self._in_transaction:
-                try:
+                # If this fails, the next run's init_transactions aborts it anyway.
+                with contextlib.suppress(KafkaException):
                     producer.abort_transaction(5)
-                except KafkaException:
-                    pass  # the next run's init_transactions aborts it anyway
             consumer.close()
 
     def _copy(self, consumer: Consumer, producer: Producer, report: Callable[[CopyProgress], bool]) -> CopyProgress:
@@ -289,7 +297,7 @@ class RangeCopier:
             budget = throttle.budget(now, self.BATCH)
             if not budget:
                 continue
-            messages = consumer.consume(budget, 0.1)
+            messages = cast("list[Consumed]", consumer.consume(budget, 0.1))
             producer.poll(0)
             if messages:
                 throttle.spend(self._copy_batch(messages, consumer, producer, cursor, now))
@@ -306,7 +314,7 @@ class RangeCopier:
         cursor.dirty, cursor.pending = False, 0
         cursor.active = self._assign(consumer, cursor.positions)
 
-    def _copy_batch(self, messages: list[Message], consumer: Consumer, producer: Producer, cursor: _Cursor,
+    def _copy_batch(self, messages: list[Consumed], consumer: Consumer, producer: Producer, cursor: _Cursor,
                     now: float) -> int:
         """Copy what `messages` hold of the ranges into the open batch; how many copies were produced."""
         job = self.job

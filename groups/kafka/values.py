@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from confluent_kafka import KafkaError
 
 
 class TP(NamedTuple):
@@ -113,6 +116,20 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes | None], ...]
+
+
+class Consumed(Protocol):
+    """A message as a consumer hands it over: librdkafka always sets its topic, partition and offset
+    there (the client's types allow None, for the messages a producer builds)."""
+
+    def topic(self) -> str: ...
+    def partition(self) -> int: ...
+    def offset(self) -> int: ...
+    def error(self) -> KafkaError | None: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+    def headers(self) -> list[Any] | None: ...
+    def timestamp(self) -> tuple[int, int]: ...
 
 
 # A record filter: (key, headers) -> whether to copy the record.

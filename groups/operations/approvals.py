@@ -80,7 +80,7 @@ def _require_awaiting(operation: Operation) -> None:
     decision = operation.decision
     if decision == "expired":
         how = f" {operation.error}"
-    elif decision:
+    elif decision and operation.decided_by is not None:
         how = (f" {operation.decided_by.get_username()} {decision} it at "
                f"{operation.decided_at:%Y-%m-%d %H:%M:%S} UTC.")
     else:
@@ -178,9 +178,9 @@ def awaiting_for(user) -> list[Operation]:
     """Requests awaiting approval, not yet expired, that `user` may approve (never their own), oldest first."""
     awaiting = (Operation.objects.filter(status=AWAITING, expires_at__gt=timezone.now())
                 .exclude(requester=user).select_related("cluster", "requester").order_by("cluster_id", "created"))
-    allowed = []
-    for _, operations in groupby(awaiting, key=lambda operation: operation.cluster_id):
-        operations = list(operations)
+    allowed: list[Operation] = []
+    for _, same_cluster in groupby(awaiting, key=lambda operation: operation.cluster_id):
+        operations = list(same_cluster)
         may = set(access.groups_allowed(user, "approve", operations[0].cluster, {op.group_id for op in operations}))
         allowed.extend(op for op in operations if op.group_id in may)
     return sorted(allowed, key=lambda operation: operation.created)

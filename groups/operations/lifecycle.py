@@ -12,6 +12,7 @@ worker dispatches on kind. Domain code enqueues tasks by name, so nothing here i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -120,7 +121,7 @@ def _take_group_lock(lock, operation: Operation) -> str | None:
             return None
         holder = _redis().get(group_lock_name(operation.cluster_id, operation.group_id))
         if holder is not None:
-            return f"Operation #{holder.decode()}"
+            return f"Operation #{holder.decode() if isinstance(holder, bytes) else holder}"
     return "Another operation (the lock changed hands repeatedly)"
 
 
@@ -188,8 +189,8 @@ class Run:
             cls.kind = kind
             Run.kinds[kind] = cls
 
-    def __init__(self, operation: Operation, attempt: int | None, time_limit: float | None = None):
-        """`attempt` None stands for whichever run holds the operation (the reaper's view)."""
+    def __init__(self, operation: Operation, attempt: int, time_limit: float | None = None):
+        """`attempt` is the run's number: only the run holding the operation under it may finish it."""
         self.operation = operation
         self.attempt = attempt
         self.time_limit = time_limit
@@ -249,15 +250,14 @@ class Run:
         return None
 
     def finish(self, status: str, *, error: str = "", outcome: list | None = None) -> bool:
-        """Move the running operation to a final status, once, and record it; False if another run or the
-        reaper finished it first (or a later run holds it)."""
+        """Move the running operation to a final status, once, and record it; False if something else
+        finished it first, or a later run holds it."""
         fields, audit_plan = self.finish_fields()
         fields.update(status=status, finished=timezone.now(), error=error)
         if outcome is not None:
             fields["outcome"] = outcome
-        running = Operation.objects.filter(pk=self.operation.pk, status=Operation.Status.RUNNING)
-        if self.attempt is not None:
-            running = running.filter(replay_attempt=self.attempt)
+        running = Operation.objects.filter(pk=self.operation.pk, status=Operation.Status.RUNNING,
+                                           replay_attempt=self.attempt)
         if not running.update(**fields):
             return False
         self.operation.refresh_from_db()
@@ -312,10 +312,9 @@ class Run:
             raise
         finally:
             if lock is not None:
-                try:
+                # Expired or Redis gone: the lock's timeout frees it either way.
+                with contextlib.suppress(redis.RedisError):
                     lock.release()
-                except redis.RedisError:
-                    pass  # expired or Redis gone: the lock's timeout frees it either way
 
     def _failure(self, message: str, *, unexpected: bool) -> str:
         return " ".join(part for part in (message, self.left_behind(unexpected)) if part)

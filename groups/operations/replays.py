@@ -3,8 +3,8 @@
 `preview_replay` checks a request against the cluster, turns it into offsets (once: a time
 window becomes offsets here and never again), samples the first records and warns about what
 the target would do to the copies. `request_replay` records it as an operation of kind replay,
-with its request as a typed `Replay` row. `ReplayRun` is its steps in the one operation
-lifecycle: copy with progress and cancel, finish.
+with its request as a typed `Replay` row; `groups.operations.replay_run` holds its steps in the
+one operation lifecycle (copy with progress and cancel, finish).
 
 A run that dies is resumed, never restarted: the copy's checkpoint is its private group's
 committed offsets, written in the same Kafka transaction as the copies (see
@@ -18,9 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections import deque
 from datetime import timedelta
-from typing import Any
 
 import kombu.exceptions
 from django.core.exceptions import PermissionDenied
@@ -33,14 +31,10 @@ from groups.kafka import (
     TP,
     ClusterClient,
     ConsoleError,
-    CopyJob,
     CopyProgress,
-    RangeCopier,
-    client_for,
 )
-from groups.models import AuditEvent, Cluster, Operation, Replay
+from groups.models import Cluster, Operation, Replay
 from groups.operations import lifecycle
-from groups.operations.lifecycle import Review
 from groups.planning.replays import (
     PartitionBounds,
     ReplayError,
@@ -64,9 +58,6 @@ RESUME_TASK = "groups.tasks.resume_replay"
 STALE_AFTER = timedelta(seconds=30)
 # Runs in a row that may die at one checkpoint before the reaper fails the replay instead of resuming it.
 MAX_STALLS = 3
-# A run hands the copy to a fresh task this long before the task's soft time limit.
-HAND_OVER_MARGIN = 60
-RATE_WINDOW_SECONDS = 5.0
 
 
 def preview_replay(client: ClusterClient, request: ReplayRequest, *, sample_size: int = 10,
@@ -91,7 +82,8 @@ def preview_replay(client: ClusterClient, request: ReplayRequest, *, sample_size
     tps = [TP(request.topic, p) for p in partitions]
     bounds = _bounds(client, tps)
     at_from = at_to = None
-    if request.by_time:
+    # check_request let through either offsets or both ends of a time window.
+    if request.time_from_ms is not None and request.time_to_ms is not None:
         found_from = client.offsets_for_time(tps, request.time_from_ms, read_committed=True)
         found_to = client.offsets_for_time(tps, request.time_to_ms, read_committed=True)
         at_from = {tp.partition: offset for tp, offset in found_from.items()}
@@ -122,14 +114,20 @@ def preview_replay(client: ClusterClient, request: ReplayRequest, *, sample_size
 def _bounds(client: ClusterClient, tps: list[TP]) -> dict[int, PartitionBounds]:
     log = client.log_offsets(tps)
     stable = client.stable_offsets(tps)
-    gone = [str(tp) for tp in tps if log[tp].start is None or log[tp].end is None]
+    bounds, gone = {}, []
+    for tp in tps:
+        start, end = log[tp].start, log[tp].end
+        if start is None or end is None:
+            gone.append(str(tp))
+        else:
+            bounds[tp.partition] = PartitionBounds(start, end, min(stable[tp], end))
     if gone:
         raise ConsoleError(f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
                            code="LEADER_NOT_AVAILABLE", retriable=True)
-    return {tp.partition: PartitionBounds(log[tp].start, log[tp].end, min(stable[tp], log[tp].end)) for tp in tps}
+    return bounds
 
 
-def _check_still_possible(client: ClusterClient, operation: Operation, request: ReplayRequest) -> None:
+def check_still_possible(client: ClusterClient, operation: Operation, request: ReplayRequest) -> None:
     """Refuse a replay whose topics or records went away since it was planned."""
     facts = client.topic_facts([request.topic, request.target_topic])
     for name, role in ((request.topic, "source"), (request.target_topic, "target")):
@@ -173,14 +171,14 @@ def request_replay(*, cluster: Cluster, request: ReplayRequest, preview: ReplayP
 
 def save_request(operation: Operation, request: ReplayRequest, copy_group: str) -> Replay:
     """The replay row of `operation`: its request, typed, and the copy's private group."""
-    header_name, header_value = request.header_equals or (None, None)
+    header_name, header_value = request.header_equals or ("", "")
     return Replay.objects.create(
         operation=operation, copy_group=copy_group, topic=request.topic,
         partitions=list(request.partitions) if request.partitions is not None else None,
         offsets=({str(p): [start, end] for p, (start, end) in sorted(request.offsets.items())}
                  if request.offsets is not None else None),
-        time_from_ms=request.time_from_ms, time_to_ms=request.time_to_ms, key_equals=request.key_equals,
-        key_regex=request.key_regex, header_present=request.header_present, header_name=header_name,
+        time_from_ms=request.time_from_ms, time_to_ms=request.time_to_ms, key_equals=request.key_equals or "",
+        key_regex=request.key_regex or "", header_present=request.header_present or "", header_name=header_name,
         header_value=header_value, target_topic=request.target_topic, partitioning=request.partitioning,
         keep_timestamps=request.keep_timestamps, throttle_rps=request.throttle_rps, exactly_once=request.exactly_once,
     )
@@ -193,9 +191,9 @@ def request_of(operation: Operation) -> ReplayRequest:
         topic=row.topic,
         partitions=tuple(row.partitions) if row.partitions is not None else None,
         offsets={int(p): (start, end) for p, (start, end) in row.offsets.items()} if row.offsets is not None else None,
-        time_from_ms=row.time_from_ms, time_to_ms=row.time_to_ms, key_equals=row.key_equals, key_regex=row.key_regex,
-        header_present=row.header_present,
-        header_equals=(row.header_name, row.header_value or "") if row.header_name is not None else None,
+        time_from_ms=row.time_from_ms, time_to_ms=row.time_to_ms, key_equals=row.key_equals or None,
+        key_regex=row.key_regex or None, header_present=row.header_present or None,
+        header_equals=(row.header_name, row.header_value) if row.header_name else None,
         target_topic=row.target_topic, partitioning=row.partitioning, keep_timestamps=row.keep_timestamps,
         throttle_rps=row.throttle_rps, exactly_once=row.exactly_once,
     )
@@ -212,143 +210,7 @@ def run_replay(operation_id: int, *, takeover: int | None = None, time_limit: fl
     lifecycle.execute(operation_id, takeover=takeover, time_limit=time_limit)
 
 
-class ReplayRun(lifecycle.Run, kind=Operation.Kind.REPLAY):
-    """A replay's steps: copy from the checkpoint with progress, cancel and hand-over, and finish with counts.
-
-    Its right is on the cluster (a copy between topics is no group's). It takes no group lock:
-    a later run fences an earlier one through the copy's transactional id instead.
-    """
-
-    action = "replay"
-    on_group = False
-    resume_after = STALE_AFTER
-    refused_note = "This was checked again when a worker started the replay, so nothing was copied."
-
-    def __init__(self, operation: Operation, attempt: int | None, time_limit: float | None = None):
-        super().__init__(operation, attempt, time_limit)
-        if time_limit:
-            # Short limits (tests) hand over halfway; real ones leave the margin for the last commit.
-            spare = HAND_OVER_MARGIN if time_limit > 2 * HAND_OVER_MARGIN else time_limit / 2
-            self.deadline: float | None = time.monotonic() + time_limit - spare
-        else:
-            self.deadline = None
-        self.stopped = ""
-        # The copy's committed state as last reported: None until the run has read the checkpoint.
-        self.committed: CopyProgress | None = None
-        self._samples: deque[tuple[float, int]] = deque()
-        self._first = True
-
-    def save(self, progress: CopyProgress) -> bool:
-        """Write the progress and the heartbeat; False when a later run holds the replay (or it ended)."""
-        self.committed = progress
-        now = time.monotonic()
-        copied = progress.total_copied
-        self._samples.append((now, copied))
-        while len(self._samples) > 2 and now - self._samples[0][0] > RATE_WINDOW_SECONDS:
-            self._samples.popleft()
-        first_time, first_copied = self._samples[0]
-        rate = (copied - first_copied) / (now - first_time) if now > first_time else 0.0
-        stamp = timezone.now()
-        mine = Operation.objects.filter(pk=self.operation.pk, status=Operation.Status.RUNNING,
-                                        replay_attempt=self.attempt)
-        return bool(mine.update(progress_copied=copied, progress_scanned=progress.scanned, progress_rate=rate,
-                                progress_updated=stamp, heartbeat=stamp))
-
-    def report(self, progress: CopyProgress) -> bool:
-        """The copier's callback: save progress, then say whether to go on (not cancelled, superseded or due)."""
-        now = time.monotonic()
-        if not self.save(progress):
-            self.stopped = "superseded"
-            return False
-        if self._first and self.attempt > 1:
-            audit.record("resumed", actor="worker", operation=self.operation, outcome="running",
-                         plan=_outcome_rows(self.operation, progress))
-        self._first = False
-        if Operation.objects.filter(pk=self.operation.pk, cancel_requested=True).exists():
-            self.stopped = "cancelled"
-            return False
-        if self.deadline is not None and now >= self.deadline:
-            self.stopped = "hand-over"
-            return False
-        return True
-
-    def execute_steps(self, client: ClusterClient) -> None:
-        operation = self.operation
-        request = request_of(operation)
-        if self.attempt == 1:
-            try:
-                _check_still_possible(client, operation, request)
-            except ReplayError as exc:
-                self.finish(Operation.Status.FAILED, error=str(exc))
-                return
-        ranges = {row["partition"]: (row["start"], row["end"]) for row in operation.plan}
-        copier = RangeCopier(client, CopyJob(
-            source=request.topic, target=request.target_topic, ranges=ranges, copy_id=operation.replay.copy_group,
-            partitioning=request.partitioning, keep_timestamps=request.keep_timestamps,
-            accept=record_filter(request), throttle_rps=request.throttle_rps, transactional=request.exactly_once,
-        ))
-        try:
-            progress = copier.run(self.report)
-        except ConsoleError as exc:
-            if exc.code == "FENCED":
-                logger.info("replay %s: run %s was taken over by a later run", operation.pk, self.attempt)
-                return
-            raise
-        if self.stopped == "superseded":
-            return
-        if progress.done:
-            self.committed = progress
-            self.finish(Operation.Status.SUCCEEDED)
-        elif self.stopped == "cancelled":
-            self.committed = progress
-            who = (AuditEvent.objects.filter(operation=operation, action="cancel_requested").order_by("-id")
-                   .values_list("actor", flat=True).first())
-            self.finish(Operation.Status.CANCELLED,
-                        error=f"Cancelled{f' by {who}' if who else ''}: {progress.total_copied} of "
-                              f"{operation.progress_total} records were copied into '{request.target_topic}' and "
-                              "stay there (committed); nothing more will be copied.")
-        elif self.stopped == "hand-over" and self.save(progress):
-            _dispatch_resume(operation.pk, self.attempt)
-
-    def left_behind(self, unexpected: bool) -> str:
-        return _kept_text(self.committed, self.operation)
-
-    def finish_fields(self) -> tuple[dict[str, Any], list | None]:
-        now = timezone.now()
-        rows = _outcome_rows(self.operation, self.committed)
-        fields: dict[str, Any] = {"outcome": rows, "heartbeat": now, "progress_updated": now, "progress_rate": 0.0}
-        if self.committed is not None:
-            fields.update(progress_copied=self.committed.total_copied, progress_scanned=self.committed.scanned)
-        return fields, rows
-
-    @classmethod
-    def review(cls, operation: Operation) -> Review:
-        """A replay changes no group: what can go stale is its topics and the records of its range."""
-        try:
-            _check_still_possible(client_for(operation.cluster), operation, request_of(operation))
-        except (ReplayError, ConsoleError) as error:
-            return Review(error=str(error))
-        return Review()
-
-    @staticmethod
-    def reap_stale() -> list[int]:
-        return resume_stale_replays()
-
-
-def _outcome_rows(operation: Operation, progress: CopyProgress | None) -> list[dict]:
-    rows = []
-    if progress is None:
-        return [dict(row) for row in operation.plan]
-    for row in operation.plan:
-        p = row["partition"]
-        position, copied = progress.positions[p], progress.copied.get(p, 0)
-        rows.append({**row, "position": position, "copied": copied,
-                     "note": f"copied {copied} record{'s' if copied != 1 else ''}; read offsets {row['start']} to "
-                             f"{position} of {row['start']} to {row['end']}"})
-    return rows
-
-
-def _kept_text(progress: CopyProgress | None, operation: Operation) -> str:
+def kept_text(progress: CopyProgress | None, operation: Operation) -> str:
     if progress is None:
         operation.refresh_from_db(fields=["progress_copied"])
     copied = progress.total_copied if progress is not None else operation.progress_copied
@@ -372,10 +234,10 @@ def resume_replay(operation: Operation) -> bool:
                .values_list("replay_attempt", flat=True).first())
     if current is None:
         return False
-    return _dispatch_resume(operation.pk, current)
+    return dispatch_resume(operation.pk, current)
 
 
-def _dispatch_resume(operation_id: int, attempt: int) -> bool:
+def dispatch_resume(operation_id: int, attempt: int) -> bool:
     try:
         lifecycle.enqueue(RESUME_TASK, operation_id, attempt)
     except kombu.exceptions.OperationalError as exc:
@@ -414,8 +276,9 @@ def _given_up(operation: Operation) -> bool:
     error = (f"Stopped after {stalls} runs in a row died at the same place ({operation.progress_scanned} of "
              f"{operation.progress_total} source offsets read) without reporting: the worker is probably killed "
              "there (out of memory on a very large record, or by its hard time limit); its log says why. "
-             + _kept_text(None, operation))
-    return ReplayRun(operation, operation.replay_attempt).finish(Operation.Status.FAILED, error=error)
+             + kept_text(None, operation))
+    return lifecycle.Run.kinds[operation.kind](operation, operation.replay_attempt).finish(
+        Operation.Status.FAILED, error=error)
 
 
 def may_cancel(user, operation: Operation) -> bool:

@@ -19,6 +19,7 @@ from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, clie
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
 from groups.operations.lifecycle import Review, active_group_message
+from groups.planning import inputs
 from groups.planning import resets as planning
 
 STRATEGIES = {
@@ -78,10 +79,10 @@ def _strategy(client: ClusterClient, group_id: str, kind: str, value: str,
         case "shift-by":
             return planning.ShiftBy(_parse_int(value, "The shift")), False
         case "to-datetime":
-            timestamp_ms, zone_assumed = planning.parse_datetime(value.strip())
+            timestamp_ms, zone_assumed = inputs.parse_datetime(value.strip())
             return planning.ToDatetime(timestamp_ms), zone_assumed
         case "by-duration":
-            return planning.ByDuration(planning.parse_duration(value.strip())), False
+            return planning.ByDuration(inputs.parse_duration(value.strip())), False
         case "from-group":
             other = value.strip()
             if other == group_id:
@@ -89,9 +90,9 @@ def _strategy(client: ClusterClient, group_id: str, kind: str, value: str,
             offsets = client.committed_offsets([other])[other]
             if not offsets:
                 raise planning.PlanningError(f"Group '{other}' has no committed offsets to copy.")
-            return planning.FromGroup(other, offsets), False
+            return planning.FromGroup(other, {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}), False
         case "from-file":
-            return planning.FromFile(planning.parse_reset_csv(value, group_id)), False
+            return planning.FromFile(inputs.parse_reset_csv(value, group_id)), False
     raise planning.PlanningError(f"Unknown strategy '{kind}'. Choose one of: {', '.join(STRATEGIES)}.")
 
 
@@ -106,6 +107,7 @@ def preview_reset(client: ClusterClient, group_id: str, kind: str, value: str = 
     committed = client.committed_offsets([group_id])[group_id]
     strategy, zone_assumed = _strategy(client, group_id, kind, value, undo_of)
 
+    basis: Iterable[planning.PartitionId]
     if isinstance(strategy, planning.FromFile | planning.Undo):
         named = strategy.offsets if isinstance(strategy, planning.FromFile) else strategy.before
         scope = planning.Scope(partitions=frozenset(named))
@@ -119,14 +121,21 @@ def preview_reset(client: ClusterClient, group_id: str, kind: str, value: str = 
     partitions = [TP(t, p) for t, p in planning.resolve_scope(scope, basis, counts)]
 
     log = client.log_offsets(partitions)
-    gone = [str(tp) for tp in partitions if log[tp].start is None or log[tp].end is None]
+    facts, gone = [], []
+    for tp in partitions:
+        start, end = log[tp].start, log[tp].end
+        if start is None or end is None:
+            gone.append(str(tp))
+        else:
+            facts.append(planning.PartitionFacts(tp.topic, tp.partition, committed.get(tp), start, end))
     if gone:
         raise ConsoleError(f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
                            code="LEADER_NOT_AVAILABLE", retriable=True)
-    facts = [planning.PartitionFacts(tp.topic, tp.partition, committed.get(tp), log[tp].start, log[tp].end)
-             for tp in partitions]
     timestamp = planning.lookup_timestamp(strategy, now)
-    offsets_for_time = client.offsets_for_time(partitions, timestamp) if timestamp is not None else None
+    offsets_for_time = None
+    if timestamp is not None:
+        found = client.offsets_for_time(partitions, timestamp)
+        offsets_for_time = {(tp.topic, tp.partition): offset for tp, offset in found.items()}
     plan = planning.plan_reset(strategy, facts, offsets_for_time=offsets_for_time)
     return Preview(group=group, plan=plan, zone_assumed=zone_assumed)
 
@@ -188,8 +197,9 @@ class PartitionCheck:
     @property
     def outside_log(self) -> bool:
         """The requested offset has left the partition's log (retention passed it, or the log was cut)."""
-        return (self.in_request and self.in_plan_now
-                and not self.log_start_now <= self.after_then <= self.log_end_now)
+        if self.after_then is None or self.log_start_now is None or self.log_end_now is None:
+            return False  # not both in the request and in the plan now
+        return not self.log_start_now <= self.after_then <= self.log_end_now
 
     @property
     def differs(self) -> bool:
@@ -324,7 +334,8 @@ def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:
     reaped = []
     for operation in stale:
         state = _offsets_state(operation, current.get(operation.cluster_id))
-        if lifecycle.Run.kinds[operation.kind](operation, None).finish(
+        # As the run that went silent: should a late run have finished it meanwhile, the reaper does nothing.
+        if lifecycle.Run.kinds[operation.kind](operation, operation.replay_attempt).finish(
                 Operation.Status.FAILED, error=f"The worker running this operation stopped without reporting back. "
                                                f"{state}"):
             reaped.append(operation.pk)
@@ -347,7 +358,7 @@ def _current_offsets(operations: list[Operation]) -> dict[int, dict[str, dict[TP
 
 def _offsets_state(operation: Operation, offsets: dict[str, dict[TP, int]] | ConsoleError | None) -> str:
     """What a vanished worker left behind, judged from `offsets` (the cluster's entry of `_current_offsets`)."""
-    if operation.kind != Operation.Kind.RESET:
+    if operation.kind != Operation.Kind.RESET or offsets is None:
         return "Check the group before retrying."
     if isinstance(offsets, ConsoleError):
         return f"The group's offsets could not be read to tell whether it applied ({offsets.message})."

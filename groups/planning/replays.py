@@ -168,6 +168,8 @@ def check_request(request: ReplayRequest) -> None:
         raise ReplayError("Name the header to match (name=value).")
     if request.header_present is not None and not request.header_present:
         raise ReplayError("Name the header that must be present.")
+    if "" in (request.key_equals, request.key_regex):
+        raise ReplayError("Give the key to match, or match any key.")
 
 
 def _check_offsets(request: ReplayRequest) -> None:
@@ -436,7 +438,7 @@ def format_duration_ms(milliseconds: int | None) -> str:
             return f"{count} {unit}{'s' if count != 1 else ''}"
     for unit, size in _DURATION_UNITS:
         if milliseconds >= size:
-            count = round(milliseconds / size, 1)
-            count = int(count) if count == int(count) else count
-            return f"{count} {unit}{'s' if count != 1 else ''}"
+            tenths = round(milliseconds / size, 1)
+            shown = int(tenths) if tenths == int(tenths) else tenths
+            return f"{shown} {unit}{'s' if shown != 1 else ''}"
     return f"{milliseconds} ms"

@@ -11,6 +11,7 @@ from datetime import date
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -125,7 +126,7 @@ def _json_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
 
 
 def _export(request: HttpRequest, extension: str, content_type: str,
-            chunks: Callable[[QuerySet[AuditEvent]], Iterator[str]]) -> HttpResponse:
+            chunks: Callable[[QuerySet[AuditEvent]], Iterator[str]]) -> HttpResponseBase:
     try:
         events = _matching_events(request, _filter_values(request))
     except BadQuery as error:
@@ -137,10 +138,10 @@ def _export(request: HttpRequest, extension: str, content_type: str,
 
 
 @require_GET
-def audit_export_csv(request: HttpRequest) -> HttpResponse:
+def audit_export_csv(request: HttpRequest) -> HttpResponseBase:
     return _export(request, "csv", "text/csv; charset=utf-8", _csv_chunks)
 
 
 @require_GET
-def audit_export_json(request: HttpRequest) -> HttpResponse:
+def audit_export_json(request: HttpRequest) -> HttpResponseBase:
     return _export(request, "json", "application/json", _json_chunks)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import cast
 
 from django.core import signing
 from django.db.models import QuerySet
@@ -13,6 +14,7 @@ from django.shortcuts import render
 
 from groups import access
 from groups.kafka import ConsoleError
+from groups.middleware import HtmxHttpRequest
 from groups.models import Cluster, Operation
 
 RECENT_OPERATIONS = 10
@@ -47,7 +49,8 @@ def recent_operations(cluster: Cluster, group_id: str) -> QuerySet[Operation]:
 
 def is_partial(request: HttpRequest) -> bool:
     """Whether htmx asks for a page's live fragment rather than the whole page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
+    htmx = cast(HtmxHttpRequest, request).htmx
+    return bool(htmx) and not htmx.history_restore_request
 
 
 def render_page(request: HttpRequest, template: str, fragment: str, context: dict, status: int = 200) -> HttpResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -77,8 +79,8 @@ def replay_form(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     except ConsoleError as error:
         return render(request, "groups/replay.html", {**context, "error": error.message}, status=503)
     if topic not in form.topics:
-        error = f"Topic '{topic}' does not exist on cluster '{cluster_row.name}': there is nothing to replay from it."
-        return render(request, "groups/replay.html", {**context, "error": error}, status=404)
+        missing = f"Topic '{topic}' does not exist on cluster '{cluster_row.name}': there is nothing to replay from it."
+        return render(request, "groups/replay.html", {**context, "error": missing}, status=404)
     return render(request, "groups/replay.html", {**context, "form": form})
 
 
@@ -103,10 +105,9 @@ def replay_confirm(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
     signed = load_preview(request.POST.get("token", ""), TOKEN_SALT, cluster=cluster_row.name, topic=topic)
     context = {"cluster": cluster_row, "topic": topic}
     if signed is None:
-        try:
+        # The message below matters more than the form; the link leads back to it.
+        with contextlib.suppress(ConsoleError):
             context["form"] = _form(client_for(cluster_row), topic)
-        except ConsoleError:
-            pass  # the message below matters more than the form; the link leads back to it
         return render(request, "groups/replay.html", {**context, "error": PREVIEW_EXPIRED}, status=400)
     wanted, preview = ReplayRequest.from_json(signed["request"]), _signed_preview(signed)
     confirm = ConfirmForm(request.POST)

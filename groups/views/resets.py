@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,12 +27,12 @@ from groups.views.common import (
 TOKEN_SALT = "groups.reset.confirm"
 
 
-def stored_plan(rows: list[dict], warnings: list[str] = ()) -> planning.ResetPlan:
+def stored_plan(rows: list[dict], warnings: Sequence[str] = ()) -> planning.ResetPlan:
     """A plan again from the rows an operation or a preview token kept."""
     return planning.ResetPlan(rows=tuple(planning.PlannedPartition(**row) for row in rows), warnings=tuple(warnings))
 
 
-def with_outcome(plan: planning.ResetPlan, outcome: list[dict] = ()) -> list[tuple]:
+def with_outcome(plan: planning.ResetPlan, outcome: Sequence[dict] = ()) -> list[tuple]:
     """The plan's rows, each with what the worker found after applying it (None before)."""
     results = {(o["topic"], o["partition"]): o for o in outcome}
     return [(row, results.get((row.topic, row.partition))) for row in plan.rows]

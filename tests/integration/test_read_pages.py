@@ -7,9 +7,9 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 
-from groups.views import clusters as views
 from groups.kafka import TP, ClusterClient, GroupDescription, GroupListing, LogOffsets, Member, client_for
 from groups.models import Cluster
+from groups.views import clusters as views
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
-from groups.operations import replays as replay
 from groups.kafka import client_for
 from groups.models import AuditEvent, Operation
+from groups.operations import replays as replay
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
 
@@ -459,7 +459,9 @@ def test_only_one_run_holds_a_replay_and_a_redelivered_task_takes_over_only_a_si
         transactional_db, cluster):
     from django.utils import timezone
 
-    _claim = replay.ReplayRun.claim
+    from groups.operations.replay_run import ReplayRun
+
+    _claim = ReplayRun.claim
 
     operation = Operation.objects.create(kind=Operation.Kind.REPLAY, cluster=cluster, group_id="console-replay-x",
                                          plan=[], reason="r")
@@ -478,12 +480,13 @@ def test_runs_that_keep_dying_at_one_checkpoint_fail_the_replay_but_a_worker_out
         transactional_db, cluster, monkeypatch):
     from django.utils import timezone
 
+    from groups.operations.replay_run import ReplayRun
     from groups.operations.replays import MAX_STALLS
 
-    _claim = replay.ReplayRun.claim
+    _claim = ReplayRun.claim
 
     dispatched = []
-    monkeypatch.setattr(replay, "_dispatch_resume", lambda pk, attempt: dispatched.append(attempt) or True)
+    monkeypatch.setattr(replay, "dispatch_resume", lambda pk, attempt: dispatched.append(attempt) or True)
     request = _request("src", "dst", offsets={0: (0, 100)}, exactly_once=False)
     operation = Operation.objects.create(
         kind=Operation.Kind.REPLAY, cluster=cluster, reason="r",

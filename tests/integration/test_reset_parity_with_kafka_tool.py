@@ -9,7 +9,7 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -65,7 +65,7 @@ def world(kafka_bootstrap) -> World:
     topics = {"a": f"reset-a-{run}", "b": f"reset-b-{run}"}
     kt.create_topic(b, topics["a"], len(A_ENDS))
     kt.create_topic(b, topics["b"], len(B_ENDS))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for hours_ago in (3, 1):
         stamp = int((now - timedelta(hours=hours_ago)).timestamp() * 1000)
         kt.produce(b, topics["a"], {p: end // 2 for p, end in enumerate(A_ENDS)}, timestamp_ms=stamp)

@@ -12,8 +12,8 @@ from django.db import connection
 from django.utils import timezone
 
 from groups import audit
-from groups.operations import resets
 from groups.models import AuditEvent, Cluster, Operation
+from groups.operations import resets
 
 pytestmark = pytest.mark.django_db
 

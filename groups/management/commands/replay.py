@@ -17,11 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
-from groups.operations import replays as replay
 from groups.forms import ReplayForm, error_text, parse_header_equals
 from groups.kafka import ConsoleError, client_for
 from groups.management.cli import aligned, cluster_named, user_named
 from groups.models import Operation
+from groups.operations import replays as replay
 from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_time_ms
 
 
@@ -30,6 +30,11 @@ def _one_line(text: str | None, width: int = 60) -> str:
         return "null"
     flat = text.replace("\n", "\\n").replace("\t", "\\t")
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _value_text(sample: dict) -> str:
+    truncated = ", truncated" if sample.get("truncated") else ""
+    return f"{_one_line(sample.get('value_text'))} ({sample.get('value_kind')}{truncated})"
 
 
 class Command(BaseCommand):
@@ -190,7 +195,5 @@ class Command(BaseCommand):
         if preview.sample:
             self.stdout.write("Sample:")
             self.stdout.write(aligned([("PARTITION", "OFFSET", "TIMESTAMP", "KEY", "VALUE")] + [
-                (s["partition"], s["offset"], format_time_ms(s.get("timestamp_ms")),
-                 _one_line(s.get("key"), 30),
-                 f"{_one_line(s.get('value_text'))} ({s.get('value_kind')}{', truncated' if s.get('truncated') else ''})")
-                for s in preview.sample]))
+                (s["partition"], s["offset"], format_time_ms(s.get("timestamp_ms")), _one_line(s.get("key"), 30),
+                 _value_text(s)) for s in preview.sample]))

@@ -18,11 +18,12 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
-from groups.operations import resets
-from groups.planning import resets as planning
 from groups.kafka import ConsoleError, client_for
 from groups.management.cli import aligned, cluster_named, user_named
 from groups.models import Cluster, Operation
+from groups.operations import resets
+from groups.planning import inputs
+from groups.planning import resets as planning
 
 # The tool's scenarios plus the console's --from-group: (metavar of the value, or None for a flag; help).
 CLI_STRATEGIES = {
@@ -158,7 +159,7 @@ class Command(BaseCommand):
         if preview.zone_assumed:
             warnings.insert(0, "The date and time has no zone, so it was read as UTC, as kafka-consumer-groups does.")
         if output == "csv":
-            self.stdout.write(planning.export_csv(plan), ending="")
+            self.stdout.write(inputs.export_csv(plan), ending="")
         elif output == "json":
             rows = [{"topic": r.topic, "partition": r.partition, "before": r.before, "after": r.after,
                      "log_start": r.log_start, "log_end": r.log_end, "clamped": r.clamped} for r in plan.rows]

@@ -1,10 +1,54 @@
-"""Kafka's errors as `ConsoleError`s: what failed, in words a person at the screen can act on."""
+"""Between the Kafka client's objects and the console's values: group states and types, records,
+topic limits, and errors as `ConsoleError`s that say what failed in words a person can act on."""
 
 from __future__ import annotations
 
-from confluent_kafka import KafkaError
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    ConsumerGroupState,
+    ConsumerGroupType,
+    KafkaError,
+)
 
-from groups.kafka.values import ConsoleError
+from groups.kafka.values import ConsoleError, Consumed, Record
+
+# librdkafka knows the classic state names only; KIP-848's Assigning and Reconciling arrive as
+# UNKNOWN, which is why "Unknown" must count as active everywhere.
+STATE_NAMES = {
+    ConsumerGroupState.STABLE: "Stable",
+    ConsumerGroupState.EMPTY: "Empty",
+    ConsumerGroupState.DEAD: "Dead",
+    ConsumerGroupState.PREPARING_REBALANCING: "PreparingRebalance",
+    ConsumerGroupState.COMPLETING_REBALANCING: "CompletingRebalance",
+    ConsumerGroupState.UNKNOWN: "Unknown",
+}
+TYPE_NAMES = {
+    ConsumerGroupType.CLASSIC: "classic",
+    ConsumerGroupType.CONSUMER: "consumer",
+    ConsumerGroupType.UNKNOWN: "unknown",
+}
+# Kafka writes "no limit" as Long.MAX_VALUE.
+_LONG_MAX = 2**63 - 1
+
+
+def config_limit(entries: dict, name: str) -> int | None:
+    """A topic's millisecond limit, None when it sets none (-1 or Long.MAX_VALUE)."""
+    entry = entries.get(name)
+    value = int(entry.value) if entry is not None and entry.value not in (None, "") else -1
+    return None if value < 0 or value >= _LONG_MAX else value
+
+
+def record(message: Consumed) -> Record:
+    """A consumed message as a console Record."""
+    stamp_type, stamp = message.timestamp()
+    return Record(
+        partition=message.partition(),
+        offset=message.offset(),
+        timestamp_ms=None if stamp_type == TIMESTAMP_NOT_AVAILABLE else stamp,
+        key=message.key(),
+        value=message.value(),
+        headers=tuple(message.headers() or ()),
+    )
 
 
 def console_error(error: KafkaError, what: str, bootstrap: str) -> ConsoleError:
