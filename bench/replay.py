@@ -64,9 +64,9 @@ def main() -> None:
 
 
 def _bench(args, bootstrap: str) -> None:
-    from groups.operations import replays as replay
     from groups.kafka import TP, client_for
     from groups.models import Cluster
+    from groups.operations import replays as replay
     from tests import kafkatools as kt
 
     run = uuid.uuid4().hex[:6]

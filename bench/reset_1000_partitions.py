@@ -27,9 +27,9 @@ def main() -> None:
 
 
 def _bench(args, bootstrap: str) -> None:
-    from groups.operations import resets
     from groups.kafka import client_for
     from groups.models import Cluster, Operation
+    from groups.operations import resets
     from localkafka.broker import run_tool
     from tests import kafkatools as kt
 
