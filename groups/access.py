@@ -123,8 +123,14 @@ def refusal(action: str, cluster: Cluster | None = None, group_id: str | None = 
     return f"{who} may not {what}{where}: ask an admin for the {ROLE_NEEDED[action]} role{on_it}."
 
 
-def require(request_or_user, action: str, cluster: Cluster | None = None, group_id: str | None = None, *,
-            source_ip: str | None = None) -> None:
+def require(
+    request_or_user,
+    action: str,
+    cluster: Cluster | None = None,
+    group_id: str | None = None,
+    *,
+    source_ip: str | None = None,
+) -> None:
     """Raise PermissionDenied saying what is missing, and record the denial, unless `allowed`."""
     user = _user(request_or_user)
     if allowed(user, action, cluster, group_id):
@@ -133,8 +139,15 @@ def require(request_or_user, action: str, cluster: Cluster | None = None, group_
         source_ip = audit.source_ip(request_or_user)
     message = refusal(action, cluster, group_id)
     actor = user.username if user is not None and user.is_authenticated else "anonymous"
-    audit.record("denied", actor=actor, cluster=cluster.name if cluster else "", group_id=group_id or "",
-                 outcome="denied", error=message, source_ip=source_ip)
+    audit.record(
+        "denied",
+        actor=actor,
+        cluster=cluster.name if cluster else "",
+        group_id=group_id or "",
+        outcome="denied",
+        error=message,
+        source_ip=source_ip,
+    )
     raise PermissionDenied(message)
 
 

@@ -42,9 +42,12 @@ class OperationAdmin(ReadOnlyAdmin):
 
 
 class GrantForm(forms.ModelForm):
-    actions = forms.MultipleChoiceField(choices=[(a, a) for a in ACTIONS], required=False,
-                                        widget=forms.CheckboxSelectMultiple,
-                                        help_text="Only when no role is chosen: exactly these actions.")
+    actions = forms.MultipleChoiceField(
+        choices=[(a, a) for a in ACTIONS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only when no role is chosen: exactly these actions.",
+    )
 
     class Meta:
         model = Grant

@@ -23,12 +23,16 @@ from groups.planning.resets import PlanningError
 VALUE_HINTS = [
     (resets.STRATEGIES["to-offset"], "an offset, such as 1500 (clamped to each partition's log)"),
     (resets.STRATEGIES["shift-by"], "±N, such as -100 to re-consume 100 records or +50 to skip 50"),
-    (resets.STRATEGIES["to-datetime"],
-     "ISO 8601, such as 2026-11-21T09:00:00.000 (UTC when no zone) or 2026-11-21T09:00:00+02:00"),
+    (
+        resets.STRATEGIES["to-datetime"],
+        "ISO 8601, such as 2026-11-21T09:00:00.000 (UTC when no zone) or 2026-11-21T09:00:00+02:00",
+    ),
     (resets.STRATEGIES["by-duration"], "how long ago, such as PT15M, P1D, 15m or 2h"),
     (resets.STRATEGIES["from-group"], "the id of the group whose committed offsets to copy"),
-    (resets.STRATEGIES["from-file"],
-     "choose the CSV file below (lines of topic,partition,offset or group,topic,partition,offset)"),
+    (
+        resets.STRATEGIES["from-file"],
+        "choose the CSV file below (lines of topic,partition,offset or group,topic,partition,offset)",
+    ),
 ]
 SCOPE_CHOICES = [("all", "All topics with committed offsets"), ("topics", "Only these topics or partitions")]
 
@@ -48,8 +52,9 @@ class ResetForm(forms.Form):
     value = forms.CharField(required=False, max_length=500)
     file = forms.FileField(required=False, label="Reset file (CSV)")
     scope_mode = forms.ChoiceField(choices=SCOPE_CHOICES, initial="all", widget=forms.RadioSelect)
-    scope = forms.CharField(required=False, max_length=5000,
-                            help_text="orders, or orders:0,2; several separated by spaces")
+    scope = forms.CharField(
+        required=False, max_length=5000, help_text="orders, or orders:0,2; several separated by spaces"
+    )
 
     def clean(self):
         super().clean()
@@ -84,13 +89,22 @@ class ResetForm(forms.Form):
     @classmethod
     def for_request(cls, strategy: str, value: str, scope: str) -> ResetForm:
         """The form as it was filled for a preview (a file cannot be re-filled, so neither is its text)."""
-        return cls(initial={"strategy": strategy, "value": "" if strategy == "from-file" else value,
-                            "scope_mode": "topics" if scope else "all", "scope": scope})
+        return cls(
+            initial={
+                "strategy": strategy,
+                "value": "" if strategy == "from-file" else value,
+                "scope_mode": "topics" if scope else "all",
+                "scope": scope,
+            }
+        )
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 80}), max_length=2000,
-                             error_messages={"required": "Say why: a reason is required for every change."})
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        max_length=2000,
+        error_messages={"required": "Say why: a reason is required for every change."},
+    )
 
 
 class ConfirmForm(ReasonForm):
@@ -125,10 +139,15 @@ PARTITIONING_CHOICES = [
 ]
 TIMESTAMP_CHOICES = [("keep", "Keep the original timestamps"), ("now", "Stamp the copies now")]
 DELIVERY_CHOICES = [
-    ("exactly-once", "Exactly once (transactions: a read_committed reader sees each record once, even if the "
-                     "worker dies)"),
-    ("at-least-once", "At least once (no transactions, faster: a worker that dies mid-copy may leave the "
-                      "records since its last checkpoint copied twice)"),
+    (
+        "exactly-once",
+        "Exactly once (transactions: a read_committed reader sees each record once, even if the worker dies)",
+    ),
+    (
+        "at-least-once",
+        "At least once (no transactions, faster: a worker that dies mid-copy may leave the "
+        "records since its last checkpoint copied twice)",
+    ),
 ]
 
 _RANGE = re.compile(r"\s*(\d+)\s*-\s*(\d+)\s*")
@@ -148,8 +167,9 @@ def parse_partitions(text: str) -> tuple[int, ...]:
     return tuple(sorted({int(name) for name in names}))
 
 
-def parse_offset_ranges(text: str, partitions: tuple[int, ...] | None,
-                        partition_count: Callable[[], int]) -> dict[int, tuple[int, int]]:
+def parse_offset_ranges(
+    text: str, partitions: tuple[int, ...] | None, partition_count: Callable[[], int]
+) -> dict[int, tuple[int, int]]:
     """[from, to) offsets per partition, from '100-200' or '0:100-200, 1:0-50'.
 
     A single range applies to every chosen partition (every partition of the topic, read through
@@ -206,20 +226,34 @@ class ReplayForm(forms.Form):
     header_filter = forms.ChoiceField(choices=HEADER_FILTERS, initial="none")
     header_name = forms.CharField(required=False, max_length=1000)
     header_value = forms.CharField(required=False, max_length=1000, strip=False)
-    target_topic = forms.CharField(max_length=249, widget=forms.Select, error_messages={
-        "required": "Choose the target topic the records are copied into (it must exist on this cluster)."})
+    target_topic = forms.CharField(
+        max_length=249,
+        widget=forms.Select,
+        error_messages={
+            "required": "Choose the target topic the records are copied into (it must exist on this cluster)."
+        },
+    )
     partitioning = forms.ChoiceField(choices=PARTITIONING_CHOICES, initial="same", widget=forms.RadioSelect)
     timestamps = forms.ChoiceField(choices=TIMESTAMP_CHOICES, initial="keep", widget=forms.RadioSelect)
     # Not required: a request that does not say gets the safe default.
-    delivery = forms.ChoiceField(choices=DELIVERY_CHOICES, initial="exactly-once", widget=forms.RadioSelect,
-                                 required=False)
+    delivery = forms.ChoiceField(
+        choices=DELIVERY_CHOICES, initial="exactly-once", widget=forms.RadioSelect, required=False
+    )
     throttle = forms.IntegerField(
-        required=False, label="Throttle (records per second)", help_text="empty for as fast as the cluster takes them",
-        error_messages={"invalid": "The throttle is a whole number of records per second, such as 500."})
+        required=False,
+        label="Throttle (records per second)",
+        help_text="empty for as fast as the cluster takes them",
+        error_messages={"invalid": "The throttle is a whole number of records per second, such as 500."},
+    )
 
-    def __init__(self, *args, topic: str, topics: Sequence[str] = (),
-                 partition_count: Callable[[], int | None] | None = None,
-                 **kwargs):
+    def __init__(
+        self,
+        *args,
+        topic: str,
+        topics: Sequence[str] = (),
+        partition_count: Callable[[], int | None] | None = None,
+        **kwargs,
+    ):
         """`topics` fill the target choice; `partition_count` reads the source's partitions when a single
         range applies to all of them (a Kafka call, so only then)."""
         super().__init__(*args, **kwargs)
@@ -251,13 +285,19 @@ class ReplayForm(forms.Form):
         if data["header_filter"] != "none" and not header:
             raise ReplayError("Give the header name to match, or choose any headers.")
         request = ReplayRequest(
-            topic=self.topic, partitions=partitions, offsets=offsets, time_from_ms=time_from, time_to_ms=time_to,
+            topic=self.topic,
+            partitions=partitions,
+            offsets=offsets,
+            time_from_ms=time_from,
+            time_to_ms=time_to,
             key_equals=key if data["key_filter"] == "equals" else None,
             key_regex=key if data["key_filter"] == "regex" else None,
             header_present=header if data["header_filter"] == "present" else None,
             header_equals=(header, data["header_value"]) if data["header_filter"] == "equals" else None,
-            target_topic=data["target_topic"], partitioning=data["partitioning"],
-            keep_timestamps=data["timestamps"] == "keep", throttle_rps=data["throttle"],
+            target_topic=data["target_topic"],
+            partitioning=data["partitioning"],
+            keep_timestamps=data["timestamps"] == "keep",
+            throttle_rps=data["throttle"],
             exactly_once=data["delivery"] != "at-least-once",
         )
         return request, zone_assumed
@@ -272,20 +312,35 @@ class ReplayForm(forms.Form):
     def for_request(cls, request: ReplayRequest, **kwargs) -> ReplayForm:
         """The form filled as it was for a preview (offsets as pairs; times as the UTC they were read as)."""
         offsets = ", ".join(f"{p}:{start}-{end}" for p, (start, end) in sorted((request.offsets or {}).items()))
-        key_filter = "equals" if request.key_equals is not None else "regex" if request.key_regex is not None else "none"
-        header_filter = ("present" if request.header_present is not None
-                         else "equals" if request.header_equals is not None else "none")
-        return cls(initial={
-            "partitions_mode": "some" if request.partitions is not None and not request.offsets else "all",
-            "partitions": listed(request.partitions) if request.partitions is not None else "",
-            "range_mode": "offsets" if request.offsets else "time", "offsets": offsets,
-            "time_from": format_time_ms(request.time_from_ms, missing=""),
-            "time_to": format_time_ms(request.time_to_ms, missing=""),
-            "key_filter": key_filter, "key": request.key_equals or request.key_regex or "",
-            "header_filter": header_filter,
-            "header_name": request.header_present or (request.header_equals or ("", ""))[0],
-            "header_value": (request.header_equals or ("", ""))[1],
-            "target_topic": request.target_topic, "partitioning": request.partitioning,
-            "timestamps": "keep" if request.keep_timestamps else "now", "throttle": request.throttle_rps,
-            "delivery": "exactly-once" if request.exactly_once else "at-least-once",
-        }, topic=request.topic, **kwargs)
+        key_filter = (
+            "equals" if request.key_equals is not None else "regex" if request.key_regex is not None else "none"
+        )
+        header_filter = (
+            "present"
+            if request.header_present is not None
+            else "equals"
+            if request.header_equals is not None
+            else "none"
+        )
+        return cls(
+            initial={
+                "partitions_mode": "some" if request.partitions is not None and not request.offsets else "all",
+                "partitions": listed(request.partitions) if request.partitions is not None else "",
+                "range_mode": "offsets" if request.offsets else "time",
+                "offsets": offsets,
+                "time_from": format_time_ms(request.time_from_ms, missing=""),
+                "time_to": format_time_ms(request.time_to_ms, missing=""),
+                "key_filter": key_filter,
+                "key": request.key_equals or request.key_regex or "",
+                "header_filter": header_filter,
+                "header_name": request.header_present or (request.header_equals or ("", ""))[0],
+                "header_value": (request.header_equals or ("", ""))[1],
+                "target_topic": request.target_topic,
+                "partitioning": request.partitioning,
+                "timestamps": "keep" if request.keep_timestamps else "now",
+                "throttle": request.throttle_rps,
+                "delivery": "exactly-once" if request.exactly_once else "at-least-once",
+            },
+            topic=request.topic,
+            **kwargs,
+        )

@@ -43,8 +43,10 @@ class ApiAuthenticationMiddleware:
             scheme, _, key = header.partition(" ")
             user = ApiToken.user_for(key.strip()) if scheme.lower() == "token" and key.strip() else None
             if user is None:
-                return _unauthorized("The API token is not valid (revoked, replaced or mistyped): create one on "
-                                     "the console's API token page and send it as 'Authorization: Token <key>'.")
+                return _unauthorized(
+                    "The API token is not valid (revoked, replaced or mistyped): create one on "
+                    "the console's API token page and send it as 'Authorization: Token <key>'."
+                )
             request.user = user
         elif not request.user.is_authenticated:
             return _unauthorized("Sign in first, or send an API token as 'Authorization: Token <key>'.")

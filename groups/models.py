@@ -62,7 +62,8 @@ class Cluster(models.Model):
         help_text="Changes wait until another user with the approve right on the group approves them.",
     )
     approval_expiry_minutes = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(1)],
+        default=60,
+        validators=[MinValueValidator(1)],
         help_text="A request no one approved or rejected within this many minutes is cancelled.",
     )
     created = models.DateTimeField(auto_now_add=True)
@@ -155,7 +156,9 @@ class Operation(models.Model):
     strategy = models.CharField(max_length=30, blank=True, default="")
     strategy_value = models.TextField(blank=True, default="")
     scope = models.TextField(blank=True, default="", help_text="Empty for all topics with committed offsets.")
-    plan = models.JSONField(default=list, help_text="Rows: topic, partition, before, after, log_start, log_end, clamped, note.")
+    plan = models.JSONField(
+        default=list, help_text="Rows: topic, partition, before, after, log_start, log_end, clamped, note."
+    )
     reason = models.TextField()
     requester = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT)
     requested_via = models.CharField(max_length=20, default="web")
@@ -168,26 +171,36 @@ class Operation(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="When an unanswered approval request lapses.")
-    decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="decided_operations",
-                                   help_text="Who approved or rejected it, or its requester if they cancelled it.")
+    decided_by = models.ForeignKey(
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decided_operations",
+        help_text="Who approved or rejected it, or its requester if they cancelled it.",
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_comment = models.TextField(blank=True, default="")
     progress_copied = models.BigIntegerField(default=0, help_text="Replay: records copied and committed so far.")
     progress_total = models.BigIntegerField(default=0, help_text="Replay: source offsets in the ranges.")
     progress_scanned = models.BigIntegerField(
-        default=0, help_text="Replay: source offsets passed so far, copied or not (filtered out, transaction markers).")
+        default=0, help_text="Replay: source offsets passed so far, copied or not (filtered out, transaction markers)."
+    )
     progress_rate = models.FloatField(default=0, help_text="Replay: records copied per second, lately.")
     progress_updated = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     replay_attempt = models.PositiveIntegerField(
-        default=0, help_text="Replay: how many runs have taken it on; only the latest may write its progress.")
+        default=0, help_text="Replay: how many runs have taken it on; only the latest may write its progress."
+    )
     replay_stalls = models.PositiveIntegerField(
-        default=0, help_text="Replay: runs in a row that stopped reporting at the same checkpoint.")
+        default=0, help_text="Replay: runs in a row that stopped reporting at the same checkpoint."
+    )
     replay_stalled_at = models.BigIntegerField(
-        default=-1, help_text="Replay: offsets read (progress_scanned) where the last such run stopped.")
+        default=-1, help_text="Replay: offsets read (progress_scanned) where the last such run stopped."
+    )
     replay_stalled_attempt = models.PositiveIntegerField(
-        default=0, help_text="Replay: the run (replay_attempt) last found stopped.")
+        default=0, help_text="Replay: the run (replay_attempt) last found stopped."
+    )
 
     class Meta:
         ordering = ["-created"]
@@ -334,18 +347,37 @@ class Grant(models.Model):
     Only `groups.access` reads grants to decide; this row holds one and checks that it makes sense.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="console_grants")
-    user_group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="console_grants", verbose_name="group of users",
-                                   help_text="Grant to everyone in this Django group (instead of one user).")
-    role = models.CharField(max_length=20, choices=role_choices, blank=True, default="",
-                            help_text="Viewer, Operator, Approver or Admin; or leave empty and choose actions.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="console_grants"
+    )
+    user_group = models.ForeignKey(
+        "auth.Group",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="console_grants",
+        verbose_name="group of users",
+        help_text="Grant to everyone in this Django group (instead of one user).",
+    )
+    role = models.CharField(
+        max_length=20,
+        choices=role_choices,
+        blank=True,
+        default="",
+        help_text="Viewer, Operator, Approver or Admin; or leave empty and choose actions.",
+    )
     actions = models.JSONField(default=list, blank=True, help_text="Explicit actions, instead of a role.")
-    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="grants",
-                                help_text="Empty for every cluster.")
+    cluster = models.ForeignKey(
+        Cluster,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="grants",
+        help_text="Empty for every cluster.",
+    )
     group_pattern = models.CharField(
-        max_length=500, default="*",
+        max_length=500,
+        default="*",
         help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, "
         "[ab] one of those; case matters).",
     )
@@ -370,7 +402,8 @@ class Grant(models.Model):
             raise ValidationError("Grant to one user or to one group of users: choose exactly one.")
         if bool(self.role) == bool(self.actions):
             raise ValidationError(
-                {"role": "Choose a role, or leave it empty and choose actions: not both, not neither."})
+                {"role": "Choose a role, or leave it empty and choose actions: not both, not neither."}
+            )
         unknown = sorted(set(self.actions) - set(ACTIONS))
         if unknown:
             raise ValidationError({"actions": f"Unknown actions {', '.join(unknown)}; use {', '.join(ACTIONS)}."})

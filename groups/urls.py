@@ -33,10 +33,15 @@ urlpatterns = [
     path("api/clusters/", clusters.api_clusters, name="api_clusters"),
     path("api/clusters/<str:cluster>/groups/", clusters.api_groups, name="api_groups"),
     path("api/clusters/<str:cluster>/groups/<group_id:group>/", clusters.api_group, name="api_group"),
-    path("audit/", include([
-        path("", audit.audit_list, name="audit_list"),
-        path("<int:pk>/", audit.audit_event, name="audit_event"),
-        path("export.csv", audit.audit_export_csv, name="audit_export_csv"),
-        path("export.json", audit.audit_export_json, name="audit_export_json"),
-    ])),
+    path(
+        "audit/",
+        include(
+            [
+                path("", audit.audit_list, name="audit_list"),
+                path("<int:pk>/", audit.audit_event, name="audit_event"),
+                path("export.csv", audit.audit_export_csv, name="audit_export_csv"),
+                path("export.json", audit.audit_export_json, name="audit_export_json"),
+            ]
+        ),
+    ),
 ]

@@ -165,21 +165,34 @@ def ensure_jars(quiet: bool = False) -> pathlib.Path:
         if mvn is None:
             raise LocalKafkaError("mvn not found: install Maven 3.8+ (needed once, to fetch the Kafka jars)")
         if not quiet:
-            print(f"localkafka: fetching Apache Kafka {KAFKA_VERSION} jars with Maven (first run only)", file=sys.stderr)
+            print(
+                f"localkafka: fetching Apache Kafka {KAFKA_VERSION} jars with Maven (first run only)", file=sys.stderr
+            )
         # Under the lock, any staging dir is the leftover of a killed download.
         for stale in root.glob("lib.partial-*"):
             shutil.rmtree(stale, ignore_errors=True)
         staging = pathlib.Path(tempfile.mkdtemp(prefix="lib.partial-", dir=root))
         try:
             result = subprocess.run(
-                [mvn, "-B", "-q", "-f", str(POM), _COPY_DEPENDENCIES, "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
+                [
+                    mvn,
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(POM),
+                    _COPY_DEPENDENCIES,
+                    "-DincludeScope=runtime",
+                    f"-DoutputDirectory={staging}",
+                ],
                 capture_output=True,
                 text=True,
             )
             if result.returncode != 0:
                 # Even in batch mode Maven starts its output with a colour reset.
                 output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
-                errors = [line.removeprefix("[ERROR]").strip() for line in output.splitlines() if line.startswith("[ERROR]")]
+                errors = [
+                    line.removeprefix("[ERROR]").strip() for line in output.splitlines() if line.startswith("[ERROR]")
+                ]
                 reason = next((error for error in errors if error), f"mvn exited with {result.returncode}")
                 raise LocalKafkaError(f"Maven could not resolve the Kafka jars (is Maven Central reachable?): {reason}")
             shutil.rmtree(lib, ignore_errors=True)
@@ -228,9 +241,7 @@ def run_tool(
     stdin is empty rather than inherited, so a console producer never waits on the terminal.
     """
     stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
-    return subprocess.run(
-        tool_command(tool, args, bootstrap), capture_output=True, text=True, timeout=timeout, **stdin
-    )
+    return subprocess.run(tool_command(tool, args, bootstrap), capture_output=True, text=True, timeout=timeout, **stdin)
 
 
 def _cluster_id() -> str:
@@ -299,8 +310,18 @@ class LocalKafka:
         classpath = f"{lib}/*"
         try:
             fmt = subprocess.run(
-                [java, *_TOOL_JVM, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", _cluster_id(), "-c", str(self.properties)],
+                [
+                    java,
+                    *_TOOL_JVM,
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    _cluster_id(),
+                    "-c",
+                    str(self.properties),
+                ],
                 capture_output=True,
                 text=True,
                 timeout=max(deadline - time.monotonic(), 1),

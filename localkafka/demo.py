@@ -69,36 +69,52 @@ class DemoTopic:
 
 TOPICS = (
     DemoTopic(
-        "orders", 6, 4,
+        "orders",
+        6,
+        4,
         key=lambda r: f"customer-{r.randint(1, 400)}",
         value=lambda r, key: {
-            "customer": key, "amount": round(r.uniform(5, 400), 2), "currency": _pick(r, "EUR", "USD", "GBP")
+            "customer": key,
+            "amount": round(r.uniform(5, 400), 2),
+            "currency": _pick(r, "EUR", "USD", "GBP"),
         },
     ),
     DemoTopic(
-        "payments", 3, 2,
+        "payments",
+        3,
+        2,
         key=lambda r: f"order-{r.randint(1, 10_000)}",
         value=lambda r, key: {
-            "order": key, "method": _pick(r, "card", "sepa", "paypal"), "status": _pick(r, "authorised", "captured")
+            "order": key,
+            "method": _pick(r, "card", "sepa", "paypal"),
+            "status": _pick(r, "authorised", "captured"),
         },
     ),
     DemoTopic(
-        "clicks", 12, 6,
+        "clicks",
+        12,
+        6,
         key=lambda r: f"session-{r.randint(1, 2_000)}",
         value=lambda r, key: {"session": key, "page": _pick(r, "/", "/cart", "/checkout", "/search", "/product/42")},
     ),
     DemoTopic(
-        "audit-trail", 1, 0.5,
+        "audit-trail",
+        1,
+        0.5,
         key=lambda r: f"user-{r.randint(1, 50)}",
         value=lambda r, key: {"actor": key, "action": _pick(r, "login", "logout", "role.grant", "password.change")},
     ),
     DemoTopic(
-        "inventory", 4, 1,
+        "inventory",
+        4,
+        1,
         key=lambda r: f"sku-{r.randint(1, 300):05d}",
         value=lambda r, key: {"sku": key, "warehouse": _pick(r, "ams", "fra", "dub"), "delta": r.randint(-5, 20)},
     ),
     DemoTopic(
-        "refunds", 2, 0.5,
+        "refunds",
+        2,
+        0.5,
         key=lambda r: f"order-{r.randint(1, 10_000)}",
         value=lambda r, key: {"order": key, "reason": _pick(r, "damaged", "late", "changed-mind")},
     ),
@@ -299,14 +315,16 @@ class DemoWorkload:
         start = self._log_offsets("clicks", OffsetSpec.earliest())
         end = self._log_offsets("clicks", OffsetSpec.latest())
         targets = {p: start[p] + (end[p] - start[p]) // 2 for p in start}
-        consumer = Consumer({
-            "bootstrap.servers": self.bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            **CLASSIC_MEMBER_CONFIG,
-        })
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": group,
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                **CLASSIC_MEMBER_CONFIG,
+            }
+        )
         try:
             consumer.subscribe([topic])
             consumed = {p: start[p] for p in targets}
@@ -354,12 +372,14 @@ class DemoWorkload:
             producer.poll(0)
 
     def _consume_forever(self, group: LiveGroup) -> None:
-        consumer = Consumer({
-            "bootstrap.servers": self.bootstrap,
-            "group.id": self.name(group.name),
-            "auto.offset.reset": "earliest",
-            **group.config,
-        })
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.name(group.name),
+                "auto.offset.reset": "earliest",
+                **group.config,
+            }
+        )
         try:
             consumer.subscribe([self.name(group.topic)])
             while not self._stopping.is_set():
@@ -419,7 +439,9 @@ class DemoStopped(Exception):
 
 class ChildExited(Exception):
     def __init__(self, child: Child, returncode: int) -> None:
-        how = f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
+        how = (
+            f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
+        )
         super().__init__(f"{child.label} {how}")
         self.child = child
 
@@ -451,7 +473,12 @@ def _start_child(label: str, argv: list[str], env: dict[str, str], log_dir: Path
     with open(log_path, "wb") as log_file:
         # Its own process group: Ctrl-C reaches only us, and we stop children in order.
         process = subprocess.Popen(
-            argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            argv,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
             process_group=0,
         )
     return Child(label, process, log_path)
@@ -496,21 +523,23 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 def _banner(port: int, password: str, bootstrap: str, redis_url: str, log_dir: Path) -> str:
     rule = "=" * 72
-    return "\n".join([
-        rule,
-        "  Kafka consumer-group console demo is running",
-        "",
-        f"  Open      http://127.0.0.1:{port}/",
-        f"  Log in    admin / {password}   (all demo users share this password:",
-        "            viewer, operator, approver and admin, one per role)",
-        f"  Kafka     {bootstrap}  (cluster 'local', demo topics and groups keep moving)",
-        f"  Redis     {redis_url}",
-        f"  Logs      {log_dir}/",
-        "",
-        "  Stop with Ctrl-C: the web server, worker and traffic stop, and so do the",
-        "  broker and Redis if this command started them.",
-        rule,
-    ])
+    return "\n".join(
+        [
+            rule,
+            "  Kafka consumer-group console demo is running",
+            "",
+            f"  Open      http://127.0.0.1:{port}/",
+            f"  Log in    admin / {password}   (all demo users share this password:",
+            "            viewer, operator, approver and admin, one per role)",
+            f"  Kafka     {bootstrap}  (cluster 'local', demo topics and groups keep moving)",
+            f"  Redis     {redis_url}",
+            f"  Logs      {log_dir}/",
+            "",
+            "  Stop with Ctrl-C: the web server, worker and traffic stop, and so do the",
+            "  broker and Redis if this command started them.",
+            rule,
+        ]
+    )
 
 
 def run_demo(port: int) -> int:
@@ -543,19 +572,44 @@ def run_demo(port: int) -> int:
         _manage("seed_demo", "--bootstrap", bootstrap, env={**env, "DEMO_PASSWORD": password})
         log_dir = DEFAULT_STATE_DIR / "demo"
         log_dir.mkdir(parents=True, exist_ok=True)
-        children.append(_start_child(
-            "demo traffic", [sys.executable, "-m", "localkafka.demo", "traffic", "--bootstrap", bootstrap], env, log_dir
-        ))
-        children.append(_start_child(
-            "celery worker",
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "--beat", "--concurrency", "2", "-l", "warning",
-             "--schedule", str(log_dir / "celerybeat-schedule")],
-            env,
-            log_dir,
-        ))
-        children.append(_start_child(
-            "web server", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env, log_dir
-        ))
+        children.append(
+            _start_child(
+                "demo traffic",
+                [sys.executable, "-m", "localkafka.demo", "traffic", "--bootstrap", bootstrap],
+                env,
+                log_dir,
+            )
+        )
+        children.append(
+            _start_child(
+                "celery worker",
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "console",
+                    "worker",
+                    "--beat",
+                    "--concurrency",
+                    "2",
+                    "-l",
+                    "warning",
+                    "--schedule",
+                    str(log_dir / "celerybeat-schedule"),
+                ],
+                env,
+                log_dir,
+            )
+        )
+        children.append(
+            _start_child(
+                "web server",
+                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                env,
+                log_dir,
+            )
+        )
         _wait_for_web(port, children)
         print(_banner(port, password, bootstrap, redis_url, log_dir), flush=True)
         print(f"(ready in {time.monotonic() - began:.1f} s)", flush=True)

@@ -97,7 +97,9 @@ def ensure_redis(url: str | None = None, state_dir=None) -> str:
             return _launch(server, state, conf, pid_file, log_file)
 
 
-def _launch(server: str, state: pathlib.Path, conf: pathlib.Path, pid_file: pathlib.Path, log_file: pathlib.Path) -> str:
+def _launch(
+    server: str, state: pathlib.Path, conf: pathlib.Path, pid_file: pathlib.Path, log_file: pathlib.Path
+) -> str:
     (port,) = free_ports(1)
     conf.write_text(_REDIS_CONF.format(port=port, state_dir=state))
     proc = spawn_detached([server, str(conf)], log_file, cwd=state)

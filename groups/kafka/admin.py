@@ -73,9 +73,7 @@ class ClusterClient:
 
     def list_groups(self) -> list[GroupListing]:
         """Every consumer group (classic and KIP-848) the cluster knows, sorted by id."""
-        result = self._result(
-            self._admin.list_consumer_groups(request_timeout=self.timeout), "listing consumer groups"
-        )
+        result = self._result(self._admin.list_consumer_groups(request_timeout=self.timeout), "listing consumer groups")
         if result.errors and not result.valid:
             error = result.errors[0]
             error = error.args[0] if isinstance(error, KafkaException) else error
@@ -159,8 +157,9 @@ class ClusterClient:
             offsets = {}
             for topic, partition, offset, error in value:
                 if error is not None:
-                    raise console_error(from_helper(error), f"reading the committed offset of {topic}-{partition}",
-                                         self.bootstrap)
+                    raise console_error(
+                        from_helper(error), f"reading the committed offset of {topic}-{partition}", self.bootstrap
+                    )
                 if offset >= 0:
                     offsets[TP(topic, partition)] = offset
             out[group_id] = offsets
@@ -188,16 +187,23 @@ class ClusterClient:
                     error = exc.args[0]
                     # _NOENT: librdkafka's answer when none of the requested partitions has a leader,
                     # e.g. every one of them belongs to a topic deleted a moment ago.
-                    if error.code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_PARTITION,
-                                        KafkaError._UNKNOWN_TOPIC, KafkaError.LEADER_NOT_AVAILABLE,
-                                        KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError._NOENT):
+                    if error.code() in (
+                        KafkaError.UNKNOWN_TOPIC_OR_PART,
+                        KafkaError._UNKNOWN_PARTITION,
+                        KafkaError._UNKNOWN_TOPIC,
+                        KafkaError.LEADER_NOT_AVAILABLE,
+                        KafkaError.NOT_LEADER_FOR_PARTITION,
+                        KafkaError._NOENT,
+                    ):
                         found[spec_name][tp] = None
                     else:
                         raise console_error(error, f"reading the log offsets of {tp}", self.bootstrap) from None
                 except FutureTimeout:
                     raise ConsoleError(
                         f"Kafka at {self.bootstrap} did not answer within {self.timeout:.0f}s while reading "
-                        "log offsets.", code="_TIMED_OUT", retriable=True,
+                        "log offsets.",
+                        code="_TIMED_OUT",
+                        retriable=True,
                     ) from None
         return {tp: LogOffsets(found["start"].get(tp), found["end"].get(tp)) for tp in partitions}
 
@@ -216,14 +222,18 @@ class ClusterClient:
             try:
                 out[topic] = len(future.result(timeout=self.timeout + 5).partitions)
             except KafkaException as exc:
-                if exc.args[0].code() in (KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._UNKNOWN_TOPIC,
-                                          KafkaError.TOPIC_EXCEPTION):
+                if exc.args[0].code() in (
+                    KafkaError.UNKNOWN_TOPIC_OR_PART,
+                    KafkaError._UNKNOWN_TOPIC,
+                    KafkaError.TOPIC_EXCEPTION,
+                ):
                     continue
                 raise console_error(exc.args[0], f"describing topic '{topic}'", self.bootstrap) from None
         return out
 
-    def offsets_for_time(self, partitions: list[TP], timestamp_ms: int, *,
-                         read_committed: bool = False) -> dict[TP, int | None]:
+    def offsets_for_time(
+        self, partitions: list[TP], timestamp_ms: int, *, read_committed: bool = False
+    ) -> dict[TP, int | None]:
         """First offset whose record timestamp is >= timestamp_ms; None where no such record exists.
 
         With read_committed the search stops at the last stable offset, as a transactional reader's would.
@@ -251,9 +261,12 @@ class ClusterClient:
             isolation_level=IsolationLevel.READ_COMMITTED,
             request_timeout=self.timeout,
         )
-        return {TP(ktp.topic, ktp.partition): self._result(future, f"reading the last stable offset of {ktp.topic}-"
-                                                                   f"{ktp.partition}").offset
-                for ktp, future in futures.items()}
+        return {
+            TP(ktp.topic, ktp.partition): self._result(
+                future, f"reading the last stable offset of {ktp.topic}-{ktp.partition}"
+            ).offset
+            for ktp, future in futures.items()
+        }
 
     def max_timestamps(self, partitions: list[TP]) -> dict[TP, tuple[int, int]]:
         """(offset, timestamp) of the record with the largest timestamp in each partition; empty ones left out."""
@@ -276,8 +289,9 @@ class ClusterClient:
         counts = self.topic_partition_counts(topics)
         if not counts:
             return {}
-        futures = self._admin.describe_configs([ConfigResource(ResourceType.TOPIC, name) for name in sorted(counts)],
-                                               request_timeout=self.timeout)
+        futures = self._admin.describe_configs(
+            [ConfigResource(ResourceType.TOPIC, name) for name in sorted(counts)], request_timeout=self.timeout
+        )
         out = {}
         for resource, future in futures.items():
             entries = self._result(future, f"reading the configuration of topic '{resource.name}'")
@@ -292,8 +306,9 @@ class ClusterClient:
             )
         return out
 
-    def read_records(self, topic: str, ranges: dict[int, tuple[int, int]], per_partition: int,
-                     wait: float = 3.0) -> list[Record]:
+    def read_records(
+        self, topic: str, ranges: dict[int, tuple[int, int]], per_partition: int, wait: float = 3.0
+    ) -> list[Record]:
         """The first `per_partition` committed records of each [start, end) range, by partition and offset.
 
         Reads with a consumer that joins no group and commits nothing. Partitions whose records do
@@ -302,9 +317,17 @@ class ClusterClient:
         wanted = {p: (start, end) for p, (start, end) in ranges.items() if start < end}
         if not wanted or per_partition <= 0:
             return []
-        consumer = Consumer({**self._config, "group.id": "kafka-console-replay-preview", "enable.auto.commit": False,
-                             "enable.partition.eof": True, "isolation.level": "read_committed",
-                             "auto.offset.reset": "earliest", "log.connection.close": False})
+        consumer = Consumer(
+            {
+                **self._config,
+                "group.id": "kafka-console-replay-preview",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "earliest",
+                "log.connection.close": False,
+            }
+        )
         found: dict[int, list[Record]] = {p: [] for p in wanted}
         open_partitions = set(wanted)
         try:
@@ -346,15 +369,20 @@ class ClusterClient:
         failed = [(TP(tp.topic, tp.partition), tp.error) for tp in result.topic_partitions if tp.error is not None]
         if not failed:
             return
-        if any(error.code() in (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS,
-                                KafkaError.ILLEGAL_GENERATION) for _, error in failed):
+        if any(
+            error.code()
+            in (KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS, KafkaError.ILLEGAL_GENERATION)
+            for _, error in failed
+        ):
             raise ConsoleError(
                 f"Group '{group_id}' has active members, so Kafka refused the new offsets. Stop every consumer "
                 "of the group (its state must be Empty), then preview again.",
                 code="UNKNOWN_MEMBER_ID",
             )
         names = ", ".join(f"{tp} ({error.str()})" for tp, error in failed)
-        raise ConsoleError(f"Kafka refused the new offsets of group '{group_id}' for {names}.", code=failed[0][1].name())
+        raise ConsoleError(
+            f"Kafka refused the new offsets of group '{group_id}' for {names}.", code=failed[0][1].name()
+        )
 
     def delete_group(self, group_id: str) -> None:
         """Delete an empty group and its committed offsets."""
@@ -368,11 +396,16 @@ class ClusterClient:
                     f"Group '{group_id}' is not empty: stop its consumers before deleting it.", code=error.name()
                 ) from None
             if error.code() == KafkaError.GROUP_ID_NOT_FOUND:
-                raise ConsoleError(f"Group '{group_id}' does not exist (already deleted?).", code=error.name()) from None
+                raise ConsoleError(
+                    f"Group '{group_id}' does not exist (already deleted?).", code=error.name()
+                ) from None
             raise console_error(error, f"deleting group '{group_id}'", self.bootstrap) from None
         except FutureTimeout:
-            raise ConsoleError(f"Kafka at {self.bootstrap} did not answer in time while deleting group "
-                               f"'{group_id}'; check the group before trying again.", code="_TIMED_OUT") from None
+            raise ConsoleError(
+                f"Kafka at {self.bootstrap} did not answer in time while deleting group "
+                f"'{group_id}'; check the group before trying again.",
+                code="_TIMED_OUT",
+            ) from None
 
     def record_timestamps(self, positions: dict[TP, int], wait: float = 2.0) -> dict[TP, int]:
         """Timestamp (epoch ms) of the record each group would read next, for lag in time.
@@ -383,14 +416,16 @@ class ClusterClient:
         """
         if not positions:
             return {}
-        consumer = Consumer({
-            **self._config,
-            "group.id": "kafka-console-lag-probe",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-            "max.partition.fetch.bytes": 65536,
-            "log.connection.close": False,
-        })
+        consumer = Consumer(
+            {
+                **self._config,
+                "group.id": "kafka-console-lag-probe",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "max.partition.fetch.bytes": 65536,
+                "log.connection.close": False,
+            }
+        )
         found: dict[TP, int] = {}
         try:
             consumer.assign([TopicPartition(tp.topic, tp.partition, offset) for tp, offset in positions.items()])
@@ -438,6 +473,7 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 def client_for(cluster) -> ClusterClient:
     """A client for a `Cluster` row; the underlying AdminClient is kept for the process's life."""

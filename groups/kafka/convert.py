@@ -62,13 +62,19 @@ def console_error(error: KafkaError, what: str, bootstrap: str) -> ConsoleError:
             code=name,
             retriable=True,
         )
-    if code in (KafkaError.GROUP_AUTHORIZATION_FAILED, KafkaError.TOPIC_AUTHORIZATION_FAILED,
-                KafkaError.CLUSTER_AUTHORIZATION_FAILED):
+    if code in (
+        KafkaError.GROUP_AUTHORIZATION_FAILED,
+        KafkaError.TOPIC_AUTHORIZATION_FAILED,
+        KafkaError.CLUSTER_AUTHORIZATION_FAILED,
+    ):
         return ConsoleError(
             f"Kafka refused {what}: the console's credentials lack the ACL for it ({error.str()}).", code=name
         )
-    if code in (KafkaError.COORDINATOR_NOT_AVAILABLE, KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-                KafkaError.NOT_COORDINATOR):
+    if code in (
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.NOT_COORDINATOR,
+    ):
         return ConsoleError(
             f"The group coordinator is not available while {what} ({error.str()}); try again in a moment.",
             code=name,

@@ -25,13 +25,18 @@ from groups.kafka.values import (
 # Producer errors that mean "this run no longer owns the copy": a later run of the job started.
 _FENCED = (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)
 # Delivery failures an aborted and redone transaction can get past; anything else is the record's fault.
-_TRANSIENT_DELIVERY = (KafkaError._MSG_TIMED_OUT, KafkaError._TIMED_OUT, KafkaError._TRANSPORT,
-                       KafkaError.NOT_ENOUGH_REPLICAS, KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+_TRANSIENT_DELIVERY = (
+    KafkaError._MSG_TIMED_OUT,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+    KafkaError.NOT_ENOUGH_REPLICAS,
+    KafkaError.NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+)
 _PURGED = (KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)
 _DELIVERY_HINTS = {
     KafkaError.INVALID_TIMESTAMP: " A record's timestamp is outside what the target accepts "
-                                  "(message.timestamp.before.max.ms / after.max.ms): stamp the copies now instead, "
-                                  "or change the target's limits.",
+    "(message.timestamp.before.max.ms / after.max.ms): stamp the copies now instead, "
+    "or change the target's limits.",
     KafkaError.MSG_SIZE_TOO_LARGE: " A record is larger than the target accepts (max.message.bytes).",
 }
 
@@ -62,30 +67,33 @@ class RangeCopier:
     def __init__(self, client: ClusterClient, job: CopyJob):
         self.client = client
         self.job = job
-        self.progress = CopyProgress(job.ranges, {p: start for p, (start, _) in job.ranges.items()},
-                                     {p: 0 for p in job.ranges})
+        self.progress = CopyProgress(
+            job.ranges, {p: start for p, (start, _) in job.ranges.items()}, {p: 0 for p in job.ranges}
+        )
         self._delivery_error: KafkaError | None = None
         self._in_transaction = False
         self._ends = {p: end for p, (_, end) in job.ranges.items()}
 
     def _consumer(self) -> Consumer:
-        return Consumer({
-            **self.client.config,
-            "group.id": self.job.copy_id,
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "enable.partition.eof": True,
-            "isolation.level": "read_committed",
-            # Records deleted by retention mid-copy must stop the copy, not be skipped silently.
-            "auto.offset.reset": "error",
-            "fetch.max.bytes": 52_428_800,
-            "max.partition.fetch.bytes": 10_485_760,
-            "queued.min.messages": 200_000,
-            # With the queue full, librdkafka waits this long before fetching again (1 s by default):
-            # long enough for the copy to drain the queue and stall.
-            "fetch.queue.backoff.ms": 50,
-            "log.connection.close": False,
-        })
+        return Consumer(
+            {
+                **self.client.config,
+                "group.id": self.job.copy_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "enable.partition.eof": True,
+                "isolation.level": "read_committed",
+                # Records deleted by retention mid-copy must stop the copy, not be skipped silently.
+                "auto.offset.reset": "error",
+                "fetch.max.bytes": 52_428_800,
+                "max.partition.fetch.bytes": 10_485_760,
+                "queued.min.messages": 200_000,
+                # With the queue full, librdkafka waits this long before fetching again (1 s by default):
+                # long enough for the copy to drain the queue and stall.
+                "fetch.queue.backoff.ms": 50,
+                "log.connection.close": False,
+            }
+        )
 
     def _producer(self) -> Producer:
         config = {
@@ -114,11 +122,15 @@ class RangeCopier:
 
     def _fail(self, error: KafkaError, what: str) -> ConsoleError:
         if error.code() in _FENCED:
-            return ConsoleError("Another run of this copy took over (it fenced this run's producer); this run stopped.",
-                                code="FENCED")
+            return ConsoleError(
+                "Another run of this copy took over (it fenced this run's producer); this run stopped.", code="FENCED"
+            )
         if error.code() in (KafkaError._AUTO_OFFSET_RESET, KafkaError.OFFSET_OUT_OF_RANGE):
-            return ConsoleError(f"Records of '{self.job.source}' still to be copied were deleted (retention or "
-                                f"delete-records) during the copy: {error.str()}.", code=error.name())
+            return ConsoleError(
+                f"Records of '{self.job.source}' still to be copied were deleted (retention or "
+                f"delete-records) during the copy: {error.str()}.",
+                code=error.name(),
+            )
         return console_error(error, what, self.client.bootstrap)
 
     def _retry(self, call, what: str):
@@ -138,22 +150,27 @@ class RangeCopier:
         error, self._delivery_error = self._delivery_error, None
         if error is None or (self.job.transactional and (error.retriable() or error.code() in _TRANSIENT_DELIVERY)):
             return
-        raise ConsoleError(f"Kafka refused a copy into '{self.job.target}': {error.str()}."
-                           + _DELIVERY_HINTS.get(error.code(), ""), code=error.name())
+        raise ConsoleError(
+            f"Kafka refused a copy into '{self.job.target}': {error.str()}." + _DELIVERY_HINTS.get(error.code(), ""),
+            code=error.name(),
+        )
 
     def _read_checkpoint(self, consumer: Consumer) -> CopyProgress:
         ranges = self.job.ranges
         try:
-            found = consumer.committed([TopicPartition(self.job.source, p) for p in sorted(ranges)],
-                                       timeout=self.client.timeout)
+            found = consumer.committed(
+                [TopicPartition(self.job.source, p) for p in sorted(ranges)], timeout=self.client.timeout
+            )
         except KafkaException as exc:
-            raise console_error(exc.args[0], f"reading the checkpoint of copy '{self.job.copy_id}'",
-                                 self.client.bootstrap) from None
+            raise console_error(
+                exc.args[0], f"reading the checkpoint of copy '{self.job.copy_id}'", self.client.bootstrap
+            ) from None
         positions, copied = dict(self.progress.positions), dict(self.progress.copied)
         for tp in found:
             if tp.error is not None:
-                raise console_error(tp.error, f"reading the checkpoint of {tp.topic}-{tp.partition}",
-                                     self.client.bootstrap)
+                raise console_error(
+                    tp.error, f"reading the checkpoint of {tp.topic}-{tp.partition}", self.client.bootstrap
+                )
             if tp.offset >= 0:
                 start, end = ranges[tp.partition]
                 positions[tp.partition] = min(max(tp.offset, start), end)
@@ -172,21 +189,26 @@ class RangeCopier:
             consumer.incremental_assign([TopicPartition(self.job.source, p, positions[p]) for p in sorted(active)])
         return active
 
-    def _commit(self, consumer: Consumer, producer: Producer, positions: dict[int, int],
-                copied: dict[int, int]) -> bool:
+    def _commit(
+        self, consumer: Consumer, producer: Producer, positions: dict[int, int], copied: dict[int, int]
+    ) -> bool:
         """Make the batch and the positions durable together; False when the batch was aborted instead."""
         before = self.progress
-        offsets = [TopicPartition(self.job.source, p, positions[p], metadata=str(copied[p]))
-                   for p in sorted(positions)
-                   if positions[p] != before.positions[p] or copied[p] != before.copied[p]]
+        offsets = [
+            TopicPartition(self.job.source, p, positions[p], metadata=str(copied[p]))
+            for p in sorted(positions)
+            if positions[p] != before.positions[p] or copied[p] != before.copied[p]
+        ]
         timeout = self.client.timeout
         if self.job.transactional:
             try:
                 if not self._in_transaction:
                     producer.begin_transaction()
                     self._in_transaction = True
-                self._retry(lambda: producer.send_offsets_to_transaction(
-                    offsets, consumer.consumer_group_metadata(), timeout), "committing the copy's position")
+                self._retry(
+                    lambda: producer.send_offsets_to_transaction(offsets, consumer.consumer_group_metadata(), timeout),
+                    "committing the copy's position",
+                )
                 self._retry(lambda: producer.commit_transaction(timeout), "committing the copied records")
                 self._in_transaction = False
             except KafkaException as exc:
@@ -200,8 +222,12 @@ class RangeCopier:
             remaining = producer.flush(timeout)
             self._check_deliveries()
             if remaining:
-                raise ConsoleError(f"{remaining} copies were not acknowledged by Kafka at {self.client.bootstrap} "
-                                   f"within {timeout:.0f}s; the copy stopped.", code="_TIMED_OUT", retriable=True)
+                raise ConsoleError(
+                    f"{remaining} copies were not acknowledged by Kafka at {self.client.bootstrap} "
+                    f"within {timeout:.0f}s; the copy stopped.",
+                    code="_TIMED_OUT",
+                    retriable=True,
+                )
             if offsets:
                 try:
                     consumer.commit(offsets=offsets, asynchronous=False)
@@ -276,8 +302,11 @@ class RangeCopier:
         last_report = time.monotonic()
         while True:
             now = time.monotonic()
-            if cursor.dirty and (not cursor.active or cursor.pending >= self.TRANSACTION_RECORDS
-                                 or now - cursor.batch_started >= self.TRANSACTION_SECONDS):
+            if cursor.dirty and (
+                not cursor.active
+                or cursor.pending >= self.TRANSACTION_RECORDS
+                or now - cursor.batch_started >= self.TRANSACTION_SECONDS
+            ):
                 if self._commit(consumer, producer, cursor.positions, cursor.copied):
                     cursor.dirty, cursor.pending, cursor.aborts = False, 0, 0
                     last_report = now
@@ -306,16 +335,19 @@ class RangeCopier:
         """Go back to the last commit after Kafka aborted a batch; stop when it keeps aborting them."""
         cursor.aborts += 1
         if cursor.aborts > self.ABORTS_IN_A_ROW:
-            raise ConsoleError(f"Kafka aborted {cursor.aborts} batches in a row while copying into "
-                               f"'{self.job.target}'; the copy stopped at its last committed position.",
-                               code="ABORTED")
+            raise ConsoleError(
+                f"Kafka aborted {cursor.aborts} batches in a row while copying into "
+                f"'{self.job.target}'; the copy stopped at its last committed position.",
+                code="ABORTED",
+            )
         cursor.positions.update(self.progress.positions)
         cursor.copied.update(self.progress.copied)
         cursor.dirty, cursor.pending = False, 0
         cursor.active = self._assign(consumer, cursor.positions)
 
-    def _copy_batch(self, messages: list[Consumed], consumer: Consumer, producer: Producer, cursor: _Cursor,
-                    now: float) -> int:
+    def _copy_batch(
+        self, messages: list[Consumed], consumer: Consumer, producer: Producer, cursor: _Cursor, now: float
+    ) -> int:
         """Copy what `messages` hold of the ranges into the open batch; how many copies were produced."""
         job = self.job
         source, target, accept, keep = job.source, job.target, job.accept, job.keep_timestamps
@@ -360,8 +392,16 @@ class RangeCopier:
                         try:
                             # Positional (topic, value, key, partition, on_delivery, callback, timestamp,
                             # headers): parsing keywords costs more than the rest of the copy per record.
-                            produce(target, message.value(), message.key(), p if same else -1, None, None,
-                                    stamp if stamp > 0 else 0, message.headers())
+                            produce(
+                                target,
+                                message.value(),
+                                message.key(),
+                                p if same else -1,
+                                None,
+                                None,
+                                stamp if stamp > 0 else 0,
+                                message.headers(),
+                            )
                             break
                         except BufferError:
                             poll(0.05)

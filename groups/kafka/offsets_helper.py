@@ -67,6 +67,7 @@ def _read_frame(fd: int, deadline: float | None = None):
 
 # --- the helper process -------------------------------------------------------------------------
 
+
 def _error_tuple(error) -> tuple[int, str, bool]:
     return error.code(), error.str(), bool(error.retriable())
 
@@ -100,14 +101,18 @@ def _serve(read_fd: int, write_fd: int) -> None:
             except FutureTimeout:
                 answer[group_id] = ("timeout", None)
             else:
-                answer[group_id] = ("ok", [
-                    (tp.topic, tp.partition, tp.offset, _error_tuple(tp.error) if tp.error is not None else None)
-                    for tp in result.topic_partitions or []
-                ])
+                answer[group_id] = (
+                    "ok",
+                    [
+                        (tp.topic, tp.partition, tp.offset, _error_tuple(tp.error) if tp.error is not None else None)
+                        for tp in result.topic_partitions or []
+                    ],
+                )
         _write_frame(write_fd, answer)
 
 
 # --- the console side ---------------------------------------------------------------------------
+
 
 def _pipes(process: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
     """The helper's request and answer pipes (it is started with both)."""
@@ -146,7 +151,9 @@ class OffsetFetcher:
         if self._process is None or self._process.poll() is not None:
             self._process = subprocess.Popen(
                 self._command,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                close_fds=True,
             )
         return self._process
 

@@ -11,8 +11,16 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 # The request's fields that have a column of the same name; in the filters, "" stands for None.
-_SAME_NAMES = ("topic", "time_from_ms", "time_to_ms", "target_topic", "partitioning", "keep_timestamps",
-               "throttle_rps", "exactly_once")
+_SAME_NAMES = (
+    "topic",
+    "time_from_ms",
+    "time_to_ms",
+    "target_topic",
+    "partitioning",
+    "keep_timestamps",
+    "throttle_rps",
+    "exactly_once",
+)
 _FILTERS = ("key_equals", "key_regex", "header_present")
 
 
@@ -40,15 +48,19 @@ def to_json(apps, schema_editor):
     for replay in apps.get_model("groups", "Replay").objects.iterator():
         request = {name: getattr(replay, name) for name in _SAME_NAMES}
         request.update({name: getattr(replay, name) or None for name in _FILTERS})
-        request.update(partitions=replay.partitions, offsets=replay.offsets, header_equals=(
-            [replay.header_name, replay.header_value] if replay.header_name else None))
+        request.update(
+            partitions=replay.partitions,
+            offsets=replay.offsets,
+            header_equals=([replay.header_name, replay.header_value] if replay.header_name else None),
+        )
         Operation.objects.filter(pk=replay.operation_id).update(
-            group_id=replay.copy_group, strategy="by-offsets" if replay.offsets is not None else "by-time",
-            strategy_value=json.dumps(request))
+            group_id=replay.copy_group,
+            strategy="by-offsets" if replay.offsets is not None else "by-time",
+            strategy_value=json.dumps(request),
+        )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("groups", "0007_replay_stalls"),
     ]
@@ -57,20 +69,32 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="Replay",
             fields=[
-                ("operation", models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True,
-                                                   related_name="replay", serialize=False, to="groups.operation")),
+                (
+                    "operation",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="replay",
+                        serialize=False,
+                        to="groups.operation",
+                    ),
+                ),
                 ("copy_group", models.TextField(unique=True)),
                 ("topic", models.CharField(max_length=249)),
-                ("partitions", models.JSONField(blank=True, help_text="Source partitions chosen; empty for all.",
-                                                null=True)),
+                (
+                    "partitions",
+                    models.JSONField(blank=True, help_text="Source partitions chosen; empty for all.", null=True),
+                ),
                 ("offsets", models.JSONField(blank=True, help_text="By offsets: partition -> [from, to).", null=True)),
                 ("time_from_ms", models.BigIntegerField(blank=True, null=True)),
                 ("time_to_ms", models.BigIntegerField(blank=True, null=True)),
                 ("key_equals", models.TextField(blank=True, default="")),
                 ("key_regex", models.TextField(blank=True, default="")),
                 ("header_present", models.TextField(blank=True, default="")),
-                ("header_name", models.TextField(blank=True, default="",
-                                                 help_text="With header_value: copy records with it.")),
+                (
+                    "header_name",
+                    models.TextField(blank=True, default="", help_text="With header_value: copy records with it."),
+                ),
                 ("header_value", models.TextField(blank=True, default="")),
                 ("target_topic", models.CharField(max_length=249)),
                 ("partitioning", models.CharField(default="same", max_length=20)),

@@ -43,8 +43,10 @@ def _is_requester(user, operation: Operation) -> bool:
 
 
 def _self_approval(operation: Operation) -> str:
-    return (f"You requested operation #{operation.pk}, so another user with the {access.ROLE_NEEDED['approve']} "
-            "role must approve or reject it.")
+    return (
+        f"You requested operation #{operation.pk}, so another user with the {access.ROLE_NEEDED['approve']} "
+        "role must approve or reject it."
+    )
 
 
 def refusal_to_decide(user, operation: Operation) -> str | None:
@@ -60,8 +62,9 @@ def refusal_to_decide(user, operation: Operation) -> str | None:
 
 
 def _deny(user, operation: Operation, message: str, source_ip: str | None) -> NoReturn:
-    audit.record("denied", actor=user.get_username(), operation=operation, outcome="denied", error=message,
-                 source_ip=source_ip)
+    audit.record(
+        "denied", actor=user.get_username(), operation=operation, outcome="denied", error=message, source_ip=source_ip
+    )
     raise PermissionDenied(message)
 
 
@@ -81,12 +84,13 @@ def _require_awaiting(operation: Operation) -> None:
     if decision == "expired":
         how = f" {operation.error}"
     elif decision and operation.decided_by is not None:
-        how = (f" {operation.decided_by.get_username()} {decision} it at "
-               f"{operation.decided_at:%Y-%m-%d %H:%M:%S} UTC.")
+        how = f" {operation.decided_by.get_username()} {decision} it at {operation.decided_at:%Y-%m-%d %H:%M:%S} UTC."
     else:
         how = ""
-    raise DecisionRefused(f"Operation #{operation.pk} is no longer awaiting approval: it is "
-                          f"{operation.get_status_display().lower()}.{how}")
+    raise DecisionRefused(
+        f"Operation #{operation.pk} is no longer awaiting approval: it is "
+        f"{operation.get_status_display().lower()}.{how}"
+    )
 
 
 def _require_comment(comment: str) -> str:
@@ -111,13 +115,22 @@ def approve(operation: Operation, user, comment: str, *, source_ip: str | None =
     now = timezone.now()
     with transaction.atomic():
         decided = Operation.objects.filter(pk=operation.pk, status=AWAITING, expires_at__gt=now).update(
-            status=Operation.Status.PENDING, decided_by=user, decided_at=now, decision_comment=comment)
+            status=Operation.Status.PENDING, decided_by=user, decided_at=now, decision_comment=comment
+        )
         operation.refresh_from_db()
         if not decided:
-            raise DecisionRefused(f"Operation #{operation.pk} changed while it was being approved: "
-                                  f"it is {operation.get_status_display().lower()} now. Nothing was approved.")
-        audit.record("approved", actor=user.get_username(), operation=operation, reason=comment,
-                     outcome=operation.status, source_ip=source_ip)
+            raise DecisionRefused(
+                f"Operation #{operation.pk} changed while it was being approved: "
+                f"it is {operation.get_status_display().lower()} now. Nothing was approved."
+            )
+        audit.record(
+            "approved",
+            actor=user.get_username(),
+            operation=operation,
+            reason=comment,
+            outcome=operation.status,
+            source_ip=source_ip,
+        )
         transaction.on_commit(lambda: lifecycle.dispatch_operation(operation))
     return operation
 
@@ -134,8 +147,13 @@ def cancel(operation: Operation, user, *, source_ip: str | None = None) -> Opera
     """Withdraw an awaiting request; only its requester may."""
     if not _is_requester(user, operation):
         requester = operation.requester.get_username() if operation.requester else "its requester"
-        _deny(user, operation, f"Only {requester}, who requested operation #{operation.pk}, may cancel it; a user "
-                               f"with the {access.ROLE_NEEDED['approve']} role can reject it instead.", source_ip)
+        _deny(
+            user,
+            operation,
+            f"Only {requester}, who requested operation #{operation.pk}, may cancel it; a user "
+            f"with the {access.ROLE_NEEDED['approve']} role can reject it instead.",
+            source_ip,
+        )
     _require_awaiting(operation)
     return _cancel(operation, user, "cancelled", "", source_ip)
 
@@ -144,24 +162,34 @@ def _cancel(operation: Operation, user, action: str, comment: str, source_ip: st
     now = timezone.now()
     with transaction.atomic():
         decided = Operation.objects.filter(pk=operation.pk, status=AWAITING).update(
-            status=Operation.Status.CANCELLED, decided_by=user, decided_at=now, finished=now,
-            decision_comment=comment)
+            status=Operation.Status.CANCELLED, decided_by=user, decided_at=now, finished=now, decision_comment=comment
+        )
         operation.refresh_from_db()
         if not decided:
-            raise DecisionRefused(f"Operation #{operation.pk} changed meanwhile: it is "
-                                  f"{operation.get_status_display().lower()} now.")
-        audit.record(action, actor=user.get_username(), operation=operation, reason=comment,
-                     outcome=operation.status, source_ip=source_ip)
+            raise DecisionRefused(
+                f"Operation #{operation.pk} changed meanwhile: it is {operation.get_status_display().lower()} now."
+            )
+        audit.record(
+            action,
+            actor=user.get_username(),
+            operation=operation,
+            reason=comment,
+            outcome=operation.status,
+            source_ip=source_ip,
+        )
     return operation
 
 
 def _expire(operation: Operation) -> bool:
     now = timezone.now()
-    error = (f"No one approved or rejected this request by {operation.expires_at:%Y-%m-%d %H:%M:%S} UTC, so it "
-             "expired and nothing was changed. Preview and request it again if it is still needed.")
+    error = (
+        f"No one approved or rejected this request by {operation.expires_at:%Y-%m-%d %H:%M:%S} UTC, so it "
+        "expired and nothing was changed. Preview and request it again if it is still needed."
+    )
     with transaction.atomic():
         expired = Operation.objects.filter(pk=operation.pk, status=AWAITING, expires_at__lte=now).update(
-            status=Operation.Status.CANCELLED, finished=now, error=error)
+            status=Operation.Status.CANCELLED, finished=now, error=error
+        )
         if expired:
             operation.refresh_from_db()
             audit.record("expired", actor="console", operation=operation, outcome=operation.status, error=error)
@@ -176,8 +204,12 @@ def expire_overdue() -> list[int]:
 
 def awaiting_for(user) -> list[Operation]:
     """Requests awaiting approval, not yet expired, that `user` may approve (never their own), oldest first."""
-    awaiting = (Operation.objects.filter(status=AWAITING, expires_at__gt=timezone.now())
-                .exclude(requester=user).select_related("cluster", "requester").order_by("cluster_id", "created"))
+    awaiting = (
+        Operation.objects.filter(status=AWAITING, expires_at__gt=timezone.now())
+        .exclude(requester=user)
+        .select_related("cluster", "requester")
+        .order_by("cluster_id", "created")
+    )
     allowed: list[Operation] = []
     for _, same_cluster in groupby(awaiting, key=lambda operation: operation.cluster_id):
         operations = list(same_cluster)

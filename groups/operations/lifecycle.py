@@ -40,9 +40,20 @@ class RequestRefused(ValueError):
     """A request that cannot be recorded as given; the message says what to change."""
 
 
-def request(*, cluster: Cluster, kind: str, plan: list[dict], reason: str, actor: str, requester=None,
-            via: str = "web", source_ip: str | None = None, dispatch: bool = True,
-            details: Callable[[Operation], Any] | None = None, **fields: Any) -> Operation:
+def request(
+    *,
+    cluster: Cluster,
+    kind: str,
+    plan: list[dict],
+    reason: str,
+    actor: str,
+    requester=None,
+    via: str = "web",
+    source_ip: str | None = None,
+    dispatch: bool = True,
+    details: Callable[[Operation], Any] | None = None,
+    **fields: Any,
+) -> Operation:
     """Record the operation and its audit event, and hand it to a worker once the row is committed.
 
     `fields` are the kind's own columns (group id, strategy, undo_of, progress_total...);
@@ -56,15 +67,25 @@ def request(*, cluster: Cluster, kind: str, plan: list[dict], reason: str, actor
     awaiting = cluster.require_approval
     with transaction.atomic():
         operation = Operation.objects.create(
-            kind=kind, cluster=cluster, plan=plan, reason=reason.strip(), requester=requester, requested_via=via,
+            kind=kind,
+            cluster=cluster,
+            plan=plan,
+            reason=reason.strip(),
+            requester=requester,
+            requested_via=via,
             status=Operation.Status.AWAITING_APPROVAL if awaiting else Operation.Status.PENDING,
             expires_at=timezone.now() + timedelta(minutes=cluster.approval_expiry_minutes) if awaiting else None,
             **fields,
         )
         if details is not None:
             details(operation)
-        audit.record("undo_requested" if operation.undo_of_id else "requested", actor=actor, operation=operation,
-                     source_ip=source_ip, outcome=operation.status)
+        audit.record(
+            "undo_requested" if operation.undo_of_id else "requested",
+            actor=actor,
+            operation=operation,
+            source_ip=source_ip,
+            outcome=operation.status,
+        )
         if dispatch and not awaiting:
             transaction.on_commit(lambda: dispatch_operation(operation))
     return operation
@@ -80,8 +101,10 @@ def dispatch_operation(operation: Operation) -> None:
     try:
         enqueue(RUN_TASK, operation.pk)
     except kombu.exceptions.OperationalError as exc:
-        error = (f"The task queue could not be reached ({exc}), so no worker will run this operation and nothing "
-                 "was changed. Check that Redis is up, then preview again.")
+        error = (
+            f"The task queue could not be reached ({exc}), so no worker will run this operation and nothing "
+            "was changed. Check that Redis is up, then preview again."
+        )
         failed = Operation.objects.filter(pk=operation.pk, status=Operation.Status.PENDING).update(
             status=Operation.Status.FAILED, finished=timezone.now(), error=error
         )
@@ -97,8 +120,10 @@ def active_group_message(group: GroupDescription) -> str:
     what its reader should do next.
     """
     clients = ", ".join(sorted({m.client_id for m in group.members})) or "none listed"
-    return (f"Group '{group.group_id}' is {group.state} with {len(group.members)} member(s) (client ids: {clients}): "
-            "Kafka only accepts new offsets for an inactive group, and deletes only a group without members.")
+    return (
+        f"Group '{group.group_id}' is {group.state} with {len(group.members)} member(s) (client ids: {clients}): "
+        "Kafka only accepts new offsets for an inactive group, and deletes only a group without members."
+    )
 
 
 def group_lock_name(cluster_id: int, group_id: str) -> str:
@@ -149,16 +174,22 @@ class Review:
     def blocked_reason(self) -> str | None:
         """Why approving now would be wrong, if it would; the approver can still reject."""
         if self.error:
-            return (f"The request could not be checked against the group now: {self.error} "
-                    "Approve once it can be checked, or reject it.")
+            return (
+                f"The request could not be checked against the group now: {self.error} "
+                "Approve once it can be checked, or reject it."
+            )
         if self.group is not None and self.group.is_active:
-            return (f"{active_group_message(self.group)} As the group stands now, a worker would refuse. "
-                    "Approve once its consumers are stopped, or reject it.")
+            return (
+                f"{active_group_message(self.group)} As the group stands now, a worker would refuse. "
+                "Approve once its consumers are stopped, or reject it."
+            )
         moved = len(self.moved)
         if moved:
-            return (f"The group's committed offsets moved on {moved} partition{'s' if moved > 1 else ''} since the "
-                    "request, so a worker would refuse this plan. Reject it; the requester can preview again "
-                    "against the current offsets.")
+            return (
+                f"The group's committed offsets moved on {moved} partition{'s' if moved > 1 else ''} since the "
+                "request, so a worker would refuse this plan. Reject it; the requester can preview again "
+                "against the current offsets."
+            )
         return None
 
 
@@ -235,17 +266,21 @@ class Run:
         rows = Operation.objects.filter(pk=operation_id, kind=cls.kind)
         if takeover is None:
             if rows.filter(status=Operation.Status.PENDING).update(
-                    status=Operation.Status.RUNNING, started=now, heartbeat=now, progress_updated=now,
-                    replay_attempt=1):
+                status=Operation.Status.RUNNING, started=now, heartbeat=now, progress_updated=now, replay_attempt=1
+            ):
                 return 1
             if cls.resume_after is None:
                 return None
-            takeover = (rows.filter(status=Operation.Status.RUNNING, heartbeat__lt=now - cls.resume_after)
-                        .values_list("replay_attempt", flat=True).first())
+            takeover = (
+                rows.filter(status=Operation.Status.RUNNING, heartbeat__lt=now - cls.resume_after)
+                .values_list("replay_attempt", flat=True)
+                .first()
+            )
             if takeover is None:
                 return None
         if rows.filter(status=Operation.Status.RUNNING, replay_attempt=takeover).update(
-                replay_attempt=takeover + 1, heartbeat=now):
+            replay_attempt=takeover + 1, heartbeat=now
+        ):
             return takeover + 1
         return None
 
@@ -256,8 +291,9 @@ class Run:
         fields.update(status=status, finished=timezone.now(), error=error)
         if outcome is not None:
             fields["outcome"] = outcome
-        running = Operation.objects.filter(pk=self.operation.pk, status=Operation.Status.RUNNING,
-                                           replay_attempt=self.attempt)
+        running = Operation.objects.filter(
+            pk=self.operation.pk, status=Operation.Status.RUNNING, replay_attempt=self.attempt
+        )
         if not running.update(**fields):
             return False
         self.operation.refresh_from_db()
@@ -274,8 +310,10 @@ class Run:
         group_id = operation.group_id if self.on_group else None
         if requester is None or access.allowed(requester, self.action, operation.cluster, group_id):
             return None
-        error = f"{access.refusal(self.action, operation.cluster, group_id, who=requester.get_username())} " \
-                f"{self.refused_note}"
+        error = (
+            f"{access.refusal(self.action, operation.cluster, group_id, who=requester.get_username())} "
+            f"{self.refused_note}"
+        )
         audit.record("denied", actor=requester.get_username(), operation=operation, outcome="denied", error=error)
         return error
 
@@ -290,17 +328,20 @@ class Run:
             return
         lock = None
         if self.locks_group:
-            lock = _redis().lock(group_lock_name(operation.cluster_id, operation.group_id),
-                                 timeout=settings.CELERY_TASK_TIME_LIMIT)
+            lock = _redis().lock(
+                group_lock_name(operation.cluster_id, operation.group_id), timeout=settings.CELERY_TASK_TIME_LIMIT
+            )
             try:
                 holder = _take_group_lock(lock, operation)
             except redis.RedisError as exc:
                 self.finish(Operation.Status.FAILED, error=f"Redis is unavailable ({exc}); nothing was changed.")
                 return
             if holder is not None:
-                self.finish(Operation.Status.FAILED,
-                            error=f"{holder} is running on this group right now, so this one changed nothing. "
-                                  "Preview again once it has finished.")
+                self.finish(
+                    Operation.Status.FAILED,
+                    error=f"{holder} is running on this group right now, so this one changed nothing. "
+                    "Preview again once it has finished.",
+                )
                 return
         try:
             self.execute_steps(client_for(operation.cluster))
@@ -353,5 +394,8 @@ def reap() -> list[int]:
 def stale(kinds: list[str], silent_for: timedelta) -> list[Operation]:
     """Running operations of these kinds that have not reported for `silent_for`."""
     cutoff = timezone.now() - silent_for
-    return list(Operation.objects.select_related("cluster").filter(
-        kind__in=kinds, status=Operation.Status.RUNNING, heartbeat__lt=cutoff))
+    return list(
+        Operation.objects.select_related("cluster").filter(
+            kind__in=kinds, status=Operation.Status.RUNNING, heartbeat__lt=cutoff
+        )
+    )

@@ -69,10 +69,18 @@ class ReplayRun(lifecycle.Run, kind=Operation.Kind.REPLAY):
         first_time, first_copied = self._samples[0]
         rate = (copied - first_copied) / (now - first_time) if now > first_time else 0.0
         stamp = timezone.now()
-        mine = Operation.objects.filter(pk=self.operation.pk, status=Operation.Status.RUNNING,
-                                        replay_attempt=self.attempt)
-        return bool(mine.update(progress_copied=copied, progress_scanned=progress.scanned, progress_rate=rate,
-                                progress_updated=stamp, heartbeat=stamp))
+        mine = Operation.objects.filter(
+            pk=self.operation.pk, status=Operation.Status.RUNNING, replay_attempt=self.attempt
+        )
+        return bool(
+            mine.update(
+                progress_copied=copied,
+                progress_scanned=progress.scanned,
+                progress_rate=rate,
+                progress_updated=stamp,
+                heartbeat=stamp,
+            )
+        )
 
     def report(self, progress: CopyProgress) -> bool:
         """The copier's callback: save progress, then say whether to go on (not cancelled, superseded or due)."""
@@ -81,8 +89,13 @@ class ReplayRun(lifecycle.Run, kind=Operation.Kind.REPLAY):
             self.stopped = "superseded"
             return False
         if self._first and self.attempt > 1:
-            audit.record("resumed", actor="worker", operation=self.operation, outcome="running",
-                         plan=outcome_rows(self.operation, progress))
+            audit.record(
+                "resumed",
+                actor="worker",
+                operation=self.operation,
+                outcome="running",
+                plan=outcome_rows(self.operation, progress),
+            )
         self._first = False
         if Operation.objects.filter(pk=self.operation.pk, cancel_requested=True).exists():
             self.stopped = "cancelled"
@@ -102,11 +115,20 @@ class ReplayRun(lifecycle.Run, kind=Operation.Kind.REPLAY):
                 self.finish(Operation.Status.FAILED, error=str(exc))
                 return
         ranges = {row["partition"]: (row["start"], row["end"]) for row in operation.plan}
-        copier = RangeCopier(client, CopyJob(
-            source=request.topic, target=request.target_topic, ranges=ranges, copy_id=operation.replay.copy_group,
-            partitioning=request.partitioning, keep_timestamps=request.keep_timestamps,
-            accept=record_filter(request), throttle_rps=request.throttle_rps, transactional=request.exactly_once,
-        ))
+        copier = RangeCopier(
+            client,
+            CopyJob(
+                source=request.topic,
+                target=request.target_topic,
+                ranges=ranges,
+                copy_id=operation.replay.copy_group,
+                partitioning=request.partitioning,
+                keep_timestamps=request.keep_timestamps,
+                accept=record_filter(request),
+                throttle_rps=request.throttle_rps,
+                transactional=request.exactly_once,
+            ),
+        )
         try:
             progress = copier.run(self.report)
         except ConsoleError as exc:
@@ -121,12 +143,18 @@ class ReplayRun(lifecycle.Run, kind=Operation.Kind.REPLAY):
             self.finish(Operation.Status.SUCCEEDED)
         elif self.stopped == "cancelled":
             self.committed = progress
-            who = (AuditEvent.objects.filter(operation=operation, action="cancel_requested").order_by("-id")
-                   .values_list("actor", flat=True).first())
-            self.finish(Operation.Status.CANCELLED,
-                        error=f"Cancelled{f' by {who}' if who else ''}: {progress.total_copied} of "
-                              f"{operation.progress_total} records were copied into '{request.target_topic}' and "
-                              "stay there (committed); nothing more will be copied.")
+            who = (
+                AuditEvent.objects.filter(operation=operation, action="cancel_requested")
+                .order_by("-id")
+                .values_list("actor", flat=True)
+                .first()
+            )
+            self.finish(
+                Operation.Status.CANCELLED,
+                error=f"Cancelled{f' by {who}' if who else ''}: {progress.total_copied} of "
+                f"{operation.progress_total} records were copied into '{request.target_topic}' and "
+                "stay there (committed); nothing more will be copied.",
+            )
         elif self.stopped == "hand-over" and self.save(progress):
             dispatch_resume(operation.pk, self.attempt)
 
@@ -163,7 +191,13 @@ def outcome_rows(operation: Operation, progress: CopyProgress | None) -> list[di
     for row in operation.plan:
         p = row["partition"]
         position, copied = progress.positions[p], progress.copied.get(p, 0)
-        rows.append({**row, "position": position, "copied": copied,
-                     "note": f"copied {copied} record{'s' if copied != 1 else ''}; read offsets {row['start']} to "
-                             f"{position} of {row['start']} to {row['end']}"})
+        rows.append(
+            {
+                **row,
+                "position": position,
+                "copied": copied,
+                "note": f"copied {copied} record{'s' if copied != 1 else ''}; read offsets {row['start']} to "
+                f"{position} of {row['start']} to {row['end']}",
+            }
+        )
     return rows

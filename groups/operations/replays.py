@@ -60,8 +60,9 @@ STALE_AFTER = timedelta(seconds=30)
 MAX_STALLS = 3
 
 
-def preview_replay(client: ClusterClient, request: ReplayRequest, *, sample_size: int = 10,
-                   now_ms: int | None = None) -> ReplayPreview:
+def preview_replay(
+    client: ClusterClient, request: ReplayRequest, *, sample_size: int = 10, now_ms: int | None = None
+) -> ReplayPreview:
     """Check the request against the cluster and plan it as absolute offsets; nothing is written.
 
     Raises ReplayError for input the operator must change (nothing is started) and ConsoleError
@@ -73,8 +74,10 @@ def preview_replay(client: ClusterClient, request: ReplayRequest, *, sample_size
     if request.topic not in facts:
         raise ReplayError(f"Topic '{request.topic}' does not exist on this cluster: check its name.")
     if request.target_topic not in facts:
-        raise ReplayError(f"Target topic '{request.target_topic}' does not exist on this cluster: create it first "
-                          "(the console does not create topics), then preview again.")
+        raise ReplayError(
+            f"Target topic '{request.target_topic}' does not exist on this cluster: create it first "
+            "(the console does not create topics), then preview again."
+        )
     source, target = facts[request.topic], facts[request.target_topic]
     partitions = requested_partitions(request, source.partitions)
     check_target(request, partitions, target.partitions)
@@ -98,16 +101,21 @@ def preview_replay(client: ClusterClient, request: ReplayRequest, *, sample_size
     accept = record_filter(request)
     limits_matter = request.keep_timestamps and target.timestamp_after_max_ms is not None
     max_timestamps = client.max_timestamps(tps) if limits_matter else {}
-    warnings += replay_warnings(request, rows, source, target, records,
-                                {tp.partition: found for tp, found in max_timestamps.items()}, now_ms)
+    warnings += replay_warnings(
+        request, rows, source, target, records, {tp.partition: found for tp, found in max_timestamps.items()}, now_ms
+    )
     return ReplayPreview(
         ranges=rows,
         total=total,
         sample=[sample_row(record, accept) for record in records[:sample_size]],
         warnings=warnings,
-        target={"partitions": target.partitions, "timestamp_type": target.timestamp_type,
-                "retention_ms": target.retention_ms, "source_partitions": source.partitions,
-                "source_timestamp_type": source.timestamp_type},
+        target={
+            "partitions": target.partitions,
+            "timestamp_type": target.timestamp_type,
+            "retention_ms": target.retention_ms,
+            "source_partitions": source.partitions,
+            "source_timestamp_type": source.timestamp_type,
+        },
     )
 
 
@@ -122,8 +130,11 @@ def _bounds(client: ClusterClient, tps: list[TP]) -> dict[int, PartitionBounds]:
         else:
             bounds[tp.partition] = PartitionBounds(start, end, min(stable[tp], end))
     if gone:
-        raise ConsoleError(f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
-                           code="LEADER_NOT_AVAILABLE", retriable=True)
+        raise ConsoleError(
+            f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
+            code="LEADER_NOT_AVAILABLE",
+            retriable=True,
+        )
     return bounds
 
 
@@ -139,16 +150,31 @@ def check_still_possible(client: ClusterClient, operation: Operation, request: R
         raise ReplayError(f"Partitions {listed(missing)} of '{request.topic}' no longer exist; nothing was copied.")
     check_target(request, partitions, facts[request.target_topic].partitions)
     log = client.log_offsets([TP(request.topic, p) for p in partitions])
-    lost = [f"{row['partition']} (log starts at {log[TP(request.topic, row['partition'])].start}, the range at "
-            f"{row['start']})" for row in operation.plan
-            if row["start"] < row["end"] and (log[TP(request.topic, row["partition"])].start or 0) > row["start"]]
+    lost = [
+        f"{row['partition']} (log starts at {log[TP(request.topic, row['partition'])].start}, the range at "
+        f"{row['start']})"
+        for row in operation.plan
+        if row["start"] < row["end"] and (log[TP(request.topic, row["partition"])].start or 0) > row["start"]
+    ]
     if lost:
-        raise ReplayError(f"Records of the range were deleted since the preview, in partition"
-                          f"{'s' if len(lost) > 1 else ''} {', '.join(lost)}; nothing was copied. Preview again.")
+        raise ReplayError(
+            f"Records of the range were deleted since the preview, in partition"
+            f"{'s' if len(lost) > 1 else ''} {', '.join(lost)}; nothing was copied. Preview again."
+        )
 
 
-def request_replay(*, cluster: Cluster, request: ReplayRequest, preview: ReplayPreview, reason: str, actor: str,
-                   requester=None, via: str = "web", source_ip: str | None = None, dispatch: bool = True) -> Operation:
+def request_replay(
+    *,
+    cluster: Cluster,
+    request: ReplayRequest,
+    preview: ReplayPreview,
+    reason: str,
+    actor: str,
+    requester=None,
+    via: str = "web",
+    source_ip: str | None = None,
+    dispatch: bool = True,
+) -> Operation:
     """Record the replay of `preview.ranges` as an operation; a worker runs it once the row is committed.
 
     Approval, audit and dispatch are those of every operation (`lifecycle.request`). The copy's
@@ -163,9 +189,17 @@ def request_replay(*, cluster: Cluster, request: ReplayRequest, preview: ReplayP
     check_request(request)
     copy_group = f"console-replay-{uuid.uuid4().hex[:16]}"
     return lifecycle.request(
-        cluster=cluster, kind=Operation.Kind.REPLAY, plan=[dict(row) for row in preview.ranges], reason=reason,
-        actor=actor, requester=requester, via=via, source_ip=source_ip, dispatch=dispatch,
-        details=lambda operation: save_request(operation, request, copy_group), progress_total=preview.total,
+        cluster=cluster,
+        kind=Operation.Kind.REPLAY,
+        plan=[dict(row) for row in preview.ranges],
+        reason=reason,
+        actor=actor,
+        requester=requester,
+        via=via,
+        source_ip=source_ip,
+        dispatch=dispatch,
+        details=lambda operation: save_request(operation, request, copy_group),
+        progress_total=preview.total,
     )
 
 
@@ -173,14 +207,27 @@ def save_request(operation: Operation, request: ReplayRequest, copy_group: str) 
     """The replay row of `operation`: its request, typed, and the copy's private group."""
     header_name, header_value = request.header_equals or ("", "")
     return Replay.objects.create(
-        operation=operation, copy_group=copy_group, topic=request.topic,
+        operation=operation,
+        copy_group=copy_group,
+        topic=request.topic,
         partitions=list(request.partitions) if request.partitions is not None else None,
-        offsets=({str(p): [start, end] for p, (start, end) in sorted(request.offsets.items())}
-                 if request.offsets is not None else None),
-        time_from_ms=request.time_from_ms, time_to_ms=request.time_to_ms, key_equals=request.key_equals or "",
-        key_regex=request.key_regex or "", header_present=request.header_present or "", header_name=header_name,
-        header_value=header_value, target_topic=request.target_topic, partitioning=request.partitioning,
-        keep_timestamps=request.keep_timestamps, throttle_rps=request.throttle_rps, exactly_once=request.exactly_once,
+        offsets=(
+            {str(p): [start, end] for p, (start, end) in sorted(request.offsets.items())}
+            if request.offsets is not None
+            else None
+        ),
+        time_from_ms=request.time_from_ms,
+        time_to_ms=request.time_to_ms,
+        key_equals=request.key_equals or "",
+        key_regex=request.key_regex or "",
+        header_present=request.header_present or "",
+        header_name=header_name,
+        header_value=header_value,
+        target_topic=request.target_topic,
+        partitioning=request.partitioning,
+        keep_timestamps=request.keep_timestamps,
+        throttle_rps=request.throttle_rps,
+        exactly_once=request.exactly_once,
     )
 
 
@@ -191,11 +238,17 @@ def request_of(operation: Operation) -> ReplayRequest:
         topic=row.topic,
         partitions=tuple(row.partitions) if row.partitions is not None else None,
         offsets={int(p): (start, end) for p, (start, end) in row.offsets.items()} if row.offsets is not None else None,
-        time_from_ms=row.time_from_ms, time_to_ms=row.time_to_ms, key_equals=row.key_equals or None,
-        key_regex=row.key_regex or None, header_present=row.header_present or None,
+        time_from_ms=row.time_from_ms,
+        time_to_ms=row.time_to_ms,
+        key_equals=row.key_equals or None,
+        key_regex=row.key_regex or None,
+        header_present=row.header_present or None,
         header_equals=(row.header_name, row.header_value) if row.header_name else None,
-        target_topic=row.target_topic, partitioning=row.partitioning, keep_timestamps=row.keep_timestamps,
-        throttle_rps=row.throttle_rps, exactly_once=row.exactly_once,
+        target_topic=row.target_topic,
+        partitioning=row.partitioning,
+        keep_timestamps=row.keep_timestamps,
+        throttle_rps=row.throttle_rps,
+        exactly_once=row.exactly_once,
     )
 
 
@@ -217,11 +270,15 @@ def kept_text(progress: CopyProgress | None, operation: Operation) -> str:
     if not copied:
         return "Nothing was copied."
     if operation.replay.exactly_once:
-        return (f"{copied} of {operation.progress_total} records had been copied and committed before that; they stay "
-                "in the target, and a read_committed reader sees each of them once.")
-    return (f"{copied} of {operation.progress_total} records had been copied before that; they stay in the target "
-            f"(at least once: the records copied after the last checkpoint before a worker died, {CHECKPOINT_CADENCE}, "
-            "may be there twice).")
+        return (
+            f"{copied} of {operation.progress_total} records had been copied and committed before that; they stay "
+            "in the target, and a read_committed reader sees each of them once."
+        )
+    return (
+        f"{copied} of {operation.progress_total} records had been copied before that; they stay in the target "
+        f"(at least once: the records copied after the last checkpoint before a worker died, {CHECKPOINT_CADENCE}, "
+        "may be there twice)."
+    )
 
 
 def resume_replay(operation: Operation) -> bool:
@@ -230,8 +287,11 @@ def resume_replay(operation: Operation) -> bool:
     The new run fences the current one (if it still lives) before reading the checkpoint, so no
     record is copied twice or skipped. False when the replay is not running.
     """
-    current = (Operation.objects.filter(pk=operation.pk, kind=Operation.Kind.REPLAY, status=Operation.Status.RUNNING)
-               .values_list("replay_attempt", flat=True).first())
+    current = (
+        Operation.objects.filter(pk=operation.pk, kind=Operation.Kind.REPLAY, status=Operation.Status.RUNNING)
+        .values_list("replay_attempt", flat=True)
+        .first()
+    )
     if current is None:
         return False
     return dispatch_resume(operation.pk, current)
@@ -253,8 +313,9 @@ def resume_stale_replays(stale_after: timedelta | None = None) -> list[int]:
     A replay whose runs keep stopping at the same checkpoint is failed instead, after MAX_STALLS.
     """
     cutoff = timezone.now() - (STALE_AFTER if stale_after is None else stale_after)
-    stale = Operation.objects.filter(kind=Operation.Kind.REPLAY, status=Operation.Status.RUNNING,
-                                     heartbeat__lt=cutoff).select_related("replay")
+    stale = Operation.objects.filter(
+        kind=Operation.Kind.REPLAY, status=Operation.Status.RUNNING, heartbeat__lt=cutoff
+    ).select_related("replay")
     return [operation.pk for operation in stale if not _given_up(operation) and resume_replay(operation)]
 
 
@@ -269,29 +330,37 @@ def _given_up(operation: Operation) -> bool:
     same_place = operation.progress_scanned == operation.replay_stalled_at
     stalls = operation.replay_stalls + 1 if same_place else 1
     Operation.objects.filter(pk=operation.pk, replay_attempt=operation.replay_attempt).update(
-        replay_stalls=stalls, replay_stalled_at=operation.progress_scanned,
-        replay_stalled_attempt=operation.replay_attempt)
+        replay_stalls=stalls,
+        replay_stalled_at=operation.progress_scanned,
+        replay_stalled_attempt=operation.replay_attempt,
+    )
     if stalls <= MAX_STALLS:
         return False
-    error = (f"Stopped after {stalls} runs in a row died at the same place ({operation.progress_scanned} of "
-             f"{operation.progress_total} source offsets read) without reporting: the worker is probably killed "
-             "there (out of memory on a very large record, or by its hard time limit); its log says why. "
-             + kept_text(None, operation))
+    error = (
+        f"Stopped after {stalls} runs in a row died at the same place ({operation.progress_scanned} of "
+        f"{operation.progress_total} source offsets read) without reporting: the worker is probably killed "
+        "there (out of memory on a very large record, or by its hard time limit); its log says why. "
+        + kept_text(None, operation)
+    )
     return lifecycle.Run.kinds[operation.kind](operation, operation.replay_attempt).finish(
-        Operation.Status.FAILED, error=error)
+        Operation.Status.FAILED, error=error
+    )
 
 
 def may_cancel(user, operation: Operation) -> bool:
     """Whether `user` may cancel the replay: the user who requested it, or an admin of its cluster."""
-    return ((user.is_authenticated and operation.requester_id == user.pk)
-            or access.allowed(user, "admin", operation.cluster))
+    return (user.is_authenticated and operation.requester_id == user.pk) or access.allowed(
+        user, "admin", operation.cluster
+    )
 
 
 def cancel_refusal(operation: Operation) -> str:
     """Why a user other than those `may_cancel` allows is refused."""
     requester = operation.requester.get_username() if operation.requester else "its requester"
-    return (f"You may not cancel operation #{operation.pk}: only {requester}, who requested it, or a user with "
-            f"the {access.ROLE_NEEDED['admin']} role on cluster '{operation.cluster.name}' may.")
+    return (
+        f"You may not cancel operation #{operation.pk}: only {requester}, who requested it, or a user with "
+        f"the {access.ROLE_NEEDED['admin']} role on cluster '{operation.cluster.name}' may."
+    )
 
 
 def cancel_replay(operation: Operation, actor, *, source_ip: str | None = None) -> None:
@@ -308,30 +377,42 @@ def cancel_replay(operation: Operation, actor, *, source_ip: str | None = None) 
         user, actor = actor, actor.get_username()
         if not may_cancel(user, operation):
             message = cancel_refusal(operation)
-            audit.record("denied", actor=actor, operation=operation, outcome="denied", error=message,
-                         source_ip=source_ip)
+            audit.record(
+                "denied", actor=actor, operation=operation, outcome="denied", error=message, source_ip=source_ip
+            )
             raise PermissionDenied(message)
     now = timezone.now()
     with transaction.atomic():
         error = f"Cancelled by {actor} before a worker started it; nothing was copied."
-        if Operation.objects.filter(pk=operation.pk, kind=Operation.Kind.REPLAY,
-                                    status=Operation.Status.PENDING).update(
-                status=Operation.Status.CANCELLED, finished=now, cancel_requested=True, error=error):
+        if Operation.objects.filter(
+            pk=operation.pk, kind=Operation.Kind.REPLAY, status=Operation.Status.PENDING
+        ).update(status=Operation.Status.CANCELLED, finished=now, cancel_requested=True, error=error):
             operation.refresh_from_db()
-            audit.record("cancelled", actor=actor, operation=operation, outcome=operation.status, error=error,
-                         source_ip=source_ip)
+            audit.record(
+                "cancelled",
+                actor=actor,
+                operation=operation,
+                outcome=operation.status,
+                error=error,
+                source_ip=source_ip,
+            )
             return
-        if Operation.objects.filter(pk=operation.pk, kind=Operation.Kind.REPLAY, status=Operation.Status.RUNNING,
-                                    cancel_requested=False).update(cancel_requested=True):
+        if Operation.objects.filter(
+            pk=operation.pk, kind=Operation.Kind.REPLAY, status=Operation.Status.RUNNING, cancel_requested=False
+        ).update(cancel_requested=True):
             operation.refresh_from_db()
-            audit.record("cancel_requested", actor=actor, operation=operation, outcome=operation.status,
-                         source_ip=source_ip)
+            audit.record(
+                "cancel_requested", actor=actor, operation=operation, outcome=operation.status, source_ip=source_ip
+            )
             return
     operation.refresh_from_db()
     if operation.status == Operation.Status.RUNNING:
         return  # asked already; the run is stopping
     if operation.is_awaiting_approval:
-        raise ReplayError(f"Operation #{operation.pk} is awaiting approval: its requester can withdraw the request, "
-                          "or an approver reject it.")
-    raise ReplayError(f"Operation #{operation.pk} is {operation.get_status_display().lower()}, so there is nothing "
-                      "to cancel.")
+        raise ReplayError(
+            f"Operation #{operation.pk} is awaiting approval: its requester can withdraw the request, "
+            "or an approver reject it."
+        )
+    raise ReplayError(
+        f"Operation #{operation.pk} is {operation.get_status_display().lower()}, so there is nothing to cancel."
+    )

@@ -60,8 +60,9 @@ def _parse_int(value: str, what: str) -> int:
         raise planning.PlanningError(f"{what} must be a whole number (e.g. 42 or -100), not '{value}'.") from None
 
 
-def _strategy(client: ClusterClient, group_id: str, kind: str, value: str,
-              undo_of: Operation | None) -> tuple[planning.Strategy, bool]:
+def _strategy(
+    client: ClusterClient, group_id: str, kind: str, value: str, undo_of: Operation | None
+) -> tuple[planning.Strategy, bool]:
     """The planning strategy for a form or command line choice, and whether a zone was assumed."""
     if undo_of is not None:
         return planning.Undo(undo_of.before_offsets()), False
@@ -86,18 +87,30 @@ def _strategy(client: ClusterClient, group_id: str, kind: str, value: str,
         case "from-group":
             other = value.strip()
             if other == group_id:
-                raise planning.PlanningError("Choose another group: copying a group's offsets onto itself changes nothing.")
+                raise planning.PlanningError(
+                    "Choose another group: copying a group's offsets onto itself changes nothing."
+                )
             offsets = client.committed_offsets([other])[other]
             if not offsets:
                 raise planning.PlanningError(f"Group '{other}' has no committed offsets to copy.")
-            return planning.FromGroup(other, {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}), False
+            return planning.FromGroup(
+                other, {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
+            ), False
         case "from-file":
             return planning.FromFile(inputs.parse_reset_csv(value, group_id)), False
     raise planning.PlanningError(f"Unknown strategy '{kind}'. Choose one of: {', '.join(STRATEGIES)}.")
 
 
-def preview_reset(client: ClusterClient, group_id: str, kind: str, value: str = "", scope_text: str = "",
-                  *, undo_of: Operation | None = None, now: datetime | None = None) -> Preview:
+def preview_reset(
+    client: ClusterClient,
+    group_id: str,
+    kind: str,
+    value: str = "",
+    scope_text: str = "",
+    *,
+    undo_of: Operation | None = None,
+    now: datetime | None = None,
+) -> Preview:
     """Read the group's facts once and compute the exact per-partition plan; nothing is written.
 
     Raises PlanningError for input the operator must correct and ConsoleError for Kafka failures.
@@ -116,7 +129,9 @@ def preview_reset(client: ClusterClient, group_id: str, kind: str, value: str = 
         scope = planning.parse_scope(scope_text) if scope_text.strip() else planning.ALL_TOPICS
         # "All topics" of a copy means the partitions the other group has offsets for.
         basis = strategy.offsets if isinstance(strategy, planning.FromGroup) else committed
-    topics = set(scope.topics) | {t for t, _ in scope.partitions} | ({tp[0] for tp in basis} if scope.all_topics else set())
+    topics = (
+        set(scope.topics) | {t for t, _ in scope.partitions} | ({tp[0] for tp in basis} if scope.all_topics else set())
+    )
     counts = client.topic_partition_counts(sorted(topics))
     partitions = [TP(t, p) for t, p in planning.resolve_scope(scope, basis, counts)]
 
@@ -129,8 +144,11 @@ def preview_reset(client: ClusterClient, group_id: str, kind: str, value: str = 
         else:
             facts.append(planning.PartitionFacts(tp.topic, tp.partition, committed.get(tp), start, end))
     if gone:
-        raise ConsoleError(f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
-                           code="LEADER_NOT_AVAILABLE", retriable=True)
+        raise ConsoleError(
+            f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
+            code="LEADER_NOT_AVAILABLE",
+            retriable=True,
+        )
     timestamp = planning.lookup_timestamp(strategy, now)
     offsets_for_time = None
     if timestamp is not None:
@@ -142,15 +160,37 @@ def preview_reset(client: ClusterClient, group_id: str, kind: str, value: str = 
 
 def plan_rows(plan: planning.ResetPlan) -> list[dict]:
     return [
-        {"topic": r.topic, "partition": r.partition, "before": r.before, "after": r.after,
-         "log_start": r.log_start, "log_end": r.log_end, "clamped": r.clamped, "note": r.note}
+        {
+            "topic": r.topic,
+            "partition": r.partition,
+            "before": r.before,
+            "after": r.after,
+            "log_start": r.log_start,
+            "log_end": r.log_end,
+            "clamped": r.clamped,
+            "note": r.note,
+        }
         for r in plan.rows
     ]
 
-def request_operation(*, cluster: Cluster, group_id: str, kind: str, plan: list[dict], reason: str,
-                      actor: str, requester=None, via: str = "web", strategy: str = "", strategy_value: str = "",
-                      scope: str = "", undo_of: Operation | None = None, source_ip: str | None = None,
-                      dispatch: bool = True) -> Operation:
+
+def request_operation(
+    *,
+    cluster: Cluster,
+    group_id: str,
+    kind: str,
+    plan: list[dict],
+    reason: str,
+    actor: str,
+    requester=None,
+    via: str = "web",
+    strategy: str = "",
+    strategy_value: str = "",
+    scope: str = "",
+    undo_of: Operation | None = None,
+    source_ip: str | None = None,
+    dispatch: bool = True,
+) -> Operation:
     """Request a reset (or, with `kind` delete_group, a deletion) of the group; see `lifecycle.request`.
 
     With dispatch=False the caller runs it itself through `run_operation` (the CLI does). Raises
@@ -159,9 +199,20 @@ def request_operation(*, cluster: Cluster, group_id: str, kind: str, plan: list[
     if kind not in GROUP_KINDS:
         raise ValueError(f"not a change of a group: {kind!r}")
     return lifecycle.request(
-        cluster=cluster, kind=kind, plan=plan, reason=reason, actor=actor, requester=requester, via=via,
-        source_ip=source_ip, dispatch=dispatch, group_id=group_id, strategy=strategy, strategy_value=strategy_value,
-        scope=scope, undo_of=undo_of,
+        cluster=cluster,
+        kind=kind,
+        plan=plan,
+        reason=reason,
+        actor=actor,
+        requester=requester,
+        via=via,
+        source_ip=source_ip,
+        dispatch=dispatch,
+        group_id=group_id,
+        strategy=strategy,
+        strategy_value=strategy_value,
+        scope=scope,
+        undo_of=undo_of,
     )
 
 
@@ -213,13 +264,20 @@ def _compare(requested: list[dict], now: Iterable[planning.PlannedPartition]) ->
     checks = []
     for key in sorted(then.keys() | current.keys()):
         old, new = then.get(key), current.get(key)
-        checks.append(PartitionCheck(
-            topic=key[0], partition=key[1],
-            before_then=old["before"] if old else None, after_then=old["after"] if old else None,
-            before_now=new.before if new else None, after_now=new.after if new else None,
-            log_start_now=new.log_start if new else None, log_end_now=new.log_end if new else None,
-            in_request=old is not None, in_plan_now=new is not None,
-        ))
+        checks.append(
+            PartitionCheck(
+                topic=key[0],
+                partition=key[1],
+                before_then=old["before"] if old else None,
+                after_then=old["after"] if old else None,
+                before_now=new.before if new else None,
+                after_now=new.after if new else None,
+                log_start_now=new.log_start if new else None,
+                log_end_now=new.log_end if new else None,
+                in_request=old is not None,
+                in_plan_now=new is not None,
+            )
+        )
     return tuple(checks)
 
 
@@ -235,8 +293,10 @@ class _GroupRun(lifecycle.Run):
 
     def refuse_if_active(self, group: GroupDescription) -> None:
         if group.is_active:
-            raise ConsoleError(f"{active_group_message(group)} Nothing was written. Stop its consumers, then "
-                               f"{self.again}.", code="GROUP_ACTIVE")
+            raise ConsoleError(
+                f"{active_group_message(group)} Nothing was written. Stop its consumers, then {self.again}.",
+                code="GROUP_ACTIVE",
+            )
 
     @staticmethod
     def reap_stale() -> list[int]:
@@ -269,16 +329,23 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
         Operation.objects.filter(pk=operation.pk).update(heartbeat=timezone.now())
         after = client.committed_offsets([group_id])[group_id]
         outcome = [
-            {"topic": r["topic"], "partition": r["partition"], "planned": r["after"],
-             "committed": after.get(TP(r["topic"], r["partition"])),
-             "verified": after.get(TP(r["topic"], r["partition"])) == r["after"]}
+            {
+                "topic": r["topic"],
+                "partition": r["partition"],
+                "planned": r["after"],
+                "committed": after.get(TP(r["topic"], r["partition"])),
+                "verified": after.get(TP(r["topic"], r["partition"])) == r["after"],
+            }
             for r in operation.plan
         ]
         wrong = [f"{o['topic']}-{o['partition']}" for o in outcome if not o["verified"]]
         if wrong:
-            self.finish(Operation.Status.FAILED, outcome=outcome,
-                        error=f"Read-back after the commit does not match the plan for {', '.join(wrong)}: "
-                              "another client committed in between. See the per-partition results.")
+            self.finish(
+                Operation.Status.FAILED,
+                outcome=outcome,
+                error=f"Read-back after the commit does not match the plan for {', '.join(wrong)}: "
+                "another client committed in between. See the per-partition results.",
+            )
             return
         self.finish(Operation.Status.SUCCEEDED, outcome=outcome)
 
@@ -286,8 +353,14 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
     def review(cls, operation: Operation) -> Review:
         """The same request planned again against the group's offsets now, compared with what was requested."""
         try:
-            preview = preview_reset(client_for(operation.cluster), operation.group_id, operation.strategy,
-                                    operation.strategy_value, operation.scope, undo_of=operation.undo_of)
+            preview = preview_reset(
+                client_for(operation.cluster),
+                operation.group_id,
+                operation.strategy,
+                operation.strategy_value,
+                operation.scope,
+                undo_of=operation.undo_of,
+            )
         except planning.PlanningError as exc:
             return Review(error=str(exc))
         except ConsoleError as exc:
@@ -307,8 +380,10 @@ class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
         client.delete_group(group_id)
         remaining = client.committed_offsets([group_id])[group_id]
         if remaining:
-            self.finish(Operation.Status.FAILED, error=f"Kafka accepted the deletion but the group still has "
-                                                       f"offsets on {len(remaining)} partition(s).")
+            self.finish(
+                Operation.Status.FAILED,
+                error=f"Kafka accepted the deletion but the group still has offsets on {len(remaining)} partition(s).",
+            )
             return
         self.finish(Operation.Status.SUCCEEDED)
 
@@ -336,8 +411,8 @@ def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:
         state = _offsets_state(operation, current.get(operation.cluster_id))
         # As the run that went silent: should a late run have finished it meanwhile, the reaper does nothing.
         if lifecycle.Run.kinds[operation.kind](operation, operation.replay_attempt).finish(
-                Operation.Status.FAILED, error=f"The worker running this operation stopped without reporting back. "
-                                               f"{state}"):
+            Operation.Status.FAILED, error=f"The worker running this operation stopped without reporting back. {state}"
+        ):
             reaped.append(operation.pk)
     return reaped
 

@@ -51,8 +51,12 @@ def parse_datetime(text: str) -> tuple[int, bool]:
         zone = timezone(-offset if match["sign"] == "-" else offset)
     try:
         moment = datetime(
-            int(match["year"]), int(match["month"]), int(match["day"]),
-            int(match["hour"]), int(match["minute"]), int(match["second"]),
+            int(match["year"]),
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"]),
             tzinfo=zone,
         )
     except ValueError as error:
@@ -150,8 +154,7 @@ def parse_reset_csv(text: str, group: str) -> dict[PartitionId, int]:
         problem = _csv_problem(fields, columns)
         if problem:
             raise PlanningError(
-                f"Line {number} of the reset file is not valid: {problem}. "
-                f"Each line must be {form}, such as {example}."
+                f"Line {number} of the reset file is not valid: {problem}. Each line must be {form}, such as {example}."
             )
         row_group, topic, partition, offset = fields if with_group else [group, *fields]
         groups_seen.add(row_group)

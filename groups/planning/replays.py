@@ -54,15 +54,19 @@ class ReplayRequest:
 
     @property
     def has_filter(self) -> bool:
-        return any(value is not None for value in (self.key_equals, self.key_regex, self.header_present,
-                                                   self.header_equals))
+        return any(
+            value is not None for value in (self.key_equals, self.key_regex, self.header_present, self.header_equals)
+        )
 
     def to_json(self) -> dict:
         return {
             "topic": self.topic,
             "partitions": list(self.partitions) if self.partitions is not None else None,
-            "offsets": ({str(p): [start, end] for p, (start, end) in sorted(self.offsets.items())}
-                        if self.offsets is not None else None),
+            "offsets": (
+                {str(p): [start, end] for p, (start, end) in sorted(self.offsets.items())}
+                if self.offsets is not None
+                else None
+            ),
             "time_from_ms": self.time_from_ms,
             "time_to_ms": self.time_to_ms,
             "key_equals": self.key_equals,
@@ -133,8 +137,10 @@ def check_request(request: ReplayRequest) -> None:
     if not request.target_topic:
         raise ReplayError("Choose the target topic the records are copied into (it must exist on the cluster).")
     if request.partitioning not in PARTITIONINGS:
-        raise ReplayError(f"Partitioning '{request.partitioning}' is unknown: choose 'same' (same partition "
-                          "number) or 'key-hash' (by key, as the default partitioner).")
+        raise ReplayError(
+            f"Partitioning '{request.partitioning}' is unknown: choose 'same' (same partition "
+            "number) or 'key-hash' (by key, as the default partitioner)."
+        )
     if request.throttle_rps is not None and (isinstance(request.throttle_rps, bool) or request.throttle_rps <= 0):
         raise ReplayError("The throttle must be at least 1 record per second; leave it empty for no throttle.")
     if request.partitions is not None:
@@ -150,11 +156,15 @@ def check_request(request: ReplayRequest) -> None:
     elif request.time_from_ms is None or request.time_to_ms is None:
         raise ReplayError("Give the range to copy: [from, to) offsets per partition, or a time window [from, to).")
     elif request.time_from_ms > request.time_to_ms:
-        raise ReplayError(f"The time window {format_time_ms(request.time_from_ms)} to "
-                          f"{format_time_ms(request.time_to_ms)} is reversed: the start must come before the end.")
+        raise ReplayError(
+            f"The time window {format_time_ms(request.time_from_ms)} to "
+            f"{format_time_ms(request.time_to_ms)} is reversed: the start must come before the end."
+        )
     elif request.time_from_ms == request.time_to_ms:
-        raise ReplayError(f"The time window from {format_time_ms(request.time_from_ms)} to the same time is empty: "
-                          "[from, to) leaves out its end.")
+        raise ReplayError(
+            f"The time window from {format_time_ms(request.time_from_ms)} to the same time is empty: "
+            "[from, to) leaves out its end."
+        )
     if request.key_regex is not None:
         try:
             re.compile(request.key_regex)
@@ -162,8 +172,10 @@ def check_request(request: ReplayRequest) -> None:
             raise ReplayError(f"The key regular expression '{request.key_regex}' does not compile: {error}.") from None
         except (OverflowError, RecursionError):
             # Repeat counts past the engine's limit, or nesting too deep for the compiler.
-            raise ReplayError(f"The key regular expression '{request.key_regex}' is too large to compile: "
-                              "use smaller repeat counts and less nesting.") from None
+            raise ReplayError(
+                f"The key regular expression '{request.key_regex}' is too large to compile: "
+                "use smaller repeat counts and less nesting."
+            ) from None
     if request.header_equals is not None and not request.header_equals[0]:
         raise ReplayError("Name the header to match (name=value).")
     if request.header_present is not None and not request.header_present:
@@ -176,14 +188,17 @@ def _check_offsets(request: ReplayRequest) -> None:
     if not request.offsets:
         raise ReplayError("Give at least one partition's [from, to) offsets.")
     if request.partitions is not None and set(request.partitions) != set(request.offsets):
-        raise ReplayError(f"The offsets name partitions {listed(request.offsets)} but the partitions chosen are "
-                          f"{listed(request.partitions)}: name the same ones.")
+        raise ReplayError(
+            f"The offsets name partitions {listed(request.offsets)} but the partitions chosen are "
+            f"{listed(request.partitions)}: name the same ones."
+        )
     for p, (start, end) in sorted(request.offsets.items()):
         if p < 0 or start < 0 or end < 0:
             raise ReplayError(f"Partition {p}: partitions and offsets are whole numbers from 0 up.")
         if start > end:
-            raise ReplayError(f"The range {start}-{end} of partition {p} is reversed: write from-to with from "
-                              "below to.")
+            raise ReplayError(
+                f"The range {start}-{end} of partition {p} is reversed: write from-to with from below to."
+            )
         if start == end:
             raise ReplayError(f"The range {start}-{end} of partition {p} is empty: [from, to) leaves out 'to'.")
 
@@ -199,9 +214,11 @@ def requested_partitions(request: ReplayRequest, partition_count: int) -> list[i
     missing = [p for p in chosen if p >= partition_count]
     if missing:
         which, verb = ("partition", "does") if len(missing) == 1 else ("partitions", "do")
-        raise ReplayError(f"Topic '{request.topic}' has {partition_count} partition"
-                          f"{'s' if partition_count != 1 else ''} (0 to {partition_count - 1}): {which} "
-                          f"{listed(missing)} {verb} not exist.")
+        raise ReplayError(
+            f"Topic '{request.topic}' has {partition_count} partition"
+            f"{'s' if partition_count != 1 else ''} (0 to {partition_count - 1}): {which} "
+            f"{listed(missing)} {verb} not exist."
+        )
     return chosen
 
 
@@ -212,7 +229,8 @@ def check_target(request: ReplayRequest, partitions: list[int], target_partition
             f"The target is the source topic '{request.topic}': the copies would be appended to the partitions being "
             f"read ({listed(partitions) if request.partitioning == 'same' else 'any of them, by key'}), so the range "
             "would overlap its own copies and a replay of it would copy them again (a loop). Choose another target "
-            "topic.")
+            "topic."
+        )
     if request.partitioning == "same":
         beyond = [p for p in partitions if p >= target_partitions]
         if beyond:
@@ -220,12 +238,16 @@ def check_target(request: ReplayRequest, partitions: list[int], target_partition
                 f"Target '{request.target_topic}' has {target_partitions} partition"
                 f"{'s' if target_partitions != 1 else ''}, so source partition{'s' if len(beyond) > 1 else ''} "
                 f"{listed(beyond)} {'have' if len(beyond) > 1 else 'has'} no partition of the same number there. "
-                f"Choose partitioning by key hash, or a target with at least {max(beyond) + 1} partitions.")
+                f"Choose partitioning by key hash, or a target with at least {max(beyond) + 1} partitions."
+            )
 
 
-def plan_ranges(request: ReplayRequest, bounds: dict[int, PartitionBounds],
-                at_from: dict[int, int | None] | None = None,
-                at_to: dict[int, int | None] | None = None) -> tuple[list[dict], list[str]]:
+def plan_ranges(
+    request: ReplayRequest,
+    bounds: dict[int, PartitionBounds],
+    at_from: dict[int, int | None] | None = None,
+    at_to: dict[int, int | None] | None = None,
+) -> tuple[list[dict], list[str]]:
     """Per partition the [start, end) to copy, and warnings about how the request was adjusted.
 
     By offsets the range is clamped to [log start, last stable offset]. By time, start and end
@@ -242,22 +264,31 @@ def plan_ranges(request: ReplayRequest, bounds: dict[int, PartitionBounds],
             start = min(max(wanted_start, b.log_start), b.stable_end)
             end = max(min(wanted_end, b.stable_end), start)
             if wanted_start < b.log_start:
-                warnings.append(f"Partition {p}: offsets before {b.log_start} were deleted (retention or "
-                                f"delete-records), so the copy starts at {b.log_start}, not {wanted_start}.")
+                warnings.append(
+                    f"Partition {p}: offsets before {b.log_start} were deleted (retention or "
+                    f"delete-records), so the copy starts at {b.log_start}, not {wanted_start}."
+                )
             if wanted_end > b.stable_end:
-                where = (f"its last stable offset {b.stable_end} (a transaction is still open there)"
-                         if b.stable_end < b.log_end else f"the end of its log, {b.log_end}")
+                where = (
+                    f"its last stable offset {b.stable_end} (a transaction is still open there)"
+                    if b.stable_end < b.log_end
+                    else f"the end of its log, {b.log_end}"
+                )
                 warnings.append(f"Partition {p}: the range ends at {where}, not {wanted_end}.")
         else:
             start = _clamped_lookup((at_from or {}).get(p), b)
             end = max(_clamped_lookup((at_to or {}).get(p), b), start)
             if b.stable_end < b.log_end and (at_to or {}).get(p) is None:
-                warnings.append(f"Partition {p}: a transaction is still open from offset {b.stable_end}; the range "
-                                "stops there, since its records are not final.")
+                warnings.append(
+                    f"Partition {p}: a transaction is still open from offset {b.stable_end}; the range "
+                    "stops there, since its records are not final."
+                )
         note = f"offsets {start} to {end} (excluded) into '{request.target_topic}'" + (
-            f" partition {p}" if request.partitioning == "same" else " by key hash")
-        rows.append({"topic": request.topic, "partition": p, "start": start, "end": end, "count": end - start,
-                     "note": note})
+            f" partition {p}" if request.partitioning == "same" else " by key hash"
+        )
+        rows.append(
+            {"topic": request.topic, "partition": p, "start": start, "end": end, "count": end - start, "note": note}
+        )
     return rows, warnings
 
 
@@ -269,8 +300,10 @@ def _clamped_lookup(offset: int | None, bounds: PartitionBounds) -> int:
 
 def empty_range_message(request: ReplayRequest, bounds: dict[int, PartitionBounds]) -> str:
     if request.offsets is None:
-        return (f"No record of '{request.topic}' has a timestamp in [{format_time_ms(request.time_from_ms)}, "
-                f"{format_time_ms(request.time_to_ms)}) in the partitions chosen, so there is nothing to copy.")
+        return (
+            f"No record of '{request.topic}' has a timestamp in [{format_time_ms(request.time_from_ms)}, "
+            f"{format_time_ms(request.time_to_ms)}) in the partitions chosen, so there is nothing to copy."
+        )
     logs = "; ".join(f"partition {p}: {b.log_start} to {b.stable_end}" for p, b in sorted(bounds.items()))
     return f"The offsets asked for are outside the logs ({logs}), so there is nothing to copy."
 
@@ -286,8 +319,9 @@ def record_filter(request: ReplayRequest) -> RecordFilter | None:
         tests.append(lambda key, headers: key == wanted)
     if request.key_regex is not None:
         pattern = re.compile(request.key_regex)
-        tests.append(lambda key, headers: key is not None
-                     and pattern.search(key.decode("utf-8", "surrogateescape")) is not None)
+        tests.append(
+            lambda key, headers: key is not None and pattern.search(key.decode("utf-8", "surrogateescape")) is not None
+        )
     if request.header_present is not None:
         name = request.header_present
         tests.append(lambda key, headers: headers is not None and any(k == name for k, _ in headers))
@@ -339,26 +373,36 @@ def sample_row(record: Record, accept: RecordFilter | None) -> dict:
     }
 
 
-def replay_warnings(request: ReplayRequest, rows: list[dict], source: TopicFacts, target: TopicFacts,
-                    records: list[Record], max_timestamps: dict[int, tuple[int, int]], now_ms: int) -> list[str]:
+def replay_warnings(
+    request: ReplayRequest,
+    rows: list[dict],
+    source: TopicFacts,
+    target: TopicFacts,
+    records: list[Record],
+    max_timestamps: dict[int, tuple[int, int]],
+    now_ms: int,
+) -> list[str]:
     """What the target will do to the copies that the operator may not expect."""
     warnings = []
     keep = request.keep_timestamps
     if keep and target.timestamp_type == "LogAppendTime":
-        warnings.append(f"Target '{target.name}' uses LogAppendTime: the broker stamps every copy with the time it is "
-                        "written, so the original timestamps will be lost.")
+        warnings.append(
+            f"Target '{target.name}' uses LogAppendTime: the broker stamps every copy with the time it is "
+            "written, so the original timestamps will be lost."
+        )
     stamps = [r.timestamp_ms for r in records if r.timestamp_ms is not None]
     keeps_stamps = keep and target.timestamp_type != "LogAppendTime"
     if keeps_stamps and stamps and target.retention_ms is not None:
         oldest = min(stamps)
         deleted_in = oldest + target.retention_ms - now_ms
         if deleted_in < DAY_MS:
-            when = ("at once" if deleted_in <= 0 else f"within {format_duration_ms(deleted_in)}")
+            when = "at once" if deleted_in <= 0 else f"within {format_duration_ms(deleted_in)}"
             warnings.append(
                 f"Copies keep their original timestamps, and the oldest sampled record is from "
                 f"{format_time_ms(oldest)}: the target's retention ({format_duration_ms(target.retention_ms)}) "
                 f"deletes copies that old {when}, as soon as their log segment rolls. Stamp the copies now, or raise "
-                "the target's retention.ms.")
+                "the target's retention.ms."
+            )
     if keeps_stamps and target.timestamp_after_max_ms is not None:
         limit = now_ms + target.timestamp_after_max_ms
         ranges = {row["partition"]: (row["start"], row["end"]) for row in rows}
@@ -371,32 +415,43 @@ def replay_warnings(request: ReplayRequest, rows: list[dict], source: TopicFacts
                     f"Partition {p} offset {offset} is stamped {format_time_ms(stamp)}, more than "
                     f"{format_duration_ms(target.timestamp_after_max_ms)} ahead of now, which is newer than the "
                     "target accepts (message.timestamp.after.max.ms): the copy would fail there. Stamp the copies "
-                    "now instead.")
+                    "now instead."
+                )
             else:
                 warnings.append(
                     f"Partition {p} holds records stamped up to {format_time_ms(stamp)}, newer than the target "
                     "accepts (message.timestamp.after.max.ms); if any are in the range, the copy fails on them. Stamp "
-                    "the copies now to be safe.")
+                    "the copies now to be safe."
+                )
     if keeps_stamps and target.timestamp_before_max_ms is not None and stamps:
         oldest = min(stamps)
         if oldest < now_ms - target.timestamp_before_max_ms:
             warnings.append(
                 f"The oldest sampled record ({format_time_ms(oldest)}) is older than the target accepts "
                 f"(message.timestamp.before.max.ms = {format_duration_ms(target.timestamp_before_max_ms)}): the copy "
-                "would fail on it. Stamp the copies now instead.")
+                "would fail on it. Stamp the copies now instead."
+            )
     accept = record_filter(request)
     if accept is not None and records and not any(accept(r.key, list(r.headers)) for r in records):
-        warnings.append(f"The filter matches none of the {len(records)} sampled records (the first of each "
-                        "partition's range): check it, or the copy may copy nothing.")
+        warnings.append(
+            f"The filter matches none of the {len(records)} sampled records (the first of each "
+            "partition's range): check it, or the copy may copy nothing."
+        )
     if request.partitioning == "same" and target.partitions > source.partitions:
-        warnings.append(f"Target '{target.name}' has {target.partitions} partitions and the source "
-                        f"{source.partitions}: copies go to the partitions of the same number only.")
+        warnings.append(
+            f"Target '{target.name}' has {target.partitions} partitions and the source "
+            f"{source.partitions}: copies go to the partitions of the same number only."
+        )
     if request.partitioning == "key-hash":
-        warnings.append("Copies are placed by key hash (murmur2, as Java producers place them); records without a "
-                        "key go to a random partition.")
+        warnings.append(
+            "Copies are placed by key hash (murmur2, as Java producers place them); records without a "
+            "key go to a random partition."
+        )
     if not request.exactly_once:
-        warnings.append("At least once: no transactions. If the worker stops mid-copy, the records it copied since "
-                        f"its last checkpoint ({CHECKPOINT_CADENCE}) are copied again when it resumes.")
+        warnings.append(
+            "At least once: no transactions. If the worker stops mid-copy, the records it copied since "
+            f"its last checkpoint ({CHECKPOINT_CADENCE}) are copied again when it resumes."
+        )
     return warnings
 
 

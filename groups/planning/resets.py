@@ -107,8 +107,7 @@ class Undo:
 
 
 Strategy = (
-    ToEarliest | ToLatest | ToCurrent | ToOffset | ShiftBy | ToDatetime | ByDuration
-    | FromGroup | FromFile | Undo
+    ToEarliest | ToLatest | ToCurrent | ToOffset | ShiftBy | ToDatetime | ByDuration | FromGroup | FromFile | Undo
 )
 
 
@@ -211,9 +210,7 @@ def _unknown_topics_message(topics: list[str], *, from_commits: bool) -> str:
     message = f"Topic {quoted} does not exist." if len(topics) == 1 else f"Topics {quoted} do not exist."
     if from_commits:
         them = "it" if len(topics) == 1 else "them"
-        message += (
-            f" The group still has committed offsets for {them}; name the topics to reset instead of all topics."
-        )
+        message += f" The group still has committed offsets for {them}; name the topics to reset instead of all topics."
     return message
 
 
@@ -363,7 +360,8 @@ def plan_reset(
                 "committed offset. Limit the scope to partitions that have one, or use another strategy."
             )
     if isinstance(strategy, ToDatetime | ByDuration) and (
-            offsets_for_time is None or not offsets_for_time.keys() >= set(in_plan)):
+        offsets_for_time is None or not offsets_for_time.keys() >= set(in_plan)
+    ):
         raise ValueError("plan_reset needs the timestamp lookup of every partition for a time strategy")
 
     rows = []
@@ -375,16 +373,18 @@ def plan_reset(
             continue
         after, clamped, note = target
         fact = facts[pid]
-        rows.append(PlannedPartition(
-            topic=fact.topic,
-            partition=fact.partition,
-            before=fact.committed,
-            after=after,
-            log_start=fact.log_start,
-            log_end=fact.log_end,
-            clamped=clamped,
-            note=note,
-        ))
+        rows.append(
+            PlannedPartition(
+                topic=fact.topic,
+                partition=fact.partition,
+                before=fact.committed,
+                after=after,
+                log_start=fact.log_start,
+                log_end=fact.log_end,
+                clamped=clamped,
+                note=note,
+            )
+        )
     return ResetPlan(rows=tuple(rows), warnings=tuple(_warnings(strategy, rows, left_unchanged)))
 
 
@@ -407,9 +407,13 @@ def _target(
             if fact.committed is None:
                 return fact.log_end, None, "no committed offset; set to the log end, as the tool does"
             if _outside_log(fact.committed, fact):
-                return fact.committed, None, (
-                    f"committed offset is outside the log ({fact.log_start} to {fact.log_end}); "
-                    "kept as is, as the tool does"
+                return (
+                    fact.committed,
+                    None,
+                    (
+                        f"committed offset is outside the log ({fact.log_start} to {fact.log_end}); "
+                        "kept as is, as the tool does"
+                    ),
                 )
             return fact.committed, None, None
         case ToOffset(offset=offset):
@@ -451,15 +455,11 @@ def _clamp(requested: int, fact: PartitionFacts, source: str) -> _Target:
     return requested, None, None
 
 
-def _warnings(
-    strategy: Strategy, rows: list[PlannedPartition], left_unchanged: list[PartitionId]
-) -> list[str]:
+def _warnings(strategy: Strategy, rows: list[PlannedPartition], left_unchanged: list[PartitionId]) -> list[str]:
     warnings = []
     fallbacks = [(row.topic, row.partition) for row in rows if row.note == NO_RECORD_AT_TIME]
     if fallbacks:
-        warnings.append(
-            f"No record at or after that time, so these fall back to the log end: {_names(fallbacks)}."
-        )
+        warnings.append(f"No record at or after that time, so these fall back to the log end: {_names(fallbacks)}.")
     clamped = [f"{row.topic}-{row.partition} ({row.clamped})" for row in rows if row.clamped]
     if clamped:
         warnings.append(f"Clamped to the log, as kafka-consumer-groups does: {', '.join(clamped)}.")

@@ -34,15 +34,20 @@ class _LoginView(auth_views.LoginView):
 class _LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            audit.record("logout", actor=request.user.get_username(), source_ip=audit.source_ip(request),
-                         outcome="succeeded")
+            audit.record(
+                "logout", actor=request.user.get_username(), source_ip=audit.source_ip(request), outcome="succeeded"
+            )
         return super().post(request, *args, **kwargs)
 
 
 class _PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
-        audit.record("password_changed", actor=self.request.user.get_username(), source_ip=audit.source_ip(self.request),
-                     outcome="succeeded")
+        audit.record(
+            "password_changed",
+            actor=self.request.user.get_username(),
+            source_ip=audit.source_ip(self.request),
+            outcome="succeeded",
+        )
         return super().form_valid(form)
 
 
@@ -67,11 +72,13 @@ def api_token(request: HttpRequest) -> HttpResponse:
     key = None
     if request.method == "POST" and request.POST.get("action") == "revoke":
         ApiToken.objects.filter(user=user).delete()
-        audit.record("api_token_revoked", actor=user.get_username(), source_ip=audit.source_ip(request),
-                     outcome="succeeded")
+        audit.record(
+            "api_token_revoked", actor=user.get_username(), source_ip=audit.source_ip(request), outcome="succeeded"
+        )
     elif request.method == "POST":
         key = ApiToken.issue(user)
-        audit.record("api_token_created", actor=user.get_username(), source_ip=audit.source_ip(request),
-                     outcome="succeeded")
+        audit.record(
+            "api_token_created", actor=user.get_username(), source_ip=audit.source_ip(request), outcome="succeeded"
+        )
     token = ApiToken.objects.filter(user=user).first()
     return render(request, "registration/api_token.html", {"token": token, "key": key})

@@ -26,8 +26,21 @@ EVENTS_PER_PAGE = 50
 # however many events match.
 EXPORT_CHUNK = 2000
 FILTERS = ("actor", "cluster", "group", "action", "outcome", "from", "to", "q")
-EXPORT_COLUMNS = ("id", "time", "actor", "source_ip", "action", "cluster", "group", "topics", "reason", "outcome",
-                  "error", "operation_id", "hash")
+EXPORT_COLUMNS = (
+    "id",
+    "time",
+    "actor",
+    "source_ip",
+    "action",
+    "cluster",
+    "group",
+    "topics",
+    "reason",
+    "outcome",
+    "error",
+    "operation_id",
+    "hash",
+)
 
 
 def _filter_values(request: HttpRequest) -> dict[str, str]:
@@ -54,9 +67,16 @@ def _matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[A
     since, until = _day(values, "from"), _day(values, "to")
     if since and until and since > until:
         raise BadQuery(f"'from' ({since}) is after 'to' ({until}), so no event could match.")
-    events = audit.find_events(actor=values["actor"], cluster=values["cluster"], group=values["group"],
-                               action=values["action"], outcome=values["outcome"], since=since, until=until,
-                               text=values["q"])
+    events = audit.find_events(
+        actor=values["actor"],
+        cluster=values["cluster"],
+        group=values["group"],
+        action=values["action"],
+        outcome=values["outcome"],
+        since=since,
+        until=until,
+        text=values["q"],
+    )
     return events & _reviewable(request)
 
 
@@ -69,8 +89,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "query": urlencode({name: value for name, value in values.items() if value}),
         # Querysets stay lazy: an htmx refresh renders only the results and never runs these.
         "actions": reviewable.order_by("action").values_list("action", flat=True).distinct(),
-        "outcomes": reviewable.exclude(outcome="").order_by("outcome")
-        .values_list("outcome", flat=True).distinct(),
+        "outcomes": reviewable.exclude(outcome="").order_by("outcome").values_list("outcome", flat=True).distinct(),
     }
     try:
         events = _matching_events(request, values)
@@ -90,11 +109,17 @@ def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404(f"Audit event #{pk} does not exist.")
     previous = AuditEvent.objects.filter(id__lt=pk).order_by("-id").only("id", "hash").first()
     following = AuditEvent.objects.filter(id__gt=pk).order_by("id").values_list("id", flat=True).first()
-    return render(request, "groups/audit_event.html", {
-        "event": event, "previous": previous, "following": following,
-        "hash_matches": audit.hash_matches(event),
-        "link_matches": event.prev_hash == (previous.hash if previous else audit.GENESIS),
-    })
+    return render(
+        request,
+        "groups/audit_event.html",
+        {
+            "event": event,
+            "previous": previous,
+            "following": following,
+            "hash_matches": audit.hash_matches(event),
+            "link_matches": event.prev_hash == (previous.hash if previous else audit.GENESIS),
+        },
+    )
 
 
 def _csv_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
@@ -125,8 +150,9 @@ def _json_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
     yield "".join(pieces)
 
 
-def _export(request: HttpRequest, extension: str, content_type: str,
-            chunks: Callable[[QuerySet[AuditEvent]], Iterator[str]]) -> HttpResponseBase:
+def _export(
+    request: HttpRequest, extension: str, content_type: str, chunks: Callable[[QuerySet[AuditEvent]], Iterator[str]]
+) -> HttpResponseBase:
     try:
         events = _matching_events(request, _filter_values(request))
     except BadQuery as error:

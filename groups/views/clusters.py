@@ -60,8 +60,7 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
         # Filtered before anything is described: each open tab polls this every 5 s.
         groups = reading.cluster_groups(client_for(cluster_row), visible=visible(request, cluster_row), query=query)
     except ConsoleError as error:
-        return render_page(request, "groups/group_list.html", "live", {**context, "error": error},
-                           error_status(error))
+        return render_page(request, "groups/group_list.html", "live", {**context, "error": error}, error_status(error))
     groups.sort(key=SORT_KEYS[sort_key], reverse=descending)
     page = Paginator(groups, GROUPS_PER_PAGE).get_page(page_number)
     return render_page(request, "groups/group_list.html", "live", {**context, "page": page, "total": len(groups)})
@@ -71,14 +70,15 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
 def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, group_id=group)
     context = {
-        "cluster": cluster_row, "group_id": group, "recent_operations": recent_operations(cluster_row, group),
+        "cluster": cluster_row,
+        "group_id": group,
+        "recent_operations": recent_operations(cluster_row, group),
         "may": {action: access.allowed(request.user, action, cluster_row, group) for action in ("reset", "delete")},
     }
     try:
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:
-        return render_page(request, "groups/group_page.html", "live", {**context, "error": error},
-                           error_status(error))
+        return render_page(request, "groups/group_page.html", "live", {**context, "error": error}, error_status(error))
     return render_page(request, "groups/group_page.html", "live", {**context, "detail": detail})
 
 
@@ -89,8 +89,7 @@ def topic_page(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     try:
         detail = reading.topic_detail(client_for(cluster_row), topic, visible=visible(request, cluster_row))
     except ConsoleError as error:
-        return render_page(request, "groups/topic_page.html", "live", {**context, "error": error},
-                           error_status(error))
+        return render_page(request, "groups/topic_page.html", "live", {**context, "error": error}, error_status(error))
     return render_page(request, "groups/topic_page.html", "live", {**context, "detail": detail})
 
 
@@ -101,8 +100,13 @@ def _json_error(error: ConsoleError) -> JsonResponse:
 @require_GET
 def api_clusters(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
-        {"clusters": [{"name": c.name, "bootstrap_servers": c.bootstrap_servers} for c in Cluster.objects.all()
-                      if access.allowed(request.user, "view", c)]}
+        {
+            "clusters": [
+                {"name": c.name, "bootstrap_servers": c.bootstrap_servers}
+                for c in Cluster.objects.all()
+                if access.allowed(request.user, "view", c)
+            ]
+        }
     )
 
 

@@ -26,6 +26,7 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith(API_PREFIX):
-        return JsonResponse({"error": "The console failed unexpectedly; the error was logged.", "code": "INTERNAL"},
-                            status=500)
+        return JsonResponse(
+            {"error": "The console failed unexpectedly; the error was logged.", "code": "INTERNAL"}, status=500
+        )
     return render(request, "500.html", status=500)

@@ -19,8 +19,7 @@ from groups.views.resets import stored_plan, with_outcome
 
 def get_operation(request: HttpRequest, pk: int) -> Operation:
     """The operation, if the user may view its group (an operation on no group, a replay: its cluster)."""
-    operation = (Operation.objects.select_related("cluster", "requester", "undo_of", "decided_by")
-                 .filter(pk=pk).first())
+    operation = Operation.objects.select_related("cluster", "requester", "undo_of", "decided_by").filter(pk=pk).first()
     if operation is None:
         raise Http404(f"Operation #{pk} does not exist.")
     access.require(request, "view", operation.cluster, operation.group_id or None)
@@ -29,9 +28,12 @@ def get_operation(request: HttpRequest, pk: int) -> Operation:
 
 def _reset_part(request: HttpRequest, operation: Operation) -> dict:
     plan = stored_plan(operation.plan)
-    return {"plan": plan, "rows": with_outcome(plan, operation.outcome),
-            "undone_by": operation.undone_by.order_by("created"),
-            "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id)}
+    return {
+        "plan": plan,
+        "rows": with_outcome(plan, operation.outcome),
+        "undone_by": operation.undone_by.order_by("created"),
+        "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
+    }
 
 
 def _deletion_part(request: HttpRequest, operation: Operation) -> dict:
@@ -57,15 +59,24 @@ def _approval_context(request: HttpRequest, operation: Operation) -> dict:
     cannot_decide = approvals.refusal_to_decide(request.user, operation)
     # Only the full page checks Kafka: the polled status area must stay cheap.
     check = cannot_decide is None and not operation.approval_lapsed and not is_partial(request)
-    return {"cannot_decide": cannot_decide, "review": approvals.review(operation) if check else None,
-            "may_cancel": operation.requester_id == request.user.pk}
+    return {
+        "cannot_decide": cannot_decide,
+        "review": approvals.review(operation) if check else None,
+        "may_cancel": operation.requester_id == request.user.pk,
+    }
 
 
 def render_operation(request: HttpRequest, operation: Operation, *, status: int = 200, **extra) -> HttpResponse:
     """The operation page (or its polled status area), with `extra` such as a refused decision's message."""
     part, part_context = KIND_PARTS[operation.kind]
-    context = {"operation": operation, "cluster": operation.cluster, "part": part,
-               **part_context(request, operation), **_approval_context(request, operation), **extra}
+    context = {
+        "operation": operation,
+        "cluster": operation.cluster,
+        "part": part,
+        **part_context(request, operation),
+        **_approval_context(request, operation),
+        **extra,
+    }
     return render_page(request, "groups/operation.html", "status", context, status)
 
 
@@ -87,8 +98,9 @@ def _decide(request: HttpRequest, pk: int, decide: Callable[..., Operation], **a
     except approvals.CommentMissing as error:
         return render_operation(request, operation, status=400, decision_error=str(error))
     except approvals.DecisionRefused as error:
-        return render_operation(request, operation, status=409, decision_error=str(error),
-                                comment=arguments.get("comment", ""))
+        return render_operation(
+            request, operation, status=409, decision_error=str(error), comment=arguments.get("comment", "")
+        )
     return redirect("operation_page", pk=operation.pk)
 
 
@@ -111,8 +123,12 @@ def cancel_operation(request: HttpRequest, pk: int) -> HttpResponse:
 def cancel_replay(request: HttpRequest, pk: int) -> HttpResponse:
     operation = get_operation(request, pk)
     if operation.kind != Operation.Kind.REPLAY:
-        return render_operation(request, operation, status=400, decision_error=(
-            f"Operation #{operation.pk} is not a replay: only a replay can be stopped while it runs."))
+        return render_operation(
+            request,
+            operation,
+            status=400,
+            decision_error=(f"Operation #{operation.pk} is not a replay: only a replay can be stopped while it runs."),
+        )
     try:
         # Who may cancel is cancel_replay's rule; a refusal is recorded there and raised as PermissionDenied.
         replays.cancel_replay(operation, request.user, source_ip=audit.source_ip(request))

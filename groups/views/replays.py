@@ -25,8 +25,12 @@ def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpRespons
 
 
 def _form(client: ClusterClient, topic: str, data=None) -> ReplayForm:
-    return ReplayForm(data, topic=topic, topics=client.topic_names(),
-                      partition_count=lambda: client.topic_partition_counts([topic]).get(topic))
+    return ReplayForm(
+        data,
+        topic=topic,
+        topics=client.topic_names(),
+        partition_count=lambda: client.topic_partition_counts([topic]).get(topic),
+    )
 
 
 def _shown(preview: ReplayPreview) -> dict:
@@ -45,19 +49,30 @@ def _preview_page(request: HttpRequest, cluster: Cluster, client: ClusterClient,
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
     # preview_replay refuses a range without records, so every preview can be confirmed.
-    token = sign_preview(TOKEN_SALT, {
-        "cluster": cluster.name, "topic": wanted.topic, "request": wanted.to_json(), "ranges": preview.ranges,
-        "total": preview.total, "warnings": list(preview.warnings), "target": preview.target,
-        "zone_assumed": zone_assumed})
+    token = sign_preview(
+        TOKEN_SALT,
+        {
+            "cluster": cluster.name,
+            "topic": wanted.topic,
+            "request": wanted.to_json(),
+            "ranges": preview.ranges,
+            "total": preview.total,
+            "warnings": list(preview.warnings),
+            "target": preview.target,
+            "zone_assumed": zone_assumed,
+        },
+    )
     confirm = ConfirmForm(initial={"token": token})
-    return _page(request, {**context, **_shown(preview), "previewed": True, "zone_assumed": zone_assumed,
-                           "confirm": confirm})
+    return _page(
+        request, {**context, **_shown(preview), "previewed": True, "zone_assumed": zone_assumed, "confirm": confirm}
+    )
 
 
 def _signed_preview(signed: dict) -> ReplayPreview:
     # The sample is not carried in the token: it only illustrates, and nothing runs from it.
-    return ReplayPreview(ranges=signed["ranges"], total=signed["total"], sample=[], warnings=signed["warnings"],
-                         target=signed["target"])
+    return ReplayPreview(
+        ranges=signed["ranges"], total=signed["total"], sample=[], warnings=signed["warnings"], target=signed["target"]
+    )
 
 
 @require_GET
@@ -65,9 +80,16 @@ def replay_action(request: HttpRequest, cluster: str, topic: str) -> HttpRespons
     """The topic page's replay action: a link for who may replay on the cluster, otherwise what they lack."""
     cluster_row = get_cluster(request, cluster)
     may = access.allowed(request.user, "replay", cluster_row)
-    return render(request, "groups/replay.html#action", {
-        "cluster": cluster_row, "topic": topic, "may_replay": may,
-        "refusal": None if may else access.refusal("replay", cluster_row)})
+    return render(
+        request,
+        "groups/replay.html#action",
+        {
+            "cluster": cluster_row,
+            "topic": topic,
+            "may_replay": may,
+            "refusal": None if may else access.refusal("replay", cluster_row),
+        },
+    )
 
 
 @require_GET
@@ -116,12 +138,28 @@ def replay_confirm(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
             topics = client_for(cluster_row).topic_names()
         except ConsoleError:
             topics = [wanted.target_topic]
-        return render(request, "groups/replay.html", {
-            **context, **_shown(preview), "form": ReplayForm.for_request(wanted, topics=topics), "wanted": wanted,
-            "previewed": True, "zone_assumed": signed["zone_assumed"], "confirm": confirm,
-        }, status=400)
+        return render(
+            request,
+            "groups/replay.html",
+            {
+                **context,
+                **_shown(preview),
+                "form": ReplayForm.for_request(wanted, topics=topics),
+                "wanted": wanted,
+                "previewed": True,
+                "zone_assumed": signed["zone_assumed"],
+                "confirm": confirm,
+            },
+            status=400,
+        )
     operation = replays.request_replay(
-        cluster=cluster_row, request=wanted, preview=preview, reason=confirm.cleaned_data["reason"],
-        actor=request.user.username, requester=request.user, via="web", source_ip=audit.source_ip(request),
+        cluster=cluster_row,
+        request=wanted,
+        preview=preview,
+        reason=confirm.cleaned_data["reason"],
+        actor=request.user.username,
+        requester=request.user,
+        via="web",
+        source_ip=audit.source_ip(request),
     )
     return redirect("operation_page", pk=operation.pk)

@@ -39,16 +39,22 @@ def with_outcome(plan: planning.ResetPlan, outcome: Sequence[dict] = ()) -> list
 
 
 def _context(cluster: Cluster, group: str, **extra) -> dict:
-    return {"cluster": cluster, "group_id": group, "hints": VALUE_HINTS,
-            "recent_operations": recent_operations(cluster, group), **extra}
+    return {
+        "cluster": cluster,
+        "group_id": group,
+        "hints": VALUE_HINTS,
+        "recent_operations": recent_operations(cluster, group),
+        **extra,
+    }
 
 
 def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
     return render_page(request, "groups/reset.html", "preview", context, status)
 
 
-def _preview_page(request: HttpRequest, cluster: Cluster, group: str, form: ResetForm, fields: dict,
-                  undo_of: Operation | None = None) -> HttpResponse:
+def _preview_page(
+    request: HttpRequest, cluster: Cluster, group: str, form: ResetForm, fields: dict, undo_of: Operation | None = None
+) -> HttpResponse:
     context = _context(cluster, group, form=form, undo_of=undo_of)
     if fields["strategy"] == "from-group":
         # Copying shows the other group's offsets, so the user must be allowed to see that group too.
@@ -58,24 +64,41 @@ def _preview_page(request: HttpRequest, cluster: Cluster, group: str, form: Rese
         except PermissionDenied as refusal:
             return _page(request, {**context, "error": str(refusal)}, 403)
     try:
-        preview = resets.preview_reset(client_for(cluster), group, fields["strategy"], fields["value"],
-                                       fields["scope"], undo_of=undo_of)
+        preview = resets.preview_reset(
+            client_for(cluster), group, fields["strategy"], fields["value"], fields["scope"], undo_of=undo_of
+        )
     except planning.PlanningError as error:
         return _page(request, {**context, "error": str(error)}, 400)
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
     confirm = None
     if not preview.blocked_reason:
-        token = sign_preview(TOKEN_SALT, {
-            "cluster": cluster.name, "group": group, **fields, "undo_of": undo_of.pk if undo_of else None,
-            "zone_assumed": preview.zone_assumed, "plan": resets.plan_rows(preview.plan),
-            "warnings": list(preview.plan.warnings)})
+        token = sign_preview(
+            TOKEN_SALT,
+            {
+                "cluster": cluster.name,
+                "group": group,
+                **fields,
+                "undo_of": undo_of.pk if undo_of else None,
+                "zone_assumed": preview.zone_assumed,
+                "plan": resets.plan_rows(preview.plan),
+                "warnings": list(preview.plan.warnings),
+            },
+        )
         confirm = ConfirmForm(initial={"token": token})
-    return _page(request, {
-        **context, "previewed": True, "group": preview.group, "plan": preview.plan,
-        "rows": with_outcome(preview.plan), "zone_assumed": preview.zone_assumed,
-        "blocked_reason": preview.blocked_reason, "confirm": confirm,
-    })
+    return _page(
+        request,
+        {
+            **context,
+            "previewed": True,
+            "group": preview.group,
+            "plan": preview.plan,
+            "rows": with_outcome(preview.plan),
+            "zone_assumed": preview.zone_assumed,
+            "blocked_reason": preview.blocked_reason,
+            "confirm": confirm,
+        },
+    )
 
 
 @require_GET
@@ -84,13 +107,15 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     if "undo" not in request.GET:
         return render(request, "groups/reset.html", _context(cluster_row, group, form=ResetForm()))
     undo = request.GET["undo"]
-    undo_of = get_object_or_404(Operation, cluster=cluster_row, group_id=group,
-                                pk=undo if undo.isascii() and undo.isdecimal() else None)
+    undo_of = get_object_or_404(
+        Operation, cluster=cluster_row, group_id=group, pk=undo if undo.isascii() and undo.isdecimal() else None
+    )
     if not undo_of.can_be_undone:
         error = f"Operation #{undo_of.pk} cannot be undone: only an offset reset that succeeded can."
         return _page(request, _context(cluster_row, group, undo_of=undo_of, error=error), 400)
-    return _preview_page(request, cluster_row, group, ResetForm(), {"strategy": "undo", "value": "", "scope": ""},
-                         undo_of=undo_of)
+    return _preview_page(
+        request, cluster_row, group, ResetForm(), {"strategy": "undo", "value": "", "scope": ""}, undo_of=undo_of
+    )
 
 
 @require_POST
@@ -107,21 +132,45 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
     cluster_row = get_cluster(request, cluster, "reset", group)
     signed = load_preview(request.POST.get("token", ""), TOKEN_SALT, cluster=cluster_row.name, group=group)
     if signed is None:
-        return render(request, "groups/reset.html",
-                      _context(cluster_row, group, form=ResetForm(), error=PREVIEW_EXPIRED), status=400)
+        return render(
+            request,
+            "groups/reset.html",
+            _context(cluster_row, group, form=ResetForm(), error=PREVIEW_EXPIRED),
+            status=400,
+        )
     undo_of = get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None
     confirm = ConfirmForm(request.POST)
     if not confirm.is_valid():
         plan = stored_plan(signed["plan"], signed["warnings"])
-        return render(request, "groups/reset.html", _context(
-            cluster_row, group, undo_of=undo_of,
-            form=ResetForm.for_request(signed["strategy"], signed["value"], signed["scope"]),
-            previewed=True, plan=plan, rows=with_outcome(plan), zone_assumed=signed["zone_assumed"], confirm=confirm,
-        ), status=400)
+        return render(
+            request,
+            "groups/reset.html",
+            _context(
+                cluster_row,
+                group,
+                undo_of=undo_of,
+                form=ResetForm.for_request(signed["strategy"], signed["value"], signed["scope"]),
+                previewed=True,
+                plan=plan,
+                rows=with_outcome(plan),
+                zone_assumed=signed["zone_assumed"],
+                confirm=confirm,
+            ),
+            status=400,
+        )
     operation = resets.request_operation(
-        cluster=cluster_row, group_id=group, kind=Operation.Kind.RESET, plan=signed["plan"],
-        reason=confirm.cleaned_data["reason"], actor=request.user.username, requester=request.user, via="web",
-        strategy=signed["strategy"], strategy_value=signed["value"], scope=signed["scope"], undo_of=undo_of,
+        cluster=cluster_row,
+        group_id=group,
+        kind=Operation.Kind.RESET,
+        plan=signed["plan"],
+        reason=confirm.cleaned_data["reason"],
+        actor=request.user.username,
+        requester=request.user,
+        via="web",
+        strategy=signed["strategy"],
+        strategy_value=signed["value"],
+        scope=signed["scope"],
+        undo_of=undo_of,
         source_ip=audit.source_ip(request),
     )
     return redirect("operation_page", pk=operation.pk)
@@ -145,8 +194,14 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     if not form.is_valid():
         return render(request, "groups/delete_group.html", context, status=400)
     operation = resets.request_operation(
-        cluster=cluster_row, group_id=group, kind=Operation.Kind.DELETE_GROUP, plan=[],
-        reason=form.cleaned_data["reason"], actor=request.user.username, requester=request.user, via="web",
+        cluster=cluster_row,
+        group_id=group,
+        kind=Operation.Kind.DELETE_GROUP,
+        plan=[],
+        reason=form.cleaned_data["reason"],
+        actor=request.user.username,
+        requester=request.user,
+        via="web",
         source_ip=audit.source_ip(request),
     )
     return redirect("operation_page", pk=operation.pk)

@@ -39,8 +39,7 @@ def test_committed_offsets_from_a_broker_that_just_started(tmp_path):
                 assert time.monotonic() < deadline, f"no answer in 60 s; refusals: {refusals}"
                 time.sleep(0.2)
         assert offsets == {"fresh-a": {}, "fresh-b": {}}
-        print(f"refusals before the coordinator answered: {refusals}; "
-              f"helper crashes survived: {helper.crashes}")
+        print(f"refusals before the coordinator answered: {refusals}; helper crashes survived: {helper.crashes}")
 
         # And it goes on reading what is there.
         kt.create_topic(bootstrap, "fresh-topic", 2)

@@ -37,8 +37,9 @@ def _module_name(path: Path, root: Path) -> str:
 
 
 def _sources(root: Path) -> dict[str, tuple[Path, ast.Module]]:
-    return {_module_name(path, root): (path, ast.parse(path.read_text(), str(path)))
-            for path in sorted(root.rglob("*.py"))}
+    return {
+        _module_name(path, root): (path, ast.parse(path.read_text(), str(path))) for path in sorted(root.rglob("*.py"))
+    }
 
 
 def _is_package(modules: dict[str, tuple[Path, ast.Module]], name: str) -> bool:
@@ -135,17 +136,26 @@ def private_uses(root: Path = GROUPS) -> list[str]:
             where = f"{path.relative_to(root.parent)}:{node.lineno}"
             private = imported or target.rpartition(".")[2]
             if private.startswith("_") and not private.startswith("__"):
-                problems.append(f"{where} imports {imported} from {target}" if imported
-                                else f"{where} imports the private module {target}")
+                problems.append(
+                    f"{where} imports {imported} from {target}"
+                    if imported
+                    else f"{where} imports the private module {target}"
+                )
             if not imported and isinstance(node, ast.ImportFrom):
                 for alias in node.names:
                     if target.endswith("." + alias.name):
                         aliases[alias.asname or alias.name] = target
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-                    and node.attr.startswith("_") and not node.attr.startswith("__")):
-                problems.append(f"{path.relative_to(root.parent)}:{node.lineno} uses {aliases[node.value.id]}."
-                                f"{node.attr}")
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                problems.append(
+                    f"{path.relative_to(root.parent)}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}"
+                )
     return problems
 
 
@@ -166,12 +176,15 @@ def test_no_modules_of_groups_import_each_other_in_a_circle():
 
 
 def test_a_circle_closed_by_an_import_inside_a_function_is_found(tmp_path):
-    root = _tree(tmp_path, {
-        "a.py": "from groups import b\n",
-        "b.py": "def late():\n    from groups.c import thing\n    return thing\n",
-        "c.py": "from . import a\nthing = 1\n",
-        "d.py": "import groups.a\n",
-    })
+    root = _tree(
+        tmp_path,
+        {
+            "a.py": "from groups import b\n",
+            "b.py": "def late():\n    from groups.c import thing\n    return thing\n",
+            "c.py": "from . import a\nthing = 1\n",
+            "d.py": "import groups.a\n",
+        },
+    )
     assert cycles(import_graph(root)) == [["groups.a", "groups.b", "groups.c"]]
 
 
@@ -180,13 +193,18 @@ def test_no_module_of_groups_imports_or_reaches_a_private_name_of_another():
 
 
 def test_a_private_name_imported_or_reached_through_a_module_is_found(tmp_path):
-    root = _tree(tmp_path, {
-        "views.py": "from groups.helpers import _render, shown\n",
-        "pages.py": "from groups import helpers\n\ndef page():\n    return helpers._render() + helpers.shown()\n",
-        "helpers.py": "def _render():\n    return ''\n\ndef shown():\n    return _render()\n",
-    })
-    assert private_uses(root) == ["groups/pages.py:4 uses groups.helpers._render",
-                                  "groups/views.py:1 imports _render from groups.helpers"]
+    root = _tree(
+        tmp_path,
+        {
+            "views.py": "from groups.helpers import _render, shown\n",
+            "pages.py": "from groups import helpers\n\ndef page():\n    return helpers._render() + helpers.shown()\n",
+            "helpers.py": "def _render():\n    return ''\n\ndef shown():\n    return _render()\n",
+        },
+    )
+    assert private_uses(root) == [
+        "groups/pages.py:4 uses groups.helpers._render",
+        "groups/views.py:1 imports _render from groups.helpers",
+    ]
 
 
 def test_imports_run_one_way_from_views_down_to_models():

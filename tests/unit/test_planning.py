@@ -620,11 +620,13 @@ def test_parse_reset_csv_refuses_an_empty_file():
 
 
 def test_export_csv_writes_topic_partition_offset_lines_sorted():
-    plan = ResetPlan(rows=(
-        PlannedPartition("b", 0, before=1, after=9, log_start=0, log_end=10),
-        PlannedPartition("a", 10, before=1, after=3, log_start=0, log_end=10),
-        PlannedPartition("a", 2, before=None, after=4, log_start=0, log_end=10),
-    ))
+    plan = ResetPlan(
+        rows=(
+            PlannedPartition("b", 0, before=1, after=9, log_start=0, log_end=10),
+            PlannedPartition("a", 10, before=1, after=3, log_start=0, log_end=10),
+            PlannedPartition("a", 2, before=None, after=4, log_start=0, log_end=10),
+        )
+    )
     assert export_csv(plan) == "a,2,4\na,10,3\nb,0,9\n"
 
 
