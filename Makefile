@@ -1,13 +1,16 @@
 # One command to see it (`make demo`), one to prove it (`make test`). Both install what is
 # missing first: Debian packages, a virtualenv with requirements.txt, Kafka's jars from Maven.
+# `make test` also installs requirements-dev.txt and runs the lint, format and type checks
+# (`make check`) before the tests: any finding fails it.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := redis-server chromium kcat
 STAMP := $(VENV)/.requirements-installed
+DEV_STAMP := $(VENV)/.dev-requirements-installed
 
-.PHONY: install system-packages demo test unit clean-state vendor
+.PHONY: install system-packages demo check test unit clean-state vendor
 
 install: $(STAMP) system-packages
 	@$(PY) -m localkafka jars
@@ -30,10 +33,19 @@ $(STAMP): requirements.txt
 	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $(DEV_STAMP)
+
 demo: install
 	@$(PY) -m localkafka.demo run
 
-test: install
+check: $(DEV_STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy groups console
+
+test: install check
 	@$(PY) -m pytest
 
 unit: $(STAMP)

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from groups.models import AuditEvent, Operation
@@ -93,7 +94,9 @@ def verify_chain() -> ChainBreak | None:
     expected_prev = GENESIS
     for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
         if event.prev_hash != expected_prev:
-            return ChainBreak(event.id, "its link to the previous event is broken: an event before it was removed or inserted")
+            return ChainBreak(
+                event.id, "its link to the previous event is broken: an event before it was removed or inserted"
+            )
         if _digest(_content(event)) != event.hash:
             return ChainBreak(event.id, "its content does not match its hash: it was altered")
         expected_prev = event.hash
@@ -116,24 +119,32 @@ def explain_break(chain_break: ChainBreak) -> ChainBreak:
     if event.prev_hash == expected_prev:
         return ChainBreak(event.id, "its content does not match its hash: it was altered")
     if event.prev_hash == GENESIS:
-        return ChainBreak(AuditEvent.objects.order_by("id").first().id,
-                          f"it was inserted: event #{event.id} is the first of the chain and links past it")
+        return ChainBreak(
+            AuditEvent.objects.earliest("id").id,
+            f"it was inserted: event #{event.id} is the first of the chain and links past it",
+        )
     linked = AuditEvent.objects.filter(hash=event.prev_hash, id__lt=event.id).first()
     if linked is not None:
         inserted = AuditEvent.objects.filter(id__gt=linked.id, id__lt=event.id).order_by("id")
         count = inserted.count()
         others = f" (and {count - 1} more event{'s' if count > 2 else ''} after it)" if count > 1 else ""
-        return ChainBreak(inserted.first().id, f"it was inserted{others}: event #{event.id} links past it "
-                                               f"to event #{linked.id}")
+        return ChainBreak(
+            inserted.earliest("id").id,
+            f"it was inserted{others}: event #{event.id} links past it to event #{linked.id}",
+        )
     if previous is None:
         return ChainBreak(event.id, "the events before it were removed: it links to an event that no longer exists")
     if event.id - previous.id > 1:
-        missing = (f"#{previous.id + 1}" if event.id - previous.id == 2
-                   else f"#{previous.id + 1} to #{event.id - 1}")
-        return ChainBreak(event.id, f"event {missing}, between #{previous.id} and it, was removed: "
-                                    "it links to an event that no longer exists")
-    return ChainBreak(previous.id, f"its hash was rewritten: event #{event.id} after it links to a different "
-                                   "hash, so it was altered and re-hashed or replaced")
+        missing = f"#{previous.id + 1}" if event.id - previous.id == 2 else f"#{previous.id + 1} to #{event.id - 1}"
+        return ChainBreak(
+            event.id,
+            f"event {missing}, between #{previous.id} and it, was removed: it links to an event that no longer exists",
+        )
+    return ChainBreak(
+        previous.id,
+        f"its hash was rewritten: event #{event.id} after it links to a different "
+        "hash, so it was altered and re-hashed or replaced",
+    )
 
 
 def hash_matches(event: AuditEvent) -> bool:
@@ -149,28 +160,63 @@ def chain_summary() -> tuple[int, str]:
     return AuditEvent.objects.filter(id__lte=last.id).count(), last.hash
 
 
-def _glob_regex(pattern: str) -> str:
-    """`payments-*` as an anchored regex that SQLite (through Django) and PostgreSQL both read."""
-    parts = (".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
+def glob_regex(pattern: str, *, classes: bool = True) -> str:
+    """A glob as an anchored regex that SQLite (through Django) and PostgreSQL both read.
+
+    `*` is any run of characters and `?` one; with `classes`, `[...]` is one of those characters
+    (`!` negates), as fnmatch reads it; without, `[` and `]` are themselves.
+    """
+    parts, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        close = pattern.find("]", i + 2) if char == "[" and classes else -1
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        elif close != -1:
+            members = pattern[i + 1 : close]
+            negate = members.startswith("!")
+            members = members[1:] if negate else members
+            parts.append("[" + ("^" if negate else "") + members.replace("\\", "\\\\") + "]")
+            i = close
+        else:
+            parts.append(re.escape(char))
+        i += 1
     return "^" + "".join(parts) + "$"
+
+
+def source_ip(request: HttpRequest) -> str | None:
+    """The address an event records for a request: the client's, or behind a proxy the proxy's."""
+    return request.META.get("REMOTE_ADDR")
 
 
 def _start_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def find_events(*, actor: str = "", cluster: str = "", group: str = "", action: str = "", outcome: str = "",
-                since: date | None = None, until: date | None = None, text: str = "") -> QuerySet[AuditEvent]:
+def find_events(
+    *,
+    actor: str = "",
+    cluster: str = "",
+    group: str = "",
+    action: str = "",
+    outcome: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    text: str = "",
+) -> QuerySet[AuditEvent]:
     """Events matching every given criterion, newest first.
 
     `group` is an exact group id, or a pattern where `*` stands for any run of characters and `?` for
-    one; `since` and `until` are UTC days, both included; `text` is searched in the reason, ignoring case.
+    one (`[` and `]` match themselves: they are common in group ids and rare in searches); `since` and
+    `until` are UTC days, both included; `text` is searched in the reason, ignoring case.
     """
     events = AuditEvent.objects.order_by("-id")
     exact = {"actor": actor, "cluster": cluster, "action": action, "outcome": outcome}
     events = events.filter(**{field: value for field, value in exact.items() if value})
     if group and ("*" in group or "?" in group):
-        events = events.filter(group_id__regex=_glob_regex(group))
+        events = events.filter(group_id__regex=glob_regex(group, classes=False))
     elif group:
         events = events.filter(group_id=group)
     if since is not None:

@@ -53,7 +53,9 @@ def test_start_prints_bootstrap_and_reuses_running_broker(tmp_path):
         assert listed.returncode == 0, listed.stderr
         assert topic in listed.stdout.split()
 
-        described = _cli("manage.py", "localkafka", "tool", "--dir", str(state), "topics", "--describe", "--topic", topic)
+        described = _cli(
+            "manage.py", "localkafka", "tool", "--dir", str(state), "topics", "--describe", "--topic", topic
+        )
         assert described.returncode == 0, described.stderr
         assert "PartitionCount: 3" in described.stdout
 

@@ -11,8 +11,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
-from groups import audit, resets
+from groups import audit
 from groups.models import AuditEvent, Cluster, Operation
+from groups.operations import resets
 
 pytestmark = pytest.mark.django_db
 
@@ -20,8 +21,17 @@ TABLE = connection.ops.quote_name(AuditEvent._meta.db_table)
 
 
 def _record(count: int) -> list[AuditEvent]:
-    return [audit.record("requested", actor=f"user{i}", cluster="prod", group_id=f"group-{i}", reason=f"reason {i}",
-                         outcome="pending") for i in range(count)]
+    return [
+        audit.record(
+            "requested",
+            actor=f"user{i}",
+            cluster="prod",
+            group_id=f"group-{i}",
+            reason=f"reason {i}",
+            outcome="pending",
+        )
+        for i in range(count)
+    ]
 
 
 def _chained(ids: list[int], prev_hash: str = audit.GENESIS) -> list[AuditEvent]:
@@ -29,8 +39,16 @@ def _chained(ids: list[int], prev_hash: str = audit.GENESIS) -> list[AuditEvent]
     start = timezone.now()
     events = []
     for n, pk in enumerate(ids):
-        event = AuditEvent(id=pk, time=start + timedelta(seconds=n), actor="alice", action="requested",
-                           cluster="prod", group_id="orders", reason=f"event {pk}", prev_hash=prev_hash)
+        event = AuditEvent(
+            id=pk,
+            time=start + timedelta(seconds=n),
+            actor="alice",
+            action="requested",
+            cluster="prod",
+            group_id="orders",
+            reason=f"event {pk}",
+            prev_hash=prev_hash,
+        )
         event.hash = audit._digest(audit._content(event))
         prev_hash = event.hash
         events.append(event)
@@ -86,8 +104,10 @@ def test_a_row_altered_and_rehashed_is_named_by_the_next_rows_link():
     events = _record(4)
     tampered = AuditEvent.objects.get(pk=events[1].id)
     tampered.reason = "nothing to see"
-    _sql(f"UPDATE {TABLE} SET reason = %s, hash = %s WHERE id = %s",
-         [tampered.reason, audit._digest(audit._content(tampered)), tampered.id])
+    _sql(
+        f"UPDATE {TABLE} SET reason = %s, hash = %s WHERE id = %s",
+        [tampered.reason, audit._digest(audit._content(tampered)), tampered.id],
+    )
     named, message = _failure()
     assert named == events[1].id
     assert f"event #{events[2].id} after it links to a different hash" in message
@@ -138,8 +158,10 @@ def test_rewriting_every_hash_after_a_row_is_caught_by_the_last_known_hash():
     for previous, event in zip(rewritten, rewritten[1:]):
         event.prev_hash = previous.hash
         event.hash = audit._digest(audit._content(event))
-        _sql(f"UPDATE {TABLE} SET reason = %s, prev_hash = %s, hash = %s WHERE id = %s",
-             [event.reason, event.prev_hash, event.hash, event.id])
+        _sql(
+            f"UPDATE {TABLE} SET reason = %s, prev_hash = %s, hash = %s WHERE id = %s",
+            [event.reason, event.prev_hash, event.hash, event.id],
+        )
 
     assert "intact" in _verify()
     with pytest.raises(CommandError, match=f"no event has the hash {last_known}"):
@@ -180,15 +202,38 @@ def test_the_audit_writer_takes_no_client_configuration():
 def test_a_clusters_sasl_password_never_enters_an_event(monkeypatch):
     secret = "s3cr3t-Pa55word-do-not-log"
     monkeypatch.setenv("AUDIT_TEST_SASL_PASSWORD", secret)
-    cluster = Cluster.objects.create(name="secure", bootstrap_servers="broker:9093", security_protocol="SASL_SSL",
-                                     sasl_mechanism="SCRAM-SHA-512", sasl_username="console",
-                                     secret_ref="env:AUDIT_TEST_SASL_PASSWORD")
+    cluster = Cluster.objects.create(
+        name="secure",
+        bootstrap_servers="broker:9093",
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="console",
+        secret_ref="env:AUDIT_TEST_SASL_PASSWORD",
+    )
     assert cluster.client_config()["sasl.password"] == secret
-    plan = [{"topic": "payments", "partition": 0, "before": 10, "after": 0, "log_start": 0, "log_end": 50,
-             "clamped": "", "note": ""}]
-    operation = resets.request_operation(cluster=cluster, group_id="payments-eu", kind=Operation.Kind.RESET,
-                                         plan=plan, reason="replay after the fix", actor="alice",
-                                         source_ip="10.0.0.7", strategy="to-earliest", dispatch=False)
+    plan = [
+        {
+            "topic": "payments",
+            "partition": 0,
+            "before": 10,
+            "after": 0,
+            "log_start": 0,
+            "log_end": 50,
+            "clamped": "",
+            "note": "",
+        }
+    ]
+    operation = resets.request_operation(
+        cluster=cluster,
+        group_id="payments-eu",
+        kind=Operation.Kind.RESET,
+        plan=plan,
+        reason="replay after the fix",
+        actor="alice",
+        source_ip="10.0.0.7",
+        strategy="to-earliest",
+        dispatch=False,
+    )
     audit.record("started", actor="worker", operation=operation, outcome="running")
     audit.record("failed", actor="worker", operation=operation, outcome="failed", error="broker unreachable")
 

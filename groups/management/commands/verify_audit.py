@@ -19,7 +19,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--last-known", metavar="HASH", default="",
+            "--last-known",
+            metavar="HASH",
+            default="",
             help="a 'last hash' an earlier run printed: fail unless the log still holds that event",
         )
 

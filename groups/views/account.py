@@ -6,8 +6,11 @@ lockout, the audit events and the console's templates.
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,30 +23,31 @@ from groups.forms import LoginForm
 from groups.models import ApiToken
 
 
-def _source_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 class _LoginView(auth_views.LoginView):
     authentication_form = LoginForm
 
     def form_valid(self, form):
-        logins.record_success(form.get_user().get_username(), _source_ip(self.request))
+        logins.record_success(form.get_user().get_username(), audit.source_ip(self.request))
         return super().form_valid(form)
 
 
 class _LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            audit.record("logout", actor=request.user.get_username(), source_ip=_source_ip(request),
-                         outcome="succeeded")
+            audit.record(
+                "logout", actor=request.user.get_username(), source_ip=audit.source_ip(request), outcome="succeeded"
+            )
         return super().post(request, *args, **kwargs)
 
 
 class _PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
-        audit.record("password_changed", actor=self.request.user.get_username(), source_ip=_source_ip(self.request),
-                     outcome="succeeded")
+        audit.record(
+            "password_changed",
+            actor=self.request.user.get_username(),
+            source_ip=audit.source_ip(self.request),
+            outcome="succeeded",
+        )
         return super().form_valid(form)
 
 
@@ -64,14 +68,17 @@ def admin_login(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def api_token(request: HttpRequest) -> HttpResponse:
     """Create (or replace) and revoke one's key for the JSON API; a new key is shown on this answer only."""
+    user = cast(User, request.user)  # every page needs a signed-in user (LoginRequiredMiddleware)
     key = None
     if request.method == "POST" and request.POST.get("action") == "revoke":
-        ApiToken.objects.filter(user=request.user).delete()
-        audit.record("api_token_revoked", actor=request.user.get_username(), source_ip=_source_ip(request),
-                     outcome="succeeded")
+        ApiToken.objects.filter(user=user).delete()
+        audit.record(
+            "api_token_revoked", actor=user.get_username(), source_ip=audit.source_ip(request), outcome="succeeded"
+        )
     elif request.method == "POST":
-        key = ApiToken.issue(request.user)
-        audit.record("api_token_created", actor=request.user.get_username(), source_ip=_source_ip(request),
-                     outcome="succeeded")
-    token = ApiToken.objects.filter(user=request.user).first()
+        key = ApiToken.issue(user)
+        audit.record(
+            "api_token_created", actor=user.get_username(), source_ip=audit.source_ip(request), outcome="succeeded"
+        )
+    token = ApiToken.objects.filter(user=user).first()
     return render(request, "registration/api_token.html", {"token": token, "key": key})

@@ -11,6 +11,7 @@ from datetime import date
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -18,15 +19,28 @@ from django.views.decorators.http import require_GET
 
 from groups import access, audit
 from groups.models import AuditEvent
-from groups.views import BadQuery, _query_page, _render
+from groups.views.common import BadQuery, query_page, render_page
 
 EVENTS_PER_PAGE = 50
 # Rows fetched per database round trip and written per chunk of an export: memory stays flat
 # however many events match.
 EXPORT_CHUNK = 2000
 FILTERS = ("actor", "cluster", "group", "action", "outcome", "from", "to", "q")
-EXPORT_COLUMNS = ("id", "time", "actor", "source_ip", "action", "cluster", "group", "topics", "reason", "outcome",
-                  "error", "operation_id", "hash")
+EXPORT_COLUMNS = (
+    "id",
+    "time",
+    "actor",
+    "source_ip",
+    "action",
+    "cluster",
+    "group",
+    "topics",
+    "reason",
+    "outcome",
+    "error",
+    "operation_id",
+    "hash",
+)
 
 
 def _filter_values(request: HttpRequest) -> dict[str, str]:
@@ -53,9 +67,16 @@ def _matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[A
     since, until = _day(values, "from"), _day(values, "to")
     if since and until and since > until:
         raise BadQuery(f"'from' ({since}) is after 'to' ({until}), so no event could match.")
-    events = audit.find_events(actor=values["actor"], cluster=values["cluster"], group=values["group"],
-                               action=values["action"], outcome=values["outcome"], since=since, until=until,
-                               text=values["q"])
+    events = audit.find_events(
+        actor=values["actor"],
+        cluster=values["cluster"],
+        group=values["group"],
+        action=values["action"],
+        outcome=values["outcome"],
+        since=since,
+        until=until,
+        text=values["q"],
+    )
     return events & _reviewable(request)
 
 
@@ -68,16 +89,15 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "query": urlencode({name: value for name, value in values.items() if value}),
         # Querysets stay lazy: an htmx refresh renders only the results and never runs these.
         "actions": reviewable.order_by("action").values_list("action", flat=True).distinct(),
-        "outcomes": reviewable.exclude(outcome="").order_by("outcome")
-        .values_list("outcome", flat=True).distinct(),
+        "outcomes": reviewable.exclude(outcome="").order_by("outcome").values_list("outcome", flat=True).distinct(),
     }
     try:
         events = _matching_events(request, values)
-        page_number = _query_page(request)
+        page_number = query_page(request)
     except BadQuery as error:
-        return _render(request, "groups/audit_list.html", "results", {**context, "error": str(error)}, 400)
+        return render_page(request, "groups/audit_list.html", "results", {**context, "error": str(error)}, 400)
     page = Paginator(events, EVENTS_PER_PAGE).get_page(page_number)
-    return _render(request, "groups/audit_list.html", "results", {**context, "page": page})
+    return render_page(request, "groups/audit_list.html", "results", {**context, "page": page})
 
 
 @require_GET
@@ -89,11 +109,17 @@ def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404(f"Audit event #{pk} does not exist.")
     previous = AuditEvent.objects.filter(id__lt=pk).order_by("-id").only("id", "hash").first()
     following = AuditEvent.objects.filter(id__gt=pk).order_by("id").values_list("id", flat=True).first()
-    return render(request, "groups/audit_event.html", {
-        "event": event, "previous": previous, "following": following,
-        "hash_matches": audit.hash_matches(event),
-        "link_matches": event.prev_hash == (previous.hash if previous else audit.GENESIS),
-    })
+    return render(
+        request,
+        "groups/audit_event.html",
+        {
+            "event": event,
+            "previous": previous,
+            "following": following,
+            "hash_matches": audit.hash_matches(event),
+            "link_matches": event.prev_hash == (previous.hash if previous else audit.GENESIS),
+        },
+    )
 
 
 def _csv_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
@@ -124,8 +150,9 @@ def _json_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
     yield "".join(pieces)
 
 
-def _export(request: HttpRequest, extension: str, content_type: str,
-            chunks: Callable[[QuerySet[AuditEvent]], Iterator[str]]) -> HttpResponse:
+def _export(
+    request: HttpRequest, extension: str, content_type: str, chunks: Callable[[QuerySet[AuditEvent]], Iterator[str]]
+) -> HttpResponseBase:
     try:
         events = _matching_events(request, _filter_values(request))
     except BadQuery as error:
@@ -137,10 +164,10 @@ def _export(request: HttpRequest, extension: str, content_type: str,
 
 
 @require_GET
-def audit_export_csv(request: HttpRequest) -> HttpResponse:
+def audit_export_csv(request: HttpRequest) -> HttpResponseBase:
     return _export(request, "csv", "text/csv; charset=utf-8", _csv_chunks)
 
 
 @require_GET
-def audit_export_json(request: HttpRequest) -> HttpResponse:
+def audit_export_json(request: HttpRequest) -> HttpResponseBase:
     return _export(request, "json", "application/json", _json_chunks)

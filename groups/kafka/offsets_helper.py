@@ -17,6 +17,7 @@ confluent_kafka (not Django).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from typing import IO, Any, cast
 
 _HEADER = struct.Struct("!I")
 
@@ -65,6 +67,7 @@ def _read_frame(fd: int, deadline: float | None = None):
 
 # --- the helper process -------------------------------------------------------------------------
 
+
 def _error_tuple(error) -> tuple[int, str, bool]:
     return error.code(), error.str(), bool(error.retriable())
 
@@ -89,7 +92,7 @@ def _serve(read_fd: int, write_fd: int) -> None:
             )[group_id]
             for group_id in group_ids
         }
-        answer = {}
+        answer: dict[str, tuple[str, Any]] = {}
         for group_id, future in futures.items():
             try:
                 result = future.result(timeout=timeout + 5)
@@ -98,14 +101,23 @@ def _serve(read_fd: int, write_fd: int) -> None:
             except FutureTimeout:
                 answer[group_id] = ("timeout", None)
             else:
-                answer[group_id] = ("ok", [
-                    (tp.topic, tp.partition, tp.offset, _error_tuple(tp.error) if tp.error is not None else None)
-                    for tp in result.topic_partitions or []
-                ])
+                answer[group_id] = (
+                    "ok",
+                    [
+                        (tp.topic, tp.partition, tp.offset, _error_tuple(tp.error) if tp.error is not None else None)
+                        for tp in result.topic_partitions or []
+                    ],
+                )
         _write_frame(write_fd, answer)
 
 
 # --- the console side ---------------------------------------------------------------------------
+
+
+def _pipes(process: subprocess.Popen[bytes]) -> tuple[IO[bytes], IO[bytes]]:
+    """The helper's request and answer pipes (it is started with both)."""
+    return cast(IO[bytes], process.stdin), cast(IO[bytes], process.stdout)
+
 
 class HelperDied(Exception):
     """The helper process ended while answering: killed by a signal (librdkafka crashed) or failed."""
@@ -129,16 +141,19 @@ class OffsetFetcher:
         # Plain values only: the helper does not import the console's modules (str subclasses such as
         # model choices would make it try to).
         self._config = tuple(sorted((str(k), str(v) if isinstance(v, str) else v) for k, v in config.items()))
-        self._command = command or [sys.executable, os.path.abspath(__file__)]
+        # -P: run by path, the script's own directory (this package's) must not shadow standard modules.
+        self._command = command or [sys.executable, "-P", os.path.abspath(__file__)]
         self._lock = threading.Lock()
-        self._process: subprocess.Popen | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self.crashes = 0  # of helpers this process has seen die, for the logs and tests
 
-    def _helper(self) -> subprocess.Popen:
+    def _helper(self) -> subprocess.Popen[bytes]:
         if self._process is None or self._process.poll() is not None:
             self._process = subprocess.Popen(
                 self._command,
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                close_fds=True,
             )
         return self._process
 
@@ -148,8 +163,8 @@ class OffsetFetcher:
             if process.poll() is None:
                 process.kill()
             process.wait()
-            process.stdin.close()
-            process.stdout.close()
+            for pipe in _pipes(process):
+                pipe.close()
 
     def fetch(self, group_ids: list[str], timeout: float) -> dict:
         """{group_id: ("ok", [(topic, partition, offset, error)]) | ("error", error) | ("timeout", None)}.
@@ -161,9 +176,10 @@ class OffsetFetcher:
         with self._lock:
             for attempt in range(2):
                 process = self._helper()
+                requests, answers = _pipes(process)
                 try:
-                    _write_frame(process.stdin.fileno(), request)
-                    answer = _read_frame(process.stdout.fileno(), time.monotonic() + timeout + self.grace_seconds)
+                    _write_frame(requests.fileno(), request)
+                    answer = _read_frame(answers.fileno(), time.monotonic() + timeout + self.grace_seconds)
                 except TimeoutError:
                     self._discard()
                     raise
@@ -188,11 +204,9 @@ class OffsetFetcher:
         with self._lock:
             process = self._process
             if process is not None and process.poll() is None:
-                process.stdin.close()
-                try:
+                _pipes(process)[0].close()
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
             self._discard()
 
 
