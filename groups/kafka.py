@@ -34,6 +34,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, Resou
 from django.conf import settings
 
 from .kafka_offsets import HelperDied, OffsetFetcher
+from .kafka_refusals import REFUSAL_CODES, recent_refusal, refusal_message, refusal_recorder
 
 class TP(NamedTuple):
     topic: str
@@ -179,7 +180,16 @@ def _record(message) -> Record:
 def _error_message(error: KafkaError, what: str, bootstrap: str) -> ConsoleError:
     code = error.code()
     name = error.name()
-    if code in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE):
+    if code in REFUSAL_CODES or code in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN,
+                                         KafkaError._RESOLVE):
+        with _clients_lock:
+            admins = [admin for key, admin in _clients.items() if dict(key)["bootstrap.servers"] == bootstrap]
+        refusal = recent_refusal(bootstrap, admins, settings.KAFKA_REQUEST_TIMEOUT)
+        ca_location = refusal.ca_location if refusal else ""
+        if code in REFUSAL_CODES:
+            return ConsoleError(refusal_message(error, ca_location, bootstrap), code=name)
+        if refusal is not None:
+            return ConsoleError(refusal_message(refusal.error, ca_location, bootstrap), code=refusal.error.name())
         return ConsoleError(
             f"Kafka at {bootstrap} did not answer while {what} ({error.str()}). "
             "Check that the brokers are up and reachable from the console.",
@@ -197,12 +207,6 @@ def _error_message(error: KafkaError, what: str, bootstrap: str) -> ConsoleError
             f"The group coordinator is not available while {what} ({error.str()}); try again in a moment.",
             code=name,
             retriable=True,
-        )
-    if code == KafkaError._AUTHENTICATION or code == KafkaError.SASL_AUTHENTICATION_FAILED:
-        return ConsoleError(
-            f"Kafka at {bootstrap} rejected the console's credentials ({error.str()}). "
-            "Check the cluster's SASL user and password source.",
-            code=name,
         )
     return ConsoleError(f"Kafka failed while {what}: {error.str()}", code=name, retriable=error.retriable())
 
@@ -1030,6 +1034,7 @@ def client_for(cluster) -> ClusterClient:
     with _clients_lock:
         admin = _clients.get(key)
         if admin is None:
-            admin = AdminClient({**config, **_ADMIN_EXTRA})
+            recorder = refusal_recorder(cluster.bootstrap_servers, cluster.ssl_ca_location)
+            admin = AdminClient({**config, **_ADMIN_EXTRA, "error_cb": recorder})
             _clients[key] = admin
     return ClusterClient(admin, cluster.bootstrap_servers, settings.KAFKA_REQUEST_TIMEOUT, config)

@@ -30,6 +30,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     actions.choices["start"].add_argument(
         "--new-ports", action="store_true", help="move the broker to free ports (when another process took one)"
     )
+    actions.choices["start"].add_argument(
+        "--secured", action="store_true",
+        help="add a SASL_SSL listener (SCRAM-SHA-512 user, throwaway CA) beside PLAINTEXT; later starts keep it",
+    )
     # Redis stays up by default: a worker or console using it would otherwise loop on connection errors.
     actions.choices["stop"].add_argument(
         "--all", action="store_true", help="also stop the redis-server that localkafka started in the state dir"
@@ -41,6 +45,19 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _print_access(broker: LocalKafka) -> None:
+    """key=value lines a script can read; the password's file, never the password."""
+    print(f"bootstrap={broker.bootstrap}")
+    if broker.secured:
+        secured = broker.secured
+        print(f"secured_bootstrap={secured.bootstrap}")
+        print("security_protocol=SASL_SSL")
+        print(f"sasl_mechanism={secured.mechanism}")
+        print(f"sasl_username={secured.username}")
+        print(f"sasl_password_file={secured.password_file}")
+        print(f"ssl_ca_location={secured.ca_file}")
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> int:
     options = _parser(prog).parse_args(argv)
     try:
@@ -49,7 +66,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> i
             return 0
         broker = LocalKafka(options.state_dir)
         if options.action == "start":
-            print(f"bootstrap={broker.start(new_ports=options.new_ports)}")
+            broker.start(new_ports=options.new_ports, secured=options.secured)
+            _print_access(broker)
         elif options.action == "stop":
             broker.stop()
             if options.all:
@@ -60,7 +78,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> i
             print(f"localkafka: the broker of {broker.state_dir} is not running", file=sys.stderr)
             return 1
         elif options.action == "status":
-            print(f"bootstrap={broker.bootstrap}")
+            _print_access(broker)
         else:
             return subprocess.run(tool_command(options.name, options.tool_args, broker.bootstrap)).returncode
     except LocalKafkaError as error:
