@@ -306,7 +306,7 @@ class LocalKafka:
             text = self.properties.read_text()
         except FileNotFoundError:
             return None
-        match = re.search(r"^listeners=(.*)$", text, re.M)
+        match = re.search(r"^listeners=(.*)$", text, re.MULTILINE)
         ports = dict(re.findall(r"([A-Z_]+)://127\.0\.0\.1:(\d+)", match[1])) if match else {}
         if "PLAINTEXT" not in ports or "CONTROLLER" not in ports:
             return None
@@ -326,10 +326,13 @@ class LocalKafka:
         """
         pid = read_pid(self.pid_file)
         ports = self._configured_ports()
-        alive = pid is not None and ports is not None and process_matches(pid, str(self.properties))
-        self.bootstrap = f"127.0.0.1:{ports['PLAINTEXT']}" if alive and port_answers(ports["PLAINTEXT"]) else None
-        self.secured = None
-        if self.bootstrap and "SASL_SSL" in ports and self.password_file.is_file():
+        self.bootstrap, self.secured = None, None
+        if pid is None or ports is None or not process_matches(pid, str(self.properties)):
+            return None
+        if not port_answers(ports["PLAINTEXT"]):
+            return None
+        self.bootstrap = f"127.0.0.1:{ports['PLAINTEXT']}"
+        if "SASL_SSL" in ports and self.password_file.is_file():
             self.secured = SecuredListener(
                 f"127.0.0.1:{ports['SASL_SSL']}", SCRAM_USERNAME, self.password_file, self.tls.ca_file
             )
@@ -347,8 +350,9 @@ class LocalKafka:
         with state_lock(self.state_dir / ".lock"):
             remembered = self._configured_ports()
             secured = secured or (remembered is not None and "SASL_SSL" in remembered)
-            if self.status() and (self.secured or not secured):
-                return self.bootstrap
+            running = self.status()
+            if running and (self.secured or not secured):
+                return running
             # Alive but not listening means hung or killed half-way through a start: replace it.
             # Alive without the secured listener that is now asked for: restart it with one.
             self._stop_locked(timeout=10)
@@ -392,16 +396,17 @@ class LocalKafka:
             )
         write_private(self.properties, properties)  # it holds the keystore's password
         classpath = f"{lib}/*"
-        # A password for a user that does not exist yet; written to password_file once it does.
-        new_password = None
+        # A formatted data dir without the user (formatted before the broker was secured) gets it
+        # once the broker runs; password_file is written only once the user exists.
+        missing_user_password = None
         if not self._formatted():
-            new_password = self._password() if secured else None
+            password = self._password() if secured else None
             self.password_file.unlink(missing_ok=True)  # the old data's user goes with the old data
-            self._format(java, classpath, deadline, new_password)
-            if new_password is not None:
-                self._keep_password(new_password)
+            self._format(java, classpath, deadline, password)
+            if password is not None:
+                self._keep_password(password)
         elif secured and not self.password_file.is_file():
-            new_password = self._password()  # formatted without the user: added once the broker runs
+            missing_user_password = self._password()
 
         proc = spawn_detached(
             [java, *_BROKER_JVM, "-cp", classpath, "kafka.Kafka", str(self.properties)],
@@ -423,10 +428,11 @@ class LocalKafka:
             # With a fixed port Kafka binds only once the broker is unfenced, so an answering
             # port already means ready; the log line guards against a stranger on the port.
             if port_answers(broker_port) and _STARTED_MESSAGE in self.log_file.read_text(errors="replace"):
-                if secured and not self.password_file.is_file():
-                    self._add_scram_user(java, classpath, f"127.0.0.1:{broker_port}", new_password, deadline)
-                self.status()
-                return self.bootstrap
+                bootstrap = f"127.0.0.1:{broker_port}"
+                if missing_user_password is not None:
+                    self._add_scram_user(java, classpath, bootstrap, missing_user_password, deadline)
+                self.status()  # fills in `secured`
+                return bootstrap
             time.sleep(0.2)
         self._stop_locked(timeout=10)
         raise LocalKafkaError(f"Kafka broker did not get ready in time; stopped it (log: {self.log_file})")
@@ -481,6 +487,7 @@ class LocalKafka:
                  "--add-config-file", str(config_file)],
                 capture_output=True,
                 text=True,
+                check=False,
                 timeout=max(deadline - time.monotonic(), 10),
             )
         finally:

@@ -29,7 +29,7 @@ def _openssl(*args: str, cwd: pathlib.Path) -> None:
     openssl = shutil.which("openssl")
     if openssl is None:
         raise LocalKafkaError("openssl not found: install Debian's openssl (make system-packages does)")
-    result = subprocess.run([openssl, *args], cwd=cwd, capture_output=True, text=True)
+    result = subprocess.run([openssl, *args], cwd=cwd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         raise LocalKafkaError(f"openssl {args[0]} failed in {cwd}: {lines[-1] if lines else result.returncode}")
