@@ -34,7 +34,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, Resou
 from django.conf import settings
 
 from .kafka_offsets import HelperDied, OffsetFetcher
-from .kafka_refusals import REFUSAL_CODES, recent_refusal, refusal_message, refusal_recorder
+from .kafka_refusals import REFUSAL_CODES, Refusal, recent_refusal, refusal_message, refusal_recorder
 
 class TP(NamedTuple):
     topic: str
@@ -177,19 +177,30 @@ def _record(message) -> Record:
     )
 
 
-def _error_message(error: KafkaError, what: str, bootstrap: str) -> ConsoleError:
+def _refusal_of(admin: AdminClient | None, bootstrap: str) -> Refusal | None:
+    """The refusal (see kafka_refusals) met by the failing request's admin client or, when that client is
+    not known, by the only admin client of bootstrap: with several, one's refusal could be blamed for
+    another's timeout."""
+    with _clients_lock:
+        found = [(key, client) for key, client in _clients.items()
+                 if client is admin or (admin is None and dict(key)["bootstrap.servers"] == bootstrap)]
+    if len(found) != 1:
+        return None
+    key, client = found[0]
+    return recent_refusal(key, client, settings.KAFKA_REQUEST_TIMEOUT)
+
+
+def _error_message(error: KafkaError, what: str, bootstrap: str, admin: AdminClient | None = None) -> ConsoleError:
     code = error.code()
     name = error.name()
     if code in REFUSAL_CODES or code in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN,
                                          KafkaError._RESOLVE):
-        with _clients_lock:
-            admins = [admin for key, admin in _clients.items() if dict(key)["bootstrap.servers"] == bootstrap]
-        refusal = recent_refusal(bootstrap, admins, settings.KAFKA_REQUEST_TIMEOUT)
-        ca_location = refusal.ca_location if refusal else ""
+        refusal = _refusal_of(admin, bootstrap)
         if code in REFUSAL_CODES:
-            return ConsoleError(refusal_message(error, ca_location, bootstrap), code=name)
+            return ConsoleError(refusal_message(error, refusal.ca_location if refusal else None, bootstrap), code=name)
         if refusal is not None:
-            return ConsoleError(refusal_message(refusal.error, ca_location, bootstrap), code=refusal.error.name())
+            return ConsoleError(refusal_message(refusal.error, refusal.ca_location, bootstrap),
+                                code=refusal.error.name())
         return ConsoleError(
             f"Kafka at {bootstrap} did not answer while {what} ({error.str()}). "
             "Check that the brokers are up and reachable from the console.",
@@ -224,7 +235,7 @@ class ClusterClient:
         try:
             return future.result(timeout=self.timeout + 5)
         except KafkaException as exc:
-            raise _error_message(exc.args[0], what, self.bootstrap) from None
+            raise _error_message(exc.args[0], what, self.bootstrap, self._admin) from None
         except FutureTimeout:
             raise self._timeout_error(what) from None
 
@@ -244,7 +255,7 @@ class ClusterClient:
         if result.errors and not result.valid:
             error = result.errors[0]
             error = error.args[0] if isinstance(error, KafkaException) else error
-            raise _error_message(error, "listing consumer groups", self.bootstrap)
+            raise _error_message(error, "listing consumer groups", self.bootstrap, self._admin)
         return sorted(
             (
                 GroupListing(
@@ -1034,7 +1045,7 @@ def client_for(cluster) -> ClusterClient:
     with _clients_lock:
         admin = _clients.get(key)
         if admin is None:
-            recorder = refusal_recorder(cluster.bootstrap_servers, cluster.ssl_ca_location)
+            recorder = refusal_recorder(key, cluster.ssl_ca_location)
             admin = AdminClient({**config, **_ADMIN_EXTRA, "error_cb": recorder})
             _clients[key] = admin
     return ClusterClient(admin, cluster.bootstrap_servers, settings.KAFKA_REQUEST_TIMEOUT, config)

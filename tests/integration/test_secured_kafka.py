@@ -225,6 +225,9 @@ def test_a_wrong_password_is_named_in_one_line_in_the_page_and_the_api(
     for secret in (password, "not-the-password-but-still-a-secret"):
         _assert_nowhere(secret, texts, caplog, capfd)
 
+    wrong.write_text(password + "\n")  # the operator corrects the file: the next page load reads it
+    assert client.get("/clusters/wrong-password/groups/").status_code == 200
+
 
 def test_an_untrusted_certificate_is_named_in_one_line_with_the_ca_file_used(
         client, db, secured_kafka, password, settings, tmp_path, caplog, capfd):

@@ -35,6 +35,11 @@ def test_without_a_ca_file_the_system_cas_are_named():
     assert "not trusted (certificate verify failed) by the system's CA certificates." in message
 
 
+def test_an_unknown_ca_is_not_guessed():
+    message = kafka_refusals.refusal_message(UNTRUSTED, None, BOOTSTRAP)
+    assert "not trusted (certificate verify failed) by the cluster's CA certificates." in message
+
+
 class _Client:
     """Stands in for an AdminClient: librdkafka hands queued errors to error_cb only when polled."""
 
@@ -46,18 +51,18 @@ class _Client:
             self.error_cb(self.queued.pop(0))
 
 
-def test_a_refusal_is_found_only_when_polled_and_only_while_recent(monkeypatch):
+def test_a_client_s_refusal_is_found_once_polled_while_recent_and_only_for_that_client(monkeypatch):
     now = [1000.0]
     monkeypatch.setattr(kafka_refusals.time, "monotonic", lambda: now[0])
-    bootstrap = "10.0.0.1:9093"
     other = KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down")
-    client = _Client(kafka_refusals.refusal_recorder(bootstrap, "/ca.pem"), [REJECTED, other])
+    refused = _Client(kafka_refusals.refusal_recorder("refused", "/ca.pem"), [REJECTED, other])
+    fine = _Client(kafka_refusals.refusal_recorder("fine", "/ca.pem"), [other])
 
-    refusal = kafka_refusals.recent_refusal(bootstrap, [client], timeout=5)
+    refusal = kafka_refusals.recent_refusal("refused", refused, timeout=5)
 
     assert refusal is not None and refusal.error is REJECTED and refusal.ca_location == "/ca.pem"
+    assert kafka_refusals.recent_refusal("fine", fine, timeout=5) is None
     now[0] += 14.9  # within the request's 5 s and librdkafka's 10 s between retries
-    assert kafka_refusals.recent_refusal(bootstrap, [], timeout=5) is refusal
+    assert kafka_refusals.recent_refusal("refused", refused, timeout=5) is refusal
     now[0] += 0.2
-    assert kafka_refusals.recent_refusal(bootstrap, [], timeout=5) is None
-    assert kafka_refusals.recent_refusal("10.0.0.2:9093", [], timeout=5) is None
+    assert kafka_refusals.recent_refusal("refused", refused, timeout=5) is None
