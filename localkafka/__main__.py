@@ -21,7 +21,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     for name, text in (
         ("start", "start the broker (same ports, same topics and groups as before), or reuse the running one; "
                   "prints bootstrap=HOST:PORT"),
-        ("status", "print bootstrap=HOST:PORT, or exit 1 if the broker is not running"),
+        ("status", "print bootstrap=HOST:PORT (and the secured listener's settings), or exit 1 if the broker is "
+                   "not running"),
         ("stop", "stop the broker; its data and ports are kept for the next start"),
         ("tool", "run a Kafka CLI tool against the running broker"),
     ):

@@ -272,17 +272,6 @@ class SecuredListener:
     ca_file: pathlib.Path
     mechanism: str = SCRAM_MECHANISM
 
-    def client_config(self) -> dict[str, str]:
-        """librdkafka settings for this listener (the password included: never log them)."""
-        return {
-            "bootstrap.servers": self.bootstrap,
-            "security.protocol": "SASL_SSL",
-            "sasl.mechanism": self.mechanism,
-            "sasl.username": self.username,
-            "sasl.password": self.password_file.read_text().strip(),
-            "ssl.ca.location": str(self.ca_file),
-        }
-
 
 class LocalKafka:
     """A broker whose files (config, data, log, pid, and for a secured one its CA, keystore and
@@ -365,8 +354,8 @@ class LocalKafka:
                     return self._launch(java, lib, dict(zip(names, free_ports(len(names)))), deadline)
                 except PortTaken:
                     return self._launch(java, lib, dict(zip(names, free_ports(len(names)))), deadline)
-            added = [name for name in names if name not in remembered]
-            ports = {**dict(zip(added, free_ports(len(added)))), **remembered}
+            fresh = iter(free_ports(sum(name not in remembered for name in names)))
+            ports = {name: remembered[name] if name in remembered else next(fresh) for name in names}
             try:
                 if all(port_is_free(port) for port in ports.values()):
                     return self._launch(java, lib, ports, deadline)
