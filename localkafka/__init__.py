@@ -49,6 +49,14 @@ def spawn_detached(argv: list[str], log_path: pathlib.Path, cwd: pathlib.Path) -
     return proc
 
 
+def write_private(path: pathlib.Path, text: str) -> None:
+    """Write text to a file only its owner can read, never for a moment readable by others."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
 def free_ports(count: int) -> list[int]:
     """Ports the kernel just handed out; held open together so they are distinct. Another process
     can still take one before our server binds it, hence the callers' retry on a bind failure."""

@@ -19,9 +19,15 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     actions = parser.add_subparsers(dest="action", required=True)
     actions.add_parser("jars", help="fetch the Kafka jars (once) and print their directory")
     for name, text in (
-        ("start", "start the broker (same ports, same topics and groups as before), or reuse the running one; "
-                  "prints bootstrap=HOST:PORT"),
-        ("status", "print bootstrap=HOST:PORT, or exit 1 if the broker is not running"),
+        (
+            "start",
+            "start the broker (same ports, same topics and groups as before), or reuse the running one; "
+            "prints bootstrap=HOST:PORT",
+        ),
+        (
+            "status",
+            "print bootstrap=HOST:PORT (and the secured listener's settings), or exit 1 if the broker is not running",
+        ),
         ("stop", "stop the broker; its data and ports are kept for the next start"),
         ("tool", "run a Kafka CLI tool against the running broker"),
     ):
@@ -29,6 +35,11 @@ def _parser(prog: str) -> argparse.ArgumentParser:
         action.add_argument("--dir", dest="state_dir", help="state directory (default: <repo>/.localkafka)")
     actions.choices["start"].add_argument(
         "--new-ports", action="store_true", help="move the broker to free ports (when another process took one)"
+    )
+    actions.choices["start"].add_argument(
+        "--secured",
+        action="store_true",
+        help="add a SASL_SSL listener (SCRAM-SHA-512 user, throwaway CA) beside PLAINTEXT; later starts keep it",
     )
     # Redis stays up by default: a worker or console using it would otherwise loop on connection errors.
     actions.choices["stop"].add_argument(
@@ -41,6 +52,19 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _print_access(broker: LocalKafka) -> None:
+    """key=value lines a script can read; the password's file, never the password."""
+    print(f"bootstrap={broker.bootstrap}")
+    if broker.secured:
+        secured = broker.secured
+        print(f"secured_bootstrap={secured.bootstrap}")
+        print("security_protocol=SASL_SSL")
+        print(f"sasl_mechanism={secured.mechanism}")
+        print(f"sasl_username={secured.username}")
+        print(f"sasl_password_file={secured.password_file}")
+        print(f"ssl_ca_location={secured.ca_file}")
+
+
 def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> int:
     options = _parser(prog).parse_args(argv)
     try:
@@ -49,7 +73,8 @@ def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> i
             return 0
         broker = LocalKafka(options.state_dir)
         if options.action == "start":
-            print(f"bootstrap={broker.start(new_ports=options.new_ports)}")
+            broker.start(new_ports=options.new_ports, secured=options.secured)
+            _print_access(broker)
         elif options.action == "stop":
             broker.stop()
             if options.all:
@@ -60,7 +85,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> i
             print(f"localkafka: the broker of {broker.state_dir} is not running", file=sys.stderr)
             return 1
         elif options.action == "status":
-            print(f"bootstrap={broker.bootstrap}")
+            _print_access(broker)
         else:
             return subprocess.run(tool_command(options.name, options.tool_args, broker.bootstrap)).returncode
     except LocalKafkaError as error:

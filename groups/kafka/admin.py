@@ -7,12 +7,11 @@ Per-partition errors inside admin results are checked here, never left to caller
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import cast
+from typing import Any, cast
 
 from confluent_kafka import (
     Consumer,
@@ -26,8 +25,17 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 from django.conf import settings
 
-from groups.kafka.convert import STATE_NAMES, TYPE_NAMES, config_limit, console_error, from_helper, record
-from groups.kafka.offsets_helper import HelperDied, OffsetFetcher
+from groups.kafka.convert import (
+    STATE_NAMES,
+    TYPE_NAMES,
+    UNREACHABLE_CODES,
+    config_limit,
+    console_error,
+    from_helper,
+    record,
+)
+from groups.kafka.offsets_helper import HelperDied, OffsetFetcher, fetcher_for
+from groups.kafka.refusals import REFUSAL_CODES, recent_refusal, refusal_message, refusal_recorder
 from groups.kafka.values import (
     TP,
     ConsoleError,
@@ -59,9 +67,24 @@ class ClusterClient:
         try:
             return future.result(timeout=self.timeout + 5)
         except KafkaException as exc:
-            raise console_error(exc.args[0], what, self.bootstrap) from None
+            raise self._error(exc.args[0], what) from None
         except FutureTimeout:
             raise self._timeout_error(what) from None
+
+    def _error(self, error: KafkaError, what: str) -> ConsoleError:
+        """`console_error`, unless this client met a refusal: librdkafka tells a wrong password or an
+        untrusted certificate only to the client's error callback, and lets the request time out."""
+        code = error.code()
+        if code in REFUSAL_CODES or code in UNREACHABLE_CODES:
+            refusal = recent_refusal(tuple(sorted(self._config.items())), self._admin, self.timeout)
+            if code in REFUSAL_CODES:
+                ca_location = refusal.ca_location if refusal else None
+                return ConsoleError(refusal_message(error, ca_location, self.bootstrap), code=error.name())
+            if refusal is not None:
+                return ConsoleError(
+                    refusal_message(refusal.error, refusal.ca_location, self.bootstrap), code=refusal.error.name()
+                )
+        return console_error(error, what, self.bootstrap)
 
     def _timeout_error(self, what: str) -> ConsoleError:
         return ConsoleError(
@@ -77,7 +100,7 @@ class ClusterClient:
         if result.errors and not result.valid:
             error = result.errors[0]
             error = error.args[0] if isinstance(error, KafkaException) else error
-            raise console_error(error, "listing consumer groups", self.bootstrap)
+            raise self._error(error, "listing consumer groups")
         return sorted(
             (
                 GroupListing(
@@ -453,26 +476,12 @@ class ClusterClient:
 _clients: dict[tuple, AdminClient] = {}
 _clients_lock = threading.Lock()
 # Idle brokers close connections; librdkafka reconnects silently, so don't log each close.
-_ADMIN_EXTRA = {"log.connection.close": False, "socket.connection.setup.timeout.ms": 5000}
-# One helper per cluster, so that a cluster slow to answer never holds up reading another's offsets.
-_offset_fetchers: dict[tuple, OffsetFetcher] = {}
+_ADMIN_EXTRA: dict[str, Any] = {"log.connection.close": False, "socket.connection.setup.timeout.ms": 5000}
 
 
 def offset_fetcher(config: dict[str, str]) -> OffsetFetcher:
-    key = tuple(sorted(config.items()))
-    with _clients_lock:
-        fetcher = _offset_fetchers.get(key)
-        if fetcher is None:
-            fetcher = _offset_fetchers[key] = OffsetFetcher({**config, **_ADMIN_EXTRA})
-        return fetcher
-
-
-def _after_fork_in_child() -> None:
-    for fetcher in _offset_fetchers.values():
-        fetcher.after_fork_in_child()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
+    """The committed-offsets helper of the cluster with this client config."""
+    return fetcher_for({**config, **_ADMIN_EXTRA})
 
 
 def client_for(cluster) -> ClusterClient:
@@ -485,6 +494,7 @@ def client_for(cluster) -> ClusterClient:
     with _clients_lock:
         admin = _clients.get(key)
         if admin is None:
-            admin = AdminClient({**config, **_ADMIN_EXTRA})
+            recorder = refusal_recorder(key, cluster.ssl_ca_location)
+            admin = AdminClient(cast(dict[str, Any], {**config, **_ADMIN_EXTRA, "error_cb": recorder}))
             _clients[key] = admin
     return ClusterClient(admin, cluster.bootstrap_servers, settings.KAFKA_REQUEST_TIMEOUT, config)

@@ -51,11 +51,15 @@ def record(message: Consumed) -> Record:
     )
 
 
+# What librdkafka answers when no broker could be reached in time.
+UNREACHABLE_CODES = (KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE)
+
+
 def console_error(error: KafkaError, what: str, bootstrap: str) -> ConsoleError:
     """`error`, met while doing `what` against the cluster at `bootstrap`, told as a ConsoleError."""
     code = error.code()
     name = error.name()
-    if code in (KafkaError._TIMED_OUT, KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE):
+    if code in UNREACHABLE_CODES:
         return ConsoleError(
             f"Kafka at {bootstrap} did not answer while {what} ({error.str()}). "
             "Check that the brokers are up and reachable from the console.",

@@ -213,3 +213,26 @@ class OffsetFetcher:
 if __name__ == "__main__":
     sys.stdout = sys.stderr  # the answer pipe carries frames only
     _serve(0, 1)
+
+
+# One helper per cluster, so that a cluster slow to answer never holds up reading another's offsets.
+_fetchers: dict[tuple, OffsetFetcher] = {}
+_fetchers_lock = threading.Lock()
+
+
+def fetcher_for(config: dict[str, Any]) -> OffsetFetcher:
+    """The helper for the cluster with this client config, started on its first use."""
+    key = tuple(sorted(config.items()))
+    with _fetchers_lock:
+        fetcher = _fetchers.get(key)
+        if fetcher is None:
+            fetcher = _fetchers[key] = OffsetFetcher(config)
+        return fetcher
+
+
+def _after_fork_in_child() -> None:
+    for fetcher in _fetchers.values():
+        fetcher.after_fork_in_child()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
