@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := redis-server chromium kcat
+APT_PACKAGES := redis-server chromium kcat postgresql
 STAMP := $(VENV)/.requirements-installed
 
 .PHONY: install system-packages demo test unit clean-state
@@ -19,6 +19,7 @@ system-packages:
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -33,8 +34,11 @@ $(STAMP): requirements.txt
 demo: install
 	@$(PY) -m localkafka.demo run
 
+# Unit tests once; integration tests on SQLite (with the browser tests) and again on a throwaway PostgreSQL.
 test: install
-	@$(PY) -m pytest
+	@$(PY) -m pytest tests/unit
+	@$(PY) -m pytest tests/integration tests/browser
+	@$(PY) -m pytest tests/integration --database=postgres
 
 unit: $(STAMP)
 	@$(PY) -m pytest tests/unit

@@ -1,4 +1,4 @@
-"""`python -m localkafka jars|start|status|stop|tool`: the local broker without Django.
+"""`python -m localkafka jars|start|status|stop|tool|postgres`: the local broker (and PostgreSQL) without Django.
 
 `python manage.py localkafka` runs this same program; `jars` prints the jar directory for the Makefile.
 """
@@ -11,6 +11,7 @@ import sys
 
 from . import LocalKafkaError
 from .broker import TOOLS, LocalKafka, ensure_jars, tool_command
+from .postgres import LocalPostgres
 from .redis_server import stop_redis
 
 
@@ -21,16 +22,31 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     for name, text in (
         ("start", "start the broker, or reuse the running one; prints bootstrap=HOST:PORT"),
         ("status", "print bootstrap=HOST:PORT, or exit 1 if the broker is not running"),
-        ("stop", "stop the broker, and the redis-server ensure_redis started in the same state dir"),
+        ("stop", "stop the broker, and the Redis and PostgreSQL started in the same state dir"),
         ("tool", "run a Kafka CLI tool against the running broker"),
+        ("postgres", "start, stop or show a throwaway PostgreSQL; start and status print DATABASE_URL=..."),
     ):
         action = actions.add_parser(name, help=text)
         action.add_argument("--dir", dest="state_dir", help="state directory (default: <repo>/.localkafka)")
+    actions.choices["postgres"].add_argument("postgres_action", choices=("start", "stop", "status"))
     tool = actions.choices["tool"]
     tool.add_argument("name", choices=TOOLS)
     # REMAINDER so the tool's own options (--describe --group g ...) pass through untouched.
     tool.add_argument("tool_args", nargs=argparse.REMAINDER, metavar="ARGS")
     return parser
+
+
+def _postgres(action: str, server: LocalPostgres) -> int:
+    if action == "start":
+        print(f"DATABASE_URL={server.start()}")
+    elif action == "stop":
+        server.stop()
+    elif server.status() is None:
+        print(f"localkafka: the PostgreSQL of {server.state_dir} is not running", file=sys.stderr)
+        return 1
+    else:
+        print(f"DATABASE_URL={server.url}")
+    return 0
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> int:
@@ -39,12 +55,15 @@ def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> i
         if options.action == "jars":
             print(ensure_jars())
             return 0
+        if options.action == "postgres":
+            return _postgres(options.postgres_action, LocalPostgres(options.state_dir))
         broker = LocalKafka(options.state_dir)
         if options.action == "start":
             print(f"bootstrap={broker.start()}")
         elif options.action == "stop":
             broker.stop()
             stop_redis(broker.state_dir)
+            LocalPostgres(broker.state_dir).stop()
         elif broker.status() is None:
             print(f"localkafka: the broker of {broker.state_dir} is not running", file=sys.stderr)
             return 1

@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -25,6 +24,7 @@ from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Grant, Operation
 from groups.urls import urlpatterns
 from tests import kafkatools as kt
+from tests.databases import shared_database_url
 
 pytestmark = pytest.mark.integration
 
@@ -320,7 +320,7 @@ def test_from_a_shell_a_refused_user_is_one_line_on_stderr_and_exit_1(walk):
         [sys.executable, "manage.py", "reset_offsets", "--cluster", "local", "--group", walk.group, "--as", "approver",
          "--all-topics", "--to-earliest", "--execute", "--reason", "should not run"],
         cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"},
+        env={**os.environ, "DATABASE_URL": shared_database_url()},
     )
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr == (f"CommandError: You may not reset offsets of group '{walk.group}' on cluster 'local': "
