@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class GroupsConfig(AppConfig):
     name = "groups"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from groups import checks  # noqa: F401  (registers the system checks)

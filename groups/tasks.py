@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from groups import approvals, replay, resets
+from groups import approvals, audit_checkpoints, replay, resets
 from groups.models import Operation
 
 
@@ -29,3 +29,11 @@ def reap_stale_operations() -> list[int]:
 @shared_task
 def expire_approval_requests() -> list[int]:
     return approvals.expire_overdue()
+
+
+@shared_task
+def write_audit_checkpoint() -> int | None:
+    """Sign the audit log's head into a checkpoint outside the database; fails, naming the event, if the log
+    was tampered with since the previous checkpoint."""
+    checkpoint, _ = audit_checkpoints.write_checkpoint()
+    return checkpoint.head_id if checkpoint else None
