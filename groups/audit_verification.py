@@ -77,8 +77,9 @@ def _own_problem(event: AuditEvent, checkpoint: Checkpoint | None) -> str | None
                 "it back to AUDIT_HMAC_KEY (or its file) to verify the events it signed; otherwise it was forged")
     if not hash_matches(event):
         following = AuditEvent.objects.filter(id__gt=event.id).order_by("id").first()
-        if event.key_id == LEGACY_KEY_ID or (following is not None and following.prev_hash == event.hash):
-            # The next event links to this hash, so the console wrote it: the content changed since.
+        vouched = following is not None and following.prev_hash == event.hash and hash_matches(following)
+        if event.key_id == LEGACY_KEY_ID or vouched:
+            # A genuine next event links to this hash, so the console wrote it: the content changed since.
             return "its content does not match its hash: it was altered"
         late = (f", after the head #{checkpoint.head_id} of the checkpoint of {checkpoint.time.isoformat()}"
                 if _after_head(event, checkpoint) else "")
