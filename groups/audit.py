@@ -15,7 +15,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -87,6 +87,19 @@ def _content(event: AuditEvent) -> dict:
     return content
 
 
+def _wait_for_other_writers() -> None:
+    """Hold the right to append until this transaction ends, so the newest event read next is the last one.
+
+    Locking the newest row is not enough on PostgreSQL: a writer that waited for that lock still gets
+    the row it asked for, not the one committed meanwhile, and with no row yet there is nothing to lock;
+    two events would link to the same predecessor. EXCLUSIVE mode lets readers through. SQLite's
+    transactions here begin IMMEDIATE (settings), which already admits one writer at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(AuditEvent._meta.db_table)} IN EXCLUSIVE MODE")
+
+
 def record(
     action: str,
     *,
@@ -108,7 +121,8 @@ def record(
         plan = operation.plan if plan is None else plan
     plan = plan or []
     with transaction.atomic():
-        last = AuditEvent.objects.select_for_update().order_by("-id").first()
+        _wait_for_other_writers()
+        last = AuditEvent.objects.order_by("-id").first()
         event = AuditEvent(
             time=timezone.now(),
             actor=actor,
