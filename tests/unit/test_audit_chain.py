@@ -417,3 +417,28 @@ def test_without_a_checkpoint_verify_passes_and_says_what_it_cannot_see():
     err = io.StringIO()
     call_command("verify_audit", stdout=io.StringIO(), stderr=err)
     assert "No audit checkpoint in" in err.getvalue() and "audit_checkpoint" in err.getvalue()
+
+
+@pytest.fixture
+def hash_not_unique(transactional_db):
+    """The audit table without its unique index on the hash, as a DBA who wants to copy rows would make it."""
+    original = AuditEvent._meta.get_field("hash")
+    relaxed = original.clone()
+    relaxed.set_attributes_from_name("hash")
+    relaxed.model, relaxed._unique = AuditEvent, False
+    with connection.schema_editor() as editor:
+        editor.alter_field(AuditEvent, original, relaxed)
+    yield
+    _sql(f"DELETE FROM {TABLE}", [])  # the copies would break the index
+    with connection.schema_editor() as editor:
+        editor.alter_field(AuditEvent, relaxed, original)
+
+
+def test_a_genuine_event_copied_to_the_end_is_named_as_the_copy(hash_not_unique):
+    events = _record(3)
+    copy = AuditEvent.objects.get(pk=events[0].id)
+    copy.id = events[-1].id + 1
+    _raw_insert(copy)
+    named, message = _failure()
+    assert named == copy.id
+    assert f"it repeats event #{events[0].id} (the same content and hash): it was copied" in message
