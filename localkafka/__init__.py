@@ -1,11 +1,11 @@
-"""A real single-node Apache Kafka (KRaft) and a throwaway Redis for development and tests.
+"""A real single-node Apache Kafka (KRaft), a throwaway Redis and PostgreSQL for development and tests.
 
-Kafka runs from Maven Central jars (see pom.xml), so no tarball download and no Docker. Both
-servers are started detached and recorded in a state directory, so a later command (or another
+Kafka runs from Maven Central jars (see pom.xml), so no tarball download and no Docker; Redis and
+PostgreSQL are Debian's. The servers are started detached and recorded in a state directory, so a later command (or another
 test session) finds and reuses them. Entry points: `python -m localkafka jars|start|status|stop|tool`
 and `python manage.py localkafka ...`.
 
-This module holds what broker.py and redis_server.py share: the error type and the bookkeeping
+This module holds what broker.py, redis_server.py and postgres.py share: the error type and the bookkeeping
 of detached processes (Linux: liveness is read from /proc).
 """
 
