@@ -11,6 +11,21 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, run only the tests that use the database: the others (Kafka alone, the tooling) do
+    the same on either, and the SQLite run has them."""
+    if config.getoption("database") != "postgres":
+        return
+    database_fixtures = {"db", "transactional_db", "django_db_setup"}
+    keep, drop = [], []
+    for item in items:
+        uses_database = item.get_closest_marker("django_db") or database_fixtures & set(item.fixturenames)
+        (keep if uses_database else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """A PostgreSQL of this run's own (Debian's, through localkafka), stopped and removed at the end.
