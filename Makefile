@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := redis-server chromium kcat
+APT_PACKAGES := redis-server chromium kcat postgresql
 STAMP := $(VENV)/.requirements-installed
 DEV_STAMP := $(VENV)/.dev-requirements-installed
 
@@ -23,6 +23,7 @@ system-packages:
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -46,8 +47,12 @@ check: $(DEV_STAMP)
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy groups console
 
+# Checks first; unit tests once; integration tests on SQLite (with the browser tests) and again on a
+# throwaway PostgreSQL.
 test: install check
-	@$(PY) -m pytest
+	@$(PY) -m pytest tests/unit
+	@$(PY) -m pytest tests/integration tests/browser
+	@$(PY) -m pytest tests/integration --database=postgres
 
 unit: $(STAMP)
 	@$(PY) -m pytest tests/unit

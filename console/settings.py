@@ -5,6 +5,7 @@ Redis; production sets DEBUG=0, SECRET_KEY and DATABASE_URL.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,55 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", PLACEHOLDER_SECRET)
 if not DEBUG and SECRET_KEY == PLACEHOLDER_SECRET:
     raise ImproperlyConfigured("Set SECRET_KEY: DEBUG is off and the secret key is the development placeholder.")
+
+# The audit log's hash chain is keyed (HMAC-SHA256) with secrets the database does not hold, so whoever
+# can write to the database still cannot forge an event. AUDIT_HMAC_KEY, or the file AUDIT_HMAC_KEY_FILE
+# names, lists ID:SECRET entries separated by spaces or lines, oldest first: new events use the last,
+# the older ones stay to verify the events they signed. Each event records the id of its key.
+PLACEHOLDER_AUDIT_KEY = "dev:dev-only-audit-key-not-secret-do-not-deploy"
+
+
+def audit_keys(text: str, source: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for entry in text.split():
+        key_id, colon, secret = entry.partition(":")
+        # The message never quotes an entry: it holds a secret.
+        if not colon or not re.fullmatch(r"[A-Za-z0-9._-]{1,32}", key_id) or len(secret) < 32:
+            raise ImproperlyConfigured(
+                f"{source}: entry {len(keys) + 1} is not ID:SECRET (an ID of up to 32 letters, digits, '.', '_' "
+                "or '-', and a SECRET of at least 32 characters without spaces)."
+            )
+        if key_id in keys:
+            raise ImproperlyConfigured(f"{source}: the key id {key_id!r} is listed twice; give every key its own id.")
+        keys[key_id] = secret
+    if not keys:
+        raise ImproperlyConfigured(f"{source} is empty: list at least one ID:SECRET entry.")
+    return keys
+
+
+def env_audit_keys() -> dict[str, str]:
+    path = env_str("AUDIT_HMAC_KEY_FILE")
+    if path and env_str("AUDIT_HMAC_KEY"):
+        raise ImproperlyConfigured("Set AUDIT_HMAC_KEY or AUDIT_HMAC_KEY_FILE, not both.")
+    if not path:
+        return audit_keys(env_str("AUDIT_HMAC_KEY", PLACEHOLDER_AUDIT_KEY), "AUDIT_HMAC_KEY")
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ImproperlyConfigured(f"AUDIT_HMAC_KEY_FILE={path} cannot be read: {error.strerror}.") from None
+    return audit_keys(text, f"AUDIT_HMAC_KEY_FILE={path}")
+
+
+AUDIT_HMAC_KEYS = env_audit_keys()
+if not DEBUG and PLACEHOLDER_AUDIT_KEY.partition(":")[2] in AUDIT_HMAC_KEYS.values():
+    raise ImproperlyConfigured(
+        "Set AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): DEBUG is off and the audit log's key is the development placeholder."
+    )
+# Signed checkpoints of the audit log's head go here, outside the database; in production, a directory
+# the database's administrators cannot write (another machine's mount, write-once storage).
+AUDIT_CHECKPOINT_DIR = Path(env_str("AUDIT_CHECKPOINT_DIR", str(BASE_DIR / "audit-checkpoints")))
+# Events removed from the end of the log since the latest checkpoint go unnoticed: keep this short.
+AUDIT_CHECKPOINT_INTERVAL = env_int("AUDIT_CHECKPOINT_INTERVAL", 300)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
@@ -163,6 +213,8 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-operations": {"task": "groups.tasks.reap_stale_operations", "schedule": 60.0},
     # A request expires at its time even between sweeps: approving re-checks the time itself.
     "expire-approval-requests": {"task": "groups.tasks.expire_approval_requests", "schedule": 60.0},
+    "write-audit-checkpoint": {"task": "groups.tasks.write_audit_checkpoint",
+                               "schedule": float(AUDIT_CHECKPOINT_INTERVAL)},
     # Picks up alert notifications whose task was lost or could not be queued.
     "send-due-alert-deliveries": {"task": "groups.tasks.send_due_alert_deliveries", "schedule": 60.0},
 }

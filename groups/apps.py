@@ -7,4 +7,7 @@ class GroupsConfig(AppConfig):
 
     def ready(self) -> None:
         # Domain code enqueues tasks by name: every process (web, command, worker) registers them.
-        from groups import tasks  # noqa: F401
+        from groups import (
+            checks,  # noqa: F401  (registers the system checks)
+            tasks,  # noqa: F401
+        )

@@ -317,6 +317,8 @@ class AuditEvent(models.Model):
     error = models.TextField(blank=True, default="")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The audit key the hash was made with; "" for events hashed before the chain was keyed (plain SHA-256).
+    key_id = models.CharField(max_length=32, blank=True, default="")
 
     objects = AppendOnlyQuerySet.as_manager()
 

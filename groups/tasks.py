@@ -7,8 +7,9 @@ but Celery (and the app's start-up, which registers them in every process).
 from celery import shared_task
 from django.conf import settings
 
-from groups.operations import approvals, lifecycle
+from groups import audit_checkpoints
 from groups.alerting import delivery
+from groups.operations import approvals, lifecycle
 
 
 @shared_task(acks_late=True)
@@ -41,3 +42,11 @@ def deliver_alert(delivery_id: int) -> None:
 @shared_task
 def send_due_alert_deliveries() -> list[int]:
     return delivery.send_due()
+
+
+@shared_task
+def write_audit_checkpoint() -> int | None:
+    """Sign the audit log's head into a checkpoint outside the database; fails, naming the event, if the log
+    was tampered with since the previous checkpoint."""
+    checkpoint, _ = audit_checkpoints.write_checkpoint()
+    return checkpoint.head_id if checkpoint else None

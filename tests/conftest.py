@@ -4,12 +4,58 @@ import uuid
 import pytest
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database", choices=("sqlite", "postgres"), default="sqlite",
+        help="run on SQLite (DATABASE_URL's, default), or on a throwaway PostgreSQL started for the run",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, run only the tests that use the database: the others (Kafka alone, the tooling) do
+    the same on either, and the SQLite run has them."""
+    if config.getoption("database") != "postgres":
+        return
+    database_fixtures = {"db", "transactional_db", "django_db_setup"}
+    keep, drop = [], []
+    for item in items:
+        uses_database = item.get_closest_marker("django_db") or database_fixtures & set(item.fixturenames)
+        (keep if uses_database else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session")
-def django_db_modify_db_settings(tmp_path_factory):
-    """A test database file of this run's own: worker processes open it by path, and parallel
-    runs on one machine must not share it."""
+def postgres_url():
+    """A PostgreSQL of this run's own (Debian's, through localkafka), stopped and removed at the end.
+
+    Its state dir is under /tmp, not pytest's tmp_path: run as root, the server runs as the `postgres`
+    user, which cannot enter pytest's root-only temporary directories.
+    """
+    import shutil
+    import tempfile
+
+    from localkafka.postgres import LocalPostgres
+
+    server = LocalPostgres(tempfile.mkdtemp(prefix="console-test-postgres-"))
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(server.state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(request, tmp_path_factory):
+    """The database the run asked for (--database), with a test database of this run's own: worker
+    processes open it too, and parallel runs on one machine must not share it."""
     from django.conf import settings
 
+    from tests.databases import use_database
+
+    if request.config.getoption("database") == "postgres":
+        use_database(request.getfixturevalue("postgres_url"))
     db = settings.DATABASES["default"]
     if db["ENGINE"] == "django.db.backends.sqlite3":
         db["TEST"]["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
@@ -125,14 +171,14 @@ class Worker:
     """A real `celery worker` process sharing the test database and Redis."""
 
     def __init__(self, redis_url: str, log_path, mail_port: int):
-        from django.conf import settings
+        from tests.databases import shared_database_url
 
         self.log_path = log_path
         self.log = None
         self.env = {
             **os.environ,
             "REDIS_URL": redis_url,
-            "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+            "DATABASE_URL": shared_database_url(),
             "KAFKA_REQUEST_TIMEOUT_MS": "10000",
             # Alert emails go to the run's mail server; failed notifications retry within seconds.
             "EMAIL_HOST": "127.0.0.1",

@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db.models import F
@@ -49,15 +50,20 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def post_webhook(url: str, body: dict) -> None:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "kafka-console-alerts/1"})
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "kafka-console-alerts/1"},
+    )
     try:
         with _opener.open(request, timeout=settings.ALERT_WEBHOOK_TIMEOUT_SECONDS) as response:
             response.read(65536)
     except urllib.error.HTTPError as error:
         detail = error.read(ERROR_TEXT_LIMIT).decode("utf-8", "replace").strip()
-        raise DeliveryFailed(f"the receiver answered HTTP {error.code} {error.reason}"
-                             + (f": {detail}" if detail else "")) from None
+        raise DeliveryFailed(
+            f"the receiver answered HTTP {error.code} {error.reason}" + (f": {detail}" if detail else "")
+        ) from None
     except urllib.error.URLError as error:
         raise DeliveryFailed(f"cannot reach the receiver: {error.reason}") from None
     except (TimeoutError, OSError) as error:
@@ -69,8 +75,9 @@ def send_email(addresses: list[str], body: dict) -> None:
     try:
         EmailMessage(subject, text, settings.DEFAULT_FROM_EMAIL, addresses).send()
     except (smtplib.SMTPException, OSError) as error:
-        raise DeliveryFailed(f"the mail server {settings.EMAIL_HOST}:{settings.EMAIL_PORT} refused or failed: "
-                             f"{error}") from None
+        raise DeliveryFailed(
+            f"the mail server {settings.EMAIL_HOST}:{settings.EMAIL_PORT} refused or failed: {error}"
+        ) from None
 
 
 def _send(delivery: AlertDelivery) -> None:
@@ -84,9 +91,15 @@ def _send(delivery: AlertDelivery) -> None:
 
 def _claim(delivery_id: int) -> bool:
     now = timezone.now()
-    return AlertDelivery.objects.filter(
-        pk=delivery_id, delivered_at__isnull=True, gave_up_at__isnull=True, next_attempt__lte=now,
-    ).update(next_attempt=now + timedelta(seconds=CLAIM_SECONDS), attempts=F("attempts") + 1) == 1
+    return (
+        AlertDelivery.objects.filter(
+            pk=delivery_id,
+            delivered_at__isnull=True,
+            gave_up_at__isnull=True,
+            next_attempt__lte=now,
+        ).update(next_attempt=now + timedelta(seconds=CLAIM_SECONDS), attempts=F("attempts") + 1)
+        == 1
+    )
 
 
 def deliver(delivery_id: int) -> None:
@@ -105,31 +118,36 @@ def deliver(delivery_id: int) -> None:
             raise DeliveryFailed(f"unexpected error: {error!r}") from error
     except DeliveryFailed as error:
         now = timezone.now()
-        message = str(error)[:ERROR_TEXT_LIMIT * 2]
+        message = str(error)[: ERROR_TEXT_LIMIT * 2]
         if delivery.attempts >= settings.ALERT_DELIVERY_ATTEMPTS:
             AlertDelivery.objects.filter(pk=delivery_id).update(last_error=message, next_attempt=None, gave_up_at=now)
             logger.warning("alert delivery %s gave up after %s attempts: %s", delivery_id, delivery.attempts, message)
             return
         delay = backoff_seconds(delivery.attempts)
-        AlertDelivery.objects.filter(pk=delivery_id).update(last_error=message,
-                                                            next_attempt=now + timedelta(seconds=delay))
-        logger.info("alert delivery %s failed (attempt %s), again in %s s: %s", delivery_id, delivery.attempts,
-                    delay, message)
+        AlertDelivery.objects.filter(pk=delivery_id).update(
+            last_error=message, next_attempt=now + timedelta(seconds=delay)
+        )
+        logger.info(
+            "alert delivery %s failed (attempt %s), again in %s s: %s", delivery_id, delivery.attempts, delay, message
+        )
         enqueue([delivery_id], countdown=delay)
         return
     AlertDelivery.objects.filter(pk=delivery_id).update(delivered_at=timezone.now(), next_attempt=None)
+
+
+# Queued by name: groups.tasks imports this module.
+DELIVER_TASK = "groups.tasks.deliver_alert"
 
 
 def enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
     """Hand deliveries to the notifications queue without waiting on it: one connection attempt, no
     retry loop (Celery's own would hold the caller for seconds per task). If the queue cannot be
     reached now, the rows stay due and `send_due` hands them over later."""
-    from groups.tasks import deliver_alert  # here, not above: the task module imports this one
-
     if not delivery_ids:
         return
+    deliver_alert = current_app.tasks[DELIVER_TASK]
     try:
-        with deliver_alert.app.connection_for_write() as connection:
+        with current_app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0)
             for delivery_id in delivery_ids:
                 deliver_alert.apply_async((delivery_id,), countdown=countdown, retry=False, connection=connection)

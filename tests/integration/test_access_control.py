@@ -13,7 +13,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -27,6 +26,7 @@ from groups.operations import replays as replay
 from groups.operations import resets
 from groups.urls import urlpatterns
 from tests import kafkatools as kt
+from tests.databases import shared_database_url
 
 pytestmark = pytest.mark.integration
 
@@ -451,7 +451,7 @@ def test_from_a_shell_a_refused_user_is_one_line_on_stderr_and_exit_1(walk):
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"},
+        env={**os.environ, "DATABASE_URL": shared_database_url()},
     )
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr == (

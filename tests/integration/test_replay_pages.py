@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from django.conf import settings
 from django.core import signing
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -23,6 +22,7 @@ from django.urls import reverse
 
 from groups.models import AuditEvent, Operation
 from tests import kafkatools as kt
+from tests.databases import shared_database_url
 
 pytestmark = pytest.mark.integration
 
@@ -775,7 +775,7 @@ def test_from_a_shell_bad_input_is_one_line_on_stderr_and_exit_1(cluster, topics
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"},
+        env={**os.environ, "DATABASE_URL": shared_database_url()},
     )
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from groups.kafka import client_for
 from groups.models import AuditEvent, Operation
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
+from tests.databases import shared_database_url
 
 pytestmark = pytest.mark.integration
 
@@ -456,7 +456,7 @@ def test_from_a_shell_an_error_is_one_line_on_stderr_and_a_failing_exit(world, c
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"},
+        env={**os.environ, "DATABASE_URL": shared_database_url()},
     )
     assert result.returncode == 1
     assert result.stdout == ""
