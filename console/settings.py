@@ -213,8 +213,17 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-operations": {"task": "groups.tasks.reap_stale_operations", "schedule": 60.0},
     # A request expires at its time even between sweeps: approving re-checks the time itself.
     "expire-approval-requests": {"task": "groups.tasks.expire_approval_requests", "schedule": 60.0},
-    "write-audit-checkpoint": {"task": "groups.tasks.write_audit_checkpoint",
-                               "schedule": float(AUDIT_CHECKPOINT_INTERVAL)},
+    # Cheap when there is nothing to do; an hour's packing runs once, after the hour ends. A run that
+    # waited longer than its period is dropped: the next one does the same work.
+    "roll-up-history": {
+        "task": "groups.tasks.roll_up_history",
+        "schedule": 60.0,
+        "options": {"queue": "collection", "expires": 60},
+    },
+    "write-audit-checkpoint": {
+        "task": "groups.tasks.write_audit_checkpoint",
+        "schedule": float(AUDIT_CHECKPOINT_INTERVAL),
+    },
     # Picks up alert notifications whose task was lost or could not be queued.
     "send-due-alert-deliveries": {"task": "groups.tasks.send_due_alert_deliveries", "schedule": 60.0},
 }
@@ -251,6 +260,13 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kafka-console@localhost")
+
+# Lag and offset history (groups.snapshot.history): every round kept this many hours, then only
+# 5-minute roll-ups (smallest, largest, last), kept this many days.
+HISTORY_FULL_RETENTION_HOURS = env_int("HISTORY_FULL_RETENTION_HOURS", 24)
+HISTORY_ROLLUP_RETENTION_DAYS = env_int("HISTORY_ROLLUP_RETENTION_DAYS", 30)
+if HISTORY_FULL_RETENTION_HOURS < 1 or HISTORY_ROLLUP_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("HISTORY_FULL_RETENTION_HOURS and HISTORY_ROLLUP_RETENTION_DAYS must be at least 1.")
 
 LOGGING = {
     "version": 1,

@@ -464,6 +464,7 @@ class LoginFailure(models.Model):
     def __str__(self) -> str:
         return f"Failed sign-in as {self.username} at {self.time:%Y-%m-%d %H:%M:%S}"
 
+
 # ---------------------------------------------------------------------------------------------
 # Alerts: rules, the state of each (rule, group) pair, and the notifications sent for them.
 # Only groups.alerting writes these rows.
@@ -479,34 +480,47 @@ class AlertRule(models.Model):
 
     class WebhookFormat(models.TextChoices):
         JSON = "json", "JSON (the console's body, see the README)"
-        SLACK = "slack", "Slack-compatible ({\"text\": ...})"
+        SLACK = "slack", 'Slack-compatible ({"text": ...})'
 
     name = models.CharField(max_length=200)
-    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules",
-                                help_text="Empty for every cluster.")
+    cluster = models.ForeignKey(
+        Cluster,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alert_rules",
+        help_text="Empty for every cluster.",
+    )
     group_pattern = models.CharField(
-        max_length=500, default="*",
+        max_length=500,
+        default="*",
         help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, "
         "[ab] one of those; case matters), as in grants.",
     )
     statuses = models.JSONField(default=list, blank=True, help_text="Fire while the group's status is one of these.")
-    lag_seconds_over = models.PositiveIntegerField(null=True, blank=True,
-                                                   help_text="Fire while the group's lag in seconds is over this.")
-    total_lag_over = models.PositiveBigIntegerField(null=True, blank=True,
-                                                    help_text="Fire while the group's total lag (messages) is over this.")
+    lag_seconds_over = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Fire while the group's lag in seconds is over this."
+    )
+    total_lag_over = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Fire while the group's total lag (messages) is over this."
+    )
     retention_margin_under_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Fire while the group's worst retention margin is under this many minutes.")
+        null=True, blank=True, help_text="Fire while the group's worst retention margin is under this many minutes."
+    )
     no_members = models.BooleanField(default=False, help_text="Fire while the group has no members.")
     for_minutes = models.PositiveIntegerField(
-        default=0, help_text="How long a condition must hold, round after round, before the alert fires.")
+        default=0, help_text="How long a condition must hold, round after round, before the alert fires."
+    )
     webhook_url = models.URLField(max_length=2000, blank=True, default="")
     webhook_format = models.CharField(max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
     emails = models.JSONField(default=list, blank=True, help_text="Addresses the notifications are mailed to.")
     renotify_minutes = models.PositiveIntegerField(
-        default=0, help_text="While still firing, notify again after this many minutes; 0 never.")
+        default=0, help_text="While still firing, notify again after this many minutes; 0 never."
+    )
     enabled = models.BooleanField(default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -535,8 +549,9 @@ class AlertState(models.Model):
     phase = models.CharField(max_length=10, choices=Phase.choices)
     pending_since = models.DateTimeField(null=True, blank=True)
     firing_since = models.DateTimeField(null=True, blank=True)
-    clear_since = models.DateTimeField(null=True, blank=True,
-                                       help_text="Firing, but every condition clear since then (hysteresis).")
+    clear_since = models.DateTimeField(
+        null=True, blank=True, help_text="Firing, but every condition clear since then (hysteresis)."
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     last_notified = models.DateTimeField(null=True, blank=True)
     notifications = models.PositiveIntegerField(default=0, help_text="Notifications sent in the current episode.")
@@ -589,3 +604,75 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} of {self.state} by {self.channel}"
+
+
+# ---------------------------------------------------------------------------------------------
+# History of lag and offsets over time. Only groups.snapshot.history reads and writes these rows;
+# its docstring explains the layout (a head of recent rounds, hourly chunks, daily roll-ups).
+# ---------------------------------------------------------------------------------------------
+
+
+class HistorySeries(models.Model):
+    """Something whose values are kept over time: a consumer group or a topic partition of a cluster.
+
+    It outlives the group or topic it names, so the history of a deleted group stays readable
+    until retention drops its last chunk.
+    """
+
+    # The unique constraint below starts with the cluster: it is the index a cluster's deletion uses.
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="history_series", db_index=False)
+    kind = models.CharField(max_length=20)
+    key = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "kind", "key"], name="history_series_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} of cluster {self.cluster_id}"
+
+
+class HistoryPoint(models.Model):
+    """One round's values of one series (a JSON list), kept until its hour is packed into chunks."""
+
+    # Also what makes a round appended twice count once. No id: millions of rows need no second index.
+    pk = models.CompositePrimaryKey("series", "t_ms")
+    series = models.ForeignKey(HistorySeries, on_delete=models.CASCADE, related_name="+", db_index=False)
+    t_ms = models.BigIntegerField()
+    data = models.TextField()
+
+
+class HistoryChunk(models.Model):
+    """A packed run of one series' points: an hour of rounds, or an hour or a day of roll-ups."""
+
+    class Tier(models.IntegerChoices):
+        ROUNDS_HOUR = 1, "an hour of rounds"
+        ROLLUP_HOUR = 2, "an hour of 5-minute roll-ups"
+        ROLLUP_DAY = 3, "a day of 5-minute roll-ups"
+
+    # The key leads with the series: a series' reads, and its deletion, use it.
+    pk = models.CompositePrimaryKey("series", "tier", "start_ms")
+    series = models.ForeignKey(HistorySeries, on_delete=models.CASCADE, related_name="+", db_index=False)
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices)
+    start_ms = models.BigIntegerField()
+    points = models.PositiveIntegerField()
+    payload = models.BinaryField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tier", "start_ms"], name="history_chunk_age")]
+
+
+class HistoryWatermark(models.Model):
+    """How far the history of one kind of series of a cluster has been sealed, packed and pruned.
+
+    Appends lock this row, so sealing an hour and a late append of that hour never interleave.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=20)
+    sealed_until_ms = models.BigIntegerField(default=0, help_text="Rounds before this are no longer accepted.")
+    packed_until_ms = models.BigIntegerField(default=0, help_text="Rounds before this are in chunks.")
+    days_until_ms = models.BigIntegerField(default=0, help_text="Roll-ups before this are in day chunks.")
+    rounds_kept_from_ms = models.BigIntegerField(default=0, help_text="Rounds before this may have been pruned.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "kind"], name="history_watermark_once")]

@@ -10,6 +10,7 @@ from django.conf import settings
 from groups import audit_checkpoints
 from groups.alerting import delivery
 from groups.operations import approvals, lifecycle
+from groups.snapshot import history
 
 
 @shared_task(acks_late=True)
@@ -50,3 +51,9 @@ def write_audit_checkpoint() -> int | None:
     was tampered with since the previous checkpoint."""
     checkpoint, _ = audit_checkpoints.write_checkpoint()
     return checkpoint.head_id if checkpoint else None
+
+
+@shared_task
+def roll_up_history() -> dict:
+    """Pack sealed hours of lag history into chunks and drop what is past retention (beat, each minute)."""
+    return vars(history.roll_up_and_prune())
