@@ -447,3 +447,122 @@ def test_on_a_cluster_requiring_approval_a_deletion_waits_is_reviewed_and_then_r
     assert _wait_final(operation).status == "succeeded", operation.error
     assert {tp.topic for tp in _committed(cluster, group)} == {topics["read"], topics["other"]}
     assert _events(operation) == ["requested", "approved", "started", "succeeded"]
+
+
+def test_a_deletion_kafka_accepts_in_part_says_what_it_deleted_and_undo_puts_back_only_that(
+    transactional_db, cluster, kafka_bootstrap, topics, unique, use_test_redis
+):
+    """`old` partition 1 holds no offset, so the drift check cannot see its topic vanish before the run:
+    Kafka then deletes the rest and refuses that partition."""
+    group = unique("od-partial")
+    kt.commit(kafka_bootstrap, group, {(topics["read"], 0): 4, (topics["old"], 0): 3})
+    operation = _request(cluster, group, f"{topics['read']}:0 {topics['old']}:1", dispatch=False)
+    kt.admin(kafka_bootstrap).delete_topics([topics["old"]])[topics["old"]].result(timeout=30)
+    kt.wait_for(lambda: topics["old"] not in client_for(cluster).topic_partition_counts([topics["old"]]))
+
+    lifecycle.execute(operation.pk)
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert operation.error == (
+        f"Kafka refused to delete the offsets of {topics['old']}-1: partition {topics['old']}-1 does not exist: "
+        f"check the topic and partition. It deleted the offsets of {topics['read']}-0: Undo puts them back."
+    )
+    assert [(o["topic"], o["partition"], o["deleted"]) for o in operation.outcome] == [
+        (topics["old"], 1, False),
+        (topics["read"], 0, True),
+    ]
+    assert operation.before_offsets() == {(topics["read"], 0): 4} and operation.can_be_undone
+    undo = resets.preview_reset(client_for(cluster), group, "undo", undo_of=operation)
+    assert [(r.topic, r.partition, r.after) for r in undo.plan.rows] == [(topics["read"], 0, 4)]
+
+
+def test_an_approver_sees_that_the_group_now_subscribes_to_the_topic_and_cannot_approve(
+    make_user, cluster, kafka_bootstrap, topics, unique
+):
+    cluster.require_approval = True
+    cluster.save()
+    group = unique("od-review")
+    _commit_all(kafka_bootstrap, group, topics)
+    operation = _request(cluster, group, topics["read"], requester=make_user("od-asker", "Admin"))
+    member = kt.Member(kafka_bootstrap, group, [topics["read"]], client_id="od-review-app")
+    try:
+        member.wait_assigned()
+        review = approvals.review(operation)
+        assert review.blocked_reason == (
+            f"The group's members subscribe to topic {topics['read']}: stop them or change their subscription "
+            "first. As the group stands now, a worker would refuse. Approve once that has changed, or reject it."
+        )
+        with pytest.raises(approvals.DecisionRefused, match="a worker would refuse"):
+            approvals.approve(operation, make_user("od-checker", "Approver"), "looks fine")
+    finally:
+        member.stop()
+    operation.refresh_from_db()
+    assert operation.status == "awaiting_approval"
+    assert len(_committed(cluster, group)) == 6
+
+
+def test_a_deletion_whose_worker_vanished_is_failed_by_the_reaper_saying_whether_it_applied(
+    cluster, kafka_bootstrap, topics, unique
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    group = unique("od-reaped")
+    _commit_all(kafka_bootstrap, group, topics)
+    operation = _request(cluster, group, topics["old"], dispatch=False)
+    Operation.objects.filter(pk=operation.pk).update(
+        status="running", replay_attempt=1, heartbeat=timezone.now() - timedelta(hours=1)
+    )
+    assert offset_deletions.reap_stale_deletions(timedelta(minutes=5)) == [operation.pk]
+    operation.refresh_from_db()
+    assert operation.status == "failed"
+    assert operation.error == (
+        "The worker running this operation stopped without reporting back. "
+        "The group's offsets are unchanged: the deletion was not applied."
+    )
+
+
+def test_offsets_are_deleted_on_a_sasl_ssl_cluster_with_the_clusters_own_credentials(
+    db, secured_kafka, kafka_bootstrap, topics, unique
+):
+    from groups.models import Cluster
+
+    secured = Cluster(
+        name="secured",
+        bootstrap_servers=secured_kafka.bootstrap,
+        security_protocol=Cluster.Security.SASL_SSL,
+        sasl_mechanism=Cluster.Mechanism.SCRAM_SHA_512,
+        sasl_username=secured_kafka.username,
+        secret_ref=f"file:{secured_kafka.password_file}",
+        ssl_ca_location=str(secured_kafka.ca_file),
+    )
+    secured.full_clean()
+    secured.save()
+    group = unique("od-secured")
+    _commit_all(kafka_bootstrap, group, topics)
+    client = client_for(secured)
+    assert offset_deletion.group_subscriptions(client, group) == offset_deletion.Subscriptions(protocol_type="")
+    result = offset_deletion.delete_offsets(client, group, [TP(topics["old"], 0)])
+    assert result.deleted == (TP(topics["old"], 0),) and result.refused == {}
+    assert TP(topics["old"], 0) not in _committed(secured, group)
+
+    wrong = Cluster.objects.create(
+        name="secured-wrong",
+        bootstrap_servers=secured_kafka.bootstrap,
+        security_protocol=Cluster.Security.SASL_SSL,
+        sasl_mechanism=Cluster.Mechanism.SCRAM_SHA_512,
+        sasl_username=secured_kafka.username,
+        secret_ref="env:OD_WRONG_PASSWORD",
+        ssl_ca_location=str(secured_kafka.ca_file),
+    )
+    import os
+
+    os.environ["OD_WRONG_PASSWORD"] = "not-the-password"
+    try:
+        with pytest.raises(ConsoleError) as refused:
+            offset_deletion.delete_offsets(client_for(wrong), group, [TP(topics["old"], 2)])
+    finally:
+        del os.environ["OD_WRONG_PASSWORD"]
+    assert "Check the cluster's SASL user and password" in refused.value.message, refused.value.message
+    assert TP(topics["old"], 2) in _committed(secured, group)
