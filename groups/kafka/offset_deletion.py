@@ -94,9 +94,10 @@ def _unreachable(client: ClusterClient, what: str, exc: Exception) -> ConsoleErr
             "Check the cluster's SASL user and password.",
             code="SASL_AUTHENTICATION_FAILED",
         )
+    # kafka-python retries a rejected login until its bootstrap times out, and only logs why.
     return ConsoleError(
         f"Kafka at {client.bootstrap} could not be reached within {client.timeout:.0f}s while {what} "
-        f"({exc}). Check that the brokers are up and reachable from the console.",
+        f"({exc}). Check that the brokers are up and reachable from the console, and the cluster's credentials.",
         code="_TRANSPORT",
         retriable=True,
     )
