@@ -139,6 +139,7 @@ class Operation(models.Model):
     class Kind(models.TextChoices):
         RESET = "reset", "Offset reset"
         DELETE_GROUP = "delete_group", "Delete group"
+        DELETE_OFFSETS = "delete_offsets", "Delete offsets"
         REPLAY = "replay", "Replay"
 
     class Status(models.TextChoices):
@@ -249,10 +250,18 @@ class Operation(models.Model):
 
     @property
     def can_be_undone(self) -> bool:
+        """A reset that succeeded, or an offset deletion that deleted offsets (a failed one may have, in part)."""
+        if self.kind == self.Kind.DELETE_OFFSETS:
+            return bool(self.before_offsets())
         return self.kind == self.Kind.RESET and self.status == self.Status.SUCCEEDED
 
     def before_offsets(self) -> dict[tuple[str, int], int | None]:
-        return {(row["topic"], row["partition"]): row["before"] for row in self.plan}
+        """The offsets the operation found, which its undo puts back; of a deletion, only the offsets it deleted."""
+        rows = self.plan
+        if self.kind == self.Kind.DELETE_OFFSETS:
+            deleted = {(o["topic"], o["partition"]) for o in self.outcome if o.get("deleted")}
+            rows = [row for row in rows if (row["topic"], row["partition"]) in deleted and row["before"] is not None]
+        return {(row["topic"], row["partition"]): row["before"] for row in rows}
 
 
 class Replay(models.Model):

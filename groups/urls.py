@@ -3,7 +3,7 @@
 from django.urls import include, path, register_converter
 
 from groups.converters import GroupIdConverter
-from groups.views import audit, clusters, operations, replays, resets
+from groups.views import audit, clusters, offset_deletion, operations, replays, resets
 
 register_converter(GroupIdConverter, "group_id")
 
@@ -19,6 +19,19 @@ urlpatterns = [
     path("clusters/<str:cluster>/reset-confirm/<group_id:group>/", resets.reset_confirm, name="reset_confirm"),
     path("clusters/<str:cluster>/reset/<group_id:group>/", resets.reset_form, name="reset_form"),
     path("clusters/<str:cluster>/delete/<group_id:group>/", resets.delete_group, name="delete_group"),
+    path(
+        "clusters/<str:cluster>/delete-offsets/<group_id:group>/", offset_deletion.offsets_form, name="delete_offsets"
+    ),
+    path(
+        "clusters/<str:cluster>/delete-offsets-preview/<group_id:group>/",
+        offset_deletion.offsets_preview,
+        name="delete_offsets_preview",
+    ),
+    path(
+        "clusters/<str:cluster>/delete-offsets-confirm/<group_id:group>/",
+        offset_deletion.offsets_confirm,
+        name="delete_offsets_confirm",
+    ),
     path("clusters/<str:cluster>/replay-action/<str:topic>/", replays.replay_action, name="replay_action"),
     path("clusters/<str:cluster>/replay/<str:topic>/", replays.replay_form, name="replay_form"),
     path("clusters/<str:cluster>/replay-preview/<str:topic>/", replays.replay_preview, name="replay_preview"),

@@ -2,7 +2,8 @@
 
 `admin` reads groups, offsets and topics and makes the two group writes; `copier` copies record
 ranges between topics; `offsets_helper` reads committed offsets in a child process (see there
-why). Callers import what they need from this package.
+why); `offset_deletion` deletes committed offsets through kafka-python (imported as a module, so
+only its callers load that client). Callers import what they need from this package.
 """
 
 from groups.kafka.admin import ClusterClient, client_for, offset_fetcher

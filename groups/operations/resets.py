@@ -19,7 +19,7 @@ from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, clie
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
 from groups.operations.lifecycle import Review, active_group_message
-from groups.planning import inputs
+from groups.planning import deletions, inputs
 from groups.planning import resets as planning
 
 STRATEGIES = {
@@ -119,6 +119,9 @@ def preview_reset(
     group = client.describe_groups([group_id])[group_id]
     committed = client.committed_offsets([group_id])[group_id]
     strategy, zone_assumed = _strategy(client, group_id, kind, value, undo_of)
+    if undo_of is not None and undo_of.kind == Operation.Kind.DELETE_OFFSETS:
+        held = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
+        deletions.refuse_recommitted(undo_of.pk, undo_of.before_offsets(), held)
 
     basis: Iterable[planning.PartitionId]
     if isinstance(strategy, planning.FromFile | planning.Undo):

@@ -111,7 +111,10 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         Operation, cluster=cluster_row, group_id=group, pk=undo if undo.isascii() and undo.isdecimal() else None
     )
     if not undo_of.can_be_undone:
-        error = f"Operation #{undo_of.pk} cannot be undone: only an offset reset that succeeded can."
+        error = (
+            f"Operation #{undo_of.pk} cannot be undone: only an offset reset that succeeded, or an offset "
+            "deletion that deleted offsets, can."
+        )
         return _page(request, _context(cluster_row, group, undo_of=undo_of, error=error), 400)
     return _preview_page(
         request, cluster_row, group, ResetForm(), {"strategy": "undo", "value": "", "scope": ""}, undo_of=undo_of

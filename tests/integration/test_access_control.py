@@ -61,6 +61,7 @@ class Walk:
     replay_token: str
     replay: Operation  # pending, requested by REQUESTER
     awaiting: dict[str, Operation]  # one per step that decides, so each step finds its own still awaiting
+    deletion_token: str = ""  # an admin's preview of deleting the walk topic's offsets
 
     @property
     def existing(self) -> set[int]:
@@ -127,6 +128,21 @@ def _steps(w: Walk) -> list[Step]:
         ),
         Step("delete_group", "get", reverse("delete_group", args=[local, g]), {}, DELETERS),
         Step("delete_group", "post", reverse("delete_group", args=[local, g]), {"reason": "walk"}, DELETERS),
+        Step("delete_offsets", "get", reverse("delete_offsets", args=[local, g]), {}, DELETERS),
+        Step(
+            "delete_offsets_preview",
+            "post",
+            reverse("delete_offsets_preview", args=[local, g]),
+            {"topics": [w.topic]},
+            DELETERS,
+        ),
+        Step(
+            "delete_offsets_confirm",
+            "post",
+            reverse("delete_offsets_confirm", args=[local, g]),
+            {"token": w.deletion_token, "reason": "walk"},
+            DELETERS,
+        ),
         Step(
             "replay_action",
             "get",
@@ -253,6 +269,9 @@ def walk(cluster, kafka_bootstrap, unique, make_user) -> Walk:
         replay=done,
         awaiting=awaiting,
     )
+    deletion_previewed = admin.post(reverse("delete_offsets_preview", args=["local", group]), {"topics": [topic]})
+    deletion_token = re.search(r'name="token" value="([^"]+)"', deletion_previewed.content.decode()).group(1)
+    walk = replace(walk, deletion_token=deletion_token)
     replay_previewed = admin.post(reverse("replay_preview", args=["local", topic]), _replay_form(walk))
     replay_token = re.search(r'name="token" value="([^"]+)"', replay_previewed.content.decode()).group(1)
     wanted = replay.ReplayRequest(
