@@ -140,6 +140,7 @@ class Operation(models.Model):
         RESET = "reset", "Offset reset"
         DELETE_GROUP = "delete_group", "Delete group"
         REPLAY = "replay", "Replay"
+        SHARE_RESET = "share_reset", "Share group start-offset reset"
 
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
@@ -249,7 +250,7 @@ class Operation(models.Model):
 
     @property
     def can_be_undone(self) -> bool:
-        return self.kind == self.Kind.RESET and self.status == self.Status.SUCCEEDED
+        return self.kind in (self.Kind.RESET, self.Kind.SHARE_RESET) and self.status == self.Status.SUCCEEDED
 
     def before_offsets(self) -> dict[tuple[str, int], int | None]:
         return {(row["topic"], row["partition"]): row["before"] for row in self.plan}

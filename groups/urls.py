@@ -3,7 +3,7 @@
 from django.urls import include, path, register_converter
 
 from groups.converters import GroupIdConverter
-from groups.views import audit, clusters, operations, replays, resets, share_groups
+from groups.views import audit, clusters, operations, replays, resets, share_groups, share_resets
 
 register_converter(GroupIdConverter, "group_id")
 
@@ -23,6 +23,19 @@ urlpatterns = [
     path("clusters/<str:cluster>/reset-confirm/<group_id:group>/", resets.reset_confirm, name="reset_confirm"),
     path("clusters/<str:cluster>/reset/<group_id:group>/", resets.reset_form, name="reset_form"),
     path("clusters/<str:cluster>/delete/<group_id:group>/", resets.delete_group, name="delete_group"),
+    path(
+        "clusters/<str:cluster>/share-reset/<group_id:group>/", share_resets.share_reset_form, name="share_reset_form"
+    ),
+    path(
+        "clusters/<str:cluster>/share-reset-preview/<group_id:group>/",
+        share_resets.share_reset_preview,
+        name="share_reset_preview",
+    ),
+    path(
+        "clusters/<str:cluster>/share-reset-confirm/<group_id:group>/",
+        share_resets.share_reset_confirm,
+        name="share_reset_confirm",
+    ),
     path("clusters/<str:cluster>/replay-action/<str:topic>/", replays.replay_action, name="replay_action"),
     path("clusters/<str:cluster>/replay/<str:topic>/", replays.replay_form, name="replay_form"),
     path("clusters/<str:cluster>/replay-preview/<str:topic>/", replays.replay_preview, name="replay_preview"),

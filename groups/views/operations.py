@@ -50,6 +50,7 @@ KIND_PARTS: dict[str, tuple[str, Callable[[HttpRequest, Operation], dict]]] = {
     Operation.Kind.RESET: ("groups/operation_reset.html", _reset_part),
     Operation.Kind.DELETE_GROUP: ("groups/operation_deletion.html", _deletion_part),
     Operation.Kind.REPLAY: ("groups/operation_replay.html", _replay_part),
+    Operation.Kind.SHARE_RESET: ("groups/operation_share_reset.html", _reset_part),
 }
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
-from groups import share_reading
+from groups import access, share_reading
 from groups.kafka import ConsoleError, client_for, share_client_for
-from groups.views.common import error_status, get_cluster, render_page, visible
+from groups.views.common import error_status, get_cluster, recent_operations, render_page, visible
 
 
 def _json_error(error: ConsoleError) -> JsonResponse:
@@ -29,7 +29,12 @@ def share_group_list(request: HttpRequest, cluster: str) -> HttpResponse:
 @require_GET
 def share_group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, group_id=group)
-    context: dict = {"cluster": cluster_row, "group_id": group}
+    context: dict = {
+        "cluster": cluster_row,
+        "group_id": group,
+        "recent_operations": recent_operations(cluster_row, group),
+        "may_reset": access.allowed(request.user, "reset", cluster_row, group),
+    }
     try:
         detail = share_reading.share_group_detail(share_client_for(cluster_row), client_for(cluster_row), group)
     except ConsoleError as error:
