@@ -175,3 +175,40 @@ def test_resetting_an_active_share_group_is_refused_at_preview_and_by_the_worker
     assert operation.error.startswith(f"Resetting an active share group is refused: '{group}' is Stable")
     assert "Nothing was written." in operation.error
     assert _described_offsets(kafka_bootstrap, group) == before
+
+
+@pytest.mark.django_db
+def test_on_a_cluster_requiring_approval_a_share_reset_is_reviewed_against_the_share_group_now(
+    cluster, make_user, kafka_bootstrap, idle_share_group
+):
+    from django.test import Client
+
+    topic, group, share = idle_share_group["topic"], idle_share_group["group"], idle_share_group["share"]
+    cluster.require_approval = True
+    cluster.save()
+    operator, approver = Client(), Client()
+    operator.force_login(make_user("operator", "Operator"))
+    approver.force_login(make_user("approver", "Approver"))
+    preview = operator.post(
+        f"/clusters/local/share-reset-preview/{group}/", {"strategy": "to-latest", "scope_mode": "all"}
+    )
+    assert "Request approval" in preview.content.decode()
+    token = preview.context["confirm"].initial["token"]
+    operator.post(f"/clusters/local/share-reset-confirm/{group}/", {"token": token, "reason": "skip the backlog"})
+    operation = Operation.objects.get(group_id=group, kind=Operation.Kind.SHARE_RESET)
+    assert operation.status == "awaiting_approval"
+
+    page = approver.get(f"/operations/{operation.pk}/").content.decode()
+    assert 'id="review-current"' in page and 'id="decision-form"' in page
+
+    member = kt.ShareMember(kafka_bootstrap, group, [topic], client_id="came-back")
+    try:
+        kt.wait_for(lambda: share.describe(group).state == "Stable", what="the share group to be active")
+        blocked = approver.get(f"/operations/{operation.pk}/").content.decode()
+        assert 'id="approval-blocked"' in blocked and "Resetting an active share group is refused" in blocked
+        refused = approver.post(f"/operations/{operation.pk}/approve/", {"comment": "go"})
+        assert refused.status_code == 409
+    finally:
+        member.stop()
+    operation.refresh_from_db()
+    assert operation.status == "awaiting_approval"
