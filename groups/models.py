@@ -141,6 +141,7 @@ class Operation(models.Model):
         DELETE_GROUP = "delete_group", "Delete group"
         DELETE_OFFSETS = "delete_offsets", "Delete offsets"
         REPLAY = "replay", "Replay"
+        SHARE_RESET = "share_reset", "Share group start-offset reset"
 
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
@@ -250,10 +251,11 @@ class Operation(models.Model):
 
     @property
     def can_be_undone(self) -> bool:
-        """A reset that succeeded, or an offset deletion that deleted offsets (a failed one may have, in part)."""
+        """A reset (of a consumer or share group) that succeeded, or an offset deletion that deleted
+        offsets (a failed one may have, in part)."""
         if self.kind == self.Kind.DELETE_OFFSETS:
             return bool(self.before_offsets())
-        return self.kind == self.Kind.RESET and self.status == self.Status.SUCCEEDED
+        return self.kind in (self.Kind.RESET, self.Kind.SHARE_RESET) and self.status == self.Status.SUCCEEDED
 
     def before_offsets(self) -> dict[tuple[str, int], int | None]:
         """The offsets the operation found, which its undo puts back; of a deletion, only the offsets it deleted."""

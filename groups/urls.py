@@ -3,7 +3,16 @@
 from django.urls import include, path, register_converter
 
 from groups.converters import GroupIdConverter
-from groups.views import audit, clusters, offset_deletion, operations, replays, resets
+from groups.views import (
+    audit,
+    clusters,
+    offset_deletion,
+    operations,
+    replays,
+    resets,
+    share_groups,
+    share_resets,
+)
 
 register_converter(GroupIdConverter, "group_id")
 
@@ -14,6 +23,10 @@ urlpatterns = [
     # the final slash.
     path("clusters/<str:cluster>/groups/<group_id:group>/", clusters.group_page, name="group_page"),
     path("clusters/<str:cluster>/topics/<str:topic>/", clusters.topic_page, name="topic_page"),
+    path("clusters/<str:cluster>/share-groups/", share_groups.share_group_list, name="share_group_list"),
+    path(
+        "clusters/<str:cluster>/share-groups/<group_id:group>/", share_groups.share_group_page, name="share_group_page"
+    ),
     # Actions take their own prefixes so the group id, which may contain slashes, stays the last segment.
     path("clusters/<str:cluster>/reset-preview/<group_id:group>/", resets.reset_preview, name="reset_preview"),
     path("clusters/<str:cluster>/reset-confirm/<group_id:group>/", resets.reset_confirm, name="reset_confirm"),
@@ -32,6 +45,19 @@ urlpatterns = [
         offset_deletion.offsets_confirm,
         name="delete_offsets_confirm",
     ),
+    path(
+        "clusters/<str:cluster>/share-reset/<group_id:group>/", share_resets.share_reset_form, name="share_reset_form"
+    ),
+    path(
+        "clusters/<str:cluster>/share-reset-preview/<group_id:group>/",
+        share_resets.share_reset_preview,
+        name="share_reset_preview",
+    ),
+    path(
+        "clusters/<str:cluster>/share-reset-confirm/<group_id:group>/",
+        share_resets.share_reset_confirm,
+        name="share_reset_confirm",
+    ),
     path("clusters/<str:cluster>/replay-action/<str:topic>/", replays.replay_action, name="replay_action"),
     path("clusters/<str:cluster>/replay/<str:topic>/", replays.replay_form, name="replay_form"),
     path("clusters/<str:cluster>/replay-preview/<str:topic>/", replays.replay_preview, name="replay_preview"),
@@ -46,6 +72,14 @@ urlpatterns = [
     path("api/clusters/", clusters.api_clusters, name="api_clusters"),
     path("api/clusters/<str:cluster>/groups/", clusters.api_groups, name="api_groups"),
     path("api/clusters/<str:cluster>/groups/<group_id:group>/", clusters.api_group, name="api_group"),
+    path("api/clusters/<str:cluster>/share-groups/", share_groups.api_share_groups, name="api_share_groups"),
+    path(
+        "api/clusters/<str:cluster>/share-groups/<group_id:group>/",
+        share_groups.api_share_group,
+        name="api_share_group",
+    ),
+    # base.html links the alert pages on every page; the layout merge left their URLs out.
+    path("", include("groups.urls_alerts")),
     path(
         "audit/",
         include(

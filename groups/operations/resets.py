@@ -261,7 +261,8 @@ class PartitionCheck:
         return not self.moved and (not self.in_request or self.replanned or self.outside_log)
 
 
-def _compare(requested: list[dict], now: Iterable[planning.PlannedPartition]) -> tuple[PartitionCheck, ...]:
+def compare_plans(requested: list[dict], now: Iterable[planning.PlannedPartition]) -> tuple[PartitionCheck, ...]:
+    """Each partition of a requested plan beside the same request planned now, for an approver's review."""
     then = {(row["topic"], row["partition"]): row for row in requested}
     current = {(row.topic, row.partition): row for row in now}
     checks = []
@@ -368,7 +369,7 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
             return Review(error=str(exc))
         except ConsoleError as exc:
             return Review(error=exc.message)
-        return Review(group=preview.group, checks=_compare(operation.plan, preview.plan.rows))
+        return Review(group=preview.group, checks=compare_plans(operation.plan, preview.plan.rows))
 
 
 class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
