@@ -11,12 +11,14 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
-ACTIONS = ("view", "reset", "replay", "alert", "delete", "approve", "audit", "admin")
+ACTIONS = ("view", "reset", "replay", "alert", "delete", "approve", "audit", "admin", "read_records")
 ROLES = {
+    # Seeing a group's offsets and lag is not seeing the data its topics carry: viewers read no records.
     "Viewer": {"view"},
     # Operators are the ones paged about their groups, and a rule changes nothing in Kafka: they may
-    # set alerts up for the clusters and groups of their grant, and no wider.
-    "Operator": {"view", "reset", "replay", "alert"},
+    # set alerts up for the clusters and groups of their grant, and no wider. They read records: a
+    # replay's preview already shows them a sample, and a reset "to 09:00" is checked against the data.
+    "Operator": {"view", "reset", "replay", "alert", "read_records"},
     "Approver": {"view", "approve", "audit"},
     "Admin": set(ACTIONS),
 }
@@ -464,6 +466,7 @@ class LoginFailure(models.Model):
     def __str__(self) -> str:
         return f"Failed sign-in as {self.username} at {self.time:%Y-%m-%d %H:%M:%S}"
 
+
 # ---------------------------------------------------------------------------------------------
 # Alerts: rules, the state of each (rule, group) pair, and the notifications sent for them.
 # Only groups.alerting writes these rows.
@@ -479,34 +482,47 @@ class AlertRule(models.Model):
 
     class WebhookFormat(models.TextChoices):
         JSON = "json", "JSON (the console's body, see the README)"
-        SLACK = "slack", "Slack-compatible ({\"text\": ...})"
+        SLACK = "slack", 'Slack-compatible ({"text": ...})'
 
     name = models.CharField(max_length=200)
-    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules",
-                                help_text="Empty for every cluster.")
+    cluster = models.ForeignKey(
+        Cluster,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alert_rules",
+        help_text="Empty for every cluster.",
+    )
     group_pattern = models.CharField(
-        max_length=500, default="*",
+        max_length=500,
+        default="*",
         help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, "
         "[ab] one of those; case matters), as in grants.",
     )
     statuses = models.JSONField(default=list, blank=True, help_text="Fire while the group's status is one of these.")
-    lag_seconds_over = models.PositiveIntegerField(null=True, blank=True,
-                                                   help_text="Fire while the group's lag in seconds is over this.")
-    total_lag_over = models.PositiveBigIntegerField(null=True, blank=True,
-                                                    help_text="Fire while the group's total lag (messages) is over this.")
+    lag_seconds_over = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Fire while the group's lag in seconds is over this."
+    )
+    total_lag_over = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Fire while the group's total lag (messages) is over this."
+    )
     retention_margin_under_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Fire while the group's worst retention margin is under this many minutes.")
+        null=True, blank=True, help_text="Fire while the group's worst retention margin is under this many minutes."
+    )
     no_members = models.BooleanField(default=False, help_text="Fire while the group has no members.")
     for_minutes = models.PositiveIntegerField(
-        default=0, help_text="How long a condition must hold, round after round, before the alert fires.")
+        default=0, help_text="How long a condition must hold, round after round, before the alert fires."
+    )
     webhook_url = models.URLField(max_length=2000, blank=True, default="")
     webhook_format = models.CharField(max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
     emails = models.JSONField(default=list, blank=True, help_text="Addresses the notifications are mailed to.")
     renotify_minutes = models.PositiveIntegerField(
-        default=0, help_text="While still firing, notify again after this many minutes; 0 never.")
+        default=0, help_text="While still firing, notify again after this many minutes; 0 never."
+    )
     enabled = models.BooleanField(default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -535,8 +551,9 @@ class AlertState(models.Model):
     phase = models.CharField(max_length=10, choices=Phase.choices)
     pending_since = models.DateTimeField(null=True, blank=True)
     firing_since = models.DateTimeField(null=True, blank=True)
-    clear_since = models.DateTimeField(null=True, blank=True,
-                                       help_text="Firing, but every condition clear since then (hysteresis).")
+    clear_since = models.DateTimeField(
+        null=True, blank=True, help_text="Firing, but every condition clear since then (hysteresis)."
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     last_notified = models.DateTimeField(null=True, blank=True)
     notifications = models.PositiveIntegerField(default=0, help_text="Notifications sent in the current episode.")

@@ -3,7 +3,7 @@
 from django.urls import include, path, register_converter
 
 from groups.converters import GroupIdConverter
-from groups.views import audit, clusters, operations, replays, resets
+from groups.views import audit, clusters, operations, records, replays, resets
 
 register_converter(GroupIdConverter, "group_id")
 
@@ -14,6 +14,7 @@ urlpatterns = [
     # the final slash.
     path("clusters/<str:cluster>/groups/<group_id:group>/", clusters.group_page, name="group_page"),
     path("clusters/<str:cluster>/topics/<str:topic>/", clusters.topic_page, name="topic_page"),
+    path("clusters/<str:cluster>/topics/<str:topic>/records/", records.records_page, name="topic_records"),
     # Actions take their own prefixes so the group id, which may contain slashes, stays the last segment.
     path("clusters/<str:cluster>/reset-preview/<group_id:group>/", resets.reset_preview, name="reset_preview"),
     path("clusters/<str:cluster>/reset-confirm/<group_id:group>/", resets.reset_confirm, name="reset_confirm"),
