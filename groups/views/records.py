@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from groups import audit, browse
-from groups.forms_records import RecordsForm
+from groups.forms_records import FIELDS, RecordsForm
 from groups.kafka import ConsoleError, client_for
 from groups.views.common import error_status, get_cluster
 
@@ -15,14 +16,10 @@ TEMPLATE = "groups/records.html"
 
 
 def _link(query: QueryDict, **changes: str | None) -> str:
-    """The query string with `changes` made (None removes a parameter); formats per record are dropped."""
-    changed = query.copy()
-    changed.pop("show", None)
-    for name, value in changes.items():
-        changed.pop(name, None)
-        if value is not None:
-            changed[name] = value
-    return "?" + changed.urlencode()
+    """The query string of the form's fields with `changes` made (None removes one), in the form's order, empty
+    ones left out; formats per record are dropped."""
+    fields = {name: changes[name] if name in changes else query.get(name) for name in FIELDS if name != "show"}
+    return "?" + urlencode({name: value for name, value in fields.items() if value})
 
 
 def _links(query: QueryDict, result: browse.BrowseResult) -> dict:
