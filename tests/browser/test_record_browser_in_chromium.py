@@ -39,14 +39,29 @@ def topic(kafka_bootstrap, unique):
     return name
 
 
+def _watch(page) -> list[str]:
+    """Errors and warnings `page` logs, scripts that fail, and failed requests, from now on.
+
+    The console has no favicon yet (issue 13 asks for one), so Chromium's own request for it is left out.
+    """
+    problems: list[str] = []
+
+    def logged(message) -> None:
+        if message.type in ("error", "warning") and not message.location.get("url", "").endswith("/favicon.ico"):
+            problems.append(f"{message.type}: {message.text} ({message.location.get('url')})")
+
+    page.on("console", logged)
+    page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    page.on(
+        "response", lambda response: response.status >= 400 and problems.append(f"{response.status}: {response.url}")
+    )
+    return problems
+
+
 @pytest.fixture
 def console_problems(browser_page):
-    """Errors and warnings the page logs, and scripts that fail, while a test runs."""
-    problems: list[str] = []
-    browser_page.on("console", lambda m: m.type in ("error", "warning") and problems.append(f"{m.type}: {m.text}"))
-    browser_page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
-    browser_page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
-    return problems
+    return _watch(browser_page)
 
 
 def _shown(page, offset: int, cell: str) -> list[str]:
@@ -127,8 +142,7 @@ def test_without_javascript_the_links_switch_formats_and_page_through_the_record
     context = browser_page.context.browser.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
-        problems: list[str] = []
-        page.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
+        problems = _watch(page)
         base = f"{live_server.url}/clusters/local/topics/{topic}/records/"
         page.goto(f"{base}?partition=0&seek=start&direction=forward&count=20")
         page.get_by_label("Username").fill("nojs")
@@ -156,11 +170,12 @@ def test_without_javascript_the_links_switch_formats_and_page_through_the_record
         offsets = page.locator("#records tbody tr").evaluate_all("rows => rows.map(r => r.dataset.record)")
         assert offsets == [str(offset) for offset in range(19, -1, -1)]
 
-        with page.expect_navigation():
-            page.goto(f"{base}?partition=0&seek=offset&offset=99")
+        assert problems == []
+
+        response = page.goto(f"{base}?partition=0&seek=offset&offset=99")
+        assert response is not None and response.status == 400
         assert page.locator("#error-offset").inner_text() == (
             "Offset 99 is outside partition 0: it holds offsets 0 to 29 (log start 0, log end 30)."
         )
-        assert problems == [] or all("400" in problem for problem in problems), problems
     finally:
         context.close()
