@@ -195,7 +195,8 @@ def test_timestamps_offsets_partition_and_size_are_shown(client, cluster, topic,
     assert f'<span title="epoch ms {START_MS + 20 * SECOND}">2023-11-14 22:13:40.000Z</span>' in row
     assert '<span class="badge kind timestamp-type">CreateTime</span>' in row
     size = len(b"user-20") + len(_value(20)) + len(b"trace-id") + 3 + len(b"raw") + 2
-    assert f'<td class="num size" title="bytes of key, value and headers">{size} B</td>' in row
+    assert f'<div class="muted record-meta size" title="bytes of key, value and headers">{size} B</div>' in row
+    assert '<span class="partition">0</span>' in row
     appended = unique("browse-append")
     kt.create_topic(kafka_bootstrap, appended, 1, config={"message.timestamp.type": "LogAppendTime"})
     kt.produce(kafka_bootstrap, appended, {0: 1})
