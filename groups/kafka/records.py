@@ -105,6 +105,9 @@ def _consumer(client: ClusterClient) -> Consumer:
         "auto.offset.reset": "error",
         "isolation.level": "read_uncommitted",
         "log.connection.close": False,
+        # A fetch that reached the log end waits at most this long, so a re-assignment (the next window of a
+        # backwards read) is not held up behind it.
+        "fetch.wait.max.ms": 50,
     }
     return Consumer(config)
 
