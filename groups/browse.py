@@ -134,8 +134,10 @@ def _origin(reader: RecordReader, request: BrowseRequest, log: LogOffsets) -> tu
     return log.end, True
 
 
-def _backwards(reader: RecordReader, request: BrowseRequest, log_start: int, origin: int) -> tuple:
-    """Records before `origin`, nearest first kept: (records by offset, scanned, first offset, timed out)."""
+def _backwards(
+    reader: RecordReader, request: BrowseRequest, log_start: int, origin: int
+) -> tuple[list[FetchedRecord], int, int, bool]:
+    """Records before `origin`, the nearest kept: (records by offset, scanned, first offset, timed out)."""
     found: list[FetchedRecord] = []
     scanned, low = 0, origin
     accept = request.accepts if request.has_filter else None
@@ -151,7 +153,9 @@ def _backwards(reader: RecordReader, request: BrowseRequest, log_start: int, ori
     if len(found) > request.count:
         found = found[-request.count :]
         low = found[0].offset
-    return found, scanned, low, False
+    # The deadline may also have passed between two windows, before the goal.
+    timed_out = low > log_start and len(found) < request.count and scanned < SCAN_LIMIT and reader.time_left <= 0
+    return found, scanned, low, timed_out
 
 
 def read(

@@ -13,6 +13,7 @@ from confluent_kafka import Producer
 from django.urls import reverse
 
 from groups import browse
+from groups.kafka import ConsoleError, LogOffsets, client_for
 from groups.models import AuditEvent, Grant
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
@@ -399,3 +400,25 @@ def test_the_replay_preview_links_each_range_into_the_browser(client, cluster, t
     link = reverse("topic_records", args=["local", topic]) + query
     assert f'href="{link}"' in body
     assert _offsets(client.get(html.unescape(link)).content.decode())[0] == 30
+
+
+def test_a_read_ends_at_the_deadline_with_what_arrived_and_says_so(cluster, topic):
+    client = client_for(cluster)
+    log = browse.partition_logs(client, topic)[0]
+    client.timeout = 0.0  # this client's deadline has passed before the first record could arrive
+    wanted = browse.BrowseRequest(partition=0, seek="offset", offset=20, direction="forward", count=20)
+    result = browse.read(client, topic, wanted, log, actor="t", cluster="local", source_ip=None)
+    assert result.timed_out and result.records == () and result.next_offset == 20
+    backwards = browse.read(
+        client, topic, browse.BrowseRequest(partition=0, count=20), log, actor="t", cluster="local", source_ip=None
+    )
+    assert backwards.timed_out and backwards.records == () and backwards.first_offset == RECORDS
+
+
+def test_an_offset_that_left_the_log_meanwhile_is_told_and_the_failed_read_audited(cluster, topic):
+    stale = LogOffsets(0, RECORDS)  # as the page saw it before offsets 0-9 were deleted
+    wanted = browse.BrowseRequest(partition=0, seek="offset", offset=5, direction="forward", count=20)
+    with pytest.raises(ConsoleError, match="no longer in its log"):
+        browse.read(client_for(cluster), topic, wanted, stale, actor="t", cluster="local", source_ip=None)
+    (event,) = _reads()
+    assert event.outcome == "failed" and "no longer in its log" in event.error and event.plan[0]["records"] == 0
