@@ -294,7 +294,7 @@ def test_an_unknown_topic_is_a_404_page(client, cluster):
     assert _reads() == []
 
 
-def test_every_read_is_audited_with_who_what_and_the_offsets_returned(client, cluster, topic):
+def test_every_read_is_audited_with_who_what_and_the_offsets_returned(client, cluster, topic, make_user):
     _get(client, topic, partition="0", seek="offset", offset="20", direction="forward", count="20")
     _get(client, topic, partition="0", seek="start", direction="forward", contains="grüße 10")
     plain, filtered = _reads()
@@ -306,6 +306,9 @@ def test_every_read_is_audited_with_who_what_and_the_offsets_returned(client, cl
     row = filtered.plan[0]
     assert (row["first_offset"], row["last_offset"], row["records"], row["scanned"]) == (101, 109, 3, 110)
     assert "filter: key or value contains 'grüße 10' (110 scanned)" in row["note"]
+    client.force_login(make_user("audrey", "Admin"))
+    page = client.get(reverse("audit_event", args=[filtered.pk])).content.decode()
+    assert "read_records" in page and html.escape("returned offsets 101 to 109 (3 records)") in page
 
 
 def test_a_viewer_may_not_read_records_and_the_refusal_is_audited(client, cluster, topic, make_user):
