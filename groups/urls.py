@@ -8,6 +8,7 @@ from groups.views import (
     clusters,
     offset_deletion,
     operations,
+    records,
     replays,
     resets,
     share_groups,
@@ -27,6 +28,7 @@ urlpatterns = [
     path(
         "clusters/<str:cluster>/share-groups/<group_id:group>/", share_groups.share_group_page, name="share_group_page"
     ),
+    path("clusters/<str:cluster>/topics/<str:topic>/records/", records.records_page, name="topic_records"),
     # Actions take their own prefixes so the group id, which may contain slashes, stays the last segment.
     path("clusters/<str:cluster>/reset-preview/<group_id:group>/", resets.reset_preview, name="reset_preview"),
     path("clusters/<str:cluster>/reset-confirm/<group_id:group>/", resets.reset_confirm, name="reset_confirm"),
@@ -69,6 +71,8 @@ urlpatterns = [
     # A running replay is stopped here; a request still awaiting approval is withdrawn through cancel_operation.
     path("operations/<int:pk>/cancel-replay/", operations.cancel_replay, name="cancel_replay"),
     path("approvals/", operations.approval_list, name="approval_list"),
+    # The alert pages' URLs: every page's header links to them, and the layout merge left them unrouted.
+    path("", include("groups.urls_alerts")),
     path("api/clusters/", clusters.api_clusters, name="api_clusters"),
     path("api/clusters/<str:cluster>/groups/", clusters.api_groups, name="api_groups"),
     path("api/clusters/<str:cluster>/groups/<group_id:group>/", clusters.api_group, name="api_group"),
@@ -79,7 +83,6 @@ urlpatterns = [
         name="api_share_group",
     ),
     # base.html links the alert pages on every page; the layout merge left their URLs out.
-    path("", include("groups.urls_alerts")),
     path(
         "audit/",
         include(

@@ -15,12 +15,15 @@ from typing import ClassVar
 from django.conf import settings
 from django.utils import timezone
 
+from groups import browse
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
+from groups.kafka.records import first_records
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
 from groups.operations.lifecycle import Review, active_group_message
 from groups.planning import deletions, inputs
 from groups.planning import resets as planning
+from groups.planning.replays import format_time_ms
 
 STRATEGIES = {
     "to-earliest": "Earliest (log start)",
@@ -159,6 +162,48 @@ def preview_reset(
         offsets_for_time = {(tp.topic, tp.partition): offset for tp, offset in found.items()}
     plan = planning.plan_reset(strategy, facts, offsets_for_time=offsets_for_time)
     return Preview(group=group, plan=plan, zone_assumed=zone_assumed)
+
+
+def first_records_after(
+    client: ClusterClient, plan: planning.ResetPlan, *, actor: str, cluster: str, group_id: str, source_ip: str | None
+) -> list[dict]:
+    """Per planned partition, the first record the group will read after the reset, read in one batch; audited.
+
+    Each row has topic, partition, offset (the planned one) and state: "record" (with timestamp_ms,
+    timestamp_type, time, key and value excerpts, None for null), "end" (the log ends at the offset:
+    no record yet) or "unread" (no answer within the deadline, or the offset left the log meanwhile).
+    """
+    wanted = {TP(row.topic, row.partition): row.after for row in plan.rows if row.after < row.log_end}
+    found = first_records(client, wanted)
+    rows, read = [], []
+    for row in plan.rows:
+        tp = TP(row.topic, row.partition)
+        out: dict = {"topic": row.topic, "partition": row.partition, "offset": row.after}
+        if tp not in wanted or (tp in found and found[tp] is None):
+            out["state"] = "end"
+        elif tp not in found:
+            out["state"] = "unread"
+        else:
+            record = found[tp]
+            assert record is not None
+            read.append(
+                browse.read_row(
+                    row.topic, row.partition, [record], note=f"first record after the reset of '{group_id}' (preview)"
+                )
+            )
+            out.update(
+                state="record",
+                record_offset=record.offset,
+                timestamp_ms=record.timestamp_ms,
+                timestamp_type=record.timestamp_type,
+                time=format_time_ms(record.timestamp_ms, sep=" ", missing=""),
+                key=browse.excerpt(record.key),
+                value=browse.excerpt(record.value),
+            )
+        rows.append(out)
+    if read:
+        browse.audit_read(actor=actor, cluster=cluster, group_id=group_id, source_ip=source_ip, rows=read)
+    return rows
 
 
 def plan_rows(plan: planning.ResetPlan) -> list[dict]:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from groups import access, audit
 from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
-from groups.kafka import ConsoleError, client_for
+from groups.kafka import ClusterClient, ConsoleError, client_for
 from groups.models import Cluster, Operation
 from groups.operations import resets
 from groups.planning import resets as planning
@@ -64,13 +64,16 @@ def _preview_page(
         except PermissionDenied as refusal:
             return _page(request, {**context, "error": str(refusal)}, 403)
     try:
+        client = client_for(cluster)
         preview = resets.preview_reset(
-            client_for(cluster), group, fields["strategy"], fields["value"], fields["scope"], undo_of=undo_of
+            client, group, fields["strategy"], fields["value"], fields["scope"], undo_of=undo_of
         )
     except planning.PlanningError as error:
         return _page(request, {**context, "error": str(error)}, 400)
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
+    if preview.plan.rows:
+        context["first_records"] = _first_records(request, client, cluster, group, preview.plan)
     confirm = None
     if not preview.blocked_reason:
         token = sign_preview(
@@ -99,6 +102,26 @@ def _preview_page(
             "confirm": confirm,
         },
     )
+
+
+def _first_records(
+    request: HttpRequest, client: ClusterClient, cluster: Cluster, group: str, plan: planning.ResetPlan
+) -> dict:
+    """What the preview shows of the records the group will read first: them, why not, or who may see them."""
+    if not access.allowed(request.user, "read_records", cluster):
+        return {"refused": access.ROLE_NEEDED["read_records"]}
+    try:
+        rows = resets.first_records_after(
+            client,
+            plan,
+            actor=request.user.get_username(),
+            cluster=cluster.name,
+            group_id=group,
+            source_ip=audit.source_ip(request),
+        )
+    except ConsoleError as error:
+        return {"error": error.message}
+    return {"rows": rows}
 
 
 @require_GET

@@ -46,6 +46,8 @@ RESETTERS = {"operator", "admin"}
 # Replaying copies between topics, which group patterns cannot scope: a grant for some groups only
 # (the outsider's) does not allow it.
 REPLAYERS = {"operator", "admin"}
+# Reading a topic's records follows the replay's rule: a viewer or approver reads none.
+RECORD_READERS = {"operator", "admin"}
 DELETERS = {"admin"}
 APPROVERS = {"approver", "admin"}
 REQUESTER = "operator"  # of the walk's operations awaiting approval
@@ -114,6 +116,14 @@ def _steps(w: Walk) -> list[Step]:
             {},
             READERS | {"outsider"},
             listed_for=READERS,
+            group_scoped=False,
+        ),
+        Step(
+            "topic_records",
+            "get",
+            reverse("topic_records", args=[local, w.topic]),
+            {"partition": "0"},
+            RECORD_READERS,
             group_scoped=False,
         ),
         Step("reset_form", "get", reverse("reset_form", args=[local, g]), {}, RESETTERS),
