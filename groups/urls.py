@@ -82,7 +82,6 @@ urlpatterns = [
         share_groups.api_share_group,
         name="api_share_group",
     ),
-    # base.html links the alert pages on every page; the layout merge left their URLs out.
     path(
         "audit/",
         include(
