@@ -30,6 +30,7 @@ urlpatterns = [
     # A running replay is stopped here; a request still awaiting approval is withdrawn through cancel_operation.
     path("operations/<int:pk>/cancel-replay/", operations.cancel_replay, name="cancel_replay"),
     path("approvals/", operations.approval_list, name="approval_list"),
+    path("", include("groups.urls_alerts")),
     path("api/clusters/", clusters.api_clusters, name="api_clusters"),
     path("api/clusters/<str:cluster>/groups/", clusters.api_groups, name="api_groups"),
     path("api/clusters/<str:cluster>/groups/<group_id:group>/", clusters.api_group, name="api_group"),
