@@ -3,6 +3,7 @@
 import hashlib
 import os
 import secrets
+from functools import cached_property
 from pathlib import Path
 
 from django.conf import settings
@@ -247,9 +248,19 @@ class Operation(models.Model):
         offsets_per_copy = max(self.progress_scanned, self.progress_copied) / self.progress_copied
         return max(0, self.progress_total - self.progress_scanned) * offsets_per_copy / self.progress_rate
 
+    @cached_property
+    def undo(self) -> "Operation | None":
+        """The undo that took this operation back, or may yet: awaiting approval, pending, running or succeeded.
+
+        An undo that failed or was cancelled changed nothing, so it does not count.
+        """
+        undos = self.undone_by.exclude(status__in=(self.Status.FAILED, self.Status.CANCELLED))
+        return undos.select_related("requester").order_by("created").first()
+
     @property
     def can_be_undone(self) -> bool:
-        return self.kind == self.Kind.RESET and self.status == self.Status.SUCCEEDED
+        """A reset that succeeded can be undone, once."""
+        return self.kind == self.Kind.RESET and self.status == self.Status.SUCCEEDED and self.undo is None
 
     def before_offsets(self) -> dict[tuple[str, int], int | None]:
         return {(row["topic"], row["partition"]): row["before"] for row in self.plan}

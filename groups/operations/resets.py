@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
@@ -35,6 +36,7 @@ STRATEGIES = {
 }
 NEEDS_VALUE = {"to-offset", "shift-by", "to-datetime", "by-duration", "from-group", "from-file"}
 GROUP_KINDS = (Operation.Kind.RESET, Operation.Kind.DELETE_GROUP)
+NOTHING_TO_CHANGE = "Nothing would change: every partition in scope already has the offset this plan would commit."
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Preview:
             return f"{active_group_message(self.group)} Stop its consumers, then preview again."
         if not self.plan.rows:
             return "Nothing to reset: no partition is in scope. Choose topics or partitions."
+        if self.plan.changes_nothing:
+            return f"{NOTHING_TO_CHANGE} Choose another strategy or scope."
         return None
 
 
@@ -194,26 +198,56 @@ def request_operation(
     """Request a reset (or, with `kind` delete_group, a deletion) of the group; see `lifecycle.request`.
 
     With dispatch=False the caller runs it itself through `run_operation` (the CLI does). Raises
-    `lifecycle.RequestRefused` without a reason.
+    `lifecycle.RequestRefused` without a reason, for a reset that would change nothing, and for an
+    undo of an operation that cannot be undone (again).
     """
     if kind not in GROUP_KINDS:
         raise ValueError(f"not a change of a group: {kind!r}")
-    return lifecycle.request(
-        cluster=cluster,
-        kind=kind,
-        plan=plan,
-        reason=reason,
-        actor=actor,
-        requester=requester,
-        via=via,
-        source_ip=source_ip,
-        dispatch=dispatch,
-        group_id=group_id,
-        strategy=strategy,
-        strategy_value=strategy_value,
-        scope=scope,
-        undo_of=undo_of,
-    )
+    # Checked here, not only in the preview: a token signed earlier, or a second tab, reaches this too.
+    if kind == Operation.Kind.RESET and _changes_nothing(plan):
+        raise lifecycle.RequestRefused(f"{NOTHING_TO_CHANGE} Nothing was requested.")
+    with transaction.atomic():
+        if undo_of is not None:
+            # Locked, so two confirmations of one undo cannot both find it not yet undone (SQLite's
+            # transactions here already admit one writer at a time).
+            refused = undo_refusal(Operation.objects.select_for_update().get(pk=undo_of.pk))
+            if refused:
+                raise lifecycle.RequestRefused(refused)
+        return lifecycle.request(
+            cluster=cluster,
+            kind=kind,
+            plan=plan,
+            reason=reason,
+            actor=actor,
+            requester=requester,
+            via=via,
+            source_ip=source_ip,
+            dispatch=dispatch,
+            group_id=group_id,
+            strategy=strategy,
+            strategy_value=strategy_value,
+            scope=scope,
+            undo_of=undo_of,
+        )
+
+
+def _changes_nothing(plan: list[dict]) -> bool:
+    return planning.ResetPlan(tuple(planning.PlannedPartition(**row) for row in plan)).changes_nothing
+
+
+def undo_refusal(operation: Operation) -> str | None:
+    """Why `operation` cannot be undone, if it cannot: only a reset that succeeded can, and only once."""
+    undo = operation.undo
+    if undo is not None and operation.kind == Operation.Kind.RESET:
+        who = undo.requester.get_username() if undo.requester else "anonymous"
+        return (
+            f"Operation #{operation.pk} was already undone by operation #{undo.pk} (requested by {who}, "
+            f"{undo.get_status_display().lower()}): an operation is undone once. To move the offsets again, "
+            "preview a new reset."
+        )
+    if not operation.can_be_undone:
+        return f"Operation #{operation.pk} cannot be undone: only an offset reset that succeeded can."
+    return None
 
 
 def run_operation(operation_id: int) -> None:

@@ -296,6 +296,11 @@ class ResetPlan:
     warnings: tuple[str, ...] = ()
 
     @property
+    def changes_nothing(self) -> bool:
+        """Every partition would be committed where it already is (or there is none): applying it is pointless."""
+        return all(row.after == row.before for row in self.rows)
+
+    @property
     def totals(self) -> PlanTotals:
         return PlanTotals(
             lag_before=sum(row.lag_before for row in self.rows if row.lag_before is not None),

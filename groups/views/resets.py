@@ -13,7 +13,7 @@ from groups import access, audit
 from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Operation
-from groups.operations import resets
+from groups.operations import lifecycle, resets
 from groups.planning import resets as planning
 from groups.views.common import (
     PREVIEW_EXPIRED,
@@ -110,9 +110,9 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     undo_of = get_object_or_404(
         Operation, cluster=cluster_row, group_id=group, pk=undo if undo.isascii() and undo.isdecimal() else None
     )
-    if not undo_of.can_be_undone:
-        error = f"Operation #{undo_of.pk} cannot be undone: only an offset reset that succeeded can."
-        return _page(request, _context(cluster_row, group, undo_of=undo_of, error=error), 400)
+    refused = resets.undo_refusal(undo_of)
+    if refused:
+        return _page(request, _context(cluster_row, group, undo_of=undo_of, error=refused), 400)
     return _preview_page(
         request, cluster_row, group, ResetForm(), {"strategy": "undo", "value": "", "scope": ""}, undo_of=undo_of
     )
@@ -158,21 +158,25 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
             ),
             status=400,
         )
-    operation = resets.request_operation(
-        cluster=cluster_row,
-        group_id=group,
-        kind=Operation.Kind.RESET,
-        plan=signed["plan"],
-        reason=confirm.cleaned_data["reason"],
-        actor=request.user.username,
-        requester=request.user,
-        via="web",
-        strategy=signed["strategy"],
-        strategy_value=signed["value"],
-        scope=signed["scope"],
-        undo_of=undo_of,
-        source_ip=audit.source_ip(request),
-    )
+    try:
+        operation = resets.request_operation(
+            cluster=cluster_row,
+            group_id=group,
+            kind=Operation.Kind.RESET,
+            plan=signed["plan"],
+            reason=confirm.cleaned_data["reason"],
+            actor=request.user.username,
+            requester=request.user,
+            via="web",
+            strategy=signed["strategy"],
+            strategy_value=signed["value"],
+            scope=signed["scope"],
+            undo_of=undo_of,
+            source_ip=audit.source_ip(request),
+        )
+    except lifecycle.RequestRefused as refused:
+        context = _context(cluster_row, group, undo_of=undo_of, form=ResetForm(), error=str(refused))
+        return render(request, "groups/reset.html", context, status=409)
     return redirect("operation_page", pk=operation.pk)
 
 

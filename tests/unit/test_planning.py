@@ -90,6 +90,13 @@ def test_to_current_inside_the_log_gives_no_warning():
     assert plan_reset(ToCurrent(), [facts(committed=100)]).warnings == ()
 
 
+def test_a_plan_changes_nothing_only_when_every_partition_stays_where_it_is():
+    assert plan_reset(ToCurrent(), [facts(0, committed=100), facts(1, committed=7)]).changes_nothing
+    assert ResetPlan(rows=()).changes_nothing
+    assert not plan_reset(ToCurrent(), [facts(0, committed=100), facts(1, committed=None)]).changes_nothing
+    assert not plan_reset(ToEarliest(), [facts(0, committed=0), facts(1, committed=7)]).changes_nothing
+
+
 # --to-offset
 
 
