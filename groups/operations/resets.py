@@ -8,7 +8,7 @@ group's lock, refuses an active group, writes, reads back and records what it fo
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from groups import reading
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
@@ -44,12 +45,19 @@ class Preview:
     group: GroupDescription
     plan: planning.ResetPlan
     zone_assumed: bool = False
+    # Kafka creates a group on its first commit, so a plan may give a group that does not exist its first offsets.
+    group_exists: bool = True
 
     @property
     def blocked_reason(self) -> str | None:
         """Why the plan cannot be run as it stands, if it cannot."""
         if self.group.is_active:
             return f"{active_group_message(self.group)} Stop its consumers, then preview again."
+        if not self.plan.rows and not self.group_exists:
+            return (
+                f"Consumer group '{self.group.group_id}' does not exist on this cluster, so it has no offsets to "
+                "reset: check the group id, or name topics or partitions to give a new group its first offsets."
+            )
         if not self.plan.rows:
             return "Nothing to reset: no partition is in scope. Choose topics or partitions."
         if self.plan.changes_nothing:
@@ -159,7 +167,11 @@ def preview_reset(
         found = client.offsets_for_time(partitions, timestamp)
         offsets_for_time = {(tp.topic, tp.partition): offset for tp, offset in found.items()}
     plan = planning.plan_reset(strategy, facts, offsets_for_time=offsets_for_time)
-    return Preview(group=group, plan=plan, zone_assumed=zone_assumed)
+    exists = not reading.group_missing(group, committed)
+    if not exists and plan.rows:
+        created = f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
+        plan = replace(plan, warnings=(created, *plan.warnings))
+    return Preview(group=group, plan=plan, zone_assumed=zone_assumed, group_exists=exists)
 
 
 def plan_rows(plan: planning.ResetPlan) -> list[dict]:

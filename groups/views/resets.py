@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from groups import access, audit
+from groups import access, audit, reading
 from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Operation
@@ -186,8 +186,13 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     form = ReasonForm(request.POST if request.method == "POST" else None)
     context = {"cluster": cluster_row, "group_id": group, "form": form}
     try:
-        description = client_for(cluster_row).describe_groups([group])[group]
+        description, _ = reading.existing_group(client_for(cluster_row), group)
     except ConsoleError as error:
+        if error.not_found:
+            missing = (
+                f"Consumer group '{group}' does not exist on cluster '{cluster_row.name}': there is nothing to delete."
+            )
+            return render(request, "groups/delete_group.html", {**context, "error": missing}, status=404)
         return render(request, "groups/delete_group.html", {**context, "error": error.message}, status=503)
     context["group"] = description
     if request.method == "GET":
