@@ -471,8 +471,8 @@ def _warnings(strategy: Strategy, rows: list[PlannedPartition], left_unchanged: 
     skipping = [row for row in rows if row.records_to_skip]
     if skipping:
         total = sum(row.records_to_skip or 0 for row in skipping)
-        per_partition = ", ".join(f"{row.topic}-{row.partition} ({row.records_to_skip})" for row in skipping)
-        warnings.append(f"{total} records will be skipped and never consumed by this group: {per_partition}.")
+        per_partition = ", ".join(f"{row.topic}-{row.partition} ({row.records_to_skip:,})" for row in skipping)
+        warnings.append(f"{total:,} records will be skipped and never consumed by this group: {per_partition}.")
     if isinstance(strategy, ToCurrent):
         outside = [(row.topic, row.partition) for row in rows if _outside_log(row.after, row)]
         if outside:

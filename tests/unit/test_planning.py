@@ -348,6 +348,13 @@ def test_skipped_records_are_warned_about_per_partition():
     assert plan.warnings == ("100 records will be skipped and never consumed by this group: t-0 (100).",)
 
 
+def test_skipped_record_counts_are_written_with_thousands_separators_as_every_page_writes_counts():
+    plan = plan_reset(ToLatest(), [facts(0, committed=1000, log_end=2500), facts(1, committed=0, log_end=1200)])
+    assert plan.warnings == (
+        "2,700 records will be skipped and never consumed by this group: t-0 (1,500), t-1 (1,200).",
+    )
+
+
 def test_a_plain_replay_has_no_warnings():
     assert plan_reset(ToEarliest(), [facts(committed=100)]).warnings == ()
 
