@@ -3,7 +3,7 @@
 from django.urls import include, path, register_converter
 
 from groups.converters import GroupIdConverter
-from groups.views import audit, clusters, operations, replays, resets
+from groups.views import audit, clusters, operations, replays, requests, resets
 
 register_converter(GroupIdConverter, "group_id")
 
@@ -30,6 +30,7 @@ urlpatterns = [
     # A running replay is stopped here; a request still awaiting approval is withdrawn through cancel_operation.
     path("operations/<int:pk>/cancel-replay/", operations.cancel_replay, name="cancel_replay"),
     path("approvals/", operations.approval_list, name="approval_list"),
+    path("my/requests/", requests.my_requests, name="my_requests"),
     path("", include("groups.urls_alerts")),
     path("api/clusters/", clusters.api_clusters, name="api_clusters"),
     path("api/clusters/<str:cluster>/groups/", clusters.api_groups, name="api_groups"),
