@@ -130,6 +130,9 @@ def test_sign_ins_are_left_out_until_one_click_shows_them(auditor, prod):
     shown = auditor.get(reverse("audit_list") + html.unescape(show))
     assert list(_action_cells(shown)) == [e.pk for e in reversed(sign_ins)] + [change.pk]
     assert 'id="signins" checked' in shown.content.decode() and 'id="hide-sign-ins"' in shown.content.decode()
+    assert 'id="sign-ins"' not in auditor.get(reverse("audit_list"), {"actor": "carol"}).content.decode(), (
+        "with no sign-in left out, nothing is said about them"
+    )
     # Asking for an action that is a sign-in shows it, whatever the box says.
     assert list(_action_cells(auditor.get(reverse("audit_list"), {"action": "login_failed"}))) == [sign_ins[1].pk]
 
