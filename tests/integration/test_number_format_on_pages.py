@@ -35,7 +35,8 @@ NUMBER = re.compile(
 
 def misformatted(page: str, names: list[str]) -> list[str]:
     """Numbers of the page's text that break the rule, each with a little of what surrounds it."""
-    text = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    # Scripts and styles are no text; a select's options are names (every topic of the shared broker).
+    text = re.sub(r"<(script|style|select)\b.*?</\1>", " ", page, flags=re.S)
     text = html.unescape(re.sub(r"<[^>]+>", " ", text))
     for name in sorted(names, key=len, reverse=True):
         text = text.replace(name, " ")
