@@ -3,6 +3,7 @@
 import hashlib
 import os
 import secrets
+from functools import cached_property
 from pathlib import Path
 
 from django.conf import settings
@@ -251,13 +252,24 @@ class Operation(models.Model):
         offsets_per_copy = max(self.progress_scanned, self.progress_copied) / self.progress_copied
         return max(0, self.progress_total - self.progress_scanned) * offsets_per_copy / self.progress_rate
 
+    @cached_property
+    def undo(self) -> "Operation | None":
+        """The undo that took this operation back, or may yet: awaiting approval, pending, running or succeeded.
+
+        An undo that failed or was cancelled changed nothing, so it does not count.
+        """
+        undos = self.undone_by.exclude(status__in=(self.Status.FAILED, self.Status.CANCELLED))
+        return undos.select_related("requester").order_by("created").first()
+
     @property
     def can_be_undone(self) -> bool:
         """A reset (of a consumer or share group) that succeeded, or an offset deletion that deleted
-        offsets (a failed one may have, in part)."""
+        offsets (a failed one may have, in part); once: not when an undo already took it back."""
         if self.kind == self.Kind.DELETE_OFFSETS:
-            return bool(self.before_offsets())
-        return self.kind in (self.Kind.RESET, self.Kind.SHARE_RESET) and self.status == self.Status.SUCCEEDED
+            undoable = bool(self.before_offsets())
+        else:
+            undoable = self.kind in (self.Kind.RESET, self.Kind.SHARE_RESET) and self.status == self.Status.SUCCEEDED
+        return undoable and (self.pk is None or self.undo is None)
 
     def before_offsets(self) -> dict[tuple[str, int], int | None]:
         """The offsets the operation found, which its undo puts back; of a deletion, only the offsets it deleted."""

@@ -10,6 +10,7 @@ from groups.views import (
     operations,
     records,
     replays,
+    requests,
     resets,
     share_groups,
     share_resets,
@@ -71,6 +72,7 @@ urlpatterns = [
     # A running replay is stopped here; a request still awaiting approval is withdrawn through cancel_operation.
     path("operations/<int:pk>/cancel-replay/", operations.cancel_replay, name="cancel_replay"),
     path("approvals/", operations.approval_list, name="approval_list"),
+    path("my/requests/", requests.my_requests, name="my_requests"),
     # The alert pages' URLs: every page's header links to them, and the layout merge left them unrouted.
     path("", include("groups.urls_alerts")),
     path("api/clusters/", clusters.api_clusters, name="api_clusters"),

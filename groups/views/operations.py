@@ -32,7 +32,7 @@ def _reset_part(request: HttpRequest, operation: Operation) -> dict:
     return {
         "plan": plan,
         "rows": with_outcome(plan, operation.outcome),
-        "undone_by": operation.undone_by.order_by("created"),
+        "undone_by": operation.undone_by.select_related("requester").order_by("created"),
         "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
     }
 

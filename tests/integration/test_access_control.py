@@ -181,6 +181,8 @@ def _steps(w: Walk) -> list[Step]:
         Step("operation_page", "get", reverse("operation_page", args=[w.operation.pk]), {}, READERS),
         Step("operation_page", "get", reverse("operation_page", args=[w.awaiting["reject"].pk]), {}, READERS),
         Step("approval_list", "get", reverse("approval_list"), {}, APPROVERS, group_scoped=False, cluster_scoped=False),
+        # Everyone's own requests: no grant is needed to see what one asked for.
+        Step("my_requests", "get", reverse("my_requests"), {}, everyone, group_scoped=False, cluster_scoped=False),
         Step(
             "approve_operation",
             "post",
