@@ -175,4 +175,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # kafka-python (the collector's committed-offsets reader) logs a line per group at INFO.
+    "loggers": {"kafka": {"level": env_str("KAFKA_PYTHON_LOG_LEVEL", "WARNING")}},
 }
