@@ -166,6 +166,15 @@ CELERY_BEAT_SCHEDULE = {
     # A request expires at its time even between sweeps: approving re-checks the time itself.
     "expire-approval-requests": {"task": "groups.tasks.expire_approval_requests", "schedule": 60.0},
 }
+# The lag collector: one round per cluster every Cluster.collect_every_seconds, on its own queue so a
+# slow scan never delays a reset; beat re-reads the clusters for their entries (groups.snapshot.beat).
+CELERY_TASK_ROUTES = {"groups.tasks.collect_cluster": {"queue": "collection"}}
+CELERY_BEAT_SCHEDULER = "groups.snapshot.beat:ClusterScheduler"
+# Observations of each group-partition kept for its status (Burrow's window).
+COLLECT_WINDOW_ROUNDS = env_int("COLLECT_WINDOW_ROUNDS", 10)
+# A killed round holds its cluster's lock this long at most; a live one renews it.
+COLLECT_LOCK_SECONDS = env_int("COLLECT_LOCK_SECONDS", 30)
+
 # A running operation whose worker has been silent this long is marked failed; it must exceed the
 # hard time limit so a live but slow worker is never reaped.
 OPERATION_STALE_AFTER = env_int("OPERATION_STALE_AFTER", CELERY_TASK_TIME_LIMIT + 60)

@@ -4,7 +4,8 @@ from celery import shared_task
 from django.conf import settings
 
 from groups import approvals, replay, resets
-from groups.models import Operation
+from groups.models import Cluster, Operation
+from groups.snapshot import collector
 
 
 @shared_task(acks_late=True)
@@ -29,3 +30,13 @@ def reap_stale_operations() -> list[int]:
 @shared_task
 def expire_approval_requests() -> list[int]:
     return approvals.expire_overdue()
+
+
+# Not acks_late: a round killed with its worker is not worth redelivering, the next one is due within a period.
+@shared_task(acks_late=False, ignore_result=True)
+def collect_cluster(cluster_id: int) -> str:
+    """One collection round (groups.snapshot.collector) for the cluster; routed to the 'collection' queue."""
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        return "cluster removed"
+    return collector.collect(cluster).outcome
