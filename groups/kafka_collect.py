@@ -157,31 +157,43 @@ class OffsetsReader:
         Raises ConsoleError for failures that concern the whole cluster or that retrying may cure
         (unreachable, coordinator moving or loading): the round is then tried again whole.
         """
-        offsets: dict[str, dict[TP, int]] = {}
-        errors: dict[str, str] = {}
-        if group_ids:
-            self._fetch(list(group_ids), offsets, errors)
+        offsets, errors, requests = committed_in_batches(self._admin.list_group_offsets, list(group_ids),
+                                                         self.bootstrap)
+        self.requests += requests
         return offsets, errors
 
-    def _fetch(self, group_ids: list[str], offsets: dict, errors: dict) -> None:
-        self.requests += 1
+
+def committed_in_batches(fetch: Callable[[list[str]], dict], group_ids: list[str], bootstrap: str
+                         ) -> tuple[dict[str, dict[TP, int]], dict[str, str], int]:
+    """Committed offsets of all `group_ids` through `fetch` (kafka-python's list_group_offsets), the
+    groups that failed alone with their error, and how many calls it took (1 unless some failed).
+
+    A call fails whole on any group's or partition's error; one that retrying cannot cure is
+    split in halves until the groups at fault stand alone.
+    """
+    offsets: dict[str, dict[TP, int]] = {}
+    errors: dict[str, str] = {}
+    calls = 0
+    pending = [group_ids] if group_ids else []
+    while pending:
+        batch = pending.pop()
+        calls += 1
         try:
-            answer = self._admin.list_group_offsets(group_ids)
+            answer = fetch(batch)
         except kafka.errors.KafkaError as exc:
             if exc.retriable or not isinstance(exc, kafka.errors.BrokerResponseError):
-                raise _error(exc, "reading committed offsets", self.bootstrap) from None
-            if len(group_ids) == 1:
-                errors[group_ids[0]] = _error(exc, f"reading the committed offsets of group '{group_ids[0]}'",
-                                              self.bootstrap).message
-                return
-            half = len(group_ids) // 2
-            self._fetch(group_ids[:half], offsets, errors)
-            self._fetch(group_ids[half:], offsets, errors)
-            return
-        for group_id in group_ids:
-            found = answer.get(group_id, {})
-            offsets[group_id] = {TP(tp.topic, tp.partition): meta.offset for tp, meta in found.items()
-                                 if meta.offset >= 0}
+                raise _error(exc, "reading committed offsets", bootstrap) from None
+            if len(batch) == 1:
+                errors[batch[0]] = _error(exc, f"reading the committed offsets of group '{batch[0]}'",
+                                          bootstrap).message
+            else:
+                half = len(batch) // 2
+                pending += [batch[half:], batch[:half]]
+            continue
+        for group_id in batch:
+            offsets[group_id] = {TP(tp.topic, tp.partition): meta.offset
+                                 for tp, meta in answer.get(group_id, {}).items() if meta.offset >= 0}
+    return offsets, errors, calls
 
 
 def _timed(seconds: dict[str, float], name: str, step: Callable[[], T]) -> T:
