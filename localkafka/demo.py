@@ -549,7 +549,7 @@ def run_demo(port: int) -> int:
         children.append(_start_child(
             "celery worker",
             [sys.executable, "-m", "celery", "-A", "console", "worker", "--beat", "--concurrency", "2", "-l", "warning",
-             "--schedule", str(log_dir / "celerybeat-schedule")],
+             "--schedule", str(log_dir / "celerybeat-schedule"), "-Q", "celery,collection"],
             env,
             log_dir,
         ))

@@ -137,7 +137,9 @@ class Worker:
         start_at = self.log.tell()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "console", "worker", "--pool", "prefork", "--concurrency", "2",
-             "-l", "info", "--without-mingle", "--without-gossip", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+             "-l", "info", "--without-mingle", "--without-gossip", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
+             # Both queues: the default one (operations) and the lag collector's own.
+             "-Q", "celery,collection"],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
