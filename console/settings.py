@@ -174,6 +174,8 @@ CELERY_BEAT_SCHEDULER = "groups.snapshot.beat:ClusterScheduler"
 COLLECT_WINDOW_ROUNDS = env_int("COLLECT_WINDOW_ROUNDS", 10)
 # A killed round holds its cluster's lock this long at most; a live one renews it.
 COLLECT_LOCK_SECONDS = env_int("COLLECT_LOCK_SECONDS", 30)
+# A partition whose unread records retention will delete sooner than this is flagged.
+RETENTION_WARNING_SECONDS = env_int("RETENTION_WARNING_SECONDS", 3600)
 
 # A running operation whose worker has been silent this long is marked failed; it must exceed the
 # hard time limit so a live but slow worker is never reaped.

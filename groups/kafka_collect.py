@@ -5,9 +5,11 @@ Two phases, each a handful of requests in flight together, whatever the number o
 1. ListGroups on every broker (confluent-kafka: it reports each group's type) beside one
    Metadata request for every topic's partitions (kafka-python).
 2. Beside each other: DescribeGroups for the groups that are not Empty (an Empty group has no
-   members to describe); OffsetFetch for every group, batched per coordinator (KIP-709, Kafka
-   3.0+); ListOffsets earliest, latest and max_timestamp (KIP-734) for every partition of every
-   topic, batched per partition leader.
+   members to describe); DescribeConfigs of every topic (retention.ms); OffsetFetch for every
+   group, batched per coordinator (KIP-709, Kafka 3.0+), and once it has answered, ListOffsets
+   earliest, latest and max_timestamp (KIP-734) for every partition of every topic, batched per
+   partition leader. Log ends are read after committed offsets, as Kafka's own tool does: the
+   other way round, a consumer committing in between would show a commit past the log end.
 
 Committed offsets come from kafka-python's `list_group_offsets`, because librdkafka's
 ListConsumerGroupOffsets takes one group per request and crashes its process on coordinator
@@ -21,11 +23,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import kafka.errors
 from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.net.compat import KafkaNetClient
 
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupListing, Member, client_for
@@ -65,13 +68,16 @@ class TopicReading:
     name: str
     partitions: int
     internal: bool
+    retention_ms: int | None = None  # -1: kept forever; None: not read
 
 
 @dataclass(frozen=True)
 class ClusterReading:
     """What one round read: every group, every topic, every partition's ends; and what it cost."""
 
-    t_ms: int  # wall clock when the round started reading
+    # Wall clock when the log ends came back (the committed offsets were read just before): the
+    # moment the round's figures describe.
+    t_ms: int
     groups: dict[str, GroupReading]
     topics: dict[str, TopicReading]
     partitions: dict[TP, PartitionReading]
@@ -151,6 +157,22 @@ class OffsetsReader:
         return {t["name"]: TopicReading(t["name"], len(t["partitions"]), bool(t.get("is_internal")))
                 for t in described if t["error_code"] == 0}
 
+    def retention(self, topics: list[str]) -> dict[str, int]:
+        """retention.ms of each topic, in one request; a topic deleted meanwhile is left out."""
+        if not topics:
+            return {}
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name, configs=["retention.ms"]) for name in topics]
+        try:
+            described = self._admin.describe_configs(resources, config_filter="all")
+        except kafka.errors.KafkaError as exc:
+            raise _error(exc, "reading the topics' retention.ms", self.bootstrap) from None
+        out = {}
+        for name, configs in described.get("topic", {}).items():
+            value = configs.get("retention.ms", {}).get("value")
+            if value not in (None, ""):
+                out[name] = int(value)
+        return out
+
     def committed(self, group_ids: list[str]) -> tuple[dict[str, dict[TP, int]], dict[str, str]]:
         """(committed offsets of each group, why a group could not be read) for all of `group_ids`.
 
@@ -216,10 +238,9 @@ def read_cluster(cluster) -> ClusterReading:
 
 def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
     """The round's reads through `client` (confluent-kafka) and a kafka-python reader made from `config`."""
-    t_ms = int(time.time() * 1000)
     seconds: dict[str, float] = {}
     notes: list[str] = []
-    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="collect") as pool:
+    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="collect") as pool:
         listing = pool.submit(_timed, seconds, "list_groups", client.list_groups)
         reader_future = pool.submit(_timed, seconds, "connect", lambda: OffsetsReader(config, client.timeout))
         try:
@@ -236,11 +257,14 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
             active = [g.group_id for g in listings if g.group_id and g.state != "Empty"]
             partitions = [TP(name, p) for name, t in sorted(topics.items()) for p in range(t.partitions)]
             described = pool.submit(_timed, seconds, "describe", lambda: client.describe_groups(active))
+            retention = pool.submit(_timed, seconds, "configs", lambda: reader.retention(sorted(topics)))
+            committed, group_errors = _timed(seconds, "offset_fetch", lambda: reader.committed(readable))
             ends = pool.submit(_timed, seconds, "log_offsets", lambda: client.log_offsets(partitions))
             newest = pool.submit(_timed, seconds, "max_timestamps", lambda: client.max_timestamps(partitions))
-            committed, group_errors = _timed(seconds, "offset_fetch", lambda: reader.committed(readable))
-            descriptions = described.result()
             log_offsets = ends.result()
+            t_ms = int(time.time() * 1000)
+            descriptions = described.result()
+            retention_ms = retention.result()
             try:
                 newest_records = newest.result()
             except ConsoleError as exc:
@@ -277,5 +301,6 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
             newest_offset=newest_of[0] if newest_of else None,
             newest_ms=newest_of[1] if newest_of else None,
         )
+    topics = {name: replace(t, retention_ms=retention_ms.get(name)) for name, t in topics.items()}
     return ClusterReading(t_ms=t_ms, groups=groups, topics=topics, partitions=readings, seconds=seconds,
                           notes=tuple(notes))

@@ -464,6 +464,7 @@ class SnapshotTopic(models.Model):
     max_lag_seconds = models.FloatField(null=True)
     detail = models.TextField(help_text="Per partition: log start, log end, newest record; per group: its lag here.")
     window = models.TextField(help_text="Per partition: log end at the snapshot's window_ms.")
+    history = models.TextField(help_text="Per partition: the log's recent rounds (groups.snapshot.timelines).")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["snapshot", "topic"], name="snapshot_topic_once")]

@@ -95,7 +95,8 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
 
     mark = time.monotonic()
     say("evaluating")
-    evaluated = evaluate(reading, carried, facts, window_rounds=settings.COLLECT_WINDOW_ROUNDS)
+    evaluated = evaluate(reading, carried, facts, window_rounds=settings.COLLECT_WINDOW_ROUNDS,
+                         retention_warning_s=settings.RETENTION_WARNING_SECONDS)
     del carried
     steps["evaluate"] = time.monotonic() - mark
 

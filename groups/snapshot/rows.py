@@ -22,7 +22,7 @@ class Owner:
 
 @dataclass(frozen=True)
 class PartitionDetail:
-    """One partition of a group as a round saw it."""
+    """One partition of a group as a round saw it, and what the round made of it."""
 
     topic: str
     partition: int
@@ -33,6 +33,12 @@ class PartitionDetail:
     lag_seconds: float | None
     status: str
     owner: Owner | None
+    status_reason: str = ""  # kept for statuses other than OK only: most partitions are OK
+    operation_id: int | None = None  # the console operation a RESET status names
+    lag_seconds_method: str = ""
+    lag_seconds_doubtful: bool = False
+    retention_seconds: float | None = None  # 0 once records were lost
+    retention_state: str = ""  # groups.forecasts.RetentionMargin.state
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,8 @@ def _dumps(value) -> str:
 
 def encode_group_detail(partitions: Iterable[PartitionDetail]) -> str:
     """{"owners": [[member, client, host, instance]], "topics": {topic: [[partition, committed, log start,
-    log end, lag, lag seconds, status, owner index or null]]}}"""
+    log end, lag, lag seconds, status, owner index or null, status reason, operation id, lag seconds
+    method, doubtful (0/1), retention seconds, retention state]]}}"""
     owners: dict[Owner, int] = {}
     topics: dict[str, list] = {}
     for p in partitions:
@@ -68,7 +75,9 @@ def encode_group_detail(partitions: Iterable[PartitionDetail]) -> str:
         if p.owner is not None:
             owner = owners.setdefault(p.owner, len(owners))
         topics.setdefault(p.topic, []).append(
-            [p.partition, p.committed, p.log_start, p.log_end, p.lag, p.lag_seconds, p.status, owner])
+            [p.partition, p.committed, p.log_start, p.log_end, p.lag, p.lag_seconds, p.status, owner,
+             p.status_reason, p.operation_id, p.lag_seconds_method, int(p.lag_seconds_doubtful),
+             p.retention_seconds, p.retention_state])
     return _dumps({"owners": [[o.member_id, o.client_id, o.host, o.instance_id] for o in owners],
                    "topics": topics})
 
@@ -78,9 +87,11 @@ def decode_group_detail(text: str) -> list[PartitionDetail]:
     owners = [Owner(*o) for o in data["owners"]]
     return [
         PartitionDetail(topic, partition, committed, log_start, log_end, lag, lag_seconds, status,
-                        owners[owner] if owner is not None else None)
+                        owners[owner] if owner is not None else None, reason, operation_id, method,
+                        bool(doubtful), retention_seconds, retention_state)
         for topic, rows in data["topics"].items()
-        for partition, committed, log_start, log_end, lag, lag_seconds, status, owner in rows
+        for (partition, committed, log_start, log_end, lag, lag_seconds, status, owner, reason, operation_id,
+             method, doubtful, retention_seconds, retention_state) in rows
     ]
 
 
