@@ -2,7 +2,7 @@
 
 from groups.kafka import TP, Member
 from groups.kafka_collect import ClusterReading, GroupReading, PartitionReading, TopicReading
-from groups.snapshot import rows
+from groups.snapshot import rows, timelines
 from groups.snapshot.evaluate import Carried, ConsoleFacts, evaluate
 
 
@@ -121,3 +121,73 @@ def test_group_detail_survives_encoding_with_shared_owners():
     text = rows.encode_group_detail(details)
     assert text.count('"m"') == 1
     assert rows.decode_group_detail(text) == details
+
+
+PERIOD = 15_000
+
+
+def _rounds(ends_and_commits, *, members=(), facts=ConsoleFacts(), window_rounds=10, retention_ms=None):
+    """Evaluate one round per (log end, committed) pair on topic t partition 0, PERIOD apart."""
+    carried, evaluated = Carried(), None
+    for i, (log_end, committed) in enumerate(ends_and_commits):
+        reading = ClusterReading(
+            t_ms=1_000_000 + i * PERIOD,
+            groups={"g": GroupReading("g", "Stable" if members else "Empty", "classic", tuple(members),
+                                      {TP("t", 0): committed} if committed is not None else {})},
+            topics={"t": TopicReading("t", 1, False, retention_ms)},
+            partitions={TP("t", 0): PartitionReading(0, log_end)},
+        )
+        evaluated = evaluate(reading, carried, facts, window_rounds=window_rounds)
+        carried = Carried(evaluated.window_ms, {g.group_id: g.window for g in evaluated.groups},
+                          {t.topic: t.window for t in evaluated.topics}, {t.topic: t.history for t in evaluated.topics})
+    return evaluated
+
+
+def test_a_group_that_stopped_committing_while_producers_write_turns_err_with_its_lag_in_seconds():
+    # 10 records a round; the group committed 100 and stopped: offset 100 was appended in round 0.
+    evaluated = _rounds([(100 + 10 * i, 100) for i in range(12)])
+    row = evaluated.groups[0]
+    assert row.status == "ERR" and "STOP" in row.status_reason
+    assert row.lag == 110
+    # Offset 100 is the log end of round 0: appended just after it, between round 0 and round 1.
+    assert 11 * PERIOD / 1000 - 15 <= row.lag_seconds <= 11 * PERIOD / 1000
+    assert row.lag_seconds_method == "interpolated" and not row.lag_seconds_doubtful
+    assert "Falling behind" in row.catch_up_note
+    partition = rows.decode_group_detail(row.detail)[0]
+    assert partition.status == "STOP" and partition.status_reason
+
+
+def test_a_caught_up_group_is_ok_with_no_lag_in_seconds():
+    row = _rounds([(100 + 10 * i, 100 + 10 * i) for i in range(12)]).groups[0]
+    assert (row.status, row.lag, row.lag_seconds, row.lag_seconds_method) == ("OK", 0, 0.0, "caught-up")
+    assert row.catch_up_seconds == 0.0 and row.retention_margin_seconds is None
+
+
+def test_a_rewind_made_by_the_consoles_own_operation_shows_as_a_reset_by_that_operation():
+    commits = [100] * 6 + [0] * 6
+    moves = ConsoleFacts(moves={"g": [(17, 1_000_000 + 5 * PERIOD + 2_000)]})
+    row = _rounds([(100, c) for c in commits], facts=moves).groups[0]
+    assert row.status == "RESET" and row.operation_id == 17 and "#17" in row.status_reason
+    unexplained = _rounds([(100, c) for c in commits]).groups[0]
+    assert unexplained.status != "RESET"
+
+
+def test_records_already_deleted_unread_show_as_a_lost_retention_margin():
+    evaluated = _rounds([(100, 5)])
+    reading_row = evaluated.groups[0]
+    assert reading_row.retention_margin_seconds is None  # log start 0: nothing lost yet
+    carried, evaluated = Carried(), None
+    reading = ClusterReading(t_ms=1_000_000, groups={"g": GroupReading("g", "Empty", "classic", (), {TP("t", 0): 5})},
+                             topics={"t": TopicReading("t", 1, False, 60_000)},
+                             partitions={TP("t", 0): PartitionReading(20, 100)})
+    row = evaluate(reading, carried, ConsoleFacts(), window_rounds=10).groups[0]
+    assert row.retention_margin_seconds == 0.0 and "already lost" in row.retention_note
+    assert rows.decode_group_detail(row.detail)[0].retention_state == "lost"
+
+
+def test_a_topic_rows_history_reaches_back_to_its_most_lagging_group_only():
+    evaluated = _rounds([(100 + 10 * i, 100) for i in range(30)], window_rounds=5)
+    history = timelines.decode(evaluated.topics[0].history)[0]
+    assert history[0].log_end <= 100 < history[1].log_end  # the round that dates offset 100 is kept
+    caught_up = _rounds([(100 + 10 * i, 100 + 10 * i) for i in range(30)], window_rounds=5)
+    assert len(timelines.decode(caught_up.topics[0].history)[0]) == 5
