@@ -186,6 +186,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    # kafka-python (the collector's committed-offsets reader) logs a line per group at INFO.
-    "loggers": {"kafka": {"level": env_str("KAFKA_PYTHON_LOG_LEVEL", "WARNING")}},
+    # kafka-python (the collector's committed-offsets reader) logs a line per group at INFO, and warns
+    # each time it parses a large answer (10,000 groups' offsets) on its network thread.
+    "loggers": {"kafka": {"level": env_str("KAFKA_PYTHON_LOG_LEVEL", "WARNING")},
+                "kafka.net.selector": {"level": "ERROR"}},
 }

@@ -73,14 +73,18 @@ def latest_snapshot(cluster: Cluster) -> SnapshotInfo:
 
 
 def _ordered(queryset: QuerySet, sorts: dict[str, str], sort: str, tie: str) -> QuerySet:
-    """`sort` is a key of `sorts`, '-' first for descending; unknown figures (NULL) always come last."""
+    """`sort` is a key of `sorts`, '-' first for descending; unknown figures (NULL) always come last.
+
+    Ties go by `tie` in the same direction, which lets one index serve both directions.
+    """
     descending = sort.startswith("-")
     key = sort.removeprefix("-")
     if key not in sorts:
         raise ValueError(f"Unknown sort '{key}'. Choose one of: {', '.join(sorts)}.")
     column = F(sorts[key])
-    order = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
-    return queryset.order_by(order, tie)
+    if descending:
+        return queryset.order_by(column.desc(nulls_last=True), F(tie).desc())
+    return queryset.order_by(column.asc(nulls_last=True), F(tie).asc())
 
 
 def group_rows(snapshot: Snapshot, *, state: str = "", status: str = "", type: str = "", min_lag: int | None = None,
