@@ -7,11 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from io import StringIO
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Producer, TopicPartition
+from confluent_kafka.admin import OffsetSpec
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
@@ -47,6 +50,11 @@ def _command_env(redis_url: str, **extra: str) -> dict[str, str]:
     """A `manage.py` child process on this test's database and Redis."""
     return {**os.environ, "REDIS_URL": redis_url,
             "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}", **extra}
+
+
+def _log_end(bootstrap: str, topic: str) -> int:
+    answer = kt.admin(bootstrap).list_offsets({TopicPartition(topic, 0): OffsetSpec.latest()})
+    return next(iter(answer.values())).result(timeout=10).offset
 
 
 def _served(cluster) -> int | None:
@@ -127,9 +135,10 @@ def test_a_deleted_group_and_a_deleted_topic_disappear_from_the_next_snapshot(cl
     second = queries.latest_snapshot(cluster).snapshot
     assert queries.group_row(second, group) is None
     assert queries.topic_row(second, topic) is None
-    # A group whose topic went keeps its row; its partition has no log end any more, as the tool shows it.
+    # A group whose topic went keeps its row. Kafka drops offsets of a deleted topic in the background:
+    # until it has, the partition shows without log end or lag, as the tool shows it.
     remaining = queries.partition_details(queries.group_row(second, kept))
-    assert [(p.topic, p.committed, p.log_end, p.lag) for p in remaining] == [(topic, 2, None, None)]
+    assert all((p.topic, p.committed, p.log_end, p.lag) == (topic, 2, None, None) for p in remaining)
 
 
 @pytest.mark.django_db
@@ -267,3 +276,46 @@ def test_beat_runs_each_clusters_round_at_its_period_on_the_collection_queue(clu
     assert period < 5 + 5, f"rounds came {period:.1f} s apart, for a period of 5 s"
     assert not queries.latest_snapshot(cluster).stale
     assert SnapshotTopic.objects.filter(snapshot_id=_served(cluster)).exists()
+
+
+@pytest.mark.django_db
+def test_a_group_that_stops_consuming_lags_by_the_time_it_stopped_and_is_ok_again_once_caught_up(
+        cluster, kafka_bootstrap, unique, use_test_redis, settings):
+    settings.COLLECT_WINDOW_ROUNDS = 5
+    topic, group = unique("steady"), unique("stops")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    stop = threading.Event()
+
+    def produce_steadily():  # 20 records a second, each with its real creation time
+        producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 0})
+        while not stop.wait(0.05):
+            producer.produce(topic, value=b"x", partition=0)
+            producer.poll(0)
+        producer.flush(10)
+
+    producer = threading.Thread(target=produce_steadily, daemon=True)
+    producer.start()
+    try:
+        time.sleep(2)
+        assert collect(cluster).outcome == COLLECTED  # the collector was running before the group stopped
+        end = _log_end(kafka_bootstrap, topic)
+        stopped_at = time.time()  # the record at `end` is produced within 50 ms of this
+        kt.commit(kafka_bootstrap, group, {(topic, 0): end})  # caught up, then it stops consuming
+        rounds = []
+        while time.time() - stopped_at < 15:
+            time.sleep(1)
+            assert collect(cluster).outcome == COLLECTED
+            rounds.append(queries.group_row(queries.latest_snapshot(cluster).snapshot, group))
+        behind = rounds[-1]
+        elapsed = queries.latest_snapshot(cluster).snapshot.taken_at.timestamp() - stopped_at
+    finally:
+        stop.set()
+        producer.join(timeout=30)
+    assert abs(behind.lag_seconds - elapsed) <= 0.1 * elapsed, (behind.lag_seconds, elapsed, behind.lag_seconds_method)
+    assert behind.lag > 0 and behind.status == "ERR" and "STOP" in behind.status_reason
+    assert rounds[0].status == "OK"  # the window was not complete yet
+
+    kt.commit(kafka_bootstrap, group, {(topic, 0): _log_end(kafka_bootstrap, topic)})
+    assert collect(cluster).outcome == COLLECTED
+    caught_up = queries.group_row(queries.latest_snapshot(cluster).snapshot, group)
+    assert (caught_up.lag, caught_up.lag_seconds, caught_up.status) == (0, 0.0, "OK")
