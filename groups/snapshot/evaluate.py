@@ -113,7 +113,7 @@ class _TopicState:
 
 def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
     """The window of one key: the last `keep` values carried, then this round's."""
-    return [*previous[len(previous) - keep:], value] if keep else [value]
+    return [*previous[max(0, len(previous) - keep):], value] if keep else [value]
 
 
 def _sum_known(values) -> int | None:

@@ -60,6 +60,9 @@ def test_a_partition_first_seen_later_has_a_shorter_window_aligned_to_the_newest
                                {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}), _carry(first), ConsoleFacts(), window_rounds=10)
     assert second.window_ms == (1000, 2000)
     assert rows.decode_window(second.groups[0].window) == {"t": {0: [1, 2], 1: [3]}}
+    third = evaluate(_reading(3000, [_group("g", {TP("t", 0): 2, TP("t", 1): 4})],
+                              {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}), _carry(second), ConsoleFacts(), window_rounds=10)
+    assert rows.decode_window(third.groups[0].window) == {"t": {0: [1, 2, 2], 1: [3, 4]}}
 
 
 def test_a_group_gone_from_the_reading_is_gone_from_the_rows_and_one_back_later_starts_a_new_window():
