@@ -190,6 +190,7 @@ class _Round:
         lag_figures: dict[TP, estimates.LagSeconds] = {}
         margins = []
         lagging: dict[TP, list[status.Observation]] = {}
+        lagging_rates: dict[TP, forecasts.Rates] = {}
         committed_lags = []
         for tp in sorted(set(owners) | set(group.committed)):
             committed = group.committed.get(tp)
@@ -210,13 +211,13 @@ class _Round:
                 statuses[tp], lag_figures[tp] = judged, figure
                 committed_lags.append((tp, lag, figure.seconds))
                 if lag is not None and lag > 0:
-                    lagging[tp] = observed
+                    lagging[tp], lagging_rates[tp] = observed, forecasts.partition_rates(observed)
                 topic = self.reading.topics.get(tp.topic)
                 margin = forecasts.retention_margin(
                     committed=committed, log_start=ends.log_start, log_end=ends.log_end,
                     history=state.rate_histories.get(tp.partition, ()) if state else (),
                     # Rates matter only to unread records; measuring them costs more than the rest.
-                    rates=forecasts.partition_rates(observed) if tp in lagging else _NO_RATES, lag=figure,
+                    rates=lagging_rates.get(tp, _NO_RATES), lag=figure,
                     retention_ms=topic.retention_ms if topic else None, warn_below_s=self.retention_warning_s)
                 if margin.state in _MARGIN_STATES:
                     margins.append(margin)
@@ -230,7 +231,7 @@ class _Round:
         headline = status.evaluate_group(statuses)
         figure = estimates.group_lag_seconds(lag_figures)
         # Only partitions behind decide when the group catches up (none behind: caught up).
-        catch = forecasts.catch_up(lagging) if statuses else None
+        catch = forecasts.catch_up(lagging, rates_of=lagging_rates) if statuses else None
         worst = min(margins, key=lambda m: 0.0 if m.state == "lost" else m.seconds or 0.0, default=None)
         row = GroupRow(
             group_id=group.group_id,
