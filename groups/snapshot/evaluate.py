@@ -182,7 +182,8 @@ class _Round:
 
     def group_row(self, group: GroupReading) -> tuple[GroupRow, list[tuple[TP, int | None, float | None]]]:
         """A group's row, and (partition, lag, lag seconds) of each partition it has committed on."""
-        owners = {tp: member for member in group.members for tp in member.assignment}
+        owners = {tp: rows.Owner(m.member_id, m.client_id, m.host, m.instance_id)
+                  for m in group.members for tp in m.assignment}
         previous = rows.decode_window(self.carried.group_windows.get(group.group_id, ""))
         moves = [status.ConsoleMove(op, t) for op, t in self.facts.moves.get(group.group_id, ())]
         details, window = [], {}
@@ -196,12 +197,12 @@ class _Round:
             committed = group.committed.get(tp)
             ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
             lag = partition_lag(committed, ends.log_end)
-            member = owners.get(tp)
+            owner = owners.get(tp)
             series = _carry(previous.get(tp.topic, {}).get(tp.partition, ()), self.keep, committed)
             window.setdefault(tp.topic, {})[tp.partition] = series
             observed = self.observations(tp, series)
             judged = status.evaluate_partition(observed, now_ms=self.now_ms, moves=moves,
-                                               has_consumer=member is not None, window_length=self.window_rounds)
+                                               has_consumer=owner is not None, window_length=self.window_rounds)
             state = self.topics.get(tp.topic)
             timeline = state.timelines.get(tp.partition, _NO_TIMELINE) if state else _NO_TIMELINE
             figure = estimates.lag_seconds(committed=committed, log_start=ends.log_start, log_end=ends.log_end,
@@ -221,7 +222,6 @@ class _Round:
                     retention_ms=topic.retention_ms if topic else None, warn_below_s=self.retention_warning_s)
                 if margin.state in _MARGIN_STATES:
                     margins.append(margin)
-            owner = rows.Owner(member.member_id, member.client_id, member.host, member.instance_id) if member else None
             details.append(rows.PartitionDetail(
                 tp.topic, tp.partition, committed, ends.log_start, ends.log_end, lag, figure.seconds,
                 judged.status.value, owner, "" if judged.status is status.Status.OK else judged.reason,
