@@ -248,8 +248,9 @@ class _Round:
             lag_seconds=figure.seconds,
             lag_seconds_method=figure.method,
             lag_seconds_doubtful=figure.doubtful,
-            status=headline.status.value,
-            status_reason=headline.summary,
+            # A group whose offsets could not be read is not judged: OK would claim what no one saw.
+            status="" if group.error else headline.status.value,
+            status_reason=group.error or headline.summary,
             operation_id=max(headline.operation_ids, default=None),
             catch_up_seconds=catch.seconds if catch else None,
             catch_up_note=catch.note if catch else "",

@@ -110,10 +110,13 @@ def test_the_summary_counts_groups_by_state_and_type_and_the_unreadable_ones():
     reading = _reading(1000, [_group("a", {}), _group("b", {}, state="Stable"),
                               GroupReading("c", "Empty", "consumer", (), {}, error="no ACL")],
                        {TP("t", 0): (0, 1)})
-    summary = evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10).summary
+    evaluated = evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10)
+    summary = evaluated.summary
     assert summary["by_state"] == {"Empty": 2, "Stable": 1}
     assert summary["by_type"] == {"classic": 2, "consumer": 1}
     assert summary["unreadable_groups"] == 1
+    unreadable = evaluated.groups[2]
+    assert (unreadable.status, unreadable.status_reason, unreadable.lag) == ("", "no ACL", None)
 
 
 def test_group_detail_survives_encoding_with_shared_owners():
