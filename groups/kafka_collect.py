@@ -26,12 +26,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-import kafka.errors
-from kafka import KafkaAdminClient
-from kafka.admin import ConfigResource, ConfigResourceType
-from kafka.net.compat import KafkaNetClient
+import kafka.errors  # type: ignore[import-untyped]
+from kafka import KafkaAdminClient  # type: ignore[import-untyped]
+from kafka.admin import ConfigResource, ConfigResourceType  # type: ignore[import-untyped]
+from kafka.net.compat import KafkaNetClient  # type: ignore[import-untyped]
 
-from groups.kafka import TP, ClusterClient, ConsoleError, GroupListing, Member, client_for
+from groups.kafka import (
+    TP,
+    ClusterClient,
+    ConsoleError,
+    GroupListing,
+    Member,
+    client_for,
+)
 
 T = TypeVar("T")
 
@@ -94,7 +101,7 @@ def kafka_python_config(config: dict[str, str], timeout: float) -> dict:
     if unknown:
         raise ConsoleError(f"The collector cannot pass the client settings {', '.join(unknown)} on to its "
                            "committed-offsets reader; remove them from the cluster's configuration.", code="CONFIG")
-    out = {names[key]: value for key, value in config.items()}
+    out: dict[str, object] = {names[key]: value for key, value in config.items()}
     out.update(request_timeout_ms=int(timeout * 1000), bootstrap_timeout_ms=int(timeout * 1000),
                client_id="kafka-console-collector")
     return out

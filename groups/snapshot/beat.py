@@ -53,7 +53,8 @@ class ClusterScheduler(PersistentScheduler):
             return
         finally:
             self._refreshed_at = time.monotonic()
-        self.merge_inplace({**self.app.conf.beat_schedule, **entries})
+        # Celery annotates entries, but merge_inplace builds them from dicts, as its own setup does.
+        self.merge_inplace({**self.app.conf.beat_schedule, **entries})  # type: ignore[arg-type, dict-item]
 
     def tick(self, *args, **kwargs) -> float:
         if self._refreshed_at is None or time.monotonic() - self._refreshed_at >= REFRESH_SECONDS:

@@ -186,12 +186,13 @@ class _Round:
                   for m in group.members for tp in m.assignment}
         previous = rows.decode_window(self.carried.group_windows.get(group.group_id, ""))
         moves = [status.ConsoleMove(op, t) for op, t in self.facts.moves.get(group.group_id, ())]
-        details, window = [], {}
-        statuses: dict[TP, status.PartitionStatus] = {}
-        lag_figures: dict[TP, estimates.LagSeconds] = {}
+        details = []
+        window: dict[str, dict[int, list[int | None]]] = {}
+        statuses: dict[status.PartitionKey, status.PartitionStatus] = {}
+        lag_figures: dict[status.PartitionKey, estimates.LagSeconds] = {}
         margins = []
-        lagging: dict[TP, list[status.Observation]] = {}
-        lagging_rates: dict[TP, forecasts.Rates] = {}
+        lagging: dict[status.PartitionKey, Sequence[status.Observation]] = {}
+        lagging_rates: dict[status.PartitionKey, forecasts.Rates] = {}
         committed_lags = []
         for tp in sorted(set(owners) | set(group.committed)):
             committed = group.committed.get(tp)
@@ -229,7 +230,7 @@ class _Round:
                 (0.0 if margin.state == "lost" else margin.seconds) if margin else None,
                 margin.state if margin else ""))
         headline = status.evaluate_group(statuses)
-        figure = estimates.group_lag_seconds(lag_figures)
+        group_figure = estimates.group_lag_seconds(lag_figures)
         # Only partitions behind decide when the group catches up (none behind: caught up).
         catch = forecasts.catch_up(lagging, rates_of=lagging_rates) if statuses else None
         worst = min(margins, key=lambda m: 0.0 if m.state == "lost" else m.seconds or 0.0, default=None)
@@ -245,9 +246,9 @@ class _Round:
             window=rows.encode_window(window),
             error=group.error,
             replay_operation_id=self.facts.replay_operations.get(group.group_id),
-            lag_seconds=figure.seconds,
-            lag_seconds_method=figure.method,
-            lag_seconds_doubtful=figure.doubtful,
+            lag_seconds=group_figure.seconds,
+            lag_seconds_method=group_figure.method,
+            lag_seconds_doubtful=group_figure.doubtful,
             # A group whose offsets could not be read is not judged: OK would claim what no one saw.
             status="" if group.error else headline.status.value,
             status_reason=group.error or headline.summary,
@@ -285,11 +286,11 @@ def evaluate(reading: ClusterReading, carried: Carried, facts: ConsoleFacts, *, 
         reading_groups = readers.get(name, {})
         group_details = [rows.TopicGroupDetail(g, len(figures), _sum_known(lag for lag, _ in figures), statuses[g])
                          for g, figures in sorted(reading_groups.items())]
-        seconds = [s for figures in reading_groups.values() for _, s in figures if s is not None]
+        known_seconds = [s for figures in reading_groups.values() for _, s in figures if s is not None]
         topic_rows.append(TopicRow(
             topic=name, internal=topic.internal, partitions=topic.partitions,
             messages=sum(spans) if spans else None, groups=len(reading_groups),
-            lag=_sum_known(d.lag for d in group_details), max_lag_seconds=max(seconds, default=None),
+            lag=_sum_known(d.lag for d in group_details), max_lag_seconds=max(known_seconds, default=None),
             detail=rows.encode_topic_detail(partitions, group_details),
             window=rows.encode_window({name: state.ends}), history=timelines.encode(state.histories),
         ))

@@ -8,6 +8,7 @@ round renews it from a thread every third of `ttl`, however long its Kafka reads
 from __future__ import annotations
 
 import threading
+from typing import Self
 
 import redis
 from django.conf import settings
@@ -30,7 +31,7 @@ class ClusterLock:
         self._lost = False
         self.acquired = False
 
-    def __enter__(self) -> ClusterLock:
+    def __enter__(self) -> Self:
         self.acquired = bool(self._lock.acquire(blocking=False))
         if self.acquired:
             self._renewer = threading.Thread(target=self._renew, name="collect-lock", daemon=True)

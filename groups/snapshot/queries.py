@@ -58,7 +58,7 @@ def latest_snapshot(cluster: Cluster) -> SnapshotInfo:
     reason = collection.stale_reason if collection else ""
     if not reason and snapshot is None:
         reason = "No collection round has finished yet for this cluster."
-    elif not reason and age is not None and age > MISSED_PERIODS * cluster.collect_every_seconds + (
+    elif collection and not reason and age is not None and age > MISSED_PERIODS * cluster.collect_every_seconds + (
             collection.last_round_seconds or 0):
         reason = (f"No collection round has finished for {age:.0f} s (one is due every "
                   f"{cluster.collect_every_seconds} s): check that a Celery worker consumes the 'collection' "

@@ -8,7 +8,7 @@ and decode this field only for the rows they show. Pure: no Django.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -114,7 +114,7 @@ def decode_topic_detail(text: str) -> tuple[list[TopicPartitionDetail], list[Top
 # the snapshot's window_ms, newest last. A key first seen k rounds ago has k values: the lists
 # align with window_ms from its end.
 
-def encode_window(values: dict[str, dict[int, Sequence[int | None]]]) -> str:
+def encode_window(values: Mapping[str, Mapping[int, Sequence[int | None]]]) -> str:
     """{topic: [[partition, value, value, ...]]}, the values oldest first."""
     return _dumps({topic: [[partition, *series] for partition, series in sorted(by_partition.items())]
                    for topic, by_partition in values.items()})

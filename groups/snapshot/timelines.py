@@ -17,7 +17,7 @@ Pure: no Django.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from groups.estimates import LogRound
 
@@ -52,7 +52,7 @@ def _same_logs(a: LogRound, b: LogRound) -> bool:
     return a.log_start == b.log_start and a.log_end == b.log_end
 
 
-def encode(histories: dict[int, Sequence[LogRound]]) -> str:
+def encode(histories: Mapping[int, Sequence[LogRound]]) -> str:
     """{partition: [[t ms, log start, log end, newest offset, newest ms], ...]} as compact JSON."""
     return json.dumps({str(p): [[r.t_ms, r.log_start, r.log_end, r.newest_offset, r.newest_timestamp_ms]
                                 for r in rounds] for p, rounds in histories.items()}, separators=(",", ":"))

@@ -24,12 +24,13 @@ from groups.snapshot.collector import COLLECTED, FAILED, SKIPPED, collect
 from groups.snapshot.lock import ClusterLock
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
-from tests.integration.test_parity_with_kafka_tool import _dash, _tables, situations  # noqa: F401 (a fixture)
+from tests.integration import test_parity_with_kafka_tool as parity
 
 pytestmark = [pytest.mark.integration]
 
 ROOT = Path(__file__).resolve().parents[2]
 TIER_S_GROUPS, TIER_S_PARTITIONS = 1000, 20
+situations = parity.situations  # the parity tests' groups, collected here through the snapshot
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_snapshot_offsets_log_ends_and_lag_equal_the_kafka_tool(cluster, kafka_b
     group_args = [arg for g in situations.values() for arg in ("--group", g)]
     tool = run_tool("consumer-groups", ["--describe", "--offsets", *group_args], kafka_bootstrap)
     assert tool.returncode == 0, tool.stderr
-    tool_rows = _tables(tool.stdout)
+    tool_rows = parity._tables(tool.stdout)
     assert {r["GROUP"] for r in tool_rows} == set(situations.values()), tool.stdout
     for name, group in situations.items():
         row = queries.group_row(snapshot, group)
@@ -80,9 +81,9 @@ def test_snapshot_offsets_log_ends_and_lag_equal_the_kafka_tool(cluster, kafka_b
         assert set(seen) == set(expected), f"{name}: partitions differ"
         for tp, tool_row in expected.items():
             p = seen[tp]
-            assert _dash(p.committed) == tool_row["CURRENT-OFFSET"], f"{name} {tp} committed"
-            assert _dash(p.log_end) == tool_row["LOG-END-OFFSET"], f"{name} {tp} log end"
-            assert _dash(p.lag) == tool_row["LAG"], f"{name} {tp} lag"
+            assert parity._dash(p.committed) == tool_row["CURRENT-OFFSET"], f"{name} {tp} committed"
+            assert parity._dash(p.log_end) == tool_row["LOG-END-OFFSET"], f"{name} {tp} log end"
+            assert parity._dash(p.lag) == tool_row["LAG"], f"{name} {tp} lag"
             assert (p.owner.member_id if p.owner else "-") == tool_row["CONSUMER-ID"], f"{name} {tp} owner"
         known = [int(r["LAG"]) for r in expected.values() if r["LAG"] != "-"]
         assert row.lag == (sum(known) if known else None), f"{name} total lag"

@@ -1,7 +1,12 @@
 """The round's evaluation and the snapshot rows' compact fields, from facts alone."""
 
 from groups.kafka import TP, Member
-from groups.kafka_collect import ClusterReading, GroupReading, PartitionReading, TopicReading
+from groups.kafka_collect import (
+    ClusterReading,
+    GroupReading,
+    PartitionReading,
+    TopicReading,
+)
 from groups.snapshot import rows, timelines
 from groups.snapshot.evaluate import Carried, ConsoleFacts, evaluate
 
@@ -132,7 +137,10 @@ def test_group_detail_survives_encoding_with_shared_owners():
 PERIOD = 15_000
 
 
-def _rounds(ends_and_commits, *, members=(), facts=ConsoleFacts(), window_rounds=10, retention_ms=None):
+NO_FACTS = ConsoleFacts()
+
+
+def _rounds(ends_and_commits, *, members=(), facts=NO_FACTS, window_rounds=10, retention_ms=None):
     """Evaluate one round per (log end, committed) pair on topic t partition 0, PERIOD apart."""
     carried, evaluated = Carried(), None
     for i, (log_end, committed) in enumerate(ends_and_commits):

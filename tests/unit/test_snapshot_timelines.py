@@ -1,5 +1,7 @@
 """The log history each topic row carries from round to round."""
 
+import itertools
+
 from groups.estimates import LogRound
 from groups.snapshot import timelines
 
@@ -39,7 +41,7 @@ def test_a_long_history_is_thinned_in_its_older_half_and_keeps_its_recent_rounds
     assert len(history) <= 100
     assert [r.t_ms for r in history[-3:]] == [297, 298, 299]
     assert history[0].t_ms == 0  # the round that dates the oldest offset stays
-    gaps = [b.t_ms - a.t_ms for a, b in zip(history, history[1:])]
+    gaps = [b.t_ms - a.t_ms for a, b in itertools.pairwise(history)]
     assert gaps[0] > gaps[-1] == 1
 
 
