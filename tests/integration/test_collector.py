@@ -18,7 +18,14 @@ from confluent_kafka.admin import OffsetSpec
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from groups.models import Cluster, Collection, Snapshot, SnapshotGroup, SnapshotTopic
+from groups.models import (
+    Cluster,
+    Collection,
+    Operation,
+    Snapshot,
+    SnapshotGroup,
+    SnapshotTopic,
+)
 from groups.snapshot import queries
 from groups.snapshot.collector import COLLECTED, FAILED, SKIPPED, collect
 from groups.snapshot.lock import ClusterLock
@@ -320,3 +327,20 @@ def test_a_group_that_stops_consuming_lags_by_the_time_it_stopped_and_is_ok_agai
     assert collect(cluster).outcome == COLLECTED
     caught_up = queries.group_row(queries.latest_snapshot(cluster).snapshot, group)
     assert (caught_up.lag, caught_up.lag_seconds, caught_up.status) == (0, 0.0, "OK")
+
+
+@pytest.mark.django_db
+def test_a_replays_checkpoint_group_is_labelled_with_its_operation_and_hidden_unless_asked(
+        cluster, kafka_bootstrap, unique, use_test_redis):
+    topic = unique("replayed")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.produce(kafka_bootstrap, topic, {0: 3})
+    checkpoint = f"console-replay-{unique('op')}"
+    operation = Operation.objects.create(kind=Operation.Kind.REPLAY, cluster=cluster, group_id=checkpoint,
+                                         reason="replay for the test")
+    kt.commit(kafka_bootstrap, checkpoint, {(topic, 0): 2})
+    assert collect(cluster).outcome == COLLECTED
+    snapshot = queries.latest_snapshot(cluster).snapshot
+    assert queries.group_row(snapshot, checkpoint).replay_operation_id == operation.pk
+    assert not queries.group_rows(snapshot, search=checkpoint).exists()
+    assert queries.group_rows(snapshot, search=checkpoint, include_replay=True).get().lag == 1
