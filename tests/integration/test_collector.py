@@ -40,7 +40,7 @@ TIER_S_GROUPS, TIER_S_PARTITIONS = 1000, 20
 situations = parity.situations  # the parity tests' groups, collected here through the snapshot
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # pytest-django runs transactional tests last, after other modules
 def tier_s(kafka_bootstrap):
     """1,000 Empty groups, each with offsets committed on the 20 partitions of one of ten topics."""
     prefix = f"tier-s-{os.getpid()}"
@@ -310,7 +310,8 @@ def test_a_group_that_stops_consuming_lags_by_the_time_it_stopped_and_is_ok_agai
         stopped_at = time.time()  # the record at `end` is produced within 50 ms of this
         kt.commit(kafka_bootstrap, group, {(topic, 0): end})  # caught up, then it stops consuming
         rounds = []
-        while time.time() - stopped_at < 15:
+        # A full window of rounds (5) and then some, and 15 s at least, however slow a round is.
+        while len(rounds) < 7 or time.time() - stopped_at < 15:
             time.sleep(1)
             assert collect(cluster).outcome == COLLECTED
             rounds.append(queries.group_row(queries.latest_snapshot(cluster).snapshot, group))
