@@ -6,10 +6,10 @@ Two phases, each a handful of requests in flight together, whatever the number o
    Metadata request for every topic's partitions (kafka-python).
 2. Beside each other: DescribeGroups for the groups that are not Empty (an Empty group has no
    members to describe); DescribeConfigs of every topic (retention.ms); OffsetFetch for every
-   group, batched per coordinator (KIP-709, Kafka 3.0+), and once it has answered, ListOffsets
-   earliest, latest and max_timestamp (KIP-734) for every partition of every topic, batched per
-   partition leader. Log ends are read after committed offsets, as Kafka's own tool does: the
-   other way round, a consumer committing in between would show a commit past the log end.
+   group, batched per coordinator (KIP-709, Kafka 3.0+). Then ListOffsets earliest and latest,
+   then max_timestamp (KIP-734), for every partition of every topic, batched per partition
+   leader. Log ends are read after committed offsets, as Kafka's own tool does: the other way
+   round, a consumer committing in between would show a commit past the log end.
 
 Committed offsets come from kafka-python's `list_group_offsets`, because librdkafka's
 ListConsumerGroupOffsets takes one group per request and crashes its process on coordinator
@@ -266,19 +266,19 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
             described = pool.submit(_timed, seconds, "describe", lambda: client.describe_groups(active))
             retention = pool.submit(_timed, seconds, "configs", lambda: reader.retention(sorted(topics)))
             committed, group_errors = _timed(seconds, "offset_fetch", lambda: reader.committed(readable))
-            ends = pool.submit(_timed, seconds, "log_offsets", lambda: client.log_offsets(partitions))
-            newest = pool.submit(_timed, seconds, "max_timestamps", lambda: client.max_timestamps(partitions))
-            log_offsets = ends.result()
-            t_ms = int(time.time() * 1000)
+            # One confluent-kafka call at a time: two threads in AdminClient.list_offsets at once
+            # crashed the process (segfault, confluent-kafka 2.16.1, seen once in the tests).
             descriptions = described.result()
-            retention_ms = retention.result()
+            log_offsets = _timed(seconds, "log_offsets", lambda: client.log_offsets(partitions))
+            t_ms = int(time.time() * 1000)
             try:
-                newest_records = newest.result()
+                newest_records = _timed(seconds, "max_timestamps", lambda: client.max_timestamps(partitions))
             except ConsoleError as exc:
                 if exc.code not in _GONE_CODES:
                     raise
                 newest_records = {}
                 notes.append(f"Newest-record timestamps were not read this round: {exc.message}")
+            retention_ms = retention.result()
         finally:
             reader.close()
     seconds["offset_fetch_requests"] = reader.requests
