@@ -165,6 +165,10 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-operations": {"task": "groups.tasks.reap_stale_operations", "schedule": 60.0},
     # A request expires at its time even between sweeps: approving re-checks the time itself.
     "expire-approval-requests": {"task": "groups.tasks.expire_approval_requests", "schedule": 60.0},
+    # Cheap when there is nothing to do; an hour's packing runs once, after the hour ends. A run that
+    # waited longer than its period is dropped: the next one does the same work.
+    "roll-up-history": {"task": "groups.tasks.roll_up_history", "schedule": 60.0,
+                        "options": {"queue": "collection", "expires": 60}},
 }
 # The lag collector: one round per cluster every Cluster.collect_every_seconds, on its own queue so a
 # slow scan never delays a reset; beat re-reads the clusters for their entries (groups.snapshot.beat).
@@ -180,6 +184,13 @@ RETENTION_WARNING_SECONDS = env_int("RETENTION_WARNING_SECONDS", 3600)
 # A running operation whose worker has been silent this long is marked failed; it must exceed the
 # hard time limit so a live but slow worker is never reaped.
 OPERATION_STALE_AFTER = env_int("OPERATION_STALE_AFTER", CELERY_TASK_TIME_LIMIT + 60)
+
+# Lag and offset history (groups.snapshot.history): every round kept this many hours, then only
+# 5-minute roll-ups (smallest, largest, last), kept this many days.
+HISTORY_FULL_RETENTION_HOURS = env_int("HISTORY_FULL_RETENTION_HOURS", 24)
+HISTORY_ROLLUP_RETENTION_DAYS = env_int("HISTORY_ROLLUP_RETENTION_DAYS", 30)
+if HISTORY_FULL_RETENTION_HOURS < 1 or HISTORY_ROLLUP_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("HISTORY_FULL_RETENTION_HOURS and HISTORY_ROLLUP_RETENTION_DAYS must be at least 1.")
 
 LOGGING = {
     "version": 1,

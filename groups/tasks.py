@@ -5,7 +5,7 @@ from django.conf import settings
 
 from groups import approvals, replay, resets
 from groups.models import Cluster, Operation
-from groups.snapshot import collector
+from groups.snapshot import collector, history
 
 
 @shared_task(acks_late=True)
@@ -40,3 +40,9 @@ def collect_cluster(cluster_id: int) -> str:
     if cluster is None:
         return "cluster removed"
     return collector.collect(cluster).outcome
+
+
+@shared_task
+def roll_up_history() -> dict:
+    """Pack sealed hours of lag history into chunks and drop what is past retention (beat, each minute)."""
+    return vars(history.roll_up_and_prune())
