@@ -26,7 +26,7 @@ from groups.models import (
     SnapshotGroup,
     SnapshotTopic,
 )
-from groups.snapshot import queries
+from groups.snapshot import history, queries
 from groups.snapshot.collector import COLLECTED, FAILED, SKIPPED, collect
 from groups.snapshot.lock import ClusterLock
 from localkafka.broker import run_tool
@@ -143,6 +143,12 @@ def test_a_deleted_group_and_a_deleted_topic_disappear_from_the_next_snapshot(cl
     second = queries.latest_snapshot(cluster).snapshot
     assert queries.group_row(second, group) is None
     assert queries.topic_row(second, topic) is None
+    # Its history stays readable: the round before its deletion.
+    kept_points = history.read_series(cluster.pk, history.SERIES_GROUP, group, since_ms=0)
+    assert [p.last[0] for p in kept_points] == [4]
+    partition_points = history.read_series(cluster.pk, history.SERIES_PARTITION, history.partition_key(topic, 0),
+                                           since_ms=0)
+    assert [p.last[:2] for p in partition_points] == [(0, 5)]
     # A group whose topic went keeps its row. Kafka drops offsets of a deleted topic in the background:
     # until it has, the partition shows without log end or lag, as the tool shows it.
     remaining = queries.partition_details(queries.group_row(second, kept))
@@ -166,6 +172,7 @@ def test_a_stopped_broker_leaves_the_previous_snapshot_served_and_stale_with_the
         assert collect(own).outcome == COLLECTED
         before = queries.latest_snapshot(own)
         assert not before.stale and queries.group_row(before.snapshot, "billing").lag == 6
+        collected_at = int(before.snapshot.taken_at.timestamp() * 1000)
     finally:
         broker.stop()
 
@@ -177,7 +184,10 @@ def test_a_stopped_broker_leaves_the_previous_snapshot_served_and_stale_with_the
     assert after.stale and after.stale_reason == report.reason
     assert after.age_seconds >= before.age_seconds
     assert queries.group_row(after.snapshot, "billing").lag == 6
-    assert Snapshot.objects.filter(cluster=own).count() == 1  # the gap invented nothing
+    assert Snapshot.objects.filter(cluster=own).count() == 1
+    # The gap invents nothing: the group's history holds the one round that read Kafka.
+    points = history.read_series(own.pk, history.SERIES_GROUP, "billing", since_ms=0)
+    assert [(p.t_ms, p.last[0]) for p in points] == [(collected_at, 6)]
     collection = Collection.objects.get(cluster=own)
     assert collection.failed_rounds == 1 and collection.stale_since is not None
 
