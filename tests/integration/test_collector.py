@@ -186,7 +186,7 @@ def test_a_stopped_broker_leaves_the_previous_snapshot_served_and_stale_with_the
     assert queries.group_row(after.snapshot, "billing").lag == 6
     assert Snapshot.objects.filter(cluster=own).count() == 1
     # The gap invents nothing: the group's history holds the one round that read Kafka.
-    points = history.read_series(own.pk, history.SERIES_GROUP, "billing", since_ms=0)
+    points = history.read_series(own.pk, history.SERIES_GROUP, "billing", since_ms=collected_at - 60_000)
     assert [(p.t_ms, p.last[0]) for p in points] == [(collected_at, 6)]
     collection = Collection.objects.get(cluster=own)
     assert collection.failed_rounds == 1 and collection.stale_since is not None
