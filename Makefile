@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := redis-server chromium kcat
 STAMP := $(VENV)/.requirements-installed
 
-.PHONY: install system-packages demo test unit clean-state
+.PHONY: install system-packages demo test unit clean-state vendor
 
 install: $(STAMP) system-packages
 	@$(PY) -m localkafka jars
@@ -40,5 +40,25 @@ unit: $(STAMP)
 	@$(PY) -m pytest tests/unit
 
 clean-state:
-	@$(PY) -m localkafka stop || true
+	@$(PY) -m localkafka stop --all || true
 	rm -rf .localkafka
+
+# The charting library, vendored (committed) so pages need no CDN; `make vendor` re-fetches exactly
+# this pinned package from npm and refuses it unless its sha512 matches the integrity npm published.
+UPLOT_VERSION := 1.6.32
+UPLOT_INTEGRITY := sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==
+UPLOT_DIR := groups/static/groups/vendor/uplot-$(UPLOT_VERSION)
+
+vendor:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	tgz="$$tmp/uplot-$(UPLOT_VERSION).tgz" && \
+	(cd "$$tmp" && npm pack --silent "uplot@$(UPLOT_VERSION)" >/dev/null) && \
+	got=$$(node -e 'const c = require("crypto"), fs = require("fs"); \
+	  process.stdout.write("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$$tgz") && \
+	if [ "$$got" != "$(UPLOT_INTEGRITY)" ]; then \
+	  echo "uplot@$(UPLOT_VERSION) from npm has integrity $$got, expected $(UPLOT_INTEGRITY): not vendored."; exit 1; \
+	fi && \
+	tar -xzf "$$tgz" -C "$$tmp" && mkdir -p $(UPLOT_DIR) && \
+	cp "$$tmp/package/dist/uPlot.iife.min.js" "$$tmp/package/dist/uPlot.min.css" "$$tmp/package/LICENSE" $(UPLOT_DIR)/ && \
+	(cd $(UPLOT_DIR) && sha256sum uPlot.iife.min.js uPlot.min.css LICENSE > SHA256SUMS) && \
+	echo "Vendored uplot@$(UPLOT_VERSION) ($(UPLOT_INTEGRITY)) into $(UPLOT_DIR); git diff shows what changed."

@@ -165,10 +165,42 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-operations": {"task": "groups.tasks.reap_stale_operations", "schedule": 60.0},
     # A request expires at its time even between sweeps: approving re-checks the time itself.
     "expire-approval-requests": {"task": "groups.tasks.expire_approval_requests", "schedule": 60.0},
+    # Picks up alert notifications whose task was lost or could not be queued.
+    "send-due-alert-deliveries": {"task": "groups.tasks.send_due_alert_deliveries", "schedule": 60.0},
+}
+# Notifications have their own queue, so a slow webhook never delays a reset; workers consume it
+# with `-Q celery,notifications`.
+CELERY_TASK_ROUTES = {
+    "groups.tasks.deliver_alert": {"queue": "notifications"},
+    "groups.tasks.send_due_alert_deliveries": {"queue": "notifications"},
 }
 # A running operation whose worker has been silent this long is marked failed; it must exceed the
 # hard time limit so a live but slow worker is never reaped.
 OPERATION_STALE_AFTER = env_int("OPERATION_STALE_AFTER", CELERY_TASK_TIME_LIMIT + 60)
+
+# Alerts (README, section Alerts).
+# The console's address as notifications link to it.
+CONSOLE_URL = env_str("CONSOLE_URL", "http://127.0.0.1:8000")
+# A reset, undo, deletion or replay mutes the alert rules of the groups it moved for this long after it.
+ALERT_MUTE_MINUTES = env_int("ALERT_MUTE_MINUTES", 15)
+# Hysteresis: a firing alert clears only below its threshold less this share of it (retention margin:
+# above it plus this share), and only once every condition has stayed clear for ALERT_CLEAR_SECONDS.
+ALERT_HYSTERESIS_PERCENT = env_int("ALERT_HYSTERESIS_PERCENT", 10)
+ALERT_CLEAR_SECONDS = env_int("ALERT_CLEAR_SECONDS", 120)
+# A failed notification is tried again after the base, then twice as long each time, this many times in all.
+ALERT_RETRY_BASE_SECONDS = env_int("ALERT_RETRY_BASE_SECONDS", 30)
+ALERT_DELIVERY_ATTEMPTS = env_int("ALERT_DELIVERY_ATTEMPTS", 6)
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env_int("ALERT_WEBHOOK_TIMEOUT_SECONDS", 10)
+
+# Email notifications use Django's SMTP settings.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kafka-console@localhost")
 
 LOGGING = {
     "version": 1,

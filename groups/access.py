@@ -25,11 +25,13 @@ _ON_GROUP = {
     "reset": "reset offsets of group '{group}'",
     "delete": "delete group '{group}'",
     "approve": "approve operations on group '{group}'",
+    "alert": "manage alert rules for groups '{group}'",
 }
 _WITHOUT_GROUP = {
     "view": "view consumer groups",
     "reset": "reset offsets",
     "replay": "replay records",
+    "alert": "manage alert rules",
     "delete": "delete groups",
     "approve": "approve operations",
     "audit": "review the audit log",
@@ -52,9 +54,33 @@ def _grants_action(grant: Grant, action: str) -> bool:
     return action in (ROLES[grant.role] if grant.role else set(grant.actions))
 
 
-def _covers(grant: Grant, group_id: str | None) -> bool:
+def pattern_matches(pattern: str, group_id: str) -> bool:
+    """Whether a grant's (or an alert rule's) group pattern covers `group_id`."""
     # An exact name is compared as such, so a group id with glob characters ([, ?, *) matches itself.
-    return group_id is None or grant.group_pattern == group_id or fnmatchcase(group_id, grant.group_pattern)
+    return pattern == group_id or fnmatchcase(group_id, pattern)
+
+
+def _has_glob(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")
+
+
+def pattern_within(pattern: str, outer: str) -> bool:
+    """Whether every group id `pattern` matches is also matched by `outer`, told conservatively.
+
+    Exact: `*` holds everything, a pattern holds itself and the ids it matches; `payments-*` holds
+    any pattern starting with `payments-` (`payments-eu-*`). Any other pair is refused, since
+    deciding inclusion between arbitrary globs is not worth the surprise of a wrong answer.
+    """
+    if outer == "*" or pattern == outer:
+        return True
+    if not _has_glob(pattern):
+        return pattern_matches(outer, pattern)
+    prefix = outer[:-1]
+    return outer.endswith("*") and not _has_glob(prefix) and pattern.startswith(prefix)
+
+
+def _covers(grant: Grant, group_id: str | None) -> bool:
+    return group_id is None or pattern_matches(grant.group_pattern, group_id)
 
 
 def _matching_grants(user, action: str, cluster: Cluster | None) -> list[Grant] | None:
@@ -107,6 +133,21 @@ def groups_allowed(user, action: str, cluster: Cluster, group_ids) -> list[str]:
     if grants is None:
         return list(group_ids)
     return [group_id for group_id in group_ids if any(_covers(grant, group_id) for grant in grants)]
+
+
+def alert_rule_scope(user):
+    """A test `(cluster_id or None, pattern) -> bool`: whether `user` may manage an alert rule on that
+    cluster (None: every cluster) for that group pattern. Grants are read once, here.
+
+    A rule must lie within one `alert` grant: a rule on every cluster needs a grant on every cluster,
+    and its pattern must lie within the grant's (see `pattern_within`).
+    """
+    grants = _matching_grants(user, "alert", None)
+    if grants is None:
+        return lambda cluster_id, pattern: True
+    return lambda cluster_id, pattern: any(
+        (grant.cluster_id is None or grant.cluster_id == cluster_id) and pattern_within(pattern, grant.group_pattern)
+        for grant in grants)
 
 
 def visible_groups(user, cluster: Cluster, group_ids) -> list[str]:

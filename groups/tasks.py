@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 
 from groups.operations import approvals, lifecycle
+from groups.alerting import delivery
 
 
 @shared_task(acks_late=True)
@@ -29,3 +30,14 @@ def reap_stale_operations() -> list[int]:
 @shared_task
 def expire_approval_requests() -> list[int]:
     return approvals.expire_overdue()
+
+
+@shared_task(acks_late=True)
+def deliver_alert(delivery_id: int) -> None:
+    """One attempt at an alert notification; routed to the `notifications` queue (settings)."""
+    delivery.deliver(delivery_id)
+
+
+@shared_task
+def send_due_alert_deliveries() -> list[int]:
+    return delivery.send_due()

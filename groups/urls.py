@@ -3,7 +3,7 @@
 from django.urls import include, path, register_converter
 
 from groups.converters import GroupIdConverter
-from groups.views import audit, clusters, operations, replays, resets
+from groups.views import alerts, audit, clusters, operations, replays, resets
 
 register_converter(GroupIdConverter, "group_id")
 
@@ -39,4 +39,12 @@ urlpatterns = [
         path("export.csv", audit.audit_export_csv, name="audit_export_csv"),
         path("export.json", audit.audit_export_json, name="audit_export_json"),
     ])),
+    path("alerts/", alerts.alert_list, name="alert_list"),
+    path("alerts/rules/", alerts.alert_rules, name="alert_rules"),
+    path("alerts/rules/new/", alerts.alert_rule_new, name="alert_rule_new"),
+    path("alerts/rules/create/", alerts.alert_rule_create, name="alert_rule_create"),
+    path("alerts/rules/<int:pk>/", alerts.alert_rule_edit, name="alert_rule_edit"),
+    path("alerts/rules/<int:pk>/save/", alerts.alert_rule_save, name="alert_rule_save"),
+    path("alerts/rules/<int:pk>/delete/", alerts.alert_rule_delete_confirm, name="alert_rule_delete_confirm"),
+    path("alerts/rules/<int:pk>/delete/confirm/", alerts.alert_rule_delete, name="alert_rule_delete"),
 ]

@@ -110,7 +110,7 @@ def redis_url(tmp_path_factory):
 class Worker:
     """A real `celery worker` process sharing the test database and Redis."""
 
-    def __init__(self, redis_url: str, log_path):
+    def __init__(self, redis_url: str, log_path, mail_port: int):
         from django.conf import settings
 
         self.log_path = log_path
@@ -120,6 +120,10 @@ class Worker:
             "REDIS_URL": redis_url,
             "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
             "KAFKA_REQUEST_TIMEOUT_MS": "10000",
+            # Alert emails go to the run's mail server; failed notifications retry within seconds.
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(mail_port),
+            "ALERT_RETRY_BASE_SECONDS": "1",
         }
         self.start()
 
@@ -137,7 +141,8 @@ class Worker:
         start_at = self.log.tell()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "console", "worker", "--pool", "prefork", "--concurrency", "2",
-             "-l", "info", "--without-mingle", "--without-gossip", "-n", f"test-{uuid.uuid4().hex[:6]}@%h"],
+             "-l", "info", "--without-mingle", "--without-gossip", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
+             "-Q", "celery,notifications"],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -178,9 +183,45 @@ class Worker:
         self.log.close()
 
 
+class MailServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps every message it is given."""
+
+    def __init__(self):
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        with socket.socket() as probe:  # aiosmtpd needs a port number up front
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.controller = Controller(self, hostname="127.0.0.1", port=port)
+        self.controller.start()
+        self.port = port
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 Message accepted for delivery"
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
 @pytest.fixture(scope="session")
-def worker_process(django_db_setup, redis_url, tmp_path_factory):
-    worker = Worker(redis_url, tmp_path_factory.mktemp("worker") / "worker.log")
+def mail_server():
+    """The run's SMTP server: the worker's email settings point at it."""
+    server = MailServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def worker_process(django_db_setup, redis_url, mail_server, tmp_path_factory):
+    worker = Worker(redis_url, tmp_path_factory.mktemp("worker") / "worker.log", mail_server.port)
     try:
         yield worker
     finally:
