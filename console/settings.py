@@ -174,6 +174,17 @@ CELERY_TASK_ROUTES = {
     "groups.tasks.deliver_alert": {"queue": "notifications"},
     "groups.tasks.send_due_alert_deliveries": {"queue": "notifications"},
 }
+# The lag collector: one round per cluster every Cluster.collect_every_seconds, on its own queue so a
+# slow scan never delays a reset; beat re-reads the clusters for their entries (groups.snapshot.beat).
+CELERY_TASK_ROUTES = {"groups.tasks.collect_cluster": {"queue": "collection"}}
+CELERY_BEAT_SCHEDULER = "groups.snapshot.beat:ClusterScheduler"
+# Observations of each group-partition kept for its status (Burrow's window).
+COLLECT_WINDOW_ROUNDS = env_int("COLLECT_WINDOW_ROUNDS", 10)
+# A killed round holds its cluster's lock this long at most; a live one renews it.
+COLLECT_LOCK_SECONDS = env_int("COLLECT_LOCK_SECONDS", 30)
+# A partition whose unread records retention will delete sooner than this is flagged.
+RETENTION_WARNING_SECONDS = env_int("RETENTION_WARNING_SECONDS", 3600)
+
 # A running operation whose worker has been silent this long is marked failed; it must exceed the
 # hard time limit so a live but slow worker is never reaped.
 OPERATION_STALE_AFTER = env_int("OPERATION_STALE_AFTER", CELERY_TASK_TIME_LIMIT + 60)
@@ -207,4 +218,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # kafka-python (the collector's committed-offsets reader) logs a line per group at INFO, and warns
+    # each time it parses a large answer (10,000 groups' offsets) on its network thread.
+    "loggers": {"kafka": {"level": env_str("KAFKA_PYTHON_LOG_LEVEL", "WARNING")},
+                "kafka.net.selector": {"level": "ERROR"}},
 }

@@ -7,8 +7,10 @@ but Celery (and the app's start-up, which registers them in every process).
 from celery import shared_task
 from django.conf import settings
 
-from groups.operations import approvals, lifecycle
 from groups.alerting import delivery
+from groups.models import Cluster
+from groups.operations import approvals, lifecycle
+from groups.snapshot import collector
 
 
 @shared_task(acks_late=True)
@@ -41,3 +43,13 @@ def deliver_alert(delivery_id: int) -> None:
 @shared_task
 def send_due_alert_deliveries() -> list[int]:
     return delivery.send_due()
+
+
+# Not acks_late: a round killed with its worker is not worth redelivering, the next one is due within a period.
+@shared_task(acks_late=False, ignore_result=True)
+def collect_cluster(cluster_id: int) -> str:
+    """One collection round (groups.snapshot.collector) for the cluster; routed to the 'collection' queue."""
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        return "cluster removed"
+    return collector.collect(cluster).outcome

@@ -217,7 +217,7 @@ def run_demo(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> int:
         children.append(_start_child(
             "celery worker",
             [sys.executable, "-m", "celery", "-A", "console", "worker", "--beat", "--concurrency", "2", "-l", "warning",
-             "-Q", "celery,notifications", "--schedule", str(log_dir / "celerybeat-schedule")],
+             "-Q", "celery,collection,notifications", "--schedule", str(log_dir / "celerybeat-schedule")],
             env,
             log_dir,
         ))

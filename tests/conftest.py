@@ -142,7 +142,8 @@ class Worker:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "console", "worker", "--pool", "prefork", "--concurrency", "2",
              "-l", "info", "--without-mingle", "--without-gossip", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
-             "-Q", "celery,notifications"],
+             # The default queue (operations), the lag collector's and the alert notifications'.
+             "-Q", "celery,collection,notifications"],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 

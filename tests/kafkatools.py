@@ -146,3 +146,18 @@ def wait_for(condition, timeout: float = 30, interval: float = 0.3, what: str = 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def commit_many(bootstrap: str, offsets_by_group: dict[str, dict[tuple[str, int], int]], timeout: float = 120) -> None:
+    """Commit offsets for many (inactive) groups at once: every request in flight together, then checked."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+
+    client = admin(bootstrap)
+    futures = {}
+    for group, offsets in offsets_by_group.items():
+        request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p, o) for (t, p), o in offsets.items()])
+        futures[group] = client.alter_consumer_group_offsets([request], request_timeout=timeout)[group]
+    for group, future in futures.items():
+        result = future.result(timeout=timeout)
+        failed = [tp for tp in result.topic_partitions if tp.error is not None]
+        assert not failed, f"{group}: {failed}"

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from groups.alerting import evaluate_round
-from groups.models import AlertDelivery, AlertRule, AlertState, AuditEvent, Cluster, Grant, Operation
+from groups.models import AlertDelivery, AlertRule, AlertState, AuditEvent, Cluster, Grant, Operation, Replay
 from tests.integration.alerting import group, rounds
 
 pytestmark = pytest.mark.django_db
@@ -188,9 +188,11 @@ def test_resolved_alerts_stay_listed_as_recent(make_user, prod, settings):
 
 def test_a_replay_mutes_the_groups_reading_its_target_topic_only(make_user, prod):
     AlertRule.objects.create(name="lag", group_pattern="*", total_lag_over=100, emails=["a@example.com"])
-    Operation.objects.create(kind=Operation.Kind.REPLAY, cluster=prod, group_id="console-replay-00112233aabbccdd",
-                             reason="re-run", requester=make_user("ann"), status=Operation.Status.RUNNING,
-                             started=timezone.now(), strategy_value='{"topic": "orders", "target_topic": "orders-copy"}')
+    operation = Operation.objects.create(kind=Operation.Kind.REPLAY, cluster=prod, reason="re-run",
+                                         requester=make_user("ann"), status=Operation.Status.RUNNING,
+                                         started=timezone.now())
+    Replay.objects.create(operation=operation, copy_group="console-replay-00112233aabbccdd", topic="orders",
+                          target_topic="orders-copy")
     report = evaluate_round(prod, [
         group("copy-readers", lag=5000, topics=frozenset({"orders-copy"})),
         group("source-readers", lag=5000, topics=frozenset({"orders"})),
