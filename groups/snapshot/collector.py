@@ -1,4 +1,4 @@
-"""One collection round for one cluster: read Kafka, evaluate, write the snapshot, append history.
+"""One collection round for one cluster: read Kafka, evaluate, write the snapshot, append history, alert.
 
 The `collect_lag` command and the Celery beat task both call `collect`. A round that finds the
 cluster's previous round still running does not start (an overrun, counted); a round that
@@ -19,7 +19,7 @@ from django.conf import settings
 from groups.kafka import ConsoleError
 from groups.kafka.collect import read_cluster
 from groups.models import Cluster
-from groups.snapshot import store
+from groups.snapshot import feeds, store
 from groups.snapshot.evaluate import evaluate
 from groups.snapshot.lock import ClusterLock
 
@@ -108,6 +108,10 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
     snapshot = store.write_snapshot(cluster, evaluated, taken_at_ms=reading.t_ms,
                                     read_seconds=time.monotonic() - started)
     steps["write"] = time.monotonic() - mark
+    mark = time.monotonic()
+    say("evaluating alert rules")
+    feeds.alert_round(cluster, evaluated.groups, reading.t_ms)
+    steps["alerts"] = time.monotonic() - mark
     seconds = time.monotonic() - started
     store.record_round_seconds(cluster, seconds)
     return RoundReport(cluster.name, COLLECTED, seconds, snapshot_id=snapshot.pk, groups=len(evaluated.groups),
