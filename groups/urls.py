@@ -3,17 +3,19 @@
 from django.urls import include, path, register_converter
 
 from groups.converters import GroupIdConverter
-from groups.views import alerts, audit, clusters, operations, replays, resets
+from groups.views import alerts, api, audit, clusters, consumer_groups, operations, replays, resets, topics
 
 register_converter(GroupIdConverter, "group_id")
 
 urlpatterns = [
     path("", clusters.cluster_list, name="cluster_list"),
-    path("clusters/<str:cluster>/groups/", clusters.group_list, name="group_list"),
+    path("clusters/<str:cluster>/", clusters.cluster_overview, name="cluster_overview"),
+    path("clusters/<str:cluster>/groups/", consumer_groups.group_list, name="group_list"),
     # Group ids may contain slashes and newlines, so the id is a <group_id:> segment (groups.converters) closed by
     # the final slash.
-    path("clusters/<str:cluster>/groups/<group_id:group>/", clusters.group_page, name="group_page"),
-    path("clusters/<str:cluster>/topics/<str:topic>/", clusters.topic_page, name="topic_page"),
+    path("clusters/<str:cluster>/groups/<group_id:group>/", consumer_groups.group_page, name="group_page"),
+    path("clusters/<str:cluster>/topics/", topics.topic_list, name="topic_list"),
+    path("clusters/<str:cluster>/topics/<str:topic>/", topics.topic_page, name="topic_page"),
     # Actions take their own prefixes so the group id, which may contain slashes, stays the last segment.
     path("clusters/<str:cluster>/reset-preview/<group_id:group>/", resets.reset_preview, name="reset_preview"),
     path("clusters/<str:cluster>/reset-confirm/<group_id:group>/", resets.reset_confirm, name="reset_confirm"),
@@ -30,9 +32,10 @@ urlpatterns = [
     # A running replay is stopped here; a request still awaiting approval is withdrawn through cancel_operation.
     path("operations/<int:pk>/cancel-replay/", operations.cancel_replay, name="cancel_replay"),
     path("approvals/", operations.approval_list, name="approval_list"),
-    path("api/clusters/", clusters.api_clusters, name="api_clusters"),
-    path("api/clusters/<str:cluster>/groups/", clusters.api_groups, name="api_groups"),
-    path("api/clusters/<str:cluster>/groups/<group_id:group>/", clusters.api_group, name="api_group"),
+    path("api/clusters/", api.api_clusters, name="api_clusters"),
+    path("api/clusters/<str:cluster>/groups/", api.api_groups, name="api_groups"),
+    path("api/clusters/<str:cluster>/topics/", api.api_topics, name="api_topics"),
+    path("api/clusters/<str:cluster>/groups/<group_id:group>/", api.api_group, name="api_group"),
     path("audit/", include([
         path("", audit.audit_list, name="audit_list"),
         path("<int:pk>/", audit.audit_event, name="audit_event"),

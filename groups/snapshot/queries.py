@@ -10,24 +10,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from groups.models import Cluster, Collection, Snapshot, SnapshotGroup, SnapshotTopic
 from groups.snapshot import rows
+from groups.status import Status
 
 # A snapshot older than this many collection periods is stale even without a failed round: the
 # collector (worker or beat) is not running.
 MISSED_PERIODS = 3
 
-# Sort keys pages may offer, and the column each sorts on.
+# A group's headline statuses, least severe first: sorting by status sorts by severity, not by name.
+GROUP_STATUSES = (Status.OK, Status.RESET, Status.WARN, Status.ERR)
+_SEVERITY = Case(*(When(status=s.value, then=Value(rank)) for rank, s in enumerate(GROUP_STATUSES)),
+                 output_field=IntegerField())
+
+# Sort keys pages may offer, and the column (or expression) each sorts on.
 GROUP_SORTS = {
     "group": "group_id", "state": "state", "type": "type", "members": "members", "partitions": "partitions",
-    "lag": "lag", "lag_seconds": "lag_seconds", "status": "status", "catch_up": "catch_up_seconds",
+    "lag": "lag", "lag_seconds": "lag_seconds", "status": _SEVERITY, "catch_up": "catch_up_seconds",
     "retention": "retention_margin_seconds",
 }
 TOPIC_SORTS = {"topic": "topic", "partitions": "partitions", "messages": "messages", "groups": "groups",
                "lag": "lag", "lag_seconds": "max_lag_seconds"}
+# Topic columns that sum over the groups reading the topic: figures of groups a scoped reader may not see.
+TOPIC_GROUP_FIGURES = ("groups", "lag", "lag_seconds")
 _LIST_DEFERRED = ("detail", "window")
 
 
@@ -72,7 +80,7 @@ def latest_snapshot(cluster: Cluster) -> SnapshotInfo:
     )
 
 
-def _ordered(queryset: QuerySet, sorts: dict[str, str], sort: str, tie: str) -> QuerySet:
+def _ordered(queryset: QuerySet, sorts: dict, sort: str, tie: str) -> QuerySet:
     """`sort` is a key of `sorts`, '-' first for descending; unknown figures (NULL) always come last.
 
     Ties go by `tie` in the same direction, which lets one index serve both directions.
@@ -81,7 +89,7 @@ def _ordered(queryset: QuerySet, sorts: dict[str, str], sort: str, tie: str) -> 
     key = sort.removeprefix("-")
     if key not in sorts:
         raise ValueError(f"Unknown sort '{key}'. Choose one of: {', '.join(sorts)}.")
-    column = F(sorts[key])
+    column = F(sorts[key]) if isinstance(sorts[key], str) else sorts[key]
     if descending:
         return queryset.order_by(column.desc(nulls_last=True), F(tie).desc())
     return queryset.order_by(column.asc(nulls_last=True), F(tie).asc())
@@ -89,13 +97,16 @@ def _ordered(queryset: QuerySet, sorts: dict[str, str], sort: str, tie: str) -> 
 
 def group_rows(snapshot: Snapshot, *, state: str = "", status: str = "", type: str = "", min_lag: int | None = None,
                min_lag_seconds: float | None = None, search: str = "", include_replay: bool = False,
-               sort: str = "-lag") -> QuerySet[SnapshotGroup]:
+               sort: str = "-lag", scope: Q | None = None) -> QuerySet[SnapshotGroup]:
     """The snapshot's groups, filtered and sorted in the database; slice the result to paginate.
 
-    Replay checkpoint groups are left out unless `include_replay`. Raises ValueError for an
-    unknown sort key (the message says which are known).
+    Replay checkpoint groups are left out unless `include_replay`; `scope` (groups.access.view_scope)
+    keeps the groups a reader may view. Raises ValueError for an unknown sort key (the message says
+    which are known).
     """
     rows_ = SnapshotGroup.objects.filter(snapshot=snapshot).defer(*_LIST_DEFERRED)
+    if scope is not None:
+        rows_ = rows_.filter(scope)
     if state:
         rows_ = rows_.filter(state=state)
     if status:
@@ -113,6 +124,26 @@ def group_rows(snapshot: Snapshot, *, state: str = "", status: str = "", type: s
     return _ordered(rows_, GROUP_SORTS, sort, "group_id")
 
 
+@dataclass(frozen=True)
+class GroupCounts:
+    by_state: dict[str, int]
+    by_status: dict[str, int]
+    total: int
+    checkpoints: int  # replay checkpoint groups, counted apart from the others
+
+
+def group_counts(snapshot: Snapshot, scope: Q | None = None) -> GroupCounts:
+    """How many of the snapshot's groups (those in `scope`) are in each state and each status."""
+    rows_ = SnapshotGroup.objects.filter(snapshot=snapshot)
+    if scope is not None:
+        rows_ = rows_.filter(scope)
+    counted = rows_.filter(replay_operation_id__isnull=True)
+    by_state = dict(counted.order_by().values_list("state").annotate(n=Count("pk")))
+    by_status = dict(counted.order_by().values_list("status").annotate(n=Count("pk")))
+    return GroupCounts(by_state=by_state, by_status=by_status, total=sum(by_state.values()),
+                       checkpoints=rows_.filter(replay_operation_id__isnull=False).count())
+
+
 def group_row(snapshot: Snapshot, group_id: str) -> SnapshotGroup | None:
     """One group's row, its compact fields included (see `partition_details`)."""
     return SnapshotGroup.objects.filter(snapshot=snapshot, group_id=group_id).first()
@@ -125,7 +156,7 @@ def partition_details(row: SnapshotGroup) -> list[rows.PartitionDetail]:
 def topic_rows(snapshot: Snapshot, *, search: str = "", include_internal: bool = False,
                sort: str = "topic") -> QuerySet[SnapshotTopic]:
     """The snapshot's topics, filtered and sorted in the database; slice the result to paginate."""
-    rows_ = SnapshotTopic.objects.filter(snapshot=snapshot).defer(*_LIST_DEFERRED)
+    rows_ = SnapshotTopic.objects.filter(snapshot=snapshot).defer(*_LIST_DEFERRED, "history")
     if search:
         rows_ = rows_.filter(topic__icontains=search)
     if not include_internal:
