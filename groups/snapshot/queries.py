@@ -7,6 +7,7 @@ decoded only for the rows a page shows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,6 +81,17 @@ def latest_snapshot(cluster: Cluster) -> SnapshotInfo:
     )
 
 
+def _containing(field: str, search: str) -> Q:
+    """Rows whose `field` contains `search`, ignoring case in any script.
+
+    SQLite's LIKE folds ASCII letters only, so a search with other letters ("GRÜN" for "grün") goes
+    through a case-insensitive regex (Python's `re` on SQLite, `~*` on PostgreSQL) instead.
+    """
+    if search.isascii():
+        return Q(**{f"{field}__icontains": search})
+    return Q(**{f"{field}__iregex": re.escape(search)})
+
+
 def _ordered(queryset: QuerySet, sorts: dict, sort: str, tie: str) -> QuerySet:
     """`sort` is a key of `sorts`, '-' first for descending; unknown figures (NULL) always come last.
 
@@ -118,7 +130,7 @@ def group_rows(snapshot: Snapshot, *, state: str = "", status: str = "", type: s
     if min_lag_seconds is not None:
         rows_ = rows_.filter(lag_seconds__gte=min_lag_seconds)
     if search:
-        rows_ = rows_.filter(group_id__icontains=search)
+        rows_ = rows_.filter(_containing("group_id", search))
     if not include_replay:
         rows_ = rows_.filter(replay_operation_id__isnull=True)
     return _ordered(rows_, GROUP_SORTS, sort, "group_id")
@@ -158,7 +170,7 @@ def topic_rows(snapshot: Snapshot, *, search: str = "", include_internal: bool =
     """The snapshot's topics, filtered and sorted in the database; slice the result to paginate."""
     rows_ = SnapshotTopic.objects.filter(snapshot=snapshot).defer(*_LIST_DEFERRED, "history")
     if search:
-        rows_ = rows_.filter(topic__icontains=search)
+        rows_ = rows_.filter(_containing("topic", search))
     if not include_internal:
         rows_ = rows_.filter(internal=False)
     return _ordered(rows_, TOPIC_SORTS, sort, "topic")
