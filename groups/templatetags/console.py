@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 from django import template
+from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -69,6 +70,16 @@ def lag_seconds(seconds: float | None, method: str, doubtful: bool, period: floa
         return format_html('<span class="lag-s doubtful" title="{} Doubtful: treat it as a hint.">{}'
                            '<sup class="mark" aria-label="doubtful">?</sup></span>', title, text)
     return format_html('<span class="lag-s" title="{}">{}</span>', title, text)
+
+
+@register.filter
+def margin_severity(seconds: float | None) -> str:
+    """'bad' once retention deleted unread records, 'warn' under RETENTION_WARNING_SECONDS, else ''."""
+    if not isinstance(seconds, int | float):
+        return ""
+    if seconds <= 0:
+        return "bad"
+    return "warn" if seconds < settings.RETENTION_WARNING_SECONDS else ""
 
 
 @register.filter

@@ -1,0 +1,60 @@
+"""What a collection round feeds besides the snapshot: the alert rules, moved on by every fresh round only."""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+
+from groups.models import AlertRule, AlertState, Cluster
+from groups.snapshot import feeds
+from groups.snapshot.collector import COLLECTED, FAILED, collect
+from tests import kafkatools as kt
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def lagging(cluster, kafka_bootstrap, unique):
+    topic, group = unique("feeds"), unique("feeds-group")
+    kt.create_topic(kafka_bootstrap, topic, 2)
+    kt.produce(kafka_bootstrap, topic, {0: 40, 1: 40})
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 0, (topic, 1): 10})
+    AlertRule.objects.create(name="behind", cluster=cluster, group_pattern=group, total_lag_over=50,
+                             emails=["ops@example.com"])
+    return group
+
+
+def test_a_fresh_round_moves_the_alert_rules_on_with_the_groups_figures(cluster, lagging, use_test_redis):
+    assert collect(cluster).outcome == COLLECTED
+    state = AlertState.objects.get(group_id=lagging)
+    assert state.phase == AlertState.Phase.FIRING
+    assert state.facts["lag"] == 70 and state.facts["status"] == "OK" and state.facts["members"] == 0
+    assert "lag" in state.summary
+
+
+def test_a_failing_alert_evaluation_is_logged_and_the_round_still_serves_its_snapshot(
+        cluster, lagging, use_test_redis, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the alert engine broke")
+
+    monkeypatch.setattr(feeds, "evaluate_round", broken)
+    with caplog.at_level(logging.ERROR, logger="groups.snapshot.feeds"):
+        report = collect(cluster)
+    assert report.outcome == COLLECTED and report.snapshot_id is not None
+    assert "Alert evaluation failed for cluster local" in caplog.text and "the alert engine broke" in caplog.text
+    assert not AlertState.objects.exists()
+
+
+def test_a_stale_round_leaves_the_alerts_as_they_were(cluster, lagging, use_test_redis, settings):
+    assert collect(cluster).outcome == COLLECTED
+    before = AlertState.objects.get(group_id=lagging)
+    settings.KAFKA_REQUEST_TIMEOUT = 1.5
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        Cluster.objects.filter(pk=cluster.pk).update(bootstrap_servers=f"127.0.0.1:{s.getsockname()[1]}")
+    cluster.refresh_from_db()
+    assert collect(cluster).outcome == FAILED
+    after = AlertState.objects.get(group_id=lagging)
+    assert (after.phase, after.updated, after.facts) == (before.phase, before.updated, before.facts)
