@@ -21,12 +21,12 @@ LAG_SECONDS_METHODS = {
     estimates.UNKNOWN: "Cannot be told yet: the collector has not seen enough of this log.",
 }
 # The colour family of each lag status: what needs a look (warn) and what needs action (bad).
-SEVERITY = {Status.OK: "ok", Status.RESET: "info", Status.WARN: "warn", Status.ERR: "bad", Status.STOP: "bad",
-            Status.STALL: "bad", Status.REWIND: "bad", Status.AHEAD: "bad"}
+SEVERITY: dict[str, str] = {Status.OK: "ok", Status.RESET: "info", Status.WARN: "warn", Status.ERR: "bad",
+                            Status.STOP: "bad", Status.STALL: "bad", Status.REWIND: "bad", Status.AHEAD: "bad"}
 
 
 @register.filter
-def age(milliseconds: int | None) -> str:
+def age(milliseconds: float | None) -> str:
     """A lag in time as an operator reads it: '0s', '45s', '3m 12s', '2h 05m', '3d 4h'."""
     if milliseconds is None:
         return "—"

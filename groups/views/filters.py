@@ -31,17 +31,25 @@ def _choice(params: QueryDict, name: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def _minimum(params: QueryDict, name: str, *, whole: bool) -> float | int | None:
+def _minimum(params: QueryDict, name: str) -> int | None:
     raw = params.get(name, "").strip()
     if not raw:
         return None
-    what = "a whole number from 0 up" if whole else "a number of seconds from 0 up"
+    if not (raw.isascii() and raw.isdecimal()):
+        raise BadQuery(f"{name} must be a whole number from 0 up, not '{raw}'.")
+    return int(raw)
+
+
+def _minimum_seconds(params: QueryDict, name: str) -> float | None:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return None
     try:
-        value = int(raw) if whole else float(raw)
+        value = float(raw)
     except ValueError:
-        raise BadQuery(f"{name} must be {what}, not '{raw}'.") from None
+        raise BadQuery(f"{name} must be a number of seconds from 0 up, not '{raw}'.") from None
     if value < 0 or not math.isfinite(value):
-        raise BadQuery(f"{name} must be {what}, not '{raw}'.")
+        raise BadQuery(f"{name} must be a number of seconds from 0 up, not '{raw}'.")
     return value
 
 
@@ -161,8 +169,8 @@ def group_query(request: HttpRequest, *, api: bool = False) -> GroupQuery:
     params = request.GET
     return GroupQuery(
         state=_choice(params, "state", GROUP_STATES), status=_choice(params, "status", STATUS_VALUES),
-        type=_choice(params, "type", GROUP_TYPES), min_lag=_minimum(params, "min_lag", whole=True),
-        min_lag_seconds=_minimum(params, "min_lag_seconds", whole=False), q=params.get("q", "").strip(),
+        type=_choice(params, "type", GROUP_TYPES), min_lag=_minimum(params, "min_lag"),
+        min_lag_seconds=_minimum_seconds(params, "min_lag_seconds"), q=params.get("q", "").strip(),
         checkpoints=_flag(params, "checkpoints"), sort=_sort(params, GROUP_SORTS, GroupQuery.DEFAULT_SORT),
         page=query_page(request), per_page=_per_page(params, api=api),
     )

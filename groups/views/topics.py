@@ -72,8 +72,8 @@ def topic_list(request: HttpRequest, cluster: str) -> HttpResponse:
             # The page's rows are decoded for the groups the reader may view.
             rows = rows.defer(None).defer("window", "history")
         page = Paginator(rows, query.per_page).get_page(query.page)
-        lines = [topic_line(row, visible_readers(request, cluster_row, queries.topic_details(row)[1]) if scoped else None)
-                 for row in page.object_list]
+        lines = [topic_line(row, visible_readers(request, cluster_row, queries.topic_details(row)[1])
+                            if scoped else None) for row in page.object_list]
         context.update(page=page, lines=lines, total=page.paginator.count)
     return render_page(request, "groups/topic_list.html", "live", context)
 

@@ -167,7 +167,8 @@ def test_group_list_agrees_with_the_tool_on_state_and_members(viewer_client, clu
             tool_groups[fields[0]] = (fields[1].lower(), fields[2])
     console = {}
     for group in situations.values():
-        console.update({g["group"]: g for g in viewer_client.get("/api/clusters/local/groups/", {"q": group}).json()["groups"]})
+        listed = viewer_client.get("/api/clusters/local/groups/", {"q": group}).json()["groups"]
+        console.update({g["group"]: g for g in listed})
     for group in situations.values():
         assert (console[group]["protocol_type"], console[group]["state"]) == tool_groups[group]
     assert console[situations["stable_classic"]]["members"] == 2

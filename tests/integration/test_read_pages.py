@@ -279,8 +279,8 @@ def test_an_empty_group_id_is_listed_without_a_link(viewer_client):
         groups={"": GroupReading("", "Empty", "classic", (), {}),
                 "app": GroupReading("app", "Empty", "classic", (), {TP("t", 0): 1})},
         topics={"t": TopicReading("t", 1, False)}, partitions={TP("t", 0): PartitionReading(0, 4)})
-    store.write_snapshot(cluster, evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10), taken_at_ms=reading.t_ms,
-                         read_seconds=0.1)
+    evaluated = evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10)
+    store.write_snapshot(cluster, evaluated, taken_at_ms=reading.t_ms, read_seconds=0.1)
     response = viewer_client.get("/clusters/local/groups/?sort=group")
     assert response.status_code == 200
     assert [(g.group_id, g.state, g.lag) for g in response.context["page"].object_list] == [

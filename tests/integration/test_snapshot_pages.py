@@ -146,12 +146,16 @@ def test_pages_and_api_answer_from_the_stale_snapshot_once_kafka_is_gone(viewer_
     assert {row["group"]: row["lag"] for row in api["groups"]}[g["big"]] == 60
     status, topics = _api(viewer_client, reverse("api_topics", args=["local"]), q=scene["tag"])
     assert status == 200 and topics["snapshot"]["stale"] is True
-    assert {t["topic"]: t["partitions"] for t in topics["topics"]} == {scene["wide"]: 3, scene["narrow"]: 1, scene["odd"]: 1}
+    assert {t["topic"]: t["partitions"] for t in topics["topics"]} == {
+        scene["wide"]: 3, scene["narrow"]: 1, scene["odd"]: 1}
 
 
 def test_filters_narrow_the_list_in_the_database(viewer_client, scene):
     g, tag = scene["groups"], scene["tag"]
-    ids = lambda **params: {row["group"] for row in _api_groups(viewer_client, q=tag, per_page=1000, **params)["groups"]}  # noqa: E731
+
+    def ids(**params) -> set[str]:
+        return {row["group"] for row in _api_groups(viewer_client, q=tag, per_page=1000, **params)["groups"]}
+
     everything = ids()
     assert len(everything) == NAMED + BULK
     assert ids(state="Stable") == {g["live"]}
@@ -168,7 +172,7 @@ def test_filters_narrow_the_list_in_the_database(viewer_client, scene):
     # A filter on the HTML page keeps the others in its links.
     page = viewer_client.get(reverse("group_list", args=["local"]), {"q": tag, "min_lag": 31, "per_page": 25})
     assert page.context["total"] == 1 + 20
-    assert f"min_lag=31" in page.context["columns"][0].href and f"q={tag}" in page.context["columns"][0].href
+    assert "min_lag=31" in page.context["columns"][0].href and f"q={tag}" in page.context["columns"][0].href
 
 
 @pytest.mark.parametrize("key", ["group", "state", "type", "members", "partitions", "lag", "lag_seconds", "status",
@@ -179,7 +183,8 @@ def test_every_column_sorts_both_ways_with_unknown_figures_last(viewer_client, s
     severity = ["OK", "RESET", "WARN", "ERR"]
     rank = (lambda v: severity.index(v)) if key == "status" else (lambda v: v)
     for descending in (False, True):
-        rows = _api_groups(viewer_client, q=scene["tag"], per_page=1000, sort=("-" if descending else "") + key)["groups"]
+        sort = ("-" if descending else "") + key
+        rows = _api_groups(viewer_client, q=scene["tag"], per_page=1000, sort=sort)["groups"]
         known = [rank(r[field]) for r in rows if r[field] is not None]
         assert known == sorted(known, reverse=descending), (key, descending)
         unknown_at = [i for i, r in enumerate(rows) if r[field] is None]
@@ -194,7 +199,7 @@ def test_pages_of_the_list_and_their_sizes(viewer_client, scene):
     body = first.content.decode()
     assert "Page 1 of 2" in body and 'rel="next"' in body
     second = viewer_client.get(url, {"q": scene["tag"], "per_page": 25, "sort": "group", "page": 2})
-    names = [r.group_id for r in first.context["page"].object_list] + [r.group_id for r in second.context["page"].object_list]
+    names = [r.group_id for r in [*first.context["page"].object_list, *second.context["page"].object_list]]
     assert names == sorted(names) and len(set(names)) == NAMED + BULK
     for size in (50, 100, 500):
         assert viewer_client.get(url, {"per_page": size}).status_code == 200
@@ -343,8 +348,8 @@ def test_a_commit_past_the_log_end_is_a_status_of_its_own_with_the_reason(viewer
     response = viewer_client.get(reverse("group_page", args=["local", scene["groups"]["ahead"]]))
     body = response.content.decode()
     assert 'id="group-status">ERR</span>' in body
-    assert re.search(r'<span class="badge lag-status sev-bad" title="Committed offset 15 is past the log end 10[^"]*">AHEAD</span>',
-                     body)
+    reason = r'Committed offset 15 is past the log end 10[^"]*'
+    assert re.search(rf'<span class="badge lag-status sev-bad" title="{reason}">AHEAD</span>', body)
     assert "past the log end" in re.search(r'id="status-reason">(.*?)</div>', body, re.S).group(1)
 
 
