@@ -7,6 +7,7 @@ reason instead of guessing.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields, replace
 
 from django.http import HttpRequest, QueryDict
@@ -198,3 +199,20 @@ def topic_query(request: HttpRequest, *, api: bool = False, scoped: bool = False
         raise BadQuery(f"sort by {key} needs the view right on every group of the cluster; sort by topic, "
                        "partitions or messages.")
     return query
+
+
+_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", re.IGNORECASE)
+MAX_SINCE_MS = 30 * 24 * 3_600_000  # the longest history kept (roll-ups, 30 days)
+
+
+def since_ms(request: HttpRequest, default: str = "PT6H") -> int:
+    """`since`, an ISO 8601 duration back from now (PT6H, P7D, P1DT12H), in milliseconds."""
+    raw = request.GET.get("since", "").strip() or default
+    match = _DURATION.fullmatch(raw)
+    if match is None or not any(match.groups()) or raw.upper().endswith("T"):
+        raise BadQuery(f"since must be an ISO 8601 duration such as PT1H, PT6H, P1D or P30D, not '{raw}'.")
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    value = ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000
+    if not 0 < value <= MAX_SINCE_MS:
+        raise BadQuery(f"since must be more than nothing and at most P30D (the history kept), not '{raw}'.")
+    return value
