@@ -167,16 +167,20 @@ CELERY_BEAT_SCHEDULE = {
     "expire-approval-requests": {"task": "groups.tasks.expire_approval_requests", "schedule": 60.0},
     # Picks up alert notifications whose task was lost or could not be queued.
     "send-due-alert-deliveries": {"task": "groups.tasks.send_due_alert_deliveries", "schedule": 60.0},
+    # Cheap when there is nothing to do; an hour's packing runs once, after the hour ends. A run that
+    # waited longer than its period is dropped: the next one does the same work.
+    "roll-up-history": {"task": "groups.tasks.roll_up_history", "schedule": 60.0,
+                        "options": {"queue": "collection", "expires": 60}},
 }
 # Notifications have their own queue, so a slow webhook never delays a reset; workers consume it
 # with `-Q celery,notifications`.
+# The lag collector: one round per cluster every Cluster.collect_every_seconds, on its own queue so a
+# slow scan never delays a reset; beat re-reads the clusters for their entries (groups.snapshot.beat).
 CELERY_TASK_ROUTES = {
     "groups.tasks.deliver_alert": {"queue": "notifications"},
     "groups.tasks.send_due_alert_deliveries": {"queue": "notifications"},
+    "groups.tasks.collect_cluster": {"queue": "collection"},
 }
-# The lag collector: one round per cluster every Cluster.collect_every_seconds, on its own queue so a
-# slow scan never delays a reset; beat re-reads the clusters for their entries (groups.snapshot.beat).
-CELERY_TASK_ROUTES = {"groups.tasks.collect_cluster": {"queue": "collection"}}
 CELERY_BEAT_SCHEDULER = "groups.snapshot.beat:ClusterScheduler"
 # Observations of each group-partition kept for its status (Burrow's window).
 COLLECT_WINDOW_ROUNDS = env_int("COLLECT_WINDOW_ROUNDS", 10)
@@ -212,6 +216,12 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kafka-console@localhost")
+# Lag and offset history (groups.snapshot.history): every round kept this many hours, then only
+# 5-minute roll-ups (smallest, largest, last), kept this many days.
+HISTORY_FULL_RETENTION_HOURS = env_int("HISTORY_FULL_RETENTION_HOURS", 24)
+HISTORY_ROLLUP_RETENTION_DAYS = env_int("HISTORY_ROLLUP_RETENTION_DAYS", 30)
+if HISTORY_FULL_RETENTION_HOURS < 1 or HISTORY_ROLLUP_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("HISTORY_FULL_RETENTION_HOURS and HISTORY_ROLLUP_RETENTION_DAYS must be at least 1.")
 
 LOGGING = {
     "version": 1,

@@ -10,7 +10,7 @@ from django.conf import settings
 from groups.alerting import delivery
 from groups.models import Cluster
 from groups.operations import approvals, lifecycle
-from groups.snapshot import collector
+from groups.snapshot import collector, history
 
 
 @shared_task(acks_late=True)
@@ -53,3 +53,9 @@ def collect_cluster(cluster_id: int) -> str:
     if cluster is None:
         return "cluster removed"
     return collector.collect(cluster).outcome
+
+
+@shared_task
+def roll_up_history() -> dict:
+    """Pack sealed hours of lag history into chunks and drop what is past retention (beat, each minute)."""
+    return vars(history.roll_up_and_prune())
