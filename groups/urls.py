@@ -35,6 +35,9 @@ urlpatterns = [
     path("api/clusters/", api.api_clusters, name="api_clusters"),
     path("api/clusters/<str:cluster>/groups/", api.api_groups, name="api_groups"),
     path("api/clusters/<str:cluster>/topics/", api.api_topics, name="api_topics"),
+    # Before api_group, whose group id would otherwise swallow "/history".
+    path("api/clusters/<str:cluster>/groups/<group_id:group>/history/", api.api_group_history,
+         name="api_group_history"),
     path("api/clusters/<str:cluster>/groups/<group_id:group>/", api.api_group, name="api_group"),
     path("audit/", include([
         path("", audit.audit_list, name="audit_list"),

@@ -109,6 +109,10 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
                                     read_seconds=time.monotonic() - started)
     steps["write"] = time.monotonic() - mark
     mark = time.monotonic()
+    say("appending to history")
+    feeds.history_round(cluster, reading.t_ms, evaluated.groups, reading.partitions)
+    steps["history"] = time.monotonic() - mark
+    mark = time.monotonic()
     say("evaluating alert rules")
     feeds.alert_round(cluster, evaluated.groups, reading.t_ms)
     steps["alerts"] = time.monotonic() - mark

@@ -4,6 +4,9 @@ live, with what the collector made of it). The same reads and rights as the page
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -11,8 +14,10 @@ from groups import access, reading
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, SnapshotGroup
 from groups.snapshot import queries
+from groups.snapshot.history_packing import Point
 from groups.views.common import BadQuery, error_status, get_cluster
-from groups.views.filters import group_query, topic_query
+from groups.views.filters import group_query, since_ms, topic_query
+from groups.views.history import LAG, LAG_SECONDS, STATUS, group_points, moves
 from groups.views.topics import TopicLine, topic_line, visible_readers
 
 
@@ -51,6 +56,19 @@ def _group_json(g: SnapshotGroup) -> dict:
         "catch_up_seconds": g.catch_up_seconds, "retention_margin_seconds": g.retention_margin_seconds,
         "replay_operation": g.replay_operation_id, "error": g.error or None,
     }
+
+
+def _iso(t_ms: int) -> str:
+    return datetime.fromtimestamp(t_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def _point_json(p: Point) -> dict:
+    out = {"t": _iso(p.t_ms), "lag": p.last[LAG], "lag_seconds": p.last[LAG_SECONDS], "status": p.last[STATUS],
+           "span_s": p.span_ms / 1000}
+    if p.span_ms:  # a roll-up: its last round above, the bucket's worst here
+        out.update(lag_max=p.high[LAG], lag_seconds_max=p.high[LAG_SECONDS], worst_status=p.high[STATUS],
+                   rounds=p.count)
+    return out
 
 
 def _topic_json(t: TopicLine) -> dict:
@@ -156,3 +174,24 @@ def api_group(request: HttpRequest, cluster: str, group: str) -> JsonResponse:
             ],
         }
     )
+
+
+@require_GET
+def api_group_history(request: HttpRequest, cluster: str, group: str) -> JsonResponse:
+    """The group's lag history over `since` (an ISO 8601 duration back from now; PT6H by default): every
+    round up to a day back, 5-minute roll-ups beyond; and this console's operations that moved it."""
+    cluster_row = get_cluster(request, cluster, group_id=group)
+    try:
+        span_ms = since_ms(request)
+    except BadQuery as error:
+        return _bad_query(error)
+    until = int(time.time() * 1000)
+    start = until - span_ms
+    snap = queries.latest_snapshot(cluster_row)
+    row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
+    return JsonResponse({
+        "group": group, "since": _iso(start), "until": _iso(until),
+        "points": [_point_json(p) for p in group_points(cluster_row, group, start, until)],
+        "operations": [{"id": m.operation_id, "t": _iso(m.t_ms), "kind": m.kind}
+                       for m in moves(cluster_row, group, row.topics if row else [], start, until)],
+    })

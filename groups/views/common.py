@@ -47,7 +47,12 @@ def recent_operations(cluster: Cluster, group_id: str) -> QuerySet[Operation]:
 
 def is_partial(request: HttpRequest) -> bool:
     """Whether htmx asks for a page's live fragment rather than the whole page."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
+    return bool(request.htmx) and not request.htmx.history_restore_request  # type: ignore[attr-defined]
+
+
+def htmx_target(request: HttpRequest) -> str | None:
+    """The id of the element an htmx request will swap (its HX-Target), when it is one."""
+    return request.htmx.target if is_partial(request) else None  # type: ignore[attr-defined]
 
 
 def render_page(request: HttpRequest, template: str, fragment: str, context: dict, status: int = 200) -> HttpResponse:

@@ -1,5 +1,5 @@
-"""One group's history as the group page charts it and the API returns it: points from the history
-store, and this console's operations that moved the group (resets, undos, replays into its topics)."""
+"""Groups' history as the pages chart it and the API returns it: points from the history store, and
+this console's operations that moved a group (resets, undos, replays into its topics)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,23 @@ from datetime import UTC, datetime
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.safestring import SafeString
 
-from groups.charts import ChartMarker
+from groups.chart_scales import HOUR_MS, MESSAGES, SECONDS
+from groups.charts import ChartMarker, ChartRange, ChartSeries, HistoryChart, history_chart, sparkline_svg
 from groups.models import Cluster, Operation
+from groups.snapshot import history
+from groups.snapshot.history_packing import Point, Value
+
+# Points a chart draws at most: a longer range is read as wider roll-ups (the SVG, the uPlot data
+# and the table all carry every point, so this bounds the page's size).
+CHART_MAX_POINTS = 1500
+# A line breaks where two points are further apart than this many periods (collection rounds, or
+# roll-up buckets): the collector saw nothing there, and nothing is drawn.
+GAP_PERIODS = 2.5
+# Where each figure sits in a group series' values.
+LAG, LAG_SECONDS, STATUS = (history.VALUES[history.SERIES_GROUP].index(name)
+                               for name in ("lag", "lag_seconds", "status"))
 
 
 @dataclass(frozen=True)
@@ -41,11 +55,57 @@ def moves(cluster: Cluster, group_id: str, topics: Iterable[str], since_ms: int,
     found = []
     resets = Operation.objects.filter(cluster=cluster, kind=Operation.Kind.RESET, group_id=group_id,
                                       status=Operation.Status.SUCCEEDED, finished__range=(since, until))
-    for pk, finished, undo_of in resets.values_list("pk", "finished", "undo_of_id"):
-        found.append(Move(pk, _ms(finished), "undo" if undo_of else "reset"))
+    found += [Move(pk, _ms(finished), "undo" if undo_of else "reset")
+              for pk, finished, undo_of in resets.values_list("pk", "finished", "undo_of_id") if finished]
     targets = list(topics)
     if targets:
         replays = Operation.objects.filter(Q(replay__target_topic__in=targets), cluster=cluster,
                                            kind=Operation.Kind.REPLAY, started__range=(since, until))
-        found += [Move(pk, _ms(started), "replay") for pk, started in replays.values_list("pk", "started")]
+        found += [Move(pk, _ms(started), "replay") for pk, started in replays.values_list("pk", "started") if started]
     return sorted(found, key=lambda move: (move.t_ms, move.operation_id))
+
+
+def _number(value: Value) -> float | None:
+    return value if isinstance(value, int | float) else None
+
+
+def group_points(cluster: Cluster, group_id: str, since_ms: int, until_ms: int,
+                 max_points: int | None = None) -> list[Point]:
+    """The group's history points (rounds, or 5-minute roll-ups for a long range)."""
+    return history.read_series(cluster.pk, history.SERIES_GROUP, group_id, since_ms=since_ms, until_ms=until_ms,
+                               max_points=max_points)
+
+
+def _gap_ms(cluster: Cluster, points: list[Point]) -> int:
+    step = max((p.span_ms for p in points), default=0) or cluster.collect_every_seconds * 1000
+    return int(GAP_PERIODS * step)
+
+
+def group_chart(cluster: Cluster, group_id: str, topics: Iterable[str], time_range: ChartRange,
+                end_ms: int) -> HistoryChart:
+    """The group page's chart: lag in messages and in seconds over `time_range` up to `end_ms`, with the
+    console's operations on the group marked; roll-ups drawn as their last value within a min-max band."""
+    start_ms = end_ms - time_range.ms
+    points = group_points(cluster, group_id, start_ms, end_ms, CHART_MAX_POINTS)
+    rolled = any(p.span_ms for p in points)
+
+    def series(label: str, unit: str, index: int) -> ChartSeries:
+        band = [(p.t_ms, _number(p.low[index]), _number(p.high[index])) for p in points] if rolled else None
+        return ChartSeries(label, unit, [(p.t_ms, _number(p.last[index])) for p in points], band)
+
+    markers = [move.marker() for move in moves(cluster, group_id, topics, start_ms, end_ms)]
+    return history_chart([series("Lag (messages)", MESSAGES, LAG), series("Lag (seconds)", SECONDS, LAG_SECONDS)],
+                         markers, time_range=time_range, end_ms=end_ms, title=f"Lag of {group_id}",
+                         max_step_ms=_gap_ms(cluster, points))
+
+
+def lag_sparklines(cluster: Cluster, group_ids: Iterable[str], end_ms: int) -> dict[str, SafeString]:
+    """A one-hour sparkline of each group's lag, every row on one time scale (the group list)."""
+    start_ms = end_ms - HOUR_MS
+    out = {}
+    for group_id in group_ids:
+        points = group_points(cluster, group_id, start_ms, end_ms)
+        lag = [(p.t_ms, _number(p.last[LAG])) for p in points]
+        out[group_id] = sparkline_svg(lag, start_ms=start_ms, end_ms=end_ms, max_step_ms=_gap_ms(cluster, points),
+                                      label=f"Lag of {group_id}, last hour")
+    return out

@@ -1,34 +1,42 @@
-"""What a collection round feeds besides the snapshot: the alert rules, moved on by every fresh round only."""
+"""What a collection round feeds besides the snapshot: the history store and the alert rules, both by
+every fresh round only."""
 
 from __future__ import annotations
 
 import logging
 import socket
+import time
 
 import pytest
 
 from groups.models import AlertRule, AlertState, Cluster
-from groups.snapshot import feeds
+from groups.snapshot import feeds, history
 from groups.snapshot.collector import COLLECTED, FAILED, collect
 from tests import kafkatools as kt
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 
+def _hour_ago() -> int:
+    """Where history is read from: within a day, it answers round by round."""
+    return int(time.time() * 1000) - 3_600_000
+
+
 @pytest.fixture
 def lagging(cluster, kafka_bootstrap, unique):
+    """(topic, group): the group 70 behind on the topic's two partitions, with a rule on its lag."""
     topic, group = unique("feeds"), unique("feeds-group")
     kt.create_topic(kafka_bootstrap, topic, 2)
     kt.produce(kafka_bootstrap, topic, {0: 40, 1: 40})
     kt.commit(kafka_bootstrap, group, {(topic, 0): 0, (topic, 1): 10})
     AlertRule.objects.create(name="behind", cluster=cluster, group_pattern=group, total_lag_over=50,
                              emails=["ops@example.com"])
-    return group
+    return topic, group
 
 
 def test_a_fresh_round_moves_the_alert_rules_on_with_the_groups_figures(cluster, lagging, use_test_redis):
     assert collect(cluster).outcome == COLLECTED
-    state = AlertState.objects.get(group_id=lagging)
+    state = AlertState.objects.get(group_id=lagging[1])
     assert state.phase == AlertState.Phase.FIRING
     assert state.facts["lag"] == 70 and state.facts["status"] == "OK" and state.facts["members"] == 0
     assert "lag" in state.summary
@@ -48,13 +56,38 @@ def test_a_failing_alert_evaluation_is_logged_and_the_round_still_serves_its_sna
 
 
 def test_a_stale_round_leaves_the_alerts_as_they_were(cluster, lagging, use_test_redis, settings):
+    _, group = lagging
     assert collect(cluster).outcome == COLLECTED
-    before = AlertState.objects.get(group_id=lagging)
+    before = AlertState.objects.get(group_id=group)
     settings.KAFKA_REQUEST_TIMEOUT = 1.5
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         Cluster.objects.filter(pk=cluster.pk).update(bootstrap_servers=f"127.0.0.1:{s.getsockname()[1]}")
     cluster.refresh_from_db()
     assert collect(cluster).outcome == FAILED
-    after = AlertState.objects.get(group_id=lagging)
+    after = AlertState.objects.get(group_id=group)
     assert (after.phase, after.updated, after.facts) == (before.phase, before.updated, before.facts)
+
+
+def test_each_fresh_round_appends_the_groups_and_partitions_to_history_and_a_stale_one_nothing(
+        cluster, lagging, kafka_bootstrap, use_test_redis, settings):
+    topic, group = lagging
+    first = collect(cluster)
+    kt.produce(kafka_bootstrap, topic, {0: 5})
+    second = collect(cluster)
+    assert (first.outcome, second.outcome) == (COLLECTED, COLLECTED)
+    points = history.read_series(cluster.pk, history.SERIES_GROUP, group, since_ms=_hour_ago())
+    assert [p.last for p in points] == [(70, points[0].last[1], "OK", 0), (75, points[1].last[1], "OK", 0)]
+    partition = history.partition_key(topic, 0)
+    ends = history.read_series(cluster.pk, history.SERIES_PARTITION, partition, since_ms=_hour_ago())
+    assert [(p.last[0], p.last[1]) for p in ends] == [(0, 40), (0, 45)]
+    # The newest record: its offset (the first of the last batch, when its records share a millisecond) and time.
+    assert 40 <= ends[1].last[2] <= 44 and abs(ends[1].last[3] - time.time() * 1000) < 60_000
+
+    settings.KAFKA_REQUEST_TIMEOUT = 1.5
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        Cluster.objects.filter(pk=cluster.pk).update(bootstrap_servers=f"127.0.0.1:{s.getsockname()[1]}")
+    cluster.refresh_from_db()
+    assert collect(cluster).outcome == FAILED
+    assert len(history.read_series(cluster.pk, history.SERIES_GROUP, group, since_ms=_hour_ago())) == 2

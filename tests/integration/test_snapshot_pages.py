@@ -387,3 +387,27 @@ def test_a_reader_of_some_groups_sees_only_those_in_lists_counts_and_topics(clie
     assert refused.status_code == 400 and "view right on every group" in refused.content.decode()
     readers = client.get(reverse("topic_page", args=["local", scene["wide"]])).context["readers"]
     assert [r.group_id for r in readers] == [g["big"]]
+
+
+def test_each_row_of_the_list_has_its_last_hour_of_lag_as_a_sparkline(viewer_client, scene):
+    g = scene["groups"]
+    page = viewer_client.get(reverse("group_list", args=["local"]), {"q": scene["tag"], "per_page": 100})
+    body = page.content.decode()
+    assert "<th>Last hour</th>" in body
+    rows = dict(re.findall(r'<tr data-group="([^"]+)" class="[^"]*">(.*?)</tr>', body, re.S))
+    assert len(rows) == NAMED + BULK
+    for group, lag in ((g["big"], "60"), (g["mid"], "30"), (g["none"], "0")):
+        spark = re.search(r'<td class="spark"><svg [^>]*class="sparkline"[^>]*aria-label="([^"]+)"', rows[group])
+        assert spark.group(1) == f"Lag of {group}, last hour: first {lag}, last {lag}, max {lag}"
+    # The live group has never committed: no lag, so its line says there is no data.
+    assert "last hour: no data" in rows[g["live"]]
+
+
+def test_the_history_api_and_the_chart_range_refuse_what_they_cannot_answer(viewer_client, scene):
+    group = scene["groups"]["big"]
+    status, body = _api(viewer_client, reverse("api_group_history", args=["local", group]), since="P2M")
+    assert status == 400 and "since must be an ISO 8601 duration" in body["error"]
+    status, body = _api(viewer_client, reverse("api_group_history", args=["local", group]), since="PT1H")
+    assert status == 200 and [p["lag"] for p in body["points"]] == [60] and body["operations"] == []
+    page = viewer_client.get(reverse("group_page", args=["local", group]), {"range": "2h"})
+    assert page.status_code == 400 and "use one of 1h, 6h, 24h, 7d, 30d" in page.content.decode()

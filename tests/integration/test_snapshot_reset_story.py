@@ -60,3 +60,21 @@ def test_a_console_reset_shows_as_reset_by_its_operation_and_not_as_rewind(
     assert ">RESET</span>" in row_html and f'<a class="reset-by" {link}>#{operation.pk}</a>' in row_html
     api = viewer_client.get(reverse("api_groups", args=["local"]), {"q": group}).json()["groups"][0]
     assert (api["status"], api["reset_by_operation"]) == ("RESET", operation.pk)
+
+    # The chart marks the reset and links it; its range links answer with the chart alone.
+    chart = re.search(r'<figure id="history-chart".*?</figure>', page, re.S).group(0)
+    assert re.search(rf'<a class="marker" {link} aria-label="reset #{operation.pk} at [^"]+">', chart)
+    assert f"reset #{operation.pk}</a>" in chart  # the table's list of operations, for readers of the table
+    hour = viewer_client.get(reverse("group_page", args=["local", group]), {"range": "1h"},
+                             HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-chart")
+    fragment = hour.content.decode()
+    assert hour.status_code == 200 and fragment.lstrip().startswith('<figure id="history-chart"')
+    assert 'aria-current="true">1 h</a>' in fragment and 'id="live"' not in fragment and link in fragment
+    live = viewer_client.get(reverse("group_page", args=["local", group]), HTTP_HX_REQUEST="true",
+                             HTTP_HX_TARGET="live").content.decode()
+    assert live.lstrip().startswith('<div id="live"') and "history-chart" not in live
+
+    history = viewer_client.get(reverse("api_group_history", args=["local", group]), {"since": "PT1H"}).json()
+    assert [(p["lag"], p["status"]) for p in history["points"]] == [(15, "OK"), (100, "RESET")]
+    assert history["operations"] == [{"id": operation.pk, "t": history["operations"][0]["t"], "kind": "reset"}]
+    assert history["points"][0]["t"] < history["operations"][0]["t"] < history["points"][1]["t"]
