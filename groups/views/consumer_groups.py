@@ -61,7 +61,7 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
         rows = queries.group_rows(snap.snapshot, **query.rows_filters(),
                                   scope=access.view_scope(request.user, cluster_row))
         page = Paginator(rows, query.per_page).get_page(query.page)
-        sparklines = lag_sparklines(cluster_row, [g.group_id for g in page.object_list], int(time.time() * 1000))
+        sparklines = lag_sparklines(cluster_row, snap.snapshot, [g.group_id for g in page.object_list])
         context.update(page=page, total=page.paginator.count,
                        rows=[(g, sparklines[g.group_id]) for g in page.object_list])
     return render_page(request, "groups/group_list.html", "live", context)
