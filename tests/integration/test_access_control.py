@@ -139,6 +139,7 @@ def _steps(w: Walk) -> list[Step]:
         Step("api_groups", "get", reverse("api_groups", args=[local]), {}, READERS | {"outsider"},
              listed_for=READERS, group_scoped=False),
         Step("api_group", "get", reverse("api_group", args=[local, g]), {}, READERS),
+        Step("api_group_history", "get", reverse("api_group_history", args=[local, g]), {}, READERS),
         Step("api_topics", "get", reverse("api_topics", args=[local]), {"q": w.topic}, READERS | {"outsider"},
              group_scoped=False),
     ]
