@@ -4,10 +4,12 @@ every fresh round only."""
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import time
 
 import pytest
+from django.urls import reverse
 
 from groups.models import AlertRule, AlertState, Cluster
 from groups.snapshot import feeds, history
@@ -91,3 +93,16 @@ def test_each_fresh_round_appends_the_groups_and_partitions_to_history_and_a_sta
     cluster.refresh_from_db()
     assert collect(cluster).outcome == FAILED
     assert len(history.read_series(cluster.pk, history.SERIES_GROUP, group, since_ms=_hour_ago())) == 2
+
+
+def test_the_alerts_page_links_the_group_page_and_its_chart_at_the_alerts_range(cluster, lagging, use_test_redis,
+                                                                               viewer_client):
+    _, group = lagging
+    assert collect(cluster).outcome == COLLECTED
+    page = viewer_client.get(reverse("alert_list")).content.decode()
+    group_url = reverse("group_page", args=["local", group])
+    assert f'href="{group_url}"' in page
+    chart_url = re.search(rf'<a class="chart-link" href="({re.escape(group_url)}\?range=(\w+))">', page)
+    assert chart_url is not None and chart_url.group(2) == "1h"  # it began firing this minute
+    chart = viewer_client.get(chart_url.group(1)).content.decode()
+    assert 'aria-current="true">1 h</a>' in chart and f"Lag of {group}" in chart
