@@ -34,9 +34,13 @@ def tier_s(kafka_bootstrap):
     """1,000 Empty groups, each with offsets committed on the 20 partitions of one of ten topics."""
     prefix = f"tier-s-{os.getpid()}"
     topics = [f"{prefix}-t{i}" for i in range(10)]
+    # pytest-django runs transactional tests last, so in a run of several modules this module's tests
+    # are split and its fixtures set up twice: the second time finds the tier seeded.
+    existing = kt.admin(kafka_bootstrap).list_topics(timeout=10).topics
     for topic in topics:
-        kt.create_topic(kafka_bootstrap, topic, TIER_S_PARTITIONS)
-        kt.produce(kafka_bootstrap, topic, {p: 30 for p in range(TIER_S_PARTITIONS)})
+        if topic not in existing:
+            kt.create_topic(kafka_bootstrap, topic, TIER_S_PARTITIONS)
+            kt.produce(kafka_bootstrap, topic, {p: 30 for p in range(TIER_S_PARTITIONS)})
     groups = {f"{prefix}-g{i:04d}": {(topics[i % 10], p): (i + p) % 30 for p in range(TIER_S_PARTITIONS)}
               for i in range(TIER_S_GROUPS)}
     kt.commit_many(kafka_bootstrap, groups)
@@ -127,9 +131,10 @@ def test_a_deleted_group_and_a_deleted_topic_disappear_from_the_next_snapshot(cl
     second = queries.latest_snapshot(cluster).snapshot
     assert queries.group_row(second, group) is None
     assert queries.topic_row(second, topic) is None
-    # A group whose topic went keeps its row; its partition has no log end any more, as the tool shows it.
+    # A group whose topic went keeps its row; its partition has no log end any more, as the tool shows it,
+    # until the coordinator drops the offsets of the deleted topic (it does so on its own, at its pace).
     remaining = queries.partition_details(queries.group_row(second, kept))
-    assert [(p.topic, p.committed, p.log_end, p.lag) for p in remaining] == [(topic, 2, None, None)]
+    assert [(p.topic, p.committed, p.log_end, p.lag) for p in remaining] in ([(topic, 2, None, None)], [])
 
 
 @pytest.mark.django_db
