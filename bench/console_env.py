@@ -44,8 +44,10 @@ def console_on_scratch_database(prefix: str, database_url: str | None = None):
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         # As in production: with DEBUG on, Django keeps and formats every query, which costs as much as some.
-        _setup_django(database_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
-                      {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32)})
+        _setup_django(
+            database_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
+            {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32)},
+        )
         yield
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import Group, User
 
-from groups.access import ACTIONS
-from groups.models import ApiToken, AuditEvent, Cluster, Grant, Operation
+from groups.admin_audit import AuditedAdmin
+from groups.models import ACTIONS, ApiToken, AuditEvent, Cluster, Grant, Operation
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(AuditedAdmin):
     list_display = ["name", "bootstrap_servers", "security_protocol", "sasl_mechanism", "require_approval"]
     search_fields = ["name", "bootstrap_servers"]
 
@@ -43,9 +45,12 @@ class OperationAdmin(ReadOnlyAdmin):
 
 
 class GrantForm(forms.ModelForm):
-    actions = forms.MultipleChoiceField(choices=[(a, a) for a in ACTIONS], required=False,
-                                        widget=forms.CheckboxSelectMultiple,
-                                        help_text="Only when no role is chosen: exactly these actions.")
+    actions = forms.MultipleChoiceField(
+        choices=[(a, a) for a in ACTIONS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only when no role is chosen: exactly these actions.",
+    )
 
     class Meta:
         model = Grant
@@ -53,7 +58,7 @@ class GrantForm(forms.ModelForm):
 
 
 @admin.register(Grant)
-class GrantAdmin(admin.ModelAdmin):
+class GrantAdmin(AuditedAdmin):
     form = GrantForm
     list_display = ["__str__", "user", "user_group", "role", "actions", "cluster", "group_pattern", "created"]
     list_filter = ["role", "cluster"]
@@ -62,13 +67,28 @@ class GrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdmin):
     """Keys are created by their owner on the API token page; here an admin sees and revokes them."""
 
     list_display = ["user", "created", "last_used"]
-    fields = ["user", "created", "last_used"]
+    fields = ("user", "created", "last_used")
     readonly_fields = fields
     search_fields = ["user__username"]
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# Django's own user and group pages, with their changes recorded in the audit log like the console's rows.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(AuditedAdmin, auth_admin.UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdmin, auth_admin.GroupAdmin):
+    pass

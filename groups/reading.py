@@ -20,8 +20,9 @@ class NotFound(ConsoleError):
         return True
 
 
-def cluster_groups(client: ClusterClient, *, visible: Callable[[list[str]], list[str]],
-                   query: str = "") -> list[lag.GroupSummary]:
+def cluster_groups(
+    client: ClusterClient, *, visible: Callable[[list[str]], list[str]], query: str = ""
+) -> list[lag.GroupSummary]:
     """A summary (state, type, members, topics, partitions, lag) of every consumer group kept.
 
     Groups are kept when their id contains `query` (ignoring case; an empty query keeps all) and
@@ -42,7 +43,8 @@ def cluster_groups(client: ClusterClient, *, visible: Callable[[list[str]], list
     log_offsets = client.log_offsets(partitions)
     by_id = {g.group_id: g for g in listings}
     return [
-        lag.summarize(descriptions[g], lag.partition_rows(descriptions[g], committed[g], log_offsets)) if g
+        lag.summarize(descriptions[g], lag.partition_rows(descriptions[g], committed[g], log_offsets))
+        if g
         else lag.summarize(GroupDescription(g, by_id[g].state, by_id[g].type, "", "-", ()), [])
         for g in group_ids
     ]
@@ -67,20 +69,34 @@ class GroupDetail:
         return sorted({r.topic for r in self.rows if r.log_end is None and r.log_start is None})
 
 
-def group_detail(client: ClusterClient, group_id: str) -> GroupDetail:
-    """Members and one row per owned or committed partition; NotFound if the group does not exist."""
+def group_missing(description: GroupDescription, committed: dict[TP, int]) -> bool:
+    """Whether a group does not exist: Kafka describes any id, an unknown one as Dead, without members or offsets."""
+    return description.state == "Dead" and not description.members and not committed
+
+
+def existing_group(client: ClusterClient, group_id: str) -> tuple[GroupDescription, dict[TP, int]]:
+    """The group's description and committed offsets; NotFound if the group does not exist."""
     description = client.describe_groups([group_id])[group_id]
     committed = client.committed_offsets([group_id])[group_id]
-    if description.state == "Dead" and not description.members and not committed:
+    if group_missing(description, committed):
         raise NotFound(f"Consumer group '{group_id}' does not exist on this cluster.", code="GROUP_ID_NOT_FOUND")
+    return description, committed
+
+
+def group_detail(client: ClusterClient, group_id: str) -> GroupDetail:
+    """Members and one row per owned or committed partition; NotFound if the group does not exist."""
+    description, committed = existing_group(client, group_id)
     partitions = set(committed) | {tp for m in description.members for tp in m.assignment}
     rows = lag.partition_rows(description, committed, client.log_offsets(partitions))
-    behind = {TP(r.topic, r.partition): r.committed for r in rows if r.lag is not None and r.lag > 0}
+    behind = {
+        TP(r.topic, r.partition): r.committed
+        for r in rows
+        if r.committed is not None and r.lag is not None and r.lag > 0
+    }
     timestamps = client.record_timestamps(behind)
     now_ms = int(time.time() * 1000)
     rows = [
-        replace(r, time_lag_ms=lag.time_lag_ms(r.lag, timestamps.get(TP(r.topic, r.partition)), now_ms))
-        for r in rows
+        replace(r, time_lag_ms=lag.time_lag_ms(r.lag, timestamps.get(TP(r.topic, r.partition)), now_ms)) for r in rows
     ]
     return GroupDetail(description, rows)
 
@@ -116,9 +132,16 @@ def topic_detail(client: ClusterClient, topic: str, *, visible: Callable[[list[s
     groups = []
     for listing in listings:
         rows = [
-            lag.PartitionRow(tp.topic, tp.partition, committed=offset, owner=None,
-                             log_start=log_offsets.get(tp, unknown).start, log_end=log_offsets.get(tp, unknown).end)
-            for tp, offset in committed[listing.group_id].items() if tp.topic == topic
+            lag.PartitionRow(
+                tp.topic,
+                tp.partition,
+                committed=offset,
+                owner=None,
+                log_start=log_offsets.get(tp, unknown).start,
+                log_end=log_offsets.get(tp, unknown).end,
+            )
+            for tp, offset in committed[listing.group_id].items()
+            if tp.topic == topic
         ]
         if rows:
             groups.append(TopicGroup(listing.group_id, listing.state, len(rows), lag.total_lag(rows)))

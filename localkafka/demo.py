@@ -1,7 +1,7 @@
 """The local demo: a workload that keeps consumer groups in every state an operator meets, and the
-orchestrator behind `make demo` that starts Kafka, Redis, a Celery worker and the web server.
+command line of `make demo` (its orchestrator is demo_stack).
 
-    python -m localkafka.demo run [--port 8000]
+    python -m localkafka.demo run [--port 8000] [--dir STATE_DIR]
     python -m localkafka.demo traffic --bootstrap HOST:PORT [--prefix PREFIX]
 
 The workload is a plain client of the cluster (producers and consumers), which is why it imports
@@ -13,12 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
-import secrets
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -29,12 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, ShareConsumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
-from localkafka import DEFAULT_STATE_DIR, REPO_ROOT, LocalKafkaError, port_answers, read_pid
-from localkafka.broker import LocalKafka, ensure_jars
-from localkafka.redis_server import ensure_redis, stop_redis
+from localkafka import DEFAULT_STATE_DIR
+from localkafka.demo_stack import run_demo
 
 log = logging.getLogger("localkafka.demo")
 
@@ -69,36 +64,52 @@ class DemoTopic:
 
 TOPICS = (
     DemoTopic(
-        "orders", 6, 4,
+        "orders",
+        6,
+        4,
         key=lambda r: f"customer-{r.randint(1, 400)}",
         value=lambda r, key: {
-            "customer": key, "amount": round(r.uniform(5, 400), 2), "currency": _pick(r, "EUR", "USD", "GBP")
+            "customer": key,
+            "amount": round(r.uniform(5, 400), 2),
+            "currency": _pick(r, "EUR", "USD", "GBP"),
         },
     ),
     DemoTopic(
-        "payments", 3, 2,
+        "payments",
+        3,
+        2,
         key=lambda r: f"order-{r.randint(1, 10_000)}",
         value=lambda r, key: {
-            "order": key, "method": _pick(r, "card", "sepa", "paypal"), "status": _pick(r, "authorised", "captured")
+            "order": key,
+            "method": _pick(r, "card", "sepa", "paypal"),
+            "status": _pick(r, "authorised", "captured"),
         },
     ),
     DemoTopic(
-        "clicks", 12, 6,
+        "clicks",
+        12,
+        6,
         key=lambda r: f"session-{r.randint(1, 2_000)}",
         value=lambda r, key: {"session": key, "page": _pick(r, "/", "/cart", "/checkout", "/search", "/product/42")},
     ),
     DemoTopic(
-        "audit-trail", 1, 0.5,
+        "audit-trail",
+        1,
+        0.5,
         key=lambda r: f"user-{r.randint(1, 50)}",
         value=lambda r, key: {"actor": key, "action": _pick(r, "login", "logout", "role.grant", "password.change")},
     ),
     DemoTopic(
-        "inventory", 4, 1,
+        "inventory",
+        4,
+        1,
         key=lambda r: f"sku-{r.randint(1, 300):05d}",
         value=lambda r, key: {"sku": key, "warehouse": _pick(r, "ams", "fra", "dub"), "delta": r.randint(-5, 20)},
     ),
     DemoTopic(
-        "refunds", 2, 0.5,
+        "refunds",
+        2,
+        0.5,
         key=lambda r: f"order-{r.randint(1, 10_000)}",
         value=lambda r, key: {"order": key, "reason": _pick(r, "damaged", "late", "changed-mind")},
     ),
@@ -112,6 +123,9 @@ STABLE_IDLE_MEMBER = "refunds-stable-idle-member"
 EMPTY_WITH_LAG = "clicks-empty-with-lag"
 PARTIAL_OFFSETS = "inventory-partial-offsets"
 BELOW_LOG_START = "audit-trail-below-log-start"
+# A share group (KIP-932): each inventory record goes to one of its consumers, which acknowledge it.
+SHARE_WORKERS = "inventory-share-workers"
+SHARE_MEMBERS = 2
 
 SEED_RECORDS_PER_PARTITION = 20
 PARTIALLY_COMMITTED_PARTITIONS = (0, 1)
@@ -221,6 +235,8 @@ class DemoWorkload:
         for group in LIVE_GROUPS:
             for member in range(group.members):
                 self._spawn(f"{group.name} #{member}", self._consume_forever, group)
+        for member in range(SHARE_MEMBERS):
+            self._spawn(f"{SHARE_WORKERS} #{member}", self._share_consume_forever, member)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop producing, close every consumer (members leave their groups) and flush."""
@@ -299,14 +315,16 @@ class DemoWorkload:
         start = self._log_offsets("clicks", OffsetSpec.earliest())
         end = self._log_offsets("clicks", OffsetSpec.latest())
         targets = {p: start[p] + (end[p] - start[p]) // 2 for p in start}
-        consumer = Consumer({
-            "bootstrap.servers": self.bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            **CLASSIC_MEMBER_CONFIG,
-        })
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": group,
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                **CLASSIC_MEMBER_CONFIG,
+            }
+        )
         try:
             consumer.subscribe([topic])
             consumed = {p: start[p] for p in targets}
@@ -354,12 +372,14 @@ class DemoWorkload:
             producer.poll(0)
 
     def _consume_forever(self, group: LiveGroup) -> None:
-        consumer = Consumer({
-            "bootstrap.servers": self.bootstrap,
-            "group.id": self.name(group.name),
-            "auto.offset.reset": "earliest",
-            **group.config,
-        })
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.name(group.name),
+                "auto.offset.reset": "earliest",
+                **group.config,
+            }
+        )
         try:
             consumer.subscribe([self.name(group.topic)])
             while not self._stopping.is_set():
@@ -370,6 +390,26 @@ class DemoWorkload:
                     log.warning("%s: %s", self.name(group.name), message.error())
                     continue
                 self._stopping.wait(group.pace(time.time()))
+        finally:
+            consumer.close()
+
+    def _share_consume_forever(self, member: int) -> None:
+        # Made and used in this thread only: a share consumer refuses calls from two threads at once.
+        consumer = ShareConsumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.name(SHARE_WORKERS),
+                "client.id": f"inventory-worker-{member}",
+            }
+        )
+        try:
+            consumer.subscribe([self.name("inventory")])
+            while not self._stopping.is_set():
+                for message in consumer.poll(1.0):
+                    if message.error():
+                        log.warning("%s: %s", self.name(SHARE_WORKERS), message.error())
+                    else:
+                        self._stopping.wait(lagging_pace(time.time()))
         finally:
             consumer.close()
 
@@ -406,209 +446,24 @@ def run_traffic(bootstrap: str, prefix: str = "") -> int:
     return 0
 
 
-@dataclass
-class Child:
-    label: str
-    process: subprocess.Popen
-    log_path: Path
-
-
-class DemoStopped(Exception):
-    """SIGINT or SIGTERM arrived: unwind and stop what was started."""
-
-
-class ChildExited(Exception):
-    def __init__(self, child: Child, returncode: int) -> None:
-        how = f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
-        super().__init__(f"{child.label} {how}")
-        self.child = child
-
-
-def _raise_stopped(signum: int, frame: object) -> None:
-    raise DemoStopped
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _manage(*args: str, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip()
-        raise LocalKafkaError(f"manage.py {args[0]} failed (exit code {result.returncode}):\n{output}")
-
-
-def _start_child(label: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Child:
-    log_path = log_dir / f"{label.replace(' ', '-')}.log"
-    with open(log_path, "wb") as log_file:
-        # Its own process group: Ctrl-C reaches only us, and we stop children in order.
-        process = subprocess.Popen(
-            argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-            process_group=0,
-        )
-    return Child(label, process, log_path)
-
-
-def _check_children(children: list[Child]) -> None:
-    for child in children:
-        returncode = child.process.poll()
-        if returncode is not None:
-            raise ChildExited(child, returncode)
-
-
-def _wait_for_web(port: int, children: list[Child], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not port_answers(port):
-        _check_children(children)
-        if time.monotonic() > deadline:
-            raise LocalKafkaError(f"the web server did not answer on port {port} within {timeout:.0f} s")
-        time.sleep(0.2)
-
-
-def _stop_children(children: list[Child], timeout: float = 20.0) -> None:
-    for child in children:
-        if child.process.poll() is None:
-            child.process.terminate()
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"{child.label} did not stop within {timeout:.0f} s; killing it", flush=True)
-            child.process.kill()
-            child.process.wait()
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _banner(port: int, password: str, bootstrap: str, redis_url: str, log_dir: Path) -> str:
-    rule = "=" * 72
-    return "\n".join([
-        rule,
-        "  Kafka consumer-group console demo is running",
-        "",
-        f"  Open      http://127.0.0.1:{port}/",
-        f"  Log in    admin / {password}   (all demo users share this password:",
-        "            viewer, operator, approver and admin, one per role)",
-        f"  Kafka     {bootstrap}  (cluster 'local', demo topics and groups keep moving)",
-        f"  Redis     {redis_url}",
-        f"  Logs      {log_dir}/",
-        "",
-        "  Stop with Ctrl-C: the web server, worker and traffic stop, and so do the",
-        "  broker and Redis if this command started them.",
-        rule,
-    ])
-
-
-def run_demo(port: int) -> int:
-    """Bring up everything the demo needs, print how to log in, and tear it all down on Ctrl-C or SIGTERM."""
-    if not _port_is_free(port):
-        print(f"Port {port} is already in use: stop what runs there, or pick another with --port.", file=sys.stderr)
-        return 1
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _raise_stopped)
-    kafka = LocalKafka()
-    started_kafka = started_redis = False
-    children: list[Child] = []
-    exit_code = 0
-    began = time.monotonic()
-    try:
-        ensure_jars()
-        started_kafka = kafka.status() is None
-        print("Starting Kafka..." if started_kafka else "Reusing the running Kafka...", flush=True)
-        bootstrap = kafka.start()
-        redis_url, started_redis = _ensure_demo_redis()
-        password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
-        env = {
-            **os.environ,
-            "REDIS_URL": redis_url,
-            "CONSOLE_CLUSTERS": f"local={bootstrap}",
-            "PYTHONUNBUFFERED": "1",
-        }
-        print("Preparing the database and the demo login...", flush=True)
-        _manage("migrate", "--noinput", env=env)
-        _manage("seed_demo", "--bootstrap", bootstrap, env={**env, "DEMO_PASSWORD": password})
-        log_dir = DEFAULT_STATE_DIR / "demo"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        children.append(_start_child(
-            "demo traffic", [sys.executable, "-m", "localkafka.demo", "traffic", "--bootstrap", bootstrap], env, log_dir
-        ))
-        children.append(_start_child(
-            "celery worker",
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "--beat", "--concurrency", "2", "-l", "warning",
-             "--schedule", str(log_dir / "celerybeat-schedule")],
-            env,
-            log_dir,
-        ))
-        children.append(_start_child(
-            "web server", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env, log_dir
-        ))
-        _wait_for_web(port, children)
-        print(_banner(port, password, bootstrap, redis_url, log_dir), flush=True)
-        print(f"(ready in {time.monotonic() - began:.1f} s)", flush=True)
-        while True:
-            _check_children(children)
-            time.sleep(0.5)
-    except DemoStopped:
-        print("\nStopping the demo...", flush=True)
-    except ChildExited as exc:
-        exit_code = 1
-        print(f"\nThe {exc}; stopping the demo. Last lines of {exc.child.log_path}:", file=sys.stderr)
-        print(_tail(exc.child.log_path), file=sys.stderr, flush=True)
-    except LocalKafkaError as exc:
-        exit_code = 1
-        print(f"\n{exc}", file=sys.stderr, flush=True)
-    finally:
-        # A second Ctrl-C must not abandon half-stopped servers; every step below is bounded.
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        _stop_children(list(reversed(children)))
-        if started_kafka:
-            print("Stopping Kafka...", flush=True)
-            kafka.stop()
-        if started_redis:
-            print("Stopping Redis...", flush=True)
-            stop_redis()
-    print("Demo stopped.", flush=True)
-    return exit_code
-
-
-def _ensure_demo_redis() -> tuple[str, bool]:
-    """The Redis URL to use, and whether this call started that Redis (so the demo must stop it).
-
-    ensure_redis records a server it starts in the state dir's pid file; an unchanged pid file
-    means it returned $REDIS_URL or a Redis that was already running.
-    """
-    pid_file = DEFAULT_STATE_DIR / "redis.pid"
-    before = read_pid(pid_file)
-    url = ensure_redis()
-    return url, read_pid(pid_file) not in (None, before)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localkafka.demo", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start Kafka, Redis, the worker, the web server and demo traffic")
     run.add_argument("--port", type=int, default=8000, help="port of the web server (default 8000)")
+    run.add_argument(
+        "--dir",
+        dest="state_dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="state directory of the broker, Redis, logs and password (default: <repo>/.localkafka)",
+    )
     traffic = commands.add_parser("traffic", help="seed demo topics and groups, then keep them moving")
     traffic.add_argument("--bootstrap", required=True, help="HOST:PORT of the cluster")
     traffic.add_argument("--prefix", default="", help="prefix of every topic and group name")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run_demo(args.port)
+        return run_demo(args.port, args.state_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(threadName)s: %(message)s")
     return run_traffic(args.bootstrap, args.prefix)
 

@@ -120,8 +120,9 @@ def append_round(cluster_id: int, t_ms: int, kind: str, points: Mapping[str, Seq
     return True
 
 
-def read_series(cluster_id: int, kind: str, key: str, *, since_ms: int, until_ms: int | None = None,
-                max_points: int | None = None) -> list[Point]:
+def read_series(
+    cluster_id: int, kind: str, key: str, *, since_ms: int, until_ms: int | None = None, max_points: int | None = None
+) -> list[Point]:
     """The points of one series from `since_ms` to `until_ms` (now by default), in time order.
 
     Round by round when the range is no longer than the full-resolution retention and all its
@@ -134,12 +135,17 @@ def read_series(cluster_id: int, kind: str, key: str, *, since_ms: int, until_ms
         raise ValueError("the start of the range is after its end")
     if max_points is not None and max_points < 1:
         raise ValueError("max_points must be at least 1")
-    series_id = HistorySeries.objects.filter(cluster_id=cluster_id, kind=kind, key=key).values_list(
-        "pk", flat=True).first()
+    series_id = (
+        HistorySeries.objects.filter(cluster_id=cluster_id, kind=kind, key=key).values_list("pk", flat=True).first()
+    )
     if series_id is None:
         return []
-    kept_from = HistoryWatermark.objects.filter(cluster_id=cluster_id, kind=kind).values_list(
-        "rounds_kept_from_ms", flat=True).first() or 0
+    kept_from = (
+        HistoryWatermark.objects.filter(cluster_id=cluster_id, kind=kind)
+        .values_list("rounds_kept_from_ms", flat=True)
+        .first()
+        or 0
+    )
     if until - since_ms <= _full_retention_ms() and since_ms >= kept_from:
         rounds = _rounds(series_id, since_ms, until)
         if max_points is None or len(rounds) <= max_points:
@@ -148,6 +154,51 @@ def read_series(cluster_id: int, kind: str, key: str, *, since_ms: int, until_ms
     if max_points is not None and len(buckets) > max_points:
         buckets = roll_up(buckets, _step_for(since_ms, until, max_points), _status_rank)
     return buckets
+
+
+def read_recent(
+    cluster_id: int, kind: str, keys: Sequence[str], *, since_ms: int, until_ms: int | None = None
+) -> dict[str, list[tuple[int, tuple[Value, ...]]]]:
+    """The rounds of several series from `since_ms` to `until_ms` as (time, values), in three queries
+    whatever their number: what a page of 50 rows, each with its last hour, reads. One `read_series`
+    each costs 50 times the queries, and a Point per round costs more than reading it (measured).
+    Round by round only: the range must be one whose rounds are all kept (ValueError if not).
+    Unknown series are left out.
+    """
+    until = _now_ms() if until_ms is None else until_ms
+    kept_from = (
+        HistoryWatermark.objects.filter(cluster_id=cluster_id, kind=kind)
+        .values_list("rounds_kept_from_ms", flat=True)
+        .first()
+        or 0
+    )
+    if until - since_ms > _full_retention_ms() or since_ms < kept_from:
+        raise ValueError("read_recent reads only ranges whose every round is kept; use read_series")
+    keys_by_id = dict(
+        HistorySeries.objects.filter(cluster_id=cluster_id, kind=kind, key__in=list(keys)).values_list("pk", "key")
+    )
+    if not keys_by_id:
+        return {}
+    found: dict[int, dict[int, tuple[Value, ...]]] = {series_id: {} for series_id in keys_by_id}
+    # The head first, then the chunks, as _rounds reads: a round packed between the two reads is then
+    # found in its chunk (a round found in both keeps the same values).
+    head = list(
+        HistoryPoint.objects.filter(series_id__in=keys_by_id, t_ms__gte=since_ms, t_ms__lte=until).values_list(
+            "series_id", "t_ms", "data"
+        )
+    )
+    values = json.loads("[" + ",".join(data for _, _, data in head) + "]")
+    for (series_id, t_ms, _), one in zip(head, values, strict=True):
+        found[series_id][t_ms] = tuple(one)
+    chunks = HistoryChunk.objects.filter(
+        series_id__in=keys_by_id,
+        tier=HistoryChunk.Tier.ROUNDS_HOUR,
+        start_ms__gt=since_ms - HOUR_MS,
+        start_ms__lte=until,
+    )
+    for series_id, blob in chunks.values_list("series_id", "payload"):
+        found[series_id].update((p.t_ms, p.last) for p in unpack_rounds(blob) if since_ms <= p.t_ms <= until)
+    return {keys_by_id[series_id]: sorted(rounds.items()) for series_id, rounds in found.items()}
 
 
 def roll_up_and_prune(now_ms: int | None = None, *, budget_s: float = ROLLUP_BUDGET_S) -> RollupReport:
@@ -184,8 +235,11 @@ def storage_bytes() -> dict[str, int]:
             if connection.vendor == "postgresql":
                 cursor.execute("SELECT pg_total_relation_size(%s)", [table])
             else:
-                cursor.execute("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN "
-                               "(SELECT name FROM sqlite_master WHERE tbl_name = %s)", [table])
+                cursor.execute(
+                    "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN "
+                    "(SELECT name FROM sqlite_master WHERE tbl_name = %s)",
+                    [table],
+                )
             sizes[table] = int(cursor.fetchone()[0])
     return sizes
 
@@ -194,27 +248,27 @@ def _as_json(kind: str, types: tuple[type, ...], key: str, values: Sequence[Valu
     if not isinstance(key, str):
         raise ValueError(f"a {kind} series key must be text, not {key!r}")
     if len(values) != len(types):
-        raise ValueError(f"{kind} {key!r}: {len(values)} values given, {len(types)} expected "
-                         f"({', '.join(VALUES[kind])})")
+        raise ValueError(
+            f"{kind} {key!r}: {len(values)} values given, {len(types)} expected ({', '.join(VALUES[kind])})"
+        )
     checked = list(values)
     for n, expected in enumerate(types):
         value = checked[n]
-        if type(value) is not expected:
-            if value is None:
-                continue
-            if expected is not float or type(value) is not int:
-                raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} must be {expected.__name__} or None, "
-                                 f"not {value!r}")
+        if value is None:
+            continue
+        if expected is float and type(value) is int:
             value = float(value)
-        if expected is int:
-            if not -_LARGEST_INT < value < _LARGEST_INT:
-                raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} {value} is too large to keep")
-        elif expected is float:
+        if type(value) is not expected:
+            raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} must be {expected.__name__} or None, not {value!r}")
+        if isinstance(value, float):
             if not math.isfinite(value):
-                raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} must be a finite number, "
-                                 "or None when it is unknown")
+                raise ValueError(
+                    f"{kind} {key!r}: {VALUES[kind][n]} must be a finite number, or None when it is unknown"
+                )
             checked[n] = round(value, 3)
-        elif len(value) > _LONGEST_LABEL:
+        elif isinstance(value, int) and not -_LARGEST_INT < value < _LARGEST_INT:
+            raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} {value} is too large to keep")
+        elif isinstance(value, str) and len(value) > _LONGEST_LABEL:
             raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} is longer than {_LONGEST_LABEL} characters")
     return _to_json(checked)
 
@@ -230,14 +284,17 @@ def _insert_head(rows: list[tuple[int, int, str]]) -> None:
     """
     meta = HistoryPoint._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in ("series", "t_ms", "data"))
+    column = {field.name: field.column for field in meta.concrete_fields if field.column}
+    columns = ", ".join(quote(column[name]) for name in ("series", "t_ms", "data"))
     per_statement = min(_ROWS_PER_INSERT, (connection.features.max_query_params or 3 * _ROWS_PER_INSERT) // 3)
     with connection.cursor() as cursor:
         for n in range(0, len(rows), per_statement):
-            batch = rows[n:n + per_statement]
-            cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
-                           f"{', '.join(['(%s, %s, %s)'] * len(batch))} ON CONFLICT DO NOTHING",
-                           [value for row in batch for value in row])
+            batch = rows[n : n + per_statement]
+            cursor.execute(
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "
+                f"{', '.join(['(%s, %s, %s)'] * len(batch))} ON CONFLICT DO NOTHING",
+                [value for row in batch for value in row],
+            )
 
 
 def _series_ids(cluster_id: int, kind: str, keys: Mapping[str, str]) -> dict[str, int]:
@@ -245,18 +302,23 @@ def _series_ids(cluster_id: int, kind: str, keys: Mapping[str, str]) -> dict[str
     ids = dict(series.values_list("key", "pk"))
     missing = [key for key in keys if key not in ids]
     if missing:
-        HistorySeries.objects.bulk_create([HistorySeries(cluster_id=cluster_id, kind=kind, key=key) for key in missing],
-                                          batch_size=_ROWS_PER_INSERT, ignore_conflicts=True)
+        HistorySeries.objects.bulk_create(
+            [HistorySeries(cluster_id=cluster_id, kind=kind, key=key) for key in missing],
+            batch_size=_ROWS_PER_INSERT,
+            ignore_conflicts=True,
+        )
         ids = dict(series.values_list("key", "pk"))
     return ids
 
 
 def _rounds(series_id: int, since: int, until: int) -> list[Point]:
     head = _head(series_id, since, until)  # read first: rounds packed meanwhile are then in their chunk
-    chunks = HistoryChunk.objects.filter(series_id=series_id, tier=HistoryChunk.Tier.ROUNDS_HOUR,
-                                         start_ms__gt=since - HOUR_MS, start_ms__lte=until).order_by("start_ms")
-    packed = [p for blob in chunks.values_list("payload", flat=True) for p in unpack_rounds(blob)
-              if since <= p.t_ms <= until]
+    chunks = HistoryChunk.objects.filter(
+        series_id=series_id, tier=HistoryChunk.Tier.ROUNDS_HOUR, start_ms__gt=since - HOUR_MS, start_ms__lte=until
+    ).order_by("start_ms")
+    packed = [
+        p for blob in chunks.values_list("payload", flat=True) for p in unpack_rounds(blob) if since <= p.t_ms <= until
+    ]
     return _by_time(head + packed)
 
 
@@ -264,10 +326,17 @@ def _buckets(series_id: int, since: int, until: int) -> list[Point]:
     start = since - since % ROLLUP_STEP_MS
     fresh = roll_up(_head(series_id, start, until), ROLLUP_STEP_MS, _status_rank)
     chunks = HistoryChunk.objects.filter(
-        series_id=series_id, tier__in=(HistoryChunk.Tier.ROLLUP_HOUR, HistoryChunk.Tier.ROLLUP_DAY),
-        start_ms__gt=start - DAY_MS, start_ms__lte=until).order_by("start_ms")
-    stored = [p for blob in chunks.values_list("payload", flat=True) for p in unpack_buckets(blob, ROLLUP_STEP_MS)
-              if start <= p.t_ms <= until]
+        series_id=series_id,
+        tier__in=(HistoryChunk.Tier.ROLLUP_HOUR, HistoryChunk.Tier.ROLLUP_DAY),
+        start_ms__gt=start - DAY_MS,
+        start_ms__lte=until,
+    ).order_by("start_ms")
+    stored = [
+        p
+        for blob in chunks.values_list("payload", flat=True)
+        for p in unpack_buckets(blob, ROLLUP_STEP_MS)
+        if start <= p.t_ms <= until
+    ]
     return _by_time(fresh + stored)
 
 
@@ -279,7 +348,7 @@ def _by_time(points: list[Point]) -> list[Point]:
 
 def _head(series_id: int, since: int, until: int) -> list[Point]:
     rows = HistoryPoint.objects.filter(series_id=series_id, t_ms__gte=since, t_ms__lte=until).order_by("t_ms")
-    return _decoded(rows.values_list("series_id", "t_ms", "data"))
+    return _decoded(list(rows.values_list("series_id", "t_ms", "data")))
 
 
 def _decoded(rows: Sequence[tuple[int, int, str]]) -> list[Point]:
@@ -310,14 +379,29 @@ def _pack(watermark_id: int, report: RollupReport, deadline: float) -> None:
             head = HistoryPoint.objects.filter(series_id__in=batch, t_ms__lt=until)
             rows = head.order_by("series_id", "t_ms").values_list("series_id", "t_ms", "data")
             packed, rolled = [], []
-            for (series_id, hour), run in groupby(rows.iterator(chunk_size=10_000),
-                                                  key=lambda row: (row[0], row[1] - row[1] % HOUR_MS)):
+            for (series_id, hour), run in groupby(
+                rows.iterator(chunk_size=10_000), key=lambda row: (row[0], row[1] - row[1] % HOUR_MS)
+            ):
                 rounds = _decoded(list(run))
                 buckets = roll_up(rounds, ROLLUP_STEP_MS, _status_rank)
-                packed.append(HistoryChunk(series_id=series_id, tier=HistoryChunk.Tier.ROUNDS_HOUR, start_ms=hour,
-                                           points=len(rounds), payload=pack_rounds(rounds)))
-                rolled.append(HistoryChunk(series_id=series_id, tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms=hour,
-                                           points=len(buckets), payload=pack_buckets(buckets)))
+                packed.append(
+                    HistoryChunk(
+                        series_id=series_id,
+                        tier=HistoryChunk.Tier.ROUNDS_HOUR,
+                        start_ms=hour,
+                        points=len(rounds),
+                        payload=pack_rounds(rounds),
+                    )
+                )
+                rolled.append(
+                    HistoryChunk(
+                        series_id=series_id,
+                        tier=HistoryChunk.Tier.ROLLUP_HOUR,
+                        start_ms=hour,
+                        points=len(buckets),
+                        payload=pack_buckets(buckets),
+                    )
+                )
                 report.rounds_packed += len(rounds)
             # Hour roll-ups leave a day after the rounds beside them: stored apart, they free whole pages.
             chunks = packed + rolled
@@ -339,15 +423,24 @@ def _merge_days(watermark_id: int, report: RollupReport, deadline: float) -> Non
             return
         with transaction.atomic():
             _lock(batch)
-            hours = HistoryChunk.objects.filter(series_id__in=batch, tier=HistoryChunk.Tier.ROLLUP_HOUR,
-                                                start_ms__lt=until)
+            hours = HistoryChunk.objects.filter(
+                series_id__in=batch, tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms__lt=until
+            )
             rows = hours.order_by("series_id", "start_ms").values_list("series_id", "start_ms", "payload")
             days = []
-            for (series_id, day), run in groupby(rows.iterator(chunk_size=2_000),
-                                                 key=lambda row: (row[0], row[1] - row[1] % DAY_MS)):
+            for (series_id, day), run in groupby(
+                rows.iterator(chunk_size=2_000), key=lambda row: (row[0], row[1] - row[1] % DAY_MS)
+            ):
                 buckets = [b for _, _, blob in run for b in unpack_buckets(blob, ROLLUP_STEP_MS)]
-                days.append(HistoryChunk(series_id=series_id, tier=HistoryChunk.Tier.ROLLUP_DAY, start_ms=day,
-                                         points=len(buckets), payload=pack_buckets(buckets)))
+                days.append(
+                    HistoryChunk(
+                        series_id=series_id,
+                        tier=HistoryChunk.Tier.ROLLUP_DAY,
+                        start_ms=day,
+                        points=len(buckets),
+                        payload=pack_buckets(buckets),
+                    )
+                )
             if days:
                 HistoryChunk.objects.bulk_create(days, batch_size=_ROWS_PER_INSERT)
                 hours.delete()
@@ -360,8 +453,11 @@ def _prune(now: int, report: RollupReport) -> None:
     rollups_from = now - settings.HISTORY_ROLLUP_RETENTION_DAYS * DAY_MS
     Tier = HistoryChunk.Tier
     rollups_pruned = False
-    for tier, span, keep_from in ((Tier.ROUNDS_HOUR, HOUR_MS, rounds_from), (Tier.ROLLUP_HOUR, HOUR_MS, rollups_from),
-                                  (Tier.ROLLUP_DAY, DAY_MS, rollups_from)):
+    for tier, span, keep_from in (
+        (Tier.ROUNDS_HOUR, HOUR_MS, rounds_from),
+        (Tier.ROLLUP_HOUR, HOUR_MS, rollups_from),
+        (Tier.ROLLUP_DAY, DAY_MS, rollups_from),
+    ):
         deleted, _ = HistoryChunk.objects.filter(tier=tier, start_ms__lte=keep_from - span).delete()
         report.chunks_pruned += deleted
         rollups_pruned = rollups_pruned or (deleted > 0 and tier != Tier.ROUNDS_HOUR)
@@ -379,9 +475,11 @@ def _remove_empty_series() -> int:
         with transaction.atomic():
             # Under the lock appends take, so no append can be adding a round to a series going away.
             list(HistoryWatermark.objects.select_for_update().filter(pk=watermark.pk).values_list("pk", flat=True))
-            empty = HistorySeries.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind).exclude(
-                Exists(HistoryChunk.objects.filter(series=OuterRef("pk")))).exclude(
-                Exists(HistoryPoint.objects.filter(series=OuterRef("pk"))))
+            empty = (
+                HistorySeries.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
+                .exclude(Exists(HistoryChunk.objects.filter(series=OuterRef("pk"))))
+                .exclude(Exists(HistoryPoint.objects.filter(series=OuterRef("pk"))))
+            )
             removed += empty.delete()[1].get(HistorySeries._meta.label, 0)
     return removed
 
@@ -389,10 +487,13 @@ def _remove_empty_series() -> int:
 def _series_batches(watermark: HistoryWatermark, waiting: Exists) -> Iterator[list[int]]:
     """The watermark's series that still have work waiting, so a run that stopped on its time budget
     is carried on by the next from where it stopped."""
-    ids = list(HistorySeries.objects.filter(waiting, cluster_id=watermark.cluster_id, kind=watermark.kind)
-               .order_by("pk").values_list("pk", flat=True))
+    ids = list(
+        HistorySeries.objects.filter(waiting, cluster_id=watermark.cluster_id, kind=watermark.kind)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     for n in range(0, len(ids), _SERIES_PER_TRANSACTION):
-        yield ids[n:n + _SERIES_PER_TRANSACTION]
+        yield ids[n : n + _SERIES_PER_TRANSACTION]
 
 
 def _out_of_time(report: RollupReport, deadline: float) -> bool:

@@ -24,7 +24,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 Value = int | float | str | None
 
@@ -69,7 +69,7 @@ def pack_rounds(points: Sequence[Point]) -> bytes:
     return pack([p.t_ms for p in points], [[p.last[i] for p in points] for i in range(width)])
 
 
-def unpack_rounds(blob: bytes) -> list[Point]:
+def unpack_rounds(blob: bytes | memoryview) -> list[Point]:
     times, columns = unpack(blob)
     rows = zip(*columns, strict=True) if columns else [()] * len(times)
     return [Point(t, values, values, values) for t, values in zip(times, rows, strict=True)]
@@ -84,12 +84,14 @@ def pack_buckets(points: Sequence[Point]) -> bytes:
     return pack([p.t_ms for p in points], columns)
 
 
-def unpack_buckets(blob: bytes, span_ms: int) -> list[Point]:
+def unpack_buckets(blob: bytes | memoryview, span_ms: int) -> list[Point]:
     times, columns = unpack(blob)
     counts, rest = columns[0], columns[1:]
     rows = [zip(*rest[k::3], strict=True) if rest else [()] * len(times) for k in range(3)]
-    return [Point(t, last, low, high, span_ms, count)  # type: ignore[arg-type]
-            for t, count, low, high, last in zip(times, counts, *rows, strict=True)]
+    return [
+        Point(t, last, low, high, span_ms, count)
+        for t, count, low, high, last in zip(times, counts, *rows, strict=True)
+    ]
 
 
 def roll_up(points: Iterable[Point], step_ms: int, rank: Callable[[str], object] = str) -> list[Point]:
@@ -116,9 +118,9 @@ def roll_up(points: Iterable[Point], step_ms: int, rank: Callable[[str], object]
 def _merge(start: int, run: list[Point], step_ms: int, rank: Callable[[str], object]) -> Point:
     if len(run) == 1 and run[0].span_ms == step_ms:
         return run[0]
-    lows = list(zip(*(p.low for p in run)))
+    lows = list(zip(*(p.low for p in run), strict=True))
     # A round's low and high are one tuple (see Point.of_round): its columns need reading only once.
-    highs = lows if all(p.low is p.high for p in run) else list(zip(*(p.high for p in run)))
+    highs = lows if all(p.low is p.high for p in run) else list(zip(*(p.high for p in run), strict=True))
     low = tuple(_extreme(min, column, rank) for column in lows)
     high = tuple(_extreme(max, column, rank) for column in highs)
     return Point(start, run[-1].last, low, high, step_ms, sum(p.count for p in run))
@@ -139,14 +141,14 @@ def pack(times: Sequence[int], columns: Sequence[Sequence[Value]]) -> bytes:
     """Times (strictly increasing ms) and value columns of the same length, as one zlib blob."""
     if any(len(column) != len(times) for column in columns):
         raise PackingError("every value column must have one value per time")
-    if any(b <= a for a, b in zip(times, times[1:])):
+    if any(b <= a for a, b in pairwise(times)):
         raise PackingError("times must be strictly increasing")
     parts = [_HEADER.pack(_FORMAT, len(times), len(columns)), _pack_ints(list(times))]
     parts += [_pack_column(list(column)) for column in columns]
     return zlib.compress(b"".join(parts), 6)
 
 
-def unpack(blob: bytes) -> tuple[list[int], list[list[Value]]]:
+def unpack(blob: bytes | memoryview) -> tuple[list[int], list[list[Value]]]:
     data = memoryview(zlib.decompress(blob))
     fmt, n, width = _HEADER.unpack_from(data)
     if fmt != _FORMAT:
@@ -173,7 +175,7 @@ def _pack_column(values: list[Value]) -> bytes:
     elif float in types:
         millis = _as_thousandths(known)  # type: ignore[arg-type]
         if millis is None:
-            tag, body = _FLOAT, _ordered(array("d", known)).tobytes()  # type: ignore[arg-type]
+            tag, body = _FLOAT, _ordered(array("d", known)).tobytes()
         else:
             tag, body = _MILLI, _pack_ints(millis)
     else:
@@ -188,7 +190,7 @@ def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int
         return [None] * n, pos
     present: list[bool] | None = None
     if data[pos]:
-        present = _unbitmap(data[pos + 1: pos + 1 + (n + 7) // 8], n)
+        present = _unbitmap(data[pos + 1 : pos + 1 + (n + 7) // 8], n)
         pos += (n + 7) // 8
     pos += 1
     count = n if present is None else sum(present)
@@ -200,7 +202,7 @@ def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int
         known = [i / 1000 for i in ints]
     elif tag == _FLOAT:
         floats = array("d")
-        floats.frombytes(data[pos: pos + 8 * count])
+        floats.frombytes(data[pos : pos + 8 * count])
         known, pos = _ordered(floats).tolist(), pos + 8 * count
     elif tag == _LABEL:
         known, pos = _unpack_labels(data, pos, count)  # type: ignore[assignment]
@@ -225,13 +227,12 @@ def _as_thousandths(values: list[float | int]) -> list[int] | None:
 
 def _pack_ints(values: list[int]) -> bytes:
     """Differences from the previous value, in the narrowest width, byte planes regrouped."""
-    deltas = [values[0]] + [b - a for a, b in zip(values, values[1:])] if values else []
+    deltas = [values[0]] + [b - a for a, b in pairwise(values)] if values else []
     biggest = max(max(deltas), -min(deltas)) if deltas else 0
-    for code, size, bound in _WIDTHS:
-        if biggest < bound:
-            break
-    else:
+    width = next((width for width in _WIDTHS if biggest < width[2]), None)
+    if width is None:
         raise PackingError(f"a number too large to keep: {max(values, key=abs)}")
+    code, size, _ = width
     raw = _ordered(array(code, deltas)).tobytes()
     return bytes([size]) + b"".join(raw[i::size] for i in range(size))
 
@@ -239,10 +240,10 @@ def _pack_ints(values: list[int]) -> bytes:
 def _unpack_ints(data: memoryview, pos: int, count: int) -> tuple[list[int], int]:
     size = data[pos]
     pos += 1
-    planes = data[pos: pos + size * count]
+    planes = data[pos : pos + size * count]
     raw = bytearray(size * count)
     for i in range(size):
-        raw[i::size] = planes[i * count:(i + 1) * count]
+        raw[i::size] = planes[i * count : (i + 1) * count]
     deltas = array({1: "b", 2: "h", 4: "i", 8: "q"}[size])
     deltas.frombytes(bytes(raw))
     return list(accumulate(_ordered(deltas))), pos + size * count
@@ -264,10 +265,10 @@ def _unpack_labels(data: memoryview, pos: int, count: int) -> tuple[list[str], i
     table = []
     for _ in range(size):
         (length,) = struct.unpack_from("<H", data, pos)
-        table.append(bytes(data[pos + 2: pos + 2 + length]).decode())
+        table.append(bytes(data[pos + 2 : pos + 2 + length]).decode())
         pos += 2 + length
     indexes = array("H")
-    indexes.frombytes(data[pos: pos + 2 * count])
+    indexes.frombytes(data[pos : pos + 2 * count])
     return [table[i] for i in _ordered(indexes)], pos + 2 * count
 
 
@@ -288,4 +289,3 @@ def _ordered(values: array) -> array:
     if _BIG_ENDIAN:
         values.byteswap()
     return values
-

@@ -43,8 +43,10 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
 
     # The operator previews and confirms; the confirmation is a request, not a change.
     sign_in("operator", "Operator", f"{live_server.url}/clusters/local/groups/{group}/")
-    assert "wait until another user with the Approver role approves them" in page.locator(
-        "#requires-approval").inner_text()
+    assert (
+        "wait until another user with the Approver role approves them"
+        in page.locator("#requires-approval").inner_text()
+    )
     with page.expect_navigation():
         page.get_by_role("link", name="Reset offsets").click()
     page.get_by_label("Strategy").select_option(label="Shift by ±N")
@@ -60,8 +62,8 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
     assert page.url == operation_url
     assert page.locator("#operation-status").inner_text().strip() == "Awaiting approval"
     assert page.locator("#approval-state").inner_text().strip() == (
-        f"Awaiting approval by another user with the Approver role, until "
-        f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+        f"Awaiting approval by another user with the Approver role, until {operation.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
     assert page.locator("#decision-form").count() == 0
     assert kt.committed(kafka_bootstrap, group, topic) == COMMITTED
 
@@ -79,7 +81,12 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
         row = page.locator(f'#review-plan tr[data-tp="{topic}-{partition}"]')
         committed = str(COMMITTED[partition])
         assert _cells(row, "before-then", "before-now", "after-then", "after-now", "check") == (
-            committed, committed, str(shifted), str(shifted), "unchanged")
+            committed,
+            committed,
+            str(shifted),
+            str(shifted),
+            "unchanged",
+        )
     assert page.locator("#review-current").is_visible()
     page.get_by_label("Comment (recorded in the audit log)").fill(COMMENT)
     page.screenshot(path=APPROVAL_SCREENSHOT, full_page=True)
@@ -89,17 +96,33 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
 
     # The worker runs it; the page follows by polling.
     page.locator("#operation-status").filter(has_text=re.compile(r"^\s*(Succeeded|Failed|Cancelled)\s*$")).wait_for(
-        timeout=30_000)
+        timeout=30_000
+    )
     assert page.locator("#operation-status").inner_text().strip() == "Succeeded"
     assert page.locator("#approval-state").inner_text().startswith("Approved by approver at ")
     assert kt.committed(kafka_bootstrap, group, topic) == SHIFTED
 
-    # The audit page tells who did what, oldest last.
+    # The audit page tells who did what, oldest last, and names what was asked in words.
     page.goto(f"{live_server.url}/audit/?group={group}")
-    story = []
+    story, said = [], []
     for row in page.locator("#events tbody tr").all():
         cells = [cell.strip() for cell in row.locator("td").all_inner_texts()]
-        story.append((cells[9], cells[3], cells[2]))
+        story.append((cells[9], row.locator("td.action").get_attribute("data-action"), cells[2]))
+        said.append(" ".join(cells[3].split()))
     page.screenshot(path=AUDIT_SCREENSHOT, full_page=True)
-    assert story[::-1] == [(f"#{operation.pk}", action, actor) for action, actor in [
-        ("requested", "operator"), ("approved", "approver"), ("started", "worker"), ("succeeded", "worker")]]
+    # The preview showed the operator the first record each partition would read: that read comes first.
+    assert story[::-1] == [("—", "read_records", "operator")] + [
+        (f"#{operation.pk}", action, actor)
+        for action, actor in [
+            ("requested", "operator"),
+            ("approved", "approver"),
+            ("started", "worker"),
+            ("succeeded", "worker"),
+        ]
+    ]
+    assert said[::-1] == [
+        "Reset shift-by -10 · requested all topics with committed offsets",
+        "Approve: Reset shift-by -10 all topics with committed offsets",
+        "Reset shift-by -10 · started by a worker all topics with committed offsets",
+        "Reset shift-by -10 · finished all topics with committed offsets",
+    ]

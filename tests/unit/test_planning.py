@@ -1,10 +1,11 @@
 """Reset planning against kafka-consumer-groups.sh semantics (kafka-semantics.md A.3 and F)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from groups.planning import (
+from groups.planning.inputs import export_csv, parse_datetime, parse_duration, parse_reset_csv
+from groups.planning.resets import (
     ALL_TOPICS,
     NO_RECORD_AT_TIME,
     ByDuration,
@@ -22,17 +23,13 @@ from groups.planning import (
     ToLatest,
     ToOffset,
     Undo,
-    export_csv,
     lookup_timestamp,
-    parse_datetime,
-    parse_duration,
-    parse_reset_csv,
     parse_scope,
     plan_reset,
     resolve_scope,
 )
 
-NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def facts(partition=0, committed=100, log_start=0, log_end=200, topic="t"):
@@ -91,6 +88,13 @@ def test_to_current_keeps_a_committed_offset_below_the_log_start_unclamped():
 
 def test_to_current_inside_the_log_gives_no_warning():
     assert plan_reset(ToCurrent(), [facts(committed=100)]).warnings == ()
+
+
+def test_a_plan_changes_nothing_only_when_every_partition_stays_where_it_is():
+    assert plan_reset(ToCurrent(), [facts(0, committed=100), facts(1, committed=7)]).changes_nothing
+    assert ResetPlan(rows=()).changes_nothing
+    assert not plan_reset(ToCurrent(), [facts(0, committed=100), facts(1, committed=None)]).changes_nothing
+    assert not plan_reset(ToEarliest(), [facts(0, committed=0), facts(1, committed=7)]).changes_nothing
 
 
 # --to-offset
@@ -175,7 +179,7 @@ def test_lookup_timestamp_of_by_duration_counts_back_from_now():
 
 
 def test_lookup_timestamp_of_by_duration_rounds_down_to_the_millisecond():
-    now = datetime(2024, 6, 1, 12, 0, 0, 999, tzinfo=timezone.utc)
+    now = datetime(2024, 6, 1, 12, 0, 0, 999, tzinfo=UTC)
     assert lookup_timestamp(ByDuration(timedelta(0)), now) == 1717243200000
 
 
@@ -342,6 +346,13 @@ def test_totals_sum_lag_and_records_over_the_plan():
 def test_skipped_records_are_warned_about_per_partition():
     plan = plan_reset(ToLatest(), [facts(0, committed=100, log_end=200), facts(1, committed=200, log_end=200)])
     assert plan.warnings == ("100 records will be skipped and never consumed by this group: t-0 (100).",)
+
+
+def test_skipped_record_counts_are_written_with_thousands_separators_as_every_page_writes_counts():
+    plan = plan_reset(ToLatest(), [facts(0, committed=1000, log_end=2500), facts(1, committed=0, log_end=1200)])
+    assert plan.warnings == (
+        "2,700 records will be skipped and never consumed by this group: t-0 (1,500), t-1 (1,200).",
+    )
 
 
 def test_a_plain_replay_has_no_warnings():
@@ -623,11 +634,13 @@ def test_parse_reset_csv_refuses_an_empty_file():
 
 
 def test_export_csv_writes_topic_partition_offset_lines_sorted():
-    plan = ResetPlan(rows=(
-        PlannedPartition("b", 0, before=1, after=9, log_start=0, log_end=10),
-        PlannedPartition("a", 10, before=1, after=3, log_start=0, log_end=10),
-        PlannedPartition("a", 2, before=None, after=4, log_start=0, log_end=10),
-    ))
+    plan = ResetPlan(
+        rows=(
+            PlannedPartition("b", 0, before=1, after=9, log_start=0, log_end=10),
+            PlannedPartition("a", 10, before=1, after=3, log_start=0, log_end=10),
+            PlannedPartition("a", 2, before=None, after=4, log_start=0, log_end=10),
+        )
+    )
     assert export_csv(plan) == "a,2,4\na,10,3\nb,0,9\n"
 
 
