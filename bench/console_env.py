@@ -46,7 +46,11 @@ def console_on_scratch_database(prefix: str, database_url: str | None = None):
         # As in production: with DEBUG on, Django keeps and formats every query, which costs as much as some.
         _setup_django(
             database_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
-            {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(32)},
+            {
+                "DEBUG": "0",
+                "SECRET_KEY": secrets.token_urlsafe(32),
+                "AUDIT_HMAC_KEY": f"bench:{secrets.token_urlsafe(32)}",
+            },
         )
         yield
     finally:
