@@ -27,6 +27,7 @@ Usage: python bench/history.py [--groups 200] [--partitions 48] [--days 30] [--p
 
 import argparse
 import math
+import os
 import random
 import statistics
 import sys
@@ -282,7 +283,8 @@ def _chunk_lengths(period_s: int, head_row_bytes: float) -> None:
 
 def _reads(cluster, data, end: int, history) -> None:
     keys = [key for key, _ in data.groups]
-    print()
+    # Timings on a shared machine move with its load: say what it was.
+    print(f"\nload average before the reads: {', '.join(f'{n:.1f}' for n in os.getloadavg())} ({os.cpu_count()} CPUs)")
     for label, span, max_points in (
         ("24 h, every round", history.DAY_MS, None),
         ("7 d, 5-minute roll-ups", 7 * history.DAY_MS, None),
