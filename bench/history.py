@@ -319,22 +319,30 @@ def _tier_m(end: int, period_s: int, history) -> None:
     cluster = Cluster.objects.create(name="tier-m", bootstrap_servers="127.0.0.1:1")
     data = Synthetic(10_000, 2_400, seed=10)
     start = end + history.DAY_MS  # an hour of its own, after everything else
-    times = []
+    times, written = [], []
     for n, t in enumerate(range(start, start + history.HOUR_MS, period_s * 1000)):
         groups, partitions = data.round(t, period_s)
-        t0 = time.perf_counter()
+        t0, w0 = time.perf_counter(), _bytes_written()
         with transaction.atomic():
             history.append_round(cluster.pk, t, history.SERIES_GROUP, groups)
             history.append_round(cluster.pk, t, history.SERIES_PARTITION, partitions)
         if n:  # the first round also creates the 12,400 series
             times.append(time.perf_counter() - t0)
+            written.append(_bytes_written() - w0)
     report = history.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS, budget_s=math.inf)
     print(
         f"\ntier M: appending one round of 10,000 groups and 2,400 partitions took {_ms(statistics.median(times))} "
-        f"median, {_ms(max(times))} at most; packing their hour ({report.rounds_packed:,} rounds into "
-        f"{report.chunks_written:,} chunks, {report.transactions} transactions) took {report.seconds:.1f} s "
-        f"(beat spreads it over runs of {history.ROLLUP_BUDGET_S:.0f} s)"
+        f"median, {_ms(max(times))} at most, writing {_mb(statistics.median(written))} to disk (median, "
+        f"{_mb(max(written))} at most, rollback journal included); packing their hour ({report.rounds_packed:,} "
+        f"rounds into {report.chunks_written:,} chunks, {report.transactions} transactions) took "
+        f"{report.seconds:.1f} s (beat spreads it over runs of {history.ROLLUP_BUDGET_S:.0f} s)"
     )
+
+
+def _bytes_written() -> int:
+    """What this process has had written to storage so far (Linux), so an append's I/O can be told."""
+    with open("/proc/self/io") as io:
+        return next(int(line.split()[1]) for line in io if line.startswith("write_bytes"))
 
 
 def _ms(seconds: float) -> str:

@@ -53,7 +53,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 
-from groups.models import HistoryChunk, HistoryPoint, HistorySeries, HistoryWatermark
+from groups.models import HistoryChunk, HistoryPoint, HistoryRound, HistorySeries, HistoryWatermark
 from groups.snapshot.history_packing import (
     Point,
     Value,
@@ -87,6 +87,7 @@ SEAL_DELAY_MS = 5 * 60_000
 ROLLUP_BUDGET_S = 10.0
 
 _SERIES_PER_TRANSACTION = 500
+_HOURS_PER_PACKING = 6
 _ROWS_PER_INSERT = 1000  # PostgreSQL takes at most 65,535 parameters a statement
 _LONGEST_LABEL = 100
 _LARGEST_INT = 1 << 62  # differences of two such numbers still fit in 8 bytes
@@ -125,8 +126,11 @@ def append_round(cluster_id: int, t_ms: int, kind: str, points: Mapping[str, Seq
         if t_ms < watermark.sealed_until_ms:
             logger.info("history: refused a %s round of cluster %s at %s: its hour is sealed", kind, cluster_id, t_ms)
             return False
+        HistoryRound.objects.bulk_create(
+            [HistoryRound(cluster_id=cluster_id, kind=kind, t_ms=t_ms)], ignore_conflicts=True
+        )
         ids = _series_ids(cluster_id, kind, rows)
-        _insert_head([(ids[key], t_ms, data) for key, data in rows.items()])
+        _insert_head([(t_ms, ids[key], data) for key, data in rows.items()])
     return True
 
 
@@ -157,10 +161,10 @@ def read_series(
         or 0
     )
     if until - since_ms <= _full_retention_ms() and since_ms >= kept_from:
-        rounds = _rounds(series_id, since_ms, until)
+        rounds = _rounds(cluster_id, kind, series_id, since_ms, until)
         if max_points is None or len(rounds) <= max_points:
             return rounds
-    buckets = _buckets(series_id, since_ms, until)
+    buckets = _buckets(cluster_id, kind, series_id, since_ms, until)
     if max_points is not None and len(buckets) > max_points:
         buckets = roll_up(buckets, _step_for(since_ms, until, max_points), _status_rank)
     return buckets
@@ -192,13 +196,12 @@ def read_recent(
     found: dict[int, dict[int, tuple[Value, ...]]] = {series_id: {} for series_id in keys_by_id}
     # The head first, then the chunks, as _rounds reads: a round packed between the two reads is then
     # found in its chunk (a round found in both keeps the same values).
+    times = _round_times(cluster_id, kind, since_ms, until)
     head = list(
-        HistoryPoint.objects.filter(series_id__in=keys_by_id, t_ms__gte=since_ms, t_ms__lte=until).values_list(
-            "series_id", "t_ms", "data"
-        )
+        HistoryPoint.objects.filter(t_ms__in=times, series_id__in=keys_by_id).values_list("t_ms", "series_id", "data")
     )
     values = json.loads("[" + ",".join(data for _, _, data in head) + "]")
-    for (series_id, t_ms, _), one in zip(head, values, strict=True):
+    for (t_ms, series_id, _), one in zip(head, values, strict=True):
         found[series_id][t_ms] = tuple(one)
     chunks = HistoryChunk.objects.filter(
         series_id__in=keys_by_id,
@@ -284,8 +287,8 @@ def _as_json(kind: str, types: tuple[type, ...], key: str, values: Sequence[Valu
 
 
 def _insert_head(rows: list[tuple[int, int, str]]) -> None:
-    """Rows inserted by standard multi-row `INSERT ... ON CONFLICT DO NOTHING` statements (SQLite 3.24+,
-    PostgreSQL 9.5+); the conflict clause makes a retried round count once.
+    """Rows (time, series id, data) inserted by standard multi-row `INSERT ... ON CONFLICT DO NOTHING`
+    statements (SQLite 3.24+, PostgreSQL 9.5+); the conflict clause makes a retried round count once.
 
     The one write here not left to the ORM, because it is the one that runs every round for every
     series: bulk_create builds a model and compiles SQL per row. Measured for a round of 10,000
@@ -295,7 +298,7 @@ def _insert_head(rows: list[tuple[int, int, str]]) -> None:
     meta = HistoryPoint._meta
     quote = connection.ops.quote_name
     column = {field.name: field.column for field in meta.concrete_fields if field.column}
-    columns = ", ".join(quote(column[name]) for name in ("series", "t_ms", "data"))
+    columns = ", ".join(quote(column[name]) for name in ("t_ms", "series", "data"))
     per_statement = min(_ROWS_PER_INSERT, (connection.features.max_query_params or 3 * _ROWS_PER_INSERT) // 3)
     with connection.cursor() as cursor:
         for n in range(0, len(rows), per_statement):
@@ -321,8 +324,10 @@ def _series_ids(cluster_id: int, kind: str, keys: Mapping[str, str]) -> dict[str
     return ids
 
 
-def _rounds(series_id: int, since: int, until: int) -> list[Point]:
-    head = _head(series_id, since, until)  # read first: rounds packed meanwhile are then in their chunk
+def _rounds(cluster_id: int, kind: str, series_id: int, since: int, until: int) -> list[Point]:
+    head = _head(
+        cluster_id, kind, series_id, since, until
+    )  # read first: rounds packed meanwhile are then in their chunk
     chunks = HistoryChunk.objects.filter(
         series_id=series_id, tier=HistoryChunk.Tier.ROUNDS_HOUR, start_ms__gt=since - HOUR_MS, start_ms__lte=until
     ).order_by("start_ms")
@@ -332,9 +337,9 @@ def _rounds(series_id: int, since: int, until: int) -> list[Point]:
     return _by_time(head + packed)
 
 
-def _buckets(series_id: int, since: int, until: int) -> list[Point]:
+def _buckets(cluster_id: int, kind: str, series_id: int, since: int, until: int) -> list[Point]:
     start = since - since % ROLLUP_STEP_MS
-    fresh = roll_up(_head(series_id, start, until), ROLLUP_STEP_MS, _status_rank)
+    fresh = roll_up(_head(cluster_id, kind, series_id, start, until), ROLLUP_STEP_MS, _status_rank)
     chunks = HistoryChunk.objects.filter(
         series_id=series_id,
         tier__in=(HistoryChunk.Tier.ROLLUP_HOUR, HistoryChunk.Tier.ROLLUP_DAY),
@@ -356,15 +361,23 @@ def _by_time(points: list[Point]) -> list[Point]:
     return list({p.t_ms: p for p in sorted(points, key=lambda p: p.t_ms)}.values())
 
 
-def _head(series_id: int, since: int, until: int) -> list[Point]:
-    rows = HistoryPoint.objects.filter(series_id=series_id, t_ms__gte=since, t_ms__lte=until).order_by("t_ms")
-    return _decoded(list(rows.values_list("series_id", "t_ms", "data")))
+def _head(cluster_id: int, kind: str, series_id: int, since: int, until: int) -> list[Point]:
+    times = _round_times(cluster_id, kind, since, until)
+    rows = HistoryPoint.objects.filter(t_ms__in=times, series_id=series_id).order_by("t_ms")
+    return _decoded(list(rows.values_list("t_ms", "data")))
 
 
-def _decoded(rows: Sequence[tuple[int, int, str]]) -> list[Point]:
-    """Head rows as rounds; one JSON document for all of them is several times faster than one each."""
-    values = json.loads("[" + ",".join(data for _, _, data in rows) + "]")
-    return [Point(t, v, v, v) for (_, t, _), v in zip(rows, map(tuple, values), strict=True)]
+def _round_times(cluster_id: int, kind: str, since: int, until: int) -> list[int]:
+    """The times of the rounds in the head from since to until: a series' head rows are looked up by
+    them, one key each, since the head is keyed by time first."""
+    rounds = HistoryRound.objects.filter(cluster_id=cluster_id, kind=kind, t_ms__gte=since, t_ms__lte=until)
+    return list(rounds.values_list("t_ms", flat=True))
+
+
+def _decoded(rows: Sequence[tuple[int, str]]) -> list[Point]:
+    """Head rows (time, data) as rounds; one JSON document for all is several times faster than one each."""
+    values = json.loads("[" + ",".join(data for _, data in rows) + "]")
+    return [Point(t, v, v, v) for (t, _), v in zip(rows, map(tuple, values), strict=True)]
 
 
 def _step_for(since: int, until: int, max_points: int) -> int:
@@ -376,50 +389,79 @@ def _step_for(since: int, until: int, max_points: int) -> int:
 
 
 def _pack(watermark_id: int, report: RollupReport, deadline: float) -> None:
+    """Pack one watermark's sealed rounds, a transaction of series at a time, its progress kept in the
+    watermark so the next run carries on after a time budget or a crash (a batch packed twice is
+    written once: its chunks are the same). The head's rows of those rounds go only once every
+    series is packed, in one delete: a batch's rows lie on every page of the hour, the hour's rows on
+    pages of their own. Until then a read finds a round both in the head and in its chunk, and keeps
+    it once."""
     watermark = HistoryWatermark.objects.get(pk=watermark_id)
-    until = watermark.sealed_until_ms
-    if watermark.packed_until_ms >= until:
+    if watermark.packing_until_ms <= watermark.packed_until_ms and not _start_packing(watermark):
         return
-    waiting = HistoryPoint.objects.filter(series=OuterRef("pk"), t_ms__lt=until)
-    for batch in _series_batches(watermark, Exists(waiting)):
+    until = watermark.packing_until_ms
+    rounds = HistoryRound.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind, t_ms__lt=until)
+    times = list(rounds.values_list("t_ms", flat=True))
+    series = HistorySeries.objects.filter(
+        cluster_id=watermark.cluster_id, kind=watermark.kind, pk__gt=watermark.packing_done_through
+    )
+    ids = list(series.order_by("pk").values_list("pk", flat=True))
+    for n in range(0, len(ids), _SERIES_PER_TRANSACTION):
+        batch = ids[n : n + _SERIES_PER_TRANSACTION]
         if _out_of_time(report, deadline):
             return
         with transaction.atomic():
-            _lock(batch)
-            head = HistoryPoint.objects.filter(series_id__in=batch, t_ms__lt=until)
-            rows = head.order_by("series_id", "t_ms").values_list("series_id", "t_ms", "data")
+            rows = sorted(
+                HistoryPoint.objects.filter(t_ms__in=times, series_id__in=batch).values_list(
+                    "series_id", "t_ms", "data"
+                )
+            )
             packed, rolled = [], []
-            for (series_id, hour), run in groupby(
-                rows.iterator(chunk_size=10_000), key=lambda row: (row[0], row[1] - row[1] % HOUR_MS)
-            ):
-                rounds = _decoded(list(run))
-                buckets = roll_up(rounds, ROLLUP_STEP_MS, _status_rank)
-                packed.append(
-                    HistoryChunk(
-                        series_id=series_id,
-                        tier=HistoryChunk.Tier.ROUNDS_HOUR,
-                        start_ms=hour,
-                        points=len(rounds),
-                        payload=pack_rounds(rounds),
-                    )
-                )
+            for (series_id, hour), run in groupby(rows, key=lambda row: (row[0], row[1] - row[1] % HOUR_MS)):
+                points = _decoded([(t, data) for _, t, data in run])
+                buckets = roll_up(points, ROLLUP_STEP_MS, _status_rank)
+                packed.append(_chunk(series_id, HistoryChunk.Tier.ROUNDS_HOUR, hour, len(points), pack_rounds(points)))
                 rolled.append(
-                    HistoryChunk(
-                        series_id=series_id,
-                        tier=HistoryChunk.Tier.ROLLUP_HOUR,
-                        start_ms=hour,
-                        points=len(buckets),
-                        payload=pack_buckets(buckets),
-                    )
+                    _chunk(series_id, HistoryChunk.Tier.ROLLUP_HOUR, hour, len(buckets), pack_buckets(buckets))
                 )
-                report.rounds_packed += len(rounds)
+                report.rounds_packed += len(points)
             # Hour roll-ups leave a day after the rounds beside them: stored apart, they free whole pages.
-            chunks = packed + rolled
-            if chunks:
-                HistoryChunk.objects.bulk_create(chunks, batch_size=_ROWS_PER_INSERT)
-                head.delete()
-                report.chunks_written += len(chunks)
-    HistoryWatermark.objects.filter(pk=watermark_id, packed_until_ms__lt=until).update(packed_until_ms=until)
+            HistoryChunk.objects.bulk_create(packed + rolled, batch_size=_ROWS_PER_INSERT, ignore_conflicts=True)
+            report.chunks_written += len(packed) + len(rolled)
+            HistoryWatermark.objects.filter(pk=watermark_id, packing_until_ms=until).update(
+                packing_done_through=batch[-1]
+            )
+    with transaction.atomic():
+        head = HistoryPoint.objects.filter(
+            t_ms__in=times, series__cluster_id=watermark.cluster_id, series__kind=watermark.kind
+        )
+        head.delete()
+        rounds.delete()
+        HistoryWatermark.objects.filter(pk=watermark_id, packed_until_ms__lt=until).update(packed_until_ms=until)
+
+
+def _start_packing(watermark: HistoryWatermark) -> bool:
+    """Begin packing the sealed rounds not packed yet, at most _HOURS_PER_PACKING of them (which keeps
+    the list of round times a packing looks rows up by short, after an outage of the beat too)."""
+    if watermark.packed_until_ms >= watermark.sealed_until_ms:
+        return False
+    oldest = (
+        HistoryRound.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
+        .order_by("t_ms")
+        .values_list("t_ms", flat=True)
+        .first()
+    )
+    until = watermark.sealed_until_ms
+    if oldest is not None:
+        until = min(until, oldest - oldest % HOUR_MS + _HOURS_PER_PACKING * HOUR_MS)
+    started = HistoryWatermark.objects.filter(pk=watermark.pk, packing_until_ms=watermark.packing_until_ms).update(
+        packing_until_ms=until, packing_done_through=0
+    )
+    watermark.refresh_from_db()
+    return bool(started) or watermark.packing_until_ms > watermark.packed_until_ms
+
+
+def _chunk(series_id: int, tier: int, start_ms: int, points: int, payload: bytes) -> HistoryChunk:
+    return HistoryChunk(series_id=series_id, tier=tier, start_ms=start_ms, points=points, payload=payload)
 
 
 def _merge_days(watermark_id: int, report: RollupReport, deadline: float) -> None:
@@ -432,7 +474,6 @@ def _merge_days(watermark_id: int, report: RollupReport, deadline: float) -> Non
         if _out_of_time(report, deadline):
             return
         with transaction.atomic():
-            _lock(batch)
             hours = HistoryChunk.objects.filter(
                 series_id__in=batch, tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms__lt=until
             )
@@ -442,17 +483,10 @@ def _merge_days(watermark_id: int, report: RollupReport, deadline: float) -> Non
                 rows.iterator(chunk_size=2_000), key=lambda row: (row[0], row[1] - row[1] % DAY_MS)
             ):
                 buckets = [b for _, _, blob in run for b in unpack_buckets(blob, ROLLUP_STEP_MS)]
-                days.append(
-                    HistoryChunk(
-                        series_id=series_id,
-                        tier=HistoryChunk.Tier.ROLLUP_DAY,
-                        start_ms=day,
-                        points=len(buckets),
-                        payload=pack_buckets(buckets),
-                    )
-                )
+                days.append(_chunk(series_id, HistoryChunk.Tier.ROLLUP_DAY, day, len(buckets), pack_buckets(buckets)))
             if days:
-                HistoryChunk.objects.bulk_create(days, batch_size=_ROWS_PER_INSERT)
+                # A day merged twice at once (two runs) is the same day: the second is not written.
+                HistoryChunk.objects.bulk_create(days, batch_size=_ROWS_PER_INSERT, ignore_conflicts=True)
                 hours.delete()
                 report.days_merged += len(days)
     HistoryWatermark.objects.filter(pk=watermark_id, days_until_ms__lt=until).update(days_until_ms=until)
@@ -485,12 +519,18 @@ def _remove_empty_series() -> int:
         with transaction.atomic():
             # Under the lock appends take, so no append can be adding a round to a series going away.
             list(HistoryWatermark.objects.select_for_update().filter(pk=watermark.pk).values_list("pk", flat=True))
-            empty = (
-                HistorySeries.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
-                .exclude(Exists(HistoryChunk.objects.filter(series=OuterRef("pk"))))
-                .exclude(Exists(HistoryPoint.objects.filter(series=OuterRef("pk"))))
+            series = HistorySeries.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
+            chunkless = set(
+                series.exclude(Exists(HistoryChunk.objects.filter(series=OuterRef("pk")))).values_list("pk", flat=True)
             )
-            removed += empty.delete()[1].get(HistorySeries._meta.label, 0)
+            if not chunkless:
+                continue
+            # A group back after a month has rounds in the head and no chunk yet: it stays.
+            times = _round_times(watermark.cluster_id, watermark.kind, 0, _LARGEST_INT)
+            chunkless -= set(
+                HistoryPoint.objects.filter(t_ms__in=times, series_id__in=chunkless).values_list("series_id", flat=True)
+            )
+            removed += HistorySeries.objects.filter(pk__in=chunkless).delete()[1].get(HistorySeries._meta.label, 0)
     return removed
 
 
@@ -513,15 +553,6 @@ def _out_of_time(report: RollupReport, deadline: float) -> bool:
         return True
     report.transactions += 1
     return False
-
-
-def _lock(series_ids: list[int]) -> None:
-    """Hold these series until the transaction ends, so two packers never pack the same rounds.
-
-    On PostgreSQL a NO KEY lock, which appends (their foreign key checks) do not wait for. SQLite has
-    no row locks; there the console's transactions take the database's write lock up front."""
-    locked = HistorySeries.objects.select_for_update(no_key=True).filter(pk__in=series_ids)
-    list(locked.values_list("pk", flat=True))
 
 
 _RANKS = {status: (n, status) for n, status in enumerate(STATUS_ORDER)}

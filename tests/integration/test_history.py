@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from groups.models import Cluster, HistoryChunk, HistoryPoint, HistorySeries
+from groups.models import Cluster, HistoryChunk, HistoryPoint, HistoryRound, HistorySeries
 from groups.snapshot import history
 from groups.snapshot.history import DAY_MS, HOUR_MS, SEAL_DELAY_MS, SERIES_GROUP, SERIES_PARTITION
 
@@ -212,17 +212,40 @@ def test_packing_spread_over_runs_by_its_time_budget_loses_and_doubles_nothing(p
     for run in range(3):  # three transactions of two series, one a run
         report = history.roll_up_and_prune(now, budget_s=0)
         assert report.finished == (run == 2) and report.transactions == 1
-        assert HistoryPoint.objects.count() == [180, 60, 0][run]
+        # Rounds leave the head together, once every series is packed; until then reads keep each once.
+        assert HistoryPoint.objects.count() == [300, 300, 0][run]
+        assert HistoryChunk.objects.filter(tier=HistoryChunk.Tier.ROUNDS_HOUR).count() == [2, 4, 5][run]
         assert all([(p.t_ms, p.last) for p in points] == sorted(sent.items()) for points in read_all())
     assert not HistoryPoint.objects.exists()
     assert history.roll_up_and_prune(now, budget_s=0).transactions == 0
 
 
+def test_after_beat_was_down_for_hours_packing_catches_up_some_hours_a_run(prod):
+    sent = {}
+    for t in range(T0, T0 + 10 * HOUR_MS, 300_000):  # ten hours of rounds, no roll-up run
+        sent[t] = group_values(t)
+        history.append_round(prod.pk, t, SERIES_GROUP, {"orders": sent[t]})
+    now = T0 + 10 * HOUR_MS + SEAL_DELAY_MS
+
+    def packed_hours():
+        return HistoryChunk.objects.filter(tier=HistoryChunk.Tier.ROUNDS_HOUR).count()
+
+    history.roll_up_and_prune(now)
+    assert packed_hours() == 6
+    assert [
+        (p.t_ms, p.last) for p in history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=now)
+    ] == sorted(sent.items())
+    history.roll_up_and_prune(now)
+    assert packed_hours() == 10 and not HistoryPoint.objects.exists() and not HistoryRound.objects.exists()
+
+
 def test_a_read_while_an_hour_is_being_packed_sees_each_round_once(prod):
     sent = feed(prod, T0, T0 + HOUR_MS, 30_000)
-    head = list(HistoryPoint.objects.all())
+    head, rounds_ = list(HistoryPoint.objects.all()), list(HistoryRound.objects.all())
     history.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
-    # Between a read of the head and a read of the chunks, the packer may move rounds from one to the other.
+    # Between a read of the head and a read of the chunks the packer may move rounds from one to the
+    # other; a packing under way has its rounds in both.
+    HistoryRound.objects.bulk_create(rounds_)
     HistoryPoint.objects.bulk_create(head)
 
     rounds = history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + HOUR_MS)
