@@ -19,8 +19,8 @@ places, each written once and deleted once:
 - day chunks: once a day is packed, its hour roll-ups are merged into one chunk per series.
 
 Every round is kept HISTORY_FULL_RETENTION_HOURS (24) and roll-ups HISTORY_ROLLUP_RETENTION_DAYS
-(30): `roll_up_and_prune`, run each minute by Celery beat, does the packing (within a time budget,
-carried on by the next run) and the pruning. Retention drops whole chunks (an hour of rounds, a
+(30): `history_upkeep.roll_up_and_prune`, run each minute by Celery beat, does the packing (within
+a time budget, carried on by the next run) and the pruning. Retention drops whole chunks (an hour of rounds, a
 day of roll-ups) once all of it is past.
 
 Why these lengths (bench/history.py measures them on SQLite: a series-day of synthetic rounds,
@@ -47,20 +47,15 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from itertools import groupby
+from collections.abc import Mapping, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 
 from groups.models import HistoryChunk, HistoryPoint, HistoryRound, HistorySeries, HistoryWatermark
 from groups.snapshot.history_packing import (
     Point,
     Value,
-    pack_buckets,
-    pack_rounds,
     roll_up,
     unpack_buckets,
     unpack_rounds,
@@ -85,27 +80,11 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 # A round is appended after its reads finish; an hour is sealed this long after it ends.
 SEAL_DELAY_MS = 5 * 60_000
-# Seconds a roll_up_and_prune run may start packing transactions for: it shares the collection queue.
-ROLLUP_BUDGET_S = 10.0
 
-_SERIES_PER_TRANSACTION = 500
-_HOURS_PER_PACKING = 6
-_ROWS_PER_INSERT = 1000  # PostgreSQL takes at most 65,535 parameters a statement
+ROWS_PER_INSERT = 1000  # PostgreSQL takes at most 65,535 parameters a statement
 _LONGEST_LABEL = 100
-_LARGEST_INT = 1 << 62  # differences of two such numbers still fit in 8 bytes
+LARGEST_INT = 1 << 62  # differences of two such numbers still fit in 8 bytes
 _to_json = json.JSONEncoder(separators=(",", ":")).encode
-
-
-@dataclass
-class RollupReport:
-    rounds_packed: int = 0
-    chunks_written: int = 0
-    days_merged: int = 0
-    chunks_pruned: int = 0
-    series_removed: int = 0
-    transactions: int = 0
-    finished: bool = True  # False: the time budget ran out; the next run carries on
-    seconds: float = 0.0
 
 
 def partition_key(topic: str, partition: int) -> str:
@@ -146,7 +125,7 @@ def read_series(
     `max_points`, more points than that are merged into wider buckets (a multiple of 5 minutes).
     Values come in VALUES[kind] order; an unknown series has no points.
     """
-    until = _now_ms() if until_ms is None else until_ms
+    until = current_ms() if until_ms is None else until_ms
     if until < since_ms:
         raise ValueError("the start of the range is after its end")
     if max_points is not None and max_points < 1:
@@ -162,13 +141,13 @@ def read_series(
         .first()
         or 0
     )
-    if until - since_ms <= _full_retention_ms() and since_ms >= kept_from:
+    if until - since_ms <= full_retention_ms() and since_ms >= kept_from:
         rounds = _rounds(cluster_id, kind, series_id, since_ms, until)
         if max_points is None or len(rounds) <= max_points:
             return rounds
     buckets = _buckets(cluster_id, kind, series_id, since_ms, until)
     if max_points is not None and len(buckets) > max_points:
-        buckets = roll_up(buckets, _step_for(since_ms, until, max_points), _status_rank)
+        buckets = roll_up(buckets, _step_for(since_ms, until, max_points), status_rank)
     return buckets
 
 
@@ -181,14 +160,14 @@ def read_recent(
     Round by round only: the range must be one whose rounds are all kept (ValueError if not).
     Unknown series are left out.
     """
-    until = _now_ms() if until_ms is None else until_ms
+    until = current_ms() if until_ms is None else until_ms
     kept_from = (
         HistoryWatermark.objects.filter(cluster_id=cluster_id, kind=kind)
         .values_list("rounds_kept_from_ms", flat=True)
         .first()
         or 0
     )
-    if until - since_ms > _full_retention_ms() or since_ms < kept_from:
+    if until - since_ms > full_retention_ms() or since_ms < kept_from:
         raise ValueError("read_recent reads only ranges whose every round is kept; use read_series")
     keys_by_id = dict(
         HistorySeries.objects.filter(cluster_id=cluster_id, kind=kind, key__in=list(keys)).values_list("pk", "key")
@@ -198,7 +177,7 @@ def read_recent(
     found: dict[int, dict[int, tuple[Value, ...]]] = {series_id: {} for series_id in keys_by_id}
     # The head first, then the chunks, as _rounds reads: a round packed between the two reads is then
     # found in its chunk (a round found in both keeps the same values).
-    times = _round_times(cluster_id, kind, since_ms, until)
+    times = round_times(cluster_id, kind, since_ms, until)
     head = list(
         HistoryPoint.objects.filter(t_ms__in=times, series_id__in=keys_by_id).values_list("t_ms", "series_id", "data")
     )
@@ -214,31 +193,6 @@ def read_recent(
     for series_id, blob in chunks.values_list("series_id", "payload"):
         found[series_id].update((p.t_ms, p.last) for p in unpack_rounds(blob) if since_ms <= p.t_ms <= until)
     return {keys_by_id[series_id]: sorted(rounds.items()) for series_id, rounds in found.items()}
-
-
-def roll_up_and_prune(now_ms: int | None = None, *, budget_s: float = ROLLUP_BUDGET_S) -> RollupReport:
-    """Seal the hours that ended more than SEAL_DELAY ago, pack their rounds into chunks, merge whole
-    days of roll-ups, and drop the chunks past retention.
-
-    Packing stops starting new transactions (of 500 series each) after `budget_s` seconds and the
-    next run carries on, so the hour's packing at 10,000 groups is spread over a few runs instead
-    of holding the collection queue for a minute. Safe to run at any time, twice at once, or again
-    after a crash half-way: each series is packed in one transaction that locks it, and each
-    watermark moves only once its step is done for every series.
-    """
-    started = time.monotonic()
-    deadline = started + budget_s
-    now = _now_ms() if now_ms is None else now_ms
-    report = RollupReport()
-    sealed = now - SEAL_DELAY_MS - (now - SEAL_DELAY_MS) % HOUR_MS
-    # An UPDATE waits for the row lock an append holds, so it never cuts into an append.
-    HistoryWatermark.objects.filter(sealed_until_ms__lt=sealed).update(sealed_until_ms=sealed)
-    for watermark_id in HistoryWatermark.objects.order_by("pk").values_list("pk", flat=True):
-        _pack(watermark_id, report, deadline)
-        _merge_days(watermark_id, report, deadline)
-    _prune(now, report)
-    report.seconds = time.monotonic() - started
-    return report
 
 
 def storage_bytes() -> dict[str, int]:
@@ -281,7 +235,7 @@ def _as_json(kind: str, types: tuple[type, ...], key: str, values: Sequence[Valu
                     f"{kind} {key!r}: {VALUES[kind][n]} must be a finite number, or None when it is unknown"
                 )
             checked[n] = round(value, 3)
-        elif isinstance(value, int) and not -_LARGEST_INT < value < _LARGEST_INT:
+        elif isinstance(value, int) and not -LARGEST_INT < value < LARGEST_INT:
             raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} {value} is too large to keep")
         elif isinstance(value, str) and len(value) > _LONGEST_LABEL:
             raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} is longer than {_LONGEST_LABEL} characters")
@@ -301,7 +255,7 @@ def _insert_head(rows: list[tuple[int, int, str]]) -> None:
     quote = connection.ops.quote_name
     column = {field.name: field.column for field in meta.concrete_fields if field.column}
     columns = ", ".join(quote(column[name]) for name in ("t_ms", "series", "data"))
-    per_statement = min(_ROWS_PER_INSERT, (connection.features.max_query_params or 3 * _ROWS_PER_INSERT) // 3)
+    per_statement = min(ROWS_PER_INSERT, (connection.features.max_query_params or 3 * ROWS_PER_INSERT) // 3)
     with connection.cursor() as cursor:
         for n in range(0, len(rows), per_statement):
             batch = rows[n : n + per_statement]
@@ -319,7 +273,7 @@ def _series_ids(cluster_id: int, kind: str, keys: Mapping[str, str]) -> dict[str
     if missing:
         HistorySeries.objects.bulk_create(
             [HistorySeries(cluster_id=cluster_id, kind=kind, key=key) for key in missing],
-            batch_size=_ROWS_PER_INSERT,
+            batch_size=ROWS_PER_INSERT,
             ignore_conflicts=True,
         )
         ids = dict(series.values_list("key", "pk"))
@@ -341,7 +295,7 @@ def _rounds(cluster_id: int, kind: str, series_id: int, since: int, until: int) 
 
 def _buckets(cluster_id: int, kind: str, series_id: int, since: int, until: int) -> list[Point]:
     start = since - since % ROLLUP_STEP_MS
-    fresh = roll_up(_head(cluster_id, kind, series_id, start, until), ROLLUP_STEP_MS, _status_rank)
+    fresh = roll_up(_head(cluster_id, kind, series_id, start, until), ROLLUP_STEP_MS, status_rank)
     chunks = HistoryChunk.objects.filter(
         series_id=series_id,
         tier__in=(HistoryChunk.Tier.ROLLUP_HOUR, HistoryChunk.Tier.ROLLUP_DAY),
@@ -364,19 +318,19 @@ def _by_time(points: list[Point]) -> list[Point]:
 
 
 def _head(cluster_id: int, kind: str, series_id: int, since: int, until: int) -> list[Point]:
-    times = _round_times(cluster_id, kind, since, until)
+    times = round_times(cluster_id, kind, since, until)
     rows = HistoryPoint.objects.filter(t_ms__in=times, series_id=series_id).order_by("t_ms")
-    return _decoded(list(rows.values_list("t_ms", "data")))
+    return decoded_rounds(list(rows.values_list("t_ms", "data")))
 
 
-def _round_times(cluster_id: int, kind: str, since: int, until: int) -> list[int]:
+def round_times(cluster_id: int, kind: str, since: int, until: int) -> list[int]:
     """The times of the rounds in the head from since to until: a series' head rows are looked up by
     them, one key each, since the head is keyed by time first."""
     rounds = HistoryRound.objects.filter(cluster_id=cluster_id, kind=kind, t_ms__gte=since, t_ms__lte=until)
     return list(rounds.values_list("t_ms", flat=True))
 
 
-def _decoded(rows: Sequence[tuple[int, str]]) -> list[Point]:
+def decoded_rounds(rows: Sequence[tuple[int, str]]) -> list[Point]:
     """Head rows (time, data) as rounds; one JSON document for all is several times faster than one each."""
     values = json.loads("[" + ",".join(data for _, data in rows) + "]")
     return [Point(t, v, v, v) for (t, _), v in zip(rows, map(tuple, values), strict=True)]
@@ -390,183 +344,19 @@ def _step_for(since: int, until: int, max_points: int) -> int:
     return factor * ROLLUP_STEP_MS
 
 
-def _pack(watermark_id: int, report: RollupReport, deadline: float) -> None:
-    """Pack one watermark's sealed rounds, a transaction of series at a time, its progress kept in the
-    watermark so the next run carries on after a time budget or a crash (a batch packed twice is
-    written once: its chunks are the same). The head's rows of those rounds go only once every
-    series is packed, in one delete: a batch's rows lie on every page of the hour, the hour's rows on
-    pages of their own. Until then a read finds a round both in the head and in its chunk, and keeps
-    it once."""
-    watermark = HistoryWatermark.objects.get(pk=watermark_id)
-    if watermark.packing_until_ms <= watermark.packed_until_ms and not _start_packing(watermark):
-        return
-    until = watermark.packing_until_ms
-    rounds = HistoryRound.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind, t_ms__lt=until)
-    times = list(rounds.values_list("t_ms", flat=True))
-    series = HistorySeries.objects.filter(
-        cluster_id=watermark.cluster_id, kind=watermark.kind, pk__gt=watermark.packing_done_through
-    )
-    ids = list(series.order_by("pk").values_list("pk", flat=True))
-    for n in range(0, len(ids), _SERIES_PER_TRANSACTION):
-        batch = ids[n : n + _SERIES_PER_TRANSACTION]
-        if _out_of_time(report, deadline):
-            return
-        with transaction.atomic():
-            rows = sorted(
-                HistoryPoint.objects.filter(t_ms__in=times, series_id__in=batch).values_list(
-                    "series_id", "t_ms", "data"
-                )
-            )
-            packed, rolled = [], []
-            for (series_id, hour), run in groupby(rows, key=lambda row: (row[0], row[1] - row[1] % HOUR_MS)):
-                points = _decoded([(t, data) for _, t, data in run])
-                buckets = roll_up(points, ROLLUP_STEP_MS, _status_rank)
-                packed.append(_chunk(series_id, HistoryChunk.Tier.ROUNDS_HOUR, hour, len(points), pack_rounds(points)))
-                rolled.append(
-                    _chunk(series_id, HistoryChunk.Tier.ROLLUP_HOUR, hour, len(buckets), pack_buckets(buckets))
-                )
-                report.rounds_packed += len(points)
-            # Hour roll-ups leave a day after the rounds beside them: stored apart, they free whole pages.
-            HistoryChunk.objects.bulk_create(packed + rolled, batch_size=_ROWS_PER_INSERT, ignore_conflicts=True)
-            report.chunks_written += len(packed) + len(rolled)
-            HistoryWatermark.objects.filter(pk=watermark_id, packing_until_ms=until).update(
-                packing_done_through=batch[-1]
-            )
-    with transaction.atomic():
-        head = HistoryPoint.objects.filter(
-            t_ms__in=times, series__cluster_id=watermark.cluster_id, series__kind=watermark.kind
-        )
-        head.delete()
-        rounds.delete()
-        HistoryWatermark.objects.filter(pk=watermark_id, packed_until_ms__lt=until).update(packed_until_ms=until)
-
-
-def _start_packing(watermark: HistoryWatermark) -> bool:
-    """Begin packing the sealed rounds not packed yet, at most _HOURS_PER_PACKING of them (which keeps
-    the list of round times a packing looks rows up by short, after an outage of the beat too)."""
-    if watermark.packed_until_ms >= watermark.sealed_until_ms:
-        return False
-    oldest = (
-        HistoryRound.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
-        .order_by("t_ms")
-        .values_list("t_ms", flat=True)
-        .first()
-    )
-    until = watermark.sealed_until_ms
-    if oldest is not None:
-        until = min(until, oldest - oldest % HOUR_MS + _HOURS_PER_PACKING * HOUR_MS)
-    started = HistoryWatermark.objects.filter(pk=watermark.pk, packing_until_ms=watermark.packing_until_ms).update(
-        packing_until_ms=until, packing_done_through=0
-    )
-    watermark.refresh_from_db()
-    return bool(started) or watermark.packing_until_ms > watermark.packed_until_ms
-
-
-def _chunk(series_id: int, tier: int, start_ms: int, points: int, payload: bytes) -> HistoryChunk:
-    return HistoryChunk(series_id=series_id, tier=tier, start_ms=start_ms, points=points, payload=payload)
-
-
-def _merge_days(watermark_id: int, report: RollupReport, deadline: float) -> None:
-    watermark = HistoryWatermark.objects.get(pk=watermark_id)
-    until = watermark.packed_until_ms - watermark.packed_until_ms % DAY_MS
-    if watermark.days_until_ms >= until:
-        return
-    waiting = HistoryChunk.objects.filter(series=OuterRef("pk"), tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms__lt=until)
-    for batch in _series_batches(watermark, Exists(waiting)):
-        if _out_of_time(report, deadline):
-            return
-        with transaction.atomic():
-            hours = HistoryChunk.objects.filter(
-                series_id__in=batch, tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms__lt=until
-            )
-            rows = hours.order_by("series_id", "start_ms").values_list("series_id", "start_ms", "payload")
-            days = []
-            for (series_id, day), run in groupby(
-                rows.iterator(chunk_size=2_000), key=lambda row: (row[0], row[1] - row[1] % DAY_MS)
-            ):
-                buckets = [b for _, _, blob in run for b in unpack_buckets(blob, ROLLUP_STEP_MS)]
-                days.append(_chunk(series_id, HistoryChunk.Tier.ROLLUP_DAY, day, len(buckets), pack_buckets(buckets)))
-            if days:
-                # A day merged twice at once (two runs) is the same day: the second is not written.
-                HistoryChunk.objects.bulk_create(days, batch_size=_ROWS_PER_INSERT, ignore_conflicts=True)
-                hours.delete()
-                report.days_merged += len(days)
-    HistoryWatermark.objects.filter(pk=watermark_id, days_until_ms__lt=until).update(days_until_ms=until)
-
-
-def _prune(now: int, report: RollupReport) -> None:
-    rounds_from = now - _full_retention_ms()
-    rollups_from = now - settings.HISTORY_ROLLUP_RETENTION_DAYS * DAY_MS
-    Tier = HistoryChunk.Tier
-    rollups_pruned = False
-    for tier, span, keep_from in (
-        (Tier.ROUNDS_HOUR, HOUR_MS, rounds_from),
-        (Tier.ROLLUP_HOUR, HOUR_MS, rollups_from),
-        (Tier.ROLLUP_DAY, DAY_MS, rollups_from),
-    ):
-        deleted, _ = HistoryChunk.objects.filter(tier=tier, start_ms__lte=keep_from - span).delete()
-        report.chunks_pruned += deleted
-        rollups_pruned = rollups_pruned or (deleted > 0 and tier != Tier.ROUNDS_HOUR)
-    if rollups_pruned:
-        report.series_removed += _remove_empty_series()
-    # Hour chunks end on the hour: every round from the last whole hour past retention on is kept.
-    kept_from = rounds_from - rounds_from % HOUR_MS
-    HistoryWatermark.objects.filter(rounds_kept_from_ms__lt=kept_from).update(rounds_kept_from_ms=kept_from)
-
-
-def _remove_empty_series() -> int:
-    """Series whose every chunk is past retention (a group deleted a month ago): drop them."""
-    removed = 0
-    for watermark in HistoryWatermark.objects.all():
-        with transaction.atomic():
-            # Under the lock appends take, so no append can be adding a round to a series going away.
-            list(HistoryWatermark.objects.select_for_update().filter(pk=watermark.pk).values_list("pk", flat=True))
-            series = HistorySeries.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
-            chunkless = set(
-                series.exclude(Exists(HistoryChunk.objects.filter(series=OuterRef("pk")))).values_list("pk", flat=True)
-            )
-            if not chunkless:
-                continue
-            # A group back after a month has rounds in the head and no chunk yet: it stays.
-            times = _round_times(watermark.cluster_id, watermark.kind, 0, _LARGEST_INT)
-            chunkless -= set(
-                HistoryPoint.objects.filter(t_ms__in=times, series_id__in=chunkless).values_list("series_id", flat=True)
-            )
-            removed += HistorySeries.objects.filter(pk__in=chunkless).delete()[1].get(HistorySeries._meta.label, 0)
-    return removed
-
-
-def _series_batches(watermark: HistoryWatermark, waiting: Exists) -> Iterator[list[int]]:
-    """The watermark's series that still have work waiting, so a run that stopped on its time budget
-    is carried on by the next from where it stopped."""
-    ids = list(
-        HistorySeries.objects.filter(waiting, cluster_id=watermark.cluster_id, kind=watermark.kind)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    for n in range(0, len(ids), _SERIES_PER_TRANSACTION):
-        yield ids[n : n + _SERIES_PER_TRANSACTION]
-
-
-def _out_of_time(report: RollupReport, deadline: float) -> bool:
-    """Past the deadline, once at least one transaction of this run is done (so every run moves on)."""
-    if report.transactions and time.monotonic() > deadline:
-        report.finished = False
-        return True
-    report.transactions += 1
-    return False
-
-
 _RANKS = {status: (n, status) for n, status in enumerate(STATUS_ORDER)}
 
 
-def _status_rank(label: str) -> tuple[int, str]:
+def status_rank(label: str) -> tuple[int, str]:
+    """Where a status falls from best to worst (STATUS_ORDER; one not named there after them all)."""
     return _RANKS.get(label) or (len(STATUS_ORDER), label)
 
 
-def _full_retention_ms() -> int:
+def full_retention_ms() -> int:
+    """How long every round is kept (HISTORY_FULL_RETENTION_HOURS), in ms."""
     return settings.HISTORY_FULL_RETENTION_HOURS * HOUR_MS
 
 
-def _now_ms() -> int:
+def current_ms() -> int:
+    """The wall clock in ms, as rounds carry their times."""
     return int(time.time() * 1000)
