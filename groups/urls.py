@@ -3,12 +3,13 @@
 from django.urls import include, path, register_converter
 
 from groups.converters import GroupIdConverter
-from groups.views import alerts, audit, clusters, operations, replays, resets
+from groups.views import alerts, audit, clusters, metrics, operations, replays, resets
 
 register_converter(GroupIdConverter, "group_id")
 
 urlpatterns = [
     path("", clusters.cluster_list, name="cluster_list"),
+    path("metrics", metrics.metrics, name="metrics"),  # Prometheus' default path, no slash
     path("clusters/<str:cluster>/groups/", clusters.group_list, name="group_list"),
     # Group ids may contain slashes and newlines, so the id is a <group_id:> segment (groups.converters) closed by
     # the final slash.
