@@ -36,7 +36,7 @@ def new_page() -> Exposition:
         )),
         ("max_lag", "kafka_consumergroup_group_max_lag", "gauge", (
             "The group's largest lag in messages over its partitions, in the latest snapshot. is_simple_consumer is "
-            "true for a group without members (no partition assignor)."
+            "true for a group without members."
         )),
         ("max_lag_seconds", "kafka_consumergroup_group_max_lag_seconds", "gauge", (
             "The group's largest estimated lag in seconds over its partitions, in the latest snapshot."

@@ -120,4 +120,5 @@ def test_a_scrape_needs_no_sign_in_and_a_refusal_is_one_plain_line(client):
     assert refused["Content-Type"].startswith("text/plain")
     assert refused.content.decode().count("\n") == 1
     assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
+    assert client.get("/metrics/", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 200
     assert client.post("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").status_code == 405
