@@ -69,7 +69,7 @@ def test_each_cluster_reports_its_snapshot_age_staleness_and_rounds(client):
     store.mark_failed(never, "Kafka at 127.0.0.1:2 did not answer.")
     samples = _scrape(client)
 
-    age = dict((labels["cluster_name"], value) for labels, value in samples["kafka_console_snapshot_age_seconds"])
+    age = {labels["cluster_name"]: value for labels, value in samples["kafka_console_snapshot_age_seconds"]}
     assert list(age) == ["fresh"] and 0 <= age["fresh"] < 60  # no snapshot, no age
     assert ({"cluster_name": "fresh"}, 0) in samples["kafka_console_snapshot_stale"]
     assert ({"cluster_name": "never"}, 1) in samples["kafka_console_snapshot_stale"]
