@@ -76,6 +76,11 @@ class Cluster(models.Model):
         validators=[MinValueValidator(5)],
         help_text="How often the collector reads the cluster's groups, offsets and lag, in seconds.",
     )
+    metrics_per_partition = models.BooleanField(
+        default=True,
+        help_text="/metrics gives each group-partition's lag, lag in seconds and offset; turn off to keep only "
+        "each group's figures (Prometheus' series count grows with every partition of every group).",
+    )
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
