@@ -161,7 +161,7 @@ def _describe(
     return [
         _group_error(g.error_code, g.error_message, g.group_id, connection.address)
         if g.error_code
-        else _group(g, coordinator)
+        else to_group(g, coordinator)
         for g in groups
     ]
 
@@ -195,7 +195,8 @@ def _partitions(assignment: tuple[DescribedTopicPartitions, ...]) -> tuple[TP, .
     return tuple(sorted(TP(t.topic, p) for t in assignment for p in t.partitions))
 
 
-def _group(group: wire.DescribedConsumerGroup, coordinator: Broker) -> ConsumerProtocolGroup:
+def to_group(group: wire.DescribedConsumerGroup, coordinator: Broker) -> ConsumerProtocolGroup:
+    """A described group as console values: members sorted by client id, assignments by topic and partition."""
     members = (
         ConsumerProtocolMember(
             member_id=m.member_id,

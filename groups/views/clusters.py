@@ -21,6 +21,7 @@ from groups.views.common import (
     render_page,
     visible,
 )
+from groups.views.group_facts import group_page_facts, group_protocol_json, topic_page_facts
 
 GROUPS_PER_PAGE = 50
 SORT_KEYS = {
@@ -79,7 +80,8 @@ def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:
         return render_page(request, "groups/group_page.html", "live", {**context, "error": error}, error_status(error))
-    return render_page(request, "groups/group_page.html", "live", {**context, "detail": detail})
+    facts = group_page_facts(request, cluster_row, detail)
+    return render_page(request, "groups/group_page.html", "live", {**context, "detail": detail, **facts})
 
 
 @require_GET
@@ -91,7 +93,8 @@ def topic_page(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         detail = reading.topic_detail(client_for(cluster_row), topic, visible=visible(request, cluster_row))
     except ConsoleError as error:
         return render_page(request, "groups/topic_page.html", "live", {**context, "error": error}, error_status(error))
-    return render_page(request, "groups/topic_page.html", "live", {**context, "detail": detail})
+    facts = topic_page_facts(request, cluster_row, topic)
+    return render_page(request, "groups/topic_page.html", "live", {**context, "detail": detail, **facts})
 
 
 def _json_error(error: ConsoleError) -> JsonResponse:
@@ -171,5 +174,6 @@ def api_group(request: HttpRequest, cluster: str, group: str) -> JsonResponse:
                 }
                 for r in detail.rows
             ],
+            **group_protocol_json(cluster_row, d),
         }
     )
