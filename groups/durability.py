@@ -182,8 +182,8 @@ def _findings(partitions: tuple[PartitionState, ...], rf: int, min_isr: int, unc
             Finding(
                 "danger",
                 "RF 1",
-                "RF 1: a broker restart makes each partition unavailable, and a crash or a lost disk loses "
-                "its records.",
+                "A broker restart makes each partition unavailable, and a crash or a lost disk loses its records: "
+                "there is no other copy.",
             )
         )
     lagging = [p for p in partitions if p.under_replicated and not p.under_min_isr and not p.offline]

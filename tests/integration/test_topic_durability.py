@@ -82,7 +82,8 @@ def test_the_topic_page_flags_min_insync_replicas_above_the_in_sync_replicas(vie
     ) in body
     assert body.count('<span class="badge level-danger">Under min ISR</span>') == 3  # the finding, each partition
     assert (
-        "RF 1: a broker restart makes each partition unavailable, and a crash or a lost disk loses its records." in body
+        "A broker restart makes each partition unavailable, and a crash or a lost disk loses its records: "
+        "there is no other copy." in body
     )
     assert "min.insync.replicas (2) is above the replication factor (1)" in body
     setting = (

@@ -51,7 +51,7 @@ def test_rf_3_with_min_isr_2_and_every_replica_in_sync_is_ok_and_says_what_it_su
 def test_rf_1_is_a_danger_of_unavailability_and_of_loss():
     judged = durability.judge(_topic([(1, (1,), (1,))]))
     assert judged.worst.level == "danger" and _titles(judged) == ["RF 1"]
-    assert judged.worst.meaning.startswith("RF 1: a broker restart makes each partition unavailable")
+    assert judged.worst.meaning.startswith("A broker restart makes each partition unavailable")
 
 
 def test_min_isr_above_the_in_sync_replicas_is_flagged_with_the_partitions_and_what_fails():
