@@ -13,9 +13,14 @@ import uuid
 import pytest
 from confluent_kafka import Consumer
 
-from groups.kafka import TP, client_for
+from groups.kafka import TP, GroupDescription, client_for
 from groups.kafka import consumer_protocol as wire
-from groups.kafka.consumer_groups import ConsumerGroupClient, NotAConsumerProtocolGroup, request_version
+from groups.kafka.consumer_groups import (
+    ConsumerGroupClient,
+    NotAConsumerProtocolGroup,
+    request_version,
+    with_true_states,
+)
 from groups.kafka.share_connection import BrokerConnection
 from groups.operations import resets
 from localkafka.broker import run_tool
@@ -263,3 +268,26 @@ def test_a_classic_group_page_has_no_protocol_section_and_its_api_no_protocol_ob
     assert "consumer_protocol" not in api and api["protocol_type"] == "classic"
     with pytest.raises(NotAConsumerProtocolGroup, match="classic protocol"):
         ConsumerGroupClient({"bootstrap.servers": kafka_bootstrap}, 10).describe(group)
+
+
+def test_the_coordinator_is_asked_over_sasl_ssl_with_the_clusters_credentials(secured_kafka, reconciling):
+    config = {
+        "bootstrap.servers": secured_kafka.bootstrap,
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": secured_kafka.mechanism,
+        "sasl.username": secured_kafka.username,
+        "sasl.password": secured_kafka.password_file.read_text().strip(),
+        "ssl.ca.location": str(secured_kafka.ca_file),
+    }
+    group = ConsumerGroupClient(config, 10).describe(reconciling["group"])
+    assert group.state == "Reconciling" and group.coordinator.startswith(secured_kafka.bootstrap)
+    refused = {reconciling["group"]: GroupDescription(reconciling["group"], "Unknown", "consumer", "", "-", ())}
+    kept = with_true_states({**config, "sasl.password": "not-the-password"}, 5, refused)
+    assert kept[reconciling["group"]].state == "Unknown"
+
+
+def test_a_coordinator_that_cannot_be_reached_leaves_unknown_which_counts_as_active(reconciling):
+    group = reconciling["group"]
+    unknown = {group: GroupDescription(group, "Unknown", "consumer", "", "-", ())}
+    kept = with_true_states({"bootstrap.servers": "127.0.0.1:1"}, 2, unknown)[group]
+    assert kept.state == "Unknown" and kept.is_active
