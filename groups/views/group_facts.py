@@ -80,7 +80,7 @@ def group_protocol_json(cluster: Cluster, description: GroupDescription) -> dict
                     "instance_id": m.instance_id,
                     "rack": m.rack,
                     "client_id": m.client_id,
-                    "host": m.host,
+                    "host": m.display_host,
                     "member_epoch": m.member_epoch,
                     "member_type": m.member_type,
                     "subscribed_topics": list(m.subscribed_topics),
