@@ -25,6 +25,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 from django.conf import settings
 
+from groups.kafka.consumer_groups import with_true_states
 from groups.kafka.convert import (
     STATE_NAMES,
     TYPE_NAMES,
@@ -141,7 +142,7 @@ class ClusterClient:
                     for m in d.members
                 ),
             )
-        return out
+        return with_true_states(self._config, self.timeout, out)
 
     def committed_offsets(self, group_ids: list[str]) -> dict[str, dict[TP, int]]:
         """Committed offsets of each group (only partitions that have one).
