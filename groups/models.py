@@ -656,6 +656,9 @@ class Snapshot(models.Model):
     window_ms = models.JSONField(default=list)
     summary = models.JSONField(default=dict, help_text="Groups by state and by status; what the round could not read.")
 
+    def __str__(self) -> str:
+        return f"Snapshot #{self.pk} of cluster {self.cluster_id}, taken {self.taken_at}"
+
 
 class Collection(models.Model):
     """A cluster's collector: which snapshot is served, and how its rounds are going."""
@@ -675,6 +678,9 @@ class Collection(models.Model):
     skipped_rounds = models.PositiveBigIntegerField(
         default=0, help_text="Rounds not run because the previous one still held the cluster's lock (overruns)."
     )
+
+    def __str__(self) -> str:
+        return f"Collection of cluster {self.cluster_id}, serving snapshot {self.snapshot_id}"
 
 
 class SnapshotGroup(models.Model):
@@ -716,6 +722,9 @@ class SnapshotGroup(models.Model):
             models.Index(fields=["snapshot", "status", "lag", "group_id"], name="snapshot_group_status"),
         ]
 
+    def __str__(self) -> str:
+        return f"Group {self.group_id} in snapshot {self.snapshot_id}"
+
 
 class SnapshotTopic(models.Model):
     """One topic in a snapshot: its partitions' log start and end, the groups reading it and their lag."""
@@ -738,6 +747,9 @@ class SnapshotTopic(models.Model):
             models.Index(fields=["snapshot", "lag", "topic"], name="snapshot_topic_lag"),
             models.Index(fields=["snapshot", "groups", "topic"], name="snapshot_topic_groups"),
         ]
+
+    def __str__(self) -> str:
+        return f"Topic {self.topic} in snapshot {self.snapshot_id}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -774,6 +786,9 @@ class HistoryPoint(models.Model):
     t_ms = models.BigIntegerField()
     data = models.TextField()
 
+    def __str__(self) -> str:
+        return f"Round at {self.t_ms} ms of series {self.series_id}"
+
 
 class HistoryChunk(models.Model):
     """A packed run of one series' points: an hour of rounds, or an hour or a day of roll-ups."""
@@ -794,6 +809,9 @@ class HistoryChunk(models.Model):
     class Meta:
         indexes = [models.Index(fields=["tier", "start_ms"], name="history_chunk_age")]
 
+    def __str__(self) -> str:
+        return f"{self.get_tier_display()} from {self.start_ms} ms of series {self.series_id}"
+
 
 class HistoryWatermark(models.Model):
     """How far the history of one kind of series of a cluster has been sealed, packed and pruned.
@@ -810,3 +828,6 @@ class HistoryWatermark(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["cluster", "kind"], name="history_watermark_once")]
+
+    def __str__(self) -> str:
+        return f"History watermark of {self.kind} series of cluster {self.cluster_id}"

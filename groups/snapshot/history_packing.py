@@ -24,7 +24,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 Value = int | float | str | None
 
@@ -137,7 +137,7 @@ def pack(times: Sequence[int], columns: Sequence[Sequence[Value]]) -> bytes:
     """Times (strictly increasing ms) and value columns of the same length, as one zlib blob."""
     if any(len(column) != len(times) for column in columns):
         raise PackingError("every value column must have one value per time")
-    if any(b <= a for a, b in zip(times, times[1:])):
+    if any(b <= a for a, b in pairwise(times)):
         raise PackingError("times must be strictly increasing")
     parts = [_HEADER.pack(_FORMAT, len(times), len(columns)), _pack_ints(list(times))]
     parts += [_pack_column(list(column)) for column in columns]
@@ -223,13 +223,12 @@ def _as_thousandths(values: list[float | int]) -> list[int] | None:
 
 def _pack_ints(values: list[int]) -> bytes:
     """Differences from the previous value, in the narrowest width, byte planes regrouped."""
-    deltas = [values[0]] + [b - a for a, b in zip(values, values[1:])] if values else []
+    deltas = [values[0]] + [b - a for a, b in pairwise(values)] if values else []
     biggest = max(max(deltas), -min(deltas)) if deltas else 0
-    for code, size, bound in _WIDTHS:
-        if biggest < bound:
-            break
-    else:
+    width = next(((code, size) for code, size, bound in _WIDTHS if biggest < bound), None)
+    if width is None:
         raise PackingError(f"a number too large to keep: {max(values, key=abs)}")
+    code, size = width
     raw = _ordered(array(code, deltas)).tobytes()
     return bytes([size]) + b"".join(raw[i::size] for i in range(size))
 
