@@ -248,25 +248,26 @@ def _as_json(kind: str, types: tuple[type, ...], key: str, values: Sequence[Valu
     checked = list(values)
     for n, expected in enumerate(types):
         value = checked[n]
+        if value is None:
+            continue
         if type(value) is not expected:
-            if value is None:
-                continue
             if expected is not float or type(value) is not int:
                 raise ValueError(
                     f"{kind} {key!r}: {VALUES[kind][n]} must be {expected.__name__} or None, not {value!r}"
                 )
             value = float(value)
-        if expected is int:
-            if not -_LARGEST_INT < value < _LARGEST_INT:
-                raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} {value} is too large to keep")
-        elif expected is float:
+        # From here the value is exactly of its expected type: int, float or str.
+        if isinstance(value, str):
+            if len(value) > _LONGEST_LABEL:
+                raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} is longer than {_LONGEST_LABEL} characters")
+        elif isinstance(value, float):
             if not math.isfinite(value):
                 raise ValueError(
                     f"{kind} {key!r}: {VALUES[kind][n]} must be a finite number, or None when it is unknown"
                 )
             checked[n] = round(value, 3)
-        elif len(value) > _LONGEST_LABEL:
-            raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} is longer than {_LONGEST_LABEL} characters")
+        elif not -_LARGEST_INT < value < _LARGEST_INT:
+            raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} {value} is too large to keep")
     return _to_json(checked)
 
 
@@ -281,7 +282,8 @@ def _insert_head(rows: list[tuple[int, int, str]]) -> None:
     """
     meta = HistoryPoint._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in ("series", "t_ms", "data"))
+    column_of = {field.name: field.column for field in meta.concrete_fields if field.column}
+    columns = ", ".join(quote(column_of[name]) for name in ("series", "t_ms", "data"))
     per_statement = min(_ROWS_PER_INSERT, (connection.features.max_query_params or 3 * _ROWS_PER_INSERT) // 3)
     with connection.cursor() as cursor:
         for n in range(0, len(rows), per_statement):
@@ -344,7 +346,7 @@ def _by_time(points: list[Point]) -> list[Point]:
 
 def _head(series_id: int, since: int, until: int) -> list[Point]:
     rows = HistoryPoint.objects.filter(series_id=series_id, t_ms__gte=since, t_ms__lte=until).order_by("t_ms")
-    return _decoded(rows.values_list("series_id", "t_ms", "data"))
+    return _decoded(list(rows.values_list("series_id", "t_ms", "data")))
 
 
 def _decoded(rows: Sequence[tuple[int, int, str]]) -> list[Point]:

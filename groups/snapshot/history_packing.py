@@ -69,7 +69,7 @@ def pack_rounds(points: Sequence[Point]) -> bytes:
     return pack([p.t_ms for p in points], [[p.last[i] for p in points] for i in range(width)])
 
 
-def unpack_rounds(blob: bytes) -> list[Point]:
+def unpack_rounds(blob: bytes | memoryview) -> list[Point]:
     times, columns = unpack(blob)
     rows = zip(*columns, strict=True) if columns else [()] * len(times)
     return [Point(t, values, values, values) for t, values in zip(times, rows, strict=True)]
@@ -84,12 +84,12 @@ def pack_buckets(points: Sequence[Point]) -> bytes:
     return pack([p.t_ms for p in points], columns)
 
 
-def unpack_buckets(blob: bytes, span_ms: int) -> list[Point]:
+def unpack_buckets(blob: bytes | memoryview, span_ms: int) -> list[Point]:
     times, columns = unpack(blob)
     counts, rest = columns[0], columns[1:]
     rows = [zip(*rest[k::3], strict=True) if rest else [()] * len(times) for k in range(3)]
     return [
-        Point(t, last, low, high, span_ms, count)  # type: ignore[arg-type]
+        Point(t, last, low, high, span_ms, count)
         for t, count, low, high, last in zip(times, counts, *rows, strict=True)
     ]
 
@@ -144,14 +144,14 @@ def pack(times: Sequence[int], columns: Sequence[Sequence[Value]]) -> bytes:
     return zlib.compress(b"".join(parts), 6)
 
 
-def unpack(blob: bytes) -> tuple[list[int], list[list[Value]]]:
+def unpack(blob: bytes | memoryview) -> tuple[list[int], list[Sequence[Value]]]:
     data = memoryview(zlib.decompress(blob))
     fmt, n, width = _HEADER.unpack_from(data)
     if fmt != _FORMAT:
         raise PackingError(f"unknown chunk format {fmt}")
     pos = _HEADER.size
     times, pos = _unpack_ints(data, pos, n)
-    columns = []
+    columns: list[Sequence[Value]] = []
     for _ in range(width):
         column, pos = _unpack_column(data, pos, n)
         columns.append(column)
@@ -163,23 +163,25 @@ def _pack_column(values: list[Value]) -> bytes:
     if not known:
         return bytes([_ALL_NONE])
     nulls = b"\x00" if len(known) == len(values) else b"\x01" + _bitmap([v is not None for v in values])
-    types = set(map(type, known))
-    if str in types:
-        if len(types) > 1:
+    labels = [v for v in known if isinstance(v, str)]
+    numbers = [v for v in known if not isinstance(v, str)]
+    ints = [v for v in numbers if not isinstance(v, float)]
+    if labels:
+        if numbers:
             raise PackingError("a value column holds numbers or labels, not both")
-        tag, body = _LABEL, _pack_labels(known)  # type: ignore[arg-type]
-    elif float in types:
-        millis = _as_thousandths(known)  # type: ignore[arg-type]
+        tag, body = _LABEL, _pack_labels(labels)
+    elif len(ints) < len(numbers):
+        millis = _as_thousandths(numbers)
         if millis is None:
-            tag, body = _FLOAT, _ordered(array("d", known)).tobytes()  # type: ignore[arg-type]
+            tag, body = _FLOAT, _ordered(array("d", numbers)).tobytes()
         else:
             tag, body = _MILLI, _pack_ints(millis)
     else:
-        tag, body = _INT, _pack_ints(known)  # type: ignore[arg-type]
+        tag, body = _INT, _pack_ints(ints)
     return bytes([tag]) + nulls + body
 
 
-def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int]:
+def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[Sequence[Value], int]:
     tag = data[pos]
     pos += 1
     if tag == _ALL_NONE:
@@ -190,9 +192,9 @@ def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int
         pos += (n + 7) // 8
     pos += 1
     count = n if present is None else sum(present)
-    known: list[Value]
+    known: Sequence[Value]
     if tag == _INT:
-        known, pos = _unpack_ints(data, pos, count)  # type: ignore[assignment]
+        known, pos = _unpack_ints(data, pos, count)
     elif tag == _MILLI:
         ints, pos = _unpack_ints(data, pos, count)
         known = [i / 1000 for i in ints]
@@ -201,7 +203,7 @@ def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int
         floats.frombytes(data[pos : pos + 8 * count])
         known, pos = _ordered(floats).tolist(), pos + 8 * count
     elif tag == _LABEL:
-        known, pos = _unpack_labels(data, pos, count)  # type: ignore[assignment]
+        known, pos = _unpack_labels(data, pos, count)
     else:
         raise PackingError(f"unknown column type {tag}")
     if present is None:
