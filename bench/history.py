@@ -99,7 +99,7 @@ def _bench(args) -> None:
     from django.db import connection, transaction
 
     from groups.models import Cluster
-    from groups.snapshot import history
+    from groups.snapshot import history, history_rollup
 
     cluster = Cluster.objects.create(name="bench", bootstrap_servers="127.0.0.1:1")
     data = Synthetic(args.groups, args.partitions)
@@ -125,7 +125,7 @@ def _bench(args) -> None:
                 appends.append(time.perf_counter() - t0)
         if hour + history.HOUR_MS < end:
             t0 = time.perf_counter()
-            history.roll_up_and_prune(hour + history.HOUR_MS + history.SEAL_DELAY_MS)
+            history_rollup.roll_up_and_prune(hour + history.HOUR_MS + history.SEAL_DELAY_MS)
             rolls.append(time.perf_counter() - t0)
         if (hour - start) % history.DAY_MS == history.DAY_MS - history.HOUR_MS:
             print(
@@ -134,7 +134,7 @@ def _bench(args) -> None:
                 flush=True,
             )
     # Beat's last run before the last hour is sealed: the head holds that hour's rounds, its fullest.
-    history.roll_up_and_prune(end + history.SEAL_DELAY_MS - 1)
+    history_rollup.roll_up_and_prune(end + history.SEAL_DELAY_MS - 1)
 
     print(
         f"simulated in {time.monotonic() - began:.0f} s; an append of one round "
@@ -202,7 +202,7 @@ def _chunk_lengths(period_s: int, row_bytes: float, head_row_bytes: float) -> No
     rounds is packed only once its span has ended, so longer chunks keep more rounds in the head)."""
     from bisect import bisect_left
 
-    from groups.snapshot.history import ROLLUP_STEP_MS, SEAL_DELAY_MS, _status_rank
+    from groups.snapshot.history import ROLLUP_STEP_MS, SEAL_DELAY_MS, status_rank
     from groups.snapshot.history_packing import Point, pack_buckets, pack_rounds, roll_up
 
     data, day, minute = Synthetic(50, 0, seed=11), 86_400_000, 60_000
@@ -210,7 +210,7 @@ def _chunk_lengths(period_s: int, row_bytes: float, head_row_bytes: float) -> No
     for t in range(0, day, period_s * 1000):
         for key, values in data.round(t, period_s)[0].items():
             rounds[key].append(Point.of_round(t, values))
-    buckets = {key: roll_up(points, ROLLUP_STEP_MS, _status_rank) for key, points in rounds.items()}
+    buckets = {key: roll_up(points, ROLLUP_STEP_MS, status_rank) for key, points in rounds.items()}
 
     def packed(pack, points: list[Point], span: int) -> int:
         times = [p.t_ms for p in points]
@@ -269,6 +269,7 @@ def _tier_m(end: int, period_s: int, history) -> None:
     from django.db import transaction
 
     from groups.models import Cluster
+    from groups.snapshot import history_rollup
 
     cluster = Cluster.objects.create(name="tier-m", bootstrap_servers="127.0.0.1:1")
     data = Synthetic(10_000, 2_400, seed=10)
@@ -282,7 +283,7 @@ def _tier_m(end: int, period_s: int, history) -> None:
             history.append_round(cluster.pk, t, history.SERIES_PARTITION, partitions)
         if n:  # the first round also creates the 12,400 series
             times.append(time.perf_counter() - t0)
-    report = history.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS)
+    report = history_rollup.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS)
     print(
         f"\ntier M: appending one round of 10,000 groups and 2,400 partitions took {_ms(statistics.median(times))} "
         f"median, {_ms(max(times))} at most; packing their hour ({report.rounds_packed:,} rounds into "

@@ -88,7 +88,8 @@ def env_audit_keys() -> dict[str, str]:
 AUDIT_HMAC_KEYS = env_audit_keys()
 if not DEBUG and PLACEHOLDER_AUDIT_KEY.partition(":")[2] in AUDIT_HMAC_KEYS.values():
     raise ImproperlyConfigured(
-        "Set AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): DEBUG is off and the audit log's key is the development placeholder."
+        "Set AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): DEBUG is off and the audit log's key is the development "
+        "placeholder."
     )
 # Signed checkpoints of the audit log's head go here, outside the database; in production, a directory
 # the database's administrators cannot write (another machine's mount, write-once storage).

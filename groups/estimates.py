@@ -126,15 +126,14 @@ def timeline_from_history(history: Sequence[LogRound]) -> Timeline:
     pass the rounds from the last one whose log end is at or below the smallest committed
     offset of the lagging groups, not the whole retained history.
     """
-    rounds = [r for r in history if r.log_end is not None]
-    rounds = rounds[continuous_from([(r.t_ms, r.log_end) for r in rounds]) :]
+    rounds = [(r, r.log_end) for r in history if r.log_end is not None]
+    rounds = rounds[continuous_from([(r.t_ms, end) for r, end in rounds]) :]
     points: list[OffsetTime] = []
-    for i, r in enumerate(rounds):
-        assert r.log_end is not None
-        starts_run = i == 0 or rounds[i - 1].log_end != r.log_end
-        ends_run = i == len(rounds) - 1 or rounds[i + 1].log_end != r.log_end
+    for i, (r, end) in enumerate(rounds):
+        starts_run = i == 0 or rounds[i - 1][1] != end
+        ends_run = i == len(rounds) - 1 or rounds[i + 1][1] != end
         if starts_run or ends_run:
-            points.append(OffsetTime(r.log_end - 1, r.t_ms, exact=False))
+            points.append(OffsetTime(end - 1, r.t_ms, exact=False))
         if r.newest_offset is not None and r.newest_timestamp_ms is not None and r.newest_timestamp_ms >= 0:
             points.append(OffsetTime(r.newest_offset, r.newest_timestamp_ms, exact=True))
     return Timeline(points)

@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 from typing import NamedTuple
 
 PartitionKey = tuple[str, int]
@@ -177,7 +178,7 @@ def _console_reset(rounds: Sequence[Observation], moves: Sequence[ConsoleMove]) 
     """RESET for the latest offset change in the window that one of the console's moves explains."""
     if not moves:
         return None
-    for before, after in reversed(list(zip(rounds, rounds[1:]))):
+    for before, after in reversed(list(pairwise(rounds))):
         if before.committed == after.committed:
             continue
         move = _move_between(moves, before.t_ms, after.t_ms)
@@ -240,7 +241,7 @@ def _burrow_trend_rules(
                 f"A consumer owns the partition but its committed offset stayed at {first.offset} "
                 f"for the whole window ({_seconds(last.t_ms - first.t_ms)}) while {lag} messages wait.",
             )
-        if all(b.lag >= a.lag for a, b in zip(commits, commits[1:])):
+        if all(b.lag >= a.lag for a, b in pairwise(commits)):
             return PartitionStatus(
                 Status.WARN, f"Lag grew in every round of the window, from {first.lag} to {last.lag}."
             )

@@ -54,8 +54,8 @@ def new_page() -> Exposition:
             "kafka_consumergroup_group_max_lag",
             "gauge",
             (
-                "The group's largest lag in messages over its partitions, in the latest snapshot. is_simple_consumer is "
-                "true for a group without members."
+                "The group's largest lag in messages over its partitions, in the latest snapshot. "
+                "is_simple_consumer is true for a group without members."
             ),
         ),
         (
@@ -108,8 +108,8 @@ def new_page() -> Exposition:
             "kafka_console_collection_rounds_total",
             "counter",
             (
-                "Collection rounds of the cluster by outcome: collected (wrote a snapshot), failed (could not read Kafka; "
-                "the previous snapshot stays served), skipped (the previous round still ran)."
+                "Collection rounds of the cluster by outcome: collected (wrote a snapshot), failed (could not read "
+                "Kafka; the previous snapshot stays served), skipped (the previous round still ran)."
             ),
         ),
         (

@@ -27,7 +27,7 @@ from groups.kafka import (
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
 from groups.operations.lifecycle import Review
-from groups.operations.resets import compare_plans
+from groups.operations.plan_review import compare_plans
 from groups.planning import inputs
 from groups.planning import resets as planning
 

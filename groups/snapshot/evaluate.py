@@ -188,7 +188,7 @@ class _Round:
         shift = len(ends) - len(committed_series)
         return [
             status.Observation(t, c, ends[i + shift] if i + shift >= 0 else None)
-            for i, (t, c) in enumerate(zip(times, committed_series))
+            for i, (t, c) in enumerate(zip(times, committed_series, strict=True))
         ]
 
     def group_row(self, group: GroupReading) -> tuple[GroupRow, list[tuple[TP, int | None, float | None]]]:

@@ -16,7 +16,7 @@ places, each written once and deleted once:
 - day chunks: once a day is packed, its hour roll-ups are merged into one chunk per series.
 
 Every round is kept HISTORY_FULL_RETENTION_HOURS (24) and roll-ups HISTORY_ROLLUP_RETENTION_DAYS
-(30): `roll_up_and_prune`, run each minute by Celery beat, does the packing and the pruning.
+(30): `history_rollup.roll_up_and_prune`, run each minute by Celery beat, does the packing and the pruning.
 Retention drops whole chunks (an hour of rounds, a day of roll-ups) once all of it is past.
 
 Why these chunk sizes (bench/history.py): <figures in the closing note>.
@@ -35,20 +35,15 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from itertools import groupby
+from collections.abc import Mapping, Sequence
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 
 from groups.models import HistoryChunk, HistoryPoint, HistorySeries, HistoryWatermark
 from groups.snapshot.history_packing import (
     Point,
     Value,
-    pack_buckets,
-    pack_rounds,
     roll_up,
     unpack_buckets,
     unpack_rounds,
@@ -74,21 +69,10 @@ DAY_MS = 24 * HOUR_MS
 # A round is appended after its reads finish; an hour is sealed this long after it ends.
 SEAL_DELAY_MS = 5 * 60_000
 
-_SERIES_PER_TRANSACTION = 500
-_ROWS_PER_INSERT = 1000  # PostgreSQL takes at most 65,535 parameters a statement
+ROWS_PER_INSERT = 1000  # PostgreSQL takes at most 65,535 parameters a statement
 _LONGEST_LABEL = 100
 _LARGEST_INT = 1 << 62  # differences of two such numbers still fit in 8 bytes
 _to_json = json.JSONEncoder(separators=(",", ":")).encode
-
-
-@dataclass
-class RollupReport:
-    rounds_packed: int = 0
-    chunks_written: int = 0
-    days_merged: int = 0
-    chunks_pruned: int = 0
-    series_removed: int = 0
-    seconds: float = 0.0
 
 
 def partition_key(topic: str, partition: int) -> str:
@@ -126,7 +110,7 @@ def read_series(
     `max_points`, more points than that are merged into wider buckets (a multiple of 5 minutes).
     Values come in VALUES[kind] order; an unknown series has no points.
     """
-    until = _now_ms() if until_ms is None else until_ms
+    until = now_ms() if until_ms is None else until_ms
     if until < since_ms:
         raise ValueError("the start of the range is after its end")
     if max_points is not None and max_points < 1:
@@ -142,13 +126,13 @@ def read_series(
         .first()
         or 0
     )
-    if until - since_ms <= _full_retention_ms() and since_ms >= kept_from:
+    if until - since_ms <= full_retention_ms() and since_ms >= kept_from:
         rounds = _rounds(series_id, since_ms, until)
         if max_points is None or len(rounds) <= max_points:
             return rounds
     buckets = _buckets(series_id, since_ms, until)
     if max_points is not None and len(buckets) > max_points:
-        buckets = roll_up(buckets, _step_for(since_ms, until, max_points), _status_rank)
+        buckets = roll_up(buckets, _step_for(since_ms, until, max_points), status_rank)
     return buckets
 
 
@@ -161,14 +145,14 @@ def read_recent(
     Round by round only: the range must be one whose rounds are all kept (ValueError if not).
     Unknown series are left out.
     """
-    until = _now_ms() if until_ms is None else until_ms
+    until = now_ms() if until_ms is None else until_ms
     kept_from = (
         HistoryWatermark.objects.filter(cluster_id=cluster_id, kind=kind)
         .values_list("rounds_kept_from_ms", flat=True)
         .first()
         or 0
     )
-    if until - since_ms > _full_retention_ms() or since_ms < kept_from:
+    if until - since_ms > full_retention_ms() or since_ms < kept_from:
         raise ValueError("read_recent reads only ranges whose every round is kept; use read_series")
     keys_by_id = dict(
         HistorySeries.objects.filter(cluster_id=cluster_id, kind=kind, key__in=list(keys)).values_list("pk", "key")
@@ -199,27 +183,6 @@ def read_recent(
     return {keys_by_id[series_id]: sorted(rounds.items()) for series_id, rounds in found.items()}
 
 
-def roll_up_and_prune(now_ms: int | None = None) -> RollupReport:
-    """Seal the hours that ended more than SEAL_DELAY ago, pack their rounds into chunks, merge whole
-    days of roll-ups, and drop the chunks past retention.
-
-    Safe to run at any time, twice at once, or again after a crash half-way: each series is packed
-    in one transaction that locks it, and each watermark moves only once its step is done.
-    """
-    started = time.monotonic()
-    now = _now_ms() if now_ms is None else now_ms
-    report = RollupReport()
-    sealed = now - SEAL_DELAY_MS - (now - SEAL_DELAY_MS) % HOUR_MS
-    for watermark_id in HistoryWatermark.objects.order_by("pk").values_list("pk", flat=True):
-        # An UPDATE waits for the row lock an append holds, so it never cuts into an append.
-        HistoryWatermark.objects.filter(pk=watermark_id, sealed_until_ms__lt=sealed).update(sealed_until_ms=sealed)
-        _pack(watermark_id, report)
-        _merge_days(watermark_id, report)
-    _prune(now, report)
-    report.seconds = time.monotonic() - started
-    return report
-
-
 def storage_bytes() -> dict[str, int]:
     """Bytes on disk of each history table with its indexes (for the benchmark and for operators)."""
     tables = [model._meta.db_table for model in (HistorySeries, HistoryPoint, HistoryChunk, HistoryWatermark)]
@@ -248,25 +211,26 @@ def _as_json(kind: str, types: tuple[type, ...], key: str, values: Sequence[Valu
     checked = list(values)
     for n, expected in enumerate(types):
         value = checked[n]
+        if value is None:
+            continue
         if type(value) is not expected:
-            if value is None:
-                continue
             if expected is not float or type(value) is not int:
                 raise ValueError(
                     f"{kind} {key!r}: {VALUES[kind][n]} must be {expected.__name__} or None, not {value!r}"
                 )
             value = float(value)
-        if expected is int:
-            if not -_LARGEST_INT < value < _LARGEST_INT:
-                raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} {value} is too large to keep")
-        elif expected is float:
+        # From here the value is exactly of its expected type: int, float or str.
+        if isinstance(value, str):
+            if len(value) > _LONGEST_LABEL:
+                raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} is longer than {_LONGEST_LABEL} characters")
+        elif isinstance(value, float):
             if not math.isfinite(value):
                 raise ValueError(
                     f"{kind} {key!r}: {VALUES[kind][n]} must be a finite number, or None when it is unknown"
                 )
             checked[n] = round(value, 3)
-        elif len(value) > _LONGEST_LABEL:
-            raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} is longer than {_LONGEST_LABEL} characters")
+        elif not -_LARGEST_INT < value < _LARGEST_INT:
+            raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} {value} is too large to keep")
     return _to_json(checked)
 
 
@@ -281,8 +245,9 @@ def _insert_head(rows: list[tuple[int, int, str]]) -> None:
     """
     meta = HistoryPoint._meta
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(meta.get_field(name).column) for name in ("series", "t_ms", "data"))
-    per_statement = min(_ROWS_PER_INSERT, (connection.features.max_query_params or 3 * _ROWS_PER_INSERT) // 3)
+    column_of = {field.name: field.column for field in meta.concrete_fields if field.column}
+    columns = ", ".join(quote(column_of[name]) for name in ("series", "t_ms", "data"))
+    per_statement = min(ROWS_PER_INSERT, (connection.features.max_query_params or 3 * ROWS_PER_INSERT) // 3)
     with connection.cursor() as cursor:
         for n in range(0, len(rows), per_statement):
             batch = rows[n : n + per_statement]
@@ -300,7 +265,7 @@ def _series_ids(cluster_id: int, kind: str, keys: Mapping[str, str]) -> dict[str
     if missing:
         HistorySeries.objects.bulk_create(
             [HistorySeries(cluster_id=cluster_id, kind=kind, key=key) for key in missing],
-            batch_size=_ROWS_PER_INSERT,
+            batch_size=ROWS_PER_INSERT,
             ignore_conflicts=True,
         )
         ids = dict(series.values_list("key", "pk"))
@@ -320,7 +285,7 @@ def _rounds(series_id: int, since: int, until: int) -> list[Point]:
 
 def _buckets(series_id: int, since: int, until: int) -> list[Point]:
     start = since - since % ROLLUP_STEP_MS
-    fresh = roll_up(_head(series_id, start, until), ROLLUP_STEP_MS, _status_rank)
+    fresh = roll_up(_head(series_id, start, until), ROLLUP_STEP_MS, status_rank)
     chunks = HistoryChunk.objects.filter(
         series_id=series_id,
         tier__in=(HistoryChunk.Tier.ROLLUP_HOUR, HistoryChunk.Tier.ROLLUP_DAY),
@@ -344,10 +309,10 @@ def _by_time(points: list[Point]) -> list[Point]:
 
 def _head(series_id: int, since: int, until: int) -> list[Point]:
     rows = HistoryPoint.objects.filter(series_id=series_id, t_ms__gte=since, t_ms__lte=until).order_by("t_ms")
-    return _decoded(rows.values_list("series_id", "t_ms", "data"))
+    return decode_head(list(rows.values_list("series_id", "t_ms", "data")))
 
 
-def _decoded(rows: Sequence[tuple[int, int, str]]) -> list[Point]:
+def decode_head(rows: Sequence[tuple[int, int, str]]) -> list[Point]:
     """Head rows as rounds; one JSON document for all of them is several times faster than one each."""
     values = json.loads("[" + ",".join(data for _, _, data in rows) + "]")
     return [Point(t, v, v, v) for (_, t, _), v in zip(rows, map(tuple, values), strict=True)]
@@ -361,145 +326,14 @@ def _step_for(since: int, until: int, max_points: int) -> int:
     return factor * ROLLUP_STEP_MS
 
 
-def _pack(watermark_id: int, report: RollupReport) -> None:
-    watermark = HistoryWatermark.objects.get(pk=watermark_id)
-    until = watermark.sealed_until_ms
-    if watermark.packed_until_ms >= until:
-        return
-    for batch in _series_batches(watermark):
-        with transaction.atomic():
-            _lock(batch)
-            head = HistoryPoint.objects.filter(series_id__in=batch, t_ms__lt=until)
-            rows = head.order_by("series_id", "t_ms").values_list("series_id", "t_ms", "data")
-            packed, rolled = [], []
-            for (series_id, hour), run in groupby(
-                rows.iterator(chunk_size=10_000), key=lambda row: (row[0], row[1] - row[1] % HOUR_MS)
-            ):
-                rounds = _decoded(list(run))
-                buckets = roll_up(rounds, ROLLUP_STEP_MS, _status_rank)
-                packed.append(
-                    HistoryChunk(
-                        series_id=series_id,
-                        tier=HistoryChunk.Tier.ROUNDS_HOUR,
-                        start_ms=hour,
-                        points=len(rounds),
-                        payload=pack_rounds(rounds),
-                    )
-                )
-                rolled.append(
-                    HistoryChunk(
-                        series_id=series_id,
-                        tier=HistoryChunk.Tier.ROLLUP_HOUR,
-                        start_ms=hour,
-                        points=len(buckets),
-                        payload=pack_buckets(buckets),
-                    )
-                )
-                report.rounds_packed += len(rounds)
-            # Hour roll-ups leave a day after the rounds beside them: stored apart, they free whole pages.
-            chunks = packed + rolled
-            if chunks:
-                HistoryChunk.objects.bulk_create(chunks, batch_size=_ROWS_PER_INSERT)
-                head.delete()
-                report.chunks_written += len(chunks)
-    HistoryWatermark.objects.filter(pk=watermark_id, packed_until_ms__lt=until).update(packed_until_ms=until)
-
-
-def _merge_days(watermark_id: int, report: RollupReport) -> None:
-    watermark = HistoryWatermark.objects.get(pk=watermark_id)
-    until = watermark.packed_until_ms - watermark.packed_until_ms % DAY_MS
-    if watermark.days_until_ms >= until:
-        return
-    for batch in _series_batches(watermark):
-        with transaction.atomic():
-            _lock(batch)
-            hours = HistoryChunk.objects.filter(
-                series_id__in=batch, tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms__lt=until
-            )
-            rows = hours.order_by("series_id", "start_ms").values_list("series_id", "start_ms", "payload")
-            days = []
-            for (series_id, day), run in groupby(
-                rows.iterator(chunk_size=2_000), key=lambda row: (row[0], row[1] - row[1] % DAY_MS)
-            ):
-                buckets = [b for _, _, blob in run for b in unpack_buckets(blob, ROLLUP_STEP_MS)]
-                days.append(
-                    HistoryChunk(
-                        series_id=series_id,
-                        tier=HistoryChunk.Tier.ROLLUP_DAY,
-                        start_ms=day,
-                        points=len(buckets),
-                        payload=pack_buckets(buckets),
-                    )
-                )
-            if days:
-                HistoryChunk.objects.bulk_create(days, batch_size=_ROWS_PER_INSERT)
-                hours.delete()
-                report.days_merged += len(days)
-    HistoryWatermark.objects.filter(pk=watermark_id, days_until_ms__lt=until).update(days_until_ms=until)
-
-
-def _prune(now: int, report: RollupReport) -> None:
-    rounds_from = now - _full_retention_ms()
-    rollups_from = now - settings.HISTORY_ROLLUP_RETENTION_DAYS * DAY_MS
-    Tier = HistoryChunk.Tier
-    rollups_pruned = False
-    for tier, span, keep_from in (
-        (Tier.ROUNDS_HOUR, HOUR_MS, rounds_from),
-        (Tier.ROLLUP_HOUR, HOUR_MS, rollups_from),
-        (Tier.ROLLUP_DAY, DAY_MS, rollups_from),
-    ):
-        deleted, _ = HistoryChunk.objects.filter(tier=tier, start_ms__lte=keep_from - span).delete()
-        report.chunks_pruned += deleted
-        rollups_pruned = rollups_pruned or (deleted > 0 and tier != Tier.ROUNDS_HOUR)
-    if rollups_pruned:
-        report.series_removed += _remove_empty_series()
-    # Hour chunks end on the hour: every round from the last whole hour past retention on is kept.
-    kept_from = rounds_from - rounds_from % HOUR_MS
-    HistoryWatermark.objects.filter(rounds_kept_from_ms__lt=kept_from).update(rounds_kept_from_ms=kept_from)
-
-
-def _remove_empty_series() -> int:
-    """Series whose every chunk is past retention (a group deleted a month ago): drop them."""
-    removed = 0
-    for watermark in HistoryWatermark.objects.all():
-        with transaction.atomic():
-            # Under the lock appends take, so no append can be adding a round to a series going away.
-            list(HistoryWatermark.objects.select_for_update().filter(pk=watermark.pk).values_list("pk", flat=True))
-            empty = (
-                HistorySeries.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
-                .exclude(Exists(HistoryChunk.objects.filter(series=OuterRef("pk"))))
-                .exclude(Exists(HistoryPoint.objects.filter(series=OuterRef("pk"))))
-            )
-            removed += empty.delete()[1].get(HistorySeries._meta.label, 0)
-    return removed
-
-
-def _series_batches(watermark: HistoryWatermark) -> Iterator[list[int]]:
-    ids = list(
-        HistorySeries.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    for n in range(0, len(ids), _SERIES_PER_TRANSACTION):
-        yield ids[n : n + _SERIES_PER_TRANSACTION]
-
-
-def _lock(series_ids: list[int]) -> None:
-    """Hold these series until the transaction ends, so two packers never pack the same rounds.
-
-    On PostgreSQL a NO KEY lock, which appends (their foreign key checks) do not wait for. SQLite has
-    no row locks; there the console's transactions take the database's write lock up front."""
-    locked = HistorySeries.objects.select_for_update(no_key=True).filter(pk__in=series_ids)
-    list(locked.values_list("pk", flat=True))
-
-
-def _status_rank(label: str) -> tuple[int, str]:
+def status_rank(label: str) -> tuple[int, str]:
+    """The sort key of a status label in roll-ups: STATUS_ORDER's, unknown labels last."""
     return (STATUS_ORDER.index(label) if label in STATUS_ORDER else len(STATUS_ORDER), label)
 
 
-def _full_retention_ms() -> int:
+def full_retention_ms() -> int:
     return settings.HISTORY_FULL_RETENTION_HOURS * HOUR_MS
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
     return int(time.time() * 1000)

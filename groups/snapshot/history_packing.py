@@ -24,7 +24,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 Value = int | float | str | None
 
@@ -69,7 +69,7 @@ def pack_rounds(points: Sequence[Point]) -> bytes:
     return pack([p.t_ms for p in points], [[p.last[i] for p in points] for i in range(width)])
 
 
-def unpack_rounds(blob: bytes) -> list[Point]:
+def unpack_rounds(blob: bytes | memoryview) -> list[Point]:
     times, columns = unpack(blob)
     rows = zip(*columns, strict=True) if columns else [()] * len(times)
     return [Point(t, values, values, values) for t, values in zip(times, rows, strict=True)]
@@ -84,12 +84,12 @@ def pack_buckets(points: Sequence[Point]) -> bytes:
     return pack([p.t_ms for p in points], columns)
 
 
-def unpack_buckets(blob: bytes, span_ms: int) -> list[Point]:
+def unpack_buckets(blob: bytes | memoryview, span_ms: int) -> list[Point]:
     times, columns = unpack(blob)
     counts, rest = columns[0], columns[1:]
     rows = [zip(*rest[k::3], strict=True) if rest else [()] * len(times) for k in range(3)]
     return [
-        Point(t, last, low, high, span_ms, count)  # type: ignore[arg-type]
+        Point(t, last, low, high, span_ms, count)
         for t, count, low, high, last in zip(times, counts, *rows, strict=True)
     ]
 
@@ -137,21 +137,21 @@ def pack(times: Sequence[int], columns: Sequence[Sequence[Value]]) -> bytes:
     """Times (strictly increasing ms) and value columns of the same length, as one zlib blob."""
     if any(len(column) != len(times) for column in columns):
         raise PackingError("every value column must have one value per time")
-    if any(b <= a for a, b in zip(times, times[1:])):
+    if any(b <= a for a, b in pairwise(times)):
         raise PackingError("times must be strictly increasing")
     parts = [_HEADER.pack(_FORMAT, len(times), len(columns)), _pack_ints(list(times))]
     parts += [_pack_column(list(column)) for column in columns]
     return zlib.compress(b"".join(parts), 6)
 
 
-def unpack(blob: bytes) -> tuple[list[int], list[list[Value]]]:
+def unpack(blob: bytes | memoryview) -> tuple[list[int], list[Sequence[Value]]]:
     data = memoryview(zlib.decompress(blob))
     fmt, n, width = _HEADER.unpack_from(data)
     if fmt != _FORMAT:
         raise PackingError(f"unknown chunk format {fmt}")
     pos = _HEADER.size
     times, pos = _unpack_ints(data, pos, n)
-    columns = []
+    columns: list[Sequence[Value]] = []
     for _ in range(width):
         column, pos = _unpack_column(data, pos, n)
         columns.append(column)
@@ -163,23 +163,25 @@ def _pack_column(values: list[Value]) -> bytes:
     if not known:
         return bytes([_ALL_NONE])
     nulls = b"\x00" if len(known) == len(values) else b"\x01" + _bitmap([v is not None for v in values])
-    types = set(map(type, known))
-    if str in types:
-        if len(types) > 1:
+    labels = [v for v in known if isinstance(v, str)]
+    numbers = [v for v in known if not isinstance(v, str)]
+    ints = [v for v in numbers if not isinstance(v, float)]
+    if labels:
+        if numbers:
             raise PackingError("a value column holds numbers or labels, not both")
-        tag, body = _LABEL, _pack_labels(known)  # type: ignore[arg-type]
-    elif float in types:
-        millis = _as_thousandths(known)  # type: ignore[arg-type]
+        tag, body = _LABEL, _pack_labels(labels)
+    elif len(ints) < len(numbers):
+        millis = _as_thousandths(numbers)
         if millis is None:
-            tag, body = _FLOAT, _ordered(array("d", known)).tobytes()  # type: ignore[arg-type]
+            tag, body = _FLOAT, _ordered(array("d", numbers)).tobytes()
         else:
             tag, body = _MILLI, _pack_ints(millis)
     else:
-        tag, body = _INT, _pack_ints(known)  # type: ignore[arg-type]
+        tag, body = _INT, _pack_ints(ints)
     return bytes([tag]) + nulls + body
 
 
-def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int]:
+def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[Sequence[Value], int]:
     tag = data[pos]
     pos += 1
     if tag == _ALL_NONE:
@@ -190,9 +192,9 @@ def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int
         pos += (n + 7) // 8
     pos += 1
     count = n if present is None else sum(present)
-    known: list[Value]
+    known: Sequence[Value]
     if tag == _INT:
-        known, pos = _unpack_ints(data, pos, count)  # type: ignore[assignment]
+        known, pos = _unpack_ints(data, pos, count)
     elif tag == _MILLI:
         ints, pos = _unpack_ints(data, pos, count)
         known = [i / 1000 for i in ints]
@@ -201,7 +203,7 @@ def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int
         floats.frombytes(data[pos : pos + 8 * count])
         known, pos = _ordered(floats).tolist(), pos + 8 * count
     elif tag == _LABEL:
-        known, pos = _unpack_labels(data, pos, count)  # type: ignore[assignment]
+        known, pos = _unpack_labels(data, pos, count)
     else:
         raise PackingError(f"unknown column type {tag}")
     if present is None:
@@ -223,13 +225,12 @@ def _as_thousandths(values: list[float | int]) -> list[int] | None:
 
 def _pack_ints(values: list[int]) -> bytes:
     """Differences from the previous value, in the narrowest width, byte planes regrouped."""
-    deltas = [values[0]] + [b - a for a, b in zip(values, values[1:])] if values else []
+    deltas = [values[0]] + [b - a for a, b in pairwise(values)] if values else []
     biggest = max(max(deltas), -min(deltas)) if deltas else 0
-    for code, size, bound in _WIDTHS:
-        if biggest < bound:
-            break
-    else:
+    width = next(((code, size) for code, size, bound in _WIDTHS if biggest < bound), None)
+    if width is None:
         raise PackingError(f"a number too large to keep: {max(values, key=abs)}")
+    code, size = width
     raw = _ordered(array(code, deltas)).tobytes()
     return bytes([size]) + b"".join(raw[i::size] for i in range(size))
 

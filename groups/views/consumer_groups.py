@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from groups import access, reading
-from groups.charts import chart_range
+from groups.chart_page import chart_range
 from groups.kafka import ConsoleError, client_for
 from groups.snapshot import queries
 from groups.views.common import (

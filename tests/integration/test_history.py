@@ -9,7 +9,7 @@ import time
 import pytest
 
 from groups.models import Cluster, HistoryChunk, HistoryPoint, HistorySeries
-from groups.snapshot import history
+from groups.snapshot import history, history_rollup
 from groups.snapshot.history import DAY_MS, HOUR_MS, SEAL_DELAY_MS, SERIES_GROUP, SERIES_PARTITION
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def feed(cluster, start: int, end: int, step: int, keys=("orders",), skip=lambda
     roll_at = start - start % HOUR_MS + HOUR_MS + SEAL_DELAY_MS
     for t in range(start, end, step):
         while t >= roll_at:
-            history.roll_up_and_prune(roll_at)
+            history_rollup.roll_up_and_prune(roll_at)
             roll_at += HOUR_MS
         if skip(t):
             continue
@@ -90,7 +90,7 @@ def test_rounds_read_back_exactly_for_each_series(prod):
     assert history.read_series(prod.pk, SERIES_GROUP, "orders:0", since_ms=T0, until_ms=T0 + 1) == []
 
     # Packed into chunks, the same rounds read back the same.
-    history.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     assert not HistoryPoint.objects.exists()
     assert history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + HOUR_MS) == orders
 
@@ -101,7 +101,7 @@ def test_a_round_appended_twice_is_kept_once_before_and_after_its_hour_is_packed
     assert history.append_round(prod.pk, T0, SERIES_GROUP, round_)  # a retried collector round
     assert len(history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + 1)) == 1
 
-    history.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     assert not history.append_round(prod.pk, T0, SERIES_GROUP, round_)  # its hour is sealed: refused
     assert not HistoryPoint.objects.exists()
     assert len(history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + 1)) == 1
@@ -110,17 +110,17 @@ def test_a_round_appended_twice_is_kept_once_before_and_after_its_hour_is_packed
 
 def test_an_hour_is_sealed_only_once_its_last_rounds_could_have_landed(prod):
     history.append_round(prod.pk, T0 + HOUR_MS - 1, SERIES_GROUP, {"orders": (1, 1.0, "OK", 1)})
-    history.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS - 1)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS - 1)
     assert HistoryPoint.objects.count() == 1 and not HistoryChunk.objects.exists()
     assert history.append_round(prod.pk, T0 + HOUR_MS - 2, SERIES_GROUP, {"orders": (2, 2.0, "OK", 1)})
-    history.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     assert not HistoryPoint.objects.exists()
     assert HistoryChunk.objects.get(tier=HistoryChunk.Tier.ROUNDS_HOUR).points == 2
 
 
 def test_roll_ups_keep_the_min_max_and_last_of_each_five_minutes_stored_or_not(prod):
     sent = feed(prod, T0, T0 + HOUR_MS + 20 * 60_000, 20_000)
-    history.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     assert tiers(start_ms=T0) == {HistoryChunk.Tier.ROUNDS_HOUR, HistoryChunk.Tier.ROLLUP_HOUR}
     assert HistoryPoint.objects.filter(t_ms__gte=T0 + HOUR_MS).exists()  # the last 20 minutes are not packed
 
@@ -142,11 +142,11 @@ def test_pruning_drops_exactly_the_chunks_past_retention(prod, settings):
     day_one_hours = {(HistoryChunk.Tier.ROLLUP_HOUR, T0 + DAY_MS + h * HOUR_MS) for h in range(23)}
 
     # A millisecond before, the hour of rounds and the day of roll-ups that end at the cuts are still there.
-    history.roll_up_and_prune(now - 1)
+    history_rollup.roll_up_and_prune(now - 1)
     assert sorted(rounds.values_list("start_ms", flat=True)) == [now - 3 * HOUR_MS, now - 2 * HOUR_MS]
     assert set(rollups.values_list("tier", "start_ms")) == {(HistoryChunk.Tier.ROLLUP_DAY, T0)} | day_one_hours
 
-    history.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
     # Rounds before now - 2 h and roll-ups before now - 1 day are past retention; the last hour is not sealed yet.
     assert sorted(rounds.values_list("start_ms", flat=True)) == [now - 2 * HOUR_MS]
     assert set(rollups.values_list("tier", "start_ms")) == day_one_hours
@@ -160,7 +160,7 @@ def test_pruning_drops_exactly_the_chunks_past_retention(prod, settings):
 def test_a_seven_day_read_joins_day_and_hour_roll_ups_with_rounds_not_yet_packed(prod):
     now = T0 + 7 * DAY_MS + 2 * HOUR_MS + 30 * 60_000
     sent = feed(prod, T0 - HOUR_MS, now, 200_000)  # one or two rounds a bucket
-    history.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
     assert tiers(tier=HistoryChunk.Tier.ROLLUP_DAY) and tiers(tier=HistoryChunk.Tier.ROLLUP_HOUR)
     assert HistoryPoint.objects.exists()
 
@@ -195,7 +195,7 @@ def test_rounds_that_did_not_happen_stay_gaps(prod):
         assert len(buckets) == 24 - 8 and not any(gap[0] <= b.t_ms < gap[1] for b in buckets)
 
     check()  # the gap's hour packed, the next hour still rounds in the head
-    history.roll_up_and_prune(T0 + 3 * HOUR_MS)
+    history_rollup.roll_up_and_prune(T0 + 3 * HOUR_MS)
     assert not HistoryPoint.objects.exists()
     check()
 
@@ -203,7 +203,7 @@ def test_rounds_that_did_not_happen_stay_gaps(prod):
 def test_a_read_while_an_hour_is_being_packed_sees_each_round_once(prod):
     sent = feed(prod, T0, T0 + HOUR_MS, 30_000)
     head = list(HistoryPoint.objects.all())
-    history.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     # Between a read of the head and a read of the chunks, the packer may move rounds from one to the other.
     HistoryPoint.objects.bulk_create(head)
 
@@ -217,13 +217,13 @@ def test_the_history_of_a_deleted_group_stays_readable_until_retention(prod, set
     settings.HISTORY_ROLLUP_RETENTION_DAYS = 3
     sent = feed(prod, T0, T0 + 2 * HOUR_MS, 60_000, keys=("orders", "gone"))
     feed(prod, T0 + 2 * HOUR_MS, T0 + 2 * DAY_MS, 600_000, keys=("orders",))  # "gone" was deleted
-    history.roll_up_and_prune(T0 + 2 * DAY_MS)
+    history_rollup.roll_up_and_prune(T0 + 2 * DAY_MS)
 
     gone = history.read_series(prod.pk, SERIES_GROUP, "gone", since_ms=T0, until_ms=T0 + 2 * DAY_MS)
     assert as_buckets(gone) == expected_buckets(sent, T0, T0 + 2 * HOUR_MS)
     assert tiers(series__key="gone") == {HistoryChunk.Tier.ROLLUP_DAY}
 
-    history.roll_up_and_prune(T0 + 4 * DAY_MS)  # its only day is past retention
+    history_rollup.roll_up_and_prune(T0 + 4 * DAY_MS)  # its only day is past retention
     assert history.read_series(prod.pk, SERIES_GROUP, "gone", since_ms=T0, until_ms=T0 + 4 * DAY_MS) == []
     assert list(HistorySeries.objects.values_list("key", flat=True)) == ["orders"]
 
@@ -242,7 +242,7 @@ def test_deleting_a_cluster_deletes_its_history_only(prod):
 def test_reads_go_round_by_round_up_to_a_day_and_by_roll_ups_beyond(prod):
     now = T0 + 2 * DAY_MS
     feed(prod, T0, now, 120_000)
-    history.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
 
     def spans(since, **kwargs):
         return {
@@ -264,9 +264,9 @@ def test_reads_go_round_by_round_up_to_a_day_and_by_roll_ups_beyond(prod):
 def test_rolling_up_again_changes_nothing(prod):
     feed(prod, T0, T0 + DAY_MS + 2 * HOUR_MS, 120_000)
     now = T0 + DAY_MS + 3 * HOUR_MS
-    history.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
     before = set(HistoryChunk.objects.values_list("series_id", "tier", "start_ms", "points", "payload"))
-    again = history.roll_up_and_prune(now)
+    again = history_rollup.roll_up_and_prune(now)
     assert (again.rounds_packed, again.chunks_written, again.days_merged, again.chunks_pruned) == (0, 0, 0, 0)
     assert set(HistoryChunk.objects.values_list("series_id", "tier", "start_ms", "points", "payload")) == before
 

@@ -14,7 +14,6 @@ from groups.models import Cluster, Operation, Replay, SnapshotGroup
 from groups.snapshot import queries
 from groups.snapshot.collector import COLLECTED, FAILED, collect
 from tests import kafkatools as kt
-from tests.integration.test_parity_with_kafka_tool import situations  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
