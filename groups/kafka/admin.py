@@ -88,12 +88,9 @@ class ClusterClient:
         return console_error(error, what, self.bootstrap)
 
     def _timeout_error(self, what: str) -> ConsoleError:
-        return ConsoleError(
-            f"Kafka at {self.bootstrap} did not answer within {self.timeout:.0f}s while {what}. "
-            "Check that the brokers are up and reachable from the console.",
-            code="_TIMED_OUT",
-            retriable=True,
-        )
+        reach = "Check that the brokers are up and reachable from the console."
+        message = f"Kafka at {self.bootstrap} did not answer within {self.timeout:.0f}s while {what}. {reach}"
+        return ConsoleError(message, code="_TIMED_OUT", retriable=True)
 
     def list_groups(self) -> list[GroupListing]:
         """Every consumer group (classic and KIP-848) the cluster knows, sorted by id."""
