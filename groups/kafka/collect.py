@@ -29,13 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-import kafka.errors  # type: ignore[import-untyped]
-from kafka import KafkaAdminClient  # type: ignore[import-untyped]
-from kafka.admin import ConfigResource, ConfigResourceType  # type: ignore[import-untyped]
-from kafka.net.compat import KafkaNetClient  # type: ignore[import-untyped]
-from kafka.net.manager import KafkaConnectionManager  # type: ignore[import-untyped]
-from kafka.net.selector import NetworkSelector  # type: ignore[import-untyped]
-from kafka.protocol.broker_version_data import BROKER_API_VERSIONS  # type: ignore[import-untyped]
+import kafka.errors
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.net.compat import KafkaNetClient
+from kafka.net.manager import KafkaConnectionManager
+from kafka.net.selector import NetworkSelector
+from kafka.protocol.broker_version_data import BROKER_API_VERSIONS
 
 from groups.kafka import (
     TP,

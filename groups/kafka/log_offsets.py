@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-import kafka.errors  # type: ignore[import-untyped]
-from kafka.protocol.consumer import (  # type: ignore[import-untyped]
+import kafka.errors
+from kafka.protocol.consumer import (
     IsolationLevel,
     ListOffsetsRequest,
     OffsetSpec,
