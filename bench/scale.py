@@ -65,7 +65,7 @@ def main() -> None:
     tier = TIERS[args.tier]
     state = Path(args.reuse or RESULTS / f"state-{tier.name}").resolve()
     results: dict = {"tier": tier.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": _commit(),
-                     "rounds": args.rounds, "cpus": os.cpu_count()}
+                     "rounds": args.rounds, "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}
 
     from localkafka.broker import LocalKafka
 
@@ -98,6 +98,9 @@ def main() -> None:
         with console_on_local_kafka("bench-scale-", redis=True):
             _bench(args, bootstrap, manifest, results)
 
+        results["loadavg_end"] = os.getloadavg()
+        print(f"\nmachine load (1/5/15 min) at start {_loads(results['loadavg_start'])}, at end "
+              f"{_loads(results['loadavg_end'])}, on {os.cpu_count()} cores shared with other work")
         RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"scale-{tier.name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
         path.write_text(json.dumps(results, indent=2, default=str))
@@ -288,19 +291,23 @@ def _pages(args, cluster, tier: str) -> dict:
         for name, (path, headers, body_ok) in pages.items():
             # One request per worker first, so start-up (imports, Kafka clients) is not in the figures.
             drive(port, path, headers, check=body_ok, clients=args.workers, requests_per_client=1, budget_s=1)
+            alone = drive(port, path, headers, check=body_ok, clients=1, requests_per_client=3, budget_s=args.budget)
             load = drive(port, path, headers, check=body_ok, clients=args.clients, requests_per_client=args.requests,
                          budget_s=args.budget)
-            out[name] = load.summary()
-            _print_load(name, load)
+            out[name] = {**load.summary(), "alone_p50_s": alone.percentile(50)}
+            _print_load(name, load, alone)
     _compare_tiers(tier, out)
     return out
 
 
-def _print_load(name: str, load: LoadResult) -> None:
+def _print_load(name: str, load: LoadResult, alone: LoadResult) -> None:
     s = load.summary()
     if not s["requests_ok"]:
         print(f"  {name.upper():<4} {load.path}: no good answer; errors {s['errors']}")
         return
+    if alone.latencies_s:
+        print(f"  {name.upper():<4} one client alone: p50 {alone.percentile(50) * 1000:,.0f} ms "
+              f"over {len(alone.latencies_s)} requests")
     verdict = "meets" if s["p95_s"] < PAGE_P95_TARGET_S else "misses"
     errors = f", errors {s['errors']}" if s["errors"] else ""
     print(f"  {name.upper():<4} {load.path}: p50 {s['p50_s'] * 1000:,.0f} ms, p95 {s['p95_s'] * 1000:,.0f} ms, "
@@ -322,6 +329,10 @@ def _compare_tiers(tier: str, pages: dict) -> None:
         if mine and theirs:
             m_over_s = mine / theirs if tier == "M" else theirs / mine
             print(f"    {name.upper()} p95 at M / p95 at S: {m_over_s:.2f}")
+
+
+def _loads(loadavg: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.1f}" for x in loadavg)
 
 
 def _commit() -> str:
