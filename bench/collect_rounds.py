@@ -2,7 +2,7 @@
 
 Usage (bench/scale.py runs it under bench/measure.py, with the run's Django environment):
     python bench/collect_rounds.py CLUSTER ROUNDS
-Prints one JSON line: each round's wall time, what the command said about it, and the process's
+Prints one JSON line: each round's wall time, what the command said about it (its steps too), and the process's
 RSS after Django was set up (what the collector starts from) and at its peak.
 """
 
@@ -28,7 +28,8 @@ def main() -> None:
     for _ in range(rounds):
         out = io.StringIO()
         t0 = time.perf_counter()
-        call_command("collect_lag", cluster=cluster, stdout=out)
+        # Verbosity 2: the command also says how long each of its steps took.
+        call_command("collect_lag", cluster=cluster, stdout=out, verbosity=2)
         seconds.append(time.perf_counter() - t0)
         said.append(out.getvalue().strip())
     print(json.dumps({"rounds_s": seconds, "said": said, "baseline_rss_bytes": baseline,

@@ -248,8 +248,9 @@ def _collector(rounds: int, tool_s: float | None) -> dict:
     median_s = statistics.median(report["rounds_s"])
     out = {**report, "median_s": median_s, "process_s": run.seconds, "peak_rss_bytes_wait4": run.peak_rss_bytes,
            "peak_tree_rss_bytes": run.peak_tree_rss_bytes}
-    print(f"\ncollector, {rounds} round{'s' if rounds > 1 else ''} of collect_lag in one fresh process "
-          f"(its own words: {report['said'][-1]!r}):")
+    print(f"\ncollector, {rounds} round{'s' if rounds > 1 else ''} of collect_lag in one fresh process; "
+          "the last round in its own words:")
+    print("\n".join(f"    {line}" for line in report["said"][-1].splitlines()))
     print(f"  rounds: {', '.join(f'{s:.2f} s' for s in report['rounds_s'])}; median {median_s:.2f} s")
     if tool_s:
         out["speedup_vs_tool"] = tool_s / median_s
