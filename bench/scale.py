@@ -70,17 +70,18 @@ def main() -> None:
     from localkafka.broker import LocalKafka
 
     broker = LocalKafka(state / "kafka")
+    manifest = _seeded_manifest(parser, state, tier) if args.reuse else None
     with contextlib.ExitStack() as cleanup:
-        if args.reuse:
-            manifest, bootstrap = _reuse(parser, broker, state, tier)
+        if not args.keep:
+            cleanup.callback(broker.stop)
+        if manifest:
+            bootstrap = _reuse(parser, broker, state, tier, manifest)
         else:
             broker.stop()
             shutil.rmtree(state, ignore_errors=True)
             state.mkdir(parents=True)
             bootstrap = broker.start()
             manifest = _seed(bootstrap, tier, state)
-        if not args.keep:
-            cleanup.callback(broker.stop)
         results["seeded"] = manifest
         print(f"tier {tier.name}: {manifest['groups']:,} groups, {manifest['topics']} topics, "
               f"{manifest['topic_partitions']:,} topic-partitions, {manifest['rows']:,} group-partition rows, "
@@ -110,21 +111,26 @@ def main() -> None:
                   f"python -m localkafka stop --dir {state / 'kafka'}")
 
 
-def _reuse(parser: argparse.ArgumentParser, broker, state: Path, tier: Tier) -> tuple[dict, str]:
+def _seeded_manifest(parser: argparse.ArgumentParser, state: Path, tier: Tier) -> dict:
     manifest_path = state / "manifest.json"
     if not manifest_path.exists():
         parser.error(f"{state} holds no seeded tier (no manifest.json): run without --reuse to seed one")
     manifest = json.loads(manifest_path.read_text())
     if manifest["tier"] != tier.name:
         parser.error(f"{state} holds tier {manifest['tier']}, not {tier.name}: pass --tier {manifest['tier']}")
+    return manifest
+
+
+def _reuse(parser: argparse.ArgumentParser, broker, state: Path, tier: Tier, manifest: dict) -> str:
     bootstrap = broker.start()
     why = check(bootstrap, tier)
     if why:
+        broker.stop()  # even with --keep: it holds nothing worth keeping
         parser.error(f"the seeded state in {state} is gone or incomplete ({why}); a broker that was stopped "
                      "loses it when localkafka formats it again on start: run without --reuse to seed again")
     print(f"reusing tier {tier.name} seeded {(time.time() * 1000 - manifest['seeded_at_ms']) / 60_000:.0f} min ago "
           f"in {state}")
-    return manifest, bootstrap
+    return bootstrap
 
 
 def _seed(bootstrap: str, tier: Tier, state: Path) -> dict:
@@ -175,8 +181,9 @@ def _bench(args, bootstrap: str, manifest: dict, results: dict) -> None:
     results["reference"] = {"rounds": times, "median": reference}
     tool_s = reference.get("tool", {}).get("seconds")
 
-    print(f"\nreferences, {rows:,} group-partition rows seeded (median of {args.rounds} round"
-          f"{'s' if args.rounds > 1 else ''}):")
+    if reference:
+        print(f"\nreferences, {rows:,} group-partition rows seeded (median of {args.rounds} round"
+              f"{'s' if args.rounds > 1 else ''}):")
     if "tool" in reference:
         r = reference["tool"]
         print(f"  kafka-consumer-groups --describe --all-groups (JVM start included): {r['seconds']:8.2f} s   "
