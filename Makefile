@@ -40,5 +40,5 @@ unit: $(STAMP)
 	@$(PY) -m pytest tests/unit
 
 clean-state:
-	@$(PY) -m localkafka stop || true
+	@$(PY) -m localkafka stop --all || true
 	rm -rf .localkafka

@@ -62,6 +62,21 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def port_is_free(port: int) -> bool:
+    """True if a server could listen on 127.0.0.1:port now.
+
+    SO_REUSEADDR as servers set it (the JVM and Django's runserver do), so the leftovers of a
+    server that just stopped (sockets in TIME_WAIT) do not count; a listener does.
+    """
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def port_answers(port: int, timeout: float = 0.5) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=timeout).close()

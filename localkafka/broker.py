@@ -24,6 +24,7 @@ from . import (
     PortTaken,
     free_ports,
     port_answers,
+    port_is_free,
     process_matches,
     read_pid,
     spawn_detached,
@@ -85,7 +86,7 @@ _BROKER_JVM = [
 _STARTED_MESSAGE = "Kafka Server started"
 
 _SERVER_PROPERTIES = """\
-# Written by localkafka on every start; edits are lost.
+# Written by localkafka on every start (same ports, same data dir); edits are lost.
 process.roles=broker,controller
 node.id=1
 # Static quorum: the format step then needs no --standalone.
@@ -253,27 +254,35 @@ class LocalKafka:
         self.pid_file = self.state_dir / "broker.pid"
         self.bootstrap: str | None = None
 
-    def _configured_port(self) -> int | None:
+    def _configured_ports(self) -> tuple[int, int] | None:
+        """The (broker, controller) ports of the last start, which every later start reuses."""
         try:
             text = self.properties.read_text()
         except FileNotFoundError:
             return None
-        for line in text.splitlines():
-            if line.startswith("advertised.listeners=PLAINTEXT://"):
-                return int(line.rsplit(":", 1)[1])
-        return None
+        match = re.search(r"^listeners=PLAINTEXT://127\.0\.0\.1:(\d+),CONTROLLER://127\.0\.0\.1:(\d+)$", text, re.M)
+        return (int(match[1]), int(match[2])) if match else None
+
+    def _formatted(self) -> bool:
+        # The storage tool's meta.properties (cluster id, node id) marks a formatted data dir.
+        try:
+            return "cluster.id=" in (self.data_dir / "meta.properties").read_text()
+        except FileNotFoundError:
+            return False
 
     def status(self) -> str | None:
         """The bootstrap address if the broker of this state dir is running and listening, else None."""
         pid = read_pid(self.pid_file)
-        port = self._configured_port()
-        alive = pid is not None and port is not None and process_matches(pid, str(self.properties))
-        self.bootstrap = f"127.0.0.1:{port}" if alive and port_answers(port) else None
+        ports = self._configured_ports()
+        alive = pid is not None and ports is not None and process_matches(pid, str(self.properties))
+        self.bootstrap = f"127.0.0.1:{ports[0]}" if alive and port_answers(ports[0]) else None
         return self.bootstrap
 
-    def start(self, timeout: float = 90) -> str:
-        """Reuse the running broker of this state dir, or format a fresh one and start it detached.
+    def start(self, timeout: float = 90, new_ports: bool = False) -> str:
+        """Reuse the running broker of this state dir, or start it detached.
 
+        A broker started before keeps its data (no new format) and its ports, so clients that knew
+        it find it again with every topic and group. new_ports moves it to free ports, data kept.
         Returns "127.0.0.1:PORT" once the broker serves requests. timeout covers format and
         startup, not the one-time jar download.
         """
@@ -285,30 +294,32 @@ class LocalKafka:
             lib = ensure_jars()
             java = _java()
             deadline = time.monotonic() + timeout
+            remembered = None if new_ports else self._configured_ports()
+            if remembered is None:
+                try:
+                    return self._launch(java, lib, free_ports(2), deadline)
+                except PortTaken:
+                    return self._launch(java, lib, free_ports(2), deadline)
             try:
-                return self._launch(java, lib, deadline)
+                if all(port_is_free(port) for port in remembered):
+                    return self._launch(java, lib, remembered, deadline)
             except PortTaken:
-                return self._launch(java, lib, deadline)
+                pass  # taken between the check and the bind: the same answer
+            taken = next((port for port in remembered if not port_is_free(port)), remembered[0])
+            raise LocalKafkaError(
+                f"port {taken}, which the broker of {self.state_dir} keeps across restarts, is in use by another "
+                "process: stop that process, or run `start --new-ports` to move the broker to free ports "
+                "(topics and groups are kept; clients then need the new bootstrap)"
+            )
 
-    def _launch(self, java: str, lib: pathlib.Path, deadline: float) -> str:
-        broker_port, controller_port = free_ports(2)
+    def _launch(self, java: str, lib: pathlib.Path, ports: list[int] | tuple[int, int], deadline: float) -> str:
+        broker_port, controller_port = ports
         self.properties.write_text(
             _SERVER_PROPERTIES.format(broker_port=broker_port, controller_port=controller_port, data_dir=self.data_dir)
         )
-        shutil.rmtree(self.data_dir, ignore_errors=True)
         classpath = f"{lib}/*"
-        try:
-            fmt = subprocess.run(
-                [java, *_TOOL_JVM, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", _cluster_id(), "-c", str(self.properties)],
-                capture_output=True,
-                text=True,
-                timeout=max(deadline - time.monotonic(), 1),
-            )
-        except subprocess.TimeoutExpired:
-            raise LocalKafkaError(f"formatting {self.data_dir} did not finish in time") from None
-        if fmt.returncode != 0:
-            raise LocalKafkaError(f"formatting {self.data_dir} failed: {_java_failure(fmt.stdout + fmt.stderr)}")
+        if not self._formatted():
+            self._format(java, classpath, deadline)
 
         proc = spawn_detached(
             [java, *_BROKER_JVM, "-cp", classpath, "kafka.Kafka", str(self.properties)],
@@ -334,6 +345,22 @@ class LocalKafka:
             time.sleep(0.2)
         self._stop_locked(timeout=10)
         raise LocalKafkaError(f"Kafka broker did not get ready in time; stopped it (log: {self.log_file})")
+
+    def _format(self, java: str, classpath: str, deadline: float) -> None:
+        # Whatever is there without a meta.properties is the leftover of an interrupted format.
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        try:
+            fmt = subprocess.run(
+                [java, *_TOOL_JVM, "-cp", classpath, "kafka.tools.StorageTool", "format",
+                 "-t", _cluster_id(), "-c", str(self.properties)],
+                capture_output=True,
+                text=True,
+                timeout=max(deadline - time.monotonic(), 1),
+            )
+        except subprocess.TimeoutExpired:
+            raise LocalKafkaError(f"formatting {self.data_dir} did not finish in time") from None
+        if fmt.returncode != 0:
+            raise LocalKafkaError(f"formatting {self.data_dir} failed: {_java_failure(fmt.stdout + fmt.stderr)}")
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM the broker of this state dir, SIGKILL it after timeout, and forget it."""

@@ -1,7 +1,7 @@
 """The local demo: a workload that keeps consumer groups in every state an operator meets, and the
-orchestrator behind `make demo` that starts Kafka, Redis, a Celery worker and the web server.
+command line of `make demo` (its orchestrator is demo_stack).
 
-    python -m localkafka.demo run [--port 8000]
+    python -m localkafka.demo run [--port 8000] [--dir STATE_DIR]
     python -m localkafka.demo traffic --bootstrap HOST:PORT [--prefix PREFIX]
 
 The workload is a plain client of the cluster (producers and consumers), which is why it imports
@@ -13,12 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import random
-import secrets
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -32,9 +28,8 @@ from typing import TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
-from localkafka import DEFAULT_STATE_DIR, REPO_ROOT, LocalKafkaError, port_answers, read_pid
-from localkafka.broker import LocalKafka, ensure_jars
-from localkafka.redis_server import ensure_redis, stop_redis
+from localkafka import DEFAULT_STATE_DIR
+from localkafka.demo_stack import run_demo
 
 log = logging.getLogger("localkafka.demo")
 
@@ -406,209 +401,19 @@ def run_traffic(bootstrap: str, prefix: str = "") -> int:
     return 0
 
 
-@dataclass
-class Child:
-    label: str
-    process: subprocess.Popen
-    log_path: Path
-
-
-class DemoStopped(Exception):
-    """SIGINT or SIGTERM arrived: unwind and stop what was started."""
-
-
-class ChildExited(Exception):
-    def __init__(self, child: Child, returncode: int) -> None:
-        how = f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
-        super().__init__(f"{child.label} {how}")
-        self.child = child
-
-
-def _raise_stopped(signum: int, frame: object) -> None:
-    raise DemoStopped
-
-
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _manage(*args: str, env: dict[str, str]) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        output = (result.stdout + result.stderr).strip()
-        raise LocalKafkaError(f"manage.py {args[0]} failed (exit code {result.returncode}):\n{output}")
-
-
-def _start_child(label: str, argv: list[str], env: dict[str, str], log_dir: Path) -> Child:
-    log_path = log_dir / f"{label.replace(' ', '-')}.log"
-    with open(log_path, "wb") as log_file:
-        # Its own process group: Ctrl-C reaches only us, and we stop children in order.
-        process = subprocess.Popen(
-            argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
-            process_group=0,
-        )
-    return Child(label, process, log_path)
-
-
-def _check_children(children: list[Child]) -> None:
-    for child in children:
-        returncode = child.process.poll()
-        if returncode is not None:
-            raise ChildExited(child, returncode)
-
-
-def _wait_for_web(port: int, children: list[Child], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not port_answers(port):
-        _check_children(children)
-        if time.monotonic() > deadline:
-            raise LocalKafkaError(f"the web server did not answer on port {port} within {timeout:.0f} s")
-        time.sleep(0.2)
-
-
-def _stop_children(children: list[Child], timeout: float = 20.0) -> None:
-    for child in children:
-        if child.process.poll() is None:
-            child.process.terminate()
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"{child.label} did not stop within {timeout:.0f} s; killing it", flush=True)
-            child.process.kill()
-            child.process.wait()
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _banner(port: int, password: str, bootstrap: str, redis_url: str, log_dir: Path) -> str:
-    rule = "=" * 72
-    return "\n".join([
-        rule,
-        "  Kafka consumer-group console demo is running",
-        "",
-        f"  Open      http://127.0.0.1:{port}/",
-        f"  Log in    admin / {password}   (all demo users share this password:",
-        "            viewer, operator, approver and admin, one per role)",
-        f"  Kafka     {bootstrap}  (cluster 'local', demo topics and groups keep moving)",
-        f"  Redis     {redis_url}",
-        f"  Logs      {log_dir}/",
-        "",
-        "  Stop with Ctrl-C: the web server, worker and traffic stop, and so do the",
-        "  broker and Redis if this command started them.",
-        rule,
-    ])
-
-
-def run_demo(port: int) -> int:
-    """Bring up everything the demo needs, print how to log in, and tear it all down on Ctrl-C or SIGTERM."""
-    if not _port_is_free(port):
-        print(f"Port {port} is already in use: stop what runs there, or pick another with --port.", file=sys.stderr)
-        return 1
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _raise_stopped)
-    kafka = LocalKafka()
-    started_kafka = started_redis = False
-    children: list[Child] = []
-    exit_code = 0
-    began = time.monotonic()
-    try:
-        ensure_jars()
-        started_kafka = kafka.status() is None
-        print("Starting Kafka..." if started_kafka else "Reusing the running Kafka...", flush=True)
-        bootstrap = kafka.start()
-        redis_url, started_redis = _ensure_demo_redis()
-        password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
-        env = {
-            **os.environ,
-            "REDIS_URL": redis_url,
-            "CONSOLE_CLUSTERS": f"local={bootstrap}",
-            "PYTHONUNBUFFERED": "1",
-        }
-        print("Preparing the database and the demo login...", flush=True)
-        _manage("migrate", "--noinput", env=env)
-        _manage("seed_demo", "--bootstrap", bootstrap, env={**env, "DEMO_PASSWORD": password})
-        log_dir = DEFAULT_STATE_DIR / "demo"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        children.append(_start_child(
-            "demo traffic", [sys.executable, "-m", "localkafka.demo", "traffic", "--bootstrap", bootstrap], env, log_dir
-        ))
-        children.append(_start_child(
-            "celery worker",
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "--beat", "--concurrency", "2", "-l", "warning",
-             "--schedule", str(log_dir / "celerybeat-schedule")],
-            env,
-            log_dir,
-        ))
-        children.append(_start_child(
-            "web server", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env, log_dir
-        ))
-        _wait_for_web(port, children)
-        print(_banner(port, password, bootstrap, redis_url, log_dir), flush=True)
-        print(f"(ready in {time.monotonic() - began:.1f} s)", flush=True)
-        while True:
-            _check_children(children)
-            time.sleep(0.5)
-    except DemoStopped:
-        print("\nStopping the demo...", flush=True)
-    except ChildExited as exc:
-        exit_code = 1
-        print(f"\nThe {exc}; stopping the demo. Last lines of {exc.child.log_path}:", file=sys.stderr)
-        print(_tail(exc.child.log_path), file=sys.stderr, flush=True)
-    except LocalKafkaError as exc:
-        exit_code = 1
-        print(f"\n{exc}", file=sys.stderr, flush=True)
-    finally:
-        # A second Ctrl-C must not abandon half-stopped servers; every step below is bounded.
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_IGN)
-        _stop_children(list(reversed(children)))
-        if started_kafka:
-            print("Stopping Kafka...", flush=True)
-            kafka.stop()
-        if started_redis:
-            print("Stopping Redis...", flush=True)
-            stop_redis()
-    print("Demo stopped.", flush=True)
-    return exit_code
-
-
-def _ensure_demo_redis() -> tuple[str, bool]:
-    """The Redis URL to use, and whether this call started that Redis (so the demo must stop it).
-
-    ensure_redis records a server it starts in the state dir's pid file; an unchanged pid file
-    means it returned $REDIS_URL or a Redis that was already running.
-    """
-    pid_file = DEFAULT_STATE_DIR / "redis.pid"
-    before = read_pid(pid_file)
-    url = ensure_redis()
-    return url, read_pid(pid_file) not in (None, before)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localkafka.demo", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start Kafka, Redis, the worker, the web server and demo traffic")
     run.add_argument("--port", type=int, default=8000, help="port of the web server (default 8000)")
+    run.add_argument("--dir", dest="state_dir", type=Path, default=DEFAULT_STATE_DIR,
+                     help="state directory of the broker, Redis, logs and password (default: <repo>/.localkafka)")
     traffic = commands.add_parser("traffic", help="seed demo topics and groups, then keep them moving")
     traffic.add_argument("--bootstrap", required=True, help="HOST:PORT of the cluster")
     traffic.add_argument("--prefix", default="", help="prefix of every topic and group name")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run_demo(args.port)
+        return run_demo(args.port, args.state_dir)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(threadName)s: %(message)s")
     return run_traffic(args.bootstrap, args.prefix)
 

@@ -1,5 +1,6 @@
 """A Redis for development and tests: the one REDIS_URL names if it answers, else a private
-Debian `redis-server` without persistence, started detached and reused while it lives."""
+Debian `redis-server` without persistence, started detached and reused while it lives, and
+started again on the same port when that port is still free."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from . import (
     LocalKafkaError,
     PortTaken,
     free_ports,
+    port_is_free,
     process_matches,
     read_pid,
     spawn_detached,
@@ -77,28 +79,47 @@ def ensure_redis(url: str | None = None, state_dir=None) -> str:
 
     url (else $REDIS_URL) is returned as is if it answers. Otherwise the redis-server recorded in
     state_dir (default <repo>/.localkafka) is reused, or a new one is started on a free
-    127.0.0.1 port, detached, and redis://127.0.0.1:PORT/0 is returned once it answers.
+    127.0.0.1 port (the port of its previous start if free, so a worker that knew it finds it
+    again), detached, and redis://127.0.0.1:PORT/0 is returned once it answers.
     """
     wanted = url or os.environ.get("REDIS_URL")
     if wanted and _answers(wanted):
         return wanted
     state, conf, pid_file, log_file = _paths(state_dir)
     with state_lock(state / ".redis.lock"):
-        pid, port = read_pid(pid_file), _configured_port(conf)
-        if pid is not None and port is not None and process_matches(pid, _marker(port)) and _answers(_url(port)):
-            return _url(port)
+        running = _running_url(conf, pid_file)
+        if running:
+            return running
         _stop_locked(conf, pid_file)
         server = shutil.which("redis-server")
         if server is None:
             raise LocalKafkaError("redis-server not found: install it (apt-get install redis-server) or set REDIS_URL")
+        # Unlike the broker's, a port taken meanwhile is no error: this Redis holds no data, and
+        # the demo hands its new URL to everything it starts.
+        previous = _configured_port(conf)
+        port = previous if previous is not None and port_is_free(previous) else free_ports(1)[0]
         try:
-            return _launch(server, state, conf, pid_file, log_file)
+            return _launch(server, port, state, conf, pid_file, log_file)
         except PortTaken:
-            return _launch(server, state, conf, pid_file, log_file)
+            return _launch(server, free_ports(1)[0], state, conf, pid_file, log_file)
 
 
-def _launch(server: str, state: pathlib.Path, conf: pathlib.Path, pid_file: pathlib.Path, log_file: pathlib.Path) -> str:
-    (port,) = free_ports(1)
+def _running_url(conf: pathlib.Path, pid_file: pathlib.Path) -> str | None:
+    pid, port = read_pid(pid_file), _configured_port(conf)
+    if pid is not None and port is not None and process_matches(pid, _marker(port)) and _answers(_url(port)):
+        return _url(port)
+    return None
+
+
+def redis_status(state_dir=None) -> str | None:
+    """The URL of the redis-server ensure_redis started in state_dir if it is running, else None."""
+    _, conf, pid_file, _ = _paths(state_dir)
+    return _running_url(conf, pid_file)
+
+
+def _launch(
+    server: str, port: int, state: pathlib.Path, conf: pathlib.Path, pid_file: pathlib.Path, log_file: pathlib.Path
+) -> str:
     conf.write_text(_REDIS_CONF.format(port=port, state_dir=state))
     proc = spawn_detached([server, str(conf)], log_file, cwd=state)
     pid_file.write_text(f"{proc.pid}\n")

@@ -1,5 +1,13 @@
-"""The demo workload leaves every consumer group in the situation its name promises."""
+"""The demo workload leaves every consumer group in the situation its name promises, and `make demo`
+stops everything it started."""
 
+import os
+import pathlib
+import re
+import signal
+import stat
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -9,7 +17,11 @@ import pytest
 from confluent_kafka import ConsumerGroupState, ConsumerGroupTopicPartitions, ConsumerGroupType, TopicPartition
 from confluent_kafka.admin import AdminClient, ConsumerGroupDescription, OffsetSpec
 
-from localkafka import demo
+from localkafka import demo, free_ports, port_answers, read_pid
+from localkafka.broker import LocalKafka
+from localkafka.demo_stack import demo_password
+from localkafka.redis_server import stop_redis
+from tests.kafkatools import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -141,3 +153,99 @@ def test_seeding_again_changes_no_committed_offset(workload, admin):
 
     assert {group: committed(admin, group) for group in seeded} == before
     assert log_offsets(admin, workload, "audit-trail", OffsetSpec.earliest()) == log_start_before
+
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _running_in_groups(groups: set[int]) -> list[int]:
+    """The live processes (zombies waiting for their parent count as exited) in these process groups."""
+    found = []
+    for stat_file in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _, group = stat_file.read_text().rsplit(")", 1)[1].split()[:3]
+        except OSError:
+            continue
+        if int(group) in groups and state != "Z":
+            found.append(int(stat_file.parent.name))
+    return found
+
+
+def test_ctrl_c_stops_everything_the_demo_started_though_its_output_pipe_closed(tmp_path, monkeypatch):
+    """`make demo 2>&1 | tee demo.log`, then Ctrl-C: the terminal signals the demo and tee alike, so
+    the demo reports its stop into a pipe nobody reads any more."""
+    state, output = tmp_path / "state", tmp_path / "demo.log"
+    (port,) = free_ports(1)
+    output.touch()  # tee creates it only once it runs
+    for name in ("REDIS_URL", "DEMO_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    demo_run = subprocess.Popen(
+        [sys.executable, "-m", "localkafka.demo", "run", "--port", str(port), "--dir", str(state)],
+        cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        process_group=0,
+    )
+    # One process group, as a shell puts a pipeline in: a terminal's Ctrl-C reaches both.
+    tee = subprocess.Popen(["tee", str(output)], stdin=demo_run.stdout, stdout=subprocess.DEVNULL,
+                           process_group=demo_run.pid)
+    demo_run.stdout.close()
+    try:
+        wait_for(lambda: "(ready in" in output.read_text() or demo_run.poll() is not None,
+                 timeout=240, what="the demo to get ready")
+        assert demo_run.poll() is None, output.read_text()
+        broker, redis_server = read_pid(state / "broker.pid"), read_pid(state / "redis.pid")
+        children = [int(pid) for pid in pathlib.Path(f"/proc/{demo_run.pid}/task/{demo_run.pid}/children").read_text().split()]
+        assert broker in children and redis_server in children and len(children) == 5, children
+        assert all(os.getpgid(pid) == pid for pid in children)
+        password = re.search(r"Log in +admin / (\S+)", output.read_text())[1]
+
+        os.killpg(demo_run.pid, signal.SIGINT)
+
+        assert demo_run.wait(timeout=120) == 0
+        assert tee.wait(timeout=10) == -signal.SIGINT
+        # Each child leads a process group of its own; the worker's pool and beat processes are in its group.
+        assert _running_in_groups(set(children)) == []
+        assert not port_answers(port)
+        # The printed password is the one kept for the next run, and every demo user signs in with it.
+        kept = state / "demo-password"
+        assert kept.read_text().strip() == password
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        users = ("viewer", "operator", "approver", "admin")
+        check = ("import sys; from django.contrib.auth import authenticate; "
+                 f"sys.exit(not all(authenticate(username=u, password={password!r}) for u in {users!r}))")
+        signs_in = subprocess.run([sys.executable, "manage.py", "shell", "-c", check],
+                                  cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert signs_in.returncode == 0, signs_in.stdout + signs_in.stderr
+    finally:
+        # A demo that never got ready is asked to stop its children before it is killed.
+        if demo_run.poll() is None:
+            demo_run.terminate()
+            try:
+                demo_run.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                demo_run.kill()
+        if tee.poll() is None:
+            tee.kill()
+        LocalKafka(state).stop()
+        stop_redis(state)
+
+
+def test_the_demo_password_is_made_once_per_state_dir_and_kept_from_other_users(tmp_path, monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    kept = tmp_path / "demo-password"
+
+    first = demo_password(tmp_path)
+
+    assert len(first) >= 16
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert demo_password(tmp_path) == first
+
+    # One saved before this rule, in the checkout's usual mode, is kept and tightened.
+    kept.write_text("saved-in-the-browser\n")
+    kept.chmod(0o644)
+    assert demo_password(tmp_path) == "saved-in-the-browser"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+    monkeypatch.setenv("DEMO_PASSWORD", "chosen-for-this-run")
+    assert demo_password(tmp_path) == "chosen-for-this-run"
+    assert kept.read_text() == "saved-in-the-browser\n"

@@ -5,17 +5,20 @@ session broker of the `kafka_bootstrap` fixture."""
 from __future__ import annotations
 
 import pathlib
+import socket
 import subprocess
 import sys
 import uuid
 
 import pytest
 import redis
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from localkafka import port_answers, read_pid
 from localkafka.broker import KAFKA_VERSION, LocalKafka, ensure_jars, run_tool
-from localkafka.redis_server import ensure_redis, stop_redis
+from localkafka.redis_server import ensure_redis, redis_status, stop_redis
+from tests import kafkatools as kt
 
 pytestmark = pytest.mark.integration
 
@@ -99,10 +102,94 @@ def test_ensure_redis_starts_a_server_that_answers_ping_and_reuses_it(tmp_path, 
         assert ensure_redis(state_dir=elsewhere) == url
         assert not (elsewhere / "redis.pid").exists()
 
-        # `stop` clears a state dir of everything localkafka started there, redis included.
+        # A worker may be using it: `stop` leaves Redis running and says so; `stop --all` stops it too.
         stopped = _cli("-m", "localkafka", "stop", "--dir", str(state))
+        assert stopped.returncode == 0, stopped.stderr
+        assert f"Redis keeps running at {url}" in stopped.stderr
+        assert redis.Redis.from_url(url, socket_connect_timeout=1).ping() is True
+        stopped = _cli("-m", "localkafka", "stop", "--all", "--dir", str(state))
         assert stopped.returncode == 0, stopped.stderr
         with pytest.raises(redis.ConnectionError):
             redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+
+        # Started again, it is where a worker that knew it looks.
+        assert ensure_redis(url="redis://127.0.0.1:1/0", state_dir=state) == url
     finally:
         stop_redis(state)
+
+
+@pytest.fixture(scope="module")
+def used_state(tmp_path_factory):
+    """A state dir whose broker holds a topic with records and a group's committed offsets, and
+    whose Redis runs: what a developer has after a day with the console. Both are stopped at the end."""
+    state = tmp_path_factory.mktemp("restart")
+    topic, group = f"kept-{uuid.uuid4().hex[:8]}", f"kept-group-{uuid.uuid4().hex[:8]}"
+    try:
+        bootstrap = LocalKafka(state).start()
+        ensure_redis(url="redis://127.0.0.1:1/0", state_dir=state)
+        kt.create_topic(bootstrap, topic, 2)
+        kt.produce(bootstrap, topic, {0: 5, 1: 3})
+        kt.wait_for_group_coordinator(bootstrap)
+        kt.commit(bootstrap, group, {(topic, 0): 4, (topic, 1): 1})
+        yield state, topic, group
+    finally:
+        LocalKafka(state).stop()
+        stop_redis(state)
+
+
+def _what_the_broker_holds(bootstrap: str, topic: str, group: str) -> tuple[dict[int, int], dict[int, int]]:
+    """(log end offset, committed offset) per partition, read after the group coordinator has loaded."""
+    kt.wait_for_group_coordinator(bootstrap)
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"probe-{uuid.uuid4().hex[:8]}"})
+    try:
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1] for p in (0, 1)}
+    finally:
+        consumer.close()
+    return ends, kt.committed(bootstrap, group, topic)
+
+
+def test_stop_then_start_keeps_the_port_topics_and_committed_offsets_and_leaves_redis_running(used_state):
+    state, topic, group = used_state
+    bootstrap = LocalKafka(state).start()  # running, whatever the order of the tests
+    redis_url = redis_status(state)
+    assert redis_url is not None
+
+    stopped = _cli("-m", "localkafka", "stop", "--dir", str(state))
+    assert stopped.returncode == 0, stopped.stderr
+    assert not port_answers(int(bootstrap.rsplit(":", 1)[1]))
+    assert redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping() is True
+
+    started = _cli("manage.py", "localkafka", "start", "--dir", str(state))
+
+    assert started.returncode == 0, started.stderr
+    assert started.stdout == f"bootstrap={bootstrap}\n"
+    assert _what_the_broker_holds(bootstrap, topic, group) == ({0: 5, 1: 3}, {0: 4, 1: 1})
+
+
+def test_a_taken_port_is_named_in_one_line_and_new_ports_moves_the_broker_with_its_data(used_state):
+    state, topic, group = used_state
+    bootstrap = LocalKafka(state).start()  # running, whatever the order of the tests
+    port = int(bootstrap.rsplit(":", 1)[1])
+    assert _cli("-m", "localkafka", "stop", "--dir", str(state)).returncode == 0
+    stranger = socket.socket()
+    try:
+        stranger.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        stranger.bind(("127.0.0.1", port))
+        stranger.listen()
+
+        refused = _cli("-m", "localkafka", "start", "--dir", str(state))
+
+        assert refused.returncode == 1
+        assert refused.stdout == ""
+        assert len(refused.stderr.splitlines()) == 1, refused.stderr
+        assert f"port {port}" in refused.stderr and "in use by another process" in refused.stderr
+        assert "start --new-ports" in refused.stderr
+
+        moved = _cli("-m", "localkafka", "start", "--new-ports", "--dir", str(state))
+
+        assert moved.returncode == 0, moved.stderr
+        new_bootstrap = moved.stdout.strip().removeprefix("bootstrap=")
+        assert new_bootstrap != bootstrap
+        assert _what_the_broker_holds(new_bootstrap, topic, group) == ({0: 5, 1: 3}, {0: 4, 1: 1})
+    finally:
+        stranger.close()

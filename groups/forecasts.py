@@ -1,0 +1,210 @@
+"""Forecasts at current rates: when retention will delete unread records, when a group catches up.
+
+Rates are measured by the collector's rounds: the committed offset and the log end of each
+partition over a recent window (`partition_rates`), the log start over the partition's history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from groups.estimates import CAUGHT_UP, UNKNOWN, LagSeconds, LogRound, continuous_from
+from groups.status import Observation, PartitionKey
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Messages per second, over a recent window: None when the window cannot tell."""
+
+    consume: float | None
+    produce: float | None
+
+
+def partition_rates(window: Sequence[Observation], *, recent_ms: int = 300_000) -> Rates:
+    """How fast a group's committed offset and the log end advanced over the last `recent_ms`.
+
+    A rate is measured since its counter last went down (a reset, a recreated topic) and is as
+    coarse as the commits it sees: a consumer committing every 5 s gives a rate within one
+    commit's worth of messages over the window.
+    """
+    committed = [(o.t_ms, o.committed) for o in window if o.committed is not None and o.committed >= 0]
+    ends = [(o.t_ms, o.log_end) for o in window if o.log_end is not None]
+    return Rates(_rate(committed, recent_ms), _rate(ends, recent_ms))
+
+
+def _rate(series: Sequence[tuple[int, int]], recent_ms: int | None) -> float | None:
+    series = series[continuous_from(series):]
+    if recent_ms is not None and series:
+        series = [(t, v) for t, v in series if t >= series[-1][0] - recent_ms]
+    if len(series) < 2 or series[-1][0] <= series[0][0]:
+        return None
+    return (series[-1][1] - series[0][1]) * 1000 / (series[-1][0] - series[0][0])
+
+
+@dataclass(frozen=True)
+class RetentionMargin:
+    """How long until the log start passes the committed offset, at current rates.
+
+    `state`: "lost" (it already has), "warning" (sooner than the threshold), "ok", "never" (not
+    at current rates) or "unknown". `method`: "log-start" (already lost), "log-start-rate",
+    "retention-time", "caught-up" or "unknown".
+    """
+
+    state: str
+    seconds: float | None
+    method: str
+    lost_records: int
+    doubtful: bool
+    note: str
+
+    @property
+    def warn(self) -> bool:
+        return self.state in ("lost", "warning")
+
+
+def retention_margin(*, committed: int | None, log_start: int | None, log_end: int | None,
+                     history: Sequence[LogRound], rates: Rates, lag: LagSeconds,
+                     retention_ms: int | None, warn_below_s: float = 3600.0) -> RetentionMargin:
+    """Time left before retention deletes records this group has not read.
+
+    Two estimates, the sooner wins: the log start's advance rate over `history` against the
+    group's consumption rate (sees retention.bytes and delete-records too, but moves in segment
+    jumps, so it needs a history longer than a segment's life), and the topic's `retention_ms`
+    against the lag in seconds (a record becomes deletable when its age passes retention.ms; the
+    broker deletes whole segments on its retention check, so actual loss comes somewhat later).
+    """
+    if committed is None or log_end is None:
+        return RetentionMargin("unknown", None, UNKNOWN, 0, False, "No committed offset or log end.")
+    if log_start is not None and committed < log_start:
+        lost = log_start - committed
+        return RetentionMargin("lost", None, "log-start", lost, False,
+                               f"Records already lost: {lost} records before the log start {log_start} were deleted unread.")
+    if committed >= log_end:
+        return RetentionMargin("never", None, CAUGHT_UP, 0, False, "Caught up: nothing unread to lose.")
+    candidates = [c for c in (_by_log_start_rate(committed, log_start, history, rates),
+                              _by_retention_time(retention_ms, lag, rates)) if c is not None]
+    finite = [c for c in candidates if c.seconds is not None]
+    if finite:
+        soonest = min(finite, key=lambda c: c.seconds or 0.0)
+        state = "warning" if (soonest.seconds or 0.0) < warn_below_s else "ok"
+        return RetentionMargin(state, soonest.seconds, soonest.method, 0, soonest.doubtful, soonest.note)
+    if candidates:
+        return candidates[0]
+    return RetentionMargin("unknown", None, UNKNOWN, 0, False,
+                           "Neither a moving log start in the history nor retention.ms with a lag in seconds.")
+
+
+def _by_log_start_rate(committed: int, log_start: int | None, history: Sequence[LogRound],
+                       rates: Rates) -> RetentionMargin | None:
+    starts = [(r.t_ms, r.log_start) for r in history if r.log_start is not None]
+    advance = _rate(starts, None)
+    if advance is None or log_start is None:
+        return None
+    span_min = (starts[-1][0] - starts[continuous_from(starts)][0]) / 60_000
+    closing = advance - max(rates.consume or 0.0, 0.0)
+    if advance == 0:
+        return RetentionMargin("never", None, "log-start-rate", 0, False,
+                               f"The log start has not moved in {span_min:.0f} min.")
+    if closing <= 0:
+        return RetentionMargin("never", None, "log-start-rate", 0, False,
+                               f"The group consumes faster ({rates.consume:.1f} msg/s) than the log start advances "
+                               f"({advance:.1f} msg/s).")
+    seconds = (committed - log_start) / closing
+    return RetentionMargin("ok", seconds, "log-start-rate", 0, False,
+                           f"The log start advances {advance:.1f} msg/s over {span_min:.0f} min and is "
+                           f"{committed - log_start} records behind the committed offset.")
+
+
+def _by_retention_time(retention_ms: int | None, lag: LagSeconds, rates: Rates) -> RetentionMargin | None:
+    if retention_ms is None:
+        return None
+    if retention_ms < 0:
+        return RetentionMargin("never", None, "retention-time", 0, False, "retention.ms is -1: time deletes nothing.")
+    if lag.seconds is None:
+        return None
+    ageing = _unread_age_growth(rates)
+    if ageing == 0:
+        return RetentionMargin("never", None, "retention-time", 0, lag.doubtful,
+                               "The group keeps pace with producers: its oldest unread record does not age.")
+    seconds = max(0.0, (retention_ms / 1000 - lag.seconds) / ageing)
+    due = " It is already deletable: it goes at the broker's next retention check." if seconds == 0 else ""
+    return RetentionMargin("ok", seconds, "retention-time", 0, lag.doubtful,
+                           f"The oldest unread record is {lag.seconds:.0f} s old against retention.ms "
+                           f"{retention_ms} ({lag.method}).{due}")
+
+
+def _unread_age_growth(rates: Rates) -> float:
+    """Seconds the oldest unread record ages per second: 1 when stalled, 0 when keeping pace.
+
+    Without a production rate (idle producer, no history) the group is assumed stalled, the
+    cautious side.
+    """
+    if rates.produce is None or rates.produce <= 0 or rates.consume is None:
+        return 1.0
+    return max(0.0, 1.0 - max(rates.consume, 0.0) / rates.produce)
+
+
+@dataclass(frozen=True)
+class CatchUp:
+    """When the group will have read everything, at current rates.
+
+    `state`: "caught-up", "catching-up" (`seconds` until the slowest partition is caught up),
+    "falling-behind" (lag grows by `falling_behind_rate` msg/s), "holding" (lag neither grows
+    nor shrinks), or "unknown" (too little history).
+    """
+
+    state: str
+    seconds: float | None
+    falling_behind_rate: float | None
+    consume_rate: float | None
+    produce_rate: float | None
+    note: str
+
+
+def catch_up(partitions: Mapping[PartitionKey, Sequence[Observation]], *, recent_ms: int = 300_000) -> CatchUp:
+    """Time for the group to catch up at the consumption and production rates of the last `recent_ms`.
+
+    Judged per partition (a group is caught up when its slowest partition is), from each
+    partition's recent rounds, oldest first.
+    """
+    lagging: dict[PartitionKey, tuple[int, Rates]] = {}
+    all_rates = []
+    for key, window in partitions.items():
+        rates = partition_rates(window, recent_ms=recent_ms)
+        all_rates.append(rates)
+        lag = _current_lag(window)
+        if lag is not None and lag > 0:
+            lagging[key] = (lag, rates)
+    consume = _sum_known([r.consume for r in all_rates])
+    produce = _sum_known([r.produce for r in all_rates])
+
+    def result(state: str, seconds: float | None, behind: float | None, note: str) -> CatchUp:
+        return CatchUp(state, seconds, behind, consume, produce, note)
+
+    if not lagging:
+        return result("caught-up", 0.0, None, "Caught up.")
+    deficits = {key: r.produce - r.consume for key, (_, r) in lagging.items()
+                if r.produce is not None and r.consume is not None}
+    behind = sum(d for d in deficits.values() if d > 0)
+    if behind > 0:
+        return result("falling-behind", None, behind, f"Falling behind at {behind:.1f} msg/s.")
+    if len(deficits) < len(lagging):
+        return result("unknown", None, None, "Not enough recent rounds to measure rates.")
+    if any(d == 0 for d in deficits.values()):
+        total = sum(lag for lag, _ in lagging.values())
+        return result("holding", None, None, f"Lag holds at {total}: consumers do not gain on producers.")
+    seconds = max(lagging[key][0] / -d for key, d in deficits.items())
+    return result("catching-up", seconds, None, f"Caught up in about {seconds:.0f} s at current rates.")
+
+
+def _current_lag(window: Sequence[Observation]) -> int | None:
+    latest = window[-1] if window else None
+    if latest is None or latest.committed is None or latest.committed < 0 or latest.log_end is None:
+        return None
+    return latest.log_end - latest.committed
+
+
+def _sum_known(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None

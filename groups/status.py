@@ -1,0 +1,319 @@
+"""Lag status of a group's partitions over a sliding window of collection rounds.
+
+The rules are Burrow's (its current evaluator code, not its older wiki), in Burrow's order:
+no commit or an incomplete window -> OK; lag within the allowed lag -> OK; STOP; REWIND;
+then, when every lag in the window exceeds the allowed lag, STALL (offset never moved) or
+WARN (lag never went down); otherwise OK. Group status is the worst partition, with STOP,
+STALL and REWIND counted as ERR.
+
+Burrow sees every commit as an event with its commit time; this console samples the committed
+offset once per collection round instead, so the window is the last `window_length` rounds and
+the rules are fed as follows:
+
+- When nobody consumes the partition (`has_consumer=False`), consecutive rounds that saw the
+  same committed offset collapse into one commit that keeps the earliest round's time: the
+  first round that saw an offset stands in for its commit time (within one collection period).
+  A group that no longer commits then trips Burrow's STOP rule, as it would in Burrow.
+- When a live member owns the partition, every round counts as a commit of what it saw, the
+  way a consumer's periodic auto-commit re-commits an unchanged position: a consumer that is
+  there but does not move trips STALL, not STOP. This is the distinction Burrow draws between
+  a consumer that stopped committing and one that commits without progress.
+- A commit's lag is its round's log end minus its offset, never below 0, measured when it was
+  first seen (a collapsed commit keeps its first round's lag, as Burrow keeps the lag measured
+  when a commit arrived). STALL and WARN compare commits, so they need two of them.
+
+Two statuses are this console's own:
+
+- RESET: the committed offset changed between two rounds of the window around the time this
+  console's own reset, undo or replay finished on the group. It is shown instead of every
+  Burrow rule while that change is in the window (the window mixes two histories), so a reset
+  to earliest never reads as REWIND. Once the change leaves the window the rules apply again.
+- AHEAD: the committed offset is past the log end. The topic was recreated or truncated; the
+  group's consumers will get OFFSET_OUT_OF_RANGE and restart where auto.offset.reset says.
+
+The window restarts (older rounds dropped) where the log end went down (a recreated or
+truncated topic is another log), where the collector's clock stepped back (times on either
+side cannot be compared) and after a round with no committed offset (offsets deleted or expired).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple
+
+PartitionKey = tuple[str, int]
+"""(topic, partition); `groups.kafka.TP` is one."""
+
+# The worker stamps an operation after it has read its commit back, so a round may see the new
+# offset a little before the operation's time.
+MOVE_CLOCK_SLACK_MS = 5_000
+
+
+class Status(StrEnum):
+    OK = "OK"
+    WARN = "WARN"
+    ERR = "ERR"
+    STOP = "STOP"
+    STALL = "STALL"
+    REWIND = "REWIND"
+    RESET = "RESET"
+    AHEAD = "AHEAD"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What one collection round saw for one partition of one group."""
+
+    t_ms: int
+    committed: int | None
+    log_end: int | None
+
+
+@dataclass(frozen=True)
+class ConsoleMove:
+    """An offset change this console made to the group (reset, undo, replay)."""
+
+    operation_id: int
+    t_ms: int
+
+
+@dataclass(frozen=True)
+class PartitionStatus:
+    status: Status
+    reason: str
+    operation_id: int | None = None
+
+
+class _Commit(NamedTuple):  # a tuple: the collector builds ten per partition per round
+    t_ms: int
+    offset: int
+    lag: int
+
+
+def evaluate_partition(
+    window: Sequence[Observation],
+    *,
+    now_ms: int,
+    allowed_lag: int = 0,
+    moves: Sequence[ConsoleMove] = (),
+    has_consumer: bool = False,
+    window_length: int = 10,
+    minimum_complete: float = 1.0,
+) -> PartitionStatus:
+    """Status of one partition of one group from its recent rounds, oldest first.
+
+    `has_consumer`: a live member owns the partition in the latest round. `minimum_complete`:
+    the share of `window_length` rounds needed before any trend rule is applied; Burrow's
+    default is 0, but then a console that just started calls every lagging group STOP or STALL
+    after two rounds, so the default waits for a full window. The window (`window_length` times
+    the collection period) should span at least twice the slowest consumer's commit interval,
+    or a group nobody owns reads as STOP between two of its commits.
+    """
+    rounds, restart_note = _usable_rounds(window, window_length)
+    if not rounds:
+        return PartitionStatus(Status.OK, "No committed offset.")
+    latest = rounds[-1]
+    committed = latest.committed
+    assert committed is not None
+    log_end = _latest_log_end(rounds)
+    if log_end is None:
+        return PartitionStatus(Status.OK, "Log end unknown; cannot judge the lag.")
+    if committed > log_end:
+        return _ahead(committed, log_end)
+    reset = _console_reset(rounds, moves)
+    if reset is not None:
+        return reset
+    lag = log_end - committed
+    if len(rounds) < max(2, minimum_complete * window_length):
+        return PartitionStatus(
+            Status.OK,
+            f"Collecting: {len(rounds)} of {window_length} rounds so far{restart_note} (lag {lag}).",
+        )
+    if lag <= allowed_lag:
+        return PartitionStatus(Status.OK, _within_allowed(lag, allowed_lag))
+    return _burrow_trend_rules(rounds, _commits(rounds, has_consumer), now_ms=now_ms, lag=lag,
+                               allowed_lag=allowed_lag)
+
+
+def _usable_rounds(window: Sequence[Observation], window_length: int) -> tuple[list[Observation], str]:
+    """The last rounds since the latest discontinuity; duplicate times keep the newer round."""
+    rounds: list[Observation] = []
+    note = ""
+    for obs in list(window)[-window_length:]:
+        previous = rounds[-1] if rounds else None
+        if obs.committed is None or obs.committed < 0:
+            rounds, note = [], " since the committed offset came back"
+            continue
+        if previous is not None and obs.t_ms < previous.t_ms:
+            rounds, note = [], " since the collector's clock went back"
+        elif previous is not None and _log_end_went_down(previous, obs):
+            rounds, note = [], " since the log end went down (topic recreated or truncated)"
+        elif previous is not None and obs.t_ms == previous.t_ms:
+            rounds.pop()
+        rounds.append(obs)
+    return rounds, note
+
+
+def _log_end_went_down(before: Observation, after: Observation) -> bool:
+    return before.log_end is not None and after.log_end is not None and after.log_end < before.log_end
+
+
+def _latest_log_end(rounds: Sequence[Observation]) -> int | None:
+    return next((obs.log_end for obs in reversed(rounds) if obs.log_end is not None), None)
+
+
+def _ahead(committed: int, log_end: int) -> PartitionStatus:
+    return PartitionStatus(
+        Status.AHEAD,
+        f"Committed offset {committed} is past the log end {log_end}: the topic was recreated or "
+        "truncated. The group's consumers will get OFFSET_OUT_OF_RANGE and restart where their "
+        "auto.offset.reset says (earliest re-reads the topic, latest skips what is there).",
+    )
+
+
+def _console_reset(rounds: Sequence[Observation], moves: Sequence[ConsoleMove]) -> PartitionStatus | None:
+    """RESET for the latest offset change in the window that one of the console's moves explains."""
+    if not moves:
+        return None
+    for before, after in reversed(list(zip(rounds, rounds[1:]))):
+        if before.committed == after.committed:
+            continue
+        move = _move_between(moves, before.t_ms, after.t_ms)
+        if move is not None:
+            return PartitionStatus(
+                Status.RESET,
+                f"Reset by operation #{move.operation_id}: offset {before.committed} → {after.committed}.",
+                operation_id=move.operation_id,
+            )
+    return None
+
+
+def _move_between(moves: Sequence[ConsoleMove], after_ms: int, until_ms: int) -> ConsoleMove | None:
+    inside = [m for m in moves if after_ms < m.t_ms <= until_ms + MOVE_CLOCK_SLACK_MS]
+    return max(inside, key=lambda m: m.t_ms) if inside else None
+
+
+def _within_allowed(lag: int, allowed_lag: int) -> str:
+    if lag <= 0:
+        return "Caught up."
+    return f"Lag {lag} is within the allowed {allowed_lag}."
+
+
+def _commits(rounds: Sequence[Observation], has_consumer: bool) -> list[_Commit]:
+    """Burrow's ring of commits, built from rounds as the module docstring explains."""
+    commits: list[_Commit] = []
+    for obs in rounds:
+        assert obs.committed is not None
+        log_end = obs.log_end if obs.log_end is not None else obs.committed
+        commit = _Commit(obs.t_ms, obs.committed, max(0, log_end - obs.committed))
+        if not has_consumer and commits and commits[-1].offset == commit.offset:
+            continue
+        commits.append(commit)
+    return commits
+
+
+def _burrow_trend_rules(
+    rounds: Sequence[Observation], commits: Sequence[_Commit], *, now_ms: int, lag: int, allowed_lag: int
+) -> PartitionStatus:
+    first, last = commits[0], commits[-1]
+    now_ms = max(now_ms, rounds[-1].t_ms)
+    silent_ms = now_ms - last.t_ms
+    if silent_ms > last.t_ms - first.t_ms and not _recently_caught_up(rounds, last.offset):
+        return PartitionStatus(
+            Status.STOP,
+            f"No commit for {_seconds(silent_ms)}, longer than the window of commits before it; "
+            f"{lag} messages wait at offset {last.offset}.",
+        )
+    rewind = _unrecovered_rewind(commits)
+    if rewind is not None:
+        return PartitionStatus(
+            Status.REWIND,
+            f"The committed offset went back from {rewind[0]} to {rewind[1]} and has not recovered; "
+            "no operation of this console explains it.",
+        )
+    if len(commits) > 1 and all(c.lag > allowed_lag for c in commits):
+        if all(c.offset == first.offset for c in commits):
+            return PartitionStatus(
+                Status.STALL,
+                f"A consumer owns the partition but its committed offset stayed at {first.offset} "
+                f"for the whole window ({_seconds(last.t_ms - first.t_ms)}) while {lag} messages wait.",
+            )
+        if all(b.lag >= a.lag for a, b in zip(commits, commits[1:])):
+            return PartitionStatus(
+                Status.WARN, f"Lag grew in every round of the window, from {first.lag} to {last.lag}."
+            )
+    return PartitionStatus(Status.OK, f"Consuming; lag {lag}.")
+
+
+def _recently_caught_up(rounds: Sequence[Observation], committed: int) -> bool:
+    return any(obs.log_end is not None and obs.log_end <= committed for obs in rounds)
+
+
+def _unrecovered_rewind(commits: Sequence[_Commit]) -> tuple[int, int] | None:
+    for i in range(1, len(commits)):
+        high = commits[i - 1].offset
+        if commits[i].offset < high and all(c.offset < high for c in commits[i:]):
+            return high, commits[i].offset
+    return None
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:.0f} s"
+
+
+_GROUP_LEVEL = {
+    Status.OK: Status.OK,
+    Status.RESET: Status.RESET,
+    Status.WARN: Status.WARN,
+    Status.ERR: Status.ERR,
+    Status.STOP: Status.ERR,
+    Status.STALL: Status.ERR,
+    Status.REWIND: Status.ERR,
+    Status.AHEAD: Status.ERR,
+}
+# RESET ranks above OK so a group the console just moved says so, and below every problem.
+_GROUP_SEVERITY = (Status.OK, Status.RESET, Status.WARN, Status.ERR)
+
+
+@dataclass(frozen=True)
+class GroupStatus:
+    """A group's headline status and the partitions behind it.
+
+    `status` is OK, RESET, WARN or ERR. `causes` maps each partition status that produced the
+    headline (e.g. STALL and STOP under ERR) to its partitions, largest count first.
+    """
+
+    status: Status
+    causes: Mapping[Status, tuple[PartitionKey, ...]]
+    operation_ids: tuple[int, ...]
+    summary: str
+
+
+def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus]) -> GroupStatus:
+    """Burrow's group status: the worst partition, STOP/STALL/REWIND (and AHEAD) as ERR."""
+    if not partitions:
+        return GroupStatus(Status.OK, {}, (), "OK: no partitions with a committed offset.")
+    headline = max((_GROUP_LEVEL[p.status] for p in partitions.values()), key=_GROUP_SEVERITY.index)
+    behind = {key: p for key, p in partitions.items() if _GROUP_LEVEL[p.status] is headline}
+    counts = Counter(p.status for p in behind.values())
+    order = sorted(counts, key=lambda s: (-counts[s], s.value))
+    causes = {s: tuple(sorted(k for k, p in behind.items() if p.status is s)) for s in order}
+    operation_ids = tuple(sorted({p.operation_id for p in behind.values() if p.operation_id is not None}))
+    return GroupStatus(headline, causes, operation_ids, _group_summary(headline, counts, order, operation_ids))
+
+
+def _group_summary(headline: Status, counts: Counter[Status], order: list[Status], operation_ids: tuple[int, ...]) -> str:
+    if headline is Status.OK:
+        return f"OK: {_partitions(counts[Status.OK])}."
+    if headline is Status.RESET:
+        ids = ", ".join(f"#{i}" for i in operation_ids)
+        return f"RESET: {_partitions(counts[Status.RESET])} reset by operation {ids}."
+    parts = ", ".join(f"{_partitions(counts[s])} {s.value}" for s in order)
+    return f"{headline.value}: {parts}."
+
+
+def _partitions(n: int) -> str:
+    return f"{n} partition" if n == 1 else f"{n} partitions"
