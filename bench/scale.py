@@ -13,8 +13,9 @@ on that broker and in the same run:
 Every figure is printed with its unit and written to bench/results/scale-<tier>-<time>.json.
 
 Usage: python bench/scale.py [--tier S|M] [--rounds 3] [--reuse DIR] [--keep] [--skip pages ...]
-Seeding goes into DIR (default bench/results/state-<tier>), wiped first. --keep leaves the
-broker running afterwards, so a later `--reuse DIR` starts at once.
+Seeding goes into DIR (default bench/results/state-<tier>), wiped first; the broker's data stays
+there when it stops, so a later `--reuse DIR` restarts it with the tier in place. --keep leaves
+the broker running, which saves that restart.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import time
 from pathlib import Path
 
 from console_env import ROOT, console_on_local_kafka  # also puts the repository on sys.path
+from localkafka import LocalKafkaError
+from localkafka.broker import LocalKafka, tool_command
 from measure import run_measured
 from seed_scale import TIERS, Tier, check, seed
 from web_load import LoadResult, default_workers, drive, served_console
@@ -51,8 +54,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tier", choices=sorted(TIERS), default="S")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each timed part (medians are reported)")
-    parser.add_argument("--reuse", metavar="DIR", help="a state dir seeded by an earlier run with --keep")
-    parser.add_argument("--keep", action="store_true", help="leave the broker running for a later --reuse")
+    parser.add_argument("--reuse", metavar="DIR", help="a state dir seeded by an earlier run")
+    parser.add_argument("--keep", action="store_true", help="leave the broker running afterwards")
     parser.add_argument("--skip", action="append", choices=PARTS, default=[], help="leave a part out (repeatable)")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients on the pages")
     parser.add_argument("--requests", type=int, default=25, help="requests per client and page, at most")
@@ -67,9 +70,14 @@ def main() -> None:
     results: dict = {"tier": tier.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": _commit(),
                      "rounds": args.rounds, "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}
 
-    from localkafka.broker import LocalKafka
-
     broker = LocalKafka(state / "kafka")
+    try:
+        _run(args, parser, tier, state, broker, results)
+    except LocalKafkaError as error:
+        sys.exit(f"scale.py: {error}")
+
+
+def _run(args, parser: argparse.ArgumentParser, tier: Tier, state: Path, broker: LocalKafka, results: dict) -> None:
     manifest = _seeded_manifest(parser, state, tier) if args.reuse else None
     with contextlib.ExitStack() as cleanup:
         if not args.keep:
@@ -106,9 +114,9 @@ def main() -> None:
         path = RESULTS / f"scale-{tier.name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
         path.write_text(json.dumps(results, indent=2, default=str))
         print(f"\nresults: {path.relative_to(ROOT)}")
-        if args.keep:
-            print(f"the broker keeps running: reuse it with --reuse {state}; stop it with "
-                  f"python -m localkafka stop --dir {state / 'kafka'}")
+        print(f"reuse this tier with --reuse {state}" + (
+            f"; its broker keeps running: stop it with python -m localkafka stop --dir {state / 'kafka'}"
+            if args.keep else ""))
 
 
 def _seeded_manifest(parser: argparse.ArgumentParser, state: Path, tier: Tier) -> dict:
@@ -121,13 +129,13 @@ def _seeded_manifest(parser: argparse.ArgumentParser, state: Path, tier: Tier) -
     return manifest
 
 
-def _reuse(parser: argparse.ArgumentParser, broker, state: Path, tier: Tier, manifest: dict) -> str:
+def _reuse(parser: argparse.ArgumentParser, broker: LocalKafka, state: Path, tier: Tier, manifest: dict) -> str:
     bootstrap = broker.start()
     why = check(bootstrap, tier)
     if why:
         broker.stop()  # even with --keep: it holds nothing worth keeping
-        parser.error(f"the seeded state in {state} is gone or incomplete ({why}); a broker that was stopped "
-                     "loses it when localkafka formats it again on start: run without --reuse to seed again")
+        parser.error(f"the seeded state in {state} is gone or incomplete ({why}): run without --reuse to seed "
+                     "again")
     print(f"reusing tier {tier.name} seeded {(time.time() * 1000 - manifest['seeded_at_ms']) / 60_000:.0f} min ago "
           f"in {state}")
     return bootstrap
@@ -206,8 +214,6 @@ def _median_of(runs: list[dict]) -> dict:
 
 
 def _tool(bootstrap: str, cluster) -> dict:
-    from localkafka.broker import tool_command
-
     run = run_measured(tool_command("consumer-groups", ["--describe", "--all-groups", "--timeout", "60000"], bootstrap))
     if run.returncode != 0:
         raise RuntimeError(f"kafka-consumer-groups failed ({run.returncode}): {run.stderr[-1000:]}")

@@ -32,7 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from confluent_kafka import ConsumerGroupTopicPartitions, Producer, TopicPartition  # noqa: E402
+from confluent_kafka import (  # noqa: E402
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec  # noqa: E402
 
 from tests import kafkatools as kt  # noqa: E402
@@ -158,17 +164,32 @@ def check(bootstrap: str, tier: Tier) -> str | None:
     missing = [t for t in the_plan.topics if t not in existing]
     if missing:
         return f"{len(missing)} of the tier's {len(the_plan.topics)} topics are missing (e.g. {missing[0]})"
-    ends = admin.list_offsets({TopicPartition(t, p): OffsetSpec.latest()
-                               for t, n in the_plan.topics.items() for p in range(n)}, request_timeout=60)
-    short = [str(tp) for tp, f in ends.items() if f.result(timeout=90).offset != tier.records]
+    ends = _log_ends(admin, [TopicPartition(t, p) for t, n in the_plan.topics.items() for p in range(n)])
+    short = [str(tp) for tp, end in ends.items() if end != tier.records]
     if short:
         return f"{len(short)} partitions do not hold {tier.records} records (e.g. {short[0]})"
+    kt.wait_for_group_coordinator(bootstrap)
     listed = admin.list_consumer_groups(request_timeout=60).result(timeout=90).valid
     found = {g.group_id for g in listed}
     absent = [g.group_id for g in the_plan.groups if g.group_id not in found]
     if absent:
         return f"{len(absent)} of the tier's {len(the_plan.groups)} groups are missing (e.g. {absent[0]})"
     return None
+
+
+def _log_ends(admin: AdminClient, partitions: list[TopicPartition], patience_s: float = 90) -> dict[str, int]:
+    """Log end of each partition; a broker just restarted answers with retriable errors while it loads them."""
+    deadline = time.monotonic() + patience_s
+    while True:
+        futures = admin.list_offsets({tp: OffsetSpec.latest() for tp in partitions}, request_timeout=60)
+        try:
+            return {f"{tp.topic}-{tp.partition}": f.result(timeout=90).offset for tp, f in futures.items()}
+        except KafkaException as error:
+            # UNKNOWN_LEADER_EPOCH is not marked retriable, but a restarted broker gives it for a second or two.
+            waiting = error.args[0].retriable() or error.args[0].code() == KafkaError.UNKNOWN_LEADER_EPOCH
+            if not waiting or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
 
 
 def _create_topics(admin: AdminClient, topics: dict[str, int]) -> None:
