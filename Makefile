@@ -1,13 +1,16 @@
 # One command to see it (`make demo`), one to prove it (`make test`). Both install what is
 # missing first: Debian packages, a virtualenv with requirements.txt, Kafka's jars from Maven.
+# `make test` also installs requirements-dev.txt and runs the lint, format and type checks
+# (`make check`) before the tests: any finding fails it.
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := redis-server chromium kcat
+APT_PACKAGES := redis-server chromium kcat postgresql
 STAMP := $(VENV)/.requirements-installed
+DEV_STAMP := $(VENV)/.dev-requirements-installed
 
-.PHONY: install system-packages demo test unit clean-state
+.PHONY: install system-packages demo check test unit clean-state vendor
 
 install: $(STAMP) system-packages
 	@$(PY) -m localkafka jars
@@ -19,6 +22,8 @@ system-packages:
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -30,11 +35,24 @@ $(STAMP): requirements.txt
 	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $(STAMP)
 
+$(DEV_STAMP): requirements-dev.txt $(STAMP)
+	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $(DEV_STAMP)
+
 demo: install
 	@$(PY) -m localkafka.demo run
 
-test: install
-	@$(PY) -m pytest
+check: $(DEV_STAMP)
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+	@$(VENV)/bin/mypy groups console
+
+# Checks first; unit tests once; integration tests on SQLite (with the browser tests) and again on a
+# throwaway PostgreSQL.
+test: install check
+	@$(PY) -m pytest tests/unit
+	@$(PY) -m pytest tests/integration tests/browser
+	@$(PY) -m pytest tests/integration --database=postgres
 
 unit: $(STAMP)
 	@$(PY) -m pytest tests/unit
@@ -42,3 +60,23 @@ unit: $(STAMP)
 clean-state:
 	@$(PY) -m localkafka stop --all || true
 	rm -rf .localkafka
+
+# The charting library, vendored (committed) so pages need no CDN; `make vendor` re-fetches exactly
+# this pinned package from npm and refuses it unless its sha512 matches the integrity npm published.
+UPLOT_VERSION := 1.6.32
+UPLOT_INTEGRITY := sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==
+UPLOT_DIR := groups/static/groups/vendor/uplot-$(UPLOT_VERSION)
+
+vendor:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	tgz="$$tmp/uplot-$(UPLOT_VERSION).tgz" && \
+	(cd "$$tmp" && npm pack --silent "uplot@$(UPLOT_VERSION)" >/dev/null) && \
+	got=$$(node -e 'const c = require("crypto"), fs = require("fs"); \
+	  process.stdout.write("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$$tgz") && \
+	if [ "$$got" != "$(UPLOT_INTEGRITY)" ]; then \
+	  echo "uplot@$(UPLOT_VERSION) from npm has integrity $$got, expected $(UPLOT_INTEGRITY): not vendored."; exit 1; \
+	fi && \
+	tar -xzf "$$tgz" -C "$$tmp" && mkdir -p $(UPLOT_DIR) && \
+	cp "$$tmp/package/dist/uPlot.iife.min.js" "$$tmp/package/dist/uPlot.min.css" "$$tmp/package/LICENSE" $(UPLOT_DIR)/ && \
+	(cd $(UPLOT_DIR) && sha256sum uPlot.iife.min.js uPlot.min.css LICENSE > SHA256SUMS) && \
+	echo "Vendored uplot@$(UPLOT_VERSION) ($(UPLOT_INTEGRITY)) into $(UPLOT_DIR); git diff shows what changed."

@@ -28,8 +28,11 @@ def console_on_local_kafka(prefix: str, *, redis: bool = False):
             # Registered before start(), so a broker whose start failed half-way is stopped too.
             cleanup.callback(broker.stop)
             bootstrap = broker.start()
-        settings = {"DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-                    "DJANGO_SETTINGS_MODULE": "console.settings", "KAFKA_REQUEST_TIMEOUT_MS": "60000"}
+        settings = {
+            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "DJANGO_SETTINGS_MODULE": "console.settings",
+            "KAFKA_REQUEST_TIMEOUT_MS": "60000",
+        }
         if redis:
             cleanup.callback(stop_redis, state_dir=workdir / "redis")
             settings["REDIS_URL"] = ensure_redis("redis://127.0.0.1:1/0", state_dir=workdir / "redis")

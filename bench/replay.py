@@ -30,7 +30,7 @@ import uuid
 
 from console_env import console_on_local_kafka  # also puts the repository on sys.path
 
-# What groups/kafka.py RangeCopier sets on its consumer and producer that changes throughput
+# What groups/kafka/copier.py RangeCopier sets on its consumer and producer that changes throughput
 # (its client-only settings, such as callbacks, transactions and the partitioner, are left out).
 COPIER_CONSUMER = {
     "fetch.max.bytes": 52_428_800,
@@ -64,9 +64,9 @@ def main() -> None:
 
 
 def _bench(args, bootstrap: str) -> None:
-    from groups import replay
     from groups.kafka import TP, client_for
     from groups.models import Cluster
+    from groups.operations import replays as replay
     from tests import kafkatools as kt
 
     run = uuid.uuid4().hex[:6]
@@ -75,8 +75,7 @@ def _bench(args, bootstrap: str) -> None:
     kt.create_topic(bootstrap, source, partitions)
     t0 = time.perf_counter()
     _fill(bootstrap, source, n, partitions, args.size)
-    print(f"wrote {n:,} records of {args.size} bytes into {partitions} partitions "
-          f"in {time.perf_counter() - t0:.1f}s")
+    print(f"wrote {n:,} records of {args.size} bytes into {partitions} partitions in {time.perf_counter() - t0:.1f}s")
     cluster = Cluster.objects.create(name="bench", bootstrap_servers=bootstrap)
     client = client_for(cluster)
     log = client.log_offsets([TP(source, p) for p in range(partitions)])
@@ -85,12 +84,20 @@ def _bench(args, bootstrap: str) -> None:
 
     librdkafka, known = _kcat_properties()
     consume_x, produce_x, unknown = _kcat_settings(known)
-    print(f"kcat tuned (librdkafka {librdkafka}) runs with RangeCopier's settings: "
-          f"{' '.join(consume_x)} | {' '.join(produce_x)}")
+    print(
+        f"kcat tuned (librdkafka {librdkafka}) runs with RangeCopier's settings: "
+        f"{' '.join(consume_x)} | {' '.join(produce_x)}"
+    )
     if unknown:
-        print(f"  not given to kcat, as its librdkafka lacks them: {', '.join(unknown)}"
-              + ("; so its consumer pauses fetching for a fixed 1 s whenever its queue is full (the copier's: "
-                 f"{COPIER_CONSUMER['fetch.queue.backoff.ms']} ms)" if "fetch.queue.backoff.ms" in unknown else ""))
+        print(
+            f"  not given to kcat, as its librdkafka lacks them: {', '.join(unknown)}"
+            + (
+                "; so its consumer pauses fetching for a fixed 1 s whenever its queue is full (the copier's: "
+                f"{COPIER_CONSUMER['fetch.queue.backoff.ms']} ms)"
+                if "fetch.queue.backoff.ms" in unknown
+                else ""
+            )
+        )
 
     def pipe(name: str, consume_options: list[str], produce_options: list[str], round_: int) -> None:
         target = _target(bootstrap, f"bench-replay-{name.replace('_', '-')}-{run}-{round_}", partitions)
@@ -109,11 +116,19 @@ def _bench(args, bootstrap: str) -> None:
 
     def replay_(name: str, round_: int, exactly_once: bool) -> None:
         target = _target(bootstrap, f"bench-replay-{name}-{run}-{round_}", partitions)
-        request = replay.ReplayRequest(topic=source, partitions=None, offsets=ranges, time_from_ms=None,
-                                       time_to_ms=None, target_topic=target, exactly_once=exactly_once)
+        request = replay.ReplayRequest(
+            topic=source,
+            partitions=None,
+            offsets=ranges,
+            time_from_ms=None,
+            time_to_ms=None,
+            target_topic=target,
+            exactly_once=exactly_once,
+        )
         preview = replay.preview_replay(client, request)
-        operation = replay.request_replay(cluster=cluster, request=request, preview=preview, reason="bench",
-                                          actor="bench", dispatch=False)
+        operation = replay.request_replay(
+            cluster=cluster, request=request, preview=preview, reason="bench", actor="bench", dispatch=False
+        )
         t0 = time.perf_counter()
         replay.run_replay(operation.pk)
         times[name].append(time.perf_counter() - t0)
@@ -132,28 +147,40 @@ def _bench(args, bootstrap: str) -> None:
     times = {name: [] for name in measure}
     names = list(measure)
     for round_ in range(args.rounds):
-        order = names[round_ % len(names):] + names[:round_ % len(names)]
+        order = names[round_ % len(names) :] + names[: round_ % len(names)]
         for name in order:
             measure[name](round_)
-        print(f"round {round_ + 1} ({' -> '.join(NAMES[name] for name in order)}): "
-              + ", ".join(f"{NAMES[name]} {times[name][-1]:.2f}s" for name in names))
+        print(
+            f"round {round_ + 1} ({' -> '.join(NAMES[name] for name in order)}): "
+            + ", ".join(f"{NAMES[name]} {times[name][-1]:.2f}s" for name in names)
+        )
 
     rate = {name: n / statistics.median(values) for name, values in times.items()}
     print()
-    print(f"{n:,} records of {args.size} bytes, {partitions} partitions -> {partitions} partitions "
-          f"(median of {args.rounds} round{'s' if args.rounds > 1 else ''})")
+    print(
+        f"{n:,} records of {args.size} bytes, {partitions} partitions -> {partitions} partitions "
+        f"(median of {args.rounds} round{'s' if args.rounds > 1 else ''})"
+    )
     print(f"  kcat -C | kcat -P pipe, as typed: {rate['kcat']:>10,.0f} records/s  (librdkafka defaults)")
-    print(f"  the same pipe, tuned:             {rate['kcat_tuned']:>10,.0f} records/s"
-          + (f"  (without {', '.join(unknown)})" if unknown else ""))
-    print(f"  console, at-least-once replay:    {rate['plain']:>10,.0f} records/s  "
-          f"({rate['plain'] / rate['kcat']:.2f} x kcat as typed, {rate['plain'] / rate['kcat_tuned']:.2f} x tuned; "
-          "target >= 1.00)")
-    print(f"  console, transactional replay:    {rate['txn']:>10,.0f} records/s  "
-          f"({rate['txn'] / rate['plain']:.2f} x non-transactional; target >= 0.85; "
-          f"{rate['txn'] / rate['kcat']:.2f} x kcat as typed)")
+    print(
+        f"  the same pipe, tuned:             {rate['kcat_tuned']:>10,.0f} records/s"
+        + (f"  (without {', '.join(unknown)})" if unknown else "")
+    )
+    print(
+        f"  console, at-least-once replay:    {rate['plain']:>10,.0f} records/s  "
+        f"({rate['plain'] / rate['kcat']:.2f} x kcat as typed, {rate['plain'] / rate['kcat_tuned']:.2f} x tuned; "
+        "target >= 1.00)"
+    )
+    print(
+        f"  console, transactional replay:    {rate['txn']:>10,.0f} records/s  "
+        f"({rate['txn'] / rate['plain']:.2f} x non-transactional; target >= 0.85; "
+        f"{rate['txn'] / rate['kcat']:.2f} x kcat as typed)"
+    )
     if args.rounds < 3:
-        print(f"  (only {args.rounds} round{'s' if args.rounds > 1 else ''}: a median of fewer than 3 is no more "
-              "than an average; kcat's time jumps by about a second between rounds)")
+        print(
+            f"  (only {args.rounds} round{'s' if args.rounds > 1 else ''}: a median of fewer than 3 is no more "
+            "than an average; kcat's time jumps by about a second between rounds)"
+        )
 
 
 def _kcat_properties() -> tuple[str, set[str]]:
@@ -167,8 +194,10 @@ def _kcat_properties() -> tuple[str, set[str]]:
 
 def _kcat_settings(known: set[str]) -> tuple[list[str], list[str], list[str]]:
     """-X options for kcat's consumer and producer, and the copier settings kcat's librdkafka lacks."""
+
     def options(settings: dict) -> list[str]:
         return [arg for name, value in settings.items() if name in known for arg in ("-X", f"{name}={value}")]
+
     unknown = [name for name in (*COPIER_CONSUMER, *COPIER_PRODUCER) if name not in known]
     return options(COPIER_CONSUMER), options(COPIER_PRODUCER), unknown
 
@@ -176,8 +205,14 @@ def _kcat_settings(known: set[str]) -> tuple[list[str], list[str], list[str]]:
 def _fill(bootstrap: str, topic: str, n: int, partitions: int, size: int) -> None:
     from confluent_kafka import Producer
 
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20, "batch.size": 1_000_000,
-                         "queue.buffering.max.messages": 1_000_000})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
     # Printable and without newlines, so the kcat pipe carries each record as one line.
     value = (b"0123456789abcdefghijklmnopqrstuvwxyz" * (size // 36 + 1))[:size]
     for i in range(n):
@@ -208,13 +243,22 @@ def _check(client, topic: str, partitions: int, n: int) -> None:
 
     from groups.kafka import TP
 
-    consumer = Consumer({**client._config, "group.id": "bench-replay-check", "enable.partition.eof": True,
-                         "isolation.level": "read_committed", "fetch.max.bytes": 52_428_800,
-                         "max.partition.fetch.bytes": 10_485_760})
+    consumer = Consumer(
+        {
+            **client._config,
+            "group.id": "bench-replay-check",
+            "enable.partition.eof": True,
+            "isolation.level": "read_committed",
+            "fetch.max.bytes": 52_428_800,
+            "max.partition.fetch.bytes": 10_485_760,
+        }
+    )
     try:
         # Through the admin client (read_uncommitted): the true high watermark, not the stable offset.
-        high = {tp.partition: offsets.end for tp, offsets in client.log_offsets(
-            [TP(topic, p) for p in range(partitions)]).items()}
+        high = {
+            tp.partition: offsets.end
+            for tp, offsets in client.log_offsets([TP(topic, p) for p in range(partitions)]).items()
+        }
         consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
         count, done, deadline = 0, set(), time.monotonic() + 300
         while len(done) < partitions and time.monotonic() < deadline:

@@ -27,9 +27,9 @@ def main() -> None:
 
 
 def _bench(args, bootstrap: str) -> None:
-    from groups import resets
     from groups.kafka import client_for
     from groups.models import Cluster, Operation
+    from groups.operations import resets
     from localkafka.broker import run_tool
     from tests import kafkatools as kt
 
@@ -43,14 +43,24 @@ def _bench(args, bootstrap: str) -> None:
     console_plan, console_exec, tool_exec = [], [], []
     for round_ in range(args.rounds):
         # Alternate targets so every round really moves every partition.
-        start_at, target, flag = (10, "to-earliest", "--to-earliest") if round_ % 2 == 0 else (0, "to-latest", "--to-latest")
+        start_at, target, flag = (
+            (10, "to-earliest", "--to-earliest") if round_ % 2 == 0 else (0, "to-latest", "--to-latest")
+        )
         kt.commit(bootstrap, group, {(topic, p): start_at for p in range(n)})
         t0 = time.perf_counter()
         preview = resets.preview_reset(client, group, target, scope_text=topic)
         t1 = time.perf_counter()
-        op = resets.request_operation(cluster=cluster, group_id=group, kind=Operation.Kind.RESET,
-                                      plan=resets.plan_rows(preview.plan), reason="bench", actor="bench",
-                                      strategy=target, scope=topic, dispatch=False)
+        op = resets.request_operation(
+            cluster=cluster,
+            group_id=group,
+            kind=Operation.Kind.RESET,
+            plan=resets.plan_rows(preview.plan),
+            reason="bench",
+            actor="bench",
+            strategy=target,
+            scope=topic,
+            dispatch=False,
+        )
         resets.run_operation(op.pk)
         t2 = time.perf_counter()
         op.refresh_from_db()
@@ -61,8 +71,12 @@ def _bench(args, bootstrap: str) -> None:
 
         kt.commit(bootstrap, group, {(topic, p): start_at for p in range(n)})
         t3 = time.perf_counter()
-        tool = run_tool("consumer-groups", ["--reset-offsets", "--group", group, "--topic", topic, flag,
-                                            "--execute", "--timeout", "60000"], bootstrap, timeout=300)
+        tool = run_tool(
+            "consumer-groups",
+            ["--reset-offsets", "--group", group, "--topic", topic, flag, "--execute", "--timeout", "60000"],
+            bootstrap,
+            timeout=300,
+        )
         t4 = time.perf_counter()
         assert tool.returncode == 0 and tool.stdout.count(topic) == n, tool.stdout[-500:] + tool.stderr[-500:]
         tool_exec.append(t4 - t3)

@@ -5,6 +5,7 @@ Redis; production sets DEBUG=0, SECRET_KEY and DATABASE_URL.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -44,6 +45,55 @@ DEBUG = env_bool("DEBUG", True)
 SECRET_KEY = env_str("SECRET_KEY", PLACEHOLDER_SECRET)
 if not DEBUG and SECRET_KEY == PLACEHOLDER_SECRET:
     raise ImproperlyConfigured("Set SECRET_KEY: DEBUG is off and the secret key is the development placeholder.")
+
+# The audit log's hash chain is keyed (HMAC-SHA256) with secrets the database does not hold, so whoever
+# can write to the database still cannot forge an event. AUDIT_HMAC_KEY, or the file AUDIT_HMAC_KEY_FILE
+# names, lists ID:SECRET entries separated by spaces or lines, oldest first: new events use the last,
+# the older ones stay to verify the events they signed. Each event records the id of its key.
+PLACEHOLDER_AUDIT_KEY = "dev:dev-only-audit-key-not-secret-do-not-deploy"
+
+
+def audit_keys(text: str, source: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for entry in text.split():
+        key_id, colon, secret = entry.partition(":")
+        # The message never quotes an entry: it holds a secret.
+        if not colon or not re.fullmatch(r"[A-Za-z0-9._-]{1,32}", key_id) or len(secret) < 32:
+            raise ImproperlyConfigured(
+                f"{source}: entry {len(keys) + 1} is not ID:SECRET (an ID of up to 32 letters, digits, '.', '_' "
+                "or '-', and a SECRET of at least 32 characters without spaces)."
+            )
+        if key_id in keys:
+            raise ImproperlyConfigured(f"{source}: the key id {key_id!r} is listed twice; give every key its own id.")
+        keys[key_id] = secret
+    if not keys:
+        raise ImproperlyConfigured(f"{source} is empty: list at least one ID:SECRET entry.")
+    return keys
+
+
+def env_audit_keys() -> dict[str, str]:
+    path = env_str("AUDIT_HMAC_KEY_FILE")
+    if path and env_str("AUDIT_HMAC_KEY"):
+        raise ImproperlyConfigured("Set AUDIT_HMAC_KEY or AUDIT_HMAC_KEY_FILE, not both.")
+    if not path:
+        return audit_keys(env_str("AUDIT_HMAC_KEY", PLACEHOLDER_AUDIT_KEY), "AUDIT_HMAC_KEY")
+    try:
+        text = Path(path).read_text()
+    except OSError as error:
+        raise ImproperlyConfigured(f"AUDIT_HMAC_KEY_FILE={path} cannot be read: {error.strerror}.") from None
+    return audit_keys(text, f"AUDIT_HMAC_KEY_FILE={path}")
+
+
+AUDIT_HMAC_KEYS = env_audit_keys()
+if not DEBUG and PLACEHOLDER_AUDIT_KEY.partition(":")[2] in AUDIT_HMAC_KEYS.values():
+    raise ImproperlyConfigured(
+        "Set AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): DEBUG is off and the audit log's key is the development placeholder."
+    )
+# Signed checkpoints of the audit log's head go here, outside the database; in production, a directory
+# the database's administrators cannot write (another machine's mount, write-once storage).
+AUDIT_CHECKPOINT_DIR = Path(env_str("AUDIT_CHECKPOINT_DIR", str(BASE_DIR / "audit-checkpoints")))
+# Events removed from the end of the log since the latest checkpoint go unnoticed: keep this short.
+AUDIT_CHECKPOINT_INTERVAL = env_int("AUDIT_CHECKPOINT_INTERVAL", 300)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
@@ -85,7 +135,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "groups.context_processors.navigation",
+                "groups.context_processors.console",
             ],
         },
     },
@@ -94,9 +144,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "console.wsgi.application"
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
-    )
+    "default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60)
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web process and the Celery worker share the file: wait for each other's writes and take
@@ -165,10 +213,44 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-operations": {"task": "groups.tasks.reap_stale_operations", "schedule": 60.0},
     # A request expires at its time even between sweeps: approving re-checks the time itself.
     "expire-approval-requests": {"task": "groups.tasks.expire_approval_requests", "schedule": 60.0},
+    "write-audit-checkpoint": {"task": "groups.tasks.write_audit_checkpoint",
+                               "schedule": float(AUDIT_CHECKPOINT_INTERVAL)},
+    # Picks up alert notifications whose task was lost or could not be queued.
+    "send-due-alert-deliveries": {"task": "groups.tasks.send_due_alert_deliveries", "schedule": 60.0},
+}
+# Notifications have their own queue, so a slow webhook never delays a reset; workers consume it
+# with `-Q celery,notifications`.
+CELERY_TASK_ROUTES = {
+    "groups.tasks.deliver_alert": {"queue": "notifications"},
+    "groups.tasks.send_due_alert_deliveries": {"queue": "notifications"},
 }
 # A running operation whose worker has been silent this long is marked failed; it must exceed the
 # hard time limit so a live but slow worker is never reaped.
 OPERATION_STALE_AFTER = env_int("OPERATION_STALE_AFTER", CELERY_TASK_TIME_LIMIT + 60)
+
+# Alerts (README, section Alerts).
+# The console's address as notifications link to it.
+CONSOLE_URL = env_str("CONSOLE_URL", "http://127.0.0.1:8000")
+# A reset, undo, deletion or replay mutes the alert rules of the groups it moved for this long after it.
+ALERT_MUTE_MINUTES = env_int("ALERT_MUTE_MINUTES", 15)
+# Hysteresis: a firing alert clears only below its threshold less this share of it (retention margin:
+# above it plus this share), and only once every condition has stayed clear for ALERT_CLEAR_SECONDS.
+ALERT_HYSTERESIS_PERCENT = env_int("ALERT_HYSTERESIS_PERCENT", 10)
+ALERT_CLEAR_SECONDS = env_int("ALERT_CLEAR_SECONDS", 120)
+# A failed notification is tried again after the base, then twice as long each time, this many times in all.
+ALERT_RETRY_BASE_SECONDS = env_int("ALERT_RETRY_BASE_SECONDS", 30)
+ALERT_DELIVERY_ATTEMPTS = env_int("ALERT_DELIVERY_ATTEMPTS", 6)
+ALERT_WEBHOOK_TIMEOUT_SECONDS = env_int("ALERT_WEBHOOK_TIMEOUT_SECONDS", 10)
+
+# Email notifications use Django's SMTP settings.
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kafka-console@localhost")
 
 LOGGING = {
     "version": 1,

@@ -1,22 +1,21 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from groups import views_account
+from groups.views import account
 
 urlpatterns = [
-    path("login/", views_account.login, name="login"),
-    path("logout/", views_account.logout, name="logout"),
-    path("account/password/", views_account.password_change, name="password_change"),
-    path("account/password/done/", views_account.password_change_done, name="password_change_done"),
-    path("account/token/", views_account.api_token, name="api_token"),
+    path("login/", account.login, name="login"),
+    path("logout/", account.logout, name="logout"),
+    path("account/password/", account.password_change, name="password_change"),
+    path("account/password/done/", account.password_change_done, name="password_change_done"),
+    path("account/token/", account.api_token, name="api_token"),
     # Before admin's own, which they replace.
-    path("admin/login/", views_account.admin_login),
-    path("admin/logout/", views_account.logout),
+    path("admin/login/", account.admin_login),
+    path("admin/logout/", account.logout),
     path("admin/", admin.site.urls),
-    path("", include("groups.urls_audit")),
     path("", include("groups.urls")),
 ]
 
-handler403 = "groups.views.forbidden"
-handler404 = "groups.views.not_found"
-handler500 = "groups.views.server_error"
+handler403 = "groups.views.errors.forbidden"
+handler404 = "groups.views.errors.not_found"
+handler500 = "groups.views.errors.server_error"

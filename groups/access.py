@@ -6,7 +6,6 @@ reads grants. Superusers may do everything; an inactive or anonymous user may do
 
 from __future__ import annotations
 
-import re
 from fnmatch import fnmatchcase
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -16,15 +15,8 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from groups import audit
-from groups.models import Cluster, Grant
+from groups.models import ACTIONS, ROLES, Cluster, Grant
 
-ACTIONS = ("view", "reset", "replay", "delete", "approve", "audit", "admin")
-ROLES = {
-    "Viewer": {"view"},
-    "Operator": {"view", "reset", "replay"},
-    "Approver": {"view", "approve", "audit"},
-    "Admin": set(ACTIONS),
-}
 # The smallest role that allows each action: what a refusal tells the person to ask for.
 ROLE_NEEDED = {action: next(role for role, actions in ROLES.items() if action in actions) for action in ACTIONS}
 
@@ -33,11 +25,13 @@ _ON_GROUP = {
     "reset": "reset offsets of group '{group}'",
     "delete": "delete group '{group}'",
     "approve": "approve operations on group '{group}'",
+    "alert": "manage alert rules for groups '{group}'",
 }
 _WITHOUT_GROUP = {
     "view": "view consumer groups",
     "reset": "reset offsets",
     "replay": "replay records",
+    "alert": "manage alert rules",
     "delete": "delete groups",
     "approve": "approve operations",
     "audit": "review the audit log",
@@ -60,9 +54,33 @@ def _grants_action(grant: Grant, action: str) -> bool:
     return action in (ROLES[grant.role] if grant.role else set(grant.actions))
 
 
-def _covers(grant: Grant, group_id: str | None) -> bool:
+def pattern_matches(pattern: str, group_id: str) -> bool:
+    """Whether a grant's (or an alert rule's) group pattern covers `group_id`."""
     # An exact name is compared as such, so a group id with glob characters ([, ?, *) matches itself.
-    return group_id is None or grant.group_pattern == group_id or fnmatchcase(group_id, grant.group_pattern)
+    return pattern == group_id or fnmatchcase(group_id, pattern)
+
+
+def _has_glob(pattern: str) -> bool:
+    return any(char in pattern for char in "*?[")
+
+
+def pattern_within(pattern: str, outer: str) -> bool:
+    """Whether every group id `pattern` matches is also matched by `outer`, told conservatively.
+
+    Exact: `*` holds everything, a pattern holds itself and the ids it matches; `payments-*` holds
+    any pattern starting with `payments-` (`payments-eu-*`). Any other pair is refused, since
+    deciding inclusion between arbitrary globs is not worth the surprise of a wrong answer.
+    """
+    if outer == "*" or pattern == outer:
+        return True
+    if not _has_glob(pattern):
+        return pattern_matches(outer, pattern)
+    prefix = outer[:-1]
+    return outer.endswith("*") and not _has_glob(prefix) and pattern.startswith(prefix)
+
+
+def _covers(grant: Grant, group_id: str | None) -> bool:
+    return group_id is None or pattern_matches(grant.group_pattern, group_id)
 
 
 def _matching_grants(user, action: str, cluster: Cluster | None) -> list[Grant] | None:
@@ -90,29 +108,6 @@ def allowed(user, action: str, cluster: Cluster | None = None, group_id: str | N
     return grants is None or any(_covers(grant, group_id) for grant in grants)
 
 
-def _pattern_regex(pattern: str) -> str:
-    """A grant's pattern as an anchored regex the database reads (SQLite through Django, PostgreSQL),
-    with fnmatch's meaning of `*`, `?` and `[...]` (`!` negates), as `_covers` applies it."""
-    parts, i = [], 0
-    while i < len(pattern):
-        char = pattern[i]
-        close = pattern.find("]", i + 2) if char == "[" else -1
-        if char == "*":
-            parts.append(".*")
-        elif char == "?":
-            parts.append(".")
-        elif close != -1:
-            members = pattern[i + 1:close]
-            negate = members.startswith("!")
-            members = members[1:] if negate else members
-            parts.append("[" + ("^" if negate else "") + members.replace("\\", "\\\\") + "]")
-            i = close
-        else:
-            parts.append(re.escape(char))
-        i += 1
-    return "^" + "".join(parts) + "$"
-
-
 def audit_scope(user) -> Q | None:
     """Which audit events `user` may review: None for all of them, else a filter on AuditEvent.
 
@@ -125,9 +120,9 @@ def audit_scope(user) -> Q | None:
         return None
     scope = Q(pk__in=[])
     for grant in grants:
-        on_cluster = Q(cluster=grant.cluster.name) if grant.cluster_id is not None else ~Q(cluster="")
+        on_cluster = Q(cluster=grant.cluster.name) if grant.cluster is not None else ~Q(cluster="")
         if grant.group_pattern != "*":
-            on_cluster &= Q(group_id=grant.group_pattern) | Q(group_id__regex=_pattern_regex(grant.group_pattern))
+            on_cluster &= Q(group_id=grant.group_pattern) | Q(group_id__regex=audit.glob_regex(grant.group_pattern))
         scope |= on_cluster
     return scope
 
@@ -140,6 +135,21 @@ def groups_allowed(user, action: str, cluster: Cluster, group_ids) -> list[str]:
     return [group_id for group_id in group_ids if any(_covers(grant, group_id) for grant in grants)]
 
 
+def alert_rule_scope(user):
+    """A test `(cluster_id or None, pattern) -> bool`: whether `user` may manage an alert rule on that
+    cluster (None: every cluster) for that group pattern. Grants are read once, here.
+
+    A rule must lie within one `alert` grant: a rule on every cluster needs a grant on every cluster,
+    and its pattern must lie within the grant's (see `pattern_within`).
+    """
+    grants = _matching_grants(user, "alert", None)
+    if grants is None:
+        return lambda cluster_id, pattern: True
+    return lambda cluster_id, pattern: any(
+        (grant.cluster_id is None or grant.cluster_id == cluster_id) and pattern_within(pattern, grant.group_pattern)
+        for grant in grants)
+
+
 def visible_groups(user, cluster: Cluster, group_ids) -> list[str]:
     """The ids among `group_ids` that `user` may view on `cluster`, in their order (one query)."""
     return groups_allowed(user, "view", cluster, group_ids)
@@ -147,27 +157,38 @@ def visible_groups(user, cluster: Cluster, group_ids) -> list[str]:
 
 def refusal(action: str, cluster: Cluster | None = None, group_id: str | None = None, *, who: str = "You") -> str:
     """What a person is told when `action` is refused to `who`, and what to ask for."""
-    if group_id is not None and action in _ON_GROUP:
-        what = _ON_GROUP[action].format(group=group_id)
-    else:
-        what = _WITHOUT_GROUP[action]
+    # An empty group id is no group's: what a replay's operation carries, whose right is on the cluster.
+    what = _ON_GROUP[action].format(group=group_id) if group_id and action in _ON_GROUP else _WITHOUT_GROUP[action]
     where = f" on cluster '{cluster.name}'" if cluster is not None else ""
     on_it = " on it" if cluster is not None or group_id is not None else ""
     return f"{who} may not {what}{where}: ask an admin for the {ROLE_NEEDED[action]} role{on_it}."
 
 
-def require(request_or_user, action: str, cluster: Cluster | None = None, group_id: str | None = None, *,
-            source_ip: str | None = None) -> None:
+def require(
+    request_or_user,
+    action: str,
+    cluster: Cluster | None = None,
+    group_id: str | None = None,
+    *,
+    source_ip: str | None = None,
+) -> None:
     """Raise PermissionDenied saying what is missing, and record the denial, unless `allowed`."""
     user = _user(request_or_user)
     if allowed(user, action, cluster, group_id):
         return
     if source_ip is None and isinstance(request_or_user, HttpRequest):
-        source_ip = request_or_user.META.get("REMOTE_ADDR")
+        source_ip = audit.source_ip(request_or_user)
     message = refusal(action, cluster, group_id)
     actor = user.username if user is not None and user.is_authenticated else "anonymous"
-    audit.record("denied", actor=actor, cluster=cluster.name if cluster else "", group_id=group_id or "",
-                 outcome="denied", error=message, source_ip=source_ip)
+    audit.record(
+        "denied",
+        actor=actor,
+        cluster=cluster.name if cluster else "",
+        group_id=group_id or "",
+        outcome="denied",
+        error=message,
+        source_ip=source_ip,
+    )
     raise PermissionDenied(message)
 
 

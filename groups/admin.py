@@ -1,8 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from groups.access import ACTIONS
-from groups.models import ApiToken, AuditEvent, Cluster, Grant, Operation
+from groups.models import ACTIONS, ApiToken, AuditEvent, Cluster, Grant, Operation
 
 
 @admin.register(Cluster)
@@ -43,9 +42,12 @@ class OperationAdmin(ReadOnlyAdmin):
 
 
 class GrantForm(forms.ModelForm):
-    actions = forms.MultipleChoiceField(choices=[(a, a) for a in ACTIONS], required=False,
-                                        widget=forms.CheckboxSelectMultiple,
-                                        help_text="Only when no role is chosen: exactly these actions.")
+    actions = forms.MultipleChoiceField(
+        choices=[(a, a) for a in ACTIONS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Only when no role is chosen: exactly these actions.",
+    )
 
     class Meta:
         model = Grant
@@ -66,7 +68,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """Keys are created by their owner on the API token page; here an admin sees and revokes them."""
 
     list_display = ["user", "created", "last_used"]
-    fields = ["user", "created", "last_used"]
+    fields = ("user", "created", "last_used")
     readonly_fields = fields
     search_fields = ["user__username"]
 

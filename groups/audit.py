@@ -1,29 +1,72 @@
-"""The audit writer every mutating path uses, and the verification of its hash chain."""
+"""The audit writer every mutating path uses, and the keyed hashes of its chain.
+
+Each event's hash covers its content and the previous event's hash. It is an HMAC-SHA256 keyed with the
+newest of settings.AUDIT_HMAC_KEYS, whose id the event records, so rewriting the database cannot forge
+an event. Events written before keys existed carry the key id "" and a plain SHA-256 (LEGACY_KEY_ID).
+Verification is in audit_verification; signed checkpoints of the head in audit_checkpoints.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from groups.models import AuditEvent, Operation
 
 GENESIS = "0" * 64
+LEGACY_KEY_ID = ""
+
+
+class UnknownKey(LookupError):
+    """Something names an audit key id that settings.AUDIT_HMAC_KEYS does not hold."""
+
+
+def current_key_id() -> str:
+    """The id of the key new events and checkpoints are signed with: the last one configured."""
+    return next(reversed(settings.AUDIT_HMAC_KEYS))
+
+
+def key_known(key_id: str) -> bool:
+    return key_id == LEGACY_KEY_ID or key_id in settings.AUDIT_HMAC_KEYS
 
 
 def _digest(fields: dict) -> str:
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """HMAC-SHA256 of fields with the key fields["key_id"] names; plain SHA-256 without a key id."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
+    key_id = fields.get("key_id", LEGACY_KEY_ID)
+    if key_id == LEGACY_KEY_ID:
+        return hashlib.sha256(canonical).hexdigest()
+    try:
+        secret = settings.AUDIT_HMAC_KEYS[key_id]
+    except KeyError:
+        raise UnknownKey(key_id) from None
+    return hmac.new(secret.encode(), canonical, hashlib.sha256).hexdigest()
+
+
+def sign(fields: dict) -> tuple[str, str]:
+    """(key id, signature) of fields with the current key, for records kept outside the database."""
+    key_id = current_key_id()
+    return key_id, _digest({**fields, "key_id": key_id})
+
+
+def signature_matches(fields: dict, key_id: str, signature: str) -> bool:
+    """Whether signature is what `sign` made of fields with key_id. Raises UnknownKey for a key not configured."""
+    if key_id == LEGACY_KEY_ID:
+        return False  # nothing outside the database was ever signed without a key
+    return hmac.compare_digest(_digest({**fields, "key_id": key_id}), signature)
 
 
 def _content(event: AuditEvent) -> dict:
-    return {
+    content = {
         "time": event.time.isoformat(),
         "actor": event.actor,
         "source_ip": event.source_ip,
@@ -38,6 +81,24 @@ def _content(event: AuditEvent) -> dict:
         "error": event.error,
         "prev_hash": event.prev_hash,
     }
+    # Legacy events were hashed over exactly the fields above; a keyed hash also covers its key id, so
+    # a key id cannot be swapped for "" (the unkeyed hash anyone can compute) without breaking it.
+    if event.key_id != LEGACY_KEY_ID:
+        content["key_id"] = event.key_id
+    return content
+
+
+def _wait_for_other_writers() -> None:
+    """Hold the right to append until this transaction ends, so the newest event read next is the last one.
+
+    Locking the newest row is not enough on PostgreSQL: a writer that waited for that lock still gets
+    the row it asked for, not the one committed meanwhile, and with no row yet there is nothing to lock;
+    two events would link to the same predecessor. EXCLUSIVE mode lets readers through. SQLite's
+    transactions here begin IMMEDIATE (settings), which already admits one writer at a time.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(AuditEvent._meta.db_table)} IN EXCLUSIVE MODE")
 
 
 def record(
@@ -61,7 +122,8 @@ def record(
         plan = operation.plan if plan is None else plan
     plan = plan or []
     with transaction.atomic():
-        last = AuditEvent.objects.select_for_update().order_by("-id").first()
+        _wait_for_other_writers()
+        last = AuditEvent.objects.order_by("-id").first()
         event = AuditEvent(
             time=timezone.now(),
             actor=actor,
@@ -76,69 +138,19 @@ def record(
             outcome=outcome,
             error=error,
             prev_hash=last.hash if last else GENESIS,
+            key_id=current_key_id(),
         )
         event.hash = _digest(_content(event))
         event.save()
     return event
 
 
-@dataclass(frozen=True)
-class ChainBreak:
-    event_id: int
-    problem: str
-
-
-def verify_chain() -> ChainBreak | None:
-    """The first event whose content or link does not match, or None when the chain is intact."""
-    expected_prev = GENESIS
-    for event in AuditEvent.objects.order_by("id").iterator(chunk_size=2000):
-        if event.prev_hash != expected_prev:
-            return ChainBreak(event.id, "its link to the previous event is broken: an event before it was removed or inserted")
-        if _digest(_content(event)) != event.hash:
-            return ChainBreak(event.id, "its content does not match its hash: it was altered")
-        expected_prev = event.hash
-    return None
-
-
-def explain_break(chain_break: ChainBreak) -> ChainBreak:
-    """The row to blame for a break `verify_chain` found, and what happened to it.
-
-    `verify_chain` stops at the first row whose link or hash is wrong, which is the row *after*
-    an insertion or a removal; the neighbours' links tell an inserted row from a removed one.
-    """
-    event = AuditEvent.objects.get(pk=chain_break.event_id)
-    previous = AuditEvent.objects.filter(id__lt=event.id).order_by("-id").first()
-    following = AuditEvent.objects.filter(id__gt=event.id).order_by("id").first()
-    expected_prev = previous.hash if previous else GENESIS
-    if following is not None and following.prev_hash == expected_prev:
-        skipped_to = f"event #{previous.id}" if previous else "the start of the chain"
-        return ChainBreak(event.id, f"it was inserted: event #{following.id} after it links past it to {skipped_to}")
-    if event.prev_hash == expected_prev:
-        return ChainBreak(event.id, "its content does not match its hash: it was altered")
-    if event.prev_hash == GENESIS:
-        return ChainBreak(AuditEvent.objects.order_by("id").first().id,
-                          f"it was inserted: event #{event.id} is the first of the chain and links past it")
-    linked = AuditEvent.objects.filter(hash=event.prev_hash, id__lt=event.id).first()
-    if linked is not None:
-        inserted = AuditEvent.objects.filter(id__gt=linked.id, id__lt=event.id).order_by("id")
-        count = inserted.count()
-        others = f" (and {count - 1} more event{'s' if count > 2 else ''} after it)" if count > 1 else ""
-        return ChainBreak(inserted.first().id, f"it was inserted{others}: event #{event.id} links past it "
-                                               f"to event #{linked.id}")
-    if previous is None:
-        return ChainBreak(event.id, "the events before it were removed: it links to an event that no longer exists")
-    if event.id - previous.id > 1:
-        missing = (f"#{previous.id + 1}" if event.id - previous.id == 2
-                   else f"#{previous.id + 1} to #{event.id - 1}")
-        return ChainBreak(event.id, f"event {missing}, between #{previous.id} and it, was removed: "
-                                    "it links to an event that no longer exists")
-    return ChainBreak(previous.id, f"its hash was rewritten: event #{event.id} after it links to a different "
-                                   "hash, so it was altered and re-hashed or replaced")
-
-
 def hash_matches(event: AuditEvent) -> bool:
-    """Whether the event's content is still what its hash was computed over."""
-    return _digest(_content(event)) == event.hash
+    """Whether the event's content is still what its hash was computed over (False for a key not configured)."""
+    try:
+        return hmac.compare_digest(_digest(_content(event)), event.hash)
+    except UnknownKey:
+        return False
 
 
 def chain_summary() -> tuple[int, str]:
@@ -149,28 +161,63 @@ def chain_summary() -> tuple[int, str]:
     return AuditEvent.objects.filter(id__lte=last.id).count(), last.hash
 
 
-def _glob_regex(pattern: str) -> str:
-    """`payments-*` as an anchored regex that SQLite (through Django) and PostgreSQL both read."""
-    parts = (".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern)
+def glob_regex(pattern: str, *, classes: bool = True) -> str:
+    """A glob as an anchored regex that SQLite (through Django) and PostgreSQL both read.
+
+    `*` is any run of characters and `?` one; with `classes`, `[...]` is one of those characters
+    (`!` negates), as fnmatch reads it; without, `[` and `]` are themselves.
+    """
+    parts, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        close = pattern.find("]", i + 2) if char == "[" and classes else -1
+        if char == "*":
+            parts.append(".*")
+        elif char == "?":
+            parts.append(".")
+        elif close != -1:
+            members = pattern[i + 1 : close]
+            negate = members.startswith("!")
+            members = members[1:] if negate else members
+            parts.append("[" + ("^" if negate else "") + members.replace("\\", "\\\\") + "]")
+            i = close
+        else:
+            parts.append(re.escape(char))
+        i += 1
     return "^" + "".join(parts) + "$"
+
+
+def source_ip(request: HttpRequest) -> str | None:
+    """The address an event records for a request: the client's, or behind a proxy the proxy's."""
+    return request.META.get("REMOTE_ADDR")
 
 
 def _start_of(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
-def find_events(*, actor: str = "", cluster: str = "", group: str = "", action: str = "", outcome: str = "",
-                since: date | None = None, until: date | None = None, text: str = "") -> QuerySet[AuditEvent]:
+def find_events(
+    *,
+    actor: str = "",
+    cluster: str = "",
+    group: str = "",
+    action: str = "",
+    outcome: str = "",
+    since: date | None = None,
+    until: date | None = None,
+    text: str = "",
+) -> QuerySet[AuditEvent]:
     """Events matching every given criterion, newest first.
 
     `group` is an exact group id, or a pattern where `*` stands for any run of characters and `?` for
-    one; `since` and `until` are UTC days, both included; `text` is searched in the reason, ignoring case.
+    one (`[` and `]` match themselves: they are common in group ids and rare in searches); `since` and
+    `until` are UTC days, both included; `text` is searched in the reason, ignoring case.
     """
     events = AuditEvent.objects.order_by("-id")
     exact = {"actor": actor, "cluster": cluster, "action": action, "outcome": outcome}
     events = events.filter(**{field: value for field, value in exact.items() if value})
     if group and ("*" in group or "?" in group):
-        events = events.filter(group_id__regex=_glob_regex(group))
+        events = events.filter(group_id__regex=glob_regex(group, classes=False))
     elif group:
         events = events.filter(group_id=group)
     if since is not None:

@@ -34,8 +34,9 @@ def _wait_after(failures: int) -> timedelta:
 
 
 def _latest(failures: QuerySet[LoginFailure], limit: int, now: datetime) -> list[datetime]:
-    return list(failures.filter(time__gt=now - WINDOW - LOCKOUT).order_by("-time")
-                .values_list("time", flat=True)[:limit])
+    return list(
+        failures.filter(time__gt=now - WINDOW - LOCKOUT).order_by("-time").values_list("time", flat=True)[:limit]
+    )
 
 
 def _lock_end(latest: list[datetime], limit: int) -> datetime | None:
@@ -66,8 +67,10 @@ def refusal(retry: datetime) -> str:
     seconds = max(1, round((retry - timezone.now()).total_seconds()))
     if seconds <= MAX_WAIT.total_seconds():
         return f"Too many failed sign-ins in a row: wait {seconds} second{'s' if seconds != 1 else ''}, then try again."
-    return (f"Too many failed sign-ins for this username or from this address: signing in is locked until "
-            f"{retry:%H:%M} UTC ({-(-seconds // 60)} min). If these attempts were not yours, tell an admin.")
+    return (
+        f"Too many failed sign-ins for this username or from this address: signing in is locked until "
+        f"{retry:%H:%M} UTC ({-(-seconds // 60)} min). If these attempts were not yours, tell an admin."
+    )
 
 
 UNKNOWN_USER = "(no such user)"

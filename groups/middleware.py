@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.middleware import HtmxDetails
 
 from groups.models import ApiToken
 
 API_PREFIX = "/api/"
+
+
+class HtmxHttpRequest(HttpRequest):
+    """A request as django-htmx's middleware leaves it: what htmx asked for, if it did."""
+
+    htmx: HtmxDetails
 
 
 def _unauthorized(message: str) -> JsonResponse:
@@ -34,8 +43,10 @@ class ApiAuthenticationMiddleware:
             scheme, _, key = header.partition(" ")
             user = ApiToken.user_for(key.strip()) if scheme.lower() == "token" and key.strip() else None
             if user is None:
-                return _unauthorized("The API token is not valid (revoked, replaced or mistyped): create one on "
-                                     "the console's API token page and send it as 'Authorization: Token <key>'.")
+                return _unauthorized(
+                    "The API token is not valid (revoked, replaced or mistyped): create one on "
+                    "the console's API token page and send it as 'Authorization: Token <key>'."
+                )
             request.user = user
         elif not request.user.is_authenticated:
             return _unauthorized("Sign in first, or send an API token as 'Authorization: Token <key>'.")
@@ -49,8 +60,10 @@ class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):
     swapping the login form into the fragment it was refreshing.
     """
 
-    def handle_no_permission(self, request: HttpRequest, view_func) -> HttpResponse:
-        if not request.htmx:
+    # An htmx client follows a 200 with HX-Redirect, which is no HttpResponseRedirect.
+    def handle_no_permission(self, request: HttpRequest, view_func) -> HttpResponse:  # type: ignore[override]
+        htmx = cast(HtmxHttpRequest, request).htmx
+        if not htmx:
             return super().handle_no_permission(request, view_func)
-        back_to = request.htmx.current_url_abs_path or request.get_full_path()
+        back_to = htmx.current_url_abs_path or request.get_full_path()
         return HttpResponseClientRedirect(redirect_to_login(back_to, self.get_login_url(view_func)).url)

@@ -1,3 +1,5 @@
+"""The console's rows, and the vocabulary they need: roles and the actions grants name."""
+
 import hashlib
 import os
 import secrets
@@ -8,6 +10,16 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
+
+ACTIONS = ("view", "reset", "replay", "alert", "delete", "approve", "audit", "admin")
+ROLES = {
+    "Viewer": {"view"},
+    # Operators are the ones paged about their groups, and a rule changes nothing in Kafka: they may
+    # set alerts up for the clusters and groups of their grant, and no wider.
+    "Operator": {"view", "reset", "replay", "alert"},
+    "Approver": {"view", "approve", "audit"},
+    "Admin": set(ACTIONS),
+}
 
 
 class Cluster(models.Model):
@@ -52,7 +64,8 @@ class Cluster(models.Model):
         help_text="Changes wait until another user with the approve right on the group approves them.",
     )
     approval_expiry_minutes = models.PositiveIntegerField(
-        default=60, validators=[MinValueValidator(1)],
+        default=60,
+        validators=[MinValueValidator(1)],
         help_text="A request no one approved or rejected within this many minutes is cancelled.",
     )
     created = models.DateTimeField(auto_now_add=True)
@@ -118,8 +131,9 @@ class Operation(models.Model):
     through conditional updates, so a redelivered task never runs an operation twice. On a cluster
     that requires approval it starts awaiting approval, and only a decision moves it on.
 
-    A replay's plan holds its source ranges; `group_id` is its private copy group, whose committed
-    offsets are the copy's checkpoint; the request itself is kept as JSON in `strategy_value`.
+    `group_id`, `strategy`, `strategy_value`, `scope` and `undo_of` describe a change of a group; a
+    replay changes no group (its `group_id` is empty): its plan holds its source ranges and its
+    request is its `replay` row. The progress fields are filled by runs that report as they go.
     """
 
     class Kind(models.TextChoices):
@@ -144,7 +158,9 @@ class Operation(models.Model):
     strategy = models.CharField(max_length=30, blank=True, default="")
     strategy_value = models.TextField(blank=True, default="")
     scope = models.TextField(blank=True, default="", help_text="Empty for all topics with committed offsets.")
-    plan = models.JSONField(default=list, help_text="Rows: topic, partition, before, after, log_start, log_end, clamped, note.")
+    plan = models.JSONField(
+        default=list, help_text="Rows: topic, partition, before, after, log_start, log_end, clamped, note."
+    )
     reason = models.TextField()
     requester = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT)
     requested_via = models.CharField(max_length=20, default="web")
@@ -157,33 +173,48 @@ class Operation(models.Model):
     finished = models.DateTimeField(null=True, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True, help_text="When an unanswered approval request lapses.")
-    decided_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="decided_operations",
-                                   help_text="Who approved or rejected it, or its requester if they cancelled it.")
+    decided_by = models.ForeignKey(
+        "auth.User",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decided_operations",
+        help_text="Who approved or rejected it, or its requester if they cancelled it.",
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_comment = models.TextField(blank=True, default="")
     progress_copied = models.BigIntegerField(default=0, help_text="Replay: records copied and committed so far.")
     progress_total = models.BigIntegerField(default=0, help_text="Replay: source offsets in the ranges.")
     progress_scanned = models.BigIntegerField(
-        default=0, help_text="Replay: source offsets passed so far, copied or not (filtered out, transaction markers).")
+        default=0, help_text="Replay: source offsets passed so far, copied or not (filtered out, transaction markers)."
+    )
     progress_rate = models.FloatField(default=0, help_text="Replay: records copied per second, lately.")
     progress_updated = models.DateTimeField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
     replay_attempt = models.PositiveIntegerField(
-        default=0, help_text="Replay: how many runs have taken it on; only the latest may write its progress.")
+        default=0, help_text="Replay: how many runs have taken it on; only the latest may write its progress."
+    )
     replay_stalls = models.PositiveIntegerField(
-        default=0, help_text="Replay: runs in a row that stopped reporting at the same checkpoint.")
+        default=0, help_text="Replay: runs in a row that stopped reporting at the same checkpoint."
+    )
     replay_stalled_at = models.BigIntegerField(
-        default=-1, help_text="Replay: offsets read (progress_scanned) where the last such run stopped.")
+        default=-1, help_text="Replay: offsets read (progress_scanned) where the last such run stopped."
+    )
     replay_stalled_attempt = models.PositiveIntegerField(
-        default=0, help_text="Replay: the run (replay_attempt) last found stopped.")
+        default=0, help_text="Replay: the run (replay_attempt) last found stopped."
+    )
 
     class Meta:
         ordering = ["-created"]
         indexes = [models.Index(fields=["cluster", "group_id", "-created"]), models.Index(fields=["status"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.get_kind_display()} of {self.group_id} ({self.status})"
+        return f"#{self.pk} {self.get_kind_display()} of {self.subject} ({self.status})"
+
+    @property
+    def subject(self) -> str:
+        """What the operation is about, for titles and lists: its group, or a replay's source topic."""
+        return self.group_id or (self.plan[0]["topic"] if self.plan else "")
 
     @property
     def is_final(self) -> bool:
@@ -224,6 +255,37 @@ class Operation(models.Model):
         return {(row["topic"], row["partition"]): row["before"] for row in self.plan}
 
 
+class Replay(models.Model):
+    """What a replay operation copies and how: its request, as asked, beside the operation's plan.
+
+    `copy_group` names the copy's private consumer group, whose committed offsets are the copy's
+    checkpoint, and its transactional id. By offsets, `offsets` maps each source partition to its
+    [from, to); by time, `partitions` (None for all) are copied over [time_from_ms, time_to_ms).
+    An empty filter field filters nothing (a request never asks for an empty key, pattern or name).
+    """
+
+    operation = models.OneToOneField(Operation, on_delete=models.CASCADE, primary_key=True, related_name="replay")
+    copy_group = models.TextField(unique=True)
+    topic = models.CharField(max_length=249)
+    partitions = models.JSONField(null=True, blank=True, help_text="Source partitions chosen; empty for all.")
+    offsets = models.JSONField(null=True, blank=True, help_text="By offsets: partition -> [from, to).")
+    time_from_ms = models.BigIntegerField(null=True, blank=True)
+    time_to_ms = models.BigIntegerField(null=True, blank=True)
+    key_equals = models.TextField(blank=True, default="")
+    key_regex = models.TextField(blank=True, default="")
+    header_present = models.TextField(blank=True, default="")
+    header_name = models.TextField(blank=True, default="", help_text="With header_value: copy records with it.")
+    header_value = models.TextField(blank=True, default="")
+    target_topic = models.CharField(max_length=249)
+    partitioning = models.CharField(max_length=20, default="same")
+    keep_timestamps = models.BooleanField(default=True)
+    throttle_rps = models.PositiveIntegerField(null=True, blank=True)
+    exactly_once = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"Replay of {self.topic} into {self.target_topic} (operation #{self.operation_id})"
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     """Bulk update() and delete() skip the model's save() and delete(), so they refuse as well."""
 
@@ -255,6 +317,8 @@ class AuditEvent(models.Model):
     error = models.TextField(blank=True, default="")
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # The audit key the hash was made with; "" for events hashed before the chain was keyed (plain SHA-256).
+    key_id = models.CharField(max_length=32, blank=True, default="")
 
     objects = AppendOnlyQuerySet.as_manager()
 
@@ -262,9 +326,14 @@ class AuditEvent(models.Model):
         ordering = ["-id"]
         indexes = [models.Index(fields=["cluster", "group_id"]), models.Index(fields=["time"])]
 
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.action} by {self.actor} ({self.outcome or 'no outcome'})"
+
     def save(self, *args, **kwargs):
-        if self.pk is not None:
+        if not self._state.adding:
             raise ValueError("Audit events are append-only: an existing event cannot be changed.")
+        # Never an UPDATE: a new event that names an existing row's id fails instead of overwriting it.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -272,9 +341,6 @@ class AuditEvent(models.Model):
 
 
 def role_choices() -> list[tuple[str, str]]:
-    # Read when used, not at import: groups.access imports these models.
-    from groups.access import ROLES
-
     return [(role, role) for role in ROLES]
 
 
@@ -285,18 +351,37 @@ class Grant(models.Model):
     Only `groups.access` reads grants to decide; this row holds one and checks that it makes sense.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="console_grants")
-    user_group = models.ForeignKey("auth.Group", null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="console_grants", verbose_name="group of users",
-                                   help_text="Grant to everyone in this Django group (instead of one user).")
-    role = models.CharField(max_length=20, choices=role_choices, blank=True, default="",
-                            help_text="Viewer, Operator, Approver or Admin; or leave empty and choose actions.")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="console_grants"
+    )
+    user_group = models.ForeignKey(
+        "auth.Group",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="console_grants",
+        verbose_name="group of users",
+        help_text="Grant to everyone in this Django group (instead of one user).",
+    )
+    role = models.CharField(
+        max_length=20,
+        choices=role_choices,
+        blank=True,
+        default="",
+        help_text="Viewer, Operator, Approver or Admin; or leave empty and choose actions.",
+    )
     actions = models.JSONField(default=list, blank=True, help_text="Explicit actions, instead of a role.")
-    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="grants",
-                                help_text="Empty for every cluster.")
+    cluster = models.ForeignKey(
+        Cluster,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="grants",
+        help_text="Empty for every cluster.",
+    )
     group_pattern = models.CharField(
-        max_length=500, default="*",
+        max_length=500,
+        default="*",
         help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, "
         "[ab] one of those; case matters).",
     )
@@ -317,13 +402,12 @@ class Grant(models.Model):
         return f"{who}: {what} on {self.cluster or 'every cluster'} / {self.group_pattern}"
 
     def clean(self) -> None:
-        from groups.access import ACTIONS
-
         if (self.user_id is None) == (self.user_group_id is None):
             raise ValidationError("Grant to one user or to one group of users: choose exactly one.")
         if bool(self.role) == bool(self.actions):
             raise ValidationError(
-                {"role": "Choose a role, or leave it empty and choose actions: not both, not neither."})
+                {"role": "Choose a role, or leave it empty and choose actions: not both, not neither."}
+            )
         unknown = sorted(set(self.actions) - set(ACTIONS))
         if unknown:
             raise ValidationError({"actions": f"Unknown actions {', '.join(unknown)}; use {', '.join(ACTIONS)}."})
@@ -376,3 +460,132 @@ class LoginFailure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["username", "-time"]), models.Index(fields=["source_ip", "-time"])]
+
+    def __str__(self) -> str:
+        return f"Failed sign-in as {self.username} at {self.time:%Y-%m-%d %H:%M:%S}"
+
+# ---------------------------------------------------------------------------------------------
+# Alerts: rules, the state of each (rule, group) pair, and the notifications sent for them.
+# Only groups.alerting writes these rows.
+
+
+class AlertRule(models.Model):
+    """When to tell someone about a consumer group, and how.
+
+    The rule covers the groups of `cluster` (or of every cluster) whose id matches `group_pattern`,
+    with the glob meaning grants give it. It fires when any of its conditions holds (for
+    `for_minutes` in a row); a condition left empty is not checked.
+    """
+
+    class WebhookFormat(models.TextChoices):
+        JSON = "json", "JSON (the console's body, see the README)"
+        SLACK = "slack", "Slack-compatible ({\"text\": ...})"
+
+    name = models.CharField(max_length=200)
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules",
+                                help_text="Empty for every cluster.")
+    group_pattern = models.CharField(
+        max_length=500, default="*",
+        help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, "
+        "[ab] one of those; case matters), as in grants.",
+    )
+    statuses = models.JSONField(default=list, blank=True, help_text="Fire while the group's status is one of these.")
+    lag_seconds_over = models.PositiveIntegerField(null=True, blank=True,
+                                                   help_text="Fire while the group's lag in seconds is over this.")
+    total_lag_over = models.PositiveBigIntegerField(null=True, blank=True,
+                                                    help_text="Fire while the group's total lag (messages) is over this.")
+    retention_margin_under_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Fire while the group's worst retention margin is under this many minutes.")
+    no_members = models.BooleanField(default=False, help_text="Fire while the group has no members.")
+    for_minutes = models.PositiveIntegerField(
+        default=0, help_text="How long a condition must hold, round after round, before the alert fires.")
+    webhook_url = models.URLField(max_length=2000, blank=True, default="")
+    webhook_format = models.CharField(max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
+    emails = models.JSONField(default=list, blank=True, help_text="Addresses the notifications are mailed to.")
+    renotify_minutes = models.PositiveIntegerField(
+        default=0, help_text="While still firing, notify again after this many minutes; 0 never.")
+    enabled = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.name}"
+
+
+class AlertState(models.Model):
+    """Where one rule stands for one group: pending, firing or resolved, and since when.
+
+    A row exists only once the rule's condition held for the group at least once; it is kept
+    after resolving so the alerts page can list recent alerts, and reused if the alert fires again.
+    """
+
+    class Phase(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FIRING = "firing", "Firing"
+        RESOLVED = "resolved", "Resolved"
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="states")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="alert_states")
+    group_id = models.TextField()
+    phase = models.CharField(max_length=10, choices=Phase.choices)
+    pending_since = models.DateTimeField(null=True, blank=True)
+    firing_since = models.DateTimeField(null=True, blank=True)
+    clear_since = models.DateTimeField(null=True, blank=True,
+                                       help_text="Firing, but every condition clear since then (hysteresis).")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_notified = models.DateTimeField(null=True, blank=True)
+    notifications = models.PositiveIntegerField(default=0, help_text="Notifications sent in the current episode.")
+    muted_until = models.DateTimeField(null=True, blank=True)
+    muted_by = models.ForeignKey(Operation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    summary = models.TextField(blank=True, default="", help_text="Why it fires (or fired), in plain words.")
+    facts = models.JSONField(default=dict, blank=True, help_text="The group's figures at the last evaluation.")
+    updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "cluster", "group_id"], name="one_state_per_rule_group")]
+        indexes = [models.Index(fields=["phase", "-updated"])]
+
+    def __str__(self) -> str:
+        return f"{self.rule} on {self.cluster}/{self.group_id}: {self.phase}"
+
+
+class AlertDelivery(models.Model):
+    """One notification (firing, again, resolved) to one channel, with its attempts.
+
+    Evaluation only creates these rows and enqueues them; a worker on the `notifications` queue
+    sends them, retrying with backoff until delivered or out of attempts.
+    """
+
+    class Event(models.TextChoices):
+        FIRING = "firing", "Firing"
+        RENOTIFY = "renotify", "Still firing"
+        RESOLVED = "resolved", "Resolved"
+
+    class Channel(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        EMAIL = "email", "Email"
+
+    state = models.ForeignKey(AlertState, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=10, choices=Event.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    target = models.TextField(help_text="The webhook URL, or the email addresses separated by commas.")
+    webhook_format = models.CharField(max_length=10, blank=True, default="")
+    payload = models.JSONField(help_text="The documented JSON body; other formats are made from it.")
+    created = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt = models.DateTimeField(null=True, blank=True, help_text="Empty once delivered or given up.")
+    last_error = models.TextField(blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    gave_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["next_attempt"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} of {self.state} by {self.channel}"

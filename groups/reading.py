@@ -20,8 +20,9 @@ class NotFound(ConsoleError):
         return True
 
 
-def cluster_groups(client: ClusterClient, *, visible: Callable[[list[str]], list[str]],
-                   query: str = "") -> list[lag.GroupSummary]:
+def cluster_groups(
+    client: ClusterClient, *, visible: Callable[[list[str]], list[str]], query: str = ""
+) -> list[lag.GroupSummary]:
     """A summary (state, type, members, topics, partitions, lag) of every consumer group kept.
 
     Groups are kept when their id contains `query` (ignoring case; an empty query keeps all) and
@@ -42,7 +43,8 @@ def cluster_groups(client: ClusterClient, *, visible: Callable[[list[str]], list
     log_offsets = client.log_offsets(partitions)
     by_id = {g.group_id: g for g in listings}
     return [
-        lag.summarize(descriptions[g], lag.partition_rows(descriptions[g], committed[g], log_offsets)) if g
+        lag.summarize(descriptions[g], lag.partition_rows(descriptions[g], committed[g], log_offsets))
+        if g
         else lag.summarize(GroupDescription(g, by_id[g].state, by_id[g].type, "", "-", ()), [])
         for g in group_ids
     ]
@@ -75,12 +77,15 @@ def group_detail(client: ClusterClient, group_id: str) -> GroupDetail:
         raise NotFound(f"Consumer group '{group_id}' does not exist on this cluster.", code="GROUP_ID_NOT_FOUND")
     partitions = set(committed) | {tp for m in description.members for tp in m.assignment}
     rows = lag.partition_rows(description, committed, client.log_offsets(partitions))
-    behind = {TP(r.topic, r.partition): r.committed for r in rows if r.lag is not None and r.lag > 0}
+    behind = {
+        TP(r.topic, r.partition): r.committed
+        for r in rows
+        if r.committed is not None and r.lag is not None and r.lag > 0
+    }
     timestamps = client.record_timestamps(behind)
     now_ms = int(time.time() * 1000)
     rows = [
-        replace(r, time_lag_ms=lag.time_lag_ms(r.lag, timestamps.get(TP(r.topic, r.partition)), now_ms))
-        for r in rows
+        replace(r, time_lag_ms=lag.time_lag_ms(r.lag, timestamps.get(TP(r.topic, r.partition)), now_ms)) for r in rows
     ]
     return GroupDetail(description, rows)
 
@@ -116,9 +121,16 @@ def topic_detail(client: ClusterClient, topic: str, *, visible: Callable[[list[s
     groups = []
     for listing in listings:
         rows = [
-            lag.PartitionRow(tp.topic, tp.partition, committed=offset, owner=None,
-                             log_start=log_offsets.get(tp, unknown).start, log_end=log_offsets.get(tp, unknown).end)
-            for tp, offset in committed[listing.group_id].items() if tp.topic == topic
+            lag.PartitionRow(
+                tp.topic,
+                tp.partition,
+                committed=offset,
+                owner=None,
+                log_start=log_offsets.get(tp, unknown).start,
+                log_end=log_offsets.get(tp, unknown).end,
+            )
+            for tp, offset in committed[listing.group_id].items()
+            if tp.topic == topic
         ]
         if rows:
             groups.append(TopicGroup(listing.group_id, listing.state, len(rows), lag.total_lag(rows)))

@@ -1,11 +1,11 @@
-"""A real single-node Apache Kafka (KRaft) and a throwaway Redis for development and tests.
+"""A real single-node Apache Kafka (KRaft), a throwaway Redis and PostgreSQL for development and tests.
 
-Kafka runs from Maven Central jars (see pom.xml), so no tarball download and no Docker. Both
-servers are started detached and recorded in a state directory, so a later command (or another
+Kafka runs from Maven Central jars (see pom.xml), so no tarball download and no Docker; Redis and
+PostgreSQL are Debian's. The servers are started detached and recorded in a state directory, so a later command (or another
 test session) finds and reuses them. Entry points: `python -m localkafka jars|start|status|stop|tool`
 and `python manage.py localkafka ...`.
 
-This module holds what broker.py and redis_server.py share: the error type and the bookkeeping
+This module holds what broker.py, redis_server.py and postgres.py share: the error type and the bookkeeping
 of detached processes (Linux: liveness is read from /proc).
 """
 
@@ -39,14 +39,30 @@ class PortTaken(Exception):
 _children: dict[int, subprocess.Popen] = {}
 
 
-def spawn_detached(argv: list[str], log_path: pathlib.Path, cwd: pathlib.Path) -> subprocess.Popen:
-    """Start argv in its own session (so Ctrl-C or the end of the caller does not reach it)."""
+def spawn_detached(
+    argv: list[str], log_path: pathlib.Path, cwd: pathlib.Path, run_as: tuple[int, int] | None = None
+) -> subprocess.Popen:
+    """Start argv in its own session (so Ctrl-C or the end of the caller does not reach it).
+
+    run_as (uid, gid) switches to that user, without our supplementary groups, before the exec, so
+    the pid is still the server's own; only root can do this.
+    """
+    identity = {"user": run_as[0], "group": run_as[1], "extra_groups": []} if run_as else {}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True,
+            **identity,
         )
     _children[proc.pid] = proc
     return proc
+
+
+def write_private(path: pathlib.Path, text: str) -> None:
+    """Write text to a file only its owner can read, never for a moment readable by others."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
 
 
 def free_ports(count: int) -> list[int]:
@@ -106,9 +122,9 @@ def process_matches(pid: int, marker: str) -> bool:
     return marker.encode() in cmdline.replace(b"\0", b" ")
 
 
-def terminate(pid: int, marker: str, timeout: float) -> None:
-    """SIGTERM, wait up to timeout, then SIGKILL."""
-    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+def terminate(pid: int, marker: str, timeout: float, first: signal.Signals = signal.SIGTERM) -> None:
+    """Send first (SIGTERM unless the server wants another), wait up to timeout, then SIGKILL."""
+    for sig, wait in ((first, timeout), (signal.SIGKILL, 10.0)):
         try:
             os.kill(pid, sig)
         except ProcessLookupError:

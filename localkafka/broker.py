@@ -10,6 +10,7 @@ import hashlib
 import os
 import pathlib
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import tempfile
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 
 from . import (
     DEFAULT_STATE_DIR,
@@ -30,7 +32,9 @@ from . import (
     spawn_detached,
     state_lock,
     terminate,
+    write_private,
 )
+from .tls import BrokerTls
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 POM = PACKAGE_DIR / "pom.xml"
@@ -91,11 +95,11 @@ process.roles=broker,controller
 node.id=1
 # Static quorum: the format step then needs no --standalone.
 controller.quorum.voters=1@127.0.0.1:{controller_port}
-listeners=PLAINTEXT://127.0.0.1:{broker_port},CONTROLLER://127.0.0.1:{controller_port}
-advertised.listeners=PLAINTEXT://127.0.0.1:{broker_port}
+listeners={listeners}
+advertised.listeners={advertised_listeners}
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map={protocol_map}
 log.dirs={data_dir}
 
 # Internal topics default to replication factor 3, which one broker can never satisfy.
@@ -130,6 +134,21 @@ group.consumer.assignment.interval.ms=0
 # Classic groups: the client asks for session.timeout.ms; the broker rejects it below this floor.
 group.min.session.timeout.ms=1000
 """
+
+# Clients of the SASL_SSL listener prove a SCRAM user's password over TLS; the broker and its
+# controller keep talking PLAINTEXT to each other, which is not what is being tested.
+_SECURED_PROPERTIES = """
+sasl.enabled.mechanisms={mechanism}
+listener.name.sasl_ssl.{mechanism_lower}.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PKCS12
+listener.name.sasl_ssl.ssl.keystore.location={keystore}
+listener.name.sasl_ssl.ssl.keystore.password={keystore_password}
+"""
+
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+SCRAM_USERNAME = "console"
+# The listener names in the order server.properties lists them; SASL_SSL only on a secured broker.
+_LISTENERS = ("PLAINTEXT", "CONTROLLER", "SASL_SSL")
 
 
 def cache_root() -> pathlib.Path:
@@ -166,21 +185,34 @@ def ensure_jars(quiet: bool = False) -> pathlib.Path:
         if mvn is None:
             raise LocalKafkaError("mvn not found: install Maven 3.8+ (needed once, to fetch the Kafka jars)")
         if not quiet:
-            print(f"localkafka: fetching Apache Kafka {KAFKA_VERSION} jars with Maven (first run only)", file=sys.stderr)
+            print(
+                f"localkafka: fetching Apache Kafka {KAFKA_VERSION} jars with Maven (first run only)", file=sys.stderr
+            )
         # Under the lock, any staging dir is the leftover of a killed download.
         for stale in root.glob("lib.partial-*"):
             shutil.rmtree(stale, ignore_errors=True)
         staging = pathlib.Path(tempfile.mkdtemp(prefix="lib.partial-", dir=root))
         try:
             result = subprocess.run(
-                [mvn, "-B", "-q", "-f", str(POM), _COPY_DEPENDENCIES, "-DincludeScope=runtime", f"-DoutputDirectory={staging}"],
+                [
+                    mvn,
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(POM),
+                    _COPY_DEPENDENCIES,
+                    "-DincludeScope=runtime",
+                    f"-DoutputDirectory={staging}",
+                ],
                 capture_output=True,
                 text=True,
             )
             if result.returncode != 0:
                 # Even in batch mode Maven starts its output with a colour reset.
                 output = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
-                errors = [line.removeprefix("[ERROR]").strip() for line in output.splitlines() if line.startswith("[ERROR]")]
+                errors = [
+                    line.removeprefix("[ERROR]").strip() for line in output.splitlines() if line.startswith("[ERROR]")
+                ]
                 reason = next((error for error in errors if error), f"mvn exited with {result.returncode}")
                 raise LocalKafkaError(f"Maven could not resolve the Kafka jars (is Maven Central reachable?): {reason}")
             shutil.rmtree(lib, ignore_errors=True)
@@ -229,9 +261,7 @@ def run_tool(
     stdin is empty rather than inherited, so a console producer never waits on the terminal.
     """
     stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
-    return subprocess.run(
-        tool_command(tool, args, bootstrap), capture_output=True, text=True, timeout=timeout, **stdin
-    )
+    return subprocess.run(tool_command(tool, args, bootstrap), capture_output=True, text=True, timeout=timeout, **stdin)
 
 
 def _cluster_id() -> str:
@@ -243,8 +273,20 @@ def _cluster_id() -> str:
             return cluster_id
 
 
+@dataclass(frozen=True)
+class SecuredListener:
+    """How a client reaches a secured broker: SASL_SSL, a SCRAM user, the CA that signed the broker."""
+
+    bootstrap: str
+    username: str
+    password_file: pathlib.Path
+    ca_file: pathlib.Path
+    mechanism: str = SCRAM_MECHANISM
+
+
 class LocalKafka:
-    """A broker whose files (config, data, log, pid) live in one state dir."""
+    """A broker whose files (config, data, log, pid, and for a secured one its CA, keystore and
+    SCRAM password) live in one state dir."""
 
     def __init__(self, state_dir: pathlib.Path | str | None = None):
         self.state_dir = pathlib.Path(state_dir or DEFAULT_STATE_DIR).resolve()
@@ -252,16 +294,23 @@ class LocalKafka:
         self.data_dir = self.state_dir / "data"
         self.log_file = self.state_dir / "broker.log"
         self.pid_file = self.state_dir / "broker.pid"
+        self.tls = BrokerTls(self.state_dir / "tls")
+        # Exists exactly when the formatted data holds the SCRAM user with this password.
+        self.password_file = self.state_dir / "sasl-password"
         self.bootstrap: str | None = None
+        self.secured: SecuredListener | None = None
 
-    def _configured_ports(self) -> tuple[int, int] | None:
-        """The (broker, controller) ports of the last start, which every later start reuses."""
+    def _configured_ports(self) -> dict[str, int] | None:
+        """Port of each listener at the last start, which every later start reuses."""
         try:
             text = self.properties.read_text()
         except FileNotFoundError:
             return None
-        match = re.search(r"^listeners=PLAINTEXT://127\.0\.0\.1:(\d+),CONTROLLER://127\.0\.0\.1:(\d+)$", text, re.M)
-        return (int(match[1]), int(match[2])) if match else None
+        match = re.search(r"^listeners=(.*)$", text, re.MULTILINE)
+        ports = dict(re.findall(r"([A-Z_]+)://127\.0\.0\.1:(\d+)", match[1])) if match else {}
+        if "PLAINTEXT" not in ports or "CONTROLLER" not in ports:
+            return None
+        return {name: int(port) for name, port in ports.items()}
 
     def _formatted(self) -> bool:
         # The storage tool's meta.properties (cluster id, node id) marks a formatted data dir.
@@ -271,55 +320,98 @@ class LocalKafka:
             return False
 
     def status(self) -> str | None:
-        """The bootstrap address if the broker of this state dir is running and listening, else None."""
+        """The bootstrap address if the broker of this state dir is running and listening, else None.
+
+        `secured` is then the SASL_SSL listener's access when the broker has one.
+        """
         pid = read_pid(self.pid_file)
         ports = self._configured_ports()
-        alive = pid is not None and ports is not None and process_matches(pid, str(self.properties))
-        self.bootstrap = f"127.0.0.1:{ports[0]}" if alive and port_answers(ports[0]) else None
+        self.bootstrap, self.secured = None, None
+        if pid is None or ports is None or not process_matches(pid, str(self.properties)):
+            return None
+        if not port_answers(ports["PLAINTEXT"]):
+            return None
+        self.bootstrap = f"127.0.0.1:{ports['PLAINTEXT']}"
+        if "SASL_SSL" in ports and self.password_file.is_file():
+            self.secured = SecuredListener(
+                f"127.0.0.1:{ports['SASL_SSL']}", SCRAM_USERNAME, self.password_file, self.tls.ca_file
+            )
         return self.bootstrap
 
-    def start(self, timeout: float = 90, new_ports: bool = False) -> str:
+    def start(self, timeout: float = 90, new_ports: bool = False, secured: bool = False) -> str:
         """Reuse the running broker of this state dir, or start it detached.
 
         A broker started before keeps its data (no new format) and its ports, so clients that knew
         it find it again with every topic and group. new_ports moves it to free ports, data kept.
-        Returns "127.0.0.1:PORT" once the broker serves requests. timeout covers format and
-        startup, not the one-time jar download.
+        secured adds a SASL_SSL listener (see `secured`); once added, later starts keep it.
+        Returns "127.0.0.1:PORT" (the PLAINTEXT listener) once the broker serves requests. timeout
+        covers format and startup, not the one-time jar download.
         """
         with state_lock(self.state_dir / ".lock"):
-            if self.status():
-                return self.bootstrap
+            remembered = self._configured_ports()
+            secured = secured or (remembered is not None and "SASL_SSL" in remembered)
+            running = self.status()
+            if running and (self.secured or not secured):
+                return running
             # Alive but not listening means hung or killed half-way through a start: replace it.
+            # Alive without the secured listener that is now asked for: restart it with one.
             self._stop_locked(timeout=10)
             lib = ensure_jars()
             java = _java()
             deadline = time.monotonic() + timeout
-            remembered = None if new_ports else self._configured_ports()
-            if remembered is None:
+            names = _LISTENERS if secured else _LISTENERS[:2]
+            if remembered is None or new_ports:
                 try:
-                    return self._launch(java, lib, free_ports(2), deadline)
+                    return self._launch(java, lib, dict(zip(names, free_ports(len(names)))), deadline)
                 except PortTaken:
-                    return self._launch(java, lib, free_ports(2), deadline)
+                    return self._launch(java, lib, dict(zip(names, free_ports(len(names)))), deadline)
+            fresh = iter(free_ports(sum(name not in remembered for name in names)))
+            ports = {name: remembered[name] if name in remembered else next(fresh) for name in names}
             try:
-                if all(port_is_free(port) for port in remembered):
-                    return self._launch(java, lib, remembered, deadline)
+                if all(port_is_free(port) for port in ports.values()):
+                    return self._launch(java, lib, ports, deadline)
             except PortTaken:
                 pass  # taken between the check and the bind: the same answer
-            taken = next((port for port in remembered if not port_is_free(port)), remembered[0])
+            taken = next((port for port in ports.values() if not port_is_free(port)), ports["PLAINTEXT"])
             raise LocalKafkaError(
                 f"port {taken}, which the broker of {self.state_dir} keeps across restarts, is in use by another "
                 "process: stop that process, or run `start --new-ports` to move the broker to free ports "
                 "(topics and groups are kept; clients then need the new bootstrap)"
             )
 
-    def _launch(self, java: str, lib: pathlib.Path, ports: list[int] | tuple[int, int], deadline: float) -> str:
-        broker_port, controller_port = ports
-        self.properties.write_text(
-            _SERVER_PROPERTIES.format(broker_port=broker_port, controller_port=controller_port, data_dir=self.data_dir)
+    def _launch(self, java: str, lib: pathlib.Path, ports: dict[str, int], deadline: float) -> str:
+        secured = "SASL_SSL" in ports
+        listeners = ",".join(f"{name}://127.0.0.1:{port}" for name, port in ports.items())
+        advertised = ",".join(f"{name}://127.0.0.1:{port}" for name, port in ports.items() if name != "CONTROLLER")
+        protocol_map = ",".join(f"{name}:{'PLAINTEXT' if name == 'CONTROLLER' else name}" for name in ports)
+        properties = _SERVER_PROPERTIES.format(
+            controller_port=ports["CONTROLLER"],
+            listeners=listeners,
+            advertised_listeners=advertised,
+            protocol_map=protocol_map,
+            data_dir=self.data_dir,
         )
+        if secured:
+            self.tls.ensure()
+            properties += _SECURED_PROPERTIES.format(
+                mechanism=SCRAM_MECHANISM,
+                mechanism_lower=SCRAM_MECHANISM.lower(),
+                keystore=self.tls.keystore,
+                keystore_password=self.tls.keystore_password,
+            )
+        write_private(self.properties, properties)  # it holds the keystore's password
         classpath = f"{lib}/*"
+        # A formatted data dir without the user (formatted before the broker was secured) gets it
+        # once the broker runs; password_file is written only once the user exists.
+        missing_user_password = None
         if not self._formatted():
-            self._format(java, classpath, deadline)
+            password = self._password() if secured else None
+            self.password_file.unlink(missing_ok=True)  # the old data's user goes with the old data
+            self._format(java, classpath, deadline, password)
+            if password is not None:
+                self._keep_password(password)
+        elif secured and not self.password_file.is_file():
+            missing_user_password = self._password()
 
         proc = spawn_detached(
             [java, *_BROKER_JVM, "-cp", classpath, "kafka.Kafka", str(self.properties)],
@@ -328,6 +420,7 @@ class LocalKafka:
         )
         # Written at once, so an interrupted start still leaves a broker that stop() can find.
         self.pid_file.write_text(f"{proc.pid}\n")
+        broker_port = ports["PLAINTEXT"]
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
@@ -340,19 +433,54 @@ class LocalKafka:
             # With a fixed port Kafka binds only once the broker is unfenced, so an answering
             # port already means ready; the log line guards against a stranger on the port.
             if port_answers(broker_port) and _STARTED_MESSAGE in self.log_file.read_text(errors="replace"):
-                self.bootstrap = f"127.0.0.1:{broker_port}"
-                return self.bootstrap
+                bootstrap = f"127.0.0.1:{broker_port}"
+                if missing_user_password is not None:
+                    self._add_scram_user(java, classpath, bootstrap, missing_user_password, deadline)
+                self.status()  # fills in `secured`
+                return bootstrap
             time.sleep(0.2)
         self._stop_locked(timeout=10)
         raise LocalKafkaError(f"Kafka broker did not get ready in time; stopped it (log: {self.log_file})")
 
-    def _format(self, java: str, classpath: str, deadline: float) -> None:
+    def _password(self) -> str:
+        """The SCRAM password a format or an added user gets: the one kept from before, if any."""
+        partial = self.password_file.with_suffix(".partial")
+        try:
+            return partial.read_text().strip()
+        except FileNotFoundError:
+            password = secrets.token_urlsafe(24)
+            write_private(partial, password + "\n")
+            return password
+
+    def _keep_password(self, password: str) -> None:
+        write_private(self.password_file, password + "\n")
+        self.password_file.with_suffix(".partial").unlink(missing_ok=True)
+
+    def _format(self, java: str, classpath: str, deadline: float, scram_password: str | None) -> None:
         # Whatever is there without a meta.properties is the leftover of an interrupted format.
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        # The storage tool takes the password on its command line only; token_urlsafe's alphabet needs
+        # no quoting inside its [name=...,password=...] syntax.
+        scram = (
+            ["--add-scram", f"{SCRAM_MECHANISM}=[name={SCRAM_USERNAME},password={scram_password}]"]
+            if scram_password
+            else []
+        )
         try:
             fmt = subprocess.run(
-                [java, *_TOOL_JVM, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", _cluster_id(), "-c", str(self.properties)],
+                [
+                    java,
+                    *_TOOL_JVM,
+                    "-cp",
+                    classpath,
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    _cluster_id(),
+                    "-c",
+                    str(self.properties),
+                    *scram,
+                ],
                 capture_output=True,
                 text=True,
                 timeout=max(deadline - time.monotonic(), 1),
@@ -360,7 +488,46 @@ class LocalKafka:
         except subprocess.TimeoutExpired:
             raise LocalKafkaError(f"formatting {self.data_dir} did not finish in time") from None
         if fmt.returncode != 0:
-            raise LocalKafkaError(f"formatting {self.data_dir} failed: {_java_failure(fmt.stdout + fmt.stderr)}")
+            failure = _java_failure(fmt.stdout + fmt.stderr)
+            if scram_password:
+                failure = failure.replace(scram_password, "<password>")
+            raise LocalKafkaError(f"formatting {self.data_dir} failed: {failure}")
+
+    def _add_scram_user(self, java: str, classpath: str, bootstrap: str, password: str, deadline: float) -> None:
+        """Create the SCRAM user on a broker formatted before it was secured, through Kafka's own
+        config tool on the PLAINTEXT listener; the password travels in a file, not on a command line."""
+        config_file = self.state_dir / "scram-user.properties"
+        # Unlike --add-config, the file form takes the value without [...] around it.
+        write_private(config_file, f"{SCRAM_MECHANISM}=password={password}\n")
+        try:
+            result = subprocess.run(
+                [
+                    java,
+                    *_TOOL_JVM,
+                    "-cp",
+                    classpath,
+                    "kafka.admin.ConfigCommand",
+                    "--bootstrap-server",
+                    bootstrap,
+                    "--alter",
+                    "--entity-type",
+                    "users",
+                    "--entity-name",
+                    SCRAM_USERNAME,
+                    "--add-config-file",
+                    str(config_file),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=max(deadline - time.monotonic(), 10),
+            )
+        finally:
+            config_file.unlink(missing_ok=True)
+        if result.returncode != 0:
+            failure = _java_failure(result.stdout + result.stderr).replace(password, "<password>")
+            raise LocalKafkaError(f"adding the SCRAM user {SCRAM_USERNAME} failed: {failure}")
+        self._keep_password(password)
 
     def stop(self, timeout: float = 30) -> None:
         """SIGTERM the broker of this state dir, SIGKILL it after timeout, and forget it."""
@@ -375,3 +542,4 @@ class LocalKafka:
             terminate(pid, str(self.properties), timeout)
         self.pid_file.unlink(missing_ok=True)
         self.bootstrap = None
+        self.secured = None

@@ -64,36 +64,52 @@ class DemoTopic:
 
 TOPICS = (
     DemoTopic(
-        "orders", 6, 4,
+        "orders",
+        6,
+        4,
         key=lambda r: f"customer-{r.randint(1, 400)}",
         value=lambda r, key: {
-            "customer": key, "amount": round(r.uniform(5, 400), 2), "currency": _pick(r, "EUR", "USD", "GBP")
+            "customer": key,
+            "amount": round(r.uniform(5, 400), 2),
+            "currency": _pick(r, "EUR", "USD", "GBP"),
         },
     ),
     DemoTopic(
-        "payments", 3, 2,
+        "payments",
+        3,
+        2,
         key=lambda r: f"order-{r.randint(1, 10_000)}",
         value=lambda r, key: {
-            "order": key, "method": _pick(r, "card", "sepa", "paypal"), "status": _pick(r, "authorised", "captured")
+            "order": key,
+            "method": _pick(r, "card", "sepa", "paypal"),
+            "status": _pick(r, "authorised", "captured"),
         },
     ),
     DemoTopic(
-        "clicks", 12, 6,
+        "clicks",
+        12,
+        6,
         key=lambda r: f"session-{r.randint(1, 2_000)}",
         value=lambda r, key: {"session": key, "page": _pick(r, "/", "/cart", "/checkout", "/search", "/product/42")},
     ),
     DemoTopic(
-        "audit-trail", 1, 0.5,
+        "audit-trail",
+        1,
+        0.5,
         key=lambda r: f"user-{r.randint(1, 50)}",
         value=lambda r, key: {"actor": key, "action": _pick(r, "login", "logout", "role.grant", "password.change")},
     ),
     DemoTopic(
-        "inventory", 4, 1,
+        "inventory",
+        4,
+        1,
         key=lambda r: f"sku-{r.randint(1, 300):05d}",
         value=lambda r, key: {"sku": key, "warehouse": _pick(r, "ams", "fra", "dub"), "delta": r.randint(-5, 20)},
     ),
     DemoTopic(
-        "refunds", 2, 0.5,
+        "refunds",
+        2,
+        0.5,
         key=lambda r: f"order-{r.randint(1, 10_000)}",
         value=lambda r, key: {"order": key, "reason": _pick(r, "damaged", "late", "changed-mind")},
     ),
@@ -294,14 +310,16 @@ class DemoWorkload:
         start = self._log_offsets("clicks", OffsetSpec.earliest())
         end = self._log_offsets("clicks", OffsetSpec.latest())
         targets = {p: start[p] + (end[p] - start[p]) // 2 for p in start}
-        consumer = Consumer({
-            "bootstrap.servers": self.bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            **CLASSIC_MEMBER_CONFIG,
-        })
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": group,
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                **CLASSIC_MEMBER_CONFIG,
+            }
+        )
         try:
             consumer.subscribe([topic])
             consumed = {p: start[p] for p in targets}
@@ -349,12 +367,14 @@ class DemoWorkload:
             producer.poll(0)
 
     def _consume_forever(self, group: LiveGroup) -> None:
-        consumer = Consumer({
-            "bootstrap.servers": self.bootstrap,
-            "group.id": self.name(group.name),
-            "auto.offset.reset": "earliest",
-            **group.config,
-        })
+        consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.name(group.name),
+                "auto.offset.reset": "earliest",
+                **group.config,
+            }
+        )
         try:
             consumer.subscribe([self.name(group.topic)])
             while not self._stopping.is_set():
@@ -406,8 +426,13 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start Kafka, Redis, the worker, the web server and demo traffic")
     run.add_argument("--port", type=int, default=8000, help="port of the web server (default 8000)")
-    run.add_argument("--dir", dest="state_dir", type=Path, default=DEFAULT_STATE_DIR,
-                     help="state directory of the broker, Redis, logs and password (default: <repo>/.localkafka)")
+    run.add_argument(
+        "--dir",
+        dest="state_dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="state directory of the broker, Redis, logs and password (default: <repo>/.localkafka)",
+    )
     traffic = commands.add_parser("traffic", help="seed demo topics and groups, then keep them moving")
     traffic.add_argument("--bootstrap", required=True, help="HOST:PORT of the cluster")
     traffic.add_argument("--prefix", default="", help="prefix of every topic and group name")

@@ -40,7 +40,9 @@ class DemoStopped(Exception):
 
 class ChildExited(Exception):
     def __init__(self, child: Child, returncode: int) -> None:
-        how = f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
+        how = (
+            f"was killed by {signal.Signals(-returncode).name}" if returncode < 0 else f"exited with code {returncode}"
+        )
         super().__init__(f"{child.label} {how}")
         self.child = child
 
@@ -110,7 +112,12 @@ def _start_child(label: str, argv: list[str], env: dict[str, str], log_dir: Path
     with open(log_path, "wb") as log_file:
         # Its own process group: Ctrl-C reaches only us, and we stop children in order.
         process = subprocess.Popen(
-            argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            argv,
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
             process_group=0,
         )
     return Child(label, process, log_path)
@@ -159,22 +166,24 @@ def _tail(path: Path, lines: int = 20) -> str:
 
 def _banner(port: int, password: str, bootstrap: str, redis_url: str, log_dir: Path) -> str:
     rule = "=" * 72
-    return "\n".join([
-        rule,
-        "  Kafka consumer-group console demo is running",
-        "",
-        f"  Open      http://127.0.0.1:{port}/",
-        f"  Log in    admin / {password}   (all demo users share this password:",
-        "            viewer, operator, approver and admin, one per role)",
-        f"  Kafka     {bootstrap}  (cluster 'local', demo topics and groups keep moving)",
-        f"  Redis     {redis_url}",
-        f"  Logs      {log_dir}/",
-        "",
-        "  Stop with Ctrl-C: the web server, worker and traffic stop, and so do the",
-        "  broker and Redis if this command started them. The next run finds the",
-        "  same port, topics, groups and password.",
-        rule,
-    ])
+    return "\n".join(
+        [
+            rule,
+            "  Kafka consumer-group console demo is running",
+            "",
+            f"  Open      http://127.0.0.1:{port}/",
+            f"  Log in    admin / {password}   (all demo users share this password:",
+            "            viewer, operator, approver and admin, one per role)",
+            f"  Kafka     {bootstrap}  (cluster 'local', demo topics and groups keep moving)",
+            f"  Redis     {redis_url}",
+            f"  Logs      {log_dir}/",
+            "",
+            "  Stop with Ctrl-C: the web server, worker and traffic stop, and so do the",
+            "  broker and Redis if this command started them. The next run finds the",
+            "  same port, topics, groups and password.",
+            rule,
+        ]
+    )
 
 
 def run_demo(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> int:
@@ -211,19 +220,46 @@ def run_demo(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> int:
         _manage("seed_demo", "--bootstrap", bootstrap, env={**env, "DEMO_PASSWORD": password})
         log_dir = kafka.state_dir / "demo"
         log_dir.mkdir(parents=True, exist_ok=True)
-        children.append(_start_child(
-            "demo traffic", [sys.executable, "-m", "localkafka.demo", "traffic", "--bootstrap", bootstrap], env, log_dir
-        ))
-        children.append(_start_child(
-            "celery worker",
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "--beat", "--concurrency", "2", "-l", "warning",
-             "--schedule", str(log_dir / "celerybeat-schedule")],
-            env,
-            log_dir,
-        ))
-        children.append(_start_child(
-            "web server", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env, log_dir
-        ))
+        children.append(
+            _start_child(
+                "demo traffic",
+                [sys.executable, "-m", "localkafka.demo", "traffic", "--bootstrap", bootstrap],
+                env,
+                log_dir,
+            )
+        )
+        children.append(
+            _start_child(
+                "celery worker",
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "console",
+                    "worker",
+                    "--beat",
+                    "--concurrency",
+                    "2",
+                    "-l",
+                    "warning",
+                    "-Q",
+                    "celery,notifications",
+                    "--schedule",
+                    str(log_dir / "celerybeat-schedule"),
+                ],
+                env,
+                log_dir,
+            )
+        )
+        children.append(
+            _start_child(
+                "web server",
+                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                env,
+                log_dir,
+            )
+        )
         _wait_for_web(port, children)
         _report(_banner(port, password, bootstrap, redis_url, log_dir))
         _report(f"(ready in {time.monotonic() - began:.1f} s)")
@@ -234,7 +270,10 @@ def run_demo(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> int:
         _say("\nStopping the demo...")
     except ChildExited as exc:
         exit_code = 1
-        _say(f"\nThe {exc}; stopping the demo. Last lines of {exc.child.log_path}:\n{_tail(exc.child.log_path)}", error=True)
+        _say(
+            f"\nThe {exc}; stopping the demo. Last lines of {exc.child.log_path}:\n{_tail(exc.child.log_path)}",
+            error=True,
+        )
     except LocalKafkaError as exc:
         exit_code = 1
         _say(f"\n{exc}", error=True)

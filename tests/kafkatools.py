@@ -29,8 +29,10 @@ def create_topic(bootstrap: str, name: str, partitions: int, config: dict | None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         topics = admin(bootstrap).list_topics(name, timeout=10).topics
-        if name in topics and len(topics[name].partitions) == partitions and all(
-            p.leader >= 0 for p in topics[name].partitions.values()
+        if (
+            name in topics
+            and len(topics[name].partitions) == partitions
+            and all(p.leader >= 0 for p in topics[name].partitions.values())
         ):
             return
         time.sleep(0.2)
@@ -70,8 +72,9 @@ def committed(bootstrap: str, group: str, topic: str) -> dict[int, int]:
     return {tp.partition: tp.offset for tp in found if tp.offset >= 0}
 
 
-def committed_by_consumer(bootstrap: str, group: str, partitions: list[TopicPartition],
-                          timeout: float = 30) -> list[TopicPartition]:
+def committed_by_consumer(
+    bootstrap: str, group: str, partitions: list[TopicPartition], timeout: float = 30
+) -> list[TopicPartition]:
     """OffsetFetch through a consumer handle, which never joins the group.
 
     Not AdminClient.list_consumer_group_offsets: librdkafka (2.16, issue #5040) dereferences the
@@ -88,8 +91,16 @@ def committed_by_consumer(bootstrap: str, group: str, partitions: list[TopicPart
 class Member:
     """A live group member polling in its own thread until stopped."""
 
-    def __init__(self, bootstrap: str, group: str, topics: list[str], *, protocol: str = "classic",
-                 client_id: str = "test-member", auto_commit: bool = False):
+    def __init__(
+        self,
+        bootstrap: str,
+        group: str,
+        topics: list[str],
+        *,
+        protocol: str = "classic",
+        client_id: str = "test-member",
+        auto_commit: bool = False,
+    ):
         config = {
             "bootstrap.servers": bootstrap,
             "group.id": group,

@@ -30,5 +30,5 @@ def cluster_named(name: str) -> Cluster:
 def aligned(rows: list[tuple]) -> str:
     """Rows as a plain-text table: each column as wide as its widest cell, two spaces apart."""
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    lines = ("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)) for row in rows)
+    lines = ("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
     return "\n".join(line.rstrip() for line in lines)

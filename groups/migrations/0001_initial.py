@@ -5,28 +5,74 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Cluster',
+            name="Cluster",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text="Short name used in URLs, e.g. 'prod-eu'.", max_length=100, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9._-]+$', 'Use letters, digits, dots, dashes and underscores.')])),
-                ('bootstrap_servers', models.CharField(help_text='host:port[,host:port...]', max_length=1000)),
-                ('security_protocol', models.CharField(choices=[('PLAINTEXT', 'PLAINTEXT'), ('SSL', 'SSL'), ('SASL_PLAINTEXT', 'SASL over PLAINTEXT'), ('SASL_SSL', 'SASL over SSL')], default='PLAINTEXT', max_length=20)),
-                ('sasl_mechanism', models.CharField(blank=True, choices=[('', '—'), ('PLAIN', 'PLAIN'), ('SCRAM-SHA-256', 'SCRAM-SHA-256'), ('SCRAM-SHA-512', 'SCRAM-SHA-512')], default='', max_length=20)),
-                ('sasl_username', models.CharField(blank=True, default='', max_length=200)),
-                ('secret_ref', models.CharField(blank=True, default='', help_text="Where the SASL password is read from: 'env:VARIABLE' or 'file:/path/to/file'. The password itself is never stored.", max_length=500)),
-                ('ssl_ca_location', models.CharField(blank=True, default='', help_text='CA bundle path for SSL.', max_length=500)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="Short name used in URLs, e.g. 'prod-eu'.",
+                        max_length=100,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9._-]+$", "Use letters, digits, dots, dashes and underscores."
+                            )
+                        ],
+                    ),
+                ),
+                ("bootstrap_servers", models.CharField(help_text="host:port[,host:port...]", max_length=1000)),
+                (
+                    "security_protocol",
+                    models.CharField(
+                        choices=[
+                            ("PLAINTEXT", "PLAINTEXT"),
+                            ("SSL", "SSL"),
+                            ("SASL_PLAINTEXT", "SASL over PLAINTEXT"),
+                            ("SASL_SSL", "SASL over SSL"),
+                        ],
+                        default="PLAINTEXT",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "sasl_mechanism",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "—"),
+                            ("PLAIN", "PLAIN"),
+                            ("SCRAM-SHA-256", "SCRAM-SHA-256"),
+                            ("SCRAM-SHA-512", "SCRAM-SHA-512"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("sasl_username", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "secret_ref",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        help_text="Where the SASL password is read from: 'env:VARIABLE' or 'file:/path/to/file'. The password itself is never stored.",
+                        max_length=500,
+                    ),
+                ),
+                (
+                    "ssl_ca_location",
+                    models.CharField(blank=True, default="", help_text="CA bundle path for SSL.", max_length=500),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]

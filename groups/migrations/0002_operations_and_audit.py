@@ -6,77 +6,136 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0001_initial'),
+        ("groups", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Operation',
+            name="Operation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reset', 'Offset reset'), ('delete_group', 'Delete group')], max_length=20)),
-                ('group_id', models.CharField(max_length=500)),
-                ('strategy', models.CharField(blank=True, default='', max_length=30)),
-                ('strategy_value', models.TextField(blank=True, default='')),
-                ('scope', models.TextField(blank=True, default='', help_text='Empty for all topics with committed offsets.')),
-                ('plan', models.JSONField(default=list, help_text='Rows: topic, partition, before, after, log_start, log_end, clamped, note.')),
-                ('reason', models.TextField()),
-                ('requested_via', models.CharField(default='web', max_length=20)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=20)),
-                ('outcome', models.JSONField(blank=True, default=list, help_text='Per partition: committed after, verified, error.')),
-                ('error', models.TextField(blank=True, default='')),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('started', models.DateTimeField(blank=True, null=True)),
-                ('finished', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat', models.DateTimeField(blank=True, null=True)),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='operations', to='groups.cluster')),
-                ('requester', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('undo_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='undone_by', to='groups.operation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("reset", "Offset reset"), ("delete_group", "Delete group")], max_length=20
+                    ),
+                ),
+                ("group_id", models.CharField(max_length=500)),
+                ("strategy", models.CharField(blank=True, default="", max_length=30)),
+                ("strategy_value", models.TextField(blank=True, default="")),
+                (
+                    "scope",
+                    models.TextField(blank=True, default="", help_text="Empty for all topics with committed offsets."),
+                ),
+                (
+                    "plan",
+                    models.JSONField(
+                        default=list,
+                        help_text="Rows: topic, partition, before, after, log_start, log_end, clamped, note.",
+                    ),
+                ),
+                ("reason", models.TextField()),
+                ("requested_via", models.CharField(default="web", max_length=20)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Per partition: committed after, verified, error."
+                    ),
+                ),
+                ("error", models.TextField(blank=True, default="")),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("started", models.DateTimeField(blank=True, null=True)),
+                ("finished", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat", models.DateTimeField(blank=True, null=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="operations", to="groups.cluster"
+                    ),
+                ),
+                (
+                    "requester",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "undo_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="undone_by",
+                        to="groups.operation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created'],
+                "ordering": ["-created"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('time', models.DateTimeField()),
-                ('actor', models.CharField(max_length=150)),
-                ('source_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('action', models.CharField(max_length=50)),
-                ('cluster', models.CharField(blank=True, default='', max_length=100)),
-                ('group_id', models.CharField(blank=True, default='', max_length=500)),
-                ('topics', models.JSONField(blank=True, default=list)),
-                ('reason', models.TextField(blank=True, default='')),
-                ('plan', models.JSONField(blank=True, default=list)),
-                ('outcome', models.CharField(blank=True, default='', max_length=30)),
-                ('error', models.TextField(blank=True, default='')),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('hash', models.CharField(max_length=64, unique=True)),
-                ('operation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='events', to='groups.operation')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("time", models.DateTimeField()),
+                ("actor", models.CharField(max_length=150)),
+                ("source_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("action", models.CharField(max_length=50)),
+                ("cluster", models.CharField(blank=True, default="", max_length=100)),
+                ("group_id", models.CharField(blank=True, default="", max_length=500)),
+                ("topics", models.JSONField(blank=True, default=list)),
+                ("reason", models.TextField(blank=True, default="")),
+                ("plan", models.JSONField(blank=True, default=list)),
+                ("outcome", models.CharField(blank=True, default="", max_length=30)),
+                ("error", models.TextField(blank=True, default="")),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "operation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="groups.operation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='operation',
-            index=models.Index(fields=['cluster', 'group_id', '-created'], name='groups_oper_cluster_57a267_idx'),
+            model_name="operation",
+            index=models.Index(fields=["cluster", "group_id", "-created"], name="groups_oper_cluster_57a267_idx"),
         ),
         migrations.AddIndex(
-            model_name='operation',
-            index=models.Index(fields=['status'], name='groups_oper_status_fdbeac_idx'),
+            model_name="operation",
+            index=models.Index(fields=["status"], name="groups_oper_status_fdbeac_idx"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['cluster', 'group_id'], name='groups_audi_cluster_dbedc6_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["cluster", "group_id"], name="groups_audi_cluster_dbedc6_idx"),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['time'], name='groups_audi_time_179cc2_idx'),
+            model_name="auditevent",
+            index=models.Index(fields=["time"], name="groups_audi_time_179cc2_idx"),
         ),
     ]

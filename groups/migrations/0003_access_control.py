@@ -2,56 +2,124 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import groups.models
 from django.conf import settings
 from django.db import migrations, models
 
+import groups.models
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
-        ('groups', '0002_operations_and_audit'),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("groups", "0002_operations_and_audit"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('created', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_used', models.DateTimeField(blank=True, null=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='api_token', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("created", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_used", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_token",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LoginFailure',
+            name="LoginFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('time', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('username', models.CharField(max_length=150)),
-                ('source_ip', models.GenericIPAddressField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("time", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ("username", models.CharField(max_length=150)),
+                ("source_ip", models.GenericIPAddressField(blank=True, null=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['username', '-time'], name='groups_logi_usernam_82d45d_idx'), models.Index(fields=['source_ip', '-time'], name='groups_logi_source__849d66_idx')],
+                "indexes": [
+                    models.Index(fields=["username", "-time"], name="groups_logi_usernam_82d45d_idx"),
+                    models.Index(fields=["source_ip", "-time"], name="groups_logi_source__849d66_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(blank=True, choices=groups.models.role_choices, default='', help_text='Viewer, Operator, Approver or Admin; or leave empty and choose actions.', max_length=20)),
-                ('actions', models.JSONField(blank=True, default=list, help_text='Explicit actions, instead of a role.')),
-                ('group_pattern', models.CharField(default='*', help_text='A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, [ab] one of those; case matters).', max_length=500)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('cluster', models.ForeignKey(blank=True, help_text='Empty for every cluster.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='groups.cluster')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='console_grants', to=settings.AUTH_USER_MODEL)),
-                ('user_group', models.ForeignKey(blank=True, help_text='Grant to everyone in this Django group (instead of one user).', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='console_grants', to='auth.group', verbose_name='group of users')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        choices=groups.models.role_choices,
+                        default="",
+                        help_text="Viewer, Operator, Approver or Admin; or leave empty and choose actions.",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "actions",
+                    models.JSONField(blank=True, default=list, help_text="Explicit actions, instead of a role."),
+                ),
+                (
+                    "group_pattern",
+                    models.CharField(
+                        default="*",
+                        help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, [ab] one of those; case matters).",
+                        max_length=500,
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for every cluster.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="groups.cluster",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="console_grants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user_group",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Grant to everyone in this Django group (instead of one user).",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="console_grants",
+                        to="auth.group",
+                        verbose_name="group of users",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('user__isnull', False), ('user_group__isnull', True)), models.Q(('user__isnull', True), ('user_group__isnull', False)), _connector='OR'), name='grant_to_a_user_or_a_group_of_users')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("user__isnull", False), ("user_group__isnull", True)),
+                            models.Q(("user__isnull", True), ("user_group__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="grant_to_a_user_or_a_group_of_users",
+                    )
+                ],
             },
         ),
     ]

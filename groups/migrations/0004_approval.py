@@ -7,46 +7,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0003_access_control'),
+        ("groups", "0003_access_control"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cluster',
-            name='approval_expiry_minutes',
-            field=models.PositiveIntegerField(default=60, help_text='A request no one approved or rejected within this many minutes is cancelled.', validators=[django.core.validators.MinValueValidator(1)]),
+            model_name="cluster",
+            name="approval_expiry_minutes",
+            field=models.PositiveIntegerField(
+                default=60,
+                help_text="A request no one approved or rejected within this many minutes is cancelled.",
+                validators=[django.core.validators.MinValueValidator(1)],
+            ),
         ),
         migrations.AddField(
-            model_name='cluster',
-            name='require_approval',
-            field=models.BooleanField(default=False, help_text='Changes wait until another user with the approve right on the group approves them.'),
+            model_name="cluster",
+            name="require_approval",
+            field=models.BooleanField(
+                default=False,
+                help_text="Changes wait until another user with the approve right on the group approves them.",
+            ),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='decided_at',
+            model_name="operation",
+            name="decided_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='decided_by',
-            field=models.ForeignKey(blank=True, help_text='Who approved or rejected it, or its requester if they cancelled it.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='decided_operations', to=settings.AUTH_USER_MODEL),
+            model_name="operation",
+            name="decided_by",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Who approved or rejected it, or its requester if they cancelled it.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="decided_operations",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='decision_comment',
-            field=models.TextField(blank=True, default=''),
+            model_name="operation",
+            name="decision_comment",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='expires_at',
-            field=models.DateTimeField(blank=True, help_text='When an unanswered approval request lapses.', null=True),
+            model_name="operation",
+            name="expires_at",
+            field=models.DateTimeField(blank=True, help_text="When an unanswered approval request lapses.", null=True),
         ),
         migrations.AlterField(
-            model_name='operation',
-            name='status',
-            field=models.CharField(choices=[('awaiting_approval', 'Awaiting approval'), ('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled')], default='pending', max_length=20),
+            model_name="operation",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("awaiting_approval", "Awaiting approval"),
+                    ("pending", "Pending"),
+                    ("running", "Running"),
+                    ("succeeded", "Succeeded"),
+                    ("failed", "Failed"),
+                    ("cancelled", "Cancelled"),
+                ],
+                default="pending",
+                max_length=20,
+            ),
         ),
     ]

@@ -4,50 +4,57 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0004_approval'),
+        ("groups", "0004_approval"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='operation',
-            name='cancel_requested',
+            model_name="operation",
+            name="cancel_requested",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='progress_copied',
-            field=models.BigIntegerField(default=0, help_text='Replay: records copied and committed so far.'),
+            model_name="operation",
+            name="progress_copied",
+            field=models.BigIntegerField(default=0, help_text="Replay: records copied and committed so far."),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='progress_rate',
-            field=models.FloatField(default=0, help_text='Replay: records copied per second, lately.'),
+            model_name="operation",
+            name="progress_rate",
+            field=models.FloatField(default=0, help_text="Replay: records copied per second, lately."),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='progress_scanned',
-            field=models.BigIntegerField(default=0, help_text='Replay: source offsets passed so far, copied or not (filtered out, transaction markers).'),
+            model_name="operation",
+            name="progress_scanned",
+            field=models.BigIntegerField(
+                default=0,
+                help_text="Replay: source offsets passed so far, copied or not (filtered out, transaction markers).",
+            ),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='progress_total',
-            field=models.BigIntegerField(default=0, help_text='Replay: source offsets in the ranges.'),
+            model_name="operation",
+            name="progress_total",
+            field=models.BigIntegerField(default=0, help_text="Replay: source offsets in the ranges."),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='progress_updated',
+            model_name="operation",
+            name="progress_updated",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='replay_attempt',
-            field=models.PositiveIntegerField(default=0, help_text='Replay: how many runs have taken it on; only the latest may write its progress.'),
+            model_name="operation",
+            name="replay_attempt",
+            field=models.PositiveIntegerField(
+                default=0, help_text="Replay: how many runs have taken it on; only the latest may write its progress."
+            ),
         ),
         migrations.AlterField(
-            model_name='operation',
-            name='kind',
-            field=models.CharField(choices=[('reset', 'Offset reset'), ('delete_group', 'Delete group'), ('replay', 'Replay')], max_length=20),
+            model_name="operation",
+            name="kind",
+            field=models.CharField(
+                choices=[("reset", "Offset reset"), ("delete_group", "Delete group"), ("replay", "Replay")],
+                max_length=20,
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0005_replay'),
+        ("groups", "0005_replay"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='group_id',
-            field=models.TextField(blank=True, default=''),
+            model_name="auditevent",
+            name="group_id",
+            field=models.TextField(blank=True, default=""),
         ),
         migrations.AlterField(
-            model_name='operation',
-            name='group_id',
+            model_name="operation",
+            name="group_id",
             field=models.TextField(),
         ),
     ]

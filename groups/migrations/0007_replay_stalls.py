@@ -4,25 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0006_unbounded_group_ids'),
+        ("groups", "0006_unbounded_group_ids"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='operation',
-            name='replay_stalled_at',
-            field=models.BigIntegerField(default=-1, help_text='Replay: offsets read (progress_scanned) where the last such run stopped.'),
+            model_name="operation",
+            name="replay_stalled_at",
+            field=models.BigIntegerField(
+                default=-1, help_text="Replay: offsets read (progress_scanned) where the last such run stopped."
+            ),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='replay_stalled_attempt',
-            field=models.PositiveIntegerField(default=0, help_text='Replay: the run (replay_attempt) last found stopped.'),
+            model_name="operation",
+            name="replay_stalled_attempt",
+            field=models.PositiveIntegerField(
+                default=0, help_text="Replay: the run (replay_attempt) last found stopped."
+            ),
         ),
         migrations.AddField(
-            model_name='operation',
-            name='replay_stalls',
-            field=models.PositiveIntegerField(default=0, help_text='Replay: runs in a row that stopped reporting at the same checkpoint.'),
+            model_name="operation",
+            name="replay_stalls",
+            field=models.PositiveIntegerField(
+                default=0, help_text="Replay: runs in a row that stopped reporting at the same checkpoint."
+            ),
         ),
     ]

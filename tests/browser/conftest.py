@@ -28,8 +28,10 @@ def browser_page():
     """A fresh headless Chromium page; the browser and its profile go away after the test."""
     if not os.access(CHROMIUM, os.X_OK):
         # `make test` installs it; a missing browser is a broken setup, not a reason to pass untested.
-        pytest.fail(f"{CHROMIUM} is not installed: run `make test` (or `apt-get install chromium`) to install it.",
-                    pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is not installed: run `make test` (or `apt-get install chromium`) to install it.",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

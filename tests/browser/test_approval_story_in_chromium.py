@@ -43,8 +43,10 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
 
     # The operator previews and confirms; the confirmation is a request, not a change.
     sign_in("operator", "Operator", f"{live_server.url}/clusters/local/groups/{group}/")
-    assert "wait until another user with the Approver role approves them" in page.locator(
-        "#requires-approval").inner_text()
+    assert (
+        "wait until another user with the Approver role approves them"
+        in page.locator("#requires-approval").inner_text()
+    )
     with page.expect_navigation():
         page.get_by_role("link", name="Reset offsets").click()
     page.get_by_label("Strategy").select_option(label="Shift by ±N")
@@ -60,8 +62,8 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
     assert page.url == operation_url
     assert page.locator("#operation-status").inner_text().strip() == "Awaiting approval"
     assert page.locator("#approval-state").inner_text().strip() == (
-        f"Awaiting approval by another user with the Approver role, until "
-        f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+        f"Awaiting approval by another user with the Approver role, until {operation.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+    )
     assert page.locator("#decision-form").count() == 0
     assert kt.committed(kafka_bootstrap, group, topic) == COMMITTED
 
@@ -79,7 +81,12 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
         row = page.locator(f'#review-plan tr[data-tp="{topic}-{partition}"]')
         committed = str(COMMITTED[partition])
         assert _cells(row, "before-then", "before-now", "after-then", "after-now", "check") == (
-            committed, committed, str(shifted), str(shifted), "unchanged")
+            committed,
+            committed,
+            str(shifted),
+            str(shifted),
+            "unchanged",
+        )
     assert page.locator("#review-current").is_visible()
     page.get_by_label("Comment (recorded in the audit log)").fill(COMMENT)
     page.screenshot(path=APPROVAL_SCREENSHOT, full_page=True)
@@ -89,7 +96,8 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
 
     # The worker runs it; the page follows by polling.
     page.locator("#operation-status").filter(has_text=re.compile(r"^\s*(Succeeded|Failed|Cancelled)\s*$")).wait_for(
-        timeout=30_000)
+        timeout=30_000
+    )
     assert page.locator("#operation-status").inner_text().strip() == "Succeeded"
     assert page.locator("#approval-state").inner_text().startswith("Approved by approver at ")
     assert kt.committed(kafka_bootstrap, group, topic) == SHIFTED
@@ -101,5 +109,12 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
         cells = [cell.strip() for cell in row.locator("td").all_inner_texts()]
         story.append((cells[9], cells[3], cells[2]))
     page.screenshot(path=AUDIT_SCREENSHOT, full_page=True)
-    assert story[::-1] == [(f"#{operation.pk}", action, actor) for action, actor in [
-        ("requested", "operator"), ("approved", "approver"), ("started", "worker"), ("succeeded", "worker")]]
+    assert story[::-1] == [
+        (f"#{operation.pk}", action, actor)
+        for action, actor in [
+            ("requested", "operator"),
+            ("approved", "approver"),
+            ("started", "worker"),
+            ("succeeded", "worker"),
+        ]
+    ]

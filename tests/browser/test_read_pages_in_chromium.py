@@ -37,9 +37,7 @@ def groups_on_a_topic(kafka_bootstrap, unique):
         def settled():
             d = kt.admin(b).describe_consumer_groups([stable])[stable].result(timeout=10)
             return (
-                d.state.name == "STABLE"
-                and len(d.members) == 1
-                and len(d.members[0].assignment.topic_partitions) == 3
+                d.state.name == "STABLE" and len(d.members) == 1 and len(d.members[0].assignment.topic_partitions) == 3
             )
 
         kt.wait_for(settled, timeout=60, what="the live group to be Stable owning all 3 partitions")

@@ -52,7 +52,8 @@ def _follow_until_final(page, hx_requests: list[str], navigations: list[str]) ->
     hx_requests.clear()
     navigations.clear()
     page.locator("#operation-status").filter(has_text=re.compile(r"^\s*(Succeeded|Failed|Cancelled)\s*$")).wait_for(
-        timeout=FINAL_WITHIN_MS)
+        timeout=FINAL_WITHIN_MS
+    )
     assert page.evaluate("window.__loadedOnce === true"), "the operation page was reloaded instead of polled"
     assert navigations == [], navigations
     if landed in ("Pending", "Running"):

@@ -13,18 +13,20 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
-from groups import replay, resets, tasks
+from groups import tasks
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Grant, Operation
+from groups.operations import replays as replay
+from groups.operations import resets
 from groups.urls import urlpatterns
 from tests import kafkatools as kt
+from tests.databases import shared_database_url
 
 pytestmark = pytest.mark.integration
 
@@ -94,43 +96,108 @@ def _steps(w: Walk) -> list[Step]:
     everyone = set(USERS)
     return [
         Step("cluster_list", "get", reverse("cluster_list"), {}, everyone),
-        Step("group_list", "get", reverse("group_list", args=[local]), {"q": g}, READERS | {"outsider"},
-             listed_for=READERS, group_scoped=False),
+        Step(
+            "group_list",
+            "get",
+            reverse("group_list", args=[local]),
+            {"q": g},
+            READERS | {"outsider"},
+            listed_for=READERS,
+            group_scoped=False,
+        ),
         Step("group_page", "get", reverse("group_page", args=[local, g]), {}, READERS),
-        Step("topic_page", "get", reverse("topic_page", args=[local, w.topic]), {}, READERS | {"outsider"},
-             listed_for=READERS, group_scoped=False),
+        Step(
+            "topic_page",
+            "get",
+            reverse("topic_page", args=[local, w.topic]),
+            {},
+            READERS | {"outsider"},
+            listed_for=READERS,
+            group_scoped=False,
+        ),
         Step("reset_form", "get", reverse("reset_form", args=[local, g]), {}, RESETTERS),
         Step("reset_form", "get", reverse("reset_form", args=[local, g]), {"undo": w.operation.pk}, RESETTERS),
         Step("reset_preview", "post", reverse("reset_preview", args=[local, g]), preview, RESETTERS),
-        Step("reset_confirm", "post", reverse("reset_confirm", args=[local, g]),
-             {"token": w.token, "reason": "walk"}, RESETTERS),
+        Step(
+            "reset_confirm",
+            "post",
+            reverse("reset_confirm", args=[local, g]),
+            {"token": w.token, "reason": "walk"},
+            RESETTERS,
+        ),
         Step("delete_group", "get", reverse("delete_group", args=[local, g]), {}, DELETERS),
         Step("delete_group", "post", reverse("delete_group", args=[local, g]), {"reason": "walk"}, DELETERS),
-        Step("replay_action", "get", reverse("replay_action", args=[local, w.topic]), {}, READERS | {"outsider"},
-             group_scoped=False),
+        Step(
+            "replay_action",
+            "get",
+            reverse("replay_action", args=[local, w.topic]),
+            {},
+            READERS | {"outsider"},
+            group_scoped=False,
+        ),
         Step("replay_form", "get", reverse("replay_form", args=[local, w.topic]), {}, REPLAYERS, group_scoped=False),
-        Step("replay_preview", "post", reverse("replay_preview", args=[local, w.topic]), replay_preview, REPLAYERS,
-             group_scoped=False),
-        Step("replay_confirm", "post", reverse("replay_confirm", args=[local, w.topic]),
-             {"token": w.replay_token, "reason": "walk"}, REPLAYERS, group_scoped=False),
+        Step(
+            "replay_preview",
+            "post",
+            reverse("replay_preview", args=[local, w.topic]),
+            replay_preview,
+            REPLAYERS,
+            group_scoped=False,
+        ),
+        Step(
+            "replay_confirm",
+            "post",
+            reverse("replay_confirm", args=[local, w.topic]),
+            {"token": w.replay_token, "reason": "walk"},
+            REPLAYERS,
+            group_scoped=False,
+        ),
         Step("operation_page", "get", reverse("operation_page", args=[w.operation.pk]), {}, READERS),
         Step("operation_page", "get", reverse("operation_page", args=[w.awaiting["reject"].pk]), {}, READERS),
-        Step("approval_list", "get", reverse("approval_list"), {}, APPROVERS, group_scoped=False,
-             cluster_scoped=False),
-        Step("approve_operation", "post", reverse("approve_operation", args=[w.awaiting["approve"].pk]),
-             {"comment": "walk"}, APPROVERS),
-        Step("reject_operation", "post", reverse("reject_operation", args=[w.awaiting["reject"].pk]),
-             {"comment": "walk"}, APPROVERS),
-        Step("cancel_operation", "post", reverse("cancel_operation", args=[w.awaiting["cancel"].pk]), {},
-             {REQUESTER}, refusals=("ask an admin for the", f"Only {REQUESTER}, who requested operation")),
+        Step("approval_list", "get", reverse("approval_list"), {}, APPROVERS, group_scoped=False, cluster_scoped=False),
+        Step(
+            "approve_operation",
+            "post",
+            reverse("approve_operation", args=[w.awaiting["approve"].pk]),
+            {"comment": "walk"},
+            APPROVERS,
+        ),
+        Step(
+            "reject_operation",
+            "post",
+            reverse("reject_operation", args=[w.awaiting["reject"].pk]),
+            {"comment": "walk"},
+            APPROVERS,
+        ),
+        Step(
+            "cancel_operation",
+            "post",
+            reverse("cancel_operation", args=[w.awaiting["cancel"].pk]),
+            {},
+            {REQUESTER},
+            refusals=("ask an admin for the", f"Only {REQUESTER}, who requested operation"),
+        ),
         # Seeing a replay takes a view grant on its cluster (a user with none is refused there, on no
         # group); cancelling it is refused on its private copy group.
-        Step("cancel_replay", "post", reverse("cancel_replay", args=[w.replay.pk]), {}, {REQUESTER, "admin"},
-             denied_group=lambda username, g=w.replay.group_id: "" if username == "nobody" else g,
-             refusals=("ask an admin for the", f"only {REQUESTER}, who requested it, or a user")),
+        Step(
+            "cancel_replay",
+            "post",
+            reverse("cancel_replay", args=[w.replay.pk]),
+            {},
+            {REQUESTER, "admin"},
+            denied_group=lambda username, g=w.replay.group_id: "" if username == "nobody" else g,
+            refusals=("ask an admin for the", f"only {REQUESTER}, who requested it, or a user"),
+        ),
         Step("api_clusters", "get", reverse("api_clusters"), {}, everyone),
-        Step("api_groups", "get", reverse("api_groups", args=[local]), {}, READERS | {"outsider"},
-             listed_for=READERS, group_scoped=False),
+        Step(
+            "api_groups",
+            "get",
+            reverse("api_groups", args=[local]),
+            {},
+            READERS | {"outsider"},
+            listed_for=READERS,
+            group_scoped=False,
+        ),
         Step("api_group", "get", reverse("api_group", args=[local, g]), {}, READERS),
     ]
 
@@ -146,36 +213,74 @@ def walk(cluster, kafka_bootstrap, unique, make_user) -> Walk:
         role, pattern = grant or (None, "*")
         make_user(username, role, pattern=pattern)
     plan = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-current").plan)
-    done = Operation.objects.create(kind=Operation.Kind.RESET, cluster=cluster, group_id=group, plan=plan,
-                                    reason="earlier", status=Operation.Status.SUCCEEDED, strategy="to-current")
+    done = Operation.objects.create(
+        kind=Operation.Kind.RESET,
+        cluster=cluster,
+        group_id=group,
+        plan=plan,
+        reason="earlier",
+        status=Operation.Status.SUCCEEDED,
+        strategy="to-current",
+    )
     earliest = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-earliest").plan)
     awaiting = {
         step: Operation.objects.create(
-            kind=Operation.Kind.RESET, cluster=cluster, group_id=group, plan=earliest, strategy="to-earliest",
-            reason=f"walk {step}", requester=User.objects.get(username=REQUESTER),
-            status=Operation.Status.AWAITING_APPROVAL, expires_at=timezone.now() + timedelta(hours=1))
+            kind=Operation.Kind.RESET,
+            cluster=cluster,
+            group_id=group,
+            plan=earliest,
+            strategy="to-earliest",
+            reason=f"walk {step}",
+            requester=User.objects.get(username=REQUESTER),
+            status=Operation.Status.AWAITING_APPROVAL,
+            expires_at=timezone.now() + timedelta(hours=1),
+        )
         for step in ("approve", "reject", "cancel")
     }
     admin = Client()
     admin.force_login(make_user("token-maker", "Admin"))
-    previewed = admin.post(reverse("reset_preview", args=["local", group]), {"strategy": "to-earliest",
-                                                                            "scope_mode": "all"})
+    previewed = admin.post(
+        reverse("reset_preview", args=["local", group]), {"strategy": "to-earliest", "scope_mode": "all"}
+    )
     token = re.search(r'name="token" value="([^"]+)"', previewed.content.decode()).group(1)
-    walk = Walk(group=group, topic=topic, target=target, operation=done, token=token, replay_token="", replay=done,
-                awaiting=awaiting)
+    walk = Walk(
+        group=group,
+        topic=topic,
+        target=target,
+        operation=done,
+        token=token,
+        replay_token="",
+        replay=done,
+        awaiting=awaiting,
+    )
     replay_previewed = admin.post(reverse("replay_preview", args=["local", topic]), _replay_form(walk))
     replay_token = re.search(r'name="token" value="([^"]+)"', replay_previewed.content.decode()).group(1)
-    wanted = replay.ReplayRequest(topic=topic, partitions=None, offsets={0: (0, 5)}, time_from_ms=None,
-                                  time_to_ms=None, target_topic=target)
+    wanted = replay.ReplayRequest(
+        topic=topic, partitions=None, offsets={0: (0, 5)}, time_from_ms=None, time_to_ms=None, target_topic=target
+    )
     pending_replay = replay.request_replay(  # not dispatched: it stays pending
-        cluster=cluster, request=wanted, preview=replay.preview_replay(client_for(cluster), wanted), reason="walk",
-        actor=REQUESTER, requester=User.objects.get(username=REQUESTER), dispatch=False)
+        cluster=cluster,
+        request=wanted,
+        preview=replay.preview_replay(client_for(cluster), wanted),
+        reason="walk",
+        actor=REQUESTER,
+        requester=User.objects.get(username=REQUESTER),
+        dispatch=False,
+    )
     return replace(walk, replay_token=replay_token, replay=pending_replay)
 
 
 def _replay_form(w: Walk) -> dict:
-    return {"partitions_mode": "all", "range_mode": "offsets", "offsets": "0-5", "key_filter": "none",
-            "header_filter": "none", "target_topic": w.target, "partitioning": "same", "timestamps": "keep"}
+    return {
+        "partitions_mode": "all",
+        "range_mode": "offsets",
+        "offsets": "0-5",
+        "key_filter": "none",
+        "header_filter": "none",
+        "target_topic": w.target,
+        "partitioning": "same",
+        "timestamps": "keep",
+    }
 
 
 def _request(client: Client, step: Step):
@@ -213,8 +318,10 @@ def test_a_signed_out_visitor_is_sent_to_the_login_page_and_a_script_gets_401(wa
             assert response.url.startswith("/login/?next="), step
     assert not AuditEvent.objects.filter(action="denied").exists()
     assert not Operation.objects.exclude(pk__in=walk.existing).exists()
-    assert all(operation.status == "awaiting_approval" for operation in Operation.objects.filter(
-        pk__in=[operation.pk for operation in walk.awaiting.values()]))
+    assert all(
+        operation.status == "awaiting_approval"
+        for operation in Operation.objects.filter(pk__in=[operation.pk for operation in walk.awaiting.values()])
+    )
 
 
 @pytest.mark.parametrize("username", USERS)
@@ -252,7 +359,8 @@ def test_each_url_answers_each_user_as_their_grants_say(walk, username):
             assert html.escape(denial.error) in response.content.decode(), step
     requested = Operation.objects.exclude(pk__in=walk.existing)
     assert set(requested.values_list("requester__username", flat=True)) <= (
-        {username} & (RESETTERS | DELETERS | REPLAYERS))
+        {username} & (RESETTERS | DELETERS | REPLAYERS)
+    )
     now = {step: Operation.objects.get(pk=operation.pk).status for step, operation in walk.awaiting.items()}
     decided = {step: status for step, status in now.items() if status != "awaiting_approval"}
     expected = {"approve": "pending", "reject": "cancelled"} if username in APPROVERS else {}
@@ -290,15 +398,18 @@ def test_only_who_may_reset_is_offered_an_undo(walk, client):
     assert 'id="undo"' in client.get(url).content.decode()
 
 
-def test_copying_offsets_from_another_group_needs_the_right_to_view_it(walk, client, make_user, kafka_bootstrap,
-                                                                       unique):
+def test_copying_offsets_from_another_group_needs_the_right_to_view_it(
+    walk, client, make_user, kafka_bootstrap, unique
+):
     secret = unique("secret-group")
     kt.commit(kafka_bootstrap, secret, {(walk.topic, 0): 3})
     client.force_login(make_user("walker", "Operator", pattern="walk-*"))
-    response = client.post(reverse("reset_preview", args=["local", walk.group]),
-                           {"strategy": "from-group", "value": secret, "scope_mode": "all"})
+    response = client.post(
+        reverse("reset_preview", args=["local", walk.group]),
+        {"strategy": "from-group", "value": secret, "scope_mode": "all"},
+    )
     assert response.status_code == 403
-    assert b"You may not view group" in response.content and "name=\"token\"" not in response.content.decode()
+    assert b"You may not view group" in response.content and 'name="token"' not in response.content.decode()
     assert AuditEvent.objects.filter(action="denied", actor="walker", group_id=secret).exists()
 
 
@@ -308,8 +419,11 @@ def test_the_cli_needs_a_known_user_allowed_to_reset(walk):
         call_command(*args)
     with pytest.raises(CommandError, match=r"^Unknown user 'ghost': --as names a user of the console\.$"):
         call_command(*args, "--as", "ghost")
-    with pytest.raises(CommandError, match=rf"^You may not reset offsets of group '{walk.group}' on cluster 'local': "
-                                           r"ask an admin for the Operator role on it\.$"):
+    with pytest.raises(
+        CommandError,
+        match=rf"^You may not reset offsets of group '{walk.group}' on cluster 'local': "
+        r"ask an admin for the Operator role on it\.$",
+    ):
         call_command(*args, "--as", "viewer")
     assert AuditEvent.objects.filter(action="denied", actor="viewer", group_id=walk.group).count() == 1
 
@@ -317,28 +431,55 @@ def test_the_cli_needs_a_known_user_allowed_to_reset(walk):
 @pytest.mark.django_db(transaction=True)
 def test_from_a_shell_a_refused_user_is_one_line_on_stderr_and_exit_1(walk):
     result = subprocess.run(
-        [sys.executable, "manage.py", "reset_offsets", "--cluster", "local", "--group", walk.group, "--as", "approver",
-         "--all-topics", "--to-earliest", "--execute", "--reason", "should not run"],
-        cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"},
+        [
+            sys.executable,
+            "manage.py",
+            "reset_offsets",
+            "--cluster",
+            "local",
+            "--group",
+            walk.group,
+            "--as",
+            "approver",
+            "--all-topics",
+            "--to-earliest",
+            "--execute",
+            "--reason",
+            "should not run",
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DATABASE_URL": shared_database_url()},
     )
     assert result.returncode == 1 and result.stdout == ""
-    assert result.stderr == (f"CommandError: You may not reset offsets of group '{walk.group}' on cluster 'local': "
-                             "ask an admin for the Operator role on it.\n")
+    assert result.stderr == (
+        f"CommandError: You may not reset offsets of group '{walk.group}' on cluster 'local': "
+        "ask an admin for the Operator role on it.\n"
+    )
     assert not Operation.objects.exclude(pk__in=walk.existing).exists()
 
 
 def test_the_worker_refuses_an_operation_whose_requester_lost_the_right_meanwhile(
-        celery_worker, cluster, kafka_bootstrap, unique, make_user):
+    celery_worker, cluster, kafka_bootstrap, unique, make_user
+):
     topic, group = unique("revoked"), unique("revoked-group")
     kt.create_topic(kafka_bootstrap, topic, 1)
     kt.produce(kafka_bootstrap, topic, {0: 10})
     kt.commit(kafka_bootstrap, group, {(topic, 0): 7})
     ann = make_user("ann", "Operator")
     plan = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-earliest").plan)
-    operation = resets.request_operation(cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=plan,
-                                         reason="before the rights changed", actor="ann", requester=ann,
-                                         dispatch=False)
+    operation = resets.request_operation(
+        cluster=cluster,
+        group_id=group,
+        kind=Operation.Kind.RESET,
+        plan=plan,
+        reason="before the rights changed",
+        actor="ann",
+        requester=ann,
+        dispatch=False,
+    )
     Grant.objects.filter(user=ann).delete()
     tasks.run_operation.delay(operation.pk)
 
@@ -348,11 +489,17 @@ def test_the_worker_refuses_an_operation_whose_requester_lost_the_right_meanwhil
 
     kt.wait_for(final, timeout=60, what="the worker to finish the operation")
     assert operation.status == "failed"
-    assert operation.error == (f"ann may not reset offsets of group '{group}' on cluster 'local': ask an admin for the "
-                               "Operator role on it. This was checked again when a worker started the operation, "
-                               "so nothing was changed.")
+    assert operation.error == (
+        f"ann may not reset offsets of group '{group}' on cluster 'local': ask an admin for the "
+        "Operator role on it. This was checked again when a worker started the operation, "
+        "so nothing was changed."
+    )
     assert list(operation.events.order_by("id").values_list("action", "actor")) == [
-        ("requested", "ann"), ("started", "worker"), ("denied", "ann"), ("failed", "worker")]
+        ("requested", "ann"),
+        ("started", "worker"),
+        ("denied", "ann"),
+        ("failed", "worker"),
+    ]
     assert client_for(cluster).committed_offsets([group])[group] == {TP(topic, 0): 7}
 
 
@@ -382,8 +529,9 @@ def test_a_hostile_group_name_is_shown_as_text_everywhere(cluster, kafka_bootstr
         "list": client.get(reverse("group_list", args=["local"]), {"q": group}),
         "group": client.get(reverse("group_page", args=["local", group])),
         "topic": client.get(reverse("topic_page", args=["local", topic])),
-        "preview": client.post(reverse("reset_preview", args=["local", group]),
-                               {"strategy": "to-earliest", "scope_mode": "all"}),
+        "preview": client.post(
+            reverse("reset_preview", args=["local", group]), {"strategy": "to-earliest", "scope_mode": "all"}
+        ),
     }
     # A denied attempt on the group puts its name in the audit log, which must show it as text too.
     denied = Client()

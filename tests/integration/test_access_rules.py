@@ -105,12 +105,20 @@ def test_require_names_what_is_missing_and_records_the_denial(make_user, prod):
     user = make_user("ann", "Viewer")
     with pytest.raises(PermissionDenied) as refused:
         access.require(user, "reset", prod, "payments-eu", source_ip="10.0.0.7")
-    message = ("You may not reset offsets of group 'payments-eu' on cluster 'prod': "
-               "ask an admin for the Operator role on it.")
+    message = (
+        "You may not reset offsets of group 'payments-eu' on cluster 'prod': ask an admin for the Operator role on it."
+    )
     assert str(refused.value) == message
     event = AuditEvent.objects.get()
-    assert (event.action, event.actor, event.cluster, event.group_id, event.error, event.source_ip, event.outcome) \
-        == ("denied", "ann", "prod", "payments-eu", message, "10.0.0.7", "denied")
+    assert (event.action, event.actor, event.cluster, event.group_id, event.error, event.source_ip, event.outcome) == (
+        "denied",
+        "ann",
+        "prod",
+        "payments-eu",
+        message,
+        "10.0.0.7",
+        "denied",
+    )
 
 
 def test_require_allows_silently(make_user, prod):
@@ -118,31 +126,43 @@ def test_require_allows_silently(make_user, prod):
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.parametrize(("action", "cluster", "group", "message"), [
-    ("delete", True, "g", "You may not delete group 'g' on cluster 'prod': ask an admin for the Admin role on it."),
-    ("view", True, None, "You may not view consumer groups on cluster 'prod': ask an admin for the Viewer role on it."),
-    ("audit", False, None, "You may not review the audit log: ask an admin for the Approver role."),
-])
+@pytest.mark.parametrize(
+    ("action", "cluster", "group", "message"),
+    [
+        ("delete", True, "g", "You may not delete group 'g' on cluster 'prod': ask an admin for the Admin role on it."),
+        (
+            "view",
+            True,
+            None,
+            "You may not view consumer groups on cluster 'prod': ask an admin for the Viewer role on it.",
+        ),
+        ("audit", False, None, "You may not review the audit log: ask an admin for the Approver role."),
+    ],
+)
 def test_each_refusal_says_which_role_to_ask_for(make_user, prod, action, cluster, group, message):
     with pytest.raises(PermissionDenied, match=f"^{message.replace('(', '[(]')}$"):
         access.require(make_user("ann"), action, prod if cluster else None, group)
 
 
-@pytest.mark.parametrize(("fields", "error"), [
-    ({"role": "Viewer"}, "exactly one"),
-    ({"role": "Viewer", "both": True}, "exactly one"),
-    ({"user": True}, "not both, not neither"),
-    ({"user": True, "role": "Viewer", "actions": ["view"]}, "not both, not neither"),
-    ({"user": True, "actions": ["view", "launch"]}, "Unknown actions launch"),
-    ({"user": True, "role": "Superhero"}, "not a valid choice"),
-])
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"role": "Viewer"}, "exactly one"),
+        ({"role": "Viewer", "both": True}, "exactly one"),
+        ({"user": True}, "not both, not neither"),
+        ({"user": True, "role": "Viewer", "actions": ["view"]}, "not both, not neither"),
+        ({"user": True, "actions": ["view", "launch"]}, "Unknown actions launch"),
+        ({"user": True, "role": "Superhero"}, "not a valid choice"),
+    ],
+)
 def test_a_grant_that_makes_no_sense_is_refused(make_user, fields, error):
     user = make_user("ann")
     team = Group.objects.create(name="team")
     grant = Grant(
         user=user if fields.get("user") or fields.get("both") else None,
         user_group=team if fields.get("both") else None,
-        role=fields.get("role", ""), actions=fields.get("actions", []),
+        role=fields.get("role", ""),
+        actions=fields.get("actions", []),
     )
     with pytest.raises(ValidationError, match=error):
         grant.full_clean()
@@ -150,7 +170,11 @@ def test_a_grant_that_makes_no_sense_is_refused(make_user, fields, error):
 
 def test_demo_users_get_their_roles_on_every_cluster_and_can_be_made_again(prod):
     assert access.ensure_demo_users("demo-password-1") == {
-        "Viewer": "viewer", "Operator": "operator", "Approver": "approver", "Admin": "admin"}
+        "Viewer": "viewer",
+        "Operator": "operator",
+        "Approver": "approver",
+        "Admin": "admin",
+    }
     access.ensure_demo_users("demo-password-2")
     for role, username in access.DEMO_USERS.items():
         user = User.objects.get(username=username)
@@ -170,8 +194,9 @@ def test_grants_are_managed_in_django_admin(client, make_user, prod):
     assert client.post(url, {**fields, "actions": ["view", "delete"]}).status_code == 302
     refused = client.post(url, {**fields, "role": "Viewer", "actions": ["view"]})
     assert refused.status_code == 200 and b"not both, not neither" in refused.content
-    assert list(Grant.objects.values_list("role", "actions", "group_pattern")) == [("", ["view", "delete"],
-                                                                                  "payments-*")]
+    assert list(Grant.objects.values_list("role", "actions", "group_pattern")) == [
+        ("", ["view", "delete"], "payments-*")
+    ]
     assert access.allowed(ann, "delete", prod, "payments-eu") and not access.allowed(ann, "reset", prod, "payments-eu")
 
 

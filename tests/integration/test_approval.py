@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from console.celery import app
-from groups import approvals, resets, tasks
+from groups import tasks
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Operation
+from groups.operations import approvals, resets
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.integration
@@ -32,8 +33,10 @@ def approval_cluster(cluster):
 
 @pytest.fixture
 def users(make_user):
-    return {name: make_user(name, role) for name, role in
-            [("operator", "Operator"), ("approver", "Approver"), ("viewer", "Viewer"), ("admin", "Admin")]}
+    return {
+        name: make_user(name, role)
+        for name, role in [("operator", "Operator"), ("approver", "Approver"), ("viewer", "Viewer"), ("admin", "Admin")]
+    }
 
 
 @pytest.fixture
@@ -42,6 +45,7 @@ def as_user(users):
         client = Client()
         client.force_login(users[name])
         return client
+
     return signed_in
 
 
@@ -64,11 +68,13 @@ def _untouched(cluster, topic, group) -> bool:
 
 def _request(client: Client, group: str, strategy: str = "to-earliest", value: str = "") -> Operation:
     """Preview and confirm on the web, as the client's user; the operation it created."""
-    previewed = client.post(reverse("reset_preview", args=["local", group]),
-                            {"strategy": strategy, "value": value, "scope_mode": "all"})
+    previewed = client.post(
+        reverse("reset_preview", args=["local", group]), {"strategy": strategy, "value": value, "scope_mode": "all"}
+    )
     token = re.search(r'name="token" value="([^"]+)"', previewed.content.decode()).group(1)
-    confirmed = client.post(reverse("reset_confirm", args=["local", group]),
-                            {"token": token, "reason": "replay after the fix"})
+    confirmed = client.post(
+        reverse("reset_confirm", args=["local", group]), {"token": token, "reason": "replay after the fix"}
+    )
     assert confirmed.status_code == 302
     return Operation.objects.get(pk=int(confirmed.url.rstrip("/").rsplit("/", 1)[1]))
 
@@ -94,7 +100,8 @@ def _row(body: str, topic: str, partition: int) -> str:
 
 
 def test_a_request_on_a_cluster_requiring_approval_waits_and_no_worker_is_asked_to_run_it(
-        approval_cluster, lagging_group, as_user, django_capture_on_commit_callbacks):
+    approval_cluster, lagging_group, as_user, django_capture_on_commit_callbacks
+):
     topic, group = lagging_group
     operator = as_user("operator")
     with django_capture_on_commit_callbacks() as callbacks:
@@ -103,13 +110,15 @@ def test_a_request_on_a_cluster_requiring_approval_waits_and_no_worker_is_asked_
     assert operation.status == "awaiting_approval"
     assert abs(operation.expires_at - (operation.created + timedelta(minutes=60))) < timedelta(seconds=5)
     assert list(operation.events.values_list("action", "actor", "outcome")) == [
-        ("requested", "operator", "awaiting_approval")]
+        ("requested", "operator", "awaiting_approval")
+    ]
 
     page = _page(operator, operation)
     expires = f"{operation.expires_at:%Y-%m-%d %H:%M:%S}"
     assert f"Awaiting approval by another user with the Approver role, until {expires} UTC" in page
-    assert (f"You requested operation #{operation.pk}, so another user with the Approver role must approve or "
-            "reject it.") in page
+    assert (
+        f"You requested operation #{operation.pk}, so another user with the Approver role must approve or reject it."
+    ) in page
     assert 'id="cancel-form"' in page and 'id="decision-form"' not in page
 
     # What a worker would do if the task reached it anyway: its claim takes only pending operations.
@@ -120,7 +129,8 @@ def test_a_request_on_a_cluster_requiring_approval_waits_and_no_worker_is_asked_
 
 
 def test_the_requester_cannot_approve_their_own_request_even_with_the_right_to(
-        approval_cluster, lagging_group, as_user):
+    approval_cluster, lagging_group, as_user
+):
     topic, group = lagging_group
     admin = as_user("admin")
     operation = _request(admin, group)
@@ -128,12 +138,17 @@ def test_the_requester_cannot_approve_their_own_request_even_with_the_right_to(
     for decision in ("approve", "reject"):
         response = _decide(admin, decision, operation)
         assert response.status_code == 403
-        assert (f"You requested operation #{operation.pk}, so another user with the Approver role must approve "
-                "or reject it.") in html.unescape(response.content.decode())
+        assert (
+            f"You requested operation #{operation.pk}, so another user with the Approver role must approve "
+            "or reject it."
+        ) in html.unescape(response.content.decode())
     operation.refresh_from_db()
     assert operation.status == "awaiting_approval" and operation.decided_by is None
     assert [(action, actor) for action, actor in _story(operation)] == [
-        ("requested", "admin"), ("denied", "admin"), ("denied", "admin")]
+        ("requested", "admin"),
+        ("denied", "admin"),
+        ("denied", "admin"),
+    ]
     denial = operation.events.filter(action="denied").first()
     assert (denial.group_id, denial.outcome) == (group, "denied") and "You requested" in denial.error
     resets.run_operation(operation.pk)
@@ -156,7 +171,8 @@ def test_a_viewer_cannot_approve_or_reject_and_the_denial_is_recorded(approval_c
 
 
 def test_an_approver_rejects_with_a_comment_and_nothing_is_written_to_kafka(
-        approval_cluster, lagging_group, as_user, users, django_capture_on_commit_callbacks):
+    approval_cluster, lagging_group, as_user, users, django_capture_on_commit_callbacks
+):
     topic, group = lagging_group
     operation = _request(as_user("operator"), group)
     approver = as_user("approver")
@@ -179,14 +195,17 @@ def test_an_approver_rejects_with_a_comment_and_nothing_is_written_to_kafka(
 
     late = _decide(approver, "approve", operation)
     assert late.status_code == 409
-    assert (f"Operation #{operation.pk} is no longer awaiting approval: it is cancelled. approver rejected it at"
-            in late.content.decode())
+    assert (
+        f"Operation #{operation.pk} is no longer awaiting approval: it is cancelled. approver rejected it at"
+        in late.content.decode()
+    )
     resets.run_operation(operation.pk)
     assert _untouched(approval_cluster, topic, group)
 
 
 def test_an_unanswered_request_expires_on_the_sweep_and_cannot_be_approved_afterwards(
-        approval_cluster, lagging_group, as_user):
+    approval_cluster, lagging_group, as_user
+):
     topic, group = lagging_group
     operation = _request(as_user("operator"), group)
     other = _request(as_user("operator"), group)
@@ -206,7 +225,8 @@ def test_an_unanswered_request_expires_on_the_sweep_and_cannot_be_approved_after
     response = _decide(approver, "approve", operation)
     assert response.status_code == 409
     assert "is no longer awaiting approval: it is cancelled. No one approved or rejected this request" in (
-        response.content.decode())
+        response.content.decode()
+    )
     assert _story(operation) == [("requested", "operator"), ("expired", "console")]
     assert _untouched(approval_cluster, topic, group)
 
@@ -243,7 +263,8 @@ def test_only_the_requester_may_cancel_an_awaiting_request(approval_cluster, lag
 
 
 def test_a_request_whose_offsets_moved_shows_the_drift_and_cannot_be_approved(
-        approval_cluster, lagging_group, as_user, kafka_bootstrap):
+    approval_cluster, lagging_group, as_user, kafka_bootstrap
+):
     topic, group = lagging_group
     operation = _request(as_user("operator"), group)
     kt.commit(kafka_bootstrap, group, {(topic, 0): 35, (topic, 1): 38})
@@ -265,7 +286,8 @@ def test_a_request_whose_offsets_moved_shows_the_drift_and_cannot_be_approved(
 
 
 def test_an_active_group_cannot_be_approved_until_its_consumers_stop(
-        approval_cluster, lagging_group, as_user, kafka_bootstrap):
+    approval_cluster, lagging_group, as_user, kafka_bootstrap
+):
     topic, group = lagging_group
     operation = _request(as_user("operator"), group)
     member = kt.Member(kafka_bootstrap, group, [topic], client_id="approval-live-app")
@@ -281,7 +303,8 @@ def test_an_active_group_cannot_be_approved_until_its_consumers_stop(
 
 
 def test_a_request_the_strategy_would_now_plan_differently_is_approved_as_requested(
-        approval_cluster, lagging_group, as_user, kafka_bootstrap, users, django_capture_on_commit_callbacks):
+    approval_cluster, lagging_group, as_user, kafka_bootstrap, users, django_capture_on_commit_callbacks
+):
     topic, group = lagging_group
     operation = _request(as_user("operator"), group, "to-latest")
     kt.produce(kafka_bootstrap, topic, {0: 5})
@@ -305,7 +328,8 @@ def test_a_request_the_strategy_would_now_plan_differently_is_approved_as_reques
 
 
 def test_an_approved_request_is_run_by_the_worker_and_the_audit_tells_the_whole_story(
-        celery_worker, approval_cluster, lagging_group, as_user):
+    celery_worker, approval_cluster, lagging_group, as_user
+):
     topic, group = lagging_group
     operation = _request(as_user("operator"), group, "shift-by", "-10")
     approver = as_user("approver")
@@ -323,14 +347,19 @@ def test_an_approved_request_is_run_by_the_worker_and_the_audit_tells_the_whole_
     assert operation.status == "succeeded", operation.error
     assert _committed(approval_cluster, group) == {TP(r["topic"], r["partition"]): r["after"] for r in operation.plan}
     assert _committed(approval_cluster, group) == {TP(topic, 0): 20, TP(topic, 1): 28}
-    assert _story(operation) == [("requested", "operator"), ("approved", "approver"), ("started", "worker"),
-                                 ("succeeded", "worker")]
+    assert _story(operation) == [
+        ("requested", "operator"),
+        ("approved", "approver"),
+        ("started", "worker"),
+        ("succeeded", "worker"),
+    ]
     assert operation.events.get(action="approved").reason == "looks right, go"
     assert "Approved by approver at" in _page(approver, operation)
 
 
-def test_a_group_deletion_waits_for_approval_too(approval_cluster, lagging_group, as_user, users,
-                                                 django_capture_on_commit_callbacks):
+def test_a_group_deletion_waits_for_approval_too(
+    approval_cluster, lagging_group, as_user, users, django_capture_on_commit_callbacks
+):
     topic, group = lagging_group
     admin = as_user("admin")
     form = admin.get(reverse("delete_group", args=["local", group])).content.decode()
@@ -351,16 +380,27 @@ def test_a_group_deletion_waits_for_approval_too(approval_cluster, lagging_group
 
 
 def test_the_approvals_page_lists_what_the_user_may_approve_and_never_their_own(
-        approval_cluster, as_user, make_user, unique, users):
+    approval_cluster, as_user, make_user, unique, users
+):
     payments, other = unique("payments"), unique("other")
     scoped = make_user("scoped", "Approver", pattern="payments-*")
 
     def awaiting(group, requester):
-        return resets.request_operation(cluster=approval_cluster, group_id=group, kind=Operation.Kind.RESET,
-                                        plan=[], reason="test", actor=requester.username, requester=requester)
+        return resets.request_operation(
+            cluster=approval_cluster,
+            group_id=group,
+            kind=Operation.Kind.RESET,
+            plan=[],
+            reason="test",
+            actor=requester.username,
+            requester=requester,
+        )
 
-    theirs, elsewhere, own = awaiting(payments, users["operator"]), awaiting(other, users["operator"]), \
-        awaiting(payments, scoped)
+    theirs, elsewhere, own = (
+        awaiting(payments, users["operator"]),
+        awaiting(other, users["operator"]),
+        awaiting(payments, scoped),
+    )
     client = Client()
     client.force_login(scoped)
     page = client.get(reverse("approval_list"))
@@ -380,8 +420,21 @@ def test_the_approvals_page_lists_what_the_user_may_approve_and_never_their_own(
 def test_the_cli_records_an_awaiting_request_and_runs_nothing(approval_cluster, lagging_group, users):
     topic, group = lagging_group
     out = StringIO()
-    call_command("reset_offsets", "--cluster", "local", "--group", group, "--as", "operator", "--all-topics",
-                 "--to-earliest", "--execute", "--reason", "from the shell", stdout=out)
+    call_command(
+        "reset_offsets",
+        "--cluster",
+        "local",
+        "--group",
+        group,
+        "--as",
+        "operator",
+        "--all-topics",
+        "--to-earliest",
+        "--execute",
+        "--reason",
+        "from the shell",
+        stdout=out,
+    )
     operation = Operation.objects.get()
     assert operation.status == "awaiting_approval" and operation.requested_via == "cli"
     assert f"Operation #{operation.pk} is awaiting approval" in out.getvalue()
@@ -390,19 +443,41 @@ def test_the_cli_records_an_awaiting_request_and_runs_nothing(approval_cluster, 
 
 
 def test_an_undo_awaits_approval_and_is_checked_against_the_offsets_it_puts_back(
-        approval_cluster, lagging_group, as_user, users, django_capture_on_commit_callbacks):
+    approval_cluster, lagging_group, as_user, users, django_capture_on_commit_callbacks
+):
     topic, group = lagging_group
     done = Operation.objects.create(
-        kind=Operation.Kind.RESET, cluster=approval_cluster, group_id=group, reason="earlier",
-        status=Operation.Status.SUCCEEDED, strategy="to-earliest", requester=users["operator"],
-        plan=[{"topic": topic, "partition": p, "before": before, "after": COMMITTED[p], "log_start": 0,
-               "log_end": 50, "clamped": None, "note": None} for p, before in {0: 25, 1: 33}.items()])
+        kind=Operation.Kind.RESET,
+        cluster=approval_cluster,
+        group_id=group,
+        reason="earlier",
+        status=Operation.Status.SUCCEEDED,
+        strategy="to-earliest",
+        requester=users["operator"],
+        plan=[
+            {
+                "topic": topic,
+                "partition": p,
+                "before": before,
+                "after": COMMITTED[p],
+                "log_start": 0,
+                "log_end": 50,
+                "clamped": None,
+                "note": None,
+            }
+            for p, before in {0: 25, 1: 33}.items()
+        ],
+    )
     operator = as_user("operator")
     previewed = operator.get(reverse("reset_form", args=["local", group]), {"undo": done.pk}).content.decode()
     assert "Request approval" in previewed
     token = re.search(r'name="token" value="([^"]+)"', previewed).group(1)
-    assert operator.post(reverse("reset_confirm", args=["local", group]),
-                         {"token": token, "reason": "put it back"}).status_code == 302
+    assert (
+        operator.post(
+            reverse("reset_confirm", args=["local", group]), {"token": token, "reason": "put it back"}
+        ).status_code
+        == 302
+    )
     undo = Operation.objects.get(undo_of=done)
     assert undo.status == "awaiting_approval"
     assert list(undo.events.values_list("action", flat=True)) == ["undo_requested"]

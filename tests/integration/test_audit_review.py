@@ -18,8 +18,21 @@ from groups.models import AuditEvent, Cluster, Operation
 
 pytestmark = pytest.mark.django_db
 
-EXPORT_COLUMNS = ["id", "time", "actor", "source_ip", "action", "cluster", "group", "topics", "reason", "outcome",
-                  "error", "operation_id", "hash"]
+EXPORT_COLUMNS = [
+    "id",
+    "time",
+    "actor",
+    "source_ip",
+    "action",
+    "cluster",
+    "group",
+    "topics",
+    "reason",
+    "outcome",
+    "error",
+    "operation_id",
+    "hash",
+]
 
 
 @pytest.fixture
@@ -31,15 +44,30 @@ def auditor(client):
 @pytest.fixture
 def events(db) -> dict[str, AuditEvent]:
     return {
-        "a": audit.record("requested", actor="alice", cluster="prod", group_id="payments-eu",
-                          reason="Replay after the BUG-17 fix", outcome="pending"),
-        "b": audit.record("succeeded", actor="worker", cluster="prod", group_id="payments-us",
-                          reason="replay", outcome="succeeded"),
-        "c": audit.record("requested", actor="bob", cluster="staging", group_id="payments",
-                          reason="load test", outcome="pending"),
+        "a": audit.record(
+            "requested",
+            actor="alice",
+            cluster="prod",
+            group_id="payments-eu",
+            reason="Replay after the BUG-17 fix",
+            outcome="pending",
+        ),
+        "b": audit.record(
+            "succeeded", actor="worker", cluster="prod", group_id="payments-us", reason="replay", outcome="succeeded"
+        ),
+        "c": audit.record(
+            "requested", actor="bob", cluster="staging", group_id="payments", reason="load test", outcome="pending"
+        ),
         "d": audit.record("denied", actor="mallory", cluster="prod", group_id="old-payments-eu", outcome="denied"),
-        "e": audit.record("failed", actor="worker", cluster="staging", group_id="orders", reason="skip a poison record",
-                          outcome="failed", error="the group has active members"),
+        "e": audit.record(
+            "failed",
+            actor="worker",
+            cluster="staging",
+            group_id="orders",
+            reason="skip a poison record",
+            outcome="failed",
+            error="the group has active members",
+        ),
     }
 
 
@@ -96,51 +124,60 @@ def test_it_lists_every_event_newest_first_linking_each_to_its_page(auditor, eve
     assert f'href="{reverse("audit_event", args=[events["c"].pk])}"' in response.content.decode()
 
 
-@pytest.mark.parametrize(("filters", "expected"), [
-    ({"actor": "alice"}, "a"),
-    ({"cluster": "staging"}, "ce"),
-    ({"group": "payments-eu"}, "a"),
-    ({"group": "payments-*"}, "ab"),
-    ({"group": "*payments*"}, "abcd"),
-    ({"group": "payments-??"}, "ab"),
-    ({"action": "requested"}, "ac"),
-    ({"outcome": "failed"}, "e"),
-    ({"q": "bug-17"}, "a"),
-    ({"cluster": "prod", "action": "requested"}, "a"),
-    ({"actor": "nobody"}, ""),
-])
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"actor": "alice"}, "a"),
+        ({"cluster": "staging"}, "ce"),
+        ({"group": "payments-eu"}, "a"),
+        ({"group": "payments-*"}, "ab"),
+        ({"group": "*payments*"}, "abcd"),
+        ({"group": "payments-??"}, "ab"),
+        ({"action": "requested"}, "ac"),
+        ({"outcome": "failed"}, "e"),
+        ({"q": "bug-17"}, "a"),
+        ({"cluster": "prod", "action": "requested"}, "a"),
+        ({"actor": "nobody"}, ""),
+    ],
+)
 def test_each_filter_narrows_the_list(auditor, events, filters, expected):
     assert _listed(auditor.get(reverse("audit_list"), filters)) == _ids(events, expected)
 
 
 def test_a_group_pattern_takes_only_star_and_question_mark_as_wildcards(auditor, db):
-    dotted, lookalike, bracketed = _append([{"group_id": "orders.v2"}, {"group_id": "ordersXv2"},
-                                            {"group_id": "[orders]"}])
+    dotted, lookalike, bracketed = _append(
+        [{"group_id": "orders.v2"}, {"group_id": "ordersXv2"}, {"group_id": "[orders]"}]
+    )
     assert _listed(auditor.get(reverse("audit_list"), {"group": "orders.v*"})) == [dotted.id]
     assert _listed(auditor.get(reverse("audit_list"), {"group": "[orders]*"})) == [bracketed.id]
     assert _listed(auditor.get(reverse("audit_list"), {"group": "orders?v2"})) == [lookalike.id, dotted.id]
 
 
 def test_a_date_range_includes_both_days_in_utc(auditor, db):
-    first, second, third, fourth = _append([
-        {"time": datetime(2024, 3, 1, 23, 59, 59, tzinfo=UTC)},
-        {"time": datetime(2024, 3, 2, 0, 0, tzinfo=UTC)},
-        {"time": datetime(2024, 3, 3, 23, 59, 59, 999999, tzinfo=UTC)},
-        {"time": datetime(2024, 3, 4, 0, 0, tzinfo=UTC)},
-    ])
+    first, second, third, fourth = _append(
+        [
+            {"time": datetime(2024, 3, 1, 23, 59, 59, tzinfo=UTC)},
+            {"time": datetime(2024, 3, 2, 0, 0, tzinfo=UTC)},
+            {"time": datetime(2024, 3, 3, 23, 59, 59, 999999, tzinfo=UTC)},
+            {"time": datetime(2024, 3, 4, 0, 0, tzinfo=UTC)},
+        ]
+    )
     url = reverse("audit_list")
     assert _listed(auditor.get(url, {"from": "2024-03-02", "to": "2024-03-03"})) == [third.id, second.id]
     assert _listed(auditor.get(url, {"from": "2024-03-03"})) == [fourth.id, third.id]
     assert _listed(auditor.get(url, {"to": "2024-03-01"})) == [first.id]
 
 
-@pytest.mark.parametrize(("filters", "reason"), [
-    ({"from": "2024-13-01"}, "'from' must be a date written YYYY-MM-DD, not '2024-13-01'"),
-    ({"to": "yesterday"}, "'to' must be a date written YYYY-MM-DD, not 'yesterday'"),
-    ({"from": "2024-03-05", "to": "2024-03-01"}, "'from' (2024-03-05) is after 'to' (2024-03-01)"),
-    ({"page": "0"}, "page must be a whole number from 1 up"),
-    ({"page": "²"}, "page must be a whole number from 1 up"),
-])
+@pytest.mark.parametrize(
+    ("filters", "reason"),
+    [
+        ({"from": "2024-13-01"}, "'from' must be a date written YYYY-MM-DD, not '2024-13-01'"),
+        ({"to": "yesterday"}, "'to' must be a date written YYYY-MM-DD, not 'yesterday'"),
+        ({"from": "2024-03-05", "to": "2024-03-01"}, "'from' (2024-03-05) is after 'to' (2024-03-01)"),
+        ({"page": "0"}, "page must be a whole number from 1 up"),
+        ({"page": "²"}, "page must be a whole number from 1 up"),
+    ],
+)
 def test_a_bad_filter_is_refused_with_the_reason(auditor, events, filters, reason):
     response = auditor.get(reverse("audit_list"), filters)
     assert response.status_code == 400
@@ -161,7 +198,7 @@ def test_an_htmx_refresh_renders_only_the_results(auditor, events):
     body = response.content.decode()
     assert _listed(response) == _ids(events, "ce")
     assert body.lstrip().startswith('<div id="results">') and "<form" not in body
-    assert f'{reverse("audit_export_csv")}?cluster=staging' in body
+    assert f"{reverse('audit_export_csv')}?cluster=staging" in body
 
 
 def test_an_htmx_refresh_with_a_bad_date_swaps_in_the_reason(auditor, events):
@@ -188,8 +225,14 @@ def test_the_list_pages_by_fifty_keeping_the_filters(auditor, db):
 
 
 def test_a_reason_with_markup_is_shown_as_text(auditor, db):
-    event = audit.record("requested", actor="<b>eve</b>", cluster="prod", group_id="orders",
-                         reason='<script>alert("owned")</script>', outcome="pending")
+    event = audit.record(
+        "requested",
+        actor="<b>eve</b>",
+        cluster="prod",
+        group_id="orders",
+        reason='<script>alert("owned")</script>',
+        outcome="pending",
+    )
     for url in (reverse("audit_list"), reverse("audit_event", args=[event.pk])):
         body = auditor.get(url).content.decode()
         assert "<script>alert" not in body and "<b>eve</b>" not in body
@@ -198,30 +241,63 @@ def test_a_reason_with_markup_is_shown_as_text(auditor, db):
 
 def test_the_event_page_shows_every_field_the_plan_and_the_operation(auditor, db):
     cluster = Cluster.objects.create(name="prod", bootstrap_servers="broker:9092")
-    plan = [{"topic": "payments", "partition": 0, "before": 120, "after": 40, "log_start": 30, "log_end": 500,
-             "clamped": "", "note": ""},
-            {"topic": "payments", "partition": 1, "before": None, "after": 30, "log_start": 30, "log_end": 80,
-             "clamped": "to log start", "note": "no committed offset"}]
-    operation = Operation.objects.create(kind=Operation.Kind.RESET, cluster=cluster, group_id="payments-eu",
-                                         plan=plan, reason="replay after the fix")
+    plan = [
+        {
+            "topic": "payments",
+            "partition": 0,
+            "before": 120,
+            "after": 40,
+            "log_start": 30,
+            "log_end": 500,
+            "clamped": "",
+            "note": "",
+        },
+        {
+            "topic": "payments",
+            "partition": 1,
+            "before": None,
+            "after": 30,
+            "log_start": 30,
+            "log_end": 80,
+            "clamped": "to log start",
+            "note": "no committed offset",
+        },
+    ]
+    operation = Operation.objects.create(
+        kind=Operation.Kind.RESET, cluster=cluster, group_id="payments-eu", plan=plan, reason="replay after the fix"
+    )
     event = audit.record("requested", actor="alice", operation=operation, source_ip="10.1.2.3", outcome="pending")
     audit.record("failed", actor="worker", operation=operation, outcome="failed", error="active members")
 
     body = auditor.get(reverse("audit_event", args=[event.pk])).content.decode()
-    for text in ("alice", "10.1.2.3", "requested", "pending", "prod", "payments-eu", "replay after the fix",
-                 event.hash, event.prev_hash, "matches the content", "to log start", "no committed offset"):
+    for text in (
+        "alice",
+        "10.1.2.3",
+        "requested",
+        "pending",
+        "prod",
+        "payments-eu",
+        "replay after the fix",
+        event.hash,
+        event.prev_hash,
+        "matches the content",
+        "to log start",
+        "no committed offset",
+    ):
         assert text in body, text
     assert f'href="{reverse("operation_page", args=[operation.pk])}"' in body
-    rows = re.findall(r'<tr data-tp="(payments-\d)">.*?class="num before">([^<]*)<.*?class="num after">([^<]*)<',
-                      body, re.S)
+    rows = re.findall(
+        r'<tr data-tp="(payments-\d)">.*?class="num before">([^<]*)<.*?class="num after">([^<]*)<', body, re.S
+    )
     assert rows == [("payments-0", "120", "40"), ("payments-1", "—", "30")]
     assert f'href="{reverse("audit_event", args=[event.pk + 1])}"' in body
 
 
 def test_the_event_page_flags_an_event_altered_behind_the_apps_back(auditor, events):
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {AuditEvent._meta.db_table} SET reason = %s WHERE id = %s",
-                       ["nothing to see", events["b"].id])
+        cursor.execute(
+            f"UPDATE {AuditEvent._meta.db_table} SET reason = %s WHERE id = %s", ["nothing to see", events["b"].id]
+        )
     body = auditor.get(reverse("audit_event", args=[events["b"].pk])).content.decode()
     assert 'id="hash-mismatch"' in body
 
@@ -232,9 +308,16 @@ def test_an_unknown_event_is_not_found(auditor, db):
     assert "Audit event #999999 does not exist." in response.content.decode()
 
 
-@pytest.mark.parametrize("filters", [
-    {}, {"cluster": "prod"}, {"group": "payments-*", "outcome": "pending"}, {"q": "REPLAY"}, {"actor": "nobody"},
-])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"cluster": "prod"},
+        {"group": "payments-*", "outcome": "pending"},
+        {"q": "REPLAY"},
+        {"actor": "nobody"},
+    ],
+)
 def test_exports_hold_exactly_the_filtered_events(auditor, events, filters):
     listed = _listed(auditor.get(reverse("audit_list"), filters))
     assert [int(row["id"]) for row in _csv(auditor.get(reverse("audit_export_csv"), filters))] == listed
@@ -243,17 +326,50 @@ def test_exports_hold_exactly_the_filtered_events(auditor, events, filters):
 
 def test_exports_write_every_column_and_the_json_the_plan(auditor, db):
     cluster = Cluster.objects.create(name="prod", bootstrap_servers="broker:9092")
-    plan = [{"topic": "payments", "partition": 0, "before": 120, "after": 40, "log_start": 30, "log_end": 500,
-             "clamped": "", "note": ""},
-            {"topic": "audit", "partition": 2, "before": 7, "after": 9, "log_start": 0, "log_end": 9,
-             "clamped": "", "note": ""}]
-    operation = Operation.objects.create(kind=Operation.Kind.RESET, cluster=cluster, group_id="payments-eu",
-                                         plan=plan, reason='comma, "quotes"\nand a new line')
+    plan = [
+        {
+            "topic": "payments",
+            "partition": 0,
+            "before": 120,
+            "after": 40,
+            "log_start": 30,
+            "log_end": 500,
+            "clamped": "",
+            "note": "",
+        },
+        {
+            "topic": "audit",
+            "partition": 2,
+            "before": 7,
+            "after": 9,
+            "log_start": 0,
+            "log_end": 9,
+            "clamped": "",
+            "note": "",
+        },
+    ]
+    operation = Operation.objects.create(
+        kind=Operation.Kind.RESET,
+        cluster=cluster,
+        group_id="payments-eu",
+        plan=plan,
+        reason='comma, "quotes"\nand a new line',
+    )
     event = audit.record("requested", actor="alice", operation=operation, source_ip="10.1.2.3", outcome="pending")
-    expected = {"id": event.id, "time": event.time.astimezone(UTC).isoformat(), "actor": "alice",
-                "source_ip": "10.1.2.3", "action": "requested", "cluster": "prod", "group": "payments-eu",
-                "reason": 'comma, "quotes"\nand a new line', "outcome": "pending", "error": "",
-                "operation_id": operation.id, "hash": event.hash}
+    expected = {
+        "id": event.id,
+        "time": event.time.astimezone(UTC).isoformat(),
+        "actor": "alice",
+        "source_ip": "10.1.2.3",
+        "action": "requested",
+        "cluster": "prod",
+        "group": "payments-eu",
+        "reason": 'comma, "quotes"\nand a new line',
+        "outcome": "pending",
+        "error": "",
+        "operation_id": operation.id,
+        "hash": event.hash,
+    }
 
     response = auditor.get(reverse("audit_export_csv"))
     assert response["Content-Type"].startswith("text/csv")

@@ -1,7 +1,7 @@
 """The console reads committed offsets from a broker whose group coordinator is still loading.
 
 librdkafka's AdminClient crashes its process on some of the answers such a broker gives (see
-groups/kafka_offsets.py). A brand-new broker is where that happened to the test suite itself; here
+groups/kafka/offsets_helper.py). A brand-new broker is where that happened to the test suite itself; here
 the console's own client asks one, from its first second, until it answers. If the crash reached
 this process, pytest would die with it: the test fails by ending the run.
 """
@@ -39,8 +39,7 @@ def test_committed_offsets_from_a_broker_that_just_started(tmp_path):
                 assert time.monotonic() < deadline, f"no answer in 60 s; refusals: {refusals}"
                 time.sleep(0.2)
         assert offsets == {"fresh-a": {}, "fresh-b": {}}
-        print(f"refusals before the coordinator answered: {refusals}; "
-              f"helper crashes survived: {helper.crashes}")
+        print(f"refusals before the coordinator answered: {refusals}; helper crashes survived: {helper.crashes}")
 
         # And it goes on reading what is there.
         kt.create_topic(bootstrap, "fresh-topic", 2)

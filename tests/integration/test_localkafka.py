@@ -53,7 +53,9 @@ def test_start_prints_bootstrap_and_reuses_running_broker(tmp_path):
         assert listed.returncode == 0, listed.stderr
         assert topic in listed.stdout.split()
 
-        described = _cli("manage.py", "localkafka", "tool", "--dir", str(state), "topics", "--describe", "--topic", topic)
+        described = _cli(
+            "manage.py", "localkafka", "tool", "--dir", str(state), "topics", "--describe", "--topic", topic
+        )
         assert described.returncode == 0, described.stderr
         assert "PartitionCount: 3" in described.stdout
 
@@ -193,3 +195,46 @@ def test_a_taken_port_is_named_in_one_line_and_new_ports_moves_the_broker_with_i
         assert _what_the_broker_holds(new_bootstrap, topic, group) == ({0: 5, 1: 3}, {0: 4, 1: 1})
     finally:
         stranger.close()
+
+
+def test_start_secured_adds_a_sasl_ssl_listener_to_a_running_broker_and_keeps_its_data(tmp_path):
+    state = tmp_path / "kafka"
+    topic, group = f"secured-{uuid.uuid4().hex[:8]}", f"secured-group-{uuid.uuid4().hex[:8]}"
+    try:
+        bootstrap = LocalKafka(state).start()  # formatted without the SCRAM user, as a developer's old state dir
+        kt.create_topic(bootstrap, topic, 2)
+        kt.wait_for_group_coordinator(bootstrap)
+        kt.commit(bootstrap, group, {(topic, 0): 4, (topic, 1): 1})
+
+        started = _cli("-m", "localkafka", "start", "--secured", "--dir", str(state))
+
+        assert started.returncode == 0, started.stderr
+        printed = dict(line.split("=", 1) for line in started.stdout.splitlines())
+        assert set(printed) == {"bootstrap", "secured_bootstrap", "security_protocol", "sasl_mechanism",
+                                "sasl_username", "sasl_password_file", "ssl_ca_location"}
+        assert printed["bootstrap"] == bootstrap and printed["secured_bootstrap"] != bootstrap
+        assert (printed["security_protocol"], printed["sasl_mechanism"]) == ("SASL_SSL", "SCRAM-SHA-512")
+        password_file = pathlib.Path(printed["sasl_password_file"])
+        assert password_file.stat().st_mode & 0o777 == 0o600
+        password = password_file.read_text().strip()
+        for text in (started.stdout, started.stderr, (state / "broker.log").read_text()):
+            assert password not in text
+
+        consumer = Consumer({
+            "bootstrap.servers": printed["secured_bootstrap"], "security.protocol": "SASL_SSL",
+            "sasl.mechanism": printed["sasl_mechanism"], "sasl.username": printed["sasl_username"],
+            "sasl.password": password, "ssl.ca.location": printed["ssl_ca_location"], "group.id": group,
+        })
+        try:
+            found = consumer.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=30)
+        finally:
+            consumer.close()
+        assert [(tp.partition, tp.offset) for tp in found] == [(0, 4), (1, 1)]
+
+        assert _cli("-m", "localkafka", "stop", "--dir", str(state)).returncode == 0
+        again = _cli("-m", "localkafka", "start", "--dir", str(state))  # secured stays on, same ports and password
+        assert again.returncode == 0, again.stderr
+        assert again.stdout == started.stdout
+        assert _cli("-m", "localkafka", "status", "--dir", str(state)).stdout == started.stdout
+    finally:
+        LocalKafka(state).stop()

@@ -96,12 +96,8 @@ def test_offsets_lag_and_owners_equal_the_kafka_tool(viewer_client, cluster, kaf
         assert response.status_code == 200, response.content
         console = response.json()
         member_by_id = {m["member_id"]: m for m in console["members"]}
-        owner = {
-            (a["topic"], a["partition"]): m for m in console["members"] for a in m["assignment"]
-        }
-        expected = {
-            (r["TOPIC"], int(r["PARTITION"])): r for r in tool_rows if r["GROUP"] == group
-        }
+        owner = {(a["topic"], a["partition"]): m for m in console["members"] for a in m["assignment"]}
+        expected = {(r["TOPIC"], int(r["PARTITION"])): r for r in tool_rows if r["GROUP"] == group}
         seen = {(p["topic"], p["partition"]): p for p in console["partitions"]}
         assert set(seen) == set(expected), f"{name}: partitions differ"
         for tp, row in expected.items():
@@ -146,9 +142,7 @@ def test_members_and_assignments_equal_the_kafka_tool(viewer_client, cluster, ka
             by_topic: dict[str, list[int]] = {}
             for a in m["assignment"]:
                 by_topic.setdefault(a["topic"], []).append(a["partition"])
-            rendered = ";".join(
-                f"{t}:{','.join(map(str, sorted(ps)))}" for t, ps in sorted(by_topic.items())
-            ) or "-"
+            rendered = ";".join(f"{t}:{','.join(map(str, sorted(ps)))}" for t, ps in sorted(by_topic.items())) or "-"
             assert row["CURRENT-ASSIGNMENT"] == rendered
 
 

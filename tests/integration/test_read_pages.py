@@ -7,9 +7,9 @@ from urllib.parse import quote
 import pytest
 from django.urls import reverse
 
-from groups import views
 from groups.kafka import TP, ClusterClient, GroupDescription, GroupListing, LogOffsets, Member, client_for
 from groups.models import Cluster
+from groups.views import clusters as views
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_htmx_refresh_returns_only_the_live_fragment(viewer_client, cluster, kaf
     body = response.content.decode()
     assert response.status_code == 200
     assert body.lstrip().startswith('<div id="live"') and "<html" not in body
-    assert "<td class=\"num lag\">2" in body
+    assert '<td class="num lag">2' in body
 
 
 @pytest.mark.integration
@@ -140,7 +140,9 @@ def test_lag_in_time_is_the_age_of_the_first_unread_record(viewer_client, cluste
     kt.produce(kafka_bootstrap, topic, {0: 3}, timestamp_ms=hour_ago)
     kt.produce(kafka_bootstrap, topic, {0: 2, 1: 4})
     kt.commit(kafka_bootstrap, group, {(topic, 0): 1, (topic, 1): 4})
-    partitions = {p["partition"]: p for p in viewer_client.get(f"/api/clusters/local/groups/{group}/").json()["partitions"]}
+    partitions = {
+        p["partition"]: p for p in viewer_client.get(f"/api/clusters/local/groups/{group}/").json()["partitions"]
+    }
     assert 3_600_000 <= partitions[0]["lag_ms"] < 3_600_000 + 60_000  # offset 1 is an hour-old record
     assert partitions[1]["lag_ms"] == 0  # caught up
     page = viewer_client.get(f"/clusters/local/groups/{group}/").content.decode()
@@ -187,7 +189,9 @@ def test_groups_named_with_a_newline_or_unicode_have_working_pages(viewer_client
         api = viewer_client.get(reverse("api_group", args=["local", group]))
         assert api.status_code == 200 and api.json()["group"] == group
         assert [(p["topic"], p["lag"]) for p in api.json()["partitions"]] == [(topic, 3)]
-    assert {newline, accented} <= {g["group"] for g in viewer_client.get("/api/clusters/local/groups/").json()["groups"]}
+    assert {newline, accented} <= {
+        g["group"] for g in viewer_client.get("/api/clusters/local/groups/").json()["groups"]
+    }
     searched = viewer_client.get("/clusters/local/groups/?q=" + quote(accented.upper()))
     assert searched.status_code == 200
     assert [g.group_id for g in searched.context["page"].object_list] == [accented]
@@ -215,7 +219,8 @@ class SpyClient:
 
 @pytest.mark.integration
 def test_the_list_describes_only_the_groups_matching_the_search_that_the_user_may_see(
-        client, make_user, cluster, kafka_bootstrap, unique, monkeypatch):
+    client, make_user, cluster, kafka_bootstrap, unique, monkeypatch
+):
     topic = unique("filtered")
     kt.create_topic(kafka_bootstrap, topic, 1)
     kt.produce(kafka_bootstrap, topic, {0: 5})
@@ -266,7 +271,9 @@ def test_an_empty_group_id_is_listed_without_a_link(viewer_client, monkeypatch):
     response = viewer_client.get("/clusters/local/groups/")
     assert response.status_code == 200
     assert [(g.group_id, g.state, g.lag) for g in response.context["page"].object_list] == [
-        ("", "Empty", None), ("app", "Empty", 3)]
+        ("", "Empty", None),
+        ("app", "Empty", 3),
+    ]
     body = response.content.decode()
     assert 'class="muted empty-group-id"' in body and "empty group id" in body
     assert f'href="{reverse("group_page", args=["local", "app"])}"' in body
@@ -275,8 +282,7 @@ def test_an_empty_group_id_is_listed_without_a_link(viewer_client, monkeypatch):
 
 def test_the_instance_id_column_shows_when_any_member_is_static(viewer_client, monkeypatch):
     Cluster.objects.create(name="local", bootstrap_servers="127.0.0.1:1")
-    members = (Member("m-1", "app", "/10.0.0.1", None, (TP("t", 0),)),
-               Member("m-2", "app", "/10.0.0.2", "pod-2", ()))
+    members = (Member("m-1", "app", "/10.0.0.1", None, (TP("t", 0),)), Member("m-2", "app", "/10.0.0.2", "pod-2", ()))
     stub = StubClient(description=GroupDescription("app", "Stable", "classic", "range", "-", members))
     monkeypatch.setattr(views, "client_for", lambda cluster_row: stub)
     body = viewer_client.get("/clusters/local/groups/app/").content.decode()

@@ -3,7 +3,6 @@ selects, how it survives a killed worker and how it stops when cancelled."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -12,9 +11,9 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
 
-from groups import replay
 from groups.kafka import client_for
 from groups.models import AuditEvent, Operation
+from groups.operations import replays as replay
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
 
@@ -37,37 +36,53 @@ def _request(source: str, target: str, **fields) -> replay.ReplayRequest:
 def _replay(cluster, request: replay.ReplayRequest, **kwargs) -> Operation:
     """Preview and request the replay as the pages do; a worker picks it up after commit."""
     preview = replay.preview_replay(client_for(cluster), request)
-    return replay.request_replay(cluster=cluster, request=request, preview=preview, reason="test", actor="tester",
-                                 **kwargs)
+    return replay.request_replay(
+        cluster=cluster, request=request, preview=preview, reason="test", actor="tester", **kwargs
+    )
 
 
 def _wait_final(operation: Operation, timeout: float = 60) -> Operation:
     def final():
         operation.refresh_from_db()
         return operation.is_final
+
     kt.wait_for(final, timeout=timeout, interval=0.1, what=f"operation #{operation.pk} to finish")
     return operation
 
 
-def _read(bootstrap: str, topic: str, *, isolation: str = "read_committed",
-          ranges: dict[int, tuple[int, int]] | None = None) -> dict[int, list[tuple]]:
+def _read(
+    bootstrap: str, topic: str, *, isolation: str = "read_committed", ranges: dict[int, tuple[int, int]] | None = None
+) -> dict[int, list[tuple]]:
     """Records per partition as (offset, key, value, headers, timestamp), read as an application would.
 
     Without `ranges`, each partition from its start to its high watermark.
     """
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "replay-engine-test-reader",
-                         "enable.auto.commit": False, "isolation.level": isolation,
-                         "enable.partition.eof": True})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "replay-engine-test-reader",
+            "enable.auto.commit": False,
+            "isolation.level": isolation,
+            "enable.partition.eof": True,
+        }
+    )
     try:
         if ranges is None:
+
             def metadata():
                 found = consumer.list_topics(topic, timeout=10).topics[topic]
                 return found.partitions if found.error is None and found.partitions else None
+
             partitions = kt.wait_for(metadata, timeout=30, what=f"the metadata of {topic}")
             # Asked read_uncommitted: a read_committed consumer's query answers the last stable offset,
             # which trails a just-committed transaction until its markers land.
-            watermarks = Consumer({"bootstrap.servers": bootstrap, "group.id": "replay-engine-test-reader",
-                                   "isolation.level": "read_uncommitted"})
+            watermarks = Consumer(
+                {
+                    "bootstrap.servers": bootstrap,
+                    "group.id": "replay-engine-test-reader",
+                    "isolation.level": "read_uncommitted",
+                }
+            )
             try:
                 ranges = {p: watermarks.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
             finally:
@@ -84,8 +99,15 @@ def _read(bootstrap: str, topic: str, *, isolation: str = "read_committed",
                 if p not in wanted:
                     continue
                 if message.error() is None and message.offset() < wanted[p][1]:
-                    found[p].append((message.offset(), message.key(), message.value(), message.headers() or [],
-                                     message.timestamp()[1]))
+                    found[p].append(
+                        (
+                            message.offset(),
+                            message.key(),
+                            message.value(),
+                            message.headers() or [],
+                            message.timestamp()[1],
+                        )
+                    )
                 if message.offset() + (0 if message.error() else 1) >= wanted[p][1]:
                     del wanted[p]
                     consumer.incremental_unassign([TopicPartition(topic, p)])
@@ -110,26 +132,44 @@ def topics(kafka_bootstrap, unique):
         kt.create_topic(kafka_bootstrap, source, partitions)
         kt.create_topic(kafka_bootstrap, target, target_partitions or partitions, target_config)
         return source, target
+
     return make
 
 
 def _produce(bootstrap: str, topic: str, records: list[dict]) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
     for r in records:
-        producer.produce(topic, partition=r["partition"], key=r.get("key"), value=r.get("value"),
-                         headers=r.get("headers"), timestamp=r.get("timestamp", 0))
+        producer.produce(
+            topic,
+            partition=r["partition"],
+            key=r.get("key"),
+            value=r.get("value"),
+            headers=r.get("headers"),
+            timestamp=r.get("timestamp", 0),
+        )
     assert producer.flush(30) == 0
 
 
 def test_a_copy_keeps_keys_values_headers_in_order_with_duplicates_and_timestamps_and_stops_on_markers(
-        celery_worker, cluster, kafka_bootstrap, topics):
+    celery_worker, cluster, kafka_bootstrap, topics
+):
     source, target = topics(2)
     plain = [
-        {"partition": 0, "key": b"a", "value": b"1", "timestamp": BASE_MS,
-         "headers": [("h", b"x"), ("dup", b"first"), ("h", b"y"), ("dup", b"second"), ("none", None)]},
+        {
+            "partition": 0,
+            "key": b"a",
+            "value": b"1",
+            "timestamp": BASE_MS,
+            "headers": [("h", b"x"), ("dup", b"first"), ("h", b"y"), ("dup", b"second"), ("none", None)],
+        },
         {"partition": 0, "key": None, "value": b"keyless", "timestamp": BASE_MS + 5 * SECOND},
-        {"partition": 0, "key": b"tombstone", "value": None, "timestamp": BASE_MS - 7 * SECOND,
-         "headers": [("z", b""), ("a", b"\x00\xff")]},
+        {
+            "partition": 0,
+            "key": b"tombstone",
+            "value": None,
+            "timestamp": BASE_MS - 7 * SECOND,
+            "headers": [("z", b""), ("a", b"\x00\xff")],
+        },
         {"partition": 1, "key": b"\x00binary", "value": bytes(range(256)), "timestamp": BASE_MS + 1},
     ]
     _produce(kafka_bootstrap, source, plain)
@@ -138,8 +178,14 @@ def test_a_copy_keeps_keys_values_headers_in_order_with_duplicates_and_timestamp
     producer.init_transactions()
     producer.begin_transaction()
     for i in range(3):
-        producer.produce(source, partition=0, key=f"txn-{i}".encode(), value=b"committed",
-                         timestamp=BASE_MS + i, headers=[("txn", b"yes")])
+        producer.produce(
+            source,
+            partition=0,
+            key=f"txn-{i}".encode(),
+            value=b"committed",
+            timestamp=BASE_MS + i,
+            headers=[("txn", b"yes")],
+        )
     producer.commit_transaction()
     producer.begin_transaction()
     producer.produce(source, partition=1, key=b"aborted", value=b"never seen")
@@ -169,23 +215,34 @@ def test_a_copy_keeps_keys_values_headers_in_order_with_duplicates_and_timestamp
     assert "copied 6 records" in finished.plan[0]["note"] and finished.outcome == "succeeded"
 
 
-@pytest.mark.parametrize("filters, expected_keys", [
-    ({"key_equals": "user-3"}, ["user-3"]),
-    ({"key_regex": "^user-[0-2]$"}, ["user-0", "user-1", "user-2"]),
-    ({"header_present": "vip"}, ["user-4", "user-8", "user-12"]),
-    ({"header_equals": ("source", "billing")}, ["user-1", "user-3", "user-5", "user-7", "user-9", "user-11"]),
-    ({"key_regex": "1", "header_equals": ("source", "web")}, ["user-10", "user-12"]),
-])
-def test_filters_select_exactly_the_matching_records(celery_worker, cluster, kafka_bootstrap, topics, filters,
-                                                     expected_keys):
+@pytest.mark.parametrize(
+    "filters, expected_keys",
+    [
+        ({"key_equals": "user-3"}, ["user-3"]),
+        ({"key_regex": "^user-[0-2]$"}, ["user-0", "user-1", "user-2"]),
+        ({"header_present": "vip"}, ["user-4", "user-8", "user-12"]),
+        ({"header_equals": ("source", "billing")}, ["user-1", "user-3", "user-5", "user-7", "user-9", "user-11"]),
+        ({"key_regex": "1", "header_equals": ("source", "web")}, ["user-10", "user-12"]),
+    ],
+)
+def test_filters_select_exactly_the_matching_records(
+    celery_worker, cluster, kafka_bootstrap, topics, filters, expected_keys
+):
     source, target = topics(1, target_partitions=3)
     records = []
     for i in range(14):
         headers = [("source", b"shop"), ("source", b"billing" if i % 2 else b"web")]
         if i % 4 == 0 and i:
             headers.append(("vip", None))
-        records.append({"partition": 0, "key": f"user-{i}".encode(), "value": f"v{i}".encode(), "headers": headers,
-                        "timestamp": BASE_MS + i})
+        records.append(
+            {
+                "partition": 0,
+                "key": f"user-{i}".encode(),
+                "value": f"v{i}".encode(),
+                "headers": headers,
+                "timestamp": BASE_MS + i,
+            }
+        )
     _produce(kafka_bootstrap, source, records)
     request = _request(source, target, offsets={0: (0, 13)}, partitioning="key-hash", **filters)
     operation = _wait_final(_replay(cluster, request), timeout=30)
@@ -196,8 +253,11 @@ def test_filters_select_exactly_the_matching_records(celery_worker, cluster, kaf
     # Placed as Java producers place keys (the default partitioner), not by librdkafka's CRC32 default.
     assert all(_java_partition(row[1], 3) == p for p, rows in by_partition.items() for row in rows)
     originals = {r["key"]: r for r in records}
-    assert all((row[2], row[3], row[4]) == (originals[row[1]]["value"], originals[row[1]]["headers"],
-                                           originals[row[1]]["timestamp"]) for row in copied)
+    assert all(
+        (row[2], row[3], row[4])
+        == (originals[row[1]]["value"], originals[row[1]]["headers"], originals[row[1]]["timestamp"])
+        for row in copied
+    )
     assert (operation.progress_copied, operation.progress_scanned) == (len(expected_keys), 13)
 
 
@@ -207,7 +267,7 @@ def _java_partition(key: bytes, partitions: int) -> int:
     h = (0x9747B28C ^ len(key)) & 0xFFFFFFFF
     whole = len(key) - len(key) % 4
     for i in range(0, whole, 4):
-        k = (int.from_bytes(key[i:i + 4], "little") * m) & 0xFFFFFFFF
+        k = (int.from_bytes(key[i : i + 4], "little") * m) & 0xFFFFFFFF
         k = ((k ^ (k >> 24)) * m) & 0xFFFFFFFF
         h = ((h * m) & 0xFFFFFFFF) ^ k
     tail = key[whole:]
@@ -234,8 +294,20 @@ def _tool_time(epoch_ms: int) -> str:
 
 
 def _tool_offsets(bootstrap: str, topic: str, epoch_ms: int) -> dict[int, int]:
-    result = run_tool("consumer-groups", ["--reset-offsets", "--group", f"{topic}-probe", "--topic", topic,
-                                          "--to-datetime", _tool_time(epoch_ms), "--dry-run"], bootstrap)
+    result = run_tool(
+        "consumer-groups",
+        [
+            "--reset-offsets",
+            "--group",
+            f"{topic}-probe",
+            "--topic",
+            topic,
+            "--to-datetime",
+            _tool_time(epoch_ms),
+            "--dry-run",
+        ],
+        bootstrap,
+    )
     assert result.returncode == 0 and "Error" not in result.stdout, result.stdout + result.stderr
     rows, header = {}, None
     for fields in (line.split() for line in result.stdout.splitlines()):
@@ -247,46 +319,68 @@ def _tool_offsets(bootstrap: str, topic: str, epoch_ms: int) -> dict[int, int]:
     return rows
 
 
-def test_a_time_window_selects_the_offsets_the_tool_s_to_datetime_gives(celery_worker, cluster, kafka_bootstrap,
-                                                                         topics):
+def test_a_time_window_selects_the_offsets_the_tool_s_to_datetime_gives(
+    celery_worker, cluster, kafka_bootstrap, topics
+):
     source, target = topics(3)
     # Partition 0 in time order; partition 1 out of order (CreateTime set by producers); partition 2 all
     # before the window, so both lookups fall back to its end.
     stamps = {0: list(range(10)), 1: [5, 0, 6, 1, 7, 2, 8, 3, 9, 4], 2: [0, 1, 2]}
-    _produce(kafka_bootstrap, source, [
-        {"partition": p, "key": f"{p}-{i}".encode(), "value": b"v", "timestamp": BASE_MS + s * SECOND}
-        for p, seconds in stamps.items() for i, s in enumerate(seconds)])
+    _produce(
+        kafka_bootstrap,
+        source,
+        [
+            {"partition": p, "key": f"{p}-{i}".encode(), "value": b"v", "timestamp": BASE_MS + s * SECOND}
+            for p, seconds in stamps.items()
+            for i, s in enumerate(seconds)
+        ],
+    )
     t1, t2 = BASE_MS + 3 * SECOND, BASE_MS + 7 * SECOND + 500
     request = _request(source, target, time_from_ms=t1, time_to_ms=t2)
     preview = replay.preview_replay(client_for(cluster), request)
     starts, ends = _tool_offsets(kafka_bootstrap, source, t1), _tool_offsets(kafka_bootstrap, source, t2)
-    assert {r["partition"]: (r["start"], r["end"]) for r in preview.ranges} == {
-        p: (starts[p], ends[p]) for p in stamps}
+    assert {r["partition"]: (r["start"], r["end"]) for r in preview.ranges} == {p: (starts[p], ends[p]) for p in stamps}
     assert (starts, ends) == ({0: 3, 1: 0, 2: 3}, {0: 8, 1: 6, 2: 3})  # the situation this test is about
 
-    operation = _wait_final(replay.request_replay(cluster=cluster, request=request, preview=preview,
-                                                  reason="test", actor="tester"), timeout=30)
+    operation = _wait_final(
+        replay.request_replay(cluster=cluster, request=request, preview=preview, reason="test", actor="tester"),
+        timeout=30,
+    )
     assert operation.status == "succeeded", operation.error
     copied = _read(kafka_bootstrap, target)
     assert {p: [r[1].decode() for r in rows] for p, rows in copied.items()} == {
-        p: [f"{p}-{i}" for i in range(starts[p], ends[p])] for p in stamps}
+        p: [f"{p}-{i}" for i in range(starts[p], ends[p])] for p in stamps
+    }
     # An offset window: partition 1's records stamped before t1 but placed after its start are copied too.
     assert [r[4] for r in copied[1]] == [BASE_MS + s * SECOND for s in (5, 0, 6, 1, 7, 2)]
 
 
-def _replay_killed_mid_copy(celery_worker, cluster, bootstrap: str, source: str, target: str, count: int,
-                            **request_fields) -> Operation:
+def _replay_killed_mid_copy(
+    celery_worker, cluster, bootstrap: str, source: str, target: str, count: int, **request_fields
+) -> Operation:
     """`count` records per partition of 2, copied at 150/s; the worker is killed once 100 are copied, then
     a new one started. Returns the replay as the dead run left it."""
-    _produce(bootstrap, source, [
-        {"partition": i % 2, "key": f"k-{i}".encode(), "value": f"value {i}".encode() * 3,
-         "headers": [("n", str(i).encode()), ("n", b"again")], "timestamp": BASE_MS + i} for i in range(2 * count)])
+    _produce(
+        bootstrap,
+        source,
+        [
+            {
+                "partition": i % 2,
+                "key": f"k-{i}".encode(),
+                "value": f"value {i}".encode() * 3,
+                "headers": [("n", str(i).encode()), ("n", b"again")],
+                "timestamp": BASE_MS + i,
+            }
+            for i in range(2 * count)
+        ],
+    )
     request = _request(source, target, offsets={0: (0, count), 1: (0, count)}, throttle_rps=150, **request_fields)
     operation = _replay(cluster, request)
 
     def copying():
         operation.refresh_from_db()
         return operation.status == "running" and operation.progress_copied >= 100
+
     try:
         kt.wait_for(copying, timeout=30, interval=0.05, what="the copy to be well under way")
         celery_worker.kill()
@@ -297,7 +391,8 @@ def _replay_killed_mid_copy(celery_worker, cluster, bootstrap: str, source: str,
 
 
 def test_a_worker_killed_mid_copy_is_resumed_and_every_record_arrives_exactly_once(
-        celery_worker, cluster, kafka_bootstrap, topics):
+    celery_worker, cluster, kafka_bootstrap, topics
+):
     source, target = topics(2)
     count = 300
     operation = _replay_killed_mid_copy(celery_worker, cluster, kafka_bootstrap, source, target, count)
@@ -312,7 +407,8 @@ def test_a_worker_killed_mid_copy_is_resumed_and_every_record_arrives_exactly_on
     copied = _read(kafka_bootstrap, target)
     source_records = _read(kafka_bootstrap, source)
     assert Counter(r[1] for rows in copied.values() for r in rows) == Counter(
-        r[1] for rows in source_records.values() for r in rows)  # each key once: no gap, no duplicate
+        r[1] for rows in source_records.values() for r in rows
+    )  # each key once: no gap, no duplicate
     assert _copies(copied) == _copies(source_records)  # in order, all fields
     assert _actions(operation) == ["requested", "started", "resumed", "succeeded"]
     resumed = AuditEvent.objects.get(operation=operation, action="resumed")
@@ -320,11 +416,13 @@ def test_a_worker_killed_mid_copy_is_resumed_and_every_record_arrives_exactly_on
 
 
 def test_at_least_once_copies_every_record_without_transactions_and_a_killed_run_only_adds_duplicates(
-        celery_worker, cluster, kafka_bootstrap, topics):
+    celery_worker, cluster, kafka_bootstrap, topics
+):
     source, target = topics(2)
-    operation = _replay_killed_mid_copy(celery_worker, cluster, kafka_bootstrap, source, target, 300,
-                                        exactly_once=False)
-    assert json.loads(operation.strategy_value)["exactly_once"] is False  # recorded with the request
+    operation = _replay_killed_mid_copy(
+        celery_worker, cluster, kafka_bootstrap, source, target, 300, exactly_once=False
+    )
+    assert operation.replay.exactly_once is False  # recorded with the request
     assert replay.resume_stale_replays(stale_after=timedelta(0)) == [operation.pk]
     _wait_final(operation, timeout=60)
     assert operation.status == "succeeded", operation.error
@@ -341,12 +439,12 @@ def test_at_least_once_copies_every_record_without_transactions_and_a_killed_run
         # no later than where the killed run got: src[:k] + src[c:] with c <= k. Nothing else.
         expected = [r[1:] for r in rows]
         twice = len(copies) - len(expected)  # k - c
-        assert twice >= 0 and any(copies == expected[:c + twice] + expected[c:]
-                                  for c in range(len(expected) + 1)), p
+        assert twice >= 0 and any(copies == expected[: c + twice] + expected[c:] for c in range(len(expected) + 1)), p
 
 
 def test_cancel_stops_the_copy_within_two_seconds_and_says_how_many_were_copied(
-        celery_worker, cluster, kafka_bootstrap, topics):
+    celery_worker, cluster, kafka_bootstrap, topics
+):
     source, target = topics(1)
     _produce(kafka_bootstrap, source, [{"partition": 0, "key": f"k-{i}".encode(), "value": b"v"} for i in range(400)])
     operation = _replay(cluster, _request(source, target, offsets={0: (0, 400)}, throttle_rps=40))
@@ -354,6 +452,7 @@ def test_cancel_stops_the_copy_within_two_seconds_and_says_how_many_were_copied(
     def copying():
         operation.refresh_from_db()
         return operation.status == "running" and operation.progress_copied > 0
+
     kt.wait_for(copying, timeout=30, interval=0.05, what="the copy to start")
     asked = time.monotonic()
     replay.cancel_replay(operation, "alice")
@@ -371,8 +470,9 @@ def test_cancel_stops_the_copy_within_two_seconds_and_says_how_many_were_copied(
         replay.cancel_replay(operation, "alice")
 
 
-def test_a_pending_replay_is_cancelled_at_once_and_never_runs(transactional_db, use_test_redis, cluster,
-                                                              kafka_bootstrap, topics):
+def test_a_pending_replay_is_cancelled_at_once_and_never_runs(
+    transactional_db, use_test_redis, cluster, kafka_bootstrap, topics
+):
     source, target = topics(1)
     _produce(kafka_bootstrap, source, [{"partition": 0, "key": b"k", "value": b"v"}])
     operation = _replay(cluster, _request(source, target, offsets={0: (0, 1)}), dispatch=False)
@@ -382,23 +482,30 @@ def test_a_pending_replay_is_cancelled_at_once_and_never_runs(transactional_db, 
     assert _read(kafka_bootstrap, target) == {0: []}
 
 
-@pytest.mark.parametrize("fields, message", [
-    ({"offsets": {0: (7, 2)}}, "The range 7-2 of partition 0 is reversed"),
-    ({"offsets": {0: (3, 3)}}, "is empty"),
-    ({"offsets": {0: (20, 30)}}, "outside the logs (partition 0: 0 to 5)"),
-    ({"time_from_ms": BASE_MS + 60 * SECOND, "time_to_ms": BASE_MS + 120 * SECOND}, "has a timestamp in"),
-    ({"offsets": {0: (0, 5), 4: (0, 1)}}, "partition 4 does not exist"),
-    ({"topic": "{unknown}", "offsets": {0: (0, 5)}}, "Topic '{unknown}' does not exist"),
-    ({"target_topic": "{unknown}", "offsets": {0: (0, 5)}}, "Target topic '{unknown}' does not exist"),
-    ({"target_topic": "{source}", "offsets": {0: (0, 2)}}, "would overlap its own copies"),
-    ({"offsets": {0: (0, 5)}, "key_regex": "user-(\\d+"}, "does not compile"),
-    ({"offsets": {0: (0, 5)}, "throttle_rps": 0}, "The throttle must be at least 1 record per second"),
-])
-def test_bad_input_is_refused_with_a_message_and_nothing_is_started(cluster, kafka_bootstrap, topics, unique,
-                                                                    fields, message):
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"offsets": {0: (7, 2)}}, "The range 7-2 of partition 0 is reversed"),
+        ({"offsets": {0: (3, 3)}}, "is empty"),
+        ({"offsets": {0: (20, 30)}}, "outside the logs (partition 0: 0 to 5)"),
+        ({"time_from_ms": BASE_MS + 60 * SECOND, "time_to_ms": BASE_MS + 120 * SECOND}, "has a timestamp in"),
+        ({"offsets": {0: (0, 5), 4: (0, 1)}}, "partition 4 does not exist"),
+        ({"topic": "{unknown}", "offsets": {0: (0, 5)}}, "Topic '{unknown}' does not exist"),
+        ({"target_topic": "{unknown}", "offsets": {0: (0, 5)}}, "Target topic '{unknown}' does not exist"),
+        ({"target_topic": "{source}", "offsets": {0: (0, 2)}}, "would overlap its own copies"),
+        ({"offsets": {0: (0, 5)}, "key_regex": "user-(\\d+"}, "does not compile"),
+        ({"offsets": {0: (0, 5)}, "throttle_rps": 0}, "The throttle must be at least 1 record per second"),
+    ],
+)
+def test_bad_input_is_refused_with_a_message_and_nothing_is_started(
+    cluster, kafka_bootstrap, topics, unique, fields, message
+):
     source, target = topics(2)
-    _produce(kafka_bootstrap, source, [{"partition": 0, "key": b"k", "value": b"v", "timestamp": BASE_MS + i}
-                                       for i in range(5)])
+    _produce(
+        kafka_bootstrap,
+        source,
+        [{"partition": 0, "key": b"k", "value": b"v", "timestamp": BASE_MS + i} for i in range(5)],
+    )
     unknown = unique("no-such-topic")
     fields = {k: v.format(unknown=unknown, source=source) if isinstance(v, str) else v for k, v in fields.items()}
     request = _request(fields.pop("topic", source), fields.pop("target_topic", target), **fields)
@@ -414,35 +521,61 @@ def test_the_preview_warns_about_what_the_target_would_do_to_the_copies(cluster,
     # records 7 days and stamps them itself.
     week = str(7 * 86_400_000)
     source, target = topics(1, target_config={"message.timestamp.type": "LogAppendTime", "retention.ms": week})
-    changes = kt.admin(kafka_bootstrap).incremental_alter_configs([ConfigResource(
-        ResourceType.TOPIC, source, incremental_configs=[ConfigEntry(
-            "message.timestamp.after.max.ms", str(10 * 86_400_000), incremental_operation=AlterConfigOpType.SET)])])
+    changes = kt.admin(kafka_bootstrap).incremental_alter_configs(
+        [
+            ConfigResource(
+                ResourceType.TOPIC,
+                source,
+                incremental_configs=[
+                    ConfigEntry(
+                        "message.timestamp.after.max.ms",
+                        str(10 * 86_400_000),
+                        incremental_operation=AlterConfigOpType.SET,
+                    )
+                ],
+            )
+        ]
+    )
     for change in changes.values():
         change.result(timeout=30)
     now = int(time.time() * 1000)
-    _produce(kafka_bootstrap, source, [
-        {"partition": 0, "key": b"old", "value": b"{\"a\": 1}", "timestamp": now - 30 * 86_400_000},
-        {"partition": 0, "key": b"future", "value": b"\x00\x01", "timestamp": now + 2 * 3_600_000},
-    ])
-    preview = replay.preview_replay(client_for(cluster), _request(source, target, offsets={0: (0, 2)},
-                                                                  key_equals="nobody"))
+    _produce(
+        kafka_bootstrap,
+        source,
+        [
+            {"partition": 0, "key": b"old", "value": b'{"a": 1}', "timestamp": now - 30 * 86_400_000},
+            {"partition": 0, "key": b"future", "value": b"\x00\x01", "timestamp": now + 2 * 3_600_000},
+        ],
+    )
+    preview = replay.preview_replay(
+        client_for(cluster), _request(source, target, offsets={0: (0, 2)}, key_equals="nobody")
+    )
     text = "\n".join(preview.warnings)
     assert "uses LogAppendTime" in text
-    assert preview.target == {"partitions": 1, "timestamp_type": "LogAppendTime", "retention_ms": 7 * 86_400_000,
-                              "source_partitions": 1, "source_timestamp_type": "CreateTime"}
+    assert preview.target == {
+        "partitions": 1,
+        "timestamp_type": "LogAppendTime",
+        "retention_ms": 7 * 86_400_000,
+        "source_partitions": 1,
+        "source_timestamp_type": "CreateTime",
+    }
     assert "The filter matches none of the 2 sampled records" in text
-    assert [(s["key"], s["value_kind"], s["matches"]) for s in preview.sample] == [("old", "json", False),
-                                                                                  ("future", "hex", False)]
+    assert [(s["key"], s["value_kind"], s["matches"]) for s in preview.sample] == [
+        ("old", "json", False),
+        ("future", "hex", False),
+    ]
     # With a CreateTime target the timestamps are kept, so retention and the future limit matter.
     _, create_time = topics(1, target_config={"retention.ms": week})
-    kept = "\n".join(replay.preview_replay(client_for(cluster), _request(source, create_time,
-                                                                         offsets={0: (0, 2)})).warnings)
+    kept = "\n".join(
+        replay.preview_replay(client_for(cluster), _request(source, create_time, offsets={0: (0, 2)})).warnings
+    )
     assert "retention (7 days) deletes copies that old at once" in kept
     assert "Partition 0 offset 1 is stamped" in kept and "newer than the target accepts" in kept
 
 
 def test_a_run_near_its_time_limit_hands_the_copy_to_a_new_task_which_finishes_it_exactly_once(
-        celery_worker, cluster, kafka_bootstrap, topics):
+    celery_worker, cluster, kafka_bootstrap, topics
+):
     source, target = topics(1)
     _produce(kafka_bootstrap, source, [{"partition": 0, "key": f"k-{i}".encode(), "value": b"v"} for i in range(200)])
     operation = _replay(cluster, _request(source, target, offsets={0: (0, 200)}, throttle_rps=50), dispatch=False)
@@ -456,14 +589,16 @@ def test_a_run_near_its_time_limit_hands_the_copy_to_a_new_task_which_finishes_i
     assert _actions(operation) == ["requested", "started", "resumed", "succeeded"]
 
 
-def test_only_one_run_holds_a_replay_and_a_redelivered_task_takes_over_only_a_silent_one(
-        transactional_db, cluster):
+def test_only_one_run_holds_a_replay_and_a_redelivered_task_takes_over_only_a_silent_one(transactional_db, cluster):
     from django.utils import timezone
 
-    from groups.replay import _claim
+    from groups.operations.replay_run import ReplayRun
 
-    operation = Operation.objects.create(kind=Operation.Kind.REPLAY, cluster=cluster, group_id="console-replay-x",
-                                         plan=[], reason="r")
+    _claim = ReplayRun.claim
+
+    operation = Operation.objects.create(
+        kind=Operation.Kind.REPLAY, cluster=cluster, group_id="console-replay-x", plan=[], reason="r"
+    )
     assert _claim(operation.pk, None) == 1
     assert _claim(operation.pk, None) is None  # a redelivered task while the run reports
     assert _claim(operation.pk, takeover=5) is None  # a stale hand-over
@@ -476,25 +611,34 @@ def test_only_one_run_holds_a_replay_and_a_redelivered_task_takes_over_only_a_si
 
 
 def test_runs_that_keep_dying_at_one_checkpoint_fail_the_replay_but_a_worker_outage_does_not(
-        transactional_db, cluster, monkeypatch):
+    transactional_db, cluster, monkeypatch
+):
     from django.utils import timezone
 
-    from groups.replay import MAX_STALLS, _claim
+    from groups.operations.replay_run import ReplayRun
+    from groups.operations.replays import MAX_STALLS
+
+    _claim = ReplayRun.claim
 
     dispatched = []
-    monkeypatch.setattr(replay, "_dispatch_resume", lambda pk, attempt: dispatched.append(attempt) or True)
+    monkeypatch.setattr(replay, "dispatch_resume", lambda pk, attempt: dispatched.append(attempt) or True)
     request = _request("src", "dst", offsets={0: (0, 100)}, exactly_once=False)
     operation = Operation.objects.create(
-        kind=Operation.Kind.REPLAY, cluster=cluster, group_id="console-replay-stalls", reason="r",
-        plan=[{"topic": "src", "partition": 0, "start": 0, "end": 100, "count": 100}], progress_total=100,
-        strategy_value=json.dumps(request.to_json()))
+        kind=Operation.Kind.REPLAY,
+        cluster=cluster,
+        reason="r",
+        plan=[{"topic": "src", "partition": 0, "start": 0, "end": 100, "count": 100}],
+        progress_total=100,
+    )
+    replay.save_request(operation, request, "console-replay-stalls")
 
     def run_dies(scanned: int) -> None:
         """A worker takes the replay, reads up to `scanned`, and is killed without a word."""
         current = Operation.objects.get(pk=operation.pk)
         assert _claim(operation.pk, None if current.status == "pending" else current.replay_attempt)
-        Operation.objects.filter(pk=operation.pk).update(progress_scanned=scanned, progress_copied=scanned,
-                                                         heartbeat=timezone.now() - timedelta(minutes=5))
+        Operation.objects.filter(pk=operation.pk).update(
+            progress_scanned=scanned, progress_copied=scanned, heartbeat=timezone.now() - timedelta(minutes=5)
+        )
 
     run_dies(40)
     assert replay.resume_stale_replays() == [operation.pk]
@@ -510,24 +654,35 @@ def test_runs_that_keep_dying_at_one_checkpoint_fail_the_replay_but_a_worker_out
     assert replay.resume_stale_replays() == []
     operation.refresh_from_db()
     assert operation.status == "failed" and operation.replay_stalls == MAX_STALLS + 1
-    assert operation.error.startswith(f"Stopped after {MAX_STALLS + 1} runs in a row died at the same place "
-                                      "(60 of 100 source offsets read)")
-    assert operation.error.endswith("60 of 100 records had been copied before that; they stay in the target (at "
-                                    "least once: the records copied after the last checkpoint before a worker died, "
-                                    "one is taken every 0.5 s or 200,000 records copied, may be there twice).")
+    assert operation.error.startswith(
+        f"Stopped after {MAX_STALLS + 1} runs in a row died at the same place (60 of 100 source offsets read)"
+    )
+    assert operation.error.endswith(
+        "60 of 100 records had been copied before that; they stay in the target (at "
+        "least once: the records copied after the last checkpoint before a worker died, "
+        "one is taken every 0.5 s or 200,000 records copied, may be there twice)."
+    )
     assert _actions(operation) == ["failed"]
 
 
 def test_a_requester_who_lost_the_replay_right_meanwhile_is_refused_when_the_run_starts(
-        cluster, kafka_bootstrap, topics, make_user):
+    cluster, kafka_bootstrap, topics, make_user
+):
     from groups.models import Grant
 
     source, target = topics(1)
     _produce(kafka_bootstrap, source, [{"partition": 0, "key": b"k", "value": b"v"}])
     bob = make_user("bob", "Operator")
     request = _request(source, target, offsets={0: (0, 1)})
-    operation = replay.request_replay(cluster=cluster, request=request, reason="r", actor="bob", requester=bob,
-                                      preview=replay.preview_replay(client_for(cluster), request), dispatch=False)
+    operation = replay.request_replay(
+        cluster=cluster,
+        request=request,
+        reason="r",
+        actor="bob",
+        requester=bob,
+        preview=replay.preview_replay(client_for(cluster), request),
+        dispatch=False,
+    )
     Grant.objects.filter(user=bob).delete()
     replay.run_replay(operation.pk)
     operation.refresh_from_db()
@@ -537,8 +692,9 @@ def test_a_requester_who_lost_the_replay_right_meanwhile_is_refused_when_the_run
 
 
 def test_on_a_cluster_requiring_approval_a_replay_waits_and_runs_once_approved(
-        celery_worker, cluster, kafka_bootstrap, topics, make_user):
-    from groups import approvals
+    celery_worker, cluster, kafka_bootstrap, topics, make_user
+):
+    from groups.operations import approvals
 
     cluster.require_approval = True
     cluster.save()
@@ -546,8 +702,14 @@ def test_on_a_cluster_requiring_approval_a_replay_waits_and_runs_once_approved(
     _produce(kafka_bootstrap, source, [{"partition": 0, "key": f"k-{i}".encode(), "value": b"v"} for i in range(5)])
     alice, carol = make_user("alice", "Operator"), make_user("carol", "Approver")
     request = _request(source, target, offsets={0: (1, 4)}, keep_timestamps=False)
-    operation = replay.request_replay(cluster=cluster, request=request, reason="r", actor="alice", requester=alice,
-                                      preview=replay.preview_replay(client_for(cluster), request))
+    operation = replay.request_replay(
+        cluster=cluster,
+        request=request,
+        reason="r",
+        actor="alice",
+        requester=alice,
+        preview=replay.preview_replay(client_for(cluster), request),
+    )
     requested_at = int(time.time() * 1000)
     assert operation.status == "awaiting_approval"
     assert approvals.review(operation).blocked_reason is None
@@ -561,17 +723,33 @@ def test_on_a_cluster_requiring_approval_a_replay_waits_and_runs_once_approved(
 
 
 def test_a_copy_the_target_refuses_fails_the_replay_with_the_reason_and_leaves_no_partial_batch(
-        celery_worker, cluster, kafka_bootstrap, topics):
+    celery_worker, cluster, kafka_bootstrap, topics
+):
     source, target = topics(1)  # the target refuses timestamps more than an hour ahead (Kafka 4's default)
-    changes = kt.admin(kafka_bootstrap).incremental_alter_configs([ConfigResource(
-        ResourceType.TOPIC, source, incremental_configs=[ConfigEntry(
-            "message.timestamp.after.max.ms", str(10 * 86_400_000), incremental_operation=AlterConfigOpType.SET)])])
+    changes = kt.admin(kafka_bootstrap).incremental_alter_configs(
+        [
+            ConfigResource(
+                ResourceType.TOPIC,
+                source,
+                incremental_configs=[
+                    ConfigEntry(
+                        "message.timestamp.after.max.ms",
+                        str(10 * 86_400_000),
+                        incremental_operation=AlterConfigOpType.SET,
+                    )
+                ],
+            )
+        ]
+    )
     for change in changes.values():
         change.result(timeout=30)
     now = int(time.time() * 1000)
-    _produce(kafka_bootstrap, source, [{"partition": 0, "key": f"k-{i}".encode(), "value": b"v", "timestamp": now}
-                                       for i in range(5)]
-             + [{"partition": 0, "key": b"future", "value": b"v", "timestamp": now + 2 * 3_600_000}])
+    _produce(
+        kafka_bootstrap,
+        source,
+        [{"partition": 0, "key": f"k-{i}".encode(), "value": b"v", "timestamp": now} for i in range(5)]
+        + [{"partition": 0, "key": b"future", "value": b"v", "timestamp": now + 2 * 3_600_000}],
+    )
     operation = _wait_final(_replay(cluster, _request(source, target, offsets={0: (0, 6)})), timeout=60)
     assert operation.status == "failed"
     assert "Kafka refused a copy into" in operation.error and "stamp the copies now instead" in operation.error

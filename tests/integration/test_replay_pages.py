@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
-from django.conf import settings
 from django.core import signing
 from django.core.management import CommandError, call_command
 from django.test import Client
@@ -23,6 +22,7 @@ from django.urls import reverse
 
 from groups.models import AuditEvent, Operation
 from tests import kafkatools as kt
+from tests.databases import shared_database_url
 
 pytestmark = pytest.mark.integration
 
@@ -44,19 +44,39 @@ def operator(client, make_user):
 def _produce(bootstrap: str, topic: str, records: list[dict]) -> None:
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
     for record in records:
-        producer.produce(topic, partition=record["partition"], key=record.get("key"), value=record.get("value"),
-                         headers=record.get("headers"), timestamp=record.get("timestamp", 0))
+        producer.produce(
+            topic,
+            partition=record["partition"],
+            key=record.get("key"),
+            value=record.get("value"),
+            headers=record.get("headers"),
+            timestamp=record.get("timestamp", 0),
+        )
     assert producer.flush(30) == 0
 
 
 def _source_records() -> list[dict]:
     """Partition 0: ten records a second apart, keys user-0..user-9, JSON values, every other one with a header.
     Partition 1: six records, the first a binary value, keys order-0..order-5."""
-    records = [{"partition": 0, "key": f"user-{i}", "value": json.dumps({"n": i, "text": "é" * 3}).encode(),
-                "headers": [("source", b"billing")] if i % 2 == 0 else [("source", b"shop")],
-                "timestamp": START_MS + i * SECOND} for i in range(10)]
-    records += [{"partition": 1, "key": f"order-{i}", "value": b"\x00\xff\x10" if i == 0 else f"plain {i}".encode(),
-                 "timestamp": START_MS + i * SECOND} for i in range(6)]
+    records = [
+        {
+            "partition": 0,
+            "key": f"user-{i}",
+            "value": json.dumps({"n": i, "text": "é" * 3}).encode(),
+            "headers": [("source", b"billing")] if i % 2 == 0 else [("source", b"shop")],
+            "timestamp": START_MS + i * SECOND,
+        }
+        for i in range(10)
+    ]
+    records += [
+        {
+            "partition": 1,
+            "key": f"order-{i}",
+            "value": b"\x00\xff\x10" if i == 0 else f"plain {i}".encode(),
+            "timestamp": START_MS + i * SECOND,
+        }
+        for i in range(6)
+    ]
     return records
 
 
@@ -74,23 +94,34 @@ def topics(kafka_bootstrap, unique):
 def _read(bootstrap: str, topic: str, timeout: float = 30) -> list[tuple]:
     """Every committed record of `topic` as (partition, key, value, headers, timestamp), read like an application
     would with read_committed (so records of an aborted transaction are not counted)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "replay-test-reader",
-                         "enable.auto.commit": False, "isolation.level": "read_committed"})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "replay-test-reader",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+    )
     try:
         metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-                for p in metadata.partitions}
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in metadata.partitions}
         consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
         records, deadline = [], time.monotonic() + timeout
         while time.monotonic() < deadline:
-            positions = {tp.partition: tp.offset for tp in consumer.position(
-                [TopicPartition(topic, p) for p in ends])}
+            positions = {tp.partition: tp.offset for tp in consumer.position([TopicPartition(topic, p) for p in ends])}
             if all(positions[p] >= high or high == low for p, (low, high) in ends.items()):
                 break
             for message in consumer.consume(num_messages=100, timeout=0.5):
                 if message.error() is None:
-                    records.append((message.partition(), message.key(), message.value(),
-                                    message.headers() or [], message.timestamp()[1]))
+                    records.append(
+                        (
+                            message.partition(),
+                            message.key(),
+                            message.value(),
+                            message.headers() or [],
+                            message.timestamp()[1],
+                        )
+                    )
         else:
             raise AssertionError(f"could not read {topic} to its end in time")
         return records
@@ -108,10 +139,23 @@ def _ends(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 def _form_data(target: str, **changes) -> dict:
-    data = {"partitions_mode": "all", "partitions": "", "range_mode": "offsets", "offsets": "0:2-7, 1:0-3",
-            "time_from": "", "time_to": "", "key_filter": "none", "key": "", "header_filter": "none",
-            "header_name": "", "header_value": "", "target_topic": target, "partitioning": "same",
-            "timestamps": "keep", "throttle": ""}
+    data = {
+        "partitions_mode": "all",
+        "partitions": "",
+        "range_mode": "offsets",
+        "offsets": "0:2-7, 1:0-3",
+        "time_from": "",
+        "time_to": "",
+        "key_filter": "none",
+        "key": "",
+        "header_filter": "none",
+        "header_name": "",
+        "header_value": "",
+        "target_topic": target,
+        "partitioning": "same",
+        "timestamps": "keep",
+        "throttle": "",
+    }
     return {**data, **changes}
 
 
@@ -131,8 +175,12 @@ def _confirm(client: Client, source: str, token: str, reason: str = "rebuild the
 
 
 def _range_row(body: str, partition: int) -> tuple[str, str, str]:
-    match = re.search(rf'<tr data-partition="{partition}">.*?<td class="num start">(\d+)</td>'
-                      r'<td class="num end">(\d+)</td><td class="num count">(\d+)</td>', body, re.S)
+    match = re.search(
+        rf'<tr data-partition="{partition}">.*?<td class="num start">(\d+)</td>'
+        r'<td class="num end">(\d+)</td><td class="num count">(\d+)</td>',
+        body,
+        re.S,
+    )
     assert match, f"no range row for partition {partition}"
     return match.groups()
 
@@ -149,22 +197,31 @@ def _status_area(client: Client, operation: Operation) -> str:
 
 def _final_status_area(client: Client, operation: Operation, timeout: float = 60) -> str:
     """Poll the status area as htmx does until it stops asking to be polled."""
+
     def final():
         body = _status_area(client, operation)
         return None if "hx-trigger=" in body else body
+
     return kt.wait_for(final, timeout=timeout, interval=0.5, what=f"operation #{operation.pk} to finish")
 
 
 def test_the_form_offers_partitions_ranges_filters_the_cluster_s_topics_as_targets_and_a_throttle(
-        client, cluster, topics):
+    client, cluster, topics
+):
     source, target = topics
     response = client.get(reverse("replay_form", args=["local", source]))
     assert response.status_code == 200
     body = response.content.decode()
     assert f'<option value="{target}">{target}</option>' in body and f'<option value="{source}">' in body
     assert "__consumer_offsets" not in body
-    for name, value in [("partitions_mode", "some"), ("range_mode", "offsets"), ("range_mode", "time"),
-                        ("partitioning", "same"), ("partitioning", "key-hash"), ("timestamps", "now")]:
+    for name, value in [
+        ("partitions_mode", "some"),
+        ("range_mode", "offsets"),
+        ("range_mode", "time"),
+        ("partitioning", "same"),
+        ("partitioning", "key-hash"),
+        ("timestamps", "now"),
+    ]:
         assert re.search(rf'name="{name}" value="{value}"', body), (name, value)
     for field in ("partitions", "offsets", "time_from", "time_to", "key", "header_name", "header_value", "throttle"):
         assert f'name="{field}"' in body, field
@@ -201,7 +258,8 @@ def test_the_topic_page_offers_replaying_only_to_who_may_replay(client, cluster,
 
 
 def test_a_preview_shows_ranges_the_total_a_sample_and_the_target_and_writes_nothing(
-        client, cluster, topics, kafka_bootstrap):
+    client, cluster, topics, kafka_bootstrap
+):
     source, target = topics
     response = _preview(client, source, target, offsets="0:2-7, 1:0-3")
     assert response.status_code == 200
@@ -246,35 +304,55 @@ def test_a_single_range_applies_to_every_chosen_partition(client, cluster, topic
 def test_a_time_window_is_turned_into_offsets_and_utc_is_assumed_without_a_zone(client, cluster, topics):
     source, target = topics
     # [22:13:23, 22:13:26) holds offsets 3, 4, 5 of both partitions.
-    response = _preview(client, source, target, range_mode="time", offsets="",
-                        time_from="2023-11-14T22:13:23", time_to="2023-11-14T23:13:26+01:00")
+    response = _preview(
+        client,
+        source,
+        target,
+        range_mode="time",
+        offsets="",
+        time_from="2023-11-14T22:13:23",
+        time_to="2023-11-14T23:13:26+01:00",
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert _range_row(body, 0) == ("3", "6", "3") and _range_row(body, 1) == ("3", "6", "3")
     assert 'id="zone-assumed"' in body
-    with_zones = _preview(client, source, target, range_mode="time", offsets="",
-                          time_from="2023-11-14T22:13:23Z", time_to="2023-11-14T22:13:26Z")
+    with_zones = _preview(
+        client,
+        source,
+        target,
+        range_mode="time",
+        offsets="",
+        time_from="2023-11-14T22:13:23Z",
+        time_to="2023-11-14T22:13:26Z",
+    )
     assert 'id="zone-assumed"' not in with_zones.content.decode()
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"offsets": "0:7-2"}, "The range 7-2 of partition 0 is reversed"),
-    ({"offsets": "3-3"}, "The range 3-3 of partition 0 is empty"),
-    ({"throttle": "fast"}, "The throttle is a whole number of records per second"),
-    ({"range_mode": "time", "time_from": "2023-11-14T22:13:26", "time_to": "2023-11-14T22:13:23"},
-     "is reversed: the start must come before the end"),
-    ({"offsets": "0:0-5, 7:0-1"}, "has 2 partitions (0 to 1): partition 7 does not exist"),
-    ({"partitions_mode": "some", "partitions": "0,x"}, "'x' is not one"),
-    ({"target_topic": "{source}"}, "would overlap its own copies"),
-    ({"offsets": "0:100-200"}, "outside the logs"),
-    ({"key_filter": "regex", "key": "user-(\\d+"}, "does not compile"),
-    ({"throttle": "0"}, "The throttle must be at least 1 record per second"),
-    ({"throttle": "-5"}, "The throttle must be at least 1 record per second"),
-    ({"target_topic": "{unknown}"}, "{unknown}"),
-    ({"offsets": "0:a-b"}, "Cannot read the offsets"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"offsets": "0:7-2"}, "The range 7-2 of partition 0 is reversed"),
+        ({"offsets": "3-3"}, "The range 3-3 of partition 0 is empty"),
+        ({"throttle": "fast"}, "The throttle is a whole number of records per second"),
+        (
+            {"range_mode": "time", "time_from": "2023-11-14T22:13:26", "time_to": "2023-11-14T22:13:23"},
+            "is reversed: the start must come before the end",
+        ),
+        ({"offsets": "0:0-5, 7:0-1"}, "has 2 partitions (0 to 1): partition 7 does not exist"),
+        ({"partitions_mode": "some", "partitions": "0,x"}, "'x' is not one"),
+        ({"target_topic": "{source}"}, "would overlap its own copies"),
+        ({"offsets": "0:100-200"}, "outside the logs"),
+        ({"key_filter": "regex", "key": "user-(\\d+"}, "does not compile"),
+        ({"throttle": "0"}, "The throttle must be at least 1 record per second"),
+        ({"throttle": "-5"}, "The throttle must be at least 1 record per second"),
+        ({"target_topic": "{unknown}"}, "{unknown}"),
+        ({"offsets": "0:a-b"}, "Cannot read the offsets"),
+    ],
+)
 def test_bad_input_is_a_400_with_the_reason_and_nothing_is_started(
-        client, cluster, topics, unique, kafka_bootstrap, changes, message):
+    client, cluster, topics, unique, kafka_bootstrap, changes, message
+):
     source, target = topics
     unknown = unique("no-such-topic")
     changes = {key: value.format(source=source, unknown=unknown) for key, value in changes.items()}
@@ -302,8 +380,9 @@ def test_an_unknown_source_topic_is_refused_with_its_name(client, cluster, topic
     assert not Operation.objects.exists()
 
 
-def test_warnings_come_first_and_the_target_is_compared_with_the_source(client, cluster, topics, kafka_bootstrap,
-                                                                        unique):
+def test_warnings_come_first_and_the_target_is_compared_with_the_source(
+    client, cluster, topics, kafka_bootstrap, unique
+):
     source, _ = topics
     wider = unique("replay-wide")
     kt.create_topic(kafka_bootstrap, wider, 3)  # default retention: 7 days, far shorter than the records' age
@@ -317,7 +396,8 @@ def test_warnings_come_first_and_the_target_is_compared_with_the_source(client, 
 
 
 def test_at_least_once_is_chosen_explicitly_shown_with_its_cost_and_carried_to_the_operation(
-        client, cluster, topics, django_capture_on_commit_callbacks):
+    client, cluster, topics, django_capture_on_commit_callbacks
+):
     source, target = topics
     default = html.unescape(_preview(client, source, target).content.decode())
     assert 'id="delivery">exactly once (transactional)<' in default and "At least once:" not in default
@@ -325,23 +405,34 @@ def test_at_least_once_is_chosen_explicitly_shown_with_its_cost_and_carried_to_t
     preview = _preview(client, source, target, delivery="at-least-once")
     body = html.unescape(preview.content.decode())
     assert 'id="delivery">at least once (no transactions)<' in body
-    assert ("At least once: no transactions. If the worker stops mid-copy, the records it copied since its last "
-            "checkpoint (one is taken every 0.5 s or 200,000 records copied) are copied again") in body
+    assert (
+        "At least once: no transactions. If the worker stops mid-copy, the records it copied since its last "
+        "checkpoint (one is taken every 0.5 s or 200,000 records copied) are copied again"
+    ) in body
     assert body.index("At least once:") < body.index('id="ranges"')  # a warning, shown first
     with django_capture_on_commit_callbacks(execute=False):
         assert _confirm(client, source, _token(preview)).status_code == 302
-    assert json.loads(Operation.objects.get().strategy_value)["exactly_once"] is False
+    assert Operation.objects.get().replay.exactly_once is False
 
     refused = _preview(client, source, target, delivery="sometimes")
     assert refused.status_code == 400 and "sometimes is not one of the available choices" in html.unescape(
-        refused.content.decode())
+        refused.content.decode()
+    )
 
 
 def test_the_ranges_are_fixed_at_preview_and_the_confirm_does_not_plan_again(
-        client, cluster, topics, kafka_bootstrap, django_capture_on_commit_callbacks):
+    client, cluster, topics, kafka_bootstrap, django_capture_on_commit_callbacks
+):
     source, target = topics
-    preview = _preview(client, source, target, range_mode="time", offsets="",
-                       time_from="2023-11-14T22:13:23Z", time_to="2100-01-01T00:00:00Z")
+    preview = _preview(
+        client,
+        source,
+        target,
+        range_mode="time",
+        offsets="",
+        time_from="2023-11-14T22:13:23Z",
+        time_to="2100-01-01T00:00:00Z",
+    )
     assert _range_row(preview.content.decode(), 0) == ("3", "10", "7")
     _produce(kafka_bootstrap, source, [{"partition": 0, "key": "late", "value": b"x", "timestamp": START_MS + 60_000}])
     with django_capture_on_commit_callbacks(execute=False):
@@ -353,8 +444,19 @@ def test_the_ranges_are_fixed_at_preview_and_the_confirm_does_not_plan_again(
 
 def test_record_contents_are_shown_as_text_never_as_markup(client, cluster, topics, kafka_bootstrap):
     source, target = topics
-    _produce(kafka_bootstrap, source, [{"partition": 1, "key": "<b>k</b>", "value": b"<script>alert(1)</script>",
-                                        "headers": [("<i>h</i>", b"<u>v</u>")], "timestamp": START_MS}])
+    _produce(
+        kafka_bootstrap,
+        source,
+        [
+            {
+                "partition": 1,
+                "key": "<b>k</b>",
+                "value": b"<script>alert(1)</script>",
+                "headers": [("<i>h</i>", b"<u>v</u>")],
+                "timestamp": START_MS,
+            }
+        ],
+    )
     body = _preview(client, source, target, offsets="1:6-7").content.decode()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body and "&lt;b&gt;k&lt;/b&gt;" in body
     assert "&lt;i&gt;h&lt;/i&gt;: &lt;u&gt;v&lt;/u&gt;" in body
@@ -411,7 +513,8 @@ def test_on_a_cluster_requiring_approval_the_confirm_button_requests_approval(cl
 
 
 def test_a_replay_runs_through_the_pages_and_copies_exactly_the_range(
-        client, operator, celery_worker, cluster, topics, kafka_bootstrap):
+    client, operator, celery_worker, cluster, topics, kafka_bootstrap
+):
     source, target = topics
     confirmed = _confirm(client, source, _token(_preview(client, source, target, offsets="0:2-7, 1:0-3")))
     assert confirmed.status_code == 302
@@ -426,7 +529,8 @@ def test_a_replay_runs_through_the_pages_and_copies_exactly_the_range(
     assert 'id="replay-copied">8 / 8<' in status
     copied = _read(kafka_bootstrap, target)
     assert sorted((p, k.decode()) for p, k, *_ in copied) == (
-        [(0, f"user-{i}") for i in range(2, 7)] + [(1, f"order-{i}") for i in range(3)])
+        [(0, f"user-{i}") for i in range(2, 7)] + [(1, f"order-{i}") for i in range(3)]
+    )
     originals = {(r["partition"], r["key"]): r for r in _source_records()}
     for partition, key, value, headers, timestamp in copied:
         original = originals[(partition, key.decode())]
@@ -436,12 +540,25 @@ def test_a_replay_runs_through_the_pages_and_copies_exactly_the_range(
 
 
 def test_a_filtered_replay_stamped_now_copies_only_matching_records(
-        client, celery_worker, cluster, topics, kafka_bootstrap):
+    client, celery_worker, cluster, topics, kafka_bootstrap
+):
     source, target = topics
     before = int(time.time() * 1000)
-    preview = _preview(client, source, target, offsets="0-10", partitions_mode="some", partitions="0",
-                       key_filter="regex", key="user-[0-5]$", header_filter="equals", header_name="source",
-                       header_value="billing", timestamps="now", partitioning="key-hash")
+    preview = _preview(
+        client,
+        source,
+        target,
+        offsets="0-10",
+        partitions_mode="some",
+        partitions="0",
+        key_filter="regex",
+        key="user-[0-5]$",
+        header_filter="equals",
+        header_name="source",
+        header_value="billing",
+        timestamps="now",
+        partitioning="key-hash",
+    )
     assert preview.status_code == 200
     body = preview.content.decode()
     assert '<td class="filter">copied</td>' in _sample_row(body, 0, 0)
@@ -456,12 +573,15 @@ def test_a_filtered_replay_stamped_now_copies_only_matching_records(
 
 
 def test_a_slow_replay_is_cancelled_from_its_page_within_seconds_and_shows_what_it_copied(
-        client, celery_worker, cluster, topics, kafka_bootstrap):
+    client, celery_worker, cluster, topics, kafka_bootstrap
+):
     source, target = topics
-    _produce(kafka_bootstrap, source, [{"partition": 0, "key": f"bulk-{i}", "value": b"x", "timestamp": START_MS}
-                                       for i in range(200)])
-    confirmed = _confirm(client, source, _token(_preview(client, source, target, offsets="0:0-210",
-                                                         throttle="5")))
+    _produce(
+        kafka_bootstrap,
+        source,
+        [{"partition": 0, "key": f"bulk-{i}", "value": b"x", "timestamp": START_MS} for i in range(200)],
+    )
+    confirmed = _confirm(client, source, _token(_preview(client, source, target, offsets="0:0-210", throttle="5")))
     operation = Operation.objects.get()
     page = client.get(confirmed.url).content.decode()
     assert f'action="{reverse("cancel_replay", args=[operation.pk])}"' in page
@@ -469,9 +589,14 @@ def test_a_slow_replay_is_cancelled_from_its_page_within_seconds_and_shows_what_
     def copying():
         operation.refresh_from_db()
         return operation.status == "running" and operation.progress_copied > 0
+
     kt.wait_for(copying, timeout=60, interval=0.2, what="the replay to start copying")
-    running = kt.wait_for(lambda: (lambda body: body if "records/s" in body else None)(_status_area(client, operation)),
-                          timeout=10, interval=0.3, what="the page to show a rate")
+    running = kt.wait_for(
+        lambda: (lambda body: body if "records/s" in body else None)(_status_area(client, operation)),
+        timeout=10,
+        interval=0.3,
+        what="the page to show a rate",
+    )
     rate = float(re.search(r'id="replay-rate">([0-9.]+) records/s', running).group(1))
     assert 2 <= rate <= 8, rate  # throttled to 5 records a second
     eta = int(re.search(r'id="replay-eta">about (\d+) s', running).group(1))
@@ -491,8 +616,9 @@ def test_a_slow_replay_is_cancelled_from_its_page_within_seconds_and_shows_what_
     assert len(_read(kafka_bootstrap, target)) == operation.progress_copied
 
 
-def test_only_the_requester_or_an_admin_may_cancel_a_replay(client, operator, cluster, topics, make_user,
-                                                             django_capture_on_commit_callbacks):
+def test_only_the_requester_or_an_admin_may_cancel_a_replay(
+    client, operator, cluster, topics, make_user, django_capture_on_commit_callbacks
+):
     source, target = topics
     with django_capture_on_commit_callbacks(execute=False):  # no worker: it stays pending
         _confirm(client, source, _token(_preview(client, source, target)))
@@ -519,8 +645,9 @@ def test_only_the_requester_or_an_admin_may_cancel_a_replay(client, operator, cl
     assert operation.status == "cancelled" and "Cancelled by admin before a worker started it" in operation.error
     again = admin.post(reverse("cancel_replay", args=[operation.pk]))
     assert again.status_code == 409 and b"there is nothing to cancel" in again.content
-    reset = Operation.objects.create(kind="reset", cluster=cluster, group_id="g", plan=[], reason="r",
-                                     requester=operator)
+    reset = Operation.objects.create(
+        kind="reset", cluster=cluster, group_id="g", plan=[], reason="r", requester=operator
+    )
     not_a_replay = client.post(reverse("cancel_replay", args=[reset.pk]))
     assert not_a_replay.status_code == 400 and b"is not a replay" in not_a_replay.content
 
@@ -536,8 +663,23 @@ def test_the_cli_previews_without_writing_and_executes_a_small_range(cluster, to
     assert _ends(kafka_bootstrap, target) == {0: 0, 1: 0} and not Operation.objects.exists()
 
     out = StringIO()
-    call_command(*base, "--partitions", "1", "--from-offset", "1", "--to-offset", "4", "--execute", "--at-least-once",
-                 "--reason", "backfill", "--output", "json", stdout=out, stderr=StringIO())
+    call_command(
+        *base,
+        "--partitions",
+        "1",
+        "--from-offset",
+        "1",
+        "--to-offset",
+        "4",
+        "--execute",
+        "--at-least-once",
+        "--reason",
+        "backfill",
+        "--output",
+        "json",
+        stdout=out,
+        stderr=StringIO(),
+    )
     shown = json.loads(out.getvalue())
     assert shown["total"] == 3 and [r["partition"] for r in shown["ranges"]] == [1]
     assert shown["request"]["exactly_once"] is False
@@ -546,18 +688,35 @@ def test_the_cli_previews_without_writing_and_executes_a_small_range(cluster, to
     assert sorted(k.decode() for _, k, *_ in _read(kafka_bootstrap, target)) == ["order-1", "order-2", "order-3"]
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (["--offsets", "0:5-2"], r"^The range 5-2 of partition 0 is reversed"),
-    (["--from-offset", "3"], r"^--from-offset needs --to-offset"),
-    (["--offsets", "0:0-5", "--key-regex", "("], r"does not compile"),
-    (["--offsets", "0:0-5", "--throttle", "0"], r"^The throttle must be at least 1 record per second"),
-    (["--offsets", "0:0-5", "--header-equals", "novalue"], r"^Write the header to match as name=value"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--offsets", "0:5-2"], r"^The range 5-2 of partition 0 is reversed"),
+        (["--from-offset", "3"], r"^--from-offset needs --to-offset"),
+        (["--offsets", "0:0-5", "--key-regex", "("], r"does not compile"),
+        (["--offsets", "0:0-5", "--throttle", "0"], r"^The throttle must be at least 1 record per second"),
+        (["--offsets", "0:0-5", "--header-equals", "novalue"], r"^Write the header to match as name=value"),
+    ],
+)
 def test_the_cli_refuses_bad_input_in_one_line_and_starts_nothing(cluster, topics, operator, arguments, message):
     source, target = topics
     with pytest.raises(CommandError, match=message) as refused:
-        call_command("replay", "--as", "operator", "--cluster", "local", "--topic", source, "--target", target,
-                     *arguments, "--execute", "--reason", "r", stdout=StringIO())
+        call_command(
+            "replay",
+            "--as",
+            "operator",
+            "--cluster",
+            "local",
+            "--topic",
+            source,
+            "--target",
+            target,
+            *arguments,
+            "--execute",
+            "--reason",
+            "r",
+            stdout=StringIO(),
+        )
     assert "\n" not in str(refused.value)
     assert not Operation.objects.exists()
 
@@ -565,10 +724,26 @@ def test_the_cli_refuses_bad_input_in_one_line_and_starts_nothing(cluster, topic
 def test_the_cli_needs_a_user_allowed_to_replay(cluster, topics, make_user):
     source, target = topics
     make_user("viewer", "Viewer")
-    with pytest.raises(CommandError, match=r"^You may not replay records on cluster 'local': ask an admin for the "
-                                           r"Operator role on it\.$"):
-        call_command("replay", "--as", "viewer", "--cluster", "local", "--topic", source, "--target", target,
-                     "--offsets", "0:0-5", "--dry-run", stdout=StringIO())
+    with pytest.raises(
+        CommandError,
+        match=r"^You may not replay records on cluster 'local': ask an admin for the "
+        r"Operator role on it\.$",
+    ):
+        call_command(
+            "replay",
+            "--as",
+            "viewer",
+            "--cluster",
+            "local",
+            "--topic",
+            source,
+            "--target",
+            target,
+            "--offsets",
+            "0:0-5",
+            "--dry-run",
+            stdout=StringIO(),
+        )
     assert AuditEvent.objects.filter(action="denied", actor="viewer").count() == 1
 
 
@@ -576,12 +751,35 @@ def test_the_cli_needs_a_user_allowed_to_replay(cluster, topics, make_user):
 def test_from_a_shell_bad_input_is_one_line_on_stderr_and_exit_1(cluster, topics, operator):
     source, target = topics
     result = subprocess.run(
-        [sys.executable, "manage.py", "replay", "--as", "operator", "--cluster", "local", "--topic", source,
-         "--target", target, "--offsets", "0:0-5", "--key-regex", "(", "--execute", "--reason", "should not run"],
-        cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"},
+        [
+            sys.executable,
+            "manage.py",
+            "replay",
+            "--as",
+            "operator",
+            "--cluster",
+            "local",
+            "--topic",
+            source,
+            "--target",
+            target,
+            "--offsets",
+            "0:0-5",
+            "--key-regex",
+            "(",
+            "--execute",
+            "--reason",
+            "should not run",
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DATABASE_URL": shared_database_url()},
     )
     assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == ("CommandError: The key regular expression '(' does not compile: missing ), "
-                             "unterminated subpattern at position 0.\n")
+    assert result.stderr == (
+        "CommandError: The key regular expression '(' does not compile: missing ), "
+        "unterminated subpattern at position 0.\n"
+    )
     assert not Operation.objects.exists()

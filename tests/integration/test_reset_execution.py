@@ -2,9 +2,9 @@
 
 import pytest
 
-from groups import resets
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Operation
+from groups.operations import lifecycle, resets
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.integration
@@ -14,6 +14,7 @@ def _wait_final(operation: Operation, timeout: float = 60) -> Operation:
     def final():
         operation.refresh_from_db()
         return operation.is_final
+
     kt.wait_for(final, timeout=timeout, what=f"operation #{operation.pk} to finish")
     return operation
 
@@ -21,8 +22,16 @@ def _wait_final(operation: Operation, timeout: float = 60) -> Operation:
 def _request(cluster, group, kind, value="", scope="", **kw):
     preview = resets.preview_reset(client_for(cluster), group, kind, value, scope, undo_of=kw.get("undo_of"))
     return resets.request_operation(
-        cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=resets.plan_rows(preview.plan),
-        reason="test", actor="tester", strategy=kind, strategy_value=value, scope=scope, **kw,
+        cluster=cluster,
+        group_id=group,
+        kind=Operation.Kind.RESET,
+        plan=resets.plan_rows(preview.plan),
+        reason="test",
+        actor="tester",
+        strategy=kind,
+        strategy_value=value,
+        scope=scope,
+        **kw,
     )
 
 
@@ -66,9 +75,17 @@ def test_an_active_group_is_refused_and_nothing_is_written(celery_worker, cluste
     member = kt.Member(kafka_bootstrap, group, [topic], client_id="live-app")
     try:
         member.wait_assigned()
-        operation = _wait_final(resets.request_operation(
-            cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=resets.plan_rows(preview.plan),
-            reason="test", actor="tester", strategy="to-latest"))
+        operation = _wait_final(
+            resets.request_operation(
+                cluster=cluster,
+                group_id=group,
+                kind=Operation.Kind.RESET,
+                plan=resets.plan_rows(preview.plan),
+                reason="test",
+                actor="tester",
+                strategy="to-latest",
+            )
+        )
     finally:
         member.stop()
     assert operation.status == "failed"
@@ -80,9 +97,17 @@ def test_drift_between_preview_and_run_is_refused(celery_worker, cluster, kafka_
     topic, group = lagging_group
     preview = resets.preview_reset(client_for(cluster), group, "to-earliest")
     kt.commit(kafka_bootstrap, group, {(topic, 0): 33})  # someone moves the group after the preview
-    operation = _wait_final(resets.request_operation(
-        cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=resets.plan_rows(preview.plan),
-        reason="test", actor="tester", strategy="to-earliest"))
+    operation = _wait_final(
+        resets.request_operation(
+            cluster=cluster,
+            group_id=group,
+            kind=Operation.Kind.RESET,
+            plan=resets.plan_rows(preview.plan),
+            reason="test",
+            actor="tester",
+            strategy="to-earliest",
+        )
+    )
     assert operation.status == "failed"
     assert f"{topic}-0 was 30 at preview, now 33" in operation.error
     assert _committed(cluster, group) == {TP(topic, 0): 33, TP(topic, 1): 40}
@@ -95,12 +120,20 @@ def test_an_operation_refuses_while_another_holds_the_group_lock_and_names_it(
 
     topic, group = lagging_group
     preview = resets.preview_reset(client_for(cluster), group, "to-earliest")
-    lock = redis.Redis.from_url(use_test_redis).lock(resets.group_lock_name(cluster.pk, group), timeout=60)
+    lock = redis.Redis.from_url(use_test_redis).lock(lifecycle.group_lock_name(cluster.pk, group), timeout=60)
     assert lock.acquire(blocking=False, token="4242")
     try:
-        operation = _wait_final(resets.request_operation(
-            cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=resets.plan_rows(preview.plan),
-            reason="test", actor="tester", strategy="to-earliest"))
+        operation = _wait_final(
+            resets.request_operation(
+                cluster=cluster,
+                group_id=group,
+                kind=Operation.Kind.RESET,
+                plan=resets.plan_rows(preview.plan),
+                reason="test",
+                actor="tester",
+                strategy="to-earliest",
+            )
+        )
     finally:
         lock.release()
     assert operation.status == "failed"
@@ -115,8 +148,16 @@ def test_two_operations_started_at_once_on_one_group_apply_exactly_once(celery_w
 
     with transaction.atomic():  # both dispatched in the same instant, after commit
         first, second = (
-            resets.request_operation(cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=rows,
-                                     reason="race", actor="tester", strategy="shift-by", strategy_value="-10")
+            resets.request_operation(
+                cluster=cluster,
+                group_id=group,
+                kind=Operation.Kind.RESET,
+                plan=rows,
+                reason="race",
+                actor="tester",
+                strategy="shift-by",
+                strategy_value="-10",
+            )
             for _ in range(2)
         )
     results = sorted((_wait_final(first), _wait_final(second)), key=lambda o: o.status != "succeeded")
@@ -144,8 +185,15 @@ def test_a_worker_killed_mid_operation_leaves_it_failed_and_the_offsets_unchange
     # A frozen broker keeps the worker inside the operation (waiting on Kafka) until it is killed.
     os.kill(broker_pid, signal.SIGSTOP)
     try:
-        operation = resets.request_operation(cluster=cluster, group_id=group, kind=Operation.Kind.RESET, plan=rows,
-                                             reason="crash test", actor="tester", strategy="to-earliest")
+        operation = resets.request_operation(
+            cluster=cluster,
+            group_id=group,
+            kind=Operation.Kind.RESET,
+            plan=rows,
+            reason="crash test",
+            actor="tester",
+            strategy="to-earliest",
+        )
 
         def running():
             operation.refresh_from_db()
@@ -176,8 +224,14 @@ def test_the_reaper_says_when_a_vanished_worker_had_already_applied_the_plan(
     topic, group = lagging_group
     rows = resets.plan_rows(resets.preview_reset(client_for(cluster), group, "to-earliest").plan)
     operation = Operation.objects.create(
-        kind=Operation.Kind.RESET, cluster=cluster, group_id=group, plan=rows, reason="applied then crashed",
-        status=Operation.Status.RUNNING, heartbeat=timezone.now() - timedelta(hours=1))
+        kind=Operation.Kind.RESET,
+        cluster=cluster,
+        group_id=group,
+        plan=rows,
+        reason="applied then crashed",
+        status=Operation.Status.RUNNING,
+        heartbeat=timezone.now() - timedelta(hours=1),
+    )
     kt.commit(kafka_bootstrap, group, {(topic, 0): 0, (topic, 1): 0})  # what the worker did before dying
     assert resets.reap_stale_operations() == [operation.pk]
     operation.refresh_from_db()

@@ -10,9 +10,10 @@ from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from groups import resets, tasks
+from groups import tasks
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Cluster, Operation
+from groups.operations import resets
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.integration
@@ -81,9 +82,11 @@ def _row(body: str, topic: str, partition: int) -> str:
 
 def _final_status_area(client, url: str) -> str:
     """Poll the status area as htmx does until it stops asking to be polled."""
+
     def final():
         body = client.get(url, HTTP_HX_REQUEST="true").content.decode()
         return None if "hx-trigger=" in body else body
+
     return kt.wait_for(final, timeout=60, interval=0.5, what=f"{url} to show a final status")
 
 
@@ -99,8 +102,7 @@ def test_the_form_offers_every_strategy_both_scopes_and_a_file_upload(client, cl
     assert "2026-11-21T09:00:00.000" in body and "PT15M" in body
 
 
-def test_a_to_earliest_preview_shows_before_and_after_per_partition_and_writes_nothing(
-        client, cluster, lagging_group):
+def test_a_to_earliest_preview_shows_before_and_after_per_partition_and_writes_nothing(client, cluster, lagging_group):
     topic, group = lagging_group
     response = _preview(client, group, "to-earliest")
     assert response.status_code == 200
@@ -139,7 +141,8 @@ def test_a_datetime_without_a_zone_is_previewed_as_utc_and_says_so(client, clust
 
 
 def test_an_active_group_preview_shows_the_blocking_alert_first_and_no_working_confirm(
-        client, cluster, lagging_group, active_member):
+    client, cluster, lagging_group, active_member
+):
     topic, group = lagging_group
     response = _preview(client, group, "to-earliest")
     assert response.status_code == 200
@@ -150,14 +153,18 @@ def test_an_active_group_preview_shows_the_blocking_alert_first_and_no_working_c
     assert '<button type="button" disabled>' in body
 
 
-@pytest.mark.parametrize("strategy, value, scope, message", [
-    ("to-offset", "abc", "", "The offset must be a whole number"),
-    ("to-datetime", "yesterday", "", "Invalid date and time &#x27;yesterday&#x27;"),
-    ("to-earliest", "", "nosuchtopic", "Topic &#x27;nosuchtopic-"),
-    ("to-earliest", "", "{topic}:99", "The partition {topic}-99 does not exist; {topic} has partitions 0 to 1"),
-])
+@pytest.mark.parametrize(
+    "strategy, value, scope, message",
+    [
+        ("to-offset", "abc", "", "The offset must be a whole number"),
+        ("to-datetime", "yesterday", "", "Invalid date and time &#x27;yesterday&#x27;"),
+        ("to-earliest", "", "nosuchtopic", "Topic &#x27;nosuchtopic-"),
+        ("to-earliest", "", "{topic}:99", "The partition {topic}-99 does not exist; {topic} has partitions 0 to 1"),
+    ],
+)
 def test_malformed_input_is_a_400_with_the_reason_keeps_the_input_and_changes_nothing(
-        client, cluster, lagging_group, unique, strategy, value, scope, message):
+    client, cluster, lagging_group, unique, strategy, value, scope, message
+):
     topic, group = lagging_group
     scope = unique(scope) if scope == "nosuchtopic" else scope.format(topic=topic)
     response = _preview(client, group, strategy, value, scope)
@@ -229,8 +236,7 @@ def test_a_token_for_another_group_is_refused(client, cluster, lagging_group, un
 def test_an_expired_token_is_refused(client, cluster, lagging_group, monkeypatch):
     _, group = lagging_group
     # Sign as if the preview had been shown 15 minutes and a second ago.
-    monkeypatch.setattr(signing.TimestampSigner, "timestamp",
-                        lambda self: signing.b62_encode(int(time.time()) - 901))
+    monkeypatch.setattr(signing.TimestampSigner, "timestamp", lambda self: signing.b62_encode(int(time.time()) - 901))
     token = _token(_preview(client, group, "to-earliest"))
     monkeypatch.undo()
     response = _confirm(client, group, token)
@@ -241,10 +247,14 @@ def test_an_expired_token_is_refused(client, cluster, lagging_group, monkeypatch
 def test_a_reset_file_is_previewed_and_its_text_recorded_on_confirm(client, cluster, lagging_group):
     topic, group = lagging_group
     csv_text = f"{topic},0,12\n{topic},1,2\n"
-    response = client.post(reverse("reset_preview", args=["local", group]), {
-        "strategy": "from-file", "scope_mode": "all",
-        "file": SimpleUploadedFile("reset.csv", csv_text.encode(), content_type="text/csv"),
-    })
+    response = client.post(
+        reverse("reset_preview", args=["local", group]),
+        {
+            "strategy": "from-file",
+            "scope_mode": "all",
+            "file": SimpleUploadedFile("reset.csv", csv_text.encode(), content_type="text/csv"),
+        },
+    )
     assert response.status_code == 200
     body = response.content.decode()
     assert '<td class="num after">12</td>' in _row(body, topic, 0)
@@ -257,15 +267,32 @@ def test_a_reset_file_is_previewed_and_its_text_recorded_on_confirm(client, clus
 
 def test_a_pending_operation_page_polls_and_a_final_one_does_not(client, cluster, unique):
     operation = resets.request_operation(
-        cluster=cluster, group_id=unique("g"), kind=Operation.Kind.RESET, reason="test", actor="tester",
-        plan=[{"topic": "t", "partition": 0, "before": 3, "after": 0, "log_start": 0, "log_end": 9,
-               "clamped": None, "note": None}], dispatch=False)
+        cluster=cluster,
+        group_id=unique("g"),
+        kind=Operation.Kind.RESET,
+        reason="test",
+        actor="tester",
+        plan=[
+            {
+                "topic": "t",
+                "partition": 0,
+                "before": 3,
+                "after": 0,
+                "log_start": 0,
+                "log_end": 9,
+                "clamped": None,
+                "note": None,
+            }
+        ],
+        dispatch=False,
+    )
     url = reverse("operation_page", args=[operation.pk])
     pending = client.get(url, HTTP_HX_REQUEST="true").content.decode()
     assert "hx-trigger=\"every 2s [document.visibilityState === 'visible']\"" in pending
     assert "<html" not in pending and 'id="undo"' not in pending
-    assert client.get(reverse("reset_form", args=["local", operation.group_id]),
-                      {"undo": operation.pk}).status_code == 400
+    assert (
+        client.get(reverse("reset_form", args=["local", operation.group_id]), {"undo": operation.pk}).status_code == 400
+    )
     Operation.objects.filter(pk=operation.pk).update(status=Operation.Status.FAILED, error="<boom>")
     final = client.get(url).content.decode()
     assert "hx-trigger" not in final and 'http-equiv="refresh"' not in final
@@ -316,7 +343,8 @@ def test_deleting_an_empty_group_through_the_page_removes_it(client, admin, cele
 
 
 def test_deleting_a_stable_group_is_refused_before_anything_is_requested(
-        client, admin, cluster, lagging_group, active_member):
+    client, admin, cluster, lagging_group, active_member
+):
     topic, group = lagging_group
     url = reverse("delete_group", args=["local", group])
     page = client.get(url).content.decode()
@@ -328,7 +356,8 @@ def test_deleting_a_stable_group_is_refused_before_anything_is_requested(
 
 
 def test_an_unreachable_task_queue_fails_the_operation_and_says_so_instead_of_a_500(
-        client, transactional_db, cluster, lagging_group, monkeypatch):
+    client, transactional_db, cluster, lagging_group, monkeypatch
+):
     topic, group = lagging_group
 
     def queue_down(*args, **kwargs):

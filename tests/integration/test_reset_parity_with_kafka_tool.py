@@ -9,18 +9,18 @@ import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from groups.kafka import client_for
 from groups.models import AuditEvent, Operation
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
+from tests.databases import shared_database_url
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +65,7 @@ def world(kafka_bootstrap) -> World:
     topics = {"a": f"reset-a-{run}", "b": f"reset-b-{run}"}
     kt.create_topic(b, topics["a"], len(A_ENDS))
     kt.create_topic(b, topics["b"], len(B_ENDS))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for hours_ago in (3, 1):
         stamp = int((now - timedelta(hours=hours_ago)).timestamp() * 1000)
         kt.produce(b, topics["a"], {p: end // 2 for p, end in enumerate(A_ENDS)}, timestamp_ms=stamp)
@@ -115,8 +115,9 @@ def cli_user(make_user):
 
 def _console(group: str, *args: str) -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
-    call_command("reset_offsets", "--cluster", "local", "--group", group, "--as", CLI_USER, *args,
-                 stdout=out, stderr=err)
+    call_command(
+        "reset_offsets", "--cluster", "local", "--group", group, "--as", CLI_USER, *args, stdout=out, stderr=err
+    )
     return out.getvalue(), err.getvalue()
 
 
@@ -146,24 +147,45 @@ MIXED = ["--topic", "{a}:0,2", "--topic", "{b}"]
 CASES = {
     "to-earliest": Case(["--to-earliest"], ALL, ["full", "partial"], {("full", "a", 2): A2_LOG_START}),
     "to-latest": Case(["--to-latest"], ["--topic", "{a}"], ["full", "partial"], {("partial", "a", 1): 10}),
-    "to-current": Case(["--to-current"], MIXED, ["full", "partial", "below_start"],
-                       {("below_start", "a", 2): 5, ("partial", "b", 0): 16, ("full", "a", 0): 12}),
+    "to-current": Case(
+        ["--to-current"],
+        MIXED,
+        ["full", "partial", "below_start"],
+        {("below_start", "a", 2): 5, ("partial", "b", 0): 16, ("full", "a", 0): 12},
+    ),
     "to-offset in range, above the end, below the start": Case(
-        ["--to-offset", "15"], ALL, ["full", "below_start"],
-        {("full", "a", 0): 15, ("full", "a", 1): 10, ("full", "a", 2): A2_LOG_START}),
+        ["--to-offset", "15"],
+        ALL,
+        ["full", "below_start"],
+        {("full", "a", 0): 15, ("full", "a", 1): 10, ("full", "a", 2): A2_LOG_START},
+    ),
     "shift-by forward, clamped at the end": Case(
-        ["--shift-by", "5"], ALL, ["full", "partial", "below_start"],
-        {("full", "a", 0): 17, ("full", "a", 1): 10, ("full", "a", 2): 40, ("below_start", "a", 2): A2_LOG_START}),
+        ["--shift-by", "5"],
+        ALL,
+        ["full", "partial", "below_start"],
+        {("full", "a", 0): 17, ("full", "a", 1): 10, ("full", "a", 2): 40, ("below_start", "a", 2): A2_LOG_START},
+    ),
     "shift-by back, clamped at the start": Case(
-        ["--shift-by", "-8"], MIXED, ["full"],
-        {("full", "a", 0): 4, ("full", "a", 2): A2_LOG_START, ("full", "b", 1): 0}),
+        ["--shift-by", "-8"],
+        MIXED,
+        ["full"],
+        {("full", "a", 0): 4, ("full", "a", 2): A2_LOG_START, ("full", "b", 1): 0},
+    ),
     "to-datetime between the batches": Case(
-        ["--to-datetime", "{between}"], ["--topic", "{b}"], ["full", "partial"],
-        {("full", "b", 0): 8, ("partial", "b", 1): 3}),
+        ["--to-datetime", "{between}"],
+        ["--topic", "{b}"],
+        ["full", "partial"],
+        {("full", "b", 0): 8, ("partial", "b", 1): 3},
+    ),
     "to-datetime after every record": Case(
-        ["--to-datetime", "{after}"], ["--topic", "{a}:0,2"], ["full"], {("full", "a", 0): 20, ("full", "a", 2): 40}),
-    "by-duration": Case(["--by-duration", "PT2H"], ALL, ["full", "partial"],
-                        {("full", "a", 1): 5, ("full", "a", 2): A2_LOG_START, ("partial", "a", 0): 10}),
+        ["--to-datetime", "{after}"], ["--topic", "{a}:0,2"], ["full"], {("full", "a", 0): 20, ("full", "a", 2): 40}
+    ),
+    "by-duration": Case(
+        ["--by-duration", "PT2H"],
+        ALL,
+        ["full", "partial"],
+        {("full", "a", 1): 5, ("full", "a", 2): A2_LOG_START, ("partial", "a", 0): 10},
+    ),
 }
 
 
@@ -210,8 +232,18 @@ def test_from_group_copies_what_the_kafka_tool_copies_through_an_exported_file(w
     kt.commit(world.bootstrap, source, world.offsets({("a", 0): 12, ("a", 1): 7, ("a", 2): 5, ("b", 1): 2}))
     # The tool's way to copy a group: export its commits as they are (--to-current), import them.
     plan_file = tmp_path / "copy.csv"
-    plan_file.write_text(_tool(world.bootstrap, "--reset-offsets", "--group", source, "--all-topics",
-                               "--to-current", "--export", "--dry-run"))
+    plan_file.write_text(
+        _tool(
+            world.bootstrap,
+            "--reset-offsets",
+            "--group",
+            source,
+            "--all-topics",
+            "--to-current",
+            "--export",
+            "--dry-run",
+        )
+    )
     tool = _tool_plans(world.bootstrap, [target], ["--from-file", str(plan_file)])[target]
     assert _console_plan(target, "--from-group", source, "--all-topics") == tool
     assert tool == world.offsets({("a", 0): 12, ("a", 1): 7, ("a", 2): A2_LOG_START, ("b", 1): 2})
@@ -221,9 +253,11 @@ def test_from_group_copies_what_the_kafka_tool_copies_through_an_exported_file(w
 def test_execute_commits_what_the_kafka_tool_then_describes(world, cluster, use_test_redis, cli_user):
     runs = {
         f"reset-exec-{name}-{uuid.uuid4().hex[:8]}": world.fill(args)
-        for name, args in (("to-offset", ["--to-offset", "15", "--all-topics"]),
-                           ("shift-by", ["--shift-by", "-8", *MIXED]),
-                           ("to-datetime", ["--to-datetime", "{between}", "--topic", "{b}"]))
+        for name, args in (
+            ("to-offset", ["--to-offset", "15", "--all-topics"]),
+            ("shift-by", ["--shift-by", "-8", *MIXED]),
+            ("to-datetime", ["--to-datetime", "{between}", "--topic", "{b}"]),
+        )
     }
     expected = {}
     for group, args in runs.items():
@@ -235,7 +269,8 @@ def test_execute_commits_what_the_kafka_tool_then_describes(world, cluster, use_
         assert operation.status == "succeeded" and operation.requested_via == "cli"
         assert operation.requester == cli_user
         assert [(o["topic"], o["partition"], o["verified"]) for o in operation.outcome] == [
-            (topic, partition, True) for topic, partition in sorted(plan)]
+            (topic, partition, True) for topic, partition in sorted(plan)
+        ]
         requested = AuditEvent.objects.get(operation=operation, action="requested")
         assert requested.actor == CLI_USER
         # Partitions outside the scope keep their commit.
@@ -243,8 +278,9 @@ def test_execute_commits_what_the_kafka_tool_then_describes(world, cluster, use_
 
     described = _tool_rows(_tool(world.bootstrap, "--describe", "--offsets", *_group_args(list(runs))))
     for group in runs:
-        assert {(r["TOPIC"], int(r["PARTITION"])): int(r["CURRENT-OFFSET"])
-                for r in described if r["GROUP"] == group} == expected[group], group
+        assert {
+            (r["TOPIC"], int(r["PARTITION"])): int(r["CURRENT-OFFSET"]) for r in described if r["GROUP"] == group
+        } == expected[group], group
 
 
 @pytest.mark.django_db(transaction=True)
@@ -301,19 +337,49 @@ def test_json_and_table_output_show_the_plan_and_its_clamps(world, cluster):
     a, b = world.topics["a"], world.topics["b"]
     assert _console_rows(world.groups["full"], "--to-offset", "15", "--all-topics") == [
         {"topic": a, "partition": 0, "before": 12, "after": 15, "log_start": 0, "log_end": 20, "clamped": None},
-        {"topic": a, "partition": 1, "before": 7, "after": 10, "log_start": 0, "log_end": 10,
-         "clamped": "requested 15 is above the log end 10"},
-        {"topic": a, "partition": 2, "before": 35, "after": 30, "log_start": 30, "log_end": 40,
-         "clamped": "requested 15 is below the log start 30"},
+        {
+            "topic": a,
+            "partition": 1,
+            "before": 7,
+            "after": 10,
+            "log_start": 0,
+            "log_end": 10,
+            "clamped": "requested 15 is above the log end 10",
+        },
+        {
+            "topic": a,
+            "partition": 2,
+            "before": 35,
+            "after": 30,
+            "log_start": 30,
+            "log_end": 40,
+            "clamped": "requested 15 is below the log start 30",
+        },
         {"topic": b, "partition": 0, "before": 10, "after": 15, "log_start": 0, "log_end": 16, "clamped": None},
-        {"topic": b, "partition": 1, "before": 2, "after": 6, "log_start": 0, "log_end": 6,
-         "clamped": "requested 15 is above the log end 6"},
+        {
+            "topic": b,
+            "partition": 1,
+            "before": 2,
+            "after": 6,
+            "log_start": 0,
+            "log_end": 6,
+            "clamped": "requested 15 is above the log end 6",
+        },
     ]
 
     table = _console(world.groups["partial"], "--to-current", "--topic", f"{a}:0,1", "--dry-run")[0].splitlines()
     assert table[0] == f"Group '{world.groups['partial']}' on cluster 'local' is Empty."
-    assert table[1].split() == ["TOPIC", "PARTITION", "BEFORE", "AFTER", "LOG-START", "LOG-END", "LAG",
-                                "BEFORE→AFTER", "CLAMPED/NOTE"]
+    assert table[1].split() == [
+        "TOPIC",
+        "PARTITION",
+        "BEFORE",
+        "AFTER",
+        "LOG-START",
+        "LOG-END",
+        "LAG",
+        "BEFORE→AFTER",
+        "CLAMPED/NOTE",
+    ]
     assert table[2].split() == [a, "0", "3", "3", "0", "20", "17→17"]
     assert table[3].split()[:7] == [a, "1", "-", "10", "0", "10", "-→0"]
     assert "no committed offset; set to the log end" in table[3]
@@ -322,16 +388,26 @@ def test_json_and_table_output_show_the_plan_and_its_clamps(world, cluster):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args, message", [
-    (["--topic", "{a}:9", "--to-earliest", "--dry-run"],
-     "The partition {a}-9 does not exist; {a} has partitions 0 to 2."),
-    (["--topic", "{a}", "--to-datetime", "2024-01-01", "--dry-run"],
-     "Invalid date and time '2024-01-01': it must contain a 'T'"),
-    (["--from-file", "/nonexistent/plan.csv", "--dry-run"],
-     "Cannot read the reset file '/nonexistent/plan.csv': No such file or directory."),
-    (["--to-earliest", "--dry-run"], "One of the reset scopes should be defined"),
-    (["--all-topics", "--to-earliest", "--execute"], "--execute needs --reason"),
-], ids=["missing partition", "date without T", "unreadable file", "no scope", "execute without reason"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--topic", "{a}:9", "--to-earliest", "--dry-run"],
+            "The partition {a}-9 does not exist; {a} has partitions 0 to 2.",
+        ),
+        (
+            ["--topic", "{a}", "--to-datetime", "2024-01-01", "--dry-run"],
+            "Invalid date and time '2024-01-01': it must contain a 'T'",
+        ),
+        (
+            ["--from-file", "/nonexistent/plan.csv", "--dry-run"],
+            "Cannot read the reset file '/nonexistent/plan.csv': No such file or directory.",
+        ),
+        (["--to-earliest", "--dry-run"], "One of the reset scopes should be defined"),
+        (["--all-topics", "--to-earliest", "--execute"], "--execute needs --reason"),
+    ],
+    ids=["missing partition", "date without T", "unreadable file", "no scope", "execute without reason"],
+)
 def test_a_mistake_is_refused_with_a_message_that_names_it(args, message, world, cluster):
     with pytest.raises(CommandError) as refused:
         _console(world.groups["full"], *world.fill(args))
@@ -341,8 +417,19 @@ def test_a_mistake_is_refused_with_a_message_that_names_it(args, message, world,
 @pytest.mark.django_db
 def test_an_unknown_cluster_is_named_with_the_registered_ones(cluster):
     with pytest.raises(CommandError, match=r"^Unknown cluster 'prod'\. Registered clusters: local\.$"):
-        call_command("reset_offsets", "--cluster", "prod", "--group", "g", "--as", CLI_USER, "--all-topics",
-                     "--to-earliest", "--dry-run", stdout=io.StringIO())
+        call_command(
+            "reset_offsets",
+            "--cluster",
+            "prod",
+            "--group",
+            "g",
+            "--as",
+            CLI_USER,
+            "--all-topics",
+            "--to-earliest",
+            "--dry-run",
+            stdout=io.StringIO(),
+        )
 
 
 # Committed rows, so the manage.py process sees the cluster.
@@ -350,10 +437,26 @@ def test_an_unknown_cluster_is_named_with_the_registered_ones(cluster):
 def test_from_a_shell_an_error_is_one_line_on_stderr_and_a_failing_exit(world, cluster):
     a = world.topics["a"]
     result = subprocess.run(
-        [sys.executable, "manage.py", "reset_offsets", "--cluster", "local", "--group", world.groups["full"],
-         "--as", CLI_USER, "--topic", f"{a}:9", "--to-earliest", "--dry-run"],
-        cwd=BASE_DIR, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}"},
+        [
+            sys.executable,
+            "manage.py",
+            "reset_offsets",
+            "--cluster",
+            "local",
+            "--group",
+            world.groups["full"],
+            "--as",
+            CLI_USER,
+            "--topic",
+            f"{a}:9",
+            "--to-earliest",
+            "--dry-run",
+        ],
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DATABASE_URL": shared_database_url()},
     )
     assert result.returncode == 1
     assert result.stdout == ""

@@ -50,8 +50,9 @@ def test_a_signed_out_visitor_signs_in_and_lands_where_they_were_going(client, a
     assert (event.action, event.actor, event.source_ip, event.outcome) == ("login", "ann", "127.0.0.1", "succeeded")
 
 
-@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "/\\evil.example",
-                                      "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "next_url", ["https://evil.example/", "//evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_next_never_leads_off_the_site(client, ann, next_url):
     response = _login(client, next_url=next_url)
     assert response.status_code == 302 and response.url == "/"
@@ -94,8 +95,9 @@ def test_each_further_failure_doubles_the_wait(client, ann):
 def test_five_failures_lock_the_username_for_15_minutes_from_any_address(client, ann):
     _fail(client, 5)  # over 2 minutes: well within 15
     message = _error(_login(client, ip="10.9.9.9"))
-    assert message.startswith("Too many failed sign-ins for this username or from this address: signing in is "
-                              "locked until ")
+    assert message.startswith(
+        "Too many failed sign-ins for this username or from this address: signing in is locked until "
+    )
     assert "(15 min)" in message or "(14 min)" in message
     _age_failures(14 * 60)
     assert "locked until" in _error(_login(client))
@@ -154,13 +156,16 @@ def test_changing_the_password_needs_the_old_one_and_is_audited(client, ann):
     client.force_login(ann)
     url = reverse("password_change")
     assert client.get(url).status_code == 200
-    wrong = client.post(url, {"old_password": "nope", "new_password1": "a new long phrase 42",
-                              "new_password2": "a new long phrase 42"})
+    wrong = client.post(
+        url, {"old_password": "nope", "new_password1": "a new long phrase 42", "new_password2": "a new long phrase 42"}
+    )
     assert wrong.status_code == 200 and b"Your old password was entered incorrectly" in wrong.content
     weak = client.post(url, {"old_password": PASSWORD, "new_password1": "12345678", "new_password2": "12345678"})
     assert weak.status_code == 200 and b"too short" in weak.content
-    done = client.post(url, {"old_password": PASSWORD, "new_password1": "a new long phrase 42",
-                             "new_password2": "a new long phrase 42"})
+    done = client.post(
+        url,
+        {"old_password": PASSWORD, "new_password1": "a new long phrase 42", "new_password2": "a new long phrase 42"},
+    )
     assert done.status_code == 302 and done.url == reverse("password_change_done")
     assert client.get(done.url).status_code == 200
     assert list(AuditEvent.objects.values_list("action", "actor")) == [("password_changed", "ann")]
@@ -175,8 +180,11 @@ def test_django_admin_signs_in_through_the_console_login(client):
 
 
 def test_an_htmx_refresh_after_the_session_ended_sends_the_whole_page_to_the_login(client):
-    response = client.get("/clusters/local/groups/?page=2", HTTP_HX_REQUEST="true",
-                          HTTP_HX_CURRENT_URL="http://testserver/clusters/local/groups/?page=2")
+    response = client.get(
+        "/clusters/local/groups/?page=2",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/clusters/local/groups/?page=2",
+    )
     assert response.status_code == 200
     assert response["HX-Redirect"] == "/login/?next=/clusters/local/groups/%3Fpage%3D2"
 

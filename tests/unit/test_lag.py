@@ -58,7 +58,9 @@ def test_total_lag_sums_known_lags_and_is_unknown_when_none_is_known():
 def test_summary_counts_members_topics_and_partitions():
     m1 = Member("m-1", "a", "h", None, (TP("t", 0),))
     m2 = Member("m-2", "b", "h", None, ())
-    rows = partition_rows(_group([m1, m2]), {TP("u", 0): 1}, {TP("t", 0): LogOffsets(0, 3), TP("u", 0): LogOffsets(0, 1)})
+    rows = partition_rows(
+        _group([m1, m2]), {TP("u", 0): 1}, {TP("t", 0): LogOffsets(0, 3), TP("u", 0): LogOffsets(0, 1)}
+    )
     summary = summarize(_group([m1, m2]), rows)
     assert (summary.members, summary.topics, summary.partitions, summary.lag) == (2, ("t", "u"), 2, 0)
 
@@ -87,7 +89,12 @@ def test_ages_read_as_an_operator_expects():
     from groups.templatetags.console import age
 
     assert [age(None), age(999), age(45_000), age(192_000), age(7_500_000), age(273_600_000)] == [
-        "—", "0s", "45s", "3m 12s", "2h 05m", "3d 4h"
+        "—",
+        "0s",
+        "45s",
+        "3m 12s",
+        "2h 05m",
+        "3d 4h",
     ]
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from groups.kafka_offsets import HelperDied, OffsetFetcher
+from groups.kafka.offsets_helper import HelperDied, OffsetFetcher
 
 # Reads one request, then behaves as told by argv[1] ("crash", "hang", or a file: crash while it is
 # absent, creating it, and answer once it exists).
@@ -87,8 +87,14 @@ class Protocol(str):
 
 
 def test_the_real_helper_ends_when_the_console_closes_it(tmp_path):
-    f = OffsetFetcher({"bootstrap.servers": "127.0.0.1:9", "security.protocol": Protocol("PLAINTEXT"),
-                       "socket.connection.setup.timeout.ms": 1000, "log.connection.close": False})
+    f = OffsetFetcher(
+        {
+            "bootstrap.servers": "127.0.0.1:9",
+            "security.protocol": Protocol("PLAINTEXT"),
+            "socket.connection.setup.timeout.ms": 1000,
+            "log.connection.close": False,
+        }
+    )
     # An unreachable cluster: the helper answers with a timeout per group instead of hanging.
     answer = f.fetch(["g"], timeout=2)
     assert answer["g"][0] in {"error", "timeout"}

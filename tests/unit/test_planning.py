@@ -1,10 +1,11 @@
 """Reset planning against kafka-consumer-groups.sh semantics (kafka-semantics.md A.3 and F)."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from groups.planning import (
+from groups.planning.inputs import export_csv, parse_datetime, parse_duration, parse_reset_csv
+from groups.planning.resets import (
     ALL_TOPICS,
     NO_RECORD_AT_TIME,
     ByDuration,
@@ -22,17 +23,13 @@ from groups.planning import (
     ToLatest,
     ToOffset,
     Undo,
-    export_csv,
     lookup_timestamp,
-    parse_datetime,
-    parse_duration,
-    parse_reset_csv,
     parse_scope,
     plan_reset,
     resolve_scope,
 )
 
-NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
 
 
 def facts(partition=0, committed=100, log_start=0, log_end=200, topic="t"):
@@ -175,7 +172,7 @@ def test_lookup_timestamp_of_by_duration_counts_back_from_now():
 
 
 def test_lookup_timestamp_of_by_duration_rounds_down_to_the_millisecond():
-    now = datetime(2024, 6, 1, 12, 0, 0, 999, tzinfo=timezone.utc)
+    now = datetime(2024, 6, 1, 12, 0, 0, 999, tzinfo=UTC)
     assert lookup_timestamp(ByDuration(timedelta(0)), now) == 1717243200000
 
 
@@ -623,11 +620,13 @@ def test_parse_reset_csv_refuses_an_empty_file():
 
 
 def test_export_csv_writes_topic_partition_offset_lines_sorted():
-    plan = ResetPlan(rows=(
-        PlannedPartition("b", 0, before=1, after=9, log_start=0, log_end=10),
-        PlannedPartition("a", 10, before=1, after=3, log_start=0, log_end=10),
-        PlannedPartition("a", 2, before=None, after=4, log_start=0, log_end=10),
-    ))
+    plan = ResetPlan(
+        rows=(
+            PlannedPartition("b", 0, before=1, after=9, log_start=0, log_end=10),
+            PlannedPartition("a", 10, before=1, after=3, log_start=0, log_end=10),
+            PlannedPartition("a", 2, before=None, after=4, log_start=0, log_end=10),
+        )
+    )
     assert export_csv(plan) == "a,2,4\na,10,3\nb,0,9\n"
 
 

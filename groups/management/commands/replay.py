@@ -16,13 +16,13 @@ import json
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from groups import access, replay
-from groups.forms import error_text
-from groups.forms_replay import ReplayForm, parse_header_equals
+from groups import access
+from groups.forms import ReplayForm, error_text, parse_header_equals
 from groups.kafka import ConsoleError, client_for
 from groups.management.cli import aligned, cluster_named, user_named
 from groups.models import Operation
-from groups.replay import ReplayError
+from groups.operations import replays as replay
+from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_time_ms
 
 
 def _one_line(text: str | None, width: int = 60) -> str:
@@ -32,6 +32,11 @@ def _one_line(text: str | None, width: int = 60) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
+def _value_text(sample: dict) -> str:
+    truncated = ", truncated" if sample.get("truncated") else ""
+    return f"{_one_line(sample.get('value_text'))} ({sample.get('value_kind')}{truncated})"
+
+
 class Command(BaseCommand):
     help = (
         "Preview (--dry-run) or run (--execute) a copy of a range of a topic's records (by offsets or by time, "
@@ -39,17 +44,23 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--as", dest="as_user", required=True, metavar="USERNAME",
-                            help="the console user this is done for: needs the Operator role (or the replay action) "
-                                 "on the cluster; recorded in the audit log")
+        parser.add_argument(
+            "--as",
+            dest="as_user",
+            required=True,
+            metavar="USERNAME",
+            help="the console user this is done for: needs the Operator role (or the replay action) "
+            "on the cluster; recorded in the audit log",
+        )
         parser.add_argument("--cluster", required=True, help="name of the cluster as registered in the console")
         parser.add_argument("--topic", required=True, help="the source topic")
         parser.add_argument("--partitions", metavar="P,P", help="only these partitions (default: all)")
 
         span = parser.add_mutually_exclusive_group(required=True)
         span.add_argument("--offsets", metavar="P:FROM-TO,...", help="[from, to) per partition, such as 0:10-20,1:0-5")
-        span.add_argument("--from-offset", type=int, metavar="N",
-                          help="the same [N, M) on every chosen partition (with --to-offset)")
+        span.add_argument(
+            "--from-offset", type=int, metavar="N", help="the same [N, M) on every chosen partition (with --to-offset)"
+        )
         span.add_argument("--from-time", metavar="ISO", help="start of the time window, included (UTC without a zone)")
         parser.add_argument("--to-offset", type=int, metavar="M", help="end of the offset range, excluded")
         parser.add_argument("--to-time", metavar="ISO", help="end of the time window, excluded")
@@ -62,14 +73,24 @@ class Command(BaseCommand):
         header.add_argument("--header-equals", metavar="NAME=VALUE", help="copy only records with this header value")
 
         parser.add_argument("--target", required=True, help="the existing topic the records are copied into")
-        parser.add_argument("--partitioning", choices=("same", "key-hash"), default="same",
-                            help="same partition number (default) or by key hash (the default partitioner)")
-        parser.add_argument("--stamp-now", action="store_true",
-                            help="stamp the copies with the time of the copy instead of keeping the originals'")
+        parser.add_argument(
+            "--partitioning",
+            choices=("same", "key-hash"),
+            default="same",
+            help="same partition number (default) or by key hash (the default partitioner)",
+        )
+        parser.add_argument(
+            "--stamp-now",
+            action="store_true",
+            help="stamp the copies with the time of the copy instead of keeping the originals'",
+        )
         parser.add_argument("--throttle", type=int, metavar="N", help="at most N records per second")
-        parser.add_argument("--at-least-once", action="store_true",
-                            help="copy without transactions (faster); a worker that dies mid-copy may leave its last "
-                                 "batch copied twice")
+        parser.add_argument(
+            "--at-least-once",
+            action="store_true",
+            help="copy without transactions (faster); a worker that dies mid-copy may leave its last "
+            "batch copied twice",
+        )
 
         mode = parser.add_mutually_exclusive_group(required=True)
         mode.add_argument("--dry-run", action="store_true", help="show the preview; write nothing")
@@ -99,35 +120,50 @@ class Command(BaseCommand):
                 self.stdout.write("Dry run: nothing was written. Use --execute --reason TEXT to copy these records.")
             return
         operation = replay.request_replay(
-            cluster=cluster, request=wanted, preview=preview, reason=options["reason"], actor=user.get_username(),
-            requester=user, via="cli", dispatch=False,
+            cluster=cluster,
+            request=wanted,
+            preview=preview,
+            reason=options["reason"],
+            actor=user.get_username(),
+            requester=user,
+            via="cli",
+            dispatch=False,
         )
         out = self.stdout if options["output"] == "table" else self.stderr
         if operation.is_awaiting_approval:
             # Approval is a different person's decision, taken on the web; a worker runs it then.
-            out.write(f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
-                      f"user with the {access.ROLE_NEEDED['approve']} role to approve it before "
-                      f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was written; a worker copies the "
-                      "records once it is approved.")
+            out.write(
+                f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
+                f"user with the {access.ROLE_NEEDED['approve']} role to approve it before "
+                f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was written; a worker copies the "
+                "records once it is approved."
+            )
             return
         # An unexpected error is already logged and recorded on the operation by run_replay;
         # the operation's status and error below say what happened.
         with contextlib.suppress(Exception):
             replay.run_replay(operation.pk)
         operation.refresh_from_db()
-        out.write(f"Operation #{operation.pk} {operation.status}: copied {operation.progress_copied} of "
-                  f"{operation.progress_total} records from {wanted.topic} to {wanted.target_topic}.")
+        out.write(
+            f"Operation #{operation.pk} {operation.status}: copied {operation.progress_copied} of "
+            f"{operation.progress_total} records from {wanted.topic} to {wanted.target_topic}."
+        )
         if operation.status != Operation.Status.SUCCEEDED:
             raise CommandError(f"Operation #{operation.pk} {operation.status}: {operation.error}")
 
-    def _request(self, client, options) -> tuple[replay.ReplayRequest, bool]:
+    def _request(self, client, options) -> tuple[ReplayRequest, bool]:
         """The options as the web form would have them, read by the same form."""
-        data = {"partitions_mode": "some" if options["partitions"] else "all", "partitions": options["partitions"] or "",
-                "target_topic": options["target"], "partitioning": options["partitioning"],
-                "timestamps": "now" if options["stamp_now"] else "keep",
-                "delivery": "at-least-once" if options["at_least_once"] else "exactly-once",
-                "throttle": "" if options["throttle"] is None else str(options["throttle"]),
-                "key_filter": "none", "header_filter": "none"}
+        data = {
+            "partitions_mode": "some" if options["partitions"] else "all",
+            "partitions": options["partitions"] or "",
+            "target_topic": options["target"],
+            "partitioning": options["partitioning"],
+            "timestamps": "now" if options["stamp_now"] else "keep",
+            "delivery": "at-least-once" if options["at_least_once"] else "exactly-once",
+            "throttle": "" if options["throttle"] is None else str(options["throttle"]),
+            "key_filter": "none",
+            "header_filter": "none",
+        }
         if options["from_time"] is not None:
             if options["to_time"] is None or options["to_offset"] is not None:
                 raise CommandError("--from-time needs --to-time (and no --to-offset): the window is [from, to).")
@@ -155,42 +191,73 @@ class Command(BaseCommand):
             data.update(header_filter="equals", header_name=name, header_value=value)
         topic = options["topic"]
         # The target is checked by the preview, which names what is wrong with it.
-        form = ReplayForm(data, topic=topic, topics=[options["target"]],
-                          partition_count=lambda: client.topic_partition_counts([topic]).get(topic))
+        form = ReplayForm(
+            data,
+            topic=topic,
+            topics=[options["target"]],
+            partition_count=lambda: client.topic_partition_counts([topic]).get(topic),
+        )
         if not form.is_valid():
             raise CommandError(error_text(form))
         return form.cleaned_data["request"], form.cleaned_data["zone_assumed"]
 
-    def _show_preview(self, preview: replay.ReplayPreview, wanted: replay.ReplayRequest, zone_assumed: bool,
-                      output: str) -> None:
+    def _show_preview(self, preview: ReplayPreview, wanted: ReplayRequest, zone_assumed: bool, output: str) -> None:
         warnings = list(preview.warnings)
         if zone_assumed:
             warnings.insert(0, "A date and time had no zone, so it was read as UTC.")
         if output == "json":
-            self.stdout.write(json.dumps({"request": wanted.to_json(), "ranges": preview.ranges,
-                                          "total": preview.total, "target": preview.target,
-                                          "sample": preview.sample, "warnings": warnings}, indent=2))
+            self.stdout.write(
+                json.dumps(
+                    {
+                        "request": wanted.to_json(),
+                        "ranges": preview.ranges,
+                        "total": preview.total,
+                        "target": preview.target,
+                        "sample": preview.sample,
+                        "warnings": warnings,
+                    },
+                    indent=2,
+                )
+            )
             # Machine-readable output stays parseable: what a person should notice goes to stderr.
             for warning in warnings:
                 self.stderr.write(f"Warning: {warning}")
             return
         for warning in warnings:
             self.stdout.write(f"Warning: {warning}")
-        self.stdout.write(f"Replay from '{wanted.topic}' to '{wanted.target_topic}' "
-                          f"(partition mapping: {wanted.partitioning}; "
-                          f"{'original timestamps' if wanted.keep_timestamps else 'stamped now'}; "
-                          f"throttle: {wanted.throttle_rps or 'none'}; "
-                          f"{'exactly once' if wanted.exactly_once else 'at least once'}).")
+        self.stdout.write(
+            f"Replay from '{wanted.topic}' to '{wanted.target_topic}' "
+            f"(partition mapping: {wanted.partitioning}; "
+            f"{'original timestamps' if wanted.keep_timestamps else 'stamped now'}; "
+            f"throttle: {wanted.throttle_rps or 'none'}; "
+            f"{'exactly once' if wanted.exactly_once else 'at least once'})."
+        )
         target = preview.target
-        self.stdout.write(f"Target: {target.get('partitions')} partitions, {target.get('timestamp_type')}, "
-                          f"retention.ms {target.get('retention_ms')}.")
-        self.stdout.write(aligned([("PARTITION", "FROM", "TO", "RECORDS")] + [
-            (r["partition"], r["start"], r["end"], r["count"]) for r in preview.ranges]))
+        self.stdout.write(
+            f"Target: {target.get('partitions')} partitions, {target.get('timestamp_type')}, "
+            f"retention.ms {target.get('retention_ms')}."
+        )
+        self.stdout.write(
+            aligned(
+                [("PARTITION", "FROM", "TO", "RECORDS")]
+                + [(r["partition"], r["start"], r["end"], r["count"]) for r in preview.ranges]
+            )
+        )
         self.stdout.write(f"Total: {preview.total} records in range.")
         if preview.sample:
             self.stdout.write("Sample:")
-            self.stdout.write(aligned([("PARTITION", "OFFSET", "TIMESTAMP", "KEY", "VALUE")] + [
-                (s["partition"], s["offset"], replay.format_time_ms(s.get("timestamp_ms")),
-                 _one_line(s.get("key"), 30),
-                 f"{_one_line(s.get('value_text'))} ({s.get('value_kind')}{', truncated' if s.get('truncated') else ''})")
-                for s in preview.sample]))
+            self.stdout.write(
+                aligned(
+                    [("PARTITION", "OFFSET", "TIMESTAMP", "KEY", "VALUE")]
+                    + [
+                        (
+                            s["partition"],
+                            s["offset"],
+                            format_time_ms(s.get("timestamp_ms")),
+                            _one_line(s.get("key"), 30),
+                            _value_text(s),
+                        )
+                        for s in preview.sample
+                    ]
+                )
+            )

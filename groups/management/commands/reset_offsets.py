@@ -17,10 +17,13 @@ from pathlib import Path
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from groups import access, planning, resets
+from groups import access
 from groups.kafka import ConsoleError, client_for
 from groups.management.cli import aligned, cluster_named, user_named
 from groups.models import Cluster, Operation
+from groups.operations import resets
+from groups.planning import inputs
+from groups.planning import resets as planning
 
 # The tool's scenarios plus the console's --from-group: (metavar of the value, or None for a flag; help).
 CLI_STRATEGIES = {
@@ -34,9 +37,7 @@ CLI_STRATEGIES = {
     "from-file": ("FILE", "offsets from a CSV as kafka-consumer-groups --export writes it; takes no scope"),
     "from-group": ("GROUP", "copy another group's committed offsets, clamped to the log"),
 }
-TABLE_COLUMNS = (
-    "TOPIC", "PARTITION", "BEFORE", "AFTER", "LOG-START", "LOG-END", "LAG BEFORE→AFTER", "CLAMPED/NOTE"
-)
+TABLE_COLUMNS = ("TOPIC", "PARTITION", "BEFORE", "AFTER", "LOG-START", "LOG-END", "LAG BEFORE→AFTER", "CLAMPED/NOTE")
 
 
 def _dash(value) -> str:
@@ -52,15 +53,26 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--cluster", required=True, help="name of the cluster as registered in the console")
         parser.add_argument("--group", required=True, help="the consumer group to reset")
-        parser.add_argument("--as", dest="as_user", required=True, metavar="USERNAME",
-                            help="the console user this is done for: needs the Operator role (or the reset "
-                                 "action) on the group; recorded in the audit log")
+        parser.add_argument(
+            "--as",
+            dest="as_user",
+            required=True,
+            metavar="USERNAME",
+            help="the console user this is done for: needs the Operator role (or the reset "
+            "action) on the group; recorded in the audit log",
+        )
 
         scope = parser.add_mutually_exclusive_group()
-        scope.add_argument("--all-topics", action="store_true",
-                           help="every partition the group has a committed offset for")
-        scope.add_argument("--topic", action="append", default=[], metavar="TOPIC[:P,P]",
-                           help="a topic, or some of its partitions (orders:0,2); repeatable")
+        scope.add_argument(
+            "--all-topics", action="store_true", help="every partition the group has a committed offset for"
+        )
+        scope.add_argument(
+            "--topic",
+            action="append",
+            default=[],
+            metavar="TOPIC[:P,P]",
+            help="a topic, or some of its partitions (orders:0,2); repeatable",
+        )
 
         strategy = parser.add_mutually_exclusive_group(required=True)
         for kind, (metavar, text) in CLI_STRATEGIES.items():
@@ -73,10 +85,15 @@ class Command(BaseCommand):
         mode.add_argument("--dry-run", action="store_true", help="show the plan; write nothing")
         mode.add_argument("--execute", action="store_true", help="apply the plan (needs --reason)")
 
-        parser.add_argument("--output", choices=("table", "csv", "json"), default="table",
-                            help="table (default), csv as kafka-consumer-groups --export writes it, or json")
-        parser.add_argument("--reason", default="",
-                            help="why the offsets move (required with --execute); recorded in the audit log")
+        parser.add_argument(
+            "--output",
+            choices=("table", "csv", "json"),
+            default="table",
+            help="table (default), csv as kafka-consumer-groups --export writes it, or json",
+        )
+        parser.add_argument(
+            "--reason", default="", help="why the offsets move (required with --execute); recorded in the audit log"
+        )
 
     def handle(self, *args, **options):
         kind = next(k for k in CLI_STRATEGIES if options[k.replace("-", "_")] not in (None, False))
@@ -121,17 +138,28 @@ class Command(BaseCommand):
             raise CommandError(f"{blocked} Nothing was written.")
 
         operation = resets.request_operation(
-            cluster=cluster, group_id=group_id, kind=Operation.Kind.RESET, plan=resets.plan_rows(preview.plan),
-            reason=options["reason"], actor=user.get_username(), requester=user, via="cli", strategy=kind,
-            strategy_value=value, scope=scope_text, dispatch=False,
+            cluster=cluster,
+            group_id=group_id,
+            kind=Operation.Kind.RESET,
+            plan=resets.plan_rows(preview.plan),
+            reason=options["reason"],
+            actor=user.get_username(),
+            requester=user,
+            via="cli",
+            strategy=kind,
+            strategy_value=value,
+            scope=scope_text,
+            dispatch=False,
         )
         if operation.is_awaiting_approval:
             # Approval is a different person's decision, taken on the web; a worker runs it then.
             out = self.stdout if options["output"] == "table" else self.stderr
-            out.write(f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
-                      f"user with the {access.ROLE_NEEDED['approve']} role to approve it before "
-                      f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was written; a worker applies it "
-                      "once it is approved.")
+            out.write(
+                f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
+                f"user with the {access.ROLE_NEEDED['approve']} role to approve it before "
+                f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was written; a worker applies it "
+                "once it is approved."
+            )
             return
         # An unexpected error is already logged and recorded on the operation by run_operation;
         # the operation's status and error below say what happened.
@@ -156,10 +184,20 @@ class Command(BaseCommand):
         if preview.zone_assumed:
             warnings.insert(0, "The date and time has no zone, so it was read as UTC, as kafka-consumer-groups does.")
         if output == "csv":
-            self.stdout.write(planning.export_csv(plan), ending="")
+            self.stdout.write(inputs.export_csv(plan), ending="")
         elif output == "json":
-            rows = [{"topic": r.topic, "partition": r.partition, "before": r.before, "after": r.after,
-                     "log_start": r.log_start, "log_end": r.log_end, "clamped": r.clamped} for r in plan.rows]
+            rows = [
+                {
+                    "topic": r.topic,
+                    "partition": r.partition,
+                    "before": r.before,
+                    "after": r.after,
+                    "log_start": r.log_start,
+                    "log_end": r.log_end,
+                    "clamped": r.clamped,
+                }
+                for r in plan.rows
+            ]
             self.stdout.write(json.dumps(rows, indent=2))
         else:
             self._show_table(preview, cluster, warnings)
@@ -174,11 +212,24 @@ class Command(BaseCommand):
         if not plan.rows:
             self.stdout.write("No partition is in scope.")
             return
-        self.stdout.write(aligned([TABLE_COLUMNS] + [
-            (r.topic, r.partition, _dash(r.before), r.after, r.log_start, r.log_end,
-             f"{_dash(r.lag_before)}→{r.lag_after}", r.clamped or r.note or "")
-            for r in plan.rows
-        ]))
+        self.stdout.write(
+            aligned(
+                [TABLE_COLUMNS]
+                + [
+                    (
+                        r.topic,
+                        r.partition,
+                        _dash(r.before),
+                        r.after,
+                        r.log_start,
+                        r.log_end,
+                        f"{_dash(r.lag_before)}→{r.lag_after}",
+                        r.clamped or r.note or "",
+                    )
+                    for r in plan.rows
+                ]
+            )
+        )
         totals = plan.totals
         self.stdout.write(
             f"Total lag {totals.lag_before} → {totals.lag_after} (before: partitions with a committed offset); "
@@ -190,10 +241,21 @@ class Command(BaseCommand):
     def _show_outcome(self, operation: Operation, output: str) -> None:
         lines = [f"Operation #{operation.pk} {operation.status}."]
         if operation.outcome:
-            lines.append(aligned([("TOPIC", "PARTITION", "PLANNED", "COMMITTED", "VERIFIED")] + [
-                (o["topic"], o["partition"], o["planned"], _dash(o["committed"]), "yes" if o["verified"] else "NO")
-                for o in operation.outcome
-            ]))
+            lines.append(
+                aligned(
+                    [("TOPIC", "PARTITION", "PLANNED", "COMMITTED", "VERIFIED")]
+                    + [
+                        (
+                            o["topic"],
+                            o["partition"],
+                            o["planned"],
+                            _dash(o["committed"]),
+                            "yes" if o["verified"] else "NO",
+                        )
+                        for o in operation.outcome
+                    ]
+                )
+            )
         # The plan already on stdout in csv or json must stay parseable.
         out = self.stdout if output == "table" else self.stderr
         for line in lines:

@@ -1,0 +1,181 @@
+"""The alert state machine for one rule and one group: pure, no Django, no I/O.
+
+Each round, `judge` weighs the group's figures against the rule's conditions and `step` moves the
+(rule, group) tracker on:
+
+    idle/resolved --breaching--> pending --breaching for `for_s`, not muted--> firing (notify)
+    pending --not breaching--> idle/resolved (nobody was told, nobody is told)
+    firing --still firing, `renotify_s` since the last notification, not muted--> firing (notify again)
+    firing --every condition clear for `clear_s`--> resolved (notify)
+
+Hysteresis keeps a value hovering at a threshold from flapping: a numeric condition breaches
+above its threshold but counts as clear only below threshold × (1 − margin) (above threshold ×
+(1 + margin) for the retention margin, which alerts when low), and a firing alert resolves only
+once every condition has stayed clear for `clear_s` without a break. A value in the band between
+neither fires nor clears, and a firing alert stays firing, told once.
+
+A mute (the console's own reset, undo or replay on the group) holds back firing and re-notifying;
+it never holds back a resolve, so an alert that was told is always closed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from groups.alerting.facts import GroupFacts
+
+
+class Phase(StrEnum):
+    IDLE = "idle"
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Event(StrEnum):
+    FIRING = "firing"
+    RENOTIFY = "renotify"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """A rule's conditions (any one breaching fires) and its timings, in seconds."""
+
+    statuses: frozenset[str] = frozenset()
+    lag_seconds_over: float | None = None
+    total_lag_over: int | None = None
+    retention_margin_under_s: float | None = None
+    no_members: bool = False
+    for_s: float = 0
+    renotify_s: float = 0  # 0: never notify again while firing
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """How far a value must fall back (a fraction of the threshold) and for how long, to resolve."""
+
+    hysteresis: float = 0.1
+    clear_s: float = 120
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one round's figures stand: breaching (any condition), clear (every one), or neither."""
+
+    breaching: bool
+    clear: bool
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tracker:
+    """Where one rule stands for one group, carried from round to round."""
+
+    phase: Phase = Phase.IDLE
+    pending_since: datetime | None = None
+    firing_since: datetime | None = None
+    clear_since: datetime | None = None
+    resolved_at: datetime | None = None
+    last_notified: datetime | None = None
+    notifications: int = 0
+
+
+_BREACH, _CLEAR, _HOLD = "breach", "clear", "hold"
+
+
+def duration_text(seconds: float) -> str:
+    """Seconds as an operator reads them: 45 s, 12 min, 3.5 h."""
+    if abs(seconds) < 120:
+        return f"{seconds:.0f} s"
+    if abs(seconds) < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _over(value: float | None, threshold: float, margin: float) -> str:
+    if value is None:
+        return _HOLD
+    if value > threshold:
+        return _BREACH
+    return _CLEAR if value <= threshold - threshold * margin else _HOLD
+
+
+def _under(value: float, threshold: float, margin: float) -> str:
+    if value < threshold:
+        return _BREACH
+    return _CLEAR if value >= threshold + threshold * margin else _HOLD
+
+
+def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
+    """Weigh one round's figures of a group against a rule's conditions."""
+    margin = tuning.hysteresis
+    checks: list[tuple[str, str]] = []
+    if conditions.statuses:
+        wanted = ", ".join(sorted(conditions.statuses))
+        checks.append((_BREACH if facts.status in conditions.statuses else _CLEAR,
+                       f"status {facts.status} is one of {wanted}"))
+    if conditions.lag_seconds_over is not None:
+        threshold = conditions.lag_seconds_over
+        checks.append((_over(facts.lag_seconds, threshold, margin),
+                       f"lag of {duration_text(facts.lag_seconds or 0)} is over {duration_text(threshold)}"))
+    if conditions.total_lag_over is not None:
+        threshold = conditions.total_lag_over
+        checks.append((_over(facts.lag, threshold, margin),
+                       f"total lag of {facts.lag or 0:,} messages is over {threshold:,}"))
+    if conditions.retention_margin_under_s is not None:
+        threshold = conditions.retention_margin_under_s
+        value = facts.retention_margin_s
+        # None: no finite margin (retention is not catching up with the group), so nothing at risk.
+        state = _CLEAR if value is None else _under(value, threshold, margin)
+        if value is not None and value <= 0:
+            reason = "records were already lost to retention before the group read them"
+        else:
+            reason = f"retention margin of {duration_text(value or 0)} is under {duration_text(threshold)}"
+        checks.append((state, reason))
+    if conditions.no_members:
+        checks.append((_BREACH if facts.members == 0 else _CLEAR, "the group has no members"))
+    states = [state for state, _ in checks]
+    return Verdict(breaching=_BREACH in states, clear=all(state == _CLEAR for state in states),
+                   reasons=tuple(reason for state, reason in checks if state == _BREACH))
+
+
+def gone() -> Verdict:
+    """The verdict for a group missing from a complete round: it was deleted, so nothing is wrong with it."""
+    return Verdict(breaching=False, clear=True, reasons=("the group no longer exists",))
+
+
+def _elapsed(since: datetime | None, now: datetime) -> float:
+    return (now - since).total_seconds() if since is not None else 0.0
+
+
+def step(tracker: Tracker, verdict: Verdict, conditions: Conditions, tuning: Tuning, *, now: datetime,
+         muted: bool) -> tuple[Tracker, Event | None]:
+    """The tracker after one round, and the notification that round owes (None: nothing to tell)."""
+    if tracker.phase in (Phase.IDLE, Phase.RESOLVED):
+        if not verdict.breaching:
+            return tracker, None
+        tracker = replace(tracker, phase=Phase.PENDING, pending_since=now)
+
+    if tracker.phase == Phase.PENDING:
+        if not verdict.breaching:
+            idle = Phase.RESOLVED if tracker.resolved_at is not None else Phase.IDLE
+            return replace(tracker, phase=idle, pending_since=None), None
+        if muted or _elapsed(tracker.pending_since, now) < conditions.for_s:
+            return tracker, None
+        return replace(tracker, phase=Phase.FIRING, firing_since=now, clear_since=None, resolved_at=None,
+                       last_notified=now, notifications=1), Event.FIRING
+
+    # Firing.
+    if verdict.clear:
+        clear_since = tracker.clear_since or now
+        if _elapsed(clear_since, now) < tuning.clear_s:
+            return replace(tracker, clear_since=clear_since), None
+        return replace(tracker, phase=Phase.RESOLVED, pending_since=None, clear_since=None, resolved_at=now,
+                       last_notified=now), Event.RESOLVED
+    tracker = replace(tracker, clear_since=None)
+    if muted or conditions.renotify_s <= 0 or _elapsed(tracker.last_notified, now) < conditions.renotify_s:
+        return tracker, None
+    return replace(tracker, last_notified=now, notifications=tracker.notifications + 1), Event.RENOTIFY

@@ -1,0 +1,493 @@
+"""Lag charts drawn on the server as SVG, so every page shows history without JavaScript.
+
+Pure: no I/O and no clock (callers pass the time range), so the same data gives the same bytes.
+The only Django import marks finished markup safe for templates; every text and URL that comes
+from data (group ids, operation kinds, links) is escaped here.
+
+The data shapes, built by the page from the history store:
+
+- `ChartSeries`: one quantity over time, drawn in a panel of its own.
+  `points` are `(t_ms, value or None)` in time order; None is a gap (no round saw it), and a gap
+  stays a gap: lines are never drawn across it. For a roll-up range, `points` carry each
+  bucket's last value and `band` the bucket's `(t_ms, min, max)`, drawn as a shaded band.
+- `ChartMarker`: an operation of this console on the group (reset, undo, replay) at `t_ms`,
+  drawn as a vertical line that links to `url`.
+
+Lag in messages and lag in seconds get two stacked panels on one time axis rather than two y axes
+on one panel: two scales on one plot invite reading a crossing of lines as meaningful.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.safestring import SafeString, mark_safe
+
+from groups.chart_scales import (
+    DAY_MS,
+    HOUR_MS,
+    MESSAGES,
+    UNITS,
+    axis_label,
+    exact_text,
+    time_ticks,
+    utc_text,
+    value_ticks,
+)
+
+Point = tuple[int, float | None]
+BandPoint = tuple[int, float | None, float | None]
+
+LINE_COLOUR = "#2456c9"
+GRID_COLOUR = "#d9dde5"
+TEXT_COLOUR = "#5d6677"
+MARKER_COLOURS = {"reset": "#b85c00", "undo": "#7a3db8", "replay": "#13806b"}
+OTHER_MARKER_COLOUR = "#5d6677"
+
+
+@dataclass(frozen=True)
+class ChartSeries:
+    """One quantity over time: `unit` is "messages" or "seconds" and decides how values read."""
+
+    label: str
+    unit: str
+    points: Sequence[Point]
+    band: Sequence[BandPoint] | None = None
+
+    def __post_init__(self) -> None:
+        if self.unit not in UNITS:
+            raise ValueError(f"unit must be one of {', '.join(UNITS)}, not {self.unit!r}")
+
+
+@dataclass(frozen=True)
+class ChartMarker:
+    """An operation of this console at `t_ms`; `url` is its page (a path or an http(s) URL)."""
+
+    t_ms: int
+    kind: str
+    operation_id: int
+    url: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} #{self.operation_id}"
+
+    @property
+    def when(self) -> str:
+        return utc_text(self.t_ms)
+
+    @property
+    def description(self) -> str:
+        return f"{self.label} at {self.when}"
+
+    @property
+    def safe_url(self) -> str | None:
+        """The link, unless it could run script (javascript:, data:...): then no link at all."""
+        url = self.url.strip()
+        if url.startswith("/") or url.lower().startswith(("http://", "https://")):
+            return url
+        return None
+
+
+def _esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _n(x: float) -> str:
+    return f"{x:.1f}"
+
+
+def _segments(points: Sequence[tuple], max_step_ms: int | None) -> list[list[tuple]]:
+    """Runs of consecutive points with values: a None, or more than `max_step_ms` between two
+    points, ends a run (the collector saw nothing there, so nothing is drawn)."""
+    runs: list[list[tuple]] = []
+    current: list[tuple] = []
+    for point in points:
+        if any(value is None for value in point[1:]):
+            current = []
+            continue
+        if not current or (max_step_ms is not None and point[0] - current[-1][0] > max_step_ms):
+            current = []
+            runs.append(current)
+        current.append(point)
+    return runs
+
+
+def _path(coords: Sequence[tuple[float, float]]) -> str:
+    return "M" + " L".join(f"{_n(x)},{_n(y)}" for x, y in coords)
+
+
+@dataclass(frozen=True)
+class _Frame:
+    """Maps data to pixels inside one plot area."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    start_ms: int
+    end_ms: int
+    low: float
+    high: float
+
+    def x(self, t_ms: int) -> float:
+        return self.left + (t_ms - self.start_ms) / max(1, self.end_ms - self.start_ms) * self.width
+
+    def y(self, value: float) -> float:
+        span = self.high - self.low
+        return self.top + self.height - (value - self.low) / span * self.height if span else self.top + self.height
+
+
+def _time_range(series: Sequence[ChartSeries], start_ms: int | None, end_ms: int | None) -> tuple[int, int]:
+    times = [t for s in series for t, *_ in list(s.points) + list(s.band or ())]
+    start = start_ms if start_ms is not None else min(times, default=0)
+    end = end_ms if end_ms is not None else max(times, default=start + 1)
+    return start, max(end, start + 1)
+
+
+def _values(series: ChartSeries, start_ms: int, end_ms: int) -> list[float]:
+    found = [v for t, v in series.points if v is not None and start_ms <= t <= end_ms]
+    for t, low, high in series.band or ():
+        if start_ms <= t <= end_ms:
+            found.extend(v for v in (low, high) if v is not None)
+    return found
+
+
+def sparkline_svg(
+    points: Sequence[Point],
+    width: int = 120,
+    height: int = 24,
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    max_step_ms: int | None = None,
+    unit: str = MESSAGES,
+    label: str = "Lag over the last hour",
+) -> SafeString:
+    """A small line of one value over time (a group-list row's last hour of lag).
+
+    Pass `start_ms`/`end_ms` (now - 1 h, now) so every row shares one time scale. An empty or
+    all-None series draws a dashed "no data" rule. The aria-label summarises first, last and max.
+    """
+    series = ChartSeries(label=label, unit=unit, points=points)
+    start, end = _time_range([series], start_ms, end_ms)
+    known = [(t, v) for t, v in points if v is not None and start <= t <= end]
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" role="img"')
+    if not known:
+        text = f"{label}: no data"
+        return mark_safe(
+            f'{head} aria-label="{_esc(text)}"><title>{_esc(text)}</title>'
+            f'<line class="no-data" x1="2" y1="{_n(height / 2)}" x2="{width - 2}" y2="{_n(height / 2)}" '
+            f'stroke="{GRID_COLOUR}" stroke-width="2" stroke-dasharray="3 3"/></svg>'
+        )
+    values = [v for _, v in known]
+    first, last, peak = values[0], values[-1], max(values)
+    text = (f"{label}: first {exact_text(first, unit)}, last {exact_text(last, unit)}, "
+            f"max {exact_text(peak, unit)}")
+    frame = _Frame(1.5, 2, width - 3, height - 4, start, end, min(0, min(values)), max(peak, 0))
+    parts = [f'{head} aria-label="{_esc(text)}"><title>{_esc(text)}</title>']
+    for run in _segments([p for p in points if start <= p[0] <= end], max_step_ms):
+        coords = [(frame.x(t), frame.y(v)) for t, v in run]
+        if len(coords) == 1:
+            parts.append(f'<circle class="dot" cx="{_n(coords[0][0])}" cy="{_n(coords[0][1])}" r="1.2" '
+                         f'fill="{LINE_COLOUR}"/>')
+        else:
+            parts.append(f'<path class="line" d="{_path(coords)}" fill="none" stroke="{LINE_COLOUR}" '
+                         f'stroke-width="1.2" stroke-linejoin="round"/>')
+    last_t = known[-1][0]
+    parts.append(f'<circle class="last" cx="{_n(frame.x(last_t))}" cy="{_n(frame.y(last))}" r="1.8" '
+                 f'fill="{LINE_COLOUR}"/></svg>')
+    return mark_safe("".join(parts))
+
+
+LEFT, RIGHT, TOP, BOTTOM, PANEL_GAP = 64, 16, 36, 24, 30
+MARKER_LABEL_Y = 12
+MARKER_LABEL_MIN_GAP = 64  # px between two marker labels; a closer marker keeps its line and link
+TIME_TICK_SPACING = 90  # px per time label, so "Mar 15" labels never touch
+VALUE_TICK_SPACING = 28
+
+
+def history_chart_svg(
+    series: Sequence[ChartSeries],
+    markers: Sequence[ChartMarker] = (),
+    *,
+    width: int = 720,
+    height: int = 320,
+    title: str,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    max_step_ms: int | None = None,
+) -> SafeString:
+    """Stacked panels, one per series, on one UTC time axis, with the operations marked.
+
+    `start_ms`/`end_ms` fix the time range (the chosen 1 h ... 30 d ending now); without them
+    the data's own extent is used. `max_step_ms` breaks a line where two points are further
+    apart than that (pass about 2.5x the collection period, or the roll-up bucket), so an
+    outage of the collector shows as a gap even when the store holds no None for it.
+    """
+    start, end = _time_range(series, start_ms, end_ms)
+    plot_width = width - LEFT - RIGHT
+    count = max(1, len(series))
+    panel_height = (height - TOP - BOTTOM - PANEL_GAP * (count - 1)) / count
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="history-chart-svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="group" aria-label="{_esc(title)}" '
+        f'font-family="system-ui, sans-serif" font-size="11">',
+        f"<title>{_esc(title)}</title>",
+    ]
+    ticks = time_ticks(start, end, max(2, int(plot_width // TIME_TICK_SPACING)))
+    for index, one in enumerate(series):
+        top = TOP + index * (panel_height + PANEL_GAP)
+        parts.extend(_panel(one, top, panel_height, plot_width, start, end, ticks, max_step_ms))
+    axis_y = height - BOTTOM
+    for t, text in ticks:
+        x = LEFT + (t - start) / (end - start) * plot_width
+        parts.append(f'<text class="tick-x" x="{_n(x)}" y="{axis_y + 15}" text-anchor="middle" '
+                     f'fill="{TEXT_COLOUR}" data-t="{t}">{_esc(text)}</text>')
+    parts.append(f'<text x="4" y="{axis_y + 15}" fill="{TEXT_COLOUR}">UTC</text>')
+    parts.extend(_markers(markers, start, end, plot_width, axis_y))
+    parts.append("</svg>")
+    return mark_safe("".join(parts))
+
+
+def _panel(series: ChartSeries, top: float, height: float, plot_width: float, start: int, end: int,
+           time_ticks_: list[tuple[int, str]], max_step_ms: int | None) -> list[str]:
+    values = _values(series, start, end)
+    low = min([0.0, *values])
+    high = max([0.0, *values])
+    ticks = value_ticks(low, high, unit=series.unit, max_ticks=max(2, int(height // VALUE_TICK_SPACING)))
+    frame = _Frame(LEFT, top, plot_width, height, start, end, ticks[0], ticks[-1])
+    right = LEFT + plot_width
+    parts = [
+        f'<g class="panel" data-unit="{series.unit}">',
+        f'<text class="panel-label" x="{LEFT}" y="{_n(top - 8)}" fill="#1d2330" font-size="12" '
+        f'font-weight="600">{_esc(series.label)}</text>',
+    ]
+    for value in ticks:
+        y = frame.y(value)
+        parts.append(f'<line x1="{LEFT}" y1="{_n(y)}" x2="{_n(right)}" y2="{_n(y)}" stroke="{GRID_COLOUR}"/>')
+        parts.append(f'<text class="tick-y" x="{LEFT - 6}" y="{_n(y + 4)}" text-anchor="end" fill="{TEXT_COLOUR}" '
+                     f'data-value="{value}">{_esc(axis_label(value, series.unit))}</text>')
+    for t, _ in time_ticks_:
+        x = frame.x(t)
+        parts.append(f'<line x1="{_n(x)}" y1="{_n(top)}" x2="{_n(x)}" y2="{_n(top + height)}" stroke="{GRID_COLOUR}" '
+                     f'stroke-dasharray="2 3"/>')
+    in_range = [p for p in series.points if start <= p[0] <= end]
+    for run in _segments([b for b in series.band or () if start <= b[0] <= end], max_step_ms):
+        upper = [(frame.x(t), frame.y(hi)) for t, _, hi in run]
+        lower = [(frame.x(t), frame.y(lo)) for t, lo, _ in reversed(run)]
+        parts.append(f'<path class="band" d="{_path(upper + lower)} Z" fill="{LINE_COLOUR}" fill-opacity="0.18" '
+                     f'stroke="{LINE_COLOUR}" stroke-opacity="0.25" stroke-width="0.5"/>')
+    for run in _segments(in_range, max_step_ms):
+        coords = [(frame.x(t), frame.y(v)) for t, v in run]
+        if len(coords) == 1:
+            parts.append(f'<circle class="dot" cx="{_n(coords[0][0])}" cy="{_n(coords[0][1])}" r="2" '
+                         f'fill="{LINE_COLOUR}"/>')
+        else:
+            parts.append(f'<path class="line" d="{_path(coords)}" fill="none" stroke="{LINE_COLOUR}" '
+                         f'stroke-width="1.5" stroke-linejoin="round"/>')
+    if not values:
+        parts.append(f'<text class="no-data" x="{_n(LEFT + plot_width / 2)}" y="{_n(top + height / 2)}" '
+                     f'text-anchor="middle" fill="{TEXT_COLOUR}">No data in this range</text>')
+    parts.append(f'<rect x="{LEFT}" y="{_n(top)}" width="{_n(plot_width)}" height="{_n(height)}" fill="none" '
+                 f'stroke="{GRID_COLOUR}"/></g>')
+    return parts
+
+
+def _markers(markers: Sequence[ChartMarker], start: int, end: int, plot_width: float, bottom: float) -> list[str]:
+    parts = []
+    last_label_x = None
+    for marker in sorted(markers, key=lambda m: (m.t_ms, m.operation_id)):
+        if not start <= marker.t_ms <= end:
+            continue
+        x = LEFT + (marker.t_ms - start) / (end - start) * plot_width
+        colour = MARKER_COLOURS.get(marker.kind, OTHER_MARKER_COLOUR)
+        description = _esc(marker.description)
+        url = marker.safe_url
+        opening = (f'<a class="marker" href="{_esc(url)}" aria-label="{description}">' if url
+                   else f'<g class="marker" aria-label="{description}">')
+        parts.append(
+            f'{opening}<title>{description}</title>'
+            f'<line x1="{_n(x)}" y1="{MARKER_LABEL_Y + 4}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="{colour}" '
+            f'stroke-width="1.5" stroke-dasharray="4 2"/>'
+            f'<line x1="{_n(x)}" y1="{MARKER_LABEL_Y + 4}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="transparent" '
+            f'stroke-width="10"/>'
+        )
+        if last_label_x is None or x - last_label_x >= MARKER_LABEL_MIN_GAP:
+            label_x = min(max(x, LEFT + 20), LEFT + plot_width - 20)
+            parts.append(f'<text x="{_n(label_x)}" y="{MARKER_LABEL_Y}" text-anchor="middle" fill="{colour}">'
+                         f'{_esc(marker.label)}</text>')
+            last_label_x = x
+        parts.append("</a>" if url else "</g>")
+    return parts
+
+
+@dataclass(frozen=True)
+class ChartRange:
+    """A time range a chart offers: `key` is its `?range=` value."""
+
+    key: str
+    label: str
+    ms: int
+
+
+CHART_RANGES = (
+    ChartRange("1h", "1 h", HOUR_MS),
+    ChartRange("6h", "6 h", 6 * HOUR_MS),
+    ChartRange("24h", "24 h", DAY_MS),
+    ChartRange("7d", "7 d", 7 * DAY_MS),
+    ChartRange("30d", "30 d", 30 * DAY_MS),
+)
+DEFAULT_RANGE = CHART_RANGES[1]
+
+
+def chart_range(key: str | None) -> ChartRange:
+    """The range a `?range=` value names; the default (6 h) when it is absent or empty.
+
+    Raises ValueError with a message for the person who typed it when the value names none.
+    """
+    if not key:
+        return DEFAULT_RANGE
+    for candidate in CHART_RANGES:
+        if candidate.key == key:
+            return candidate
+    choices = ", ".join(r.key for r in CHART_RANGES)
+    raise ValueError(f"The chart range {key!r} is not one the console draws: use one of {choices}.")
+
+
+@dataclass(frozen=True)
+class HistoryChart:
+    """Everything `templates/groups/_history_chart.html` renders, under the context name `chart`."""
+
+    title: str
+    range: ChartRange
+    ranges: tuple[ChartRange, ...]
+    start_ms: int
+    end_ms: int
+    svg: SafeString
+    data: dict  # the JSON island charts.js draws the interactive chart from (through json_script)
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    operations: tuple[ChartMarker, ...]
+
+    @property
+    def table_body(self) -> SafeString:
+        """The rows as `<tr>` markup: a template loop over thousands of cells costs more than the
+        whole chart, so they are built here, escaped."""
+        cells = ('<td class="nowrap">' + "".join(f'{_esc(c)}</td><td class="num">' for c in row[:-1])
+                 + f"{_esc(row[-1])}</td>" for row in self.rows)
+        return mark_safe("".join(f"<tr>{row}</tr>" for row in cells))
+
+    @property
+    def start_text(self) -> str:
+        return utc_text(self.start_ms)
+
+    @property
+    def end_text(self) -> str:
+        return utc_text(self.end_ms)
+
+
+def history_chart(
+    series: Sequence[ChartSeries],
+    markers: Sequence[ChartMarker],
+    *,
+    time_range: ChartRange,
+    end_ms: int,
+    title: str,
+    max_step_ms: int | None = None,
+    width: int = 720,
+    height: int = 320,
+) -> HistoryChart:
+    """The history chart of one range ending at `end_ms` (the caller's "now"): its SVG, the data
+    for the interactive chart, and the same points as table rows for screen readers and no-JS."""
+    start_ms = end_ms - time_range.ms
+    in_range = tuple(sorted((m for m in markers if start_ms <= m.t_ms <= end_ms),
+                            key=lambda m: (m.t_ms, m.operation_id)))
+    columns, rows = _table(series, start_ms, end_ms)
+    return HistoryChart(
+        title=title,
+        range=time_range,
+        ranges=CHART_RANGES,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        svg=history_chart_svg(series, in_range, width=width, height=height, title=title,
+                              start_ms=start_ms, end_ms=end_ms, max_step_ms=max_step_ms),
+        data=chart_data(series, in_range, start_ms=start_ms, end_ms=end_ms, max_step_ms=max_step_ms),
+        columns=columns,
+        rows=rows,
+        operations=in_range,
+    )
+
+
+def chart_data(series: Sequence[ChartSeries], markers: Sequence[ChartMarker], *, start_ms: int, end_ms: int,
+               max_step_ms: int | None = None) -> dict:
+    """The chart as plain JSON for charts.js: times in seconds (uPlot's unit), one panel per series.
+
+    Each panel's arrays share one time axis that starts at `start` and ends at `end` (with nulls
+    there), so uPlot's own "zoom out" returns to the whole range; a null is inserted wherever the
+    SVG breaks its line, so both drawings show the same gaps. Unsafe marker URLs are dropped.
+    """
+    panels = []
+    for one in series:
+        by_time: dict[int, list[float | None]] = {start_ms: [None, None, None], end_ms: [None, None, None]}
+        for t, value in one.points:
+            if start_ms <= t <= end_ms:
+                by_time.setdefault(t, [None, None, None])[0] = value
+        for t, low, high in one.band or ():
+            if start_ms <= t <= end_ms:
+                by_time.setdefault(t, [None, None, None])[1:] = [low, high]
+        times: list[float] = []
+        columns: list[list[float | None]] = [[], [], []]
+        previous = None
+        for t in sorted(by_time):
+            if max_step_ms is not None and previous is not None and t - previous > max_step_ms:
+                times.append((previous + t) / 2000)
+                for column in columns:
+                    column.append(None)
+            times.append(t / 1000)
+            for column, value in zip(columns, by_time[t], strict=True):
+                column.append(value)
+            previous = t
+        panels.append({
+            "label": one.label,
+            "unit": one.unit,
+            "t": times,
+            "value": columns[0],
+            "low": columns[1] if one.band is not None else None,
+            "high": columns[2] if one.band is not None else None,
+        })
+    return {
+        "start": start_ms / 1000,
+        "end": end_ms / 1000,
+        "panels": panels,
+        "markers": [{"t": m.t_ms / 1000, "kind": m.kind, "id": m.operation_id, "url": m.safe_url,
+                     "label": m.label, "description": m.description} for m in markers],
+    }
+
+
+Table = tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]
+
+
+def _table(series: Sequence[ChartSeries], start_ms: int, end_ms: int) -> Table:
+    """One row per time any series has a point at; a column per series, and one per band."""
+    columns = ["Time (UTC)"]
+    slots: list[tuple[int, str]] = []
+    cells: dict[int, dict[tuple[int, str], str]] = {}
+    for index, one in enumerate(series):
+        columns.append(one.label)
+        slots.append((index, "value"))
+        for t, value in one.points:
+            if start_ms <= t <= end_ms:
+                cells.setdefault(t, {})[index, "value"] = exact_text(value, one.unit)
+        if one.band is not None:
+            columns.append(f"{one.label}, min – max")
+            slots.append((index, "band"))
+            for t, low, high in one.band:
+                if start_ms <= t <= end_ms:
+                    text = f"{exact_text(low, one.unit)} – {exact_text(high, one.unit)}"
+                    cells.setdefault(t, {})[index, "band"] = text
+    rows = tuple((utc_text(t), *(cells[t].get(slot, "—") for slot in slots)) for t in sorted(cells))
+    return tuple(columns), rows

@@ -1,0 +1,50 @@
+"""The console's only door to Kafka: typed facts out, one error type with a readable message.
+
+`admin` reads groups, offsets and topics and makes the two group writes; `copier` copies record
+ranges between topics; `offsets_helper` reads committed offsets in a child process (see there
+why). Callers import what they need from this package.
+"""
+
+from groups.kafka.admin import ClusterClient, client_for, offset_fetcher
+from groups.kafka.convert import STATE_NAMES, TYPE_NAMES
+from groups.kafka.copier import RangeCopier
+from groups.kafka.offsets_helper import HelperDied, OffsetFetcher
+from groups.kafka.values import (
+    CHECKPOINT_CADENCE,
+    INACTIVE_STATES,
+    TP,
+    ConsoleError,
+    CopyJob,
+    CopyProgress,
+    GroupDescription,
+    GroupListing,
+    LogOffsets,
+    Member,
+    Record,
+    RecordFilter,
+    TopicFacts,
+)
+
+__all__ = [
+    "CHECKPOINT_CADENCE",
+    "INACTIVE_STATES",
+    "STATE_NAMES",
+    "TP",
+    "TYPE_NAMES",
+    "ClusterClient",
+    "ConsoleError",
+    "CopyJob",
+    "CopyProgress",
+    "GroupDescription",
+    "GroupListing",
+    "HelperDied",
+    "LogOffsets",
+    "Member",
+    "OffsetFetcher",
+    "RangeCopier",
+    "Record",
+    "RecordFilter",
+    "TopicFacts",
+    "client_for",
+    "offset_fetcher",
+]

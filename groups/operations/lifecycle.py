@@ -1,0 +1,401 @@
+"""The one lifecycle of every operation: request, claim, lock, run, finish, reap.
+
+An operation is requested (its row and an audit event, handed to a worker once committed, or left
+awaiting approval), claimed by exactly one run through a conditional update, checked again
+against its requester's rights, run (under its group's lock when it changes a group), and
+finished once, with an audit event. Nothing but this package creates or moves Operation rows.
+
+A kind of operation (reset, deletion, replay) supplies only its own steps, by subclassing `Run`
+with its kind: `execute` picks the subclass by the operation's kind, the one place where the
+worker dispatches on kind. Domain code enqueues tasks by name, so nothing here imports the tasks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar
+
+import kombu.exceptions
+import redis
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from groups import access, audit
+from groups.kafka import ClusterClient, ConsoleError, GroupDescription, client_for
+from groups.models import Cluster, Operation
+
+logger = logging.getLogger(__name__)
+
+RUN_TASK = "groups.tasks.run_operation"
+UNEXPECTED = "The worker failed unexpectedly (the error is in its log)."
+
+
+class RequestRefused(ValueError):
+    """A request that cannot be recorded as given; the message says what to change."""
+
+
+def request(
+    *,
+    cluster: Cluster,
+    kind: str,
+    plan: list[dict],
+    reason: str,
+    actor: str,
+    requester=None,
+    via: str = "web",
+    source_ip: str | None = None,
+    dispatch: bool = True,
+    details: Callable[[Operation], Any] | None = None,
+    **fields: Any,
+) -> Operation:
+    """Record the operation and its audit event, and hand it to a worker once the row is committed.
+
+    `fields` are the kind's own columns (group id, strategy, undo_of, progress_total...);
+    `details(operation)` writes its own rows in the same transaction. With dispatch=False the
+    caller runs it itself through `execute` (the CLI does), which claims, locks and records
+    exactly as the worker would. On a cluster that requires approval the operation waits for a
+    decision instead (see `groups.operations.approvals`), and nothing runs it yet.
+    """
+    if not reason.strip():
+        raise RequestRefused("Say why: a reason is required for every change.")
+    awaiting = cluster.require_approval
+    with transaction.atomic():
+        operation = Operation.objects.create(
+            kind=kind,
+            cluster=cluster,
+            plan=plan,
+            reason=reason.strip(),
+            requester=requester,
+            requested_via=via,
+            status=Operation.Status.AWAITING_APPROVAL if awaiting else Operation.Status.PENDING,
+            expires_at=timezone.now() + timedelta(minutes=cluster.approval_expiry_minutes) if awaiting else None,
+            **fields,
+        )
+        if details is not None:
+            details(operation)
+        audit.record(
+            "undo_requested" if operation.undo_of_id else "requested",
+            actor=actor,
+            operation=operation,
+            source_ip=source_ip,
+            outcome=operation.status,
+        )
+        if dispatch and not awaiting:
+            transaction.on_commit(lambda: dispatch_operation(operation))
+    return operation
+
+
+def enqueue(task_name: str, *args: Any) -> None:
+    """Queue the task registered under `task_name`; raises kombu's OperationalError when the queue is unreachable."""
+    current_app.tasks[task_name].delay(*args)
+
+
+def dispatch_operation(operation: Operation) -> None:
+    """Queue the operation for a worker; if the queue is unreachable, fail it rather than leave it pending forever."""
+    try:
+        enqueue(RUN_TASK, operation.pk)
+    except kombu.exceptions.OperationalError as exc:
+        error = (
+            f"The task queue could not be reached ({exc}), so no worker will run this operation and nothing "
+            "was changed. Check that Redis is up, then preview again."
+        )
+        failed = Operation.objects.filter(pk=operation.pk, status=Operation.Status.PENDING).update(
+            status=Operation.Status.FAILED, finished=timezone.now(), error=error
+        )
+        if failed:
+            operation.refresh_from_db()
+            audit.record(Operation.Status.FAILED, actor="console", operation=operation, outcome="failed", error=error)
+
+
+def active_group_message(group: GroupDescription) -> str:
+    """Why an active group's offsets cannot be changed nor the group deleted: its state and who is in it.
+
+    The common part of every such refusal (preview, worker, approval review); each place adds
+    what its reader should do next.
+    """
+    clients = ", ".join(sorted({m.client_id for m in group.members})) or "none listed"
+    return (
+        f"Group '{group.group_id}' is {group.state} with {len(group.members)} member(s) (client ids: {clients}): "
+        "Kafka only accepts new offsets for an inactive group, and deletes only a group without members."
+    )
+
+
+def group_lock_name(cluster_id: int, group_id: str) -> str:
+    """The Redis key that serializes operations on one group of one cluster."""
+    return f"console:group-lock:{cluster_id}:{group_id}"
+
+
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+def _take_group_lock(lock, operation: Operation) -> str | None:
+    """Take the group's lock, or return which operation holds it ("Operation #12").
+
+    The holder can release between our failed attempt and our look at who held it; then we
+    simply try again, so the answer is always either the lock or a name.
+    """
+    for _ in range(5):
+        if lock.acquire(blocking=False, token=str(operation.pk)):
+            return None
+        holder = _redis().get(group_lock_name(operation.cluster_id, operation.group_id))
+        if holder is not None:
+            return f"Operation #{holder.decode() if isinstance(holder, bytes) else holder}"
+    return "Another operation (the lock changed hands repeatedly)"
+
+
+@dataclass(frozen=True)
+class Review:
+    """A request checked against the cluster now, as an approver must see it before deciding.
+
+    `checks` compare a reset's offsets as requested with the same request planned now; `error`
+    says why it could not be checked, or why it could no longer run as requested.
+    """
+
+    group: GroupDescription | None = None
+    checks: tuple[Any, ...] = ()
+    error: str = ""
+
+    @property
+    def moved(self) -> list[Any]:
+        return [check for check in self.checks if check.moved]
+
+    @property
+    def differing(self) -> list[Any]:
+        return [check for check in self.checks if check.differs]
+
+    @property
+    def blocked_reason(self) -> str | None:
+        """Why approving now would be wrong, if it would; the approver can still reject."""
+        if self.error:
+            return (
+                f"The request could not be checked against the group now: {self.error} "
+                "Approve once it can be checked, or reject it."
+            )
+        if self.group is not None and self.group.is_active:
+            return (
+                f"{active_group_message(self.group)} As the group stands now, a worker would refuse. "
+                "Approve once its consumers are stopped, or reject it."
+            )
+        moved = len(self.moved)
+        if moved:
+            return (
+                f"The group's committed offsets moved on {moved} partition{'s' if moved > 1 else ''} since the "
+                "request, so a worker would refuse this plan. Reject it; the requester can preview again "
+                "against the current offsets."
+            )
+        return None
+
+
+class Run:
+    """One run of an operation, from its claim to its finish; a kind subclasses it with its own steps.
+
+    A subclass names its kind (`class ResetRun(Run, kind=Operation.Kind.RESET)`) and supplies
+    `execute_steps` (the change itself, which finishes the run), and where it differs from these
+    defaults: the right its requester must still hold, whether it holds its group's lock, how a
+    redelivered task may take over, what a failed run leaves behind, the fields every finish
+    writes, how an approver reviews it, and how its silent runs are reaped.
+    """
+
+    kinds: ClassVar[dict[str, type[Run]]] = {}
+    kind: ClassVar[str]
+    # The right the requester must still hold when a run starts, on the operation's group (else on its cluster).
+    action: ClassVar[str]
+    on_group: ClassVar[bool] = True
+    locks_group: ClassVar[bool] = False
+    # A redelivered task may take over a run silent this long; None: a claimed operation is never run again.
+    resume_after: ClassVar[timedelta | None] = None
+    # Said after a refusal at the start of a run.
+    refused_note: ClassVar[str] = "This was checked again when a worker started the operation, so nothing was changed."
+
+    def __init_subclass__(cls, kind: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if kind:
+            cls.kind = kind
+            Run.kinds[kind] = cls
+
+    def __init__(self, operation: Operation, attempt: int, time_limit: float | None = None):
+        """`attempt` is the run's number: only the run holding the operation under it may finish it."""
+        self.operation = operation
+        self.attempt = attempt
+        self.time_limit = time_limit
+
+    # The steps a kind supplies.
+
+    def execute_steps(self, client: ClusterClient) -> None:
+        raise NotImplementedError
+
+    def left_behind(self, unexpected: bool) -> str:
+        """What a failed run leaves in place, said after its error; `unexpected`: not a ConsoleError."""
+        return ""
+
+    def finish_fields(self) -> tuple[dict[str, Any], list | None]:
+        """Fields every finish of this kind writes, and the plan its audit event records (None: the plan)."""
+        return {}, None
+
+    @classmethod
+    def review(cls, operation: Operation) -> Review:
+        """The request checked against the cluster now, for an approver; reads Kafka, writes nothing."""
+        return Review()
+
+    @staticmethod
+    def reap_stale() -> list[int]:
+        """Resume or fail the running operations of the kind whose run went silent; their ids.
+
+        Kinds that share one reaper share the function, so `reap` calls it once.
+        """
+        return []
+
+    # The lifecycle.
+
+    @classmethod
+    def claim(cls, operation_id: int, takeover: int | None = None) -> int | None:
+        """The run number this call now holds, or None when the operation is not its to run.
+
+        Without `takeover` it claims a pending operation or, for a kind that resumes (a redelivered
+        task), a running one whose run has been silent `resume_after`. With `takeover=N` it takes
+        the operation over from run N.
+        """
+        now = timezone.now()
+        rows = Operation.objects.filter(pk=operation_id, kind=cls.kind)
+        if takeover is None:
+            if rows.filter(status=Operation.Status.PENDING).update(
+                status=Operation.Status.RUNNING, started=now, heartbeat=now, progress_updated=now, replay_attempt=1
+            ):
+                return 1
+            if cls.resume_after is None:
+                return None
+            takeover = (
+                rows.filter(status=Operation.Status.RUNNING, heartbeat__lt=now - cls.resume_after)
+                .values_list("replay_attempt", flat=True)
+                .first()
+            )
+            if takeover is None:
+                return None
+        if rows.filter(status=Operation.Status.RUNNING, replay_attempt=takeover).update(
+            replay_attempt=takeover + 1, heartbeat=now
+        ):
+            return takeover + 1
+        return None
+
+    def finish(self, status: str, *, error: str = "", outcome: list | None = None) -> bool:
+        """Move the running operation to a final status, once, and record it; False if something else
+        finished it first, or a later run holds it."""
+        fields, audit_plan = self.finish_fields()
+        fields.update(status=status, finished=timezone.now(), error=error)
+        if outcome is not None:
+            fields["outcome"] = outcome
+        running = Operation.objects.filter(
+            pk=self.operation.pk, status=Operation.Status.RUNNING, replay_attempt=self.attempt
+        )
+        if not running.update(**fields):
+            return False
+        self.operation.refresh_from_db()
+        audit.record(status, actor="worker", operation=self.operation, plan=audit_plan, outcome=status, error=error)
+        return True
+
+    def refusal(self) -> str | None:
+        """Why the requester may no longer have this done, if a right was withdrawn while it waited.
+
+        Operations without a requester come from code that checked its caller itself (the CLI checks
+        its --as user); they are not checked again.
+        """
+        operation, requester = self.operation, self.operation.requester
+        group_id = operation.group_id if self.on_group else None
+        if requester is None or access.allowed(requester, self.action, operation.cluster, group_id):
+            return None
+        error = (
+            f"{access.refusal(self.action, operation.cluster, group_id, who=requester.get_username())} "
+            f"{self.refused_note}"
+        )
+        audit.record("denied", actor=requester.get_username(), operation=operation, outcome="denied", error=error)
+        return error
+
+    def run(self) -> None:
+        """Record the start, check the rights again, take the group's lock, execute, and finish on failure."""
+        operation = self.operation
+        if self.attempt == 1:
+            audit.record("started", actor="worker", operation=operation, outcome="running")
+        refused = self.refusal()
+        if refused:
+            self.finish(Operation.Status.FAILED, error=refused)
+            return
+        lock = None
+        if self.locks_group:
+            lock = _redis().lock(
+                group_lock_name(operation.cluster_id, operation.group_id), timeout=settings.CELERY_TASK_TIME_LIMIT
+            )
+            try:
+                holder = _take_group_lock(lock, operation)
+            except redis.RedisError as exc:
+                self.finish(Operation.Status.FAILED, error=f"Redis is unavailable ({exc}); nothing was changed.")
+                return
+            if holder is not None:
+                self.finish(
+                    Operation.Status.FAILED,
+                    error=f"{holder} is running on this group right now, so this one changed nothing. "
+                    "Preview again once it has finished.",
+                )
+                return
+        try:
+            self.execute_steps(client_for(operation.cluster))
+        except ConsoleError as exc:
+            self.finish(Operation.Status.FAILED, error=self._failure(exc.message, unexpected=False))
+        except Exception:
+            logger.exception("operation %s failed unexpectedly", operation.pk)
+            self.finish(Operation.Status.FAILED, error=self._failure(UNEXPECTED, unexpected=True))
+            raise
+        finally:
+            if lock is not None:
+                # Expired or Redis gone: the lock's timeout frees it either way.
+                with contextlib.suppress(redis.RedisError):
+                    lock.release()
+
+    def _failure(self, message: str, *, unexpected: bool) -> str:
+        return " ".join(part for part in (message, self.left_behind(unexpected)) if part)
+
+
+def execute(operation_id: int, *, takeover: int | None = None, time_limit: float | None = None) -> None:
+    """Claim the operation and run it with its kind's steps; safe to call twice (a redelivered task).
+
+    `takeover=N` takes a resumable operation over from its run N; `time_limit` (seconds) is the
+    task's soft limit, which a long run hands its work over before.
+    """
+    kind = Operation.objects.filter(pk=operation_id).values_list("kind", flat=True).first()
+    if kind is None:
+        return
+    run_class = Run.kinds[kind]
+    attempt = run_class.claim(operation_id, takeover)
+    if attempt is None:
+        return
+    operation = Operation.objects.select_related("cluster", "requester").get(pk=operation_id)
+    run_class(operation, attempt, time_limit).run()
+
+
+def review(operation: Operation) -> Review:
+    """The request checked against the cluster now, as its kind reviews it."""
+    return Run.kinds[operation.kind].review(operation)
+
+
+def reap() -> list[int]:
+    """Resume or fail every running operation whose run went silent, as its kind does it; their ids."""
+    reaped: list[int] = []
+    for reap_kind in dict.fromkeys(run_class.reap_stale for run_class in Run.kinds.values()):
+        reaped += reap_kind()
+    return reaped
+
+
+def stale(kinds: list[str], silent_for: timedelta) -> list[Operation]:
+    """Running operations of these kinds that have not reported for `silent_for`."""
+    cutoff = timezone.now() - silent_for
+    return list(
+        Operation.objects.select_related("cluster").filter(
+            kind__in=kinds, status=Operation.Status.RUNNING, heartbeat__lt=cutoff
+        )
+    )

@@ -1,0 +1,446 @@
+"""Offset resets and group deletions: preview, request, and their steps in the one operation lifecycle.
+
+The web views and the `reset_offsets` command share these functions, so both plan, lock,
+apply, verify and record the same way. A reset and a deletion change one group: a run holds the
+group's lock, refuses an active group, writes, reads back and records what it found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import ClassVar
+
+from django.conf import settings
+from django.utils import timezone
+
+from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
+from groups.models import Cluster, Operation
+from groups.operations import lifecycle
+from groups.operations.lifecycle import Review, active_group_message
+from groups.planning import inputs
+from groups.planning import resets as planning
+
+STRATEGIES = {
+    "to-earliest": "Earliest (log start)",
+    "to-latest": "Latest (log end)",
+    "to-current": "Current (commit the current offsets again)",
+    "to-offset": "Offset",
+    "shift-by": "Shift by ±N",
+    "to-datetime": "Date and time",
+    "by-duration": "Duration ago",
+    "from-group": "Another group's offsets",
+    "from-file": "File (kafka-consumer-groups --export CSV)",
+}
+NEEDS_VALUE = {"to-offset", "shift-by", "to-datetime", "by-duration", "from-group", "from-file"}
+GROUP_KINDS = (Operation.Kind.RESET, Operation.Kind.DELETE_GROUP)
+
+
+@dataclass(frozen=True)
+class Preview:
+    group: GroupDescription
+    plan: planning.ResetPlan
+    zone_assumed: bool = False
+
+    @property
+    def blocked_reason(self) -> str | None:
+        """Why the plan cannot be run as it stands, if it cannot."""
+        if self.group.is_active:
+            return f"{active_group_message(self.group)} Stop its consumers, then preview again."
+        if not self.plan.rows:
+            return "Nothing to reset: no partition is in scope. Choose topics or partitions."
+        return None
+
+
+def _parse_int(value: str, what: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise planning.PlanningError(f"{what} must be a whole number (e.g. 42 or -100), not '{value}'.") from None
+
+
+def _strategy(
+    client: ClusterClient, group_id: str, kind: str, value: str, undo_of: Operation | None
+) -> tuple[planning.Strategy, bool]:
+    """The planning strategy for a form or command line choice, and whether a zone was assumed."""
+    if undo_of is not None:
+        return planning.Undo(undo_of.before_offsets()), False
+    if kind in NEEDS_VALUE and not value.strip():
+        raise planning.PlanningError(f"The strategy '{kind}' needs a value.")
+    match kind:
+        case "to-earliest":
+            return planning.ToEarliest(), False
+        case "to-latest":
+            return planning.ToLatest(), False
+        case "to-current":
+            return planning.ToCurrent(), False
+        case "to-offset":
+            return planning.ToOffset(_parse_int(value, "The offset")), False
+        case "shift-by":
+            return planning.ShiftBy(_parse_int(value, "The shift")), False
+        case "to-datetime":
+            timestamp_ms, zone_assumed = inputs.parse_datetime(value.strip())
+            return planning.ToDatetime(timestamp_ms), zone_assumed
+        case "by-duration":
+            return planning.ByDuration(inputs.parse_duration(value.strip())), False
+        case "from-group":
+            other = value.strip()
+            if other == group_id:
+                raise planning.PlanningError(
+                    "Choose another group: copying a group's offsets onto itself changes nothing."
+                )
+            offsets = client.committed_offsets([other])[other]
+            if not offsets:
+                raise planning.PlanningError(f"Group '{other}' has no committed offsets to copy.")
+            return planning.FromGroup(
+                other, {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
+            ), False
+        case "from-file":
+            return planning.FromFile(inputs.parse_reset_csv(value, group_id)), False
+    raise planning.PlanningError(f"Unknown strategy '{kind}'. Choose one of: {', '.join(STRATEGIES)}.")
+
+
+def preview_reset(
+    client: ClusterClient,
+    group_id: str,
+    kind: str,
+    value: str = "",
+    scope_text: str = "",
+    *,
+    undo_of: Operation | None = None,
+    now: datetime | None = None,
+) -> Preview:
+    """Read the group's facts once and compute the exact per-partition plan; nothing is written.
+
+    Raises PlanningError for input the operator must correct and ConsoleError for Kafka failures.
+    """
+    now = now or timezone.now()
+    group = client.describe_groups([group_id])[group_id]
+    committed = client.committed_offsets([group_id])[group_id]
+    strategy, zone_assumed = _strategy(client, group_id, kind, value, undo_of)
+
+    basis: Iterable[planning.PartitionId]
+    if isinstance(strategy, planning.FromFile | planning.Undo):
+        named = strategy.offsets if isinstance(strategy, planning.FromFile) else strategy.before
+        scope = planning.Scope(partitions=frozenset(named))
+        basis = committed
+    else:
+        scope = planning.parse_scope(scope_text) if scope_text.strip() else planning.ALL_TOPICS
+        # "All topics" of a copy means the partitions the other group has offsets for.
+        basis = strategy.offsets if isinstance(strategy, planning.FromGroup) else committed
+    topics = (
+        set(scope.topics) | {t for t, _ in scope.partitions} | ({tp[0] for tp in basis} if scope.all_topics else set())
+    )
+    counts = client.topic_partition_counts(sorted(topics))
+    partitions = [TP(t, p) for t, p in planning.resolve_scope(scope, basis, counts)]
+
+    log = client.log_offsets(partitions)
+    facts, gone = [], []
+    for tp in partitions:
+        start, end = log[tp].start, log[tp].end
+        if start is None or end is None:
+            gone.append(str(tp))
+        else:
+            facts.append(planning.PartitionFacts(tp.topic, tp.partition, committed.get(tp), start, end))
+    if gone:
+        raise ConsoleError(
+            f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
+            code="LEADER_NOT_AVAILABLE",
+            retriable=True,
+        )
+    timestamp = planning.lookup_timestamp(strategy, now)
+    offsets_for_time = None
+    if timestamp is not None:
+        found = client.offsets_for_time(partitions, timestamp)
+        offsets_for_time = {(tp.topic, tp.partition): offset for tp, offset in found.items()}
+    plan = planning.plan_reset(strategy, facts, offsets_for_time=offsets_for_time)
+    return Preview(group=group, plan=plan, zone_assumed=zone_assumed)
+
+
+def plan_rows(plan: planning.ResetPlan) -> list[dict]:
+    return [
+        {
+            "topic": r.topic,
+            "partition": r.partition,
+            "before": r.before,
+            "after": r.after,
+            "log_start": r.log_start,
+            "log_end": r.log_end,
+            "clamped": r.clamped,
+            "note": r.note,
+        }
+        for r in plan.rows
+    ]
+
+
+def request_operation(
+    *,
+    cluster: Cluster,
+    group_id: str,
+    kind: str,
+    plan: list[dict],
+    reason: str,
+    actor: str,
+    requester=None,
+    via: str = "web",
+    strategy: str = "",
+    strategy_value: str = "",
+    scope: str = "",
+    undo_of: Operation | None = None,
+    source_ip: str | None = None,
+    dispatch: bool = True,
+) -> Operation:
+    """Request a reset (or, with `kind` delete_group, a deletion) of the group; see `lifecycle.request`.
+
+    With dispatch=False the caller runs it itself through `run_operation` (the CLI does). Raises
+    `lifecycle.RequestRefused` without a reason.
+    """
+    if kind not in GROUP_KINDS:
+        raise ValueError(f"not a change of a group: {kind!r}")
+    return lifecycle.request(
+        cluster=cluster,
+        kind=kind,
+        plan=plan,
+        reason=reason,
+        actor=actor,
+        requester=requester,
+        via=via,
+        source_ip=source_ip,
+        dispatch=dispatch,
+        group_id=group_id,
+        strategy=strategy,
+        strategy_value=strategy_value,
+        scope=scope,
+        undo_of=undo_of,
+    )
+
+
+def run_operation(operation_id: int) -> None:
+    """Claim, lock, re-check, apply, verify and record one operation, as a worker does. Safe to call twice."""
+    lifecycle.execute(operation_id)
+
+
+@dataclass(frozen=True)
+class PartitionCheck:
+    """One partition as requested and as the same request plans it now; None where one side lacks it."""
+
+    topic: str
+    partition: int
+    before_then: int | None
+    after_then: int | None
+    before_now: int | None
+    after_now: int | None
+    log_start_now: int | None
+    log_end_now: int | None
+    in_request: bool
+    in_plan_now: bool
+
+    @property
+    def moved(self) -> bool:
+        """The group's committed offset is not what the request found, so the worker would refuse the plan."""
+        return self.in_request and (not self.in_plan_now or self.before_now != self.before_then)
+
+    @property
+    def replanned(self) -> bool:
+        return self.in_request and self.in_plan_now and self.after_now != self.after_then
+
+    @property
+    def outside_log(self) -> bool:
+        """The requested offset has left the partition's log (retention passed it, or the log was cut)."""
+        if self.after_then is None or self.log_start_now is None or self.log_end_now is None:
+            return False  # not both in the request and in the plan now
+        return not self.log_start_now <= self.after_then <= self.log_end_now
+
+    @property
+    def differs(self) -> bool:
+        """Planned now, the request would not be what was asked, though the plan can still be applied."""
+        return not self.moved and (not self.in_request or self.replanned or self.outside_log)
+
+
+def _compare(requested: list[dict], now: Iterable[planning.PlannedPartition]) -> tuple[PartitionCheck, ...]:
+    then = {(row["topic"], row["partition"]): row for row in requested}
+    current = {(row.topic, row.partition): row for row in now}
+    checks = []
+    for key in sorted(then.keys() | current.keys()):
+        old, new = then.get(key), current.get(key)
+        checks.append(
+            PartitionCheck(
+                topic=key[0],
+                partition=key[1],
+                before_then=old["before"] if old else None,
+                after_then=old["after"] if old else None,
+                before_now=new.before if new else None,
+                after_now=new.after if new else None,
+                log_start_now=new.log_start if new else None,
+                log_end_now=new.log_end if new else None,
+                in_request=old is not None,
+                in_plan_now=new is not None,
+            )
+        )
+    return tuple(checks)
+
+
+class _GroupRun(lifecycle.Run):
+    """A run that changes one group: under the group's lock, and only while the group is inactive."""
+
+    locks_group = True
+    # What the person should do after an active group refused the change.
+    again: ClassVar[str] = "preview again"
+
+    def left_behind(self, unexpected: bool) -> str:
+        return "Check the group's offsets before retrying." if unexpected else ""
+
+    def refuse_if_active(self, group: GroupDescription) -> None:
+        if group.is_active:
+            raise ConsoleError(
+                f"{active_group_message(group)} Nothing was written. Stop its consumers, then {self.again}.",
+                code="GROUP_ACTIVE",
+            )
+
+    @staticmethod
+    def reap_stale() -> list[int]:
+        return reap_stale_operations()
+
+
+class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
+    """Re-check that the group is inactive and its offsets are those of the preview, commit the plan, read back."""
+
+    action = "reset"
+
+    def execute_steps(self, client: ClusterClient) -> None:
+        operation = self.operation
+        group_id = operation.group_id
+        self.refuse_if_active(client.describe_groups([group_id])[group_id])
+        current = client.committed_offsets([group_id])[group_id]
+        drifted = [
+            f"{row['topic']}-{row['partition']} was {_offset_text(row['before'])} at preview, now "
+            f"{_offset_text(current.get(TP(row['topic'], row['partition'])))}"
+            for row in operation.plan
+            if current.get(TP(row["topic"], row["partition"])) != row["before"]
+        ]
+        if drifted:
+            raise ConsoleError(
+                "The group's committed offsets changed since the preview (" + "; ".join(drifted) + "). "
+                "Nothing was written. Preview again to see the plan against the current offsets.",
+                code="OFFSETS_DRIFTED",
+            )
+        client.alter_offsets(group_id, {TP(r["topic"], r["partition"]): r["after"] for r in operation.plan})
+        Operation.objects.filter(pk=operation.pk).update(heartbeat=timezone.now())
+        after = client.committed_offsets([group_id])[group_id]
+        outcome = [
+            {
+                "topic": r["topic"],
+                "partition": r["partition"],
+                "planned": r["after"],
+                "committed": after.get(TP(r["topic"], r["partition"])),
+                "verified": after.get(TP(r["topic"], r["partition"])) == r["after"],
+            }
+            for r in operation.plan
+        ]
+        wrong = [f"{o['topic']}-{o['partition']}" for o in outcome if not o["verified"]]
+        if wrong:
+            self.finish(
+                Operation.Status.FAILED,
+                outcome=outcome,
+                error=f"Read-back after the commit does not match the plan for {', '.join(wrong)}: "
+                "another client committed in between. See the per-partition results.",
+            )
+            return
+        self.finish(Operation.Status.SUCCEEDED, outcome=outcome)
+
+    @classmethod
+    def review(cls, operation: Operation) -> Review:
+        """The same request planned again against the group's offsets now, compared with what was requested."""
+        try:
+            preview = preview_reset(
+                client_for(operation.cluster),
+                operation.group_id,
+                operation.strategy,
+                operation.strategy_value,
+                operation.scope,
+                undo_of=operation.undo_of,
+            )
+        except planning.PlanningError as exc:
+            return Review(error=str(exc))
+        except ConsoleError as exc:
+            return Review(error=exc.message)
+        return Review(group=preview.group, checks=_compare(operation.plan, preview.plan.rows))
+
+
+class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
+    """Re-check that the group has no members, delete it, and check that no offsets remain."""
+
+    action = "delete"
+    again = "request the deletion again"
+
+    def execute_steps(self, client: ClusterClient) -> None:
+        group_id = self.operation.group_id
+        self.refuse_if_active(client.describe_groups([group_id])[group_id])
+        client.delete_group(group_id)
+        remaining = client.committed_offsets([group_id])[group_id]
+        if remaining:
+            self.finish(
+                Operation.Status.FAILED,
+                error=f"Kafka accepted the deletion but the group still has offsets on {len(remaining)} partition(s).",
+            )
+            return
+        self.finish(Operation.Status.SUCCEEDED)
+
+    @classmethod
+    def review(cls, operation: Operation) -> Review:
+        """The group as it stands now: a deletion can be approved only while it has no members."""
+        try:
+            return Review(group=client_for(operation.cluster).describe_groups([operation.group_id])[operation.group_id])
+        except ConsoleError as exc:
+            return Review(error=exc.message)
+
+
+def _offset_text(offset: int | None) -> str:
+    return "none" if offset is None else str(offset)
+
+
+def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:
+    """Mark resets and deletions whose worker vanished as failed, saying what the offsets now are."""
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.OPERATION_STALE_AFTER)
+    stale = lifecycle.stale(list(GROUP_KINDS), stale_after)
+    current = _current_offsets([operation for operation in stale if operation.kind == Operation.Kind.RESET])
+    reaped = []
+    for operation in stale:
+        state = _offsets_state(operation, current.get(operation.cluster_id))
+        # As the run that went silent: should a late run have finished it meanwhile, the reaper does nothing.
+        if lifecycle.Run.kinds[operation.kind](operation, operation.replay_attempt).finish(
+            Operation.Status.FAILED, error=f"The worker running this operation stopped without reporting back. {state}"
+        ):
+            reaped.append(operation.pk)
+    return reaped
+
+
+def _current_offsets(operations: list[Operation]) -> dict[int, dict[str, dict[TP, int]] | ConsoleError]:
+    """By cluster id: the committed offsets of the operations' groups, read in one call per cluster, or why not."""
+    by_cluster: dict[int, tuple[Cluster, set[str]]] = {}
+    for operation in operations:
+        by_cluster.setdefault(operation.cluster_id, (operation.cluster, set()))[1].add(operation.group_id)
+    out: dict[int, dict[str, dict[TP, int]] | ConsoleError] = {}
+    for cluster_id, (cluster, group_ids) in by_cluster.items():
+        try:
+            out[cluster_id] = client_for(cluster).committed_offsets(sorted(group_ids))
+        except ConsoleError as exc:
+            out[cluster_id] = exc
+    return out
+
+
+def _offsets_state(operation: Operation, offsets: dict[str, dict[TP, int]] | ConsoleError | None) -> str:
+    """What a vanished worker left behind, judged from `offsets` (the cluster's entry of `_current_offsets`)."""
+    if operation.kind != Operation.Kind.RESET or offsets is None:
+        return "Check the group before retrying."
+    if isinstance(offsets, ConsoleError):
+        return f"The group's offsets could not be read to tell whether it applied ({offsets.message})."
+    current = offsets[operation.group_id]
+    got = [current.get(TP(r["topic"], r["partition"])) for r in operation.plan]
+    if got == [r["after"] for r in operation.plan]:
+        return "The group's offsets equal the plan: the reset was applied."
+    if got == [r["before"] for r in operation.plan]:
+        return "The group's offsets are unchanged: the reset was not applied."
+    return "The group's offsets match neither the plan nor the previous offsets: inspect the group."

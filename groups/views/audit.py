@@ -1,0 +1,173 @@
+"""The audit review: search the append-only event log, read one event, export what a search found."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from datetime import date
+
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from groups import access, audit
+from groups.models import AuditEvent
+from groups.views.common import BadQuery, query_page, render_page
+
+EVENTS_PER_PAGE = 50
+# Rows fetched per database round trip and written per chunk of an export: memory stays flat
+# however many events match.
+EXPORT_CHUNK = 2000
+FILTERS = ("actor", "cluster", "group", "action", "outcome", "from", "to", "q")
+EXPORT_COLUMNS = (
+    "id",
+    "time",
+    "actor",
+    "source_ip",
+    "action",
+    "cluster",
+    "group",
+    "topics",
+    "reason",
+    "outcome",
+    "error",
+    "operation_id",
+    "hash",
+)
+
+
+def _filter_values(request: HttpRequest) -> dict[str, str]:
+    return {name: request.GET.get(name, "").strip() for name in FILTERS}
+
+
+def _day(values: dict[str, str], name: str) -> date | None:
+    if not values[name]:
+        return None
+    try:
+        return date.fromisoformat(values[name])
+    except ValueError:
+        raise BadQuery(f"'{name}' must be a date written YYYY-MM-DD, not '{values[name]}'.") from None
+
+
+def _reviewable(request: HttpRequest) -> QuerySet[AuditEvent]:
+    """The events this user may review: all of them, or those of the clusters and groups of their grants."""
+    access.require(request, "audit")
+    scope = access.audit_scope(request.user)
+    return AuditEvent.objects.all() if scope is None else AuditEvent.objects.filter(scope)
+
+
+def _matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]:
+    since, until = _day(values, "from"), _day(values, "to")
+    if since and until and since > until:
+        raise BadQuery(f"'from' ({since}) is after 'to' ({until}), so no event could match.")
+    events = audit.find_events(
+        actor=values["actor"],
+        cluster=values["cluster"],
+        group=values["group"],
+        action=values["action"],
+        outcome=values["outcome"],
+        since=since,
+        until=until,
+        text=values["q"],
+    )
+    return events & _reviewable(request)
+
+
+@require_GET
+def audit_list(request: HttpRequest) -> HttpResponse:
+    reviewable = _reviewable(request)
+    values = _filter_values(request)
+    context = {
+        "filters": values,
+        "query": urlencode({name: value for name, value in values.items() if value}),
+        # Querysets stay lazy: an htmx refresh renders only the results and never runs these.
+        "actions": reviewable.order_by("action").values_list("action", flat=True).distinct(),
+        "outcomes": reviewable.exclude(outcome="").order_by("outcome").values_list("outcome", flat=True).distinct(),
+    }
+    try:
+        events = _matching_events(request, values)
+        page_number = query_page(request)
+    except BadQuery as error:
+        return render_page(request, "groups/audit_list.html", "results", {**context, "error": str(error)}, 400)
+    page = Paginator(events, EVENTS_PER_PAGE).get_page(page_number)
+    return render_page(request, "groups/audit_list.html", "results", {**context, "page": page})
+
+
+@require_GET
+def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
+    event = _reviewable(request).select_related("operation").filter(pk=pk).first()
+    if event is None:
+        if AuditEvent.objects.filter(pk=pk).exists():
+            raise Http404(f"Audit event #{pk} is outside the clusters and groups you may review.")
+        raise Http404(f"Audit event #{pk} does not exist.")
+    previous = AuditEvent.objects.filter(id__lt=pk).order_by("-id").only("id", "hash").first()
+    following = AuditEvent.objects.filter(id__gt=pk).order_by("id").values_list("id", flat=True).first()
+    return render(
+        request,
+        "groups/audit_event.html",
+        {
+            "event": event,
+            "previous": previous,
+            "following": following,
+            "hash_matches": audit.hash_matches(event),
+            "link_matches": event.prev_hash == (previous.hash if previous else audit.GENESIS),
+        },
+    )
+
+
+def _csv_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(EXPORT_COLUMNS)
+    for count, event in enumerate(events.iterator(chunk_size=EXPORT_CHUNK), 1):
+        row = audit.export_fields(event)
+        # Topic names cannot hold ';' (Kafka allows letters, digits, '.', '_' and '-').
+        row["topics"] = ";".join(row["topics"])
+        writer.writerow("" if row[name] is None else row[name] for name in EXPORT_COLUMNS)
+        if count % EXPORT_CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _json_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
+    """A JSON array written piece by piece; each element is one event with its plan."""
+    pieces = ["["]
+    for count, event in enumerate(events.iterator(chunk_size=EXPORT_CHUNK)):
+        pieces.append(("," if count else "") + "\n" + json.dumps({**audit.export_fields(event), "plan": event.plan}))
+        if len(pieces) >= EXPORT_CHUNK:
+            yield "".join(pieces)
+            pieces = []
+    pieces.append("\n]\n")
+    yield "".join(pieces)
+
+
+def _export(
+    request: HttpRequest, extension: str, content_type: str, chunks: Callable[[QuerySet[AuditEvent]], Iterator[str]]
+) -> HttpResponseBase:
+    try:
+        events = _matching_events(request, _filter_values(request))
+    except BadQuery as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+    response = StreamingHttpResponse(chunks(events), content_type=content_type)
+    filename = f"audit-{timezone.now():%Y%m%dT%H%M%SZ}.{extension}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_GET
+def audit_export_csv(request: HttpRequest) -> HttpResponseBase:
+    return _export(request, "csv", "text/csv; charset=utf-8", _csv_chunks)
+
+
+@require_GET
+def audit_export_json(request: HttpRequest) -> HttpResponseBase:
+    return _export(request, "json", "application/json", _json_chunks)

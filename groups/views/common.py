@@ -1,0 +1,98 @@
+"""What every page family shares: the cluster from the URL with its access check, htmx fragments,
+query parameters, the signed preview a confirmation carries, and the recent operations of a group."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import cast
+
+from django.core import signing
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from groups import access
+from groups.kafka import ConsoleError
+from groups.middleware import HtmxHttpRequest
+from groups.models import Cluster, Operation
+
+RECENT_OPERATIONS = 10
+# How long a preview may be confirmed: long enough to read a plan and write a reason, short enough
+# that offsets and ranges rarely change meanwhile (the worker refuses a drifted plan anyway).
+PREVIEW_MAX_AGE = 900
+PREVIEW_EXPIRED = "The preview expired (or was altered), so nothing was requested: preview again."
+
+
+class BadQuery(Exception):
+    """A query parameter the page cannot use; the message says what it takes."""
+
+
+def get_cluster(request: HttpRequest, name: str, action: str = "view", group_id: str | None = None) -> Cluster:
+    """The cluster named in the URL, if the user may do `action` there (on `group_id`, when given)."""
+    try:
+        cluster = Cluster.objects.get(name=name)
+    except Cluster.DoesNotExist:
+        raise Http404(f"Cluster '{name}' is not registered in this console.") from None
+    access.require(request, action, cluster, group_id)
+    return cluster
+
+
+def visible(request: HttpRequest, cluster: Cluster) -> Callable[[list[str]], list[str]]:
+    """The filter that keeps, of some group ids, those the user may view on `cluster`."""
+    return partial(access.visible_groups, request.user, cluster)
+
+
+def recent_operations(cluster: Cluster, group_id: str) -> QuerySet[Operation]:
+    return Operation.objects.filter(cluster=cluster, group_id=group_id).select_related("requester")[:RECENT_OPERATIONS]
+
+
+def is_partial(request: HttpRequest) -> bool:
+    """Whether htmx asks for a page's live fragment rather than the whole page."""
+    htmx = cast(HtmxHttpRequest, request).htmx
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def render_page(request: HttpRequest, template: str, fragment: str, context: dict, status: int = 200) -> HttpResponse:
+    """The full page, or only its live fragment when htmx asks for a refresh.
+
+    A refresh that hits an error still answers 200 so htmx swaps the error message in
+    instead of silently keeping stale figures on screen.
+    """
+    if is_partial(request):
+        return render(request, f"{template}#{fragment}", context, status=200)
+    return render(request, template, context, status=status)
+
+
+def error_status(error: ConsoleError) -> int:
+    return 404 if error.not_found else 503
+
+
+def query_page(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    # isdecimal, not isdigit: '²' is a digit that int() refuses.
+    if not (raw.isascii() and raw.isdecimal()) or int(raw) < 1:
+        raise BadQuery(f"page must be a whole number from 1 up, not '{raw}'.")
+    return int(raw)
+
+
+def bad_request(request: HttpRequest, error: BadQuery) -> HttpResponse:
+    return render(request, "groups/bad_request.html", {"reason": str(error)}, status=400)
+
+
+def sign_preview(salt: str, payload: dict) -> str:
+    """A token carrying what a preview showed, so confirming it runs exactly that and nothing else."""
+    return signing.dumps(payload, salt=salt, compress=True)
+
+
+def load_preview(token: str, salt: str, **subject: str) -> dict | None:
+    """What `sign_preview` signed, if it is genuine, younger than PREVIEW_MAX_AGE and about `subject`
+    (the cluster and the group or topic of the page confirming it); otherwise None."""
+    try:
+        signed = signing.loads(token, salt=salt, max_age=PREVIEW_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    # A genuine token for another group or topic must not change this one.
+    if any(signed.get(name) != value for name, value in subject.items()):
+        return None
+    return signed

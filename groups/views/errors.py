@@ -1,0 +1,32 @@
+"""The 403, 404 and 500 answers, as a page or, under /api/, as JSON: what went wrong and where to go."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from groups.middleware import API_PREFIX
+
+
+def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """403 for pages and the JSON API alike, saying what is missing and whom to ask (from `access.require`)."""
+    reason = str(exception) or "You may not do this: ask an admin for a role that allows it."
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": reason, "code": "FORBIDDEN"}, status=403)
+    return render(request, "403.html", {"reason": reason}, status=403)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for pages and the JSON API alike, saying what was not found and where to go back."""
+    reason = exception.args[0] if exception.args and isinstance(exception.args[0], str) else "Nothing lives here."
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": reason, "code": "NOT_FOUND"}, status=404)
+    return render(request, "404.html", {"reason": reason}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(
+            {"error": "The console failed unexpectedly; the error was logged.", "code": "INTERNAL"}, status=500
+        )
+    return render(request, "500.html", status=500)

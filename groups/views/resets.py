@@ -1,0 +1,207 @@
+"""Pages that change a group: offset resets (form, preview, confirm, undo) and group deletion."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from groups import access, audit
+from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
+from groups.kafka import ConsoleError, client_for
+from groups.models import Cluster, Operation
+from groups.operations import resets
+from groups.planning import resets as planning
+from groups.views.common import (
+    PREVIEW_EXPIRED,
+    get_cluster,
+    load_preview,
+    recent_operations,
+    render_page,
+    sign_preview,
+)
+
+TOKEN_SALT = "groups.reset.confirm"
+
+
+def stored_plan(rows: list[dict], warnings: Sequence[str] = ()) -> planning.ResetPlan:
+    """A plan again from the rows an operation or a preview token kept."""
+    return planning.ResetPlan(rows=tuple(planning.PlannedPartition(**row) for row in rows), warnings=tuple(warnings))
+
+
+def with_outcome(plan: planning.ResetPlan, outcome: Sequence[dict] = ()) -> list[tuple]:
+    """The plan's rows, each with what the worker found after applying it (None before)."""
+    results = {(o["topic"], o["partition"]): o for o in outcome}
+    return [(row, results.get((row.topic, row.partition))) for row in plan.rows]
+
+
+def _context(cluster: Cluster, group: str, **extra) -> dict:
+    return {
+        "cluster": cluster,
+        "group_id": group,
+        "hints": VALUE_HINTS,
+        "recent_operations": recent_operations(cluster, group),
+        **extra,
+    }
+
+
+def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    return render_page(request, "groups/reset.html", "preview", context, status)
+
+
+def _preview_page(
+    request: HttpRequest, cluster: Cluster, group: str, form: ResetForm, fields: dict, undo_of: Operation | None = None
+) -> HttpResponse:
+    context = _context(cluster, group, form=form, undo_of=undo_of)
+    if fields["strategy"] == "from-group":
+        # Copying shows the other group's offsets, so the user must be allowed to see that group too.
+        # The refusal is shown in the form (htmx would not swap a 403 in: Preview would seem dead).
+        try:
+            access.require(request, "view", cluster, fields["value"].strip())
+        except PermissionDenied as refusal:
+            return _page(request, {**context, "error": str(refusal)}, 403)
+    try:
+        preview = resets.preview_reset(
+            client_for(cluster), group, fields["strategy"], fields["value"], fields["scope"], undo_of=undo_of
+        )
+    except planning.PlanningError as error:
+        return _page(request, {**context, "error": str(error)}, 400)
+    except ConsoleError as error:
+        return _page(request, {**context, "error": error.message}, 503)
+    confirm = None
+    if not preview.blocked_reason:
+        token = sign_preview(
+            TOKEN_SALT,
+            {
+                "cluster": cluster.name,
+                "group": group,
+                **fields,
+                "undo_of": undo_of.pk if undo_of else None,
+                "zone_assumed": preview.zone_assumed,
+                "plan": resets.plan_rows(preview.plan),
+                "warnings": list(preview.plan.warnings),
+            },
+        )
+        confirm = ConfirmForm(initial={"token": token})
+    return _page(
+        request,
+        {
+            **context,
+            "previewed": True,
+            "group": preview.group,
+            "plan": preview.plan,
+            "rows": with_outcome(preview.plan),
+            "zone_assumed": preview.zone_assumed,
+            "blocked_reason": preview.blocked_reason,
+            "confirm": confirm,
+        },
+    )
+
+
+@require_GET
+def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "reset", group)
+    if "undo" not in request.GET:
+        return render(request, "groups/reset.html", _context(cluster_row, group, form=ResetForm()))
+    undo = request.GET["undo"]
+    undo_of = get_object_or_404(
+        Operation, cluster=cluster_row, group_id=group, pk=undo if undo.isascii() and undo.isdecimal() else None
+    )
+    if not undo_of.can_be_undone:
+        error = f"Operation #{undo_of.pk} cannot be undone: only an offset reset that succeeded can."
+        return _page(request, _context(cluster_row, group, undo_of=undo_of, error=error), 400)
+    return _preview_page(
+        request, cluster_row, group, ResetForm(), {"strategy": "undo", "value": "", "scope": ""}, undo_of=undo_of
+    )
+
+
+@require_POST
+def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "reset", group)
+    form = ResetForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _page(request, _context(cluster_row, group, form=form, error=error_text(form)), 400)
+    return _preview_page(request, cluster_row, group, form, form.request_fields())
+
+
+@require_POST
+def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "reset", group)
+    signed = load_preview(request.POST.get("token", ""), TOKEN_SALT, cluster=cluster_row.name, group=group)
+    if signed is None:
+        return render(
+            request,
+            "groups/reset.html",
+            _context(cluster_row, group, form=ResetForm(), error=PREVIEW_EXPIRED),
+            status=400,
+        )
+    undo_of = get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None
+    confirm = ConfirmForm(request.POST)
+    if not confirm.is_valid():
+        plan = stored_plan(signed["plan"], signed["warnings"])
+        return render(
+            request,
+            "groups/reset.html",
+            _context(
+                cluster_row,
+                group,
+                undo_of=undo_of,
+                form=ResetForm.for_request(signed["strategy"], signed["value"], signed["scope"]),
+                previewed=True,
+                plan=plan,
+                rows=with_outcome(plan),
+                zone_assumed=signed["zone_assumed"],
+                confirm=confirm,
+            ),
+            status=400,
+        )
+    operation = resets.request_operation(
+        cluster=cluster_row,
+        group_id=group,
+        kind=Operation.Kind.RESET,
+        plan=signed["plan"],
+        reason=confirm.cleaned_data["reason"],
+        actor=request.user.username,
+        requester=request.user,
+        via="web",
+        strategy=signed["strategy"],
+        strategy_value=signed["value"],
+        scope=signed["scope"],
+        undo_of=undo_of,
+        source_ip=audit.source_ip(request),
+    )
+    return redirect("operation_page", pk=operation.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "delete", group)
+    form = ReasonForm(request.POST if request.method == "POST" else None)
+    context = {"cluster": cluster_row, "group_id": group, "form": form}
+    try:
+        description = client_for(cluster_row).describe_groups([group])[group]
+    except ConsoleError as error:
+        return render(request, "groups/delete_group.html", {**context, "error": error.message}, status=503)
+    context["group"] = description
+    if request.method == "GET":
+        return render(request, "groups/delete_group.html", context)
+    # Checked here as well as by the worker, so an active group gets no operation at all.
+    if description.is_active:
+        return render(request, "groups/delete_group.html", context, status=409)
+    if not form.is_valid():
+        return render(request, "groups/delete_group.html", context, status=400)
+    operation = resets.request_operation(
+        cluster=cluster_row,
+        group_id=group,
+        kind=Operation.Kind.DELETE_GROUP,
+        plan=[],
+        reason=form.cleaned_data["reason"],
+        actor=request.user.username,
+        requester=request.user,
+        via="web",
+        source_ip=audit.source_ip(request),
+    )
+    return redirect("operation_page", pk=operation.pk)

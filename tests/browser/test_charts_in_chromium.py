@@ -1,0 +1,160 @@
+"""The lag history chart in Chromium: interactive with uPlot when scripts run, the server's SVG and
+table without them or when uPlot does not load. The page comes from test-only URLs
+(tests/browser/chart_urls.py); its static files are served by the live server, as for every page."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.chart_urls import GROUP
+
+pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.browser.chart_urls")]
+
+UPLOT_FILE = "**/uplot-1.6.32/uPlot.iife.min.js"
+
+
+@pytest.fixture
+def console_problems(browser_page):
+    """Errors the page logs or throws; a test asserts there are none (or only the ones it caused)."""
+    problems: list[str] = []
+    browser_page.on("console", lambda m: m.type in ("error", "warning") and problems.append(f"{m.type}: {m.text}"))
+    browser_page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
+    return problems
+
+
+def _figure(page):
+    return page.locator("figure#history-chart")
+
+
+def _values_under_the_cursor(page, fraction: float) -> list[str]:
+    """Hovers the top panel at `fraction` of its width; the lag and lag-in-seconds legend values."""
+    box = _figure(page).locator(".chart-panel .u-over").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * fraction, box["y"] + box["height"] / 2)
+    legend_values = _figure(page).locator(".u-legend .u-series:nth-child(2) .u-value")
+    assert legend_values.count() == 2
+    return legend_values.all_inner_texts()
+
+
+def test_with_javascript_the_chart_is_an_interactive_uplot_chart_whose_markers_link_to_operations(
+    browser_page, live_server, console_problems
+):
+    page = browser_page
+    page.goto(f"{live_server.url}/chart/?range=6h")
+    figure = _figure(page)
+    figure.and_(page.locator("[data-chart-state=interactive]")).wait_for()
+
+    assert figure.locator(".chart-live .chart-panel canvas").count() == 2  # lag in messages, lag in seconds
+    assert figure.locator(".chart-static").is_hidden()
+    assert figure.locator(".chart-live .chart-panel-label").all_inner_texts() == ["Lag (messages)", "Lag (seconds)"]
+    assert page.locator("figcaption strong").inner_text() == f"Lag of {GROUP}"  # escaped, shown as text
+
+    top_panel = figure.locator(".chart-panel").first
+    links = top_panel.locator("a.chart-marker")
+    assert links.evaluate_all("as => as.map(a => [a.getAttribute('href'), a.textContent])") == [
+        ["/operations/11/", "replay #11"],
+        ["/operations/12/", "reset #12"],
+    ]
+    assert links.first.get_attribute("title").startswith("replay #11 at 2025-03-05 ")
+    assert figure.locator(".chart-panel").nth(1).locator("a.chart-marker").count() == 2  # drawn across both panels
+
+    # Moving the cursor over the plot shows the values there in the legend of both panels.
+    messages, seconds = _values_under_the_cursor(page, 0.2)
+    assert messages.replace(",", "").isdigit(), messages
+    assert seconds.endswith(("s", "m")), seconds
+    box = top_panel.locator(".u-over").bounding_box()
+
+    # Dragging across the first quarter zooms both panels into it: the reset, later, leaves both views.
+    reset_links = figure.locator('a.chart-marker[href="/operations/12/"]')
+    assert reset_links.evaluate_all("as => as.map(a => a.hidden)") == [False, False]
+    page.mouse.move(box["x"] + 5, box["y"] + 20)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + 40, steps=5)
+    page.mouse.up()
+    assert reset_links.evaluate_all("as => as.map(a => a.hidden)") == [True, True]
+
+    page.mouse.dblclick(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # zoom back out
+    assert reset_links.evaluate_all("as => as.map(a => a.hidden)") == [False, False]
+    with page.expect_navigation():
+        top_panel.locator('a.chart-marker[href="/operations/12/"]').click()
+    assert page.url == f"{live_server.url}/operations/12/"
+    assert console_problems == []
+
+
+def test_the_range_links_redraw_the_chart_in_place_through_htmx(browser_page, live_server, console_problems):
+    page = browser_page
+    page.goto(f"{live_server.url}/chart/?range=6h")
+    _figure(page).and_(page.locator("[data-chart-state=interactive]")).wait_for()
+    page.evaluate("window.__samePage = true")
+
+    page.get_by_role("link", name="1 h", exact=True).click()
+    page.wait_for_url("**/chart/?range=1h")
+    figure = _figure(page)
+    page.locator('.chart-ranges a[aria-current="true"]', has_text="1 h").wait_for()
+    figure.and_(page.locator("[data-chart-state=interactive]")).wait_for()
+    assert page.evaluate("window.__samePage === true"), "the range link reloaded the page instead of the chart"
+    # In the last hour only the reset is marked; the replay, 200 minutes ago, is out of range.
+    assert figure.locator(".chart-panel").first.locator("a.chart-marker").evaluate_all(
+        "as => as.map(a => a.getAttribute('href'))") == ["/operations/12/"]
+    assert figure.locator(".chart-live canvas").count() == 2
+
+    page.get_by_role("link", name="30 d", exact=True).click()
+    page.wait_for_url("**/chart/?range=30d")
+    page.locator('.chart-ranges a[aria-current="true"]', has_text="30 d").wait_for()
+    _figure(page).and_(page.locator("[data-chart-state=interactive]")).wait_for()
+    # A roll-up range: the legend has the bucket's min and max beside the last value.
+    assert page.locator(".chart-panel").first.locator(".u-legend .u-series").count() == 4
+    assert page.evaluate("window.__samePage === true")
+
+    # Back restores the 1 h chart from htmx's copy of the page, and it is interactive again.
+    page.go_back()
+    page.wait_for_url("**/chart/?range=1h")
+    page.locator('.chart-ranges a[aria-current="true"]', has_text="1 h").wait_for()
+    _figure(page).and_(page.locator("[data-chart-state=interactive]")).wait_for()
+    assert _figure(page).locator(".chart-live canvas").count() == 2
+    assert _figure(page).locator(".chart-static").is_hidden()
+    assert "—" not in _values_under_the_cursor(page, 0.3), "the restored chart is a dead copy"
+    assert console_problems == []
+
+
+def test_without_javascript_the_page_shows_the_svg_and_the_table(browser_page, live_server):
+    context = browser_page.context.browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/chart/?range=6h")
+        figure = _figure(page)
+        svg = figure.locator(".chart-static svg")
+        assert svg.is_visible()
+        assert svg.locator(".panel").count() == 2
+        assert svg.get_attribute("aria-label") == f"Lag of {GROUP}"
+        assert svg.locator("a.marker").evaluate_all("as => as.map(a => a.getAttribute('href'))") == [
+            "/operations/11/", "/operations/12/"]
+        assert figure.locator("canvas").count() == 0
+
+        table = figure.locator("details.chart-table table")
+        assert not table.is_visible()
+        figure.locator("details.chart-table summary").click()  # <details> opens without scripts
+        assert table.is_visible()
+        assert table.locator("thead th").all_inner_texts() == ["Time (UTC)", "Lag (messages)", "Lag (seconds)"]
+        assert table.locator("tbody tr").count() == 6 * 60 * 4 + 1  # every 15 s, the gap shown as "—"
+        assert figure.locator(".chart-operations a").all_inner_texts() == ["replay #11", "reset #12"]
+
+        with page.expect_navigation():
+            page.get_by_role("link", name="7 d", exact=True).click()  # a plain link without htmx
+        assert page.url == f"{live_server.url}/chart/?range=7d"
+        assert figure.locator(".chart-static svg .tick-x").first.text_content() == "Feb 27"
+        assert figure.locator(".chart-static svg path.band").count() >= 1
+    finally:
+        context.close()
+
+
+def test_when_uplot_does_not_load_the_server_drawn_chart_stays(browser_page, live_server, console_problems):
+    page = browser_page
+    page.route(UPLOT_FILE, lambda route: route.abort())
+    page.goto(f"{live_server.url}/chart/?range=6h")
+    figure = _figure(page)
+    figure.and_(page.locator("[data-chart-state=static]")).wait_for()
+    assert figure.locator(".chart-static svg").is_visible()
+    assert figure.locator(".chart-live").is_hidden()
+    assert figure.locator("canvas").count() == 0
+    # The only complaint is the blocked file itself: charts.js did not throw.
+    assert all("Failed to load resource" in problem for problem in console_problems), console_problems

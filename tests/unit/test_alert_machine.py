@@ -1,0 +1,218 @@
+"""The alert state machine, rule by rule: fire once, resolve once, hysteresis, durations, re-notify, mutes."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from groups.alerting.facts import GroupFacts, PartitionFact
+from groups.alerting.machine import Conditions, Event, Phase, Tracker, Tuning, Verdict, gone, judge, step
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+ROUND = timedelta(seconds=15)
+TUNING = Tuning(hysteresis=0.1, clear_s=60)
+
+
+def facts(**figures) -> GroupFacts:
+    base = {"group_id": "payments", "status": "OK", "lag": 0, "lag_seconds": 0.0, "retention_margin_s": None,
+            "members": 1}
+    return GroupFacts(**{**base, **figures})
+
+
+def run(conditions: Conditions, rounds: list[GroupFacts], *, muted=lambda i: False, tracker=None, tuning=TUNING):
+    """Feed one round every 15 s; return the events with their round index, and the last tracker."""
+    tracker, events = tracker or Tracker(), []
+    for i, figures in enumerate(rounds):
+        tracker, event = step(tracker, judge(conditions, figures, tuning), conditions, tuning,
+                              now=T0 + i * ROUND, muted=muted(i))
+        if event is not None:
+            events.append((i, event))
+    return events, tracker
+
+
+STALL = Conditions(statuses=frozenset({"STALL", "ERR"}))
+LAG_OVER_100 = Conditions(total_lag_over=100)
+
+
+def test_a_group_that_never_breaches_stays_idle_and_tells_nobody():
+    events, tracker = run(STALL, [facts()] * 10)
+    assert events == [] and tracker == Tracker()
+
+
+def test_a_breach_without_a_duration_fires_in_the_same_round_and_only_once():
+    events, tracker = run(STALL, [facts(), facts(status="STALL"), facts(status="STALL"), facts(status="ERR")])
+    assert events == [(1, Event.FIRING)]
+    assert tracker.phase == Phase.FIRING and tracker.firing_since == T0 + ROUND and tracker.notifications == 1
+
+
+def test_a_duration_keeps_the_alert_pending_until_it_has_passed():
+    conditions = Conditions(total_lag_over=100, for_s=60)
+    events, tracker = run(conditions, [facts(lag=500)] * 6)
+    # Breaching from round 0 (T0); 60 s later is round 4.
+    assert events == [(4, Event.FIRING)]
+    assert tracker.pending_since == T0 and tracker.firing_since == T0 + 4 * ROUND
+
+
+def test_a_pending_alert_that_clears_before_its_duration_goes_back_to_idle_silently():
+    conditions = Conditions(total_lag_over=100, for_s=60)
+    events, tracker = run(conditions, [facts(lag=500), facts(lag=500), facts(lag=10)] + [facts(lag=500)] * 5)
+    assert events == [(7, Event.FIRING)]  # the duration started again at round 3
+    assert tracker.pending_since == T0 + 3 * ROUND
+
+
+def test_a_value_in_the_hysteresis_band_also_restarts_the_duration():
+    conditions = Conditions(total_lag_over=100, for_s=30)
+    _, tracker = run(conditions, [facts(lag=500), facts(lag=95)])
+    assert tracker.phase == Phase.IDLE and tracker.pending_since is None
+
+
+def test_a_firing_alert_resolves_once_every_condition_stays_clear_for_the_clear_period():
+    rounds = [facts(lag=500)] + [facts(lag=0)] * 8
+    events, tracker = run(LAG_OVER_100, rounds)
+    # Clear from round 1; 60 s later is round 5.
+    assert events == [(0, Event.FIRING), (5, Event.RESOLVED)]
+    assert tracker.phase == Phase.RESOLVED and tracker.resolved_at == T0 + 5 * ROUND
+
+
+def test_a_breach_during_the_clear_period_starts_it_again():
+    rounds = [facts(lag=500), facts(lag=0), facts(lag=0), facts(lag=500)] + [facts(lag=0)] * 6
+    events, _ = run(LAG_OVER_100, rounds)
+    assert events == [(0, Event.FIRING), (8, Event.RESOLVED)]
+
+
+def test_a_value_just_under_the_threshold_is_not_clear_so_the_alert_keeps_firing():
+    # 95 is under 100 but above 100 × (1 − 10 %): inside the band.
+    events, tracker = run(LAG_OVER_100, [facts(lag=500)] + [facts(lag=95)] * 20)
+    assert events == [(0, Event.FIRING)] and tracker.phase == Phase.FIRING and tracker.clear_since is None
+
+
+def test_a_value_oscillating_around_the_threshold_fires_once_and_never_flaps():
+    rounds = [facts(lag=101 if i % 2 == 0 else 99) for i in range(40)]
+    events, _ = run(LAG_OVER_100, rounds)
+    assert events == [(0, Event.FIRING)]
+
+
+def test_a_value_swinging_clear_and_back_every_round_does_not_resolve():
+    rounds = [facts(lag=150 if i % 2 == 0 else 10) for i in range(40)]
+    events, _ = run(LAG_OVER_100, rounds)
+    assert events == [(0, Event.FIRING)]
+
+
+def test_without_hysteresis_a_clear_period_of_zero_resolves_at_the_first_clear_round():
+    tuning = Tuning(hysteresis=0, clear_s=0)
+    events, _ = run(LAG_OVER_100, [facts(lag=101), facts(lag=100)], tuning=tuning)
+    assert events == [(0, Event.FIRING), (1, Event.RESOLVED)]
+
+
+def test_a_firing_alert_is_told_again_after_the_re_notify_interval_only():
+    conditions = Conditions(statuses=frozenset({"STALL"}), renotify_s=60)
+    events, tracker = run(conditions, [facts(status="STALL")] * 10)
+    assert events == [(0, Event.FIRING), (4, Event.RENOTIFY), (8, Event.RENOTIFY)]
+    assert tracker.notifications == 3
+
+
+def test_without_a_re_notify_interval_a_firing_alert_is_told_once():
+    events, _ = run(STALL, [facts(status="STALL")] * 50)
+    assert events == [(0, Event.FIRING)]
+
+
+def test_a_mute_holds_back_firing_and_it_fires_after_the_mute_if_still_breaching():
+    events, tracker = run(STALL, [facts(status="STALL")] * 6, muted=lambda i: i < 3)
+    assert events == [(3, Event.FIRING)]
+    assert tracker.pending_since == T0  # the breach was tracked all along
+
+
+def test_a_breach_that_clears_during_the_mute_is_never_told():
+    rounds = [facts(status="STALL")] * 3 + [facts()] * 3
+    events, tracker = run(STALL, rounds, muted=lambda i: i < 4)
+    assert events == [] and tracker.phase == Phase.IDLE
+
+
+def test_a_mute_holds_back_re_notifying():
+    conditions = Conditions(statuses=frozenset({"STALL"}), renotify_s=30)
+    events, _ = run(conditions, [facts(status="STALL")] * 8, muted=lambda i: 1 <= i <= 5)
+    assert events == [(0, Event.FIRING), (6, Event.RENOTIFY)]
+
+
+def test_a_mute_never_holds_back_the_resolve_of_an_alert_that_was_told():
+    rounds = [facts(status="STALL")] + [facts()] * 6
+    events, _ = run(STALL, rounds, muted=lambda i: i >= 1)
+    assert events == [(0, Event.FIRING), (5, Event.RESOLVED)]
+
+
+def test_a_resolved_alert_fires_again_as_a_new_episode():
+    rounds = [facts(lag=500)] + [facts(lag=0)] * 5 + [facts(lag=500)]
+    events, tracker = run(LAG_OVER_100, rounds)
+    assert events == [(0, Event.FIRING), (5, Event.RESOLVED), (6, Event.FIRING)]
+    assert tracker.phase == Phase.FIRING and tracker.resolved_at is None and tracker.notifications == 1
+
+
+def test_a_new_breach_after_a_resolve_that_clears_before_firing_leaves_the_alert_resolved():
+    conditions = Conditions(total_lag_over=100, for_s=60)
+    resolved = Tracker(phase=Phase.RESOLVED, firing_since=T0 - timedelta(hours=1), resolved_at=T0 - timedelta(minutes=5))
+    events, tracker = run(conditions, [facts(lag=500), facts(lag=0)], tracker=resolved)
+    assert events == [] and tracker.phase == Phase.RESOLVED and tracker.resolved_at == resolved.resolved_at
+
+
+def test_a_group_that_is_gone_resolves_its_firing_alert_after_the_clear_period():
+    firing = Tracker(phase=Phase.FIRING, firing_since=T0, last_notified=T0, notifications=1)
+    tracker, event = step(firing, gone(), STALL, TUNING, now=T0, muted=False)
+    assert event is None and tracker.clear_since == T0
+    tracker, event = step(tracker, gone(), STALL, TUNING, now=T0 + timedelta(seconds=60), muted=False)
+    assert event == Event.RESOLVED
+
+
+def test_a_status_condition_breaches_on_a_listed_status_and_is_clear_on_any_other():
+    assert judge(STALL, facts(status="ERR"), TUNING) == Verdict(True, False, ("status ERR is one of ERR, STALL",))
+    assert judge(STALL, facts(status="WARN"), TUNING) == Verdict(False, True, ())
+
+
+@pytest.mark.parametrize(("seconds", "breaching", "clear"), [
+    (601, True, False), (600, False, False), (541, False, False), (540, False, True), (None, False, False)])
+def test_lag_in_seconds_breaches_over_the_threshold_and_clears_only_below_the_band(seconds, breaching, clear):
+    verdict = judge(Conditions(lag_seconds_over=600), facts(lag_seconds=seconds), TUNING)
+    assert (verdict.breaching, verdict.clear) == (breaching, clear)
+
+
+def test_a_lag_in_seconds_that_cannot_be_told_neither_fires_nor_resolves():
+    conditions = Conditions(lag_seconds_over=600)
+    events, tracker = run(conditions, [facts(lag_seconds=900)] + [facts(lag_seconds=None)] * 10)
+    assert events == [(0, Event.FIRING)] and tracker.phase == Phase.FIRING
+
+
+@pytest.mark.parametrize(("margin", "breaching", "clear", "reason"), [
+    (1799, True, False, "retention margin of 30 min is under 30 min"),
+    (1800, False, False, None), (1979, False, False, None), (1980, False, True, None),
+    (None, False, True, None),
+    (0, True, False, "records were already lost to retention before the group read them"),
+])
+def test_the_retention_margin_breaches_under_the_threshold_and_clears_above_the_band(margin, breaching, clear, reason):
+    verdict = judge(Conditions(retention_margin_under_s=1800), facts(retention_margin_s=margin), TUNING)
+    assert (verdict.breaching, verdict.clear) == (breaching, clear)
+    assert verdict.reasons == ((reason,) if reason else ())
+
+
+def test_no_members_breaches_only_at_zero_members():
+    conditions = Conditions(no_members=True)
+    assert judge(conditions, facts(members=0), TUNING).reasons == ("the group has no members",)
+    assert judge(conditions, facts(members=2), TUNING) == Verdict(False, True, ())
+
+
+def test_any_breaching_condition_fires_and_all_must_be_clear_to_resolve():
+    conditions = Conditions(statuses=frozenset({"STALL"}), total_lag_over=100, no_members=True)
+    breaching = judge(conditions, facts(status="OK", lag=500, members=3), TUNING)
+    assert breaching.breaching and breaching.reasons == ("total lag of 500 messages is over 100",)
+    in_band = judge(conditions, facts(status="OK", lag=95, members=3), TUNING)
+    assert not in_band.breaching and not in_band.clear
+    assert judge(conditions, facts(status="OK", lag=0, members=3), TUNING).clear
+
+
+def test_replay_checkpoint_groups_are_never_alerted_by_name_or_by_flag():
+    assert facts(group_id="console-replay-0123456789abcdef").never_alerted
+    assert facts(group_id="payments", is_replay_checkpoint=True).never_alerted
+    assert not facts(group_id="replay-consumers").never_alerted
+
+
+def test_the_figures_an_alert_keeps_include_the_partitions_that_caused_the_status():
+    figures = facts(status="STALL", partition_statuses=(PartitionFact("orders", 3, "STALL", "committed offset stuck"),))
+    assert figures.as_json()["partitions"] == [
+        {"topic": "orders", "partition": 3, "status": "STALL", "reason": "committed offset stuck"}]
