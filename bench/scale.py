@@ -70,6 +70,7 @@ def main() -> None:
     results: dict = {"tier": tier.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": _commit(),
                      "rounds": args.rounds, "cpus": os.cpu_count(), "loadavg_start": os.getloadavg()}
 
+    RESULTS.mkdir(exist_ok=True)
     broker = LocalKafka(state / "kafka")
     try:
         _run(args, parser, tier, state, broker, results)
@@ -101,16 +102,16 @@ def _run(args, parser: argparse.ArgumentParser, tier: Tier, state: Path, broker:
         print(f"live members of {len(manifest['live_groups'])} groups hold their partitions after "
               f"{results['live_members_ready_s']:.1f} s")
 
-        # The served console checks sessions against this key, so the bench and gunicorn share it.
+        # Served as in production (DEBUG off, so real keys); the bench creates the session that gunicorn
+        # checks, so both share the secret key.
         os.environ.update({"KAFKA_BOOTSTRAP": bootstrap, "DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(40),
-                           "ALLOWED_HOSTS": "127.0.0.1"})
+                           "AUDIT_HMAC_KEY": f"bench:{secrets.token_urlsafe(40)}", "ALLOWED_HOSTS": "127.0.0.1"})
         with console_on_local_kafka("bench-scale-", redis=True):
             _bench(args, bootstrap, manifest, results)
 
         results["loadavg_end"] = os.getloadavg()
         print(f"\nmachine load (1/5/15 min) at start {_loads(results['loadavg_start'])}, at end "
               f"{_loads(results['loadavg_end'])}, on {os.cpu_count()} cores shared with other work")
-        RESULTS.mkdir(exist_ok=True)
         path = RESULTS / f"scale-{tier.name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
         path.write_text(json.dumps(results, indent=2, default=str))
         print(f"\nresults: {path.relative_to(ROOT)}")
@@ -296,11 +297,14 @@ def _pages(args, cluster, tier: str) -> dict:
         "api": (API_PATH, {"Authorization": f"Token {ApiToken.issue(user)}"},
                 lambda body: bool(json.loads(body).get("groups"))),
     }
-    log = Path(settings.DATABASES["default"]["NAME"]).with_name("gunicorn.log")
+    # Kept after the run (the database is not): a page that fails says why in it.
+    log = RESULTS / f"gunicorn-{tier}.log"
+    log.unlink(missing_ok=True)
     out: dict = {"workers": args.workers, "threads": args.threads, "clients": args.clients}
     print(f"\npages: gunicorn {args.workers} workers x {args.threads} thread{'s' if args.threads > 1 else ''}, "
           f"{args.clients} concurrent clients, up to {args.requests} requests each, new requests for "
-          f"{args.budget:.0f} s (target p95 < {PAGE_P95_TARGET_S * 1000:.0f} ms, flat from S to M):")
+          f"{args.budget:.0f} s (target p95 < {PAGE_P95_TARGET_S * 1000:.0f} ms, flat from S to M); "
+          f"server log: {log.relative_to(ROOT)}")
     with served_console(dict(os.environ), workers=args.workers, threads=args.threads, log_path=log) as port:
         for name, (path, headers, body_ok) in pages.items():
             # One request per worker first, so start-up (imports, Kafka clients) is not in the figures.
