@@ -12,7 +12,8 @@ on that broker and in the same run:
     clients (target: p95 < 150 ms at M, flat from S to M).
 Every figure is printed with its unit and written to bench/results/scale-<tier>-<time>.json.
 
-Usage: python bench/scale.py [--tier S|M] [--rounds 3] [--reuse DIR] [--keep] [--skip pages ...]
+Usage: python bench/scale.py [--tier S|M] [--rounds 3] [--collector-rounds N] [--reuse DIR] [--keep]
+                             [--skip tool|naive|batched|collector|pages ...] [--clients 20] ...
 Seeding goes into DIR (default bench/results/state-<tier>), wiped first; the broker's data stays
 there when it stops, so a later `--reuse DIR` restarts it with the tier in place. --keep leaves
 the broker running, which saves that restart.
@@ -54,6 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tier", choices=sorted(TIERS), default="S")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each timed part (medians are reported)")
+    parser.add_argument("--collector-rounds", type=int, help="collection rounds in one process (default: --rounds)")
     parser.add_argument("--reuse", metavar="DIR", help="a state dir seeded by an earlier run")
     parser.add_argument("--keep", action="store_true", help="leave the broker running afterwards")
     parser.add_argument("--skip", action="append", choices=PARTS, default=[], help="leave a part out (repeatable)")
@@ -63,8 +65,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=default_workers(), help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     args = parser.parse_args()
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    if args.rounds < 1 or (args.collector_rounds is not None and args.collector_rounds < 1):
+        parser.error("--rounds and --collector-rounds must be at least 1")
     tier = TIERS[args.tier]
     state = Path(args.reuse or RESULTS / f"state-{tier.name}").resolve()
     results: dict = {"tier": tier.name, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": _commit(),
@@ -205,7 +207,7 @@ def _bench(args, bootstrap: str, manifest: dict, results: dict) -> None:
             print(f"  {label + ':':<70}{r['seconds']:8.2f} s   rows {r['rows']:,}{vs}")
 
     if "collector" not in args.skip:
-        results["collector"] = _collector(args.rounds, tool_s)
+        results["collector"] = _collector(args.collector_rounds or args.rounds, tool_s)
     if "pages" not in args.skip:
         results["pages"] = _pages(args, cluster, manifest["tier"])
 
