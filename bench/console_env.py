@@ -1,4 +1,4 @@
-"""What both benchmarks stand on: a local broker (or KAFKA_BOOTSTRAP), optionally Redis, and the
+"""What the benchmarks stand on: a local broker (or KAFKA_BOOTSTRAP), optionally Redis, and the
 console's Django set up on a throw-away SQLite database, all removed afterwards."""
 
 import contextlib
@@ -28,19 +28,31 @@ def console_on_local_kafka(prefix: str, *, redis: bool = False):
             # Registered before start(), so a broker whose start failed half-way is stopped too.
             cleanup.callback(broker.stop)
             bootstrap = broker.start()
-        settings = {
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-            "DJANGO_SETTINGS_MODULE": "console.settings",
-            "KAFKA_REQUEST_TIMEOUT_MS": "60000",
-        }
+        settings = {"KAFKA_REQUEST_TIMEOUT_MS": "60000"}
         if redis:
             cleanup.callback(stop_redis, state_dir=workdir / "redis")
             settings["REDIS_URL"] = ensure_redis("redis://127.0.0.1:1/0", state_dir=workdir / "redis")
-        os.environ.update(settings)
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
+        _setup_django(f"sqlite:///{workdir / 'bench.sqlite3'}", settings)
         yield bootstrap
+
+
+@contextlib.contextmanager
+def console_on_scratch_database(prefix: str, database_url: str | None = None):
+    """Yield with Django ready on a throw-away SQLite database (or on `database_url`, an empty database
+    the caller provides), for benchmarks that need no broker; the SQLite file is removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        _setup_django(database_url or f"sqlite:///{workdir / 'bench.sqlite3'}", {})
+        yield
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _setup_django(database_url: str, settings: dict[str, str]) -> None:
+    os.environ.update({"DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "console.settings", **settings})
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

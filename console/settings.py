@@ -213,17 +213,38 @@ CELERY_BEAT_SCHEDULE = {
     "reap-stale-operations": {"task": "groups.tasks.reap_stale_operations", "schedule": 60.0},
     # A request expires at its time even between sweeps: approving re-checks the time itself.
     "expire-approval-requests": {"task": "groups.tasks.expire_approval_requests", "schedule": 60.0},
-    "write-audit-checkpoint": {"task": "groups.tasks.write_audit_checkpoint",
-                               "schedule": float(AUDIT_CHECKPOINT_INTERVAL)},
+    # Cheap when there is nothing to do; an hour's packing runs once, after the hour ends. A run that
+    # waited longer than its period is dropped: the next one does the same work.
+    "roll-up-history": {
+        "task": "groups.tasks.roll_up_history",
+        "schedule": 60.0,
+        "options": {"queue": "collection", "expires": 60},
+    },
+    "write-audit-checkpoint": {
+        "task": "groups.tasks.write_audit_checkpoint",
+        "schedule": float(AUDIT_CHECKPOINT_INTERVAL),
+    },
     # Picks up alert notifications whose task was lost or could not be queued.
     "send-due-alert-deliveries": {"task": "groups.tasks.send_due_alert_deliveries", "schedule": 60.0},
 }
-# Notifications have their own queue, so a slow webhook never delays a reset; workers consume it
-# with `-Q celery,notifications`.
+# Operations run on the default queue `celery`. Notifications and the lag collector have queues of
+# their own, so neither a slow webhook nor a slow scan ever delays a reset; a worker consumes them
+# with `-Q celery,collection,notifications`, or separate pools take each. The collector runs one
+# round per cluster every Cluster.collect_every_seconds; beat re-reads the clusters for their
+# entries (groups.snapshot.beat).
 CELERY_TASK_ROUTES = {
     "groups.tasks.deliver_alert": {"queue": "notifications"},
     "groups.tasks.send_due_alert_deliveries": {"queue": "notifications"},
+    "groups.tasks.collect_cluster": {"queue": "collection"},
 }
+CELERY_BEAT_SCHEDULER = "groups.snapshot.beat:ClusterScheduler"
+# Observations of each group-partition kept for its status (Burrow's window).
+COLLECT_WINDOW_ROUNDS = env_int("COLLECT_WINDOW_ROUNDS", 10)
+# A killed round holds its cluster's lock this long at most; a live one renews it.
+COLLECT_LOCK_SECONDS = env_int("COLLECT_LOCK_SECONDS", 30)
+# A partition whose unread records retention will delete sooner than this is flagged.
+RETENTION_WARNING_SECONDS = env_int("RETENTION_WARNING_SECONDS", 3600)
+
 # A running operation whose worker has been silent this long is marked failed; it must exceed the
 # hard time limit so a live but slow worker is never reaped.
 OPERATION_STALE_AFTER = env_int("OPERATION_STALE_AFTER", CELERY_TASK_TIME_LIMIT + 60)
@@ -252,9 +273,22 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "kafka-console@localhost")
 
+# Lag and offset history (groups.snapshot.history): every round kept this many hours, then only
+# 5-minute roll-ups (smallest, largest, last), kept this many days.
+HISTORY_FULL_RETENTION_HOURS = env_int("HISTORY_FULL_RETENTION_HOURS", 24)
+HISTORY_ROLLUP_RETENTION_DAYS = env_int("HISTORY_ROLLUP_RETENTION_DAYS", 30)
+if HISTORY_FULL_RETENTION_HOURS < 1 or HISTORY_ROLLUP_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("HISTORY_FULL_RETENTION_HOURS and HISTORY_ROLLUP_RETENTION_DAYS must be at least 1.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # kafka-python (the collector's committed-offsets reader) logs a line per group at INFO, and warns
+    # each time it parses a large answer (10,000 groups' offsets) on its network thread.
+    "loggers": {
+        "kafka": {"level": env_str("KAFKA_PYTHON_LOG_LEVEL", "WARNING")},
+        "kafka.net.selector": {"level": "ERROR"},
+    },
 }

@@ -36,7 +36,10 @@ _WITHOUT_GROUP = {
     "approve": "approve operations",
     "audit": "review the audit log",
     "admin": "administer the console",
+    "read_records": "read records of topics",
 }
+# Actions on topics, which no group pattern can scope: only a grant covering every group of the cluster allows them.
+CLUSTER_WIDE = frozenset({"replay", "read_records"})
 
 
 def _user(request_or_user: HttpRequest | User | AnonymousUser | None) -> User | AnonymousUser | None:
@@ -101,9 +104,9 @@ def allowed(user, action: str, cluster: Cluster | None = None, group_id: str | N
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}; one of {', '.join(ACTIONS)}")
     grants = _matching_grants(user, action, cluster)
-    if action == "replay":
-        # A replay copies records between topics, which no group pattern can scope, so only a
-        # grant covering every group of the cluster allows it.
+    if action in CLUSTER_WIDE:
+        # A replay copies records between topics and a read shows them: a grant on some groups says
+        # nothing about which topics, so only a grant covering every group of the cluster allows either.
         return grants is None or any(grant.group_pattern == "*" for grant in grants)
     return grants is None or any(_covers(grant, group_id) for grant in grants)
 
@@ -147,7 +150,8 @@ def alert_rule_scope(user):
         return lambda cluster_id, pattern: True
     return lambda cluster_id, pattern: any(
         (grant.cluster_id is None or grant.cluster_id == cluster_id) and pattern_within(pattern, grant.group_pattern)
-        for grant in grants)
+        for grant in grants
+    )
 
 
 def visible_groups(user, cluster: Cluster, group_ids) -> list[str]:
@@ -171,8 +175,11 @@ def require(
     group_id: str | None = None,
     *,
     source_ip: str | None = None,
+    topic: str = "",
 ) -> None:
-    """Raise PermissionDenied saying what is missing, and record the denial, unless `allowed`."""
+    """Raise PermissionDenied saying what is missing, and record the denial, unless `allowed`.
+
+    `topic` names the topic a refused request was about, for the audit log."""
     user = _user(request_or_user)
     if allowed(user, action, cluster, group_id):
         return
@@ -188,6 +195,7 @@ def require(
         outcome="denied",
         error=message,
         source_ip=source_ip,
+        topics=[topic] if topic else [],
     )
     raise PermissionDenied(message)
 

@@ -1,11 +1,14 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import Group, User
 
+from groups.admin_audit import AuditedAdmin
 from groups.models import ACTIONS, ApiToken, AuditEvent, Cluster, Grant, Operation
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(AuditedAdmin):
     list_display = ["name", "bootstrap_servers", "security_protocol", "sasl_mechanism", "require_approval"]
     search_fields = ["name", "bootstrap_servers"]
 
@@ -55,7 +58,7 @@ class GrantForm(forms.ModelForm):
 
 
 @admin.register(Grant)
-class GrantAdmin(admin.ModelAdmin):
+class GrantAdmin(AuditedAdmin):
     form = GrantForm
     list_display = ["__str__", "user", "user_group", "role", "actions", "cluster", "group_pattern", "created"]
     list_filter = ["role", "cluster"]
@@ -64,7 +67,7 @@ class GrantAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(AuditedAdmin):
     """Keys are created by their owner on the API token page; here an admin sees and revokes them."""
 
     list_display = ["user", "created", "last_used"]
@@ -74,3 +77,18 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+# Django's own user and group pages, with their changes recorded in the audit log like the console's rows.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(AuditedAdmin, auth_admin.UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class GroupAdmin(AuditedAdmin, auth_admin.GroupAdmin):
+    pass

@@ -113,8 +113,12 @@ def record(
     outcome: str = "",
     error: str = "",
     source_ip: str | None = None,
+    topics: list[str] | None = None,
 ) -> AuditEvent:
-    """Append one event, chained to the previous one. Operation fields fill in what is not given."""
+    """Append one event, chained to the previous one. Operation fields fill in what is not given.
+
+    The event's topics are those of the plan's rows and `topics` (for an event about a topic without a plan).
+    """
     if operation is not None:
         cluster = cluster or operation.cluster.name
         group_id = group_id or operation.group_id
@@ -131,7 +135,7 @@ def record(
             action=action,
             cluster=cluster,
             group_id=group_id,
-            topics=sorted({row["topic"] for row in plan}),
+            topics=sorted({row["topic"] for row in plan} | set(topics or ())),
             reason=reason,
             plan=plan,
             operation=operation,

@@ -162,16 +162,19 @@ class CatchUp:
     note: str
 
 
-def catch_up(partitions: Mapping[PartitionKey, Sequence[Observation]], *, recent_ms: int = 300_000) -> CatchUp:
+def catch_up(partitions: Mapping[PartitionKey, Sequence[Observation]], *, recent_ms: int = 300_000,
+             rates_of: Mapping[PartitionKey, Rates] | None = None) -> CatchUp:
     """Time for the group to catch up at the consumption and production rates of the last `recent_ms`.
 
     Judged per partition (a group is caught up when its slowest partition is), from each
-    partition's recent rounds, oldest first.
+    partition's recent rounds, oldest first. `rates_of` may hand in `partition_rates` already
+    measured over the same windows (the collector measures them for the retention margin too).
     """
     lagging: dict[PartitionKey, tuple[int, Rates]] = {}
     all_rates = []
     for key, window in partitions.items():
-        rates = partition_rates(window, recent_ms=recent_ms)
+        known = rates_of.get(key) if rates_of is not None else None
+        rates = known if known is not None else partition_rates(window, recent_ms=recent_ms)
         all_rates.append(rates)
         lag = _current_lag(window)
         if lag is not None and lag > 0:

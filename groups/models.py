@@ -3,6 +3,7 @@
 import hashlib
 import os
 import secrets
+from functools import cached_property
 from pathlib import Path
 
 from django.conf import settings
@@ -11,12 +12,14 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
-ACTIONS = ("view", "reset", "replay", "alert", "delete", "approve", "audit", "admin")
+ACTIONS = ("view", "reset", "replay", "alert", "delete", "approve", "audit", "admin", "read_records")
 ROLES = {
+    # Seeing a group's offsets and lag is not seeing the data its topics carry: viewers read no records.
     "Viewer": {"view"},
     # Operators are the ones paged about their groups, and a rule changes nothing in Kafka: they may
-    # set alerts up for the clusters and groups of their grant, and no wider.
-    "Operator": {"view", "reset", "replay", "alert"},
+    # set alerts up for the clusters and groups of their grant, and no wider. They read records: a
+    # replay's preview already shows them a sample, and a reset "to 09:00" is checked against the data.
+    "Operator": {"view", "reset", "replay", "alert", "read_records"},
     "Approver": {"view", "approve", "audit"},
     "Admin": set(ACTIONS),
 }
@@ -67,6 +70,10 @@ class Cluster(models.Model):
         default=60,
         validators=[MinValueValidator(1)],
         help_text="A request no one approved or rejected within this many minutes is cancelled.",
+    )
+    collect_every_seconds = models.PositiveIntegerField(
+        default=15, validators=[MinValueValidator(5)],
+        help_text="How often the collector reads the cluster's groups, offsets and lag, in seconds.",
     )
     created = models.DateTimeField(auto_now_add=True)
 
@@ -139,7 +146,9 @@ class Operation(models.Model):
     class Kind(models.TextChoices):
         RESET = "reset", "Offset reset"
         DELETE_GROUP = "delete_group", "Delete group"
+        DELETE_OFFSETS = "delete_offsets", "Delete offsets"
         REPLAY = "replay", "Replay"
+        SHARE_RESET = "share_reset", "Share group start-offset reset"
 
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
@@ -247,12 +256,32 @@ class Operation(models.Model):
         offsets_per_copy = max(self.progress_scanned, self.progress_copied) / self.progress_copied
         return max(0, self.progress_total - self.progress_scanned) * offsets_per_copy / self.progress_rate
 
+    @cached_property
+    def undo(self) -> "Operation | None":
+        """The undo that took this operation back, or may yet: awaiting approval, pending, running or succeeded.
+
+        An undo that failed or was cancelled changed nothing, so it does not count.
+        """
+        undos = self.undone_by.exclude(status__in=(self.Status.FAILED, self.Status.CANCELLED))
+        return undos.select_related("requester").order_by("created").first()
+
     @property
     def can_be_undone(self) -> bool:
-        return self.kind == self.Kind.RESET and self.status == self.Status.SUCCEEDED
+        """A reset (of a consumer or share group) that succeeded, or an offset deletion that deleted
+        offsets (a failed one may have, in part); once: not when an undo already took it back."""
+        if self.kind == self.Kind.DELETE_OFFSETS:
+            undoable = bool(self.before_offsets())
+        else:
+            undoable = self.kind in (self.Kind.RESET, self.Kind.SHARE_RESET) and self.status == self.Status.SUCCEEDED
+        return undoable and (self.pk is None or self.undo is None)
 
     def before_offsets(self) -> dict[tuple[str, int], int | None]:
-        return {(row["topic"], row["partition"]): row["before"] for row in self.plan}
+        """The offsets the operation found, which its undo puts back; of a deletion, only the offsets it deleted."""
+        rows = self.plan
+        if self.kind == self.Kind.DELETE_OFFSETS:
+            deleted = {(o["topic"], o["partition"]) for o in self.outcome if o.get("deleted")}
+            rows = [row for row in rows if (row["topic"], row["partition"]) in deleted and row["before"] is not None]
+        return {(row["topic"], row["partition"]): row["before"] for row in rows}
 
 
 class Replay(models.Model):
@@ -464,6 +493,7 @@ class LoginFailure(models.Model):
     def __str__(self) -> str:
         return f"Failed sign-in as {self.username} at {self.time:%Y-%m-%d %H:%M:%S}"
 
+
 # ---------------------------------------------------------------------------------------------
 # Alerts: rules, the state of each (rule, group) pair, and the notifications sent for them.
 # Only groups.alerting writes these rows.
@@ -479,34 +509,47 @@ class AlertRule(models.Model):
 
     class WebhookFormat(models.TextChoices):
         JSON = "json", "JSON (the console's body, see the README)"
-        SLACK = "slack", "Slack-compatible ({\"text\": ...})"
+        SLACK = "slack", 'Slack-compatible ({"text": ...})'
 
     name = models.CharField(max_length=200)
-    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.CASCADE, related_name="alert_rules",
-                                help_text="Empty for every cluster.")
+    cluster = models.ForeignKey(
+        Cluster,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alert_rules",
+        help_text="Empty for every cluster.",
+    )
     group_pattern = models.CharField(
-        max_length=500, default="*",
+        max_length=500,
+        default="*",
         help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, "
         "[ab] one of those; case matters), as in grants.",
     )
     statuses = models.JSONField(default=list, blank=True, help_text="Fire while the group's status is one of these.")
-    lag_seconds_over = models.PositiveIntegerField(null=True, blank=True,
-                                                   help_text="Fire while the group's lag in seconds is over this.")
-    total_lag_over = models.PositiveBigIntegerField(null=True, blank=True,
-                                                    help_text="Fire while the group's total lag (messages) is over this.")
+    lag_seconds_over = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Fire while the group's lag in seconds is over this."
+    )
+    total_lag_over = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Fire while the group's total lag (messages) is over this."
+    )
     retention_margin_under_minutes = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Fire while the group's worst retention margin is under this many minutes.")
+        null=True, blank=True, help_text="Fire while the group's worst retention margin is under this many minutes."
+    )
     no_members = models.BooleanField(default=False, help_text="Fire while the group has no members.")
     for_minutes = models.PositiveIntegerField(
-        default=0, help_text="How long a condition must hold, round after round, before the alert fires.")
+        default=0, help_text="How long a condition must hold, round after round, before the alert fires."
+    )
     webhook_url = models.URLField(max_length=2000, blank=True, default="")
     webhook_format = models.CharField(max_length=10, choices=WebhookFormat.choices, default=WebhookFormat.JSON)
     emails = models.JSONField(default=list, blank=True, help_text="Addresses the notifications are mailed to.")
     renotify_minutes = models.PositiveIntegerField(
-        default=0, help_text="While still firing, notify again after this many minutes; 0 never.")
+        default=0, help_text="While still firing, notify again after this many minutes; 0 never."
+    )
     enabled = models.BooleanField(default=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -535,8 +578,9 @@ class AlertState(models.Model):
     phase = models.CharField(max_length=10, choices=Phase.choices)
     pending_since = models.DateTimeField(null=True, blank=True)
     firing_since = models.DateTimeField(null=True, blank=True)
-    clear_since = models.DateTimeField(null=True, blank=True,
-                                       help_text="Firing, but every condition clear since then (hysteresis).")
+    clear_since = models.DateTimeField(
+        null=True, blank=True, help_text="Firing, but every condition clear since then (hysteresis)."
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
     last_notified = models.DateTimeField(null=True, blank=True)
     notifications = models.PositiveIntegerField(default=0, help_text="Notifications sent in the current episode.")
@@ -589,3 +633,169 @@ class AlertDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} of {self.state} by {self.channel}"
+
+
+class Snapshot(models.Model):
+    """What one collection round saw of a cluster. Pages read the one its cluster's Collection points to;
+    a round writes a new one beside it and moves the pointer, so a half-written one is never read."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField(help_text="When the round started reading Kafka.")
+    read_seconds = models.FloatField(help_text="Time the round took to read Kafka and evaluate what it read.")
+    group_count = models.PositiveIntegerField()
+    topic_count = models.PositiveIntegerField()
+    partition_count = models.PositiveIntegerField(help_text="Group-partition rows (committed or assigned).")
+    # Epoch milliseconds of the rounds whose observations the rows carry in `window`, oldest first,
+    # this round last: the status window, carried from round to round.
+    window_ms = models.JSONField(default=list)
+    summary = models.JSONField(default=dict, help_text="Groups by state and by status; what the round could not read.")
+
+
+class Collection(models.Model):
+    """A cluster's collector: which snapshot is served, and how its rounds are going."""
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="collection")
+    snapshot = models.OneToOneField(Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stale_reason = models.TextField(blank=True, default="", help_text="Why the last round failed; empty when it succeeded.")
+    stale_since = models.DateTimeField(null=True, blank=True, help_text="When rounds started failing.")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_round_seconds = models.FloatField(null=True, blank=True, help_text="The last successful round, writing included.")
+    rounds = models.PositiveBigIntegerField(default=0, help_text="Rounds that wrote a snapshot.")
+    failed_rounds = models.PositiveBigIntegerField(default=0)
+    skipped_rounds = models.PositiveBigIntegerField(
+        default=0, help_text="Rounds not run because the previous one still held the cluster's lock (overruns).")
+
+
+class SnapshotGroup(models.Model):
+    """One consumer group in a snapshot: its figures as columns (filtered and sorted in the database),
+    its partitions in one compact field (see groups.snapshot.rows)."""
+
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="group_rows")
+    group_id = models.TextField()
+    state = models.CharField(max_length=30)
+    type = models.CharField(max_length=20)
+    members = models.PositiveIntegerField()
+    topics = models.JSONField(default=list)
+    partitions = models.PositiveIntegerField()
+    lag = models.BigIntegerField(null=True)
+    lag_seconds = models.FloatField(null=True)
+    lag_seconds_method = models.CharField(max_length=20, blank=True, default="")
+    lag_seconds_doubtful = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, blank=True, default="", help_text="Empty until evaluated.")
+    status_reason = models.TextField(blank=True, default="")
+    operation_id = models.PositiveBigIntegerField(null=True, help_text="The console operation the status names.")
+    replay_operation_id = models.PositiveBigIntegerField(null=True, help_text="Set on a replay's checkpoint group.")
+    catch_up_seconds = models.FloatField(null=True)
+    catch_up_note = models.TextField(blank=True, default="")
+    retention_margin_seconds = models.FloatField(null=True, help_text="The worst partition's; 0 once records are lost.")
+    retention_note = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="", help_text="Why the group's offsets could not be read this round.")
+    detail = models.TextField(help_text="Per partition: committed, log start/end, lag, lag seconds, status, owner.")
+    window = models.TextField(help_text="Per partition: committed offsets at the snapshot's window_ms.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["snapshot", "group_id"], name="snapshot_group_once")]
+        # Each sort the pages offer, with the group id breaking ties in the same direction, so a
+        # page of 50 sorted rows is read off an index, not sorted from 10,000.
+        indexes = [
+            models.Index(fields=["snapshot", "lag", "group_id"], name="snapshot_group_lag"),
+            models.Index(fields=["snapshot", "lag_seconds", "group_id"], name="snapshot_group_lag_s"),
+            models.Index(fields=["snapshot", "members", "group_id"], name="snapshot_group_members"),
+            models.Index(fields=["snapshot", "state", "lag", "group_id"], name="snapshot_group_state"),
+            models.Index(fields=["snapshot", "status", "lag", "group_id"], name="snapshot_group_status"),
+        ]
+
+
+class SnapshotTopic(models.Model):
+    """One topic in a snapshot: its partitions' log start and end, the groups reading it and their lag."""
+
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="topic_rows")
+    topic = models.TextField()
+    internal = models.BooleanField(default=False)
+    partitions = models.PositiveIntegerField()
+    messages = models.BigIntegerField(null=True, help_text="Sum over partitions of log end minus log start.")
+    groups = models.PositiveIntegerField(help_text="Groups with committed offsets on the topic.")
+    lag = models.BigIntegerField(null=True, help_text="Sum of those groups' lag on the topic.")
+    max_lag_seconds = models.FloatField(null=True)
+    detail = models.TextField(help_text="Per partition: log start, log end, newest record; per group: its lag here.")
+    window = models.TextField(help_text="Per partition: log end at the snapshot's window_ms.")
+    history = models.TextField(help_text="Per partition: the log's recent rounds (groups.snapshot.timelines).")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["snapshot", "topic"], name="snapshot_topic_once")]
+        indexes = [
+            models.Index(fields=["snapshot", "lag", "topic"], name="snapshot_topic_lag"),
+            models.Index(fields=["snapshot", "groups", "topic"], name="snapshot_topic_groups"),
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# History of lag and offsets over time. Only groups.snapshot.history reads and writes these rows;
+# its docstring explains the layout (a head of recent rounds, hourly chunks, daily roll-ups).
+# ---------------------------------------------------------------------------------------------
+
+
+class HistorySeries(models.Model):
+    """Something whose values are kept over time: a consumer group or a topic partition of a cluster.
+
+    It outlives the group or topic it names, so the history of a deleted group stays readable
+    until retention drops its last chunk.
+    """
+
+    # The unique constraint below starts with the cluster: it is the index a cluster's deletion uses.
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="history_series", db_index=False)
+    kind = models.CharField(max_length=20)
+    key = models.TextField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "kind", "key"], name="history_series_once")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} of cluster {self.cluster_id}"
+
+
+class HistoryPoint(models.Model):
+    """One round's values of one series (a JSON list), kept until its hour is packed into chunks."""
+
+    # Also what makes a round appended twice count once. No id: millions of rows need no second index.
+    pk = models.CompositePrimaryKey("series", "t_ms")
+    series = models.ForeignKey(HistorySeries, on_delete=models.CASCADE, related_name="+", db_index=False)
+    t_ms = models.BigIntegerField()
+    data = models.TextField()
+
+
+class HistoryChunk(models.Model):
+    """A packed run of one series' points: an hour of rounds, or an hour or a day of roll-ups."""
+
+    class Tier(models.IntegerChoices):
+        ROUNDS_HOUR = 1, "an hour of rounds"
+        ROLLUP_HOUR = 2, "an hour of 5-minute roll-ups"
+        ROLLUP_DAY = 3, "a day of 5-minute roll-ups"
+
+    # The key leads with the series: a series' reads, and its deletion, use it.
+    pk = models.CompositePrimaryKey("series", "tier", "start_ms")
+    series = models.ForeignKey(HistorySeries, on_delete=models.CASCADE, related_name="+", db_index=False)
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices)
+    start_ms = models.BigIntegerField()
+    points = models.PositiveIntegerField()
+    payload = models.BinaryField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tier", "start_ms"], name="history_chunk_age")]
+
+
+class HistoryWatermark(models.Model):
+    """How far the history of one kind of series of a cluster has been sealed, packed and pruned.
+
+    Appends lock this row, so sealing an hour and a late append of that hour never interleave.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=20)
+    sealed_until_ms = models.BigIntegerField(default=0, help_text="Rounds before this are no longer accepted.")
+    packed_until_ms = models.BigIntegerField(default=0, help_text="Rounds before this are in chunks.")
+    days_until_ms = models.BigIntegerField(default=0, help_text="Roll-ups before this are in day chunks.")
+    rounds_kept_from_ms = models.BigIntegerField(default=0, help_text="Rounds before this may have been pruned.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "kind"], name="history_watermark_once")]

@@ -69,12 +69,23 @@ class GroupDetail:
         return sorted({r.topic for r in self.rows if r.log_end is None and r.log_start is None})
 
 
-def group_detail(client: ClusterClient, group_id: str) -> GroupDetail:
-    """Members and one row per owned or committed partition; NotFound if the group does not exist."""
+def group_missing(description: GroupDescription, committed: dict[TP, int]) -> bool:
+    """Whether a group does not exist: Kafka describes any id, an unknown one as Dead, without members or offsets."""
+    return description.state == "Dead" and not description.members and not committed
+
+
+def existing_group(client: ClusterClient, group_id: str) -> tuple[GroupDescription, dict[TP, int]]:
+    """The group's description and committed offsets; NotFound if the group does not exist."""
     description = client.describe_groups([group_id])[group_id]
     committed = client.committed_offsets([group_id])[group_id]
-    if description.state == "Dead" and not description.members and not committed:
+    if group_missing(description, committed):
         raise NotFound(f"Consumer group '{group_id}' does not exist on this cluster.", code="GROUP_ID_NOT_FOUND")
+    return description, committed
+
+
+def group_detail(client: ClusterClient, group_id: str) -> GroupDetail:
+    """Members and one row per owned or committed partition; NotFound if the group does not exist."""
+    description, committed = existing_group(client, group_id)
     partitions = set(committed) | {tp for m in description.members for tp in m.assignment}
     rows = lag.partition_rows(description, committed, client.log_offsets(partitions))
     behind = {

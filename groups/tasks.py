@@ -10,6 +10,8 @@ from django.conf import settings
 from groups import audit_checkpoints
 from groups.alerting import delivery
 from groups.operations import approvals, lifecycle
+from groups.models import Cluster
+from groups.snapshot import collector, history
 
 
 @shared_task(acks_late=True)
@@ -50,3 +52,19 @@ def write_audit_checkpoint() -> int | None:
     was tampered with since the previous checkpoint."""
     checkpoint, _ = audit_checkpoints.write_checkpoint()
     return checkpoint.head_id if checkpoint else None
+
+
+# Not acks_late: a round killed with its worker is not worth redelivering, the next one is due within a period.
+@shared_task(acks_late=False, ignore_result=True)
+def collect_cluster(cluster_id: int) -> str:
+    """One collection round (groups.snapshot.collector) for the cluster; routed to the 'collection' queue."""
+    cluster = Cluster.objects.filter(pk=cluster_id).first()
+    if cluster is None:
+        return "cluster removed"
+    return collector.collect(cluster).outcome
+
+
+@shared_task
+def roll_up_history() -> dict:
+    """Pack sealed hours of lag history into chunks and drop what is past retention (beat, each minute)."""
+    return vars(history.roll_up_and_prune())

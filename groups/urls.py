@@ -3,7 +3,18 @@
 from django.urls import include, path, register_converter
 
 from groups.converters import GroupIdConverter
-from groups.views import audit, clusters, operations, replays, resets
+from groups.views import (
+    audit,
+    clusters,
+    offset_deletion,
+    operations,
+    records,
+    replays,
+    requests,
+    resets,
+    share_groups,
+    share_resets,
+)
 
 register_converter(GroupIdConverter, "group_id")
 
@@ -14,11 +25,42 @@ urlpatterns = [
     # the final slash.
     path("clusters/<str:cluster>/groups/<group_id:group>/", clusters.group_page, name="group_page"),
     path("clusters/<str:cluster>/topics/<str:topic>/", clusters.topic_page, name="topic_page"),
+    path("clusters/<str:cluster>/share-groups/", share_groups.share_group_list, name="share_group_list"),
+    path(
+        "clusters/<str:cluster>/share-groups/<group_id:group>/", share_groups.share_group_page, name="share_group_page"
+    ),
+    path("clusters/<str:cluster>/topics/<str:topic>/records/", records.records_page, name="topic_records"),
     # Actions take their own prefixes so the group id, which may contain slashes, stays the last segment.
     path("clusters/<str:cluster>/reset-preview/<group_id:group>/", resets.reset_preview, name="reset_preview"),
     path("clusters/<str:cluster>/reset-confirm/<group_id:group>/", resets.reset_confirm, name="reset_confirm"),
     path("clusters/<str:cluster>/reset/<group_id:group>/", resets.reset_form, name="reset_form"),
     path("clusters/<str:cluster>/delete/<group_id:group>/", resets.delete_group, name="delete_group"),
+    path(
+        "clusters/<str:cluster>/delete-offsets/<group_id:group>/", offset_deletion.offsets_form, name="delete_offsets"
+    ),
+    path(
+        "clusters/<str:cluster>/delete-offsets-preview/<group_id:group>/",
+        offset_deletion.offsets_preview,
+        name="delete_offsets_preview",
+    ),
+    path(
+        "clusters/<str:cluster>/delete-offsets-confirm/<group_id:group>/",
+        offset_deletion.offsets_confirm,
+        name="delete_offsets_confirm",
+    ),
+    path(
+        "clusters/<str:cluster>/share-reset/<group_id:group>/", share_resets.share_reset_form, name="share_reset_form"
+    ),
+    path(
+        "clusters/<str:cluster>/share-reset-preview/<group_id:group>/",
+        share_resets.share_reset_preview,
+        name="share_reset_preview",
+    ),
+    path(
+        "clusters/<str:cluster>/share-reset-confirm/<group_id:group>/",
+        share_resets.share_reset_confirm,
+        name="share_reset_confirm",
+    ),
     path("clusters/<str:cluster>/replay-action/<str:topic>/", replays.replay_action, name="replay_action"),
     path("clusters/<str:cluster>/replay/<str:topic>/", replays.replay_form, name="replay_form"),
     path("clusters/<str:cluster>/replay-preview/<str:topic>/", replays.replay_preview, name="replay_preview"),
@@ -30,9 +72,18 @@ urlpatterns = [
     # A running replay is stopped here; a request still awaiting approval is withdrawn through cancel_operation.
     path("operations/<int:pk>/cancel-replay/", operations.cancel_replay, name="cancel_replay"),
     path("approvals/", operations.approval_list, name="approval_list"),
+    path("my/requests/", requests.my_requests, name="my_requests"),
+    # The alert pages' URLs: every page's header links to them, and the layout merge left them unrouted.
+    path("", include("groups.urls_alerts")),
     path("api/clusters/", clusters.api_clusters, name="api_clusters"),
     path("api/clusters/<str:cluster>/groups/", clusters.api_groups, name="api_groups"),
     path("api/clusters/<str:cluster>/groups/<group_id:group>/", clusters.api_group, name="api_group"),
+    path("api/clusters/<str:cluster>/share-groups/", share_groups.api_share_groups, name="api_share_groups"),
+    path(
+        "api/clusters/<str:cluster>/share-groups/<group_id:group>/",
+        share_groups.api_share_group,
+        name="api_share_group",
+    ),
     path(
         "audit/",
         include(

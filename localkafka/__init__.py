@@ -50,7 +50,12 @@ def spawn_detached(
     identity = {"user": run_as[0], "group": run_as[1], "extra_groups": []} if run_as else {}
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True,
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            start_new_session=True,
             **identity,
         )
     _children[proc.pid] = proc

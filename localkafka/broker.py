@@ -62,6 +62,8 @@ TOOLS = {
     "topics": "org.apache.kafka.tools.TopicCommand",
     "console-producer": "org.apache.kafka.tools.ConsoleProducer",
     "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    "share-groups": "org.apache.kafka.tools.consumer.group.ShareGroupCommand",
+    "console-share-consumer": "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
 }
 
 # Tools are short-lived: startup time dominates, so only the C1 JIT, the serial GC, and no
@@ -133,6 +135,12 @@ group.consumer.session.timeout.ms=10000
 group.consumer.assignment.interval.ms=0
 # Classic groups: the client asks for session.timeout.ms; the broker rejects it below this floor.
 group.min.session.timeout.ms=1000
+# Share groups (KIP-932; Kafka 4.3 formats with share.version=1, so they need no feature flag): the
+# same short beats, or a share consumer waits 5 s for its first partitions.
+group.share.min.heartbeat.interval.ms=500
+group.share.heartbeat.interval.ms=500
+group.share.min.session.timeout.ms=1000
+group.share.session.timeout.ms=10000
 """
 
 # Clients of the SASL_SSL listener prove a SCRAM user's password over TLS; the broker and its

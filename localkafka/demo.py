@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, ShareConsumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
 from localkafka import DEFAULT_STATE_DIR
@@ -123,6 +123,9 @@ STABLE_IDLE_MEMBER = "refunds-stable-idle-member"
 EMPTY_WITH_LAG = "clicks-empty-with-lag"
 PARTIAL_OFFSETS = "inventory-partial-offsets"
 BELOW_LOG_START = "audit-trail-below-log-start"
+# A share group (KIP-932): each inventory record goes to one of its consumers, which acknowledge it.
+SHARE_WORKERS = "inventory-share-workers"
+SHARE_MEMBERS = 2
 
 SEED_RECORDS_PER_PARTITION = 20
 PARTIALLY_COMMITTED_PARTITIONS = (0, 1)
@@ -232,6 +235,8 @@ class DemoWorkload:
         for group in LIVE_GROUPS:
             for member in range(group.members):
                 self._spawn(f"{group.name} #{member}", self._consume_forever, group)
+        for member in range(SHARE_MEMBERS):
+            self._spawn(f"{SHARE_WORKERS} #{member}", self._share_consume_forever, member)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop producing, close every consumer (members leave their groups) and flush."""
@@ -385,6 +390,26 @@ class DemoWorkload:
                     log.warning("%s: %s", self.name(group.name), message.error())
                     continue
                 self._stopping.wait(group.pace(time.time()))
+        finally:
+            consumer.close()
+
+    def _share_consume_forever(self, member: int) -> None:
+        # Made and used in this thread only: a share consumer refuses calls from two threads at once.
+        consumer = ShareConsumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.name(SHARE_WORKERS),
+                "client.id": f"inventory-worker-{member}",
+            }
+        )
+        try:
+            consumer.subscribe([self.name("inventory")])
+            while not self._stopping.is_set():
+                for message in consumer.poll(1.0):
+                    if message.error():
+                        log.warning("%s: %s", self.name(SHARE_WORKERS), message.error())
+                    else:
+                        self._stopping.wait(lagging_pace(time.time()))
         finally:
             consumer.close()
 

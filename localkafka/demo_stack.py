@@ -244,7 +244,7 @@ def run_demo(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> int:
                     "-l",
                     "warning",
                     "-Q",
-                    "celery,notifications",
+                    "celery,collection,notifications",
                     "--schedule",
                     str(log_dir / "celerybeat-schedule"),
                 ],

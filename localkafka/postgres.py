@@ -75,12 +75,24 @@ def _service_identity() -> tuple[int, int] | None:
         entry = pwd.getpwnam(SERVICE_USER)
     except KeyError:
         created = subprocess.run(
-            ["useradd", "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", SERVICE_USER],
-            capture_output=True, text=True,
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                SERVICE_USER,
+            ],
+            capture_output=True,
+            text=True,
         )
         if created.returncode != 0:
-            raise LocalKafkaError(f"could not create the system user {SERVICE_USER!r}: {created.stderr.strip()}") from None
+            raise LocalKafkaError(
+                f"could not create the system user {SERVICE_USER!r}: {created.stderr.strip()}"
+            ) from None
         entry = pwd.getpwnam(SERVICE_USER)
     return entry.pw_uid, entry.pw_gid
 
@@ -152,8 +164,10 @@ class LocalPostgres:
             if not (self.data_dir / "PG_VERSION").exists():
                 self._initdb(binaries, identity)
             elif not self.password_file.exists():
-                raise LocalKafkaError(f"{self.password_file} is missing, so the cluster in {self.data_dir} cannot be "
-                                      "signed in to: remove that directory (make clean-state) to start afresh")
+                raise LocalKafkaError(
+                    f"{self.password_file} is missing, so the cluster in {self.data_dir} cannot be "
+                    "signed in to: remove that directory (make clean-state) to start afresh"
+                )
             deadline = time.monotonic() + timeout
             try:
                 return self._launch(binaries, identity, deadline)
@@ -180,10 +194,26 @@ class LocalPostgres:
         try:
             # C collation with UTF-8: byte-order sorting, the same on every machine.
             result = subprocess.run(
-                [str(binaries / "initdb"), "--pgdata", str(self.data_dir), "--username", SUPERUSER,
-                 "--pwfile", str(password_for_initdb), "--auth", "scram-sha-256", "--encoding", "UTF8",
-                 "--no-locale", "--no-sync", "--no-instructions"],
-                capture_output=True, text=True, cwd=self.state_dir, **_as(identity),
+                [
+                    str(binaries / "initdb"),
+                    "--pgdata",
+                    str(self.data_dir),
+                    "--username",
+                    SUPERUSER,
+                    "--pwfile",
+                    str(password_for_initdb),
+                    "--auth",
+                    "scram-sha-256",
+                    "--encoding",
+                    "UTF8",
+                    "--no-locale",
+                    "--no-sync",
+                    "--no-instructions",
+                ],
+                capture_output=True,
+                text=True,
+                cwd=self.state_dir,
+                **_as(identity),
             )
         finally:
             password_for_initdb.unlink(missing_ok=True)
@@ -196,8 +226,9 @@ class LocalPostgres:
     def _launch(self, binaries: pathlib.Path, identity: tuple[int, int] | None, deadline: float) -> str:
         (port,) = free_ports(1)
         self.conf.write_text(_CONF.format(port=port, socket_dir=self.data_dir))
-        proc = spawn_detached([str(binaries / "postgres"), "-D", str(self.data_dir)], self.log_file,
-                              cwd=self.state_dir, run_as=identity)
+        proc = spawn_detached(
+            [str(binaries / "postgres"), "-D", str(self.data_dir)], self.log_file, cwd=self.state_dir, run_as=identity
+        )
         # Written at once, so an interrupted start still leaves a server that stop() can find.
         self.pid_file.write_text(f"{proc.pid}\n")
         while time.monotonic() < deadline:

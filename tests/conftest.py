@@ -6,7 +6,9 @@ import pytest
 
 def pytest_addoption(parser):
     parser.addoption(
-        "--database", choices=("sqlite", "postgres"), default="sqlite",
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
         help="run on SQLite (DATABASE_URL's, default), or on a throwaway PostgreSQL started for the run",
     )
 
@@ -200,10 +202,31 @@ class Worker:
         self.log = open(self.log_path, "a")
         start_at = self.log.tell()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "console", "worker", "--pool", "prefork", "--concurrency", "2",
-             "-l", "info", "--without-mingle", "--without-gossip", "-n", f"test-{uuid.uuid4().hex[:6]}@%h",
-             "-Q", "celery,notifications"],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "console",
+                "worker",
+                "--pool",
+                "prefork",
+                "--concurrency",
+                "2",
+                "-l",
+                "info",
+                "--without-mingle",
+                "--without-gossip",
+                "-n",
+                f"test-{uuid.uuid4().hex[:6]}@%h",
+                # The default queue (operations), the lag collector's and the alert notifications'.
+                "-Q",
+                "celery,collection,notifications",
+            ],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
         def ready():

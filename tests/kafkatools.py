@@ -10,8 +10,8 @@ import functools
 import threading
 import time
 
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import Consumer, Producer, ShareConsumer, TopicPartition
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
 
 @functools.cache
@@ -135,6 +135,50 @@ class Member:
         self._thread.join(timeout=30)
 
 
+class ShareMember:
+    """A live share-group consumer (librdkafka's preview ShareConsumer) polling in its own thread until
+    stopped, accepting every record it is given; `received` counts them."""
+
+    def __init__(self, bootstrap: str, group: str, topics: list[str], *, client_id: str = "test-share-member"):
+        # The consumer is made and used on its thread only: it refuses calls from two threads at once.
+        self._config = {"bootstrap.servers": bootstrap, "group.id": group, "client.id": client_id}
+        self._topics = topics
+        self.received = 0
+        self._stop = threading.Event()
+        self._started = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        assert self._started.wait(30), "share consumer did not start"
+
+    def _run(self) -> None:
+        consumer = ShareConsumer(self._config)
+        try:
+            consumer.subscribe(self._topics)
+            self._started.set()
+            while not self._stop.is_set():
+                self.received += sum(1 for message in consumer.poll(0.2) if message.error() is None)
+        finally:
+            consumer.close()
+
+    def stop(self) -> None:
+        """Leave the group (close acknowledges what was received), so it is Empty once the last one stops."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def start_share_group_at_earliest(bootstrap: str, group: str) -> None:
+    """Have a share group start at the log start of partitions it first reads (the default is the log end)."""
+    resource = ConfigResource(
+        ResourceType.GROUP,
+        group,
+        incremental_configs=[
+            ConfigEntry("share.auto.offset.reset", "earliest", incremental_operation=AlterConfigOpType.SET)
+        ],
+    )
+    for future in admin(bootstrap).incremental_alter_configs([resource]).values():
+        future.result(timeout=30)
+
+
 def wait_for_group_coordinator(bootstrap: str, timeout: float = 60) -> None:
     """Until the broker answers group requests (its __consumer_offsets partitions are loaded)."""
     from confluent_kafka import KafkaException
@@ -157,3 +201,18 @@ def wait_for(condition, timeout: float = 30, interval: float = 0.3, what: str = 
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def commit_many(bootstrap: str, offsets_by_group: dict[str, dict[tuple[str, int], int]], timeout: float = 120) -> None:
+    """Commit offsets for many (inactive) groups at once: every request in flight together, then checked."""
+    from confluent_kafka import ConsumerGroupTopicPartitions
+
+    client = admin(bootstrap)
+    futures = {}
+    for group, offsets in offsets_by_group.items():
+        request = ConsumerGroupTopicPartitions(group, [TopicPartition(t, p, o) for (t, p), o in offsets.items()])
+        futures[group] = client.alter_consumer_group_offsets([request], request_timeout=timeout)[group]
+    for group, future in futures.items():
+        result = future.result(timeout=timeout)
+        failed = [tp for tp in result.topic_partitions if tp.error is not None]
+        assert not failed, f"{group}: {failed}"

@@ -1,5 +1,6 @@
-"""Which groups the console's own operations mute: a reset, undo, deletion or replay moves lag on
-purpose, so the rules on the groups it touched keep quiet while it runs and for a window after."""
+"""Which groups the console's own operations mute: a reset, undo, deletion (of a group or of its offsets) or
+replay moves lag on purpose, so the rules on the groups it touched keep quiet while it runs and for a window
+after."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.db.models import Q
 from groups.alerting.facts import GroupFacts
 from groups.models import Cluster, Operation
 
-MUTING_KINDS = (Operation.Kind.RESET, Operation.Kind.DELETE_GROUP, Operation.Kind.REPLAY)
+MUTING_KINDS = (Operation.Kind.RESET, Operation.Kind.DELETE_GROUP, Operation.Kind.DELETE_OFFSETS, Operation.Kind.REPLAY)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,26 @@
 
 `admin` reads groups, offsets and topics and makes the two group writes; `copier` copies record
 ranges between topics; `offsets_helper` reads committed offsets in a child process (see there
-why). Callers import what they need from this package.
+why); `offset_deletion` deletes committed offsets through kafka-python (imported as a module, so
+only its callers load that client); `share` reads and resets share groups (KIP-932), which librdkafka
+does not carry. Callers import what they need from this package.
 """
 
 from groups.kafka.admin import ClusterClient, client_for, offset_fetcher
 from groups.kafka.convert import STATE_NAMES, TYPE_NAMES
 from groups.kafka.copier import RangeCopier
 from groups.kafka.offsets_helper import HelperDied, OffsetFetcher
+from groups.kafka.share import (
+    SHARE_INACTIVE_STATES,
+    ShareClient,
+    ShareGroupDescription,
+    ShareGroupListing,
+    ShareGroupNotFound,
+    ShareGroupState,
+    ShareMember,
+    SharePartitionOffset,
+    share_client_for,
+)
 from groups.kafka.values import (
     CHECKPOINT_CADENCE,
     INACTIVE_STATES,
@@ -28,6 +41,7 @@ from groups.kafka.values import (
 __all__ = [
     "CHECKPOINT_CADENCE",
     "INACTIVE_STATES",
+    "SHARE_INACTIVE_STATES",
     "STATE_NAMES",
     "TP",
     "TYPE_NAMES",
@@ -44,7 +58,15 @@ __all__ = [
     "RangeCopier",
     "Record",
     "RecordFilter",
+    "ShareClient",
+    "ShareGroupDescription",
+    "ShareGroupListing",
+    "ShareGroupNotFound",
+    "ShareGroupState",
+    "ShareMember",
+    "SharePartitionOffset",
     "TopicFacts",
     "client_for",
     "offset_fetcher",
+    "share_client_for",
 ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('groups', '0008_typed_replays'),
+        ('groups', '0010_history'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

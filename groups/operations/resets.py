@@ -8,19 +8,23 @@ group's lock, refuses an active group, writes, reads back and records what it fo
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import ClassVar
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from groups import browse, reading
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
+from groups.kafka.records import first_records
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
 from groups.operations.lifecycle import Review, active_group_message
-from groups.planning import inputs
+from groups.planning import deletions, inputs
 from groups.planning import resets as planning
+from groups.planning.replays import format_time_ms
 
 STRATEGIES = {
     "to-earliest": "Earliest (log start)",
@@ -35,6 +39,7 @@ STRATEGIES = {
 }
 NEEDS_VALUE = {"to-offset", "shift-by", "to-datetime", "by-duration", "from-group", "from-file"}
 GROUP_KINDS = (Operation.Kind.RESET, Operation.Kind.DELETE_GROUP)
+NOTHING_TO_CHANGE = "Nothing would change: every partition in scope already has the offset this plan would commit."
 
 
 @dataclass(frozen=True)
@@ -42,14 +47,23 @@ class Preview:
     group: GroupDescription
     plan: planning.ResetPlan
     zone_assumed: bool = False
+    # Kafka creates a group on its first commit, so a plan may give a group that does not exist its first offsets.
+    group_exists: bool = True
 
     @property
     def blocked_reason(self) -> str | None:
         """Why the plan cannot be run as it stands, if it cannot."""
         if self.group.is_active:
             return f"{active_group_message(self.group)} Stop its consumers, then preview again."
+        if not self.plan.rows and not self.group_exists:
+            return (
+                f"Consumer group '{self.group.group_id}' does not exist on this cluster, so it has no offsets to "
+                "reset: check the group id, or name topics or partitions to give a new group its first offsets."
+            )
         if not self.plan.rows:
             return "Nothing to reset: no partition is in scope. Choose topics or partitions."
+        if self.plan.changes_nothing:
+            return f"{NOTHING_TO_CHANGE} Choose another strategy or scope."
         return None
 
 
@@ -119,6 +133,9 @@ def preview_reset(
     group = client.describe_groups([group_id])[group_id]
     committed = client.committed_offsets([group_id])[group_id]
     strategy, zone_assumed = _strategy(client, group_id, kind, value, undo_of)
+    if undo_of is not None and undo_of.kind == Operation.Kind.DELETE_OFFSETS:
+        held = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
+        deletions.refuse_recommitted(undo_of.pk, undo_of.before_offsets(), held)
 
     basis: Iterable[planning.PartitionId]
     if isinstance(strategy, planning.FromFile | planning.Undo):
@@ -155,7 +172,53 @@ def preview_reset(
         found = client.offsets_for_time(partitions, timestamp)
         offsets_for_time = {(tp.topic, tp.partition): offset for tp, offset in found.items()}
     plan = planning.plan_reset(strategy, facts, offsets_for_time=offsets_for_time)
-    return Preview(group=group, plan=plan, zone_assumed=zone_assumed)
+    exists = not reading.group_missing(group, committed)
+    if not exists and plan.rows:
+        created = f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
+        plan = replace(plan, warnings=(created, *plan.warnings))
+    return Preview(group=group, plan=plan, zone_assumed=zone_assumed, group_exists=exists)
+
+
+def first_records_after(
+    client: ClusterClient, plan: planning.ResetPlan, *, actor: str, cluster: str, group_id: str, source_ip: str | None
+) -> list[dict]:
+    """Per planned partition, the first record the group will read after the reset, read in one batch; audited.
+
+    Each row has topic, partition, offset (the planned one) and state: "record" (with timestamp_ms,
+    timestamp_type, time, key and value excerpts, None for null), "end" (the log ends at the offset:
+    no record yet) or "unread" (no answer within the deadline, or the offset left the log meanwhile).
+    """
+    wanted = {TP(row.topic, row.partition): row.after for row in plan.rows if row.after < row.log_end}
+    found = first_records(client, wanted)
+    rows, read = [], []
+    for row in plan.rows:
+        tp = TP(row.topic, row.partition)
+        out: dict = {"topic": row.topic, "partition": row.partition, "offset": row.after}
+        if tp not in wanted or (tp in found and found[tp] is None):
+            out["state"] = "end"
+        elif tp not in found:
+            out["state"] = "unread"
+        else:
+            record = found[tp]
+            assert record is not None
+            read.append(
+                browse.read_row(
+                    row.topic, row.partition, [record], note=f"first record after the reset of '{group_id}' (preview)"
+                )
+            )
+            out.update(
+                state="record",
+                record_offset=record.offset,
+                timestamp_ms=record.timestamp_ms,
+                timestamp_type=record.timestamp_type,
+                time=format_time_ms(record.timestamp_ms, sep=" ", missing=""),
+                key=browse.excerpt(record.key),
+                value=browse.excerpt(record.value),
+            )
+        rows.append(out)
+    if read:
+        browse.audit_read(actor=actor, cluster=cluster, group_id=group_id, source_ip=source_ip, rows=read)
+    return rows
 
 
 def plan_rows(plan: planning.ResetPlan) -> list[dict]:
@@ -194,26 +257,60 @@ def request_operation(
     """Request a reset (or, with `kind` delete_group, a deletion) of the group; see `lifecycle.request`.
 
     With dispatch=False the caller runs it itself through `run_operation` (the CLI does). Raises
-    `lifecycle.RequestRefused` without a reason.
+    `lifecycle.RequestRefused` without a reason, for a reset that would change nothing, and for an
+    undo of an operation that cannot be undone (again).
     """
     if kind not in GROUP_KINDS:
         raise ValueError(f"not a change of a group: {kind!r}")
-    return lifecycle.request(
-        cluster=cluster,
-        kind=kind,
-        plan=plan,
-        reason=reason,
-        actor=actor,
-        requester=requester,
-        via=via,
-        source_ip=source_ip,
-        dispatch=dispatch,
-        group_id=group_id,
-        strategy=strategy,
-        strategy_value=strategy_value,
-        scope=scope,
-        undo_of=undo_of,
-    )
+    # Checked here, not only in the preview: a token signed earlier, or a second tab, reaches this too.
+    if kind == Operation.Kind.RESET and _changes_nothing(plan):
+        raise lifecycle.RequestRefused(f"{NOTHING_TO_CHANGE} Nothing was requested.")
+    with transaction.atomic():
+        if undo_of is not None:
+            # Locked, so two confirmations of one undo cannot both find it not yet undone (SQLite's
+            # transactions here already admit one writer at a time).
+            refused = undo_refusal(Operation.objects.select_for_update().get(pk=undo_of.pk))
+            if refused:
+                raise lifecycle.RequestRefused(refused)
+        return lifecycle.request(
+            cluster=cluster,
+            kind=kind,
+            plan=plan,
+            reason=reason,
+            actor=actor,
+            requester=requester,
+            via=via,
+            source_ip=source_ip,
+            dispatch=dispatch,
+            group_id=group_id,
+            strategy=strategy,
+            strategy_value=strategy_value,
+            scope=scope,
+            undo_of=undo_of,
+        )
+
+
+def _changes_nothing(plan: list[dict]) -> bool:
+    return planning.ResetPlan(tuple(planning.PlannedPartition(**row) for row in plan)).changes_nothing
+
+
+def undo_refusal(operation: Operation) -> str | None:
+    """Why `operation` cannot be undone, if it cannot: only a reset that succeeded, or an offset deletion
+    that deleted offsets, can, and only once."""
+    undo = operation.undo
+    if undo is not None:
+        who = undo.requester.get_username() if undo.requester else "anonymous"
+        return (
+            f"Operation #{operation.pk} was already undone by operation #{undo.pk} (requested by {who}, "
+            f"{undo.get_status_display().lower()}): an operation is undone once. To move the offsets again, "
+            "preview a new reset."
+        )
+    if not operation.can_be_undone:
+        return (
+            f"Operation #{operation.pk} cannot be undone: only an offset reset that succeeded, or an offset "
+            "deletion that deleted offsets, can."
+        )
+    return None
 
 
 def run_operation(operation_id: int) -> None:
@@ -258,7 +355,8 @@ class PartitionCheck:
         return not self.moved and (not self.in_request or self.replanned or self.outside_log)
 
 
-def _compare(requested: list[dict], now: Iterable[planning.PlannedPartition]) -> tuple[PartitionCheck, ...]:
+def compare_plans(requested: list[dict], now: Iterable[planning.PlannedPartition]) -> tuple[PartitionCheck, ...]:
+    """Each partition of a requested plan beside the same request planned now, for an approver's review."""
     then = {(row["topic"], row["partition"]): row for row in requested}
     current = {(row.topic, row.partition): row for row in now}
     checks = []
@@ -365,7 +463,7 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
             return Review(error=str(exc))
         except ConsoleError as exc:
             return Review(error=exc.message)
-        return Review(group=preview.group, checks=_compare(operation.plan, preview.plan.rows))
+        return Review(group=preview.group, checks=compare_plans(operation.plan, preview.plan.rows))
 
 
 class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):

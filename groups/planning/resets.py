@@ -296,6 +296,11 @@ class ResetPlan:
     warnings: tuple[str, ...] = ()
 
     @property
+    def changes_nothing(self) -> bool:
+        """Every partition would be committed where it already is (or there is none): applying it is pointless."""
+        return all(row.after == row.before for row in self.rows)
+
+    @property
     def totals(self) -> PlanTotals:
         return PlanTotals(
             lag_before=sum(row.lag_before for row in self.rows if row.lag_before is not None),
@@ -466,8 +471,8 @@ def _warnings(strategy: Strategy, rows: list[PlannedPartition], left_unchanged: 
     skipping = [row for row in rows if row.records_to_skip]
     if skipping:
         total = sum(row.records_to_skip or 0 for row in skipping)
-        per_partition = ", ".join(f"{row.topic}-{row.partition} ({row.records_to_skip})" for row in skipping)
-        warnings.append(f"{total} records will be skipped and never consumed by this group: {per_partition}.")
+        per_partition = ", ".join(f"{row.topic}-{row.partition} ({row.records_to_skip:,})" for row in skipping)
+        warnings.append(f"{total:,} records will be skipped and never consumed by this group: {per_partition}.")
     if isinstance(strategy, ToCurrent):
         outside = [(row.topic, row.partition) for row in rows if _outside_log(row.after, row)]
         if outside:

@@ -1,6 +1,22 @@
+"""Filters every page shares, so a figure reads the same wherever it is shown."""
+
 from django import template
 
 register = template.Library()
+
+
+@register.filter
+def count(value: int | None, sign: str = "") -> str:
+    """A count (lag, records, events, members) with thousands separated by commas: '1,425'; '—' for None.
+
+    `count:"+"` signs a change: '+1,075', '-30', '0'. Offsets are not counts: they are positions that
+    operators copy into commands and tools, so pages print them as plain digits.
+    """
+    if value is None:
+        return "—"
+    if sign == "+" and value:
+        return f"{int(value):+,}"
+    return f"{int(value):,}"
 
 
 @register.filter

@@ -1,4 +1,8 @@
-"""The audit review: search the append-only event log, read one event, export what a search found."""
+"""The audit review: search the append-only event log, read one event, export what a search found.
+
+Sign-ins, failed sign-ins and sign-outs are left out unless asked for (`signins=1`, or an action filter
+naming one): they outnumber the changes a review is about. The exports hold what the list shows.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import date
 
 from django.core.paginator import Paginator
@@ -18,14 +23,17 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from groups import access, audit
-from groups.models import AuditEvent
+from groups.models import AuditEvent, Cluster, Operation
 from groups.views.common import BadQuery, query_page, render_page
+from groups.views.describe import SIGN_IN_ACTIONS, EventLabel, event_label
 
 EVENTS_PER_PAGE = 50
 # Rows fetched per database round trip and written per chunk of an export: memory stays flat
 # however many events match.
 EXPORT_CHUNK = 2000
-FILTERS = ("actor", "cluster", "group", "action", "outcome", "from", "to", "q")
+# Outcomes read as the operation statuses they mostly are ("awaiting_approval": "Awaiting approval").
+OUTCOMES = dict(Operation.Status.choices)
+FILTERS = ("actor", "cluster", "group", "action", "outcome", "from", "to", "q", "signins")
 EXPORT_COLUMNS = (
     "id",
     "time",
@@ -63,7 +71,35 @@ def _reviewable(request: HttpRequest) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.all() if scope is None else AuditEvent.objects.filter(scope)
 
 
-def _matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]:
+@dataclass(frozen=True)
+class Row:
+    """One event as the pages show it: in words, with links to its cluster and group where they exist."""
+
+    event: AuditEvent
+    label: EventLabel
+    outcome: str
+    cluster_link: bool
+    group_link: bool
+
+
+def _rows(events) -> list[Row]:
+    registered = set(Cluster.objects.values_list("name", flat=True))
+    rows = []
+    for event in events:
+        known = event.cluster in registered
+        # Alert rules, grants and their refusals record a group pattern, which has no page.
+        group = bool(event.group_id) and not any(char in event.group_id for char in "*?[")
+        outcome = OUTCOMES.get(event.outcome, event.outcome.replace("_", " ").capitalize())
+        rows.append(Row(event, event_label(event), outcome, known, known and group))
+    return rows
+
+
+def _shows_sign_ins(values: dict[str, str]) -> bool:
+    return values["signins"] == "1" or values["action"] in SIGN_IN_ACTIONS
+
+
+def _found(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]:
+    """The reviewable events the filters match, sign-ins included."""
     since, until = _day(values, "from"), _day(values, "to")
     if since and until and since > until:
         raise BadQuery(f"'from' ({since}) is after 'to' ({until}), so no event could match.")
@@ -80,29 +116,47 @@ def _matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[A
     return events & _reviewable(request)
 
 
+def _matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]:
+    """The events the list and the exports show: those found, without sign-ins unless asked for."""
+    found = _found(request, values)
+    return found if _shows_sign_ins(values) else found.exclude(action__in=SIGN_IN_ACTIONS)
+
+
+def _query(values: dict[str, str], **changes: str) -> str:
+    return urlencode({name: value for name, value in {**values, **changes}.items() if value})
+
+
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
     reviewable = _reviewable(request)
     values = _filter_values(request)
     context = {
         "filters": values,
-        "query": urlencode({name: value for name, value in values.items() if value}),
+        "query": _query(values),
+        "shows_sign_ins": _shows_sign_ins(values),
+        "show_sign_ins_query": _query(values, signins="1"),
+        "hide_sign_ins_query": _query(values, signins=""),
         # Querysets stay lazy: an htmx refresh renders only the results and never runs these.
         "actions": reviewable.order_by("action").values_list("action", flat=True).distinct(),
         "outcomes": reviewable.exclude(outcome="").order_by("outcome").values_list("outcome", flat=True).distinct(),
     }
     try:
-        events = _matching_events(request, values)
+        found = _found(request, values)
         page_number = query_page(request)
     except BadQuery as error:
         return render_page(request, "groups/audit_list.html", "results", {**context, "error": str(error)}, 400)
-    page = Paginator(events, EVENTS_PER_PAGE).get_page(page_number)
-    return render_page(request, "groups/audit_list.html", "results", {**context, "page": page})
+    events = found if context["shows_sign_ins"] else found.exclude(action__in=SIGN_IN_ACTIONS)
+    if not context["shows_sign_ins"]:
+        context["hidden_sign_ins"] = found.filter(action__in=SIGN_IN_ACTIONS).count()
+    page = Paginator(events.select_related("operation", "operation__replay"), EVENTS_PER_PAGE).get_page(page_number)
+    return render_page(
+        request, "groups/audit_list.html", "results", {**context, "page": page, "rows": _rows(page.object_list)}
+    )
 
 
 @require_GET
 def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
-    event = _reviewable(request).select_related("operation").filter(pk=pk).first()
+    event = _reviewable(request).select_related("operation", "operation__replay").filter(pk=pk).first()
     if event is None:
         if AuditEvent.objects.filter(pk=pk).exists():
             raise Http404(f"Audit event #{pk} is outside the clusters and groups you may review.")
@@ -114,6 +168,7 @@ def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
         "groups/audit_event.html",
         {
             "event": event,
+            "row": _rows([event])[0],
             "previous": previous,
             "following": following,
             "hash_matches": audit.hash_matches(event),

@@ -85,7 +85,8 @@ def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
 @require_GET
 def topic_page(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster)
-    context = {"cluster": cluster_row, "topic": topic}
+    may_read = access.allowed(request.user, "read_records", cluster_row)
+    context = {"cluster": cluster_row, "topic": topic, "may_read_records": may_read}
     try:
         detail = reading.topic_detail(client_for(cluster_row), topic, visible=visible(request, cluster_row))
     except ConsoleError as error:

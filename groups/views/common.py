@@ -28,13 +28,16 @@ class BadQuery(Exception):
     """A query parameter the page cannot use; the message says what it takes."""
 
 
-def get_cluster(request: HttpRequest, name: str, action: str = "view", group_id: str | None = None) -> Cluster:
-    """The cluster named in the URL, if the user may do `action` there (on `group_id`, when given)."""
+def get_cluster(
+    request: HttpRequest, name: str, action: str = "view", group_id: str | None = None, *, topic: str = ""
+) -> Cluster:
+    """The cluster named in the URL, if the user may do `action` there (on `group_id`, when given;
+    a refusal about `topic` names it)."""
     try:
         cluster = Cluster.objects.get(name=name)
     except Cluster.DoesNotExist:
         raise Http404(f"Cluster '{name}' is not registered in this console.") from None
-    access.require(request, action, cluster, group_id)
+    access.require(request, action, cluster, group_id, topic=topic)
     return cluster
 
 

@@ -2,18 +2,47 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from groups.middleware import API_PREFIX
 
 
+def came_from(request: HttpRequest) -> str | None:
+    """The page of this site the request came from (its Referer), unless it is the refused page itself.
+
+    Only a full URL of the same origin (scheme, host and port) is trusted: anything else is not a page
+    of this console, or not a link to show.
+    """
+    referer = request.META.get("HTTP_REFERER", "")
+    parts = urlsplit(referer)
+    same_origin = (parts.scheme, parts.netloc) == (request.scheme, request.get_host())
+    if (
+        not same_origin
+        or not url_has_allowed_host_and_scheme(referer, {request.get_host()})
+        or parts.path == request.path
+    ):
+        return None
+    return referer
+
+
 def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """403 for pages and the JSON API alike, saying what is missing and whom to ask (from `access.require`)."""
+    """403 for pages and the JSON API alike, saying what is missing and whom to ask (from `access.require`),
+    and leading back where the user came from."""
     reason = str(exception) or "You may not do this: ask an admin for a role that allows it."
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"error": reason, "code": "FORBIDDEN"}, status=403)
-    return render(request, "403.html", {"reason": reason}, status=403)
+    back = came_from(request)
+    return render(
+        request,
+        "403.html",
+        {"reason": reason, "back": back or reverse("cluster_list"), "came_back": bool(back)},
+        status=403,
+    )
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

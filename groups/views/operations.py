@@ -11,8 +11,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from groups import access, audit
 from groups.models import Operation
-from groups.operations import approvals, replays
+from groups.operations import approvals, offset_deletions, replays
 from groups.planning.replays import ReplayError
+from groups.views import offset_deletion
 from groups.views.common import is_partial, render_page
 from groups.views.resets import stored_plan, with_outcome
 
@@ -31,13 +32,23 @@ def _reset_part(request: HttpRequest, operation: Operation) -> dict:
     return {
         "plan": plan,
         "rows": with_outcome(plan, operation.outcome),
-        "undone_by": operation.undone_by.order_by("created"),
+        "undone_by": operation.undone_by.select_related("requester").order_by("created"),
         "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
     }
 
 
 def _deletion_part(request: HttpRequest, operation: Operation) -> dict:
     return {}
+
+
+def _offset_deletion_part(request: HttpRequest, operation: Operation) -> dict:
+    plan = offset_deletions.stored_plan(operation.plan)
+    return {
+        "plan": plan,
+        "rows": offset_deletion.with_outcome(plan, operation.outcome),
+        "undone_by": operation.undone_by.order_by("created"),
+        "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
+    }
 
 
 def _replay_part(request: HttpRequest, operation: Operation) -> dict:
@@ -49,7 +60,9 @@ def _replay_part(request: HttpRequest, operation: Operation) -> dict:
 KIND_PARTS: dict[str, tuple[str, Callable[[HttpRequest, Operation], dict]]] = {
     Operation.Kind.RESET: ("groups/operation_reset.html", _reset_part),
     Operation.Kind.DELETE_GROUP: ("groups/operation_deletion.html", _deletion_part),
+    Operation.Kind.DELETE_OFFSETS: ("groups/operation_offset_deletion.html", _offset_deletion_part),
     Operation.Kind.REPLAY: ("groups/operation_replay.html", _replay_part),
+    Operation.Kind.SHARE_RESET: ("groups/operation_share_reset.html", _reset_part),
 }
 
 

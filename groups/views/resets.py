@@ -9,11 +9,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from groups import access, audit
+from groups import access, audit, reading
 from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
-from groups.kafka import ConsoleError, client_for
+from groups.kafka import ClusterClient, ConsoleError, client_for
 from groups.models import Cluster, Operation
-from groups.operations import resets
+from groups.operations import lifecycle, resets
 from groups.planning import resets as planning
 from groups.views.common import (
     PREVIEW_EXPIRED,
@@ -64,13 +64,16 @@ def _preview_page(
         except PermissionDenied as refusal:
             return _page(request, {**context, "error": str(refusal)}, 403)
     try:
+        client = client_for(cluster)
         preview = resets.preview_reset(
-            client_for(cluster), group, fields["strategy"], fields["value"], fields["scope"], undo_of=undo_of
+            client, group, fields["strategy"], fields["value"], fields["scope"], undo_of=undo_of
         )
     except planning.PlanningError as error:
         return _page(request, {**context, "error": str(error)}, 400)
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
+    if preview.plan.rows:
+        context["first_records"] = _first_records(request, client, cluster, group, preview.plan)
     confirm = None
     if not preview.blocked_reason:
         token = sign_preview(
@@ -101,6 +104,26 @@ def _preview_page(
     )
 
 
+def _first_records(
+    request: HttpRequest, client: ClusterClient, cluster: Cluster, group: str, plan: planning.ResetPlan
+) -> dict:
+    """What the preview shows of the records the group will read first: them, why not, or who may see them."""
+    if not access.allowed(request.user, "read_records", cluster):
+        return {"refused": access.ROLE_NEEDED["read_records"]}
+    try:
+        rows = resets.first_records_after(
+            client,
+            plan,
+            actor=request.user.get_username(),
+            cluster=cluster.name,
+            group_id=group,
+            source_ip=audit.source_ip(request),
+        )
+    except ConsoleError as error:
+        return {"error": error.message}
+    return {"rows": rows}
+
+
 @require_GET
 def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, "reset", group)
@@ -110,9 +133,9 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     undo_of = get_object_or_404(
         Operation, cluster=cluster_row, group_id=group, pk=undo if undo.isascii() and undo.isdecimal() else None
     )
-    if not undo_of.can_be_undone:
-        error = f"Operation #{undo_of.pk} cannot be undone: only an offset reset that succeeded can."
-        return _page(request, _context(cluster_row, group, undo_of=undo_of, error=error), 400)
+    refused = resets.undo_refusal(undo_of)
+    if refused:
+        return _page(request, _context(cluster_row, group, undo_of=undo_of, error=refused), 400)
     return _preview_page(
         request, cluster_row, group, ResetForm(), {"strategy": "undo", "value": "", "scope": ""}, undo_of=undo_of
     )
@@ -158,21 +181,25 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
             ),
             status=400,
         )
-    operation = resets.request_operation(
-        cluster=cluster_row,
-        group_id=group,
-        kind=Operation.Kind.RESET,
-        plan=signed["plan"],
-        reason=confirm.cleaned_data["reason"],
-        actor=request.user.username,
-        requester=request.user,
-        via="web",
-        strategy=signed["strategy"],
-        strategy_value=signed["value"],
-        scope=signed["scope"],
-        undo_of=undo_of,
-        source_ip=audit.source_ip(request),
-    )
+    try:
+        operation = resets.request_operation(
+            cluster=cluster_row,
+            group_id=group,
+            kind=Operation.Kind.RESET,
+            plan=signed["plan"],
+            reason=confirm.cleaned_data["reason"],
+            actor=request.user.username,
+            requester=request.user,
+            via="web",
+            strategy=signed["strategy"],
+            strategy_value=signed["value"],
+            scope=signed["scope"],
+            undo_of=undo_of,
+            source_ip=audit.source_ip(request),
+        )
+    except lifecycle.RequestRefused as refused:
+        context = _context(cluster_row, group, undo_of=undo_of, form=ResetForm(), error=str(refused))
+        return render(request, "groups/reset.html", context, status=409)
     return redirect("operation_page", pk=operation.pk)
 
 
@@ -182,8 +209,13 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     form = ReasonForm(request.POST if request.method == "POST" else None)
     context = {"cluster": cluster_row, "group_id": group, "form": form}
     try:
-        description = client_for(cluster_row).describe_groups([group])[group]
+        description, _ = reading.existing_group(client_for(cluster_row), group)
     except ConsoleError as error:
+        if error.not_found:
+            missing = (
+                f"Consumer group '{group}' does not exist on cluster '{cluster_row.name}': there is nothing to delete."
+            )
+            return render(request, "groups/delete_group.html", {**context, "error": missing}, status=404)
         return render(request, "groups/delete_group.html", {**context, "error": error.message}, status=503)
     context["group"] = description
     if request.method == "GET":

@@ -102,14 +102,16 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
     assert page.locator("#approval-state").inner_text().startswith("Approved by approver at ")
     assert kt.committed(kafka_bootstrap, group, topic) == SHIFTED
 
-    # The audit page tells who did what, oldest last.
+    # The audit page tells who did what, oldest last, and names what was asked in words.
     page.goto(f"{live_server.url}/audit/?group={group}")
-    story = []
+    story, said = [], []
     for row in page.locator("#events tbody tr").all():
         cells = [cell.strip() for cell in row.locator("td").all_inner_texts()]
-        story.append((cells[9], cells[3], cells[2]))
+        story.append((cells[9], row.locator("td.action").get_attribute("data-action"), cells[2]))
+        said.append(" ".join(cells[3].split()))
     page.screenshot(path=AUDIT_SCREENSHOT, full_page=True)
-    assert story[::-1] == [
+    # The preview showed the operator the first record each partition would read: that read comes first.
+    assert story[::-1] == [("—", "read_records", "operator")] + [
         (f"#{operation.pk}", action, actor)
         for action, actor in [
             ("requested", "operator"),
@@ -117,4 +119,10 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
             ("started", "worker"),
             ("succeeded", "worker"),
         ]
+    ]
+    assert said[::-1] == [
+        "Reset shift-by -10 · requested all topics with committed offsets",
+        "Approve: Reset shift-by -10 all topics with committed offsets",
+        "Reset shift-by -10 · started by a worker all topics with committed offsets",
+        "Reset shift-by -10 · finished all topics with committed offsets",
     ]

@@ -46,6 +46,8 @@ RESETTERS = {"operator", "admin"}
 # Replaying copies between topics, which group patterns cannot scope: a grant for some groups only
 # (the outsider's) does not allow it.
 REPLAYERS = {"operator", "admin"}
+# Reading a topic's records follows the replay's rule: a viewer or approver reads none.
+RECORD_READERS = {"operator", "admin"}
 DELETERS = {"admin"}
 APPROVERS = {"approver", "admin"}
 REQUESTER = "operator"  # of the walk's operations awaiting approval
@@ -61,6 +63,7 @@ class Walk:
     replay_token: str
     replay: Operation  # pending, requested by REQUESTER
     awaiting: dict[str, Operation]  # one per step that decides, so each step finds its own still awaiting
+    deletion_token: str = ""  # an admin's preview of deleting the walk topic's offsets
 
     @property
     def existing(self) -> set[int]:
@@ -115,6 +118,14 @@ def _steps(w: Walk) -> list[Step]:
             listed_for=READERS,
             group_scoped=False,
         ),
+        Step(
+            "topic_records",
+            "get",
+            reverse("topic_records", args=[local, w.topic]),
+            {"partition": "0"},
+            RECORD_READERS,
+            group_scoped=False,
+        ),
         Step("reset_form", "get", reverse("reset_form", args=[local, g]), {}, RESETTERS),
         Step("reset_form", "get", reverse("reset_form", args=[local, g]), {"undo": w.operation.pk}, RESETTERS),
         Step("reset_preview", "post", reverse("reset_preview", args=[local, g]), preview, RESETTERS),
@@ -127,6 +138,21 @@ def _steps(w: Walk) -> list[Step]:
         ),
         Step("delete_group", "get", reverse("delete_group", args=[local, g]), {}, DELETERS),
         Step("delete_group", "post", reverse("delete_group", args=[local, g]), {"reason": "walk"}, DELETERS),
+        Step("delete_offsets", "get", reverse("delete_offsets", args=[local, g]), {}, DELETERS),
+        Step(
+            "delete_offsets_preview",
+            "post",
+            reverse("delete_offsets_preview", args=[local, g]),
+            {"topics": [w.topic]},
+            DELETERS,
+        ),
+        Step(
+            "delete_offsets_confirm",
+            "post",
+            reverse("delete_offsets_confirm", args=[local, g]),
+            {"token": w.deletion_token, "reason": "walk"},
+            DELETERS,
+        ),
         Step(
             "replay_action",
             "get",
@@ -155,6 +181,8 @@ def _steps(w: Walk) -> list[Step]:
         Step("operation_page", "get", reverse("operation_page", args=[w.operation.pk]), {}, READERS),
         Step("operation_page", "get", reverse("operation_page", args=[w.awaiting["reject"].pk]), {}, READERS),
         Step("approval_list", "get", reverse("approval_list"), {}, APPROVERS, group_scoped=False, cluster_scoped=False),
+        # Everyone's own requests: no grant is needed to see what one asked for.
+        Step("my_requests", "get", reverse("my_requests"), {}, everyone, group_scoped=False, cluster_scoped=False),
         Step(
             "approve_operation",
             "post",
@@ -253,6 +281,9 @@ def walk(cluster, kafka_bootstrap, unique, make_user) -> Walk:
         replay=done,
         awaiting=awaiting,
     )
+    deletion_previewed = admin.post(reverse("delete_offsets_preview", args=["local", group]), {"topics": [topic]})
+    deletion_token = re.search(r'name="token" value="([^"]+)"', deletion_previewed.content.decode()).group(1)
+    walk = replace(walk, deletion_token=deletion_token)
     replay_previewed = admin.post(reverse("replay_preview", args=["local", topic]), _replay_form(walk))
     replay_token = re.search(r'name="token" value="([^"]+)"', replay_previewed.content.decode()).group(1)
     wanted = replay.ReplayRequest(

@@ -386,11 +386,24 @@ def test_the_approvals_page_lists_what_the_user_may_approve_and_never_their_own(
     scoped = make_user("scoped", "Approver", pattern="payments-*")
 
     def awaiting(group, requester):
+        # A plan that changes something: one that changes nothing cannot be requested.
+        plan = [
+            {
+                "topic": "t",
+                "partition": 0,
+                "before": 5,
+                "after": 0,
+                "log_start": 0,
+                "log_end": 9,
+                "clamped": None,
+                "note": None,
+            }
+        ]
         return resets.request_operation(
             cluster=approval_cluster,
             group_id=group,
             kind=Operation.Kind.RESET,
-            plan=[],
+            plan=plan,
             reason="test",
             actor=requester.username,
             requester=requester,

@@ -144,6 +144,32 @@ def test_the_expired_group_committed_below_the_log_start(workload, admin):
     assert offsets[0] < log_start[0]
 
 
+def test_the_share_group_is_stable_with_two_share_consumers_reading_the_inventory(workload, kafka_bootstrap):
+    from groups.kafka import ShareClient, ShareGroupNotFound
+
+    share = ShareClient({"bootstrap.servers": kafka_bootstrap}, 10)
+    group = workload.name(demo.SHARE_WORKERS)
+
+    def observe():
+        try:
+            return share.read(group)
+        except ShareGroupNotFound:
+            return None
+
+    found = eventually(
+        observe,
+        lambda s: s is not None
+        and s.description.state == "Stable"
+        and len(s.description.members) == 2
+        and any(o.start_offset is not None for o in s.offsets),
+    )
+    assert found is not None and found.description.state == "Stable"
+    members = found.description.members
+    assert sorted(m.client_id for m in members) == ["inventory-worker-0", "inventory-worker-1"]
+    assert {tp.topic for m in members for tp in m.assignment} == {workload.name("inventory")}
+    assert any(o.start_offset is not None for o in found.offsets)
+
+
 def test_seeding_again_changes_no_committed_offset(workload, admin):
     seeded = [workload.name(g) for g in (demo.EMPTY_WITH_LAG, demo.PARTIAL_OFFSETS, demo.BELOW_LOG_START)]
     before = {group: committed(admin, group) for group in seeded}

@@ -139,6 +139,12 @@ def test_a_group_faster_than_its_producers_catches_up_in_lag_over_the_net_rate()
     assert (result.consume_rate, result.produce_rate) == (pytest.approx(20), pytest.approx(10))
 
 
+def test_rates_measured_already_give_the_same_catch_up_as_measuring_them_again():
+    windows = {("t", 0): _obs([0, 300, 600], [1800, 1950, 2100]), ("t", 1): _obs([0, 150, 300], [3000, 3000, 3000])}
+    rates = {key: partition_rates(window) for key, window in windows.items()}
+    assert catch_up(windows, rates_of=rates) == catch_up(windows)
+
+
 def test_the_slowest_partition_sets_the_groups_catch_up_time():
     fast = _obs([0, 300, 600], [1800, 1950, 2100])
     slow = _obs([0, 150, 300], [3000, 3000, 3000])

@@ -21,6 +21,8 @@ LAYERS = {
     "groups.kafka": 2,
     "groups.lag": 3,
     "groups.reading": 3,
+    "groups.share_reading": 3,
+    "groups.browse": 3,
     "groups.planning": 3,
     "groups.operations": 4,
     "groups.forms": 5,

@@ -90,6 +90,13 @@ def test_to_current_inside_the_log_gives_no_warning():
     assert plan_reset(ToCurrent(), [facts(committed=100)]).warnings == ()
 
 
+def test_a_plan_changes_nothing_only_when_every_partition_stays_where_it_is():
+    assert plan_reset(ToCurrent(), [facts(0, committed=100), facts(1, committed=7)]).changes_nothing
+    assert ResetPlan(rows=()).changes_nothing
+    assert not plan_reset(ToCurrent(), [facts(0, committed=100), facts(1, committed=None)]).changes_nothing
+    assert not plan_reset(ToEarliest(), [facts(0, committed=0), facts(1, committed=7)]).changes_nothing
+
+
 # --to-offset
 
 
@@ -339,6 +346,13 @@ def test_totals_sum_lag_and_records_over_the_plan():
 def test_skipped_records_are_warned_about_per_partition():
     plan = plan_reset(ToLatest(), [facts(0, committed=100, log_end=200), facts(1, committed=200, log_end=200)])
     assert plan.warnings == ("100 records will be skipped and never consumed by this group: t-0 (100).",)
+
+
+def test_skipped_record_counts_are_written_with_thousands_separators_as_every_page_writes_counts():
+    plan = plan_reset(ToLatest(), [facts(0, committed=1000, log_end=2500), facts(1, committed=0, log_end=1200)])
+    assert plan.warnings == (
+        "2,700 records will be skipped and never consumed by this group: t-0 (1,500), t-1 (1,200).",
+    )
 
 
 def test_a_plain_replay_has_no_warnings():

@@ -232,8 +232,8 @@ class Command(BaseCommand):
         )
         totals = plan.totals
         self.stdout.write(
-            f"Total lag {totals.lag_before} → {totals.lag_after} (before: partitions with a committed offset); "
-            f"{totals.records_to_reconsume} records to consume again, {totals.records_to_skip} to skip."
+            f"Total lag {totals.lag_before:,} → {totals.lag_after:,} (before: partitions with a committed offset); "
+            f"{totals.records_to_reconsume:,} records to consume again, {totals.records_to_skip:,} to skip."
         )
         for warning in warnings:
             self.stdout.write(f"Warning: {warning}")

@@ -1,0 +1,51 @@
+"""What a person types to reset a share group's start offsets: a strategy, its value, the scope.
+
+Only the writing is read here; what the request means is checked by `preview_share_reset`.
+"""
+
+from __future__ import annotations
+
+from django import forms
+
+from groups.operations.share_resets import SHARE_STRATEGIES
+
+SHARE_VALUE_HINTS = [
+    (SHARE_STRATEGIES["to-datetime"], "ISO 8601, such as 2026-11-21T09:00:00.000 (UTC when no zone)"),
+    (SHARE_STRATEGIES["to-offset"], "an offset, such as 1500 (clamped to each partition's log)"),
+]
+SHARE_SCOPE_CHOICES = [
+    ("all", "All share-partitions the group has start offsets for"),
+    ("topics", "Only these topics or partitions"),
+]
+
+
+class ShareResetForm(forms.Form):
+    strategy = forms.ChoiceField(choices=list(SHARE_STRATEGIES.items()))
+    value = forms.CharField(required=False, max_length=500)
+    scope_mode = forms.ChoiceField(choices=SHARE_SCOPE_CHOICES, initial="all", widget=forms.RadioSelect)
+    scope = forms.CharField(
+        required=False, max_length=5000, help_text="orders, or orders:0,2; several separated by spaces"
+    )
+
+    def clean(self):
+        super().clean()
+        data = self.cleaned_data
+        if data.get("scope_mode") == "topics" and not data.get("scope", "").strip():
+            raise forms.ValidationError(
+                "Name at least one topic, such as orders, or partitions, such as orders:0,2, "
+                "or choose all share-partitions of the group."
+            )
+        return data
+
+    def request_fields(self) -> dict[str, str]:
+        """What the preview plans from and the operation records: strategy, its value, the scope."""
+        data = self.cleaned_data
+        scope = data["scope"].strip() if data["scope_mode"] == "topics" else ""
+        return {"strategy": data["strategy"], "value": data["value"], "scope": scope}
+
+    @classmethod
+    def for_request(cls, strategy: str, value: str, scope: str) -> ShareResetForm:
+        """The form as it was filled for a preview."""
+        return cls(
+            initial={"strategy": strategy, "value": value, "scope_mode": "topics" if scope else "all", "scope": scope}
+        )

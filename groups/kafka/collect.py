@@ -1,0 +1,355 @@
+"""Everything one collection round reads from a cluster, in a small fixed number of batched round trips.
+
+Two phases, each a handful of requests in flight together, whatever the number of groups:
+
+1. ListGroups on every broker (confluent-kafka: it reports each group's type) beside one
+   Metadata request for every topic's partitions (kafka-python).
+2. Beside each other: DescribeGroups for the groups that are not Empty (an Empty group has no
+   members to describe); DescribeConfigs of every topic (retention.ms); OffsetFetch for every
+   group, batched per coordinator (KIP-709, Kafka 3.0+). Then ListOffsets earliest and latest,
+   then max_timestamp (KIP-734), for every partition of every topic, batched per partition
+   leader. Log ends are read after committed offsets, as Kafka's own tool does: the other way
+   round, a consumer committing in between would show a commit past the log end.
+
+Committed offsets come from kafka-python's `list_group_offsets`, because librdkafka's
+ListConsumerGroupOffsets takes one group per request and crashes its process on coordinator
+errors (see kafka_offsets). kafka-python raises on the first group or partition error of a
+batch, so a batch that fails with an error that retrying cannot cure is split in halves until
+the groups at fault are found: they are reported with their error, every other group is read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+import kafka.errors  # type: ignore[import-untyped]
+from kafka import KafkaAdminClient  # type: ignore[import-untyped]
+from kafka.admin import ConfigResource, ConfigResourceType  # type: ignore[import-untyped]
+from kafka.net.compat import KafkaNetClient  # type: ignore[import-untyped]
+
+from groups.kafka import (
+    TP,
+    ClusterClient,
+    ConsoleError,
+    GroupListing,
+    Member,
+    client_for,
+)
+
+T = TypeVar("T")
+
+# Codes under which ClusterClient.max_timestamps reports a partition that vanished or lost its
+# leader while the round ran; the newest-record figures are then left out of that round only.
+_GONE_CODES = frozenset(
+    {
+        "UNKNOWN_TOPIC_OR_PART",
+        "_UNKNOWN_PARTITION",
+        "_UNKNOWN_TOPIC",
+        "LEADER_NOT_AVAILABLE",
+        "NOT_LEADER_FOR_PARTITION",
+        "_NOENT",
+    }
+)
+
+
+@dataclass(frozen=True)
+class GroupReading:
+    """One group as the round saw it. `members` is empty for an Empty group (never described)."""
+
+    group_id: str
+    state: str
+    type: str
+    members: tuple[Member, ...]
+    committed: dict[TP, int]
+    error: str = ""  # why this group's offsets could not be read; the rest of the round stands
+
+
+@dataclass(frozen=True)
+class PartitionReading:
+    """Log start and end (high watermark) of a partition, and its newest record by timestamp."""
+
+    log_start: int | None
+    log_end: int | None
+    newest_offset: int | None = None
+    newest_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class TopicReading:
+    name: str
+    partitions: int
+    internal: bool
+    retention_ms: int | None = None  # -1: kept forever; None: not read
+
+
+@dataclass(frozen=True)
+class ClusterReading:
+    """What one round read: every group, every topic, every partition's ends; and what it cost."""
+
+    # Wall clock when the log ends came back (the committed offsets were read just before): the
+    # moment the round's figures describe.
+    t_ms: int
+    groups: dict[str, GroupReading]
+    topics: dict[str, TopicReading]
+    partitions: dict[TP, PartitionReading]
+    seconds: dict[str, float] = field(default_factory=dict)  # time per step, for the round's report
+    notes: tuple[str, ...] = ()  # what the round could not read although it succeeded
+
+
+def kafka_python_config(config: dict[str, str], timeout: float) -> dict:
+    """kafka-python's settings for a cluster's librdkafka settings (the only ones Cluster produces)."""
+    names = {
+        "bootstrap.servers": "bootstrap_servers",
+        "security.protocol": "security_protocol",
+        "sasl.mechanism": "sasl_mechanism",
+        "sasl.username": "sasl_plain_username",
+        "sasl.password": "sasl_plain_password",
+        "ssl.ca.location": "ssl_cafile",
+    }
+    unknown = sorted(set(config) - set(names))
+    if unknown:
+        raise ConsoleError(
+            f"The collector cannot pass the client settings {', '.join(unknown)} on to its "
+            "committed-offsets reader; remove them from the cluster's configuration.",
+            code="CONFIG",
+        )
+    out: dict[str, object] = {names[key]: value for key, value in config.items()}
+    out.update(
+        request_timeout_ms=int(timeout * 1000),
+        bootstrap_timeout_ms=int(timeout * 1000),
+        client_id="kafka-console-collector",
+    )
+    return out
+
+
+def _error(exc: kafka.errors.KafkaError, what: str, bootstrap: str) -> ConsoleError:
+    """A kafka-python failure told the way groups.kafka tells librdkafka's."""
+    code = getattr(exc, "message", None) or type(exc).__name__
+    if isinstance(exc, kafka.errors.KafkaTimeoutError | kafka.errors.KafkaConnectionError):
+        return ConsoleError(
+            f"Kafka at {bootstrap} did not answer while {what} ({exc}). Check that the brokers "
+            "are up and reachable from the console.",
+            code="_TIMED_OUT",
+            retriable=True,
+        )
+    if isinstance(
+        exc,
+        kafka.errors.CoordinatorLoadInProgressError
+        | kafka.errors.NotCoordinatorError
+        | kafka.errors.CoordinatorNotAvailableError,
+    ):
+        return ConsoleError(
+            f"The group coordinator is not available while {what} ({code}); the next round tries again.",
+            code=code,
+            retriable=True,
+        )
+    if isinstance(exc, kafka.errors.AuthorizationError):
+        return ConsoleError(f"Kafka refused {what}: the console's credentials lack the ACL for it ({code}).", code=code)
+    if isinstance(exc, kafka.errors.SaslAuthenticationFailedError):
+        return ConsoleError(
+            f"Kafka at {bootstrap} rejected the console's credentials ({exc}). Check the "
+            "cluster's SASL user and password source.",
+            code=code,
+        )
+    return ConsoleError(f"Kafka failed while {what}: {exc}", code=code, retriable=exc.retriable)
+
+
+class OffsetsReader:
+    """One kafka-python admin client for one round: committed offsets of many groups per request.
+
+    Made per round, not kept: its coordinator cache is never invalidated, so a long-lived one
+    would keep asking a broker that stopped coordinating a group.
+    """
+
+    def __init__(self, config: dict[str, str], timeout: float):
+        self.bootstrap = config.get("bootstrap.servers", "?")
+        settings = kafka_python_config(config, timeout)
+        made: list[KafkaNetClient] = []
+
+        def network_client(**configs) -> KafkaNetClient:
+            made.append(KafkaNetClient(**configs))
+            return made[-1]
+
+        try:
+            self._admin = KafkaAdminClient(**settings, kafka_client=network_client)
+        except kafka.errors.KafkaError as exc:
+            # The admin client starts its network thread before bootstrapping and does not stop it
+            # when bootstrapping fails.
+            for client in made:
+                client.close()
+            raise _error(exc, "connecting to read committed offsets", self.bootstrap) from None
+        self.requests = 0  # OffsetFetch batches sent, each one request per coordinator
+
+    def close(self) -> None:
+        self._admin.close()
+
+    def topics(self) -> dict[str, TopicReading]:
+        """Every topic the console may describe, with its partition count."""
+        try:
+            described = self._admin.describe_topics()
+        except kafka.errors.KafkaError as exc:
+            raise _error(exc, "listing topics", self.bootstrap) from None
+        return {
+            t["name"]: TopicReading(t["name"], len(t["partitions"]), bool(t.get("is_internal")))
+            for t in described
+            if t["error_code"] == 0
+        }
+
+    def retention(self, topics: list[str]) -> dict[str, int]:
+        """retention.ms of each topic, in one request; a topic deleted meanwhile is left out."""
+        if not topics:
+            return {}
+        resources = [ConfigResource(ConfigResourceType.TOPIC, name, configs=["retention.ms"]) for name in topics]
+        try:
+            described = self._admin.describe_configs(resources, config_filter="all")
+        except kafka.errors.KafkaError as exc:
+            raise _error(exc, "reading the topics' retention.ms", self.bootstrap) from None
+        out = {}
+        for name, configs in described.get("topic", {}).items():
+            value = configs.get("retention.ms", {}).get("value")
+            if value not in (None, ""):
+                out[name] = int(value)
+        return out
+
+    def committed(self, group_ids: list[str]) -> tuple[dict[str, dict[TP, int]], dict[str, str]]:
+        """(committed offsets of each group, why a group could not be read) for all of `group_ids`.
+
+        Raises ConsoleError for failures that concern the whole cluster or that retrying may cure
+        (unreachable, coordinator moving or loading): the round is then tried again whole.
+        """
+        offsets, errors, requests = committed_in_batches(
+            self._admin.list_group_offsets, list(group_ids), self.bootstrap
+        )
+        self.requests += requests
+        return offsets, errors
+
+
+def committed_in_batches(
+    fetch: Callable[[list[str]], dict], group_ids: list[str], bootstrap: str
+) -> tuple[dict[str, dict[TP, int]], dict[str, str], int]:
+    """Committed offsets of all `group_ids` through `fetch` (kafka-python's list_group_offsets), the
+    groups that failed alone with their error, and how many calls it took (1 unless some failed).
+
+    A call fails whole on any group's or partition's error; one that retrying cannot cure is
+    split in halves until the groups at fault stand alone.
+    """
+    offsets: dict[str, dict[TP, int]] = {}
+    errors: dict[str, str] = {}
+    calls = 0
+    pending = [group_ids] if group_ids else []
+    while pending:
+        batch = pending.pop()
+        calls += 1
+        try:
+            answer = fetch(batch)
+        except kafka.errors.KafkaError as exc:
+            if exc.retriable or not isinstance(exc, kafka.errors.BrokerResponseError):
+                raise _error(exc, "reading committed offsets", bootstrap) from None
+            if len(batch) == 1:
+                errors[batch[0]] = _error(
+                    exc, f"reading the committed offsets of group '{batch[0]}'", bootstrap
+                ).message
+            else:
+                half = len(batch) // 2
+                pending += [batch[half:], batch[:half]]
+            continue
+        for group_id in batch:
+            offsets[group_id] = {
+                TP(tp.topic, tp.partition): meta.offset
+                for tp, meta in answer.get(group_id, {}).items()
+                if meta.offset >= 0
+            }
+    return offsets, errors, calls
+
+
+def _timed(seconds: dict[str, float], name: str, step: Callable[[], T]) -> T:
+    started = time.monotonic()
+    try:
+        return step()
+    finally:
+        seconds[name] = time.monotonic() - started
+
+
+def read_cluster(cluster) -> ClusterReading:
+    """Read a `Cluster` row's whole cluster for one collection round; ConsoleError when it cannot."""
+    client = client_for(cluster)
+    try:
+        config = cluster.client_config()
+    except ValueError as exc:
+        raise ConsoleError(f"Cluster '{cluster.name}' is misconfigured: {exc}.", code="CONFIG") from None
+    return read_with(client, config)
+
+
+def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
+    """The round's reads through `client` (confluent-kafka) and a kafka-python reader made from `config`."""
+    seconds: dict[str, float] = {}
+    notes: list[str] = []
+    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="collect") as pool:
+        listing = pool.submit(_timed, seconds, "list_groups", client.list_groups)
+        reader_future = pool.submit(_timed, seconds, "connect", lambda: OffsetsReader(config, client.timeout))
+        try:
+            reader = reader_future.result()
+        except ConsoleError:
+            listing.cancel()
+            raise
+        try:
+            topics_future = pool.submit(_timed, seconds, "topics", reader.topics)
+            listings: list[GroupListing] = listing.result()
+            topics = topics_future.result()
+
+            readable = [g.group_id for g in listings if g.group_id]
+            active = [g.group_id for g in listings if g.group_id and g.state != "Empty"]
+            partitions = [TP(name, p) for name, t in sorted(topics.items()) for p in range(t.partitions)]
+            described = pool.submit(_timed, seconds, "describe", lambda: client.describe_groups(active))
+            retention = pool.submit(_timed, seconds, "configs", lambda: reader.retention(sorted(topics)))
+            committed, group_errors = _timed(seconds, "offset_fetch", lambda: reader.committed(readable))
+            # One confluent-kafka call at a time: two threads in AdminClient.list_offsets at once
+            # crashed the process (segfault, confluent-kafka 2.16.1, seen once in the tests).
+            descriptions = described.result()
+            log_offsets = _timed(seconds, "log_offsets", lambda: client.log_offsets(partitions))
+            t_ms = int(time.time() * 1000)
+            try:
+                newest_records = _timed(seconds, "max_timestamps", lambda: client.max_timestamps(partitions))
+            except ConsoleError as exc:
+                if exc.code not in _GONE_CODES:
+                    raise
+                newest_records = {}
+                notes.append(f"Newest-record timestamps were not read this round: {exc.message}")
+            retention_ms = retention.result()
+        finally:
+            reader.close()
+    seconds["offset_fetch_requests"] = reader.requests
+
+    groups: dict[str, GroupReading] = {}
+    for listing_row in listings:
+        group_id = listing_row.group_id
+        description = descriptions.get(group_id)
+        offsets = committed.get(group_id, {})
+        if description is not None and description.state == "Dead" and not offsets:
+            continue  # deleted between listing and describing
+        groups[group_id] = GroupReading(
+            group_id=group_id,
+            state=description.state if description is not None else listing_row.state,
+            type=listing_row.type,
+            members=description.members if description is not None else (),
+            committed=offsets,
+            error=group_errors.get(group_id, ""),
+        )
+    readings = {}
+    for tp in partitions:
+        ends_of = log_offsets.get(tp)
+        newest_of = newest_records.get(tp)
+        readings[tp] = PartitionReading(
+            log_start=ends_of.start if ends_of else None,
+            log_end=ends_of.end if ends_of else None,
+            newest_offset=newest_of[0] if newest_of else None,
+            newest_ms=newest_of[1] if newest_of else None,
+        )
+    topics = {name: replace(t, retention_ms=retention_ms.get(name)) for name, t in topics.items()}
+    return ClusterReading(
+        t_ms=t_ms, groups=groups, topics=topics, partitions=readings, seconds=seconds, notes=tuple(notes)
+    )

@@ -1,0 +1,365 @@
+"""One round's evaluation: from what the round read (and what the last snapshot carried) to snapshot rows.
+
+Pure: no Django, no I/O. The collector reads Kafka and the console's database, hands the facts
+here, and stores what comes back. The rules themselves are groups.status (Burrow's status
+window), groups.estimates (lag in seconds) and groups.forecasts (retention margin, catch-up);
+this module feeds them:
+
+- the status window travels from round to round in the rows' `window` fields: each round
+  appends its observation of every group-partition (committed offset) and topic-partition (log
+  end) and keeps the last `window_rounds`;
+- each topic partition's log history (groups.snapshot.timelines) travels in its topic row, as
+  far back as its most lagging group needs, and gives the timeline that dates offsets.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from groups import estimates, forecasts, status
+from groups.kafka import TP
+from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading
+from groups.lag import partition_lag
+from groups.snapshot import rows, timelines
+
+_UNKNOWN_ENDS = PartitionReading(None, None)
+_NO_TIMELINE = estimates.Timeline(())
+_MARGIN_STATES = ("lost", "warning", "ok")
+_NO_RATES = forecasts.Rates(None, None)
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What the served snapshot hands to the next round: its window times and its rows' carried fields."""
+
+    window_ms: tuple[int, ...] = ()
+    group_windows: Mapping[str, str] = field(default_factory=dict)  # group id -> SnapshotGroup.window
+    topic_windows: Mapping[str, str] = field(default_factory=dict)  # topic -> SnapshotTopic.window
+    topic_histories: Mapping[str, str] = field(default_factory=dict)  # topic -> SnapshotTopic.history
+
+
+@dataclass(frozen=True)
+class ConsoleFacts:
+    """What the console's own database knows about the groups it sees."""
+
+    replay_operations: Mapping[str, int] = field(default_factory=dict)  # checkpoint group id -> replay op
+    # group id -> (operation id, finished at, epoch ms) of this console's offset changes in the window
+    moves: Mapping[str, Sequence[tuple[int, int]]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class GroupRow:
+    """The values of one SnapshotGroup row."""
+
+    group_id: str
+    state: str
+    type: str
+    members: int
+    topics: list[str]
+    partitions: int
+    lag: int | None
+    detail: str
+    window: str
+    error: str = ""
+    replay_operation_id: int | None = None
+    lag_seconds: float | None = None
+    lag_seconds_method: str = ""
+    lag_seconds_doubtful: bool = False
+    status: str = ""
+    status_reason: str = ""
+    operation_id: int | None = None
+    catch_up_seconds: float | None = None
+    catch_up_note: str = ""
+    retention_margin_seconds: float | None = None
+    retention_note: str = ""
+
+
+@dataclass(slots=True)
+class TopicRow:
+    """The values of one SnapshotTopic row."""
+
+    topic: str
+    internal: bool
+    partitions: int
+    messages: int | None
+    groups: int
+    lag: int | None
+    detail: str
+    window: str
+    history: str
+    max_lag_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    window_ms: tuple[int, ...]
+    groups: list[GroupRow]
+    topics: list[TopicRow]
+    partition_count: int
+    summary: dict
+
+
+@dataclass(frozen=True)
+class _TopicState:
+    """One topic's partitions this round: log-end windows, log histories, and timelines where needed."""
+
+    ends: dict[int, list[int | None]]
+    histories: dict[int, list[estimates.LogRound]]
+    timelines: dict[int, estimates.Timeline]
+    rate_histories: dict[int, list[estimates.LogRound]]
+
+
+def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
+    """The window of one key: the last `keep` values carried, then this round's."""
+    return [*previous[max(0, len(previous) - keep) :], value] if keep else [value]
+
+
+def _sum_known(values) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+class _Round:
+    def __init__(
+        self,
+        reading: ClusterReading,
+        carried: Carried,
+        facts: ConsoleFacts,
+        *,
+        window_rounds: int,
+        retention_warning_s: float,
+    ):
+        self.reading = reading
+        self.carried = carried
+        self.facts = facts
+        self.now_ms = reading.t_ms
+        self.window_rounds = window_rounds
+        self.window_ms = (*carried.window_ms, reading.t_ms)[-window_rounds:]
+        self.keep = len(self.window_ms) - 1
+        self.retention_warning_s = retention_warning_s
+        self.topics = self._topic_states()
+
+    def _lagging_floor(self) -> dict[TP, int]:
+        """The smallest committed offset of a group behind on each partition: how far back to date offsets."""
+        floor: dict[TP, int] = {}
+        for group in self.reading.groups.values():
+            for tp, committed in group.committed.items():
+                end = self.reading.partitions.get(tp, _UNKNOWN_ENDS).log_end
+                if end is not None and committed < end and committed < floor.get(tp, end):
+                    floor[tp] = committed
+        return floor
+
+    def _topic_states(self) -> dict[str, _TopicState]:
+        floor = self._lagging_floor()
+        out = {}
+        for name, topic in self.reading.topics.items():
+            previous_ends = rows.decode_window(self.carried.topic_windows.get(name, "")).get(name, {})
+            previous_histories = timelines.decode(self.carried.topic_histories.get(name, ""))
+            state = _TopicState({}, {}, {}, {})
+            for p in range(topic.partitions):
+                tp = TP(name, p)
+                ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
+                state.ends[p] = _carry(previous_ends.get(p, ()), self.keep, ends.log_end)
+                latest = estimates.LogRound(
+                    self.now_ms, ends.log_start, ends.log_end, ends.newest_offset, ends.newest_ms
+                )
+                history = timelines.append_round(
+                    previous_histories.get(p, ()), latest, keep_offset=floor.get(tp), min_rounds=self.window_rounds
+                )
+                state.histories[p] = history
+                if tp in floor:
+                    state.timelines[p] = estimates.timeline_from_history(history)
+                    # The log start's rate is measured between the first round after the last
+                    # discontinuity and the latest; the rounds between change nothing.
+                    starts = [(r.t_ms, r.log_start) for r in history if r.log_start is not None]
+                    if starts:
+                        first = starts[estimates.continuous_from(starts)][0]
+                        state.rate_histories[p] = [r for r in history if r.t_ms in (first, self.now_ms)]
+            out[name] = state
+        return out
+
+    def observations(self, tp: TP, committed_series: list[int | None]) -> list[status.Observation]:
+        """The status window of one group-partition: its committed offsets beside the partition's log ends."""
+        state = self.topics.get(tp.topic)
+        ends = state.ends.get(tp.partition, []) if state else []
+        times = self.window_ms[len(self.window_ms) - len(committed_series) :]
+        shift = len(ends) - len(committed_series)
+        return [
+            status.Observation(t, c, ends[i + shift] if i + shift >= 0 else None)
+            for i, (t, c) in enumerate(zip(times, committed_series))
+        ]
+
+    def group_row(self, group: GroupReading) -> tuple[GroupRow, list[tuple[TP, int | None, float | None]]]:
+        """A group's row, and (partition, lag, lag seconds) of each partition it has committed on."""
+        owners = {
+            tp: rows.Owner(m.member_id, m.client_id, m.host, m.instance_id)
+            for m in group.members
+            for tp in m.assignment
+        }
+        previous = rows.decode_window(self.carried.group_windows.get(group.group_id, ""))
+        moves = [status.ConsoleMove(op, t) for op, t in self.facts.moves.get(group.group_id, ())]
+        details = []
+        window: dict[str, dict[int, list[int | None]]] = {}
+        statuses: dict[status.PartitionKey, status.PartitionStatus] = {}
+        lag_figures: dict[status.PartitionKey, estimates.LagSeconds] = {}
+        margins = []
+        lagging: dict[status.PartitionKey, Sequence[status.Observation]] = {}
+        lagging_rates: dict[status.PartitionKey, forecasts.Rates] = {}
+        committed_lags = []
+        for tp in sorted(set(owners) | set(group.committed)):
+            committed = group.committed.get(tp)
+            ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
+            lag = partition_lag(committed, ends.log_end)
+            owner = owners.get(tp)
+            series = _carry(previous.get(tp.topic, {}).get(tp.partition, ()), self.keep, committed)
+            window.setdefault(tp.topic, {})[tp.partition] = series
+            observed = self.observations(tp, series)
+            judged = status.evaluate_partition(
+                observed,
+                now_ms=self.now_ms,
+                moves=moves,
+                has_consumer=owner is not None,
+                window_length=self.window_rounds,
+            )
+            state = self.topics.get(tp.topic)
+            timeline = state.timelines.get(tp.partition, _NO_TIMELINE) if state else _NO_TIMELINE
+            figure = estimates.lag_seconds(
+                committed=committed,
+                log_start=ends.log_start,
+                log_end=ends.log_end,
+                timeline=timeline,
+                now_ms=self.now_ms,
+            )
+            margin = None
+            if committed is not None:
+                statuses[tp], lag_figures[tp] = judged, figure
+                committed_lags.append((tp, lag, figure.seconds))
+                if lag is not None and lag > 0:
+                    lagging[tp], lagging_rates[tp] = observed, forecasts.partition_rates(observed)
+                topic = self.reading.topics.get(tp.topic)
+                margin = forecasts.retention_margin(
+                    committed=committed,
+                    log_start=ends.log_start,
+                    log_end=ends.log_end,
+                    history=state.rate_histories.get(tp.partition, ()) if state else (),
+                    # Rates matter only to unread records; measuring them costs more than the rest.
+                    rates=lagging_rates.get(tp, _NO_RATES),
+                    lag=figure,
+                    retention_ms=topic.retention_ms if topic else None,
+                    warn_below_s=self.retention_warning_s,
+                )
+                if margin.state in _MARGIN_STATES:
+                    margins.append(margin)
+            details.append(
+                rows.PartitionDetail(
+                    tp.topic,
+                    tp.partition,
+                    committed,
+                    ends.log_start,
+                    ends.log_end,
+                    lag,
+                    figure.seconds,
+                    judged.status.value,
+                    owner,
+                    "" if judged.status is status.Status.OK else judged.reason,
+                    judged.operation_id,
+                    figure.method,
+                    figure.doubtful,
+                    (0.0 if margin.state == "lost" else margin.seconds) if margin else None,
+                    margin.state if margin else "",
+                )
+            )
+        headline = status.evaluate_group(statuses)
+        group_figure = estimates.group_lag_seconds(lag_figures)
+        # Only partitions behind decide when the group catches up (none behind: caught up).
+        catch = forecasts.catch_up(lagging, rates_of=lagging_rates) if statuses else None
+        worst = min(margins, key=lambda m: 0.0 if m.state == "lost" else m.seconds or 0.0, default=None)
+        row = GroupRow(
+            group_id=group.group_id,
+            state=group.state,
+            type=group.type,
+            members=len(group.members),
+            topics=sorted({d.topic for d in details}),
+            partitions=len(details),
+            lag=_sum_known(d.lag for d in details),
+            detail=rows.encode_group_detail(details),
+            window=rows.encode_window(window),
+            error=group.error,
+            replay_operation_id=self.facts.replay_operations.get(group.group_id),
+            lag_seconds=group_figure.seconds,
+            lag_seconds_method=group_figure.method,
+            lag_seconds_doubtful=group_figure.doubtful,
+            # A group whose offsets could not be read is not judged: OK would claim what no one saw.
+            status="" if group.error else headline.status.value,
+            status_reason=group.error or headline.summary,
+            operation_id=max(headline.operation_ids, default=None),
+            catch_up_seconds=catch.seconds if catch else None,
+            catch_up_note=catch.note if catch else "",
+            retention_margin_seconds=(0.0 if worst.state == "lost" else worst.seconds) if worst else None,
+            retention_note=worst.note if worst else "",
+        )
+        return row, committed_lags
+
+
+def evaluate(
+    reading: ClusterReading,
+    carried: Carried,
+    facts: ConsoleFacts,
+    *,
+    window_rounds: int,
+    retention_warning_s: float = 3600.0,
+) -> Evaluated:
+    """Snapshot rows for every group and topic the round read, each carrying what the next round needs."""
+    round_ = _Round(reading, carried, facts, window_rounds=window_rounds, retention_warning_s=retention_warning_s)
+    readers: dict[str, dict[str, list[tuple[int | None, float | None]]]] = {}  # topic -> group -> figures there
+    groups = []
+    partition_count = 0
+    for group_id in sorted(reading.groups):
+        row, committed_lags = round_.group_row(reading.groups[group_id])
+        groups.append(row)
+        partition_count += row.partitions
+        for tp, lag, seconds in committed_lags:
+            readers.setdefault(tp.topic, {}).setdefault(group_id, []).append((lag, seconds))
+    statuses = {row.group_id: row.status for row in groups}
+    topic_rows = []
+    for name in sorted(reading.topics):
+        topic = reading.topics[name]
+        state = round_.topics[name]
+        partitions = [
+            rows.TopicPartitionDetail(p, ends.log_start, ends.log_end, ends.newest_offset, ends.newest_ms)
+            for p in range(topic.partitions)
+            for ends in [reading.partitions.get(TP(name, p), _UNKNOWN_ENDS)]
+        ]
+        spans = [p.log_end - p.log_start for p in partitions if p.log_end is not None and p.log_start is not None]
+        reading_groups = readers.get(name, {})
+        group_details = [
+            rows.TopicGroupDetail(g, len(figures), _sum_known(lag for lag, _ in figures), statuses[g])
+            for g, figures in sorted(reading_groups.items())
+        ]
+        known_seconds = [s for figures in reading_groups.values() for _, s in figures if s is not None]
+        topic_rows.append(
+            TopicRow(
+                topic=name,
+                internal=topic.internal,
+                partitions=topic.partitions,
+                messages=sum(spans) if spans else None,
+                groups=len(reading_groups),
+                lag=_sum_known(d.lag for d in group_details),
+                max_lag_seconds=max(known_seconds, default=None),
+                detail=rows.encode_topic_detail(partitions, group_details),
+                window=rows.encode_window({name: state.ends}),
+                history=timelines.encode(state.histories),
+            )
+        )
+    summary = {
+        "by_state": dict(Counter(g.state for g in groups)),
+        "by_type": dict(Counter(g.type for g in groups)),
+        "by_status": dict(Counter(g.status for g in groups if g.status)),
+        "unreadable_groups": sum(1 for g in groups if g.error),
+        "notes": list(reading.notes),
+    }
+    return Evaluated(
+        window_ms=round_.window_ms, groups=groups, topics=topic_rows, partition_count=partition_count, summary=summary
+    )

@@ -1,0 +1,23 @@
+// The record browser's per-record format switch: every format of a record is already on the page
+// (all but one hidden), so a click shows another at once. Without this script the same links
+// reload the page with the record's format in the query string.
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[data-show-format]");
+  const record = link && link.closest("tr[data-record]");
+  if (!record) return;
+  event.preventDefault();
+  const wanted = link.dataset.showFormat;
+  for (const field of record.querySelectorAll(".bytes")) {
+    const variants = [...field.querySelectorAll("pre[data-format]")];
+    if (!variants.length) continue; // null
+    const match = variants.find((v) => v.dataset.format === wanted);
+    const shown = match || variants.find((v) => v.dataset.format === field.dataset.detected);
+    for (const variant of variants) variant.hidden = variant !== shown;
+    field.querySelector(".shown-format").textContent = shown.dataset.format;
+    field.querySelector(".refused").textContent = match || wanted === "auto" ? "" : `not ${wanted}`;
+  }
+  for (const other of record.querySelectorAll("a[data-show-format]")) {
+    if (other === link) other.setAttribute("aria-current", "true");
+    else other.removeAttribute("aria-current");
+  }
+});

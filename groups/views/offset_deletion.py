@@ -1,0 +1,144 @@
+"""Pages that delete a group's committed offsets: the form (the topics and partitions it has offsets on),
+the preview, and the confirmation that requests the operation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from groups import audit
+from groups.forms import ConfirmForm, error_text
+from groups.forms_offset_deletion import OffsetDeletionForm
+from groups.kafka import ConsoleError, client_for
+from groups.models import Cluster
+from groups.operations import offset_deletions
+from groups.planning.deletions import DeletionPlan
+from groups.planning.resets import PlanningError
+from groups.views.common import (
+    PREVIEW_EXPIRED,
+    get_cluster,
+    is_partial,
+    load_preview,
+    recent_operations,
+    render_page,
+    sign_preview,
+)
+
+TOKEN_SALT = "groups.offset-deletion.confirm"
+TEMPLATE = "groups/delete_offsets.html"
+
+
+def with_outcome(plan: DeletionPlan, outcome: Sequence[dict] = ()) -> list[tuple]:
+    """The plan's rows, each with what the worker found for it (None before it ran)."""
+    results = {(o["topic"], o["partition"]): o for o in outcome}
+    return [(row, results.get((row.topic, row.partition))) for row in plan.rows]
+
+
+def _offered(cluster: Cluster, group: str, data: QueryDict | None) -> dict:
+    """The topics and partitions the group has offsets on, as boxes (ticked as `data` ticked them), or why not."""
+    try:
+        committed = client_for(cluster).committed_offsets([group])[group]
+    except ConsoleError as error:
+        return {"error": error.message, "offered": []}
+    ticked_topics = set(data.getlist("topics")) if data else set()
+    ticked = set(data.getlist("partitions")) if data else set()
+    topics: dict[str, list[dict]] = {}
+    for tp, offset in sorted(committed.items()):
+        value = f"{tp.topic}:{tp.partition}"
+        topics.setdefault(tp.topic, []).append(
+            {"value": value, "partition": tp.partition, "offset": offset, "checked": value in ticked}
+        )
+    return {
+        "offered": [
+            {"topic": topic, "checked": topic in ticked_topics, "partitions": partitions}
+            for topic, partitions in topics.items()
+        ]
+    }
+
+
+def _page(request: HttpRequest, cluster: Cluster, group: str, context: dict, status: int = 200) -> HttpResponse:
+    """The whole page, or only its preview when htmx asks (the form stays as the person left it)."""
+    full = {"cluster": cluster, "group_id": group, "recent_operations": recent_operations(cluster, group), **context}
+    if not is_partial(request):
+        form_data = request.POST if request.method == "POST" else None
+        if "offered" not in full:
+            full = {**_offered(cluster, group, form_data), **full}
+        full.setdefault("form", OffsetDeletionForm(form_data))
+    return render_page(request, TEMPLATE, "preview", full, status)
+
+
+@require_GET
+def offsets_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "delete", group)
+    offered = _offered(cluster_row, group, None)
+    return _page(request, cluster_row, group, offered, 503 if "error" in offered else 200)
+
+
+@require_POST
+def offsets_preview(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "delete", group)
+    form = OffsetDeletionForm(request.POST)
+    if not form.is_valid():
+        return _page(request, cluster_row, group, {"form": form, "preview_error": error_text(form)}, 400)
+    scope = form.cleaned_data["scope_text"]
+    try:
+        preview = offset_deletions.preview_deletion(client_for(cluster_row), group, scope)
+    except PlanningError as error:
+        return _page(request, cluster_row, group, {"form": form, "preview_error": str(error)}, 400)
+    except ConsoleError as error:
+        return _page(request, cluster_row, group, {"form": form, "preview_error": error.message}, 503)
+    confirm = None
+    if not preview.blocked_reason:
+        token = sign_preview(
+            TOKEN_SALT,
+            {
+                "cluster": cluster_row.name,
+                "group": group,
+                "scope": scope,
+                "plan": offset_deletions.plan_rows(preview.plan),
+            },
+        )
+        confirm = ConfirmForm(initial={"token": token})
+    context = {
+        "form": form,
+        "previewed": True,
+        "preview": preview,
+        "plan": preview.plan,
+        "rows": with_outcome(preview.plan),
+        "confirm": confirm,
+    }
+    return _page(request, cluster_row, group, context)
+
+
+@require_POST
+def offsets_confirm(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "delete", group)
+    signed = load_preview(request.POST.get("token", ""), TOKEN_SALT, cluster=cluster_row.name, group=group)
+    if signed is None:
+        return _page(request, cluster_row, group, {"form": OffsetDeletionForm(), "error": PREVIEW_EXPIRED}, 400)
+    confirm = ConfirmForm(request.POST)
+    if not confirm.is_valid():
+        plan = offset_deletions.stored_plan(signed["plan"])
+        context = {
+            "form": OffsetDeletionForm(initial={"scope": signed["scope"]}),
+            "previewed": True,
+            "plan": plan,
+            "rows": with_outcome(plan),
+            "confirm": confirm,
+        }
+        return _page(request, cluster_row, group, context, 400)
+    operation = offset_deletions.request_deletion(
+        cluster=cluster_row,
+        group_id=group,
+        plan=signed["plan"],
+        scope=signed["scope"],
+        reason=confirm.cleaned_data["reason"],
+        actor=request.user.username,
+        requester=request.user,
+        via="web",
+        source_ip=audit.source_ip(request),
+    )
+    return redirect("operation_page", pk=operation.pk)

@@ -1,0 +1,157 @@
+"""Resetting a share group's start offsets: form, preview, confirm and undo, as consumer-group resets do."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from groups import audit
+from groups.forms import ConfirmForm, error_text
+from groups.forms_share import SHARE_VALUE_HINTS, ShareResetForm
+from groups.kafka import ConsoleError, client_for, share_client_for
+from groups.models import Cluster, Operation
+from groups.operations import resets, share_resets
+from groups.planning import resets as planning
+from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview, recent_operations, render_page, sign_preview
+from groups.views.resets import stored_plan, with_outcome
+
+TOKEN_SALT = "groups.share-reset.confirm"
+TEMPLATE = "groups/share_reset.html"
+
+
+def _context(cluster: Cluster, group: str, **extra) -> dict:
+    return {
+        "cluster": cluster,
+        "group_id": group,
+        "hints": SHARE_VALUE_HINTS,
+        "recent_operations": recent_operations(cluster, group),
+        **extra,
+    }
+
+
+def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    return render_page(request, TEMPLATE, "preview", context, status)
+
+
+def _preview_page(
+    request: HttpRequest,
+    cluster: Cluster,
+    group: str,
+    form: ShareResetForm,
+    fields: dict,
+    undo_of: Operation | None = None,
+) -> HttpResponse:
+    context = _context(cluster, group, form=form, undo_of=undo_of)
+    try:
+        preview = share_resets.preview_share_reset(
+            share_client_for(cluster),
+            client_for(cluster),
+            group,
+            fields["strategy"],
+            fields["value"],
+            fields["scope"],
+            undo_of=undo_of,
+        )
+    except planning.PlanningError as error:
+        return _page(request, {**context, "error": str(error)}, 400)
+    except ConsoleError as error:
+        return _page(request, {**context, "error": error.message}, 404 if error.not_found else 503)
+    confirm = None
+    if not preview.blocked_reason:
+        token = sign_preview(
+            TOKEN_SALT,
+            {
+                "cluster": cluster.name,
+                "group": group,
+                **fields,
+                "undo_of": undo_of.pk if undo_of else None,
+                "zone_assumed": preview.zone_assumed,
+                "plan": resets.plan_rows(preview.plan),
+                "warnings": list(preview.plan.warnings),
+            },
+        )
+        confirm = ConfirmForm(initial={"token": token})
+    return _page(
+        request,
+        {
+            **context,
+            "previewed": True,
+            "group": preview.group,
+            "plan": preview.plan,
+            "rows": with_outcome(preview.plan),
+            "zone_assumed": preview.zone_assumed,
+            "blocked_reason": preview.blocked_reason,
+            "confirm": confirm,
+        },
+    )
+
+
+@require_GET
+def share_reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "reset", group)
+    if "undo" not in request.GET:
+        return render(request, TEMPLATE, _context(cluster_row, group, form=ShareResetForm()))
+    undo = request.GET["undo"]
+    undo_of = get_object_or_404(
+        Operation,
+        cluster=cluster_row,
+        group_id=group,
+        kind=Operation.Kind.SHARE_RESET,
+        pk=undo if undo.isascii() and undo.isdecimal() else None,
+    )
+    if not undo_of.can_be_undone:
+        error = f"Operation #{undo_of.pk} cannot be undone: only a start-offset reset that succeeded can."
+        return _page(request, _context(cluster_row, group, undo_of=undo_of, error=error), 400)
+    fields = {"strategy": "undo", "value": "", "scope": ""}
+    return _preview_page(request, cluster_row, group, ShareResetForm(), fields, undo_of=undo_of)
+
+
+@require_POST
+def share_reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "reset", group)
+    form = ShareResetForm(request.POST)
+    if not form.is_valid():
+        return _page(request, _context(cluster_row, group, form=form, error=error_text(form)), 400)
+    return _preview_page(request, cluster_row, group, form, form.request_fields())
+
+
+@require_POST
+def share_reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster, "reset", group)
+    signed = load_preview(request.POST.get("token", ""), TOKEN_SALT, cluster=cluster_row.name, group=group)
+    if signed is None:
+        context = _context(cluster_row, group, form=ShareResetForm(), error=PREVIEW_EXPIRED)
+        return render(request, TEMPLATE, context, status=400)
+    undo_of = get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None
+    confirm = ConfirmForm(request.POST)
+    if not confirm.is_valid():
+        plan = stored_plan(signed["plan"], signed["warnings"])
+        form = ShareResetForm.for_request(signed["strategy"], signed["value"], signed["scope"])
+        context = _context(
+            cluster_row,
+            group,
+            undo_of=undo_of,
+            form=form,
+            previewed=True,
+            plan=plan,
+            rows=with_outcome(plan),
+            zone_assumed=signed["zone_assumed"],
+            confirm=confirm,
+        )
+        return render(request, TEMPLATE, context, status=400)
+    operation = share_resets.request_share_reset(
+        cluster=cluster_row,
+        group_id=group,
+        plan=signed["plan"],
+        reason=confirm.cleaned_data["reason"],
+        actor=request.user.username,
+        requester=request.user,
+        via="web",
+        strategy=signed["strategy"],
+        strategy_value=signed["value"],
+        scope=signed["scope"],
+        undo_of=undo_of,
+        source_ip=audit.source_ip(request),
+    )
+    return redirect("operation_page", pk=operation.pk)

@@ -1,0 +1,110 @@
+"""Pages of a group or topic that does not exist offer no actions, and the actions answer in words if called."""
+
+import html
+
+import pytest
+from django.urls import reverse
+
+from groups.models import AuditEvent, Operation
+from tests import kafkatools as kt
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def admin(client, make_user):
+    """An Admin may reset, delete and replay: whatever is not offered is withheld for the missing thing."""
+    client.force_login(make_user("admin", "Admin"))
+    return client
+
+
+@pytest.fixture
+def topic_and_group(kafka_bootstrap, unique):
+    topic, group = unique("missing-things"), unique("missing-things-group")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.produce(kafka_bootstrap, topic, {0: 10})
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 4})
+    return topic, group
+
+
+def _text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_the_page_of_a_group_that_does_not_exist_offers_no_reset_and_no_delete(admin, cluster, unique, topic_and_group):
+    _, existing = topic_and_group
+    missing = unique("deleted-group")
+    shown = admin.get(reverse("group_page", args=["local", existing])).content.decode()
+    assert f'href="{reverse("reset_form", args=["local", existing])}"' in shown
+    assert f'href="{reverse("delete_group", args=["local", existing])}"' in shown
+
+    response = admin.get(reverse("group_page", args=["local", missing]))
+    assert response.status_code == 404
+    body = _text(response)
+    assert f"Consumer group '{missing}' does not exist" in body
+    assert reverse("reset_form", args=["local", missing]) not in body
+    assert reverse("delete_group", args=["local", missing]) not in body
+    assert 'id="no-actions"' in body
+
+
+def test_the_page_of_a_topic_that_does_not_exist_offers_no_replay(admin, cluster, unique, topic_and_group):
+    existing, _ = topic_and_group
+    missing = unique("deleted-topic")
+    shown = admin.get(reverse("topic_page", args=["local", existing])).content.decode()
+    assert reverse("replay_action", args=["local", existing]) in shown
+
+    response = admin.get(reverse("topic_page", args=["local", missing]))
+    assert response.status_code == 404
+    body = _text(response)
+    assert f"Topic '{missing}' does not exist" in body
+    assert reverse("replay_action", args=["local", missing]) not in body
+    assert reverse("replay_form", args=["local", missing]) not in body
+
+
+def test_deleting_a_group_that_does_not_exist_is_refused_in_words_and_requests_nothing(admin, cluster, unique):
+    missing = unique("deleted-group")
+    url = reverse("delete_group", args=["local", missing])
+    for response in (admin.get(url), admin.post(url, {"reason": "tidy up"})):
+        assert response.status_code == 404
+        body = _text(response)
+        assert f"Consumer group '{missing}' does not exist on cluster 'local': there is nothing to delete." in body
+        assert 'id="delete-form"' not in body
+    assert not Operation.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_a_reset_of_a_group_that_does_not_exist_says_so(admin, cluster, unique, topic_and_group):
+    topic, _ = topic_and_group
+    missing = unique("new-group")
+    url = reverse("reset_preview", args=["local", missing])
+    everything = admin.post(url, {"strategy": "to-earliest", "scope_mode": "all"})
+    assert everything.status_code == 200
+    body = _text(everything)
+    assert f"Consumer group '{missing}' does not exist on this cluster, so it has no offsets to reset" in body
+    assert 'name="token"' not in body
+
+    # Giving a new group its first offsets is what kafka-consumer-groups does too; the preview says it creates it.
+    named = _text(admin.post(url, {"strategy": "to-earliest", "scope_mode": "topics", "scope": topic}))
+    assert f"Consumer group '{missing}' does not exist on this cluster yet: applying this plan creates it" in named
+    assert 'name="token"' in named
+
+
+def test_replaying_from_a_topic_that_does_not_exist_is_refused_in_words(admin, cluster, unique, topic_and_group):
+    target, _ = topic_and_group
+    missing = unique("deleted-topic")
+    form = admin.get(reverse("replay_form", args=["local", missing]))
+    assert form.status_code == 404 and f"Topic '{missing}' does not exist" in _text(form)
+    preview = admin.post(
+        reverse("replay_preview", args=["local", missing]),
+        {
+            "partitions_mode": "all",
+            "range_mode": "offsets",
+            "offsets": "0-5",
+            "key_filter": "none",
+            "header_filter": "none",
+            "target_topic": target,
+            "partitioning": "same",
+            "timestamps": "keep",
+        },
+    )
+    assert preview.status_code == 400 and f"Topic '{missing}' does not exist" in _text(preview)
+    assert not Operation.objects.exists()

@@ -1,0 +1,114 @@
+"""The share-group pages and their JSON API against the real broker: what they show, who sees them, and
+what a wrong id or an unreachable cluster gets."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from groups.kafka import ShareClient, ShareGroupNotFound
+from groups.models import Cluster
+from tests import kafkatools as kt
+
+pytestmark = [pytest.mark.django_db]
+
+
+@pytest.fixture
+def live_share_group(kafka_bootstrap, unique):
+    """A share group with one member reading a 2-partition topic (3 and 2 records, all acknowledged)."""
+    topic, group = unique("share-page"), unique("share-page-group")
+    kt.create_topic(kafka_bootstrap, topic, 2)
+    kt.start_share_group_at_earliest(kafka_bootstrap, group)
+    kt.produce(kafka_bootstrap, topic, {0: 3, 1: 2})
+    member = kt.ShareMember(kafka_bootstrap, group, [topic], client_id="page-reader")
+    client = ShareClient({"bootstrap.servers": kafka_bootstrap}, 10)
+
+    def caught_up() -> bool:
+        try:
+            offsets = client.start_offsets(group)
+            return member.received == 5 and len(offsets) == 2 and all(o.lag == 0 for o in offsets)
+        except ShareGroupNotFound:
+            return False
+
+    try:
+        kt.wait_for(caught_up, timeout=60, what="the share group to read every record")
+        yield {"topic": topic, "group": group}
+    finally:
+        member.stop()
+
+
+@pytest.mark.integration
+def test_the_share_group_page_shows_state_epochs_members_and_start_offsets(viewer_client, cluster, live_share_group):
+    topic, group = live_share_group["topic"], live_share_group["group"]
+    response = viewer_client.get(f"/clusters/local/share-groups/{group}/")
+    assert response.status_code == 200, response.content.decode()
+    body = response.content.decode()
+    assert '<span class="badge state-Stable" id="group-state">Stable</span>' in body
+    assert "page-reader" in body and "127.0.0.1" in body and 'id="member-count">1<' in body
+    detail = response.context["detail"]
+    assert [(r.topic, r.partition, r.lag, r.log_end) for r in detail.rows] == [(topic, 0, 0, 3), (topic, 1, 0, 2)]
+    assert all(r.consumers and r.consumers[0].client_id == "page-reader" for r in detail.rows)
+    assert f'data-tp="{topic}-0"' in body and f'data-tp="{topic}-1"' in body
+    assert 'id="total-lag">0<' in body
+    # Each figure refreshes in place; the fragment alone comes back to htmx.
+    fragment = viewer_client.get(f"/clusters/local/share-groups/{group}/", HTTP_HX_REQUEST="true").content.decode()
+    assert fragment.lstrip().startswith('<div id="live"') and "<html" not in fragment
+
+
+@pytest.mark.integration
+def test_the_share_group_list_links_each_share_group_and_the_cluster_list_links_the_list(
+    viewer_client, cluster, live_share_group
+):
+    group = live_share_group["group"]
+    listing = viewer_client.get("/clusters/local/share-groups/")
+    assert listing.status_code == 200
+    assert f'href="/clusters/local/share-groups/{group}/"' in listing.content.decode()
+    assert 'href="/clusters/local/share-groups/"' in viewer_client.get("/").content.decode()
+    api = viewer_client.get("/api/clusters/local/share-groups/").json()["share_groups"]
+    assert {"group": group, "state": "Stable"} in api
+
+
+@pytest.mark.integration
+def test_a_consumer_group_or_unknown_id_on_the_share_group_page_is_a_404_that_says_which(
+    viewer_client, cluster, kafka_bootstrap, unique
+):
+    topic, consumer_group, nothing = unique("classic"), unique("classic-group"), unique("no-such-group")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.commit(kafka_bootstrap, consumer_group, {(topic, 0): 0})
+
+    page = viewer_client.get(f"/clusters/local/share-groups/{consumer_group}/")
+    assert page.status_code == 404
+    assert f"Group &#x27;{consumer_group}&#x27; is not a share group" in page.content.decode()
+    missing = viewer_client.get(f"/clusters/local/share-groups/{nothing}/")
+    assert missing.status_code == 404 and "Back to the share groups of local" in missing.content.decode()
+    api = viewer_client.get(f"/api/clusters/local/share-groups/{nothing}/")
+    assert api.status_code == 404 and api.json()["code"] == "GROUP_ID_NOT_FOUND"
+    assert api.json()["error"].startswith(f"There is no share group '{nothing}' on this cluster")
+
+
+@pytest.mark.integration
+def test_share_groups_outside_a_users_grant_are_neither_listed_nor_shown(
+    client, make_user, cluster, kafka_bootstrap, live_share_group
+):
+    group = live_share_group["group"]
+    client.force_login(make_user("other-team", "Viewer", pattern="other-team-*"))
+    assert group not in client.get("/clusters/local/share-groups/").content.decode()
+    assert client.get("/api/clusters/local/share-groups/").json() == {"share_groups": []}
+    assert client.get(f"/clusters/local/share-groups/{group}/").status_code == 403
+    assert client.get(f"/api/clusters/local/share-groups/{group}/").status_code == 403
+
+
+def test_an_unreachable_cluster_shows_its_bootstrap_servers_and_keeps_retrying(viewer_client, settings):
+    settings.KAFKA_REQUEST_TIMEOUT = 1.5
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    Cluster.objects.create(name="down", bootstrap_servers=f"127.0.0.1:{port}")
+    for url in ("/clusters/down/share-groups/", "/clusters/down/share-groups/g/"):
+        response = viewer_client.get(url)
+        body = response.content.decode()
+        assert response.status_code == 503 and f"127.0.0.1:{port}" in body and "did not answer" in body
+        assert 'http-equiv="refresh"' in body
+    api = viewer_client.get("/api/clusters/down/share-groups/g/")
+    assert api.status_code == 503 and api.json()["code"] == "_TRANSPORT"

@@ -1,0 +1,207 @@
+"""The round's evaluation and the snapshot rows' compact fields, from facts alone."""
+
+from groups.kafka import TP, Member
+from groups.kafka.collect import (
+    ClusterReading,
+    GroupReading,
+    PartitionReading,
+    TopicReading,
+)
+from groups.snapshot import rows, timelines
+from groups.snapshot.evaluate import Carried, ConsoleFacts, evaluate
+
+
+def _reading(t_ms, groups, ends, topics=None):
+    topics = topics or {tp.topic: TopicReading(tp.topic, 1 + max(p.partition for p in ends if p.topic == tp.topic),
+                                               False) for tp in ends}
+    return ClusterReading(t_ms=t_ms, groups={g.group_id: g for g in groups}, topics=topics,
+                          partitions={tp: PartitionReading(*e) for tp, e in ends.items()})
+
+
+def _group(group_id, committed, members=(), state="Empty"):
+    return GroupReading(group_id, state, "classic", tuple(members), committed)
+
+
+def _carry(evaluated):
+    return Carried(window_ms=evaluated.window_ms,
+                   group_windows={g.group_id: g.window for g in evaluated.groups},
+                   topic_windows={t.topic: t.window for t in evaluated.topics})
+
+
+def test_a_group_row_sums_its_partition_lags_and_lists_assigned_partitions_without_commits():
+    alice = Member("m-1", "app-a", "/10.0.0.1", None, (TP("t", 0), TP("t", 1)))
+    reading = _reading(1000, [_group("g", {TP("t", 0): 4, TP("u", 0): 12}, [alice], "Stable")],
+                       {TP("t", 0): (0, 10), TP("t", 1): (0, 7), TP("u", 0): (2, 10)})
+    row = evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10).groups[0]
+    assert (row.state, row.members, row.partitions, row.topics) == ("Stable", 1, 3, ["t", "u"])
+    assert row.lag == 6 + (10 - 12)  # the negative lag of a commit past the end counts, as the tool shows it
+    details = {(d.topic, d.partition): d for d in rows.decode_group_detail(row.detail)}
+    assert details["t", 0].lag == 6 and details["t", 0].owner.client_id == "app-a"
+    assert details["t", 1].committed is None and details["t", 1].lag is None and details["t", 1].log_end == 7
+    assert details["u", 0].owner is None and details["u", 0].log_start == 2
+
+
+def test_a_group_without_any_known_lag_has_no_lag_rather_than_zero():
+    reading = _reading(1000, [_group("g", {TP("gone", 0): 5})], {TP("t", 0): (0, 1)})
+    row = evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10).groups[0]
+    assert row.lag is None and row.partitions == 1
+
+
+def test_the_window_carries_each_partitions_observations_and_keeps_the_last_n_rounds():
+    carried = Carried()
+    for round_number, committed in enumerate([1, 2, 3, 4], start=1):
+        reading = _reading(round_number * 1000, [_group("g", {TP("t", 0): committed})], {TP("t", 0): (0, 10 * round_number)})
+        evaluated = evaluate(reading, carried, ConsoleFacts(), window_rounds=3)
+        carried = _carry(evaluated)
+    assert evaluated.window_ms == (2000, 3000, 4000)
+    assert rows.decode_window(evaluated.groups[0].window) == {"t": {0: [2, 3, 4]}}
+    assert rows.decode_window(evaluated.topics[0].window) == {"t": {0: [20, 30, 40]}}
+
+
+def test_a_partition_first_seen_later_has_a_shorter_window_aligned_to_the_newest_rounds():
+    first = evaluate(_reading(1000, [_group("g", {TP("t", 0): 1})], {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}),
+                     Carried(), ConsoleFacts(), window_rounds=10)
+    second = evaluate(_reading(2000, [_group("g", {TP("t", 0): 2, TP("t", 1): 3})],
+                               {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}), _carry(first), ConsoleFacts(), window_rounds=10)
+    assert second.window_ms == (1000, 2000)
+    assert rows.decode_window(second.groups[0].window) == {"t": {0: [1, 2], 1: [3]}}
+    third = evaluate(_reading(3000, [_group("g", {TP("t", 0): 2, TP("t", 1): 4})],
+                              {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}), _carry(second), ConsoleFacts(), window_rounds=10)
+    assert rows.decode_window(third.groups[0].window) == {"t": {0: [1, 2, 2], 1: [3, 4]}}
+
+
+def test_a_group_gone_from_the_reading_is_gone_from_the_rows_and_one_back_later_starts_a_new_window():
+    ends = {TP("t", 0): (0, 5)}
+    first = evaluate(_reading(1000, [_group("a", {TP("t", 0): 1}), _group("b", {TP("t", 0): 2})], ends),
+                     Carried(), ConsoleFacts(), window_rounds=10)
+    second = evaluate(_reading(2000, [_group("a", {TP("t", 0): 1})], ends), _carry(first), ConsoleFacts(),
+                      window_rounds=10)
+    assert [g.group_id for g in second.groups] == ["a"]
+    third = evaluate(_reading(3000, [_group("a", {TP("t", 0): 1}), _group("b", {TP("t", 0): 4})], ends),
+                     _carry(second), ConsoleFacts(), window_rounds=10)
+    windows = {g.group_id: rows.decode_window(g.window) for g in third.groups}
+    assert windows == {"a": {"t": {0: [1, 1, 1]}}, "b": {"t": {0: [4]}}}
+
+
+def test_a_topic_row_lists_its_partitions_and_the_groups_reading_it_with_their_lag_there():
+    reading = _reading(
+        1000,
+        [_group("a", {TP("t", 0): 1, TP("t", 1): 2, TP("u", 0): 0}), _group("b", {TP("t", 1): 5}), _group("c", {})],
+        {TP("t", 0): (0, 10), TP("t", 1): (1, 6), TP("u", 0): (0, 3)},
+        topics={"t": TopicReading("t", 2, False), "u": TopicReading("u", 1, False),
+                "idle": TopicReading("idle", 1, False), "__consumer_offsets": TopicReading("__consumer_offsets", 1, True)},
+    )
+    topics = {t.topic: t for t in evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10).topics}
+    t = topics["t"]
+    assert (t.partitions, t.messages, t.groups, t.lag) == (2, 10 + 5, 2, (9 + 4) + 1)
+    partitions, groups = rows.decode_topic_detail(t.detail)
+    assert [(p.partition, p.log_start, p.log_end) for p in partitions] == [(0, 0, 10), (1, 1, 6)]
+    assert [(g.group_id, g.partitions, g.lag) for g in groups] == [("a", 2, 13), ("b", 1, 1)]
+    idle = topics["idle"]
+    assert (idle.groups, idle.lag, idle.messages) == (0, None, None)
+    assert topics["__consumer_offsets"].internal
+
+
+def test_replay_checkpoint_groups_carry_their_operation():
+    reading = _reading(1000, [_group("console-replay-abc", {TP("t", 0): 3}), _group("app", {TP("t", 0): 3})],
+                       {TP("t", 0): (0, 5)})
+    facts = ConsoleFacts(replay_operations={"console-replay-abc": 42})
+    by_id = {g.group_id: g for g in evaluate(reading, Carried(), facts, window_rounds=10).groups}
+    assert by_id["console-replay-abc"].replay_operation_id == 42
+    assert by_id["app"].replay_operation_id is None
+
+
+def test_the_summary_counts_groups_by_state_and_type_and_the_unreadable_ones():
+    reading = _reading(1000, [_group("a", {}), _group("b", {}, state="Stable"),
+                              GroupReading("c", "Empty", "consumer", (), {}, error="no ACL")],
+                       {TP("t", 0): (0, 1)})
+    evaluated = evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10)
+    summary = evaluated.summary
+    assert summary["by_state"] == {"Empty": 2, "Stable": 1}
+    assert summary["by_type"] == {"classic": 2, "consumer": 1}
+    assert summary["unreadable_groups"] == 1
+    unreadable = evaluated.groups[2]
+    assert (unreadable.status, unreadable.status_reason, unreadable.lag) == ("", "no ACL", None)
+
+
+def test_group_detail_survives_encoding_with_shared_owners():
+    owner = rows.Owner("m", "c", "/h", "static-1")
+    details = [rows.PartitionDetail("t", 0, 5, 0, 9, 4, 1.5, "OK", owner),
+               rows.PartitionDetail("t", 1, None, None, None, None, None, "", None),
+               rows.PartitionDetail("u", 0, 1, 0, 1, 0, 0.0, "OK", owner)]
+    text = rows.encode_group_detail(details)
+    assert text.count('"m"') == 1
+    assert rows.decode_group_detail(text) == details
+
+
+PERIOD = 15_000
+
+
+NO_FACTS = ConsoleFacts()
+
+
+def _rounds(ends_and_commits, *, members=(), facts=NO_FACTS, window_rounds=10, retention_ms=None):
+    """Evaluate one round per (log end, committed) pair on topic t partition 0, PERIOD apart."""
+    carried, evaluated = Carried(), None
+    for i, (log_end, committed) in enumerate(ends_and_commits):
+        reading = ClusterReading(
+            t_ms=1_000_000 + i * PERIOD,
+            groups={"g": GroupReading("g", "Stable" if members else "Empty", "classic", tuple(members),
+                                      {TP("t", 0): committed} if committed is not None else {})},
+            topics={"t": TopicReading("t", 1, False, retention_ms)},
+            partitions={TP("t", 0): PartitionReading(0, log_end)},
+        )
+        evaluated = evaluate(reading, carried, facts, window_rounds=window_rounds)
+        carried = Carried(evaluated.window_ms, {g.group_id: g.window for g in evaluated.groups},
+                          {t.topic: t.window for t in evaluated.topics}, {t.topic: t.history for t in evaluated.topics})
+    return evaluated
+
+
+def test_a_group_that_stopped_committing_while_producers_write_turns_err_with_its_lag_in_seconds():
+    # 10 records a round; the group committed 100 and stopped: offset 100 was appended in round 0.
+    evaluated = _rounds([(100 + 10 * i, 100) for i in range(12)])
+    row = evaluated.groups[0]
+    assert row.status == "ERR" and "STOP" in row.status_reason
+    assert row.lag == 110
+    # Offset 100 is the log end of round 0: appended just after it, between round 0 and round 1.
+    assert 11 * PERIOD / 1000 - 15 <= row.lag_seconds <= 11 * PERIOD / 1000
+    assert row.lag_seconds_method == "interpolated" and not row.lag_seconds_doubtful
+    assert "Falling behind" in row.catch_up_note
+    partition = rows.decode_group_detail(row.detail)[0]
+    assert partition.status == "STOP" and partition.status_reason
+
+
+def test_a_caught_up_group_is_ok_with_no_lag_in_seconds():
+    row = _rounds([(100 + 10 * i, 100 + 10 * i) for i in range(12)]).groups[0]
+    assert (row.status, row.lag, row.lag_seconds, row.lag_seconds_method) == ("OK", 0, 0.0, "caught-up")
+    assert row.catch_up_seconds == 0.0 and row.retention_margin_seconds is None
+
+
+def test_a_rewind_made_by_the_consoles_own_operation_shows_as_a_reset_by_that_operation():
+    commits = [100] * 6 + [0] * 6
+    moves = ConsoleFacts(moves={"g": [(17, 1_000_000 + 5 * PERIOD + 2_000)]})
+    row = _rounds([(100, c) for c in commits], facts=moves).groups[0]
+    assert row.status == "RESET" and row.operation_id == 17 and "#17" in row.status_reason
+    unexplained = _rounds([(100, c) for c in commits]).groups[0]
+    assert unexplained.status != "RESET"
+
+
+def test_records_already_deleted_unread_show_as_a_lost_retention_margin():
+    evaluated = _rounds([(100, 5)])
+    reading_row = evaluated.groups[0]
+    assert reading_row.retention_margin_seconds is None  # log start 0: nothing lost yet
+    carried, evaluated = Carried(), None
+    reading = ClusterReading(t_ms=1_000_000, groups={"g": GroupReading("g", "Empty", "classic", (), {TP("t", 0): 5})},
+                             topics={"t": TopicReading("t", 1, False, 60_000)},
+                             partitions={TP("t", 0): PartitionReading(20, 100)})
+    row = evaluate(reading, carried, ConsoleFacts(), window_rounds=10).groups[0]
+    assert row.retention_margin_seconds == 0.0 and "already lost" in row.retention_note
+    assert rows.decode_group_detail(row.detail)[0].retention_state == "lost"
+
+
+def test_a_topic_rows_history_reaches_back_to_its_most_lagging_group_only():
+    evaluated = _rounds([(100 + 10 * i, 100) for i in range(30)], window_rounds=5)
+    history = timelines.decode(evaluated.topics[0].history)[0]
+    assert history[0].log_end <= 100 < history[1].log_end  # the round that dates offset 100 is kept
+    caught_up = _rounds([(100 + 10 * i, 100 + 10 * i) for i in range(30)], window_rounds=5)
+    assert len(timelines.decode(caught_up.topics[0].history)[0]) == 5
