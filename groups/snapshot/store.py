@@ -21,6 +21,7 @@ from groups.models import (
     Cluster,
     Collection,
     Operation,
+    Replay,
     Snapshot,
     SnapshotGroup,
     SnapshotTopic,
