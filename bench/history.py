@@ -53,8 +53,10 @@ class Synthetic:
     def __init__(self, groups: int, partitions: int, seed: int = 9):
         self.rng = random.Random(seed)
         kinds = ["busy"] * 6 + ["caught-up"] * 3 + ["behind"]
-        self.groups = [(f"{self.rng.choice(['orders', 'billing', 'search', 'audit'])}-consumer-{n:05d}",
-                        kinds[n % 10]) for n in range(groups)]
+        self.groups = [
+            (f"{self.rng.choice(['orders', 'billing', 'search', 'audit'])}-consumer-{n:05d}", kinds[n % 10])
+            for n in range(groups)
+        ]
         self.lag = [self.rng.randint(0, 20_000) for _ in range(groups)]
         self.members = [self.rng.randint(1, 6) for _ in range(groups)]
         self.status = ["OK"] * groups
@@ -84,8 +86,12 @@ class Synthetic:
             self.log_end[n] += max(0, int(self.rate[n] * period_s * rng.uniform(0.5, 1.5)))
             if rng.random() < period_s / 3600:
                 self.log_start[n] += int(self.rate[n] * 3600)
-            partitions[key] = (self.log_start[n], self.log_end[n], self.log_end[n] - 1,
-                               t_ms - rng.randint(0, period_s * 1000))
+            partitions[key] = (
+                self.log_start[n],
+                self.log_end[n],
+                self.log_end[n] - 1,
+                t_ms - rng.randint(0, period_s * 1000),
+            )
         return groups, partitions
 
 
@@ -101,8 +107,11 @@ def _bench(args) -> None:
     end = int(time.time() * 1000)
     end -= end % history.HOUR_MS
     start = end - args.days * history.DAY_MS
-    print(f"{connection.vendor}: {args.groups} groups and {args.partitions} partitions, a round every "
-          f"{args.period} s for {args.days} days ({args.days * history.DAY_MS // period_ms:,} rounds)", flush=True)
+    print(
+        f"{connection.vendor}: {args.groups} groups and {args.partitions} partitions, a round every "
+        f"{args.period} s for {args.days} days ({args.days * history.DAY_MS // period_ms:,} rounds)",
+        flush=True,
+    )
 
     began, appends, rolls = time.monotonic(), [], []
     for hour in range(start, end, history.HOUR_MS):
@@ -119,14 +128,19 @@ def _bench(args) -> None:
             history.roll_up_and_prune(hour + history.HOUR_MS + history.SEAL_DELAY_MS)
             rolls.append(time.perf_counter() - t0)
         if (hour - start) % history.DAY_MS == history.DAY_MS - history.HOUR_MS:
-            print(f"  day {(hour - start) // history.DAY_MS + 1} simulated "
-                  f"({time.monotonic() - began:.0f} s)", file=sys.stderr, flush=True)
+            print(
+                f"  day {(hour - start) // history.DAY_MS + 1} simulated ({time.monotonic() - began:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
     # Beat's last run before the last hour is sealed: the head holds that hour's rounds, its fullest.
     history.roll_up_and_prune(end + history.SEAL_DELAY_MS - 1)
 
-    print(f"simulated in {time.monotonic() - began:.0f} s; an append of one round "
-          f"({args.groups} groups + {args.partitions} partitions) took {_ms(statistics.median(appends))} median; "
-          f"roll_up_and_prune after each hour {_ms(statistics.median(rolls))} median, {_ms(max(rolls))} at most")
+    print(
+        f"simulated in {time.monotonic() - began:.0f} s; an append of one round "
+        f"({args.groups} groups + {args.partitions} partitions) took {_ms(statistics.median(appends))} median; "
+        f"roll_up_and_prune after each hour {_ms(statistics.median(rolls))} median, {_ms(max(rolls))} at most"
+    )
     _storage(args, history)
     _reads(cluster, data, end, history)
     if args.tier_m:
@@ -141,30 +155,43 @@ def _storage(args, history) -> None:
     tables = history.storage_bytes()
     chunk_table, head_table = HistoryChunk._meta.db_table, HistoryPoint._meta.db_table
     series_table = HistorySeries._meta.db_table
-    chunks = {row["series__kind"]: row for row in HistoryChunk.objects.values("series__kind").annotate(
-        rows=Count("pk"), payload=Sum(Func("payload", function="LENGTH")))}
+    chunks = {
+        row["series__kind"]: row
+        for row in HistoryChunk.objects.values("series__kind").annotate(
+            rows=Count("pk"), payload=Sum(Func("payload", function="LENGTH"))
+        )
+    }
     heads = dict(HistoryPoint.objects.values_list("series__kind").annotate(rows=Count("pk")))
     series = dict(HistorySeries.objects.values_list("kind").annotate(rows=Count("pk")))
     chunk_rows = sum(c["rows"] for c in chunks.values())
     chunk_overhead = (tables[chunk_table] - sum(c["payload"] for c in chunks.values())) / chunk_rows
 
     def share(kind: str) -> float:
-        return (chunks[kind]["payload"] + chunks[kind]["rows"] * chunk_overhead
-                + tables[head_table] * heads.get(kind, 0) / max(1, sum(heads.values()))
-                + tables[series_table] * series[kind] / sum(series.values()))
+        return (
+            chunks[kind]["payload"]
+            + chunks[kind]["rows"] * chunk_overhead
+            + tables[head_table] * heads.get(kind, 0) / max(1, sum(heads.values()))
+            + tables[series_table] * series[kind] / sum(series.values())
+        )
 
     print("\non disk (tables with their indexes): " + ", ".join(f"{t} {_mb(b)}" for t, b in tables.items()))
-    per_tier = HistoryChunk.objects.values_list("tier").annotate(rows=Count("pk"),
-                                                                 payload=Sum(Func("payload", function="LENGTH")))
+    per_tier = HistoryChunk.objects.values_list("tier").annotate(
+        rows=Count("pk"), payload=Sum(Func("payload", function="LENGTH"))
+    )
     for tier, rows, payload in sorted(per_tier):
         print(f"  {HistoryChunk.Tier(tier).label}: {rows:,} chunks, {payload / rows:,.0f} bytes of payload each")
-    print(f"  a chunk row costs {chunk_overhead:.0f} bytes beside its payload; {sum(heads.values()):,} rounds in "
-          f"the head")
+    print(
+        f"  a chunk row costs {chunk_overhead:.0f} bytes beside its payload; {sum(heads.values()):,} rounds in the head"
+    )
     group, partition = share(history.SERIES_GROUP) / args.groups, share(history.SERIES_PARTITION) / args.partitions
-    print(f"\nbytes per group for {args.days} days of history at a {args.period} s period: {group:,.0f} "
-          f"({_mb(group * 10_000)} for 10,000 groups)")
-    print(f"bytes per topic partition:                          {partition:,.0f} "
-          f"({_mb(partition * 2_400)} for 2,400 partitions)")
+    print(
+        f"\nbytes per group for {args.days} days of history at a {args.period} s period: {group:,.0f} "
+        f"({_mb(group * 10_000)} for 10,000 groups)"
+    )
+    print(
+        f"bytes per topic partition:                          {partition:,.0f} "
+        f"({_mb(partition * 2_400)} for 2,400 partitions)"
+    )
     print(f"  (measured on {args.groups} groups and {args.partitions} partitions, extrapolated per series)")
     _chunk_lengths(args.period, chunk_overhead, tables[head_table] / max(1, sum(heads.values())))
 
@@ -187,40 +214,55 @@ def _chunk_lengths(period_s: int, row_bytes: float, head_row_bytes: float) -> No
 
     def packed(pack, points: list[Point], span: int) -> int:
         times = [p.t_ms for p in points]
-        return sum(len(pack(points[bisect_left(times, start):bisect_left(times, start + span)]))
-                   for start in range(0, day, span))
+        return sum(
+            len(pack(points[bisect_left(times, start) : bisect_left(times, start + span)]))
+            for start in range(0, day, span)
+        )
 
     print("\na group's day in chunks of other lengths: payload + chunk rows + head rows at their fullest")
     for label, pack, series, span, head in (
-            ("rounds, 15-minute chunks", pack_rounds, rounds, 15 * minute, True),
-            ("rounds, 1-hour chunks", pack_rounds, rounds, 60 * minute, True),
-            ("rounds, 4-hour chunks", pack_rounds, rounds, 240 * minute, True),
-            ("roll-ups, 1-hour chunks", pack_buckets, buckets, 60 * minute, False),
-            ("roll-ups, 1-day chunks", pack_buckets, buckets, day, False)):
+        ("rounds, 15-minute chunks", pack_rounds, rounds, 15 * minute, True),
+        ("rounds, 1-hour chunks", pack_rounds, rounds, 60 * minute, True),
+        ("rounds, 4-hour chunks", pack_rounds, rounds, 240 * minute, True),
+        ("roll-ups, 1-hour chunks", pack_buckets, buckets, 60 * minute, False),
+        ("roll-ups, 1-day chunks", pack_buckets, buckets, day, False),
+    ):
         payload = statistics.mean(packed(pack, points, span) for points in series.values())
         chunks = day // span * row_bytes
         head_bytes = (span + SEAL_DELAY_MS) // (period_s * 1000) * head_row_bytes if head else 0
-        print(f"  {label:<25} {payload:>8,.0f} + {chunks:>7,.0f} + {head_bytes:>7,.0f} = "
-              f"{payload + chunks + head_bytes:>8,.0f} bytes")
+        print(
+            f"  {label:<25} {payload:>8,.0f} + {chunks:>7,.0f} + {head_bytes:>7,.0f} = "
+            f"{payload + chunks + head_bytes:>8,.0f} bytes"
+        )
 
 
 def _reads(cluster, data, end: int, history) -> None:
     keys = [key for key, _ in data.groups]
     print()
-    for label, span, max_points in (("24 h, every round", history.DAY_MS, None),
-                                    ("7 d, 5-minute roll-ups", 7 * history.DAY_MS, None),
-                                    ("7 d, at most 500 points", 7 * history.DAY_MS, 500),
-                                    ("30 d, at most 1,000 points", 30 * history.DAY_MS, 1000)):
+    for label, span, max_points in (
+        ("24 h, every round", history.DAY_MS, None),
+        ("7 d, 5-minute roll-ups", 7 * history.DAY_MS, None),
+        ("7 d, at most 500 points", 7 * history.DAY_MS, 500),
+        ("30 d, at most 1,000 points", 30 * history.DAY_MS, 1000),
+    ):
         times, sizes = [], []
         for n in range(50):
             t0 = time.perf_counter()
-            points = history.read_series(cluster.pk, history.SERIES_GROUP, keys[n * 7 % len(keys)],
-                                         since_ms=end - span, until_ms=end, max_points=max_points)
+            points = history.read_series(
+                cluster.pk,
+                history.SERIES_GROUP,
+                keys[n * 7 % len(keys)],
+                since_ms=end - span,
+                until_ms=end,
+                max_points=max_points,
+            )
             times.append(time.perf_counter() - t0)
             sizes.append(len(points))
         times.sort()
-        print(f"chart query for one group, {label:<27} median {_ms(statistics.median(times))}, "
-              f"p95 {_ms(times[int(len(times) * 0.95) - 1])}  ({statistics.median(sizes):,.0f} points)")
+        print(
+            f"chart query for one group, {label:<27} median {_ms(statistics.median(times))}, "
+            f"p95 {_ms(times[int(len(times) * 0.95) - 1])}  ({statistics.median(sizes):,.0f} points)"
+        )
 
 
 def _tier_m(end: int, period_s: int, history) -> None:
@@ -241,9 +283,11 @@ def _tier_m(end: int, period_s: int, history) -> None:
         if n:  # the first round also creates the 12,400 series
             times.append(time.perf_counter() - t0)
     report = history.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS)
-    print(f"\ntier M: appending one round of 10,000 groups and 2,400 partitions took {_ms(statistics.median(times))} "
-          f"median, {_ms(max(times))} at most; packing their hour ({report.rounds_packed:,} rounds into "
-          f"{report.chunks_written:,} chunks) took {report.seconds:.1f} s")
+    print(
+        f"\ntier M: appending one round of 10,000 groups and 2,400 partitions took {_ms(statistics.median(times))} "
+        f"median, {_ms(max(times))} at most; packing their hour ({report.rounds_packed:,} rounds into "
+        f"{report.chunks_written:,} chunks) took {report.seconds:.1f} s"
+    )
 
 
 def _ms(seconds: float) -> str:

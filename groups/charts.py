@@ -174,8 +174,10 @@ def sparkline_svg(
     series = ChartSeries(label=label, unit=unit, points=points)
     start, end = _time_range([series], start_ms, end_ms)
     known = [(t, v) for t, v in points if v is not None and start <= t <= end]
-    head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img"')
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="sparkline" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img"'
+    )
     if not known:
         text = f"{label}: no data"
         return mark_safe(
@@ -185,21 +187,24 @@ def sparkline_svg(
         )
     values = [v for _, v in known]
     first, last, peak = values[0], values[-1], max(values)
-    text = (f"{label}: first {exact_text(first, unit)}, last {exact_text(last, unit)}, "
-            f"max {exact_text(peak, unit)}")
+    text = f"{label}: first {exact_text(first, unit)}, last {exact_text(last, unit)}, max {exact_text(peak, unit)}"
     frame = _Frame(1.5, 2, width - 3, height - 4, start, end, min(0, min(values)), max(peak, 0))
     parts = [f'{head} aria-label="{_esc(text)}"><title>{_esc(text)}</title>']
     for run in _segments([p for p in points if start <= p[0] <= end], max_step_ms):
         coords = [(frame.x(t), frame.y(v)) for t, v in run]
         if len(coords) == 1:
-            parts.append(f'<circle class="dot" cx="{_n(coords[0][0])}" cy="{_n(coords[0][1])}" r="1.2" '
-                         f'fill="{LINE_COLOUR}"/>')
+            parts.append(
+                f'<circle class="dot" cx="{_n(coords[0][0])}" cy="{_n(coords[0][1])}" r="1.2" fill="{LINE_COLOUR}"/>'
+            )
         else:
-            parts.append(f'<path class="line" d="{_path(coords)}" fill="none" stroke="{LINE_COLOUR}" '
-                         f'stroke-width="1.2" stroke-linejoin="round"/>')
+            parts.append(
+                f'<path class="line" d="{_path(coords)}" fill="none" stroke="{LINE_COLOUR}" '
+                f'stroke-width="1.2" stroke-linejoin="round"/>'
+            )
     last_t = known[-1][0]
-    parts.append(f'<circle class="last" cx="{_n(frame.x(last_t))}" cy="{_n(frame.y(last))}" r="1.8" '
-                 f'fill="{LINE_COLOUR}"/></svg>')
+    parts.append(
+        f'<circle class="last" cx="{_n(frame.x(last_t))}" cy="{_n(frame.y(last))}" r="1.8" fill="{LINE_COLOUR}"/></svg>'
+    )
     return mark_safe("".join(parts))
 
 
@@ -245,16 +250,26 @@ def history_chart_svg(
     axis_y = height - BOTTOM
     for t, text in ticks:
         x = LEFT + (t - start) / (end - start) * plot_width
-        parts.append(f'<text class="tick-x" x="{_n(x)}" y="{axis_y + 15}" text-anchor="middle" '
-                     f'fill="{TEXT_COLOUR}" data-t="{t}">{_esc(text)}</text>')
+        parts.append(
+            f'<text class="tick-x" x="{_n(x)}" y="{axis_y + 15}" text-anchor="middle" '
+            f'fill="{TEXT_COLOUR}" data-t="{t}">{_esc(text)}</text>'
+        )
     parts.append(f'<text x="4" y="{axis_y + 15}" fill="{TEXT_COLOUR}">UTC</text>')
     parts.extend(_markers(markers, start, end, plot_width, axis_y))
     parts.append("</svg>")
     return mark_safe("".join(parts))
 
 
-def _panel(series: ChartSeries, top: float, height: float, plot_width: float, start: int, end: int,
-           time_ticks_: list[tuple[int, str]], max_step_ms: int | None) -> list[str]:
+def _panel(
+    series: ChartSeries,
+    top: float,
+    height: float,
+    plot_width: float,
+    start: int,
+    end: int,
+    time_ticks_: list[tuple[int, str]],
+    max_step_ms: int | None,
+) -> list[str]:
     values = _values(series, start, end)
     low = min([0.0, *values])
     high = max([0.0, *values])
@@ -269,31 +284,44 @@ def _panel(series: ChartSeries, top: float, height: float, plot_width: float, st
     for value in ticks:
         y = frame.y(value)
         parts.append(f'<line x1="{LEFT}" y1="{_n(y)}" x2="{_n(right)}" y2="{_n(y)}" stroke="{GRID_COLOUR}"/>')
-        parts.append(f'<text class="tick-y" x="{LEFT - 6}" y="{_n(y + 4)}" text-anchor="end" fill="{TEXT_COLOUR}" '
-                     f'data-value="{value}">{_esc(axis_label(value, series.unit))}</text>')
+        parts.append(
+            f'<text class="tick-y" x="{LEFT - 6}" y="{_n(y + 4)}" text-anchor="end" fill="{TEXT_COLOUR}" '
+            f'data-value="{value}">{_esc(axis_label(value, series.unit))}</text>'
+        )
     for t, _ in time_ticks_:
         x = frame.x(t)
-        parts.append(f'<line x1="{_n(x)}" y1="{_n(top)}" x2="{_n(x)}" y2="{_n(top + height)}" stroke="{GRID_COLOUR}" '
-                     f'stroke-dasharray="2 3"/>')
+        parts.append(
+            f'<line x1="{_n(x)}" y1="{_n(top)}" x2="{_n(x)}" y2="{_n(top + height)}" stroke="{GRID_COLOUR}" '
+            f'stroke-dasharray="2 3"/>'
+        )
     in_range = [p for p in series.points if start <= p[0] <= end]
     for run in _segments([b for b in series.band or () if start <= b[0] <= end], max_step_ms):
         upper = [(frame.x(t), frame.y(hi)) for t, _, hi in run]
         lower = [(frame.x(t), frame.y(lo)) for t, lo, _ in reversed(run)]
-        parts.append(f'<path class="band" d="{_path(upper + lower)} Z" fill="{LINE_COLOUR}" fill-opacity="0.18" '
-                     f'stroke="{LINE_COLOUR}" stroke-opacity="0.25" stroke-width="0.5"/>')
+        parts.append(
+            f'<path class="band" d="{_path(upper + lower)} Z" fill="{LINE_COLOUR}" fill-opacity="0.18" '
+            f'stroke="{LINE_COLOUR}" stroke-opacity="0.25" stroke-width="0.5"/>'
+        )
     for run in _segments(in_range, max_step_ms):
         coords = [(frame.x(t), frame.y(v)) for t, v in run]
         if len(coords) == 1:
-            parts.append(f'<circle class="dot" cx="{_n(coords[0][0])}" cy="{_n(coords[0][1])}" r="2" '
-                         f'fill="{LINE_COLOUR}"/>')
+            parts.append(
+                f'<circle class="dot" cx="{_n(coords[0][0])}" cy="{_n(coords[0][1])}" r="2" fill="{LINE_COLOUR}"/>'
+            )
         else:
-            parts.append(f'<path class="line" d="{_path(coords)}" fill="none" stroke="{LINE_COLOUR}" '
-                         f'stroke-width="1.5" stroke-linejoin="round"/>')
+            parts.append(
+                f'<path class="line" d="{_path(coords)}" fill="none" stroke="{LINE_COLOUR}" '
+                f'stroke-width="1.5" stroke-linejoin="round"/>'
+            )
     if not values:
-        parts.append(f'<text class="no-data" x="{_n(LEFT + plot_width / 2)}" y="{_n(top + height / 2)}" '
-                     f'text-anchor="middle" fill="{TEXT_COLOUR}">No data in this range</text>')
-    parts.append(f'<rect x="{LEFT}" y="{_n(top)}" width="{_n(plot_width)}" height="{_n(height)}" fill="none" '
-                 f'stroke="{GRID_COLOUR}"/></g>')
+        parts.append(
+            f'<text class="no-data" x="{_n(LEFT + plot_width / 2)}" y="{_n(top + height / 2)}" '
+            f'text-anchor="middle" fill="{TEXT_COLOUR}">No data in this range</text>'
+        )
+    parts.append(
+        f'<rect x="{LEFT}" y="{_n(top)}" width="{_n(plot_width)}" height="{_n(height)}" fill="none" '
+        f'stroke="{GRID_COLOUR}"/></g>'
+    )
     return parts
 
 
@@ -307,10 +335,13 @@ def _markers(markers: Sequence[ChartMarker], start: int, end: int, plot_width: f
         colour = MARKER_COLOURS.get(marker.kind, OTHER_MARKER_COLOUR)
         description = _esc(marker.description)
         url = marker.safe_url
-        opening = (f'<a class="marker" href="{_esc(url)}" aria-label="{description}">' if url
-                   else f'<g class="marker" aria-label="{description}">')
+        opening = (
+            f'<a class="marker" href="{_esc(url)}" aria-label="{description}">'
+            if url
+            else f'<g class="marker" aria-label="{description}">'
+        )
         parts.append(
-            f'{opening}<title>{description}</title>'
+            f"{opening}<title>{description}</title>"
             f'<line x1="{_n(x)}" y1="{MARKER_LABEL_Y + 4}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="{colour}" '
             f'stroke-width="1.5" stroke-dasharray="4 2"/>'
             f'<line x1="{_n(x)}" y1="{MARKER_LABEL_Y + 4}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="transparent" '
@@ -318,8 +349,10 @@ def _markers(markers: Sequence[ChartMarker], start: int, end: int, plot_width: f
         )
         if last_label_x is None or x - last_label_x >= MARKER_LABEL_MIN_GAP:
             label_x = min(max(x, LEFT + 20), LEFT + plot_width - 20)
-            parts.append(f'<text x="{_n(label_x)}" y="{MARKER_LABEL_Y}" text-anchor="middle" fill="{colour}">'
-                         f'{_esc(marker.label)}</text>')
+            parts.append(
+                f'<text x="{_n(label_x)}" y="{MARKER_LABEL_Y}" text-anchor="middle" fill="{colour}">'
+                f"{_esc(marker.label)}</text>"
+            )
             last_label_x = x
         parts.append("</a>" if url else "</g>")
     return parts
@@ -377,8 +410,12 @@ class HistoryChart:
     def table_body(self) -> SafeString:
         """The rows as `<tr>` markup: a template loop over thousands of cells costs more than the
         whole chart, so they are built here, escaped."""
-        cells = ('<td class="nowrap">' + "".join(f'{_esc(c)}</td><td class="num">' for c in row[:-1])
-                 + f"{_esc(row[-1])}</td>" for row in self.rows)
+        cells = (
+            '<td class="nowrap">'
+            + "".join(f'{_esc(c)}</td><td class="num">' for c in row[:-1])
+            + f"{_esc(row[-1])}</td>"
+            for row in self.rows
+        )
         return mark_safe("".join(f"<tr>{row}</tr>" for row in cells))
 
     @property
@@ -404,8 +441,9 @@ def history_chart(
     """The history chart of one range ending at `end_ms` (the caller's "now"): its SVG, the data
     for the interactive chart, and the same points as table rows for screen readers and no-JS."""
     start_ms = end_ms - time_range.ms
-    in_range = tuple(sorted((m for m in markers if start_ms <= m.t_ms <= end_ms),
-                            key=lambda m: (m.t_ms, m.operation_id)))
+    in_range = tuple(
+        sorted((m for m in markers if start_ms <= m.t_ms <= end_ms), key=lambda m: (m.t_ms, m.operation_id))
+    )
     columns, rows = _table(series, start_ms, end_ms)
     return HistoryChart(
         title=title,
@@ -413,8 +451,16 @@ def history_chart(
         ranges=CHART_RANGES,
         start_ms=start_ms,
         end_ms=end_ms,
-        svg=history_chart_svg(series, in_range, width=width, height=height, title=title,
-                              start_ms=start_ms, end_ms=end_ms, max_step_ms=max_step_ms),
+        svg=history_chart_svg(
+            series,
+            in_range,
+            width=width,
+            height=height,
+            title=title,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            max_step_ms=max_step_ms,
+        ),
         data=chart_data(series, in_range, start_ms=start_ms, end_ms=end_ms, max_step_ms=max_step_ms),
         columns=columns,
         rows=rows,
@@ -422,8 +468,14 @@ def history_chart(
     )
 
 
-def chart_data(series: Sequence[ChartSeries], markers: Sequence[ChartMarker], *, start_ms: int, end_ms: int,
-               max_step_ms: int | None = None) -> dict:
+def chart_data(
+    series: Sequence[ChartSeries],
+    markers: Sequence[ChartMarker],
+    *,
+    start_ms: int,
+    end_ms: int,
+    max_step_ms: int | None = None,
+) -> dict:
     """The chart as plain JSON for charts.js: times in seconds (uPlot's unit), one panel per series.
 
     Each panel's arrays share one time axis that starts at `start` and ends at `end` (with nulls
@@ -451,20 +503,31 @@ def chart_data(series: Sequence[ChartSeries], markers: Sequence[ChartMarker], *,
             for column, value in zip(columns, by_time[t], strict=True):
                 column.append(value)
             previous = t
-        panels.append({
-            "label": one.label,
-            "unit": one.unit,
-            "t": times,
-            "value": columns[0],
-            "low": columns[1] if one.band is not None else None,
-            "high": columns[2] if one.band is not None else None,
-        })
+        panels.append(
+            {
+                "label": one.label,
+                "unit": one.unit,
+                "t": times,
+                "value": columns[0],
+                "low": columns[1] if one.band is not None else None,
+                "high": columns[2] if one.band is not None else None,
+            }
+        )
     return {
         "start": start_ms / 1000,
         "end": end_ms / 1000,
         "panels": panels,
-        "markers": [{"t": m.t_ms / 1000, "kind": m.kind, "id": m.operation_id, "url": m.safe_url,
-                     "label": m.label, "description": m.description} for m in markers],
+        "markers": [
+            {
+                "t": m.t_ms / 1000,
+                "kind": m.kind,
+                "id": m.operation_id,
+                "url": m.safe_url,
+                "label": m.label,
+                "description": m.description,
+            }
+            for m in markers
+        ],
     }
 
 

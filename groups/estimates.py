@@ -127,7 +127,7 @@ def timeline_from_history(history: Sequence[LogRound]) -> Timeline:
     offset of the lagging groups, not the whole retained history.
     """
     rounds = [r for r in history if r.log_end is not None]
-    rounds = rounds[continuous_from([(r.t_ms, r.log_end) for r in rounds]):]
+    rounds = rounds[continuous_from([(r.t_ms, r.log_end) for r in rounds]) :]
     points: list[OffsetTime] = []
     for i, r in enumerate(rounds):
         assert r.log_end is not None
@@ -162,8 +162,9 @@ class LagSeconds:
     precision_s: float | None = None
 
 
-def lag_seconds(*, committed: int | None, log_start: int | None, log_end: int | None,
-                timeline: Timeline, now_ms: int) -> LagSeconds:
+def lag_seconds(
+    *, committed: int | None, log_start: int | None, log_end: int | None, timeline: Timeline, now_ms: int
+) -> LagSeconds:
     """Age of the record at the committed offset: 0 when caught up, None when it cannot be told."""
     if committed is None or committed < 0:
         return LagSeconds(None, UNKNOWN, False, "No committed offset.")
@@ -190,23 +191,41 @@ def _age_of_offset(offset: int, log_end: int, timeline: Timeline, now_ms: int) -
     lower = timeline.latest_below(offset)
     if lower is not None and lower.t_ms <= upper.t_ms:
         appended = lower.t_ms + (offset - lower.offset) * (upper.t_ms - lower.t_ms) / (upper.offset - lower.offset)
-        return _figure(now_ms, appended, INTERPOLATED, (upper.t_ms - lower.t_ms) / 1000,
-                       "Interpolated between two rounds of the log end.")
+        return _figure(
+            now_ms,
+            appended,
+            INTERPOLATED,
+            (upper.t_ms - lower.t_ms) / 1000,
+            "Interpolated between two rounds of the log end.",
+        )
     if lower is not None:
         skew = lower.t_ms - upper.t_ms
-        figure = _figure(now_ms, upper.t_ms, INTERPOLATED, 0.0,
-                         f"Clocks disagree by {skew} ms around this offset; took the later bound.")
+        figure = _figure(
+            now_ms,
+            upper.t_ms,
+            INTERPOLATED,
+            0.0,
+            f"Clocks disagree by {skew} ms around this offset; took the later bound.",
+        )
         return _doubtful(figure) if skew > CLOCK_TOLERANCE_MS else figure
     if upper.t_ms == now_ms and not upper.exact and timeline.rate_per_ms is None:
         return LagSeconds(None, UNKNOWN, False, "No history of this partition's log end yet.")
     if timeline.rate_per_ms is not None:
         appended = upper.t_ms - (upper.offset - offset) / timeline.rate_per_ms
-        return _doubtful(_figure(now_ms, appended, EXTRAPOLATED, None,
-                                 "The history does not reach back to the committed offset; "
-                                 "extrapolated at the history's average append rate."))
+        return _doubtful(
+            _figure(
+                now_ms,
+                appended,
+                EXTRAPOLATED,
+                None,
+                "The history does not reach back to the committed offset; "
+                "extrapolated at the history's average append rate.",
+            )
+        )
     gone = " The record at the committed offset was not seen (compacted or deleted?)." if upper.exact else ""
-    return _doubtful(_figure(now_ms, upper.t_ms, LOWER_BOUND, None,
-                             f"At least: the age of the oldest later record known.{gone}"))
+    return _doubtful(
+        _figure(now_ms, upper.t_ms, LOWER_BOUND, None, f"At least: the age of the oldest later record known.{gone}")
+    )
 
 
 def _earliest_existence(offset: int, log_end: int, timeline: Timeline, now_ms: int) -> OffsetTime:
@@ -219,8 +238,13 @@ def _earliest_existence(offset: int, log_end: int, timeline: Timeline, now_ms: i
 def _figure(now_ms: int, appended_ms: float, method: str, precision_s: float | None, note: str) -> LagSeconds:
     age_ms = now_ms - appended_ms
     if age_ms < -CLOCK_TOLERANCE_MS:
-        return LagSeconds(0.0, method, True, f"{note} Its time is {-age_ms / 1000:.0f} s in the future "
-                          "(a producer's clock is ahead); shown as 0.", precision_s)
+        return LagSeconds(
+            0.0,
+            method,
+            True,
+            f"{note} Its time is {-age_ms / 1000:.0f} s in the future (a producer's clock is ahead); shown as 0.",
+            precision_s,
+        )
     return LagSeconds(max(0.0, age_ms / 1000), method, False, note, precision_s)
 
 
@@ -229,8 +253,10 @@ def _doubtful(figure: LagSeconds) -> LagSeconds:
 
 
 def _deleted(figure: LagSeconds, lost: int) -> LagSeconds:
-    note = (f"{figure.note} The record at the committed offset was deleted ({lost} records lost): the "
-            "consumer will resume where auto.offset.reset says, not at this age.")
+    note = (
+        f"{figure.note} The record at the committed offset was deleted ({lost} records lost): the "
+        "consumer will resume where auto.offset.reset says, not at this age."
+    )
     return LagSeconds(figure.seconds, figure.method, True, note, figure.precision_s)
 
 

@@ -34,7 +34,7 @@ def partition_rates(window: Sequence[Observation], *, recent_ms: int = 300_000) 
 
 
 def _rate(series: Sequence[tuple[int, int]], recent_ms: int | None) -> float | None:
-    series = series[continuous_from(series):]
+    series = series[continuous_from(series) :]
     if recent_ms is not None and series:
         series = [(t, v) for t, v in series if t >= series[-1][0] - recent_ms]
     if len(series) < 2 or series[-1][0] <= series[0][0]:
@@ -63,9 +63,17 @@ class RetentionMargin:
         return self.state in ("lost", "warning")
 
 
-def retention_margin(*, committed: int | None, log_start: int | None, log_end: int | None,
-                     history: Sequence[LogRound], rates: Rates, lag: LagSeconds,
-                     retention_ms: int | None, warn_below_s: float = 3600.0) -> RetentionMargin:
+def retention_margin(
+    *,
+    committed: int | None,
+    log_start: int | None,
+    log_end: int | None,
+    history: Sequence[LogRound],
+    rates: Rates,
+    lag: LagSeconds,
+    retention_ms: int | None,
+    warn_below_s: float = 3600.0,
+) -> RetentionMargin:
     """Time left before retention deletes records this group has not read.
 
     Two estimates, the sooner wins: the log start's advance rate over `history` against the
@@ -78,12 +86,24 @@ def retention_margin(*, committed: int | None, log_start: int | None, log_end: i
         return RetentionMargin("unknown", None, UNKNOWN, 0, False, "No committed offset or log end.")
     if log_start is not None and committed < log_start:
         lost = log_start - committed
-        return RetentionMargin("lost", None, "log-start", lost, False,
-                               f"Records already lost: {lost} records before the log start {log_start} were deleted unread.")
+        return RetentionMargin(
+            "lost",
+            None,
+            "log-start",
+            lost,
+            False,
+            f"Records already lost: {lost} records before the log start {log_start} were deleted unread.",
+        )
     if committed >= log_end:
         return RetentionMargin("never", None, CAUGHT_UP, 0, False, "Caught up: nothing unread to lose.")
-    candidates = [c for c in (_by_log_start_rate(committed, log_start, history, rates),
-                              _by_retention_time(retention_ms, lag, rates)) if c is not None]
+    candidates = [
+        c
+        for c in (
+            _by_log_start_rate(committed, log_start, history, rates),
+            _by_retention_time(retention_ms, lag, rates),
+        )
+        if c is not None
+    ]
     finite = [c for c in candidates if c.seconds is not None]
     if finite:
         soonest = min(finite, key=lambda c: c.seconds or 0.0)
@@ -91,12 +111,19 @@ def retention_margin(*, committed: int | None, log_start: int | None, log_end: i
         return RetentionMargin(state, soonest.seconds, soonest.method, 0, soonest.doubtful, soonest.note)
     if candidates:
         return candidates[0]
-    return RetentionMargin("unknown", None, UNKNOWN, 0, False,
-                           "Neither a moving log start in the history nor retention.ms with a lag in seconds.")
+    return RetentionMargin(
+        "unknown",
+        None,
+        UNKNOWN,
+        0,
+        False,
+        "Neither a moving log start in the history nor retention.ms with a lag in seconds.",
+    )
 
 
-def _by_log_start_rate(committed: int, log_start: int | None, history: Sequence[LogRound],
-                       rates: Rates) -> RetentionMargin | None:
+def _by_log_start_rate(
+    committed: int, log_start: int | None, history: Sequence[LogRound], rates: Rates
+) -> RetentionMargin | None:
     starts = [(r.t_ms, r.log_start) for r in history if r.log_start is not None]
     advance = _rate(starts, None)
     if advance is None or log_start is None:
@@ -104,16 +131,28 @@ def _by_log_start_rate(committed: int, log_start: int | None, history: Sequence[
     span_min = (starts[-1][0] - starts[continuous_from(starts)][0]) / 60_000
     closing = advance - max(rates.consume or 0.0, 0.0)
     if advance == 0:
-        return RetentionMargin("never", None, "log-start-rate", 0, False,
-                               f"The log start has not moved in {span_min:.0f} min.")
+        return RetentionMargin(
+            "never", None, "log-start-rate", 0, False, f"The log start has not moved in {span_min:.0f} min."
+        )
     if closing <= 0:
-        return RetentionMargin("never", None, "log-start-rate", 0, False,
-                               f"The group consumes faster ({rates.consume:.1f} msg/s) than the log start advances "
-                               f"({advance:.1f} msg/s).")
+        return RetentionMargin(
+            "never",
+            None,
+            "log-start-rate",
+            0,
+            False,
+            f"The group consumes faster ({rates.consume:.1f} msg/s) than the log start advances ({advance:.1f} msg/s).",
+        )
     seconds = (committed - log_start) / closing
-    return RetentionMargin("ok", seconds, "log-start-rate", 0, False,
-                           f"The log start advances {advance:.1f} msg/s over {span_min:.0f} min and is "
-                           f"{committed - log_start} records behind the committed offset.")
+    return RetentionMargin(
+        "ok",
+        seconds,
+        "log-start-rate",
+        0,
+        False,
+        f"The log start advances {advance:.1f} msg/s over {span_min:.0f} min and is "
+        f"{committed - log_start} records behind the committed offset.",
+    )
 
 
 def _by_retention_time(retention_ms: int | None, lag: LagSeconds, rates: Rates) -> RetentionMargin | None:
@@ -125,13 +164,24 @@ def _by_retention_time(retention_ms: int | None, lag: LagSeconds, rates: Rates) 
         return None
     ageing = _unread_age_growth(rates)
     if ageing == 0:
-        return RetentionMargin("never", None, "retention-time", 0, lag.doubtful,
-                               "The group keeps pace with producers: its oldest unread record does not age.")
+        return RetentionMargin(
+            "never",
+            None,
+            "retention-time",
+            0,
+            lag.doubtful,
+            "The group keeps pace with producers: its oldest unread record does not age.",
+        )
     seconds = max(0.0, (retention_ms / 1000 - lag.seconds) / ageing)
     due = " It is already deletable: it goes at the broker's next retention check." if seconds == 0 else ""
-    return RetentionMargin("ok", seconds, "retention-time", 0, lag.doubtful,
-                           f"The oldest unread record is {lag.seconds:.0f} s old against retention.ms "
-                           f"{retention_ms} ({lag.method}).{due}")
+    return RetentionMargin(
+        "ok",
+        seconds,
+        "retention-time",
+        0,
+        lag.doubtful,
+        f"The oldest unread record is {lag.seconds:.0f} s old against retention.ms {retention_ms} ({lag.method}).{due}",
+    )
 
 
 def _unread_age_growth(rates: Rates) -> float:
@@ -162,8 +212,12 @@ class CatchUp:
     note: str
 
 
-def catch_up(partitions: Mapping[PartitionKey, Sequence[Observation]], *, recent_ms: int = 300_000,
-             rates_of: Mapping[PartitionKey, Rates] | None = None) -> CatchUp:
+def catch_up(
+    partitions: Mapping[PartitionKey, Sequence[Observation]],
+    *,
+    recent_ms: int = 300_000,
+    rates_of: Mapping[PartitionKey, Rates] | None = None,
+) -> CatchUp:
     """Time for the group to catch up at the consumption and production rates of the last `recent_ms`.
 
     Judged per partition (a group is caught up when its slowest partition is), from each
@@ -187,8 +241,9 @@ def catch_up(partitions: Mapping[PartitionKey, Sequence[Observation]], *, recent
 
     if not lagging:
         return result("caught-up", 0.0, None, "Caught up.")
-    deficits = {key: r.produce - r.consume for key, (_, r) in lagging.items()
-                if r.produce is not None and r.consume is not None}
+    deficits = {
+        key: r.produce - r.consume for key, (_, r) in lagging.items() if r.produce is not None and r.consume is not None
+    }
     behind = sum(d for d in deficits.values() if d > 0)
     if behind > 0:
         return result("falling-behind", None, behind, f"Falling behind at {behind:.1f} msg/s.")

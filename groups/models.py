@@ -72,8 +72,14 @@ class Cluster(models.Model):
         help_text="A request no one approved or rejected within this many minutes is cancelled.",
     )
     collect_every_seconds = models.PositiveIntegerField(
-        default=15, validators=[MinValueValidator(5)],
+        default=15,
+        validators=[MinValueValidator(5)],
         help_text="How often the collector reads the cluster's groups, offsets and lag, in seconds.",
+    )
+    metrics_per_partition = models.BooleanField(
+        default=True,
+        help_text="/metrics gives each group-partition's lag, lag in seconds and offset; turn off to keep only "
+        "each group's figures (Prometheus' series count grows with every partition of every group).",
     )
     created = models.DateTimeField(auto_now_add=True)
 
@@ -656,14 +662,19 @@ class Collection(models.Model):
 
     cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="collection")
     snapshot = models.OneToOneField(Snapshot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    stale_reason = models.TextField(blank=True, default="", help_text="Why the last round failed; empty when it succeeded.")
+    stale_reason = models.TextField(
+        blank=True, default="", help_text="Why the last round failed; empty when it succeeded."
+    )
     stale_since = models.DateTimeField(null=True, blank=True, help_text="When rounds started failing.")
     last_attempt_at = models.DateTimeField(null=True, blank=True)
-    last_round_seconds = models.FloatField(null=True, blank=True, help_text="The last successful round, writing included.")
+    last_round_seconds = models.FloatField(
+        null=True, blank=True, help_text="The last successful round, writing included."
+    )
     rounds = models.PositiveBigIntegerField(default=0, help_text="Rounds that wrote a snapshot.")
     failed_rounds = models.PositiveBigIntegerField(default=0)
     skipped_rounds = models.PositiveBigIntegerField(
-        default=0, help_text="Rounds not run because the previous one still held the cluster's lock (overruns).")
+        default=0, help_text="Rounds not run because the previous one still held the cluster's lock (overruns)."
+    )
 
 
 class SnapshotGroup(models.Model):

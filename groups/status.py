@@ -134,8 +134,7 @@ def evaluate_partition(
         )
     if lag <= allowed_lag:
         return PartitionStatus(Status.OK, _within_allowed(lag, allowed_lag))
-    return _burrow_trend_rules(rounds, _commits(rounds, has_consumer), now_ms=now_ms, lag=lag,
-                               allowed_lag=allowed_lag)
+    return _burrow_trend_rules(rounds, _commits(rounds, has_consumer), now_ms=now_ms, lag=lag, allowed_lag=allowed_lag)
 
 
 def _usable_rounds(window: Sequence[Observation], window_length: int) -> tuple[list[Observation], str]:
@@ -305,7 +304,9 @@ def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus]) -> GroupS
     return GroupStatus(headline, causes, operation_ids, _group_summary(headline, counts, order, operation_ids))
 
 
-def _group_summary(headline: Status, counts: Counter[Status], order: list[Status], operation_ids: tuple[int, ...]) -> str:
+def _group_summary(
+    headline: Status, counts: Counter[Status], order: list[Status], operation_ids: tuple[int, ...]
+) -> str:
     if headline is Status.OK:
         return f"OK: {_partitions(counts[Status.OK])}."
     if headline is Status.RESET:

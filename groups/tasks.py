@@ -9,8 +9,8 @@ from django.conf import settings
 
 from groups import audit_checkpoints
 from groups.alerting import delivery
-from groups.operations import approvals, lifecycle
 from groups.models import Cluster
+from groups.operations import approvals, lifecycle
 from groups.snapshot import collector, history
 
 

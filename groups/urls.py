@@ -1,11 +1,15 @@
 """Every page of the console and its JSON API (sign-in and Django admin are in console/urls.py)."""
 
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 
 from groups.converters import GroupIdConverter
 from groups.views import (
+    alerts,
+    api,
     audit,
     clusters,
+    consumer_groups,
+    metrics,
     offset_deletion,
     operations,
     records,
@@ -14,17 +18,21 @@ from groups.views import (
     resets,
     share_groups,
     share_resets,
+    topics,
 )
 
 register_converter(GroupIdConverter, "group_id")
 
 urlpatterns = [
     path("", clusters.cluster_list, name="cluster_list"),
-    path("clusters/<str:cluster>/groups/", clusters.group_list, name="group_list"),
+    path("clusters/<str:cluster>/", clusters.cluster_overview, name="cluster_overview"),
+    re_path(r"^metrics/?$", metrics.metrics, name="metrics"),  # Prometheus' default path; a slash is forgiven
+    path("clusters/<str:cluster>/groups/", consumer_groups.group_list, name="group_list"),
     # Group ids may contain slashes and newlines, so the id is a <group_id:> segment (groups.converters) closed by
     # the final slash.
-    path("clusters/<str:cluster>/groups/<group_id:group>/", clusters.group_page, name="group_page"),
-    path("clusters/<str:cluster>/topics/<str:topic>/", clusters.topic_page, name="topic_page"),
+    path("clusters/<str:cluster>/groups/<group_id:group>/", consumer_groups.group_page, name="group_page"),
+    path("clusters/<str:cluster>/topics/", topics.topic_list, name="topic_list"),
+    path("clusters/<str:cluster>/topics/<str:topic>/", topics.topic_page, name="topic_page"),
     path("clusters/<str:cluster>/share-groups/", share_groups.share_group_list, name="share_group_list"),
     path(
         "clusters/<str:cluster>/share-groups/<group_id:group>/", share_groups.share_group_page, name="share_group_page"
@@ -73,11 +81,14 @@ urlpatterns = [
     path("operations/<int:pk>/cancel-replay/", operations.cancel_replay, name="cancel_replay"),
     path("approvals/", operations.approval_list, name="approval_list"),
     path("my/requests/", requests.my_requests, name="my_requests"),
-    # The alert pages' URLs: every page's header links to them, and the layout merge left them unrouted.
-    path("", include("groups.urls_alerts")),
-    path("api/clusters/", clusters.api_clusters, name="api_clusters"),
-    path("api/clusters/<str:cluster>/groups/", clusters.api_groups, name="api_groups"),
-    path("api/clusters/<str:cluster>/groups/<group_id:group>/", clusters.api_group, name="api_group"),
+    path("api/clusters/", api.api_clusters, name="api_clusters"),
+    path("api/clusters/<str:cluster>/groups/", api.api_groups, name="api_groups"),
+    path("api/clusters/<str:cluster>/topics/", api.api_topics, name="api_topics"),
+    # Before api_group, whose group id would otherwise swallow "/history".
+    path(
+        "api/clusters/<str:cluster>/groups/<group_id:group>/history/", api.api_group_history, name="api_group_history"
+    ),
+    path("api/clusters/<str:cluster>/groups/<group_id:group>/", api.api_group, name="api_group"),
     path("api/clusters/<str:cluster>/share-groups/", share_groups.api_share_groups, name="api_share_groups"),
     path(
         "api/clusters/<str:cluster>/share-groups/<group_id:group>/",
@@ -95,4 +106,12 @@ urlpatterns = [
             ]
         ),
     ),
+    path("alerts/", alerts.alert_list, name="alert_list"),
+    path("alerts/rules/", alerts.alert_rules, name="alert_rules"),
+    path("alerts/rules/new/", alerts.alert_rule_new, name="alert_rule_new"),
+    path("alerts/rules/create/", alerts.alert_rule_create, name="alert_rule_create"),
+    path("alerts/rules/<int:pk>/", alerts.alert_rule_edit, name="alert_rule_edit"),
+    path("alerts/rules/<int:pk>/save/", alerts.alert_rule_save, name="alert_rule_save"),
+    path("alerts/rules/<int:pk>/delete/", alerts.alert_rule_delete_confirm, name="alert_rule_delete_confirm"),
+    path("alerts/rules/<int:pk>/delete/confirm/", alerts.alert_rule_delete, name="alert_rule_delete"),
 ]

@@ -1,6 +1,6 @@
 """Alert rules on consumer groups: the collector calls `evaluate_round` after each round.
 
-    from groups.alerting import GroupFacts, PartitionFact, evaluate_round
+from groups.alerting import GroupFacts, PartitionFact, evaluate_round
 """
 
 from groups.alerting.facts import GroupFacts, PartitionFact

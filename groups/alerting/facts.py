@@ -48,8 +48,13 @@ class GroupFacts:
     def as_json(self) -> dict:
         """The figures an alert keeps and shows (also the `values` of the webhook body)."""
         return {
-            "status": self.status, "lag": self.lag, "lag_seconds": self.lag_seconds,
-            "retention_margin_s": self.retention_margin_s, "members": self.members,
-            "partitions": [{"topic": p.topic, "partition": p.partition, "status": p.status, "reason": p.reason}
-                           for p in self.partition_statuses],
+            "status": self.status,
+            "lag": self.lag,
+            "lag_seconds": self.lag_seconds,
+            "retention_margin_s": self.retention_margin_s,
+            "members": self.members,
+            "partitions": [
+                {"topic": p.topic, "partition": p.partition, "status": p.status, "reason": p.reason}
+                for p in self.partition_statuses
+            ],
         }

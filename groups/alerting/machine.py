@@ -115,16 +115,22 @@ def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
     checks: list[tuple[str, str]] = []
     if conditions.statuses:
         wanted = ", ".join(sorted(conditions.statuses))
-        checks.append((_BREACH if facts.status in conditions.statuses else _CLEAR,
-                       f"status {facts.status} is one of {wanted}"))
+        checks.append(
+            (_BREACH if facts.status in conditions.statuses else _CLEAR, f"status {facts.status} is one of {wanted}")
+        )
     if conditions.lag_seconds_over is not None:
         threshold = conditions.lag_seconds_over
-        checks.append((_over(facts.lag_seconds, threshold, margin),
-                       f"lag of {duration_text(facts.lag_seconds or 0)} is over {duration_text(threshold)}"))
+        checks.append(
+            (
+                _over(facts.lag_seconds, threshold, margin),
+                f"lag of {duration_text(facts.lag_seconds or 0)} is over {duration_text(threshold)}",
+            )
+        )
     if conditions.total_lag_over is not None:
         threshold = conditions.total_lag_over
-        checks.append((_over(facts.lag, threshold, margin),
-                       f"total lag of {facts.lag or 0:,} messages is over {threshold:,}"))
+        checks.append(
+            (_over(facts.lag, threshold, margin), f"total lag of {facts.lag or 0:,} messages is over {threshold:,}")
+        )
     if conditions.retention_margin_under_s is not None:
         threshold = conditions.retention_margin_under_s
         value = facts.retention_margin_s
@@ -138,8 +144,11 @@ def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
     if conditions.no_members:
         checks.append((_BREACH if facts.members == 0 else _CLEAR, "the group has no members"))
     states = [state for state, _ in checks]
-    return Verdict(breaching=_BREACH in states, clear=all(state == _CLEAR for state in states),
-                   reasons=tuple(reason for state, reason in checks if state == _BREACH))
+    return Verdict(
+        breaching=_BREACH in states,
+        clear=all(state == _CLEAR for state in states),
+        reasons=tuple(reason for state, reason in checks if state == _BREACH),
+    )
 
 
 def gone() -> Verdict:
@@ -151,8 +160,9 @@ def _elapsed(since: datetime | None, now: datetime) -> float:
     return (now - since).total_seconds() if since is not None else 0.0
 
 
-def step(tracker: Tracker, verdict: Verdict, conditions: Conditions, tuning: Tuning, *, now: datetime,
-         muted: bool) -> tuple[Tracker, Event | None]:
+def step(
+    tracker: Tracker, verdict: Verdict, conditions: Conditions, tuning: Tuning, *, now: datetime, muted: bool
+) -> tuple[Tracker, Event | None]:
     """The tracker after one round, and the notification that round owes (None: nothing to tell)."""
     if tracker.phase in (Phase.IDLE, Phase.RESOLVED):
         if not verdict.breaching:
@@ -165,16 +175,24 @@ def step(tracker: Tracker, verdict: Verdict, conditions: Conditions, tuning: Tun
             return replace(tracker, phase=idle, pending_since=None), None
         if muted or _elapsed(tracker.pending_since, now) < conditions.for_s:
             return tracker, None
-        return replace(tracker, phase=Phase.FIRING, firing_since=now, clear_since=None, resolved_at=None,
-                       last_notified=now, notifications=1), Event.FIRING
+        return replace(
+            tracker,
+            phase=Phase.FIRING,
+            firing_since=now,
+            clear_since=None,
+            resolved_at=None,
+            last_notified=now,
+            notifications=1,
+        ), Event.FIRING
 
     # Firing.
     if verdict.clear:
         clear_since = tracker.clear_since or now
         if _elapsed(clear_since, now) < tuning.clear_s:
             return replace(tracker, clear_since=clear_since), None
-        return replace(tracker, phase=Phase.RESOLVED, pending_since=None, clear_since=None, resolved_at=now,
-                       last_notified=now), Event.RESOLVED
+        return replace(
+            tracker, phase=Phase.RESOLVED, pending_since=None, clear_since=None, resolved_at=now, last_notified=now
+        ), Event.RESOLVED
     tracker = replace(tracker, clear_since=None)
     if muted or conditions.renotify_s <= 0 or _elapsed(tracker.last_notified, now) < conditions.renotify_s:
         return tracker, None

@@ -4,7 +4,6 @@ after."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,11 +41,8 @@ def describe(operation: Operation) -> str:
 
 
 def _replay_target(operation: Operation) -> str:
-    # The replay request is stored as JSON (groups.replay.ReplayRequest.to_json); only its target matters here.
-    try:
-        return str(json.loads(operation.strategy_value).get("target_topic") or "")
-    except (ValueError, AttributeError):
-        return ""
+    replay = getattr(operation, "replay", None)
+    return replay.target_topic if replay is not None else ""
 
 
 def _touched(operation: Operation, facts: Iterable[GroupFacts]) -> list[str]:
@@ -61,9 +57,12 @@ def mutes_for(cluster: Cluster, facts: list[GroupFacts], now: datetime) -> dict[
     """Group id -> the mute in force at `now`: an operation that ran on it and is running or finished
     less than ALERT_MUTE_MINUTES ago. One query, whatever the number of groups."""
     window = mute_window()
-    operations = (Operation.objects.filter(cluster=cluster, kind__in=MUTING_KINDS, started__isnull=False)
-                  .filter(Q(finished__isnull=True) | Q(finished__gte=now - window))
-                  .select_related("requester").order_by("started", "pk"))
+    operations = (
+        Operation.objects.filter(cluster=cluster, kind__in=MUTING_KINDS, started__isnull=False)
+        .filter(Q(finished__isnull=True) | Q(finished__gte=now - window))
+        .select_related("requester", "replay")
+        .order_by("started", "pk")
+    )
     mutes: dict[str, Mute] = {}
     for operation in operations:
         # A running operation keeps muting: the window starts only once it has finished.

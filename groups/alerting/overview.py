@@ -45,20 +45,28 @@ def _visible(user, states: list[AlertState]) -> list[AlertState]:
 
 def overview_for(user, now: datetime) -> Overview:
     """Firing, held and recently resolved alerts on the groups `user` may view, newest change first."""
-    states = list(AlertState.objects.filter(rule__enabled=True)
-                  .exclude(phase=AlertState.Phase.RESOLVED, resolved_at__lt=now - RECENT)
-                  .select_related("rule", "cluster", "muted_by", "muted_by__requester").order_by("-updated", "-pk"))
+    states = list(
+        AlertState.objects.filter(rule__enabled=True)
+        .exclude(phase=AlertState.Phase.RESOLVED, resolved_at__lt=now - RECENT)
+        .select_related("rule", "cluster", "muted_by", "muted_by__requester")
+        .order_by("-updated", "-pk")
+    )
     states = _visible(user, states)
 
     def row(state: AlertState) -> AlertRow:
         since = state.firing_since if state.phase != AlertState.Phase.PENDING else state.pending_since
-        muted = (state.muted_until is not None and state.muted_until > now and state.muted_by is not None
-                 and state.phase != AlertState.Phase.RESOLVED)
+        muted = (
+            state.muted_until is not None
+            and state.muted_until > now
+            and state.muted_by is not None
+            and state.phase != AlertState.Phase.RESOLVED
+        )
         return AlertRow(state, chart_range(since, state.resolved_at or now), describe(state.muted_by) if muted else "")
 
     rows = [row(state) for state in states]
-    deliveries = (AlertDelivery.objects.filter(state__in=[state.pk for state in states])
-                  .select_related("state", "state__rule", "state__cluster"))
+    deliveries = AlertDelivery.objects.filter(state__in=[state.pk for state in states]).select_related(
+        "state", "state__rule", "state__cluster"
+    )
     return Overview(
         firing=[r for r in rows if r.state.phase == AlertState.Phase.FIRING],
         held=[r for r in rows if r.state.phase == AlertState.Phase.PENDING],

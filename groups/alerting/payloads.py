@@ -9,8 +9,13 @@ from datetime import datetime, timedelta
 
 BODY_VERSION = 1
 # The group page's chart ranges, shortest first: a link shows the whole alert on the smallest that fits.
-CHART_RANGES = (("1h", timedelta(hours=1)), ("6h", timedelta(hours=6)), ("24h", timedelta(hours=24)),
-                ("7d", timedelta(days=7)), ("30d", timedelta(days=30)))
+CHART_RANGES = (
+    ("1h", timedelta(hours=1)),
+    ("6h", timedelta(hours=6)),
+    ("24h", timedelta(hours=24)),
+    ("7d", timedelta(days=7)),
+    ("30d", timedelta(days=30)),
+)
 _HEADLINES = {"firing": "FIRING", "renotify": "STILL FIRING", "resolved": "RESOLVED"}
 
 
@@ -24,10 +29,25 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
-def alert_body(*, event: str, alert_id: int, rule_id: int, rule_name: str, cluster: str, group: str,
-               summary: str, values: dict, firing_since: datetime | None, resolved_at: datetime | None,
-               notification: int, mute: dict | None, time: datetime, group_url: str, chart_url: str,
-               alerts_url: str) -> dict:
+def alert_body(
+    *,
+    event: str,
+    alert_id: int,
+    rule_id: int,
+    rule_name: str,
+    cluster: str,
+    group: str,
+    summary: str,
+    values: dict,
+    firing_since: datetime | None,
+    resolved_at: datetime | None,
+    notification: int,
+    mute: dict | None,
+    time: datetime,
+    group_url: str,
+    chart_url: str,
+    alerts_url: str,
+) -> dict:
     """The webhook's JSON body (README, section Alerts); the email and Slack texts are made from it."""
     return {
         "version": BODY_VERSION,
@@ -55,29 +75,47 @@ def headline(body: dict) -> str:
 def _detail_lines(body: dict) -> list[str]:
     values = body["values"]
     lines = [body["summary"] if body["event"] != "resolved" else f"Resolved. It fired because: {body['summary']}"]
-    lines.append(f"Status {values.get('status')}, total lag {values.get('lag')}, lag in seconds "
-                 f"{values.get('lag_seconds')}, members {values.get('members')}.")
-    lines += [f"  {p['topic']}:{p['partition']} {p['status']} {p['reason']}".rstrip()
-              for p in values.get("partitions", [])]
+    lines.append(
+        f"Status {values.get('status')}, total lag {values.get('lag')}, lag in seconds "
+        f"{values.get('lag_seconds')}, members {values.get('members')}."
+    )
+    lines += [
+        f"  {p['topic']}:{p['partition']} {p['status']} {p['reason']}".rstrip() for p in values.get("partitions", [])
+    ]
     if body["muted"]:
         lines.append(f"Muted until {body['muted']['until']}: {body['muted']['text']}.")
-    lines.append(f"Firing since {body['firing_since']}" + (f", resolved at {body['resolved_at']}."
-                                                           if body["resolved_at"] else "."))
+    lines.append(
+        f"Firing since {body['firing_since']}"
+        + (f", resolved at {body['resolved_at']}." if body["resolved_at"] else ".")
+    )
     return lines
 
 
 def slack_body(body: dict) -> dict:
     """A Slack-compatible incoming-webhook body (also read by Mattermost and Rocket.Chat)."""
     links = body["links"]
-    text = "\n".join([f"*{headline(body)}*", *_detail_lines(body),
-                      f"<{links['group']}|Open the group> · <{links['chart']}|Chart> · <{links['alerts']}|Alerts>"])
+    text = "\n".join(
+        [
+            f"*{headline(body)}*",
+            *_detail_lines(body),
+            f"<{links['group']}|Open the group> · <{links['chart']}|Chart> · <{links['alerts']}|Alerts>",
+        ]
+    )
     return {"text": text}
 
 
 def email_message(body: dict) -> tuple[str, str]:
     """(subject, plain-text body) of the notification email."""
     links = body["links"]
-    text = "\n".join([*_detail_lines(body), "", f"Group: {links['group']}", f"Chart: {links['chart']}",
-                      f"All alerts: {links['alerts']}", "",
-                      f"Rule #{body['rule']['id']} ({body['rule']['name']}), notification {body['notification']}."])
+    text = "\n".join(
+        [
+            *_detail_lines(body),
+            "",
+            f"Group: {links['group']}",
+            f"Chart: {links['chart']}",
+            f"All alerts: {links['alerts']}",
+            "",
+            f"Rule #{body['rule']['id']} ({body['rule']['name']}), notification {body['notification']}.",
+        ]
+    )
     return headline(body), text + "\n"

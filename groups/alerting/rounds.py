@@ -43,10 +43,15 @@ def tuning() -> machine.Tuning:
 def _tracker(state: AlertState | None) -> machine.Tracker:
     if state is None:
         return machine.Tracker()
-    return machine.Tracker(phase=machine.Phase(state.phase), pending_since=state.pending_since,
-                           firing_since=state.firing_since, clear_since=state.clear_since,
-                           resolved_at=state.resolved_at, last_notified=state.last_notified,
-                           notifications=state.notifications)
+    return machine.Tracker(
+        phase=machine.Phase(state.phase),
+        pending_since=state.pending_since,
+        firing_since=state.firing_since,
+        clear_since=state.clear_since,
+        resolved_at=state.resolved_at,
+        last_notified=state.last_notified,
+        notifications=state.notifications,
+    )
 
 
 def _absolute(path: str) -> str:
@@ -57,27 +62,59 @@ def _body(state: AlertState, rule: AlertRule, event: str, mute: Mute | None, now
     group_url = _absolute(reverse("group_page", args=[state.cluster.name, state.group_id]))
     since = state.firing_since or state.pending_since
     return payloads.alert_body(
-        event=event, alert_id=state.pk, rule_id=rule.pk, rule_name=rule.name, cluster=state.cluster.name,
-        group=state.group_id, summary=state.summary, values=state.facts, firing_since=state.firing_since,
-        resolved_at=state.resolved_at, notification=state.notifications,
-        mute={"operation_id": mute.operation_id, "until": payloads.iso(mute.until), "text": mute.text} if mute else None,
-        time=now, group_url=group_url, chart_url=f"{group_url}?range={payloads.chart_range(since, now)}",
+        event=event,
+        alert_id=state.pk,
+        rule_id=rule.pk,
+        rule_name=rule.name,
+        cluster=state.cluster.name,
+        group=state.group_id,
+        summary=state.summary,
+        values=state.facts,
+        firing_since=state.firing_since,
+        resolved_at=state.resolved_at,
+        notification=state.notifications,
+        mute={"operation_id": mute.operation_id, "until": payloads.iso(mute.until), "text": mute.text}
+        if mute
+        else None,
+        time=now,
+        group_url=group_url,
+        chart_url=f"{group_url}?range={payloads.chart_range(since, now)}",
         alerts_url=_absolute(reverse("alert_list")),
     )
 
 
-def _deliveries(state: AlertState, rule: AlertRule, event: str, mute: Mute | None, now: datetime) -> list[AlertDelivery]:
+def _deliveries(
+    state: AlertState, rule: AlertRule, event: str, mute: Mute | None, now: datetime
+) -> list[AlertDelivery]:
     body = _body(state, rule, event, mute, now)
     # Attempts run on the worker's clock, whatever time the round was read at.
     due = timezone.now()
     rows = []
     if rule.webhook_url:
-        rows.append(AlertDelivery(state=state, event=event, channel=AlertDelivery.Channel.WEBHOOK,
-                                  target=rule.webhook_url, webhook_format=rule.webhook_format, payload=body,
-                                  created=now, next_attempt=due))
+        rows.append(
+            AlertDelivery(
+                state=state,
+                event=event,
+                channel=AlertDelivery.Channel.WEBHOOK,
+                target=rule.webhook_url,
+                webhook_format=rule.webhook_format,
+                payload=body,
+                created=now,
+                next_attempt=due,
+            )
+        )
     if rule.emails:
-        rows.append(AlertDelivery(state=state, event=event, channel=AlertDelivery.Channel.EMAIL,
-                                  target=", ".join(rule.emails), payload=body, created=now, next_attempt=due))
+        rows.append(
+            AlertDelivery(
+                state=state,
+                event=event,
+                channel=AlertDelivery.Channel.EMAIL,
+                target=", ".join(rule.emails),
+                payload=body,
+                created=now,
+                next_attempt=due,
+            )
+        )
     return rows
 
 
@@ -102,8 +139,14 @@ class _Round:
             conditions, mine = conditions_of(rule), known.get(rule.pk, {})
             for group_id, fact in self.facts.items():
                 if pattern_matches(rule.group_pattern, group_id):
-                    self.step(rule, conditions, mine.get(group_id), group_id, fact,
-                              machine.judge(conditions, fact, self.tuning))
+                    self.step(
+                        rule,
+                        conditions,
+                        mine.get(group_id),
+                        group_id,
+                        fact,
+                        machine.judge(conditions, fact, self.tuning),
+                    )
             for group_id, state in mine.items():
                 fact = self.facts.get(group_id)
                 if fact is None:
@@ -111,8 +154,15 @@ class _Round:
                 elif not pattern_matches(rule.group_pattern, group_id):
                     self.step(rule, conditions, state, group_id, fact, _NOT_COVERED)
 
-    def step(self, rule: AlertRule, conditions: machine.Conditions, state: AlertState | None, group_id: str,
-             fact: GroupFacts | None, verdict: machine.Verdict) -> None:
+    def step(
+        self,
+        rule: AlertRule,
+        conditions: machine.Conditions,
+        state: AlertState | None,
+        group_id: str,
+        fact: GroupFacts | None,
+        verdict: machine.Verdict,
+    ) -> None:
         mute = self.mutes.get(group_id)
         before = _tracker(state)
         after, event = machine.step(before, verdict, conditions, self.tuning, now=self.now, muted=mute is not None)
@@ -154,7 +204,9 @@ class _Round:
         # One small UPDATE per changed row: bulk_update's CASE per column costs seconds at a thousand rows.
         for pk, changes in self.changed:
             AlertState.objects.filter(pk=pk).update(**changes)
-        rows = [row for state, rule, event, mute in self.notify for row in _deliveries(state, rule, event, mute, self.now)]
+        rows = [
+            row for state, rule, event, mute in self.notify for row in _deliveries(state, rule, event, mute, self.now)
+        ]
         AlertDelivery.objects.bulk_create(rows)
         self.report.deliveries = [row.pk for row in rows]
 

@@ -10,9 +10,22 @@ from groups.alerting.machine import Conditions, duration_text
 from groups.models import AlertRule, Cluster
 
 # The fields a change is described by in the audit log, in the order a reader expects them.
-AUDITED_FIELDS = ("name", "cluster", "group_pattern", "statuses", "lag_seconds_over", "total_lag_over",
-                  "retention_margin_under_minutes", "no_members", "for_minutes", "webhook_url", "webhook_format",
-                  "emails", "renotify_minutes", "enabled")
+AUDITED_FIELDS = (
+    "name",
+    "cluster",
+    "group_pattern",
+    "statuses",
+    "lag_seconds_over",
+    "total_lag_over",
+    "retention_margin_under_minutes",
+    "no_members",
+    "for_minutes",
+    "webhook_url",
+    "webhook_format",
+    "emails",
+    "renotify_minutes",
+    "enabled",
+)
 # Status names the collector reports (groups.status.Status, Burrow's rules plus the console's own).
 STATUSES = ("OK", "WARN", "ERR", "STOP", "STALL", "REWIND", "RESET", "AHEAD")
 
@@ -22,8 +35,9 @@ def conditions_of(rule: AlertRule) -> Conditions:
         statuses=frozenset(rule.statuses),
         lag_seconds_over=rule.lag_seconds_over,
         total_lag_over=rule.total_lag_over,
-        retention_margin_under_s=(rule.retention_margin_under_minutes * 60
-                                  if rule.retention_margin_under_minutes is not None else None),
+        retention_margin_under_s=(
+            rule.retention_margin_under_minutes * 60 if rule.retention_margin_under_minutes is not None else None
+        ),
         no_members=rule.no_members,
         for_s=rule.for_minutes * 60,
         renotify_s=rule.renotify_minutes * 60,
@@ -71,22 +85,31 @@ def scope_refusal(user, cluster: Cluster | None, pattern: str) -> tuple[str, str
     if access.alert_rule_scope(user)(cluster.pk if cluster is not None else None, pattern):
         return None
     if cluster is None and access.allowed(user, "alert"):
-        return "cluster", ("You may manage alert rules only on the clusters of your grants: choose a cluster, or "
-                           f"ask an admin for the {access.ROLE_NEEDED['alert']} role on every cluster.")
+        return "cluster", (
+            "You may manage alert rules only on the clusters of your grants: choose a cluster, or "
+            f"ask an admin for the {access.ROLE_NEEDED['alert']} role on every cluster."
+        )
     return "group_pattern", access.refusal("alert", cluster, pattern)
 
 
 def _require_scope(user, cluster: Cluster | None, pattern: str, source_ip: str | None) -> None:
     refusal = scope_refusal(user, cluster, pattern)
     if refusal is not None:
-        audit.record("denied", actor=user.username, cluster=cluster.name if cluster else "", group_id=pattern,
-                     outcome="denied", error=refusal[1], source_ip=source_ip)
+        audit.record(
+            "denied",
+            actor=user.username,
+            cluster=cluster.name if cluster else "",
+            group_id=pattern,
+            outcome="denied",
+            error=refusal[1],
+            source_ip=source_ip,
+        )
         raise PermissionDenied(refusal[1])
 
 
 def require_manageable(request, rule: AlertRule) -> None:
     """Raise PermissionDenied (recorded) unless the signed-in user may manage `rule` as it stands."""
-    _require_scope(request.user, rule.cluster, rule.group_pattern, request.META.get("REMOTE_ADDR"))
+    _require_scope(request.user, rule.cluster, rule.group_pattern, audit.source_ip(request))
 
 
 def manageable_rules(user) -> list[AlertRule]:
@@ -112,12 +135,21 @@ def save_rule(rule: AlertRule, *, user, before: dict[str, str] | None, source_ip
         if created:
             reason = f"created rule #{rule.pk}: {describe(rule)}"
         else:
-            changes = [f"{field.replace('_', ' ')}: {before[field]} → {after[field]}"
-                       for field in AUDITED_FIELDS if before[field] != after[field]]
+            changes = [
+                f"{field.replace('_', ' ')}: {before[field]} → {after[field]}"
+                for field in AUDITED_FIELDS
+                if before[field] != after[field]
+            ]
             reason = f"changed rule #{rule.pk} ({rule.name}): " + ("; ".join(changes) or "nothing")
-        audit.record("alert_rule_created" if created else "alert_rule_changed", actor=user.username,
-                     cluster=rule.cluster.name if rule.cluster else "", group_id=rule.group_pattern,
-                     reason=reason, outcome="succeeded", source_ip=source_ip)
+        audit.record(
+            "alert_rule_created" if created else "alert_rule_changed",
+            actor=user.username,
+            cluster=rule.cluster.name if rule.cluster else "",
+            group_id=rule.group_pattern,
+            reason=reason,
+            outcome="succeeded",
+            source_ip=source_ip,
+        )
     return rule
 
 
@@ -127,5 +159,12 @@ def delete_rule(rule: AlertRule, *, user, source_ip: str | None = None) -> None:
     with transaction.atomic():
         reason = f"deleted rule #{rule.pk}: {describe(rule)}"
         rule.delete()
-        audit.record("alert_rule_deleted", actor=user.username, cluster=rule.cluster.name if rule.cluster else "",
-                     group_id=rule.group_pattern, reason=reason, outcome="succeeded", source_ip=source_ip)
+        audit.record(
+            "alert_rule_deleted",
+            actor=user.username,
+            cluster=rule.cluster.name if rule.cluster else "",
+            group_id=rule.group_pattern,
+            reason=reason,
+            outcome="succeeded",
+            source_ip=source_ip,
+        )

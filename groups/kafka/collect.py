@@ -3,7 +3,9 @@
 Two phases, each a handful of requests in flight together, whatever the number of groups:
 
 1. ListGroups on every broker (confluent-kafka: it reports each group's type) beside one
-   Metadata request for every topic's partitions (kafka-python).
+   Metadata request for every topic's partitions and the cluster's own description (kafka-python:
+   DescribeCluster for the brokers, DescribeQuorum for the active controller; the Kafka version
+   comes from the ApiVersions exchange every connection starts with, so it costs nothing more).
 2. Beside each other: DescribeGroups for the groups that are not Empty (an Empty group has no
    members to describe); DescribeConfigs of every topic (retention.ms); OffsetFetch for every
    group, batched per coordinator (KIP-709, Kafka 3.0+). Then ListOffsets earliest and latest,
@@ -30,6 +32,7 @@ import kafka.errors  # type: ignore[import-untyped]
 from kafka import KafkaAdminClient  # type: ignore[import-untyped]
 from kafka.admin import ConfigResource, ConfigResourceType  # type: ignore[import-untyped]
 from kafka.net.compat import KafkaNetClient  # type: ignore[import-untyped]
+from kafka.protocol.broker_version_data import BROKER_API_VERSIONS  # type: ignore[import-untyped]
 
 from groups.kafka import (
     TP,
@@ -87,6 +90,27 @@ class TopicReading:
 
 
 @dataclass(frozen=True)
+class Broker:
+    node_id: int
+    host: str
+    port: int
+    rack: str | None = None
+
+
+@dataclass(frozen=True)
+class ClusterFacts:
+    """The brokers, the active controller and the Kafka version, as one round saw them."""
+
+    cluster_id: str | None
+    brokers: tuple[Broker, ...]
+    controller_id: int | None
+    # "4.1": the newest release whose API versions the broker answers with. The client library knows
+    # releases up to some version; a broker newer than that reads as that version "or later".
+    version: str
+    note: str = ""  # what could not be told, e.g. the controller of a cluster that refuses DescribeQuorum
+
+
+@dataclass(frozen=True)
 class ClusterReading:
     """What one round read: every group, every topic, every partition's ends; and what it cost."""
 
@@ -98,6 +122,7 @@ class ClusterReading:
     partitions: dict[TP, PartitionReading]
     seconds: dict[str, float] = field(default_factory=dict)  # time per step, for the round's report
     notes: tuple[str, ...] = ()  # what the round could not read although it succeeded
+    cluster: ClusterFacts | None = None  # None when describing the cluster failed (a note says why)
 
 
 def kafka_python_config(config: dict[str, str], timeout: float) -> dict:
@@ -199,6 +224,48 @@ class OffsetsReader:
             if t["error_code"] == 0
         }
 
+    def cluster(self) -> ClusterFacts:
+        """Brokers and cluster id (DescribeCluster), the active controller (DescribeQuorum) and the version.
+
+        In KRaft, DescribeCluster names a random live broker as the controller (clients cannot reach
+        the controllers), so the controller is the metadata quorum's leader; a cluster that refuses
+        DescribeQuorum (ZooKeeper mode, or no DESCRIBE on the cluster) keeps DescribeCluster's answer.
+        """
+        try:
+            described = self._admin.describe_cluster()
+        except kafka.errors.KafkaError as exc:
+            raise _error(exc, "describing the cluster", self.bootstrap) from None
+        brokers = tuple(
+            sorted(
+                (Broker(b["broker_id"], b["host"], b["port"], b.get("rack")) for b in described.get("brokers", ())),
+                key=lambda b: b.node_id,
+            )
+        )
+        controller, note = described.get("controller_id"), ""
+        try:
+            leader = self._admin.describe_metadata_quorum()["topics"][0]["partitions"][0]["leader_id"]
+        except (kafka.errors.KafkaError, KeyError, IndexError) as exc:
+            note = (
+                f"The active controller is as the brokers report it: the cluster did not describe its "
+                f"metadata quorum ({type(exc).__name__})."
+            )
+        else:
+            controller = leader if leader is not None and leader >= 0 else controller
+        return ClusterFacts(
+            cluster_id=described.get("cluster_id"),
+            brokers=brokers,
+            controller_id=controller if controller is not None and controller >= 0 else None,
+            version=self._version(brokers),
+            note=note,
+        )
+
+    def _version(self, brokers: tuple[Broker, ...]) -> str:
+        if not brokers:
+            return ""
+        found = self._admin.get_broker_version_data(brokers[0].node_id).broker_version
+        text = ".".join(str(part) for part in found[:2])
+        return f"{text} or later" if found == max(BROKER_API_VERSIONS) else text
+
     def retention(self, topics: list[str]) -> dict[str, int]:
         """retention.ms of each topic, in one request; a topic deleted meanwhile is left out."""
         if not topics:
@@ -298,6 +365,7 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
             raise
         try:
             topics_future = pool.submit(_timed, seconds, "topics", reader.topics)
+            cluster_future = pool.submit(_timed, seconds, "cluster", reader.cluster)
             listings: list[GroupListing] = listing.result()
             topics = topics_future.result()
 
@@ -320,6 +388,12 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
                 newest_records = {}
                 notes.append(f"Newest-record timestamps were not read this round: {exc.message}")
             retention_ms = retention.result()
+            # The brokers and the version are shown, not used: their failure costs only their figures.
+            try:
+                cluster_facts = cluster_future.result()
+            except ConsoleError as exc:
+                cluster_facts = None
+                notes.append(f"The brokers and the controller were not read this round: {exc.message}")
         finally:
             reader.close()
     seconds["offset_fetch_requests"] = reader.requests
@@ -351,5 +425,11 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
         )
     topics = {name: replace(t, retention_ms=retention_ms.get(name)) for name, t in topics.items()}
     return ClusterReading(
-        t_ms=t_ms, groups=groups, topics=topics, partitions=readings, seconds=seconds, notes=tuple(notes)
+        t_ms=t_ms,
+        groups=groups,
+        topics=topics,
+        partitions=readings,
+        seconds=seconds,
+        notes=tuple(notes),
+        cluster=cluster_facts,
     )

@@ -6,97 +6,193 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0008_typed_replays'),
+        ("groups", "0008_typed_replays"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='cluster',
-            name='collect_every_seconds',
-            field=models.PositiveIntegerField(default=15, help_text="How often the collector reads the cluster's groups, offsets and lag, in seconds.", validators=[django.core.validators.MinValueValidator(5)]),
+            model_name="cluster",
+            name="collect_every_seconds",
+            field=models.PositiveIntegerField(
+                default=15,
+                help_text="How often the collector reads the cluster's groups, offsets and lag, in seconds.",
+                validators=[django.core.validators.MinValueValidator(5)],
+            ),
         ),
         migrations.CreateModel(
-            name='Snapshot',
+            name="Snapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('taken_at', models.DateTimeField(help_text='When the round started reading Kafka.')),
-                ('read_seconds', models.FloatField(help_text='Time the round took to read Kafka and evaluate what it read.')),
-                ('group_count', models.PositiveIntegerField()),
-                ('topic_count', models.PositiveIntegerField()),
-                ('partition_count', models.PositiveIntegerField(help_text='Group-partition rows (committed or assigned).')),
-                ('window_ms', models.JSONField(default=list)),
-                ('summary', models.JSONField(default=dict, help_text='Groups by state and by status; what the round could not read.')),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='groups.cluster')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("taken_at", models.DateTimeField(help_text="When the round started reading Kafka.")),
+                (
+                    "read_seconds",
+                    models.FloatField(help_text="Time the round took to read Kafka and evaluate what it read."),
+                ),
+                ("group_count", models.PositiveIntegerField()),
+                ("topic_count", models.PositiveIntegerField()),
+                (
+                    "partition_count",
+                    models.PositiveIntegerField(help_text="Group-partition rows (committed or assigned)."),
+                ),
+                ("window_ms", models.JSONField(default=list)),
+                (
+                    "summary",
+                    models.JSONField(
+                        default=dict, help_text="Groups by state and by status; what the round could not read."
+                    ),
+                ),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="snapshots", to="groups.cluster"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Collection',
+            name="Collection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stale_reason', models.TextField(blank=True, default='', help_text='Why the last round failed; empty when it succeeded.')),
-                ('stale_since', models.DateTimeField(blank=True, help_text='When rounds started failing.', null=True)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_round_seconds', models.FloatField(blank=True, help_text='The last successful round, writing included.', null=True)),
-                ('rounds', models.PositiveBigIntegerField(default=0, help_text='Rounds that wrote a snapshot.')),
-                ('failed_rounds', models.PositiveBigIntegerField(default=0)),
-                ('skipped_rounds', models.PositiveBigIntegerField(default=0, help_text="Rounds not run because the previous one still held the cluster's lock (overruns).")),
-                ('cluster', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='collection', to='groups.cluster')),
-                ('snapshot', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='groups.snapshot')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "stale_reason",
+                    models.TextField(
+                        blank=True, default="", help_text="Why the last round failed; empty when it succeeded."
+                    ),
+                ),
+                ("stale_since", models.DateTimeField(blank=True, help_text="When rounds started failing.", null=True)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "last_round_seconds",
+                    models.FloatField(blank=True, help_text="The last successful round, writing included.", null=True),
+                ),
+                ("rounds", models.PositiveBigIntegerField(default=0, help_text="Rounds that wrote a snapshot.")),
+                ("failed_rounds", models.PositiveBigIntegerField(default=0)),
+                (
+                    "skipped_rounds",
+                    models.PositiveBigIntegerField(
+                        default=0,
+                        help_text="Rounds not run because the previous one still held the cluster's lock (overruns).",
+                    ),
+                ),
+                (
+                    "cluster",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="collection", to="groups.cluster"
+                    ),
+                ),
+                (
+                    "snapshot",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="groups.snapshot",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SnapshotGroup',
+            name="SnapshotGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group_id', models.TextField()),
-                ('state', models.CharField(max_length=30)),
-                ('type', models.CharField(max_length=20)),
-                ('members', models.PositiveIntegerField()),
-                ('topics', models.JSONField(default=list)),
-                ('partitions', models.PositiveIntegerField()),
-                ('lag', models.BigIntegerField(null=True)),
-                ('lag_seconds', models.FloatField(null=True)),
-                ('lag_seconds_method', models.CharField(blank=True, default='', max_length=20)),
-                ('lag_seconds_doubtful', models.BooleanField(default=False)),
-                ('status', models.CharField(blank=True, default='', help_text='Empty until evaluated.', max_length=10)),
-                ('status_reason', models.TextField(blank=True, default='')),
-                ('operation_id', models.PositiveBigIntegerField(help_text='The console operation the status names.', null=True)),
-                ('replay_operation_id', models.PositiveBigIntegerField(help_text="Set on a replay's checkpoint group.", null=True)),
-                ('catch_up_seconds', models.FloatField(null=True)),
-                ('catch_up_note', models.TextField(blank=True, default='')),
-                ('retention_margin_seconds', models.FloatField(help_text="The worst partition's; 0 once records are lost.", null=True)),
-                ('retention_note', models.TextField(blank=True, default='')),
-                ('error', models.TextField(blank=True, default='', help_text="Why the group's offsets could not be read this round.")),
-                ('detail', models.TextField(help_text='Per partition: committed, log start/end, lag, lag seconds, status, owner.')),
-                ('window', models.TextField(help_text="Per partition: committed offsets at the snapshot's window_ms.")),
-                ('snapshot', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='group_rows', to='groups.snapshot')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("group_id", models.TextField()),
+                ("state", models.CharField(max_length=30)),
+                ("type", models.CharField(max_length=20)),
+                ("members", models.PositiveIntegerField()),
+                ("topics", models.JSONField(default=list)),
+                ("partitions", models.PositiveIntegerField()),
+                ("lag", models.BigIntegerField(null=True)),
+                ("lag_seconds", models.FloatField(null=True)),
+                ("lag_seconds_method", models.CharField(blank=True, default="", max_length=20)),
+                ("lag_seconds_doubtful", models.BooleanField(default=False)),
+                ("status", models.CharField(blank=True, default="", help_text="Empty until evaluated.", max_length=10)),
+                ("status_reason", models.TextField(blank=True, default="")),
+                (
+                    "operation_id",
+                    models.PositiveBigIntegerField(help_text="The console operation the status names.", null=True),
+                ),
+                (
+                    "replay_operation_id",
+                    models.PositiveBigIntegerField(help_text="Set on a replay's checkpoint group.", null=True),
+                ),
+                ("catch_up_seconds", models.FloatField(null=True)),
+                ("catch_up_note", models.TextField(blank=True, default="")),
+                (
+                    "retention_margin_seconds",
+                    models.FloatField(help_text="The worst partition's; 0 once records are lost.", null=True),
+                ),
+                ("retention_note", models.TextField(blank=True, default="")),
+                (
+                    "error",
+                    models.TextField(
+                        blank=True, default="", help_text="Why the group's offsets could not be read this round."
+                    ),
+                ),
+                (
+                    "detail",
+                    models.TextField(
+                        help_text="Per partition: committed, log start/end, lag, lag seconds, status, owner."
+                    ),
+                ),
+                ("window", models.TextField(help_text="Per partition: committed offsets at the snapshot's window_ms.")),
+                (
+                    "snapshot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="group_rows", to="groups.snapshot"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['snapshot', 'lag', 'group_id'], name='snapshot_group_lag'), models.Index(fields=['snapshot', 'lag_seconds', 'group_id'], name='snapshot_group_lag_s'), models.Index(fields=['snapshot', 'members', 'group_id'], name='snapshot_group_members'), models.Index(fields=['snapshot', 'state', 'lag', 'group_id'], name='snapshot_group_state'), models.Index(fields=['snapshot', 'status', 'lag', 'group_id'], name='snapshot_group_status')],
-                'constraints': [models.UniqueConstraint(fields=('snapshot', 'group_id'), name='snapshot_group_once')],
+                "indexes": [
+                    models.Index(fields=["snapshot", "lag", "group_id"], name="snapshot_group_lag"),
+                    models.Index(fields=["snapshot", "lag_seconds", "group_id"], name="snapshot_group_lag_s"),
+                    models.Index(fields=["snapshot", "members", "group_id"], name="snapshot_group_members"),
+                    models.Index(fields=["snapshot", "state", "lag", "group_id"], name="snapshot_group_state"),
+                    models.Index(fields=["snapshot", "status", "lag", "group_id"], name="snapshot_group_status"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("snapshot", "group_id"), name="snapshot_group_once")],
             },
         ),
         migrations.CreateModel(
-            name='SnapshotTopic',
+            name="SnapshotTopic",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('topic', models.TextField()),
-                ('internal', models.BooleanField(default=False)),
-                ('partitions', models.PositiveIntegerField()),
-                ('messages', models.BigIntegerField(help_text='Sum over partitions of log end minus log start.', null=True)),
-                ('groups', models.PositiveIntegerField(help_text='Groups with committed offsets on the topic.')),
-                ('lag', models.BigIntegerField(help_text="Sum of those groups' lag on the topic.", null=True)),
-                ('max_lag_seconds', models.FloatField(null=True)),
-                ('detail', models.TextField(help_text='Per partition: log start, log end, newest record; per group: its lag here.')),
-                ('window', models.TextField(help_text="Per partition: log end at the snapshot's window_ms.")),
-                ('history', models.TextField(help_text="Per partition: the log's recent rounds (groups.snapshot.timelines).")),
-                ('snapshot', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='topic_rows', to='groups.snapshot')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("topic", models.TextField()),
+                ("internal", models.BooleanField(default=False)),
+                ("partitions", models.PositiveIntegerField()),
+                (
+                    "messages",
+                    models.BigIntegerField(help_text="Sum over partitions of log end minus log start.", null=True),
+                ),
+                ("groups", models.PositiveIntegerField(help_text="Groups with committed offsets on the topic.")),
+                ("lag", models.BigIntegerField(help_text="Sum of those groups' lag on the topic.", null=True)),
+                ("max_lag_seconds", models.FloatField(null=True)),
+                (
+                    "detail",
+                    models.TextField(
+                        help_text="Per partition: log start, log end, newest record; per group: its lag here."
+                    ),
+                ),
+                ("window", models.TextField(help_text="Per partition: log end at the snapshot's window_ms.")),
+                (
+                    "history",
+                    models.TextField(help_text="Per partition: the log's recent rounds (groups.snapshot.timelines)."),
+                ),
+                (
+                    "snapshot",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="topic_rows", to="groups.snapshot"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['snapshot', 'lag', 'topic'], name='snapshot_topic_lag'), models.Index(fields=['snapshot', 'groups', 'topic'], name='snapshot_topic_groups')],
-                'constraints': [models.UniqueConstraint(fields=('snapshot', 'topic'), name='snapshot_topic_once')],
+                "indexes": [
+                    models.Index(fields=["snapshot", "lag", "topic"], name="snapshot_topic_lag"),
+                    models.Index(fields=["snapshot", "groups", "topic"], name="snapshot_topic_groups"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("snapshot", "topic"), name="snapshot_topic_once")],
             },
         ),
     ]

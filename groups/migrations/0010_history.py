@@ -5,63 +5,122 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0009_snapshot'),
+        ("groups", "0009_snapshot"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='HistorySeries',
+            name="HistorySeries",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=20)),
-                ('key', models.TextField()),
-                ('cluster', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='history_series', to='groups.cluster')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(max_length=20)),
+                ("key", models.TextField()),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="history_series",
+                        to="groups.cluster",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HistoryPoint',
+            name="HistoryPoint",
             fields=[
-                ('pk', models.CompositePrimaryKey('series', 't_ms', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('t_ms', models.BigIntegerField()),
-                ('data', models.TextField()),
-                ('series', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='groups.historyseries')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "series", "t_ms", blank=True, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("t_ms", models.BigIntegerField()),
+                ("data", models.TextField()),
+                (
+                    "series",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="groups.historyseries",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HistoryChunk',
+            name="HistoryChunk",
             fields=[
-                ('pk', models.CompositePrimaryKey('series', 'tier', 'start_ms', blank=True, editable=False, primary_key=True, serialize=False)),
-                ('tier', models.PositiveSmallIntegerField(choices=[(1, 'an hour of rounds'), (2, 'an hour of 5-minute roll-ups'), (3, 'a day of 5-minute roll-ups')])),
-                ('start_ms', models.BigIntegerField()),
-                ('points', models.PositiveIntegerField()),
-                ('payload', models.BinaryField()),
-                ('series', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='groups.historyseries')),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "series", "tier", "start_ms", blank=True, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                (
+                    "tier",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "an hour of rounds"),
+                            (2, "an hour of 5-minute roll-ups"),
+                            (3, "a day of 5-minute roll-ups"),
+                        ]
+                    ),
+                ),
+                ("start_ms", models.BigIntegerField()),
+                ("points", models.PositiveIntegerField()),
+                ("payload", models.BinaryField()),
+                (
+                    "series",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="groups.historyseries",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HistoryWatermark',
+            name="HistoryWatermark",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=20)),
-                ('sealed_until_ms', models.BigIntegerField(default=0, help_text='Rounds before this are no longer accepted.')),
-                ('packed_until_ms', models.BigIntegerField(default=0, help_text='Rounds before this are in chunks.')),
-                ('days_until_ms', models.BigIntegerField(default=0, help_text='Roll-ups before this are in day chunks.')),
-                ('rounds_kept_from_ms', models.BigIntegerField(default=0, help_text='Rounds before this may have been pruned.')),
-                ('cluster', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='groups.cluster')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(max_length=20)),
+                (
+                    "sealed_until_ms",
+                    models.BigIntegerField(default=0, help_text="Rounds before this are no longer accepted."),
+                ),
+                ("packed_until_ms", models.BigIntegerField(default=0, help_text="Rounds before this are in chunks.")),
+                (
+                    "days_until_ms",
+                    models.BigIntegerField(default=0, help_text="Roll-ups before this are in day chunks."),
+                ),
+                (
+                    "rounds_kept_from_ms",
+                    models.BigIntegerField(default=0, help_text="Rounds before this may have been pruned."),
+                ),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="groups.cluster",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='historyseries',
-            constraint=models.UniqueConstraint(fields=('cluster', 'kind', 'key'), name='history_series_once'),
+            model_name="historyseries",
+            constraint=models.UniqueConstraint(fields=("cluster", "kind", "key"), name="history_series_once"),
         ),
         migrations.AddIndex(
-            model_name='historychunk',
-            index=models.Index(fields=['tier', 'start_ms'], name='history_chunk_age'),
+            model_name="historychunk",
+            index=models.Index(fields=["tier", "start_ms"], name="history_chunk_age"),
         ),
         migrations.AddConstraint(
-            model_name='historywatermark',
-            constraint=models.UniqueConstraint(fields=('cluster', 'kind'), name='history_watermark_once'),
+            model_name="historywatermark",
+            constraint=models.UniqueConstraint(fields=("cluster", "kind"), name="history_watermark_once"),
         ),
     ]

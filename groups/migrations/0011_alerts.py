@@ -6,91 +6,214 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0010_history'),
+        ("groups", "0010_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AlertRule',
+            name="AlertRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('group_pattern', models.CharField(default='*', help_text='A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, [ab] one of those; case matters), as in grants.', max_length=500)),
-                ('statuses', models.JSONField(blank=True, default=list, help_text="Fire while the group's status is one of these.")),
-                ('lag_seconds_over', models.PositiveIntegerField(blank=True, help_text="Fire while the group's lag in seconds is over this.", null=True)),
-                ('total_lag_over', models.PositiveBigIntegerField(blank=True, help_text="Fire while the group's total lag (messages) is over this.", null=True)),
-                ('retention_margin_under_minutes', models.PositiveIntegerField(blank=True, help_text="Fire while the group's worst retention margin is under this many minutes.", null=True)),
-                ('no_members', models.BooleanField(default=False, help_text='Fire while the group has no members.')),
-                ('for_minutes', models.PositiveIntegerField(default=0, help_text='How long a condition must hold, round after round, before the alert fires.')),
-                ('webhook_url', models.URLField(blank=True, default='', max_length=2000)),
-                ('webhook_format', models.CharField(choices=[('json', "JSON (the console's body, see the README)"), ('slack', 'Slack-compatible ({"text": ...})')], default='json', max_length=10)),
-                ('emails', models.JSONField(blank=True, default=list, help_text='Addresses the notifications are mailed to.')),
-                ('renotify_minutes', models.PositiveIntegerField(default=0, help_text='While still firing, notify again after this many minutes; 0 never.')),
-                ('enabled', models.BooleanField(default=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('cluster', models.ForeignKey(blank=True, help_text='Empty for every cluster.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='alert_rules', to='groups.cluster')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "group_pattern",
+                    models.CharField(
+                        default="*",
+                        help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, [ab] one of those; case matters), as in grants.",
+                        max_length=500,
+                    ),
+                ),
+                (
+                    "statuses",
+                    models.JSONField(
+                        blank=True, default=list, help_text="Fire while the group's status is one of these."
+                    ),
+                ),
+                (
+                    "lag_seconds_over",
+                    models.PositiveIntegerField(
+                        blank=True, help_text="Fire while the group's lag in seconds is over this.", null=True
+                    ),
+                ),
+                (
+                    "total_lag_over",
+                    models.PositiveBigIntegerField(
+                        blank=True, help_text="Fire while the group's total lag (messages) is over this.", null=True
+                    ),
+                ),
+                (
+                    "retention_margin_under_minutes",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Fire while the group's worst retention margin is under this many minutes.",
+                        null=True,
+                    ),
+                ),
+                ("no_members", models.BooleanField(default=False, help_text="Fire while the group has no members.")),
+                (
+                    "for_minutes",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="How long a condition must hold, round after round, before the alert fires.",
+                    ),
+                ),
+                ("webhook_url", models.URLField(blank=True, default="", max_length=2000)),
+                (
+                    "webhook_format",
+                    models.CharField(
+                        choices=[
+                            ("json", "JSON (the console's body, see the README)"),
+                            ("slack", 'Slack-compatible ({"text": ...})'),
+                        ],
+                        default="json",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "emails",
+                    models.JSONField(blank=True, default=list, help_text="Addresses the notifications are mailed to."),
+                ),
+                (
+                    "renotify_minutes",
+                    models.PositiveIntegerField(
+                        default=0, help_text="While still firing, notify again after this many minutes; 0 never."
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Empty for every cluster.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="alert_rules",
+                        to="groups.cluster",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'id'],
+                "ordering": ["name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='AlertState',
+            name="AlertState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('group_id', models.TextField()),
-                ('phase', models.CharField(choices=[('pending', 'Pending'), ('firing', 'Firing'), ('resolved', 'Resolved')], max_length=10)),
-                ('pending_since', models.DateTimeField(blank=True, null=True)),
-                ('firing_since', models.DateTimeField(blank=True, null=True)),
-                ('clear_since', models.DateTimeField(blank=True, help_text='Firing, but every condition clear since then (hysteresis).', null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('last_notified', models.DateTimeField(blank=True, null=True)),
-                ('notifications', models.PositiveIntegerField(default=0, help_text='Notifications sent in the current episode.')),
-                ('muted_until', models.DateTimeField(blank=True, null=True)),
-                ('summary', models.TextField(blank=True, default='', help_text='Why it fires (or fired), in plain words.')),
-                ('facts', models.JSONField(blank=True, default=dict, help_text="The group's figures at the last evaluation.")),
-                ('updated', models.DateTimeField()),
-                ('cluster', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alert_states', to='groups.cluster')),
-                ('muted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='groups.operation')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='states', to='groups.alertrule')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("group_id", models.TextField()),
+                (
+                    "phase",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("firing", "Firing"), ("resolved", "Resolved")], max_length=10
+                    ),
+                ),
+                ("pending_since", models.DateTimeField(blank=True, null=True)),
+                ("firing_since", models.DateTimeField(blank=True, null=True)),
+                (
+                    "clear_since",
+                    models.DateTimeField(
+                        blank=True, help_text="Firing, but every condition clear since then (hysteresis).", null=True
+                    ),
+                ),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("last_notified", models.DateTimeField(blank=True, null=True)),
+                (
+                    "notifications",
+                    models.PositiveIntegerField(default=0, help_text="Notifications sent in the current episode."),
+                ),
+                ("muted_until", models.DateTimeField(blank=True, null=True)),
+                (
+                    "summary",
+                    models.TextField(blank=True, default="", help_text="Why it fires (or fired), in plain words."),
+                ),
+                (
+                    "facts",
+                    models.JSONField(blank=True, default=dict, help_text="The group's figures at the last evaluation."),
+                ),
+                ("updated", models.DateTimeField()),
+                (
+                    "cluster",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="alert_states", to="groups.cluster"
+                    ),
+                ),
+                (
+                    "muted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="groups.operation",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="states", to="groups.alertrule"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AlertDelivery',
+            name="AlertDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(choices=[('firing', 'Firing'), ('renotify', 'Still firing'), ('resolved', 'Resolved')], max_length=10)),
-                ('channel', models.CharField(choices=[('webhook', 'Webhook'), ('email', 'Email')], max_length=10)),
-                ('target', models.TextField(help_text='The webhook URL, or the email addresses separated by commas.')),
-                ('webhook_format', models.CharField(blank=True, default='', max_length=10)),
-                ('payload', models.JSONField(help_text='The documented JSON body; other formats are made from it.')),
-                ('created', models.DateTimeField()),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt', models.DateTimeField(blank=True, help_text='Empty once delivered or given up.', null=True)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('gave_up_at', models.DateTimeField(blank=True, null=True)),
-                ('state', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='groups.alertstate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[("firing", "Firing"), ("renotify", "Still firing"), ("resolved", "Resolved")],
+                        max_length=10,
+                    ),
+                ),
+                ("channel", models.CharField(choices=[("webhook", "Webhook"), ("email", "Email")], max_length=10)),
+                ("target", models.TextField(help_text="The webhook URL, or the email addresses separated by commas.")),
+                ("webhook_format", models.CharField(blank=True, default="", max_length=10)),
+                ("payload", models.JSONField(help_text="The documented JSON body; other formats are made from it.")),
+                ("created", models.DateTimeField()),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "next_attempt",
+                    models.DateTimeField(blank=True, help_text="Empty once delivered or given up.", null=True),
+                ),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("gave_up_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "state",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="deliveries", to="groups.alertstate"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='alertstate',
-            index=models.Index(fields=['phase', '-updated'], name='groups_aler_phase_1a41e9_idx'),
+            model_name="alertstate",
+            index=models.Index(fields=["phase", "-updated"], name="groups_aler_phase_1a41e9_idx"),
         ),
         migrations.AddConstraint(
-            model_name='alertstate',
-            constraint=models.UniqueConstraint(fields=('rule', 'cluster', 'group_id'), name='one_state_per_rule_group'),
+            model_name="alertstate",
+            constraint=models.UniqueConstraint(fields=("rule", "cluster", "group_id"), name="one_state_per_rule_group"),
         ),
         migrations.AddIndex(
-            model_name='alertdelivery',
-            index=models.Index(fields=['next_attempt'], name='groups_aler_next_at_eeb1ff_idx'),
+            model_name="alertdelivery",
+            index=models.Index(fields=["next_attempt"], name="groups_aler_next_at_eeb1ff_idx"),
         ),
     ]

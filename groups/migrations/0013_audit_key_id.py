@@ -6,15 +6,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('groups', '0011_alerts'),
+        ("groups", "0012_metrics"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='key_id',
-            field=models.CharField(blank=True, default='', max_length=32),
+            model_name="auditevent",
+            name="key_id",
+            field=models.CharField(blank=True, default="", max_length=32),
         ),
     ]

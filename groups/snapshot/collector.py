@@ -1,4 +1,4 @@
-"""One collection round for one cluster: read Kafka, evaluate, write the snapshot, append history.
+"""One collection round for one cluster: read Kafka, evaluate, write the snapshot, append history, alert.
 
 The `collect_lag` command and the Celery beat task both call `collect`. A round that finds the
 cluster's previous round still running does not start (an overrun, counted); a round that
@@ -17,10 +17,10 @@ import redis
 from django.conf import settings
 
 from groups.kafka import ConsoleError
-from groups.kafka.collect import ClusterReading, read_cluster
+from groups.kafka.collect import read_cluster
 from groups.models import Cluster
-from groups.snapshot import history, store
-from groups.snapshot.evaluate import Evaluated, evaluate
+from groups.snapshot import feeds, store
+from groups.snapshot.evaluate import evaluate
 from groups.snapshot.lock import ClusterLock
 
 logger = logging.getLogger(__name__)
@@ -130,10 +130,14 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
         cluster, evaluated, taken_at_ms=reading.t_ms, read_seconds=time.monotonic() - started
     )
     steps["write"] = time.monotonic() - mark
-
     mark = time.monotonic()
-    _append_history(cluster, reading, evaluated)
+    say("appending to history")
+    feeds.history_round(cluster, reading.t_ms, evaluated.groups, reading.partitions)
     steps["history"] = time.monotonic() - mark
+    mark = time.monotonic()
+    say("evaluating alert rules")
+    feeds.alert_round(cluster, evaluated.groups, reading.t_ms)
+    steps["alerts"] = time.monotonic() - mark
     seconds = time.monotonic() - started
     store.record_round_seconds(cluster, seconds)
     return RoundReport(
@@ -145,24 +149,4 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
         topics=len(evaluated.topics),
         partitions=evaluated.partition_count,
         steps=steps,
-    )
-
-
-def _append_history(cluster: Cluster, reading: ClusterReading, evaluated: Evaluated) -> None:
-    """The round's points: per group its lag, lag in seconds, status and members; per topic partition
-    its log start and end and newest record. Only rounds that read Kafka get here: a gap stays a gap."""
-    history.append_round(
-        cluster.pk,
-        reading.t_ms,
-        history.SERIES_GROUP,
-        {row.group_id: (row.lag, row.lag_seconds, row.status or None, row.members) for row in evaluated.groups},
-    )
-    history.append_round(
-        cluster.pk,
-        reading.t_ms,
-        history.SERIES_PARTITION,
-        {
-            history.partition_key(tp.topic, tp.partition): (p.log_start, p.log_end, p.newest_offset, p.newest_ms)
-            for tp, p in reading.partitions.items()
-        },
     )

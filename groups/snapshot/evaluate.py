@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from groups import estimates, forecasts, status
 from groups.kafka import TP
@@ -359,6 +359,8 @@ def evaluate(
         "by_status": dict(Counter(g.status for g in groups if g.status)),
         "unreadable_groups": sum(1 for g in groups if g.error),
         "notes": list(reading.notes),
+        # Shown on the cluster's overview; None when this round could not read it (a note says why).
+        "cluster": asdict(reading.cluster) if reading.cluster else None,
     }
     return Evaluated(
         window_ms=round_.window_ms, groups=groups, topics=topic_rows, partition_count=partition_count, summary=summary

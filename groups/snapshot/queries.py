@@ -7,20 +7,28 @@ decoded only for the rows a page shows.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from groups.models import Cluster, Collection, Snapshot, SnapshotGroup, SnapshotTopic
 from groups.snapshot import rows
+from groups.status import Status
 
 # A snapshot older than this many collection periods is stale even without a failed round: the
 # collector (worker or beat) is not running.
 MISSED_PERIODS = 3
 
-# Sort keys pages may offer, and the column each sorts on.
+# A group's headline statuses, least severe first: sorting by status sorts by severity, not by name.
+GROUP_STATUSES = (Status.OK, Status.RESET, Status.WARN, Status.ERR)
+_SEVERITY = Case(
+    *(When(status=s.value, then=Value(rank)) for rank, s in enumerate(GROUP_STATUSES)), output_field=IntegerField()
+)
+
+# Sort keys pages may offer, and the column (or expression) each sorts on.
 GROUP_SORTS = {
     "group": "group_id",
     "state": "state",
@@ -29,7 +37,7 @@ GROUP_SORTS = {
     "partitions": "partitions",
     "lag": "lag",
     "lag_seconds": "lag_seconds",
-    "status": "status",
+    "status": _SEVERITY,
     "catch_up": "catch_up_seconds",
     "retention": "retention_margin_seconds",
 }
@@ -41,6 +49,8 @@ TOPIC_SORTS = {
     "lag": "lag",
     "lag_seconds": "max_lag_seconds",
 }
+# Topic columns that sum over the groups reading the topic: figures of groups a scoped reader may not see.
+TOPIC_GROUP_FIGURES = ("groups", "lag", "lag_seconds")
 _LIST_DEFERRED = ("detail", "window")
 
 
@@ -94,7 +104,18 @@ def latest_snapshot(cluster: Cluster) -> SnapshotInfo:
     )
 
 
-def _ordered(queryset: QuerySet, sorts: dict[str, str], sort: str, tie: str) -> QuerySet:
+def _containing(field: str, search: str) -> Q:
+    """Rows whose `field` contains `search`, ignoring case in any script.
+
+    SQLite's LIKE folds ASCII letters only, so a search with other letters ("GRÜN" for "grün") goes
+    through a case-insensitive regex (Python's `re` on SQLite, `~*` on PostgreSQL) instead.
+    """
+    if search.isascii():
+        return Q(**{f"{field}__icontains": search})
+    return Q(**{f"{field}__iregex": re.escape(search)})
+
+
+def _ordered(queryset: QuerySet, sorts: dict, sort: str, tie: str) -> QuerySet:
     """`sort` is a key of `sorts`, '-' first for descending; unknown figures (NULL) always come last.
 
     Ties go by `tie` in the same direction, which lets one index serve both directions.
@@ -103,7 +124,7 @@ def _ordered(queryset: QuerySet, sorts: dict[str, str], sort: str, tie: str) -> 
     key = sort.removeprefix("-")
     if key not in sorts:
         raise ValueError(f"Unknown sort '{key}'. Choose one of: {', '.join(sorts)}.")
-    column = F(sorts[key])
+    column = F(sorts[key]) if isinstance(sorts[key], str) else sorts[key]
     if descending:
         return queryset.order_by(column.desc(nulls_last=True), F(tie).desc())
     return queryset.order_by(column.asc(nulls_last=True), F(tie).asc())
@@ -120,13 +141,17 @@ def group_rows(
     search: str = "",
     include_replay: bool = False,
     sort: str = "-lag",
+    scope: Q | None = None,
 ) -> QuerySet[SnapshotGroup]:
     """The snapshot's groups, filtered and sorted in the database; slice the result to paginate.
 
-    Replay checkpoint groups are left out unless `include_replay`. Raises ValueError for an
-    unknown sort key (the message says which are known).
+    Replay checkpoint groups are left out unless `include_replay`; `scope` (groups.access.view_scope)
+    keeps the groups a reader may view. Raises ValueError for an unknown sort key (the message says
+    which are known).
     """
     rows_ = SnapshotGroup.objects.filter(snapshot=snapshot).defer(*_LIST_DEFERRED)
+    if scope is not None:
+        rows_ = rows_.filter(scope)
     if state:
         rows_ = rows_.filter(state=state)
     if status:
@@ -138,10 +163,34 @@ def group_rows(
     if min_lag_seconds is not None:
         rows_ = rows_.filter(lag_seconds__gte=min_lag_seconds)
     if search:
-        rows_ = rows_.filter(group_id__icontains=search)
+        rows_ = rows_.filter(_containing("group_id", search))
     if not include_replay:
         rows_ = rows_.filter(replay_operation_id__isnull=True)
     return _ordered(rows_, GROUP_SORTS, sort, "group_id")
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    by_state: dict[str, int]
+    by_status: dict[str, int]
+    total: int
+    checkpoints: int  # replay checkpoint groups, counted apart from the others
+
+
+def group_counts(snapshot: Snapshot, scope: Q | None = None) -> GroupCounts:
+    """How many of the snapshot's groups (those in `scope`) are in each state and each status."""
+    rows_ = SnapshotGroup.objects.filter(snapshot=snapshot)
+    if scope is not None:
+        rows_ = rows_.filter(scope)
+    counted = rows_.filter(replay_operation_id__isnull=True)
+    by_state = dict(counted.order_by().values_list("state").annotate(n=Count("pk")))
+    by_status = dict(counted.order_by().values_list("status").annotate(n=Count("pk")))
+    return GroupCounts(
+        by_state=by_state,
+        by_status=by_status,
+        total=sum(by_state.values()),
+        checkpoints=rows_.filter(replay_operation_id__isnull=False).count(),
+    )
 
 
 def group_row(snapshot: Snapshot, group_id: str) -> SnapshotGroup | None:
@@ -157,9 +206,9 @@ def topic_rows(
     snapshot: Snapshot, *, search: str = "", include_internal: bool = False, sort: str = "topic"
 ) -> QuerySet[SnapshotTopic]:
     """The snapshot's topics, filtered and sorted in the database; slice the result to paginate."""
-    rows_ = SnapshotTopic.objects.filter(snapshot=snapshot).defer(*_LIST_DEFERRED)
+    rows_ = SnapshotTopic.objects.filter(snapshot=snapshot).defer(*_LIST_DEFERRED, "history")
     if search:
-        rows_ = rows_.filter(topic__icontains=search)
+        rows_ = rows_.filter(_containing("topic", search))
     if not include_internal:
         rows_ = rows_.filter(internal=False)
     return _ordered(rows_, TOPIC_SORTS, sort, "topic")

@@ -49,6 +49,11 @@ class TopicPartitionDetail:
     newest_offset: int | None  # the record with the largest timestamp (ListOffsets max_timestamp)
     newest_ms: int | None
 
+    @property
+    def span(self) -> int | None:
+        """Offsets between log start and log end (records, unless compaction removed some)."""
+        return None if self.log_start is None or self.log_end is None else self.log_end - self.log_start
+
 
 @dataclass(frozen=True)
 class TopicGroupDetail:

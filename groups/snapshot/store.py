@@ -17,22 +17,8 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from groups.models import (
-    Cluster,
-    Collection,
-    Operation,
-    Replay,
-    Snapshot,
-    SnapshotGroup,
-    SnapshotTopic,
-)
-from groups.snapshot.evaluate import (
-    Carried,
-    ConsoleFacts,
-    Evaluated,
-    GroupRow,
-    TopicRow,
-)
+from groups.models import Cluster, Collection, Operation, Replay, Snapshot, SnapshotGroup, SnapshotTopic
+from groups.snapshot.evaluate import Carried, ConsoleFacts, Evaluated, GroupRow, TopicRow
 
 _GROUP_FIELDS = [f.name for f in fields(GroupRow)]
 _TOPIC_FIELDS = [f.name for f in fields(TopicRow)]

@@ -1,8 +1,38 @@
 """Filters every page shares, so a figure reads the same wherever it is shown."""
 
+from datetime import UTC, datetime
+
 from django import template
+from django.conf import settings
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from groups import estimates
+from groups.status import Status
 
 register = template.Library()
+
+# How each lag-in-seconds figure was told (groups.estimates), as its mark's title says it.
+LAG_SECONDS_METHODS = {
+    estimates.CAUGHT_UP: "Caught up: nothing is left to read.",
+    estimates.RECORD_TIMESTAMP: "From the unread record's own timestamp.",
+    estimates.INTERPOLATED: "Interpolated between two collection rounds: within one collection period of the truth.",
+    estimates.EXTRAPOLATED: "Extrapolated at the log's average append rate: an estimate.",
+    estimates.LOWER_BOUND: "At least this: the record at the committed offset is gone (compacted or deleted), "
+    "so a later record dates it.",
+    estimates.UNKNOWN: "Cannot be told yet: the collector has not seen enough of this log.",
+}
+# The colour family of each lag status: what needs a look (warn) and what needs action (bad).
+SEVERITY: dict[str, str] = {
+    Status.OK: "ok",
+    Status.RESET: "info",
+    Status.WARN: "warn",
+    Status.ERR: "bad",
+    Status.STOP: "bad",
+    Status.STALL: "bad",
+    Status.REWIND: "bad",
+    Status.AHEAD: "bad",
+}
 
 
 @register.filter
@@ -20,7 +50,7 @@ def count(value: int | None, sign: str = "") -> str:
 
 
 @register.filter
-def age(milliseconds: int | None) -> str:
+def age(milliseconds: float | None) -> str:
     """A lag in time as an operator reads it: '0s', '45s', '3m 12s', '2h 05m', '3d 4h'."""
     if milliseconds is None:
         return "—"
@@ -35,3 +65,60 @@ def age(milliseconds: int | None) -> str:
         return f"{hours}h {minutes:02d}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """`age` for a figure in seconds."""
+    return "—" if seconds is None else age(seconds * 1000)
+
+
+@register.filter
+def severity(status: str) -> str:
+    """'ok', 'info', 'warn' or 'bad' for a lag status; '' for none."""
+    return SEVERITY.get(status, "") if status else ""
+
+
+@register.simple_tag
+def lag_seconds(seconds: float | None, method: str, doubtful: bool, period: float | None = None) -> SafeString:
+    """A lag in seconds with how it was told: the method in the title, a '?' mark when it is doubtful,
+    and '< period' for an interpolated figure below one collection period (its precision)."""
+    title = LAG_SECONDS_METHODS.get(method, method or "Not evaluated yet.")
+    if seconds is None:
+        return format_html('<span class="lag-s muted" title="{}">—</span>', title)
+    if method == estimates.INTERPOLATED and period and 0 < seconds < period:
+        text = f"< {duration(period)}"
+    else:
+        text = ("≥ " if method == estimates.LOWER_BOUND else "") + duration(seconds)
+    if doubtful:
+        return format_html(
+            '<span class="lag-s doubtful" title="{} Doubtful: treat it as a hint.">{}'
+            '<sup class="mark" aria-label="doubtful">?</sup></span>',
+            title,
+            text,
+        )
+    return format_html('<span class="lag-s" title="{}">{}</span>', title, text)
+
+
+@register.filter
+def margin_severity(seconds: float | None) -> str:
+    """'bad' once retention deleted unread records, 'warn' under RETENTION_WARNING_SECONDS, else ''."""
+    if not isinstance(seconds, int | float):
+        return ""
+    if seconds <= 0:
+        return "bad"
+    return "warn" if seconds < settings.RETENTION_WARNING_SECONDS else ""
+
+
+@register.filter
+def epoch_ms(milliseconds: int | None) -> datetime | None:
+    """Epoch milliseconds (what Kafka and the collector keep) as a time `date` can format."""
+    return None if milliseconds is None else datetime.fromtimestamp(milliseconds / 1000, tz=UTC)
+
+
+@register.filter
+def margin(seconds: float | None) -> str:
+    """A retention margin: how long until retention deletes unread records, or that it has."""
+    if seconds is None:
+        return "—"
+    return "records lost" if seconds <= 0 else duration(seconds)

@@ -56,6 +56,11 @@ def is_partial(request: HttpRequest) -> bool:
     return bool(htmx) and not htmx.history_restore_request
 
 
+def htmx_target(request: HttpRequest) -> str | None:
+    """The id of the element an htmx request will swap (its HX-Target), when it is one."""
+    return cast(HtmxHttpRequest, request).htmx.target if is_partial(request) else None
+
+
 def render_page(request: HttpRequest, template: str, fragment: str, context: dict, status: int = 200) -> HttpResponse:
     """The full page, or only its live fragment when htmx asks for a refresh.
 

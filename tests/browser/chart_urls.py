@@ -45,8 +45,12 @@ def _series(range_ms: int) -> list[ChartSeries]:
             lag[t] = 50.0  # after the reset
     rolled = step > 15_000
     return [
-        ChartSeries("Lag (messages)", "messages", [(t, v) for t, v in lag.items()],
-                    [(t, v and v * 0.8, v and v * 1.2) for t, v in lag.items()] if rolled else None),
+        ChartSeries(
+            "Lag (messages)",
+            "messages",
+            [(t, v) for t, v in lag.items()],
+            [(t, v and v * 0.8, v and v * 1.2) for t, v in lag.items()] if rolled else None,
+        ),
         ChartSeries("Lag (seconds)", "seconds", [(t, v and v / 20) for t, v in lag.items()]),
     ]
 
@@ -65,8 +69,14 @@ def chart_page(request: HttpRequest) -> HttpResponse:
     except ValueError as error:
         return HttpResponseBadRequest(str(error))
     step = 15_000 if chosen.ms <= DAY_MS else 5 * MINUTE_MS
-    chart = history_chart(_series(chosen.ms), MARKERS, time_range=chosen, end_ms=END_MS, title=f"Lag of {GROUP}",
-                          max_step_ms=int(2.5 * step))
+    chart = history_chart(
+        _series(chosen.ms),
+        MARKERS,
+        time_range=chosen,
+        end_ms=END_MS,
+        title=f"Lag of {GROUP}",
+        max_step_ms=int(2.5 * step),
+    )
     return HttpResponse(PAGE.render(Context({"chart": chart})))
 
 

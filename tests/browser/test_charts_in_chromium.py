@@ -94,7 +94,8 @@ def test_the_range_links_redraw_the_chart_in_place_through_htmx(browser_page, li
     assert page.evaluate("window.__samePage === true"), "the range link reloaded the page instead of the chart"
     # In the last hour only the reset is marked; the replay, 200 minutes ago, is out of range.
     assert figure.locator(".chart-panel").first.locator("a.chart-marker").evaluate_all(
-        "as => as.map(a => a.getAttribute('href'))") == ["/operations/12/"]
+        "as => as.map(a => a.getAttribute('href'))"
+    ) == ["/operations/12/"]
     assert figure.locator(".chart-live canvas").count() == 2
 
     page.get_by_role("link", name="30 d", exact=True).click()
@@ -127,7 +128,9 @@ def test_without_javascript_the_page_shows_the_svg_and_the_table(browser_page, l
         assert svg.locator(".panel").count() == 2
         assert svg.get_attribute("aria-label") == f"Lag of {GROUP}"
         assert svg.locator("a.marker").evaluate_all("as => as.map(a => a.getAttribute('href'))") == [
-            "/operations/11/", "/operations/12/"]
+            "/operations/11/",
+            "/operations/12/",
+        ]
         assert figure.locator("canvas").count() == 0
 
         table = figure.locator("details.chart-table table")

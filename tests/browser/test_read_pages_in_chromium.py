@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from groups.snapshot.collector import COLLECTED, collect
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.browser
@@ -72,10 +73,11 @@ def _summary(page) -> tuple[str, str, str]:
 
 
 def test_an_operator_finds_a_group_reads_its_lag_and_sees_it_refresh_in_chromium(
-    browser_page, live_server, live_cluster, kafka_bootstrap, groups_on_a_topic, sign_in
+    browser_page, live_server, live_cluster, kafka_bootstrap, groups_on_a_topic, sign_in, use_test_redis
 ):
     page = browser_page
     g = groups_on_a_topic
+    assert collect(live_cluster).outcome == COLLECTED  # the list reads the collector's snapshot
     topic, empty, stable = g["topic"], g["empty"], g["stable"]
     list_url = f"{live_server.url}/clusters/local/groups/"
 
@@ -89,12 +91,12 @@ def test_an_operator_finds_a_group_reads_its_lag_and_sees_it_refresh_in_chromium
     rows = page.locator("#groups tbody tr[data-group]")
     assert rows.evaluate_all("rs => rs.map(r => r.dataset.group)") == [empty, stable]
     assert page.locator("#group-count").inner_text().strip() == "2"
-    # Group, State, Protocol, Members, Topics, Partitions, Lag
+    # Group, Status, State, Protocol, Topics, Members, Partitions, Lag, ...
     empty_cells = _row_cells(page.locator(f'#groups tr[data-group="{empty}"]'))
     stable_cells = _row_cells(page.locator(f'#groups tr[data-group="{stable}"]'))
-    assert [empty_cells[i] for i in (0, 1, 3, 4, 5, 6)] == [empty, "Empty", "0", topic, "3", "25"]
-    assert [stable_cells[i] for i in (0, 1, 3, 4, 5, 6)] == [stable, "Stable", "1", topic, "3", "5"]
-    assert stable_cells[2] == "classic"
+    assert [empty_cells[i] for i in (0, 2, 4, 5, 6, 7)] == [empty, "Empty", topic, "0", "3", "25"]
+    assert [stable_cells[i] for i in (0, 2, 4, 5, 6, 7)] == [stable, "Stable", topic, "1", "3", "5"]
+    assert stable_cells[3] == "classic" and empty_cells[1] == "OK"
 
     # Through to the Empty group's page.
     with page.expect_navigation():

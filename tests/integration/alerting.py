@@ -25,9 +25,14 @@ class Receiver:
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length)
-                receiver.requests.append({"at": time.monotonic(), "path": self.path,
-                                          "content_type": self.headers.get("Content-Type"),
-                                          "body": json.loads(raw)})
+                receiver.requests.append(
+                    {
+                        "at": time.monotonic(),
+                        "path": self.path,
+                        "content_type": self.headers.get("Content-Type"),
+                        "body": json.loads(raw),
+                    }
+                )
                 status = receiver.status
                 self.send_response(status)
                 self.send_header("Content-Type", "text/plain")

@@ -12,8 +12,23 @@ from groups.models import AlertDelivery, AlertRule, AlertState, Cluster, Operati
 from tests.integration.alerting import Receiver, group, rounds
 from tests.kafkatools import wait_for
 
-DOCUMENTED_KEYS = {"version", "event", "alert_id", "rule", "cluster", "group", "status", "summary", "values",
-                   "firing_since", "resolved_at", "notification", "muted", "time", "links"}
+DOCUMENTED_KEYS = {
+    "version",
+    "event",
+    "alert_id",
+    "rule",
+    "cluster",
+    "group",
+    "status",
+    "summary",
+    "values",
+    "firing_since",
+    "resolved_at",
+    "notification",
+    "muted",
+    "time",
+    "links",
+}
 
 
 @pytest.fixture
@@ -33,8 +48,9 @@ def prod(celery_worker, settings):
 
 
 def _rule(cluster, receiver, **conditions) -> AlertRule:
-    return AlertRule.objects.create(name="payments", cluster=cluster, group_pattern="payments-*",
-                                    webhook_url=receiver.url, **conditions)
+    return AlertRule.objects.create(
+        name="payments", cluster=cluster, group_pattern="payments-*", webhook_url=receiver.url, **conditions
+    )
 
 
 def _all_delivered() -> bool:
@@ -53,8 +69,11 @@ def test_a_stalled_group_fires_exactly_one_notification_with_the_documented_body
     reports = rounds(prod, start, [[group("payments-eu")]] + [[stalled]] * 6)
 
     assert [r.events for r in reports if r.events] == [[(rule.pk, "payments-eu", "firing")]]
-    wait_for(lambda: len(receiver.requests) >= 1 and _mails_to(mail_server, address), timeout=30,
-             what="the webhook and the email")
+    wait_for(
+        lambda: len(receiver.requests) >= 1 and _mails_to(mail_server, address),
+        timeout=30,
+        what="the webhook and the email",
+    )
     wait_for(_all_delivered, what="both deliveries to be marked delivered")
     assert len(receiver.requests) == 1 and len(_mails_to(mail_server, address)) == 1
 
@@ -66,13 +85,21 @@ def test_a_stalled_group_fires_exactly_one_notification_with_the_documented_body
     assert body["rule"] == {"id": rule.pk, "name": "payments"}
     assert (body["cluster"], body["group"], body["status"]) == ("prod", "payments-eu", "STALL")
     assert body["summary"] == "status STALL is one of ERR, STALL"
-    assert body["values"] == {"status": "STALL", "lag": 1200, "lag_seconds": 340.0, "retention_margin_s": None,
-                              "members": 0, "partitions": []}
+    assert body["values"] == {
+        "status": "STALL",
+        "lag": 1200,
+        "lag_seconds": 340.0,
+        "retention_margin_s": None,
+        "members": 0,
+        "partitions": [],
+    }
     assert body["firing_since"] == (start + timedelta(seconds=15)).isoformat().replace("+00:00", "Z")
     assert body["resolved_at"] is None and body["muted"] is None and body["notification"] == 1
-    assert body["links"] == {"group": "https://console.example.com/clusters/prod/groups/payments-eu/",
-                             "chart": "https://console.example.com/clusters/prod/groups/payments-eu/?range=1h",
-                             "alerts": "https://console.example.com/alerts/"}
+    assert body["links"] == {
+        "group": "https://console.example.com/clusters/prod/groups/payments-eu/",
+        "chart": "https://console.example.com/clusters/prod/groups/payments-eu/?range=1h",
+        "alerts": "https://console.example.com/alerts/",
+    }
 
     mail = _mails_to(mail_server, address)[0]
     assert mail["Subject"] == "[FIRING] payments: prod / payments-eu"
@@ -107,9 +134,16 @@ def test_a_console_reset_within_the_window_mutes_and_the_alert_page_says_why(pro
     alice = make_user("alice", "Operator")
     _rule(prod, receiver, statuses=["REWIND", "ERR"], total_lag_over=1000)
     now = timezone.now()
-    reset = Operation.objects.create(kind=Operation.Kind.RESET, cluster=prod, group_id="payments-eu",
-                                     reason="replay the day", requester=alice, status=Operation.Status.SUCCEEDED,
-                                     started=now - timedelta(minutes=3), finished=now - timedelta(minutes=2))
+    reset = Operation.objects.create(
+        kind=Operation.Kind.RESET,
+        cluster=prod,
+        group_id="payments-eu",
+        reason="replay the day",
+        requester=alice,
+        status=Operation.Status.SUCCEEDED,
+        started=now - timedelta(minutes=3),
+        finished=now - timedelta(minutes=2),
+    )
     report = rounds(prod, now, [[group("payments-eu", status="ERR", lag=90_000)]] * 3)
     assert all(r.events == [] for r in report) and AlertDelivery.objects.count() == 0
 
@@ -126,8 +160,9 @@ def test_a_console_reset_within_the_window_mutes_and_the_alert_page_says_why(pro
     assert receiver.bodies()[0]["event"] == "firing" and receiver.bodies()[0]["muted"] is None
 
 
-def test_a_receiver_that_fails_is_retried_with_backoff_and_the_failure_shows_on_the_page(prod, receiver, client,
-                                                                                        make_user):
+def test_a_receiver_that_fails_is_retried_with_backoff_and_the_failure_shows_on_the_page(
+    prod, receiver, client, make_user
+):
     receiver.status = 500
     _rule(prod, receiver, no_members=True)
     rounds(prod, timezone.now(), [[group("payments-eu", members=0)]])
@@ -152,8 +187,9 @@ def test_a_receiver_that_fails_is_retried_with_backoff_and_the_failure_shows_on_
 
 def test_a_receiver_that_never_recovers_is_given_up_and_the_page_says_so(prod, receiver, client, make_user, settings):
     receiver.status = 503
-    AlertRule.objects.create(name="orders", cluster=prod, group_pattern="orders", webhook_url=receiver.url,
-                             statuses=["STOP"])
+    AlertRule.objects.create(
+        name="orders", cluster=prod, group_pattern="orders", webhook_url=receiver.url, statuses=["STOP"]
+    )
     rounds(prod, timezone.now(), [[group("orders", status="STOP")]])
     # ALERT_DELIVERY_ATTEMPTS is 6 in the worker: 1+2+4+8+16 s of backoff.
     wait_for(lambda: AlertDelivery.objects.get().gave_up_at is not None, timeout=60, what="the worker to give up")

@@ -9,15 +9,26 @@ from django.test import Client
 from django.utils import timezone
 
 from groups.alerting import evaluate_round
-from groups.models import AlertDelivery, AlertRule, AlertState, AuditEvent, Cluster, Grant, Operation
+from groups.models import AlertDelivery, AlertRule, AlertState, AuditEvent, Cluster, Grant, Operation, Replay
 from tests.integration.alerting import group, rounds
 
 pytestmark = pytest.mark.django_db
 
-VALID = {"name": "payments stalled", "cluster": "", "group_pattern": "payments-*", "statuses": ["STALL", "ERR"],
-         "lag_seconds_over": "", "total_lag_over": "", "retention_margin_under_minutes": "", "for_minutes": "5",
-         "webhook_url": "https://hooks.example.com/kafka", "webhook_format": "json",
-         "emails": "oncall@example.com, team@example.com", "renotify_minutes": "60", "enabled": "on"}
+VALID = {
+    "name": "payments stalled",
+    "cluster": "",
+    "group_pattern": "payments-*",
+    "statuses": ["STALL", "ERR"],
+    "lag_seconds_over": "",
+    "total_lag_over": "",
+    "retention_margin_under_minutes": "",
+    "for_minutes": "5",
+    "webhook_url": "https://hooks.example.com/kafka",
+    "webhook_format": "json",
+    "emails": "oncall@example.com, team@example.com",
+    "renotify_minutes": "60",
+    "enabled": "on",
+}
 
 
 @pytest.fixture
@@ -37,8 +48,9 @@ def _signed_in(make_user, username, role=None, **grant) -> Client:
 
 
 def _field_error(response, field: str) -> str:
-    match = re.search(rf'id="field-{field}".*?<div class="field-error" role="alert">(.*?)</div>',
-                      response.content.decode(), re.S)
+    match = re.search(
+        rf'id="field-{field}".*?<div class="field-error" role="alert">(.*?)</div>', response.content.decode(), re.S
+    )
     return match.group(1) if match else ""
 
 
@@ -50,7 +62,11 @@ def test_an_operator_creates_a_rule_and_the_creation_is_audited(make_user, prod)
     assert response.status_code == 302 and response["Location"] == "/alerts/rules/"
     rule = AlertRule.objects.get()
     assert (rule.cluster, rule.statuses, rule.for_minutes, rule.emails) == (
-        prod, ["STALL", "ERR"], 5, ["oncall@example.com", "team@example.com"])
+        prod,
+        ["STALL", "ERR"],
+        5,
+        ["oncall@example.com", "team@example.com"],
+    )
     event = AuditEvent.objects.get(action="alert_rule_created")
     assert (event.actor, event.cluster, event.group_id, event.outcome) == ("olga", "prod", "payments-*", "succeeded")
     assert event.reason.startswith(f"created rule #{rule.pk}: name: payments stalled; cluster: prod;")
@@ -69,8 +85,9 @@ def test_a_rule_change_is_audited_field_by_field(make_user, prod):
     response = client.post(f"/alerts/rules/{rule.pk}/save/", {**VALID, "for_minutes": "10", "total_lag_over": "5000"})
     assert response.status_code == 302
     event = AuditEvent.objects.get(action="alert_rule_changed")
-    assert event.reason == (f"changed rule #{rule.pk} (payments stalled): total lag over: none → 5000; "
-                            "for minutes: 5 → 10")
+    assert event.reason == (
+        f"changed rule #{rule.pk} (payments stalled): total lag over: none → 5000; for minutes: 5 → 10"
+    )
     assert AlertRule.objects.get().total_lag_over == 5000
 
 
@@ -89,9 +106,14 @@ def test_deleting_a_rule_is_audited_and_takes_its_alerts_with_it(make_user, prod
 def test_a_user_without_the_alert_action_cannot_manage_rules(make_user, prod):
     rule = AlertRule.objects.create(name="r", group_pattern="*", statuses=["ERR"], emails=["a@example.com"])
     client = _signed_in(make_user, "vera", "Viewer")
-    for method, url in [("get", "/alerts/rules/"), ("get", "/alerts/rules/new/"),
-                        ("post", "/alerts/rules/create/"), ("get", f"/alerts/rules/{rule.pk}/"),
-                        ("post", f"/alerts/rules/{rule.pk}/save/"), ("post", f"/alerts/rules/{rule.pk}/delete/confirm/")]:
+    for method, url in [
+        ("get", "/alerts/rules/"),
+        ("get", "/alerts/rules/new/"),
+        ("post", "/alerts/rules/create/"),
+        ("get", f"/alerts/rules/{rule.pk}/"),
+        ("post", f"/alerts/rules/{rule.pk}/save/"),
+        ("post", f"/alerts/rules/{rule.pk}/delete/confirm/"),
+    ]:
         response = getattr(client, method)(url, VALID if method == "post" else None)
         assert response.status_code == 403, url
         assert "ask an admin for the Operator role" in response.content.decode()
@@ -107,9 +129,12 @@ def test_a_rule_must_lie_within_the_user_s_alert_grants(make_user, prod, staging
     outside = client.post("/alerts/rules/create/", {**VALID, "cluster": prod.pk, "group_pattern": "orders-*"})
     assert outside.status_code == 400
     assert "may not manage alert rules for groups &#x27;orders-*&#x27; on cluster &#x27;prod&#x27;" in _field_error(
-        outside, "group_pattern")
+        outside, "group_pattern"
+    )
     everywhere = client.post("/alerts/rules/create/", {**VALID, "cluster": ""})
-    assert everywhere.status_code == 400 and "only on the clusters of your grants" in _field_error(everywhere, "cluster")
+    assert everywhere.status_code == 400 and "only on the clusters of your grants" in _field_error(
+        everywhere, "cluster"
+    )
     other_cluster = client.post("/alerts/rules/create/", {**VALID, "cluster": staging.pk})
     assert other_cluster.status_code == 400 and "Select a valid choice" in _field_error(other_cluster, "cluster")
     assert not AlertRule.objects.exists()
@@ -117,8 +142,9 @@ def test_a_rule_must_lie_within_the_user_s_alert_grants(make_user, prod, staging
     inside = client.post("/alerts/rules/create/", {**VALID, "cluster": prod.pk, "group_pattern": "payments-eu-*"})
     assert inside.status_code == 302 and AlertRule.objects.get().group_pattern == "payments-eu-*"
 
-    theirs = AlertRule.objects.create(name="orders", cluster=prod, group_pattern="orders-*", statuses=["ERR"],
-                                      emails=["a@example.com"])
+    theirs = AlertRule.objects.create(
+        name="orders", cluster=prod, group_pattern="orders-*", statuses=["ERR"], emails=["a@example.com"]
+    )
     assert client.get(f"/alerts/rules/{theirs.pk}/").status_code == 403
     assert client.post(f"/alerts/rules/{theirs.pk}/delete/confirm/").status_code == 403
     assert f'data-rule="{theirs.pk}"' not in client.get("/alerts/rules/").content.decode()
@@ -128,18 +154,21 @@ def test_a_rule_must_lie_within_the_user_s_alert_grants(make_user, prod, staging
     assert moved.status_code == 400 and AlertRule.objects.get(pk=mine.pk).group_pattern == "payments-eu-*"
 
 
-@pytest.mark.parametrize(("changes", "field", "message"), [
-    ({"statuses": [], "for_minutes": "0"}, None, "Choose at least one condition"),
-    ({"lag_seconds_over": "ten"}, "lag_seconds_over", "Enter a whole number."),
-    ({"total_lag_over": "-5"}, "total_lag_over", "greater than or equal to 0"),
-    ({"for_minutes": "99999999999999999999"}, "for_minutes", "less than or equal to 10080"),
-    ({"webhook_url": "", "emails": ""}, "webhook_url", "Give a webhook URL or at least one email address"),
-    ({"webhook_url": "ftp://hooks.example.com/x"}, "webhook_url", "Use an http:// or https:// address."),
-    ({"emails": "oncall@example.com, not-an-address"}, "emails", "Not an email address: not-an-address."),
-    ({"group_pattern": "   "}, "group_pattern", "Name a group, or a pattern"),
-    ({"statuses": ["SLEEPY"]}, "statuses", "Select a valid choice"),
-    ({"webhook_format": "xml"}, "webhook_format", "Select a valid choice"),
-])
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"statuses": [], "for_minutes": "0"}, None, "Choose at least one condition"),
+        ({"lag_seconds_over": "ten"}, "lag_seconds_over", "Enter a whole number."),
+        ({"total_lag_over": "-5"}, "total_lag_over", "greater than or equal to 0"),
+        ({"for_minutes": "99999999999999999999"}, "for_minutes", "less than or equal to 10080"),
+        ({"webhook_url": "", "emails": ""}, "webhook_url", "Give a webhook URL or at least one email address"),
+        ({"webhook_url": "ftp://hooks.example.com/x"}, "webhook_url", "Use an http:// or https:// address."),
+        ({"emails": "oncall@example.com, not-an-address"}, "emails", "Not an email address: not-an-address."),
+        ({"group_pattern": "   "}, "group_pattern", "Name a group, or a pattern"),
+        ({"statuses": ["SLEEPY"]}, "statuses", "Select a valid choice"),
+        ({"webhook_format": "xml"}, "webhook_format", "Select a valid choice"),
+    ],
+)
 def test_bad_input_is_refused_with_the_reason_next_to_its_field(make_user, prod, changes, field, message):
     client = _signed_in(make_user, "olga", "Operator")
     response = client.post("/alerts/rules/create/", {**VALID, **changes})
@@ -188,13 +217,24 @@ def test_resolved_alerts_stay_listed_as_recent(make_user, prod, settings):
 
 def test_a_replay_mutes_the_groups_reading_its_target_topic_only(make_user, prod):
     AlertRule.objects.create(name="lag", group_pattern="*", total_lag_over=100, emails=["a@example.com"])
-    Operation.objects.create(kind=Operation.Kind.REPLAY, cluster=prod, group_id="console-replay-00112233aabbccdd",
-                             reason="re-run", requester=make_user("ann"), status=Operation.Status.RUNNING,
-                             started=timezone.now(), strategy_value='{"topic": "orders", "target_topic": "orders-copy"}')
-    report = evaluate_round(prod, [
-        group("copy-readers", lag=5000, topics=frozenset({"orders-copy"})),
-        group("source-readers", lag=5000, topics=frozenset({"orders"})),
-    ])
+    operation = Operation.objects.create(
+        kind=Operation.Kind.REPLAY,
+        cluster=prod,
+        reason="re-run",
+        requester=make_user("ann"),
+        status=Operation.Status.RUNNING,
+        started=timezone.now(),
+    )
+    Replay.objects.create(
+        operation=operation, copy_group="console-replay-00112233aabbccdd", topic="orders", target_topic="orders-copy"
+    )
+    report = evaluate_round(
+        prod,
+        [
+            group("copy-readers", lag=5000, topics=frozenset({"orders-copy"})),
+            group("source-readers", lag=5000, topics=frozenset({"orders"})),
+        ],
+    )
     assert report.events == [(AlertRule.objects.get().pk, "source-readers", "firing")] and report.muted == 1
     held = AlertState.objects.get(group_id="copy-readers")
     assert held.phase == AlertState.Phase.PENDING and held.muted_by.kind == Operation.Kind.REPLAY
@@ -203,11 +243,27 @@ def test_a_replay_mutes_the_groups_reading_its_target_topic_only(make_user, prod
 def test_an_old_operation_mutes_nothing_and_an_undo_says_it_is_an_undo(make_user, prod):
     AlertRule.objects.create(name="lag", group_pattern="*", total_lag_over=100, emails=["a@example.com"])
     now, ann = timezone.now(), make_user("ann")
-    old = Operation.objects.create(kind=Operation.Kind.RESET, cluster=prod, group_id="a", reason="x", requester=ann,
-                                   status=Operation.Status.SUCCEEDED, started=now - timedelta(minutes=30),
-                                   finished=now - timedelta(minutes=16))
-    Operation.objects.create(kind=Operation.Kind.RESET, cluster=prod, group_id="b", reason="undo", requester=ann,
-                             undo_of=old, status=Operation.Status.SUCCEEDED, started=now, finished=now)
+    old = Operation.objects.create(
+        kind=Operation.Kind.RESET,
+        cluster=prod,
+        group_id="a",
+        reason="x",
+        requester=ann,
+        status=Operation.Status.SUCCEEDED,
+        started=now - timedelta(minutes=30),
+        finished=now - timedelta(minutes=16),
+    )
+    Operation.objects.create(
+        kind=Operation.Kind.RESET,
+        cluster=prod,
+        group_id="b",
+        reason="undo",
+        requester=ann,
+        undo_of=old,
+        status=Operation.Status.SUCCEEDED,
+        started=now,
+        finished=now,
+    )
     report = evaluate_round(prod, [group("a", lag=500), group("b", lag=500)], now)
     assert [group_id for _, group_id, _ in report.events] == ["a"]
     page = _signed_in(make_user, "vic", "Viewer").get("/alerts/").content.decode()
@@ -216,10 +272,17 @@ def test_an_old_operation_mutes_nothing_and_an_undo_says_it_is_an_undo(make_user
 
 def test_replay_checkpoint_groups_and_other_clusters_never_match(prod, staging):
     AlertRule.objects.create(name="everything", group_pattern="*", statuses=["STALL"], emails=["a@example.com"])
-    AlertRule.objects.create(name="staging only", cluster=staging, group_pattern="*", statuses=["OK"],
-                             emails=["a@example.com"])
-    report = evaluate_round(prod, [group("console-replay-0123456789abcdef", status="STALL"),
-                                   group("flagged", status="STALL", is_replay_checkpoint=True), group("fine")])
+    AlertRule.objects.create(
+        name="staging only", cluster=staging, group_pattern="*", statuses=["OK"], emails=["a@example.com"]
+    )
+    report = evaluate_round(
+        prod,
+        [
+            group("console-replay-0123456789abcdef", status="STALL"),
+            group("flagged", status="STALL", is_replay_checkpoint=True),
+            group("fine"),
+        ],
+    )
     assert report.rules == 1  # the staging rule is not even read
     assert report.events == [] and list(AlertState.objects.values_list("group_id", flat=True)) == []
 
@@ -233,8 +296,9 @@ def test_a_deleted_group_resolves_its_alert(prod, settings):
 
 
 def test_a_round_on_a_broad_rule_writes_nothing_for_healthy_groups(prod, django_assert_max_num_queries):
-    AlertRule.objects.create(name="everything", group_pattern="*", statuses=["STALL", "ERR"], total_lag_over=10_000,
-                             emails=["a@example.com"])
+    AlertRule.objects.create(
+        name="everything", group_pattern="*", statuses=["STALL", "ERR"], total_lag_over=10_000, emails=["a@example.com"]
+    )
     healthy = [group(f"group-{i}", lag=i) for i in range(2000)]
     with django_assert_max_num_queries(8):
         evaluate_round(prod, healthy)

@@ -28,12 +28,31 @@ def _verify() -> str:
 @pytest.mark.django_db
 def test_every_field_comes_back_from_the_database_as_it_was_hashed(settings, tmp_path):
     settings.AUDIT_CHECKPOINT_DIR = tmp_path
-    plan = [{"topic": "paiements-€", "partition": 0, "before": 2**40, "after": 0, "log_start": 0, "log_end": 2**40 + 7,
-             "clamped": "", "note": "zéro \"quoted\" \u2028"}, {"topic": "a", "partition": 1, "before": None,
-                                                                  "after": -1, "nested": {"z": 1, "a": [1.5, True]}}]
+    plan = [
+        {
+            "topic": "paiements-€",
+            "partition": 0,
+            "before": 2**40,
+            "after": 0,
+            "log_start": 0,
+            "log_end": 2**40 + 7,
+            "clamped": "",
+            "note": 'zéro "quoted" \u2028',
+        },
+        {"topic": "a", "partition": 1, "before": None, "after": -1, "nested": {"z": 1, "a": [1.5, True]}},
+    ]
     for source_ip in ("10.0.0.7", "2001:db8::1", None):
-        audit.record("requested", actor="alice", cluster="prod", group_id="orders-é", reason="why: ünïcode ✓",
-                     plan=plan, outcome="pending", error="", source_ip=source_ip)
+        audit.record(
+            "requested",
+            actor="alice",
+            cluster="prod",
+            group_id="orders-é",
+            reason="why: ünïcode ✓",
+            plan=plan,
+            outcome="pending",
+            error="",
+            source_ip=source_ip,
+        )
     stored = list(AuditEvent.objects.order_by("id"))
     assert [audit.hash_matches(event) for event in stored] == [True, True, True]
     assert "intact: 3 events" in _verify()

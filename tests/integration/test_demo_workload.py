@@ -158,10 +158,12 @@ def test_the_share_group_is_stable_with_two_share_consumers_reading_the_inventor
 
     found = eventually(
         observe,
-        lambda s: s is not None
-        and s.description.state == "Stable"
-        and len(s.description.members) == 2
-        and any(o.start_offset is not None for o in s.offsets),
+        lambda s: (
+            s is not None
+            and s.description.state == "Stable"
+            and len(s.description.members) == 2
+            and any(o.start_offset is not None for o in s.offsets)
+        ),
     )
     assert found is not None and found.description.state == "Stable"
     members = found.description.members
@@ -208,19 +210,29 @@ def test_ctrl_c_stops_everything_the_demo_started_though_its_output_pipe_closed(
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
     demo_run = subprocess.Popen(
         [sys.executable, "-m", "localkafka.demo", "run", "--port", str(port), "--dir", str(state)],
-        cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         process_group=0,
     )
     # One process group, as a shell puts a pipeline in: a terminal's Ctrl-C reaches both.
-    tee = subprocess.Popen(["tee", str(output)], stdin=demo_run.stdout, stdout=subprocess.DEVNULL,
-                           process_group=demo_run.pid)
+    tee = subprocess.Popen(
+        ["tee", str(output)], stdin=demo_run.stdout, stdout=subprocess.DEVNULL, process_group=demo_run.pid
+    )
     demo_run.stdout.close()
     try:
-        wait_for(lambda: "(ready in" in output.read_text() or demo_run.poll() is not None,
-                 timeout=240, what="the demo to get ready")
+        wait_for(
+            lambda: "(ready in" in output.read_text() or demo_run.poll() is not None,
+            timeout=240,
+            what="the demo to get ready",
+        )
         assert demo_run.poll() is None, output.read_text()
         broker, redis_server = read_pid(state / "broker.pid"), read_pid(state / "redis.pid")
-        children = [int(pid) for pid in pathlib.Path(f"/proc/{demo_run.pid}/task/{demo_run.pid}/children").read_text().split()]
+        children = [
+            int(pid) for pid in pathlib.Path(f"/proc/{demo_run.pid}/task/{demo_run.pid}/children").read_text().split()
+        ]
         assert broker in children and redis_server in children and len(children) == 5, children
         assert all(os.getpgid(pid) == pid for pid in children)
         password = re.search(r"Log in +admin / (\S+)", output.read_text())[1]
@@ -237,10 +249,18 @@ def test_ctrl_c_stops_everything_the_demo_started_though_its_output_pipe_closed(
         assert kept.read_text().strip() == password
         assert stat.S_IMODE(kept.stat().st_mode) == 0o600
         users = ("viewer", "operator", "approver", "admin")
-        check = ("import sys; from django.contrib.auth import authenticate; "
-                 f"sys.exit(not all(authenticate(username=u, password={password!r}) for u in {users!r}))")
-        signs_in = subprocess.run([sys.executable, "manage.py", "shell", "-c", check],
-                                  cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        check = (
+            "import sys; from django.contrib.auth import authenticate; "
+            f"sys.exit(not all(authenticate(username=u, password={password!r}) for u in {users!r}))"
+        )
+        signs_in = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", check],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert signs_in.returncode == 0, signs_in.stdout + signs_in.stderr
     finally:
         # A demo that never got ready is asked to stop its children before it is killed.

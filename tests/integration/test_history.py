@@ -125,8 +125,9 @@ def test_roll_ups_keep_the_min_max_and_last_of_each_five_minutes_stored_or_not(p
     assert HistoryPoint.objects.filter(t_ms__gte=T0 + HOUR_MS).exists()  # the last 20 minutes are not packed
 
     # Longer than a day: roll-ups, 12 stored for the packed hour and 4 rolled up from the rounds after it.
-    points = history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0 + 2 * HOUR_MS - 2 * DAY_MS,
-                                 until_ms=T0 + 2 * HOUR_MS)
+    points = history.read_series(
+        prod.pk, SERIES_GROUP, "orders", since_ms=T0 + 2 * HOUR_MS - 2 * DAY_MS, until_ms=T0 + 2 * HOUR_MS
+    )
     assert len(points) == 16 and points[0].count == 15
     assert as_buckets(points) == expected_buckets(sent, T0, T0 + 2 * HOUR_MS)
 
@@ -167,8 +168,9 @@ def test_a_seven_day_read_joins_day_and_hour_roll_ups_with_rounds_not_yet_packed
     assert as_buckets(points) == expected_buckets(sent, now - 7 * DAY_MS, now)
     assert len(points) == 7 * 288
 
-    chart = history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=now - 7 * DAY_MS, until_ms=now,
-                                max_points=200)
+    chart = history.read_series(
+        prod.pk, SERIES_GROUP, "orders", since_ms=now - 7 * DAY_MS, until_ms=now, max_points=200
+    )
     assert len(chart) <= 200 and chart[0].span_ms % FIVE_MINUTES == 0
     width = chart[0].span_ms
     for bucket in chart:
@@ -243,16 +245,20 @@ def test_reads_go_round_by_round_up_to_a_day_and_by_roll_ups_beyond(prod):
     history.roll_up_and_prune(now)
 
     def spans(since, **kwargs):
-        return {p.span_ms for p in history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=since,
-                                                       until_ms=now, **kwargs)}
+        return {
+            p.span_ms
+            for p in history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=since, until_ms=now, **kwargs)
+        }
 
     assert spans(now - HOUR_MS) == {0}
     assert spans(now - DAY_MS) == {0}
     assert spans(now - DAY_MS - 1) == {FIVE_MINUTES}
     assert spans(now - HOUR_MS, max_points=20) == {FIVE_MINUTES}
     assert spans(now - HOUR_MS, max_points=10) == {2 * FIVE_MINUTES}
-    assert len(history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=now - HOUR_MS, until_ms=now,
-                                   max_points=1)) == 1
+    assert (
+        len(history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=now - HOUR_MS, until_ms=now, max_points=1))
+        == 1
+    )
 
 
 def test_rolling_up_again_changes_nothing(prod):

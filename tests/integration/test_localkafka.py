@@ -210,8 +210,15 @@ def test_start_secured_adds_a_sasl_ssl_listener_to_a_running_broker_and_keeps_it
 
         assert started.returncode == 0, started.stderr
         printed = dict(line.split("=", 1) for line in started.stdout.splitlines())
-        assert set(printed) == {"bootstrap", "secured_bootstrap", "security_protocol", "sasl_mechanism",
-                                "sasl_username", "sasl_password_file", "ssl_ca_location"}
+        assert set(printed) == {
+            "bootstrap",
+            "secured_bootstrap",
+            "security_protocol",
+            "sasl_mechanism",
+            "sasl_username",
+            "sasl_password_file",
+            "ssl_ca_location",
+        }
         assert printed["bootstrap"] == bootstrap and printed["secured_bootstrap"] != bootstrap
         assert (printed["security_protocol"], printed["sasl_mechanism"]) == ("SASL_SSL", "SCRAM-SHA-512")
         password_file = pathlib.Path(printed["sasl_password_file"])
@@ -220,11 +227,17 @@ def test_start_secured_adds_a_sasl_ssl_listener_to_a_running_broker_and_keeps_it
         for text in (started.stdout, started.stderr, (state / "broker.log").read_text()):
             assert password not in text
 
-        consumer = Consumer({
-            "bootstrap.servers": printed["secured_bootstrap"], "security.protocol": "SASL_SSL",
-            "sasl.mechanism": printed["sasl_mechanism"], "sasl.username": printed["sasl_username"],
-            "sasl.password": password, "ssl.ca.location": printed["ssl_ca_location"], "group.id": group,
-        })
+        consumer = Consumer(
+            {
+                "bootstrap.servers": printed["secured_bootstrap"],
+                "security.protocol": "SASL_SSL",
+                "sasl.mechanism": printed["sasl_mechanism"],
+                "sasl.username": printed["sasl_username"],
+                "sasl.password": password,
+                "ssl.ca.location": printed["ssl_ca_location"],
+                "group.id": group,
+            }
+        )
         try:
             found = consumer.committed([TopicPartition(topic, 0), TopicPartition(topic, 1)], timeout=30)
         finally:

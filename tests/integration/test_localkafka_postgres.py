@@ -24,8 +24,9 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     # A separate process, so the server has to outlive the command that started it.
-    return subprocess.run([sys.executable, "-m", "localkafka", "postgres", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "localkafka", "postgres", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -44,15 +45,18 @@ def test_start_prints_a_database_url_reuses_the_server_and_stop_ends_it(state_di
     assert started.stdout.startswith("DATABASE_URL=postgres://console:") and len(started.stdout.splitlines()) == 1
     url = started.stdout.strip().removeprefix("DATABASE_URL=")
     with psycopg.connect(url) as connection:
-        assert connection.execute("SELECT current_user, current_database(), pg_encoding_to_char(encoding) "
-                                  "FROM pg_database WHERE datname = current_database()").fetchone() == (
-            "console", "console", "UTF8")
+        assert connection.execute(
+            "SELECT current_user, current_database(), pg_encoding_to_char(encoding) "
+            "FROM pg_database WHERE datname = current_database()"
+        ).fetchone() == ("console", "console", "UTF8")
     pid = read_pid(state_dir / "postgres.pid")
     data_dir = state_dir / "postgres"
     if os.geteuid() == 0:
         assert pwd.getpwuid(data_dir.stat().st_uid).pw_name == "postgres"
-        assert pwd.getpwuid(int(pathlib.Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0])
-                            ).pw_name == "postgres"
+        assert (
+            pwd.getpwuid(int(pathlib.Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[0])).pw_name
+            == "postgres"
+        )
 
     again = _cli("start", "--dir", str(state_dir))
     assert (again.returncode, again.stdout) == (0, started.stdout)

@@ -13,8 +13,14 @@ TUNING = Tuning(hysteresis=0.1, clear_s=60)
 
 
 def facts(**figures) -> GroupFacts:
-    base = {"group_id": "payments", "status": "OK", "lag": 0, "lag_seconds": 0.0, "retention_margin_s": None,
-            "members": 1}
+    base = {
+        "group_id": "payments",
+        "status": "OK",
+        "lag": 0,
+        "lag_seconds": 0.0,
+        "retention_margin_s": None,
+        "members": 1,
+    }
     return GroupFacts(**{**base, **figures})
 
 
@@ -22,8 +28,9 @@ def run(conditions: Conditions, rounds: list[GroupFacts], *, muted=lambda i: Fal
     """Feed one round every 15 s; return the events with their round index, and the last tracker."""
     tracker, events = tracker or Tracker(), []
     for i, figures in enumerate(rounds):
-        tracker, event = step(tracker, judge(conditions, figures, tuning), conditions, tuning,
-                              now=T0 + i * ROUND, muted=muted(i))
+        tracker, event = step(
+            tracker, judge(conditions, figures, tuning), conditions, tuning, now=T0 + i * ROUND, muted=muted(i)
+        )
         if event is not None:
             events.append((i, event))
     return events, tracker
@@ -148,7 +155,9 @@ def test_a_resolved_alert_fires_again_as_a_new_episode():
 
 def test_a_new_breach_after_a_resolve_that_clears_before_firing_leaves_the_alert_resolved():
     conditions = Conditions(total_lag_over=100, for_s=60)
-    resolved = Tracker(phase=Phase.RESOLVED, firing_since=T0 - timedelta(hours=1), resolved_at=T0 - timedelta(minutes=5))
+    resolved = Tracker(
+        phase=Phase.RESOLVED, firing_since=T0 - timedelta(hours=1), resolved_at=T0 - timedelta(minutes=5)
+    )
     events, tracker = run(conditions, [facts(lag=500), facts(lag=0)], tracker=resolved)
     assert events == [] and tracker.phase == Phase.RESOLVED and tracker.resolved_at == resolved.resolved_at
 
@@ -166,8 +175,10 @@ def test_a_status_condition_breaches_on_a_listed_status_and_is_clear_on_any_othe
     assert judge(STALL, facts(status="WARN"), TUNING) == Verdict(False, True, ())
 
 
-@pytest.mark.parametrize(("seconds", "breaching", "clear"), [
-    (601, True, False), (600, False, False), (541, False, False), (540, False, True), (None, False, False)])
+@pytest.mark.parametrize(
+    ("seconds", "breaching", "clear"),
+    [(601, True, False), (600, False, False), (541, False, False), (540, False, True), (None, False, False)],
+)
 def test_lag_in_seconds_breaches_over_the_threshold_and_clears_only_below_the_band(seconds, breaching, clear):
     verdict = judge(Conditions(lag_seconds_over=600), facts(lag_seconds=seconds), TUNING)
     assert (verdict.breaching, verdict.clear) == (breaching, clear)
@@ -179,12 +190,17 @@ def test_a_lag_in_seconds_that_cannot_be_told_neither_fires_nor_resolves():
     assert events == [(0, Event.FIRING)] and tracker.phase == Phase.FIRING
 
 
-@pytest.mark.parametrize(("margin", "breaching", "clear", "reason"), [
-    (1799, True, False, "retention margin of 30 min is under 30 min"),
-    (1800, False, False, None), (1979, False, False, None), (1980, False, True, None),
-    (None, False, True, None),
-    (0, True, False, "records were already lost to retention before the group read them"),
-])
+@pytest.mark.parametrize(
+    ("margin", "breaching", "clear", "reason"),
+    [
+        (1799, True, False, "retention margin of 30 min is under 30 min"),
+        (1800, False, False, None),
+        (1979, False, False, None),
+        (1980, False, True, None),
+        (None, False, True, None),
+        (0, True, False, "records were already lost to retention before the group read them"),
+    ],
+)
 def test_the_retention_margin_breaches_under_the_threshold_and_clears_above_the_band(margin, breaching, clear, reason):
     verdict = judge(Conditions(retention_margin_under_s=1800), facts(retention_margin_s=margin), TUNING)
     assert (verdict.breaching, verdict.clear) == (breaching, clear)
@@ -215,4 +231,5 @@ def test_replay_checkpoint_groups_are_never_alerted_by_name_or_by_flag():
 def test_the_figures_an_alert_keeps_include_the_partitions_that_caused_the_status():
     figures = facts(status="STALL", partition_statuses=(PartitionFact("orders", 3, "STALL", "committed offset stuck"),))
     assert figures.as_json()["partitions"] == [
-        {"topic": "orders", "partition": 3, "status": "STALL", "reason": "committed offset stuck"}]
+        {"topic": "orders", "partition": 3, "status": "STALL", "reason": "committed offset stuck"}
+    ]

@@ -43,9 +43,17 @@ def _chained(ids: list[int], prev_hash: str = audit.GENESIS, key_id: str = audit
     start = timezone.now()
     events = []
     for n, pk in enumerate(ids):
-        event = AuditEvent(id=pk, time=start + timedelta(seconds=n), actor="alice", action="requested",
-                           cluster="prod", group_id="orders", reason=f"event {pk}", prev_hash=prev_hash,
-                           key_id=key_id)
+        event = AuditEvent(
+            id=pk,
+            time=start + timedelta(seconds=n),
+            actor="alice",
+            action="requested",
+            cluster="prod",
+            group_id="orders",
+            reason=f"event {pk}",
+            prev_hash=prev_hash,
+            key_id=key_id,
+        )
         event.hash = audit._digest(audit._content(event))
         prev_hash = event.hash
         events.append(event)
@@ -387,8 +395,10 @@ def test_a_head_rewritten_by_someone_with_the_key_is_caught_by_the_checkpoint():
     _checkpoint()
     head = AuditEvent.objects.get(pk=events[-1].id)
     head.reason = "nothing to see"
-    _sql(f"UPDATE {TABLE} SET reason = %s, hash = %s WHERE id = %s",
-         [head.reason, audit._digest(audit._content(head)), head.id])
+    _sql(
+        f"UPDATE {TABLE} SET reason = %s, hash = %s WHERE id = %s",
+        [head.reason, audit._digest(audit._content(head)), head.id],
+    )
     named, message = _failure()
     assert named == head.id
     assert "not the one the checkpoint of" in message and "re-hashed by someone holding the audit key" in message
@@ -445,8 +455,10 @@ def test_the_beat_task_writes_a_checkpoint_on_the_configured_schedule(settings, 
     assert tasks.write_audit_checkpoint() == event.id
     assert len(list(checkpoint_dir.glob("audit-checkpoint-*.json"))) == 1
     schedule = settings.CELERY_BEAT_SCHEDULE["write-audit-checkpoint"]
-    assert schedule == {"task": "groups.tasks.write_audit_checkpoint",
-                        "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL)}
+    assert schedule == {
+        "task": "groups.tasks.write_audit_checkpoint",
+        "schedule": float(settings.AUDIT_CHECKPOINT_INTERVAL),
+    }
 
 
 def test_without_a_checkpoint_verify_passes_and_says_what_it_cannot_see():

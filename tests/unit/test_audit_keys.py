@@ -22,7 +22,9 @@ def test_keys_are_id_secret_entries_oldest_first_on_lines_or_spaces():
     assert list(keys)[-1] == "2025.06_b"  # the one new events use
 
 
-@pytest.mark.parametrize("text", [SECRET_A, f"2024:{'short'}", f"bad id:{SECRET_A}", f":{SECRET_A}", f"{'x' * 33}:{SECRET_A}"])
+@pytest.mark.parametrize(
+    "text", [SECRET_A, f"2024:{'short'}", f"bad id:{SECRET_A}", f":{SECRET_A}", f"{'x' * 33}:{SECRET_A}"]
+)
 def test_a_malformed_entry_is_refused_without_quoting_the_secret(text):
     with pytest.raises(ImproperlyConfigured, match="entry 1 is not ID:SECRET") as refused:
         console_settings.audit_keys(text, "AUDIT_HMAC_KEY")
@@ -51,8 +53,13 @@ def test_keys_are_read_from_the_file_audit_hmac_key_file_names(monkeypatch, tmp_
 
 def _settings_with(**env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AUDIT_HMAC_KEY")}
-    return subprocess.run([sys.executable, "-c", "from console import settings as s; print(list(s.AUDIT_HMAC_KEYS))"],
-                          capture_output=True, text=True, cwd=ROOT, env={**base, **env})
+    return subprocess.run(
+        [sys.executable, "-c", "from console import settings as s; print(list(s.AUDIT_HMAC_KEYS))"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**base, **env},
+    )
 
 
 def test_with_debug_off_the_placeholder_key_is_refused_and_a_real_one_accepted():

@@ -182,11 +182,14 @@ def test_each_panel_axis_ends_on_a_round_tick_above_the_largest_value():
 
 def test_markers_are_drawn_at_their_time_and_link_to_their_operation():
     width = 720
-    markers = [ChartMarker(END - 45 * MINUTE_MS, "reset", 12, "/operations/12/"),
-               ChartMarker(END - 15 * MINUTE_MS, "replay", 13, "/operations/13/"),
-               ChartMarker(END - 2 * HOUR_MS, "undo", 5, "/operations/5/")]  # before the range
-    chart = history_chart([_lag_series(_minute_points(60))], markers, time_range=CHART_RANGES[0], end_ms=END,
-                          title="t", width=width)
+    markers = [
+        ChartMarker(END - 45 * MINUTE_MS, "reset", 12, "/operations/12/"),
+        ChartMarker(END - 15 * MINUTE_MS, "replay", 13, "/operations/13/"),
+        ChartMarker(END - 2 * HOUR_MS, "undo", 5, "/operations/5/"),
+    ]  # before the range
+    chart = history_chart(
+        [_lag_series(_minute_points(60))], markers, time_range=CHART_RANGES[0], end_ms=END, title="t", width=width
+    )
     root = _parse(chart.svg)
     links = _all(root, "a", "marker")
     assert [a.get("href") for a in links] == ["/operations/12/", "/operations/13/"]
@@ -240,8 +243,9 @@ def _chart():
     points[50] = (points[50][0], None)
     series = [_lag_series(points), ChartSeries("Lag (seconds)", "seconds", [(t, v and v / 3) for t, v in points])]
     markers = [ChartMarker(END - 30 * MINUTE_MS, "reset", 4, "/operations/4/")]
-    return history_chart(series, markers, time_range=chart_range("6h"), end_ms=END, title="Lag of g",
-                         max_step_ms=90_000)
+    return history_chart(
+        series, markers, time_range=chart_range("6h"), end_ms=END, title="Lag of g", max_step_ms=90_000
+    )
 
 
 def test_the_same_data_gives_the_same_chart_byte_for_byte():
@@ -264,8 +268,14 @@ def test_the_svg_is_the_same_in_a_fresh_process():
     # Hash seeds and dict orders differ between processes; the output must not.
     code = "from tests.unit.test_charts import _chart; import sys; sys.stdout.write(_chart().svg)"
     env = {**os.environ, "PYTHONHASHSEED": "12345", "DJANGO_SETTINGS_MODULE": "console.settings"}
-    out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], env=env,
-                         capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[2])
+    out = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert out.stdout == _chart().svg
 
 
@@ -283,8 +293,10 @@ def test_the_interactive_data_covers_the_range_and_breaks_where_the_svg_does():
 
 def test_the_table_lists_every_point_with_its_band():
     times = [END - 10 * MINUTE_MS, END - 5 * MINUTE_MS]
-    series = [_lag_series([(times[0], 1500), (times[1], None)], [(times[0], 1000, 2000), (times[1], None, None)]),
-              ChartSeries("Lag (seconds)", "seconds", [(times[1], 75)])]
+    series = [
+        _lag_series([(times[0], 1500), (times[1], None)], [(times[0], 1000, 2000), (times[1], None, None)]),
+        ChartSeries("Lag (seconds)", "seconds", [(times[1], 75)]),
+    ]
     chart = history_chart(series, [], time_range=chart_range("1h"), end_ms=END, title="t")
     assert chart.columns == ("Time (UTC)", "Lag (messages)", "Lag (messages), min – max", "Lag (seconds)")
     assert chart.rows == (
@@ -309,8 +321,12 @@ def test_the_fragment_has_range_links_that_work_with_and_without_htmx():
     page = render_to_string("groups/_history_chart.html", {"chart": _chart()})
     links = re.findall(r'<a href="([^"]+)" hx-get="([^"]+)"[^>]*>([^<]+)</a>', page)
     assert [(href, text) for href, _, text in links] == [
-        ("?range=1h", "1 h"), ("?range=6h", "6 h"), ("?range=24h", "24 h"), ("?range=7d", "7 d"),
-        ("?range=30d", "30 d")]
+        ("?range=1h", "1 h"),
+        ("?range=6h", "6 h"),
+        ("?range=24h", "24 h"),
+        ("?range=7d", "7 d"),
+        ("?range=30d", "30 d"),
+    ]
     assert all(href == hx_get for href, hx_get, _ in links)
     assert re.search(r'<a href="\?range=6h"[^>]*aria-current="true"', page)
     assert not re.search(r"\son[a-z]+\s*=", page), "an inline event handler: CSP would block it"

@@ -27,8 +27,13 @@ def _steady_history(rounds, rate_per_s=10, log_start=0, start_ms=T0):
 
 def _lag(committed, history, now_ms, log_start=0, **kwargs):
     log_end = kwargs.pop("log_end", history[-1].log_end if history else None)
-    return lag_seconds(committed=committed, log_start=log_start, log_end=log_end,
-                       timeline=timeline_from_history(history), now_ms=now_ms)
+    return lag_seconds(
+        committed=committed,
+        log_start=log_start,
+        log_end=log_end,
+        timeline=timeline_from_history(history),
+        now_ms=now_ms,
+    )
 
 
 def test_a_caught_up_partition_lags_zero_seconds():
@@ -98,16 +103,18 @@ def test_rolled_up_history_serves_with_its_bucket_as_precision():
 def test_the_timestamp_of_the_record_at_the_committed_offset_is_exact():
     history = _steady_history(41)
     timeline = Timeline([*timeline_from_history(history).points, OffsetTime(1500, T0 + 150_050, exact=True)])
-    result = lag_seconds(committed=1500, log_start=0, log_end=history[-1].log_end, timeline=timeline,
-                         now_ms=history[-1].t_ms)
+    result = lag_seconds(
+        committed=1500, log_start=0, log_end=history[-1].log_end, timeline=timeline, now_ms=history[-1].t_ms
+    )
     assert result.method == RECORD_TIMESTAMP and result.precision_s == 0
     assert result.seconds == pytest.approx((history[-1].t_ms - T0 - 150_050) / 1000)
 
 
 def test_the_newest_records_timestamp_tightens_the_bracket():
     history = _steady_history(41)
-    with_newest = history[:-1] + [LogRound(history[-1].t_ms, 0, history[-1].log_end,
-                                           history[-1].log_end - 1, history[-1].t_ms - 100)]
+    with_newest = history[:-1] + [
+        LogRound(history[-1].t_ms, 0, history[-1].log_end, history[-1].log_end - 1, history[-1].t_ms - 100)
+    ]
     result = _lag(history[-1].log_end - 1, with_newest, history[-1].t_ms)
     assert result.method == RECORD_TIMESTAMP and result.seconds == pytest.approx(0.1)
 
@@ -185,21 +192,26 @@ def test_producer_clocks_ahead_of_the_collector_beyond_a_second_are_doubtful():
 
 
 def test_a_groups_lag_in_seconds_is_its_worst_partition_with_its_method():
-    group = group_lag_seconds({
-        ("t", 0): LagSeconds(0.0, CAUGHT_UP, False, "Caught up."),
-        ("t", 1): LagSeconds(120.0, EXTRAPOLATED, True, "x"),
-        ("t", 2): LagSeconds(30.0, INTERPOLATED, False, "y"),
-    })
+    group = group_lag_seconds(
+        {
+            ("t", 0): LagSeconds(0.0, CAUGHT_UP, False, "Caught up."),
+            ("t", 1): LagSeconds(120.0, EXTRAPOLATED, True, "x"),
+            ("t", 2): LagSeconds(30.0, INTERPOLATED, False, "y"),
+        }
+    )
     assert (group.seconds, group.method, group.doubtful, group.partition) == (120.0, EXTRAPOLATED, True, ("t", 1))
 
 
 def test_a_caught_up_group_lags_zero_seconds():
-    group = group_lag_seconds({("t", 0): LagSeconds(0.0, CAUGHT_UP, False, ""), ("t", 1): LagSeconds(0.0, CAUGHT_UP, False, "")})
+    group = group_lag_seconds(
+        {("t", 0): LagSeconds(0.0, CAUGHT_UP, False, ""), ("t", 1): LagSeconds(0.0, CAUGHT_UP, False, "")}
+    )
     assert group.seconds == 0 and group.method == CAUGHT_UP and not group.doubtful
 
 
 def test_a_group_with_an_unknown_partition_is_doubtful():
-    group = group_lag_seconds({("t", 0): LagSeconds(5.0, INTERPOLATED, False, ""), ("t", 1): LagSeconds(None, UNKNOWN, False, "")})
+    group = group_lag_seconds(
+        {("t", 0): LagSeconds(5.0, INTERPOLATED, False, ""), ("t", 1): LagSeconds(None, UNKNOWN, False, "")}
+    )
     assert group.seconds == 5 and group.doubtful
     assert group_lag_seconds({}).seconds is None
-

@@ -12,11 +12,20 @@ def _obs(committed, log_end, start_ms=T0):
     return [Observation(start_ms + i * PERIOD, c, e) for i, (c, e) in enumerate(zip(committed, log_end))]
 
 
-def _margin(committed, log_start=1000, log_end=9000, history=(), rates=Rates(None, None), lag=None,
-            retention_ms=None, **kwargs):
+def _margin(
+    committed, log_start=1000, log_end=9000, history=(), rates=Rates(None, None), lag=None, retention_ms=None, **kwargs
+):
     lag = lag or LagSeconds(600.0, INTERPOLATED, False, "")
-    return retention_margin(committed=committed, log_start=log_start, log_end=log_end, history=list(history),
-                            rates=rates, lag=lag, retention_ms=retention_ms, **kwargs)
+    return retention_margin(
+        committed=committed,
+        log_start=log_start,
+        log_end=log_end,
+        history=list(history),
+        rates=rates,
+        lag=lag,
+        retention_ms=retention_ms,
+        **kwargs,
+    )
 
 
 def _advancing_start(rounds, per_s=10, start=0):
@@ -44,7 +53,9 @@ def test_the_log_start_rate_against_a_stalled_group_gives_the_margin():
 
 def test_the_warning_threshold_is_a_parameter():
     history = _advancing_start(41)
-    result = _margin(9000, log_start=history[-1].log_start, log_end=20_000, history=history, rates=Rates(0.0, 10.0), warn_below_s=60)
+    result = _margin(
+        9000, log_start=history[-1].log_start, log_end=20_000, history=history, rates=Rates(0.0, 10.0), warn_below_s=60
+    )
     assert result.state == "ok" and not result.warn
 
 
@@ -62,8 +73,9 @@ def test_a_log_start_that_did_not_move_means_never_unless_retention_ms_says_soon
 
 
 def test_retention_ms_against_the_lag_in_seconds_of_a_stalled_group():
-    result = _margin(7000, rates=Rates(0.0, 10.0), retention_ms=3_600_000,
-                     lag=LagSeconds(600.0, EXTRAPOLATED, True, ""))
+    result = _margin(
+        7000, rates=Rates(0.0, 10.0), retention_ms=3_600_000, lag=LagSeconds(600.0, EXTRAPOLATED, True, "")
+    )
     assert result.method == "retention-time" and result.seconds == pytest.approx(3000)
     assert result.state == "warning" and result.doubtful
 
@@ -89,8 +101,14 @@ def test_a_record_already_past_retention_is_due_now():
 
 def test_the_sooner_estimate_wins():
     history = _advancing_start(41)
-    result = _margin(9000, log_start=history[-1].log_start, log_end=20_000, history=history, rates=Rates(0.0, 10.0),
-                     retention_ms=3_600_000)
+    result = _margin(
+        9000,
+        log_start=history[-1].log_start,
+        log_end=20_000,
+        history=history,
+        rates=Rates(0.0, 10.0),
+        retention_ms=3_600_000,
+    )
     assert result.method == "log-start-rate" and result.seconds == pytest.approx(300)
 
 

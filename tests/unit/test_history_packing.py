@@ -120,8 +120,17 @@ def test_rolling_up_roll_ups_is_the_same_as_rolling_up_the_rounds():
 
 def test_roll_ups_come_back_exactly():
     rng = random.Random(11)
-    points = rounds([(rng.randint(0, 10**9), round(rng.random() * 100, 3) if n % 7 else None,
-                      rng.choice(SEVERITY), rng.randint(0, 5)) for n in range(240)])
+    points = rounds(
+        [
+            (
+                rng.randint(0, 10**9),
+                round(rng.random() * 100, 3) if n % 7 else None,
+                rng.choice(SEVERITY),
+                rng.randint(0, 5),
+            )
+            for n in range(240)
+        ]
+    )
     buckets = roll_up(points, FIVE_MINUTES, severity)
     assert len(buckets) == 12
     assert unpack_buckets(pack_buckets(buckets), FIVE_MINUTES) == buckets

@@ -18,8 +18,10 @@ class Fetch:
         self.calls.append(list(group_ids))
         if self.failing & set(group_ids):
             raise self.error("OffsetFetchResponse failed")
-        return {g: {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in self.offsets.get(g, {}).items()}
-                for g in group_ids}
+        return {
+            g: {TopicPartition(t, p): OffsetAndMetadata(o, "", -1) for (t, p), o in self.offsets.get(g, {}).items()}
+            for g in group_ids
+        }
 
 
 def test_all_groups_are_read_in_one_call_and_uncommitted_partitions_are_left_out():
@@ -59,9 +61,17 @@ def test_no_groups_need_no_call():
 
 
 def test_the_clusters_client_settings_become_kafka_pythons():
-    config = kafka_python_config({"bootstrap.servers": "a:1,b:2", "security.protocol": "SASL_SSL",
-                                  "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": "u", "sasl.password": "p",
-                                  "ssl.ca.location": "/ca.pem"}, timeout=7.5)
+    config = kafka_python_config(
+        {
+            "bootstrap.servers": "a:1,b:2",
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": "u",
+            "sasl.password": "p",
+            "ssl.ca.location": "/ca.pem",
+        },
+        timeout=7.5,
+    )
     assert config["bootstrap_servers"] == "a:1,b:2" and config["sasl_plain_password"] == "p"
     assert config["ssl_cafile"] == "/ca.pem" and config["request_timeout_ms"] == 7500
 

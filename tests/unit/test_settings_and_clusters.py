@@ -87,9 +87,19 @@ def test_with_debug_off_the_cookies_are_https_only_and_hidden_from_scripts():
         "SESSION_COOKIE_SAMESITE",
     ]
     code = f"from console import settings as s; print(*(getattr(s, n) for n in {shown!r}))"
-    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root,
-                         env={**os.environ, "DEBUG": "0", "SECRET_KEY": "a-real-secret-for-this-test",
-                              "AUDIT_HMAC_KEY": "test:an-audit-key-for-this-test-only-0123456789"})
+    off = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=root,
+        env={
+            **os.environ,
+            "DEBUG": "0",
+            "SECRET_KEY": "a-real-secret-for-this-test",
+            "AUDIT_HMAC_KEY": "test:an-audit-key-for-this-test-only-0123456789",
+        },
+    )
     assert off.stdout.split() == ["True", "True", "True", "True", "Lax"]
     on = subprocess.run(
         [sys.executable, "-c", code],

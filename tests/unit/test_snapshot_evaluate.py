@@ -1,21 +1,22 @@
 """The round's evaluation and the snapshot rows' compact fields, from facts alone."""
 
 from groups.kafka import TP, Member
-from groups.kafka.collect import (
-    ClusterReading,
-    GroupReading,
-    PartitionReading,
-    TopicReading,
-)
+from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading, TopicReading
 from groups.snapshot import rows, timelines
 from groups.snapshot.evaluate import Carried, ConsoleFacts, evaluate
 
 
 def _reading(t_ms, groups, ends, topics=None):
-    topics = topics or {tp.topic: TopicReading(tp.topic, 1 + max(p.partition for p in ends if p.topic == tp.topic),
-                                               False) for tp in ends}
-    return ClusterReading(t_ms=t_ms, groups={g.group_id: g for g in groups}, topics=topics,
-                          partitions={tp: PartitionReading(*e) for tp, e in ends.items()})
+    topics = topics or {
+        tp.topic: TopicReading(tp.topic, 1 + max(p.partition for p in ends if p.topic == tp.topic), False)
+        for tp in ends
+    }
+    return ClusterReading(
+        t_ms=t_ms,
+        groups={g.group_id: g for g in groups},
+        topics=topics,
+        partitions={tp: PartitionReading(*e) for tp, e in ends.items()},
+    )
 
 
 def _group(group_id, committed, members=(), state="Empty"):
@@ -23,15 +24,20 @@ def _group(group_id, committed, members=(), state="Empty"):
 
 
 def _carry(evaluated):
-    return Carried(window_ms=evaluated.window_ms,
-                   group_windows={g.group_id: g.window for g in evaluated.groups},
-                   topic_windows={t.topic: t.window for t in evaluated.topics})
+    return Carried(
+        window_ms=evaluated.window_ms,
+        group_windows={g.group_id: g.window for g in evaluated.groups},
+        topic_windows={t.topic: t.window for t in evaluated.topics},
+    )
 
 
 def test_a_group_row_sums_its_partition_lags_and_lists_assigned_partitions_without_commits():
     alice = Member("m-1", "app-a", "/10.0.0.1", None, (TP("t", 0), TP("t", 1)))
-    reading = _reading(1000, [_group("g", {TP("t", 0): 4, TP("u", 0): 12}, [alice], "Stable")],
-                       {TP("t", 0): (0, 10), TP("t", 1): (0, 7), TP("u", 0): (2, 10)})
+    reading = _reading(
+        1000,
+        [_group("g", {TP("t", 0): 4, TP("u", 0): 12}, [alice], "Stable")],
+        {TP("t", 0): (0, 10), TP("t", 1): (0, 7), TP("u", 0): (2, 10)},
+    )
     row = evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10).groups[0]
     assert (row.state, row.members, row.partitions, row.topics) == ("Stable", 1, 3, ["t", "u"])
     assert row.lag == 6 + (10 - 12)  # the negative lag of a commit past the end counts, as the tool shows it
@@ -50,7 +56,9 @@ def test_a_group_without_any_known_lag_has_no_lag_rather_than_zero():
 def test_the_window_carries_each_partitions_observations_and_keeps_the_last_n_rounds():
     carried = Carried()
     for round_number, committed in enumerate([1, 2, 3, 4], start=1):
-        reading = _reading(round_number * 1000, [_group("g", {TP("t", 0): committed})], {TP("t", 0): (0, 10 * round_number)})
+        reading = _reading(
+            round_number * 1000, [_group("g", {TP("t", 0): committed})], {TP("t", 0): (0, 10 * round_number)}
+        )
         evaluated = evaluate(reading, carried, ConsoleFacts(), window_rounds=3)
         carried = _carry(evaluated)
     assert evaluated.window_ms == (2000, 3000, 4000)
@@ -59,26 +67,47 @@ def test_the_window_carries_each_partitions_observations_and_keeps_the_last_n_ro
 
 
 def test_a_partition_first_seen_later_has_a_shorter_window_aligned_to_the_newest_rounds():
-    first = evaluate(_reading(1000, [_group("g", {TP("t", 0): 1})], {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}),
-                     Carried(), ConsoleFacts(), window_rounds=10)
-    second = evaluate(_reading(2000, [_group("g", {TP("t", 0): 2, TP("t", 1): 3})],
-                               {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}), _carry(first), ConsoleFacts(), window_rounds=10)
+    first = evaluate(
+        _reading(1000, [_group("g", {TP("t", 0): 1})], {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}),
+        Carried(),
+        ConsoleFacts(),
+        window_rounds=10,
+    )
+    second = evaluate(
+        _reading(2000, [_group("g", {TP("t", 0): 2, TP("t", 1): 3})], {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}),
+        _carry(first),
+        ConsoleFacts(),
+        window_rounds=10,
+    )
     assert second.window_ms == (1000, 2000)
     assert rows.decode_window(second.groups[0].window) == {"t": {0: [1, 2], 1: [3]}}
-    third = evaluate(_reading(3000, [_group("g", {TP("t", 0): 2, TP("t", 1): 4})],
-                              {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}), _carry(second), ConsoleFacts(), window_rounds=10)
+    third = evaluate(
+        _reading(3000, [_group("g", {TP("t", 0): 2, TP("t", 1): 4})], {TP("t", 0): (0, 5), TP("t", 1): (0, 5)}),
+        _carry(second),
+        ConsoleFacts(),
+        window_rounds=10,
+    )
     assert rows.decode_window(third.groups[0].window) == {"t": {0: [1, 2, 2], 1: [3, 4]}}
 
 
 def test_a_group_gone_from_the_reading_is_gone_from_the_rows_and_one_back_later_starts_a_new_window():
     ends = {TP("t", 0): (0, 5)}
-    first = evaluate(_reading(1000, [_group("a", {TP("t", 0): 1}), _group("b", {TP("t", 0): 2})], ends),
-                     Carried(), ConsoleFacts(), window_rounds=10)
-    second = evaluate(_reading(2000, [_group("a", {TP("t", 0): 1})], ends), _carry(first), ConsoleFacts(),
-                      window_rounds=10)
+    first = evaluate(
+        _reading(1000, [_group("a", {TP("t", 0): 1}), _group("b", {TP("t", 0): 2})], ends),
+        Carried(),
+        ConsoleFacts(),
+        window_rounds=10,
+    )
+    second = evaluate(
+        _reading(2000, [_group("a", {TP("t", 0): 1})], ends), _carry(first), ConsoleFacts(), window_rounds=10
+    )
     assert [g.group_id for g in second.groups] == ["a"]
-    third = evaluate(_reading(3000, [_group("a", {TP("t", 0): 1}), _group("b", {TP("t", 0): 4})], ends),
-                     _carry(second), ConsoleFacts(), window_rounds=10)
+    third = evaluate(
+        _reading(3000, [_group("a", {TP("t", 0): 1}), _group("b", {TP("t", 0): 4})], ends),
+        _carry(second),
+        ConsoleFacts(),
+        window_rounds=10,
+    )
     windows = {g.group_id: rows.decode_window(g.window) for g in third.groups}
     assert windows == {"a": {"t": {0: [1, 1, 1]}}, "b": {"t": {0: [4]}}}
 
@@ -88,8 +117,12 @@ def test_a_topic_row_lists_its_partitions_and_the_groups_reading_it_with_their_l
         1000,
         [_group("a", {TP("t", 0): 1, TP("t", 1): 2, TP("u", 0): 0}), _group("b", {TP("t", 1): 5}), _group("c", {})],
         {TP("t", 0): (0, 10), TP("t", 1): (1, 6), TP("u", 0): (0, 3)},
-        topics={"t": TopicReading("t", 2, False), "u": TopicReading("u", 1, False),
-                "idle": TopicReading("idle", 1, False), "__consumer_offsets": TopicReading("__consumer_offsets", 1, True)},
+        topics={
+            "t": TopicReading("t", 2, False),
+            "u": TopicReading("u", 1, False),
+            "idle": TopicReading("idle", 1, False),
+            "__consumer_offsets": TopicReading("__consumer_offsets", 1, True),
+        },
     )
     topics = {t.topic: t for t in evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10).topics}
     t = topics["t"]
@@ -103,8 +136,9 @@ def test_a_topic_row_lists_its_partitions_and_the_groups_reading_it_with_their_l
 
 
 def test_replay_checkpoint_groups_carry_their_operation():
-    reading = _reading(1000, [_group("console-replay-abc", {TP("t", 0): 3}), _group("app", {TP("t", 0): 3})],
-                       {TP("t", 0): (0, 5)})
+    reading = _reading(
+        1000, [_group("console-replay-abc", {TP("t", 0): 3}), _group("app", {TP("t", 0): 3})], {TP("t", 0): (0, 5)}
+    )
     facts = ConsoleFacts(replay_operations={"console-replay-abc": 42})
     by_id = {g.group_id: g for g in evaluate(reading, Carried(), facts, window_rounds=10).groups}
     assert by_id["console-replay-abc"].replay_operation_id == 42
@@ -112,9 +146,15 @@ def test_replay_checkpoint_groups_carry_their_operation():
 
 
 def test_the_summary_counts_groups_by_state_and_type_and_the_unreadable_ones():
-    reading = _reading(1000, [_group("a", {}), _group("b", {}, state="Stable"),
-                              GroupReading("c", "Empty", "consumer", (), {}, error="no ACL")],
-                       {TP("t", 0): (0, 1)})
+    reading = _reading(
+        1000,
+        [
+            _group("a", {}),
+            _group("b", {}, state="Stable"),
+            GroupReading("c", "Empty", "consumer", (), {}, error="no ACL"),
+        ],
+        {TP("t", 0): (0, 1)},
+    )
     evaluated = evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10)
     summary = evaluated.summary
     assert summary["by_state"] == {"Empty": 2, "Stable": 1}
@@ -126,9 +166,11 @@ def test_the_summary_counts_groups_by_state_and_type_and_the_unreadable_ones():
 
 def test_group_detail_survives_encoding_with_shared_owners():
     owner = rows.Owner("m", "c", "/h", "static-1")
-    details = [rows.PartitionDetail("t", 0, 5, 0, 9, 4, 1.5, "OK", owner),
-               rows.PartitionDetail("t", 1, None, None, None, None, None, "", None),
-               rows.PartitionDetail("u", 0, 1, 0, 1, 0, 0.0, "OK", owner)]
+    details = [
+        rows.PartitionDetail("t", 0, 5, 0, 9, 4, 1.5, "OK", owner),
+        rows.PartitionDetail("t", 1, None, None, None, None, None, "", None),
+        rows.PartitionDetail("u", 0, 1, 0, 1, 0, 0.0, "OK", owner),
+    ]
     text = rows.encode_group_detail(details)
     assert text.count('"m"') == 1
     assert rows.decode_group_detail(text) == details
@@ -146,14 +188,25 @@ def _rounds(ends_and_commits, *, members=(), facts=NO_FACTS, window_rounds=10, r
     for i, (log_end, committed) in enumerate(ends_and_commits):
         reading = ClusterReading(
             t_ms=1_000_000 + i * PERIOD,
-            groups={"g": GroupReading("g", "Stable" if members else "Empty", "classic", tuple(members),
-                                      {TP("t", 0): committed} if committed is not None else {})},
+            groups={
+                "g": GroupReading(
+                    "g",
+                    "Stable" if members else "Empty",
+                    "classic",
+                    tuple(members),
+                    {TP("t", 0): committed} if committed is not None else {},
+                )
+            },
             topics={"t": TopicReading("t", 1, False, retention_ms)},
             partitions={TP("t", 0): PartitionReading(0, log_end)},
         )
         evaluated = evaluate(reading, carried, facts, window_rounds=window_rounds)
-        carried = Carried(evaluated.window_ms, {g.group_id: g.window for g in evaluated.groups},
-                          {t.topic: t.window for t in evaluated.topics}, {t.topic: t.history for t in evaluated.topics})
+        carried = Carried(
+            evaluated.window_ms,
+            {g.group_id: g.window for g in evaluated.groups},
+            {t.topic: t.window for t in evaluated.topics},
+            {t.topic: t.history for t in evaluated.topics},
+        )
     return evaluated
 
 
@@ -191,9 +244,12 @@ def test_records_already_deleted_unread_show_as_a_lost_retention_margin():
     reading_row = evaluated.groups[0]
     assert reading_row.retention_margin_seconds is None  # log start 0: nothing lost yet
     carried, evaluated = Carried(), None
-    reading = ClusterReading(t_ms=1_000_000, groups={"g": GroupReading("g", "Empty", "classic", (), {TP("t", 0): 5})},
-                             topics={"t": TopicReading("t", 1, False, 60_000)},
-                             partitions={TP("t", 0): PartitionReading(20, 100)})
+    reading = ClusterReading(
+        t_ms=1_000_000,
+        groups={"g": GroupReading("g", "Empty", "classic", (), {TP("t", 0): 5})},
+        topics={"t": TopicReading("t", 1, False, 60_000)},
+        partitions={TP("t", 0): PartitionReading(20, 100)},
+    )
     row = evaluate(reading, carried, ConsoleFacts(), window_rounds=10).groups[0]
     assert row.retention_margin_seconds == 0.0 and "already lost" in row.retention_note
     assert rows.decode_group_detail(row.detail)[0].retention_state == "lost"

@@ -7,8 +7,9 @@ from groups.snapshot import timelines
 
 
 def _append(history, t, start, end, keep_offset=None, min_rounds=3, max_rounds=240):
-    return timelines.append_round(history, LogRound(t, start, end), keep_offset=keep_offset,
-                                  min_rounds=min_rounds, max_rounds=max_rounds)
+    return timelines.append_round(
+        history, LogRound(t, start, end), keep_offset=keep_offset, min_rounds=min_rounds, max_rounds=max_rounds
+    )
 
 
 def test_a_run_of_unchanged_logs_keeps_its_first_and_last_round():

@@ -111,15 +111,17 @@ def test_rewind_comes_before_stall_as_in_burrow():
 
 
 def test_a_lag_that_grows_every_round_is_warn():
-    rounds = _rounds([100, 110, 120, 130, 140, 150, 160, 170, 180, 190],
-                     [200, 220, 240, 260, 280, 300, 320, 340, 360, 380])
+    rounds = _rounds(
+        [100, 110, 120, 130, 140, 150, 160, 170, 180, 190], [200, 220, 240, 260, 280, 300, 320, 340, 360, 380]
+    )
     result = _evaluate(rounds, has_consumer=True)
     assert result.status is Status.WARN and "from 100 to 190" in result.reason
 
 
 def test_a_lag_that_went_down_once_is_ok():
-    rounds = _rounds([100, 110, 120, 130, 140, 150, 160, 170, 180, 190],
-                     [200, 220, 240, 260, 280, 300, 320, 340, 340, 380])
+    rounds = _rounds(
+        [100, 110, 120, 130, 140, 150, 160, 170, 180, 190], [200, 220, 240, 260, 280, 300, 320, 340, 340, 380]
+    )
     assert _evaluate(rounds, has_consumer=True).status is Status.OK
 
 
@@ -240,6 +242,9 @@ def test_a_group_the_console_reset_says_so_with_the_operation():
 
 
 def test_a_problem_outranks_a_console_reset():
-    statuses = {("t", 0): PartitionStatus(Status.RESET, "", operation_id=12), ("t", 1): PartitionStatus(Status.WARN, "")}
+    statuses = {
+        ("t", 0): PartitionStatus(Status.RESET, "", operation_id=12),
+        ("t", 1): PartitionStatus(Status.WARN, ""),
+    }
     group = evaluate_group(statuses)
     assert group.status is Status.WARN and group.operation_ids == ()

@@ -11,8 +11,10 @@ from groups.audit_checkpoints import CheckpointError, write_checkpoint
 
 
 class Command(BaseCommand):
-    help = ("Verify the audit log since the latest checkpoint and write a signed checkpoint of its head "
-            "to AUDIT_CHECKPOINT_DIR.")
+    help = (
+        "Verify the audit log since the latest checkpoint and write a signed checkpoint of its head "
+        "to AUDIT_CHECKPOINT_DIR."
+    )
 
     def handle(self, *args, **options) -> None:
         try:
@@ -22,7 +24,8 @@ class Command(BaseCommand):
         if checkpoint is None:
             self.stdout.write("The audit log is empty: nothing to checkpoint yet.")
         elif written:
-            self.stdout.write(f"Checkpoint written: {checkpoint.path} (head event #{checkpoint.head_id}, "
-                              f"{checkpoint.count} events).")
+            self.stdout.write(
+                f"Checkpoint written: {checkpoint.path} (head event #{checkpoint.head_id}, {checkpoint.count} events)."
+            )
         else:
             self.stdout.write(f"The head is still event #{checkpoint.head_id}: {checkpoint.path} stands.")

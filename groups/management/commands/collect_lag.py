@@ -5,8 +5,10 @@ from groups.snapshot.collector import FAILED, collect
 
 
 class Command(BaseCommand):
-    help = ("Run one lag collection round for a cluster (what the Celery beat task runs every period): read "
-            "every group's offsets and every partition's log ends, store the snapshot, print the round's duration.")
+    help = (
+        "Run one lag collection round for a cluster (what the Celery beat task runs every period): read "
+        "every group's offsets and every partition's log ends, store the snapshot, print the round's duration."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--cluster", required=True, help="The registered cluster's name.")

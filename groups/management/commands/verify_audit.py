@@ -18,8 +18,10 @@ from groups.models import AuditEvent
 
 
 class Command(BaseCommand):
-    help = ("Walk the audit log's keyed hash chain and compare it with the latest checkpoint; exit non-zero "
-            "naming the altered, removed, inserted or forged event.")
+    help = (
+        "Walk the audit log's keyed hash chain and compare it with the latest checkpoint; exit non-zero "
+        "naming the altered, removed, inserted or forged event."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -46,8 +48,12 @@ class Command(BaseCommand):
             )
         self.stdout.write(f"Audit log intact: {count} events, last hash {last_hash}")
         if checkpoint is None:
-            self.stderr.write(f"No audit checkpoint in {checkpoint_dir()} yet: removing the newest events goes "
-                              "unnoticed until one is written (manage.py audit_checkpoint, or Celery beat).")
+            self.stderr.write(
+                f"No audit checkpoint in {checkpoint_dir()} yet: removing the newest events goes "
+                "unnoticed until one is written (manage.py audit_checkpoint, or Celery beat)."
+            )
         else:
-            self.stdout.write(f"It agrees with the latest checkpoint, {checkpoint.path.name}: event "
-                              f"#{checkpoint.head_id} was the head at {checkpoint.time.isoformat()}.")
+            self.stdout.write(
+                f"It agrees with the latest checkpoint, {checkpoint.path.name}: event "
+                f"#{checkpoint.head_id} was the head at {checkpoint.time.isoformat()}."
+            )

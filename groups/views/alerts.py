@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from groups import access
+from groups import access, audit
 from groups.alerting import rules
 from groups.alerting.overview import overview_for
 from groups.forms_alerts import AlertRuleForm
@@ -23,17 +23,19 @@ def _get_rule(request: HttpRequest, pk: int) -> AlertRule:
     return rule
 
 
-def _source_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
-
-
 @require_GET
 def alert_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    return render(request, "groups/alerts.html", {
-        "overview": overview_for(request.user, now), "now": now,
-        "may_alert": access.allowed(request.user, "alert"), "needs": access.ROLE_NEEDED,
-    })
+    return render(
+        request,
+        "groups/alerts.html",
+        {
+            "overview": overview_for(request.user, now),
+            "now": now,
+            "may_alert": access.allowed(request.user, "alert"),
+            "needs": access.ROLE_NEEDED,
+        },
+    )
 
 
 @require_GET
@@ -43,12 +45,14 @@ def alert_rules(request: HttpRequest) -> HttpResponse:
     return render(request, "groups/alert_rules.html", {"rules": shown})
 
 
-def _form_page(request: HttpRequest, form: AlertRuleForm, rule: tuple[int, str] | None = None,
-               status: int = 200) -> HttpResponse:
+def _form_page(
+    request: HttpRequest, form: AlertRuleForm, rule: tuple[int, str] | None = None, status: int = 200
+) -> HttpResponse:
     """The new-rule form, or the form of rule (pk, name as stored)."""
     pk, name = rule or (None, "")
-    return render(request, "groups/alert_rule_form.html", {"form": form, "rule_pk": pk, "rule_name": name},
-                  status=status)
+    return render(
+        request, "groups/alert_rule_form.html", {"form": form, "rule_pk": pk, "rule_name": name}, status=status
+    )
 
 
 @require_GET
@@ -63,7 +67,7 @@ def alert_rule_create(request: HttpRequest) -> HttpResponse:
     form = AlertRuleForm(request.POST, user=request.user)
     if not form.is_valid():
         return _form_page(request, form, status=400)
-    rules.save_rule(form.save(commit=False), user=request.user, before=None, source_ip=_source_ip(request))
+    rules.save_rule(form.save(commit=False), user=request.user, before=None, source_ip=audit.source_ip(request))
     return redirect("alert_rules")
 
 
@@ -81,7 +85,7 @@ def alert_rule_save(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         # The form wrote the bad values into the instance; the page names the rule as it is stored.
         return _form_page(request, form, (pk, before["name"]), status=400)
-    rules.save_rule(form.save(commit=False), user=request.user, before=before, source_ip=_source_ip(request))
+    rules.save_rule(form.save(commit=False), user=request.user, before=before, source_ip=audit.source_ip(request))
     return redirect("alert_rules")
 
 
@@ -93,5 +97,5 @@ def alert_rule_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def alert_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    rules.delete_rule(_get_rule(request, pk), user=request.user, source_ip=_source_ip(request))
+    rules.delete_rule(_get_rule(request, pk), user=request.user, source_ip=audit.source_ip(request))
     return redirect("alert_rules")

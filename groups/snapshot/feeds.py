@@ -1,0 +1,93 @@
+"""What a fresh round feeds besides the snapshot: the history store and the alert engine.
+
+Called by the collector once the snapshot is served, and only for a round that read Kafka (a
+stale round invents nothing, so an outage is a gap in history). A failure here is logged and
+never fails the round: the snapshot is what every page reads, and it is already written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from groups import status
+from groups.alerting import GroupFacts, PartitionFact, evaluate_round
+from groups.kafka import TP
+from groups.kafka.collect import PartitionReading
+from groups.models import Cluster
+from groups.snapshot import history, rows
+from groups.snapshot.evaluate import GroupRow
+
+logger = logging.getLogger(__name__)
+
+
+def _causes(row: GroupRow) -> tuple[PartitionFact, ...]:
+    """The partitions that made a group's headline status (none for OK)."""
+    if row.status in ("", status.Status.OK):
+        return ()
+    partitions = {
+        (p.topic, p.partition): status.PartitionStatus(status.Status(p.status), p.status_reason, p.operation_id)
+        for p in rows.decode_group_detail(row.detail)
+        if p.committed is not None and p.status
+    }
+    headline = status.evaluate_group(partitions)
+    return tuple(
+        PartitionFact(topic, partition, cause.value, partitions[topic, partition].reason)
+        for cause, keys in headline.causes.items()
+        for topic, partition in keys
+    )
+
+
+def group_facts(groups: Sequence[GroupRow]) -> list[GroupFacts]:
+    """The alert engine's view of each group of a round."""
+    return [
+        GroupFacts(
+            group_id=row.group_id,
+            status=row.status or status.Status.OK.value,
+            lag=row.lag,
+            lag_seconds=row.lag_seconds,
+            retention_margin_s=row.retention_margin_seconds,
+            members=row.members,
+            partition_statuses=_causes(row),
+            topics=frozenset(row.topics),
+            is_replay_checkpoint=row.replay_operation_id is not None,
+        )
+        for row in groups
+    ]
+
+
+def alert_round(cluster: Cluster, groups: Sequence[GroupRow], t_ms: int) -> bool:
+    """Move the alert rules on by this round; False (and a logged error) when that failed."""
+    try:
+        evaluate_round(cluster, group_facts(groups), datetime.fromtimestamp(t_ms / 1000, tz=UTC))
+    except Exception:
+        logger.exception("Alert evaluation failed for cluster %s; the round's snapshot stands.", cluster.name)
+        return False
+    return True
+
+
+def history_round(
+    cluster: Cluster, t_ms: int, groups: Sequence[GroupRow], partitions: Mapping[TP, PartitionReading]
+) -> bool:
+    """Append the round to history: one call for the groups' series, one for the partitions'."""
+    try:
+        history.append_round(
+            cluster.pk,
+            t_ms,
+            history.SERIES_GROUP,
+            {row.group_id: (row.lag, row.lag_seconds, row.status or None, row.members) for row in groups},
+        )
+        history.append_round(
+            cluster.pk,
+            t_ms,
+            history.SERIES_PARTITION,
+            {
+                history.partition_key(tp.topic, tp.partition): (p.log_start, p.log_end, p.newest_offset, p.newest_ms)
+                for tp, p in partitions.items()
+            },
+        )
+    except Exception:
+        logger.exception("Appending the round to the history of cluster %s failed; its snapshot stands.", cluster.name)
+        return False
+    return True

@@ -1,0 +1,111 @@
+"""A cluster's consumer groups: the list (from the collector's snapshot, never from Kafka) and one
+group's page (its own figures read live, its status, lag in seconds and history from the collector)."""
+
+from __future__ import annotations
+
+import time
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from groups import access, reading
+from groups.charts import chart_range
+from groups.kafka import ConsoleError, client_for
+from groups.snapshot import queries
+from groups.views.common import (
+    BadQuery,
+    bad_request,
+    error_status,
+    get_cluster,
+    htmx_target,
+    is_partial,
+    recent_operations,
+    render_page,
+)
+from groups.views.filters import GROUP_STATES, GROUP_TYPES, PAGE_SIZES, STATUS_VALUES, group_query
+from groups.views.history import group_chart, lag_sparklines
+
+CHART_TARGET = "history-chart"  # the id of the chart's figure, which its range links reload alone
+
+SHOWN_CAUSES = 10  # partitions whose status explains the group's, listed under it
+
+# (sort key, header, numeric, worst first when descending)
+GROUP_COLUMNS = (
+    ("group", "Group", False, False),
+    ("status", "Status", False, True),
+    ("state", "State", False, False),
+    ("type", "Protocol", False, False),
+    ("members", "Members", True, True),
+    ("partitions", "Partitions", True, True),
+    ("lag", "Lag", True, True),
+    ("lag_seconds", "Lag (time)", True, True),
+    ("retention", "Retention margin", True, False),
+)
+
+
+@require_GET
+def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
+    cluster_row = get_cluster(request, cluster)
+    try:
+        query = group_query(request)
+    except BadQuery as error:
+        return bad_request(request, error)
+    snap = queries.latest_snapshot(cluster_row)
+    context = {
+        "cluster": cluster_row,
+        "snap": snap,
+        "query": query,
+        "columns": query.columns(GROUP_COLUMNS),
+        "states": GROUP_STATES,
+        "statuses": STATUS_VALUES,
+        "types": GROUP_TYPES,
+        "page_sizes": PAGE_SIZES,
+    }
+    if snap.snapshot is not None:
+        rows = queries.group_rows(
+            snap.snapshot, **query.rows_filters(), scope=access.view_scope(request.user, cluster_row)
+        )
+        page = Paginator(rows, query.per_page).get_page(query.page)
+        sparklines = lag_sparklines(cluster_row, snap.snapshot, [g.group_id for g in page.object_list])
+        context.update(
+            page=page, total=page.paginator.count, rows=[(g, sparklines[g.group_id]) for g in page.object_list]
+        )
+    return render_page(request, "groups/group_list.html", "live", context)
+
+
+@require_GET
+def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    """The group's live figures (refreshed every 5 s), what the collector made of them, and its history
+    chart, outside the refreshed part: its range links ask for the chart alone."""
+    cluster_row = get_cluster(request, cluster, group_id=group)
+    try:
+        time_range = chart_range(request.GET.get("range"))
+    except ValueError as error:
+        return bad_request(request, BadQuery(str(error)))
+    snap = queries.latest_snapshot(cluster_row)
+    row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
+    context = {
+        "cluster": cluster_row,
+        "group_id": group,
+        "recent_operations": recent_operations(cluster_row, group),
+        "may": {action: access.allowed(request.user, action, cluster_row, group) for action in ("reset", "delete")},
+        "snap": snap,
+        "row": row,
+    }
+    refresh = is_partial(request)
+    context["refresh"] = refresh
+    if not refresh or htmx_target(request) == CHART_TARGET:
+        topics = row.topics if row else []
+        context["chart"] = group_chart(cluster_row, group, topics, time_range, int(time.time() * 1000))
+    if htmx_target(request) == CHART_TARGET:
+        return render(request, "groups/group_page.html#history", context)
+    try:
+        detail = reading.group_detail(client_for(cluster_row), group)
+    except ConsoleError as error:
+        return render_page(request, "groups/group_page.html", "live", {**context, "error": error}, error_status(error))
+    observed = {(p.topic, p.partition): p for p in queries.partition_details(row)} if row else {}
+    causes = [p for p in observed.values() if p.status_reason][:SHOWN_CAUSES]
+    context.update(detail=detail, rows=[(r, observed.get((r.topic, r.partition))) for r in detail.rows], causes=causes)
+    return render_page(request, "groups/group_page.html", "live", context)
