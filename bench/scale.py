@@ -43,7 +43,7 @@ from web_load import LoadResult, default_workers, drive, served_console
 RESULTS = ROOT / "bench" / "results"
 PARTS = ("tool", "naive", "batched", "collector", "pages")
 CLUSTER = "bench"
-HTML_PATH = f"/clusters/{CLUSTER}/groups/?sort=-lag"
+HTML_PATH = f"/clusters/{CLUSTER}/groups/?sort=-lag&per_page=50"
 API_PATH = f"/api/clusters/{CLUSTER}/groups/?sort=-lag&per_page=50"
 COLLECTOR_SPEEDUP_TARGET = 30
 COLLECTOR_RSS_TARGET = 300 * 2**20
