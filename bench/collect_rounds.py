@@ -8,7 +8,6 @@ RSS after Django was set up (what the collector starts from) and at its peak.
 
 import io
 import json
-import resource
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,9 @@ def main() -> None:
 
 
 def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """This process's own high-water mark (VmHWM; not ru_maxrss, which carries the parent's across exec)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """Run a child process and measure it: wall time, its own peak RSS, and the peak RSS of its process tree.
 
-The kernel's figure (wait4's ru_maxrss) is exact but covers the child alone; a program that hands
-work to helper processes (the console reads committed offsets in one) would look smaller than it
-is, so the whole tree's RSS is also sampled from /proc while it runs.
+Not wait4's ru_maxrss: Linux carries the high-water mark across exec, and Python starts children
+with vfork, so a child's ru_maxrss is at least its parent's peak (a child measured 513 MB under a
+500 MB parent, against 13 MB of its own). /proc's VmHWM belongs to the child's own memory map, so
+it is read while the child runs; it only grows, so the last reading before the exit is the peak,
+short of a rise in the last sampling interval. A program that hands work to helper processes
+would look smaller than it is, so the whole tree's RSS is also summed at each sample.
 """
 
 from __future__ import annotations
@@ -25,24 +28,24 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
-    peak_rss_bytes: int         # the child itself (kernel, exact)
-    peak_tree_rss_bytes: int    # the child and its descendants together (sampled)
+    peak_rss_bytes: int         # the child itself: its VmHWM, last read before it exited
+    peak_tree_rss_bytes: int    # the child and its descendants together, the largest sum sampled
 
 
 def run_measured(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
                  timeout: float = 3600) -> Measured:
-    # Files, not pipes: a tool writing megabytes would block on a full pipe nobody reads while we wait4.
+    # Files, not pipes: a tool writing megabytes would block on a full pipe nobody reads while we wait.
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd)
-        peak_tree = [0]
+        peaks = [0, 0]  # the child's VmHWM, the tree's largest RSS sum
         done = threading.Event()
-        sampler = threading.Thread(target=_sample_tree, args=(proc.pid, peak_tree, done), daemon=True)
+        sampler = threading.Thread(target=_sample, args=(proc.pid, peaks, done), daemon=True)
         sampler.start()
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            _, status = os.waitpid(proc.pid, 0)
         finally:
             timer.cancel()
             done.set()
@@ -53,12 +56,13 @@ def run_measured(argv: list[str], *, env: dict[str, str] | None = None, cwd: Pat
         out.seek(0)
         err.seek(0)
         return Measured(seconds, proc.returncode, out.read().decode(errors="replace"),
-                        err.read().decode(errors="replace"), usage.ru_maxrss * 1024, peak_tree[0])
+                        err.read().decode(errors="replace"), peaks[0], peaks[1])
 
 
-def _sample_tree(pid: int, peak: list[int], done: threading.Event) -> None:
+def _sample(pid: int, peaks: list[int], done: threading.Event) -> None:
     while not done.is_set():
-        peak[0] = max(peak[0], sum(_rss(p) for p in _tree(pid)))
+        peaks[0] = max(peaks[0], _hwm(pid))
+        peaks[1] = max(peaks[1], sum(_rss(p) for p in _tree(pid)))
         done.wait(SAMPLE_EVERY_S)
 
 
@@ -77,6 +81,15 @@ def _tree(root: int) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, []))
     return found
+
+
+def _hwm(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            line = next((line for line in status if line.startswith("VmHWM:")), None)
+    except OSError:
+        return 0
+    return int(line.split()[1]) * 1024 if line else 0
 
 
 def _rss(pid: int) -> int:
