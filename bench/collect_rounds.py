@@ -31,8 +31,11 @@ def main() -> None:
         call_command("collect_lag", cluster=cluster, stdout=out, verbosity=2)
         seconds.append(time.perf_counter() - t0)
         said.append(out.getvalue().strip())
-    print(json.dumps({"rounds_s": seconds, "said": said, "baseline_rss_bytes": baseline,
-                      "peak_rss_bytes": _peak_rss_bytes()}))
+    print(
+        json.dumps(
+            {"rounds_s": seconds, "said": said, "baseline_rss_bytes": baseline, "peak_rss_bytes": _peak_rss_bytes()}
+        )
+    )
 
 
 def _peak_rss_bytes() -> int:

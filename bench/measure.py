@@ -28,12 +28,13 @@ class Measured:
     returncode: int
     stdout: str
     stderr: str
-    peak_rss_bytes: int         # the child itself: its VmHWM, last read before it exited
-    peak_tree_rss_bytes: int    # the child and its descendants together, the largest sum sampled
+    peak_rss_bytes: int  # the child itself: its VmHWM, last read before it exited
+    peak_tree_rss_bytes: int  # the child and its descendants together, the largest sum sampled
 
 
-def run_measured(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-                 timeout: float = 3600) -> Measured:
+def run_measured(
+    argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 3600
+) -> Measured:
     # Files, not pipes: a tool writing megabytes would block on a full pipe nobody reads while we wait.
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.perf_counter()
@@ -55,8 +56,14 @@ def run_measured(argv: list[str], *, env: dict[str, str] | None = None, cwd: Pat
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return Measured(seconds, proc.returncode, out.read().decode(errors="replace"),
-                        err.read().decode(errors="replace"), peaks[0], peaks[1])
+        return Measured(
+            seconds,
+            proc.returncode,
+            out.read().decode(errors="replace"),
+            err.read().decode(errors="replace"),
+            peaks[0],
+            peaks[1],
+        )
 
 
 def _sample(pid: int, peaks: list[int], done: threading.Event) -> None:

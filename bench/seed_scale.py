@@ -52,34 +52,34 @@ class Tier:
     name: str
     groups: int
     topics: int
-    partition_counts: tuple[int, ...]   # cycled over the topics
-    records: int                        # per partition
-    live: int                           # groups with live members
-    caught_up: float                    # share of groups committed at the log end
-    partial: float                      # share of groups with no commit on half their partitions
+    partition_counts: tuple[int, ...]  # cycled over the topics
+    records: int  # per partition
+    live: int  # groups with live members
+    caught_up: float  # share of groups committed at the log end
+    partial: float  # share of groups with no commit on half their partitions
 
 
 TIERS = {
-    "S": Tier("S", groups=1_000, topics=50, partition_counts=(20,), records=100, live=10, caught_up=0.15,
-              partial=0.02),
+    "S": Tier("S", groups=1_000, topics=50, partition_counts=(20,), records=100, live=10, caught_up=0.15, partial=0.02),
     # 11 and 12 partitions alternate: 2,300 topic-partitions, about 115,000 group-partition rows.
-    "M": Tier("M", groups=10_000, topics=200, partition_counts=(11, 12), records=100, live=20, caught_up=0.15,
-              partial=0.02),
+    "M": Tier(
+        "M", groups=10_000, topics=200, partition_counts=(11, 12), records=100, live=20, caught_up=0.15, partial=0.02
+    ),
 }
 
 
 @dataclass(frozen=True)
 class Group:
     group_id: str
-    situation: str                      # lagging | caught-up | partial | live
+    situation: str  # lagging | caught-up | partial | live
     topic: str
-    committed: dict[int, int]           # partition -> offset; partitions left out have no commit
+    committed: dict[int, int]  # partition -> offset; partitions left out have no commit
 
 
 @dataclass(frozen=True)
 class Plan:
     tier: Tier
-    topics: dict[str, int]              # name -> partitions
+    topics: dict[str, int]  # name -> partitions
     groups: list[Group]
 
     @property
@@ -200,16 +200,26 @@ def _create_topics(admin: AdminClient, topics: dict[str, int]) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         metadata = admin.list_topics(timeout=30).topics
-        if all(name in metadata and len(metadata[name].partitions) == n
-               and all(p.leader >= 0 for p in metadata[name].partitions.values()) for name, n in topics.items()):
+        if all(
+            name in metadata
+            and len(metadata[name].partitions) == n
+            and all(p.leader >= 0 for p in metadata[name].partitions.values())
+            for name, n in topics.items()
+        ):
             return
         time.sleep(0.5)
     raise TimeoutError("the seeded topics did not get leaders within 120 s")
 
 
 def _produce(bootstrap: str, topics: dict[str, int], records: int, seeded_at_ms: int) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.num.messages": 10_000,
-                         "queue.buffering.max.messages": 1_000_000})
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "linger.ms": 50,
+            "batch.num.messages": 10_000,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
     spacing = SPREAD_MS // records
     for k in range(records):
         timestamp = seeded_at_ms - (records - 1 - k) * spacing
@@ -232,8 +242,11 @@ def _commit(admin: AdminClient, groups: list[Group]) -> None:
     for group in groups:
         if group.committed:
             offsets = [TopicPartition(group.topic, p, o) for p, o in group.committed.items()]
-            futures.update(admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group.group_id, offsets)],
-                                                              request_timeout=120))
+            futures.update(
+                admin.alter_consumer_group_offsets(
+                    [ConsumerGroupTopicPartitions(group.group_id, offsets)], request_timeout=120
+                )
+            )
     for group_id, future in futures.items():
         # Per-partition errors do not fail the future: they sit on each partition.
         failed = [tp for tp in future.result(timeout=180).topic_partitions if tp.error]
@@ -243,9 +256,12 @@ def _commit(admin: AdminClient, groups: list[Group]) -> None:
 
 def run_members(bootstrap: str, manifest_path: Path) -> None:
     manifest = json.loads(manifest_path.read_text())
-    members = [kt.Member(bootstrap, g["group_id"], [g["topic"]], client_id="scale-live",
-                         protocol="consumer" if i % 2 else "classic")
-               for i, g in enumerate(manifest["live_groups"])]
+    members = [
+        kt.Member(
+            bootstrap, g["group_id"], [g["topic"]], client_id="scale-live", protocol="consumer" if i % 2 else "classic"
+        )
+        for i, g in enumerate(manifest["live_groups"])
+    ]
     for member in members:
         member.wait_assigned(timeout=120)
     print("ready", flush=True)

@@ -30,8 +30,8 @@ class LoadResult:
     path: str
     clients: int
     wall_s: float
-    latencies_s: list[float] = field(default_factory=list)   # requests answered 200 with the expected body
-    errors: Counter = field(default_factory=Counter)          # what went wrong -> how often
+    latencies_s: list[float] = field(default_factory=list)  # requests answered 200 with the expected body
+    errors: Counter = field(default_factory=Counter)  # what went wrong -> how often
 
     def percentile(self, q: float) -> float | None:
         """Nearest-rank percentile of the good requests' latencies, in seconds."""
@@ -42,28 +42,50 @@ class LoadResult:
 
     def summary(self) -> dict:
         done = len(self.latencies_s)
-        return {"path": self.path, "clients": self.clients, "requests_ok": done, "errors": dict(self.errors),
-                "wall_s": self.wall_s, "p50_s": self.percentile(50), "p95_s": self.percentile(95),
-                "max_s": max(self.latencies_s, default=None),
-                "requests_per_s": done / self.wall_s if self.wall_s else None}
+        return {
+            "path": self.path,
+            "clients": self.clients,
+            "requests_ok": done,
+            "errors": dict(self.errors),
+            "wall_s": self.wall_s,
+            "p50_s": self.percentile(50),
+            "p95_s": self.percentile(95),
+            "max_s": max(self.latencies_s, default=None),
+            "requests_per_s": done / self.wall_s if self.wall_s else None,
+        }
 
 
 @contextlib.contextmanager
 def served_console(env: dict[str, str], *, workers: int, threads: int, log_path: Path) -> Iterator[int]:
     """gunicorn serving console.wsgi with `env` (the run's database and settings); yields its port."""
     port = _free_port()
-    argv = [sys.executable, "-m", "gunicorn", "console.wsgi:application", "--bind", f"{HOST}:{port}",
-            "--workers", str(workers), "--threads", str(threads),
-            # Today's pages can take longer than gunicorn's 30 s default under load: measure them, don't kill them.
-            "--timeout", "900", "--log-level", "warning"]
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "console.wsgi:application",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        # Today's pages can take longer than gunicorn's 30 s default under load: measure them, don't kill them.
+        "--timeout",
+        "900",
+        "--log-level",
+        "warning",
+    ]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while not _answers(port):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not start serving the console (log: {log_path}):\n"
-                                   + log_path.read_text(errors="replace")[-2000:])
+                raise RuntimeError(
+                    f"gunicorn did not start serving the console (log: {log_path}):\n"
+                    + log_path.read_text(errors="replace")[-2000:]
+                )
             time.sleep(0.2)
         yield port
     finally:
@@ -75,8 +97,17 @@ def served_console(env: dict[str, str], *, workers: int, threads: int, log_path:
             proc.wait()
 
 
-def drive(port: int, path: str, headers: dict[str, str], *, check: Callable[[bytes], bool], clients: int = 20,
-          requests_per_client: int = 25, budget_s: float = 60, timeout_s: float = 900) -> LoadResult:
+def drive(
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    *,
+    check: Callable[[bytes], bool],
+    clients: int = 20,
+    requests_per_client: int = 25,
+    budget_s: float = 60,
+    timeout_s: float = 900,
+) -> LoadResult:
     """`clients` threads each GET `path` in a loop until done or out of budget; latencies as each client sees them.
 
     A request counts as good when it answers 200 and `check(body)` holds; anything else is an error by kind.
