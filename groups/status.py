@@ -63,9 +63,12 @@ class Status(StrEnum):
     AHEAD = "AHEAD"
 
 
-@dataclass(frozen=True)
-class Observation:
-    """What one collection round saw for one partition of one group."""
+class Observation(NamedTuple):
+    """What one collection round saw for one partition of one group.
+
+    A tuple: the collector builds ten per group partition per round, and a frozen dataclass
+    costs five times as much to build.
+    """
 
     t_ms: int
     committed: int | None
@@ -139,9 +142,12 @@ def evaluate_partition(
 
 def _usable_rounds(window: Sequence[Observation], window_length: int) -> tuple[list[Observation], str]:
     """The last rounds since the latest discontinuity; duplicate times keep the newer round."""
+    recent = list(window)[-window_length:]
+    if _continuous(recent):
+        return recent, ""
     rounds: list[Observation] = []
     note = ""
-    for obs in list(window)[-window_length:]:
+    for obs in recent:
         previous = rounds[-1] if rounds else None
         if obs.committed is None or obs.committed < 0:
             rounds, note = [], " since the committed offset came back"
@@ -154,6 +160,18 @@ def _usable_rounds(window: Sequence[Observation], window_length: int) -> tuple[l
             rounds.pop()
         rounds.append(obs)
     return rounds, note
+
+
+def _continuous(rounds: list[Observation]) -> bool:
+    """No discontinuity at all, the usual case, told by C-speed builtins rather than the loop below."""
+    times, committed, ends = zip(*rounds) if rounds else ((), (), ())
+    return (
+        None not in committed
+        and (not committed or min(committed) >= 0)  # type: ignore[type-var]
+        and None not in ends
+        and list(ends) == sorted(ends)  # type: ignore[type-var]
+        and list(times) == sorted(set(times))
+    )
 
 
 def _log_end_went_down(before: Observation, after: Observation) -> bool:
