@@ -164,12 +164,12 @@ def _usable_rounds(window: Sequence[Observation], window_length: int) -> tuple[l
 
 def _continuous(rounds: list[Observation]) -> bool:
     """No discontinuity at all, the usual case, told by C-speed builtins rather than the loop below."""
-    times, committed, ends = zip(*rounds) if rounds else ((), (), ())
+    times, committed, ends = zip(*rounds, strict=True) if rounds else ((), (), ())
     return (
         None not in committed
-        and (not committed or min(committed) >= 0)  # type: ignore[type-var]
+        and (not committed or min(committed) >= 0)
         and None not in ends
-        and list(ends) == sorted(ends)  # type: ignore[type-var]
+        and list(ends) == sorted(ends)
         and list(times) == sorted(set(times))
     )
 
@@ -221,6 +221,9 @@ def _within_allowed(lag: int, allowed_lag: int) -> str:
 
 def _commits(rounds: Sequence[Observation], has_consumer: bool) -> list[_Commit]:
     """Burrow's ring of commits, built from rounds as the module docstring explains."""
+    if has_consumer:
+        # The window holds committed offsets only (_usable_rounds): never None here.
+        return [_Commit(t, c, max(0, (c if e is None else e) - c)) for t, c, e in rounds]  # type: ignore[arg-type, operator]
     commits: list[_Commit] = []
     for obs in rounds:
         assert obs.committed is not None
