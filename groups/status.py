@@ -242,11 +242,7 @@ def _burrow_trend_rules(
     now_ms = max(now_ms, rounds[-1].t_ms)
     silent_ms = now_ms - last.t_ms
     if silent_ms > last.t_ms - first.t_ms and not _recently_caught_up(rounds, last.offset):
-        return PartitionStatus(
-            Status.STOP,
-            f"No commit for {_seconds(silent_ms)}, longer than the window of commits before it; "
-            f"{lag} messages wait at offset {last.offset}.",
-        )
+        return _stop(silent_ms, lag, last.offset)
     rewind = _unrecovered_rewind(commits)
     if rewind is not None:
         return PartitionStatus(
@@ -256,16 +252,58 @@ def _burrow_trend_rules(
         )
     if len(commits) > 1 and all(c.lag > allowed_lag for c in commits):
         if all(c.offset == first.offset for c in commits):
-            return PartitionStatus(
-                Status.STALL,
-                f"A consumer owns the partition but its committed offset stayed at {first.offset} "
-                f"for the whole window ({_seconds(last.t_ms - first.t_ms)}) while {lag} messages wait.",
-            )
+            return _stall(first.offset, last.t_ms - first.t_ms, lag)
         if all(b.lag >= a.lag for a, b in zip(commits, commits[1:])):
             return PartitionStatus(
                 Status.WARN, f"Lag grew in every round of the window, from {first.lag} to {last.lag}."
             )
     return PartitionStatus(Status.OK, f"Consuming; lag {lag}.")
+
+
+def _stop(silent_ms: int, lag: int, offset: int) -> PartitionStatus:
+    return PartitionStatus(
+        Status.STOP,
+        f"No commit for {_seconds(silent_ms)}, longer than the window of commits before it; "
+        f"{lag} messages wait at offset {offset}.",
+    )
+
+
+def _stall(offset: int, span_ms: int, lag: int) -> PartitionStatus:
+    return PartitionStatus(
+        Status.STALL,
+        f"A consumer owns the partition but its committed offset stayed at {offset} "
+        f"for the whole window ({_seconds(span_ms)}) while {lag} messages wait.",
+    )
+
+
+_CAUGHT_UP = PartitionStatus(Status.OK, _within_allowed(0, 0))  # shared: frozen
+
+
+def evaluate_steady(committed: int, log_end: int, *, span_ms: int, has_consumer: bool) -> PartitionStatus:
+    """What evaluate_partition gives a steady window, without building it.
+
+    Steady: a full window (`window_length` >= 2 rounds, times strictly increasing, `span_ms`
+    from its first to its last) in which the committed offset (>= 0) and the log end never
+    changed, judged at the window's last round with the default allowed lag and complete share.
+    Nothing in it moved, so no console move explains a change (no RESET), it has one commit
+    offset (no REWIND), and its lag never changed:
+
+    - past the log end: AHEAD; caught up: OK;
+    - behind with a consumer: every round is a commit, the last one now, so not STOP; the offset
+      stayed: STALL;
+    - behind without one: the rounds collapse into one commit at the window's first round, silent
+      for `span_ms` > 0, longer than the (empty) window of commits before it, and the log end
+      never reached it: STOP.
+
+    Only the reason's durations move with the clock, and they are the window's span. An idle
+    cluster is all steady windows, so the collector takes this path for most partitions there.
+    """
+    if committed > log_end:
+        return _ahead(committed, log_end)
+    if committed == log_end:
+        return _CAUGHT_UP
+    lag = log_end - committed
+    return _stall(committed, span_ms, lag) if has_consumer else _stop(span_ms, lag, committed)
 
 
 def _recently_caught_up(rounds: Sequence[Observation], committed: int) -> bool:

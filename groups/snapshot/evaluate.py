@@ -118,6 +118,7 @@ class _PartitionFacts(NamedTuple):
     timeline: estimates.Timeline
     rate_history: Sequence[estimates.LogRound]  # what the log start's rate is measured on
     retention_ms: int | None
+    steady_end: int | None = None  # the log end when the whole window saw it unchanged
 
 
 def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
@@ -147,6 +148,12 @@ class _Round:
         self.window_rounds = window_rounds
         self.window_ms = (*carried.window_ms, reading.t_ms)[-window_rounds:]
         self.keep = len(self.window_ms) - 1
+        times = list(self.window_ms)
+        full = window_rounds >= 2 and len(times) == window_rounds and times == sorted(set(times))
+        # A steady window (status.evaluate_steady) spans the full window; its rates are those of
+        # any constant series over the window's times, measured once a round.
+        self.steady_span_ms = times[-1] - times[0] if full else None
+        self.steady_rates = forecasts.partition_rates([status.Observation(t, 0, 0) for t in times])
         self.retention_warning_s = retention_warning_s
         self.partition_facts: dict[TP, _PartitionFacts] = {}
         self.topics = self._topic_states()
@@ -190,8 +197,12 @@ class _Round:
                     if starts:
                         first = estimates.continuous_from([(r.t_ms, r.log_start or 0) for r in starts])
                         rate_history = (starts[first], starts[-1]) if first < len(starts) - 1 else (starts[first],)
+                window = state.ends[p]
+                steady = (
+                    window[0] if len(window) == self.window_rounds and window.count(window[0]) == len(window) else None
+                )
                 self.partition_facts[tp] = _PartitionFacts(
-                    ends, state.ends[p], timeline, rate_history, topic.retention_ms
+                    ends, window, timeline, rate_history, topic.retention_ms, steady
                 )
             out[name] = state
         return out
@@ -238,14 +249,29 @@ class _Round:
             owner = owners.get(tp)
             series = _carry(previous.get(tp.topic, {}).get(tp.partition, ()), self.keep, committed)
             window.setdefault(tp.topic, {})[tp.partition] = series
-            observed = self.observations(facts.ends, series)
-            judged = status.evaluate_partition(
-                observed,
-                now_ms=self.now_ms,
-                moves=moves,
-                has_consumer=owner is not None,
-                window_length=self.window_rounds,
+            steady = (
+                self.steady_span_ms is not None
+                and facts.steady_end is not None
+                and committed is not None
+                and committed >= 0
+                and series.count(committed) == self.window_rounds
             )
+            if steady:
+                assert committed is not None and facts.steady_end is not None and self.steady_span_ms is not None
+                judged = status.evaluate_steady(
+                    committed, facts.steady_end, span_ms=self.steady_span_ms, has_consumer=owner is not None
+                )
+                # What catch_up reads of a window whose rates it is handed: the latest round.
+                observed = [status.Observation(self.now_ms, committed, facts.steady_end)]
+            else:
+                observed = self.observations(facts.ends, series)
+                judged = status.evaluate_partition(
+                    observed,
+                    now_ms=self.now_ms,
+                    moves=moves,
+                    has_consumer=owner is not None,
+                    window_length=self.window_rounds,
+                )
             figure = estimates.lag_seconds(
                 committed=committed,
                 log_start=ends.log_start,
@@ -258,7 +284,8 @@ class _Round:
                 statuses[tp], lag_figures[tp] = judged, figure
                 committed_lags.append((tp, lag, figure.seconds))
                 if lag is not None and lag > 0:
-                    lagging[tp], lagging_rates[tp] = observed, forecasts.partition_rates(observed)
+                    lagging[tp] = observed
+                    lagging_rates[tp] = self.steady_rates if steady else forecasts.partition_rates(observed)
                 margin = forecasts.retention_margin(
                     committed=committed,
                     log_start=ends.log_start,
