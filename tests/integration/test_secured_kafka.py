@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, TopicPartition
 from django.urls import reverse
 
 from groups.models import AuditEvent, Cluster, Operation
+from groups.snapshot.collector import COLLECTED, FAILED, collect
 from localkafka.tls import make_ca
 from tests import kafkatools as kt
 
@@ -136,9 +137,12 @@ def _assert_nowhere(secret: str, texts: list[str], caplog, capfd, worker=None) -
 
 
 def test_the_group_list_group_page_and_api_read_groups_through_sasl_ssl(
-    client, secured, password, lagging_group, caplog, capfd
+    client, secured, password, lagging_group, use_test_redis, caplog, capfd
 ):
     topic, group = lagging_group
+    # The list and the API's list read the collector's snapshot: its round reads through SASL_SSL too.
+    report = collect(secured)
+    assert report.outcome == COLLECTED, report.reason
     response = client.get(f"/clusters/secured/groups/?q={group}")
     assert response.status_code == 200, response.content.decode()[:2000]
     listing = response.content.decode()
