@@ -369,7 +369,12 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
         try:
             reader = reader_future.result()
         except ConsoleError:
-            listing.cancel()
+            # kafka-python meets a refused password or certificate as a bootstrap timeout; librdkafka,
+            # asked at the same time, names the refusal (groups.kafka.refusals): its error says what to fix.
+            try:
+                listing.result()
+            except ConsoleError as refusal:
+                raise refusal from None
             raise
         try:
             topics_future = pool.submit(_timed, seconds, "topics", reader.topics)
