@@ -26,6 +26,7 @@ Usage: python bench/history.py [--groups 200] [--partitions 48] [--days 30] [--p
 """
 
 import argparse
+import math
 import random
 import statistics
 import sys
@@ -125,7 +126,7 @@ def _bench(args) -> None:
                 appends.append(time.perf_counter() - t0)
         if hour + history.HOUR_MS < end:
             t0 = time.perf_counter()
-            history_rollup.roll_up_and_prune(hour + history.HOUR_MS + history.SEAL_DELAY_MS)
+            history_rollup.roll_up_and_prune(hour + history.HOUR_MS + history.SEAL_DELAY_MS, budget_s=math.inf)
             rolls.append(time.perf_counter() - t0)
         if (hour - start) % history.DAY_MS == history.DAY_MS - history.HOUR_MS:
             print(
@@ -134,7 +135,7 @@ def _bench(args) -> None:
                 flush=True,
             )
     # Beat's last run before the last hour is sealed: the head holds that hour's rounds, its fullest.
-    history_rollup.roll_up_and_prune(end + history.SEAL_DELAY_MS - 1)
+    history_rollup.roll_up_and_prune(end + history.SEAL_DELAY_MS - 1, budget_s=math.inf)
 
     print(
         f"simulated in {time.monotonic() - began:.0f} s; an append of one round "
@@ -180,12 +181,21 @@ def _storage(args, history) -> None:
     )
     for tier, rows, payload in sorted(per_tier):
         print(f"  {HistoryChunk.Tier(tier).label}: {rows:,} chunks, {payload / rows:,.0f} bytes of payload each")
+    slack = _unused_bytes(chunk_table)
+    row_cost = chunk_overhead - (slack or 0) / chunk_rows
     print(
-        f"  a chunk row costs {chunk_overhead:.0f} bytes beside its payload; {sum(heads.values()):,} rounds in the head"
+        f"  a chunk row costs {chunk_overhead:.0f} bytes beside its payload"
+        + (
+            f": {row_cost:.0f} of row and index entries, {slack / chunk_rows:.0f} of space its pages leave unused"
+            if slack is not None
+            else ""
+        )
+        + f"; {sum(heads.values()):,} rounds in the head"
     )
     group, partition = share(history.SERIES_GROUP) / args.groups, share(history.SERIES_PARTITION) / args.partitions
     print(
-        f"\nbytes per group for {args.days} days of history at a {args.period} s period: {group:,.0f} "
+        f"\nbytes per group for {args.days} day{'s' if args.days != 1 else ''} of history "
+        f"at a {args.period} s period: {group:,.0f} "
         f"({_mb(group * 10_000)} for 10,000 groups)"
     )
     print(
@@ -193,47 +203,81 @@ def _storage(args, history) -> None:
         f"({_mb(partition * 2_400)} for 2,400 partitions)"
     )
     print(f"  (measured on {args.groups} groups and {args.partitions} partitions, extrapolated per series)")
-    _chunk_lengths(args.period, chunk_overhead, tables[head_table] / max(1, sum(heads.values())))
+    _chunk_lengths(args.period, tables[head_table] / max(1, sum(heads.values())))
 
 
-def _chunk_lengths(period_s: int, row_bytes: float, head_row_bytes: float) -> None:
-    """What a group's day would take in chunks of other lengths: the same kind of synthetic rounds packed,
-    plus chunk rows at the cost measured above, plus for rounds the head at its fullest (a chunk of
-    rounds is packed only once its span has ended, so longer chunks keep more rounds in the head)."""
+def _unused_bytes(table: str) -> int | None:
+    """Space the pages of a table and its indexes hold but no row uses (SQLite only: dbstat)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT SUM(unused) FROM dbstat WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name = %s)",
+            [table],
+        )
+        return int(cursor.fetchone()[0] or 0)
+
+
+def _chunk_lengths(period_s: int, head_row_bytes: float) -> None:
+    """What a series-day takes on disk with chunks of other lengths, measured: a day of the same kind of
+    synthetic rounds for 200 groups packed each way, written in the order packing writes them (each
+    span's chunks of every series together) into a table shaped like HistoryChunk on SQLite, and read
+    back with dbstat. Rounds are kept a day; roll-ups 30 days (the day's chunks written 30 times). For
+    rounds, add the head at its fullest: a chunk is packed only once its span has ended."""
+    import sqlite3
     from bisect import bisect_left
 
     from groups.snapshot.history import ROLLUP_STEP_MS, SEAL_DELAY_MS, status_rank
     from groups.snapshot.history_packing import Point, pack_buckets, pack_rounds, roll_up
 
-    data, day, minute = Synthetic(50, 0, seed=11), 86_400_000, 60_000
+    data, day, minute = Synthetic(200, 0, seed=11), 86_400_000, 60_000
     rounds: dict[str, list[Point]] = {key: [] for key, _ in data.groups}
     for t in range(0, day, period_s * 1000):
         for key, values in data.round(t, period_s)[0].items():
             rounds[key].append(Point.of_round(t, values))
     buckets = {key: roll_up(points, ROLLUP_STEP_MS, status_rank) for key, points in rounds.items()}
 
-    def packed(pack, points: list[Point], span: int) -> int:
-        times = [p.t_ms for p in points]
-        return sum(
-            len(pack(points[bisect_left(times, start) : bisect_left(times, start + span)]))
-            for start in range(0, day, span)
+    def on_disk(pack, series: dict[str, list[Point]], span: int, days: int, page_size: int) -> float:
+        windows = []
+        for points in series.values():
+            times = [p.t_ms for p in points]
+            windows.append(
+                [pack(points[bisect_left(times, t) : bisect_left(times, t + span)]) for t in range(0, day, span)]
+            )
+        db = sqlite3.connect(":memory:")
+        db.execute(f"PRAGMA page_size = {page_size}")
+        db.execute(
+            "CREATE TABLE chunk (tier smallint NOT NULL, start_ms bigint NOT NULL, points integer NOT NULL, "
+            "payload BLOB NOT NULL, series_id bigint NOT NULL, PRIMARY KEY (series_id, tier, start_ms))"
         )
+        db.execute("CREATE INDEX age ON chunk (tier, start_ms)")
+        db.executemany(
+            "INSERT INTO chunk (series_id, tier, start_ms, points, payload) VALUES (?, 1, ?, 0, ?)",
+            (
+                (n, d * day + w * span, blobs[w])
+                for d in range(days)
+                for w in range(day // span)
+                for n, blobs in enumerate(windows)
+            ),
+        )
+        (size,) = db.execute("SELECT SUM(pgsize) FROM dbstat").fetchone()
+        return size / len(series) / days
 
-    print("\na group's day in chunks of other lengths: payload + chunk rows + head rows at their fullest")
-    for label, pack, series, span, head in (
-        ("rounds, 15-minute chunks", pack_rounds, rounds, 15 * minute, True),
-        ("rounds, 1-hour chunks", pack_rounds, rounds, 60 * minute, True),
-        ("rounds, 4-hour chunks", pack_rounds, rounds, 240 * minute, True),
-        ("roll-ups, 1-hour chunks", pack_buckets, buckets, 60 * minute, False),
-        ("roll-ups, 1-day chunks", pack_buckets, buckets, day, False),
+    print("\nbytes a series-day takes with chunks of other lengths (SQLite, tables and indexes, measured):")
+    print(f"  {'':<26}{'4 KB pages':>12}{'16 KB pages':>12}   + head at its fullest (4 KB pages)")
+    for label, pack, series, span, days in (
+        ("rounds, 15-minute chunks", pack_rounds, rounds, 15 * minute, 1),
+        ("rounds, 30-minute chunks", pack_rounds, rounds, 30 * minute, 1),
+        ("rounds, 1-hour chunks", pack_rounds, rounds, 60 * minute, 1),
+        ("rounds, 4-hour chunks", pack_rounds, rounds, 240 * minute, 1),
+        ("roll-ups, 1-hour chunks", pack_buckets, buckets, 60 * minute, 30),
+        ("roll-ups, 1-day chunks", pack_buckets, buckets, day, 30),
     ):
-        payload = statistics.mean(packed(pack, points, span) for points in series.values())
-        chunks = day // span * row_bytes
-        head_bytes = (span + SEAL_DELAY_MS) // (period_s * 1000) * head_row_bytes if head else 0
-        print(
-            f"  {label:<25} {payload:>8,.0f} + {chunks:>7,.0f} + {head_bytes:>7,.0f} = "
-            f"{payload + chunks + head_bytes:>8,.0f} bytes"
-        )
+        small, large = (on_disk(pack, series, span, days, page) for page in (4096, 16384))
+        head = (span + SEAL_DELAY_MS) // (period_s * 1000) * head_row_bytes if pack is pack_rounds else 0
+        print(f"  {label:<26}{small:>12,.0f}{large:>12,.0f}   {small + head:>8,.0f}")
 
 
 def _reads(cluster, data, end: int, history) -> None:
@@ -283,11 +327,12 @@ def _tier_m(end: int, period_s: int, history) -> None:
             history.append_round(cluster.pk, t, history.SERIES_PARTITION, partitions)
         if n:  # the first round also creates the 12,400 series
             times.append(time.perf_counter() - t0)
-    report = history_rollup.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS)
+    report = history_rollup.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS, budget_s=math.inf)
     print(
         f"\ntier M: appending one round of 10,000 groups and 2,400 partitions took {_ms(statistics.median(times))} "
         f"median, {_ms(max(times))} at most; packing their hour ({report.rounds_packed:,} rounds into "
-        f"{report.chunks_written:,} chunks) took {report.seconds:.1f} s"
+        f"{report.chunks_written:,} chunks, {report.transactions} transactions) took {report.seconds:.1f} s "
+        f"(beat spreads it over runs of {history_rollup.ROLLUP_BUDGET_S:.0f} s)"
     )
 
 

@@ -160,18 +160,8 @@ def read_recent(
     if not keys_by_id:
         return {}
     found: dict[int, dict[int, tuple[Value, ...]]] = {series_id: {} for series_id in keys_by_id}
-    # Chunks, then the head read after them, as _rounds does the other way round: here a round packed
-    # between the two reads is found in neither, but a sparkline missing one round of the hour the
-    # packer just sealed is drawn again with it 5 s later. (A round in both keeps the head's values,
-    # which are the same.)
-    chunks = HistoryChunk.objects.filter(
-        series_id__in=keys_by_id,
-        tier=HistoryChunk.Tier.ROUNDS_HOUR,
-        start_ms__gt=since_ms - HOUR_MS,
-        start_ms__lte=until,
-    )
-    for series_id, blob in chunks.values_list("series_id", "payload"):
-        found[series_id].update((p.t_ms, p.last) for p in unpack_rounds(blob) if since_ms <= p.t_ms <= until)
+    # The head first, then the chunks, as _rounds reads: a round packed between the two reads is then
+    # found in its chunk (a round found in both keeps the same values).
     head = list(
         HistoryPoint.objects.filter(series_id__in=keys_by_id, t_ms__gte=since_ms, t_ms__lte=until).values_list(
             "series_id", "t_ms", "data"
@@ -180,6 +170,14 @@ def read_recent(
     values = json.loads("[" + ",".join(data for _, _, data in head) + "]")
     for (series_id, t_ms, _), one in zip(head, values, strict=True):
         found[series_id][t_ms] = tuple(one)
+    chunks = HistoryChunk.objects.filter(
+        series_id__in=keys_by_id,
+        tier=HistoryChunk.Tier.ROUNDS_HOUR,
+        start_ms__gt=since_ms - HOUR_MS,
+        start_ms__lte=until,
+    )
+    for series_id, blob in chunks.values_list("series_id", "payload"):
+        found[series_id].update((p.t_ms, p.last) for p in unpack_rounds(blob) if since_ms <= p.t_ms <= until)
     return {keys_by_id[series_id]: sorted(rounds.items()) for series_id, rounds in found.items()}
 
 
@@ -213,24 +211,20 @@ def _as_json(kind: str, types: tuple[type, ...], key: str, values: Sequence[Valu
         value = checked[n]
         if value is None:
             continue
-        if type(value) is not expected:
-            if expected is not float or type(value) is not int:
-                raise ValueError(
-                    f"{kind} {key!r}: {VALUES[kind][n]} must be {expected.__name__} or None, not {value!r}"
-                )
+        if expected is float and type(value) is int:
             value = float(value)
-        # From here the value is exactly of its expected type: int, float or str.
-        if isinstance(value, str):
-            if len(value) > _LONGEST_LABEL:
-                raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} is longer than {_LONGEST_LABEL} characters")
-        elif isinstance(value, float):
+        if type(value) is not expected:
+            raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} must be {expected.__name__} or None, not {value!r}")
+        if isinstance(value, float):
             if not math.isfinite(value):
                 raise ValueError(
                     f"{kind} {key!r}: {VALUES[kind][n]} must be a finite number, or None when it is unknown"
                 )
             checked[n] = round(value, 3)
-        elif not -_LARGEST_INT < value < _LARGEST_INT:
+        elif isinstance(value, int) and not -_LARGEST_INT < value < _LARGEST_INT:
             raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} {value} is too large to keep")
+        elif isinstance(value, str) and len(value) > _LONGEST_LABEL:
+            raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} is longer than {_LONGEST_LABEL} characters")
     return _to_json(checked)
 
 
@@ -326,9 +320,12 @@ def _step_for(since: int, until: int, max_points: int) -> int:
     return factor * ROLLUP_STEP_MS
 
 
+_RANKS = {status: (n, status) for n, status in enumerate(STATUS_ORDER)}
+
+
 def status_rank(label: str) -> tuple[int, str]:
     """The sort key of a status label in roll-ups: STATUS_ORDER's, unknown labels last."""
-    return (STATUS_ORDER.index(label) if label in STATUS_ORDER else len(STATUS_ORDER), label)
+    return _RANKS.get(label) or (len(STATUS_ORDER), label)
 
 
 def full_retention_ms() -> int:

@@ -118,19 +118,23 @@ def roll_up(points: Iterable[Point], step_ms: int, rank: Callable[[str], object]
 def _merge(start: int, run: list[Point], step_ms: int, rank: Callable[[str], object]) -> Point:
     if len(run) == 1 and run[0].span_ms == step_ms:
         return run[0]
-    width = len(run[0].last)
-    low = tuple(_extreme(min, [p.low[i] for p in run], rank) for i in range(width))
-    high = tuple(_extreme(max, [p.high[i] for p in run], rank) for i in range(width))
+    lows = list(zip(*(p.low for p in run), strict=True))
+    # A round's low and high are one tuple (see Point.of_round): its columns need reading only once.
+    highs = lows if all(p.low is p.high for p in run) else list(zip(*(p.high for p in run), strict=True))
+    low = tuple(_extreme(min, column, rank) for column in lows)
+    high = tuple(_extreme(max, column, rank) for column in highs)
     return Point(start, run[-1].last, low, high, step_ms, sum(p.count for p in run))
 
 
-def _extreme(pick, values: list[Value], rank: Callable[[str], object]) -> Value:
-    known = [v for v in values if v is not None]
-    if not known:
-        return None
-    if isinstance(known[0], str):
-        return pick(known, key=rank)
-    return pick(known)
+def _extreme(pick, values: tuple[Value, ...], rank: Callable[[str], object]) -> Value:
+    if None in values:
+        values = tuple(v for v in values if v is not None)
+        if not values:
+            return None
+    first = values[0]
+    if type(first) is not str:
+        return pick(values)
+    return first if values.count(first) == len(values) else pick(values, key=rank)
 
 
 def pack(times: Sequence[int], columns: Sequence[Sequence[Value]]) -> bytes:

@@ -18,6 +18,8 @@ from groups.snapshot import history
 from groups.snapshot.history_packing import pack_buckets, pack_rounds, roll_up, unpack_buckets
 
 _SERIES_PER_TRANSACTION = 500
+# Seconds a roll_up_and_prune run may start packing transactions for: it shares the collection queue.
+ROLLUP_BUDGET_S = 10.0
 
 
 @dataclass
@@ -27,36 +29,45 @@ class RollupReport:
     days_merged: int = 0
     chunks_pruned: int = 0
     series_removed: int = 0
+    transactions: int = 0
+    finished: bool = True  # False: the time budget ran out; the next run carries on
     seconds: float = 0.0
 
 
-def roll_up_and_prune(now_ms: int | None = None) -> RollupReport:
+def roll_up_and_prune(now_ms: int | None = None, *, budget_s: float = ROLLUP_BUDGET_S) -> RollupReport:
     """Seal the hours that ended more than SEAL_DELAY ago, pack their rounds into chunks, merge whole
     days of roll-ups, and drop the chunks past retention.
 
-    Safe to run at any time, twice at once, or again after a crash half-way: each series is packed
-    in one transaction that locks it, and each watermark moves only once its step is done.
+    Packing stops starting new transactions (of 500 series each) after `budget_s` seconds and the
+    next run carries on, so the hour's packing at 10,000 groups is spread over a few runs instead
+    of holding the collection queue for a minute. Safe to run at any time, twice at once, or again
+    after a crash half-way: each series is packed in one transaction that locks it, and each
+    watermark moves only once its step is done for every series.
     """
     started = time.monotonic()
+    deadline = started + budget_s
     now = history.now_ms() if now_ms is None else now_ms
     report = RollupReport()
     sealed = now - history.SEAL_DELAY_MS - (now - history.SEAL_DELAY_MS) % history.HOUR_MS
+    # An UPDATE waits for the row lock an append holds, so it never cuts into an append.
+    HistoryWatermark.objects.filter(sealed_until_ms__lt=sealed).update(sealed_until_ms=sealed)
     for watermark_id in HistoryWatermark.objects.order_by("pk").values_list("pk", flat=True):
-        # An UPDATE waits for the row lock an append holds, so it never cuts into an append.
-        HistoryWatermark.objects.filter(pk=watermark_id, sealed_until_ms__lt=sealed).update(sealed_until_ms=sealed)
-        _pack(watermark_id, report)
-        _merge_days(watermark_id, report)
+        _pack(watermark_id, report, deadline)
+        _merge_days(watermark_id, report, deadline)
     _prune(now, report)
     report.seconds = time.monotonic() - started
     return report
 
 
-def _pack(watermark_id: int, report: RollupReport) -> None:
+def _pack(watermark_id: int, report: RollupReport, deadline: float) -> None:
     watermark = HistoryWatermark.objects.get(pk=watermark_id)
     until = watermark.sealed_until_ms
     if watermark.packed_until_ms >= until:
         return
-    for batch in _series_batches(watermark):
+    waiting = HistoryPoint.objects.filter(series=OuterRef("pk"), t_ms__lt=until)
+    for batch in _series_batches(watermark, Exists(waiting)):
+        if _out_of_time(report, deadline):
+            return
         with transaction.atomic():
             _lock(batch)
             head = HistoryPoint.objects.filter(series_id__in=batch, t_ms__lt=until)
@@ -95,12 +106,15 @@ def _pack(watermark_id: int, report: RollupReport) -> None:
     HistoryWatermark.objects.filter(pk=watermark_id, packed_until_ms__lt=until).update(packed_until_ms=until)
 
 
-def _merge_days(watermark_id: int, report: RollupReport) -> None:
+def _merge_days(watermark_id: int, report: RollupReport, deadline: float) -> None:
     watermark = HistoryWatermark.objects.get(pk=watermark_id)
     until = watermark.packed_until_ms - watermark.packed_until_ms % history.DAY_MS
     if watermark.days_until_ms >= until:
         return
-    for batch in _series_batches(watermark):
+    waiting = HistoryChunk.objects.filter(series=OuterRef("pk"), tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms__lt=until)
+    for batch in _series_batches(watermark, Exists(waiting)):
+        if _out_of_time(report, deadline):
+            return
         with transaction.atomic():
             _lock(batch)
             hours = HistoryChunk.objects.filter(
@@ -164,14 +178,25 @@ def _remove_empty_series() -> int:
     return removed
 
 
-def _series_batches(watermark: HistoryWatermark) -> Iterator[list[int]]:
+def _series_batches(watermark: HistoryWatermark, waiting: Exists) -> Iterator[list[int]]:
+    """The watermark's series that still have work waiting, so a run that stopped on its time budget
+    is carried on by the next from where it stopped."""
     ids = list(
-        HistorySeries.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
+        HistorySeries.objects.filter(waiting, cluster_id=watermark.cluster_id, kind=watermark.kind)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
     for n in range(0, len(ids), _SERIES_PER_TRANSACTION):
         yield ids[n : n + _SERIES_PER_TRANSACTION]
+
+
+def _out_of_time(report: RollupReport, deadline: float) -> bool:
+    """Past the deadline, once at least one transaction of this run is done (so every run moves on)."""
+    if report.transactions and time.monotonic() > deadline:
+        report.finished = False
+        return True
+    report.transactions += 1
+    return False
 
 
 def _lock(series_ids: list[int]) -> None:

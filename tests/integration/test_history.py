@@ -200,6 +200,24 @@ def test_rounds_that_did_not_happen_stay_gaps(prod):
     check()
 
 
+def test_packing_spread_over_runs_by_its_time_budget_loses_and_doubles_nothing(prod, monkeypatch):
+    monkeypatch.setattr(history_rollup, "_SERIES_PER_TRANSACTION", 2)
+    keys = [f"group-{n}" for n in range(5)]
+    sent = feed(prod, T0, T0 + HOUR_MS, 60_000, keys=keys)
+    now = T0 + HOUR_MS + SEAL_DELAY_MS
+
+    def read_all():
+        return [history.read_series(prod.pk, SERIES_GROUP, key, since_ms=T0, until_ms=T0 + HOUR_MS) for key in keys]
+
+    for run in range(3):  # three transactions of two series, one a run
+        report = history_rollup.roll_up_and_prune(now, budget_s=0)
+        assert report.finished == (run == 2) and report.transactions == 1
+        assert HistoryPoint.objects.count() == [180, 60, 0][run]
+        assert all([(p.t_ms, p.last) for p in points] == sorted(sent.items()) for points in read_all())
+    assert not HistoryPoint.objects.exists()
+    assert history_rollup.roll_up_and_prune(now, budget_s=0).transactions == 0
+
+
 def test_a_read_while_an_hour_is_being_packed_sees_each_round_once(prod):
     sent = feed(prod, T0, T0 + HOUR_MS, 30_000)
     head = list(HistoryPoint.objects.all())
