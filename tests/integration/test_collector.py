@@ -37,7 +37,6 @@ pytestmark = [pytest.mark.integration]
 
 ROOT = Path(__file__).resolve().parents[2]
 TIER_S_GROUPS, TIER_S_PARTITIONS = 1000, 20
-situations = parity.situations  # the parity tests' groups, collected here through the snapshot
 
 
 @pytest.fixture(scope="session")  # pytest-django runs transactional tests last, after other modules
