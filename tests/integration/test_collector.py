@@ -22,6 +22,7 @@ from groups.models import (
     Cluster,
     Collection,
     Operation,
+    Replay,
     Snapshot,
     SnapshotGroup,
     SnapshotTopic,
@@ -399,9 +400,8 @@ def test_a_replays_checkpoint_group_is_labelled_with_its_operation_and_hidden_un
     kt.create_topic(kafka_bootstrap, topic, 1)
     kt.produce(kafka_bootstrap, topic, {0: 3})
     checkpoint = f"console-replay-{unique('op')}"
-    operation = Operation.objects.create(
-        kind=Operation.Kind.REPLAY, cluster=cluster, group_id=checkpoint, reason="replay for the test"
-    )
+    operation = Operation.objects.create(kind=Operation.Kind.REPLAY, cluster=cluster, reason="replay for the test")
+    Replay.objects.create(operation=operation, copy_group=checkpoint, topic=topic, target_topic=f"{topic}-copy")
     kt.commit(kafka_bootstrap, checkpoint, {(topic, 0): 2})
     assert collect(cluster).outcome == COLLECTED
     snapshot = queries.latest_snapshot(cluster).snapshot

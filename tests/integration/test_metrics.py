@@ -30,13 +30,20 @@ def scrape_token(settings):
     settings.METRICS_TOKEN, settings.METRICS_ALLOWED_IPS = TOKEN, []
 
 
-def _scrape(client, **headers) -> dict[str, list[tuple[dict[str, str], float]]]:
+def _fetch(client, **headers) -> str:
     response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}", **headers)
     assert response.status_code == 200, response.content
-    text = b"".join(response.streaming_content).decode()
+    return b"".join(response.streaming_content).decode()
+
+
+def _parse(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     return {
         family.name: [(s.labels, s.value) for s in family.samples] for family in text_string_to_metric_families(text)
     }
+
+
+def _scrape(client, **headers) -> dict[str, list[tuple[dict[str, str], float]]]:
+    return _parse(_fetch(client, **headers))
 
 
 def _of(samples, name: str, cluster: str, group: str) -> list[tuple[dict[str, str], float]]:
@@ -58,6 +65,18 @@ def _partitions(samples, name: str, cluster: str, group: str) -> dict[tuple[str,
         (labels["topic"], int(labels["partition"])): (labels, value)
         for labels, value in _of(samples, name, cluster, group)
     }
+
+
+def _api_lags(client) -> dict[str, int]:
+    """Every group's lag from the API, page by page: the session's broker holds other tests' groups too."""
+    lags: dict[str, int] = {}
+    page = 1
+    while True:
+        answer = client.get("/api/clusters/local/groups/", {"page": page, "per_page": 1000}).json()
+        lags.update((g["group"], g["lag"]) for g in answer["groups"])
+        if len(lags) >= answer["total"] or not answer["groups"]:
+            return lags
+        page += 1
 
 
 def _dead_port() -> int:
@@ -97,7 +116,7 @@ def test_metrics_equal_the_snapshot_and_the_api_for_every_group_of_a_scenario(
     for name in ("kafka_consumergroup_group_sum_lag", *PER_PARTITION):
         assert not _of(samples, name, "local", checkpoint), name
 
-    api_lag = {g["group"]: g["lag"] for g in viewer_client.get("/api/clusters/local/groups/").json()["groups"]}
+    api_lag = _api_lags(viewer_client)
     for group in [*situations.values(), odd]:
         row = queries.group_row(snapshot, group)
         details = queries.partition_details(row)
@@ -174,7 +193,10 @@ def test_a_scrape_works_while_the_broker_is_down_serving_the_last_snapshot_with_
     kt.commit(kafka_bootstrap, group, {(topic, 0): 4, (topic, 1): 9})
     assert collect(cluster).outcome == COLLECTED
     collected_at = time.monotonic()
-    before = _scrape(client)
+    started = time.monotonic()
+    before_text = _fetch(client)
+    took_up = time.monotonic() - started
+    before = _parse(before_text)
 
     settings.KAFKA_REQUEST_TIMEOUT = 3.0
     cluster.bootstrap_servers = f"127.0.0.1:{_dead_port()}"
@@ -182,17 +204,20 @@ def test_a_scrape_works_while_the_broker_is_down_serving_the_last_snapshot_with_
     assert collect(cluster).outcome == FAILED  # the collector cannot reach it: the snapshot is now stale
 
     started = time.monotonic()
-    after = _scrape(client)
+    after_text = _fetch(client)
     took = time.monotonic() - started
-    # Any Kafka request would have waited out KAFKA_REQUEST_TIMEOUT for the dead port.
-    assert took < settings.KAFKA_REQUEST_TIMEOUT, f"the scrape took {took:.1f} s"
+    after = _parse(after_text)
+    # Any Kafka request would have waited out KAFKA_REQUEST_TIMEOUT for the dead port. The broker is
+    # the session's, so the snapshot holds every group other tests left on it: a scrape of it costs
+    # what the one before the outage cost, and the parsing of the page is left out of both.
+    assert took < took_up + settings.KAFKA_REQUEST_TIMEOUT, f"the scrape took {took:.1f} s, {took_up:.1f} s before"
     for name in ("kafka_consumergroup_group_sum_lag", *PER_PARTITION):
         assert _of(after, name, "local", group) == _of(before, name, "local", group), name
     assert _one(after, "kafka_consumergroup_group_sum_lag", "local", group) == 7
     assert ({"cluster_name": "local"}, 1) in after["kafka_console_snapshot_stale"]
     assert ({"cluster_name": "local"}, 0) in before["kafka_console_snapshot_stale"]
     [(_, age)] = after["kafka_console_snapshot_age_seconds"]
-    assert age >= time.monotonic() - collected_at - 1  # taken_at is when the round started reading
+    assert age >= started - collected_at - 1  # taken_at is when the round started reading, before collected_at
     assert ({"cluster_name": "local", "outcome": "failed"}, 1) in after["kafka_console_collection_rounds"]
 
 
