@@ -12,16 +12,12 @@ moves them over a `share_connection.BrokerConnection`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-
-from kafka.protocol.schemas.fields.codecs import Boolean, TaggedFields
 
 from groups.kafka.share_protocol import (
     DescribedTopicPartitions,
     Reader,
-    encode_array,
-    encode_compact_string,
+    encode_share_group_describe,
     read_topic_partitions,
 )
 
@@ -59,13 +55,8 @@ class DescribedConsumerGroup:
     authorized_operations: int
 
 
-def encode_consumer_group_describe(group_ids: Iterable[str], include_authorized_operations: bool = False) -> bytes:
-    """ConsumerGroupDescribe request body (v0 and v1 alike)."""
-    return (
-        encode_array(group_ids, encode_compact_string)
-        + Boolean.encode(include_authorized_operations)
-        + TaggedFields.encode_empty()
-    )
+# The request body is ShareGroupDescribe's, field for field (v0 and v1 alike).
+encode_consumer_group_describe = encode_share_group_describe
 
 
 def decode_consumer_group_describe(body: bytes, version: int) -> list[DescribedConsumerGroup]:
