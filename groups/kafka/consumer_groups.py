@@ -20,11 +20,13 @@ from groups.kafka.share_connection import (
     COORDINATOR_BUSY,
     Broker,
     BrokerConnection,
+    cluster_config,
     connect_bootstrap,
+    decoded,
     error_name,
     on_coordinator,
 )
-from groups.kafka.share_protocol import DescribedTopicPartitions, MalformedResponse
+from groups.kafka.share_protocol import DescribedTopicPartitions
 from groups.kafka.values import INACTIVE_STATES, TP, ConsoleError, GroupDescription
 
 logger = logging.getLogger(__name__)
@@ -156,10 +158,7 @@ def _describe(
     body = connection.call(
         wire.CONSUMER_GROUP_DESCRIBE, version, wire.encode_consumer_group_describe(group_ids), doing=doing
     )
-    try:
-        groups = wire.decode_consumer_group_describe(body, version)
-    except MalformedResponse as exc:
-        raise ConsoleError(f"Kafka at {connection.address} sent an answer the console cannot read: {exc}.") from None
+    groups = decoded(lambda b: wire.decode_consumer_group_describe(b, version), body, connection.address)
     return [
         _group_error(g.error_code, g.error_message, g.group_id, connection.address)
         if g.error_code
@@ -274,8 +273,4 @@ def with_true_states(
 
 def consumer_group_client_for(cluster) -> ConsumerGroupClient:
     """A ConsumerGroupDescribe client for a `Cluster` row, with the same settings as its AdminClient."""
-    try:
-        config = cluster.client_config()
-    except ValueError as exc:
-        raise ConsoleError(f"Cluster '{cluster.name}' is misconfigured: {exc}.", code="CONFIG") from None
-    return ConsumerGroupClient(config, settings.KAFKA_REQUEST_TIMEOUT)
+    return ConsumerGroupClient(cluster_config(cluster), settings.KAFKA_REQUEST_TIMEOUT)

@@ -12,16 +12,14 @@ moves them over a `share_connection.BrokerConnection`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from kafka.protocol.schemas.fields.codecs import Boolean, TaggedFields
-
 from groups.kafka.share_protocol import (
+    DescribedGroup,
     DescribedTopicPartitions,
     Reader,
-    encode_array,
-    encode_compact_string,
+    encode_share_group_describe,
+    read_described_group,
     read_topic_partitions,
 )
 
@@ -46,26 +44,10 @@ class DescribedConsumerMember:
     member_type: int  # -1 unknown (always in v0), 0 classic, 1 consumer
 
 
-@dataclass(frozen=True)
-class DescribedConsumerGroup:
-    error_code: int
-    error_message: str | None
-    group_id: str
-    state: str
-    group_epoch: int
-    assignment_epoch: int
-    assignor: str
-    members: tuple[DescribedConsumerMember, ...]
-    authorized_operations: int
+DescribedConsumerGroup = DescribedGroup[DescribedConsumerMember]
 
-
-def encode_consumer_group_describe(group_ids: Iterable[str], include_authorized_operations: bool = False) -> bytes:
-    """ConsumerGroupDescribe request body (v0 and v1 alike)."""
-    return (
-        encode_array(group_ids, encode_compact_string)
-        + Boolean.encode(include_authorized_operations)
-        + TaggedFields.encode_empty()
-    )
+# The request body is ShareGroupDescribe's, field for field (v0 and v1 alike).
+encode_consumer_group_describe = encode_share_group_describe
 
 
 def decode_consumer_group_describe(body: bytes, version: int) -> list[DescribedConsumerGroup]:
@@ -74,26 +56,10 @@ def decode_consumer_group_describe(body: bytes, version: int) -> list[DescribedC
         raise ValueError(f"ConsumerGroupDescribe v{version} is not one the console speaks")
     reader = Reader(body)
     reader.int32()  # throttle time
-    groups = reader.array(lambda r: _described_group(r, version))
+    groups = reader.array(lambda r: read_described_group(r, lambda m: _described_member(m, version)))
     reader.tagged_fields()
     reader.end()
     return groups
-
-
-def _described_group(reader: Reader, version: int) -> DescribedConsumerGroup:
-    group = DescribedConsumerGroup(
-        error_code=reader.int16(),
-        error_message=reader.nullable_string(),
-        group_id=reader.string(),
-        state=reader.string(),
-        group_epoch=reader.int32(),
-        assignment_epoch=reader.int32(),
-        assignor=reader.string(),
-        members=tuple(reader.array(lambda r: _described_member(r, version))),
-        authorized_operations=reader.int32(),
-    )
-    reader.tagged_fields()
-    return group
 
 
 def _described_member(reader: Reader, version: int) -> DescribedConsumerMember:

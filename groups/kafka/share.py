@@ -9,9 +9,7 @@ offset that were already acknowledged are not lag.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from django.conf import settings
 from kafka.protocol.admin import ListGroupsRequest, ListGroupsResponse
@@ -21,7 +19,9 @@ from groups.kafka.share_connection import (
     COORDINATOR_BUSY,
     Broker,
     BrokerConnection,
+    cluster_config,
     connect_bootstrap,
+    decoded,
     error_name,
     on_coordinator,
 )
@@ -30,7 +30,6 @@ from groups.kafka.values import TP, ConsoleError
 _LIST_GROUPS = 16
 # Share groups are Empty, Stable or Dead; Kafka's tool resets only Empty (or Dead) ones.
 SHARE_INACTIVE_STATES = frozenset({"Empty", "Dead"})
-T = TypeVar("T")
 
 
 class ShareGroupNotFound(ConsoleError):
@@ -175,7 +174,7 @@ class ShareClient:
                 wire.encode_alter_share_group_offsets(group_id, by_topic),
                 doing=doing,
             )
-            result = _decoded(wire.decode_alter_share_group_offsets, body, connection.address)
+            result = decoded(wire.decode_alter_share_group_offsets, body, connection.address)
             if result.error_code:
                 raise _group_error(result.error_code, result.error_message, doing, connection.address, group_id)
             failed = [p for p in result.partitions if p.error_code]
@@ -196,7 +195,7 @@ def _describe(connection: BrokerConnection, coordinator: Broker, group_id: str) 
     doing = f"describing share group '{group_id}'"
     _require(connection, wire.SHARE_GROUP_DESCRIBE, 1, doing)
     body = connection.call(wire.SHARE_GROUP_DESCRIBE, 1, wire.encode_share_group_describe([group_id]), doing=doing)
-    (group,) = _decoded(wire.decode_share_group_describe, body, connection.address)
+    (group,) = decoded(wire.decode_share_group_describe, body, connection.address)
     if group.error_code:
         raise _group_error(group.error_code, group.error_message, doing, connection.address, group_id)
     members = tuple(
@@ -232,7 +231,7 @@ def _start_offsets(connection: BrokerConnection, group_id: str) -> tuple[SharePa
     version = min(1, _require(connection, wire.DESCRIBE_SHARE_GROUP_OFFSETS, 0, doing))
     request = wire.encode_describe_share_group_offsets({group_id: None})
     body = connection.call(wire.DESCRIBE_SHARE_GROUP_OFFSETS, version, request, doing=doing)
-    (group,) = _decoded(lambda b: wire.decode_describe_share_group_offsets(b, version), body, connection.address)
+    (group,) = decoded(lambda b: wire.decode_describe_share_group_offsets(b, version), body, connection.address)
     if group.error_code:
         raise _group_error(group.error_code, group.error_message, doing, connection.address, group_id)
     # As Kafka's admin client reads them: a negative start offset means the share-partition has no state
@@ -269,13 +268,6 @@ def _require(connection: BrokerConnection, api_key: int, version: int, doing: st
     return supported[1]
 
 
-def _decoded(decode: Callable[[bytes], T], body: bytes, address: str) -> T:
-    try:
-        return decode(body)
-    except wire.MalformedResponse as exc:
-        raise ConsoleError(f"Kafka at {address} sent an answer the console cannot read: {exc}.") from None
-
-
 def _group_error(code: int, message: str | None, doing: str, address: str, group_id: str = "") -> ConsoleError:
     name = error_name(code)
     detail = f" ({message})" if message else ""
@@ -309,8 +301,4 @@ def _group_error(code: int, message: str | None, doing: str, address: str, group
 
 def share_client_for(cluster) -> ShareClient:
     """A share-group client for a `Cluster` row, with the same settings as its AdminClient."""
-    try:
-        config = cluster.client_config()
-    except ValueError as exc:
-        raise ConsoleError(f"Cluster '{cluster.name}' is misconfigured: {exc}.", code="CONFIG") from None
-    return ShareClient(config, settings.KAFKA_REQUEST_TIMEOUT)
+    return ShareClient(cluster_config(cluster), settings.KAFKA_REQUEST_TIMEOUT)

@@ -298,3 +298,19 @@ def on_coordinator(
                 raise
             time.sleep(0.2 * (attempt + 1))
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def decoded(decode: Callable[[bytes], T], body: bytes, address: str) -> T:
+    """`decode(body)`, or a ConsoleError saying that the broker at `address` sent what the console cannot read."""
+    try:
+        return decode(body)
+    except MalformedResponse as exc:
+        raise ConsoleError(f"Kafka at {address} sent an answer the console cannot read: {exc}.") from None
+
+
+def cluster_config(cluster) -> dict[str, str]:
+    """A `Cluster` row's librdkafka-style client settings, or a ConsoleError saying how it is misconfigured."""
+    try:
+        return cluster.client_config()
+    except ValueError as exc:
+        raise ConsoleError(f"Cluster '{cluster.name}' is misconfigured: {exc}.", code="CONFIG") from None

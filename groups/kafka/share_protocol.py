@@ -15,7 +15,7 @@ import struct
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from kafka.protocol.schemas.fields.codecs import (
     UUID,
@@ -35,6 +35,7 @@ ALTER_SHARE_GROUP_OFFSETS = 91
 
 _STRING = String("utf-8")
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 class MalformedResponse(Exception):
@@ -81,7 +82,10 @@ class DescribedMember:
 
 
 @dataclass(frozen=True)
-class DescribedShareGroup:
+class DescribedGroup(Generic[M]):
+    """A group entry of a ShareGroupDescribe or ConsumerGroupDescribe response: the two are laid out
+    alike but for their members."""
+
     error_code: int
     error_message: str | None
     group_id: str
@@ -89,8 +93,11 @@ class DescribedShareGroup:
     group_epoch: int
     assignment_epoch: int
     assignor: str
-    members: tuple[DescribedMember, ...]
+    members: tuple[M, ...]
     authorized_operations: int
+
+
+DescribedShareGroup = DescribedGroup[DescribedMember]
 
 
 def encode_share_group_describe(group_ids: Iterable[str], include_authorized_operations: bool = False) -> bytes:
@@ -106,14 +113,15 @@ def decode_share_group_describe(body: bytes) -> list[DescribedShareGroup]:
     """ShareGroupDescribe v1 response body: one entry per group asked for."""
     reader = Reader(body)
     reader.int32()  # throttle time
-    groups = reader.array(_described_group)
+    groups = reader.array(lambda r: read_described_group(r, _described_member))
     reader.tagged_fields()
     reader.end()
     return groups
 
 
-def _described_group(reader: Reader) -> DescribedShareGroup:
-    group = DescribedShareGroup(
+def read_described_group(reader: Reader, read_member: Callable[[Reader], M]) -> DescribedGroup[M]:
+    """One group entry of a ShareGroupDescribe or ConsumerGroupDescribe response, its members read by `read_member`."""
+    group = DescribedGroup(
         error_code=reader.int16(),
         error_message=reader.nullable_string(),
         group_id=reader.string(),
@@ -121,7 +129,7 @@ def _described_group(reader: Reader) -> DescribedShareGroup:
         group_epoch=reader.int32(),
         assignment_epoch=reader.int32(),
         assignor=reader.string(),
-        members=tuple(reader.array(_described_member)),
+        members=tuple(reader.array(read_member)),
         authorized_operations=reader.int32(),
     )
     reader.tagged_fields()

@@ -20,7 +20,7 @@ from groups import browse, reading
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
 from groups.kafka.records import first_records
 from groups.models import Cluster, Operation
-from groups.operations import lifecycle
+from groups.operations import lifecycle, reset_steps
 from groups.operations.lifecycle import Review, active_group_message
 from groups.operations.plan_review import compare_plans
 from groups.planning import deletions, inputs
@@ -147,32 +147,7 @@ def preview_reset(
         scope = planning.parse_scope(scope_text) if scope_text.strip() else planning.ALL_TOPICS
         # "All topics" of a copy means the partitions the other group has offsets for.
         basis = strategy.offsets if isinstance(strategy, planning.FromGroup) else committed
-    topics = (
-        set(scope.topics) | {t for t, _ in scope.partitions} | ({tp[0] for tp in basis} if scope.all_topics else set())
-    )
-    counts = client.topic_partition_counts(sorted(topics))
-    partitions = [TP(t, p) for t, p in planning.resolve_scope(scope, basis, counts)]
-
-    log = client.log_offsets(partitions)
-    facts, gone = [], []
-    for tp in partitions:
-        start, end = log[tp].start, log[tp].end
-        if start is None or end is None:
-            gone.append(str(tp))
-        else:
-            facts.append(planning.PartitionFacts(tp.topic, tp.partition, committed.get(tp), start, end))
-    if gone:
-        raise ConsoleError(
-            f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
-            code="LEADER_NOT_AVAILABLE",
-            retriable=True,
-        )
-    timestamp = planning.lookup_timestamp(strategy, now)
-    offsets_for_time = None
-    if timestamp is not None:
-        found = client.offsets_for_time(partitions, timestamp)
-        offsets_for_time = {(tp.topic, tp.partition): offset for tp, offset in found.items()}
-    plan = planning.plan_reset(strategy, facts, offsets_for_time=offsets_for_time)
+    plan = reset_steps.plan_against_log(client, strategy, scope, basis, committed, now)
     exists = not reading.group_missing(group, committed)
     if not exists and plan.rows:
         created = f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
@@ -351,12 +326,7 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
         group_id = operation.group_id
         self.refuse_if_active(client.describe_groups([group_id])[group_id])
         current = client.committed_offsets([group_id])[group_id]
-        drifted = [
-            f"{row['topic']}-{row['partition']} was {_offset_text(row['before'])} at preview, now "
-            f"{_offset_text(current.get(TP(row['topic'], row['partition'])))}"
-            for row in operation.plan
-            if current.get(TP(row["topic"], row["partition"])) != row["before"]
-        ]
+        drifted = reset_steps.drifted(operation.plan, current)
         if drifted:
             raise ConsoleError(
                 "The group's committed offsets changed since the preview (" + "; ".join(drifted) + "). "
@@ -365,18 +335,7 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
             )
         client.alter_offsets(group_id, {TP(r["topic"], r["partition"]): r["after"] for r in operation.plan})
         Operation.objects.filter(pk=operation.pk).update(heartbeat=timezone.now())
-        after = client.committed_offsets([group_id])[group_id]
-        outcome = [
-            {
-                "topic": r["topic"],
-                "partition": r["partition"],
-                "planned": r["after"],
-                "committed": after.get(TP(r["topic"], r["partition"])),
-                "verified": after.get(TP(r["topic"], r["partition"])) == r["after"],
-            }
-            for r in operation.plan
-        ]
-        wrong = [f"{o['topic']}-{o['partition']}" for o in outcome if not o["verified"]]
+        outcome, wrong = reset_steps.read_back(operation.plan, client.committed_offsets([group_id])[group_id])
         if wrong:
             self.finish(
                 Operation.Status.FAILED,
@@ -432,10 +391,6 @@ class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
             return Review(group=client_for(operation.cluster).describe_groups([operation.group_id])[operation.group_id])
         except ConsoleError as exc:
             return Review(error=exc.message)
-
-
-def _offset_text(offset: int | None) -> str:
-    return "none" if offset is None else str(offset)
 
 
 def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:
