@@ -32,6 +32,7 @@ from groups.snapshot.collector import COLLECTED, FAILED, SKIPPED, collect
 from groups.snapshot.lock import ClusterLock
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
+from tests.databases import shared_database_url
 from tests.integration import test_parity_with_kafka_tool as parity
 
 pytestmark = [pytest.mark.integration]
@@ -65,7 +66,7 @@ def _command_env(redis_url: str, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "REDIS_URL": redis_url,
-        "DATABASE_URL": f"sqlite:///{settings.DATABASES['default']['NAME']}",
+        "DATABASE_URL": shared_database_url(),
         **extra,
     }
 

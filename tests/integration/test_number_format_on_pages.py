@@ -50,6 +50,8 @@ def misformatted(page: str, names: list[str], plain: frozenset[int] = frozenset(
         written, value = match.group(1), int(match.group(1).replace(",", ""))
         if len(written) >= 64:
             continue  # a hash of digits only: the chain's start is 64 zeros
+        if text[match.start() - 1 : match.start()] == "#":
+            continue  # an event's or operation's number (#20601) names it, as an offset names a record
         around = text[max(0, match.start() - 50) : match.end() + 30]
         if "," not in written and value not in offsets:
             problems.append(f"unformatted count {written!r} in …{around}…")
