@@ -101,7 +101,7 @@ def _bench(args) -> None:
     from django.db import connection, transaction
 
     from groups.models import Cluster
-    from groups.snapshot import history, history_upkeep
+    from groups.snapshot import history, history_rollup
 
     cluster = Cluster.objects.create(name="bench", bootstrap_servers="127.0.0.1:1")
     data = Synthetic(args.groups, args.partitions)
@@ -127,7 +127,7 @@ def _bench(args) -> None:
                 appends.append(time.perf_counter() - t0)
         if hour + history.HOUR_MS < end:
             t0 = time.perf_counter()
-            history_upkeep.roll_up_and_prune(hour + history.HOUR_MS + history.SEAL_DELAY_MS, budget_s=math.inf)
+            history_rollup.roll_up_and_prune(hour + history.HOUR_MS + history.SEAL_DELAY_MS, budget_s=math.inf)
             rolls.append(time.perf_counter() - t0)
         if (hour - start) % history.DAY_MS == history.DAY_MS - history.HOUR_MS:
             print(
@@ -136,7 +136,7 @@ def _bench(args) -> None:
                 flush=True,
             )
     # Beat's last run before the last hour is sealed: the head holds that hour's rounds, its fullest.
-    history_upkeep.roll_up_and_prune(end + history.SEAL_DELAY_MS - 1, budget_s=math.inf)
+    history_rollup.roll_up_and_prune(end + history.SEAL_DELAY_MS - 1, budget_s=math.inf)
 
     print(
         f"simulated in {time.monotonic() - began:.0f} s; an append of one round "
@@ -315,7 +315,7 @@ def _tier_m(end: int, period_s: int, history) -> None:
     from django.db import connection, transaction
 
     from groups.models import Cluster
-    from groups.snapshot import history_upkeep
+    from groups.snapshot import history_rollup
 
     cluster = Cluster.objects.create(name="tier-m", bootstrap_servers="127.0.0.1:1")
     data = Synthetic(10_000, 2_400, seed=10)
@@ -330,7 +330,7 @@ def _tier_m(end: int, period_s: int, history) -> None:
         if n:  # the first round also creates the 12,400 series
             times.append(time.perf_counter() - t0)
             written.append(_bytes_written() - w0)
-    report = history_upkeep.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS, budget_s=math.inf)
+    report = history_rollup.roll_up_and_prune(start + history.HOUR_MS + history.SEAL_DELAY_MS, budget_s=math.inf)
     # SQLite writes in this process; PostgreSQL's server does its own writing, not counted here.
     io = (
         f", writing {_mb(statistics.median(written))} to disk (median, {_mb(max(written))} at most, rollback "
@@ -342,7 +342,7 @@ def _tier_m(end: int, period_s: int, history) -> None:
         f"\ntier M: appending one round of 10,000 groups and 2,400 partitions took {_ms(statistics.median(times))} "
         f"median, {_ms(max(times))} at most{io}; packing their hour ({report.rounds_packed:,} rounds into "
         f"{report.chunks_written:,} chunks, {report.transactions} transactions) took {report.seconds:.1f} s "
-        f"(beat spreads it over runs of {history_upkeep.ROLLUP_BUDGET_S:.0f} s)"
+        f"(beat spreads it over runs of {history_rollup.ROLLUP_BUDGET_S:.0f} s)"
     )
 
 

@@ -4,6 +4,7 @@ The defaults let `python manage.py runserver` work from a checkout on SQLite wit
 Redis; production sets DEBUG=0, SECRET_KEY and DATABASE_URL.
 """
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -87,7 +88,8 @@ def env_audit_keys() -> dict[str, str]:
 AUDIT_HMAC_KEYS = env_audit_keys()
 if not DEBUG and PLACEHOLDER_AUDIT_KEY.partition(":")[2] in AUDIT_HMAC_KEYS.values():
     raise ImproperlyConfigured(
-        "Set AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): DEBUG is off and the audit log's key is the development placeholder."
+        "Set AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): DEBUG is off and the audit log's key is the development "
+        "placeholder."
     )
 # Signed checkpoints of the audit log's head go here, outside the database; in production, a directory
 # the database's administrators cannot write (another machine's mount, write-once storage).
@@ -265,6 +267,25 @@ ALERT_CLEAR_SECONDS = env_int("ALERT_CLEAR_SECONDS", 120)
 ALERT_RETRY_BASE_SECONDS = env_int("ALERT_RETRY_BASE_SECONDS", 30)
 ALERT_DELIVERY_ATTEMPTS = env_int("ALERT_DELIVERY_ATTEMPTS", 6)
 ALERT_WEBHOOK_TIMEOUT_SECONDS = env_int("ALERT_WEBHOOK_TIMEOUT_SECONDS", 10)
+
+# /metrics (README, section Prometheus metrics) answers a scrape that sends this token as
+# 'Authorization: Bearer <token>', or one from these addresses or networks (comma-separated, e.g.
+# 10.0.0.0/8,127.0.0.1); with neither set it answers none.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN is shorter than 16 characters: use a random one, e.g. the output of "
+        "python -c 'import secrets; print(secrets.token_urlsafe(32))'."
+    )
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS")
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: '{_entry}' is neither an IP address nor a network such as "
+            "10.0.0.0/8 or 2001:db8::/32."
+        ) from None
 
 # Email notifications use Django's SMTP settings.
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

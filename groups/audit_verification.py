@@ -70,15 +70,16 @@ def first_break(after: AuditEvent | None = None, checkpoint: Checkpoint | None =
     for event in events.iterator(chunk_size=2000):
         if event.prev_hash != expected_prev or not hash_matches(event):
             return event.id
-        if event.key_id == LEGACY_KEY_ID and (keyed_seen or _after_head(event, checkpoint)):
+        if event.key_id == LEGACY_KEY_ID and (keyed_seen or _passed_checkpoint(event, checkpoint) is not None):
             return event.id
         keyed_seen = keyed_seen or event.key_id != LEGACY_KEY_ID
         expected_prev = event.hash
     return None
 
 
-def _after_head(event: AuditEvent, checkpoint: Checkpoint | None) -> bool:
-    return checkpoint is not None and event.id > checkpoint.head_id
+def _passed_checkpoint(event: AuditEvent, checkpoint: Checkpoint | None) -> Checkpoint | None:
+    """The checkpoint, when the event comes after its head; None otherwise."""
+    return checkpoint if checkpoint is not None and event.id > checkpoint.head_id else None
 
 
 def _describe_link(prev_hash: str) -> str:
@@ -104,17 +105,19 @@ def _own_problem(event: AuditEvent, checkpoint: Checkpoint | None) -> str | None
         if event.key_id == LEGACY_KEY_ID or vouched:
             # A genuine next event links to this hash, so the console wrote it: the content changed since.
             return "its content does not match its hash: it was altered"
+        passed = _passed_checkpoint(event, checkpoint)
         late = (
-            f", after the head #{checkpoint.head_id} of the checkpoint of {checkpoint.time.isoformat()}"
-            if _after_head(event, checkpoint)
+            f", after the head #{passed.head_id} of the checkpoint of {passed.time.isoformat()}"
+            if passed is not None
             else ""
         )
         return f"its hash is not the keyed hash of its content{late}: it was altered, or forged without the audit key"
     if event.key_id == LEGACY_KEY_ID:
-        if _after_head(event, checkpoint):
+        passed = _passed_checkpoint(event, checkpoint)
+        if passed is not None:
             return (
-                f"it has an unkeyed hash, yet comes after the head #{checkpoint.head_id} of the checkpoint of "
-                f"{checkpoint.time.isoformat()}, and only a console that keys every event writes checkpoints: "
+                f"it has an unkeyed hash, yet comes after the head #{passed.head_id} of the checkpoint of "
+                f"{passed.time.isoformat()}, and only a console that keys every event writes checkpoints: "
                 "it was forged"
             )
         keyed = AuditEvent.objects.filter(id__lt=event.id).exclude(key_id=LEGACY_KEY_ID).order_by("id").first()
@@ -145,7 +148,7 @@ def explain(event_id: int, checkpoint: Checkpoint | None = None) -> Finding:
     # The event itself is genuine, so its link tells what happened before it.
     if event.prev_hash == GENESIS:
         return Finding(
-            AuditEvent.objects.order_by("id").first().id,
+            AuditEvent.objects.earliest("id").id,
             f"it was inserted: event #{event.id} is the first of the chain and links past it",
         )
     linked = AuditEvent.objects.filter(hash=event.prev_hash, id__lt=event.id).first()
@@ -154,7 +157,8 @@ def explain(event_id: int, checkpoint: Checkpoint | None = None) -> Finding:
         count = inserted.count()
         others = f" (and {count - 1} more event{'s' if count > 2 else ''} after it)" if count > 1 else ""
         return Finding(
-            inserted.first().id, f"it was inserted{others}: event #{event.id} links past it to event #{linked.id}"
+            inserted.earliest("id").id,
+            f"it was inserted{others}: event #{event.id} links past it to event #{linked.id}",
         )
     if previous is None:
         return Finding(event.id, "the events before it were removed: it links to an event that no longer exists")

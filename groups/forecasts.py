@@ -35,7 +35,8 @@ def partition_rates(window: Sequence[Observation], *, recent_ms: int = 300_000) 
 
 def _rate(series: Sequence[tuple[int, int]], recent_ms: int | None) -> float | None:
     series = series[continuous_from(series) :]
-    if recent_ms is not None and series:
+    # From there on times never go back: when the first is recent, every one is.
+    if recent_ms is not None and series and series[0][0] < series[-1][0] - recent_ms:
         series = [(t, v) for t, v in series if t >= series[-1][0] - recent_ms]
     if len(series) < 2 or series[-1][0] <= series[0][0]:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -82,7 +83,9 @@ class AlertRuleForm(forms.ModelForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        self.fields["cluster"].queryset = Cluster.objects.filter(
+        # The model's ForeignKey makes the field a ModelChoiceField; `fields` is typed by the base Field.
+        clusters = cast(forms.ModelChoiceField, self.fields["cluster"])
+        clusters.queryset = Cluster.objects.filter(
             pk__in=[c.pk for c in Cluster.objects.all() if access.allowed(user, "alert", c)]
         )
         if self.instance.pk is not None:
@@ -107,7 +110,8 @@ class AlertRuleForm(forms.ModelForm):
         return list(dict.fromkeys(addresses))
 
     def clean(self):
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not any(data.get(name) not in (None, "", [], False) for name in CONDITION_FIELDS):
             raise ValidationError(
                 "Choose at least one condition: a status, a lag, a retention margin or no members.", code="no_condition"

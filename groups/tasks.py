@@ -11,7 +11,7 @@ from groups import audit_checkpoints
 from groups.alerting import delivery
 from groups.models import Cluster
 from groups.operations import approvals, lifecycle
-from groups.snapshot import collector, history_upkeep
+from groups.snapshot import collector, history_rollup
 
 
 @shared_task(acks_late=True)
@@ -67,4 +67,4 @@ def collect_cluster(cluster_id: int) -> str:
 @shared_task
 def roll_up_history() -> dict:
     """Pack sealed hours of lag history into chunks and drop what is past retention (beat, each minute)."""
-    return vars(history_upkeep.roll_up_and_prune())
+    return vars(history_rollup.roll_up_and_prune())

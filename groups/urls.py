@@ -1,6 +1,6 @@
 """Every page of the console and its JSON API (sign-in and Django admin are in console/urls.py)."""
 
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 
 from groups.converters import GroupIdConverter
 from groups.views import (
@@ -9,6 +9,7 @@ from groups.views import (
     audit,
     clusters,
     consumer_groups,
+    metrics,
     offset_deletion,
     operations,
     records,
@@ -25,6 +26,7 @@ register_converter(GroupIdConverter, "group_id")
 urlpatterns = [
     path("", clusters.cluster_list, name="cluster_list"),
     path("clusters/<str:cluster>/", clusters.cluster_overview, name="cluster_overview"),
+    re_path(r"^metrics/?$", metrics.metrics, name="metrics"),  # Prometheus' default path; a slash is forgiven
     path("clusters/<str:cluster>/groups/", consumer_groups.group_list, name="group_list"),
     # Group ids may contain slashes and newlines, so the id is a <group_id:> segment (groups.converters) closed by
     # the final slash.

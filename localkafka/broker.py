@@ -370,9 +370,9 @@ class LocalKafka:
             names = _LISTENERS if secured else _LISTENERS[:2]
             if remembered is None or new_ports:
                 try:
-                    return self._launch(java, lib, dict(zip(names, free_ports(len(names)))), deadline)
+                    return self._launch(java, lib, dict(zip(names, free_ports(len(names)), strict=True)), deadline)
                 except PortTaken:
-                    return self._launch(java, lib, dict(zip(names, free_ports(len(names)))), deadline)
+                    return self._launch(java, lib, dict(zip(names, free_ports(len(names)), strict=True)), deadline)
             fresh = iter(free_ports(sum(name not in remembered for name in names)))
             ports = {name: remembered[name] if name in remembered else next(fresh) for name in names}
             try:

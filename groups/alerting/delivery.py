@@ -150,7 +150,10 @@ def enqueue(delivery_ids: list[int], countdown: float = 0) -> None:
         with current_app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0)
             for delivery_id in delivery_ids:
-                deliver_alert.apply_async((delivery_id,), countdown=countdown, retry=False, connection=connection)
+                # celery-types omits `connection`, which apply_async hands on to send_task.
+                deliver_alert.apply_async(  # type: ignore[call-arg]
+                    (delivery_id,), countdown=countdown, retry=False, connection=connection
+                )
     except Exception as error:  # any broker failure: the sweep is the fallback, the caller must go on
         logger.warning("could not queue alert deliveries %s (the sweep will): %s", delivery_ids, error)
 

@@ -30,7 +30,7 @@ def mute_window() -> timedelta:
 
 def describe(operation: Operation) -> str:
     """The operation as a mute names it."""
-    who = operation.requester.username if operation.requester_id else operation.requested_via
+    who = operation.requester.username if operation.requester is not None else operation.requested_via
     if operation.kind == Operation.Kind.REPLAY:
         what = f"replay into {_replay_target(operation)}"
     elif operation.undo_of_id:

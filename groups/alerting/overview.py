@@ -55,13 +55,15 @@ def overview_for(user, now: datetime) -> Overview:
 
     def row(state: AlertState) -> AlertRow:
         since = state.firing_since if state.phase != AlertState.Phase.PENDING else state.pending_since
-        muted = (
-            state.muted_until is not None
+        mute = (
+            describe(state.muted_by)
+            if state.muted_until is not None
             and state.muted_until > now
             and state.muted_by is not None
             and state.phase != AlertState.Phase.RESOLVED
+            else ""
         )
-        return AlertRow(state, chart_range(since, state.resolved_at or now), describe(state.muted_by) if muted else "")
+        return AlertRow(state, chart_range(since, state.resolved_at or now), mute)
 
     rows = [row(state) for state in states]
     deliveries = AlertDelivery.objects.filter(state__in=[state.pk for state in states]).select_related(

@@ -148,11 +148,11 @@ class _Round:
                         machine.judge(conditions, fact, self.tuning),
                     )
             for group_id, state in mine.items():
-                fact = self.facts.get(group_id)
-                if fact is None:
+                current = self.facts.get(group_id)
+                if current is None:
                     self.step(rule, conditions, state, group_id, None, machine.gone())
                 elif not pattern_matches(rule.group_pattern, group_id):
-                    self.step(rule, conditions, state, group_id, fact, _NOT_COVERED)
+                    self.step(rule, conditions, state, group_id, current, _NOT_COVERED)
 
     def step(
         self,

@@ -135,6 +135,8 @@ def save_rule(rule: AlertRule, *, user, before: dict[str, str] | None, source_ip
         if created:
             reason = f"created rule #{rule.pk}: {describe(rule)}"
         else:
+            if before is None:
+                raise ValueError(f"changing rule #{rule.pk} needs `before`, its snapshot before the form changed it")
             changes = [
                 f"{field.replace('_', ' ')}: {before[field]} → {after[field]}"
                 for field in AUDITED_FIELDS

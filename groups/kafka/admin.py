@@ -25,6 +25,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 from django.conf import settings
 
+from groups.kafka.consumer_groups import with_true_states
 from groups.kafka.convert import (
     STATE_NAMES,
     TYPE_NAMES,
@@ -87,12 +88,9 @@ class ClusterClient:
         return console_error(error, what, self.bootstrap)
 
     def _timeout_error(self, what: str) -> ConsoleError:
-        return ConsoleError(
-            f"Kafka at {self.bootstrap} did not answer within {self.timeout:.0f}s while {what}. "
-            "Check that the brokers are up and reachable from the console.",
-            code="_TIMED_OUT",
-            retriable=True,
-        )
+        reach = "Check that the brokers are up and reachable from the console."
+        message = f"Kafka at {self.bootstrap} did not answer within {self.timeout:.0f}s while {what}. {reach}"
+        return ConsoleError(message, code="_TIMED_OUT", retriable=True)
 
     def list_groups(self) -> list[GroupListing]:
         """Every consumer group (classic and KIP-848) the cluster knows, sorted by id."""
@@ -141,7 +139,7 @@ class ClusterClient:
                     for m in d.members
                 ),
             )
-        return out
+        return with_true_states(self._config, self.timeout, out)
 
     def committed_offsets(self, group_ids: list[str]) -> dict[str, dict[TP, int]]:
         """Committed offsets of each group (only partitions that have one).

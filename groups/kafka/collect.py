@@ -8,10 +8,11 @@ Two phases, each a handful of requests in flight together, whatever the number o
    comes from the ApiVersions exchange every connection starts with, so it costs nothing more).
 2. Beside each other: DescribeGroups for the groups that are not Empty (an Empty group has no
    members to describe); DescribeConfigs of every topic (retention.ms); OffsetFetch for every
-   group, batched per coordinator (KIP-709, Kafka 3.0+). Then ListOffsets earliest and latest,
-   then max_timestamp (KIP-734), for every partition of every topic, batched per partition
-   leader. Log ends are read after committed offsets, as Kafka's own tool does: the other way
-   round, a consumer committing in between would show a commit past the log end.
+   group, batched per coordinator (KIP-709, Kafka 3.0+). Then ListOffsets earliest, latest and
+   max_timestamp (KIP-734) for every partition of every topic, one request per partition leader
+   and spec, all in flight together (kafka-python: see log_offsets). Log ends are read after
+   committed offsets, as Kafka's own tool does: the other way round, a consumer committing in
+   between would show a commit past the log end.
 
 Committed offsets come from kafka-python's `list_group_offsets`, because librdkafka's
 ListConsumerGroupOffsets takes one group per request and crashes its process on coordinator
@@ -28,11 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
-import kafka.errors  # type: ignore[import-untyped]
-from kafka import KafkaAdminClient  # type: ignore[import-untyped]
-from kafka.admin import ConfigResource, ConfigResourceType  # type: ignore[import-untyped]
-from kafka.net.compat import KafkaNetClient  # type: ignore[import-untyped]
-from kafka.protocol.broker_version_data import BROKER_API_VERSIONS  # type: ignore[import-untyped]
+import kafka.errors
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.net.compat import KafkaNetClient
+from kafka.net.manager import KafkaConnectionManager
+from kafka.net.selector import NetworkSelector
+from kafka.protocol.broker_version_data import BROKER_API_VERSIONS
 
 from groups.kafka import (
     TP,
@@ -42,21 +45,9 @@ from groups.kafka import (
     Member,
     client_for,
 )
+from groups.kafka.log_offsets import LogReading, read_log_offsets
 
 T = TypeVar("T")
-
-# Codes under which ClusterClient.max_timestamps reports a partition that vanished or lost its
-# leader while the round ran; the newest-record figures are then left out of that round only.
-_GONE_CODES = frozenset(
-    {
-        "UNKNOWN_TOPIC_OR_PART",
-        "_UNKNOWN_PARTITION",
-        "_UNKNOWN_TOPIC",
-        "LEADER_NOT_AVAILABLE",
-        "NOT_LEADER_FOR_PARTITION",
-        "_NOENT",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -192,11 +183,15 @@ class OffsetsReader:
 
     def __init__(self, config: dict[str, str], timeout: float):
         self.bootstrap = config.get("bootstrap.servers", "?")
+        self.timeout_ms = int(timeout * 1000)
         settings = kafka_python_config(config, timeout)
         made: list[KafkaNetClient] = []
 
         def network_client(**configs) -> KafkaNetClient:
-            made.append(KafkaNetClient(**configs))
+            # Made here, as KafkaNetClient would make it, to keep the manager that sends ListOffsets.
+            net = NetworkSelector(**configs)
+            self._manager = KafkaConnectionManager(net, **configs)
+            made.append(KafkaNetClient(net=net, manager=self._manager, **configs))
             return made[-1]
 
         try:
@@ -208,6 +203,8 @@ class OffsetsReader:
                 client.close()
             raise _error(exc, "connecting to read committed offsets", self.bootstrap) from None
         self.requests = 0  # OffsetFetch batches sent, each one request per coordinator
+        self.list_offsets_requests = 0
+        self.leaders: dict[TP, int | None] = {}  # each partition's leader, as topics() last saw it
 
     def close(self) -> None:
         self._admin.close()
@@ -218,11 +215,11 @@ class OffsetsReader:
             described = self._admin.describe_topics()
         except kafka.errors.KafkaError as exc:
             raise _error(exc, "listing topics", self.bootstrap) from None
-        return {
-            t["name"]: TopicReading(t["name"], len(t["partitions"]), bool(t.get("is_internal")))
-            for t in described
-            if t["error_code"] == 0
+        readable = [t for t in described if t["error_code"] == 0]
+        self.leaders = {
+            TP(t["name"], p["partition_index"]): p.get("leader_id") for t in readable for p in t["partitions"]
         }
+        return {t["name"]: TopicReading(t["name"], len(t["partitions"]), bool(t.get("is_internal"))) for t in readable}
 
     def cluster(self) -> ClusterFacts:
         """Brokers and cluster id (DescribeCluster), the active controller (DescribeQuorum) and the version.
@@ -281,6 +278,17 @@ class OffsetsReader:
             if value not in (None, ""):
                 out[name] = int(value)
         return out
+
+    def log_offsets(self, partitions: list[TP]) -> LogReading:
+        """Log start and end, and the newest record, of each of `partitions` (read by topics())."""
+        try:
+            reading, requests = read_log_offsets(
+                self._manager, {tp: self.leaders.get(tp) for tp in partitions}, self.timeout_ms
+            )
+        except kafka.errors.KafkaError as exc:
+            raise _error(exc, "reading the log offsets", self.bootstrap) from None
+        self.list_offsets_requests += requests
+        return reading
 
     def committed(self, group_ids: list[str]) -> tuple[dict[str, dict[TP, int]], dict[str, str]]:
         """(committed offsets of each group, why a group could not be read) for all of `group_ids`.
@@ -361,7 +369,12 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
         try:
             reader = reader_future.result()
         except ConsoleError:
-            listing.cancel()
+            # kafka-python meets a refused password or certificate as a bootstrap timeout; librdkafka,
+            # asked at the same time, names the refusal (groups.kafka.refusals): its error says what to fix.
+            try:
+                listing.result()
+            except ConsoleError as refusal:
+                raise refusal from None
             raise
         try:
             topics_future = pool.submit(_timed, seconds, "topics", reader.topics)
@@ -375,18 +388,9 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
             described = pool.submit(_timed, seconds, "describe", lambda: client.describe_groups(active))
             retention = pool.submit(_timed, seconds, "configs", lambda: reader.retention(sorted(topics)))
             committed, group_errors = _timed(seconds, "offset_fetch", lambda: reader.committed(readable))
-            # One confluent-kafka call at a time: two threads in AdminClient.list_offsets at once
-            # crashed the process (segfault, confluent-kafka 2.16.1, seen once in the tests).
             descriptions = described.result()
-            log_offsets = _timed(seconds, "log_offsets", lambda: client.log_offsets(partitions))
+            logs = _timed(seconds, "log_offsets", lambda: reader.log_offsets(partitions))
             t_ms = int(time.time() * 1000)
-            try:
-                newest_records = _timed(seconds, "max_timestamps", lambda: client.max_timestamps(partitions))
-            except ConsoleError as exc:
-                if exc.code not in _GONE_CODES:
-                    raise
-                newest_records = {}
-                notes.append(f"Newest-record timestamps were not read this round: {exc.message}")
             retention_ms = retention.result()
             # The brokers and the version are shown, not used: their failure costs only their figures.
             try:
@@ -397,6 +401,7 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
         finally:
             reader.close()
     seconds["offset_fetch_requests"] = reader.requests
+    seconds["list_offsets_requests"] = reader.list_offsets_requests
 
     groups: dict[str, GroupReading] = {}
     for listing_row in listings:
@@ -415,8 +420,8 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
         )
     readings = {}
     for tp in partitions:
-        ends_of = log_offsets.get(tp)
-        newest_of = newest_records.get(tp)
+        ends_of = logs.ends.get(tp)
+        newest_of = logs.newest.get(tp)
         readings[tp] = PartitionReading(
             log_start=ends_of.start if ends_of else None,
             log_end=ends_of.end if ends_of else None,

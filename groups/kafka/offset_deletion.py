@@ -143,7 +143,7 @@ def _refusal(group_id: str, tp: TP, error: Any) -> Refusal:
 
 @contextlib.contextmanager
 def _admin(client: ClusterClient) -> Iterator[Any]:
-    from kafka.admin import KafkaAdminClient  # type: ignore[import-untyped]
+    from kafka.admin import KafkaAdminClient
 
     admin = KafkaAdminClient(**_config(client))
     try:
@@ -155,7 +155,7 @@ def _admin(client: ClusterClient) -> Iterator[Any]:
 def _call(client: ClusterClient, group_id: str, what: str, request: Callable[[Any], Any]) -> Any:
     """`request` made with a fresh client, again while the coordinator moves or loads (up to the cluster's
     timeout); Kafka's refusals and failures to reach it become ConsoleErrors."""
-    import kafka.errors  # type: ignore[import-untyped]
+    import kafka.errors
 
     deadline = time.monotonic() + client.timeout
     while True:
@@ -204,7 +204,7 @@ def delete_offsets(client: ClusterClient, group_id: str, partitions: list[TP]) -
     Retries while the coordinator moves or loads, up to the cluster's timeout (OffsetDelete is
     idempotent).
     """
-    from kafka.structs import TopicPartition  # type: ignore[import-untyped]
+    from kafka.structs import TopicPartition
 
     if not partitions:
         return DeletionResult()

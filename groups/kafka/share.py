@@ -9,24 +9,27 @@ offset that were already acknowledged are not lag.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from django.conf import settings
 from kafka.protocol.admin import ListGroupsRequest, ListGroupsResponse
 
 from groups.kafka import share_protocol as wire
-from groups.kafka.share_connection import Broker, BrokerConnection, error_name
+from groups.kafka.share_connection import (
+    COORDINATOR_BUSY,
+    Broker,
+    BrokerConnection,
+    cluster_config,
+    connect_bootstrap,
+    decoded,
+    error_name,
+    on_coordinator,
+)
 from groups.kafka.values import TP, ConsoleError
 
 _LIST_GROUPS = 16
 # Share groups are Empty, Stable or Dead; Kafka's tool resets only Empty (or Dead) ones.
 SHARE_INACTIVE_STATES = frozenset({"Empty", "Dead"})
-_COORDINATOR_BUSY = frozenset({"NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE"})
-_ATTEMPTS = 3
-T = TypeVar("T")
 
 
 class ShareGroupNotFound(ConsoleError):
@@ -107,44 +110,12 @@ class ShareClient:
     def _connect(self, host: str, port: int) -> BrokerConnection:
         return BrokerConnection(host, port, self._config, self.timeout)
 
-    def _bootstrap(self) -> BrokerConnection:
-        """A connection to the first bootstrap server that answers."""
-        failure: ConsoleError | None = None
-        for address in filter(None, (part.strip() for part in self.bootstrap.split(","))):
-            host, _, port = address.rpartition(":")
-            if not host or not port.isdigit():
-                raise ConsoleError(f"'{address}' is not a host:port bootstrap address.", code="CONFIG")
-            try:
-                return self._connect(host.strip("[]"), int(port))
-            except ConsoleError as exc:
-                if not exc.retriable:
-                    raise
-                failure = exc
-        raise failure or ConsoleError("The cluster has no bootstrap servers.", code="CONFIG")
-
-    def _with_coordinator(self, group_id: str, action: Callable[[BrokerConnection, Broker], T]) -> T:
-        """Run `action` on a connection to the group's coordinator, once more if the coordinator moved
-        or was still loading."""
-        for attempt in range(_ATTEMPTS):
-            try:
-                with self._bootstrap() as bootstrap:
-                    coordinator = bootstrap.group_coordinator(group_id)
-                    if bootstrap.address == f"{coordinator.host}:{coordinator.port}":
-                        return action(bootstrap, coordinator)
-                with self._connect(coordinator.host, coordinator.port) as connection:
-                    return action(connection, coordinator)
-            except ConsoleError as exc:
-                if exc.code not in _COORDINATOR_BUSY or attempt == _ATTEMPTS - 1:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-        raise AssertionError("unreachable: the last attempt returns or raises")
-
     # -- reads -------------------------------------------------------------------------------------
 
     def list_share_groups(self) -> list[ShareGroupListing]:
         """Every share group of the cluster with its state, sorted by id (ListGroups v5 with type "share",
         sent to every broker, as each lists only the groups it coordinates)."""
-        with self._bootstrap() as bootstrap:
+        with connect_bootstrap(self._config, self.timeout) as bootstrap:
             brokers = bootstrap.brokers()
         found: dict[str, str] = {}
         for broker in brokers:
@@ -162,13 +133,18 @@ class ShareClient:
 
     def describe(self, group_id: str) -> ShareGroupDescription:
         """State, epochs, assignor and members of a share group; ShareGroupNotFound if there is none."""
-        return self._with_coordinator(
-            group_id, lambda connection, coordinator: _describe(connection, coordinator, group_id)
+        return on_coordinator(
+            self._config,
+            self.timeout,
+            group_id,
+            lambda connection, coordinator: _describe(connection, coordinator, group_id),
         )
 
     def start_offsets(self, group_id: str) -> tuple[SharePartitionOffset, ...]:
         """Start offset and lag of every share-partition the group has state for, sorted by topic and partition."""
-        return self._with_coordinator(group_id, lambda connection, _: _start_offsets(connection, group_id))
+        return on_coordinator(
+            self._config, self.timeout, group_id, lambda connection, _: _start_offsets(connection, group_id)
+        )
 
     def read(self, group_id: str) -> ShareGroupState:
         """`describe` and `start_offsets` over one connection to the group's coordinator."""
@@ -176,7 +152,7 @@ class ShareClient:
         def both(connection: BrokerConnection, coordinator: Broker) -> ShareGroupState:
             return ShareGroupState(_describe(connection, coordinator, group_id), _start_offsets(connection, group_id))
 
-        return self._with_coordinator(group_id, both)
+        return on_coordinator(self._config, self.timeout, group_id, both)
 
     # -- the one write -----------------------------------------------------------------------------
 
@@ -198,7 +174,7 @@ class ShareClient:
                 wire.encode_alter_share_group_offsets(group_id, by_topic),
                 doing=doing,
             )
-            result = _decoded(wire.decode_alter_share_group_offsets, body, connection.address)
+            result = decoded(wire.decode_alter_share_group_offsets, body, connection.address)
             if result.error_code:
                 raise _group_error(result.error_code, result.error_message, doing, connection.address, group_id)
             failed = [p for p in result.partitions if p.error_code]
@@ -212,14 +188,14 @@ class ShareClient:
                     code=error_name(failed[0].error_code),
                 )
 
-        self._with_coordinator(group_id, alter)
+        on_coordinator(self._config, self.timeout, group_id, alter)
 
 
 def _describe(connection: BrokerConnection, coordinator: Broker, group_id: str) -> ShareGroupDescription:
     doing = f"describing share group '{group_id}'"
     _require(connection, wire.SHARE_GROUP_DESCRIBE, 1, doing)
     body = connection.call(wire.SHARE_GROUP_DESCRIBE, 1, wire.encode_share_group_describe([group_id]), doing=doing)
-    (group,) = _decoded(wire.decode_share_group_describe, body, connection.address)
+    (group,) = decoded(wire.decode_share_group_describe, body, connection.address)
     if group.error_code:
         raise _group_error(group.error_code, group.error_message, doing, connection.address, group_id)
     members = tuple(
@@ -255,7 +231,7 @@ def _start_offsets(connection: BrokerConnection, group_id: str) -> tuple[SharePa
     version = min(1, _require(connection, wire.DESCRIBE_SHARE_GROUP_OFFSETS, 0, doing))
     request = wire.encode_describe_share_group_offsets({group_id: None})
     body = connection.call(wire.DESCRIBE_SHARE_GROUP_OFFSETS, version, request, doing=doing)
-    (group,) = _decoded(lambda b: wire.decode_describe_share_group_offsets(b, version), body, connection.address)
+    (group,) = decoded(lambda b: wire.decode_describe_share_group_offsets(b, version), body, connection.address)
     if group.error_code:
         raise _group_error(group.error_code, group.error_message, doing, connection.address, group_id)
     # As Kafka's admin client reads them: a negative start offset means the share-partition has no state
@@ -292,13 +268,6 @@ def _require(connection: BrokerConnection, api_key: int, version: int, doing: st
     return supported[1]
 
 
-def _decoded(decode: Callable[[bytes], T], body: bytes, address: str) -> T:
-    try:
-        return decode(body)
-    except wire.MalformedResponse as exc:
-        raise ConsoleError(f"Kafka at {address} sent an answer the console cannot read: {exc}.") from None
-
-
 def _group_error(code: int, message: str | None, doing: str, address: str, group_id: str = "") -> ConsoleError:
     name = error_name(code)
     detail = f" ({message})" if message else ""
@@ -321,7 +290,7 @@ def _group_error(code: int, message: str | None, doing: str, address: str, group
         )
     if name in ("GROUP_AUTHORIZATION_FAILED", "TOPIC_AUTHORIZATION_FAILED"):
         return ConsoleError(f"Kafka refused {doing}: the console's credentials lack the ACL for it{detail}.", code=name)
-    if name in _COORDINATOR_BUSY:
+    if name in COORDINATOR_BUSY:
         return ConsoleError(
             f"The group coordinator is not available while {doing} ({name}); try again in a moment.",
             code=name,
@@ -332,8 +301,4 @@ def _group_error(code: int, message: str | None, doing: str, address: str, group
 
 def share_client_for(cluster) -> ShareClient:
     """A share-group client for a `Cluster` row, with the same settings as its AdminClient."""
-    try:
-        config = cluster.client_config()
-    except ValueError as exc:
-        raise ConsoleError(f"Cluster '{cluster.name}' is misconfigured: {exc}.", code="CONFIG") from None
-    return ShareClient(config, settings.KAFKA_REQUEST_TIMEOUT)
+    return ShareClient(cluster_config(cluster), settings.KAFKA_REQUEST_TIMEOUT)

@@ -3,7 +3,8 @@
 It speaks what every Kafka client speaks first (ApiVersions, then SASL when the cluster needs it,
 over TLS when it asks for it), with the cluster's librdkafka-style settings, so a share-group
 request reaches the same brokers with the same credentials as the console's AdminClient. The
-standard messages are kafka-python's; the share-group bodies come from `share_protocol`.
+standard messages are kafka-python's; the share-group bodies come from `share_protocol`, the
+KIP-848 ConsumerGroupDescribe bodies from `consumer_protocol`.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import itertools
 import socket
 import ssl
 import struct
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kafka.errors import for_code
 from kafka.net.sasl import get_sasl_mechanism
@@ -41,6 +44,10 @@ _API_VERSIONS, _SASL_HANDSHAKE, _SASL_AUTHENTICATE = 18, 17, 36
 _METADATA, _FIND_COORDINATOR = 3, 10
 # A broker answer larger than this is not an admin answer; refuse it rather than allocate it.
 _MAX_FRAME = 64 * 1024 * 1024
+# A group's coordinator answers these while it moves or loads: asking again shortly succeeds.
+COORDINATOR_BUSY = frozenset({"NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS", "COORDINATOR_NOT_AVAILABLE"})
+_ATTEMPTS = 3
+T = TypeVar("T")
 
 
 def error_name(code: int) -> str:
@@ -255,3 +262,55 @@ class BrokerConnection:
         if supported is None or supported[0] > highest:
             raise ConsoleError(f"Kafka at {self.address} does not offer a request the console needs while {doing}.")
         return min(highest, supported[1])
+
+
+def connect_bootstrap(config: dict[str, str], timeout: float) -> BrokerConnection:
+    """A connection to the first of the cluster's bootstrap servers that answers."""
+    failure: ConsoleError | None = None
+    for address in filter(None, (part.strip() for part in config["bootstrap.servers"].split(","))):
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConsoleError(f"'{address}' is not a host:port bootstrap address.", code="CONFIG")
+        try:
+            return BrokerConnection(host.strip("[]"), int(port), config, timeout)
+        except ConsoleError as exc:
+            if not exc.retriable:
+                raise
+            failure = exc
+    raise failure or ConsoleError("The cluster has no bootstrap servers.", code="CONFIG")
+
+
+def on_coordinator(
+    config: dict[str, str], timeout: float, group_id: str, action: Callable[[BrokerConnection, Broker], T]
+) -> T:
+    """Run `action` on a connection to the group's coordinator, again if the coordinator moved or was
+    still loading."""
+    for attempt in range(_ATTEMPTS):
+        try:
+            with connect_bootstrap(config, timeout) as bootstrap:
+                coordinator = bootstrap.group_coordinator(group_id)
+                if bootstrap.address == f"{coordinator.host}:{coordinator.port}":
+                    return action(bootstrap, coordinator)
+            with BrokerConnection(coordinator.host, coordinator.port, config, timeout) as connection:
+                return action(connection, coordinator)
+        except ConsoleError as exc:
+            if exc.code not in COORDINATOR_BUSY or attempt == _ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def decoded(decode: Callable[[bytes], T], body: bytes, address: str) -> T:
+    """`decode(body)`, or a ConsoleError saying that the broker at `address` sent what the console cannot read."""
+    try:
+        return decode(body)
+    except MalformedResponse as exc:
+        raise ConsoleError(f"Kafka at {address} sent an answer the console cannot read: {exc}.") from None
+
+
+def cluster_config(cluster) -> dict[str, str]:
+    """A `Cluster` row's librdkafka-style client settings, or a ConsoleError saying how it is misconfigured."""
+    try:
+        return cluster.client_config()
+    except ValueError as exc:
+        raise ConsoleError(f"Cluster '{cluster.name}' is misconfigured: {exc}.", code="CONFIG") from None

@@ -15,11 +15,12 @@ import struct
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from kafka.protocol.schemas.fields.codecs import (
     UUID,
     Boolean,
+    Int8,
     Int16,
     Int32,
     Int64,
@@ -34,6 +35,7 @@ ALTER_SHARE_GROUP_OFFSETS = 91
 
 _STRING = String("utf-8")
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 class MalformedResponse(Exception):
@@ -51,7 +53,7 @@ def request_header(api_key: int, version: int, correlation_id: int, client_id: s
 
 def response_body(frame: bytes, *, flexible_header: bool) -> tuple[int, bytes]:
     """(correlation id, body) of a response frame; header v1 carries tagged fields, v0 does not."""
-    reader = _Reader(frame)
+    reader = Reader(frame)
     correlation_id = reader.int32()
     if flexible_header:
         reader.tagged_fields()
@@ -80,7 +82,10 @@ class DescribedMember:
 
 
 @dataclass(frozen=True)
-class DescribedShareGroup:
+class DescribedGroup(Generic[M]):
+    """A group entry of a ShareGroupDescribe or ConsumerGroupDescribe response: the two are laid out
+    alike but for their members."""
+
     error_code: int
     error_message: str | None
     group_id: str
@@ -88,29 +93,35 @@ class DescribedShareGroup:
     group_epoch: int
     assignment_epoch: int
     assignor: str
-    members: tuple[DescribedMember, ...]
+    members: tuple[M, ...]
     authorized_operations: int
+
+
+DescribedShareGroup = DescribedGroup[DescribedMember]
 
 
 def encode_share_group_describe(group_ids: Iterable[str], include_authorized_operations: bool = False) -> bytes:
     """ShareGroupDescribe v1 request body."""
     return (
-        _array(group_ids, _compact_string) + Boolean.encode(include_authorized_operations) + TaggedFields.encode_empty()
+        encode_array(group_ids, encode_compact_string)
+        + Boolean.encode(include_authorized_operations)
+        + TaggedFields.encode_empty()
     )
 
 
 def decode_share_group_describe(body: bytes) -> list[DescribedShareGroup]:
     """ShareGroupDescribe v1 response body: one entry per group asked for."""
-    reader = _Reader(body)
+    reader = Reader(body)
     reader.int32()  # throttle time
-    groups = reader.array(_described_group)
+    groups = reader.array(lambda r: read_described_group(r, _described_member))
     reader.tagged_fields()
     reader.end()
     return groups
 
 
-def _described_group(reader: _Reader) -> DescribedShareGroup:
-    group = DescribedShareGroup(
+def read_described_group(reader: Reader, read_member: Callable[[Reader], M]) -> DescribedGroup[M]:
+    """One group entry of a ShareGroupDescribe or ConsumerGroupDescribe response, its members read by `read_member`."""
+    group = DescribedGroup(
         error_code=reader.int16(),
         error_message=reader.nullable_string(),
         group_id=reader.string(),
@@ -118,28 +129,29 @@ def _described_group(reader: _Reader) -> DescribedShareGroup:
         group_epoch=reader.int32(),
         assignment_epoch=reader.int32(),
         assignor=reader.string(),
-        members=tuple(reader.array(_described_member)),
+        members=tuple(reader.array(read_member)),
         authorized_operations=reader.int32(),
     )
     reader.tagged_fields()
     return group
 
 
-def _described_member(reader: _Reader) -> DescribedMember:
+def _described_member(reader: Reader) -> DescribedMember:
     member_id = reader.string()
     rack_id = reader.nullable_string()
     member_epoch = reader.int32()
     client_id = reader.string()
     client_host = reader.string()
-    subscribed = tuple(reader.array(_Reader.string))
-    assignment = tuple(reader.array(_described_topic_partitions))
+    subscribed = tuple(reader.array(Reader.string))
+    assignment = tuple(reader.array(read_topic_partitions))
     reader.tagged_fields()  # of the Assignment struct
     reader.tagged_fields()  # of the member
     return DescribedMember(member_id, rack_id, member_epoch, client_id, client_host, subscribed, assignment)
 
 
-def _described_topic_partitions(reader: _Reader) -> DescribedTopicPartitions:
-    found = DescribedTopicPartitions(reader.uuid(), reader.string(), tuple(reader.array(_Reader.int32)))
+def read_topic_partitions(reader: Reader) -> DescribedTopicPartitions:
+    """One TopicPartitions struct (topic id, name, partitions), as ConsumerGroupDescribe has it too."""
+    found = DescribedTopicPartitions(reader.uuid(), reader.string(), tuple(reader.array(Reader.int32)))
     reader.tagged_fields()
     return found
 
@@ -176,25 +188,27 @@ def encode_describe_share_group_offsets(group_topics: dict[str, dict[str, list[i
         encoded_topics = (
             UnsignedVarInt32.encode(0)  # a null array: all topics
             if topics is None
-            else _array(
+            else encode_array(
                 sorted(topics.items()),
-                lambda topic: _compact_string(topic[0]) + _array(topic[1], Int32.encode) + TaggedFields.encode_empty(),
+                lambda topic: (
+                    encode_compact_string(topic[0]) + encode_array(topic[1], Int32.encode) + TaggedFields.encode_empty()
+                ),
             )
         )
-        return _compact_string(group_id) + encoded_topics + TaggedFields.encode_empty()
+        return encode_compact_string(group_id) + encoded_topics + TaggedFields.encode_empty()
 
-    return _array(group_topics.items(), group) + TaggedFields.encode_empty()
+    return encode_array(group_topics.items(), group) + TaggedFields.encode_empty()
 
 
 def decode_describe_share_group_offsets(body: bytes, version: int) -> list[ShareGroupOffsets]:
     """DescribeShareGroupOffsets response body of `version` (0 or 1)."""
     if version not in (0, 1):
         raise ValueError(f"DescribeShareGroupOffsets v{version} is not one the console speaks")
-    reader = _Reader(body)
+    reader = Reader(body)
     reader.int32()  # throttle time
 
-    def partition(topic: str, topic_id: uuid.UUID) -> Callable[[_Reader], SharePartitionState]:
-        def read(r: _Reader) -> SharePartitionState:
+    def partition(topic: str, topic_id: uuid.UUID) -> Callable[[Reader], SharePartitionState]:
+        def read(r: Reader) -> SharePartitionState:
             index, start, epoch = r.int32(), r.int64(), r.int32()
             lag = r.int64() if version >= 1 else -1
             state = SharePartitionState(topic, topic_id, index, start, epoch, lag, r.int16(), r.nullable_string())
@@ -203,13 +217,13 @@ def decode_describe_share_group_offsets(body: bytes, version: int) -> list[Share
 
         return read
 
-    def topic(r: _Reader) -> list[SharePartitionState]:
+    def topic(r: Reader) -> list[SharePartitionState]:
         name, topic_id = r.string(), r.uuid()
         partitions = r.array(partition(name, topic_id))
         r.tagged_fields()
         return partitions
 
-    def group(r: _Reader) -> ShareGroupOffsets:
+    def group(r: Reader) -> ShareGroupOffsets:
         group_id = r.string()
         partitions = tuple(state for states in r.array(topic) for state in states)
         offsets = ShareGroupOffsets(group_id, partitions, r.int16(), r.nullable_string())
@@ -246,28 +260,28 @@ def encode_alter_share_group_offsets(group_id: str, offsets: dict[str, dict[int,
     def topic(entry: tuple[str, dict[int, int]]) -> bytes:
         name, partitions = entry
         return (
-            _compact_string(name)
-            + _array(
+            encode_compact_string(name)
+            + encode_array(
                 sorted(partitions.items()),
                 lambda p: Int32.encode(p[0]) + Int64.encode(p[1]) + TaggedFields.encode_empty(),
             )
             + TaggedFields.encode_empty()
         )
 
-    return _compact_string(group_id) + _array(sorted(offsets.items()), topic) + TaggedFields.encode_empty()
+    return encode_compact_string(group_id) + encode_array(sorted(offsets.items()), topic) + TaggedFields.encode_empty()
 
 
 def decode_alter_share_group_offsets(body: bytes) -> AlterShareGroupOffsetsResult:
     """AlterShareGroupOffsets v0 response body."""
-    reader = _Reader(body)
+    reader = Reader(body)
     reader.int32()  # throttle time
     error_code, error_message = reader.int16(), reader.nullable_string()
 
-    def topic(r: _Reader) -> list[AlteredPartition]:
+    def topic(r: Reader) -> list[AlteredPartition]:
         name = r.string()
         r.uuid()
 
-        def partition(rp: _Reader) -> AlteredPartition:
+        def partition(rp: Reader) -> AlteredPartition:
             altered = AlteredPartition(name, rp.int32(), rp.int16(), rp.nullable_string())
             rp.tagged_fields()
             return altered
@@ -282,19 +296,19 @@ def decode_alter_share_group_offsets(body: bytes) -> AlterShareGroupOffsetsResul
     return AlterShareGroupOffsetsResult(error_code, error_message, partitions)
 
 
-# -- primitives ------------------------------------------------------------------------------------
+# -- primitives (consumer_protocol encodes and reads its bodies with them too) ---------------------
 
 
-def _compact_string(value: str) -> bytes:
+def encode_compact_string(value: str) -> bytes:
     return _STRING.encode(value, compact=True)
 
 
-def _array(items: Iterable[T], encode: Callable[[T], bytes]) -> bytes:
+def encode_array(items: Iterable[T], encode: Callable[[T], bytes]) -> bytes:
     encoded = [encode(item) for item in items]
     return UnsignedVarInt32.encode(len(encoded) + 1) + b"".join(encoded)
 
 
-class _Reader:
+class Reader:
     """Reads a flexible-version body; any shortfall or leftover is a MalformedResponse."""
 
     def __init__(self, data: bytes):
@@ -306,6 +320,9 @@ class _Reader:
             return decode(self._data)
         except (struct.error, ValueError, IndexError) as exc:
             raise MalformedResponse(f"response ended early or is garbled at byte {self._data.tell()}") from exc
+
+    def int8(self) -> int:
+        return self._read(Int8.decode)
 
     def int16(self) -> int:
         return self._read(Int16.decode)
@@ -328,7 +345,7 @@ class _Reader:
             raise MalformedResponse(f"a null where a string must be, at byte {self._data.tell()}")
         return value
 
-    def array(self, read: Callable[[_Reader], T]) -> list[T]:
+    def array(self, read: Callable[[Reader], T]) -> list[T]:
         length = self._read(UnsignedVarInt32.decode) - 1
         if length < 0:
             return []

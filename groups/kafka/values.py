@@ -37,7 +37,8 @@ class ConsoleError(Exception):
         return False
 
 
-# KIP-848's Assigning and Reconciling reach the console as "Unknown", which must count as active.
+# librdkafka names KIP-848's Assigning and Reconciling "Unknown"; describe_groups asks the coordinator for
+# the true state (consumer_groups.with_true_states), and where it cannot, "Unknown" must count as active.
 INACTIVE_STATES = frozenset({"Empty", "Dead"})
 
 

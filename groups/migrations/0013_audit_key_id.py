@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("groups", "0011_alerts"),
+        ("groups", "0012_metrics"),
     ]
 
     operations = [

@@ -20,8 +20,9 @@ from groups import browse, reading
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
 from groups.kafka.records import first_records
 from groups.models import Cluster, Operation
-from groups.operations import lifecycle
+from groups.operations import lifecycle, reset_steps
 from groups.operations.lifecycle import Review, active_group_message
+from groups.operations.plan_review import compare_plans
 from groups.planning import deletions, inputs
 from groups.planning import resets as planning
 from groups.planning.replays import format_time_ms
@@ -146,32 +147,7 @@ def preview_reset(
         scope = planning.parse_scope(scope_text) if scope_text.strip() else planning.ALL_TOPICS
         # "All topics" of a copy means the partitions the other group has offsets for.
         basis = strategy.offsets if isinstance(strategy, planning.FromGroup) else committed
-    topics = (
-        set(scope.topics) | {t for t, _ in scope.partitions} | ({tp[0] for tp in basis} if scope.all_topics else set())
-    )
-    counts = client.topic_partition_counts(sorted(topics))
-    partitions = [TP(t, p) for t, p in planning.resolve_scope(scope, basis, counts)]
-
-    log = client.log_offsets(partitions)
-    facts, gone = [], []
-    for tp in partitions:
-        start, end = log[tp].start, log[tp].end
-        if start is None or end is None:
-            gone.append(str(tp))
-        else:
-            facts.append(planning.PartitionFacts(tp.topic, tp.partition, committed.get(tp), start, end))
-    if gone:
-        raise ConsoleError(
-            f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
-            code="LEADER_NOT_AVAILABLE",
-            retriable=True,
-        )
-    timestamp = planning.lookup_timestamp(strategy, now)
-    offsets_for_time = None
-    if timestamp is not None:
-        found = client.offsets_for_time(partitions, timestamp)
-        offsets_for_time = {(tp.topic, tp.partition): offset for tp, offset in found.items()}
-    plan = planning.plan_reset(strategy, facts, offsets_for_time=offsets_for_time)
+    plan = reset_steps.plan_against_log(client, strategy, scope, basis, committed, now)
     exists = not reading.group_missing(group, committed)
     if not exists and plan.rows:
         created = f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
@@ -318,67 +294,6 @@ def run_operation(operation_id: int) -> None:
     lifecycle.execute(operation_id)
 
 
-@dataclass(frozen=True)
-class PartitionCheck:
-    """One partition as requested and as the same request plans it now; None where one side lacks it."""
-
-    topic: str
-    partition: int
-    before_then: int | None
-    after_then: int | None
-    before_now: int | None
-    after_now: int | None
-    log_start_now: int | None
-    log_end_now: int | None
-    in_request: bool
-    in_plan_now: bool
-
-    @property
-    def moved(self) -> bool:
-        """The group's committed offset is not what the request found, so the worker would refuse the plan."""
-        return self.in_request and (not self.in_plan_now or self.before_now != self.before_then)
-
-    @property
-    def replanned(self) -> bool:
-        return self.in_request and self.in_plan_now and self.after_now != self.after_then
-
-    @property
-    def outside_log(self) -> bool:
-        """The requested offset has left the partition's log (retention passed it, or the log was cut)."""
-        if self.after_then is None or self.log_start_now is None or self.log_end_now is None:
-            return False  # not both in the request and in the plan now
-        return not self.log_start_now <= self.after_then <= self.log_end_now
-
-    @property
-    def differs(self) -> bool:
-        """Planned now, the request would not be what was asked, though the plan can still be applied."""
-        return not self.moved and (not self.in_request or self.replanned or self.outside_log)
-
-
-def compare_plans(requested: list[dict], now: Iterable[planning.PlannedPartition]) -> tuple[PartitionCheck, ...]:
-    """Each partition of a requested plan beside the same request planned now, for an approver's review."""
-    then = {(row["topic"], row["partition"]): row for row in requested}
-    current = {(row.topic, row.partition): row for row in now}
-    checks = []
-    for key in sorted(then.keys() | current.keys()):
-        old, new = then.get(key), current.get(key)
-        checks.append(
-            PartitionCheck(
-                topic=key[0],
-                partition=key[1],
-                before_then=old["before"] if old else None,
-                after_then=old["after"] if old else None,
-                before_now=new.before if new else None,
-                after_now=new.after if new else None,
-                log_start_now=new.log_start if new else None,
-                log_end_now=new.log_end if new else None,
-                in_request=old is not None,
-                in_plan_now=new is not None,
-            )
-        )
-    return tuple(checks)
-
-
 class _GroupRun(lifecycle.Run):
     """A run that changes one group: under the group's lock, and only while the group is inactive."""
 
@@ -411,12 +326,7 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
         group_id = operation.group_id
         self.refuse_if_active(client.describe_groups([group_id])[group_id])
         current = client.committed_offsets([group_id])[group_id]
-        drifted = [
-            f"{row['topic']}-{row['partition']} was {_offset_text(row['before'])} at preview, now "
-            f"{_offset_text(current.get(TP(row['topic'], row['partition'])))}"
-            for row in operation.plan
-            if current.get(TP(row["topic"], row["partition"])) != row["before"]
-        ]
+        drifted = reset_steps.drifted(operation.plan, current)
         if drifted:
             raise ConsoleError(
                 "The group's committed offsets changed since the preview (" + "; ".join(drifted) + "). "
@@ -425,18 +335,7 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
             )
         client.alter_offsets(group_id, {TP(r["topic"], r["partition"]): r["after"] for r in operation.plan})
         Operation.objects.filter(pk=operation.pk).update(heartbeat=timezone.now())
-        after = client.committed_offsets([group_id])[group_id]
-        outcome = [
-            {
-                "topic": r["topic"],
-                "partition": r["partition"],
-                "planned": r["after"],
-                "committed": after.get(TP(r["topic"], r["partition"])),
-                "verified": after.get(TP(r["topic"], r["partition"])) == r["after"],
-            }
-            for r in operation.plan
-        ]
-        wrong = [f"{o['topic']}-{o['partition']}" for o in outcome if not o["verified"]]
+        outcome, wrong = reset_steps.read_back(operation.plan, client.committed_offsets([group_id])[group_id])
         if wrong:
             self.finish(
                 Operation.Status.FAILED,
@@ -492,10 +391,6 @@ class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
             return Review(group=client_for(operation.cluster).describe_groups([operation.group_id])[operation.group_id])
         except ConsoleError as exc:
             return Review(error=exc.message)
-
-
-def _offset_text(offset: int | None) -> str:
-    return "none" if offset is None else str(offset)
 
 
 def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:

@@ -25,9 +25,9 @@ from groups.kafka import (
     share_client_for,
 )
 from groups.models import Cluster, Operation
-from groups.operations import lifecycle
+from groups.operations import lifecycle, reset_steps
 from groups.operations.lifecycle import Review
-from groups.operations.resets import compare_plans
+from groups.operations.plan_review import compare_plans
 from groups.planning import inputs
 from groups.planning import resets as planning
 
@@ -110,34 +110,7 @@ def preview_share_reset(
         scope = planning.Scope(partitions=frozenset(strategy.before))
     else:
         scope = planning.parse_scope(scope_text) if scope_text.strip() else planning.ALL_TOPICS
-    topics = (
-        set(scope.topics)
-        | {t for t, _ in scope.partitions}
-        | ({tp.topic for tp in start} if scope.all_topics else set())
-    )
-    counts = client.topic_partition_counts(sorted(topics))
-    partitions = [TP(t, p) for t, p in planning.resolve_scope(scope, start, counts)]
-
-    log = client.log_offsets(partitions)
-    facts, gone = [], []
-    for tp in partitions:
-        log_start, log_end = log[tp].start, log[tp].end
-        if log_start is None or log_end is None:
-            gone.append(str(tp))
-        else:
-            facts.append(planning.PartitionFacts(tp.topic, tp.partition, start.get(tp), log_start, log_end))
-    if gone:
-        raise ConsoleError(
-            f"Partitions {', '.join(gone)} have no leader or vanished while planning; try again.",
-            code="LEADER_NOT_AVAILABLE",
-            retriable=True,
-        )
-    timestamp = planning.lookup_timestamp(strategy, now)
-    offsets_for_time = None
-    if timestamp is not None:
-        found = client.offsets_for_time(partitions, timestamp)
-        offsets_for_time = {(tp.topic, tp.partition): offset for tp, offset in found.items()}
-    plan = planning.plan_reset(strategy, facts, offsets_for_time=offsets_for_time)
+    plan = reset_steps.plan_against_log(client, strategy, scope, start, start, now)
     return SharePreview(group=state.description, plan=plan, zone_assumed=zone_assumed)
 
 
@@ -198,12 +171,7 @@ class ShareResetRun(lifecycle.Run, kind=Operation.Kind.SHARE_RESET):
                 code="GROUP_ACTIVE",
             )
         current = {offset.tp: offset.start_offset for offset in share.start_offsets(group_id)}
-        drifted = [
-            f"{row['topic']}-{row['partition']} was {_offset_text(row['before'])} at preview, now "
-            f"{_offset_text(current.get(TP(row['topic'], row['partition'])))}"
-            for row in operation.plan
-            if current.get(TP(row["topic"], row["partition"])) != row["before"]
-        ]
+        drifted = reset_steps.drifted(operation.plan, current)
         if drifted:
             raise ConsoleError(
                 "The share group's start offsets changed since the preview (" + "; ".join(drifted) + "). "
@@ -213,17 +181,7 @@ class ShareResetRun(lifecycle.Run, kind=Operation.Kind.SHARE_RESET):
         share.alter_start_offsets(group_id, {TP(r["topic"], r["partition"]): r["after"] for r in operation.plan})
         Operation.objects.filter(pk=operation.pk).update(heartbeat=timezone.now())
         after = {offset.tp: offset.start_offset for offset in share.start_offsets(group_id)}
-        outcome = [
-            {
-                "topic": r["topic"],
-                "partition": r["partition"],
-                "planned": r["after"],
-                "committed": after.get(TP(r["topic"], r["partition"])),
-                "verified": after.get(TP(r["topic"], r["partition"])) == r["after"],
-            }
-            for r in operation.plan
-        ]
-        wrong = [f"{o['topic']}-{o['partition']}" for o in outcome if not o["verified"]]
+        outcome, wrong = reset_steps.read_back(operation.plan, after)
         if wrong:
             self.finish(
                 Operation.Status.FAILED,
@@ -268,7 +226,3 @@ class ShareResetRun(lifecycle.Run, kind=Operation.Kind.SHARE_RESET):
             ):
                 reaped.append(operation.pk)
         return reaped
-
-
-def _offset_text(offset: int | None) -> str:
-    return "none" if offset is None else str(offset)

@@ -54,7 +54,7 @@ class ClusterScheduler(PersistentScheduler):
         finally:
             self._refreshed_at = time.monotonic()
         # Celery annotates entries, but merge_inplace builds them from dicts, as its own setup does.
-        self.merge_inplace({**self.app.conf.beat_schedule, **entries})  # type: ignore[arg-type, dict-item]
+        self.merge_inplace({**self.app.conf.beat_schedule, **entries})  # type: ignore[dict-item]
 
     def tick(self, *args, **kwargs) -> float:
         if self._refreshed_at is None or time.monotonic() - self._refreshed_at >= REFRESH_SECONDS:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 from groups import estimates, forecasts, status
 from groups.kafka import TP
@@ -103,12 +104,21 @@ class Evaluated:
 
 @dataclass(frozen=True)
 class _TopicState:
-    """One topic's partitions this round: log-end windows, log histories, and timelines where needed."""
+    """One topic's partitions this round: log-end windows and log histories."""
 
     ends: dict[int, list[int | None]]
     histories: dict[int, list[estimates.LogRound]]
-    timelines: dict[int, estimates.Timeline]
-    rate_histories: dict[int, list[estimates.LogRound]]
+
+
+class _PartitionFacts(NamedTuple):
+    """What every group reading one topic partition shares this round: worked out once, not per group."""
+
+    reading: PartitionReading
+    ends: Sequence[int | None]  # the log ends of the status window
+    timeline: estimates.Timeline
+    rate_history: Sequence[estimates.LogRound]  # what the log start's rate is measured on
+    retention_ms: int | None
+    steady_end: int | None = None  # the log end when the whole window saw it unchanged
 
 
 def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
@@ -138,7 +148,14 @@ class _Round:
         self.window_rounds = window_rounds
         self.window_ms = (*carried.window_ms, reading.t_ms)[-window_rounds:]
         self.keep = len(self.window_ms) - 1
+        times = list(self.window_ms)
+        full = window_rounds >= 2 and len(times) == window_rounds and times == sorted(set(times))
+        # A steady window (status.evaluate_steady) spans the full window; its rates are those of
+        # any constant series over the window's times, measured once a round.
+        self.steady_span_ms = times[-1] - times[0] if full else None
+        self.steady_rates = forecasts.partition_rates([status.Observation(t, 0, 0) for t in times])
         self.retention_warning_s = retention_warning_s
+        self.partition_facts: dict[TP, _PartitionFacts] = {}
         self.topics = self._topic_states()
 
     def _lagging_floor(self) -> dict[TP, int]:
@@ -157,7 +174,7 @@ class _Round:
         for name, topic in self.reading.topics.items():
             previous_ends = rows.decode_window(self.carried.topic_windows.get(name, "")).get(name, {})
             previous_histories = timelines.decode(self.carried.topic_histories.get(name, ""))
-            state = _TopicState({}, {}, {}, {})
+            state = _TopicState({}, {})
             for p in range(topic.partitions):
                 tp = TP(name, p)
                 ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
@@ -169,35 +186,51 @@ class _Round:
                     previous_histories.get(p, ()), latest, keep_offset=floor.get(tp), min_rounds=self.window_rounds
                 )
                 state.histories[p] = history
+                timeline = _NO_TIMELINE
+                rate_history: tuple[estimates.LogRound, ...] = ()
                 if tp in floor:
-                    state.timelines[p] = estimates.timeline_from_history(history)
+                    timeline = estimates.timeline_from_history(history)
                     # The log start's rate is measured between the first round after the last
-                    # discontinuity and the latest; the rounds between change nothing.
-                    starts = [(r.t_ms, r.log_start) for r in history if r.log_start is not None]
+                    # discontinuity and the latest; the rounds between change nothing. Picked by
+                    # position: after the clock stepped back, two rounds may share a time.
+                    starts = [r for r in history if r.log_start is not None]
                     if starts:
-                        first = starts[estimates.continuous_from(starts)][0]
-                        state.rate_histories[p] = [r for r in history if r.t_ms in (first, self.now_ms)]
+                        first = estimates.continuous_from([(r.t_ms, r.log_start or 0) for r in starts])
+                        rate_history = (starts[first], starts[-1]) if first < len(starts) - 1 else (starts[first],)
+                window = state.ends[p]
+                steady = (
+                    window[0] if len(window) == self.window_rounds and window.count(window[0]) == len(window) else None
+                )
+                self.partition_facts[tp] = _PartitionFacts(
+                    ends, window, timeline, rate_history, topic.retention_ms, steady
+                )
             out[name] = state
         return out
 
-    def observations(self, tp: TP, committed_series: list[int | None]) -> list[status.Observation]:
+    def facts_of(self, tp: TP) -> _PartitionFacts:
+        """The shared facts of a partition; a group's commit on a partition the metadata lacks gets defaults."""
+        facts = self.partition_facts.get(tp)
+        if facts is None:
+            topic = self.reading.topics.get(tp.topic)
+            ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
+            facts = _PartitionFacts(ends, (), _NO_TIMELINE, (), topic.retention_ms if topic else None)
+        return facts
+
+    def observations(self, ends: Sequence[int | None], committed_series: list[int | None]) -> list[status.Observation]:
         """The status window of one group-partition: its committed offsets beside the partition's log ends."""
-        state = self.topics.get(tp.topic)
-        ends = state.ends.get(tp.partition, []) if state else []
-        times = self.window_ms[len(self.window_ms) - len(committed_series) :]
-        shift = len(ends) - len(committed_series)
-        return [
-            status.Observation(t, c, ends[i + shift] if i + shift >= 0 else None)
-            for i, (t, c) in enumerate(zip(times, committed_series))
-        ]
+        count = len(committed_series)
+        times = self.window_ms[len(self.window_ms) - count :]
+        shift = len(ends) - count
+        aligned = ends[shift:] if shift >= 0 else [None] * -shift + list(ends)
+        return list(map(status.Observation, times, committed_series, aligned))
 
     def group_row(self, group: GroupReading) -> tuple[GroupRow, list[tuple[TP, int | None, float | None]]]:
         """A group's row, and (partition, lag, lag seconds) of each partition it has committed on."""
-        owners = {
-            tp: rows.Owner(m.member_id, m.client_id, m.host, m.instance_id)
-            for m in group.members
-            for tp in m.assignment
-        }
+        owners: dict[TP, rows.Owner] = {}
+        for m in group.members:
+            member = rows.Owner(m.member_id, m.client_id, m.host, m.instance_id)  # one per member, not per partition
+            for tp in m.assignment:
+                owners[tp] = member
         previous = rows.decode_window(self.carried.group_windows.get(group.group_id, ""))
         moves = [status.ConsoleMove(op, t) for op, t in self.facts.moves.get(group.group_id, ())]
         details = []
@@ -208,28 +241,42 @@ class _Round:
         lagging: dict[status.PartitionKey, Sequence[status.Observation]] = {}
         lagging_rates: dict[status.PartitionKey, forecasts.Rates] = {}
         committed_lags = []
-        for tp in sorted(set(owners) | set(group.committed)):
+        for tp in sorted(owners.keys() | group.committed.keys()):
             committed = group.committed.get(tp)
-            ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
+            facts = self.facts_of(tp)
+            ends = facts.reading
             lag = partition_lag(committed, ends.log_end)
             owner = owners.get(tp)
             series = _carry(previous.get(tp.topic, {}).get(tp.partition, ()), self.keep, committed)
             window.setdefault(tp.topic, {})[tp.partition] = series
-            observed = self.observations(tp, series)
-            judged = status.evaluate_partition(
-                observed,
-                now_ms=self.now_ms,
-                moves=moves,
-                has_consumer=owner is not None,
-                window_length=self.window_rounds,
+            steady = (
+                self.steady_span_ms is not None
+                and facts.steady_end is not None
+                and committed is not None
+                and committed >= 0
+                and series.count(committed) == self.window_rounds
             )
-            state = self.topics.get(tp.topic)
-            timeline = state.timelines.get(tp.partition, _NO_TIMELINE) if state else _NO_TIMELINE
+            if steady:
+                assert committed is not None and facts.steady_end is not None and self.steady_span_ms is not None
+                judged = status.evaluate_steady(
+                    committed, facts.steady_end, span_ms=self.steady_span_ms, has_consumer=owner is not None
+                )
+                # What catch_up reads of a window whose rates it is handed: the latest round.
+                observed = [status.Observation(self.now_ms, committed, facts.steady_end)]
+            else:
+                observed = self.observations(facts.ends, series)
+                judged = status.evaluate_partition(
+                    observed,
+                    now_ms=self.now_ms,
+                    moves=moves,
+                    has_consumer=owner is not None,
+                    window_length=self.window_rounds,
+                )
             figure = estimates.lag_seconds(
                 committed=committed,
                 log_start=ends.log_start,
                 log_end=ends.log_end,
-                timeline=timeline,
+                timeline=facts.timeline,
                 now_ms=self.now_ms,
             )
             margin = None
@@ -237,17 +284,17 @@ class _Round:
                 statuses[tp], lag_figures[tp] = judged, figure
                 committed_lags.append((tp, lag, figure.seconds))
                 if lag is not None and lag > 0:
-                    lagging[tp], lagging_rates[tp] = observed, forecasts.partition_rates(observed)
-                topic = self.reading.topics.get(tp.topic)
+                    lagging[tp] = observed
+                    lagging_rates[tp] = self.steady_rates if steady else forecasts.partition_rates(observed)
                 margin = forecasts.retention_margin(
                     committed=committed,
                     log_start=ends.log_start,
                     log_end=ends.log_end,
-                    history=state.rate_histories.get(tp.partition, ()) if state else (),
+                    history=facts.rate_history,
                     # Rates matter only to unread records; measuring them costs more than the rest.
                     rates=lagging_rates.get(tp, _NO_RATES),
                     lag=figure,
-                    retention_ms=topic.retention_ms if topic else None,
+                    retention_ms=facts.retention_ms,
                     warn_below_s=self.retention_warning_s,
                 )
                 if margin.state in _MARGIN_STATES:

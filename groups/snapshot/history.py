@@ -19,7 +19,7 @@ places, each written once and deleted once:
 - day chunks: once a day is packed, its hour roll-ups are merged into one chunk per series.
 
 Every round is kept HISTORY_FULL_RETENTION_HOURS (24) and roll-ups HISTORY_ROLLUP_RETENTION_DAYS
-(30): `history_upkeep.roll_up_and_prune`, run each minute by Celery beat, does the packing (within
+(30): `history_rollup.roll_up_and_prune`, run each minute by Celery beat, does the packing (within
 a time budget, carried on by the next run) and the pruning. Retention drops whole chunks (an hour of rounds, a
 day of roll-ups) once all of it is past.
 
@@ -83,7 +83,7 @@ SEAL_DELAY_MS = 5 * 60_000
 
 ROWS_PER_INSERT = 1000  # PostgreSQL takes at most 65,535 parameters a statement
 _LONGEST_LABEL = 100
-LARGEST_INT = 1 << 62  # differences of two such numbers still fit in 8 bytes
+_LARGEST_INT = 1 << 62  # differences of two such numbers still fit in 8 bytes
 _to_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
@@ -125,7 +125,7 @@ def read_series(
     `max_points`, more points than that are merged into wider buckets (a multiple of 5 minutes).
     Values come in VALUES[kind] order; an unknown series has no points.
     """
-    until = current_ms() if until_ms is None else until_ms
+    until = now_ms() if until_ms is None else until_ms
     if until < since_ms:
         raise ValueError("the start of the range is after its end")
     if max_points is not None and max_points < 1:
@@ -160,7 +160,7 @@ def read_recent(
     Round by round only: the range must be one whose rounds are all kept (ValueError if not).
     Unknown series are left out.
     """
-    until = current_ms() if until_ms is None else until_ms
+    until = now_ms() if until_ms is None else until_ms
     kept_from = (
         HistoryWatermark.objects.filter(cluster_id=cluster_id, kind=kind)
         .values_list("rounds_kept_from_ms", flat=True)
@@ -179,10 +179,10 @@ def read_recent(
     # found in its chunk (a round found in both keeps the same values).
     times = round_times(cluster_id, kind, since_ms, until)
     head = list(
-        HistoryPoint.objects.filter(t_ms__in=times, series_id__in=keys_by_id).values_list("t_ms", "series_id", "data")
+        HistoryPoint.objects.filter(t_ms__in=times, series_id__in=keys_by_id).values_list("series_id", "t_ms", "data")
     )
     values = json.loads("[" + ",".join(data for _, _, data in head) + "]")
-    for (t_ms, series_id, _), one in zip(head, values, strict=True):
+    for (series_id, t_ms, _), one in zip(head, values, strict=True):
         found[series_id][t_ms] = tuple(one)
     chunks = HistoryChunk.objects.filter(
         series_id__in=keys_by_id,
@@ -235,7 +235,7 @@ def _as_json(kind: str, types: tuple[type, ...], key: str, values: Sequence[Valu
                     f"{kind} {key!r}: {VALUES[kind][n]} must be a finite number, or None when it is unknown"
                 )
             checked[n] = round(value, 3)
-        elif isinstance(value, int) and not -LARGEST_INT < value < LARGEST_INT:
+        elif isinstance(value, int) and not -_LARGEST_INT < value < _LARGEST_INT:
             raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} {value} is too large to keep")
         elif isinstance(value, str) and len(value) > _LONGEST_LABEL:
             raise ValueError(f"{kind} {key!r}: {VALUES[kind][n]} is longer than {_LONGEST_LABEL} characters")
@@ -253,8 +253,8 @@ def _insert_head(rows: list[tuple[int, int, str]]) -> None:
     """
     meta = HistoryPoint._meta
     quote = connection.ops.quote_name
-    column = {field.name: field.column for field in meta.concrete_fields if field.column}
-    columns = ", ".join(quote(column[name]) for name in ("t_ms", "series", "data"))
+    column_of = {field.name: field.column for field in meta.concrete_fields if field.column}
+    columns = ", ".join(quote(column_of[name]) for name in ("t_ms", "series", "data"))
     per_statement = min(ROWS_PER_INSERT, (connection.features.max_query_params or 3 * ROWS_PER_INSERT) // 3)
     with connection.cursor() as cursor:
         for n in range(0, len(rows), per_statement):
@@ -320,7 +320,7 @@ def _by_time(points: list[Point]) -> list[Point]:
 def _head(cluster_id: int, kind: str, series_id: int, since: int, until: int) -> list[Point]:
     times = round_times(cluster_id, kind, since, until)
     rows = HistoryPoint.objects.filter(t_ms__in=times, series_id=series_id).order_by("t_ms")
-    return decoded_rounds(list(rows.values_list("t_ms", "data")))
+    return decode_head(list(rows.values_list("series_id", "t_ms", "data")))
 
 
 def round_times(cluster_id: int, kind: str, since: int, until: int) -> list[int]:
@@ -330,10 +330,10 @@ def round_times(cluster_id: int, kind: str, since: int, until: int) -> list[int]
     return list(rounds.values_list("t_ms", flat=True))
 
 
-def decoded_rounds(rows: Sequence[tuple[int, str]]) -> list[Point]:
-    """Head rows (time, data) as rounds; one JSON document for all is several times faster than one each."""
-    values = json.loads("[" + ",".join(data for _, data in rows) + "]")
-    return [Point(t, v, v, v) for (t, _), v in zip(rows, map(tuple, values), strict=True)]
+def decode_head(rows: Sequence[tuple[int, int, str]]) -> list[Point]:
+    """Head rows as rounds; one JSON document for all of them is several times faster than one each."""
+    values = json.loads("[" + ",".join(data for _, _, data in rows) + "]")
+    return [Point(t, v, v, v) for (_, t, _), v in zip(rows, map(tuple, values), strict=True)]
 
 
 def _step_for(since: int, until: int, max_points: int) -> int:
@@ -348,15 +348,13 @@ _RANKS = {status: (n, status) for n, status in enumerate(STATUS_ORDER)}
 
 
 def status_rank(label: str) -> tuple[int, str]:
-    """Where a status falls from best to worst (STATUS_ORDER; one not named there after them all)."""
+    """The sort key of a status label in roll-ups: STATUS_ORDER's, unknown labels last."""
     return _RANKS.get(label) or (len(STATUS_ORDER), label)
 
 
 def full_retention_ms() -> int:
-    """How long every round is kept (HISTORY_FULL_RETENTION_HOURS), in ms."""
     return settings.HISTORY_FULL_RETENTION_HOURS * HOUR_MS
 
 
-def current_ms() -> int:
-    """The wall clock in ms, as rounds carry their times."""
+def now_ms() -> int:
     return int(time.time() * 1000)

@@ -148,14 +148,14 @@ def pack(times: Sequence[int], columns: Sequence[Sequence[Value]]) -> bytes:
     return zlib.compress(b"".join(parts), 6)
 
 
-def unpack(blob: bytes | memoryview) -> tuple[list[int], list[list[Value]]]:
+def unpack(blob: bytes | memoryview) -> tuple[list[int], list[Sequence[Value]]]:
     data = memoryview(zlib.decompress(blob))
     fmt, n, width = _HEADER.unpack_from(data)
     if fmt != _FORMAT:
         raise PackingError(f"unknown chunk format {fmt}")
     pos = _HEADER.size
     times, pos = _unpack_ints(data, pos, n)
-    columns = []
+    columns: list[Sequence[Value]] = []
     for _ in range(width):
         column, pos = _unpack_column(data, pos, n)
         columns.append(column)
@@ -167,23 +167,25 @@ def _pack_column(values: list[Value]) -> bytes:
     if not known:
         return bytes([_ALL_NONE])
     nulls = b"\x00" if len(known) == len(values) else b"\x01" + _bitmap([v is not None for v in values])
-    types = set(map(type, known))
-    if str in types:
-        if len(types) > 1:
+    labels = [v for v in known if isinstance(v, str)]
+    numbers = [v for v in known if not isinstance(v, str)]
+    ints = [v for v in numbers if not isinstance(v, float)]
+    if labels:
+        if numbers:
             raise PackingError("a value column holds numbers or labels, not both")
-        tag, body = _LABEL, _pack_labels(known)  # type: ignore[arg-type]
-    elif float in types:
-        millis = _as_thousandths(known)  # type: ignore[arg-type]
+        tag, body = _LABEL, _pack_labels(labels)
+    elif len(ints) < len(numbers):
+        millis = _as_thousandths(numbers)
         if millis is None:
-            tag, body = _FLOAT, _ordered(array("d", known)).tobytes()
+            tag, body = _FLOAT, _ordered(array("d", numbers)).tobytes()
         else:
             tag, body = _MILLI, _pack_ints(millis)
     else:
-        tag, body = _INT, _pack_ints(known)  # type: ignore[arg-type]
+        tag, body = _INT, _pack_ints(ints)
     return bytes([tag]) + nulls + body
 
 
-def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int]:
+def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[Sequence[Value], int]:
     tag = data[pos]
     pos += 1
     if tag == _ALL_NONE:
@@ -194,9 +196,9 @@ def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int
         pos += (n + 7) // 8
     pos += 1
     count = n if present is None else sum(present)
-    known: list[Value]
+    known: Sequence[Value]
     if tag == _INT:
-        known, pos = _unpack_ints(data, pos, count)  # type: ignore[assignment]
+        known, pos = _unpack_ints(data, pos, count)
     elif tag == _MILLI:
         ints, pos = _unpack_ints(data, pos, count)
         known = [i / 1000 for i in ints]
@@ -205,7 +207,7 @@ def _unpack_column(data: memoryview, pos: int, n: int) -> tuple[list[Value], int
         floats.frombytes(data[pos : pos + 8 * count])
         known, pos = _ordered(floats).tolist(), pos + 8 * count
     elif tag == _LABEL:
-        known, pos = _unpack_labels(data, pos, count)  # type: ignore[assignment]
+        known, pos = _unpack_labels(data, pos, count)
     else:
         raise PackingError(f"unknown column type {tag}")
     if present is None:
@@ -229,10 +231,10 @@ def _pack_ints(values: list[int]) -> bytes:
     """Differences from the previous value, in the narrowest width, byte planes regrouped."""
     deltas = [values[0]] + [b - a for a, b in pairwise(values)] if values else []
     biggest = max(max(deltas), -min(deltas)) if deltas else 0
-    width = next((width for width in _WIDTHS if biggest < width[2]), None)
+    width = next(((code, size) for code, size, bound in _WIDTHS if biggest < bound), None)
     if width is None:
         raise PackingError(f"a number too large to keep: {max(values, key=abs)}")
-    code, size, _ = width
+    code, size = width
     raw = _ordered(array(code, deltas)).tobytes()
     return bytes([size]) + b"".join(raw[i::size] for i in range(size))
 

@@ -7,6 +7,7 @@ round renews it from a thread every third of `ttl`, however long its Kafka reads
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Self
 
@@ -62,7 +63,6 @@ class ClusterLock:
         if self._renewer is not None:
             self._renewer.join(timeout=10)
         if self.acquired:
-            try:
+            # Expired or Redis away: the ttl frees it either way.
+            with contextlib.suppress(redis.RedisError):
                 self._lock.release()
-            except redis.RedisError:
-                pass  # expired or Redis away: the ttl frees it either way

@@ -63,7 +63,7 @@ def console_facts(cluster: Cluster, group_ids: set[str], since_ms: int) -> Conso
         .order_by("finished")
         .values_list("group_id", "id", "finished")
     ):
-        if group_id in group_ids:
+        if group_id in group_ids and finished is not None:  # the filter leaves no None; the column allows it
             moves.setdefault(group_id, []).append((operation_id, int(finished.timestamp() * 1000)))
     return ConsoleFacts(replay_operations={g: op for g, op in replays if g in group_ids}, moves=moves)
 

@@ -17,6 +17,7 @@ from groups.snapshot import queries
 from groups.snapshot.history_packing import Point
 from groups.views.common import BadQuery, error_status, get_cluster
 from groups.views.filters import group_query, since_ms, topic_query
+from groups.views.group_facts import group_protocol_json
 from groups.views.history import LAG, LAG_SECONDS, STATUS, group_points, moves
 from groups.views.topics import TopicLine, topic_line, visible_readers
 
@@ -223,6 +224,7 @@ def api_group(request: HttpRequest, cluster: str, group: str) -> JsonResponse:
                 for r in detail.rows
                 for o in [observed.get((r.topic, r.partition))]
             ],
+            **group_protocol_json(cluster_row, d),
         }
     )
 

@@ -11,7 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from groups import access, reading
-from groups.charts import chart_range
+from groups.chart_page import chart_range
 from groups.kafka import ConsoleError, client_for
 from groups.snapshot import queries
 from groups.views.common import (
@@ -25,6 +25,7 @@ from groups.views.common import (
     render_page,
 )
 from groups.views.filters import GROUP_STATES, GROUP_TYPES, PAGE_SIZES, STATUS_VALUES, group_query
+from groups.views.group_facts import group_page_facts
 from groups.views.history import group_chart, lag_sparklines
 
 CHART_TARGET = "history-chart"  # the id of the chart's figure, which its range links reload alone
@@ -108,4 +109,5 @@ def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     observed = {(p.topic, p.partition): p for p in queries.partition_details(row)} if row else {}
     causes = [p for p in observed.values() if p.status_reason][:SHOWN_CAUSES]
     context.update(detail=detail, rows=[(r, observed.get((r.topic, r.partition))) for r in detail.rows], causes=causes)
+    context.update(group_page_facts(request, cluster_row, detail))
     return render_page(request, "groups/group_page.html", "live", context)

@@ -13,8 +13,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
+from groups.chart_page import ChartRange, HistoryChart, history_chart
 from groups.chart_scales import HOUR_MS, MESSAGES, SECONDS
-from groups.charts import ChartMarker, ChartRange, ChartSeries, HistoryChart, history_chart, sparkline_svg
+from groups.charts import ChartMarker, ChartSeries, sparkline_svg
 from groups.models import Cluster, Operation, Snapshot
 from groups.snapshot import history
 from groups.snapshot.history_packing import Point, Value

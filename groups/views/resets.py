@@ -13,7 +13,7 @@ from groups import access, audit, reading
 from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
 from groups.kafka import ClusterClient, ConsoleError, client_for
 from groups.models import Cluster, Operation
-from groups.operations import lifecycle, resets
+from groups.operations import lifecycle, resets, share_resets
 from groups.planning import resets as planning
 from groups.views.common import (
     PREVIEW_EXPIRED,
@@ -36,6 +36,53 @@ def with_outcome(plan: planning.ResetPlan, outcome: Sequence[dict] = ()) -> list
     """The plan's rows, each with what the worker found after applying it (None before)."""
     results = {(o["topic"], o["partition"]): o for o in outcome}
     return [(row, results.get((row.topic, row.partition))) for row in plan.rows]
+
+
+def previewed(
+    preview: resets.Preview | share_resets.SharePreview,
+    salt: str,
+    cluster: Cluster,
+    group: str,
+    fields: dict,
+    undo_of: Operation | None,
+) -> dict:
+    """What a preview page shows of the plan, with a confirmation form signing it where it may run."""
+    confirm = None
+    if not preview.blocked_reason:
+        token = sign_preview(
+            salt,
+            {
+                "cluster": cluster.name,
+                "group": group,
+                **fields,
+                "undo_of": undo_of.pk if undo_of else None,
+                "zone_assumed": preview.zone_assumed,
+                "plan": resets.plan_rows(preview.plan),
+                "warnings": list(preview.plan.warnings),
+            },
+        )
+        confirm = ConfirmForm(initial={"token": token})
+    return {
+        "previewed": True,
+        "group": preview.group,
+        "plan": preview.plan,
+        "rows": with_outcome(preview.plan),
+        "zone_assumed": preview.zone_assumed,
+        "blocked_reason": preview.blocked_reason,
+        "confirm": confirm,
+    }
+
+
+def previewed_again(signed: dict, confirm: ConfirmForm) -> dict:
+    """The preview a confirmation token kept, shown again beside a confirmation that was not valid."""
+    plan = stored_plan(signed["plan"], signed["warnings"])
+    return {
+        "previewed": True,
+        "plan": plan,
+        "rows": with_outcome(plan),
+        "zone_assumed": signed["zone_assumed"],
+        "confirm": confirm,
+    }
 
 
 def _context(cluster: Cluster, group: str, **extra) -> dict:
@@ -74,34 +121,7 @@ def _preview_page(
         return _page(request, {**context, "error": error.message}, 503)
     if preview.plan.rows:
         context["first_records"] = _first_records(request, client, cluster, group, preview.plan)
-    confirm = None
-    if not preview.blocked_reason:
-        token = sign_preview(
-            TOKEN_SALT,
-            {
-                "cluster": cluster.name,
-                "group": group,
-                **fields,
-                "undo_of": undo_of.pk if undo_of else None,
-                "zone_assumed": preview.zone_assumed,
-                "plan": resets.plan_rows(preview.plan),
-                "warnings": list(preview.plan.warnings),
-            },
-        )
-        confirm = ConfirmForm(initial={"token": token})
-    return _page(
-        request,
-        {
-            **context,
-            "previewed": True,
-            "group": preview.group,
-            "plan": preview.plan,
-            "rows": with_outcome(preview.plan),
-            "zone_assumed": preview.zone_assumed,
-            "blocked_reason": preview.blocked_reason,
-            "confirm": confirm,
-        },
-    )
+    return _page(request, {**context, **previewed(preview, TOKEN_SALT, cluster, group, fields, undo_of)})
 
 
 def _first_records(
@@ -164,23 +184,9 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
     undo_of = get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None
     confirm = ConfirmForm(request.POST)
     if not confirm.is_valid():
-        plan = stored_plan(signed["plan"], signed["warnings"])
-        return render(
-            request,
-            "groups/reset.html",
-            _context(
-                cluster_row,
-                group,
-                undo_of=undo_of,
-                form=ResetForm.for_request(signed["strategy"], signed["value"], signed["scope"]),
-                previewed=True,
-                plan=plan,
-                rows=with_outcome(plan),
-                zone_assumed=signed["zone_assumed"],
-                confirm=confirm,
-            ),
-            status=400,
-        )
+        form = ResetForm.for_request(signed["strategy"], signed["value"], signed["scope"])
+        context = _context(cluster_row, group, undo_of=undo_of, form=form, **previewed_again(signed, confirm))
+        return render(request, "groups/reset.html", context, status=400)
     try:
         operation = resets.request_operation(
             cluster=cluster_row,

@@ -11,10 +11,10 @@ from groups.forms import ConfirmForm, error_text
 from groups.forms_share import SHARE_VALUE_HINTS, ShareResetForm
 from groups.kafka import ConsoleError, client_for, share_client_for
 from groups.models import Cluster, Operation
-from groups.operations import resets, share_resets
+from groups.operations import share_resets
 from groups.planning import resets as planning
-from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview, recent_operations, render_page, sign_preview
-from groups.views.resets import stored_plan, with_outcome
+from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview, recent_operations, render_page
+from groups.views.resets import previewed, previewed_again
 
 TOKEN_SALT = "groups.share-reset.confirm"
 TEMPLATE = "groups/share_reset.html"
@@ -57,34 +57,7 @@ def _preview_page(
         return _page(request, {**context, "error": str(error)}, 400)
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 404 if error.not_found else 503)
-    confirm = None
-    if not preview.blocked_reason:
-        token = sign_preview(
-            TOKEN_SALT,
-            {
-                "cluster": cluster.name,
-                "group": group,
-                **fields,
-                "undo_of": undo_of.pk if undo_of else None,
-                "zone_assumed": preview.zone_assumed,
-                "plan": resets.plan_rows(preview.plan),
-                "warnings": list(preview.plan.warnings),
-            },
-        )
-        confirm = ConfirmForm(initial={"token": token})
-    return _page(
-        request,
-        {
-            **context,
-            "previewed": True,
-            "group": preview.group,
-            "plan": preview.plan,
-            "rows": with_outcome(preview.plan),
-            "zone_assumed": preview.zone_assumed,
-            "blocked_reason": preview.blocked_reason,
-            "confirm": confirm,
-        },
-    )
+    return _page(request, {**context, **previewed(preview, TOKEN_SALT, cluster, group, fields, undo_of)})
 
 
 @require_GET
@@ -126,19 +99,8 @@ def share_reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpR
     undo_of = get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None
     confirm = ConfirmForm(request.POST)
     if not confirm.is_valid():
-        plan = stored_plan(signed["plan"], signed["warnings"])
         form = ShareResetForm.for_request(signed["strategy"], signed["value"], signed["scope"])
-        context = _context(
-            cluster_row,
-            group,
-            undo_of=undo_of,
-            form=form,
-            previewed=True,
-            plan=plan,
-            rows=with_outcome(plan),
-            zone_assumed=signed["zone_assumed"],
-            confirm=confirm,
-        )
+        context = _context(cluster_row, group, undo_of=undo_of, form=form, **previewed_again(signed, confirm))
         return render(request, TEMPLATE, context, status=400)
     operation = share_resets.request_share_reset(
         cluster=cluster_row,

@@ -14,6 +14,7 @@ from groups.snapshot import queries
 from groups.snapshot.rows import TopicGroupDetail
 from groups.views.common import BadQuery, bad_request, get_cluster, render_page
 from groups.views.filters import PAGE_SIZES, topic_query
+from groups.views.group_facts import topic_page_facts
 
 TOPIC_COLUMNS = (
     ("topic", "Topic", False, False),
@@ -137,4 +138,5 @@ def topic_page(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         if not checkpoints:
             shown = [g for g in shown if g.replay_operation_id is None]
         context.update(row=row, partitions=partitions, readers=shown, hidden_checkpoints=len(hidden))
+    context.update(topic_page_facts(request, cluster_row, topic))
     return render_page(request, "groups/topic_page.html", "live", context)

@@ -12,8 +12,9 @@ from django.template import Context, Template
 from django.urls import path
 from django.views.decorators.http import require_GET
 
+from groups.chart_page import chart_range, history_chart
 from groups.chart_scales import DAY_MS, MINUTE_MS
-from groups.charts import ChartMarker, ChartSeries, chart_range, history_chart
+from groups.charts import ChartMarker, ChartSeries
 
 END_MS = 1_741_185_015_000  # 2025-03-05 14:30:15 UTC: fixed, so the page is the same in every run
 GROUP = "orders-<b>consumer</b>"

@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from groups import tasks
 from groups.kafka import TP, client_for
-from groups.models import AuditEvent, Grant, Operation
+from groups.models import AlertRule, AuditEvent, Grant, Operation
 from groups.operations import replays as replay
 from groups.operations import resets
 from groups.snapshot.collector import COLLECTED, collect
@@ -51,6 +51,9 @@ REPLAYERS = {"operator", "admin"}
 RECORD_READERS = {"operator", "admin"}
 DELETERS = {"admin"}
 APPROVERS = {"approver", "admin"}
+# Managing alert rules: the outsider's grant allows it for groups named other-*, so the walk's rules,
+# on the walk's group, are refused it; a new rule on other-* groups is allowed it.
+ALERTERS = {"operator", "admin"}
 REQUESTER = "operator"  # of the walk's operations awaiting approval
 
 
@@ -65,6 +68,8 @@ class Walk:
     replay: Operation  # pending, requested by REQUESTER
     awaiting: dict[str, Operation]  # one per step that decides, so each step finds its own still awaiting
     deletion_token: str = ""  # an admin's preview of deleting the walk topic's offsets
+    # Alert rules on the walk's group: one the steps edit, one they delete.
+    alert_rules: dict[str, AlertRule] = field(default_factory=dict)
 
     @property
     def existing(self) -> set[int]:
@@ -90,6 +95,9 @@ class Step:
     # The walk has no such thing (a share group named like its consumer group): who may ask gets past the
     # access check to "not found" or a refused form, never a 403; the share-group tests prove the pages.
     absent: bool = False
+    # The page checks its own credentials (Prometheus' scrape token), not the session: every visitor,
+    # signed in or not, is refused alike, with no grant denial recorded.
+    own_access: bool = False
 
     @property
     def api(self) -> bool:
@@ -291,11 +299,57 @@ def _steps(w: Walk) -> list[Step]:
             READERS | {"outsider"},
             group_scoped=False,
         ),
+        Step("metrics", "get", reverse("metrics"), {}, set(), own_access=True),
+        # The alerts page shows each user the alerts of the groups they may view: no grant is needed.
+        Step("alert_list", "get", reverse("alert_list"), {}, everyone, group_scoped=False, cluster_scoped=False),
+        *_alert_rule_steps(w),
+    ]
+
+
+def _alert_rule_form(w: Walk, pattern: str) -> dict:
+    return {
+        "name": f"walk {pattern}",
+        "cluster": w.alert_rules["edited"].cluster_id,
+        "group_pattern": pattern,
+        "statuses": ["STALL"],
+        "for_minutes": "0",
+        "renotify_minutes": "0",
+        "emails": "oncall@example.com",
+        "webhook_format": "json",
+        "enabled": "on",
+    }
+
+
+def _alert_rule_steps(w: Walk) -> list[Step]:
+    edited, deleted = w.alert_rules["edited"].pk, w.alert_rules["deleted"].pk
+    alerters = ALERTERS | {"outsider"}  # any alert grant opens the rules' pages; each rule is then in scope or not
+    return [
+        Step("alert_rules", "get", reverse("alert_rules"), {}, alerters, group_scoped=False, cluster_scoped=False),
+        Step(
+            "alert_rule_new", "get", reverse("alert_rule_new"), {}, alerters, group_scoped=False, cluster_scoped=False
+        ),
+        Step(
+            "alert_rule_create",
+            "post",
+            reverse("alert_rule_create"),
+            _alert_rule_form(w, "other-walk-*"),
+            alerters,
+            group_scoped=False,
+            cluster_scoped=False,
+        ),
+        Step("alert_rule_edit", "get", reverse("alert_rule_edit", args=[edited]), {}, ALERTERS),
+        Step(
+            "alert_rule_save", "post", reverse("alert_rule_save", args=[edited]), _alert_rule_form(w, w.group), ALERTERS
+        ),
+        Step("alert_rule_delete_confirm", "get", reverse("alert_rule_delete_confirm", args=[deleted]), {}, ALERTERS),
+        Step("alert_rule_delete", "post", reverse("alert_rule_delete", args=[deleted]), {}, ALERTERS),
     ]
 
 
 @pytest.fixture
-def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis) -> Walk:
+def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis, settings) -> Walk:
+    # Metrics on, by token only: a session, even an admin's, is then no way in.
+    settings.METRICS_TOKEN, settings.METRICS_ALLOWED_IPS = "walk-scrape-token-0123456789", []
     topic, group, target = unique("walk"), unique("walk-group"), unique("walk-target")
     kt.create_topic(kafka_bootstrap, topic, 2)
     kt.create_topic(kafka_bootstrap, target, 2)
@@ -364,7 +418,13 @@ def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis) -> Walk:
         requester=User.objects.get(username=REQUESTER),
         dispatch=False,
     )
-    return replace(walk, replay_token=replay_token, replay=pending_replay)
+    alert_rules = {
+        use: AlertRule.objects.create(
+            name=f"walk {use}", cluster=cluster, group_pattern=group, statuses=["STALL"], emails=["oncall@example.com"]
+        )
+        for use in ("edited", "deleted")
+    }
+    return replace(walk, replay_token=replay_token, replay=pending_replay, alert_rules=alert_rules)
 
 
 def _replay_form(w: Walk) -> dict:
@@ -407,7 +467,10 @@ def test_a_signed_out_visitor_is_sent_to_the_login_page_and_a_script_gets_401(wa
     anonymous = Client()
     for step in _steps(walk):
         response = _request(anonymous, step)
-        if step.api:
+        if step.own_access:
+            assert response.status_code == 403, step
+            assert "Authorization: Bearer" in response.content.decode(), step
+        elif step.api:
             assert response.status_code == 401, step
             assert response.json()["code"] == "UNAUTHENTICATED"
         else:
@@ -428,6 +491,11 @@ def test_each_url_answers_each_user_as_their_grants_say(walk, username):
     for step in _steps(walk):
         denials = AuditEvent.objects.filter(action="denied").count()
         response = _request(client, step)
+        if step.own_access:
+            assert response.status_code == 403, (step, response.status_code)
+            assert "Authorization: Bearer" in response.content.decode(), step
+            assert AuditEvent.objects.filter(action="denied").count() == denials, step
+            continue
         if username in step.may:
             allowed = (200, 302, 400, 404) if step.absent else (200, 302)
             assert response.status_code in allowed, (step, response.status_code)

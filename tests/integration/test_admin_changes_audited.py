@@ -40,9 +40,12 @@ def _cluster_form(cluster: Cluster, **changes) -> dict:
         "secret_ref": cluster.secret_ref,
         "ssl_ca_location": cluster.ssl_ca_location,
         "approval_expiry_minutes": cluster.approval_expiry_minutes,
+        "collect_every_seconds": cluster.collect_every_seconds,
     }
     if cluster.require_approval:
         data["require_approval"] = "on"
+    if cluster.metrics_per_partition:
+        data["metrics_per_partition"] = "on"
     data.update(changes)
     return {name: value for name, value in data.items() if value is not None}
 

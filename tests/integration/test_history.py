@@ -9,7 +9,7 @@ import time
 import pytest
 
 from groups.models import Cluster, HistoryChunk, HistoryPoint, HistoryRound, HistorySeries
-from groups.snapshot import history, history_upkeep
+from groups.snapshot import history, history_rollup
 from groups.snapshot.history import DAY_MS, HOUR_MS, SEAL_DELAY_MS, SERIES_GROUP, SERIES_PARTITION
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ def feed(cluster, start: int, end: int, step: int, keys=("orders",), skip=lambda
     roll_at = start - start % HOUR_MS + HOUR_MS + SEAL_DELAY_MS
     for t in range(start, end, step):
         while t >= roll_at:
-            history_upkeep.roll_up_and_prune(roll_at)
+            history_rollup.roll_up_and_prune(roll_at)
             roll_at += HOUR_MS
         if skip(t):
             continue
@@ -90,7 +90,7 @@ def test_rounds_read_back_exactly_for_each_series(prod):
     assert history.read_series(prod.pk, SERIES_GROUP, "orders:0", since_ms=T0, until_ms=T0 + 1) == []
 
     # Packed into chunks, the same rounds read back the same.
-    history_upkeep.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     assert not HistoryPoint.objects.exists()
     assert history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + HOUR_MS) == orders
 
@@ -101,7 +101,7 @@ def test_a_round_appended_twice_is_kept_once_before_and_after_its_hour_is_packed
     assert history.append_round(prod.pk, T0, SERIES_GROUP, round_)  # a retried collector round
     assert len(history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + 1)) == 1
 
-    history_upkeep.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     assert not history.append_round(prod.pk, T0, SERIES_GROUP, round_)  # its hour is sealed: refused
     assert not HistoryPoint.objects.exists()
     assert len(history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=T0 + 1)) == 1
@@ -110,17 +110,17 @@ def test_a_round_appended_twice_is_kept_once_before_and_after_its_hour_is_packed
 
 def test_an_hour_is_sealed_only_once_its_last_rounds_could_have_landed(prod):
     history.append_round(prod.pk, T0 + HOUR_MS - 1, SERIES_GROUP, {"orders": (1, 1.0, "OK", 1)})
-    history_upkeep.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS - 1)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS - 1)
     assert HistoryPoint.objects.count() == 1 and not HistoryChunk.objects.exists()
     assert history.append_round(prod.pk, T0 + HOUR_MS - 2, SERIES_GROUP, {"orders": (2, 2.0, "OK", 1)})
-    history_upkeep.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     assert not HistoryPoint.objects.exists()
     assert HistoryChunk.objects.get(tier=HistoryChunk.Tier.ROUNDS_HOUR).points == 2
 
 
 def test_roll_ups_keep_the_min_max_and_last_of_each_five_minutes_stored_or_not(prod):
     sent = feed(prod, T0, T0 + HOUR_MS + 20 * 60_000, 20_000)
-    history_upkeep.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     assert tiers(start_ms=T0) == {HistoryChunk.Tier.ROUNDS_HOUR, HistoryChunk.Tier.ROLLUP_HOUR}
     assert HistoryPoint.objects.filter(t_ms__gte=T0 + HOUR_MS).exists()  # the last 20 minutes are not packed
 
@@ -142,11 +142,11 @@ def test_pruning_drops_exactly_the_chunks_past_retention(prod, settings):
     day_one_hours = {(HistoryChunk.Tier.ROLLUP_HOUR, T0 + DAY_MS + h * HOUR_MS) for h in range(23)}
 
     # A millisecond before, the hour of rounds and the day of roll-ups that end at the cuts are still there.
-    history_upkeep.roll_up_and_prune(now - 1)
+    history_rollup.roll_up_and_prune(now - 1)
     assert sorted(rounds.values_list("start_ms", flat=True)) == [now - 3 * HOUR_MS, now - 2 * HOUR_MS]
     assert set(rollups.values_list("tier", "start_ms")) == {(HistoryChunk.Tier.ROLLUP_DAY, T0)} | day_one_hours
 
-    history_upkeep.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
     # Rounds before now - 2 h and roll-ups before now - 1 day are past retention; the last hour is not sealed yet.
     assert sorted(rounds.values_list("start_ms", flat=True)) == [now - 2 * HOUR_MS]
     assert set(rollups.values_list("tier", "start_ms")) == day_one_hours
@@ -160,7 +160,7 @@ def test_pruning_drops_exactly_the_chunks_past_retention(prod, settings):
 def test_a_seven_day_read_joins_day_and_hour_roll_ups_with_rounds_not_yet_packed(prod):
     now = T0 + 7 * DAY_MS + 2 * HOUR_MS + 30 * 60_000
     sent = feed(prod, T0 - HOUR_MS, now, 200_000)  # one or two rounds a bucket
-    history_upkeep.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
     assert tiers(tier=HistoryChunk.Tier.ROLLUP_DAY) and tiers(tier=HistoryChunk.Tier.ROLLUP_HOUR)
     assert HistoryPoint.objects.exists()
 
@@ -195,13 +195,13 @@ def test_rounds_that_did_not_happen_stay_gaps(prod):
         assert len(buckets) == 24 - 8 and not any(gap[0] <= b.t_ms < gap[1] for b in buckets)
 
     check()  # the gap's hour packed, the next hour still rounds in the head
-    history_upkeep.roll_up_and_prune(T0 + 3 * HOUR_MS)
+    history_rollup.roll_up_and_prune(T0 + 3 * HOUR_MS)
     assert not HistoryPoint.objects.exists()
     check()
 
 
 def test_packing_spread_over_runs_by_its_time_budget_loses_and_doubles_nothing(prod, monkeypatch):
-    monkeypatch.setattr(history_upkeep, "_SERIES_PER_TRANSACTION", 2)
+    monkeypatch.setattr(history_rollup, "_SERIES_PER_TRANSACTION", 2)
     keys = [f"group-{n}" for n in range(5)]
     sent = feed(prod, T0, T0 + HOUR_MS, 60_000, keys=keys)
     now = T0 + HOUR_MS + SEAL_DELAY_MS
@@ -210,14 +210,14 @@ def test_packing_spread_over_runs_by_its_time_budget_loses_and_doubles_nothing(p
         return [history.read_series(prod.pk, SERIES_GROUP, key, since_ms=T0, until_ms=T0 + HOUR_MS) for key in keys]
 
     for run in range(3):  # three transactions of two series, one a run
-        report = history_upkeep.roll_up_and_prune(now, budget_s=0)
+        report = history_rollup.roll_up_and_prune(now, budget_s=0)
         assert report.finished == (run == 2) and report.transactions == 1
         # Rounds leave the head together, once every series is packed; until then reads keep each once.
         assert HistoryPoint.objects.count() == [300, 300, 0][run]
         assert HistoryChunk.objects.filter(tier=HistoryChunk.Tier.ROUNDS_HOUR).count() == [2, 4, 5][run]
         assert all([(p.t_ms, p.last) for p in points] == sorted(sent.items()) for points in read_all())
     assert not HistoryPoint.objects.exists()
-    assert history_upkeep.roll_up_and_prune(now, budget_s=0).transactions == 0
+    assert history_rollup.roll_up_and_prune(now, budget_s=0).transactions == 0
 
 
 def test_after_beat_was_down_for_hours_packing_catches_up_some_hours_a_run(prod):
@@ -230,19 +230,19 @@ def test_after_beat_was_down_for_hours_packing_catches_up_some_hours_a_run(prod)
     def packed_hours():
         return HistoryChunk.objects.filter(tier=HistoryChunk.Tier.ROUNDS_HOUR).count()
 
-    history_upkeep.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
     assert packed_hours() == 6
     assert [
         (p.t_ms, p.last) for p in history.read_series(prod.pk, SERIES_GROUP, "orders", since_ms=T0, until_ms=now)
     ] == sorted(sent.items())
-    history_upkeep.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
     assert packed_hours() == 10 and not HistoryPoint.objects.exists() and not HistoryRound.objects.exists()
 
 
 def test_a_read_while_an_hour_is_being_packed_sees_each_round_once(prod):
     sent = feed(prod, T0, T0 + HOUR_MS, 30_000)
     head, rounds_ = list(HistoryPoint.objects.all()), list(HistoryRound.objects.all())
-    history_upkeep.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
+    history_rollup.roll_up_and_prune(T0 + HOUR_MS + SEAL_DELAY_MS)
     # Between a read of the head and a read of the chunks the packer may move rounds from one to the
     # other; a packing under way has its rounds in both.
     HistoryRound.objects.bulk_create(rounds_)
@@ -258,13 +258,13 @@ def test_the_history_of_a_deleted_group_stays_readable_until_retention(prod, set
     settings.HISTORY_ROLLUP_RETENTION_DAYS = 3
     sent = feed(prod, T0, T0 + 2 * HOUR_MS, 60_000, keys=("orders", "gone"))
     feed(prod, T0 + 2 * HOUR_MS, T0 + 2 * DAY_MS, 600_000, keys=("orders",))  # "gone" was deleted
-    history_upkeep.roll_up_and_prune(T0 + 2 * DAY_MS)
+    history_rollup.roll_up_and_prune(T0 + 2 * DAY_MS)
 
     gone = history.read_series(prod.pk, SERIES_GROUP, "gone", since_ms=T0, until_ms=T0 + 2 * DAY_MS)
     assert as_buckets(gone) == expected_buckets(sent, T0, T0 + 2 * HOUR_MS)
     assert tiers(series__key="gone") == {HistoryChunk.Tier.ROLLUP_DAY}
 
-    history_upkeep.roll_up_and_prune(T0 + 4 * DAY_MS)  # its only day is past retention
+    history_rollup.roll_up_and_prune(T0 + 4 * DAY_MS)  # its only day is past retention
     assert history.read_series(prod.pk, SERIES_GROUP, "gone", since_ms=T0, until_ms=T0 + 4 * DAY_MS) == []
     assert list(HistorySeries.objects.values_list("key", flat=True)) == ["orders"]
 
@@ -283,7 +283,7 @@ def test_deleting_a_cluster_deletes_its_history_only(prod):
 def test_reads_go_round_by_round_up_to_a_day_and_by_roll_ups_beyond(prod):
     now = T0 + 2 * DAY_MS
     feed(prod, T0, now, 120_000)
-    history_upkeep.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
 
     def spans(since, **kwargs):
         return {
@@ -305,9 +305,9 @@ def test_reads_go_round_by_round_up_to_a_day_and_by_roll_ups_beyond(prod):
 def test_rolling_up_again_changes_nothing(prod):
     feed(prod, T0, T0 + DAY_MS + 2 * HOUR_MS, 120_000)
     now = T0 + DAY_MS + 3 * HOUR_MS
-    history_upkeep.roll_up_and_prune(now)
+    history_rollup.roll_up_and_prune(now)
     before = set(HistoryChunk.objects.values_list("series_id", "tier", "start_ms", "points", "payload"))
-    again = history_upkeep.roll_up_and_prune(now)
+    again = history_rollup.roll_up_and_prune(now)
     assert (again.rounds_packed, again.chunks_written, again.days_merged, again.chunks_pruned) == (0, 0, 0, 0)
     assert set(HistoryChunk.objects.values_list("series_id", "tier", "start_ms", "points", "payload")) == before
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from groups.models import AuditEvent, Operation
+from groups.snapshot.collector import COLLECTED, collect
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.integration
@@ -47,9 +48,14 @@ def test_the_page_of_a_group_that_does_not_exist_offers_no_reset_and_no_delete(a
     assert 'id="no-actions"' in body
 
 
-def test_the_page_of_a_topic_that_does_not_exist_offers_no_replay(admin, cluster, unique, topic_and_group):
+def test_the_page_of_a_topic_that_does_not_exist_offers_no_replay(
+    admin, cluster, unique, topic_and_group, use_test_redis
+):
     existing, _ = topic_and_group
     missing = unique("deleted-topic")
+    # The topic page reads the collector's snapshot: only a round that did not see the topic proves it missing.
+    report = collect(cluster)
+    assert report.outcome == COLLECTED, report.describe()
     shown = admin.get(reverse("topic_page", args=["local", existing])).content.decode()
     assert reverse("replay_action", args=["local", existing]) in shown
 

@@ -8,8 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource, ResourceType
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 from groups.kafka import client_for
 from groups.models import AuditEvent, Operation
@@ -83,8 +82,18 @@ def _read(
                     "isolation.level": "read_uncommitted",
                 }
             )
+
+            def ends(p: int) -> tuple[int, int] | None:
+                # A topic just created is in the metadata a moment before its broker leads it.
+                try:
+                    return watermarks.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                except KafkaException as exc:
+                    if exc.args[0].retriable():
+                        return None
+                    raise
+
             try:
-                ranges = {p: watermarks.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in partitions}
+                ranges = {p: kt.wait_for(lambda p=p: ends(p), what=f"the log ends of {topic} {p}") for p in partitions}
             finally:
                 watermarks.close()
         wanted = {p: (start, end) for p, (start, end) in ranges.items() if start < end}
@@ -127,9 +136,14 @@ def _actions(operation: Operation) -> list[str]:
 
 @pytest.fixture
 def topics(kafka_bootstrap, unique):
-    def make(partitions: int = 2, target_partitions: int | None = None, target_config: dict | None = None):
+    def make(
+        partitions: int = 2,
+        target_partitions: int | None = None,
+        target_config: dict | None = None,
+        source_config: dict | None = None,
+    ):
         source, target = unique("replay-src"), unique("replay-dst")
-        kt.create_topic(kafka_bootstrap, source, partitions)
+        kt.create_topic(kafka_bootstrap, source, partitions, source_config)
         kt.create_topic(kafka_bootstrap, target, target_partitions or partitions, target_config)
         return source, target
 
@@ -137,7 +151,14 @@ def topics(kafka_bootstrap, unique):
 
 
 def _produce(bootstrap: str, topic: str, records: list[dict]) -> None:
+    """Write the records; fails if the broker refused any (flush alone drops refused ones silently)."""
     producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})
+    refused = []
+
+    def delivered(error, message) -> None:
+        if error is not None:
+            refused.append(f"{message.partition()}: {error}")
+
     for r in records:
         producer.produce(
             topic,
@@ -146,8 +167,10 @@ def _produce(bootstrap: str, topic: str, records: list[dict]) -> None:
             value=r.get("value"),
             headers=r.get("headers"),
             timestamp=r.get("timestamp", 0),
+            on_delivery=delivered,
         )
     assert producer.flush(30) == 0
+    assert not refused, f"the broker refused records of {topic}: {refused}"
 
 
 def test_a_copy_keeps_keys_values_headers_in_order_with_duplicates_and_timestamps_and_stops_on_markers(
@@ -519,25 +542,14 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_started(
 def test_the_preview_warns_about_what_the_target_would_do_to_the_copies(cluster, kafka_bootstrap, topics):
     # The source accepts future timestamps; the target is Kafka 4's default (at most 1 h ahead), keeps
     # records 7 days and stamps them itself.
+    # Both configs are set when the topics are created: a config altered afterwards reaches the
+    # partition's log a moment later, and a record produced meanwhile is judged by the old one.
     week = str(7 * 86_400_000)
-    source, target = topics(1, target_config={"message.timestamp.type": "LogAppendTime", "retention.ms": week})
-    changes = kt.admin(kafka_bootstrap).incremental_alter_configs(
-        [
-            ConfigResource(
-                ResourceType.TOPIC,
-                source,
-                incremental_configs=[
-                    ConfigEntry(
-                        "message.timestamp.after.max.ms",
-                        str(10 * 86_400_000),
-                        incremental_operation=AlterConfigOpType.SET,
-                    )
-                ],
-            )
-        ]
+    source, target = topics(
+        1,
+        target_config={"message.timestamp.type": "LogAppendTime", "retention.ms": week},
+        source_config={"message.timestamp.after.max.ms": str(10 * 86_400_000)},
     )
-    for change in changes.values():
-        change.result(timeout=30)
     now = int(time.time() * 1000)
     _produce(
         kafka_bootstrap,
@@ -725,24 +737,9 @@ def test_on_a_cluster_requiring_approval_a_replay_waits_and_runs_once_approved(
 def test_a_copy_the_target_refuses_fails_the_replay_with_the_reason_and_leaves_no_partial_batch(
     celery_worker, cluster, kafka_bootstrap, topics
 ):
-    source, target = topics(1)  # the target refuses timestamps more than an hour ahead (Kafka 4's default)
-    changes = kt.admin(kafka_bootstrap).incremental_alter_configs(
-        [
-            ConfigResource(
-                ResourceType.TOPIC,
-                source,
-                incremental_configs=[
-                    ConfigEntry(
-                        "message.timestamp.after.max.ms",
-                        str(10 * 86_400_000),
-                        incremental_operation=AlterConfigOpType.SET,
-                    )
-                ],
-            )
-        ]
-    )
-    for change in changes.values():
-        change.result(timeout=30)
+    # The target refuses timestamps more than an hour ahead (Kafka 4's default); the source, created
+    # with its limit rather than altered after, accepts them from its first record on.
+    source, target = topics(1, source_config={"message.timestamp.after.max.ms": str(10 * 86_400_000)})
     now = int(time.time() * 1000)
     _produce(
         kafka_bootstrap,

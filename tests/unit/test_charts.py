@@ -15,19 +15,9 @@ from pathlib import Path
 import pytest
 from django.template.loader import render_to_string
 
+from groups.chart_page import CHART_RANGES, chart_data, chart_range, history_chart
 from groups.chart_scales import DAY_MS, HOUR_MS, MINUTE_MS, axis_label, time_ticks, value_ticks
-from groups.charts import (
-    CHART_RANGES,
-    LEFT,
-    RIGHT,
-    ChartMarker,
-    ChartSeries,
-    chart_data,
-    chart_range,
-    history_chart,
-    history_chart_svg,
-    sparkline_svg,
-)
+from groups.charts import LEFT, RIGHT, ChartMarker, ChartSeries, history_chart_svg, sparkline_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 END = int(datetime(2025, 3, 5, 14, 30, 15, tzinfo=UTC).timestamp() * 1000)

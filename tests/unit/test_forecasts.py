@@ -6,15 +6,14 @@ from groups.status import Observation
 
 PERIOD = 15_000
 T0 = 1_700_000_000_000
+NO_RATES = Rates(None, None)
 
 
 def _obs(committed, log_end, start_ms=T0):
     return [Observation(start_ms + i * PERIOD, c, e) for i, (c, e) in enumerate(zip(committed, log_end))]
 
 
-def _margin(
-    committed, log_start=1000, log_end=9000, history=(), rates=Rates(None, None), lag=None, retention_ms=None, **kwargs
-):
+def _margin(committed, log_start=1000, log_end=9000, history=(), rates=NO_RATES, lag=None, retention_ms=None, **kwargs):
     lag = lag or LagSeconds(600.0, INTERPOLATED, False, "")
     return retention_margin(
         committed=committed,

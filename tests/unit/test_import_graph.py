@@ -22,6 +22,7 @@ LAYERS = {
     "groups.lag": 3,
     "groups.reading": 3,
     "groups.share_reading": 3,
+    "groups.durability": 3,
     "groups.browse": 3,
     "groups.planning": 3,
     "groups.operations": 4,

@@ -1,6 +1,6 @@
 /*
  * Interactive lag history. Each figure[data-history-chart] carries its data in a JSON island
- * (built by groups.charts.chart_data); this draws it with the vendored uPlot: one panel per
+ * (built by groups.chart_page.chart_data); this draws it with the vendored uPlot: one panel per
  * series on a shared time axis, drag to zoom (double-click zooms out), values under the cursor in
  * the legend, and the console's operations as vertical lines that link to them.
  *

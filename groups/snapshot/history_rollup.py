@@ -1,9 +1,6 @@
-"""Upkeep of the lag history: seal ended hours, pack their rounds into chunks, merge days of roll-ups,
-prune what is past retention (groups.snapshot.history describes the layout and why).
-
-Beat runs `roll_up_and_prune` each minute on the collection queue, within a time budget: at 10,000
-groups an hour's packing is about half a minute of work, spread over a few runs.
-"""
+"""History upkeep, run each minute by Celery beat: seal the hours that ended, pack their rounds into
+chunks with their 5-minute roll-ups, merge whole days of roll-ups, and drop what is past retention.
+The layout it keeps is described in `groups.snapshot.history`, which appends and reads."""
 
 from __future__ import annotations
 
@@ -17,25 +14,13 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from groups.models import HistoryChunk, HistoryPoint, HistoryRound, HistorySeries, HistoryWatermark
-from groups.snapshot.history import (
-    DAY_MS,
-    HOUR_MS,
-    LARGEST_INT,
-    ROLLUP_STEP_MS,
-    ROWS_PER_INSERT,
-    SEAL_DELAY_MS,
-    current_ms,
-    decoded_rounds,
-    full_retention_ms,
-    round_times,
-    status_rank,
-)
+from groups.snapshot import history
 from groups.snapshot.history_packing import pack_buckets, pack_rounds, roll_up, unpack_buckets
 
-# Seconds a roll_up_and_prune run may start packing transactions for: it shares the collection queue.
-ROLLUP_BUDGET_S = 10.0
 _SERIES_PER_TRANSACTION = 500
 _HOURS_PER_PACKING = 6
+# Seconds a roll_up_and_prune run may start packing transactions for: it shares the collection queue.
+ROLLUP_BUDGET_S = 10.0
 
 
 @dataclass
@@ -57,14 +42,15 @@ def roll_up_and_prune(now_ms: int | None = None, *, budget_s: float = ROLLUP_BUD
     Packing stops starting new transactions (of 500 series each) after `budget_s` seconds and the
     next run carries on, so the hour's packing at 10,000 groups is spread over a few runs instead
     of holding the collection queue for a minute. Safe to run at any time, twice at once, or again
-    after a crash half-way: each series is packed in one transaction that locks it, and each
-    watermark moves only once its step is done for every series.
+    after a crash half-way: packing and merging write their chunks once whoever writes them first,
+    their progress is kept in the watermark, and each watermark moves only once its step is done for
+    every series.
     """
     started = time.monotonic()
     deadline = started + budget_s
-    now = current_ms() if now_ms is None else now_ms
+    now = history.now_ms() if now_ms is None else now_ms
     report = RollupReport()
-    sealed = now - SEAL_DELAY_MS - (now - SEAL_DELAY_MS) % HOUR_MS
+    sealed = now - history.SEAL_DELAY_MS - (now - history.SEAL_DELAY_MS) % history.HOUR_MS
     # An UPDATE waits for the row lock an append holds, so it never cuts into an append.
     HistoryWatermark.objects.filter(sealed_until_ms__lt=sealed).update(sealed_until_ms=sealed)
     for watermark_id in HistoryWatermark.objects.order_by("pk").values_list("pk", flat=True):
@@ -103,16 +89,16 @@ def _pack(watermark_id: int, report: RollupReport, deadline: float) -> None:
                 )
             )
             packed, rolled = [], []
-            for (series_id, hour), run in groupby(rows, key=lambda row: (row[0], row[1] - row[1] % HOUR_MS)):
-                points = decoded_rounds([(t, data) for _, t, data in run])
-                buckets = roll_up(points, ROLLUP_STEP_MS, status_rank)
+            for (series_id, hour), run in groupby(rows, key=lambda row: (row[0], row[1] - row[1] % history.HOUR_MS)):
+                points = history.decode_head(list(run))
+                buckets = roll_up(points, history.ROLLUP_STEP_MS, history.status_rank)
                 packed.append(_chunk(series_id, HistoryChunk.Tier.ROUNDS_HOUR, hour, len(points), pack_rounds(points)))
                 rolled.append(
                     _chunk(series_id, HistoryChunk.Tier.ROLLUP_HOUR, hour, len(buckets), pack_buckets(buckets))
                 )
                 report.rounds_packed += len(points)
             # Hour roll-ups leave a day after the rounds beside them: stored apart, they free whole pages.
-            HistoryChunk.objects.bulk_create(packed + rolled, batch_size=ROWS_PER_INSERT, ignore_conflicts=True)
+            HistoryChunk.objects.bulk_create(packed + rolled, batch_size=history.ROWS_PER_INSERT, ignore_conflicts=True)
             report.chunks_written += len(packed) + len(rolled)
             HistoryWatermark.objects.filter(pk=watermark_id, packing_until_ms=until).update(
                 packing_done_through=batch[-1]
@@ -139,7 +125,7 @@ def _start_packing(watermark: HistoryWatermark) -> bool:
     )
     until = watermark.sealed_until_ms
     if oldest is not None:
-        until = min(until, oldest - oldest % HOUR_MS + _HOURS_PER_PACKING * HOUR_MS)
+        until = min(until, oldest - oldest % history.HOUR_MS + _HOURS_PER_PACKING * history.HOUR_MS)
     started = HistoryWatermark.objects.filter(pk=watermark.pk, packing_until_ms=watermark.packing_until_ms).update(
         packing_until_ms=until, packing_done_through=0
     )
@@ -153,7 +139,7 @@ def _chunk(series_id: int, tier: int, start_ms: int, points: int, payload: bytes
 
 def _merge_days(watermark_id: int, report: RollupReport, deadline: float) -> None:
     watermark = HistoryWatermark.objects.get(pk=watermark_id)
-    until = watermark.packed_until_ms - watermark.packed_until_ms % DAY_MS
+    until = watermark.packed_until_ms - watermark.packed_until_ms % history.DAY_MS
     if watermark.days_until_ms >= until:
         return
     waiting = HistoryChunk.objects.filter(series=OuterRef("pk"), tier=HistoryChunk.Tier.ROLLUP_HOUR, start_ms__lt=until)
@@ -167,27 +153,27 @@ def _merge_days(watermark_id: int, report: RollupReport, deadline: float) -> Non
             rows = hours.order_by("series_id", "start_ms").values_list("series_id", "start_ms", "payload")
             days = []
             for (series_id, day), run in groupby(
-                rows.iterator(chunk_size=2_000), key=lambda row: (row[0], row[1] - row[1] % DAY_MS)
+                rows.iterator(chunk_size=2_000), key=lambda row: (row[0], row[1] - row[1] % history.DAY_MS)
             ):
-                buckets = [b for _, _, blob in run for b in unpack_buckets(blob, ROLLUP_STEP_MS)]
+                buckets = [b for _, _, blob in run for b in unpack_buckets(blob, history.ROLLUP_STEP_MS)]
                 days.append(_chunk(series_id, HistoryChunk.Tier.ROLLUP_DAY, day, len(buckets), pack_buckets(buckets)))
             if days:
                 # A day merged twice at once (two runs) is the same day: the second is not written.
-                HistoryChunk.objects.bulk_create(days, batch_size=ROWS_PER_INSERT, ignore_conflicts=True)
+                HistoryChunk.objects.bulk_create(days, batch_size=history.ROWS_PER_INSERT, ignore_conflicts=True)
                 hours.delete()
                 report.days_merged += len(days)
     HistoryWatermark.objects.filter(pk=watermark_id, days_until_ms__lt=until).update(days_until_ms=until)
 
 
 def _prune(now: int, report: RollupReport) -> None:
-    rounds_from = now - full_retention_ms()
-    rollups_from = now - settings.HISTORY_ROLLUP_RETENTION_DAYS * DAY_MS
+    rounds_from = now - history.full_retention_ms()
+    rollups_from = now - settings.HISTORY_ROLLUP_RETENTION_DAYS * history.DAY_MS
     Tier = HistoryChunk.Tier
     rollups_pruned = False
     for tier, span, keep_from in (
-        (Tier.ROUNDS_HOUR, HOUR_MS, rounds_from),
-        (Tier.ROLLUP_HOUR, HOUR_MS, rollups_from),
-        (Tier.ROLLUP_DAY, DAY_MS, rollups_from),
+        (Tier.ROUNDS_HOUR, history.HOUR_MS, rounds_from),
+        (Tier.ROLLUP_HOUR, history.HOUR_MS, rollups_from),
+        (Tier.ROLLUP_DAY, history.DAY_MS, rollups_from),
     ):
         deleted, _ = HistoryChunk.objects.filter(tier=tier, start_ms__lte=keep_from - span).delete()
         report.chunks_pruned += deleted
@@ -195,7 +181,7 @@ def _prune(now: int, report: RollupReport) -> None:
     if rollups_pruned:
         report.series_removed += _remove_empty_series()
     # Hour chunks end on the hour: every round from the last whole hour past retention on is kept.
-    kept_from = rounds_from - rounds_from % HOUR_MS
+    kept_from = rounds_from - rounds_from % history.HOUR_MS
     HistoryWatermark.objects.filter(rounds_kept_from_ms__lt=kept_from).update(rounds_kept_from_ms=kept_from)
 
 
@@ -213,7 +199,8 @@ def _remove_empty_series() -> int:
             if not chunkless:
                 continue
             # A group back after a month has rounds in the head and no chunk yet: it stays.
-            times = round_times(watermark.cluster_id, watermark.kind, 0, LARGEST_INT)
+            rounds = HistoryRound.objects.filter(cluster_id=watermark.cluster_id, kind=watermark.kind)
+            times = list(rounds.values_list("t_ms", flat=True))
             chunkless -= set(
                 HistoryPoint.objects.filter(t_ms__in=times, series_id__in=chunkless).values_list("series_id", flat=True)
             )

@@ -1,0 +1,182 @@
+"""Serve the console with gunicorn on 127.0.0.1 and drive a bounded load of concurrent GETs at it.
+
+The load stops by itself: each client makes at most `requests_per_client` requests and starts
+none after `budget_s`, so a page that takes seconds per request (today's list pages rescan the
+cluster) still gives a figure in bounded time, with the number of requests it managed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import math
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+
+
+@dataclass
+class LoadResult:
+    path: str
+    clients: int
+    wall_s: float
+    latencies_s: list[float] = field(default_factory=list)  # requests answered 200 with the expected body
+    errors: Counter = field(default_factory=Counter)  # what went wrong -> how often
+
+    def percentile(self, q: float) -> float | None:
+        """Nearest-rank percentile of the good requests' latencies, in seconds."""
+        if not self.latencies_s:
+            return None
+        ordered = sorted(self.latencies_s)
+        return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+    def summary(self) -> dict:
+        done = len(self.latencies_s)
+        return {
+            "path": self.path,
+            "clients": self.clients,
+            "requests_ok": done,
+            "errors": dict(self.errors),
+            "wall_s": self.wall_s,
+            "p50_s": self.percentile(50),
+            "p95_s": self.percentile(95),
+            "max_s": max(self.latencies_s, default=None),
+            "requests_per_s": done / self.wall_s if self.wall_s else None,
+        }
+
+
+@contextlib.contextmanager
+def served_console(env: dict[str, str], *, workers: int, threads: int, log_path: Path) -> Iterator[int]:
+    """gunicorn serving console.wsgi with `env` (the run's database and settings); yields its port."""
+    port = _free_port()
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "console.wsgi:application",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        # Today's pages can take longer than gunicorn's 30 s default under load: measure them, don't kill them.
+        "--timeout",
+        "900",
+        "--log-level",
+        "warning",
+    ]
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"gunicorn did not start serving the console (log: {log_path}):\n"
+                    + log_path.read_text(errors="replace")[-2000:]
+                )
+            time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def drive(
+    port: int,
+    path: str,
+    headers: dict[str, str],
+    *,
+    check: Callable[[bytes], bool],
+    clients: int = 20,
+    requests_per_client: int = 25,
+    budget_s: float = 60,
+    timeout_s: float = 900,
+) -> LoadResult:
+    """`clients` threads each GET `path` in a loop until done or out of budget; latencies as each client sees them.
+
+    A request counts as good when it answers 200 and `check(body)` holds; anything else is an error by kind.
+    """
+    result = LoadResult(path, clients, 0.0)
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def client() -> None:
+        start.wait()
+        for _ in range(requests_per_client):
+            if time.monotonic() >= deadline[0]:
+                return
+            t0 = time.perf_counter()
+            error = _get(port, path, headers, check, timeout_s)
+            latency = time.perf_counter() - t0
+            with lock:
+                if error is None:
+                    result.latencies_s.append(latency)
+                else:
+                    result.errors[error] += 1
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.monotonic() + budget_s
+    t0 = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join()
+    result.wall_s = time.perf_counter() - t0
+    return result
+
+
+def _get(port: int, path: str, headers: dict[str, str], check: Callable[[bytes], bool], timeout_s: float) -> str | None:
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout_s)
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+    except TimeoutError:
+        return "timeout"
+    except OSError as error:
+        return f"connection: {type(error).__name__}"
+    finally:
+        connection.close()
+    if response.status != 200:
+        return f"HTTP {response.status}"
+    try:
+        return None if check(body) else "unexpected body"
+    except ValueError:  # e.g. JSON expected, something else came
+        return "unexpected body"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection((HOST, port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def default_workers() -> int:
+    """gunicorn's own advice: two workers per core, plus one."""
+    return 2 * (os.cpu_count() or 1) + 1

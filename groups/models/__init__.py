@@ -1,0 +1,40 @@
+"""The console's rows, and the vocabulary they need: roles and the actions grants name.
+
+One module per idea; everything is importable from `groups.models`, as Django and the rest of the
+console expect.
+"""
+
+from groups.models.access import ACTIONS, ROLES, ApiToken, Grant, LoginFailure, role_choices
+from groups.models.alerts import AlertDelivery, AlertRule, AlertState
+from groups.models.audit import AppendOnlyQuerySet, AuditEvent
+from groups.models.clusters import Cluster, parse_cluster_setting
+from groups.models.history import HistoryChunk, HistoryPoint, HistoryRound, HistorySeries, HistoryWatermark
+from groups.models.operations import Operation, Replay
+from groups.models.snapshots import Collection, Snapshot, SnapshotGroup, SnapshotTopic
+
+__all__ = [
+    "ACTIONS",
+    "ROLES",
+    "AlertDelivery",
+    "AlertRule",
+    "AlertState",
+    "ApiToken",
+    "AppendOnlyQuerySet",
+    "AuditEvent",
+    "Cluster",
+    "Collection",
+    "Grant",
+    "HistoryChunk",
+    "HistoryPoint",
+    "HistoryRound",
+    "HistorySeries",
+    "HistoryWatermark",
+    "LoginFailure",
+    "Operation",
+    "Replay",
+    "Snapshot",
+    "SnapshotGroup",
+    "SnapshotTopic",
+    "parse_cluster_setting",
+    "role_choices",
+]
