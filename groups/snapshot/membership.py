@@ -12,13 +12,35 @@ Pure: no Django, no I/O.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from groups.kafka import TP, Member
 
 SETTLED_STATES = frozenset({"Stable", "Empty"})
+
+
+class _Assigned(Protocol):
+    @property
+    def member_id(self) -> str: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def assignment(self) -> tuple[TP, ...]: ...
+
+
+def fingerprint(members: Iterable[_Assigned]) -> str:
+    """Equal for equal members and assignments, in any order: lets a round compare every group with what it
+    stored without building or loading a Membership for each (10,000 of those cost a second, measured)."""
+    lines = sorted(
+        f"{m.member_id}\x1f{m.client_id}\x1f{m.host.removeprefix('/')}\x1f"
+        + "\x1e".join(f"{topic}\x1d{partition}" for topic, partition in sorted(m.assignment))
+        for m in members
+    )
+    return hashlib.blake2b("\x1c".join(lines).encode(), digest_size=20).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -57,8 +79,7 @@ class Membership:
 
     @property
     def fingerprint(self) -> str:
-        """Equal for equal members and assignments: lets a round compare every group without loading them."""
-        return hashlib.sha1(json.dumps(self.to_json(), separators=(",", ":")).encode()).hexdigest()
+        return fingerprint(self.members)
 
     def owners(self) -> dict[TP, SeenMember]:
         return {tp: m for m in self.members for tp in m.assignment}

@@ -25,6 +25,7 @@ from groups.snapshot.membership import (
     Membership,
     SeenMember,
     diff,
+    fingerprint,
     redelivery_bound,
     total_bound,
 )
@@ -40,27 +41,26 @@ def record_round(cluster: Cluster, reading: ClusterReading) -> int:
     """Record the rebalances `reading` shows against the previous rounds; how many. The first round that sees
     a group only remembers it; a group gone from the cluster is forgotten."""
     seen_at = _moment(reading.t_ms)
-    now = {
-        group_id: Membership.of(group.epoch, group.members)
-        for group_id, group in reading.groups.items()
-        if group.state in SETTLED_STATES
-    }
+    settled = {group_id: group for group_id, group in reading.groups.items() if group.state in SETTLED_STATES}
     stored = {
-        group_id: (generation, fingerprint)
-        for group_id, generation, fingerprint in GroupMembership.objects.filter(cluster=cluster)
+        group_id: (generation, stored_fingerprint)
+        for group_id, generation, stored_fingerprint in GroupMembership.objects.filter(cluster=cluster)
         .values_list("group_id", "generation", "fingerprint")
         .iterator(chunk_size=5000)
     }
-    fresh = [group_id for group_id in now if group_id not in stored]
+    fresh = [group_id for group_id in settled if group_id not in stored]
     differing = [
         group_id
-        for group_id, membership in now.items()
+        for group_id, group in settled.items()
         if group_id in stored
         and (
-            stored[group_id][1] != membership.fingerprint
-            or (membership.generation is not None and stored[group_id][0] != membership.generation)
+            (group.epoch is not None and stored[group_id][0] != group.epoch)
+            or stored[group_id][1] != fingerprint(group.members)
         )
     ]
+    now = {
+        group_id: Membership.of(settled[group_id].epoch, settled[group_id].members) for group_id in fresh + differing
+    }
     gone = [group_id for group_id in stored if group_id not in reading.groups]
     changes: dict[str, Change] = {}
     for group_id, generation, members in _stored_members(cluster, differing):

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from groups.kafka import TP, Member
-from groups.snapshot.membership import Membership, Move, SeenMember, diff, redelivery_bound, total_bound
+from groups.snapshot.membership import (
+    Membership,
+    Move,
+    SeenMember,
+    diff,
+    fingerprint,
+    redelivery_bound,
+    total_bound,
+)
 
 
 def _member(member_id: str, *partitions: int, topic: str = "orders") -> Member:
@@ -69,6 +77,13 @@ def test_partitions_swapped_between_the_same_members_are_moves_without_joins_or_
         (0, "a", "b"),
         (1, "b", "a"),
     ]
+
+
+def test_a_round_fingerprints_the_members_it_read_as_it_stored_them():
+    read = (_member("b", 3, 2), _member("a", 1, 0))
+    stored = Membership.from_json(None, Membership.of(None, read).to_json())
+    assert fingerprint(read) == stored.fingerprint
+    assert fingerprint(read) != fingerprint((_member("b", 3), _member("a", 1, 0, 2)))
 
 
 def test_the_membership_survives_its_stored_form():
