@@ -4,14 +4,17 @@ shown on the group page and in the history API."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from groups.kafka import TP, client_for
-from groups.models import Cluster, Rebalance
+from groups.kafka import TP, Member, client_for
+from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading
+from groups.models import Cluster, GroupMembership, Rebalance
+from groups.snapshot import rebalances
 from groups.snapshot.collector import COLLECTED, collect
 from groups.snapshot.history_rollup import roll_up_and_prune
 from tests import kafkatools as kt
@@ -114,3 +117,49 @@ def test_rebalances_are_pruned_with_the_roll_ups(cluster, settings):
     report = roll_up_and_prune()
     assert report.rebalances_pruned == 1
     assert list(Rebalance.objects.filter(pk__in=[old.pk, kept.pk]).values_list("pk", flat=True)) == [kept.pk]
+
+
+def _reading(t_ms: int, state: str, *members: Member, group: str = "g") -> ClusterReading:
+    return ClusterReading(
+        t_ms=t_ms,
+        groups={group: GroupReading(group, state, "classic", members, {})},
+        topics={},
+        partitions={TP("orders", p): PartitionReading(0, 100) for p in range(2)},
+    )
+
+
+def test_a_group_in_the_middle_of_a_rebalance_is_compared_only_once_it_settles_and_a_deleted_one_is_forgotten(
+    cluster,
+):
+    """Mid-rebalance, classic members report empty assignments: compared then, every partition would move to
+    nobody and back, two rebalances for one."""
+    a = Member("a", "app-a", "/10.0.0.1", None, (TP("orders", 0), TP("orders", 1)))
+    b = Member("b", "app-b", "/10.0.0.2", None, ())
+    a_half = Member("a", "app-a", "/10.0.0.1", None, (TP("orders", 0),))
+    b_half = Member("b", "app-b", "/10.0.0.2", None, (TP("orders", 1),))
+    assert rebalances.record_round(cluster, _reading(1_000, "Stable", a)) == 0
+    assert rebalances.record_round(cluster, _reading(2_000, "PreparingRebalance", a, b)) == 0
+    assert rebalances.record_round(cluster, _reading(3_000, "CompletingRebalance", a, b)) == 0
+    assert rebalances.record_round(cluster, _reading(4_000, "Stable", a_half, b_half)) == 1
+    (recorded,) = _recorded(cluster, "g")
+    assert [m["member_id"] for m in recorded.joined] == ["b"] and recorded.left == []
+    assert [(m["partition"], m["from"]["member_id"], m["to"]["member_id"]) for m in recorded.moved] == [(1, "a", "b")]
+    assert recorded.redelivery_upper_bound is None  # no earlier snapshot holds a commit to bound it by
+    assert GroupMembership.objects.filter(cluster=cluster, group_id="g").exists()
+    assert rebalances.record_round(cluster, _reading(5_000, "Stable", a, group="other")) == 0
+    assert not GroupMembership.objects.filter(cluster=cluster, group_id="g").exists()
+
+
+def test_a_failing_rebalance_feed_is_logged_and_the_round_still_serves_its_snapshot(
+    cluster, use_test_redis, monkeypatch, caplog
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the rebalance store broke")
+
+    monkeypatch.setattr(rebalances, "record_round", broken)
+    with caplog.at_level(logging.ERROR, logger="groups.snapshot.feeds"):
+        report = collect(cluster)
+    assert report.outcome == COLLECTED and report.snapshot_id is not None
+    assert (
+        "Recording the rebalances of cluster local failed" in caplog.text and "the rebalance store broke" in caplog.text
+    )
