@@ -45,6 +45,7 @@ from groups.kafka import (
     Member,
     client_for,
 )
+from groups.kafka.consumer_groups import ConsumerGroupClient
 from groups.kafka.log_offsets import LogReading, read_log_offsets
 
 T = TypeVar("T")
@@ -60,6 +61,9 @@ class GroupReading:
     members: tuple[Member, ...]
     committed: dict[TP, int]
     error: str = ""  # why this group's offsets could not be read; the rest of the round stands
+    # A KIP-848 group's group epoch (ConsumerGroupDescribe). None for a classic group, whose DescribeGroups
+    # answer carries no generation, for an Empty group (not described), and where the read failed.
+    epoch: int | None = None
 
 
 @dataclass(frozen=True)
@@ -349,6 +353,16 @@ def _timed(seconds: dict[str, float], name: str, step: Callable[[], T]) -> T:
         seconds[name] = time.monotonic() - started
 
 
+def group_epochs(config: dict[str, str], timeout: float, group_ids: list[str]) -> tuple[dict[str, int], str]:
+    """(group epoch of each KIP-848 group of `group_ids`, why they could not be read): librdkafka's describe
+    drops the epochs. A failure costs only the epochs, which rebalances are told by, not the round."""
+    try:
+        found = ConsumerGroupClient(config, timeout).describe_many(group_ids)
+    except ConsoleError as exc:
+        return {}, f"The group epochs of KIP-848 groups were not read this round: {exc.message}"
+    return {group_id: group.group_epoch for group_id, group in found.items()}, ""
+
+
 def read_cluster(cluster) -> ClusterReading:
     """Read a `Cluster` row's whole cluster for one collection round; ConsoleError when it cannot."""
     client = client_for(cluster)
@@ -363,7 +377,7 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
     """The round's reads through `client` (confluent-kafka) and a kafka-python reader made from `config`."""
     seconds: dict[str, float] = {}
     notes: list[str] = []
-    with ThreadPoolExecutor(max_workers=6, thread_name_prefix="collect") as pool:
+    with ThreadPoolExecutor(max_workers=7, thread_name_prefix="collect") as pool:
         listing = pool.submit(_timed, seconds, "list_groups", client.list_groups)
         reader_future = pool.submit(_timed, seconds, "connect", lambda: OffsetsReader(config, client.timeout))
         try:
@@ -386,9 +400,16 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
             active = [g.group_id for g in listings if g.group_id and g.state != "Empty"]
             partitions = [TP(name, p) for name, t in sorted(topics.items()) for p in range(t.partitions)]
             described = pool.submit(_timed, seconds, "describe", lambda: client.describe_groups(active))
+            kip848 = [g.group_id for g in listings if g.group_id and g.state != "Empty" and g.type == "consumer"]
+            epochs_future = pool.submit(
+                _timed, seconds, "group_epochs", lambda: group_epochs(config, client.timeout, kip848)
+            )
             retention = pool.submit(_timed, seconds, "configs", lambda: reader.retention(sorted(topics)))
             committed, group_errors = _timed(seconds, "offset_fetch", lambda: reader.committed(readable))
             descriptions = described.result()
+            epochs, epochs_note = epochs_future.result()
+            if epochs_note:
+                notes.append(epochs_note)
             logs = _timed(seconds, "log_offsets", lambda: reader.log_offsets(partitions))
             t_ms = int(time.time() * 1000)
             retention_ms = retention.result()
@@ -417,6 +438,7 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
             members=description.members if description is not None else (),
             committed=offsets,
             error=group_errors.get(group_id, ""),
+            epoch=epochs.get(group_id),
         )
     readings = {}
     for tp in partitions:

@@ -10,6 +10,7 @@ from groups.models.audit import AppendOnlyQuerySet, AuditEvent
 from groups.models.clusters import Cluster, parse_cluster_setting
 from groups.models.history import HistoryChunk, HistoryPoint, HistoryRound, HistorySeries, HistoryWatermark
 from groups.models.operations import Operation, Replay
+from groups.models.rebalances import GroupMembership, Rebalance
 from groups.models.snapshots import Collection, Snapshot, SnapshotGroup, SnapshotTopic
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Cluster",
     "Collection",
     "Grant",
+    "GroupMembership",
     "HistoryChunk",
     "HistoryPoint",
     "HistoryRound",
@@ -31,6 +33,7 @@ __all__ = [
     "HistoryWatermark",
     "LoginFailure",
     "Operation",
+    "Rebalance",
     "Replay",
     "Snapshot",
     "SnapshotGroup",

@@ -9,6 +9,7 @@ so its undo is an offset reset back to them (`resets.preview_reset(..., undo_of=
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for, offset_deletion
+from groups.kafka.consumer_groups import ConsumerGroupClient
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
 from groups.operations.lifecycle import Review
@@ -30,9 +32,20 @@ class Situation:
     group: GroupDescription
     subscribed: frozenset[str]
     subscribed_to_all: bool
-    # Read from the coordinator (classic groups); for KIP-848 groups only the members' assignments are known.
+    # Read from the coordinator: DescribeGroups for classic groups, ConsumerGroupDescribe for KIP-848 ones.
+    # False where neither told (only the members' assignments are known).
     subscriptions_known: bool
     protocol_type: str
+    # KIP-848 members may subscribe by regex; the coordinator matches it against whole topic names.
+    subscribed_patterns: tuple[re.Pattern[str], ...] = ()
+
+    def subscribes_to(self, topic: str) -> bool:
+        """Whether Kafka counts the group as subscribed to `topic` (and so refuses to delete its offsets)."""
+        return (
+            self.subscribed_to_all
+            or topic in self.subscribed
+            or any(pattern.fullmatch(topic) for pattern in self.subscribed_patterns)
+        )
 
     @property
     def refusal(self) -> str | None:
@@ -47,19 +60,43 @@ class Situation:
 
 
 def situation(client: ClusterClient, group_id: str) -> Situation:
-    """Read the group's description and subscriptions (two round trips)."""
+    """Read the group's description and subscriptions (two round trips; three for a KIP-848 group)."""
     group = client.describe_groups([group_id])[group_id]
     assigned = {tp.topic for member in group.members for tp in member.assignment}
     subscriptions = offset_deletion.group_subscriptions(client, group_id)
-    if subscriptions is None:
+    if subscriptions is not None:
+        return Situation(
+            group,
+            frozenset(assigned | subscriptions.topics),
+            subscriptions.unknown,
+            True,
+            subscriptions.protocol_type,
+        )
+    if group.type == "consumer" and group.is_active:
+        return _kip848_situation(client, group, assigned)
+    return Situation(group, frozenset(assigned), False, False, "")
+
+
+def _kip848_situation(client: ClusterClient, group: GroupDescription, assigned: set[str]) -> Situation:
+    """A KIP-848 group's subscriptions from ConsumerGroupDescribe: a member may subscribe to a topic it holds
+    no partition of (it has not taken its assignment yet), and Kafka refuses that topic all the same."""
+    try:
+        described = ConsumerGroupClient(client.config, client.timeout).describe(group.group_id)
+    except ConsoleError:
+        # As before this read existed: the members' assignments, and a warning that Kafka may refuse more.
         return Situation(group, frozenset(assigned), False, False, "")
-    return Situation(
-        group,
-        frozenset(assigned | subscriptions.topics),
-        subscriptions.unknown,
-        True,
-        subscriptions.protocol_type,
-    )
+    topics = set(assigned)
+    patterns: list[re.Pattern[str]] = []
+    unreadable = False
+    for member in described.members:
+        topics.update(member.subscribed_topics)
+        if member.subscribed_regex:
+            try:
+                patterns.append(re.compile(member.subscribed_regex))
+            except re.error:
+                # Kafka's regex dialect (RE2/J) accepted what Python's cannot read: count every topic as subscribed.
+                unreadable = True
+    return Situation(group, frozenset(topics), unreadable, True, "consumer", tuple(patterns))
 
 
 @dataclass(frozen=True)
@@ -105,7 +142,8 @@ def preview_deletion(client: ClusterClient, group_id: str, scope_text: str) -> P
         planning.PartitionOffsets(tp.topic, tp.partition, committed.get(tp), log[tp].start, log[tp].end)
         for tp in partitions
     ]
-    plan = planning.plan_deletion(facts, subscribed=seen.subscribed, subscribed_to_all=seen.subscribed_to_all)
+    subscribed = {tp.topic for tp in partitions if seen.subscribes_to(tp.topic)}
+    plan = planning.plan_deletion(facts, subscribed=subscribed, subscribed_to_all=seen.subscribed_to_all)
     exists = bool(committed) or bool(seen.group.members) or seen.group.state != "Dead"
     return Preview(situation=seen, plan=plan, group_exists=exists)
 
@@ -166,7 +204,7 @@ def _refusal_now(client: ClusterClient, operation: Operation) -> tuple[Situation
     """The group now, and why a worker would refuse the operation's plan against it, if it would."""
     seen = situation(client, operation.group_id)
     topics = sorted({row["topic"] for row in operation.plan})
-    subscribed = [topic for topic in topics if seen.subscribed_to_all or topic in seen.subscribed]
+    subscribed = [topic for topic in topics if seen.subscribes_to(topic)]
     if seen.refusal:
         return seen, seen.refusal
     if subscribed:

@@ -135,6 +135,10 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
     feeds.history_round(cluster, reading.t_ms, evaluated.groups, reading.partitions)
     steps["history"] = time.monotonic() - mark
     mark = time.monotonic()
+    say("recording rebalances")
+    feeds.rebalance_round(cluster, reading)
+    steps["rebalances"] = time.monotonic() - mark
+    mark = time.monotonic()
     say("evaluating alert rules")
     feeds.alert_round(cluster, evaluated.groups, reading.t_ms)
     steps["alerts"] = time.monotonic() - mark

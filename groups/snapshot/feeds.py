@@ -1,4 +1,4 @@
-"""What a fresh round feeds besides the snapshot: the history store and the alert engine.
+"""What a fresh round feeds besides the snapshot: the history store, the rebalances and the alert engine.
 
 Called by the collector once the snapshot is served, and only for a round that read Kafka (a
 stale round invents nothing, so an outage is a gap in history). A failure here is logged and
@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from groups import status
 from groups.alerting import GroupFacts, PartitionFact, evaluate_round
 from groups.kafka import TP
-from groups.kafka.collect import PartitionReading
+from groups.kafka.collect import ClusterReading, PartitionReading
 from groups.models import Cluster
-from groups.snapshot import history, rows
+from groups.snapshot import history, rebalances, rows
 from groups.snapshot.evaluate import GroupRow
 
 logger = logging.getLogger(__name__)
@@ -89,5 +89,16 @@ def history_round(
         )
     except Exception:
         logger.exception("Appending the round to the history of cluster %s failed; its snapshot stands.", cluster.name)
+        return False
+    return True
+
+
+def rebalance_round(cluster: Cluster, reading: ClusterReading) -> bool:
+    """Record the rebalances the round shows (groups.snapshot.rebalances); False (and a logged error) when that
+    failed: the groups are then compared again by the next round, against the members last recorded."""
+    try:
+        rebalances.record_round(cluster, reading)
+    except Exception:
+        logger.exception("Recording the rebalances of cluster %s failed; the round's snapshot stands.", cluster.name)
         return False
     return True

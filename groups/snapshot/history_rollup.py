@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from groups.models import HistoryChunk, HistoryPoint, HistoryRound, HistorySeries, HistoryWatermark
-from groups.snapshot import history
+from groups.snapshot import history, rebalances
 from groups.snapshot.history_packing import pack_buckets, pack_rounds, roll_up, unpack_buckets
 
 _SERIES_PER_TRANSACTION = 500
@@ -29,6 +29,7 @@ class RollupReport:
     chunks_written: int = 0
     days_merged: int = 0
     chunks_pruned: int = 0
+    rebalances_pruned: int = 0
     series_removed: int = 0
     transactions: int = 0
     finished: bool = True  # False: the time budget ran out; the next run carries on
@@ -180,6 +181,8 @@ def _prune(now: int, report: RollupReport) -> None:
         rollups_pruned = rollups_pruned or (deleted > 0 and tier != Tier.ROUNDS_HOUR)
     if rollups_pruned:
         report.series_removed += _remove_empty_series()
+    # Rebalances are kept as long as the roll-ups they are read beside.
+    report.rebalances_pruned += rebalances.prune(rollups_from)
     # Hour chunks end on the hour: every round from the last whole hour past retention on is kept.
     kept_from = rounds_from - rounds_from % history.HOUR_MS
     HistoryWatermark.objects.filter(rounds_kept_from_ms__lt=kept_from).update(rounds_kept_from_ms=kept_from)

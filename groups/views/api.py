@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from groups import access, reading
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, SnapshotGroup
-from groups.snapshot import queries
+from groups.snapshot import queries, rebalances
 from groups.snapshot.history_packing import Point
 from groups.views.common import BadQuery, error_status, get_cluster
 from groups.views.filters import group_query, since_ms, topic_query
@@ -232,7 +232,8 @@ def api_group(request: HttpRequest, cluster: str, group: str) -> JsonResponse:
 @require_GET
 def api_group_history(request: HttpRequest, cluster: str, group: str) -> JsonResponse:
     """The group's lag history over `since` (an ISO 8601 duration back from now; PT6H by default): every
-    round up to a day back, 5-minute roll-ups beyond; and this console's operations that moved it."""
+    round up to a day back, 5-minute roll-ups beyond; this console's operations that moved it; and the
+    rebalances the collector saw, each with the records it could have re-delivered at most."""
     cluster_row = get_cluster(request, cluster, group_id=group)
     try:
         span_ms = since_ms(request)
@@ -252,5 +253,6 @@ def api_group_history(request: HttpRequest, cluster: str, group: str) -> JsonRes
                 {"id": m.operation_id, "t": _iso(m.t_ms), "kind": m.kind}
                 for m in moves(cluster_row, group, row.topics if row else [], start, until)
             ],
+            "rebalances": [r.as_json() for r in rebalances.between(cluster_row, group, start, until)],
         }
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET
 from groups import access, reading
 from groups.chart_page import chart_range
 from groups.kafka import ConsoleError, client_for
-from groups.snapshot import queries
+from groups.snapshot import queries, rebalances
 from groups.views.common import (
     BadQuery,
     bad_request,
@@ -31,6 +32,7 @@ from groups.views.history import group_chart, lag_sparklines
 CHART_TARGET = "history-chart"  # the id of the chart's figure, which its range links reload alone
 
 SHOWN_CAUSES = 10  # partitions whose status explains the group's, listed under it
+SHOWN_REBALANCES = 10
 
 # (sort key, header, numeric, worst first when descending)
 GROUP_COLUMNS = (
@@ -97,6 +99,9 @@ def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     }
     refresh = is_partial(request)
     context["refresh"] = refresh
+    if not refresh:
+        context["rebalances"] = rebalances.recent(cluster_row, group, SHOWN_REBALANCES)
+        context["rebalances_kept_days"] = settings.HISTORY_ROLLUP_RETENTION_DAYS
     if not refresh or htmx_target(request) == CHART_TARGET:
         topics = row.topics if row else []
         context["chart"] = group_chart(cluster_row, group, topics, time_range, int(time.time() * 1000))

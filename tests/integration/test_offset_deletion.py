@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from groups.kafka import TP, client_for, offset_deletion
+from groups.kafka.consumer_groups import ConsumerGroupClient
 from groups.kafka.values import ConsoleError
 from groups.models import AuditEvent, Operation
 from groups.operations import approvals, lifecycle, offset_deletions, resets
@@ -271,7 +272,7 @@ def test_a_kip_848_group_keeps_reading_while_the_offsets_of_a_topic_it_left_are_
         blocked = offset_deletions.preview_deletion(client_for(cluster), group, topics["read"])
         assert "subscribe to topic" in (blocked.blocked_reason or "")
         preview = offset_deletions.preview_deletion(client_for(cluster), group, topics["old"])
-        assert preview.unseen_subscriptions and preview.blocked_reason is None
+        assert not preview.unseen_subscriptions and preview.blocked_reason is None
         operation = _request(cluster, group, topics["old"], dispatch=False)
         lifecycle.execute(operation.pk)
         operation.refresh_from_db()
@@ -279,6 +280,47 @@ def test_a_kip_848_group_keeps_reading_while_the_offsets_of_a_topic_it_left_are_
         assert {tp.topic for tp in _committed(cluster, group)} == {topics["read"], topics["other"]}
     finally:
         member.stop()
+
+
+def test_a_topic_a_kip_848_group_subscribes_to_by_regex_is_refused_as_the_tool_refuses_it_and_nothing_changes(
+    transactional_db, cluster, kafka_bootstrap, topics, unique
+):
+    """A `consumer`-protocol member subscribed by regex: DescribeGroups knows nothing of the group, so its
+    subscription comes from ConsumerGroupDescribe, and the topic the regex names is refused up front."""
+    ours, theirs = unique("od-848-sub"), unique("od-848-sub-tool")
+    members = []
+    for group in (ours, theirs):
+        _commit_all(kafka_bootstrap, group, topics)
+        members.append(kt.Member(kafka_bootstrap, group, [f"^{topics['old']}$"], protocol="consumer"))
+    try:
+        for member in members:
+            member.wait_assigned()
+        (described,) = ConsumerGroupClient({"bootstrap.servers": kafka_bootstrap}, 10).describe(ours).members
+        assert described.subscribed_topics == () and described.subscribed_regex == f"(^{topics['old']}$)"
+        before = _committed(cluster, ours)
+        preview = offset_deletions.preview_deletion(client_for(cluster), ours, f"{topics['old']}:1 {topics['other']}")
+        assert preview.blocked_reason == (
+            f"The group's members subscribe to topic {topics['old']}: stop them or change their subscription "
+            "first (Kafka refuses to delete the offsets of a subscribed topic)."
+        )
+        assert not preview.unseen_subscriptions
+        assert [row.topic for row in preview.plan.rows if row.subscribed] == [topics["old"]]
+        with pytest.raises(CommandError, match=f"subscribe to topic {topics['old']}: stop them"):
+            call_command(
+                "delete_offsets",
+                "--cluster", "local", "--group", ours, "--topic", topics["old"], "--as", _admin_user().username,
+                "--execute", "--reason", "try", stdout=io.StringIO(), stderr=io.StringIO(),
+            )  # fmt: skip
+        tool = run_tool(
+            "consumer-groups", ["--delete-offsets", "--group", theirs, "--topic", topics["old"]], kafka_bootstrap
+        )
+        assert tool.stdout.count("GroupSubscribedToTopicException") == 3, tool.stdout + tool.stderr
+        assert _committed(cluster, ours) == before
+        assert _describe(kafka_bootstrap, ours) == _describe(kafka_bootstrap, theirs)
+        assert not Operation.objects.filter(group_id=ours).exists()
+    finally:
+        for member in members:
+            member.stop()
 
 
 def test_an_unknown_group_is_named_as_such_and_nothing_is_requested(cluster, topics, unique):
