@@ -69,6 +69,13 @@ def request_share_group_reset(
     )
 
 
+def undo_refusal(undo_of: Operation) -> str | None:
+    """Why `undo_of` cannot be undone, if it cannot."""
+    if undo_of.can_be_undone:
+        return None
+    return f"Operation #{undo_of.pk} cannot be undone: only a start-offset reset that succeeded can."
+
+
 def _preview_page(
     request: HttpRequest,
     cluster: Cluster,
@@ -100,8 +107,8 @@ def share_reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResp
         kind=Operation.Kind.SHARE_RESET,
         pk=undo if undo.isascii() and undo.isdecimal() else None,
     )
-    if not undo_of.can_be_undone:
-        error = f"Operation #{undo_of.pk} cannot be undone: only a start-offset reset that succeeded can."
+    error = undo_refusal(undo_of)
+    if error:
         return _page(request, _context(cluster_row, group, undo_of=undo_of, error=error), 400)
     fields = {"strategy": "undo", "value": "", "scope": ""}
     return _preview_page(request, cluster_row, group, ShareResetForm(), fields, undo_of=undo_of)
