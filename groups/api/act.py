@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.datastructures import MultiValueDict
-from ninja import Router
+from ninja import Router, Status
 
 from groups import audit
 from groups.api import schemas
@@ -122,7 +122,7 @@ def reset_request(request: HttpRequest, cluster: str, group: str, body: schemas.
     cluster_row = get_cluster(request, cluster, "reset", group)
     signed = _signed(body.token, resets.TOKEN_SALT, cluster=cluster_row.name, group=group)
     operation = resets.request_reset(request, cluster_row, group, signed, _reason(body.reason), via=VIA)
-    return 201, operation_json(operation)
+    return Status(201, operation_json(operation))
 
 
 @router.post(
@@ -154,7 +154,7 @@ def share_reset_request(request: HttpRequest, cluster: str, group: str, body: sc
     signed = _signed(body.token, share_resets.TOKEN_SALT, cluster=cluster_row.name, group=group)
     reason = _reason(body.reason)
     operation = share_resets.request_share_group_reset(request, cluster_row, group, signed, reason, via=VIA)
-    return 201, operation_json(operation)
+    return Status(201, operation_json(operation))
 
 
 @router.get(
@@ -187,7 +187,7 @@ def delete_group(request: HttpRequest, cluster: str, group: str, body: schemas.R
     if description.is_active:
         raise ApiError(409, "GROUP_ACTIVE", lifecycle.active_group_message(description))
     operation = resets.request_group_deletion(request, cluster_row, group, _reason(body.reason), via=VIA)
-    return 201, operation_json(operation)
+    return Status(201, operation_json(operation))
 
 
 @router.post(
@@ -220,7 +220,7 @@ def delete_offsets_request(request: HttpRequest, cluster: str, group: str, body:
     signed = _signed(body.token, offset_deletion.TOKEN_SALT, cluster=cluster_row.name, group=group)
     reason = _reason(body.reason)
     operation = offset_deletion.request_offset_deletion(request, cluster_row, group, signed, reason, via=VIA)
-    return 201, operation_json(operation)
+    return Status(201, operation_json(operation))
 
 
 @router.post(
@@ -259,7 +259,7 @@ def replay_request(request: HttpRequest, cluster: str, topic: str, body: schemas
     cluster_row = get_cluster(request, cluster, "replay", topic=topic)
     signed = _signed(body.token, replay_views.TOKEN_SALT, cluster=cluster_row.name, topic=topic)
     operation = replay_views.request_signed_replay(request, cluster_row, signed, _reason(body.reason), via=VIA)
-    return 201, operation_json(operation)
+    return Status(201, operation_json(operation))
 
 
 @router.post(
