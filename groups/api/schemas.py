@@ -10,6 +10,10 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from groups import forms
+from groups.operations.resets import STRATEGIES
+from groups.operations.share_resets import SHARE_STRATEGIES
+
 
 class Error(Schema):
     error: str = Field(description="What went wrong and what to do about it, for a person.")
@@ -308,17 +312,22 @@ class AuditPage(Schema):
 # What the actions accept and answer.
 
 
+def _one_of(choices) -> dict:
+    """The values a form's choice takes, as the schema's enum (the form still checks them, with its words)."""
+    return {"enum": [value for value, _ in choices]}
+
+
 class ResetIn(Schema):
     strategy: str = Field(
-        description="to-earliest, to-latest, to-current, to-offset, shift-by, to-datetime, by-duration, from-group "
-        "or from-file (as kafka-consumer-groups --reset-offsets names them)."
+        description="As kafka-consumer-groups --reset-offsets names them.",
+        json_schema_extra=_one_of(STRATEGIES.items()),
     )
     value: str = Field("", description="What the strategy needs: an offset, ±N, a time, a duration, a group, CSV text.")
     scope: str = Field("", description="Topics or partitions such as `orders orders2:0,2`; empty for all committed.")
 
 
 class ShareResetIn(Schema):
-    strategy: str = Field(description="to-earliest, to-latest, to-offset, to-datetime or by-duration.")
+    strategy: str = Field(json_schema_extra=_one_of(SHARE_STRATEGIES.items()))
     value: str = ""
     scope: str = Field("", description="Topics or partitions; empty for every share-partition of the group.")
 
@@ -331,20 +340,30 @@ class ReplayIn(Schema):
     """The replay form's fields, by the same names and with the same defaults."""
 
     target_topic: str
-    partitions_mode: str = Field("all", description="all, or some (then `partitions`).")
+    partitions_mode: str = Field(
+        "all", description="some: then `partitions`.", json_schema_extra=_one_of(forms.PARTITION_CHOICES)
+    )
     partitions: str = Field("", description="Such as 0,2,5.")
-    range_mode: str = Field("offsets", description="offsets (then `offsets`) or time (then `time_from`, `time_to`).")
-    offsets: str = Field("", description="from-to such as 100-200, or partition:from-to pairs such as 0:100-200.")
+    range_mode: str = Field(
+        "offsets",
+        description="offsets: then `offsets`; time: then `time_from`, `time_to`.",
+        json_schema_extra=_one_of(forms.RANGE_CHOICES),
+    )
+    offsets: str = Field("", description=forms.RANGE_FORM)
     time_from: str = ""
     time_to: str = ""
-    key_filter: str = Field("none", description="none, equals or regex (then `key`).")
+    key_filter: str = Field(
+        "none", description="equals or regex: then `key`.", json_schema_extra=_one_of(forms.KEY_FILTERS)
+    )
     key: str = ""
-    header_filter: str = Field("none", description="none, present or equals (then `header_name`, `header_value`).")
+    header_filter: str = Field(
+        "none", description="present or equals: then `header_name`.", json_schema_extra=_one_of(forms.HEADER_FILTERS)
+    )
     header_name: str = ""
     header_value: str = ""
-    partitioning: str = Field("same", description="As the replay form offers it.")
-    timestamps: str = Field("keep", description="keep, or now.")
-    delivery: str = Field("exactly-once", description="exactly-once or at-least-once.")
+    partitioning: str = Field("same", json_schema_extra=_one_of(forms.PARTITIONING_CHOICES))
+    timestamps: str = Field("keep", json_schema_extra=_one_of(forms.TIMESTAMP_CHOICES))
+    delivery: str = Field("exactly-once", json_schema_extra=_one_of(forms.DELIVERY_CHOICES))
     throttle: int | None = Field(None, description="Records per second; none for as fast as the cluster takes them.")
 
 

@@ -6,6 +6,8 @@ document.addEventListener("DOMContentLoaded", () => {
   window.SwaggerUIBundle({
     url: root.dataset.schemaUrl,
     dom_id: "#swagger-ui",
+    // Not the public validator: the page loads nothing from elsewhere.
+    validatorUrl: null,
     requestInterceptor: (request) => {
       // The cookie is HttpOnly, so the page carries the token.
       request.headers["X-CSRFToken"] = root.dataset.csrfToken;
