@@ -1,4 +1,5 @@
-"""The JSON API under /api/: reads in `read`, actions in `act`, failures as JSON in `errors`, sign-in in
+"""The JSON API under /api/: reads in `read` (clusters, groups, topics) and `activity` (operations,
+approvals, audit), actions in `act`, failures as JSON in `errors`, sign-in in
 `auth`. django-ninja generates the OpenAPI 3 schema (/api/schema/) from the routes' type hints and
 pydantic schemas; /api/docs/ browses it with the vendored Swagger UI (no CDN)."""
 
@@ -9,7 +10,7 @@ from django.shortcuts import render
 from ninja import NinjaAPI
 from ninja.openapi.docs import DocsBase
 
-from groups.api import act, read
+from groups.api import act, activity, read
 from groups.api.auth import AUTH
 from groups.api.errors import install_handlers
 
@@ -41,4 +42,5 @@ api = NinjaAPI(
 )
 install_handlers(api)
 api.add_router("", read.router)
+api.add_router("", activity.router)
 api.add_router("", act.router)

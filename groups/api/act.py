@@ -16,8 +16,8 @@ from ninja import Router, Status
 
 from groups import audit
 from groups.api import schemas
+from groups.api.activity import operation_json
 from groups.api.errors import COMMON_ERRORS, ApiError
-from groups.api.read import operation_json
 from groups.forms import ReasonForm, ResetForm, error_text
 from groups.forms_offset_deletion import OffsetDeletionForm
 from groups.forms_share import ShareResetForm
