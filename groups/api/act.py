@@ -26,6 +26,7 @@ from groups.models import Operation
 from groups.operations import approvals, lifecycle, offset_deletions, replays
 from groups.operations import resets as reset_operations
 from groups.operations.share_resets import SharePreview
+from groups.planning.replays import ReplayError
 from groups.views import offset_deletion, resets, share_resets
 from groups.views import replays as replay_views
 from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview
@@ -321,6 +322,10 @@ def cancel_replay(request: HttpRequest, pk: int):
     operation = get_operation(request, pk)
     if operation.kind != Operation.Kind.REPLAY:
         raise ApiError(400, "NOT_A_REPLAY", not_a_replay(operation))
-    replays.cancel_replay(operation, request.user, source_ip=audit.source_ip(request))
+    try:
+        # Who may cancel is cancel_replay's rule; a refusal is recorded there and raised as PermissionDenied.
+        replays.cancel_replay(operation, request.user, source_ip=audit.source_ip(request))
+    except ReplayError as error:
+        raise ApiError(409, "CONFLICT", str(error)) from error
     operation.refresh_from_db()
     return operation_json(operation)

@@ -67,6 +67,7 @@ class Walk:
     token: str
     replay_token: str
     replay: Operation  # pending, requested by REQUESTER
+    api_replay: Operation  # another, which the API's step stops
     awaiting: dict[str, Operation]  # one per step that decides, so each step finds its own still awaiting
     deletion_token: str = ""  # an admin's preview of deleting the walk topic's offsets
     # Alert rules on the walk's group: one the steps edit, one they delete.
@@ -74,7 +75,9 @@ class Walk:
 
     @property
     def existing(self) -> set[int]:
-        return {self.operation.pk, self.replay.pk} | {operation.pk for operation in self.awaiting.values()}
+        return {self.operation.pk, self.replay.pk, self.api_replay.pk} | {
+            operation.pk for operation in self.awaiting.values()
+        }
 
 
 @dataclass(frozen=True)
@@ -435,10 +438,10 @@ def _api_steps(w: Walk) -> list[Step]:
         Step(
             "api:api_cancel_replay",
             "post",
-            reverse("api:api_cancel_replay", args=[w.replay.pk]),
+            reverse("api:api_cancel_replay", args=[w.api_replay.pk]),
             {},
             {REQUESTER, "admin"},
-            denied_group=lambda username, g=w.replay.group_id: "" if username == "nobody" else g,
+            denied_group=lambda username, g=w.api_replay.group_id: "" if username == "nobody" else g,
             refusals=("ask an admin for the", f"only {REQUESTER}, who requested it, or a user"),
         ),
     ]
@@ -537,6 +540,7 @@ def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis, settings) 
         token=token,
         replay_token="",
         replay=done,
+        api_replay=done,
         awaiting=awaiting,
     )
     deletion_previewed = admin.post(reverse("delete_offsets_preview", args=["local", group]), {"topics": [topic]})
@@ -547,14 +551,17 @@ def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis, settings) 
     wanted = replay.ReplayRequest(
         topic=topic, partitions=None, offsets={0: (0, 5)}, time_from_ms=None, time_to_ms=None, target_topic=target
     )
-    pending_replay = replay.request_replay(  # not dispatched: it stays pending
-        cluster=cluster,
-        request=wanted,
-        preview=replay.preview_replay(client_for(cluster), wanted),
-        reason="walk",
-        actor=REQUESTER,
-        requester=User.objects.get(username=REQUESTER),
-        dispatch=False,
+    pending_replay, api_replay = (
+        replay.request_replay(  # not dispatched: it stays pending
+            cluster=cluster,
+            request=wanted,
+            preview=replay.preview_replay(client_for(cluster), wanted),
+            reason="walk",
+            actor=REQUESTER,
+            requester=User.objects.get(username=REQUESTER),
+            dispatch=False,
+        )
+        for _ in range(2)
     )
     alert_rules = {
         use: AlertRule.objects.create(
@@ -562,7 +569,9 @@ def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis, settings) 
         )
         for use in ("edited", "deleted")
     }
-    return replace(walk, replay_token=replay_token, replay=pending_replay, alert_rules=alert_rules)
+    return replace(
+        walk, replay_token=replay_token, replay=pending_replay, api_replay=api_replay, alert_rules=alert_rules
+    )
 
 
 def _replay_form(w: Walk) -> dict:
