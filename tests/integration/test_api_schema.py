@@ -66,6 +66,9 @@ def test_generated_requests_get_no_server_error_and_answers_conform_to_the_schem
         "false",
         "--seed",
         "11",
+        # Each run stands alone: no example store left in the checkout.
+        "--generation-database",
+        "none",
         "--request-timeout",
         "20",
         "--no-color",
