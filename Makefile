@@ -10,7 +10,7 @@ APT_PACKAGES := redis-server chromium kcat postgresql
 STAMP := $(VENV)/.requirements-installed
 DEV_STAMP := $(VENV)/.dev-requirements-installed
 
-.PHONY: install system-packages demo check test unit clean-state vendor
+.PHONY: install system-packages demo check test unit clean-state vendor vendor-uplot vendor-swagger-ui
 
 install: $(STAMP) system-packages
 	@$(PY) -m localkafka jars
@@ -67,8 +67,14 @@ clean-state:
 UPLOT_VERSION := 1.6.32
 UPLOT_INTEGRITY := sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==
 UPLOT_DIR := groups/static/groups/vendor/uplot-$(UPLOT_VERSION)
+# The API's browsable docs at /api/docs/ (groups/api/docs.py), vendored the same way.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_INTEGRITY := sha512-U06rpMtW9V3XPGOBeamTUSr0Z09jMX4IJuANpE/EZbAhw0G8CgwrzU4YmXkn/h0wCDNsXdGarTNNHC3sU8yVUQ==
+SWAGGER_UI_DIR := groups/static/groups/vendor/swagger-ui-$(SWAGGER_UI_VERSION)
 
-vendor:
+vendor: vendor-uplot vendor-swagger-ui
+
+vendor-uplot:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	tgz="$$tmp/uplot-$(UPLOT_VERSION).tgz" && \
 	(cd "$$tmp" && npm pack --silent "uplot@$(UPLOT_VERSION)" >/dev/null) && \
@@ -81,3 +87,17 @@ vendor:
 	cp "$$tmp/package/dist/uPlot.iife.min.js" "$$tmp/package/dist/uPlot.min.css" "$$tmp/package/LICENSE" $(UPLOT_DIR)/ && \
 	(cd $(UPLOT_DIR) && sha256sum uPlot.iife.min.js uPlot.min.css LICENSE > SHA256SUMS) && \
 	echo "Vendored uplot@$(UPLOT_VERSION) ($(UPLOT_INTEGRITY)) into $(UPLOT_DIR); git diff shows what changed."
+
+vendor-swagger-ui:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	tgz="$$tmp/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz" && \
+	(cd "$$tmp" && npm pack --silent "swagger-ui-dist@$(SWAGGER_UI_VERSION)" >/dev/null) && \
+	got=$$(node -e 'const c = require("crypto"), fs = require("fs"); \
+	  process.stdout.write("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$$tgz") && \
+	if [ "$$got" != "$(SWAGGER_UI_INTEGRITY)" ]; then \
+	  echo "swagger-ui-dist@$(SWAGGER_UI_VERSION) from npm has integrity $$got, expected $(SWAGGER_UI_INTEGRITY): not vendored."; exit 1; \
+	fi && \
+	tar -xzf "$$tgz" -C "$$tmp" && mkdir -p $(SWAGGER_UI_DIR) && \
+	cp "$$tmp/package/swagger-ui-bundle.js" "$$tmp/package/swagger-ui.css" "$$tmp/package/LICENSE" "$$tmp/package/NOTICE" $(SWAGGER_UI_DIR)/ && \
+	(cd $(SWAGGER_UI_DIR) && sha256sum swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE > SHA256SUMS) && \
+	echo "Vendored swagger-ui-dist@$(SWAGGER_UI_VERSION) ($(SWAGGER_UI_INTEGRITY)) into $(SWAGGER_UI_DIR); git diff shows what changed."

@@ -13,6 +13,7 @@ from django_htmx.middleware import HtmxDetails
 from groups.models import ApiToken
 
 API_PREFIX = "/api/"
+DOCS_HINT = "see /api/docs/ for what the API offers"
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -27,9 +28,34 @@ def _unauthorized(message: str) -> JsonResponse:
     return response
 
 
+def _json_error_for(request: HttpRequest, response: HttpResponse) -> HttpResponse | None:
+    """The JSON answer for an error Django gave under /api/ outside any route (an unknown URL, a method the
+    route does not take, DEBUG's HTML pages), or None when the answer is already JSON or no error."""
+    if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
+        return None
+    status = response.status_code
+    if status == 404:
+        code, message = "NOT_FOUND", f"No API endpoint at {request.path}: {DOCS_HINT}."
+    elif status == 405:
+        allowed = response.get("Allow", "")
+        code, message = "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.path}: use {allowed}."
+    elif status >= 500:
+        code, message = "INTERNAL", "The console failed unexpectedly; the error was logged."
+    elif status == 403:
+        code, message = "FORBIDDEN", "Refused: sign in again, or send an API token as 'Authorization: Token <key>'."
+    else:
+        code, message = f"HTTP_{status}", f"The request was refused ({status}): {DOCS_HINT}."
+    answer = JsonResponse({"error": message, "code": code}, status=status)
+    if "Allow" in response:
+        answer["Allow"] = response["Allow"]
+    return answer
+
+
 class ApiAuthenticationMiddleware:
     """`Authorization: Token <key>` signs an API request in; an API request without a valid key or a
     session gets a 401 in JSON, which a script can act on, rather than a redirect to a login page.
+    Whatever error Django answers outside the API's routes (an unknown URL, a wrong method, DEBUG's
+    HTML pages) reaches the script as JSON too.
     """
 
     def __init__(self, get_response):
@@ -50,7 +76,8 @@ class ApiAuthenticationMiddleware:
             request.user = user
         elif not request.user.is_authenticated:
             return _unauthorized("Sign in first, or send an API token as 'Authorization: Token <key>'.")
-        return self.get_response(request)
+        response = self.get_response(request)
+        return _json_error_for(request, response) or response
 
 
 class LoginRequiredMiddleware(auth_middleware.LoginRequiredMiddleware):

@@ -1,11 +1,11 @@
-"""Every page of the console and its JSON API (sign-in and Django admin are in console/urls.py)."""
+"""Every page of the console and its JSON API (groups/api/; sign-in and Django admin are in console/urls.py)."""
 
 from django.urls import include, path, re_path, register_converter
 
+from groups import api
 from groups.converters import GroupIdConverter
 from groups.views import (
     alerts,
-    api,
     audit,
     clusters,
     consumer_groups,
@@ -81,20 +81,7 @@ urlpatterns = [
     path("operations/<int:pk>/cancel-replay/", operations.cancel_replay, name="cancel_replay"),
     path("approvals/", operations.approval_list, name="approval_list"),
     path("my/requests/", requests.my_requests, name="my_requests"),
-    path("api/clusters/", api.api_clusters, name="api_clusters"),
-    path("api/clusters/<str:cluster>/groups/", api.api_groups, name="api_groups"),
-    path("api/clusters/<str:cluster>/topics/", api.api_topics, name="api_topics"),
-    # Before api_group, whose group id would otherwise swallow "/history".
-    path(
-        "api/clusters/<str:cluster>/groups/<group_id:group>/history/", api.api_group_history, name="api_group_history"
-    ),
-    path("api/clusters/<str:cluster>/groups/<group_id:group>/", api.api_group, name="api_group"),
-    path("api/clusters/<str:cluster>/share-groups/", share_groups.api_share_groups, name="api_share_groups"),
-    path(
-        "api/clusters/<str:cluster>/share-groups/<group_id:group>/",
-        share_groups.api_share_group,
-        name="api_share_group",
-    ),
+    path("api/", api.api.urls),
     path(
         "audit/",
         include(

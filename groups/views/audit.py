@@ -51,7 +51,7 @@ EXPORT_COLUMNS = (
 )
 
 
-def _filter_values(request: HttpRequest) -> dict[str, str]:
+def filter_values(request: HttpRequest) -> dict[str, str]:
     return {name: request.GET.get(name, "").strip() for name in FILTERS}
 
 
@@ -64,7 +64,7 @@ def _day(values: dict[str, str], name: str) -> date | None:
         raise BadQuery(f"'{name}' must be a date written YYYY-MM-DD, not '{values[name]}'.") from None
 
 
-def _reviewable(request: HttpRequest) -> QuerySet[AuditEvent]:
+def reviewable_events(request: HttpRequest) -> QuerySet[AuditEvent]:
     """The events this user may review: all of them, or those of the clusters and groups of their grants."""
     access.require(request, "audit")
     scope = access.audit_scope(request.user)
@@ -113,10 +113,10 @@ def _found(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]
         until=until,
         text=values["q"],
     )
-    return events & _reviewable(request)
+    return events & reviewable_events(request)
 
 
-def _matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]:
+def matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]:
     """The events the list and the exports show: those found, without sign-ins unless asked for."""
     found = _found(request, values)
     return found if _shows_sign_ins(values) else found.exclude(action__in=SIGN_IN_ACTIONS)
@@ -128,8 +128,8 @@ def _query(values: dict[str, str], **changes: str) -> str:
 
 @require_GET
 def audit_list(request: HttpRequest) -> HttpResponse:
-    reviewable = _reviewable(request)
-    values = _filter_values(request)
+    reviewable = reviewable_events(request)
+    values = filter_values(request)
     context = {
         "filters": values,
         "query": _query(values),
@@ -156,7 +156,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
-    event = _reviewable(request).select_related("operation", "operation__replay").filter(pk=pk).first()
+    event = reviewable_events(request).select_related("operation", "operation__replay").filter(pk=pk).first()
     if event is None:
         if AuditEvent.objects.filter(pk=pk).exists():
             raise Http404(f"Audit event #{pk} is outside the clusters and groups you may review.")
@@ -205,24 +205,34 @@ def _json_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
     yield "".join(pieces)
 
 
-def _export(
-    request: HttpRequest, extension: str, content_type: str, chunks: Callable[[QuerySet[AuditEvent]], Iterator[str]]
-) -> HttpResponseBase:
-    try:
-        events = _matching_events(request, _filter_values(request))
-    except BadQuery as error:
-        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+EXPORTS: dict[str, tuple[str, Callable[[QuerySet[AuditEvent]], Iterator[str]]]] = {
+    "csv": ("text/csv; charset=utf-8", _csv_chunks),
+    "json": ("application/json", _json_chunks),
+}
+
+
+def export_response(events: QuerySet[AuditEvent], extension: str) -> StreamingHttpResponse:
+    """`events` written out as a download in the format of `extension` (a key of EXPORTS)."""
+    content_type, chunks = EXPORTS[extension]
     response = StreamingHttpResponse(chunks(events), content_type=content_type)
     filename = f"audit-{timezone.now():%Y%m%dT%H%M%SZ}.{extension}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
 
+def _export(request: HttpRequest, extension: str) -> HttpResponseBase:
+    try:
+        events = matching_events(request, filter_values(request))
+    except BadQuery as error:
+        return HttpResponseBadRequest(str(error), content_type="text/plain; charset=utf-8")
+    return export_response(events, extension)
+
+
 @require_GET
 def audit_export_csv(request: HttpRequest) -> HttpResponseBase:
-    return _export(request, "csv", "text/csv; charset=utf-8", _csv_chunks)
+    return _export(request, "csv")
 
 
 @require_GET
 def audit_export_json(request: HttpRequest) -> HttpResponseBase:
-    return _export(request, "json", "application/json", _json_chunks)
+    return _export(request, "json")

@@ -62,7 +62,8 @@ def _sort(params: QueryDict, sorts: dict, default: str) -> str:
     return raw
 
 
-def _per_page(params: QueryDict, *, api: bool) -> int:
+def per_page(params: QueryDict, *, api: bool) -> int:
+    """How many rows a page of a list holds (the API allows more than the pages offer)."""
     raw = params.get("per_page", "").strip()
     if not raw:
         return DEFAULT_PAGE_SIZE
@@ -187,7 +188,7 @@ def group_query(request: HttpRequest, *, api: bool = False) -> GroupQuery:
         checkpoints=_flag(params, "checkpoints"),
         sort=_sort(params, GROUP_SORTS, GroupQuery.DEFAULT_SORT),
         page=query_page(request),
-        per_page=_per_page(params, api=api),
+        per_page=per_page(params, api=api),
     )
 
 
@@ -210,7 +211,7 @@ def topic_query(request: HttpRequest, *, api: bool = False, scoped: bool = False
         internal=_flag(request.GET, "internal"),
         sort=_sort(request.GET, TOPIC_SORTS, TopicQuery.DEFAULT_SORT),
         page=query_page(request),
-        per_page=_per_page(request.GET, api=api),
+        per_page=per_page(request.GET, api=api),
     )
     key = query.sort.removeprefix("-")
     if scoped and key in TOPIC_GROUP_FIGURES:

@@ -13,7 +13,7 @@ from groups import audit
 from groups.forms import ConfirmForm, error_text
 from groups.forms_offset_deletion import OffsetDeletionForm
 from groups.kafka import ConsoleError, client_for
-from groups.models import Cluster
+from groups.models import Cluster, Operation
 from groups.operations import offset_deletions
 from groups.planning.deletions import DeletionPlan
 from groups.planning.resets import PlanningError
@@ -35,6 +35,33 @@ def with_outcome(plan: DeletionPlan, outcome: Sequence[dict] = ()) -> list[tuple
     """The plan's rows, each with what the worker found for it (None before it ran)."""
     results = {(o["topic"], o["partition"]): o for o in outcome}
     return [(row, results.get((row.topic, row.partition))) for row in plan.rows]
+
+
+def deletion_token(cluster: Cluster, group: str, scope: str, preview: offset_deletions.Preview) -> str | None:
+    """The signed token that confirms exactly this preview (pages and the API), or None where it may not run."""
+    if preview.blocked_reason:
+        return None
+    return sign_preview(
+        TOKEN_SALT,
+        {"cluster": cluster.name, "group": group, "scope": scope, "plan": offset_deletions.plan_rows(preview.plan)},
+    )
+
+
+def request_offset_deletion(
+    request: HttpRequest, cluster: Cluster, group: str, signed: dict, reason: str, *, via: str
+) -> Operation:
+    """The offset deletion a confirmed preview token asks for, requested by the signed-in user."""
+    return offset_deletions.request_deletion(
+        cluster=cluster,
+        group_id=group,
+        plan=signed["plan"],
+        scope=signed["scope"],
+        reason=reason,
+        actor=request.user.get_username(),
+        requester=request.user,
+        via=via,
+        source_ip=audit.source_ip(request),
+    )
 
 
 def _offered(cluster: Cluster, group: str, data: QueryDict | None) -> dict:
@@ -90,18 +117,8 @@ def offsets_preview(request: HttpRequest, cluster: str, group: str) -> HttpRespo
         return _page(request, cluster_row, group, {"form": form, "preview_error": str(error)}, 400)
     except ConsoleError as error:
         return _page(request, cluster_row, group, {"form": form, "preview_error": error.message}, 503)
-    confirm = None
-    if not preview.blocked_reason:
-        token = sign_preview(
-            TOKEN_SALT,
-            {
-                "cluster": cluster_row.name,
-                "group": group,
-                "scope": scope,
-                "plan": offset_deletions.plan_rows(preview.plan),
-            },
-        )
-        confirm = ConfirmForm(initial={"token": token})
+    token = deletion_token(cluster_row, group, scope, preview)
+    confirm = ConfirmForm(initial={"token": token}) if token else None
     context = {
         "form": form,
         "previewed": True,
@@ -130,15 +147,5 @@ def offsets_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespo
             "confirm": confirm,
         }
         return _page(request, cluster_row, group, context, 400)
-    operation = offset_deletions.request_deletion(
-        cluster=cluster_row,
-        group_id=group,
-        plan=signed["plan"],
-        scope=signed["scope"],
-        reason=confirm.cleaned_data["reason"],
-        actor=request.user.username,
-        requester=request.user,
-        via="web",
-        source_ip=audit.source_ip(request),
-    )
+    operation = request_offset_deletion(request, cluster_row, group, signed, confirm.cleaned_data["reason"], via="web")
     return redirect("operation_page", pk=operation.pk)

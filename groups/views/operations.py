@@ -132,16 +132,15 @@ def cancel_operation(request: HttpRequest, pk: int) -> HttpResponse:
     return _decide(request, pk, approvals.cancel)
 
 
+def not_a_replay(operation: Operation) -> str:
+    return f"Operation #{operation.pk} is not a replay: only a replay can be stopped while it runs."
+
+
 @require_POST
 def cancel_replay(request: HttpRequest, pk: int) -> HttpResponse:
     operation = get_operation(request, pk)
     if operation.kind != Operation.Kind.REPLAY:
-        return render_operation(
-            request,
-            operation,
-            status=400,
-            decision_error=(f"Operation #{operation.pk} is not a replay: only a replay can be stopped while it runs."),
-        )
+        return render_operation(request, operation, status=400, decision_error=not_a_replay(operation))
     try:
         # Who may cancel is cancel_replay's rule; a refusal is recorded there and raised as PermissionDenied.
         replays.cancel_replay(operation, request.user, source_ip=audit.source_ip(request))

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from groups import access, audit
 from groups.forms import ConfirmForm, ReplayForm, error_text
 from groups.kafka import ClusterClient, ConsoleError, client_for
-from groups.models import Cluster
+from groups.models import Cluster, Operation
 from groups.operations import replays
 from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_duration_ms, format_time_ms
 from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview, render_page, sign_preview
@@ -24,7 +24,7 @@ def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpRespons
     return render_page(request, "groups/replay.html", "preview", context, status)
 
 
-def _form(client: ClusterClient, topic: str, data=None) -> ReplayForm:
+def topic_replay_form(client: ClusterClient, topic: str, data=None) -> ReplayForm:
     return ReplayForm(
         data,
         topic=topic,
@@ -48,8 +48,17 @@ def _preview_page(request: HttpRequest, cluster: Cluster, client: ClusterClient,
         return _page(request, {**context, "error": str(error)}, 400)
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
+    token = replay_token(cluster, wanted, zone_assumed, preview)
+    confirm = ConfirmForm(initial={"token": token})
+    return _page(
+        request, {**context, **_shown(preview), "previewed": True, "zone_assumed": zone_assumed, "confirm": confirm}
+    )
+
+
+def replay_token(cluster: Cluster, wanted: ReplayRequest, zone_assumed: bool, preview: ReplayPreview) -> str:
+    """The signed token that confirms exactly this preview (pages and the API)."""
     # preview_replay refuses a range without records, so every preview can be confirmed.
-    token = sign_preview(
+    return sign_preview(
         TOKEN_SALT,
         {
             "cluster": cluster.name,
@@ -62,9 +71,19 @@ def _preview_page(request: HttpRequest, cluster: Cluster, client: ClusterClient,
             "zone_assumed": zone_assumed,
         },
     )
-    confirm = ConfirmForm(initial={"token": token})
-    return _page(
-        request, {**context, **_shown(preview), "previewed": True, "zone_assumed": zone_assumed, "confirm": confirm}
+
+
+def request_signed_replay(request: HttpRequest, cluster: Cluster, signed: dict, reason: str, *, via: str) -> Operation:
+    """The replay a confirmed preview token asks for, requested by the signed-in user."""
+    return replays.request_replay(
+        cluster=cluster,
+        request=ReplayRequest.from_json(signed["request"]),
+        preview=_signed_preview(signed),
+        reason=reason,
+        actor=request.user.get_username(),
+        requester=request.user,
+        via=via,
+        source_ip=audit.source_ip(request),
     )
 
 
@@ -97,7 +116,7 @@ def replay_form(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, "replay")
     context = {"cluster": cluster_row, "topic": topic}
     try:
-        form = _form(client_for(cluster_row), topic)
+        form = topic_replay_form(client_for(cluster_row), topic)
     except ConsoleError as error:
         return render(request, "groups/replay.html", {**context, "error": error.message}, status=503)
     if topic not in form.topics:
@@ -112,7 +131,7 @@ def replay_preview(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
     context = {"cluster": cluster_row, "topic": topic}
     try:
         client = client_for(cluster_row)
-        form = _form(client, topic, request.POST)
+        form = topic_replay_form(client, topic, request.POST)
         valid = form.is_valid()
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
@@ -129,7 +148,7 @@ def replay_confirm(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
     if signed is None:
         # The message below matters more than the form; the link leads back to it.
         with contextlib.suppress(ConsoleError):
-            context["form"] = _form(client_for(cluster_row), topic)
+            context["form"] = topic_replay_form(client_for(cluster_row), topic)
         return render(request, "groups/replay.html", {**context, "error": PREVIEW_EXPIRED}, status=400)
     wanted, preview = ReplayRequest.from_json(signed["request"]), _signed_preview(signed)
     confirm = ConfirmForm(request.POST)
@@ -152,14 +171,5 @@ def replay_confirm(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
             },
             status=400,
         )
-    operation = replays.request_replay(
-        cluster=cluster_row,
-        request=wanted,
-        preview=preview,
-        reason=confirm.cleaned_data["reason"],
-        actor=request.user.username,
-        requester=request.user,
-        via="web",
-        source_ip=audit.source_ip(request),
-    )
+    operation = request_signed_replay(request, cluster_row, signed, confirm.cleaned_data["reason"], via="web")
     return redirect("operation_page", pk=operation.pk)

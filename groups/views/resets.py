@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from groups import access, audit, reading
 from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
-from groups.kafka import ClusterClient, ConsoleError, client_for
+from groups.kafka import ClusterClient, ConsoleError, GroupDescription, client_for
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle, resets, share_resets
 from groups.planning import resets as planning
@@ -38,6 +38,31 @@ def with_outcome(plan: planning.ResetPlan, outcome: Sequence[dict] = ()) -> list
     return [(row, results.get((row.topic, row.partition))) for row in plan.rows]
 
 
+def preview_token(
+    preview: resets.Preview | share_resets.SharePreview,
+    salt: str,
+    cluster: Cluster,
+    group: str,
+    fields: dict,
+    undo_of: Operation | None,
+) -> str | None:
+    """The signed token that confirms exactly this preview (pages and the API), or None where it may not run."""
+    if preview.blocked_reason:
+        return None
+    return sign_preview(
+        salt,
+        {
+            "cluster": cluster.name,
+            "group": group,
+            **fields,
+            "undo_of": undo_of.pk if undo_of else None,
+            "zone_assumed": preview.zone_assumed,
+            "plan": resets.plan_rows(preview.plan),
+            "warnings": list(preview.plan.warnings),
+        },
+    )
+
+
 def previewed(
     preview: resets.Preview | share_resets.SharePreview,
     salt: str,
@@ -47,21 +72,7 @@ def previewed(
     undo_of: Operation | None,
 ) -> dict:
     """What a preview page shows of the plan, with a confirmation form signing it where it may run."""
-    confirm = None
-    if not preview.blocked_reason:
-        token = sign_preview(
-            salt,
-            {
-                "cluster": cluster.name,
-                "group": group,
-                **fields,
-                "undo_of": undo_of.pk if undo_of else None,
-                "zone_assumed": preview.zone_assumed,
-                "plan": resets.plan_rows(preview.plan),
-                "warnings": list(preview.plan.warnings),
-            },
-        )
-        confirm = ConfirmForm(initial={"token": token})
+    token = preview_token(preview, salt, cluster, group, fields, undo_of)
     return {
         "previewed": True,
         "group": preview.group,
@@ -69,7 +80,7 @@ def previewed(
         "rows": with_outcome(preview.plan),
         "zone_assumed": preview.zone_assumed,
         "blocked_reason": preview.blocked_reason,
-        "confirm": confirm,
+        "confirm": ConfirmForm(initial={"token": token}) if token else None,
     }
 
 
@@ -99,28 +110,36 @@ def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpRespons
     return render_page(request, "groups/reset.html", "preview", context, status)
 
 
+def require_source_group(request: HttpRequest, cluster: Cluster, fields: dict) -> None:
+    """Copying shows the other group's offsets, so the user must be allowed to see that group too."""
+    if fields["strategy"] == "from-group":
+        access.require(request, "view", cluster, fields["value"].strip())
+
+
+def preview_group_reset(cluster: Cluster, group: str, fields: dict, undo_of: Operation | None = None) -> resets.Preview:
+    """The reset a form's `fields` ask for, planned from the cluster as it is (raises PlanningError, ConsoleError)."""
+    return resets.preview_reset(
+        client_for(cluster), group, fields["strategy"], fields["value"], fields["scope"], undo_of=undo_of
+    )
+
+
 def _preview_page(
     request: HttpRequest, cluster: Cluster, group: str, form: ResetForm, fields: dict, undo_of: Operation | None = None
 ) -> HttpResponse:
     context = _context(cluster, group, form=form, undo_of=undo_of)
-    if fields["strategy"] == "from-group":
-        # Copying shows the other group's offsets, so the user must be allowed to see that group too.
-        # The refusal is shown in the form (htmx would not swap a 403 in: Preview would seem dead).
-        try:
-            access.require(request, "view", cluster, fields["value"].strip())
-        except PermissionDenied as refusal:
-            return _page(request, {**context, "error": str(refusal)}, 403)
+    # The refusal is shown in the form (htmx would not swap a 403 in: Preview would seem dead).
     try:
-        client = client_for(cluster)
-        preview = resets.preview_reset(
-            client, group, fields["strategy"], fields["value"], fields["scope"], undo_of=undo_of
-        )
+        require_source_group(request, cluster, fields)
+    except PermissionDenied as refusal:
+        return _page(request, {**context, "error": str(refusal)}, 403)
+    try:
+        preview = preview_group_reset(cluster, group, fields, undo_of)
     except planning.PlanningError as error:
         return _page(request, {**context, "error": str(error)}, 400)
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
     if preview.plan.rows:
-        context["first_records"] = _first_records(request, client, cluster, group, preview.plan)
+        context["first_records"] = _first_records(request, client_for(cluster), cluster, group, preview.plan)
     return _page(request, {**context, **previewed(preview, TOKEN_SALT, cluster, group, fields, undo_of)})
 
 
@@ -142,6 +161,27 @@ def _first_records(
     except ConsoleError as error:
         return {"error": error.message}
     return {"rows": rows}
+
+
+def request_reset(
+    request: HttpRequest, cluster: Cluster, group: str, signed: dict, reason: str, *, via: str
+) -> Operation:
+    """The reset operation a confirmed preview token (`load_preview`) asks for, requested by the signed-in user."""
+    return resets.request_operation(
+        cluster=cluster,
+        group_id=group,
+        kind=Operation.Kind.RESET,
+        plan=signed["plan"],
+        reason=reason,
+        actor=request.user.get_username(),
+        requester=request.user,
+        via=via,
+        strategy=signed["strategy"],
+        strategy_value=signed["value"],
+        scope=signed["scope"],
+        undo_of=get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None,
+        source_ip=audit.source_ip(request),
+    )
 
 
 @require_GET
@@ -188,25 +228,39 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
         context = _context(cluster_row, group, undo_of=undo_of, form=form, **previewed_again(signed, confirm))
         return render(request, "groups/reset.html", context, status=400)
     try:
-        operation = resets.request_operation(
-            cluster=cluster_row,
-            group_id=group,
-            kind=Operation.Kind.RESET,
-            plan=signed["plan"],
-            reason=confirm.cleaned_data["reason"],
-            actor=request.user.username,
-            requester=request.user,
-            via="web",
-            strategy=signed["strategy"],
-            strategy_value=signed["value"],
-            scope=signed["scope"],
-            undo_of=undo_of,
-            source_ip=audit.source_ip(request),
-        )
+        operation = request_reset(request, cluster_row, group, signed, confirm.cleaned_data["reason"], via="web")
     except lifecycle.RequestRefused as refused:
         context = _context(cluster_row, group, undo_of=undo_of, form=ResetForm(), error=str(refused))
         return render(request, "groups/reset.html", context, status=409)
     return redirect("operation_page", pk=operation.pk)
+
+
+def group_to_delete(cluster: Cluster, group: str) -> GroupDescription:
+    """The group as Kafka describes it now; a missing group is a ConsoleError saying there is nothing to delete."""
+    try:
+        description, _ = reading.existing_group(client_for(cluster), group)
+    except ConsoleError as error:
+        if error.not_found:
+            raise reading.NotFound(
+                f"Consumer group '{group}' does not exist on cluster '{cluster.name}': there is nothing to delete.",
+                code=error.code,
+            ) from error
+        raise
+    return description
+
+
+def request_group_deletion(request: HttpRequest, cluster: Cluster, group: str, reason: str, *, via: str) -> Operation:
+    return resets.request_operation(
+        cluster=cluster,
+        group_id=group,
+        kind=Operation.Kind.DELETE_GROUP,
+        plan=[],
+        reason=reason,
+        actor=request.user.get_username(),
+        requester=request.user,
+        via=via,
+        source_ip=audit.source_ip(request),
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -215,14 +269,10 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     form = ReasonForm(request.POST if request.method == "POST" else None)
     context = {"cluster": cluster_row, "group_id": group, "form": form}
     try:
-        description, _ = reading.existing_group(client_for(cluster_row), group)
+        description = group_to_delete(cluster_row, group)
     except ConsoleError as error:
-        if error.not_found:
-            missing = (
-                f"Consumer group '{group}' does not exist on cluster '{cluster_row.name}': there is nothing to delete."
-            )
-            return render(request, "groups/delete_group.html", {**context, "error": missing}, status=404)
-        return render(request, "groups/delete_group.html", {**context, "error": error.message}, status=503)
+        status = 404 if error.not_found else 503
+        return render(request, "groups/delete_group.html", {**context, "error": error.message}, status=status)
     context["group"] = description
     if request.method == "GET":
         return render(request, "groups/delete_group.html", context)
@@ -231,15 +281,5 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
         return render(request, "groups/delete_group.html", context, status=409)
     if not form.is_valid():
         return render(request, "groups/delete_group.html", context, status=400)
-    operation = resets.request_operation(
-        cluster=cluster_row,
-        group_id=group,
-        kind=Operation.Kind.DELETE_GROUP,
-        plan=[],
-        reason=form.cleaned_data["reason"],
-        actor=request.user.username,
-        requester=request.user,
-        via="web",
-        source_ip=audit.source_ip(request),
-    )
+    operation = request_group_deletion(request, cluster_row, group, form.cleaned_data["reason"], via="web")
     return redirect("operation_page", pk=operation.pk)

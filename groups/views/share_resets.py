@@ -34,6 +34,48 @@ def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpRespons
     return render_page(request, TEMPLATE, "preview", context, status)
 
 
+def preview_share_group_reset(
+    cluster: Cluster, group: str, fields: dict, undo_of: Operation | None = None
+) -> share_resets.SharePreview:
+    """The start-offset reset a form's `fields` ask for (raises PlanningError, ConsoleError)."""
+    return share_resets.preview_share_reset(
+        share_client_for(cluster),
+        client_for(cluster),
+        group,
+        fields["strategy"],
+        fields["value"],
+        fields["scope"],
+        undo_of=undo_of,
+    )
+
+
+def request_share_group_reset(
+    request: HttpRequest, cluster: Cluster, group: str, signed: dict, reason: str, *, via: str
+) -> Operation:
+    """The start-offset reset a confirmed preview token asks for, requested by the signed-in user."""
+    return share_resets.request_share_reset(
+        cluster=cluster,
+        group_id=group,
+        plan=signed["plan"],
+        reason=reason,
+        actor=request.user.get_username(),
+        requester=request.user,
+        via=via,
+        strategy=signed["strategy"],
+        strategy_value=signed["value"],
+        scope=signed["scope"],
+        undo_of=get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None,
+        source_ip=audit.source_ip(request),
+    )
+
+
+def undo_refusal(undo_of: Operation) -> str | None:
+    """Why `undo_of` cannot be undone, if it cannot."""
+    if undo_of.can_be_undone:
+        return None
+    return f"Operation #{undo_of.pk} cannot be undone: only a start-offset reset that succeeded can."
+
+
 def _preview_page(
     request: HttpRequest,
     cluster: Cluster,
@@ -44,15 +86,7 @@ def _preview_page(
 ) -> HttpResponse:
     context = _context(cluster, group, form=form, undo_of=undo_of)
     try:
-        preview = share_resets.preview_share_reset(
-            share_client_for(cluster),
-            client_for(cluster),
-            group,
-            fields["strategy"],
-            fields["value"],
-            fields["scope"],
-            undo_of=undo_of,
-        )
+        preview = preview_share_group_reset(cluster, group, fields, undo_of)
     except planning.PlanningError as error:
         return _page(request, {**context, "error": str(error)}, 400)
     except ConsoleError as error:
@@ -73,8 +107,8 @@ def share_reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResp
         kind=Operation.Kind.SHARE_RESET,
         pk=undo if undo.isascii() and undo.isdecimal() else None,
     )
-    if not undo_of.can_be_undone:
-        error = f"Operation #{undo_of.pk} cannot be undone: only a start-offset reset that succeeded can."
+    error = undo_refusal(undo_of)
+    if error:
         return _page(request, _context(cluster_row, group, undo_of=undo_of, error=error), 400)
     fields = {"strategy": "undo", "value": "", "scope": ""}
     return _preview_page(request, cluster_row, group, ShareResetForm(), fields, undo_of=undo_of)
@@ -102,18 +136,7 @@ def share_reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpR
         form = ShareResetForm.for_request(signed["strategy"], signed["value"], signed["scope"])
         context = _context(cluster_row, group, undo_of=undo_of, form=form, **previewed_again(signed, confirm))
         return render(request, TEMPLATE, context, status=400)
-    operation = share_resets.request_share_reset(
-        cluster=cluster_row,
-        group_id=group,
-        plan=signed["plan"],
-        reason=confirm.cleaned_data["reason"],
-        actor=request.user.username,
-        requester=request.user,
-        via="web",
-        strategy=signed["strategy"],
-        strategy_value=signed["value"],
-        scope=signed["scope"],
-        undo_of=undo_of,
-        source_ip=audit.source_ip(request),
+    operation = request_share_group_reset(
+        request, cluster_row, group, signed, confirm.cleaned_data["reason"], via="web"
     )
     return redirect("operation_page", pk=operation.pk)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from groups import access
 from groups.models import SnapshotGroup, SnapshotTopic
 from groups.snapshot import queries
-from groups.snapshot.rows import TopicGroupDetail
+from groups.snapshot.rows import TopicGroupDetail, TopicPartitionDetail
 from groups.views.common import BadQuery, bad_request, get_cluster, render_page
 from groups.views.filters import PAGE_SIZES, topic_query
 from groups.views.group_facts import topic_page_facts
@@ -111,6 +111,24 @@ class TopicReader:
     replay_operation_id: int | None
 
 
+def topic_readers(
+    request: HttpRequest, cluster, row: SnapshotTopic, checkpoints: bool
+) -> tuple[list[TopicPartitionDetail], list[TopicReader], int]:
+    """The topic's partitions, the groups reading it that the user may view (a replay's checkpoint groups
+    only when `checkpoints`), and how many checkpoint groups were left out."""
+    partitions, readers = queries.topic_details(row)
+    readers = visible_readers(request, cluster, readers)
+    states = _group_rows(row.snapshot_id, [g.group_id for g in readers])
+    shown = []
+    for g in readers:
+        state, replay = states.get(g.group_id, ("", None))
+        shown.append(TopicReader(g.group_id, state, g.partitions, g.lag, g.status, replay))
+    hidden = [g for g in shown if g.replay_operation_id is not None]
+    if not checkpoints:
+        shown = [g for g in shown if g.replay_operation_id is None]
+    return partitions, shown, len(hidden)
+
+
 @require_GET
 def topic_page(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster)
@@ -127,16 +145,7 @@ def topic_page(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     if snap.snapshot is not None and row is None:
         return render_page(request, "groups/topic_page.html", "live", {**context, "missing": True}, 404)
     if row is not None:
-        partitions, readers = queries.topic_details(row)
-        readers = visible_readers(request, cluster_row, readers)
-        states = _group_rows(snap.snapshot, [g.group_id for g in readers])
-        shown = []
-        for g in readers:
-            state, replay = states.get(g.group_id, ("", None))
-            shown.append(TopicReader(g.group_id, state, g.partitions, g.lag, g.status, replay))
-        hidden = [g for g in shown if g.replay_operation_id is not None]
-        if not checkpoints:
-            shown = [g for g in shown if g.replay_operation_id is None]
-        context.update(row=row, partitions=partitions, readers=shown, hidden_checkpoints=len(hidden))
+        partitions, shown, hidden = topic_readers(request, cluster_row, row, checkpoints)
+        context.update(row=row, partitions=partitions, readers=shown, hidden_checkpoints=hidden)
     context.update(topic_page_facts(request, cluster_row, topic))
     return render_page(request, "groups/topic_page.html", "live", context)

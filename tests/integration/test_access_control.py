@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
-from django.urls import URLPattern, reverse
+from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 
 from groups import tasks
@@ -51,6 +51,7 @@ REPLAYERS = {"operator", "admin"}
 RECORD_READERS = {"operator", "admin"}
 DELETERS = {"admin"}
 APPROVERS = {"approver", "admin"}
+AUDITORS = {"approver", "admin"}
 # Managing alert rules: the outsider's grant allows it for groups named other-*, so the walk's rules,
 # on the walk's group, are refused it; a new rule on other-* groups is allowed it.
 ALERTERS = {"operator", "admin"}
@@ -66,6 +67,7 @@ class Walk:
     token: str
     replay_token: str
     replay: Operation  # pending, requested by REQUESTER
+    api_replay: Operation  # another, which the API's step stops
     awaiting: dict[str, Operation]  # one per step that decides, so each step finds its own still awaiting
     deletion_token: str = ""  # an admin's preview of deleting the walk topic's offsets
     # Alert rules on the walk's group: one the steps edit, one they delete.
@@ -73,7 +75,9 @@ class Walk:
 
     @property
     def existing(self) -> set[int]:
-        return {self.operation.pk, self.replay.pk} | {operation.pk for operation in self.awaiting.values()}
+        return {self.operation.pk, self.replay.pk, self.api_replay.pk} | {
+            operation.pk for operation in self.awaiting.values()
+        }
 
 
 @dataclass(frozen=True)
@@ -244,17 +248,6 @@ def _steps(w: Walk) -> list[Step]:
             denied_group=lambda username, g=w.replay.group_id: "" if username == "nobody" else g,
             refusals=("ask an admin for the", f"only {REQUESTER}, who requested it, or a user"),
         ),
-        Step("api_clusters", "get", reverse("api_clusters"), {}, everyone),
-        Step(
-            "api_groups",
-            "get",
-            reverse("api_groups", args=[local]),
-            {},
-            READERS | {"outsider"},
-            listed_for=READERS,
-            group_scoped=False,
-        ),
-        Step("api_group", "get", reverse("api_group", args=[local, g]), {}, READERS),
         Step(
             "share_group_list",
             "get",
@@ -263,16 +256,7 @@ def _steps(w: Walk) -> list[Step]:
             READERS | {"outsider"},
             group_scoped=False,
         ),
-        Step(
-            "api_share_groups",
-            "get",
-            reverse("api_share_groups", args=[local]),
-            {},
-            READERS | {"outsider"},
-            group_scoped=False,
-        ),
         Step("share_group_page", "get", reverse("share_group_page", args=[local, g]), {}, READERS, absent=True),
-        Step("api_share_group", "get", reverse("api_share_group", args=[local, g]), {}, READERS, absent=True),
         Step("share_reset_form", "get", reverse("share_reset_form", args=[local, g]), {}, RESETTERS, absent=True),
         Step(
             "share_reset_preview",
@@ -290,19 +274,176 @@ def _steps(w: Walk) -> list[Step]:
             RESETTERS,
             absent=True,
         ),
-        Step("api_group_history", "get", reverse("api_group_history", args=[local, g]), {}, READERS),
-        Step(
-            "api_topics",
-            "get",
-            reverse("api_topics", args=[local]),
-            {"q": w.topic},
-            READERS | {"outsider"},
-            group_scoped=False,
-        ),
         Step("metrics", "get", reverse("metrics"), {}, set(), own_access=True),
         # The alerts page shows each user the alerts of the groups they may view: no grant is needed.
         Step("alert_list", "get", reverse("alert_list"), {}, everyone, group_scoped=False, cluster_scoped=False),
         *_alert_rule_steps(w),
+        *_api_steps(w),
+    ]
+
+
+def _api_steps(w: Walk) -> list[Step]:
+    """The JSON API: the pages' rights, route by route (the same tokens as the pages' confirmations)."""
+    g, local, everyone = w.group, "local", set(USERS)
+    first_event = AuditEvent.objects.order_by("id").values_list("id", flat=True).first()
+    anywhere = {"group_scoped": False, "cluster_scoped": False}
+    return [
+        Step("api:openapi-json", "get", reverse("api:openapi-json"), {}, everyone, **anywhere),
+        Step("api:openapi-view", "get", reverse("api:openapi-view"), {}, everyone, **anywhere),
+        Step("api:api_clusters", "get", reverse("api:api_clusters"), {}, everyone),
+        Step(
+            "api:api_groups",
+            "get",
+            reverse("api:api_groups", args=[local]),
+            {},
+            READERS | {"outsider"},
+            listed_for=READERS,
+            group_scoped=False,
+        ),
+        Step("api:api_group", "get", reverse("api:api_group", args=[local, g]), {}, READERS),
+        Step("api:api_group_history", "get", reverse("api:api_group_history", args=[local, g]), {}, READERS),
+        Step(
+            "api:api_topics",
+            "get",
+            reverse("api:api_topics", args=[local]),
+            {"q": w.topic},
+            READERS | {"outsider"},
+            group_scoped=False,
+        ),
+        Step(
+            "api:api_topic",
+            "get",
+            reverse("api:api_topic", args=[local, w.topic]),
+            {},
+            READERS | {"outsider"},
+            listed_for=READERS,
+            group_scoped=False,
+        ),
+        Step(
+            "api:api_share_groups",
+            "get",
+            reverse("api:api_share_groups", args=[local]),
+            {},
+            READERS | {"outsider"},
+            group_scoped=False,
+        ),
+        Step("api:api_share_group", "get", reverse("api:api_share_group", args=[local, g]), {}, READERS, absent=True),
+        # Everyone gets the operations they may view: none at all is an empty list, not a refusal.
+        Step("api:api_operations", "get", reverse("api:api_operations"), {"group": g}, everyone, **anywhere),
+        Step("api:api_operation", "get", reverse("api:api_operation", args=[w.operation.pk]), {}, READERS),
+        Step("api:api_approvals", "get", reverse("api:api_approvals"), {}, APPROVERS, **anywhere),
+        Step("api:api_audit", "get", reverse("api:api_audit"), {}, AUDITORS, **anywhere),
+        Step(
+            "api:api_audit_event", "get", reverse("api:api_audit_event", args=[first_event]), {}, AUDITORS, **anywhere
+        ),
+        Step("api:api_audit_export_csv", "get", reverse("api:api_audit_export_csv"), {}, AUDITORS, **anywhere),
+        Step("api:api_audit_export_json", "get", reverse("api:api_audit_export_json"), {}, AUDITORS, **anywhere),
+        Step(
+            "api:api_reset_preview",
+            "post",
+            reverse("api:api_reset_preview", args=[local, g]),
+            {"strategy": "to-earliest"},
+            RESETTERS,
+        ),
+        Step(
+            "api:api_reset_request",
+            "post",
+            reverse("api:api_reset_request", args=[local, g]),
+            {"token": w.token, "reason": "walk"},
+            RESETTERS,
+        ),
+        Step("api:api_undo_preview", "post", reverse("api:api_undo_preview", args=[w.operation.pk]), {}, RESETTERS),
+        Step(
+            "api:api_share_reset_preview",
+            "post",
+            reverse("api:api_share_reset_preview", args=[local, g]),
+            {"strategy": "to-earliest"},
+            RESETTERS,
+            absent=True,
+        ),
+        Step(
+            "api:api_share_reset_request",
+            "post",
+            reverse("api:api_share_reset_request", args=[local, g]),
+            {"token": "not-a-preview", "reason": "walk"},
+            RESETTERS,
+            absent=True,
+        ),
+        Step(
+            "api:api_delete_group_preview",
+            "get",
+            reverse("api:api_delete_group_preview", args=[local, g]),
+            {},
+            DELETERS,
+        ),
+        Step(
+            "api:api_delete_group",
+            "post",
+            reverse("api:api_delete_group", args=[local, g]),
+            {"reason": "walk"},
+            DELETERS,
+        ),
+        Step(
+            "api:api_delete_offsets_preview",
+            "post",
+            reverse("api:api_delete_offsets_preview", args=[local, g]),
+            {"scope": w.topic},
+            DELETERS,
+        ),
+        Step(
+            "api:api_delete_offsets_request",
+            "post",
+            reverse("api:api_delete_offsets_request", args=[local, g]),
+            {"token": w.deletion_token, "reason": "walk"},
+            DELETERS,
+        ),
+        Step(
+            "api:api_replay_preview",
+            "post",
+            reverse("api:api_replay_preview", args=[local, w.topic]),
+            _replay_form(w),
+            REPLAYERS,
+            group_scoped=False,
+        ),
+        Step(
+            "api:api_replay_request",
+            "post",
+            reverse("api:api_replay_request", args=[local, w.topic]),
+            {"token": w.replay_token, "reason": "walk"},
+            REPLAYERS,
+            group_scoped=False,
+        ),
+        Step(
+            "api:api_approve_operation",
+            "post",
+            reverse("api:api_approve_operation", args=[w.awaiting["api_approve"].pk]),
+            {"comment": "walk"},
+            APPROVERS,
+        ),
+        Step(
+            "api:api_reject_operation",
+            "post",
+            reverse("api:api_reject_operation", args=[w.awaiting["api_reject"].pk]),
+            {"comment": "walk"},
+            APPROVERS,
+        ),
+        Step(
+            "api:api_cancel_operation",
+            "post",
+            reverse("api:api_cancel_operation", args=[w.awaiting["api_cancel"].pk]),
+            {},
+            {REQUESTER},
+            refusals=("ask an admin for the", f"Only {REQUESTER}, who requested operation"),
+        ),
+        Step(
+            "api:api_cancel_replay",
+            "post",
+            reverse("api:api_cancel_replay", args=[w.api_replay.pk]),
+            {},
+            {REQUESTER, "admin"},
+            denied_group=lambda username, g=w.api_replay.group_id: "" if username == "nobody" else g,
+            refusals=("ask an admin for the", f"only {REQUESTER}, who requested it, or a user"),
+        ),
     ]
 
 
@@ -383,7 +524,7 @@ def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis, settings) 
             status=Operation.Status.AWAITING_APPROVAL,
             expires_at=timezone.now() + timedelta(hours=1),
         )
-        for step in ("approve", "reject", "cancel")
+        for step in ("approve", "reject", "cancel", "api_approve", "api_reject", "api_cancel")
     }
     admin = Client()
     admin.force_login(make_user("token-maker", "Admin"))
@@ -399,6 +540,7 @@ def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis, settings) 
         token=token,
         replay_token="",
         replay=done,
+        api_replay=done,
         awaiting=awaiting,
     )
     deletion_previewed = admin.post(reverse("delete_offsets_preview", args=["local", group]), {"topics": [topic]})
@@ -409,14 +551,17 @@ def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis, settings) 
     wanted = replay.ReplayRequest(
         topic=topic, partitions=None, offsets={0: (0, 5)}, time_from_ms=None, time_to_ms=None, target_topic=target
     )
-    pending_replay = replay.request_replay(  # not dispatched: it stays pending
-        cluster=cluster,
-        request=wanted,
-        preview=replay.preview_replay(client_for(cluster), wanted),
-        reason="walk",
-        actor=REQUESTER,
-        requester=User.objects.get(username=REQUESTER),
-        dispatch=False,
+    pending_replay, api_replay = (
+        replay.request_replay(  # not dispatched: it stays pending
+            cluster=cluster,
+            request=wanted,
+            preview=replay.preview_replay(client_for(cluster), wanted),
+            reason="walk",
+            actor=REQUESTER,
+            requester=User.objects.get(username=REQUESTER),
+            dispatch=False,
+        )
+        for _ in range(2)
     )
     alert_rules = {
         use: AlertRule.objects.create(
@@ -424,7 +569,9 @@ def walk(cluster, kafka_bootstrap, unique, make_user, use_test_redis, settings) 
         )
         for use in ("edited", "deleted")
     }
-    return replace(walk, replay_token=replay_token, replay=pending_replay, alert_rules=alert_rules)
+    return replace(
+        walk, replay_token=replay_token, replay=pending_replay, api_replay=api_replay, alert_rules=alert_rules
+    )
 
 
 def _replay_form(w: Walk) -> dict:
@@ -441,12 +588,16 @@ def _replay_form(w: Walk) -> dict:
 
 
 def _request(client: Client, step: Step):
+    if step.api and step.method == "post":
+        return client.post(step.url, step.data, content_type="application/json")
     return getattr(client, step.method)(step.url, step.data)
 
 
 def _lists_group(response, step: Step, group: str) -> bool:
-    if step.name == "api_groups":
+    if step.name == "api:api_groups":
         return group in [g["group"] for g in response.json()["groups"]]
+    if step.name == "api:api_topic":
+        return group in [g["group"] for g in response.json()["readers"]]
     if step.name == "group_list":
         return f'data-group="{group}"' in response.content.decode()
     return group in [g.group_id for g in response.context["readers"]]
@@ -460,6 +611,9 @@ def _lists_cluster(response, step: Step) -> bool:
 
 def test_the_walk_covers_every_url_of_the_console(walk):
     names = {p.name for p in urlpatterns if isinstance(p, URLPattern)}
+    (api,) = (p for p in urlpatterns if isinstance(p, URLResolver) and p.namespace == "api")
+    # The API's root only says where the docs are; it is no route of its own.
+    names |= {f"api:{p.name}" for p in api.url_patterns if p.name != "api-root"}
     assert names == {step.name for step in _steps(walk)}
 
 
@@ -497,12 +651,12 @@ def test_each_url_answers_each_user_as_their_grants_say(walk, username):
             assert AuditEvent.objects.filter(action="denied").count() == denials, step
             continue
         if username in step.may:
-            allowed = (200, 302, 400, 404) if step.absent else (200, 302)
+            allowed = (200, 201, 302, 400, 404) if step.absent else (200, 201, 302)
             assert response.status_code in allowed, (step, response.status_code)
             assert AuditEvent.objects.filter(action="denied").count() == denials, step
             if step.listed_for:
                 assert _lists_group(response, step, walk.group) == (username in step.listed_for), step
-            if step.name in ("cluster_list", "api_clusters"):
+            if step.name in ("cluster_list", "api:api_clusters"):
                 assert _lists_cluster(response, step) == (username != "nobody"), step
             continue
         assert response.status_code == 403, (step, response.status_code)
@@ -529,8 +683,13 @@ def test_each_url_answers_each_user_as_their_grants_say(walk, username):
     )
     now = {step: Operation.objects.get(pk=operation.pk).status for step, operation in walk.awaiting.items()}
     decided = {step: status for step, status in now.items() if status != "awaiting_approval"}
-    expected = {"approve": "pending", "reject": "cancelled"} if username in APPROVERS else {}
-    assert decided == (expected | ({"cancel": "cancelled"} if username == REQUESTER else {}))
+    expected = (
+        {"approve": "pending", "reject": "cancelled", "api_approve": "pending", "api_reject": "cancelled"}
+        if username in APPROVERS
+        else {}
+    )
+    cancelled = {"cancel": "cancelled", "api_cancel": "cancelled"} if username == REQUESTER else {}
+    assert decided == expected | cancelled
 
 
 def test_the_group_page_says_what_the_user_may_not_do_instead_of_offering_it(walk, client, make_user):

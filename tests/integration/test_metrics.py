@@ -142,7 +142,7 @@ def test_metrics_equal_the_snapshot_and_the_api_for_every_group_of_a_scenario(
 
         # The API reads Kafka live; the scenario stands still, so it agrees with the snapshot's figures.
         assert api_lag[group] == row.lag, group
-        api = viewer_client.get(reverse("api_group", args=["local", group])).json()
+        api = viewer_client.get(reverse("api:api_group", args=["local", group])).json()
         api_committed = {(p["topic"], p["partition"]): p for p in api["partitions"] if p["committed"] is not None}
         assert {tp: p["committed"] for tp, p in api_committed.items()} == {tp: v for tp, (_, v) in offsets.items()}
         assert {tp: p["lag"] for tp, p in api_committed.items()} == {tp: v for tp, (_, v) in lags.items()}

@@ -225,7 +225,7 @@ def test_groups_named_with_a_newline_or_unicode_have_working_pages(
         assert page.context["detail"].description.group_id == group
         assert [(r.topic, r.committed, r.lag) for r in page.context["detail"].rows] == [(topic, 1, 3)]
         assert viewer_client.get(url, HTTP_HX_REQUEST="true").status_code == 200
-        api = viewer_client.get(reverse("api_group", args=["local", group]))
+        api = viewer_client.get(reverse("api:api_group", args=["local", group]))
         assert api.status_code == 200 and api.json()["group"] == group
         assert [(p["topic"], p["lag"]) for p in api.json()["partitions"]] == [(topic, 3)]
     for group in (newline, accented):

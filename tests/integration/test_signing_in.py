@@ -221,7 +221,7 @@ def test_the_api_takes_a_valid_token_and_answers_401_to_anything_else(ann, make_
         assert "API token is not valid" in refused.json()["error"]
     anonymous = api.get(url)
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "UNAUTHENTICATED"
-    assert api.get(reverse("api_groups", args=["prod"])).status_code == 401
+    assert api.get(reverse("api:api_groups", args=["prod"])).status_code == 401
 
 
 def test_a_replaced_or_revoked_key_or_an_inactive_owner_no_longer_opens_the_api(client, ann):

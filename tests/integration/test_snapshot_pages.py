@@ -113,7 +113,7 @@ def _api(client, url: str, **params):
 
 
 def _api_groups(client, **params) -> dict:
-    status, body = _api(client, reverse("api_groups", args=["local"]), **params)
+    status, body = _api(client, reverse("api:api_groups", args=["local"]), **params)
     assert status == 200, body
     return body
 
@@ -168,7 +168,7 @@ def test_pages_and_api_answer_from_the_stale_snapshot_once_kafka_is_gone(viewer_
     api = _api_groups(viewer_client, q=scene["tag"], sort="group")
     assert api["snapshot"]["stale"] is True and "did not answer" in api["snapshot"]["stale_reason"]
     assert {row["group"]: row["lag"] for row in api["groups"]}[g["big"]] == 60
-    status, topics = _api(viewer_client, reverse("api_topics", args=["local"]), q=scene["tag"])
+    status, topics = _api(viewer_client, reverse("api:api_topics", args=["local"]), q=scene["tag"])
     assert status == 200 and topics["snapshot"]["stale"] is True
     assert {t["topic"]: t["partitions"] for t in topics["topics"]} == {
         scene["wide"]: 3,
@@ -236,7 +236,7 @@ def test_pages_of_the_list_and_their_sizes(viewer_client, scene):
     for size in (50, 100, 500):
         assert viewer_client.get(url, {"per_page": size}).status_code == 200
 
-    api = reverse("api_groups", args=["local"])
+    api = reverse("api:api_groups", args=["local"])
     two = _api_groups(viewer_client, q=scene["tag"], per_page=7, page=2, sort="group")
     assert two["total"] == NAMED + BULK and two["page"] == 2 and len(two["groups"]) == 7
     assert [r["group"] for r in two["groups"]] == sorted(names)[7:14]
@@ -264,13 +264,13 @@ def test_bad_list_parameters_are_a_400_with_the_reason_on_the_page_and_in_the_ap
     assert page.status_code == 400 and reason in page.content.decode()
     if "per_page" in params:
         return  # the API takes any page size up to its limit
-    status, body = _api(viewer_client, reverse("api_groups", args=["local"]), **params)
+    status, body = _api(viewer_client, reverse("api:api_groups", args=["local"]), **params)
     assert status == 400 and reason in body["error"] and body["code"] == "BAD_REQUEST"
 
 
 def test_the_api_refuses_a_page_size_over_its_limit(viewer_client, scene):
     for size in ("0", str(API_MAX_PER_PAGE + 1), "x"):
-        status, body = _api(viewer_client, reverse("api_groups", args=["local"]), per_page=size)
+        status, body = _api(viewer_client, reverse("api:api_groups", args=["local"]), per_page=size)
         assert status == 400 and f"from 1 to {API_MAX_PER_PAGE}" in body["error"]
 
 
@@ -373,7 +373,7 @@ def test_the_api_lists_groups_with_the_snapshot_lag_seconds_and_status(viewer_cl
 
 def test_a_member_host_in_the_api_has_no_leading_slash(viewer_client, scene):
     """Kafka reports a client's address as '/127.0.0.1' (Java's form); the API says '127.0.0.1', as the page does."""
-    response = viewer_client.get(reverse("api_group", args=["local", scene["groups"]["live"]]))
+    response = viewer_client.get(reverse("api:api_group", args=["local", scene["groups"]["live"]]))
     assert response.status_code == 200
     hosts = [m["host"] for m in response.json()["members"]]
     assert hosts == ["127.0.0.1"]
@@ -390,7 +390,7 @@ def test_the_group_page_adds_the_collectors_status_and_lag_seconds_to_its_live_f
     pairs = response.context["rows"]
     assert [(live.partition, live.lag, seen.lag) for live, seen in pairs] == [(0, 20, 20), (1, 20, 20), (2, 20, 20)]
     assert body.count('class="partition-status"') == 3
-    api = viewer_client.get(reverse("api_group", args=["local", group])).json()
+    api = viewer_client.get(reverse("api:api_group", args=["local", group])).json()
     assert api["status"] == row.status
     assert all("status" in p and "lag_seconds" in p for p in api["partitions"])
 
@@ -418,9 +418,9 @@ def test_a_cluster_never_collected_says_how_to_collect_rather_than_failing(viewe
         body = response.content.decode()
         assert response.status_code == 200, name
         assert 'id="no-snapshot"' in body and "collect_lag --cluster fresh" in body and "collection" in body, name
-    status, body = _api(viewer_client, reverse("api_groups", args=["fresh"]))
+    status, body = _api(viewer_client, reverse("api:api_groups", args=["fresh"]))
     assert status == 503 and body["code"] == "NO_SNAPSHOT" and "collect_lag --cluster fresh" in body["error"]
-    assert _api(viewer_client, reverse("api_topics", args=["fresh"]))[0] == 503
+    assert _api(viewer_client, reverse("api:api_topics", args=["fresh"]))[0] == 503
 
 
 def test_a_reader_of_some_groups_sees_only_those_in_lists_counts_and_topics(client, make_user, scene):
@@ -459,9 +459,9 @@ def test_each_row_of_the_list_has_its_last_hour_of_lag_as_a_sparkline(viewer_cli
 
 def test_the_history_api_and_the_chart_range_refuse_what_they_cannot_answer(viewer_client, scene):
     group = scene["groups"]["big"]
-    status, body = _api(viewer_client, reverse("api_group_history", args=["local", group]), since="P2M")
+    status, body = _api(viewer_client, reverse("api:api_group_history", args=["local", group]), since="P2M")
     assert status == 400 and "since must be an ISO 8601 duration" in body["error"]
-    status, body = _api(viewer_client, reverse("api_group_history", args=["local", group]), since="PT1H")
+    status, body = _api(viewer_client, reverse("api:api_group_history", args=["local", group]), since="PT1H")
     assert status == 200 and [p["lag"] for p in body["points"]] == [60] and body["operations"] == []
     page = viewer_client.get(reverse("group_page", args=["local", group]), {"range": "2h"})
     assert page.status_code == 400 and "use one of 1h, 6h, 24h, 7d, 30d" in page.content.decode()

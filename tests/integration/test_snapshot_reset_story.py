@@ -65,7 +65,7 @@ def test_a_console_reset_shows_as_reset_by_its_operation_and_not_as_rewind(
     listing = viewer_client.get(reverse("group_list", args=["local"]), {"q": group}).content.decode()
     row_html = re.search(rf'<tr data-group="{group}".*?</tr>', listing, re.S).group(0)
     assert ">RESET</span>" in row_html and f'<a class="reset-by" {link}>#{operation.pk}</a>' in row_html
-    api = viewer_client.get(reverse("api_groups", args=["local"]), {"q": group}).json()["groups"][0]
+    api = viewer_client.get(reverse("api:api_groups", args=["local"]), {"q": group}).json()["groups"][0]
     assert (api["status"], api["reset_by_operation"]) == ("RESET", operation.pk)
 
     # The chart marks the reset and links it; its range links answer with the chart alone.
@@ -86,7 +86,7 @@ def test_a_console_reset_shows_as_reset_by_its_operation_and_not_as_rewind(
     ).content.decode()
     assert live.lstrip().startswith('<div id="live"') and "history-chart" not in live
 
-    history = viewer_client.get(reverse("api_group_history", args=["local", group]), {"since": "PT1H"}).json()
+    history = viewer_client.get(reverse("api:api_group_history", args=["local", group]), {"since": "PT1H"}).json()
     assert [(p["lag"], p["status"]) for p in history["points"]] == [(15, "OK"), (100, "RESET")]
     assert history["operations"] == [{"id": operation.pk, "t": history["operations"][0]["t"], "kind": "reset"}]
     assert history["points"][0]["t"] < history["operations"][0]["t"] < history["points"][1]["t"]

@@ -28,6 +28,7 @@ LAYERS = {
     "groups.operations": 4,
     "groups.forms": 5,
     "groups.views": 6,
+    "groups.api": 6,
     "groups.context_processors": 6,
 }
 

@@ -1,0 +1,382 @@
+"""What the API reads of the clusters: their groups and topics (from the collector's snapshot), one group
+(read live), its history, and share groups (operations and the audit log: `activity`).
+
+The same reads and rights as the pages: each route calls what the page calls. Query parameters are read
+by the pages' own parsers so a bad one gets the page's message; the `Query` schemas declare them for
+the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+
+from groups import access, reading, share_reading
+from groups.api import schemas
+from groups.api.errors import COMMON_ERRORS, ApiError
+from groups.kafka import client_for, share_client_for
+from groups.models import Cluster, Snapshot, SnapshotGroup
+from groups.snapshot import queries, rebalances
+from groups.snapshot.history_packing import Point
+from groups.views.common import get_cluster, visible
+from groups.views.filters import API_MAX_PER_PAGE, group_query, since_ms, topic_query
+from groups.views.group_facts import group_protocol_json
+from groups.views.history import LAG, LAG_SECONDS, STATUS, group_points, moves
+from groups.views.topics import TopicLine, topic_line, topic_readers, visible_readers
+
+router = Router(tags=["read"])
+
+
+def answers(ok, *more: int) -> dict:
+    """A route's documented answers: `ok` for 200, an Error for the common failures and `more`."""
+    return {200: ok, **dict.fromkeys((*COMMON_ERRORS, *more), schemas.Error)}
+
+
+def snapshot_answers(ok) -> dict:
+    """A snapshot read's answers: a 503 also says the collector's last failure."""
+    return {**answers(ok), 503: schemas.NoSnapshot | schemas.Error}
+
+
+def snapshot_json(snap: queries.SnapshotInfo) -> dict | None:
+    if snap.snapshot is None:
+        return None
+    return {
+        "taken_at": snap.snapshot.taken_at.isoformat(),
+        "age_s": round(snap.age_seconds or 0.0, 3),
+        "duration_s": snap.last_round_seconds,
+        "stale": snap.stale,
+        "stale_reason": snap.stale_reason or None,
+    }
+
+
+def _latest(cluster: Cluster) -> tuple[queries.SnapshotInfo, Snapshot]:
+    """The cluster's latest snapshot; 503 when the collector has not finished a round (what to run, and its
+    last failure)."""
+    snap = queries.latest_snapshot(cluster)
+    if snap.snapshot is None:
+        raise ApiError(
+            503,
+            "NO_SNAPSHOT",
+            f"No snapshot of cluster '{cluster.name}' yet: run `python manage.py collect_lag --cluster "
+            f"{cluster.name}`, or Celery beat with a worker consuming the 'collection' queue.",
+            last_failure=snap.stale_reason or None,
+            snapshot=None,
+        )
+    return snap, snap.snapshot
+
+
+def _group_json(g: SnapshotGroup) -> dict:
+    return {
+        "group": g.group_id,
+        "state": g.state,
+        "protocol_type": g.type,
+        "members": g.members,
+        "topics": list(g.topics),
+        "partitions": g.partitions,
+        "lag": g.lag,
+        "lag_seconds": g.lag_seconds,
+        "lag_seconds_method": g.lag_seconds_method or None,
+        "lag_seconds_doubtful": g.lag_seconds_doubtful,
+        "status": g.status or None,
+        "status_reason": g.status_reason or None,
+        "reset_by_operation": g.operation_id if g.status == "RESET" else None,
+        "catch_up_seconds": g.catch_up_seconds,
+        "retention_margin_seconds": g.retention_margin_seconds,
+        "replay_operation": g.replay_operation_id,
+        "error": g.error or None,
+    }
+
+
+def _iso(t_ms: int) -> str:
+    return datetime.fromtimestamp(t_ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def _point_json(p: Point) -> dict:
+    out = {
+        "t": _iso(p.t_ms),
+        "lag": p.last[LAG],
+        "lag_seconds": p.last[LAG_SECONDS],
+        "status": p.last[STATUS],
+        "span_s": p.span_ms / 1000,
+    }
+    if p.span_ms:  # a roll-up: its last round above, the bucket's worst here
+        out.update(
+            lag_max=p.high[LAG], lag_seconds_max=p.high[LAG_SECONDS], worst_status=p.high[STATUS], rounds=p.count
+        )
+    return out
+
+
+def _topic_json(t: TopicLine) -> dict:
+    return {
+        "topic": t.topic,
+        "internal": t.internal,
+        "partitions": t.partitions,
+        "messages": t.messages,
+        "groups": t.groups,
+        "lag": t.lag,
+        "max_lag_seconds": t.max_lag_seconds,
+    }
+
+
+@router.get("/clusters/", response=answers(schemas.Clusters), url_name="api_clusters")
+def clusters(request: HttpRequest):
+    """The clusters the user may view."""
+    return {
+        "clusters": [
+            {"name": c.name, "bootstrap_servers": c.bootstrap_servers}
+            for c in Cluster.objects.all()
+            if access.allowed(request.user, "view", c)
+        ]
+    }
+
+
+class GroupFilters(Schema):
+    q: str = Field("", description="Text the group id contains.")
+    state: str = Field("", description="Stable, Empty, ... as the list's filter offers.")
+    status: str = Field("", description="OK, WARNING, ERROR, STALLED, STOPPED, RESET, ... (Burrow-like status).")
+    type: str = Field("", description="classic or consumer.")
+    min_lag: str = Field("", description="Groups at least this many records behind.")
+    min_lag_seconds: str = Field("", description="Groups at least this far behind: seconds, or 5m, 2h.")
+    checkpoints: str = Field("", description="1 to include replays' checkpoint groups.")
+    sort: str = Field("", description="A column, - first for descending (-lag by default).")
+    page: str = Field("", description="From 1.")
+    per_page: str = Field("", description=f"Up to {API_MAX_PER_PAGE}.")
+
+
+@router.get(
+    "/clusters/{cluster}/groups/",
+    response=snapshot_answers(schemas.GroupsPage),
+    url_name="api_groups",
+    exclude_unset=True,
+)
+def groups(request: HttpRequest, cluster: str, filters: Query[GroupFilters]):
+    """A page of the snapshot's consumer groups, filtered and sorted as the list page does."""
+    cluster_row = get_cluster(request, cluster)
+    query = group_query(request, api=True)
+    snap, snapshot = _latest(cluster_row)
+    rows = queries.group_rows(snapshot, **query.rows_filters(), scope=access.view_scope(request.user, cluster_row))
+    start = (query.page - 1) * query.per_page
+    return {
+        "snapshot": snapshot_json(snap),
+        "total": rows.count(),
+        "page": query.page,
+        "per_page": query.per_page,
+        "groups": [_group_json(g) for g in rows[start : start + query.per_page]],
+    }
+
+
+class TopicFilters(Schema):
+    q: str = Field("", description="Text the topic name contains.")
+    internal: str = Field("", description="1 to include internal topics.")
+    sort: str = ""
+    page: str = ""
+    per_page: str = ""
+
+
+@router.get("/clusters/{cluster}/topics/", response=snapshot_answers(schemas.TopicsPage), url_name="api_topics")
+def topics(request: HttpRequest, cluster: str, filters: Query[TopicFilters]):
+    """A page of the snapshot's topics; a reader with grants on some groups sees only those groups' figures."""
+    cluster_row = get_cluster(request, cluster)
+    scoped = access.view_scope(request.user, cluster_row) is not None
+    query = topic_query(request, api=True, scoped=scoped)
+    snap, snapshot = _latest(cluster_row)
+    rows = queries.topic_rows(snapshot, search=query.q, include_internal=query.internal, sort=query.sort)
+    if scoped:
+        rows = rows.defer(None).defer("window", "history")
+    start = (query.page - 1) * query.per_page
+    lines = [
+        topic_line(row, visible_readers(request, cluster_row, queries.topic_details(row)[1]) if scoped else None)
+        for row in rows[start : start + query.per_page]
+    ]
+    return {
+        "snapshot": snapshot_json(snap),
+        "total": rows.count(),
+        "page": query.page,
+        "per_page": query.per_page,
+        "topics": [_topic_json(t) for t in lines],
+    }
+
+
+@router.get("/clusters/{cluster}/topics/{topic}/", response=snapshot_answers(schemas.Topic), url_name="api_topic")
+def topic(request: HttpRequest, cluster: str, topic: str, checkpoints: str = ""):
+    """One topic from the snapshot: its partitions' logs and the groups reading it that the user may view."""
+    cluster_row = get_cluster(request, cluster)
+    snap, snapshot = _latest(cluster_row)
+    row = queries.topic_row(snapshot, topic)
+    if row is None:
+        raise ApiError(404, "NOT_FOUND", f"Topic '{topic}' is not in cluster '{cluster}' (as of the latest snapshot).")
+    partitions, readers, hidden = topic_readers(request, cluster_row, row, checkpoints == "1")
+    return {
+        "topic": row.topic,
+        "snapshot": snapshot_json(snap),
+        "internal": row.internal,
+        "partitions": [
+            {
+                "partition": p.partition,
+                "log_start": p.log_start,
+                "log_end": p.log_end,
+                "newest_offset": p.newest_offset,
+                "newest_ms": p.newest_ms,
+            }
+            for p in partitions
+        ],
+        "readers": [
+            {
+                "group": r.group_id,
+                "state": r.state,
+                "partitions": r.partitions,
+                "lag": r.lag,
+                "status": r.status,
+                "replay_operation": r.replay_operation_id,
+            }
+            for r in readers
+        ],
+        "hidden_checkpoint_groups": hidden,
+    }
+
+
+# Before `group`, whose id would otherwise swallow "/history".
+@router.get(
+    "/clusters/{cluster}/groups/{group_id:group}/history/",
+    response=answers(schemas.History),
+    url_name="api_group_history",
+    exclude_unset=True,
+    by_alias=True,  # a moved partition's "from" member: a Python keyword, so the field is from_
+)
+def group_history(
+    request: HttpRequest,
+    cluster: str,
+    group: str,
+    since: str = Query("", description="An ISO 8601 duration back from now, such as PT1H or P7D; PT6H by default."),
+):
+    """The group's lag history: every round up to a day back, 5-minute roll-ups beyond; this console's
+    operations that moved it; and the rebalances the collector saw, each with the records it could have
+    re-delivered at most."""
+    cluster_row = get_cluster(request, cluster, group_id=group)
+    span_ms = since_ms(request)
+    until = int(time.time() * 1000)
+    start = until - span_ms
+    snap = queries.latest_snapshot(cluster_row)
+    row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
+    return {
+        "group": group,
+        "since": _iso(start),
+        "until": _iso(until),
+        "points": [_point_json(p) for p in group_points(cluster_row, group, start, until)],
+        "operations": [
+            {"id": m.operation_id, "t": _iso(m.t_ms), "kind": m.kind}
+            for m in moves(cluster_row, group, row.topics if row else [], start, until)
+        ],
+        "rebalances": [r.as_json() for r in rebalances.between(cluster_row, group, start, until)],
+    }
+
+
+@router.get(
+    "/clusters/{cluster}/groups/{group_id:group}/",
+    response=answers(schemas.Group),
+    url_name="api_group",
+    exclude_unset=True,
+)
+def group(request: HttpRequest, cluster: str, group: str):
+    """One group read live from Kafka, with the status and lag in seconds of the last collection round."""
+    cluster_row = get_cluster(request, cluster, group_id=group)
+    detail = reading.group_detail(client_for(cluster_row), group)
+    snap = queries.latest_snapshot(cluster_row)
+    row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
+    observed = {(p.topic, p.partition): p for p in queries.partition_details(row)} if row else {}
+    d = detail.description
+    return {
+        "group": d.group_id,
+        "state": d.state,
+        "protocol_type": d.type,
+        "coordinator": d.coordinator,
+        "snapshot": snapshot_json(snap),
+        "status": row.status or None if row else None,
+        "status_reason": row.status_reason or None if row else None,
+        "lag_seconds": row.lag_seconds if row else None,
+        "members": [
+            {
+                "member_id": m.member_id,
+                "client_id": m.client_id,
+                "host": m.display_host,
+                "assignment": [{"topic": tp.topic, "partition": tp.partition} for tp in m.assignment],
+            }
+            for m in d.members
+        ],
+        "partitions": [
+            {
+                "topic": r.topic,
+                "partition": r.partition,
+                "committed": r.committed,
+                "log_start": r.log_start,
+                "log_end": r.log_end,
+                "lag": r.lag,
+                "lag_ms": r.time_lag_ms,
+                "status": o.status or None if o else None,
+                "lag_seconds": o.lag_seconds if o else None,
+                "lag_seconds_method": o.lag_seconds_method or None if o else None,
+            }
+            for r in detail.rows
+            for o in [observed.get((r.topic, r.partition))]
+        ],
+        **group_protocol_json(cluster_row, d),
+    }
+
+
+@router.get("/clusters/{cluster}/share-groups/", response=answers(schemas.ShareGroups), url_name="api_share_groups")
+def share_groups(request: HttpRequest, cluster: str):
+    """The cluster's share groups (KIP-932) the user may view, read live."""
+    cluster_row = get_cluster(request, cluster)
+    found = share_reading.share_groups(share_client_for(cluster_row), visible=visible(request, cluster_row))
+    return {"share_groups": [{"group": g.group_id, "state": g.state} for g in found]}
+
+
+@router.get(
+    "/clusters/{cluster}/share-groups/{group_id:group}/",
+    response=answers(schemas.ShareGroup),
+    url_name="api_share_group",
+)
+def share_group(request: HttpRequest, cluster: str, group: str):
+    """One share group read live: members, share-partitions with their start offsets and lag."""
+    cluster_row = get_cluster(request, cluster, group_id=group)
+    detail = share_reading.share_group_detail(share_client_for(cluster_row), client_for(cluster_row), group)
+    d = detail.description
+    return {
+        "group": d.group_id,
+        "type": "share",
+        "state": d.state,
+        "group_epoch": d.group_epoch,
+        "assignment_epoch": d.assignment_epoch,
+        "assignor": d.assignor,
+        "coordinator": d.coordinator,
+        "members": [
+            {
+                "member_id": m.member_id,
+                "client_id": m.client_id,
+                "host": m.host,
+                "rack": m.rack,
+                "member_epoch": m.member_epoch,
+                "subscribed_topics": list(m.subscribed_topics),
+                "assignment": [{"topic": tp.topic, "partition": tp.partition} for tp in m.assignment],
+            }
+            for m in d.members
+        ],
+        "partitions": [
+            {
+                "topic": r.topic,
+                "partition": r.partition,
+                "start_offset": r.start_offset,
+                "leader_epoch": r.leader_epoch,
+                "lag": r.lag,
+                "log_start": r.log_start,
+                "log_end": r.log_end,
+                "consumers": [m.member_id for m in r.consumers],
+                "error": r.error,
+            }
+            for r in detail.rows
+        ],
+        "lag": detail.total_lag,
+    }

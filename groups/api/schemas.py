@@ -1,0 +1,469 @@
+"""The shapes the JSON API answers and accepts; the OpenAPI schema at /api/schema/ is generated from them.
+
+Optional fields with a default are left out of an answer that does not have them (routes answer with
+`exclude_unset`), so an answer keeps exactly the keys it always had.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Field, Schema
+
+from groups import forms
+from groups.operations.resets import STRATEGIES
+from groups.operations.share_resets import SHARE_STRATEGIES
+
+
+class Error(Schema):
+    error: str = Field(description="What went wrong and what to do about it, for a person.")
+    code: str = Field(description="A stable word for scripts: NOT_FOUND, FORBIDDEN, BAD_REQUEST, CONFLICT, ...")
+
+
+class NoSnapshot(Error):
+    last_failure: str | None
+    snapshot: None
+
+
+class SnapshotInfo(Schema):
+    taken_at: str
+    age_s: float
+    duration_s: float | None
+    stale: bool
+    stale_reason: str | None
+
+
+class Cluster(Schema):
+    name: str
+    bootstrap_servers: str
+
+
+class Clusters(Schema):
+    clusters: list[Cluster]
+
+
+class GroupRow(Schema):
+    group: str
+    state: str
+    protocol_type: str
+    members: int
+    topics: list[str]
+    partitions: int
+    lag: int | None
+    lag_seconds: float | None
+    lag_seconds_method: str | None
+    lag_seconds_doubtful: bool
+    status: str | None
+    status_reason: str | None
+    reset_by_operation: int | None
+    catch_up_seconds: float | None
+    retention_margin_seconds: float | None
+    replay_operation: int | None
+    error: str | None
+
+
+class GroupsPage(Schema):
+    snapshot: SnapshotInfo
+    total: int
+    page: int
+    per_page: int
+    groups: list[GroupRow]
+
+
+class TopicRow(Schema):
+    topic: str
+    internal: bool
+    partitions: int
+    messages: int | None
+    groups: int
+    lag: int | None
+    max_lag_seconds: float | None
+
+
+class TopicsPage(Schema):
+    snapshot: SnapshotInfo
+    total: int
+    page: int
+    per_page: int
+    topics: list[TopicRow]
+
+
+class TopicPartition(Schema):
+    topic: str
+    partition: int
+
+
+class Member(Schema):
+    member_id: str
+    client_id: str
+    host: str
+    assignment: list[TopicPartition]
+
+
+class GroupPartition(Schema):
+    topic: str
+    partition: int
+    committed: int | None
+    log_start: int | None
+    log_end: int | None
+    lag: int | None
+    lag_ms: int | None
+    status: str | None
+    lag_seconds: float | None
+    lag_seconds_method: str | None
+
+
+class ProtocolMember(Schema):
+    member_id: str
+    instance_id: str | None
+    rack: str | None
+    client_id: str
+    host: str
+    member_epoch: int
+    member_type: str | None
+    subscribed_topics: list[str]
+    subscribed_regex: str | None
+    assignment: list[TopicPartition]
+    target_assignment: list[TopicPartition]
+    reconciling: bool
+
+
+class ConsumerProtocol(Schema):
+    state: str
+    group_epoch: int
+    assignment_epoch: int
+    assignor: str
+    coordinator: str
+    members: list[ProtocolMember]
+
+
+class Group(Schema):
+    group: str
+    state: str
+    protocol_type: str
+    coordinator: str
+    snapshot: SnapshotInfo | None
+    status: str | None
+    status_reason: str | None
+    lag_seconds: float | None
+    members: list[Member]
+    partitions: list[GroupPartition]
+    consumer_protocol: ConsumerProtocol | None = Field(None, description="Only for a `consumer`-protocol group.")
+    consumer_protocol_error: str | None = Field(None, description="Why the coordinator could not describe it.")
+
+
+class HistoryPoint(Schema):
+    t: str
+    lag: int | None
+    lag_seconds: float | None
+    status: str | int | None
+    span_s: float
+    lag_max: int | None = None
+    lag_seconds_max: float | None = None
+    worst_status: str | int | None = None
+    rounds: int | None = None
+
+
+class HistoryMove(Schema):
+    id: int
+    t: str
+    kind: str
+
+
+class RebalanceMember(Schema):
+    member_id: str
+    client_id: str
+    host: str
+
+
+class RebalanceMove(Schema):
+    topic: str
+    partition: int
+    from_: RebalanceMember | None = Field(alias="from")
+    to: RebalanceMember | None
+    committed: int | None = Field(description="The group's last commit seen before the rebalance.")
+    log_end: int | None = Field(description="The partition's log end seen after it.")
+    redelivery_upper_bound: int | None = Field(
+        description="Records the new owner could read again at most: log end minus last commit; null if unknown."
+    )
+
+
+class HistoryRebalance(Schema):
+    t: str = Field(description="When a collection round saw it; it happened since the round before.")
+    generation: int | None = Field(description="The KIP-848 group epoch; Kafka does not report a classic group's.")
+    previous_generation: int | None
+    joined: list[RebalanceMember]
+    left: list[RebalanceMember]
+    moved: list[RebalanceMove]
+    redelivery_upper_bound: int | None
+
+
+class History(Schema):
+    group: str
+    since: str
+    until: str
+    points: list[HistoryPoint]
+    operations: list[HistoryMove]
+    rebalances: list[HistoryRebalance]
+
+
+class TopicReader(Schema):
+    group: str
+    state: str
+    partitions: int
+    lag: int | None
+    status: str
+    replay_operation: int | None
+
+
+class TopicLogPartition(Schema):
+    partition: int
+    log_start: int | None
+    log_end: int | None
+    newest_offset: int | None
+    newest_ms: int | None
+
+
+class Topic(Schema):
+    topic: str
+    snapshot: SnapshotInfo
+    internal: bool
+    partitions: list[TopicLogPartition]
+    readers: list[TopicReader]
+    hidden_checkpoint_groups: int
+
+
+class ShareGroupRow(Schema):
+    group: str
+    state: str
+
+
+class ShareGroups(Schema):
+    share_groups: list[ShareGroupRow]
+
+
+class ShareMember(Schema):
+    member_id: str
+    client_id: str
+    host: str
+    rack: str | None
+    member_epoch: int
+    subscribed_topics: list[str]
+    assignment: list[TopicPartition]
+
+
+class SharePartition(Schema):
+    topic: str
+    partition: int
+    start_offset: int | None
+    leader_epoch: int | None
+    lag: int | None
+    log_start: int | None
+    log_end: int | None
+    consumers: list[str]
+    error: str | None
+
+
+class ShareGroup(Schema):
+    group: str
+    type: str
+    state: str
+    group_epoch: int
+    assignment_epoch: int
+    assignor: str
+    coordinator: str
+    members: list[ShareMember]
+    partitions: list[SharePartition]
+    lag: int | None
+
+
+class Operation(Schema):
+    id: int
+    kind: str = Field(description="reset, delete_group, delete_offsets, replay or share_reset.")
+    status: str = Field(description="awaiting_approval, pending, running, succeeded, failed or cancelled.")
+    cluster: str
+    group: str = Field(description="Empty for a replay, which changes no group.")
+    strategy: str
+    value: str
+    scope: str
+    reason: str
+    requester: str | None
+    requested_via: str
+    created: str
+    started: str | None
+    finished: str | None
+    expires_at: str | None = Field(description="When a request awaiting approval lapses.")
+    decided_by: str | None
+    decided_at: str | None
+    decision_comment: str
+    undo_of: int | None
+    error: str
+    plan: list[dict[str, Any]] = Field(description="Per partition (a replay: per source range), absolute offsets.")
+    outcome: list[dict[str, Any]] = Field(description="Per partition, what the worker found after applying.")
+    page: str = Field(description="The operation's page in the console.")
+
+
+class OperationsPage(Schema):
+    total: int
+    page: int
+    per_page: int
+    operations: list[Operation]
+
+
+class Approvals(Schema):
+    operations: list[Operation]
+
+
+class AuditEvent(Schema):
+    id: int
+    time: str
+    actor: str
+    source_ip: str | None
+    action: str
+    cluster: str
+    group: str
+    topics: list[str]
+    reason: str
+    outcome: str
+    error: str
+    operation_id: int | None
+    hash: str
+    plan: Any = Field(description="The plan the event recorded, if any.")
+
+
+class AuditPage(Schema):
+    total: int
+    page: int
+    per_page: int
+    events: list[AuditEvent]
+
+
+# What the actions accept and answer.
+
+
+def _one_of(choices) -> dict:
+    """The values a form's choice takes, as the schema's enum (the form still checks them, with its words)."""
+    return {"enum": [value for value, _ in choices]}
+
+
+class ResetIn(Schema):
+    strategy: str = Field(
+        description="As kafka-consumer-groups --reset-offsets names them.",
+        json_schema_extra=_one_of(STRATEGIES.items()),
+    )
+    value: str = Field("", description="What the strategy needs: an offset, ±N, a time, a duration, a group, CSV text.")
+    scope: str = Field("", description="Topics or partitions such as `orders orders2:0,2`; empty for all committed.")
+
+
+class ShareResetIn(Schema):
+    strategy: str = Field(json_schema_extra=_one_of(SHARE_STRATEGIES.items()))
+    value: str = ""
+    scope: str = Field("", description="Topics or partitions; empty for every share-partition of the group.")
+
+
+class OffsetDeletionIn(Schema):
+    scope: str = Field(description="As kafka-consumer-groups --delete-offsets --topic takes it: `orders orders2:0,2`.")
+
+
+class ReplayIn(Schema):
+    """The replay form's fields, by the same names and with the same defaults."""
+
+    target_topic: str
+    partitions_mode: str = Field(
+        "all", description="some: then `partitions`.", json_schema_extra=_one_of(forms.PARTITION_CHOICES)
+    )
+    partitions: str = Field("", description="Such as 0,2,5.")
+    range_mode: str = Field(
+        "offsets",
+        description="offsets: then `offsets`; time: then `time_from`, `time_to`.",
+        json_schema_extra=_one_of(forms.RANGE_CHOICES),
+    )
+    offsets: str = Field("", description=forms.RANGE_FORM)
+    time_from: str = ""
+    time_to: str = ""
+    key_filter: str = Field(
+        "none", description="equals or regex: then `key`.", json_schema_extra=_one_of(forms.KEY_FILTERS)
+    )
+    key: str = ""
+    header_filter: str = Field(
+        "none", description="present or equals: then `header_name`.", json_schema_extra=_one_of(forms.HEADER_FILTERS)
+    )
+    header_name: str = ""
+    header_value: str = ""
+    partitioning: str = Field("same", json_schema_extra=_one_of(forms.PARTITIONING_CHOICES))
+    timestamps: str = Field("keep", json_schema_extra=_one_of(forms.TIMESTAMP_CHOICES))
+    delivery: str = Field("exactly-once", json_schema_extra=_one_of(forms.DELIVERY_CHOICES))
+    throttle: int | None = Field(None, description="Records per second; none for as fast as the cluster takes them.")
+
+
+class Confirm(Schema):
+    token: str = Field(description="The token a preview answered with; it expires after 15 minutes.")
+    reason: str = Field(description="Why: recorded with the operation and in the audit log.")
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class CommentIn(Schema):
+    comment: str = Field("", description="Required to reject; optional to approve.")
+
+
+class ResetRow(Schema):
+    topic: str
+    partition: int
+    before: int | None
+    after: int
+    log_start: int
+    log_end: int
+    clamped: str | None
+    note: str | None
+
+
+class ResetPreview(Schema):
+    group: str
+    state: str
+    plan: list[ResetRow]
+    warnings: list[str]
+    zone_assumed: bool = Field(description="Whether a time without a zone was read as UTC.")
+    blocked_reason: str | None = Field(description="Why this plan cannot be requested; then there is no token.")
+    token: str | None
+    request_url: str = Field(description="Where to send the token with a reason.")
+
+
+class DeletionRow(Schema):
+    topic: str
+    partition: int
+    before: int | None
+    log_start: int | None
+    log_end: int | None
+
+
+class OffsetDeletionPreview(Schema):
+    group: str
+    state: str
+    plan: list[DeletionRow]
+    blocked_reason: str | None
+    token: str | None
+    request_url: str
+
+
+class GroupDeletionPreview(Schema):
+    group: str
+    state: str
+    members: int
+    blocked_reason: str | None
+    request_url: str
+
+
+class ReplayPreview(Schema):
+    topic: str
+    target_topic: str
+    ranges: list[dict[str, Any]]
+    total: int
+    warnings: list[str]
+    target: dict[str, Any]
+    sample: list[dict[str, Any]]
+    zone_assumed: bool
+    token: str
+    request_url: str
