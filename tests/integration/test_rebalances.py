@@ -96,7 +96,7 @@ def test_a_third_consumer_joining_and_one_leaving_are_each_recorded_once_with_wh
         if protocol == "consumer":
             assert left.generation > joined.generation
 
-        history = viewer_client.get(reverse("api_group_history", args=["local", group])).json()
+        history = viewer_client.get(reverse("api:api_group_history", args=["local", group])).json()
         assert [r["generation"] for r in history["rebalances"]] == [joined.generation, left.generation]
         assert history["rebalances"][0]["joined"][0]["client_id"] == "c"
         assert history["rebalances"][0]["redelivery_upper_bound"] == joined.redelivery_upper_bound

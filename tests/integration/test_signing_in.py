@@ -207,7 +207,7 @@ def test_the_api_takes_a_valid_token_and_answers_401_to_anything_else(ann, make_
     Cluster.objects.create(name="prod", bootstrap_servers="127.0.0.1:1")
     key = ApiToken.issue(ann)
     api = Client()
-    url = reverse("api_clusters")
+    url = reverse("api:api_clusters")
 
     response = api.get(url, HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200 and [c["name"] for c in response.json()["clusters"]] == ["prod"]
@@ -225,7 +225,7 @@ def test_the_api_takes_a_valid_token_and_answers_401_to_anything_else(ann, make_
 
 
 def test_a_replaced_or_revoked_key_or_an_inactive_owner_no_longer_opens_the_api(client, ann):
-    url = reverse("api_clusters")
+    url = reverse("api:api_clusters")
     old = ApiToken.issue(ann)
     new = ApiToken.issue(ann)
     assert Client().get(url, HTTP_AUTHORIZATION=f"Token {old}").status_code == 401
