@@ -18,6 +18,7 @@ from groups.views import (
     resets,
     share_groups,
     share_resets,
+    streams_groups,
     topics,
 )
 
@@ -36,6 +37,11 @@ urlpatterns = [
     path("clusters/<str:cluster>/share-groups/", share_groups.share_group_list, name="share_group_list"),
     path(
         "clusters/<str:cluster>/share-groups/<group_id:group>/", share_groups.share_group_page, name="share_group_page"
+    ),
+    path(
+        "clusters/<str:cluster>/streams-groups/<group_id:group>/",
+        streams_groups.streams_group_page,
+        name="streams_group_page",
     ),
     path("clusters/<str:cluster>/topics/<str:topic>/records/", records.records_page, name="topic_records"),
     # Actions take their own prefixes so the group id, which may contain slashes, stays the last segment.
@@ -94,6 +100,11 @@ urlpatterns = [
         "api/clusters/<str:cluster>/share-groups/<group_id:group>/",
         share_groups.api_share_group,
         name="api_share_group",
+    ),
+    path(
+        "api/clusters/<str:cluster>/streams-groups/<group_id:group>/",
+        streams_groups.api_streams_group,
+        name="api_streams_group",
     ),
     path(
         "audit/",

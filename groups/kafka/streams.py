@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from groups.kafka import streams_protocol as wire
 from groups.kafka.share_connection import (
     COORDINATOR_BUSY,
     Broker,
     BrokerConnection,
+    cluster_config,
     decoded,
     error_name,
     on_coordinator,
@@ -24,7 +27,7 @@ from groups.kafka.share_connection import (
 from groups.kafka.streams_protocol import Assignment, StreamsMember, Subtopology
 from groups.kafka.values import TP, ConsoleError
 
-# Streams groups are Empty, NotReady, Assigning, Reconciling, Stable or Dead.
+STREAMS_STATES = ("Empty", "NotReady", "Assigning", "Reconciling", "Stable", "Dead")
 STREAMS_INACTIVE_STATES = frozenset({"Empty", "Dead"})
 
 
@@ -130,6 +133,11 @@ def describe_streams_group(config: dict[str, str], timeout: float, group_id: str
         return answer
 
     return on_coordinator(config, timeout, group_id, describe)
+
+
+def streams_description_for(cluster, group_id: str) -> StreamsGroupDescription:
+    """`describe_streams_group` on a `Cluster` row, with the same settings as its AdminClient."""
+    return describe_streams_group(cluster_config(cluster), settings.KAFKA_REQUEST_TIMEOUT, group_id)
 
 
 def _group_error(code: int, message: str | None, group_id: str) -> ConsoleError:
