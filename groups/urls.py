@@ -16,6 +16,7 @@ from groups.views import (
     replays,
     requests,
     resets,
+    share_deletion,
     share_groups,
     share_resets,
     streams_groups,
@@ -49,6 +50,11 @@ urlpatterns = [
     path("clusters/<str:cluster>/reset-confirm/<group_id:group>/", resets.reset_confirm, name="reset_confirm"),
     path("clusters/<str:cluster>/reset/<group_id:group>/", resets.reset_form, name="reset_form"),
     path("clusters/<str:cluster>/delete/<group_id:group>/", resets.delete_group, name="delete_group"),
+    path(
+        "clusters/<str:cluster>/share-delete/<group_id:group>/",
+        share_deletion.share_group_delete,
+        name="share_group_delete",
+    ),
     path(
         "clusters/<str:cluster>/delete-offsets/<group_id:group>/", offset_deletion.offsets_form, name="delete_offsets"
     ),
