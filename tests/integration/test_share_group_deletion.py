@@ -84,7 +84,9 @@ def test_deleting_an_empty_share_group_removes_it_as_kafka_share_groups_delete_d
 
     actions = list(AuditEvent.objects.filter(operation=operation).order_by("id").values_list("action", flat=True))
     assert actions == ["requested", "started", "succeeded"]
-    assert "the app was retired" in admin_client.get(f"/operations/{operation.pk}/").content.decode()
+    page = admin_client.get(f"/operations/{operation.pk}/").content.decode()
+    assert "the app was retired" in page and "Delete share group" in page
+    assert "Delete share group" in admin_client.get("/my/requests/").content.decode()
 
 
 def test_deleting_an_active_share_group_is_refused_and_changes_nothing(
