@@ -16,8 +16,10 @@ from groups.views import (
     replays,
     requests,
     resets,
+    share_deletion,
     share_groups,
     share_resets,
+    streams_groups,
     topics,
 )
 
@@ -37,12 +39,22 @@ urlpatterns = [
     path(
         "clusters/<str:cluster>/share-groups/<group_id:group>/", share_groups.share_group_page, name="share_group_page"
     ),
+    path(
+        "clusters/<str:cluster>/streams-groups/<group_id:group>/",
+        streams_groups.streams_group_page,
+        name="streams_group_page",
+    ),
     path("clusters/<str:cluster>/topics/<str:topic>/records/", records.records_page, name="topic_records"),
     # Actions take their own prefixes so the group id, which may contain slashes, stays the last segment.
     path("clusters/<str:cluster>/reset-preview/<group_id:group>/", resets.reset_preview, name="reset_preview"),
     path("clusters/<str:cluster>/reset-confirm/<group_id:group>/", resets.reset_confirm, name="reset_confirm"),
     path("clusters/<str:cluster>/reset/<group_id:group>/", resets.reset_form, name="reset_form"),
     path("clusters/<str:cluster>/delete/<group_id:group>/", resets.delete_group, name="delete_group"),
+    path(
+        "clusters/<str:cluster>/share-delete/<group_id:group>/",
+        share_deletion.share_group_delete,
+        name="share_group_delete",
+    ),
     path(
         "clusters/<str:cluster>/delete-offsets/<group_id:group>/", offset_deletion.offsets_form, name="delete_offsets"
     ),
@@ -82,6 +94,11 @@ urlpatterns = [
     path("approvals/", operations.approval_list, name="approval_list"),
     path("my/requests/", requests.my_requests, name="my_requests"),
     path("api/", api.api.urls),
+    path(
+        "api/clusters/<str:cluster>/streams-groups/<group_id:group>/",
+        streams_groups.api_streams_group,
+        name="api_streams_group",
+    ),
     path(
         "audit/",
         include(

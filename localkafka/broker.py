@@ -64,6 +64,8 @@ TOOLS = {
     "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
     "share-groups": "org.apache.kafka.tools.consumer.group.ShareGroupCommand",
     "console-share-consumer": "org.apache.kafka.tools.consumer.ConsoleShareConsumer",
+    "streams-groups": "org.apache.kafka.tools.streams.StreamsGroupCommand",
+    "features": "org.apache.kafka.tools.FeatureCommand",
 }
 
 # Tools are short-lived: startup time dominates, so only the C1 JIT, the serial GC, and no

@@ -14,7 +14,13 @@ from django.db.models import Q
 from groups.alerting.facts import GroupFacts
 from groups.models import Cluster, Operation
 
-MUTING_KINDS = (Operation.Kind.RESET, Operation.Kind.DELETE_GROUP, Operation.Kind.DELETE_OFFSETS, Operation.Kind.REPLAY)
+MUTING_KINDS = (
+    Operation.Kind.RESET,
+    Operation.Kind.DELETE_GROUP,
+    Operation.Kind.DELETE_OFFSETS,
+    Operation.Kind.REPLAY,
+    Operation.Kind.SHARE_DELETE,
+)
 
 
 @dataclass(frozen=True)

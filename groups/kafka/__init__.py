@@ -3,8 +3,9 @@
 `admin` reads groups, offsets and topics and makes the two group writes; `copier` copies record
 ranges between topics; `offsets_helper` reads committed offsets in a child process (see there
 why); `offset_deletion` deletes committed offsets through kafka-python (imported as a module, so
-only its callers load that client); `share` reads and resets share groups (KIP-932), which librdkafka
-does not carry. Callers import what they need from this package.
+only its callers load that client); `share` reads and resets share groups (KIP-932) and
+`streams` describes streams groups (KIP-1071), which librdkafka does not carry. Callers import
+what they need from this package.
 """
 
 from groups.kafka.admin import ClusterClient, client_for, offset_fetcher
@@ -21,6 +22,12 @@ from groups.kafka.share import (
     ShareMember,
     SharePartitionOffset,
     share_client_for,
+)
+from groups.kafka.streams import (
+    StreamsGroupDescription,
+    StreamsGroupNotFound,
+    describe_streams_group,
+    streams_description_for,
 )
 from groups.kafka.values import (
     CHECKPOINT_CADENCE,
@@ -39,6 +46,10 @@ from groups.kafka.values import (
 )
 
 __all__ = [
+    "StreamsGroupDescription",
+    "StreamsGroupNotFound",
+    "describe_streams_group",
+    "streams_description_for",
     "CHECKPOINT_CADENCE",
     "INACTIVE_STATES",
     "SHARE_INACTIVE_STATES",

@@ -2,7 +2,9 @@
 
 Two phases, each a handful of requests in flight together, whatever the number of groups:
 
-1. ListGroups on every broker (confluent-kafka: it reports each group's type) beside one
+1. ListGroups on every broker (confluent-kafka: it reports each group's type; and for share and
+   streams groups, which it does not list, groups.kafka.typed_groups: one connection per broker
+   that lists them, reads share start offsets and lag, and describes both kinds) beside one
    Metadata request for every topic's partitions and the cluster's own description (kafka-python:
    DescribeCluster for the brokers, DescribeQuorum for the active controller; the Kafka version
    comes from the ApiVersions exchange every connection starts with, so it costs nothing more).
@@ -47,8 +49,12 @@ from groups.kafka import (
 )
 from groups.kafka.consumer_groups import ConsumerGroupClient
 from groups.kafka.log_offsets import LogReading, read_log_offsets
+from groups.kafka.share import SharePartitionOffset
+from groups.kafka.typed_groups import TypedGroups, read_typed_groups
 
 T = TypeVar("T")
+# Group types librdkafka does not list; groups.kafka.typed_groups reads them.
+_TYPED = frozenset({"share", "streams"})
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,8 @@ class ClusterReading:
     seconds: dict[str, float] = field(default_factory=dict)  # time per step, for the round's report
     notes: tuple[str, ...] = ()  # what the round could not read although it succeeded
     cluster: ClusterFacts | None = None  # None when describing the cluster failed (a note says why)
+    # Share groups have no committed offsets: their start offsets and the broker's lag (groups.snapshot.share_rows).
+    share_offsets: dict[str, tuple[SharePartitionOffset, ...]] = field(default_factory=dict)
 
 
 def kafka_python_config(config: dict[str, str], timeout: float) -> dict:
@@ -379,6 +387,7 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
     notes: list[str] = []
     with ThreadPoolExecutor(max_workers=7, thread_name_prefix="collect") as pool:
         listing = pool.submit(_timed, seconds, "list_groups", client.list_groups)
+        typed_future = pool.submit(_timed, seconds, "typed_groups", lambda: read_typed_groups(config, client.timeout))
         reader_future = pool.submit(_timed, seconds, "connect", lambda: OffsetsReader(config, client.timeout))
         try:
             reader = reader_future.result()
@@ -395,9 +404,12 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
             cluster_future = pool.submit(_timed, seconds, "cluster", reader.cluster)
             listings: list[GroupListing] = listing.result()
             topics = topics_future.result()
+            typed = _typed_or_note(typed_future, notes)
+            listings = sorted([*listings, *typed.listings], key=lambda g: g.group_id)
 
-            readable = [g.group_id for g in listings if g.group_id]
-            active = [g.group_id for g in listings if g.group_id and g.state != "Empty"]
+            # A streams group commits offsets as a consumer group does; a share group has none.
+            readable = [g.group_id for g in listings if g.group_id and g.type != "share"]
+            active = [g.group_id for g in listings if g.group_id and g.state != "Empty" and g.type not in _TYPED]
             partitions = [TP(name, p) for name, t in sorted(topics.items()) for p in range(t.partitions)]
             described = pool.submit(_timed, seconds, "describe", lambda: client.describe_groups(active))
             kip848 = [g.group_id for g in listings if g.group_id and g.state != "Empty" and g.type == "consumer"]
@@ -431,13 +443,20 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
         offsets = committed.get(group_id, {})
         if description is not None and description.state == "Dead" and not offsets:
             continue  # deleted between listing and describing
+        if listing_row.type in _TYPED:
+            members = typed.members.get(group_id, ())
+            streams = typed.streams.get(group_id)
+            state = streams.state if streams is not None else listing_row.state
+        else:
+            members = description.members if description is not None else ()
+            state = description.state if description is not None else listing_row.state
         groups[group_id] = GroupReading(
             group_id=group_id,
-            state=description.state if description is not None else listing_row.state,
+            state=state,
             type=listing_row.type,
-            members=description.members if description is not None else (),
+            members=members,
             committed=offsets,
-            error=group_errors.get(group_id, ""),
+            error=group_errors.get(group_id, "") or typed.errors.get(group_id, ""),
             epoch=epochs.get(group_id),
         )
     readings = {}
@@ -459,4 +478,14 @@ def read_with(client: ClusterClient, config: dict[str, str]) -> ClusterReading:
         seconds=seconds,
         notes=tuple(notes),
         cluster=cluster_facts,
+        share_offsets=typed.share_offsets,
     )
+
+
+def _typed_or_note(future, notes: list[str]) -> TypedGroups:
+    """The share and streams groups, or none and a note: without them the round still stands."""
+    try:
+        return future.result()
+    except ConsoleError as exc:
+        notes.append(f"Share and streams groups were not read this round: {exc.message}")
+        return TypedGroups([])

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from kafka.protocol.admin import ListGroupsRequest, ListGroupsResponse
 
 from groups.kafka import share_protocol as wire
 from groups.kafka.share_connection import (
@@ -27,7 +26,6 @@ from groups.kafka.share_connection import (
 )
 from groups.kafka.values import TP, ConsoleError
 
-_LIST_GROUPS = 16
 # Share groups are Empty, Stable or Dead; Kafka's tool resets only Empty (or Dead) ones.
 SHARE_INACTIVE_STATES = frozenset({"Empty", "Dead"})
 
@@ -120,15 +118,7 @@ class ShareClient:
         found: dict[str, str] = {}
         for broker in brokers:
             with self._connect(broker.host, broker.port) as connection:
-                supported = connection.supported(_LIST_GROUPS)
-                if supported is None or supported[1] < 5:
-                    return []  # brokers before Kafka 4.0 know no group types, hence no share groups
-                request = ListGroupsRequest(version=5, states_filter=[], types_filter=["share"]).encode(version=5)
-                body = connection.call(_LIST_GROUPS, 5, request, doing="listing share groups")
-                response = ListGroupsResponse.decode(body, version=5)
-                if response.error_code:
-                    raise _group_error(response.error_code, None, "listing share groups", connection.address)
-                found.update((group.group_id, group.group_state) for group in response.groups)
+                found.update((g.group_id, g.state) for g in connection.list_groups(("share",)))
         return [ShareGroupListing(group_id, state) for group_id, state in sorted(found.items())]
 
     def describe(self, group_id: str) -> ShareGroupDescription:
@@ -234,6 +224,11 @@ def _start_offsets(connection: BrokerConnection, group_id: str) -> tuple[SharePa
     (group,) = decoded(lambda b: wire.decode_describe_share_group_offsets(b, version), body, connection.address)
     if group.error_code:
         raise _group_error(group.error_code, group.error_message, doing, connection.address, group_id)
+    return partition_offsets(group)
+
+
+def partition_offsets(group: wire.ShareGroupOffsets) -> tuple[SharePartitionOffset, ...]:
+    """A DescribeShareGroupOffsets group entry's share-partitions, sorted by topic and partition."""
     # As Kafka's admin client reads them: a negative start offset means the share-partition has no state
     # yet, and a negative lag that the broker could not tell it.
     return tuple(

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from kafka.errors import for_code
 from kafka.net.sasl import get_sasl_mechanism
+from kafka.protocol.admin import ListGroupsRequest, ListGroupsResponse
 from kafka.protocol.metadata import (
     ApiVersionsRequest,
     ApiVersionsResponse,
@@ -37,11 +38,11 @@ from kafka.protocol.sasl import (
 )
 
 from groups.kafka.share_protocol import MalformedResponse, request_header, response_body
-from groups.kafka.values import ConsoleError
+from groups.kafka.values import ConsoleError, GroupListing
 
 CLIENT_ID = "kafka-console"
 _API_VERSIONS, _SASL_HANDSHAKE, _SASL_AUTHENTICATE = 18, 17, 36
-_METADATA, _FIND_COORDINATOR = 3, 10
+_METADATA, _FIND_COORDINATOR, _LIST_GROUPS = 3, 10, 16
 # A broker answer larger than this is not an admin answer; refuse it rather than allocate it.
 _MAX_FRAME = 64 * 1024 * 1024
 # A group's coordinator answers these while it moves or loads: asking again shortly succeeds.
@@ -237,6 +238,19 @@ class BrokerConnection:
             version=version,
         )
         return sorted((Broker(b.node_id, b.host, b.port) for b in response.brokers), key=lambda b: b.node_id)
+
+    def list_groups(self, types: tuple[str, ...]) -> list[GroupListing]:
+        """The groups of `types` ("share", "streams", ...) that this broker coordinates (ListGroups v5)."""
+        supported = self.supported(_LIST_GROUPS)
+        if supported is None or supported[1] < 5:
+            return []  # brokers before Kafka 4.0 know no group types, hence neither share nor streams groups
+        doing = f"listing {' and '.join(types)} groups"
+        request = ListGroupsRequest(version=5, states_filter=[], types_filter=list(types)).encode(version=5)
+        response = ListGroupsResponse.decode(self.call(_LIST_GROUPS, 5, request, doing=doing), version=5)
+        if response.error_code:
+            name = error_name(response.error_code)
+            raise ConsoleError(f"Kafka at {self.address} failed while {doing}: {name}.", code=name)
+        return [GroupListing(g.group_id, g.group_state, g.group_type) for g in response.groups]
 
     def group_coordinator(self, group_id: str) -> Broker:
         """The broker that coordinates `group_id` (share groups live on the group coordinator too)."""

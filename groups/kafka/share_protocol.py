@@ -345,8 +345,11 @@ class Reader:
             raise MalformedResponse(f"a null where a string must be, at byte {self._data.tell()}")
         return value
 
+    def unsigned_varint(self) -> int:
+        return self._read(UnsignedVarInt32.decode)
+
     def array(self, read: Callable[[Reader], T]) -> list[T]:
-        length = self._read(UnsignedVarInt32.decode) - 1
+        length = self.unsigned_varint() - 1
         if length < 0:
             return []
         return [read(self) for _ in range(length)]

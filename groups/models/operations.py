@@ -27,6 +27,7 @@ class Operation(models.Model):
         DELETE_OFFSETS = "delete_offsets", "Delete offsets"
         REPLAY = "replay", "Replay"
         SHARE_RESET = "share_reset", "Share group start-offset reset"
+        SHARE_DELETE = "share_delete", "Delete share group"
 
     class Status(models.TextChoices):
         AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"

@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString
 
 from groups import estimates
 from groups.status import Status
+from groups.streams_reading import tasks_text
 
 register = template.Library()
 
@@ -122,3 +123,9 @@ def margin(seconds: float | None) -> str:
     if seconds is None:
         return "—"
     return "records lost" if seconds <= 0 else duration(seconds)
+
+
+@register.filter
+def streams_tasks(tasks) -> str:
+    """A streams member's tasks as kafka-streams-groups prints them: "0:[0,1,2]; 1:[0,1,2]"."""
+    return tasks_text(tasks)

@@ -34,6 +34,8 @@ def cluster_overview(request: HttpRequest, cluster: str) -> HttpResponse:
             counts=counts,
             by_state=sorted(counts.by_state.items()),
             by_status=[(s.value, counts.by_status.get(s.value, 0)) for s in queries.GROUP_STATUSES],
+            # Share groups (no committed offsets to judge) and groups whose offsets could not be read.
+            unjudged=counts.by_status.get("", 0),
             # Furthest behind in time: messages do not compare across topics, seconds do.
             behind=queries.group_rows(snap.snapshot, min_lag=1, sort="-lag_seconds", scope=scope)[:FURTHEST_BEHIND],
             facts=summary.get("cluster"),

@@ -39,7 +39,7 @@ GROUP_COLUMNS = (
     ("group", "Group", False, False),
     ("status", "Status", False, True),
     ("state", "State", False, False),
-    ("type", "Protocol", False, False),
+    ("type", "Type", False, False),
     ("members", "Members", True, True),
     ("partitions", "Partitions", True, True),
     ("lag", "Lag", True, True),

@@ -79,8 +79,8 @@ def _replay(operation: Operation):
 def operation_summary(operation: Operation) -> str:
     """What the operation asks for in a few words: 'Reset to-earliest', 'Undo of #12', 'Delete group',
     'Replay orders → orders-retry'."""
-    if operation.kind == Operation.Kind.DELETE_GROUP:
-        return "Delete group"
+    if operation.kind in (Operation.Kind.DELETE_GROUP, Operation.Kind.SHARE_DELETE):
+        return operation.get_kind_display()
     if operation.kind == Operation.Kind.REPLAY:
         replay = _replay(operation)
         return f"Replay {replay.topic} → {replay.target_topic}" if replay else "Replay"
@@ -92,7 +92,7 @@ def operation_summary(operation: Operation) -> str:
 
 def operation_scope(operation: Operation) -> str:
     """Over what the operation acts: topics and partitions of a reset, a replay's partitions and range."""
-    if operation.kind == Operation.Kind.DELETE_GROUP:
+    if operation.kind in (Operation.Kind.DELETE_GROUP, Operation.Kind.SHARE_DELETE):
         return "the whole group"
     if operation.kind == Operation.Kind.REPLAY:
         replay = _replay(operation)

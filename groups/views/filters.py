@@ -13,16 +13,18 @@ from dataclasses import dataclass, fields, replace
 from django.http import HttpRequest, QueryDict
 from django.utils.http import urlencode
 
-from groups.kafka import STATE_NAMES, TYPE_NAMES
+from groups.kafka import STATE_NAMES
 from groups.kafka.consumer_groups import KIP848_STATES
+from groups.kafka.streams import STREAMS_STATES
 from groups.snapshot.queries import GROUP_SORTS, GROUP_STATUSES, TOPIC_GROUP_FIGURES, TOPIC_SORTS
 from groups.views.common import BadQuery, query_page
 
 PAGE_SIZES = (25, 50, 100, 500)
 DEFAULT_PAGE_SIZE = 50
 API_MAX_PER_PAGE = 1000
-GROUP_STATES = tuple(sorted({*STATE_NAMES.values(), *KIP848_STATES}))
-GROUP_TYPES = tuple(sorted(set(TYPE_NAMES.values())))
+GROUP_STATES = tuple(sorted({*STATE_NAMES.values(), *KIP848_STATES, *STREAMS_STATES}))
+# The group types of Kafka 4: classic and KIP-848 consumer groups, share (KIP-932) and streams (KIP-1071) groups.
+GROUP_TYPES = ("classic", "consumer", "share", "streams")
 STATUS_VALUES = tuple(s.value for s in GROUP_STATUSES)
 
 

@@ -63,6 +63,7 @@ KIND_PARTS: dict[str, tuple[str, Callable[[HttpRequest, Operation], dict]]] = {
     Operation.Kind.DELETE_OFFSETS: ("groups/operation_offset_deletion.html", _offset_deletion_part),
     Operation.Kind.REPLAY: ("groups/operation_replay.html", _replay_part),
     Operation.Kind.SHARE_RESET: ("groups/operation_share_reset.html", _reset_part),
+    Operation.Kind.SHARE_DELETE: ("groups/operation_share_deletion.html", _deletion_part),
 }
 
 

@@ -30,6 +30,7 @@ def share_group_page(request: HttpRequest, cluster: str, group: str) -> HttpResp
         "group_id": group,
         "recent_operations": recent_operations(cluster_row, group),
         "may_reset": access.allowed(request.user, "reset", cluster_row, group),
+        "may_delete": access.allowed(request.user, "delete", cluster_row, group),
     }
     try:
         detail = share_reading.share_group_detail(share_client_for(cluster_row), client_for(cluster_row), group)

@@ -91,7 +91,7 @@ def test_an_operator_finds_a_group_reads_its_lag_and_sees_it_refresh_in_chromium
     rows = page.locator("#groups tbody tr[data-group]")
     assert rows.evaluate_all("rs => rs.map(r => r.dataset.group)") == [empty, stable]
     assert page.locator("#group-count").inner_text().strip() == "2"
-    # Group, Status, State, Protocol, Topics, Members, Partitions, Lag, ...
+    # Group, Status, State, Type, Topics, Members, Partitions, Lag, ...
     empty_cells = _row_cells(page.locator(f'#groups tr[data-group="{empty}"]'))
     stable_cells = _row_cells(page.locator(f'#groups tr[data-group="{stable}"]'))
     assert [empty_cells[i] for i in (0, 2, 4, 5, 6, 7)] == [empty, "Empty", topic, "0", "3", "25"]

@@ -1,0 +1,165 @@
+"""Streams groups (KIP-1071): describe one as its coordinator holds it.
+
+A streams group is what Kafka Streams applications form with `group.protocol=streams`: the broker
+keeps their topology (sub-topologies with their source, repartition and changelog topics) and
+assigns tasks (a sub-topology and a partition of its input topics) to members. Its committed offsets
+are ordinary group offsets, read as a consumer group's are. librdkafka neither lists nor describes
+these groups, so StreamsGroupDescribe goes over `share_connection` with the body of
+`streams_protocol`, the figures `kafka-streams-groups --describe` prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from groups.kafka import streams_protocol as wire
+from groups.kafka.share_connection import (
+    COORDINATOR_BUSY,
+    Broker,
+    BrokerConnection,
+    cluster_config,
+    decoded,
+    error_name,
+    on_coordinator,
+)
+from groups.kafka.streams_protocol import Assignment, StreamsMember, Subtopology
+from groups.kafka.values import TP, ConsoleError
+
+STREAMS_STATES = ("Empty", "NotReady", "Assigning", "Reconciling", "Stable", "Dead")
+STREAMS_INACTIVE_STATES = frozenset({"Empty", "Dead"})
+
+
+class StreamsGroupNotFound(ConsoleError):
+    """No streams group has this id."""
+
+    @property
+    def not_found(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class StreamsGroupDescription:
+    group_id: str
+    state: str
+    group_epoch: int
+    assignment_epoch: int
+    topology_epoch: int | None  # None before the group's topology is initialised
+    subtopologies: tuple[Subtopology, ...]
+    coordinator: str
+    members: tuple[StreamsMember, ...]
+
+    @property
+    def is_active(self) -> bool:
+        return self.state not in STREAMS_INACTIVE_STATES
+
+    @property
+    def input_topics(self) -> tuple[str, ...]:
+        """The topics the group reads, and commits offsets on: source and repartition source topics."""
+        return tuple(sorted({t for s in self.subtopologies for t in _inputs(s)}))
+
+    def partitions_of(self, assignment: Assignment) -> tuple[TP, ...]:
+        """The input partitions of an assignment's active tasks: each task reads its partition of every
+        input topic of its sub-topology."""
+        inputs = {s.subtopology_id: _inputs(s) for s in self.subtopologies}
+        return tuple(
+            sorted(
+                TP(topic, partition)
+                for tasks in assignment.active
+                for topic in inputs.get(tasks.subtopology_id, ())
+                for partition in tasks.partitions
+            )
+        )
+
+
+def _inputs(subtopology: Subtopology) -> tuple[str, ...]:
+    return (*subtopology.source_topics, *(t.name for t in subtopology.repartition_source_topics))
+
+
+def describe_streams_groups(
+    connection: BrokerConnection, coordinator: Broker, group_ids: list[str]
+) -> dict[str, StreamsGroupDescription | ConsoleError]:
+    """Describe `group_ids` in one request to their coordinator; each group's answer or its error."""
+    doing = f"describing streams group{'s' if len(group_ids) > 1 else ''} {', '.join(map(repr, group_ids))}"
+    supported = connection.supported(wire.STREAMS_GROUP_DESCRIBE)
+    if supported is None or not supported[0] <= wire.VERSION <= supported[1]:
+        enabled = connection.features.get("streams.version", 0)
+        hint = (
+            "streams groups are not enabled on this cluster (feature streams.version is 0; "
+            "`kafka-features upgrade --feature streams.version=1` enables them)"
+            if not enabled
+            else "streams groups need Kafka 4.1 or newer"
+        )
+        raise ConsoleError(f"Kafka at {connection.address} cannot answer while {doing}: {hint}.", code="UNSUPPORTED")
+    body = connection.call(
+        wire.STREAMS_GROUP_DESCRIBE, wire.VERSION, wire.encode_streams_group_describe(group_ids), doing=doing
+    )
+    out: dict[str, StreamsGroupDescription | ConsoleError] = {}
+    for group in decoded(wire.decode_streams_group_describe, body, connection.address):
+        if group.error_code:
+            out[group.group_id] = _group_error(group.error_code, group.error_message, group.group_id)
+            continue
+        topology = group.topology
+        out[group.group_id] = StreamsGroupDescription(
+            group_id=group.group_id,
+            state=group.state,
+            group_epoch=group.group_epoch,
+            assignment_epoch=group.assignment_epoch,
+            topology_epoch=topology.epoch if topology else None,
+            subtopologies=tuple(
+                sorted(topology.subtopologies or () if topology else (), key=lambda s: _numeric(s.subtopology_id))
+            ),
+            coordinator=str(coordinator),
+            members=tuple(sorted(group.members, key=lambda m: m.member_id)),
+        )
+    return out
+
+
+def _numeric(subtopology_id: str) -> tuple[int, str]:
+    # Kafka Streams numbers its sub-topologies 0, 1, ...; order them as numbers, not as text.
+    return (int(subtopology_id), "") if subtopology_id.isdecimal() else (1 << 31, subtopology_id)
+
+
+def describe_streams_group(config: dict[str, str], timeout: float, group_id: str) -> StreamsGroupDescription:
+    """A streams group as its coordinator holds it; StreamsGroupNotFound if there is none."""
+
+    def describe(connection: BrokerConnection, coordinator: Broker) -> StreamsGroupDescription:
+        answer = describe_streams_groups(connection, coordinator, [group_id]).get(group_id)
+        if answer is None:
+            raise ConsoleError(f"Kafka did not describe streams group '{group_id}'; try again in a moment.")
+        if isinstance(answer, ConsoleError):
+            raise answer
+        return answer
+
+    return on_coordinator(config, timeout, group_id, describe)
+
+
+def streams_description_for(cluster, group_id: str) -> StreamsGroupDescription:
+    """`describe_streams_group` on a `Cluster` row, with the same settings as its AdminClient."""
+    return describe_streams_group(cluster_config(cluster), settings.KAFKA_REQUEST_TIMEOUT, group_id)
+
+
+def _group_error(code: int, message: str | None, group_id: str) -> ConsoleError:
+    name = error_name(code)
+    if name == "GROUP_ID_NOT_FOUND":
+        if message and "not a streams group" in message:
+            return StreamsGroupNotFound(
+                f"Group '{group_id}' is not a streams group: open it from the group list instead.", code=name
+            )
+        return StreamsGroupNotFound(
+            f"There is no streams group '{group_id}' on this cluster: check the name, or it was deleted.", code=name
+        )
+    if name == "GROUP_AUTHORIZATION_FAILED":
+        return ConsoleError(
+            f"Kafka refused to describe streams group '{group_id}': the console's credentials lack the ACL for it.",
+            code=name,
+        )
+    if name in COORDINATOR_BUSY:
+        return ConsoleError(
+            f"The coordinator of streams group '{group_id}' is not available ({name}); try again in a moment.",
+            code=name,
+            retriable=True,
+        )
+    detail = f" ({message})" if message else ""
+    return ConsoleError(f"Kafka failed to describe streams group '{group_id}': {name}{detail}.", code=name)
