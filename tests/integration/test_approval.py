@@ -365,7 +365,9 @@ def test_a_group_deletion_waits_for_approval_too(
     form = admin.get(reverse("delete_group", args=["local", group])).content.decode()
     assert "Request deletion" in form
     with django_capture_on_commit_callbacks() as callbacks:
-        response = admin.post(reverse("delete_group", args=["local", group]), {"reason": "retired"})
+        response = admin.post(
+            reverse("delete_group", args=["local", group]), {"reason": "retired", "confirm_group": group}
+        )
     assert response.status_code == 302 and callbacks == []
     operation = Operation.objects.get(kind=Operation.Kind.DELETE_GROUP)
     assert operation.status == "awaiting_approval"

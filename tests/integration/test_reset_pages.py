@@ -334,13 +334,32 @@ def test_deleting_an_empty_group_through_the_page_removes_it(client, admin, cele
     url = reverse("delete_group", args=["local", group])
     page = client.get(url)
     assert page.status_code == 200 and b'id="delete-form"' in page.content
-    assert client.post(url, {"reason": ""}).status_code == 400
+    assert client.post(url, {"reason": "", "confirm_group": group}).status_code == 400
     assert not Operation.objects.exists()
-    response = client.post(url, {"reason": "service retired"})
+    response = client.post(url, {"reason": "service retired", "confirm_group": group})
     assert response.status_code == 302
     assert 'id="operation-status">Succeeded<' in _final_status_area(client, response.url)
     assert _committed(cluster, group) == {}
     assert group not in [g.group_id for g in client_for(cluster).list_groups()]
+
+
+@pytest.mark.parametrize("typed", ["", "{group}x", "{group} ", "{upper}"])
+def test_deleting_a_group_needs_its_id_typed_exactly_and_a_mistyped_id_deletes_nothing(
+    client, admin, cluster, lagging_group, typed
+):
+    topic, group = lagging_group
+    url = reverse("delete_group", args=["local", group])
+    assert 'name="confirm_group"' in client.get(url).content.decode()
+    response = client.post(
+        url, {"reason": "service retired", "confirm_group": typed.format(group=group, upper=group.upper())}
+    )
+    assert response.status_code == 400
+    body = html.unescape(response.content.decode())
+    assert f"type {group} exactly" in body or f"Type the group id, {group}, to confirm" in body
+    assert body.index('id="error"') < body.index('id="delete-form"')  # summarised above the form
+    assert 'id="id_confirm_group_error"' in body  # and told by the field
+    assert not Operation.objects.exists()
+    assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 38}
 
 
 def test_deleting_a_stable_group_is_refused_before_anything_is_requested(
