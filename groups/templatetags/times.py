@@ -7,6 +7,7 @@ Without JavaScript a page reads the UTC text; with it, the text becomes the brow
 from datetime import UTC, datetime
 
 from django import template
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -48,3 +49,9 @@ def time_zone_preference(context) -> str:
     request = context.get("request")
     user = getattr(request, "user", None)
     return "utc" if user is not None and UserPreferences.times_in_utc_for(user) else "local"
+
+
+@register.simple_tag
+def time_now() -> SafeString | str:
+    """Now, as `when` shows a time: for the 'Refreshed at' line of a live page."""
+    return when(timezone.now())
