@@ -130,3 +130,20 @@ def test_deleting_a_group_needs_its_id_typed_exactly(typed):
 def test_the_typed_group_id_confirms_the_deletion():
     form = DeleteGroupForm({"reason": "retired", "confirm_group": "orders-consumer"}, group_id="orders-consumer")
     assert form.is_valid()
+
+
+@pytest.mark.parametrize(
+    "fields, field, message",
+    [
+        ({"strategy": "to-offset", "value": "x"}, "value", "The offset must be a whole number"),
+        ({"strategy": "to-datetime", "value": ""}, "value", "needs a value"),
+        ({"scope_mode": "topics", "scope": ""}, "scope", "or choose all share-partitions of the group"),
+    ],
+)
+def test_a_share_reset_form_mistake_is_told_by_its_field(fields, field, message):
+    from groups.forms_share import ShareResetForm
+
+    form = ShareResetForm({"strategy": "to-earliest", "value": "", "scope_mode": "all", "scope": "", **fields})
+    assert not form.is_valid()
+    assert list(form.errors) == [field]
+    assert message in form.errors[field][0]
