@@ -116,7 +116,7 @@ def test_a_request_on_a_cluster_requiring_approval_waits_and_no_worker_is_asked_
     page = _page(operator, operation)
     expires = f"{operation.expires_at:%Y-%m-%d %H:%M:%S}"
     # Times are written in UTC for pages without JavaScript, marked up for times.js to show in the reader's zone.
-    assert f"Awaiting approval by another user with the Approver role, until <time datetime=" in page
+    assert "Awaiting approval by another user with the Approver role, until <time datetime=" in page
     assert f'title="{expires} UTC" data-when="at">{expires} UTC</time>' in page
     assert (
         f"You requested operation #{operation.pk}, so another user with the Approver role must approve or reject it."
