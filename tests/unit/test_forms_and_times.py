@@ -147,3 +147,13 @@ def test_a_share_reset_form_mistake_is_told_by_its_field(fields, field, message)
     assert not form.is_valid()
     assert list(form.errors) == [field]
     assert message in form.errors[field][0]
+
+
+def test_a_typed_scope_of_an_offset_deletion_that_does_not_read_is_told_by_its_field():
+    from groups.forms_offset_deletion import OffsetDeletionForm
+
+    form = OffsetDeletionForm({"topics": ["orders"], "scope": "payments:one"})
+    assert not form.is_valid()
+    assert list(form.errors) == ["scope"] and "Invalid partition 'one'" in form.errors["scope"][0]
+    nothing = OffsetDeletionForm({})
+    assert not nothing.is_valid() and "Choose at least one topic or partition" in nothing.non_field_errors()[0]
