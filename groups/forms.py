@@ -1,8 +1,8 @@
-"""What a person types, read into requests: the reset, replay, reason and sign-in forms.
+"""What a person types, read into requests: the reset, replay, reason, deletion, preferences and sign-in forms.
 
-Only the writing is read here: numbers, from-to pairs, dates, name=value. What a request means
-and what needs the cluster is checked by the operations (`preview_reset`, `preview_replay`), for
-the web and the commands alike.
+Only the writing is read here: numbers, from-to pairs, dates, name=value, each mistake told by the
+field it is in. What a request means and what needs the cluster is checked by the operations
+(`preview_reset`, `preview_replay`), for the web and the commands alike.
 """
 
 from __future__ import annotations
