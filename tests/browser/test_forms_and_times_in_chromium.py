@@ -185,6 +185,39 @@ def test_the_delete_confirmation_refuses_a_mistyped_group_id(
     assert not Operation.objects.exists()
 
 
+def test_the_replay_form_shows_the_fields_of_its_range_and_filters_and_tells_a_bad_time_by_its_field(
+    chromium, live_server, live_cluster, empty_group, make_user
+):
+    topic, _ = empty_group
+    make_user("rita", "Operator", password=PASSWORD)
+    page = _page(chromium, live_server, "rita")
+    page.goto(f"{live_server.url}/clusters/local/replay/{topic}/")
+    assert (
+        _visible(page, "#id_offsets") and not _visible(page, "#id_time_from") and not _visible(page, "#id_partitions")
+    )
+    assert not _visible(page, "#id_key") and not _visible(page, "#id_header_name")
+
+    page.get_by_label("By time window [from, to)").check()
+    assert not _visible(page, "#id_offsets")
+    for field in ("#id_time_from", "#id_time_from_picker", "#id_time_to", "#id_time_to_picker"):
+        assert _visible(page, field), field
+    page.locator("#id_key_filter").select_option("equals")
+    page.locator("#id_header_filter").select_option("present")
+    assert _visible(page, "#id_key") and _visible(page, "#id_header_name") and not _visible(page, "#id_header_value")
+
+    page.locator("#id_time_from").fill("nine o'clock")
+    page.locator("#id_time_to").fill("2026-11-21T10:00:00Z")
+    page.locator("#id_key").fill("order-1")
+    page.locator("#id_header_name").fill("trace")
+    page.locator("#id_target_topic").select_option(topic)
+    page.get_by_role("button", name="Preview").click()
+    page.locator("#id_time_from_error").wait_for()
+    assert "nine o'clock" in page.locator("#id_time_from_error").inner_text()
+    assert page.locator("#error a").get_attribute("href") == "#id_time_from"
+    # The form came back as it was chosen: the time window, not the offsets.
+    assert _visible(page, "#id_time_from") and not _visible(page, "#id_offsets")
+
+
 def _token_time(page):
     return page.locator("#token-state time").first
 
