@@ -15,8 +15,9 @@ from groups.models import UserPreferences
 
 register = template.Library()
 
-# The styles times.js knows: a date and time, or how long ago (kept current) where recency matters.
-STYLES = ("", "ago")
+# The styles times.js knows: a date and time, how long ago (kept current) where recency matters, or a
+# date and time to the millisecond (a record's timestamp, compared with what Kafka's tools print).
+STYLES = ("", "ago", "ms")
 
 
 def utc_datetime(value: datetime | int | float) -> datetime:
@@ -28,7 +29,7 @@ def utc_datetime(value: datetime | int | float) -> datetime:
 
 @register.filter
 def when(value: datetime | int | float | None, style: str = "") -> SafeString | str:
-    """`{{ op.created|when }}` or `{{ ms|when:"ago" }}`: a <time> element; '—' when there is no time.
+    """`{{ op.created|when }}`, `{{ ms|when:"ago" }}` or `{{ ms|when:"ms" }}`: a <time> element; '—' for no time.
 
     The text is 'YYYY-MM-DD HH:MM:SS UTC' (seconds kept: operators line it up with logs); the
     `datetime` attribute carries milliseconds so the script converts the exact instant.
@@ -37,9 +38,18 @@ def when(value: datetime | int | float | None, style: str = "") -> SafeString | 
         return "—"
     if style not in STYLES:
         raise template.TemplateSyntaxError(f"when: unknown style '{style}'; use one of {STYLES}.")
-    moment = utc_datetime(value)
-    text = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    try:
+        if not isinstance(value, datetime) and value < 0:
+            raise ValueError  # Kafka's -1: a record without a timestamp
+        moment = utc_datetime(value)
+    except (OverflowError, ValueError, OSError):
+        # A timestamp no date can hold (a producer's mistake) is shown as it is, not refused.
+        return f"epoch ms {value}"
     machine = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if style == "ms":
+        text = moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond // 1000:03d} UTC"
+    else:
+        text = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
     return format_html('<time datetime="{}" title="{}" data-when="{}">{}</time>', machine, text, style or "at", text)
 
 

@@ -32,6 +32,15 @@ def test_epoch_milliseconds_are_times_too_and_ago_asks_for_how_long_ago():
     )
 
 
+def test_a_record_timestamp_keeps_its_milliseconds_and_one_no_date_can_hold_is_shown_as_it_is():
+    assert when(NOON_MS + 7, "ms") == (
+        '<time datetime="2025-12-01T12:00:00.007Z" title="2025-12-01 12:00:00.007 UTC" data-when="ms">'
+        "2025-12-01 12:00:00.007 UTC</time>"
+    )
+    assert when(-1, "ms") == "epoch ms -1"
+    assert when(10**18) == f"epoch ms {10**18}"
+
+
 def test_a_missing_time_is_a_dash_and_an_unknown_style_is_a_template_error():
     assert when(None) == "—"
     with pytest.raises(TemplateSyntaxError, match="unknown style 'soon'"):

@@ -1,6 +1,7 @@
 // Times in the reader's time zone: each <time data-when> the server wrote in UTC (see
 // groups/templatetags/times.py) is rewritten in the browser's zone, or kept in UTC when the user
-// prefers it (<html data-times="utc">). data-when="ago" says how long ago instead, kept current.
+// prefers it (<html data-times="utc">). data-when="ago" says how long ago instead, kept current;
+// data-when="ms" keeps the milliseconds (record timestamps).
 // The title always keeps the UTC value, so hovering shows what the logs and the API say.
 (function () {
   "use strict";
@@ -11,20 +12,26 @@
     return String(number).padStart(2, "0");
   }
 
-  function inUtc(date) {
+  function millis(milliseconds, wanted) {
+    return wanted ? "." + String(milliseconds).padStart(3, "0") : "";
+  }
+
+  function inUtc(date, withMillis) {
     return date.getUTCFullYear() + "-" + pad(date.getUTCMonth() + 1) + "-" + pad(date.getUTCDate()) + " " +
-      pad(date.getUTCHours()) + ":" + pad(date.getUTCMinutes()) + ":" + pad(date.getUTCSeconds()) + " UTC";
+      pad(date.getUTCHours()) + ":" + pad(date.getUTCMinutes()) + ":" + pad(date.getUTCSeconds()) +
+      millis(date.getUTCMilliseconds(), withMillis) + " UTC";
   }
 
   // The same shape as the UTC text, so columns of times still line up: '2026-12-01 20:00:00 GMT+9'.
-  function inLocalZone(date) {
+  function inLocalZone(date, withMillis) {
     var zone = "";
     var parts = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(date);
     for (var i = 0; i < parts.length; i++) {
       if (parts[i].type === "timeZoneName") zone = parts[i].value;
     }
     return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) + " " +
-      pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds()) + (zone ? " " + zone : "");
+      pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds()) +
+      millis(date.getMilliseconds(), withMillis) + (zone ? " " + zone : "");
   }
 
   function ago(date, now) {
@@ -43,13 +50,14 @@
   function show(element, utcPreferred, now) {
     var date = new Date(element.getAttribute("datetime"));
     if (isNaN(date.getTime())) return;
-    var absolute = utcPreferred ? inUtc(date) : inLocalZone(date);
+    var withMillis = element.dataset.when === "ms";
+    var absolute = utcPreferred ? inUtc(date, withMillis) : inLocalZone(date, withMillis);
     if (element.dataset.when === "ago") {
       element.textContent = ago(date, now);
       element.title = utcPreferred ? inUtc(date) : absolute + " (" + inUtc(date) + ")";
     } else {
       element.textContent = absolute;
-      element.title = inUtc(date);
+      element.title = inUtc(date, withMillis);
     }
     element.dataset.shown = "1";
   }
