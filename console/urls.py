@@ -9,6 +9,7 @@ urlpatterns = [
     path("account/password/", account.password_change, name="password_change"),
     path("account/password/done/", account.password_change_done, name="password_change_done"),
     path("account/token/", account.api_token, name="api_token"),
+    path("account/preferences/", account.preferences, name="preferences"),
     # Before admin's own, which they replace.
     path("admin/login/", account.admin_login),
     path("admin/logout/", account.logout),

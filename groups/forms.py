@@ -1,39 +1,45 @@
-"""What a person types, read into requests: the reset, replay, reason and sign-in forms.
+"""What a person types, read into requests: the reset, replay, reason, deletion, preferences and sign-in forms.
 
-Only the writing is read here: numbers, from-to pairs, dates, name=value. What a request means
-and what needs the cluster is checked by the operations (`preview_reset`, `preview_replay`), for
-the web and the commands alike.
+Only the writing is read here: numbers, from-to pairs, dates, name=value, each mistake told by the
+field it is in. What a request means and what needs the cluster is checked by the operations
+(`preview_reset`, `preview_replay`), for the web and the commands alike.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from groups import audit, logins
+from groups.models import UserPreferences
 from groups.operations import resets
 from groups.planning import inputs
 from groups.planning.replays import ReplayError, ReplayRequest, format_time_ms, listed
-from groups.planning.resets import PlanningError
+from groups.planning.resets import PlanningError, parse_scope
 
-# What the value field takes, per strategy that needs one (labels as the strategy select shows them).
+# What the value field takes, per strategy that needs one: (strategy, its label as the select shows it, hint).
 VALUE_HINTS = [
-    (resets.STRATEGIES["to-offset"], "an offset, such as 1500 (clamped to each partition's log)"),
-    (resets.STRATEGIES["shift-by"], "±N, such as -100 to re-consume 100 records or +50 to skip 50"),
-    (
-        resets.STRATEGIES["to-datetime"],
-        "ISO 8601, such as 2026-11-21T09:00:00.000 (UTC when no zone) or 2026-11-21T09:00:00+02:00",
-    ),
-    (resets.STRATEGIES["by-duration"], "how long ago, such as PT15M, P1D, 15m or 2h"),
-    (resets.STRATEGIES["from-group"], "the id of the group whose committed offsets to copy"),
-    (
-        resets.STRATEGIES["from-file"],
-        "choose the CSV file below (lines of topic,partition,offset or group,topic,partition,offset)",
-    ),
+    (key, resets.STRATEGIES[key], hint)
+    for key, hint in [
+        ("to-offset", "an offset, such as 1500 (clamped to each partition's log)"),
+        ("shift-by", "±N, such as -100 to re-consume 100 records or +50 to skip 50"),
+        (
+            "to-datetime",
+            "ISO 8601, such as 2026-11-21T09:00:00.000 (UTC when no zone) or 2026-11-21T09:00:00+02:00",
+        ),
+        ("by-duration", "how long ago, such as PT15M, P1D, 15m or 2h"),
+        ("from-group", "the id of the group whose committed offsets to copy"),
+        (
+            "from-file",
+            "choose the CSV file below (lines of topic,partition,offset or group,topic,partition,offset)",
+        ),
+    ]
 ]
+NEEDS_VALUE_HINT = {key: (label, hint) for key, label, hint in VALUE_HINTS}
 SCOPE_CHOICES = [("all", "All topics with committed offsets"), ("topics", "Only these topics or partitions")]
 
 
@@ -45,6 +51,27 @@ def error_text(form: forms.Form) -> str:
         label = (field.label or name.replace("_", " ").capitalize()) if field is not None else None
         parts.extend(f"{label}: {message}" if label else str(message) for message in messages)
     return " ".join(parts)
+
+
+def check_scope(form: forms.Form, text: str, otherwise: str) -> None:
+    """Tell a missing or unreadable --topic scope next to the scope field."""
+    if not text.strip():
+        form.add_error(
+            "scope", f"Name at least one topic, such as orders, or partitions, such as orders:0,2, {otherwise}"
+        )
+        return
+    try:
+        parse_scope(text)
+    except PlanningError as error:
+        form.add_error("scope", str(error))
+
+
+def check_value(form: forms.Form, read: Callable[[], object]) -> None:
+    """Tell a strategy value that does not read next to the value field (it needs no cluster to read)."""
+    try:
+        read()
+    except PlanningError as error:
+        form.add_error("value", str(error))
 
 
 class ResetForm(forms.Form):
@@ -59,14 +86,20 @@ class ResetForm(forms.Form):
     def clean(self):
         super().clean()
         data = self.cleaned_data
-        from_file = data.get("strategy") == "from-file"
-        if data.get("scope_mode") == "topics" and not data.get("scope", "").strip() and not from_file:
-            raise forms.ValidationError(
-                "Name at least one topic, such as orders, or partitions, such as orders:0,2, "
-                "or choose all topics with committed offsets."
-            )
+        strategy = data.get("strategy")
+        from_file = strategy == "from-file"
+        if data.get("scope_mode") == "topics" and not from_file:
+            check_scope(self, data.get("scope", ""), "or choose all topics with committed offsets.")
         if from_file:
-            data["value"] = self._file_text(data.get("file"))
+            try:
+                data["value"] = self._file_text(data.get("file"))
+            except forms.ValidationError as error:
+                self.add_error("file", error)
+        elif strategy in NEEDS_VALUE_HINT and not data.get("value", "").strip():
+            label, hint = NEEDS_VALUE_HINT[strategy]
+            self.add_error("value", f"The strategy '{label}' needs a value: {hint}.")
+        elif strategy and "value" in data:
+            check_value(self, lambda: resets.strategy_from_value(strategy, data["value"]))
         return data
 
     @staticmethod
@@ -99,12 +132,50 @@ class ResetForm(forms.Form):
         )
 
 
+class PreferencesForm(forms.Form):
+    times = forms.ChoiceField(
+        choices=[("local", "In my browser's time zone, with UTC on hover"), ("utc", "In UTC")],
+        widget=forms.RadioSelect,
+        label="Show times",
+    )
+
+    @classmethod
+    def for_user(cls, preferences: UserPreferences, data=None) -> PreferencesForm:
+        return cls(data, initial={"times": "utc" if preferences.times_in_utc else "local"})
+
+    def save(self, preferences: UserPreferences) -> None:
+        preferences.times_in_utc = self.cleaned_data["times"] == "utc"
+        preferences.save()
+
+
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
         max_length=2000,
         error_messages={"required": "Say why: a reason is required for every change."},
     )
+
+
+class DeleteGroupForm(ReasonForm):
+    """A deletion cannot be undone, so the group's id is typed, as a deliberate act, before it is asked for."""
+
+    confirm_group = forms.CharField(max_length=255, strip=False, label="Type the group id to confirm")
+
+    def __init__(self, *args, group_id: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group_id = group_id
+        self.fields["confirm_group"].widget.attrs.update(autocomplete="off", spellcheck="false")
+        self.fields["confirm_group"].error_messages["required"] = (
+            f"Type the group id, {group_id}, to confirm that this is the group to delete."
+        )
+
+    def clean_confirm_group(self) -> str:
+        typed = self.cleaned_data["confirm_group"]
+        if typed != self.group_id:
+            raise forms.ValidationError(
+                f"'{typed}' is not this group's id: type {self.group_id} exactly to delete it, or go back."
+            )
+        return typed
 
 
 class ConfirmForm(ReasonForm):
@@ -214,6 +285,15 @@ def parse_header_equals(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
+@contextmanager
+def blamed_on(field: str) -> Iterator[None]:
+    """A ReplayError raised inside becomes that field's error, told next to it."""
+    try:
+        yield
+    except ReplayError as error:
+        raise forms.ValidationError({field: str(error)}) from None
+
+
 class ReplayForm(forms.Form):
     partitions_mode = forms.ChoiceField(choices=PARTITION_CHOICES, initial="all", widget=forms.RadioSelect)
     partitions = forms.CharField(required=False, max_length=2000, help_text="such as 0,2,5")
@@ -273,17 +353,20 @@ class ReplayForm(forms.Form):
         return data
 
     def _request(self, data: dict) -> tuple[ReplayRequest, bool]:
-        partitions = parse_partitions(data["partitions"]) if data["partitions_mode"] == "some" else None
+        with blamed_on("partitions"):
+            partitions = parse_partitions(data["partitions"]) if data["partitions_mode"] == "some" else None
         offsets, time_from, time_to, zone_assumed = None, None, None, False
         if data["range_mode"] == "offsets":
-            offsets = parse_offset_ranges(data["offsets"], partitions, self._count)
+            with blamed_on("offsets"):
+                offsets = parse_offset_ranges(data["offsets"], partitions, self._count)
         else:
-            time_from, time_to, zone_assumed = parse_time_window(data["time_from"], data["time_to"])
+            with blamed_on("time_from"):
+                time_from, time_to, zone_assumed = parse_time_window(data["time_from"], data["time_to"])
         key, header = data["key"], data["header_name"]
         if data["key_filter"] != "none" and not key:
-            raise ReplayError("Give the key to match, or choose any key.")
+            raise forms.ValidationError({"key": "Give the key to match, or choose any key."})
         if data["header_filter"] != "none" and not header:
-            raise ReplayError("Give the header name to match, or choose any headers.")
+            raise forms.ValidationError({"header_name": "Give the header name to match, or choose any headers."})
         request = ReplayRequest(
             topic=self.topic,
             partitions=partitions,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from groups.planning.deletions import scope_text
-from groups.planning.resets import PlanningError
+from groups.planning.resets import PlanningError, parse_scope
 
 
 class CheckedNames(forms.MultipleChoiceField):
@@ -34,6 +34,12 @@ class OffsetDeletionForm(forms.Form):
         data = self.cleaned_data
         if self.errors:
             return data
+        if data["scope"].strip():
+            try:
+                parse_scope(data["scope"])
+            except PlanningError as error:
+                self.add_error("scope", str(error))
+                return data
         try:
             data["scope_text"] = scope_text(data["topics"], data["partitions"], data["scope"])
         except PlanningError as error:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from django import forms
 
-from groups.operations.share_resets import SHARE_STRATEGIES
+from groups.forms import check_scope, check_value
+from groups.operations.share_resets import SHARE_STRATEGIES, share_strategy
 
 SHARE_VALUE_HINTS = [
-    (SHARE_STRATEGIES["to-datetime"], "ISO 8601, such as 2026-11-21T09:00:00.000 (UTC when no zone)"),
-    (SHARE_STRATEGIES["to-offset"], "an offset, such as 1500 (clamped to each partition's log)"),
+    ("to-datetime", SHARE_STRATEGIES["to-datetime"], "ISO 8601, such as 2026-11-21T09:00:00.000 (UTC when no zone)"),
+    ("to-offset", SHARE_STRATEGIES["to-offset"], "an offset, such as 1500 (clamped to each partition's log)"),
 ]
 SHARE_SCOPE_CHOICES = [
     ("all", "All share-partitions the group has start offsets for"),
@@ -30,11 +31,11 @@ class ShareResetForm(forms.Form):
     def clean(self):
         super().clean()
         data = self.cleaned_data
-        if data.get("scope_mode") == "topics" and not data.get("scope", "").strip():
-            raise forms.ValidationError(
-                "Name at least one topic, such as orders, or partitions, such as orders:0,2, "
-                "or choose all share-partitions of the group."
-            )
+        if data.get("scope_mode") == "topics":
+            check_scope(self, data.get("scope", ""), "or choose all share-partitions of the group.")
+        strategy = data.get("strategy")
+        if strategy and "value" in data:
+            check_value(self, lambda: share_strategy(strategy, data["value"]))
         return data
 
     def request_fields(self) -> dict[str, str]:

@@ -10,6 +10,7 @@ from groups.models.audit import AppendOnlyQuerySet, AuditEvent
 from groups.models.clusters import Cluster, parse_cluster_setting
 from groups.models.history import HistoryChunk, HistoryPoint, HistoryRound, HistorySeries, HistoryWatermark
 from groups.models.operations import Operation, Replay
+from groups.models.preferences import UserPreferences
 from groups.models.rebalances import GroupMembership, Rebalance
 from groups.models.snapshots import Collection, Snapshot, SnapshotGroup, SnapshotTopic
 
@@ -38,6 +39,7 @@ __all__ = [
     "Snapshot",
     "SnapshotGroup",
     "SnapshotTopic",
+    "UserPreferences",
     "parse_cluster_setting",
     "role_choices",
 ]

@@ -75,12 +75,12 @@ def _parse_int(value: str, what: str) -> int:
         raise planning.PlanningError(f"{what} must be a whole number (e.g. 42 or -100), not '{value}'.") from None
 
 
-def _strategy(
-    client: ClusterClient, group_id: str, kind: str, value: str, undo_of: Operation | None
-) -> tuple[planning.Strategy, bool]:
-    """The planning strategy for a form or command line choice, and whether a zone was assumed."""
-    if undo_of is not None:
-        return planning.Undo(undo_of.before_offsets()), False
+def strategy_from_value(kind: str, value: str) -> tuple[planning.Strategy, bool] | None:
+    """The strategy its choice and value name on their own, and whether a zone was assumed; None for a
+    copy or a file, which read the cluster or the upload. Raises PlanningError for a value that does not read.
+
+    Forms call it too, so a mistyped value is told next to its field before anything reads Kafka.
+    """
     if kind in NEEDS_VALUE and not value.strip():
         raise planning.PlanningError(f"The strategy '{kind}' needs a value.")
     match kind:
@@ -99,6 +99,19 @@ def _strategy(
             return planning.ToDatetime(timestamp_ms), zone_assumed
         case "by-duration":
             return planning.ByDuration(inputs.parse_duration(value.strip())), False
+    return None
+
+
+def _strategy(
+    client: ClusterClient, group_id: str, kind: str, value: str, undo_of: Operation | None
+) -> tuple[planning.Strategy, bool]:
+    """The planning strategy for a form or command line choice, and whether a zone was assumed."""
+    if undo_of is not None:
+        return planning.Undo(undo_of.before_offsets()), False
+    read = strategy_from_value(kind, value)
+    if read is not None:
+        return read
+    match kind:
         case "from-group":
             other = value.strip()
             if other == group_id:

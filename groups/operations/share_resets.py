@@ -65,7 +65,8 @@ class SharePreview:
         return None
 
 
-def _strategy(kind: str, value: str, undo_of: Operation | None) -> tuple[planning.Strategy, bool]:
+def share_strategy(kind: str, value: str, undo_of: Operation | None = None) -> tuple[planning.Strategy, bool]:
+    """The strategy a choice and its value name, and whether a zone was assumed (forms check values with it too)."""
     if undo_of is not None:
         return planning.Undo(undo_of.before_offsets()), False
     match kind:
@@ -105,7 +106,7 @@ def preview_share_reset(
     now = now or timezone.now()
     state = share.read(group_id)
     start = {offset.tp: offset.start_offset for offset in state.offsets}
-    strategy, zone_assumed = _strategy(kind, value, undo_of)
+    strategy, zone_assumed = share_strategy(kind, value, undo_of)
     if isinstance(strategy, planning.Undo):
         scope = planning.Scope(partitions=frozenset(strategy.before))
     else:

@@ -1,4 +1,4 @@
-"""Signing in and out, changing one's password, and one's API token.
+"""Signing in and out, changing one's password, one's API token and one's preferences.
 
 Django's auth views do the work (including keeping `next` within this site); these add the
 lockout, the audit events and the console's templates.
@@ -13,14 +13,14 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from groups import audit, logins
-from groups.forms import LoginForm
-from groups.models import ApiToken
+from groups.forms import LoginForm, PreferencesForm
+from groups.models import ApiToken, UserPreferences
 
 
 class _LoginView(auth_views.LoginView):
@@ -82,3 +82,16 @@ def api_token(request: HttpRequest) -> HttpResponse:
         )
     token = ApiToken.objects.filter(user=user).first()
     return render(request, "registration/api_token.html", {"token": token, "key": key})
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    """How times are shown to this user: in the browser's time zone (the default) or in UTC."""
+    user = cast(User, request.user)
+    current = UserPreferences.objects.filter(user=user).first() or UserPreferences(user=user)
+    form = PreferencesForm.for_user(current, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        form.save(current)
+        return redirect(f"{reverse('preferences')}?saved=1")
+    context = {"form": form, "saved": "saved" in request.GET, "in_utc": current.times_in_utc}
+    return render(request, "registration/preferences.html", context, status=400 if form.errors else 200)

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
 from groups import audit
-from groups.forms import ConfirmForm, error_text
+from groups.forms import ConfirmForm
 from groups.forms_offset_deletion import OffsetDeletionForm
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Operation
@@ -26,6 +26,7 @@ from groups.views.common import (
     render_page,
     sign_preview,
 )
+from groups.views.form_errors import form_with_errors
 
 TOKEN_SALT = "groups.offset-deletion.confirm"
 TEMPLATE = "groups/delete_offsets.html"
@@ -86,14 +87,22 @@ def _offered(cluster: Cluster, group: str, data: QueryDict | None) -> dict:
     }
 
 
+def _whole_page(request: HttpRequest, cluster: Cluster, group: str, context: dict) -> dict:
+    """What the whole page shows: the form's offered offsets as the person ticked them, and the recent operations."""
+    full = {"cluster": cluster, "group_id": group, "recent_operations": recent_operations(cluster, group), **context}
+    form_data = request.POST if request.method == "POST" else None
+    if "offered" not in full:
+        full = {**_offered(cluster, group, form_data), **full}
+    full.setdefault("form", OffsetDeletionForm(form_data))
+    return full
+
+
 def _page(request: HttpRequest, cluster: Cluster, group: str, context: dict, status: int = 200) -> HttpResponse:
     """The whole page, or only its preview when htmx asks (the form stays as the person left it)."""
-    full = {"cluster": cluster, "group_id": group, "recent_operations": recent_operations(cluster, group), **context}
-    if not is_partial(request):
-        form_data = request.POST if request.method == "POST" else None
-        if "offered" not in full:
-            full = {**_offered(cluster, group, form_data), **full}
-        full.setdefault("form", OffsetDeletionForm(form_data))
+    if is_partial(request):
+        full = {"cluster": cluster, "group_id": group, **context}
+    else:
+        full = _whole_page(request, cluster, group, context)
     return render_page(request, TEMPLATE, "preview", full, status)
 
 
@@ -109,7 +118,8 @@ def offsets_preview(request: HttpRequest, cluster: str, group: str) -> HttpRespo
     cluster_row = get_cluster(request, cluster, "delete", group)
     form = OffsetDeletionForm(request.POST)
     if not form.is_valid():
-        return _page(request, cluster_row, group, {"form": form, "preview_error": error_text(form)}, 400)
+        context = _whole_page(request, cluster_row, group, {"form": form})
+        return form_with_errors(request, TEMPLATE, "delete-offsets-entry", context)
     scope = form.cleaned_data["scope_text"]
     try:
         preview = offset_deletions.preview_deletion(client_for(cluster_row), group, scope)

@@ -9,12 +9,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from groups import access, audit
-from groups.forms import ConfirmForm, ReplayForm, error_text
+from groups.forms import ConfirmForm, ReplayForm
 from groups.kafka import ClusterClient, ConsoleError, client_for
 from groups.models import Cluster, Operation
 from groups.operations import replays
 from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_duration_ms, format_time_ms
 from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview, render_page, sign_preview
+from groups.views.form_errors import form_with_errors
 
 TOKEN_SALT = "groups.replay.confirm"
 SAMPLE_SIZE = 10
@@ -136,7 +137,7 @@ def replay_preview(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
     if not valid:
-        return _page(request, {**context, "form": form, "error": error_text(form)}, 400)
+        return form_with_errors(request, "groups/replay.html", "replay-entry", {**context, "form": form})
     return _preview_page(request, cluster_row, client, form)
 
 

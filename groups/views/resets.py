@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from groups import access, audit, reading
-from groups.forms import VALUE_HINTS, ConfirmForm, ReasonForm, ResetForm, error_text
+from groups.forms import VALUE_HINTS, ConfirmForm, DeleteGroupForm, ResetForm
 from groups.kafka import ClusterClient, ConsoleError, GroupDescription, client_for
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle, resets, share_resets
@@ -23,6 +23,7 @@ from groups.views.common import (
     render_page,
     sign_preview,
 )
+from groups.views.form_errors import form_with_errors
 
 TOKEN_SALT = "groups.reset.confirm"
 
@@ -206,7 +207,7 @@ def reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpRespons
     cluster_row = get_cluster(request, cluster, "reset", group)
     form = ResetForm(request.POST, request.FILES)
     if not form.is_valid():
-        return _page(request, _context(cluster_row, group, form=form, error=error_text(form)), 400)
+        return form_with_errors(request, "groups/reset.html", "reset-entry", _context(cluster_row, group, form=form))
     return _preview_page(request, cluster_row, group, form, form.request_fields())
 
 
@@ -266,7 +267,7 @@ def request_group_deletion(request: HttpRequest, cluster: Cluster, group: str, r
 @require_http_methods(["GET", "POST"])
 def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, "delete", group)
-    form = ReasonForm(request.POST if request.method == "POST" else None)
+    form = DeleteGroupForm(request.POST if request.method == "POST" else None, group_id=group)
     context = {"cluster": cluster_row, "group_id": group, "form": form}
     try:
         description = group_to_delete(cluster_row, group)

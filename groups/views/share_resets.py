@@ -7,13 +7,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from groups import audit
-from groups.forms import ConfirmForm, error_text
+from groups.forms import ConfirmForm
 from groups.forms_share import SHARE_VALUE_HINTS, ShareResetForm
 from groups.kafka import ConsoleError, client_for, share_client_for
 from groups.models import Cluster, Operation
 from groups.operations import share_resets
 from groups.planning import resets as planning
 from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview, recent_operations, render_page
+from groups.views.form_errors import form_with_errors
 from groups.views.resets import previewed, previewed_again
 
 TOKEN_SALT = "groups.share-reset.confirm"
@@ -119,7 +120,8 @@ def share_reset_preview(request: HttpRequest, cluster: str, group: str) -> HttpR
     cluster_row = get_cluster(request, cluster, "reset", group)
     form = ShareResetForm(request.POST)
     if not form.is_valid():
-        return _page(request, _context(cluster_row, group, form=form, error=error_text(form)), 400)
+        context = _context(cluster_row, group, form=form)
+        return form_with_errors(request, "groups/share_reset.html", "reset-entry", context)
     return _preview_page(request, cluster_row, group, form, form.request_fields())
 
 

@@ -169,7 +169,13 @@ def _steps(w: Walk) -> list[Step]:
             RESETTERS,
         ),
         Step("delete_group", "get", reverse("delete_group", args=[local, g]), {}, DELETERS),
-        Step("delete_group", "post", reverse("delete_group", args=[local, g]), {"reason": "walk"}, DELETERS),
+        Step(
+            "delete_group",
+            "post",
+            reverse("delete_group", args=[local, g]),
+            {"reason": "walk", "confirm_group": g},
+            DELETERS,
+        ),
         Step("delete_offsets", "get", reverse("delete_offsets", args=[local, g]), {}, DELETERS),
         Step(
             "delete_offsets_preview",

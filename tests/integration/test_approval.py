@@ -115,7 +115,9 @@ def test_a_request_on_a_cluster_requiring_approval_waits_and_no_worker_is_asked_
 
     page = _page(operator, operation)
     expires = f"{operation.expires_at:%Y-%m-%d %H:%M:%S}"
-    assert f"Awaiting approval by another user with the Approver role, until {expires} UTC" in page
+    # Times are written in UTC for pages without JavaScript, marked up for times.js to show in the reader's zone.
+    assert "Awaiting approval by another user with the Approver role, until <time datetime=" in page
+    assert f'title="{expires} UTC" data-when="at">{expires} UTC</time>' in page
     assert (
         f"You requested operation #{operation.pk}, so another user with the Approver role must approve or reject it."
     ) in page
@@ -365,7 +367,9 @@ def test_a_group_deletion_waits_for_approval_too(
     form = admin.get(reverse("delete_group", args=["local", group])).content.decode()
     assert "Request deletion" in form
     with django_capture_on_commit_callbacks() as callbacks:
-        response = admin.post(reverse("delete_group", args=["local", group]), {"reason": "retired"})
+        response = admin.post(
+            reverse("delete_group", args=["local", group]), {"reason": "retired", "confirm_group": group}
+        )
     assert response.status_code == 302 and callbacks == []
     operation = Operation.objects.get(kind=Operation.Kind.DELETE_GROUP)
     assert operation.status == "awaiting_approval"

@@ -193,7 +193,10 @@ def test_keys_values_and_headers_are_shown_as_json_text_hex_or_null(client, clus
 
 def test_timestamps_offsets_partition_and_size_are_shown(client, cluster, topic, kafka_bootstrap, unique):
     row = _row(_get(client, topic, partition="0", seek="offset", offset="20", direction="forward").content.decode(), 20)
-    assert f'<span title="epoch ms {START_MS + 20 * SECOND}">2023-11-14 22:13:40.000Z</span>' in row
+    assert (
+        f'<span title="epoch ms {START_MS + 20 * SECOND}"><time datetime="2023-11-14T22:13:40.000Z" '
+        'title="2023-11-14 22:13:40.000 UTC" data-when="ms">2023-11-14 22:13:40.000 UTC</time></span>'
+    ) in row
     assert '<span class="badge kind timestamp-type">CreateTime</span>' in row
     size = len(b"user-20") + len(_value(20)) + len(b"trace-id") + 3 + len(b"raw") + 2
     assert f'<div class="muted record-meta size" title="bytes of key, value and headers">{size} B</div>' in row
@@ -356,7 +359,7 @@ def test_the_reset_preview_shows_the_first_record_each_partition_will_read(clien
     body = _preview_reset(client, group, "to-datetime", "2023-11-14T22:13:57.500Z").content.decode()
     first = _first_record(body, topic, 0)
     assert '<td class="num record-offset"><a href=' in first and ">38</a></td>" in first
-    assert "2023-11-14 22:13:58.000Z" in first
+    assert ">2023-11-14 22:13:58.000 UTC</time>" in first
     assert '<td class="mono record-key">user-38</td>' in first
     assert '<td class="mono record-value">ff fe' not in first and "00 ff 26" in first  # binary as hex
     assert "no record yet: the log ends here" in _first_record(body, topic, 1)

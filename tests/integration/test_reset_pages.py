@@ -126,10 +126,30 @@ def test_with_htmx_the_preview_and_its_errors_come_back_as_the_fragment_alone(cl
     body = preview.content.decode()
     assert body.lstrip().startswith('<div id="preview">') and "<html" not in body
     assert '<td class="num after">20</td>' in _row(body, topic, 0)
+    # What only Kafka can tell (a topic that does not exist) comes back as the preview fragment.
+    missing = _preview(client, group, "to-earliest", "", f"{topic}-missing", HTTP_HX_REQUEST="true")
+    assert missing.status_code == 200
+    assert missing.content.decode().lstrip().startswith('<div id="preview">')
+    assert f"{topic}-missing" in missing.content.decode()
+
+
+def test_with_htmx_a_mistyped_value_brings_the_form_back_marked_and_empties_the_old_preview(
+    client, cluster, lagging_group
+):
+    _, group = lagging_group
     error = _preview(client, group, "to-offset", "abc", HTTP_HX_REQUEST="true")
-    assert error.status_code == 200
-    assert error.content.decode().lstrip().startswith('<div id="preview">')
-    assert "must be a whole number" in error.content.decode()
+    assert error.status_code == 200  # htmx swaps no 4xx answer in
+    # The error belongs by its field, so htmx is told to swap the marked form in place of the one sent.
+    assert error.headers["HX-Retarget"] == "#reset-entry" and error.headers["HX-Reselect"] == "#reset-entry"
+    assert error.headers["HX-Reswap"] == "outerHTML"
+    body = html.unescape(error.content.decode())
+    start = body.index('<div id="reset-entry">')
+    entry = body[start : body.index("</form>", start)]
+    assert '<div class="field-error" id="id_value_error">The offset must be a whole number' in entry
+    assert entry.index('id="error"') < entry.index('id="reset-form"')  # summarised above the form
+    assert 'aria-invalid="true"' in entry and 'name="value" value="abc"' in entry
+    assert '<div id="preview" hx-swap-oob="true">' in body  # a preview left from before is emptied
+    assert not Operation.objects.exists()
 
 
 def test_a_datetime_without_a_zone_is_previewed_as_utc_and_says_so(client, cluster, lagging_group):
@@ -334,13 +354,32 @@ def test_deleting_an_empty_group_through_the_page_removes_it(client, admin, cele
     url = reverse("delete_group", args=["local", group])
     page = client.get(url)
     assert page.status_code == 200 and b'id="delete-form"' in page.content
-    assert client.post(url, {"reason": ""}).status_code == 400
+    assert client.post(url, {"reason": "", "confirm_group": group}).status_code == 400
     assert not Operation.objects.exists()
-    response = client.post(url, {"reason": "service retired"})
+    response = client.post(url, {"reason": "service retired", "confirm_group": group})
     assert response.status_code == 302
     assert 'id="operation-status">Succeeded<' in _final_status_area(client, response.url)
     assert _committed(cluster, group) == {}
     assert group not in [g.group_id for g in client_for(cluster).list_groups()]
+
+
+@pytest.mark.parametrize("typed", ["", "{group}x", "{group} ", "{upper}"])
+def test_deleting_a_group_needs_its_id_typed_exactly_and_a_mistyped_id_deletes_nothing(
+    client, admin, cluster, lagging_group, typed
+):
+    topic, group = lagging_group
+    url = reverse("delete_group", args=["local", group])
+    assert 'name="confirm_group"' in client.get(url).content.decode()
+    response = client.post(
+        url, {"reason": "service retired", "confirm_group": typed.format(group=group, upper=group.upper())}
+    )
+    assert response.status_code == 400
+    body = html.unescape(response.content.decode())
+    assert f"type {group} exactly" in body or f"Type the group id, {group}, to confirm" in body
+    assert body.index('id="error"') < body.index('id="delete-form"')  # summarised above the form
+    assert 'id="id_confirm_group_error"' in body  # and told by the field
+    assert not Operation.objects.exists()
+    assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 38}
 
 
 def test_deleting_a_stable_group_is_refused_before_anything_is_requested(
