@@ -17,9 +17,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from groups.models import ROLES, AlertRule, AuditEvent, Operation
+from groups.models import ROLES, AlertRule, AuditEvent, Cluster, Operation
 from groups.operations import resets
 from groups.snapshot.collector import COLLECTED, collect
+from groups.templatetags.console import SEVERITY
 from tests import kafkatools as kt
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.page_checks import background_luminance, visit
@@ -279,3 +280,55 @@ def test_the_dark_theme_follows_the_system_and_keeps_its_contrast(chromium, live
     dark.close()
     if problems:
         pytest.fail(f"{len(problems)} problems:\n" + "\n".join(problems), pytrace=False)
+
+
+@pytest.mark.timeout(300)
+def test_copy_buttons_slash_to_search_the_cluster_switcher_and_breadcrumbs(chromium, live_server, seeded, make_user):
+    Cluster.objects.create(name="other", bootstrap_servers=Cluster.objects.get(name=CLUSTER).bootstrap_servers)
+    context = _signed_in_context(chromium, live_server, make_user("a11y-glance", "Operator"))
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
+    page = context.new_page()
+
+    # "/" focuses the search box; typed inside a field it is just a character.
+    page.goto(live_server.url + reverse("group_list", args=[CLUSTER]) + f"?q={seeded.group}")
+    page.locator("body").click(position={"x": 5, "y": 300})
+    page.keyboard.press("/")
+    search = page.locator("input[type=search]")
+    assert page.evaluate("document.activeElement === document.querySelector('input[type=search]')")
+    assert search.get_attribute("aria-keyshortcuts") == "/"
+
+    # Status and lag carry their severity as a class beside the status's own word.
+    row = page.locator(f'#groups tr[data-group="{seeded.group}"]')
+    badge = row.locator(".badge.lag-status")
+    status = badge.inner_text().strip()
+    assert status and f"sev-{SEVERITY[status]}" in badge.get_attribute("class")
+
+    # A copy button beside the group id puts the id on the clipboard, and its word stays out of the cell's text.
+    button = row.get_by_role("button", name=f"Copy group id {seeded.group}")
+    button.click()
+    assert page.evaluate("navigator.clipboard.readText()") == seeded.group
+    assert button.get_attribute("data-state") == "copied"
+    assert row.locator("td").first.inner_text().strip() == seeded.group
+
+    # The switcher lists the clusters and keeps the page: the group list of the other cluster.
+    switcher = page.locator("#cluster-switcher")
+    assert switcher.locator("summary").inner_text().strip() == f"Cluster {CLUSTER}"
+    switcher.locator("summary").click()
+    assert switcher.get_by_role("link", name=CLUSTER).get_attribute("aria-current") == "page"
+    with page.expect_navigation():
+        switcher.get_by_role("link", name="other").click()
+    assert page.url == live_server.url + reverse("group_list", args=["other"])
+
+    # The group page's breadcrumbs name the cluster and the group; its member ids and offsets copy too.
+    page.goto(live_server.url + reverse("group_page", args=[CLUSTER, seeded.group]))
+    crumbs = page.get_by_role("navigation", name="Breadcrumb")
+    assert " ".join(crumbs.inner_text().split()) == f"Clusters / {CLUSTER} / {seeded.group}"
+    committed = page.locator(f'#partitions tr[data-tp="{seeded.topic}-0"] .committed')
+    committed.get_by_role("button", name=f"Copy committed offset of {seeded.topic}:0 10").click()
+    assert page.evaluate("navigator.clipboard.readText()") == "10"
+    page.get_by_role("button", name=f"Copy group id {seeded.group}").click()
+    assert page.evaluate("navigator.clipboard.readText()") == seeded.group
+
+    # The page names its icon: no request for /favicon.ico.
+    assert page.locator('link[rel="icon"]').get_attribute("href").endswith("/favicon.svg")
+    context.close()
