@@ -7,6 +7,7 @@ console never serves it, so it is injected into each page after the page has loa
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ class Visit:
     failed_requests: list[str] = field(default_factory=list)
     bad_responses: list[str] = field(default_factory=list)
     violations: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # load, settle (network idle), axe
 
     def problems(self, expected_status: int) -> list[str]:
         found = []
@@ -80,14 +82,19 @@ def visit(context, url: str, *, expected_status: int, rules: list[str] | None = 
     page.on("requestfailed", lambda r: seen.failed_requests.append(f"{r.method} {r.url}: {r.failure}"))
     page.on("response", on_response)
     try:
+        started = time.monotonic()
         response = page.goto(url, wait_until="load")
         seen.status = response.status if response else None
+        loaded = time.monotonic()
+        # htmx fragments loaded on "load" (and the first polls) belong to the page: let them finish.
         page.wait_for_load_state("networkidle")
+        settled = time.monotonic()
         page.add_script_tag(path=str(AXE))
         options: dict = {"resultTypes": ["violations"]}
         options["runOnly"] = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
         result = page.evaluate("(options) => axe.run(document, options)", options)
         seen.violations = [v for v in result["violations"] if v["impact"] in BLOCKING_IMPACTS]
+        seen.seconds = {"load": loaded - started, "settle": settled - loaded, "axe": time.monotonic() - settled}
     finally:
         page.close()
     return seen

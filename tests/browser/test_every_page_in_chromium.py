@@ -240,6 +240,7 @@ def _expected_status(role: str, action: str | None) -> int:
 def test_every_page_as_every_role_passes_axe_and_loads_cleanly(chromium, live_server, seeded, make_user):
     problems: list[str] = []
     visits = 0
+    phases: dict[str, float] = {}
     started = time.monotonic()
     signed_out = chromium.new_context()
     for name, urls in SIGNED_OUT_PAGES.items():
@@ -255,10 +256,13 @@ def test_every_page_as_every_role_passes_axe_and_loads_cleanly(chromium, live_se
             for url in page.urls(seeded):
                 visits += 1
                 seen = visit(context, live_server.url + url, expected_status=expected)
+                for phase, seconds in seen.seconds.items():
+                    phases[phase] = phases.get(phase, 0) + seconds
                 problems += [f"{role}, {name} {url}: {p}" for p in seen.problems(expected)]
         context.close()
     elapsed = time.monotonic() - started
-    print(f"{visits} page visits (every page as {len(ROLES)} roles and signed out) in {elapsed:.1f} s")
+    spent = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in phases.items())
+    print(f"{visits} page visits (every page as {len(ROLES)} roles and signed out) in {elapsed:.0f} s ({spent})")
     if problems:
         pytest.fail(f"{len(problems)} problems:\n" + "\n".join(problems), pytrace=False)
 
@@ -302,6 +306,13 @@ def test_copy_buttons_slash_to_search_the_cluster_switcher_and_breadcrumbs(chrom
     badge = row.locator(".badge.lag-status")
     status = badge.inner_text().strip()
     assert status and f"sev-{SEVERITY[status]}" in badge.get_attribute("class")
+
+    # The sorted column says so to the eye (an arrow) and to a screen reader (aria-sort); the others say nothing.
+    page.goto(live_server.url + reverse("group_list", args=[CLUSTER]) + f"?q={seeded.group}&sort=-lag")
+    sorted_header = page.locator("#groups th[aria-sort]")
+    assert sorted_header.count() == 1 and sorted_header.get_attribute("aria-sort") == "descending"
+    assert sorted_header.inner_text().split() == ["Lag", "▼"]
+    row = page.locator(f'#groups tr[data-group="{seeded.group}"]')
 
     # A copy button beside the group id puts the id on the clipboard, and its word stays out of the cell's text.
     button = row.get_by_role("button", name=f"Copy group id {seeded.group}")
