@@ -325,6 +325,9 @@ def test_copy_buttons_slash_to_search_the_cluster_switcher_and_breadcrumbs(chrom
     switcher = page.locator("#cluster-switcher")
     assert switcher.locator("summary").inner_text().strip() == f"Cluster {CLUSTER}"
     switcher.locator("summary").click()
+    page.keyboard.press("Escape")  # closes it as a menu would
+    assert switcher.get_attribute("open") is None
+    switcher.locator("summary").click()
     assert switcher.get_by_role("link", name=CLUSTER).get_attribute("aria-current") == "page"
     with page.expect_navigation():
         switcher.get_by_role("link", name="other").click()

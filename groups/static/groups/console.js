@@ -54,11 +54,26 @@
     search.select();
   }
 
+  // The header's cluster switcher is a <details>: it opens without JavaScript; this closes it as a menu would,
+  // on a click elsewhere or on Escape (focus back on its summary).
+  function closeSwitcher(event) {
+    const open = document.querySelector("details.cluster-switcher[open]");
+    if (!open) return;
+    if (event.type === "keydown" && event.key === "Escape") {
+      open.open = false;
+      open.querySelector("summary").focus();
+    } else if (event.type === "click" && !open.contains(event.target)) {
+      open.open = false;
+    }
+  }
+
   function start() {
     document.body.append(status);
     for (const search of document.querySelectorAll("input[type=search]")) search.setAttribute("aria-keyshortcuts", "/");
     addCopyButtons(document);
     document.addEventListener("keydown", onKey);
+    document.addEventListener("keydown", closeSwitcher);
+    document.addEventListener("click", closeSwitcher);
     // htmx swaps in fresh rows (live tables poll): give their ids their buttons too.
     document.addEventListener("htmx:load", (event) => addCopyButtons(event.target));
   }
