@@ -169,6 +169,28 @@ def test_every_route_is_either_visited_or_said_why_not():
     assert listed - routes == set(), "routes that no longer exist"
 
 
+BROKEN_PAGE = """<!doctype html><html><head></head><body>
+<img src="/no-such-image.png"><input type="text">
+<script>console.error("broken on purpose")</script>
+<script src="/aborted.js"></script>
+</body></html>"""
+
+
+def test_the_page_checks_catch_what_they_look_for(chromium, live_server):
+    """The checks themselves can fail: a page with every fault they look for is reported for each."""
+    context = chromium.new_context()
+    url = f"{live_server.url}/broken-on-purpose/"
+    context.route(url, lambda route: route.fulfill(status=200, content_type="text/html", body=BROKEN_PAGE))
+    context.route(f"{live_server.url}/aborted.js", lambda route: route.abort())
+    seen = visit(context, url, expected_status=200)
+    context.close()
+    assert {v["id"] for v in seen.violations} >= {"html-has-lang", "document-title", "image-alt", "label"}
+    assert any("broken on purpose" in text for text in seen.console_errors)
+    assert any("/aborted.js" in text for text in seen.failed_requests)
+    assert any(text.startswith("404 GET") and "/no-such-image.png" in text for text in seen.bad_responses)
+    assert seen.problems(403)[0] == "status 200, expected 403"
+
+
 @pytest.fixture
 def seeded(live_cluster, kafka_bootstrap, unique, make_user, use_test_redis) -> Seeded:
     """A lagging group on a 3-partition topic, a share group that read part of it, a reset awaiting
