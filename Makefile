@@ -10,7 +10,7 @@ APT_PACKAGES := redis-server chromium kcat postgresql
 STAMP := $(VENV)/.requirements-installed
 DEV_STAMP := $(VENV)/.dev-requirements-installed
 
-.PHONY: install system-packages demo check test unit clean-state vendor vendor-uplot vendor-swagger-ui
+.PHONY: install system-packages demo check test unit clean-state vendor
 
 install: $(STAMP) system-packages
 	@$(PY) -m localkafka jars
@@ -62,42 +62,38 @@ clean-state:
 	@$(PY) -m localkafka stop --all || true
 	rm -rf .localkafka
 
-# The charting library, vendored (committed) so pages need no CDN; `make vendor` re-fetches exactly
-# this pinned package from npm and refuses it unless its sha512 matches the integrity npm published.
+# Scripts vendored (committed) from npm, so pages and tests need no CDN: `make vendor` re-fetches exactly
+# these pinned packages and refuses one unless its sha512 matches the integrity npm published.
+# $(call npm_vendor,package,version,integrity,directory,files inside the package)
+define npm_vendor
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	tgz="$$tmp/$(1)-$(2).tgz" && \
+	(cd "$$tmp" && npm pack --silent "$(1)@$(2)" >/dev/null) && \
+	got=$$(node -e 'const c = require("crypto"), fs = require("fs"); \
+	  process.stdout.write("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$$tgz") && \
+	if [ "$$got" != "$(3)" ]; then \
+	  echo "$(1)@$(2) from npm has integrity $$got, expected $(3): not vendored."; exit 1; \
+	fi && \
+	tar -xzf "$$tgz" -C "$$tmp" && mkdir -p $(4) && \
+	(cd "$$tmp/package" && cp $(5) "$(CURDIR)/$(4)/") && \
+	(cd $(4) && sha256sum $(notdir $(5)) > SHA256SUMS) && \
+	echo "Vendored $(1)@$(2) ($(3)) into $(4); git diff shows what changed."
+endef
+
+# The charting library, served with the pages.
 UPLOT_VERSION := 1.6.32
 UPLOT_INTEGRITY := sha512-KIMVnG68zvu5XXUbC4LQEPnhwOxBuLyW1AHtpm6IKTXImkbLgkMy+jabjLgSLMasNuGGzQm/ep3tOkyTxpiQIw==
 UPLOT_DIR := groups/static/groups/vendor/uplot-$(UPLOT_VERSION)
-# The API's browsable docs at /api/docs/ (groups/api/docs.py), vendored the same way.
+# The API's browsable docs at /api/docs/ (groups/api/docs.py).
 SWAGGER_UI_VERSION := 5.35.0
 SWAGGER_UI_INTEGRITY := sha512-U06rpMtW9V3XPGOBeamTUSr0Z09jMX4IJuANpE/EZbAhw0G8CgwrzU4YmXkn/h0wCDNsXdGarTNNHC3sU8yVUQ==
 SWAGGER_UI_DIR := groups/static/groups/vendor/swagger-ui-$(SWAGGER_UI_VERSION)
+# The accessibility checker the browser tests inject into every page; never served by the console.
+AXE_VERSION := 4.14.1
+AXE_INTEGRITY := sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==
+AXE_DIR := tests/browser/vendor/axe-core-$(AXE_VERSION)
 
-vendor: vendor-uplot vendor-swagger-ui
-
-vendor-uplot:
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	tgz="$$tmp/uplot-$(UPLOT_VERSION).tgz" && \
-	(cd "$$tmp" && npm pack --silent "uplot@$(UPLOT_VERSION)" >/dev/null) && \
-	got=$$(node -e 'const c = require("crypto"), fs = require("fs"); \
-	  process.stdout.write("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$$tgz") && \
-	if [ "$$got" != "$(UPLOT_INTEGRITY)" ]; then \
-	  echo "uplot@$(UPLOT_VERSION) from npm has integrity $$got, expected $(UPLOT_INTEGRITY): not vendored."; exit 1; \
-	fi && \
-	tar -xzf "$$tgz" -C "$$tmp" && mkdir -p $(UPLOT_DIR) && \
-	cp "$$tmp/package/dist/uPlot.iife.min.js" "$$tmp/package/dist/uPlot.min.css" "$$tmp/package/LICENSE" $(UPLOT_DIR)/ && \
-	(cd $(UPLOT_DIR) && sha256sum uPlot.iife.min.js uPlot.min.css LICENSE > SHA256SUMS) && \
-	echo "Vendored uplot@$(UPLOT_VERSION) ($(UPLOT_INTEGRITY)) into $(UPLOT_DIR); git diff shows what changed."
-
-vendor-swagger-ui:
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	tgz="$$tmp/swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz" && \
-	(cd "$$tmp" && npm pack --silent "swagger-ui-dist@$(SWAGGER_UI_VERSION)" >/dev/null) && \
-	got=$$(node -e 'const c = require("crypto"), fs = require("fs"); \
-	  process.stdout.write("sha512-" + c.createHash("sha512").update(fs.readFileSync(process.argv[1])).digest("base64"))' "$$tgz") && \
-	if [ "$$got" != "$(SWAGGER_UI_INTEGRITY)" ]; then \
-	  echo "swagger-ui-dist@$(SWAGGER_UI_VERSION) from npm has integrity $$got, expected $(SWAGGER_UI_INTEGRITY): not vendored."; exit 1; \
-	fi && \
-	tar -xzf "$$tgz" -C "$$tmp" && mkdir -p $(SWAGGER_UI_DIR) && \
-	cp "$$tmp/package/swagger-ui-bundle.js" "$$tmp/package/swagger-ui.css" "$$tmp/package/LICENSE" "$$tmp/package/NOTICE" $(SWAGGER_UI_DIR)/ && \
-	(cd $(SWAGGER_UI_DIR) && sha256sum swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE > SHA256SUMS) && \
-	echo "Vendored swagger-ui-dist@$(SWAGGER_UI_VERSION) ($(SWAGGER_UI_INTEGRITY)) into $(SWAGGER_UI_DIR); git diff shows what changed."
+vendor:
+	$(call npm_vendor,uplot,$(UPLOT_VERSION),$(UPLOT_INTEGRITY),$(UPLOT_DIR),dist/uPlot.iife.min.js dist/uPlot.min.css LICENSE)
+	$(call npm_vendor,swagger-ui-dist,$(SWAGGER_UI_VERSION),$(SWAGGER_UI_INTEGRITY),$(SWAGGER_UI_DIR),swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE)
+	$(call npm_vendor,axe-core,$(AXE_VERSION),$(AXE_INTEGRITY),$(AXE_DIR),axe.min.js LICENSE)

@@ -6,6 +6,7 @@ import contextlib
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from groups import access, audit
@@ -14,7 +15,7 @@ from groups.kafka import ClusterClient, ConsoleError, client_for
 from groups.models import Cluster, Operation
 from groups.operations import replays
 from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_duration_ms, format_time_ms
-from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview, render_page, sign_preview
+from groups.views.common import PREVIEW_EXPIRED, get_cluster, is_partial, load_preview, render_page, sign_preview
 from groups.views.form_errors import form_with_errors
 
 TOKEN_SALT = "groups.replay.confirm"
@@ -97,8 +98,13 @@ def _signed_preview(signed: dict) -> ReplayPreview:
 
 @require_GET
 def replay_action(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
-    """The topic page's replay action: a link for who may replay on the cluster, otherwise what they lack."""
+    """The topic page's replay action: a link for who may replay on the cluster, otherwise what they lack.
+
+    The topic page loads it through htmx; opened by itself it would be a bare fragment, so a browser is sent
+    to the topic page that shows it."""
     cluster_row = get_cluster(request, cluster)
+    if not is_partial(request):
+        return redirect(f"{reverse('topic_page', args=[cluster_row.name, topic])}#replay-action")
     may = access.allowed(request.user, "replay", cluster_row)
     return render(
         request,
