@@ -17,6 +17,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from groups.kafka.streams import StreamsGroupNotFound, describe_streams_group
 from groups.models import ROLES, AlertRule, AuditEvent, Cluster, Operation
 from groups.operations import resets
 from groups.snapshot.collector import COLLECTED, collect
@@ -24,6 +25,7 @@ from groups.templatetags.console import SEVERITY
 from tests import kafkatools as kt
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.browser.page_checks import background_luminance, visit
+from tests.streamsapp import WordCount
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +39,7 @@ class Seeded:
     topic: str
     group: str
     share_group: str
+    streams_group: str
     operation: int
     rule: int
     event: int
@@ -76,6 +79,9 @@ PAGES: dict[str, Page] = {
     "topic_page": Page(_topic_url("topic_page")),
     "share_group_list": Page(_cluster_url("share_group_list", "?q={s.share_group}")),
     "share_group_page": Page(lambda s: [reverse("share_group_page", args=[CLUSTER, s.share_group])]),
+    "share_group_delete": Page(lambda s: [reverse("share_group_delete", args=[CLUSTER, s.share_group])], "delete"),
+    "streams_group_page": Page(lambda s: [reverse("streams_group_page", args=[CLUSTER, s.streams_group])]),
+    "preferences": Page(lambda s: [reverse("preferences")], None),
     "topic_records": Page(
         lambda s: [
             reverse("topic_records", args=[CLUSTER, s.topic]),
@@ -110,6 +116,8 @@ NOT_PAGES: dict[str, str] = {
     "admin/login/": "redirects to the console's sign-in page",
     "admin/logout/": "signs out",
     "admin": "Django's own admin site, with its own markup",
+    "api": "the JSON API (its Swagger UI page is the vendored library's markup; test_api_errors_and_auth "
+    "proves it loads nothing from elsewhere)",
     **{
         name: _POST
         for name in (
@@ -141,6 +149,7 @@ NOT_PAGES: dict[str, str] = {
             "api_group",
             "api_share_groups",
             "api_share_group",
+            "api_streams_group",
             "audit_export_csv",
             "audit_export_json",
         )
@@ -193,10 +202,12 @@ def test_the_page_checks_catch_what_they_look_for(chromium, live_server):
 
 @pytest.fixture
 def seeded(live_cluster, kafka_bootstrap, unique, make_user, use_test_redis) -> Seeded:
-    """A lagging group on a 3-partition topic, a share group that read part of it, a reset awaiting
-    approval (the cluster asks for four eyes, so nothing runs it), an alert rule, and a snapshot."""
+    """A lagging group on a 3-partition topic, a share group that read part of it, a streams group whose
+    application read it and stopped, a reset awaiting approval (the cluster asks for four eyes, so
+    nothing runs it), an alert rule, and a snapshot."""
     b = kafka_bootstrap
     topic, group, share_group = unique("a11y-orders"), unique("a11y-group"), unique("a11y-share")
+    streams_group = unique("a11y-streams")
     kt.create_topic(b, topic, 3)
     kt.produce(b, topic, {0: 40, 1: 25, 2: 5})
     kt.commit(b, group, {(topic, 0): 10, (topic, 1): 25, (topic, 2): 1})
@@ -206,6 +217,17 @@ def seeded(live_cluster, kafka_bootstrap, unique, make_user, use_test_redis) -> 
         kt.wait_for(lambda: member.received == 70, timeout=60, what="the share group to read every record")
     finally:
         member.stop()
+    counts = unique("a11y-counts")
+    kt.create_topic(b, counts, 1)
+    app = WordCount(b, streams_group, topic, counts)
+    try:
+        kt.wait_for(
+            lambda: _streams_group_stable(b, streams_group),
+            timeout=120,
+            what="the word-count application to form its streams group",
+        )
+    finally:
+        app.stop()
     live_cluster.require_approval = True
     live_cluster.save()
     requester = make_user("a11y-requester", "Operator")
@@ -226,7 +248,14 @@ def seeded(live_cluster, kafka_bootstrap, unique, make_user, use_test_redis) -> 
     rule = AlertRule.objects.create(name="a11y stalls", group_pattern="*", statuses=["STALL"], emails=["a@example.com"])
     assert collect(live_cluster).outcome == COLLECTED
     event = AuditEvent.objects.filter(operation=operation).latest("pk")
-    return Seeded(topic, group, share_group, operation.pk, rule.pk, event.pk)
+    return Seeded(topic, group, share_group, streams_group, operation.pk, rule.pk, event.pk)
+
+
+def _streams_group_stable(bootstrap: str, group: str) -> bool:
+    try:
+        return describe_streams_group({"bootstrap.servers": bootstrap}, 10, group).state == "Stable"
+    except StreamsGroupNotFound:
+        return False
 
 
 @pytest.fixture(scope="module")
