@@ -161,3 +161,27 @@ def test_when_uplot_does_not_load_the_server_drawn_chart_stays(browser_page, liv
     assert figure.locator("canvas").count() == 0
     # The only complaint is the blocked file itself: charts.js did not throw.
     assert all("Failed to load resource" in problem for problem in console_problems), console_problems
+
+
+def _legend_time_at(browser, live_server, timezone_id: str, fraction: float) -> str:
+    context = browser.new_context(timezone_id=timezone_id, viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/chart/?range=6h")
+        figure = _figure(page)
+        figure.and_(page.locator("[data-chart-state=interactive]")).wait_for()
+        box = figure.locator(".chart-panel .u-over").first.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * fraction, box["y"] + box["height"] / 2)
+        return figure.locator(".u-legend .u-series:first-child .u-value").first.inner_text()
+    finally:
+        context.close()
+
+
+def test_the_chart_shows_times_in_the_readers_time_zone(browser_page, live_server):
+    from datetime import datetime, timedelta
+
+    browser = browser_page.context.browser
+    in_utc = _legend_time_at(browser, live_server, "UTC", 0.5)
+    in_tokyo = _legend_time_at(browser, live_server, "Asia/Tokyo", 0.5)
+    # The same instant under the same cursor: Tokyo's clock reads nine hours later.
+    assert datetime.fromisoformat(in_tokyo) - datetime.fromisoformat(in_utc) == timedelta(hours=9), (in_utc, in_tokyo)

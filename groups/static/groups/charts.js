@@ -59,15 +59,24 @@
 
   function two(n) { return n < 10 ? "0" + n : String(n); }
 
-  // The same labels as the server's SVG: 24-hour UTC times, the day's name at midnight and for
-  // steps of a day or more (uPlot's own are in the browser's time zone and locale).
+  // The reader's time zone unless they prefer UTC (<html data-times="utc">, as times.js honours);
+  // the server's SVG, drawn without JavaScript, stays in UTC and says so.
+  var IN_UTC = document.documentElement.dataset.times === "utc";
+
+  function parts(d) {
+    return IN_UTC
+      ? { month: d.getUTCMonth(), day: d.getUTCDate(), h: d.getUTCHours(), m: d.getUTCMinutes(), s: d.getUTCSeconds() }
+      : { month: d.getMonth(), day: d.getDate(), h: d.getHours(), m: d.getMinutes(), s: d.getSeconds() };
+  }
+
+  // 24-hour times, the day's name at midnight and for steps of a day or more, like the SVG's labels.
   function timeLabels(u, splits, axisIndex, space, step) {
     return splits.map(function (seconds) {
-      var d = new Date(seconds * 1000);
-      var midnight = d.getUTCHours() === 0 && d.getUTCMinutes() === 0 && d.getUTCSeconds() === 0;
-      if (step >= 86400 || midnight) return MONTHS[d.getUTCMonth()] + " " + d.getUTCDate();
-      var time = two(d.getUTCHours()) + ":" + two(d.getUTCMinutes());
-      return step < 60 ? time + ":" + two(d.getUTCSeconds()) : time;
+      var p = parts(new Date(seconds * 1000));
+      var midnight = p.h === 0 && p.m === 0 && p.s === 0;
+      if (step >= 86400 || midnight) return MONTHS[p.month] + " " + p.day;
+      var time = two(p.h) + ":" + two(p.m);
+      return step < 60 ? time + ":" + two(p.s) : time;
     });
   }
 
@@ -119,7 +128,7 @@
     var seconds = panel.unit === "seconds";
     var exact = seconds ? duration : messages;
     var series = [
-      { value: "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss} UTC" },
+      { value: IN_UTC ? "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss} UTC" : "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}" },
       { label: panel.label, stroke: LINE, width: 1.5, value: function (u, v) { return exact(v); } },
     ];
     var bands;
@@ -136,7 +145,7 @@
     return {
       width: width,
       height: PANEL_HEIGHT,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      tzDate: function (ts) { return IN_UTC ? uPlot.tzDate(new Date(ts * 1000), "Etc/UTC") : new Date(ts * 1000); },
       scales: { x: { time: true }, y: { range: yRange } },
       series: series,
       bands: bands,
