@@ -7,16 +7,17 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from django.db.models import Q
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from groups import access, reading
 from groups.kafka import ConsoleError, client_for
-from groups.models import Cluster, SnapshotGroup
-from groups.snapshot import queries
+from groups.models import Cluster, Snapshot, SnapshotGroup
+from groups.snapshot import memo, queries
 from groups.snapshot.history_packing import Point
 from groups.views.common import BadQuery, error_status, get_cluster
-from groups.views.filters import group_query, since_ms, topic_query
+from groups.views.filters import GroupQuery, group_query, since_ms, topic_query
 from groups.views.group_facts import group_protocol_json
 from groups.views.history import LAG, LAG_SECONDS, STATUS, group_points, moves
 from groups.views.topics import TopicLine, topic_line, visible_readers
@@ -133,17 +134,29 @@ def api_groups(request: HttpRequest, cluster: str) -> JsonResponse:
     snap = queries.latest_snapshot(cluster_row)
     if snap.snapshot is None:
         return _no_snapshot(cluster_row, snap)
-    rows = queries.group_rows(snap.snapshot, **query.rows_filters(), scope=access.view_scope(request.user, cluster_row))
-    start = (query.page - 1) * query.per_page
+    total, groups = _groups_page(snap.snapshot, query, access.view_scope(request.user, cluster_row))
     return JsonResponse(
         {
             "snapshot": _snapshot_json(snap),
-            "total": rows.count(),
+            "total": total,
             "page": query.page,
             "per_page": query.per_page,
-            "groups": [_group_json(g) for g in rows[start : start + query.per_page]],
+            "groups": groups,
         }
     )
+
+
+def _groups_page(snapshot: Snapshot, query: GroupQuery, scope: Q | None) -> tuple[int, list[dict]]:
+    """How many of the snapshot's groups match `query` within `scope`, and the page of them it asks for:
+    read once per process and snapshot (groups.snapshot.memo), since scripts poll the same pages."""
+    key = ("api_groups", query, scope)
+    found = memo.get(snapshot, key)
+    if found is None:
+        rows = queries.group_rows(snapshot, **query.rows_filters(), scope=scope)
+        start = (query.page - 1) * query.per_page
+        found = (rows.count(), [_group_json(g) for g in rows[start : start + query.per_page]])
+        memo.put(snapshot, key, found)
+    return found
 
 
 @require_GET
