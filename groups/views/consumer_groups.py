@@ -28,7 +28,15 @@ from groups.views.common import (
     recent_operations,
     render_page,
 )
-from groups.views.filters import GROUP_STATES, GROUP_TYPES, PAGE_SIZES, STATUS_VALUES, GroupQuery, group_query
+from groups.views.filters import (
+    GROUP_STATES,
+    GROUP_TYPES,
+    PAGE_SIZES,
+    STATUS_VALUES,
+    Column,
+    GroupQuery,
+    group_query,
+)
 from groups.views.group_facts import group_page_facts
 from groups.views.history import group_chart, lag_sparklines
 
@@ -62,7 +70,6 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
         "cluster": cluster_row,
         "snap": snap,
         "query": query,
-        "columns": query.columns(GROUP_COLUMNS),
         "states": GROUP_STATES,
         "statuses": STATUS_VALUES,
         "types": GROUP_TYPES,
@@ -70,18 +77,21 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
     }
     if snap.snapshot is not None:
         listing = _listing(cluster_row, snap.snapshot, query, access.view_scope(request.user, cluster_row))
-        context.update(page=listing.page, total=listing.page.paginator.count, table=listing.table)
+        context.update(
+            page=listing.page, total=listing.page.paginator.count, columns=listing.columns, table=listing.table
+        )
     return render_page(request, "groups/group_list.html", "live", context)
 
 
 @dataclass(frozen=True)
 class _Listing:
     page: Page  # its object_list a list of the page's SnapshotGroup rows
-    table: str  # those rows drawn, sparklines included: a SafeString, as templates render
+    columns: list[Column]
+    table: str  # the count, the table and its pager drawn: a SafeString, as templates render
 
 
 def _listing(cluster: Cluster, snapshot: Snapshot, query: GroupQuery, scope: Q | None) -> _Listing:
-    """The page of the snapshot's groups `query` asks for, within `scope`, and its rows drawn: read and
+    """The page of the snapshot's groups `query` asks for, within `scope`, and its table: read and
     drawn once per process and snapshot (groups.snapshot.memo), since every open tab asks every 5 s."""
     # The rows' links name the cluster and their lag in seconds is judged against its period.
     key = ("group_list", cluster.name, cluster.collect_every_seconds, query, scope)
@@ -91,13 +101,21 @@ def _listing(cluster: Cluster, snapshot: Snapshot, query: GroupQuery, scope: Q |
     rows = queries.group_rows(snapshot, **query.rows_filters(), scope=scope)
     page = Paginator(rows, query.per_page).get_page(query.page)
     page.object_list = list(page.object_list)
-    sparklines, complete = lag_sparklines(cluster, snapshot, [g.group_id for g in page.object_list])
+    sparklines, final = lag_sparklines(cluster, snapshot, [g.group_id for g in page.object_list])
+    columns = query.columns(GROUP_COLUMNS)
     table = render_to_string(
-        "groups/_group_rows.html",
-        {"cluster": cluster, "rows": [(g, sparklines[g.group_id]) for g in page.object_list]},
+        "groups/_group_table.html",
+        {
+            "cluster": cluster,
+            "query": query,
+            "columns": columns,
+            "page": page,
+            "total": page.paginator.count,
+            "rows": [(g, sparklines[g.group_id]) for g in page.object_list],
+        },
     )
-    listing = _Listing(page, table)
-    if complete:
+    listing = _Listing(page, columns, table)
+    if final:
         memo.put(snapshot, key, listing)
     return listing
 
