@@ -18,7 +18,7 @@ def _snapshot(pk: int, cluster_id: int = 1, taken_at: datetime | None = None) ->
 @pytest.fixture(autouse=True)
 def empty_memo(monkeypatch):
     monkeypatch.setattr(memo, "_entries", type(memo._entries)())
-    monkeypatch.setattr(memo, "_newest", {})
+    monkeypatch.setattr(memo, "_kept", {})
 
 
 def test_a_kept_value_is_found_under_its_snapshot_and_key_only():
@@ -29,7 +29,7 @@ def test_a_kept_value_is_found_under_its_snapshot_and_key_only():
     assert memo.get(_snapshot(1, cluster_id=2), ("list", "q=a")) is None
 
 
-def test_a_newer_snapshot_of_the_cluster_drops_the_older_ones_entries_and_not_other_clusters():
+def test_another_snapshot_of_the_cluster_replaces_its_entries_and_not_other_clusters():
     memo.put(_snapshot(1), "k", "old")
     memo.put(_snapshot(2, cluster_id=2), "k", "other cluster")
     assert memo.get(_snapshot(3), "k") is None
@@ -37,12 +37,13 @@ def test_a_newer_snapshot_of_the_cluster_drops_the_older_ones_entries_and_not_ot
     assert memo.get(_snapshot(2, cluster_id=2), "k") == "other cluster"
 
 
-def test_a_page_that_read_the_pointer_before_a_round_moved_it_is_not_kept():
-    memo.get(_snapshot(5), "k")
+def test_a_page_of_the_snapshot_before_costs_the_current_one_a_miss_and_nothing_else():
+    memo.put(_snapshot(5), "k", "current")
     memo.put(_snapshot(4), "k", "from the snapshot before")
-    assert memo.get(_snapshot(4), "k") is None
+    assert memo.get(_snapshot(5), "k") is None
     memo.put(_snapshot(5), "k", "current")
     assert memo.get(_snapshot(5), "k") == "current"
+    assert memo.get(_snapshot(4), "k") is None
 
 
 def test_the_same_id_taken_at_another_time_is_another_snapshot():
