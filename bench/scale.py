@@ -370,11 +370,13 @@ def _pages(args, cluster, tier: str) -> dict:
         f"{args.budget:.0f} s (target p95 < {PAGE_P95_TARGET_S * 1000:.0f} ms, flat from S to M); "
         f"server log: {log.relative_to(ROOT)}"
     )
-    with served_console(dict(os.environ), workers=args.workers, threads=args.threads, log_path=log) as port:
+    with served_console(dict(os.environ), workers=args.workers, threads=args.threads, log_path=log) as served:
+        port = served.port
         for name, (path, headers, body_ok) in pages.items():
             # One request per worker first, so start-up (imports, Kafka clients) is not in the figures.
             drive(port, path, headers, check=body_ok, clients=args.workers, requests_per_client=1, budget_s=1)
             alone = drive(port, path, headers, check=body_ok, clients=1, requests_per_client=3, budget_s=args.budget)
+            cpu_before = served.cpu_seconds()
             load = drive(
                 port,
                 path,
@@ -384,13 +386,15 @@ def _pages(args, cluster, tier: str) -> dict:
                 requests_per_client=args.requests,
                 budget_s=args.budget,
             )
-            out[name] = {**load.summary(), "alone_p50_s": alone.percentile(50)}
-            _print_load(name, load, alone)
+            answered = len(load.latencies_s) + sum(load.errors.values())
+            cpu_ms = (served.cpu_seconds() - cpu_before) * 1000 / answered if answered else None
+            out[name] = {**load.summary(), "alone_p50_s": alone.percentile(50), "server_cpu_ms_per_request": cpu_ms}
+            _print_load(name, load, alone, cpu_ms)
     _compare_tiers(tier, out)
     return out
 
 
-def _print_load(name: str, load: LoadResult, alone: LoadResult) -> None:
+def _print_load(name: str, load: LoadResult, alone: LoadResult, cpu_ms: float | None) -> None:
     s = load.summary()
     if not s["requests_ok"]:
         print(f"  {name.upper():<4} {load.path}: no good answer; errors {s['errors']}")
@@ -409,6 +413,8 @@ def _print_load(name: str, load: LoadResult, alone: LoadResult) -> None:
         f"({s['requests_per_s']:.1f} req/s){errors}; p95 {verdict} the target "
         f"({s['p95_s'] / PAGE_P95_TARGET_S:.1f}x of it)"
     )
+    if cpu_ms is not None:
+        print(f"  {name.upper():<4} server CPU per request under load: {cpu_ms:.1f} ms (gunicorn's master and workers)")
 
 
 def _compare_tiers(tier: str, pages: dict) -> None:

@@ -46,11 +46,22 @@ def _user(request_or_user: HttpRequest | User | AnonymousUser | None) -> User | 
     return request_or_user.user if isinstance(request_or_user, HttpRequest) else request_or_user
 
 
-def _grants(user: User, cluster: Cluster | None):
-    grants = Grant.objects.filter(Q(user=user) | Q(user_group__in=user.groups.all()))
-    if cluster is not None:
-        grants = grants.filter(Q(cluster__isnull=True) | Q(cluster=cluster))
-    return grants
+def _grants(user: User, cluster: Cluster | None) -> list[Grant]:
+    """The user's grants (their own and their groups') that apply on `cluster`, or on any when None.
+
+    Read once per user object, as Django's ModelBackend keeps permissions (`_perm_cache`): a request
+    loads its user afresh, and one page asks several questions (the page's right, the groups it may
+    list, the header's links), each of which was a query.
+    """
+    grants = getattr(user, "_console_grants", None)
+    if grants is None:
+        # A join, not a subquery of user.groups (twice the time to build); no grant comes twice, since
+        # a grant names a user or a group of users, never both, and a user is in a group once.
+        grants = list(Grant.objects.filter(Q(user=user) | Q(user_group__user=user)))
+        user._console_grants = grants  # type: ignore[attr-defined]
+    if cluster is None:
+        return grants
+    return [grant for grant in grants if grant.cluster_id is None or grant.cluster_id == cluster.pk]
 
 
 def _grants_action(grant: Grant, action: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
@@ -19,10 +20,10 @@ from groups.api import schemas
 from groups.api.errors import COMMON_ERRORS, ApiError
 from groups.kafka import client_for, share_client_for
 from groups.models import Cluster, Snapshot, SnapshotGroup
-from groups.snapshot import queries, rebalances
+from groups.snapshot import memo, queries, rebalances
 from groups.snapshot.history_packing import Point
 from groups.views.common import get_cluster, visible
-from groups.views.filters import API_MAX_PER_PAGE, group_query, since_ms, topic_query
+from groups.views.filters import API_MAX_PER_PAGE, GroupQuery, group_query, since_ms, topic_query
 from groups.views.group_facts import group_protocol_json
 from groups.views.history import LAG, LAG_SECONDS, STATUS, group_points, moves
 from groups.views.topics import TopicLine, topic_line, topic_readers, visible_readers
@@ -137,7 +138,7 @@ class GroupFilters(Schema):
     q: str = Field("", description="Text the group id contains.")
     state: str = Field("", description="Stable, Empty, ... as the list's filter offers.")
     status: str = Field("", description="OK, WARNING, ERROR, STALLED, STOPPED, RESET, ... (Burrow-like status).")
-    type: str = Field("", description="classic or consumer.")
+    type: str = Field("", description="classic, consumer, share or streams.")
     min_lag: str = Field("", description="Groups at least this many records behind.")
     min_lag_seconds: str = Field("", description="Groups at least this far behind: seconds, or 5m, 2h.")
     checkpoints: str = Field("", description="1 to include replays' checkpoint groups.")
@@ -157,15 +158,28 @@ def groups(request: HttpRequest, cluster: str, filters: Query[GroupFilters]):
     cluster_row = get_cluster(request, cluster)
     query = group_query(request, api=True)
     snap, snapshot = _latest(cluster_row)
-    rows = queries.group_rows(snapshot, **query.rows_filters(), scope=access.view_scope(request.user, cluster_row))
-    start = (query.page - 1) * query.per_page
+    total, page = _groups_page(snapshot, query, access.view_scope(request.user, cluster_row))
     return {
         "snapshot": snapshot_json(snap),
-        "total": rows.count(),
+        "total": total,
         "page": query.page,
         "per_page": query.per_page,
-        "groups": [_group_json(g) for g in rows[start : start + query.per_page]],
+        "groups": page,
     }
+
+
+def _groups_page(snapshot: Snapshot, query: GroupQuery, scope: Q | None) -> tuple[int, list[dict]]:
+    """How many of the snapshot's groups match `query` within `scope`, and the page of them it asks for:
+    read once per process and snapshot (groups.snapshot.memo), since scripts poll the same pages. The
+    dicts are shared between requests: never change them."""
+    key = ("api_groups", query, scope)
+    found = memo.get(snapshot, key)
+    if found is None:
+        rows = queries.group_rows(snapshot, **query.rows_filters(), scope=scope)
+        start = (query.page - 1) * query.per_page
+        found = (rows.count(), [_group_json(g) for g in rows[start : start + query.per_page]])
+        memo.put(snapshot, key, found)
+    return found
 
 
 class TopicFilters(Schema):

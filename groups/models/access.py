@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,6 +10,9 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from groups.models.clusters import Cluster
+
+# How precisely an API token's last use is kept (its page shows it to the minute).
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 ACTIONS = ("view", "reset", "replay", "alert", "delete", "approve", "audit", "admin", "read_records")
 ROLES = {
@@ -126,11 +130,15 @@ class ApiToken(models.Model):
 
     @classmethod
     def user_for(cls, key: str):
-        """The active user whose key this is, or None; notes when the key was used."""
+        """The active user whose key this is, or None; notes when the key was used, to the minute."""
         token = cls.objects.select_related("user").filter(key_hash=cls.digest(key)).first()
         if token is None or not token.user.is_active:
             return None
-        cls.objects.filter(pk=token.pk).update(last_used=timezone.now())
+        now = timezone.now()
+        # Not on every request: a script polling the API would otherwise make each read a write, and
+        # writes queue behind one another (SQLite locks the database for each).
+        if token.last_used is None or now - token.last_used >= LAST_USED_RESOLUTION:
+            cls.objects.filter(pk=token.pk).update(last_used=now)
         return token.user
 
 

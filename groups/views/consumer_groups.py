@@ -4,17 +4,21 @@ group's page (its own figures read live, its status, lag in seconds and history 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from groups import access, reading
 from groups.chart_page import chart_range
 from groups.kafka import ConsoleError, client_for
-from groups.snapshot import queries, rebalances
+from groups.models import Cluster, Snapshot
+from groups.snapshot import memo, queries, rebalances
 from groups.views.common import (
     BadQuery,
     bad_request,
@@ -25,7 +29,15 @@ from groups.views.common import (
     recent_operations,
     render_page,
 )
-from groups.views.filters import GROUP_STATES, GROUP_TYPES, PAGE_SIZES, STATUS_VALUES, group_query
+from groups.views.filters import (
+    GROUP_STATES,
+    GROUP_TYPES,
+    PAGE_SIZES,
+    STATUS_VALUES,
+    Column,
+    GroupQuery,
+    group_query,
+)
 from groups.views.group_facts import group_page_facts
 from groups.views.history import group_chart, lag_sparklines
 
@@ -60,22 +72,54 @@ def group_list(request: HttpRequest, cluster: str) -> HttpResponse:
         "cluster": cluster_row,
         "snap": snap,
         "query": query,
-        "columns": query.columns(GROUP_COLUMNS),
         "states": GROUP_STATES,
         "statuses": STATUS_VALUES,
         "types": GROUP_TYPES,
         "page_sizes": PAGE_SIZES,
     }
     if snap.snapshot is not None:
-        rows = queries.group_rows(
-            snap.snapshot, **query.rows_filters(), scope=access.view_scope(request.user, cluster_row)
-        )
-        page = Paginator(rows, query.per_page).get_page(query.page)
-        sparklines = lag_sparklines(cluster_row, snap.snapshot, [g.group_id for g in page.object_list])
+        listing = _listing(cluster_row, snap.snapshot, query, access.view_scope(request.user, cluster_row))
         context.update(
-            page=page, total=page.paginator.count, rows=[(g, sparklines[g.group_id]) for g in page.object_list]
+            page=listing.page, total=listing.page.paginator.count, columns=listing.columns, table=listing.table
         )
     return render_page(request, "groups/group_list.html", "live", context)
+
+
+@dataclass(frozen=True)
+class _Listing:
+    page: Page  # its object_list a list of the page's SnapshotGroup rows
+    columns: list[Column]
+    table: str  # the count, the table and its pager drawn: a SafeString, as templates render
+
+
+def _listing(cluster: Cluster, snapshot: Snapshot, query: GroupQuery, scope: Q | None) -> _Listing:
+    """The page of the snapshot's groups `query` asks for, within `scope`, and its table: read and
+    drawn once per process and snapshot (groups.snapshot.memo), since every open tab asks every 5 s."""
+    # The rows' links name the cluster and their lag in seconds is judged against its period.
+    key = ("group_list", cluster.name, cluster.collect_every_seconds, query, scope)
+    listing = memo.get(snapshot, key)
+    if listing is not None:
+        return listing
+    rows = queries.group_rows(snapshot, **query.rows_filters(), scope=scope)
+    page = Paginator(rows, query.per_page).get_page(query.page)
+    page.object_list = list(page.object_list)
+    sparklines, final = lag_sparklines(cluster, snapshot, [g.group_id for g in page.object_list])
+    columns = query.columns(GROUP_COLUMNS)
+    table = render_to_string(
+        "groups/_group_table.html",
+        {
+            "cluster": cluster,
+            "query": query,
+            "columns": columns,
+            "page": page,
+            "total": page.paginator.count,
+            "rows": [(g, sparklines[g.group_id]) for g in page.object_list],
+        },
+    )
+    listing = _Listing(page, columns, table)
+    if final:
+        memo.put(snapshot, key, listing)
+    return listing
 
 
 @require_GET

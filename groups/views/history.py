@@ -129,12 +129,15 @@ def _sparkline_key(cluster: Cluster, snapshot_id: int, group_id: str) -> str:
     return f"sparkline:{cluster.pk}:{snapshot_id}:{hashlib.sha1(group_id.encode()).hexdigest()}"
 
 
-def lag_sparklines(cluster: Cluster, snapshot: Snapshot, group_ids: Iterable[str]) -> dict[str, SafeString]:
-    """A sparkline of each group's lag over the hour up to `snapshot`, every row on one time scale.
+def lag_sparklines(
+    cluster: Cluster, snapshot: Snapshot, group_ids: Iterable[str]
+) -> tuple[dict[str, SafeString], bool]:
+    """A sparkline of each group's lag over the hour up to `snapshot`, every row on one time scale; and
+    whether they are final (each holds the snapshot's round, which history gets just after the snapshot).
 
     A sparkline changes only with a round, and every open tab asks for its page every 5 s, so each
-    is kept (per process) for its snapshot once it holds the snapshot's round; reading 50 series of
-    240 rounds and drawing them costs about 100 ms (measured), a cache hit nothing.
+    is kept (per process) for its snapshot once it is final; reading 50 series of 240 rounds and
+    drawing them costs about 100 ms (measured), a cache hit nothing.
     """
     end_ms = int(snapshot.taken_at.timestamp() * 1000)
     start_ms = end_ms - HOUR_MS
@@ -143,7 +146,7 @@ def lag_sparklines(cluster: Cluster, snapshot: Snapshot, group_ids: Iterable[str
     out = {group_id: cached[key] for group_id, key in keys.items() if key in cached}
     missing = [group_id for group_id in keys if group_id not in out]
     if not missing:
-        return out
+        return out, True
     found = history.read_recent(cluster.pk, history.SERIES_GROUP, missing, since_ms=start_ms, until_ms=end_ms)
     fresh = {}
     gap_ms = int(GAP_PERIODS * cluster.collect_every_seconds * 1000)
@@ -157,4 +160,4 @@ def lag_sparklines(cluster: Cluster, snapshot: Snapshot, group_ids: Iterable[str
         if rounds and rounds[-1][0] >= end_ms:
             fresh[keys[group_id]] = out[group_id]
     cache.set_many(fresh, timeout=SPARKLINE_CACHE_SECONDS)
-    return out
+    return out, len(fresh) == len(missing)
