@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from groups.estimates import CAUGHT_UP, UNKNOWN, LagSeconds, LogRound, continuous_from
 from groups.status import Observation, PartitionKey
@@ -31,6 +32,11 @@ def partition_rates(window: Sequence[Observation], *, recent_ms: int = 300_000) 
     committed = [(o.t_ms, o.committed) for o in window if o.committed is not None and o.committed >= 0]
     ends = [(o.t_ms, o.log_end) for o in window if o.log_end is not None]
     return Rates(_rate(committed, recent_ms), _rate(ends, recent_ms))
+
+
+def series_rate(times: Sequence[int], values: Sequence[int], *, recent_ms: int | None = 300_000) -> float | None:
+    """The rate (per second) of one counter of `partition_rates`, from its times and values, neither None."""
+    return _rate(list(zip(times, values, strict=True)), recent_ms)
 
 
 def _rate(series: Sequence[tuple[int, int]], recent_ms: int | None) -> float | None:
@@ -83,6 +89,46 @@ def retention_margin(
     against the lag in seconds (a record becomes deletable when its age passes retention.ms; the
     broker deletes whole segments on its retention check, so actual loss comes somewhat later).
     """
+    return retention_margin_by(
+        committed=committed,
+        log_start=log_start,
+        log_end=log_end,
+        advance=log_start_advance(history),
+        rates=rates,
+        lag=lag,
+        retention_ms=retention_ms,
+        warn_below_s=warn_below_s,
+    )
+
+
+class LogStartAdvance(NamedTuple):
+    """How fast a partition's log start advanced over its history (msg/s), and over how many minutes."""
+
+    rate: float
+    span_min: float
+
+
+def log_start_advance(history: Sequence[LogRound]) -> LogStartAdvance | None:
+    """The log start's advance over `history`, None when it cannot tell; shared by every group of a partition."""
+    starts = [(r.t_ms, r.log_start) for r in history if r.log_start is not None]
+    advance = _rate(starts, None)
+    if advance is None:
+        return None
+    return LogStartAdvance(advance, (starts[-1][0] - starts[continuous_from(starts)][0]) / 60_000)
+
+
+def retention_margin_by(
+    *,
+    committed: int | None,
+    log_start: int | None,
+    log_end: int | None,
+    advance: LogStartAdvance | None,
+    rates: Rates,
+    lag: LagSeconds,
+    retention_ms: int | None,
+    warn_below_s: float = 3600.0,
+) -> RetentionMargin:
+    """retention_margin with the log start's advance measured already (`log_start_advance` of the history)."""
     if committed is None or log_end is None:
         return RetentionMargin("unknown", None, UNKNOWN, 0, False, "No committed offset or log end.")
     if log_start is not None and committed < log_start:
@@ -100,7 +146,7 @@ def retention_margin(
     candidates = [
         c
         for c in (
-            _by_log_start_rate(committed, log_start, history, rates),
+            _by_log_start_rate(committed, log_start, advance, rates),
             _by_retention_time(retention_ms, lag, rates),
         )
         if c is not None
@@ -123,13 +169,11 @@ def retention_margin(
 
 
 def _by_log_start_rate(
-    committed: int, log_start: int | None, history: Sequence[LogRound], rates: Rates
+    committed: int, log_start: int | None, measured: LogStartAdvance | None, rates: Rates
 ) -> RetentionMargin | None:
-    starts = [(r.t_ms, r.log_start) for r in history if r.log_start is not None]
-    advance = _rate(starts, None)
-    if advance is None or log_start is None:
+    if measured is None or log_start is None:
         return None
-    span_min = (starts[-1][0] - starts[continuous_from(starts)][0]) / 60_000
+    advance, span_min = measured
     closing = advance - max(rates.consume or 0.0, 0.0)
     if advance == 0:
         return RetentionMargin(

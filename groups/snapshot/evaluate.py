@@ -119,6 +119,8 @@ class _PartitionFacts(NamedTuple):
     rate_history: Sequence[estimates.LogRound]  # what the log start's rate is measured on
     retention_ms: int | None
     steady_end: int | None = None  # the log end when the whole window saw it unchanged
+    ends_continuous: bool = False  # the window's log ends are all known and never went down
+    advance: forecasts.LogStartAdvance | None = None  # the log start's, over rate_history
 
 
 def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
@@ -154,6 +156,10 @@ class _Round:
         # any constant series over the window's times, measured once a round.
         self.steady_span_ms = times[-1] - times[0] if full else None
         self.steady_rates = forecasts.partition_rates([status.Observation(t, 0, 0) for t in times])
+        # Times that only go forward make every window of this round continuous in time, which
+        # with continuous log ends and offsets lets most partitions skip building their window.
+        self.times_increasing = times == sorted(set(times))
+        self.produce_rates: dict[tuple[TP, int], float | None] = {}
         self.retention_warning_s = retention_warning_s
         self.partition_facts: dict[TP, _PartitionFacts] = {}
         self.topics = self._topic_states()
@@ -202,7 +208,14 @@ class _Round:
                     window[0] if len(window) == self.window_rounds and window.count(window[0]) == len(window) else None
                 )
                 self.partition_facts[tp] = _PartitionFacts(
-                    ends, window, timeline, rate_history, topic.retention_ms, steady
+                    ends,
+                    window,
+                    timeline,
+                    rate_history,
+                    topic.retention_ms,
+                    steady,
+                    None not in window and window == sorted(window),  # type: ignore[type-var]
+                    forecasts.log_start_advance(rate_history),
                 )
             out[name] = state
         return out
@@ -215,6 +228,16 @@ class _Round:
             ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
             facts = _PartitionFacts(ends, (), _NO_TIMELINE, (), topic.retention_ms if topic else None)
         return facts
+
+    def produce_rate(self, tp: TP, facts: _PartitionFacts, rounds: int) -> float | None:
+        """The log end's rate over the last `rounds` rounds: the same for every group with that many there."""
+        key = (tp, rounds)
+        if key not in self.produce_rates:
+            start = len(self.window_ms) - rounds
+            self.produce_rates[key] = forecasts.series_rate(
+                self.window_ms[start:], facts.ends[len(facts.ends) - rounds :]
+            )  # type: ignore[arg-type]
+        return self.produce_rates[key]
 
     def observations(self, ends: Sequence[int | None], committed_series: list[int | None]) -> list[status.Observation]:
         """The status window of one group-partition: its committed offsets beside the partition's log ends."""
@@ -256,6 +279,23 @@ class _Round:
                 and committed >= 0
                 and series.count(committed) == self.window_rounds
             )
+            # Continuous (status.evaluate_before_trend): the window need not be built unless the
+            # trend rules decide; its rates are measured on the series themselves.
+            continuous = (
+                not steady
+                and not moves
+                and self.times_increasing
+                and facts.ends_continuous
+                and len(facts.ends) >= len(series)
+                and None not in series
+                and min(series) >= 0  # type: ignore[type-var]
+            )
+            judged_early = None
+            if continuous:
+                assert committed is not None and ends.log_end is not None
+                judged_early = status.evaluate_before_trend(
+                    committed, ends.log_end, len(series), window_length=self.window_rounds
+                )
             if steady:
                 assert committed is not None and facts.steady_end is not None and self.steady_span_ms is not None
                 judged = status.evaluate_steady(
@@ -263,6 +303,9 @@ class _Round:
                 )
                 # What catch_up reads of a window whose rates it is handed: the latest round.
                 observed = [status.Observation(self.now_ms, committed, facts.steady_end)]
+            elif judged_early is not None:
+                judged = judged_early
+                observed = [status.Observation(self.now_ms, committed, ends.log_end)]
             else:
                 observed = self.observations(facts.ends, series)
                 judged = status.evaluate_partition(
@@ -285,12 +328,21 @@ class _Round:
                 committed_lags.append((tp, lag, figure.seconds))
                 if lag is not None and lag > 0:
                     lagging[tp] = observed
-                    lagging_rates[tp] = self.steady_rates if steady else forecasts.partition_rates(observed)
-                margin = forecasts.retention_margin(
+                    if steady:
+                        lagging_rates[tp] = self.steady_rates
+                    elif continuous:
+                        times = self.window_ms[len(self.window_ms) - len(series) :]
+                        lagging_rates[tp] = forecasts.Rates(
+                            forecasts.series_rate(times, series),  # type: ignore[arg-type]
+                            self.produce_rate(tp, facts, len(series)),
+                        )
+                    else:
+                        lagging_rates[tp] = forecasts.partition_rates(observed)
+                margin = forecasts.retention_margin_by(
                     committed=committed,
                     log_start=ends.log_start,
                     log_end=ends.log_end,
-                    history=facts.rate_history,
+                    advance=facts.advance,
                     # Rates matter only to unread records; measuring them costs more than the rest.
                     rates=lagging_rates.get(tp, _NO_RATES),
                     lag=figure,
