@@ -84,8 +84,7 @@ class ConsoleMove:
     t_ms: int
 
 
-@dataclass(frozen=True)
-class PartitionStatus:
+class PartitionStatus(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
     status: Status
     reason: str
     operation_id: int | None = None

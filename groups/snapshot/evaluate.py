@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from groups import estimates, forecasts, status
 from groups.kafka import TP
@@ -234,9 +234,8 @@ class _Round:
         key = (tp, rounds)
         if key not in self.produce_rates:
             start = len(self.window_ms) - rounds
-            self.produce_rates[key] = forecasts.series_rate(
-                self.window_ms[start:], facts.ends[len(facts.ends) - rounds :]
-            )  # type: ignore[arg-type]
+            ends = cast(Sequence[int], facts.ends)  # continuous: no None
+            self.produce_rates[key] = forecasts.series_rate(self.window_ms[start:], ends[len(ends) - rounds :])
         return self.produce_rates[key]
 
     def observations(self, ends: Sequence[int | None], committed_series: list[int | None]) -> list[status.Observation]:
@@ -264,87 +263,93 @@ class _Round:
         lagging: dict[status.PartitionKey, Sequence[status.Observation]] = {}
         lagging_rates: dict[status.PartitionKey, forecasts.Rates] = {}
         committed_lags = []
+        # Looked up once per group, not per partition: a round runs this loop 100,000 times.
+        keep, now_ms, window_rounds, window_ms = self.keep, self.now_ms, self.window_rounds, self.window_ms
+        steady_span_ms, partition_facts = self.steady_span_ms, self.partition_facts
+        # Continuous windows (status.evaluate_before_trend) need no window built unless the trend
+        # rules decide; their rates are measured on the series themselves.
+        may_be_continuous = not moves and self.times_increasing
+        ok = status.Status.OK
         for tp in sorted(owners.keys() | group.committed.keys()):
             committed = group.committed.get(tp)
-            facts = self.facts_of(tp)
+            facts = partition_facts.get(tp) or self.facts_of(tp)
             ends = facts.reading
-            lag = partition_lag(committed, ends.log_end)
+            log_end = ends.log_end
+            lag = partition_lag(committed, log_end)
             owner = owners.get(tp)
-            series = _carry(previous.get(tp.topic, {}).get(tp.partition, ()), self.keep, committed)
+            before = previous.get(tp.topic, {}).get(tp.partition, ())
+            series = [*before[max(0, len(before) - keep) :], committed] if keep else [committed]
             window.setdefault(tp.topic, {})[tp.partition] = series
             steady = (
-                self.steady_span_ms is not None
+                steady_span_ms is not None
                 and facts.steady_end is not None
                 and committed is not None
                 and committed >= 0
-                and series.count(committed) == self.window_rounds
+                and series.count(committed) == window_rounds
             )
-            # Continuous (status.evaluate_before_trend): the window need not be built unless the
-            # trend rules decide; its rates are measured on the series themselves.
             continuous = (
                 not steady
-                and not moves
-                and self.times_increasing
+                and may_be_continuous
                 and facts.ends_continuous
                 and len(facts.ends) >= len(series)
                 and None not in series
-                and min(series) >= 0  # type: ignore[type-var]
+                and min(cast(list[int], series)) >= 0
             )
             judged_early = None
             if continuous:
-                assert committed is not None and ends.log_end is not None
+                assert committed is not None and log_end is not None
                 judged_early = status.evaluate_before_trend(
-                    committed, ends.log_end, len(series), window_length=self.window_rounds
+                    committed, log_end, len(series), window_length=window_rounds
                 )
             if steady:
-                assert committed is not None and facts.steady_end is not None and self.steady_span_ms is not None
+                assert committed is not None and facts.steady_end is not None and steady_span_ms is not None
                 judged = status.evaluate_steady(
-                    committed, facts.steady_end, span_ms=self.steady_span_ms, has_consumer=owner is not None
+                    committed, facts.steady_end, span_ms=steady_span_ms, has_consumer=owner is not None
                 )
                 # What catch_up reads of a window whose rates it is handed: the latest round.
-                observed = [status.Observation(self.now_ms, committed, facts.steady_end)]
+                observed = [status.Observation(now_ms, committed, facts.steady_end)]
             elif judged_early is not None:
                 judged = judged_early
-                observed = [status.Observation(self.now_ms, committed, ends.log_end)]
+                observed = [status.Observation(now_ms, committed, log_end)]
             else:
                 observed = self.observations(facts.ends, series)
                 judged = status.evaluate_partition(
                     observed,
-                    now_ms=self.now_ms,
+                    now_ms=now_ms,
                     moves=moves,
                     has_consumer=owner is not None,
-                    window_length=self.window_rounds,
+                    window_length=window_rounds,
                 )
             figure = estimates.lag_seconds(
                 committed=committed,
                 log_start=ends.log_start,
-                log_end=ends.log_end,
+                log_end=log_end,
                 timeline=facts.timeline,
-                now_ms=self.now_ms,
+                now_ms=now_ms,
             )
             margin = None
             if committed is not None:
                 statuses[tp], lag_figures[tp] = judged, figure
                 committed_lags.append((tp, lag, figure.seconds))
+                rates = _NO_RATES  # rates matter only to unread records; measuring them costs more than the rest
                 if lag is not None and lag > 0:
                     lagging[tp] = observed
                     if steady:
-                        lagging_rates[tp] = self.steady_rates
+                        rates = self.steady_rates
                     elif continuous:
-                        times = self.window_ms[len(self.window_ms) - len(series) :]
-                        lagging_rates[tp] = forecasts.Rates(
-                            forecasts.series_rate(times, series),  # type: ignore[arg-type]
+                        rates = forecasts.Rates(
+                            forecasts.series_rate(window_ms[len(window_ms) - len(series) :], cast(list[int], series)),
                             self.produce_rate(tp, facts, len(series)),
                         )
                     else:
-                        lagging_rates[tp] = forecasts.partition_rates(observed)
+                        rates = forecasts.partition_rates(observed)
+                    lagging_rates[tp] = rates
                 margin = forecasts.retention_margin_by(
                     committed=committed,
                     log_start=ends.log_start,
-                    log_end=ends.log_end,
+                    log_end=log_end,
                     advance=facts.advance,
-                    # Rates matter only to unread records; measuring them costs more than the rest.
-                    rates=lagging_rates.get(tp, _NO_RATES),
+                    rates=rates,
                     lag=figure,
                     retention_ms=facts.retention_ms,
                     warn_below_s=self.retention_warning_s,
@@ -357,12 +362,12 @@ class _Round:
                     tp.partition,
                     committed,
                     ends.log_start,
-                    ends.log_end,
+                    log_end,
                     lag,
                     figure.seconds,
                     judged.status.value,
                     owner,
-                    "" if judged.status is status.Status.OK else judged.reason,
+                    "" if judged.status is ok else judged.reason,
                     judged.operation_id,
                     figure.method,
                     figure.doubtful,
