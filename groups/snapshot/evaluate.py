@@ -255,7 +255,8 @@ class _Round:
                 owners[tp] = member
         previous = rows.decode_window(self.carried.group_windows.get(group.group_id, ""))
         moves = [status.ConsoleMove(op, t) for op, t in self.facts.moves.get(group.group_id, ())]
-        details = []
+        detail = rows.GroupDetailWriter()
+        lags = []
         window: dict[str, dict[int, list[int | None]]] = {}
         statuses: dict[status.PartitionKey, status.PartitionStatus] = {}
         lag_figures: dict[status.PartitionKey, estimates.LagSeconds] = {}
@@ -356,24 +357,23 @@ class _Round:
                 )
                 if margin.state in _MARGIN_STATES:
                     margins.append(margin)
-            details.append(
-                rows.PartitionDetail(
-                    tp.topic,
-                    tp.partition,
-                    committed,
-                    ends.log_start,
-                    log_end,
-                    lag,
-                    figure.seconds,
-                    judged.status.value,
-                    owner,
-                    "" if judged.status is ok else judged.reason,
-                    judged.operation_id,
-                    figure.method,
-                    figure.doubtful,
-                    (0.0 if margin.state == "lost" else margin.seconds) if margin else None,
-                    margin.state if margin else "",
-                )
+            lags.append(lag)
+            detail.add(
+                tp.topic,
+                tp.partition,
+                committed,
+                ends.log_start,
+                log_end,
+                lag,
+                figure.seconds,
+                str(judged.status),  # the value, without Enum's descriptor
+                owner,
+                "" if judged.status is ok else judged.reason,
+                judged.operation_id,
+                figure.method,
+                figure.doubtful,
+                (0.0 if margin.state == "lost" else margin.seconds) if margin else None,
+                margin.state if margin else "",
             )
         headline = status.evaluate_group(statuses)
         group_figure = estimates.group_lag_seconds(lag_figures)
@@ -385,10 +385,10 @@ class _Round:
             state=group.state,
             type=group.type,
             members=len(group.members),
-            topics=sorted({d.topic for d in details}),
-            partitions=len(details),
-            lag=_sum_known(d.lag for d in details),
-            detail=rows.encode_group_detail(details),
+            topics=sorted(detail.topics),
+            partitions=len(lags),
+            lag=_sum_known(lags),
+            detail=detail.text(),
             window=rows.encode_window(window),
             error=group.error,
             replay_operation_id=self.facts.replay_operations.get(group.group_id),
