@@ -160,6 +160,7 @@ class _Round:
         # with continuous log ends and offsets lets most partitions skip building their window.
         self.times_increasing = times == sorted(set(times))
         self.produce_rates: dict[tuple[TP, int], float | None] = {}
+        self.still_rates: dict[int, float | None] = {}
         self.retention_warning_s = retention_warning_s
         self.partition_facts: dict[TP, _PartitionFacts] = {}
         self.topics = self._topic_states()
@@ -238,6 +239,16 @@ class _Round:
             self.produce_rates[key] = forecasts.series_rate(self.window_ms[start:], ends[len(ends) - rounds :])
         return self.produce_rates[key]
 
+    def consume_rate(self, series: list[int]) -> float | None:
+        """The committed offset's rate over a continuous series; a still one (most) is measured once per length."""
+        rounds = len(series)
+        times = self.window_ms[len(self.window_ms) - rounds :]
+        if series.count(series[-1]) != rounds:
+            return forecasts.series_rate(times, series)
+        if rounds not in self.still_rates:
+            self.still_rates[rounds] = forecasts.series_rate(times, [0] * rounds)  # a rate sees differences only
+        return self.still_rates[rounds]
+
     def observations(self, ends: Sequence[int | None], committed_series: list[int | None]) -> list[status.Observation]:
         """The status window of one group-partition: its committed offsets beside the partition's log ends."""
         count = len(committed_series)
@@ -265,7 +276,7 @@ class _Round:
         lagging_rates: dict[status.PartitionKey, forecasts.Rates] = {}
         committed_lags = []
         # Looked up once per group, not per partition: a round runs this loop 100,000 times.
-        keep, now_ms, window_rounds, window_ms = self.keep, self.now_ms, self.window_rounds, self.window_ms
+        keep, now_ms, window_rounds = self.keep, self.now_ms, self.window_rounds
         steady_span_ms, partition_facts = self.steady_span_ms, self.partition_facts
         # Continuous windows (status.evaluate_before_trend) need no window built unless the trend
         # rules decide; their rates are measured on the series themselves.
@@ -339,8 +350,7 @@ class _Round:
                         rates = self.steady_rates
                     elif continuous:
                         rates = forecasts.Rates(
-                            forecasts.series_rate(window_ms[len(window_ms) - len(series) :], cast(list[int], series)),
-                            self.produce_rate(tp, facts, len(series)),
+                            self.consume_rate(cast(list[int], series)), self.produce_rate(tp, facts, len(series))
                         )
                     else:
                         rates = forecasts.partition_rates(observed)
