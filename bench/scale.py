@@ -6,8 +6,10 @@ on that broker and in the same run:
     included), a naive loop reading one group at a time through the console's `groups.kafka`
     client, and the console's current batched read (`reading.cluster_groups`, what each list
     request does today);
-  - the collector: `collect_lag` rounds in a fresh process, their duration, peak RSS, and the
-    ratio against the tool (targets: >= 30x faster at tier M, RSS < 300 MB) -- once merged;
+  - the collector: `collect_lag` rounds in a fresh process, their duration (median, p95) and CPU
+    time, each step's share, peak RSS, and the ratio against the tool, each against its target
+    (>= 30x faster at tier M, RSS < 300 MB) with MET or NOT MET, and the ratio the Kafka reads
+    alone allow (no round is faster than its reads);
   - the group list page and API (50 rows sorted by lag) served by gunicorn, with concurrent
     clients (target: p95 < 150 ms at M, flat from S to M).
 Every figure is printed with its unit and written to bench/results/scale-<tier>-<time>.json.
