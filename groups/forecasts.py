@@ -6,6 +6,7 @@ partition over a recent window (`partition_rates`), the log start over the parti
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -35,7 +36,15 @@ def partition_rates(window: Sequence[Observation], *, recent_ms: int = 300_000) 
 
 def series_rate(times: Sequence[int], values: Sequence[int], *, recent_ms: int | None = 300_000) -> float | None:
     """The rate (per second) of one counter of `partition_rates`, from its times and values, neither None."""
-    return _rate(list(zip(times, values, strict=True)), recent_ms)
+    if list(times) != sorted(times) or list(values) != sorted(values):
+        return _rate(list(zip(times, values, strict=True)), recent_ms)
+    # What _rate does with a series that neither goes back in time nor counts down, without pairing it.
+    first = 0
+    if recent_ms is not None and times and times[0] < times[-1] - recent_ms:
+        first = bisect_left(times, times[-1] - recent_ms)
+    if len(times) - first < 2 or times[-1] <= times[first]:
+        return None
+    return (values[-1] - values[first]) * 1000 / (times[-1] - times[first])
 
 
 def _rate(series: Sequence[tuple[int, int]], recent_ms: int | None) -> float | None:

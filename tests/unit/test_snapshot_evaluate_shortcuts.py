@@ -54,12 +54,18 @@ def test_a_continuous_window_is_judged_before_its_trend_rules_as_the_full_rules_
 
 def test_rates_measured_on_the_series_equal_those_of_the_window():
     rng = random.Random(3)
-    for _ in range(3_000):
-        t = 1_700_000_000_000
+    for n in range(3_000):
+        t, committed, end = 1_700_000_000_000, 0, 0
         window = []
         for _ in range(rng.randint(1, 12)):
-            t += rng.choice([15_000, 15_000, 60_000, 200_000, -30_000])  # older than recent_ms, clock back
-            window.append(status.Observation(t, rng.randint(0, 500), rng.randint(0, 500)))
+            # Older than recent_ms, the clock going back or standing still; counters that only grow
+            # (the usual case) in half the windows, at random in the others.
+            t += rng.choice([15_000, 15_000, 60_000, 200_000, 0, -30_000] if n % 4 == 0 else [15_000, 60_000, 200_000])
+            if n % 2:
+                committed, end = rng.randint(0, 500), rng.randint(0, 500)
+            else:
+                committed, end = committed + rng.randint(0, 50), end + rng.randint(0, 50)
+            window.append(status.Observation(t, committed, end))
         times = [o.t_ms for o in window]
         expected = forecasts.partition_rates(window)
         assert forecasts.series_rate(times, [o.committed for o in window]) == expected.consume
