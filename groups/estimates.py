@@ -55,9 +55,11 @@ class OffsetTime(NamedTuple):
     exact: bool
 
 
-@dataclass(frozen=True)
-class LogRound:
-    """What one collection round saw for one topic partition."""
+class LogRound(NamedTuple):
+    """What one collection round saw for one topic partition.
+
+    A tuple: a round decodes and encodes every partition's carried history, up to 240 rounds each.
+    """
 
     t_ms: int
     log_start: int | None
@@ -157,8 +159,7 @@ def continuous_from(series: Sequence[tuple[int, int]]) -> int:
     return start
 
 
-@dataclass(frozen=True)
-class LagSeconds:
+class LagSeconds(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
     seconds: float | None
     method: str
     doubtful: bool

@@ -6,15 +6,16 @@ partition over a recent window (`partition_rates`), the log start over the parti
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from groups.estimates import CAUGHT_UP, UNKNOWN, LagSeconds, LogRound, continuous_from
 from groups.status import Observation, PartitionKey
 
 
-@dataclass(frozen=True)
-class Rates:
+class Rates(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
     """Messages per second, over a recent window: None when the window cannot tell."""
 
     consume: float | None
@@ -33,6 +34,19 @@ def partition_rates(window: Sequence[Observation], *, recent_ms: int = 300_000) 
     return Rates(_rate(committed, recent_ms), _rate(ends, recent_ms))
 
 
+def series_rate(times: Sequence[int], values: Sequence[int], *, recent_ms: int | None = 300_000) -> float | None:
+    """The rate (per second) of one counter of `partition_rates`, from its times and values, neither None."""
+    if list(times) != sorted(times) or list(values) != sorted(values):
+        return _rate(list(zip(times, values, strict=True)), recent_ms)
+    # What _rate does with a series that neither goes back in time nor counts down, without pairing it.
+    first = 0
+    if recent_ms is not None and times and times[0] < times[-1] - recent_ms:
+        first = bisect_left(times, times[-1] - recent_ms)
+    if len(times) - first < 2 or times[-1] <= times[first]:
+        return None
+    return (values[-1] - values[first]) * 1000 / (times[-1] - times[first])
+
+
 def _rate(series: Sequence[tuple[int, int]], recent_ms: int | None) -> float | None:
     series = series[continuous_from(series) :]
     # From there on times never go back: when the first is recent, every one is.
@@ -43,8 +57,7 @@ def _rate(series: Sequence[tuple[int, int]], recent_ms: int | None) -> float | N
     return (series[-1][1] - series[0][1]) * 1000 / (series[-1][0] - series[0][0])
 
 
-@dataclass(frozen=True)
-class RetentionMargin:
+class RetentionMargin(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
     """How long until the log start passes the committed offset, at current rates.
 
     `state`: "lost" (it already has), "warning" (sooner than the threshold), "ok", "never" (not
@@ -62,6 +75,9 @@ class RetentionMargin:
     @property
     def warn(self) -> bool:
         return self.state in ("lost", "warning")
+
+
+_NOTHING_UNREAD = RetentionMargin("never", None, CAUGHT_UP, 0, False, "Caught up: nothing unread to lose.")  # frozen
 
 
 def retention_margin(
@@ -83,6 +99,46 @@ def retention_margin(
     against the lag in seconds (a record becomes deletable when its age passes retention.ms; the
     broker deletes whole segments on its retention check, so actual loss comes somewhat later).
     """
+    return retention_margin_by(
+        committed=committed,
+        log_start=log_start,
+        log_end=log_end,
+        advance=log_start_advance(history),
+        rates=rates,
+        lag=lag,
+        retention_ms=retention_ms,
+        warn_below_s=warn_below_s,
+    )
+
+
+class LogStartAdvance(NamedTuple):
+    """How fast a partition's log start advanced over its history (msg/s), and over how many minutes."""
+
+    rate: float
+    span_min: float
+
+
+def log_start_advance(history: Sequence[LogRound]) -> LogStartAdvance | None:
+    """The log start's advance over `history`, None when it cannot tell; shared by every group of a partition."""
+    starts = [(r.t_ms, r.log_start) for r in history if r.log_start is not None]
+    advance = _rate(starts, None)
+    if advance is None:
+        return None
+    return LogStartAdvance(advance, (starts[-1][0] - starts[continuous_from(starts)][0]) / 60_000)
+
+
+def retention_margin_by(
+    *,
+    committed: int | None,
+    log_start: int | None,
+    log_end: int | None,
+    advance: LogStartAdvance | None,
+    rates: Rates,
+    lag: LagSeconds,
+    retention_ms: int | None,
+    warn_below_s: float = 3600.0,
+) -> RetentionMargin:
+    """retention_margin with the log start's advance measured already (`log_start_advance` of the history)."""
     if committed is None or log_end is None:
         return RetentionMargin("unknown", None, UNKNOWN, 0, False, "No committed offset or log end.")
     if log_start is not None and committed < log_start:
@@ -96,11 +152,11 @@ def retention_margin(
             f"Records already lost: {lost} records before the log start {log_start} were deleted unread.",
         )
     if committed >= log_end:
-        return RetentionMargin("never", None, CAUGHT_UP, 0, False, "Caught up: nothing unread to lose.")
+        return _NOTHING_UNREAD
     candidates = [
         c
         for c in (
-            _by_log_start_rate(committed, log_start, history, rates),
+            _by_log_start_rate(committed, log_start, advance, rates),
             _by_retention_time(retention_ms, lag, rates),
         )
         if c is not None
@@ -123,13 +179,11 @@ def retention_margin(
 
 
 def _by_log_start_rate(
-    committed: int, log_start: int | None, history: Sequence[LogRound], rates: Rates
+    committed: int, log_start: int | None, measured: LogStartAdvance | None, rates: Rates
 ) -> RetentionMargin | None:
-    starts = [(r.t_ms, r.log_start) for r in history if r.log_start is not None]
-    advance = _rate(starts, None)
-    if advance is None or log_start is None:
+    if measured is None or log_start is None:
         return None
-    span_min = (starts[-1][0] - starts[continuous_from(starts)][0]) / 60_000
+    advance, span_min = measured
     closing = advance - max(rates.consume or 0.0, 0.0)
     if advance == 0:
         return RetentionMargin(

@@ -84,8 +84,7 @@ class ConsoleMove:
     t_ms: int
 
 
-@dataclass(frozen=True)
-class PartitionStatus:
+class PartitionStatus(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
     status: Status
     reason: str
     operation_id: int | None = None
@@ -307,6 +306,24 @@ def evaluate_steady(committed: int, log_end: int, *, span_ms: int, has_consumer:
     return _stall(committed, span_ms, lag) if has_consumer else _stop(span_ms, lag, committed)
 
 
+def evaluate_before_trend(committed: int, log_end: int, rounds: int, *, window_length: int) -> PartitionStatus | None:
+    """What evaluate_partition gives a continuous window before its trend rules, or None when they decide.
+
+    Continuous: `rounds` rounds (>= 1) with strictly increasing times, committed offsets never
+    None nor negative, log ends never None nor going down, `committed` and `log_end` the latest
+    round's; no console move to explain a change, the default allowed lag and complete share.
+    Then nothing restarts the window and no RESET applies, so only AHEAD, a window still
+    collecting and a caught-up group are left before the trend rules; the collector checks
+    continuity for a whole topic partition once and builds no window for these.
+    """
+    if committed > log_end:
+        return _ahead(committed, log_end)
+    lag = log_end - committed
+    if rounds < max(2, window_length):
+        return PartitionStatus(Status.OK, f"Collecting: {rounds} of {window_length} rounds so far (lag {lag}).")
+    return _CAUGHT_UP if lag <= 0 else None
+
+
 def _recently_caught_up(rounds: Sequence[Observation], committed: int) -> bool:
     return any(obs.log_end is not None and obs.log_end <= committed for obs in rounds)
 
@@ -355,6 +372,11 @@ def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus]) -> GroupS
     """Burrow's group status: the worst partition, STOP/STALL/REWIND (and AHEAD) as ERR."""
     if not partitions:
         return GroupStatus(Status.OK, {}, (), "OK: no partitions with a committed offset.")
+    if all(p.status is Status.OK for p in partitions.values()):  # most groups: no counting to do
+        operation_ids = tuple(sorted({p.operation_id for p in partitions.values() if p.operation_id is not None}))
+        return GroupStatus(
+            Status.OK, {Status.OK: tuple(sorted(partitions))}, operation_ids, f"OK: {_partitions(len(partitions))}."
+        )
     headline = max((_GROUP_LEVEL[p.status] for p in partitions.values()), key=_GROUP_SEVERITY.index)
     behind = {key: p for key, p in partitions.items() if _GROUP_LEVEL[p.status] is headline}
     counts = Counter(p.status for p in behind.values())

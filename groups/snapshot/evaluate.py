@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from groups import estimates, forecasts, status
 from groups.kafka import TP
@@ -119,6 +119,8 @@ class _PartitionFacts(NamedTuple):
     rate_history: Sequence[estimates.LogRound]  # what the log start's rate is measured on
     retention_ms: int | None
     steady_end: int | None = None  # the log end when the whole window saw it unchanged
+    ends_continuous: bool = False  # the window's log ends are all known and never went down
+    advance: forecasts.LogStartAdvance | None = None  # the log start's, over rate_history
 
 
 def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
@@ -154,6 +156,11 @@ class _Round:
         # any constant series over the window's times, measured once a round.
         self.steady_span_ms = times[-1] - times[0] if full else None
         self.steady_rates = forecasts.partition_rates([status.Observation(t, 0, 0) for t in times])
+        # Times that only go forward make every window of this round continuous in time, which
+        # with continuous log ends and offsets lets most partitions skip building their window.
+        self.times_increasing = times == sorted(set(times))
+        self.produce_rates: dict[tuple[TP, int], float | None] = {}
+        self.still_rates: dict[int, float | None] = {}
         self.retention_warning_s = retention_warning_s
         self.partition_facts: dict[TP, _PartitionFacts] = {}
         self.topics = self._topic_states()
@@ -202,7 +209,14 @@ class _Round:
                     window[0] if len(window) == self.window_rounds and window.count(window[0]) == len(window) else None
                 )
                 self.partition_facts[tp] = _PartitionFacts(
-                    ends, window, timeline, rate_history, topic.retention_ms, steady
+                    ends,
+                    window,
+                    timeline,
+                    rate_history,
+                    topic.retention_ms,
+                    steady,
+                    None not in window and window == sorted(window),  # type: ignore[type-var]
+                    forecasts.log_start_advance(rate_history),
                 )
             out[name] = state
         return out
@@ -215,6 +229,25 @@ class _Round:
             ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
             facts = _PartitionFacts(ends, (), _NO_TIMELINE, (), topic.retention_ms if topic else None)
         return facts
+
+    def produce_rate(self, tp: TP, facts: _PartitionFacts, rounds: int) -> float | None:
+        """The log end's rate over the last `rounds` rounds: the same for every group with that many there."""
+        key = (tp, rounds)
+        if key not in self.produce_rates:
+            start = len(self.window_ms) - rounds
+            ends = cast(Sequence[int], facts.ends)  # continuous: no None
+            self.produce_rates[key] = forecasts.series_rate(self.window_ms[start:], ends[len(ends) - rounds :])
+        return self.produce_rates[key]
+
+    def consume_rate(self, series: list[int]) -> float | None:
+        """The committed offset's rate over a continuous series; a still one (most) is measured once per length."""
+        rounds = len(series)
+        times = self.window_ms[len(self.window_ms) - rounds :]
+        if series.count(series[-1]) != rounds:
+            return forecasts.series_rate(times, series)
+        if rounds not in self.still_rates:
+            self.still_rates[rounds] = forecasts.series_rate(times, [0] * rounds)  # a rate sees differences only
+        return self.still_rates[rounds]
 
     def observations(self, ends: Sequence[int | None], committed_series: list[int | None]) -> list[status.Observation]:
         """The status window of one group-partition: its committed offsets beside the partition's log ends."""
@@ -233,7 +266,8 @@ class _Round:
                 owners[tp] = member
         previous = rows.decode_window(self.carried.group_windows.get(group.group_id, ""))
         moves = [status.ConsoleMove(op, t) for op, t in self.facts.moves.get(group.group_id, ())]
-        details = []
+        detail = rows.GroupDetailWriter()
+        lags = []
         window: dict[str, dict[int, list[int | None]]] = {}
         statuses: dict[status.PartitionKey, status.PartitionStatus] = {}
         lag_figures: dict[status.PartitionKey, estimates.LagSeconds] = {}
@@ -241,82 +275,115 @@ class _Round:
         lagging: dict[status.PartitionKey, Sequence[status.Observation]] = {}
         lagging_rates: dict[status.PartitionKey, forecasts.Rates] = {}
         committed_lags = []
+        # Looked up once per group, not per partition: a round runs this loop 100,000 times.
+        keep, now_ms, window_rounds = self.keep, self.now_ms, self.window_rounds
+        steady_span_ms, partition_facts = self.steady_span_ms, self.partition_facts
+        # Continuous windows (status.evaluate_before_trend) need no window built unless the trend
+        # rules decide; their rates are measured on the series themselves.
+        may_be_continuous = not moves and self.times_increasing
+        ok = status.Status.OK
         for tp in sorted(owners.keys() | group.committed.keys()):
             committed = group.committed.get(tp)
-            facts = self.facts_of(tp)
+            facts = partition_facts.get(tp) or self.facts_of(tp)
             ends = facts.reading
-            lag = partition_lag(committed, ends.log_end)
+            log_end = ends.log_end
+            lag = partition_lag(committed, log_end)
             owner = owners.get(tp)
-            series = _carry(previous.get(tp.topic, {}).get(tp.partition, ()), self.keep, committed)
+            before = previous.get(tp.topic, {}).get(tp.partition, ())
+            series = [*before[max(0, len(before) - keep) :], committed] if keep else [committed]
             window.setdefault(tp.topic, {})[tp.partition] = series
             steady = (
-                self.steady_span_ms is not None
+                steady_span_ms is not None
                 and facts.steady_end is not None
                 and committed is not None
                 and committed >= 0
-                and series.count(committed) == self.window_rounds
+                and series.count(committed) == window_rounds
             )
+            continuous = (
+                not steady
+                and may_be_continuous
+                and facts.ends_continuous
+                and len(facts.ends) >= len(series)
+                and None not in series
+                and min(cast(list[int], series)) >= 0
+            )
+            judged_early = None
+            if continuous:
+                assert committed is not None and log_end is not None
+                judged_early = status.evaluate_before_trend(
+                    committed, log_end, len(series), window_length=window_rounds
+                )
             if steady:
-                assert committed is not None and facts.steady_end is not None and self.steady_span_ms is not None
+                assert committed is not None and facts.steady_end is not None and steady_span_ms is not None
                 judged = status.evaluate_steady(
-                    committed, facts.steady_end, span_ms=self.steady_span_ms, has_consumer=owner is not None
+                    committed, facts.steady_end, span_ms=steady_span_ms, has_consumer=owner is not None
                 )
                 # What catch_up reads of a window whose rates it is handed: the latest round.
-                observed = [status.Observation(self.now_ms, committed, facts.steady_end)]
+                observed = [status.Observation(now_ms, committed, facts.steady_end)]
+            elif judged_early is not None:
+                judged = judged_early
+                observed = [status.Observation(now_ms, committed, log_end)]
             else:
                 observed = self.observations(facts.ends, series)
                 judged = status.evaluate_partition(
                     observed,
-                    now_ms=self.now_ms,
+                    now_ms=now_ms,
                     moves=moves,
                     has_consumer=owner is not None,
-                    window_length=self.window_rounds,
+                    window_length=window_rounds,
                 )
             figure = estimates.lag_seconds(
                 committed=committed,
                 log_start=ends.log_start,
-                log_end=ends.log_end,
+                log_end=log_end,
                 timeline=facts.timeline,
-                now_ms=self.now_ms,
+                now_ms=now_ms,
             )
             margin = None
             if committed is not None:
                 statuses[tp], lag_figures[tp] = judged, figure
                 committed_lags.append((tp, lag, figure.seconds))
+                rates = _NO_RATES  # rates matter only to unread records; measuring them costs more than the rest
                 if lag is not None and lag > 0:
                     lagging[tp] = observed
-                    lagging_rates[tp] = self.steady_rates if steady else forecasts.partition_rates(observed)
-                margin = forecasts.retention_margin(
+                    if steady:
+                        rates = self.steady_rates
+                    elif continuous:
+                        rates = forecasts.Rates(
+                            self.consume_rate(cast(list[int], series)), self.produce_rate(tp, facts, len(series))
+                        )
+                    else:
+                        rates = forecasts.partition_rates(observed)
+                    lagging_rates[tp] = rates
+                margin = forecasts.retention_margin_by(
                     committed=committed,
                     log_start=ends.log_start,
-                    log_end=ends.log_end,
-                    history=facts.rate_history,
-                    # Rates matter only to unread records; measuring them costs more than the rest.
-                    rates=lagging_rates.get(tp, _NO_RATES),
+                    log_end=log_end,
+                    advance=facts.advance,
+                    rates=rates,
                     lag=figure,
                     retention_ms=facts.retention_ms,
                     warn_below_s=self.retention_warning_s,
                 )
                 if margin.state in _MARGIN_STATES:
                     margins.append(margin)
-            details.append(
-                rows.PartitionDetail(
-                    tp.topic,
-                    tp.partition,
-                    committed,
-                    ends.log_start,
-                    ends.log_end,
-                    lag,
-                    figure.seconds,
-                    judged.status.value,
-                    owner,
-                    "" if judged.status is status.Status.OK else judged.reason,
-                    judged.operation_id,
-                    figure.method,
-                    figure.doubtful,
-                    (0.0 if margin.state == "lost" else margin.seconds) if margin else None,
-                    margin.state if margin else "",
-                )
+            lags.append(lag)
+            detail.add(
+                tp.topic,
+                tp.partition,
+                committed,
+                ends.log_start,
+                log_end,
+                lag,
+                figure.seconds,
+                str(judged.status),  # the value, without Enum's descriptor
+                owner,
+                "" if judged.status is ok else judged.reason,
+                judged.operation_id,
+                figure.method,
+                figure.doubtful,
+                (0.0 if margin.state == "lost" else margin.seconds) if margin else None,
+                margin.state if margin else "",
             )
         headline = status.evaluate_group(statuses)
         group_figure = estimates.group_lag_seconds(lag_figures)
@@ -328,10 +395,10 @@ class _Round:
             state=group.state,
             type=group.type,
             members=len(group.members),
-            topics=sorted({d.topic for d in details}),
-            partitions=len(details),
-            lag=_sum_known(d.lag for d in details),
-            detail=rows.encode_group_detail(details),
+            topics=sorted(detail.topics),
+            partitions=len(lags),
+            lag=_sum_known(lags),
+            detail=detail.text(),
             window=rows.encode_window(window),
             error=group.error,
             replay_operation_id=self.facts.replay_operations.get(group.group_id),

@@ -60,16 +60,11 @@ def _same_logs(a: LogRound, b: LogRound) -> bool:
 
 def encode(histories: Mapping[int, Sequence[LogRound]]) -> str:
     """{partition: [[t ms, log start, log end, newest offset, newest ms], ...]} as compact JSON."""
-    return json.dumps(
-        {
-            str(p): [[r.t_ms, r.log_start, r.log_end, r.newest_offset, r.newest_timestamp_ms] for r in rounds]
-            for p, rounds in histories.items()
-        },
-        separators=(",", ":"),
-    )
+    # A LogRound is a tuple of those five in that order, which JSON writes as an array.
+    return json.dumps({str(p): rounds for p, rounds in histories.items()}, separators=(",", ":"))
 
 
 def decode(text: str) -> dict[int, list[LogRound]]:
     if not text:
         return {}
-    return {int(p): [LogRound(*row) for row in rounds] for p, rounds in json.loads(text).items()}
+    return {int(p): list(map(LogRound._make, rounds)) for p, rounds in json.loads(text).items()}
