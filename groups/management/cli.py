@@ -32,3 +32,23 @@ def aligned(rows: list[tuple]) -> str:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     lines = ("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows)
     return "\n".join(line.rstrip() for line in lines)
+
+
+def add_who_and_where(parser, *, group: str | None, needs: str) -> None:
+    """The options every acting command takes: --cluster, --group (`group` says which group it is, or
+    None for a command that names no group) and --as, whose help says the right it `needs`."""
+    parser.add_argument("--cluster", required=True, help="name of the cluster as registered in the console")
+    if group:
+        parser.add_argument("--group", required=True, help=group)
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        required=True,
+        metavar="USERNAME",
+        help=f"the console user this is done for: needs {needs}; recorded in the audit log",
+    )
+
+
+def dash(value) -> str:
+    """A table cell for a value that may be unknown."""
+    return "-" if value is None else str(value)

@@ -18,16 +18,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import aligned, cluster_named, user_named
+from groups.management.cli import add_who_and_where, aligned, cluster_named, dash, user_named
 from groups.models import Operation
 from groups.operations import lifecycle, offset_deletions
 from groups.planning.resets import PlanningError
 
 PLAN_COLUMNS = ("TOPIC", "PARTITION", "COMMITTED", "LOG-START", "LOG-END", "LAG", "NOTE")
-
-
-def _dash(value) -> str:
-    return "-" if value is None else str(value)
 
 
 class Command(BaseCommand):
@@ -37,22 +33,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--cluster", required=True, help="name of the cluster as registered in the console")
-        parser.add_argument("--group", required=True, help="the consumer group whose offsets to delete")
+        add_who_and_where(
+            parser,
+            group="the consumer group whose offsets to delete",
+            needs="the Admin role (or the delete action) on the group",
+        )
         parser.add_argument(
             "--topic",
             action="append",
             required=True,
             metavar="TOPIC[:P,P]",
             help="a topic (every partition), or some of its partitions (orders:0,2); repeatable",
-        )
-        parser.add_argument(
-            "--as",
-            dest="as_user",
-            required=True,
-            metavar="USERNAME",
-            help="the console user this is done for: needs the Admin role (or the delete action) on the group; "
-            "recorded in the audit log",
         )
         mode = parser.add_mutually_exclusive_group(required=True)
         mode.add_argument(
@@ -144,7 +135,7 @@ class Command(BaseCommand):
             aligned(
                 [PLAN_COLUMNS]
                 + [
-                    (r.topic, r.partition, _dash(r.before), _dash(r.log_start), _dash(r.log_end), _dash(r.lag), r.note)
+                    (r.topic, r.partition, dash(r.before), dash(r.log_start), dash(r.log_end), dash(r.lag), r.note)
                     for r in plan.rows
                 ]
             )

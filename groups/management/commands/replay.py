@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from groups import access
 from groups.forms import ReplayForm, error_text, parse_header_equals
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import aligned, cluster_named, user_named
+from groups.management.cli import add_who_and_where, aligned, cluster_named, user_named
 from groups.models import Operation
 from groups.operations import replays as replay
 from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_time_ms
@@ -44,15 +44,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument(
-            "--as",
-            dest="as_user",
-            required=True,
-            metavar="USERNAME",
-            help="the console user this is done for: needs the Operator role (or the replay action) "
-            "on the cluster; recorded in the audit log",
-        )
-        parser.add_argument("--cluster", required=True, help="name of the cluster as registered in the console")
+        add_who_and_where(parser, group=None, needs="the Operator role (or the replay action) on the cluster")
         parser.add_argument("--topic", required=True, help="the source topic")
         parser.add_argument("--partitions", metavar="P,P", help="only these partitions (default: all)")
 

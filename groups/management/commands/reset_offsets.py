@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import aligned, cluster_named, user_named
+from groups.management.cli import add_who_and_where, aligned, cluster_named, dash, user_named
 from groups.models import Cluster, Operation
 from groups.operations import resets
 from groups.planning import inputs
@@ -40,10 +40,6 @@ CLI_STRATEGIES = {
 TABLE_COLUMNS = ("TOPIC", "PARTITION", "BEFORE", "AFTER", "LOG-START", "LOG-END", "LAG BEFORE→AFTER", "CLAMPED/NOTE")
 
 
-def _dash(value) -> str:
-    return "-" if value is None else str(value)
-
-
 class Command(BaseCommand):
     help = (
         "Preview (--dry-run) or apply (--execute) an offset reset of an inactive consumer group, "
@@ -51,15 +47,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--cluster", required=True, help="name of the cluster as registered in the console")
-        parser.add_argument("--group", required=True, help="the consumer group to reset")
-        parser.add_argument(
-            "--as",
-            dest="as_user",
-            required=True,
-            metavar="USERNAME",
-            help="the console user this is done for: needs the Operator role (or the reset "
-            "action) on the group; recorded in the audit log",
+        add_who_and_where(
+            parser, group="the consumer group to reset", needs="the Operator role (or the reset action) on the group"
         )
 
         scope = parser.add_mutually_exclusive_group()
@@ -219,11 +208,11 @@ class Command(BaseCommand):
                     (
                         r.topic,
                         r.partition,
-                        _dash(r.before),
+                        dash(r.before),
                         r.after,
                         r.log_start,
                         r.log_end,
-                        f"{_dash(r.lag_before)}→{r.lag_after}",
+                        f"{dash(r.lag_before)}→{r.lag_after}",
                         r.clamped or r.note or "",
                     )
                     for r in plan.rows
@@ -249,7 +238,7 @@ class Command(BaseCommand):
                             o["topic"],
                             o["partition"],
                             o["planned"],
-                            _dash(o["committed"]),
+                            dash(o["committed"]),
                             "yes" if o["verified"] else "NO",
                         )
                         for o in operation.outcome

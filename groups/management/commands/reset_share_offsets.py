@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
 from groups.kafka import ConsoleError, client_for, share_client_for
-from groups.management.cli import aligned, cluster_named, user_named
+from groups.management.cli import add_who_and_where, aligned, cluster_named, dash, user_named
 from groups.models import Operation
 from groups.operations import resets, share_resets
 from groups.planning import resets as planning
@@ -32,10 +32,6 @@ CLI_STRATEGIES = {
 }
 
 
-def _dash(value) -> str:
-    return "-" if value is None else str(value)
-
-
 class Command(BaseCommand):
     help = (
         "Preview (--dry-run) or apply (--execute) a reset of an Empty share group's start offsets, with the "
@@ -43,15 +39,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--cluster", required=True, help="name of the cluster as registered in the console")
-        parser.add_argument("--group", required=True, help="the share group to reset")
-        parser.add_argument(
-            "--as",
-            dest="as_user",
-            required=True,
-            metavar="USERNAME",
-            help="the console user this is done for: needs the reset action on the group; recorded in the audit log",
-        )
+        add_who_and_where(parser, group="the share group to reset", needs="the reset action on the group")
         scope = parser.add_mutually_exclusive_group(required=True)
         scope.add_argument("--all-topics", action="store_true", help="every share-partition the group has state for")
         scope.add_argument(
@@ -171,7 +159,7 @@ class Command(BaseCommand):
                         group.group_id,
                         r.topic,
                         r.partition,
-                        _dash(r.before),
+                        dash(r.before),
                         r.after,
                         r.log_start,
                         r.log_end,
