@@ -142,14 +142,6 @@ NOT_PAGES: dict[str, str] = {
         name: _DATA
         for name in (
             "metrics",
-            "api_clusters",
-            "api_groups",
-            "api_topics",
-            "api_group_history",
-            "api_group",
-            "api_share_groups",
-            "api_share_group",
-            "api_streams_group",
             "audit_export_csv",
             "audit_export_json",
         )
