@@ -95,11 +95,6 @@ urlpatterns = [
     path("my/requests/", requests.my_requests, name="my_requests"),
     path("api/", api.api.urls),
     path(
-        "api/clusters/<str:cluster>/streams-groups/<group_id:group>/",
-        streams_groups.api_streams_group,
-        name="api_streams_group",
-    ),
-    path(
         "audit/",
         include(
             [

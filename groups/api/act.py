@@ -1,6 +1,7 @@
 """What the API changes, each through the page's own steps: a preview answers the plan and a signed token;
 the request sends the token back with a reason and gets the operation (201), which a worker then runs or
-an approver decides. Approve, reject, cancel and undo act on an operation.
+an approver decides. A group's or a share group's deletion has no plan to sign: its preview says whether it
+may be deleted, and the request takes the reason. Approve, reject, cancel and undo act on an operation.
 
 Input is read by the pages' forms, so a script gets the words a person gets; rights, four-eyes approval
 and the audit record are the domain's, as for the pages (`via` "api" tells the two apart in the record).
@@ -27,7 +28,7 @@ from groups.operations import approvals, lifecycle, offset_deletions, replays
 from groups.operations import resets as reset_operations
 from groups.operations.share_resets import SharePreview
 from groups.planning.replays import ReplayError
-from groups.views import offset_deletion, resets, share_resets
+from groups.views import offset_deletion, resets, share_deletion, share_resets
 from groups.views import replays as replay_views
 from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview
 from groups.views.operations import get_operation, not_a_replay
@@ -188,6 +189,54 @@ def delete_group(request: HttpRequest, cluster: str, group: str, body: schemas.R
     if description.is_active:
         raise ApiError(409, "GROUP_ACTIVE", lifecycle.active_group_message(description))
     operation = resets.request_group_deletion(request, cluster_row, group, _reason(body.reason), via=VIA)
+    return Status(201, operation_json(operation))
+
+
+@router.get(
+    "/clusters/{cluster}/share-delete-preview/{group_id:group}/",
+    response=answers(200, schemas.ShareDeletionPreview),
+    url_name="api_share_delete_preview",
+)
+def share_delete_preview(request: HttpRequest, cluster: str, group: str):
+    """The share group as it would be deleted, with the start offsets the deletion drops, and why it cannot
+    be while it has members."""
+    cluster_row = get_cluster(request, cluster, "delete", group)
+    state = share_deletion.share_group_to_delete(cluster_row, group)
+    d = state.description
+    return {
+        "group": d.group_id,
+        "state": d.state,
+        "members": len(d.members),
+        "start_offsets": [
+            {
+                "topic": o.tp.topic,
+                "partition": o.tp.partition,
+                "start_offset": o.start_offset,
+                "leader_epoch": o.leader_epoch,
+                "lag": o.lag,
+                "error": o.error,
+            }
+            for o in state.offsets
+        ],
+        "blocked_reason": share_deletion.deletion_refusal(state),
+        "request_url": reverse("api:api_share_delete", args=[cluster_row.name, group]),
+    }
+
+
+@router.post(
+    "/clusters/{cluster}/share-delete/{group_id:group}/",
+    response=answers(201, schemas.Operation, 409),
+    url_name="api_share_delete",
+)
+def share_delete(request: HttpRequest, cluster: str, group: str, body: schemas.ReasonIn):
+    """Request the share group's deletion (refused while it has members, as the page refuses it); it drops
+    the group's start offsets and cannot be undone."""
+    cluster_row = get_cluster(request, cluster, "delete", group)
+    refusal = share_deletion.deletion_refusal(share_deletion.share_group_to_delete(cluster_row, group))
+    if refusal:
+        raise ApiError(409, "GROUP_ACTIVE", refusal)
+    reason = _reason(body.reason)
+    operation = share_deletion.request_share_group_deletion(request, cluster_row, group, reason, via=VIA)
     return Status(201, operation_json(operation))
 
 

@@ -1,5 +1,5 @@
 """What the API reads of the clusters: their groups and topics (from the collector's snapshot), one group
-(read live), its history, and share groups (operations and the audit log: `activity`).
+(read live), its history, share and streams groups (operations and the audit log: `activity`).
 
 The same reads and rights as the pages: each route calls what the page calls. Query parameters are read
 by the pages' own parsers so a bad one gets the page's message; the `Query` schemas declare them for
@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from groups import access, reading, share_reading
+from groups import access, reading, share_reading, streams_reading
 from groups.api import schemas
 from groups.api.errors import COMMON_ERRORS, ApiError
 from groups.kafka import client_for, share_client_for
@@ -389,6 +389,75 @@ def share_group(request: HttpRequest, cluster: str, group: str):
                 "log_end": r.log_end,
                 "consumers": [m.member_id for m in r.consumers],
                 "error": r.error,
+            }
+            for r in detail.rows
+        ],
+        "lag": detail.total_lag,
+    }
+
+
+def _tasks(assignment) -> dict:
+    return {
+        kind: [{"subtopology": t.subtopology_id, "partitions": list(t.partitions)} for t in getattr(assignment, kind)]
+        for kind in ("active", "standby", "warmup")
+    }
+
+
+@router.get(
+    "/clusters/{cluster}/streams-groups/{group_id:group}/",
+    response=answers(schemas.StreamsGroup),
+    url_name="api_streams_group",
+)
+def streams_group(request: HttpRequest, cluster: str, group: str):
+    """One streams group (KIP-1071) read live: its topology, members with their tasks, and the committed
+    offsets and lag of its input partitions."""
+    cluster_row = get_cluster(request, cluster, group_id=group)
+    detail = streams_reading.streams_group_detail(cluster_row, client_for(cluster_row), group)
+    d = detail.description
+    return {
+        "group": d.group_id,
+        "type": "streams",
+        "state": d.state,
+        "group_epoch": d.group_epoch,
+        "assignment_epoch": d.assignment_epoch,
+        "topology_epoch": d.topology_epoch,
+        "coordinator": d.coordinator,
+        "subtopologies": [
+            {
+                "id": s.subtopology_id,
+                "source_topics": list(s.source_topics),
+                "repartition_sink_topics": list(s.repartition_sink_topics),
+                "repartition_source_topics": [t.name for t in s.repartition_source_topics],
+                "state_changelog_topics": [t.name for t in s.state_changelog_topics],
+            }
+            for s in d.subtopologies
+        ],
+        "members": [
+            {
+                "member_id": m.member_id,
+                "member_epoch": m.member_epoch,
+                "process_id": m.process_id,
+                "client_id": m.client_id,
+                "host": m.client_host,
+                "instance_id": m.instance_id,
+                "rack": m.rack_id,
+                "topology_epoch": m.topology_epoch,
+                "is_classic": m.is_classic,
+                "assignment": _tasks(m.assignment),
+                "target_assignment": _tasks(m.target_assignment),
+            }
+            for m in d.members
+        ],
+        "partitions": [
+            {
+                "topic": r.topic,
+                "partition": r.partition,
+                "committed": r.committed,
+                "log_start": r.log_start,
+                "log_end": r.log_end,
+                "lag": r.lag,
+                "subtopology": r.subtopology,
+                "member_id": r.member.member_id if r.member else None,
             }
             for r in detail.rows
         ],

@@ -277,6 +277,64 @@ class ShareGroup(Schema):
     lag: int | None
 
 
+class StreamsSubtopology(Schema):
+    id: str
+    source_topics: list[str]
+    repartition_sink_topics: list[str]
+    repartition_source_topics: list[str]
+    state_changelog_topics: list[str]
+
+
+class StreamsTasks(Schema):
+    subtopology: str
+    partitions: list[int]
+
+
+class StreamsAssignment(Schema):
+    active: list[StreamsTasks]
+    standby: list[StreamsTasks]
+    warmup: list[StreamsTasks]
+
+
+class StreamsMember(Schema):
+    member_id: str
+    member_epoch: int
+    process_id: str
+    client_id: str
+    host: str
+    instance_id: str | None
+    rack: str | None
+    topology_epoch: int
+    is_classic: bool = Field(description="Whether the member joined with the classic protocol.")
+    assignment: StreamsAssignment
+    target_assignment: StreamsAssignment
+
+
+class StreamsPartition(Schema):
+    topic: str
+    partition: int
+    committed: int | None
+    log_start: int | None
+    log_end: int | None
+    lag: int | None
+    subtopology: str | None = Field(description="The sub-topology whose task reads the partition.")
+    member_id: str | None = Field(description="The member running that task.")
+
+
+class StreamsGroup(Schema):
+    group: str
+    type: str
+    state: str
+    group_epoch: int
+    assignment_epoch: int
+    topology_epoch: int | None = Field(description="None until the group's topology is initialised.")
+    coordinator: str
+    subtopologies: list[StreamsSubtopology]
+    members: list[StreamsMember]
+    partitions: list[StreamsPartition]
+    lag: int | None
+
+
 class Operation(Schema):
     id: int
     kind: str = Field(description="reset, delete_group, delete_offsets, replay or share_reset.")
@@ -454,6 +512,24 @@ class GroupDeletionPreview(Schema):
     members: int
     blocked_reason: str | None
     request_url: str
+
+
+class ShareStartOffset(Schema):
+    topic: str
+    partition: int
+    start_offset: int | None
+    leader_epoch: int | None
+    lag: int | None
+    error: str | None
+
+
+class ShareDeletionPreview(Schema):
+    group: str
+    state: str
+    members: int
+    start_offsets: list[ShareStartOffset] = Field(description="What the deletion drops; it cannot be undone.")
+    blocked_reason: str | None = Field(description="Why the share group cannot be deleted now; None if it can.")
+    request_url: str = Field(description="Where to send a reason to request the deletion.")
 
 
 class ReplayPreview(Schema):

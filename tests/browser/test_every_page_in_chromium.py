@@ -142,7 +142,6 @@ NOT_PAGES: dict[str, str] = {
         name: _DATA
         for name in (
             "metrics",
-            "api_streams_group",
             "audit_export_csv",
             "audit_export_json",
         )
