@@ -219,9 +219,9 @@ class Worker:
                 "--without-gossip",
                 "-n",
                 f"test-{uuid.uuid4().hex[:6]}@%h",
-                # The default queue (operations), the lag collector's and the alert notifications'.
+                # Both pools' queues in one worker: operations, the lag collector's and the alert notifications'.
                 "-Q",
-                "celery,collection,notifications",
+                "operations,collection,notifications",
             ],
             env=self.env,
             stdout=self.log,
