@@ -172,7 +172,7 @@ def redis_url(tmp_path_factory):
 class Worker:
     """A real `celery worker` process sharing the test database and Redis."""
 
-    def __init__(self, redis_url: str, log_path, mail_port: int):
+    def __init__(self, redis_url: str, log_path, mail_port: int, extra_env: dict[str, str] | None = None):
         from tests.databases import shared_database_url
 
         self.log_path = log_path
@@ -186,6 +186,7 @@ class Worker:
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(mail_port),
             "ALERT_RETRY_BASE_SECONDS": "1",
+            **(extra_env or {}),
         }
         self.start()
 

@@ -343,6 +343,7 @@ class Run:
                     "Preview again once it has finished.",
                 )
                 return
+            logger.info("operation %s holds the lock of its group", operation.pk)
         try:
             self.execute_steps(client_for(operation.cluster))
         except ConsoleError as exc:
@@ -353,6 +354,9 @@ class Run:
             raise
         finally:
             if lock is not None:
+                # Said before the release, so one operation's "holds" and "releases" lines never
+                # straddle another's.
+                logger.info("operation %s releases the lock of its group", operation.pk)
                 # Expired or Redis gone: the lock's timeout frees it either way.
                 with contextlib.suppress(redis.RedisError):
                     lock.release()
