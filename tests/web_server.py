@@ -5,11 +5,16 @@ proof drive it; `manage.py runserver` and pytest-django's live server are never 
 from __future__ import annotations
 
 import contextlib
+import html
+import http.cookiejar
 import os
+import re
 import secrets
 import signal
 import subprocess
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -58,9 +63,12 @@ def _free_port() -> int:
 
 
 def _answers(url: str) -> bool:
+    """Any HTTP answer: a test's own URLs may have no /healthz, and their 404 is an answer too."""
     try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-            return response.status == 200
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True
     except OSError:
         return False
 
@@ -115,3 +123,38 @@ class WebServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
+
+
+class HttpSession:
+    """One person's browser session, as plain HTTP: cookies are per host, not per port, so a session
+    opened through one web process is the same session on the other."""
+
+    def __init__(self) -> None:
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, url: str) -> tuple[int, dict[str, str], str]:
+        """The status, headers and body of a GET, error statuses included."""
+        try:
+            with self.opener.open(url, timeout=60) as response:
+                return response.status, dict(response.headers), response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read().decode()
+
+    def sign_in(self, base_url: str, username: str, password: str) -> None:
+        self.get(f"{base_url}/login/")
+        landed, page = self.post(f"{base_url}/login/", {"username": username, "password": password, "next": "/"})
+        assert landed == f"{base_url}/", page[:3000]
+
+    def post(self, url: str, fields: dict[str, str]) -> tuple[str, str]:
+        """POST a form with the CSRF token; (the URL it ended on after redirects, its body)."""
+        token = next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
+        data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token}).encode()
+        with self.opener.open(urllib.request.Request(url, data=data), timeout=60) as response:
+            return response.url, response.read().decode()
+
+
+def hidden_field(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert found, f"no {name} in the page:\n{page[:3000]}"
+    return html.unescape(found[1])
