@@ -9,13 +9,9 @@ machine's processes sharing a file, which `make demo` is.
 
 from __future__ import annotations
 
-import html
-import http.cookiejar
 import io
 import json
 import re
-import urllib.parse
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -27,38 +23,12 @@ from groups.models import AuditEvent, Operation
 from tests import kafkatools as kt
 from tests.conftest import Worker
 from tests.databases import shared_database_url
-from tests.web_server import WebServer, collect_static, production_like_env
+from tests.web_server import HttpSession, WebServer, collect_static, hidden_field, production_like_env
 
 pytestmark = pytest.mark.integration
 
 REQUESTS_PER_SERVER = 8
 PASSWORD = "two-machines-password"
-
-
-class Session:
-    """One person's browser session, as plain HTTP: cookies are per host, not per port, so a session
-    opened through one web process is the same session on the other."""
-
-    def __init__(self) -> None:
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def get(self, url: str) -> str:
-        with self.opener.open(url, timeout=60) as response:
-            return response.read().decode()
-
-    def post(self, url: str, fields: dict[str, str]) -> tuple[str, str]:
-        """POST a form with the CSRF token; (the URL it ended on after redirects, its body)."""
-        token = next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
-        data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token}).encode()
-        with self.opener.open(urllib.request.Request(url, data=data), timeout=60) as response:
-            return response.url, response.read().decode()
-
-
-def _hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]+)"', page)
-    assert found, f"no {name} in the page:\n{page[:3000]}"
-    return html.unescape(found[1])
 
 
 def _lines(log: str) -> list[dict]:
@@ -102,15 +72,14 @@ def test_resets_through_two_web_processes_run_once_each_one_at_a_time_on_two_wor
     kt.commit(kafka_bootstrap, group, {(topic, 0): 30, (topic, 1): 20})
 
     # Signed in through one web process; previewed through both.
-    session = Session()
-    session.get(f"{webs[0].url}/login/")
-    session.post(f"{webs[0].url}/login/", {"username": "ops", "password": PASSWORD, "next": "/"})
+    session = HttpSession()
+    session.sign_in(webs[0].url, "ops", PASSWORD)
     tokens = {}
     for web, strategy in zip(webs, ("to-earliest", "to-latest"), strict=True):
         _, preview = session.post(
             f"{web.url}/clusters/local/reset-preview/{group}/", {"strategy": strategy, "value": "", "scope_mode": "all"}
         )
-        tokens[web.url] = (strategy, _hidden(preview, "token"))
+        tokens[web.url] = (strategy, hidden_field(preview, "token"))
 
     def confirm(job: tuple[WebServer, int]) -> int:
         web, number = job
@@ -135,10 +104,12 @@ def test_resets_through_two_web_processes_run_once_each_one_at_a_time_on_two_wor
     for operation_id in operation_ids:
         app.send_task("groups.tasks.run_operation", args=[operation_id])
 
-    def all_final() -> bool:
-        return Operation.objects.filter(pk__in=operation_ids).exclude(status__in=["succeeded", "failed"]).count() == 0
+    # A run moves its row to the final status, then writes the audit event: wait for both.
+    def all_recorded() -> bool:
+        finished = AuditEvent.objects.filter(operation_id__in=operation_ids, action__in=["succeeded", "failed"])
+        return finished.count() >= len(operation_ids)
 
-    kt.wait_for(all_final, timeout=180, what="every operation to finish")
+    kt.wait_for(all_recorded, timeout=180, what="every operation to finish")
     operations = {op.pk: op for op in Operation.objects.filter(pk__in=operation_ids)}
 
     # Claimed exactly once each: one start and one finish in the audit log, one claim in the workers' logs.
@@ -146,7 +117,8 @@ def test_resets_through_two_web_processes_run_once_each_one_at_a_time_on_two_wor
     for operation_id in operation_ids:
         assert events[(operation_id, "requested")] == 1
         assert events[(operation_id, "started")] == 1
-        assert events[(operation_id, operations[operation_id].status)] == 1
+        final = operations[operation_id]
+        assert events[(operation_id, final.status)] == 1, (final.status, final.error, events)
     worker_lines = [_lines(worker.log_path.read_text()) for worker in workers]
     claims = Counter(
         line["operation_id"] for lines in worker_lines for line in lines if line["message"].endswith("claimed as run 1")
