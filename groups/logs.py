@@ -9,19 +9,28 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 _operation_id: ContextVar[int | None] = ContextVar("operation_id", default=None)
+
+
+def enter_operation(operation_id: int) -> Token[int | None]:
+    """From now on, every line logged in this context carries `operation_id`, until `leave_operation(token)`."""
+    return _operation_id.set(operation_id)
+
+
+def leave_operation(token: Token[int | None]) -> None:
+    _operation_id.reset(token)
 
 
 @contextlib.contextmanager
 def operation_context(operation_id: int) -> Iterator[None]:
     """Every line logged inside the block, by any logger, carries `operation_id`."""
-    token = _operation_id.set(operation_id)
+    token = enter_operation(operation_id)
     try:
         yield
     finally:
-        _operation_id.reset(token)
+        leave_operation(token)
 
 
 class OperationFilter(logging.Filter):
