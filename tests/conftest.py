@@ -294,6 +294,16 @@ class MailServer:
 
 
 @pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """The static files the run's gunicorn servers serve, collected once (tests/web_server.py)."""
+    from tests.web_server import collect_static
+
+    root = tmp_path_factory.mktemp("static")
+    collect_static(root)
+    return root
+
+
+@pytest.fixture(scope="session")
 def mail_server():
     """The run's SMTP server: the worker's email settings point at it."""
     server = MailServer()

@@ -11,7 +11,7 @@ import os
 import pytest
 from django.test import override_settings
 
-from tests.web_server import WebServer, collect_static, production_like_env
+from tests.web_server import WebServer, production_like_env
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -90,13 +90,12 @@ class ConsoleServer(WebServer):
 
 
 @pytest.fixture(scope="session")
-def console_servers(django_db_setup, redis_url, tmp_path_factory):
+def console_servers(django_db_setup, redis_url, static_root, tmp_path_factory):
     """server_for(urlconf): one gunicorn per URL configuration, started when first asked for, kept for the run."""
     from tests.databases import shared_database_url
 
     state = tmp_path_factory.mktemp("gunicorn")
-    env = production_like_env(shared_database_url(), redis_url, state / "static")
-    collect_static(env)
+    env = production_like_env(shared_database_url(), redis_url, static_root)
     servers: dict[str, ConsoleServer] = {}
 
     def server_for(urlconf: str) -> ConsoleServer:

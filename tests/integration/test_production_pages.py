@@ -14,7 +14,7 @@ from django.utils import timezone
 from groups import readiness
 from groups.models import Cluster, Collection, Snapshot
 from tests.databases import shared_database_url
-from tests.web_server import HttpSession, WebServer, collect_static, production_like_env
+from tests.web_server import HttpSession, WebServer, production_like_env
 
 pytestmark = pytest.mark.integration
 
@@ -22,11 +22,10 @@ DEBUG_PAGE_MARKS = ("URLconf", "Traceback", "DEBUG = True", "Django tried these 
 
 
 @pytest.fixture(scope="module")
-def server(django_db_setup, redis_url, tmp_path_factory):
+def server(django_db_setup, redis_url, static_root, tmp_path_factory):
     state = tmp_path_factory.mktemp("production-pages")
-    env = production_like_env(shared_database_url(), redis_url, state / "static")
+    env = production_like_env(shared_database_url(), redis_url, static_root)
     env["TEST_ROOT_URLCONF"] = "tests.error_urls"
-    collect_static(env)
     web = WebServer(env, state / "web.log", workers=1, threads=2)
     try:
         yield web

@@ -23,7 +23,7 @@ from groups.models import AuditEvent, Operation
 from tests import kafkatools as kt
 from tests.conftest import Worker
 from tests.databases import shared_database_url
-from tests.web_server import HttpSession, WebServer, collect_static, hidden_field, production_like_env
+from tests.web_server import HttpSession, WebServer, hidden_field, production_like_env
 
 pytestmark = pytest.mark.integration
 
@@ -36,14 +36,13 @@ def _lines(log: str) -> list[dict]:
 
 
 @pytest.fixture
-def two_machines(transactional_db, redis_url, mail_server, tmp_path, settings):
+def two_machines(transactional_db, redis_url, mail_server, static_root, tmp_path, settings):
     """Two gunicorn masters (one web process each) and two Celery workers, on a Redis database of their
     own so the run's shared worker takes none of their tasks."""
     own_redis = redis_url.rsplit("/", 1)[0] + "/7"
     settings.AUDIT_CHECKPOINT_DIR = tmp_path / "checkpoints"
-    env = production_like_env(shared_database_url(), own_redis, tmp_path / "static")
+    env = production_like_env(shared_database_url(), own_redis, static_root)
     env["LOG_FORMAT"] = "json"
-    collect_static(env)
     started: list = []
     try:
         for name in ("a", "b"):
