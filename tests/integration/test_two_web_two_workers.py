@@ -35,6 +35,16 @@ def _lines(log: str) -> list[dict]:
     return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
 
 
+def _task_ends(workers: list[Worker]) -> list[dict]:
+    """Celery's own "Task ...run_operation[...] succeeded in" lines, from both workers' logs."""
+    return [
+        line
+        for worker in workers
+        for line in _lines(worker.log_path.read_text())
+        if "groups.tasks.run_operation[" in line["message"] and "succeeded in" in line["message"]
+    ]
+
+
 @pytest.fixture
 def two_machines(transactional_db, redis_url, mail_server, static_root, tmp_path, settings):
     """Two gunicorn masters (one web process each) and two Celery workers, on a Redis database of their
@@ -109,6 +119,8 @@ def test_resets_through_two_web_processes_run_once_each_one_at_a_time_on_two_wor
         return finished.count() >= len(operation_ids)
 
     kt.wait_for(all_recorded, timeout=180, what="every operation to finish")
+    # And every task, the duplicates too, to have ended.
+    kt.wait_for(lambda: len(_task_ends(workers)) >= 2 * len(operation_ids), timeout=120, what="every task to end")
     operations = {op.pk: op for op in Operation.objects.filter(pk__in=operation_ids)}
 
     # Claimed exactly once each: one start and one finish in the audit log, one claim in the workers' logs.
@@ -129,13 +141,7 @@ def test_resets_through_two_web_processes_run_once_each_one_at_a_time_on_two_wor
     # Every line about an operation carries its id: the lifecycle's, and Celery's own about the task's end.
     about_one = [line for lines in worker_lines for line in lines if line["message"].startswith("operation ")]
     assert all(line["operation_id"] == int(line["message"].split()[1]) for line in about_one)
-    task_ends = [
-        line
-        for lines in worker_lines
-        for line in lines
-        if "groups.tasks.run_operation[" in line["message"] and "succeeded in" in line["message"]
-    ]
-    assert len(task_ends) == 2 * len(operation_ids)
+    task_ends = _task_ends(workers)
     assert Counter(line["operation_id"] for line in task_ends) == Counter(operation_ids * 2)
 
     # One at a time: the spans between "holds the lock" and "releases the lock", from both workers, never
