@@ -86,7 +86,14 @@ def env_audit_keys() -> dict[str, str]:
 
 
 AUDIT_HMAC_KEYS = env_audit_keys()
-if not DEBUG and PLACEHOLDER_AUDIT_KEY.partition(":")[2] in AUDIT_HMAC_KEYS.values():
+# `make demo` serves with DEBUG off while the README's command-line examples run against its database with
+# the defaults: one chain, so one key, the placeholder. Only the demo sets this; check --deploy still warns.
+ALLOW_PLACEHOLDER_AUDIT_KEY = env_bool("ALLOW_PLACEHOLDER_AUDIT_KEY", False)
+if (
+    not DEBUG
+    and not ALLOW_PLACEHOLDER_AUDIT_KEY
+    and PLACEHOLDER_AUDIT_KEY.partition(":")[2] in AUDIT_HMAC_KEYS.values()
+):
     raise ImproperlyConfigured(
         "Set AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): DEBUG is off and the audit log's key is the development "
         "placeholder."

@@ -28,7 +28,6 @@ from localkafka.redis_server import ensure_redis, redis_status, stop_redis
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PASSWORD_FILE = "demo-password"
 SECRET_KEY_FILE = "demo-secret-key"
-AUDIT_KEY_FILE = "demo-audit-key"
 # gunicorn's processes: two, so the demo shows requests shared between processes as production does.
 WEB_WORKERS = 2
 
@@ -109,13 +108,15 @@ def demo_password(state_dir: Path) -> str:
 
 
 def production_env(state_dir: Path) -> dict[str, str]:
-    """The settings production runs with (DEBUG off, real secrets, collected static files), except what
-    needs https: the demo answers plain http on 127.0.0.1, so cookies cannot be secure-only nor http be
-    redirected. The secrets are kept in state_dir, so sessions and the audit chain outlive a restart."""
+    """The settings production runs with (DEBUG off, a real secret key kept in state_dir so sessions outlive a
+    restart, collected static files), except two things. What needs https: the demo answers plain http on
+    127.0.0.1, so cookies cannot be secure-only nor http be redirected. And the audit key: the README's
+    command-line examples write to the demo's database with the default (placeholder) key, so the demo
+    signs with it too, keeping one verifiable chain."""
     return {
         "DEBUG": "0",
         "SECRET_KEY": _kept_secret(state_dir / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(50)),
-        "AUDIT_HMAC_KEY": _kept_secret(state_dir / AUDIT_KEY_FILE, lambda: f"demo:{secrets.token_urlsafe(48)}"),
+        "ALLOW_PLACEHOLDER_AUDIT_KEY": "1",
         "STATIC_ROOT": str(state_dir / "demo" / "static"),
         "SECURE_COOKIES": "0",
         "SECURE_SSL_REDIRECT": "0",

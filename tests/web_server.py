@@ -24,12 +24,17 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def production_like_env(database_url: str, redis_url: str, static_root: Path) -> dict[str, str]:
-    """Production's settings (tests/server_settings.py: DEBUG off, fresh secrets) on plain http at 127.0.0.1."""
+    """Production's settings (DEBUG off, a fresh secret key) on plain http at 127.0.0.1, as `make demo` runs.
+
+    The audit key is the development one, as in `make demo`: the test process and its Celery worker sign
+    with it, and the chain they all write to must verify.
+    """
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.server_settings",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOW_PLACEHOLDER_AUDIT_KEY": "1",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "STATIC_ROOT": str(static_root),
@@ -48,6 +53,7 @@ def collect_static(static_root: Path) -> None:
         "DJANGO_SETTINGS_MODULE": "tests.server_settings",
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOW_PLACEHOLDER_AUDIT_KEY": "1",
         "STATIC_ROOT": str(static_root),
     }
     result = subprocess.run(
