@@ -18,7 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 def production_env(**overrides: str) -> dict[str, str]:
     """The environment docs/deploy.md tells a deployment to set, with fresh secrets."""
-    env = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECURE_COOKIES", "ALLOW_PLACEHOLDER_AUDIT_KEY"}}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DEBUG", "SECURE_COOKIES", "ALLOW_PLACEHOLDER_AUDIT_KEY"}
+    }
     env.update(
         DJANGO_SETTINGS_MODULE="console.settings",
         DEBUG="0",
