@@ -101,7 +101,9 @@ def console_servers(django_db_setup, redis_url, static_root, tmp_path_factory):
     def server_for(urlconf: str) -> ConsoleServer:
         if urlconf not in servers:
             log_path = state / f"{urlconf.replace('.', '-')}.log"
-            servers[urlconf] = ConsoleServer({**env, "TEST_ROOT_URLCONF": urlconf}, log_path)
+            # One process of eight threads: a browser test is one user, and a second process only cost
+            # start-up time (the two-machine proof in tests/integration runs several).
+            servers[urlconf] = ConsoleServer({**env, "TEST_ROOT_URLCONF": urlconf}, log_path, workers=1, threads=8)
         return servers[urlconf]
 
     try:
