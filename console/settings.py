@@ -86,7 +86,14 @@ def env_audit_keys() -> dict[str, str]:
 
 
 AUDIT_HMAC_KEYS = env_audit_keys()
-if not DEBUG and PLACEHOLDER_AUDIT_KEY.partition(":")[2] in AUDIT_HMAC_KEYS.values():
+# `make demo` serves with DEBUG off while the README's command-line examples run against its database with
+# the defaults: one chain, so one key, the placeholder. Only the demo sets this; check --deploy still warns.
+ALLOW_PLACEHOLDER_AUDIT_KEY = env_bool("ALLOW_PLACEHOLDER_AUDIT_KEY", False)
+if (
+    not DEBUG
+    and not ALLOW_PLACEHOLDER_AUDIT_KEY
+    and PLACEHOLDER_AUDIT_KEY.partition(":")[2] in AUDIT_HMAC_KEYS.values()
+):
     raise ImproperlyConfigured(
         "Set AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): DEBUG is off and the audit log's key is the development "
         "placeholder."
@@ -114,6 +121,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after security (which adds HSTS and nosniff to them too), before sessions:
+    # a stylesheet needs no session or user.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -172,10 +182,27 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` gathers the files here; whitenoise serves them from it with DEBUG off.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Content-hashed names served with a year's cache, so a deploy never leaves a browser on old scripts.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# In development (and tests, which load these settings with DEBUG on) whitenoise serves the apps' files as
+# they are, with no collectstatic; in production only what collectstatic gathered, indexed once at start.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# With DEBUG off the console assumes https (behind a proxy or not): secure cookies, a redirect to https,
+# HSTS. The demo, on plain http at 127.0.0.1, turns these off by name (localkafka/demo_stack.py).
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
 # Pages send the CSRF token from the template (hx-headers on <body>), so no script needs the cookie.
 CSRF_COOKIE_HTTPONLY = True
@@ -187,11 +214,18 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Behind a TLS-terminating proxy, set SECURE_PROXY_SSL_HEADER_NAME=HTTP_X_FORWARDED_PROTO so Django
-# knows the request was https; and HSTS once the site is served over https only.
+# knows the request was https (the proxy must set that header and drop any the client sent); without
+# it every request looks like http and the https redirect below loops (docs/deploy.md).
 if env_str("SECURE_PROXY_SSL_HEADER_NAME"):
     SECURE_PROXY_SSL_HEADER = (env_str("SECURE_PROXY_SSL_HEADER_NAME"), "https")
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers probe these over plain http, straight to a web process.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# A year, once the site answers over https only; browsers honour it only from an https answer.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# The directive only consents to the browsers' preload list; nothing happens until someone submits the host.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 
 # Clusters registered at start-up (`python manage.py sync_clusters` and the demo):
 # CONSOLE_CLUSTERS="prod=broker1:9092,broker2:9092;staging=10.0.0.5:9092"
@@ -229,11 +263,13 @@ CELERY_BEAT_SCHEDULE = {
     # Picks up alert notifications whose task was lost or could not be queued.
     "send-due-alert-deliveries": {"task": "groups.tasks.send_due_alert_deliveries", "schedule": 60.0},
 }
-# Operations run on the default queue `celery`. Notifications and the lag collector have queues of
-# their own, so neither a slow webhook nor a slow scan ever delays a reset; a worker consumes them
-# with `-Q celery,collection,notifications`, or separate pools take each. The collector runs one
-# round per cluster every Cluster.collect_every_seconds; beat re-reads the clusters for their
-# entries (groups.snapshot.beat).
+# Two kinds of work, two pools (README, section Worker pools): operations and their upkeep (reaper,
+# approval expiry, audit checkpoints) on the default queue `operations`; the lag collector and alert
+# notifications on `collection` and `notifications`, so neither a slow scan nor a slow webhook ever
+# delays a reset. One worker may consume all three (`-Q operations,collection,notifications`). The
+# collector runs one round per cluster every Cluster.collect_every_seconds; beat re-reads the
+# clusters for their entries (groups.snapshot.beat).
+CELERY_TASK_DEFAULT_QUEUE = "operations"
 CELERY_TASK_ROUTES = {
     "groups.tasks.deliver_alert": {"queue": "notifications"},
     "groups.tasks.send_due_alert_deliveries": {"queue": "notifications"},
@@ -243,6 +279,8 @@ CELERY_BEAT_SCHEDULER = "groups.snapshot.beat:ClusterScheduler"
 # Per process: the group list keeps each row's sparkline for the snapshot it was drawn from
 # (groups.views.history); 5,000 of about 2.6 kB each.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 5000}}}
+# /readyz answers 503 while any cluster's served snapshot is older than this (seconds), or missing.
+READY_SNAPSHOT_MAX_AGE = env_int("READY_SNAPSHOT_MAX_AGE", 300)
 # Observations of each group-partition kept for its status (Burrow's window).
 COLLECT_WINDOW_ROUNDS = env_int("COLLECT_WINDOW_ROUNDS", 10)
 # A killed round holds its cluster's lock this long at most; a live one renews it.
@@ -304,10 +342,22 @@ HISTORY_ROLLUP_RETENTION_DAYS = env_int("HISTORY_ROLLUP_RETENTION_DAYS", 30)
 if HISTORY_FULL_RETENTION_HOURS < 1 or HISTORY_ROLLUP_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("HISTORY_FULL_RETENTION_HOURS and HISTORY_ROLLUP_RETENTION_DAYS must be at least 1.")
 
+# LOG_FORMAT=json writes one JSON object a line (for a log shipper); every line a worker writes while it
+# runs an operation carries its `operation_id` (groups.logs).
+LOG_FORMAT = env_str("LOG_FORMAT", "text")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'text' or 'json', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"operation": {"()": "groups.logs.OperationFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s%(operation_label)s: %(message)s"},
+        "json": {"()": "groups.logs.json_formatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["operation"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # kafka-python (the collector's committed-offsets reader) logs a line per group at INFO, and warns
     # each time it parses a large answer (10,000 groups' offsets) on its network thread.

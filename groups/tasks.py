@@ -4,10 +4,13 @@ Domain code enqueues these by name (`lifecycle.enqueue`), so this module is impo
 but Celery (and the app's start-up, which registers them in every process).
 """
 
+from contextvars import Token
+
 from celery import shared_task
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 
-from groups import audit_checkpoints
+from groups import audit_checkpoints, logs
 from groups.alerting import delivery
 from groups.models import Cluster
 from groups.operations import approvals, lifecycle
@@ -22,6 +25,25 @@ def run_operation(operation_id: int) -> None:
 @shared_task(acks_late=True)
 def resume_replay(operation_id: int, attempt: int) -> None:
     lifecycle.execute(operation_id, takeover=attempt, time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT)
+
+
+# Tasks whose first argument is an operation's id.
+OPERATION_TASKS = {run_operation.name, resume_replay.name}
+_operation_logs: dict[str, Token[int | None]] = {}
+
+
+# From before the task starts until after Celery logs how it ended, so its "succeeded in" line carries the id too.
+@task_prerun.connect
+def log_with_the_operation_id(task_id: str, task, args=(), **kwargs) -> None:
+    if task.name in OPERATION_TASKS and args:
+        _operation_logs[task_id] = logs.enter_operation(args[0])
+
+
+@task_postrun.connect
+def log_without_the_operation_id(task_id: str, **kwargs) -> None:
+    token = _operation_logs.pop(task_id, None)
+    if token is not None:
+        logs.leave_operation(token)
 
 
 @shared_task

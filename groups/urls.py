@@ -9,6 +9,7 @@ from groups.views import (
     audit,
     clusters,
     consumer_groups,
+    health,
     metrics,
     offset_deletion,
     operations,
@@ -28,6 +29,8 @@ register_converter(GroupIdConverter, "group_id")
 urlpatterns = [
     path("", clusters.cluster_list, name="cluster_list"),
     path("clusters/<str:cluster>/", clusters.cluster_overview, name="cluster_overview"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     re_path(r"^metrics/?$", metrics.metrics, name="metrics"),  # Prometheus' default path; a slash is forgiven
     path("clusters/<str:cluster>/groups/", consumer_groups.group_list, name="group_list"),
     # Group ids may contain slashes and newlines, so the id is a <group_id:> segment (groups.converters) closed by

@@ -1,5 +1,6 @@
 """The orchestrator behind `make demo`: Kafka, Redis, the database and demo users, then the demo
-traffic, a Celery worker and the web server, started together and stopped together.
+traffic, a Celery worker and the web server (gunicorn with DEBUG off, as in production), started
+together and stopped together.
 
 Whatever stops the demo (Ctrl-C, SIGTERM, a closed terminal, a reader of its output that went
 away), it stops everything it started, and it never needs its output to do so: `make demo | tee`
@@ -15,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,9 @@ from localkafka.redis_server import ensure_redis, redis_status, stop_redis
 # Python ignores SIGPIPE, so a write to a closed pipe raises instead; _report turns that into a stop.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 PASSWORD_FILE = "demo-password"
+SECRET_KEY_FILE = "demo-secret-key"
+# gunicorn's processes: two, so the demo shows requests shared between processes as production does.
+WEB_WORKERS = 2
 
 
 @dataclass
@@ -76,6 +81,22 @@ def _report(text: str, *, error: bool = False) -> None:
         raise DemoStopped
 
 
+def _kept_secret(path: Path, make: Callable[[], str]) -> str:
+    """The secret kept in `path`, made with make() on first use; the file is readable by its owner only."""
+    try:
+        secret = path.read_text().strip()
+    except FileNotFoundError:
+        secret = ""
+    if not secret:
+        secret = make()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(f"{secret}\n")
+    # A file made before this rule, or copied in with the checkout's usual mode, is tightened too.
+    path.chmod(0o600)
+    return secret
+
+
 def demo_password(state_dir: Path) -> str:
     """$DEMO_PASSWORD, else the password kept in state_dir, made on first use and readable by its owner only.
 
@@ -83,19 +104,24 @@ def demo_password(state_dir: Path) -> str:
     """
     if os.environ.get("DEMO_PASSWORD"):
         return os.environ["DEMO_PASSWORD"]
-    path = state_dir / PASSWORD_FILE
-    try:
-        password = path.read_text().strip()
-    except FileNotFoundError:
-        password = ""
-    if not password:
-        password = secrets.token_urlsafe(12)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
-            handle.write(f"{password}\n")
-    # A file made before this rule, or copied in with the checkout's usual mode, is tightened too.
-    path.chmod(0o600)
-    return password
+    return _kept_secret(state_dir / PASSWORD_FILE, lambda: secrets.token_urlsafe(12))
+
+
+def production_env(state_dir: Path) -> dict[str, str]:
+    """The settings production runs with (DEBUG off, a real secret key kept in state_dir so sessions outlive a
+    restart, collected static files), except two things. What needs https: the demo answers plain http on
+    127.0.0.1, so cookies cannot be secure-only nor http be redirected. And the audit key: the README's
+    command-line examples write to the demo's database with the default (placeholder) key, so the demo
+    signs with it too, keeping one verifiable chain."""
+    return {
+        "DEBUG": "0",
+        "SECRET_KEY": _kept_secret(state_dir / SECRET_KEY_FILE, lambda: secrets.token_urlsafe(50)),
+        "ALLOW_PLACEHOLDER_AUDIT_KEY": "1",
+        "STATIC_ROOT": str(state_dir / "demo" / "static"),
+        "SECURE_COOKIES": "0",
+        "SECURE_SSL_REDIRECT": "0",
+        "SECURE_HSTS_SECONDS": "0",
+    }
 
 
 def _manage(*args: str, env: dict[str, str]) -> None:
@@ -214,9 +240,11 @@ def run_demo(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> int:
             "REDIS_URL": redis_url,
             "CONSOLE_CLUSTERS": f"local={bootstrap}",
             "PYTHONUNBUFFERED": "1",
+            **production_env(state_dir),
         }
         _report("Preparing the database and the demo login...")
         _manage("migrate", "--noinput", env=env)
+        _manage("collectstatic", "--noinput", env=env)
         _manage("seed_demo", "--bootstrap", bootstrap, env={**env, "DEMO_PASSWORD": password})
         log_dir = kafka.state_dir / "demo"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -244,7 +272,7 @@ def run_demo(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> int:
                     "-l",
                     "warning",
                     "-Q",
-                    "celery,collection,notifications",
+                    "operations,collection,notifications",
                     "--schedule",
                     str(log_dir / "celerybeat-schedule"),
                 ],
@@ -255,7 +283,18 @@ def run_demo(port: int, state_dir: Path = DEFAULT_STATE_DIR) -> int:
         children.append(
             _start_child(
                 "web server",
-                [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "console.wsgi:application",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(WEB_WORKERS),
+                    "--access-logfile",
+                    "-",
+                ],
                 env,
                 log_dir,
             )

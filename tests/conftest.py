@@ -172,7 +172,7 @@ def redis_url(tmp_path_factory):
 class Worker:
     """A real `celery worker` process sharing the test database and Redis."""
 
-    def __init__(self, redis_url: str, log_path, mail_port: int):
+    def __init__(self, redis_url: str, log_path, mail_port: int, extra_env: dict[str, str] | None = None):
         from tests.databases import shared_database_url
 
         self.log_path = log_path
@@ -186,6 +186,7 @@ class Worker:
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(mail_port),
             "ALERT_RETRY_BASE_SECONDS": "1",
+            **(extra_env or {}),
         }
         self.start()
 
@@ -219,9 +220,9 @@ class Worker:
                 "--without-gossip",
                 "-n",
                 f"test-{uuid.uuid4().hex[:6]}@%h",
-                # The default queue (operations), the lag collector's and the alert notifications'.
+                # Both pools' queues in one worker: operations, the lag collector's and the alert notifications'.
                 "-Q",
-                "celery,collection,notifications",
+                "operations,collection,notifications",
             ],
             env=self.env,
             stdout=self.log,
@@ -290,6 +291,16 @@ class MailServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+@pytest.fixture(scope="session")
+def static_root(tmp_path_factory):
+    """The static files the run's gunicorn servers serve, collected once (tests/web_server.py)."""
+    from tests.web_server import collect_static
+
+    root = tmp_path_factory.mktemp("static")
+    collect_static(root)
+    return root
 
 
 @pytest.fixture(scope="session")

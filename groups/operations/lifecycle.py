@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from groups import access, audit
+from groups import access, audit, logs
 from groups.kafka import ClusterClient, ConsoleError, GroupDescription, client_for
 from groups.models import Cluster, Operation
 
@@ -343,6 +343,7 @@ class Run:
                     "Preview again once it has finished.",
                 )
                 return
+            logger.info("operation %s holds the lock of its group", operation.pk)
         try:
             self.execute_steps(client_for(operation.cluster))
         except ConsoleError as exc:
@@ -353,6 +354,9 @@ class Run:
             raise
         finally:
             if lock is not None:
+                # Said before the release, so one operation's "holds" and "releases" lines never
+                # straddle another's.
+                logger.info("operation %s releases the lock of its group", operation.pk)
                 # Expired or Redis gone: the lock's timeout frees it either way.
                 with contextlib.suppress(redis.RedisError):
                     lock.release()
@@ -367,15 +371,24 @@ def execute(operation_id: int, *, takeover: int | None = None, time_limit: float
     `takeover=N` takes a resumable operation over from its run N; `time_limit` (seconds) is the
     task's soft limit, which a long run hands its work over before.
     """
-    kind = Operation.objects.filter(pk=operation_id).values_list("kind", flat=True).first()
-    if kind is None:
-        return
-    run_class = Run.kinds[kind]
-    attempt = run_class.claim(operation_id, takeover)
-    if attempt is None:
-        return
-    operation = Operation.objects.select_related("cluster", "requester").get(pk=operation_id)
-    run_class(operation, attempt, time_limit).run()
+    with logs.operation_context(operation_id):
+        kind = Operation.objects.filter(pk=operation_id).values_list("kind", flat=True).first()
+        if kind is None:
+            logger.info("operation %s no longer exists; nothing to run", operation_id)
+            return
+        run_class = Run.kinds[kind]
+        attempt = run_class.claim(operation_id, takeover)
+        if attempt is None:
+            logger.info("operation %s is not this run's to claim (already claimed, or finished)", operation_id)
+            return
+        logger.info("operation %s claimed as run %s", operation_id, attempt)
+        operation = Operation.objects.select_related("cluster", "requester").get(pk=operation_id)
+        run_class(operation, attempt, time_limit).run()
+        logger.info("operation %s run %s ended: %s", operation_id, attempt, _status_of(operation_id))
+
+
+def _status_of(operation_id: int) -> str:
+    return Operation.objects.filter(pk=operation_id).values_list("status", flat=True).first() or "gone"
 
 
 def review(operation: Operation) -> Review:

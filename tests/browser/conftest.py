@@ -1,13 +1,17 @@
-"""Debian's Chromium driven through Playwright's sync API, against pytest-django's live_server.
+"""Debian's Chromium driven through Playwright's sync API, against the console as production serves it:
+gunicorn with DEBUG off and whitenoise (tests/web_server.py), on the test database and Redis.
 
 Playwright's sync API runs an asyncio event loop in the test thread; Django refuses ORM calls
 from a thread with a running loop unless told otherwise. The ORM calls here stay synchronous
-(fixtures and the live server's own thread), so allowing them is safe.
+(fixtures in the test thread), so allowing them is safe.
 """
 
 import os
 
 import pytest
+from django.test import override_settings
+
+from tests.web_server import WebServer, production_like_env
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
@@ -52,7 +56,7 @@ def browser_page():
 
 @pytest.fixture
 def live_cluster(transactional_db, live_server, kafka_bootstrap):
-    """The Cluster row "local" on the real broker, visible to the live server's thread."""
+    """The Cluster row "local" on the real broker, committed so the web server's processes see it."""
     from groups.models import Cluster
 
     return Cluster.objects.create(name="local", bootstrap_servers=kafka_bootstrap)
@@ -77,3 +81,41 @@ def sign_in(browser_page, live_server, make_user):
         assert page.locator("#signed-in-as").inner_text().strip() == username
 
     return sign
+
+
+class ConsoleServer(WebServer):
+    # pytest-django's own helper (autouse) enables and disables this around every test that asks for
+    # `live_server`; the server is another process, so there is nothing to change here.
+    _live_server_modified_settings = override_settings()
+
+
+@pytest.fixture(scope="session")
+def console_servers(django_db_setup, redis_url, static_root, tmp_path_factory):
+    """server_for(urlconf): one gunicorn per URL configuration, started when first asked for, kept for the run."""
+    from tests.databases import shared_database_url
+
+    state = tmp_path_factory.mktemp("gunicorn")
+    env = production_like_env(shared_database_url(), redis_url, static_root)
+    servers: dict[str, ConsoleServer] = {}
+
+    def server_for(urlconf: str) -> ConsoleServer:
+        if urlconf not in servers:
+            log_path = state / f"{urlconf.replace('.', '-')}.log"
+            # One process of eight threads: a browser test is one user, and a second process only cost
+            # start-up time (the two-machine proof in tests/integration runs several).
+            servers[urlconf] = ConsoleServer({**env, "TEST_ROOT_URLCONF": urlconf}, log_path, workers=1, threads=8)
+        return servers[urlconf]
+
+    try:
+        yield server_for
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture
+def live_server(request, transactional_db, console_servers):
+    """Replaces pytest-django's live server (Django's development server in a thread of the test process)
+    with gunicorn, for the URLs the test's `urls` marker names (the console's by default)."""
+    marker = request.node.get_closest_marker("urls")
+    return console_servers(marker.args[0] if marker else "console.urls")

@@ -1,6 +1,6 @@
 """The lag history chart in Chromium: interactive with uPlot when scripts run, the server's SVG and
 table without them or when uPlot does not load. The page comes from test-only URLs
-(tests/browser/chart_urls.py); its static files are served by the live server, as for every page."""
+(tests/browser/chart_urls.py); its static files are served by whitenoise, as for every page."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from tests.browser.chart_urls import GROUP
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.browser.chart_urls")]
 
-UPLOT_FILE = "**/uplot-1.6.32/uPlot.iife.min.js"
+# With or without the content hash collectstatic adds to the name.
+UPLOT_FILE = "**/uplot-1.6.32/uPlot.iife.min*.js"
 
 
 @pytest.fixture

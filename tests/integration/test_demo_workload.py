@@ -22,6 +22,7 @@ from localkafka.broker import LocalKafka
 from localkafka.demo_stack import demo_password
 from localkafka.redis_server import stop_redis
 from tests.kafkatools import wait_for
+from tests.web_server import HttpSession
 
 pytestmark = pytest.mark.integration
 
@@ -236,6 +237,15 @@ def test_ctrl_c_stops_everything_the_demo_started_though_its_output_pipe_closed(
         assert broker in children and redis_server in children and len(children) == 5, children
         assert all(os.getpgid(pid) == pid for pid in children)
         password = re.search(r"Log in +admin / (\S+)", output.read_text())[1]
+        # What production shows: gunicorn with DEBUG off, the console's own 404 page, static files by whitenoise.
+        assert f"Open      http://127.0.0.1:{port}/" in output.read_text()
+        web = HttpSession()
+        status, headers, page = web.get(f"http://127.0.0.1:{port}/no/such/page/")
+        assert status == 404 and "<h1>Not found</h1>" in page and "URLconf" not in page
+        assert headers["Server"].startswith("gunicorn")
+        stylesheet = re.search(r'href="(/static/groups/console\.[0-9a-f]{12}\.css)"', page)[1]
+        assert web.get(f"http://127.0.0.1:{port}{stylesheet}")[0] == 200
+        web.sign_in(f"http://127.0.0.1:{port}", "viewer", password)
 
         os.killpg(demo_run.pid, signal.SIGINT)
 

@@ -71,6 +71,11 @@ def test_with_debug_off_the_placeholder_key_is_refused_and_a_real_one_accepted()
     assert (accepted.returncode, accepted.stdout.strip()) == (0, "['2025']")
 
 
+def test_only_the_demos_own_switch_lets_debug_off_run_on_the_placeholder_key():
+    demo = _settings_with(DEBUG="0", SECRET_KEY="a-real-secret-for-this-test", ALLOW_PLACEHOLDER_AUDIT_KEY="1")
+    assert (demo.returncode, demo.stdout.strip()) == (0, "['dev']"), demo.stderr
+
+
 def test_check_deploy_warns_while_the_placeholder_keys_the_log(settings):
     assert "groups.W001" in [m.id for m in run_checks(include_deployment_checks=True)]
     assert "groups.W001" not in [m.id for m in run_checks()]  # not a nag on every runserver
