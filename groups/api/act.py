@@ -16,7 +16,7 @@ from django.utils.datastructures import MultiValueDict
 from ninja import Router, Status
 
 from groups import audit
-from groups.api import schemas
+from groups.api import action_schemas, schemas
 from groups.api.activity import operation_json
 from groups.api.errors import COMMON_ERRORS, ApiError
 from groups.forms import ReasonForm, ResetForm, error_text
@@ -93,10 +93,10 @@ def _share_reset_preview(cluster, group: str, fields: dict, undo_of=None) -> dic
 
 @router.post(
     "/clusters/{cluster}/reset-preview/{group_id:group}/",
-    response=answers(200, schemas.ResetPreview),
+    response=answers(200, action_schemas.ResetPreview),
     url_name="api_reset_preview",
 )
-def reset_preview(request: HttpRequest, cluster: str, group: str, body: schemas.ResetIn):
+def reset_preview(request: HttpRequest, cluster: str, group: str, body: action_schemas.ResetIn):
     """Plan an offset reset as the reset page does; the token confirms exactly this plan for 15 minutes."""
     cluster_row = get_cluster(request, cluster, "reset", group)
     data = {
@@ -119,7 +119,7 @@ def reset_preview(request: HttpRequest, cluster: str, group: str, body: schemas.
     response=answers(201, schemas.Operation, 409),
     url_name="api_reset_request",
 )
-def reset_request(request: HttpRequest, cluster: str, group: str, body: schemas.Confirm):
+def reset_request(request: HttpRequest, cluster: str, group: str, body: action_schemas.Confirm):
     """Request the previewed reset (or undo); on a cluster that requires approval it awaits an approver."""
     cluster_row = get_cluster(request, cluster, "reset", group)
     signed = _signed(body.token, resets.TOKEN_SALT, cluster=cluster_row.name, group=group)
@@ -129,10 +129,10 @@ def reset_request(request: HttpRequest, cluster: str, group: str, body: schemas.
 
 @router.post(
     "/clusters/{cluster}/share-reset-preview/{group_id:group}/",
-    response=answers(200, schemas.ResetPreview),
+    response=answers(200, action_schemas.ResetPreview),
     url_name="api_share_reset_preview",
 )
-def share_reset_preview(request: HttpRequest, cluster: str, group: str, body: schemas.ShareResetIn):
+def share_reset_preview(request: HttpRequest, cluster: str, group: str, body: action_schemas.ShareResetIn):
     """Plan a share group's start-offset reset, as the share-reset page does."""
     cluster_row = get_cluster(request, cluster, "reset", group)
     data = {
@@ -151,7 +151,7 @@ def share_reset_preview(request: HttpRequest, cluster: str, group: str, body: sc
     response=answers(201, schemas.Operation, 409),
     url_name="api_share_reset_request",
 )
-def share_reset_request(request: HttpRequest, cluster: str, group: str, body: schemas.Confirm):
+def share_reset_request(request: HttpRequest, cluster: str, group: str, body: action_schemas.Confirm):
     cluster_row = get_cluster(request, cluster, "reset", group)
     signed = _signed(body.token, share_resets.TOKEN_SALT, cluster=cluster_row.name, group=group)
     reason = _reason(body.reason)
@@ -161,7 +161,7 @@ def share_reset_request(request: HttpRequest, cluster: str, group: str, body: sc
 
 @router.get(
     "/clusters/{cluster}/delete-group-preview/{group_id:group}/",
-    response=answers(200, schemas.GroupDeletionPreview),
+    response=answers(200, action_schemas.GroupDeletionPreview),
     url_name="api_delete_group_preview",
 )
 def delete_group_preview(request: HttpRequest, cluster: str, group: str):
@@ -182,7 +182,7 @@ def delete_group_preview(request: HttpRequest, cluster: str, group: str):
     response=answers(201, schemas.Operation, 409),
     url_name="api_delete_group",
 )
-def delete_group(request: HttpRequest, cluster: str, group: str, body: schemas.ReasonIn):
+def delete_group(request: HttpRequest, cluster: str, group: str, body: action_schemas.ReasonIn):
     """Request the group's deletion (refused while it has active members, as the page refuses it)."""
     cluster_row = get_cluster(request, cluster, "delete", group)
     description = resets.group_to_delete(cluster_row, group)
@@ -194,7 +194,7 @@ def delete_group(request: HttpRequest, cluster: str, group: str, body: schemas.R
 
 @router.get(
     "/clusters/{cluster}/share-delete-preview/{group_id:group}/",
-    response=answers(200, schemas.ShareDeletionPreview),
+    response=answers(200, action_schemas.ShareDeletionPreview),
     url_name="api_share_delete_preview",
 )
 def share_delete_preview(request: HttpRequest, cluster: str, group: str):
@@ -228,7 +228,7 @@ def share_delete_preview(request: HttpRequest, cluster: str, group: str):
     response=answers(201, schemas.Operation, 409),
     url_name="api_share_delete",
 )
-def share_delete(request: HttpRequest, cluster: str, group: str, body: schemas.ReasonIn):
+def share_delete(request: HttpRequest, cluster: str, group: str, body: action_schemas.ReasonIn):
     """Request the share group's deletion (refused while it has members, as the page refuses it); it drops
     the group's start offsets and cannot be undone."""
     cluster_row = get_cluster(request, cluster, "delete", group)
@@ -242,10 +242,10 @@ def share_delete(request: HttpRequest, cluster: str, group: str, body: schemas.R
 
 @router.post(
     "/clusters/{cluster}/delete-offsets-preview/{group_id:group}/",
-    response=answers(200, schemas.OffsetDeletionPreview),
+    response=answers(200, action_schemas.OffsetDeletionPreview),
     url_name="api_delete_offsets_preview",
 )
-def delete_offsets_preview(request: HttpRequest, cluster: str, group: str, body: schemas.OffsetDeletionIn):
+def delete_offsets_preview(request: HttpRequest, cluster: str, group: str, body: action_schemas.OffsetDeletionIn):
     """Plan deleting the group's committed offsets on some topics or partitions."""
     cluster_row = get_cluster(request, cluster, "delete", group)
     scope = _valid(OffsetDeletionForm({"scope": body.scope}))["scope_text"]
@@ -265,7 +265,7 @@ def delete_offsets_preview(request: HttpRequest, cluster: str, group: str, body:
     response=answers(201, schemas.Operation, 409),
     url_name="api_delete_offsets_request",
 )
-def delete_offsets_request(request: HttpRequest, cluster: str, group: str, body: schemas.Confirm):
+def delete_offsets_request(request: HttpRequest, cluster: str, group: str, body: action_schemas.Confirm):
     cluster_row = get_cluster(request, cluster, "delete", group)
     signed = _signed(body.token, offset_deletion.TOKEN_SALT, cluster=cluster_row.name, group=group)
     reason = _reason(body.reason)
@@ -275,10 +275,10 @@ def delete_offsets_request(request: HttpRequest, cluster: str, group: str, body:
 
 @router.post(
     "/clusters/{cluster}/replay-preview/{topic}/",
-    response=answers(200, schemas.ReplayPreview),
+    response=answers(200, action_schemas.ReplayPreview),
     url_name="api_replay_preview",
 )
-def replay_preview(request: HttpRequest, cluster: str, topic: str, body: schemas.ReplayIn):
+def replay_preview(request: HttpRequest, cluster: str, topic: str, body: action_schemas.ReplayIn):
     """Plan copying a range of the topic's records into another topic, with a sample of the first records."""
     cluster_row = get_cluster(request, cluster, "replay", topic=topic)
     client = client_for(cluster_row)
@@ -305,7 +305,7 @@ def replay_preview(request: HttpRequest, cluster: str, topic: str, body: schemas
     response=answers(201, schemas.Operation, 409),
     url_name="api_replay_request",
 )
-def replay_request(request: HttpRequest, cluster: str, topic: str, body: schemas.Confirm):
+def replay_request(request: HttpRequest, cluster: str, topic: str, body: action_schemas.Confirm):
     cluster_row = get_cluster(request, cluster, "replay", topic=topic)
     signed = _signed(body.token, replay_views.TOKEN_SALT, cluster=cluster_row.name, topic=topic)
     operation = replay_views.request_signed_replay(request, cluster_row, signed, _reason(body.reason), via=VIA)
@@ -313,7 +313,9 @@ def replay_request(request: HttpRequest, cluster: str, topic: str, body: schemas
 
 
 @router.post(
-    "/operations/{int:pk}/undo-preview/", response=answers(200, schemas.ResetPreview), url_name="api_undo_preview"
+    "/operations/{int:pk}/undo-preview/",
+    response=answers(200, action_schemas.ResetPreview),
+    url_name="api_undo_preview",
 )
 def undo_preview(request: HttpRequest, pk: int):
     """Plan putting back what a reset, a share-group reset or an offset deletion changed; confirm it at the
@@ -340,7 +342,7 @@ def _decide(request: HttpRequest, pk: int, decide, **arguments) -> dict:
 @router.post(
     "/operations/{int:pk}/approve/", response=answers(200, schemas.Operation, 409), url_name="api_approve_operation"
 )
-def approve(request: HttpRequest, pk: int, body: schemas.CommentIn):
+def approve(request: HttpRequest, pk: int, body: action_schemas.CommentIn):
     """Approve a request awaiting approval: an approver who is not its requester (four eyes)."""
     return _decide(request, pk, approvals.approve, comment=body.comment)
 
@@ -348,7 +350,7 @@ def approve(request: HttpRequest, pk: int, body: schemas.CommentIn):
 @router.post(
     "/operations/{int:pk}/reject/", response=answers(200, schemas.Operation, 409), url_name="api_reject_operation"
 )
-def reject(request: HttpRequest, pk: int, body: schemas.CommentIn):
+def reject(request: HttpRequest, pk: int, body: action_schemas.CommentIn):
     """Reject a request awaiting approval, saying why."""
     return _decide(request, pk, approvals.reject, comment=body.comment)
 

@@ -1,0 +1,158 @@
+"""What the JSON API's actions accept and answer (the reads' shapes are in groups.api.schemas); the
+OpenAPI schema at /api/schema/ is generated from both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Field, Schema
+
+from groups import forms
+from groups.operations.resets import STRATEGIES
+from groups.operations.share_resets import SHARE_STRATEGIES
+
+
+def _one_of(choices) -> dict:
+    """The values a form's choice takes, as the schema's enum (the form still checks them, with its words)."""
+    return {"enum": [value for value, _ in choices]}
+
+
+class ResetIn(Schema):
+    strategy: str = Field(
+        description="As kafka-consumer-groups --reset-offsets names them.",
+        json_schema_extra=_one_of(STRATEGIES.items()),
+    )
+    value: str = Field("", description="What the strategy needs: an offset, ±N, a time, a duration, a group, CSV text.")
+    scope: str = Field("", description="Topics or partitions such as `orders orders2:0,2`; empty for all committed.")
+
+
+class ShareResetIn(Schema):
+    strategy: str = Field(json_schema_extra=_one_of(SHARE_STRATEGIES.items()))
+    value: str = ""
+    scope: str = Field("", description="Topics or partitions; empty for every share-partition of the group.")
+
+
+class OffsetDeletionIn(Schema):
+    scope: str = Field(description="As kafka-consumer-groups --delete-offsets --topic takes it: `orders orders2:0,2`.")
+
+
+class ReplayIn(Schema):
+    """The replay form's fields, by the same names and with the same defaults."""
+
+    target_topic: str
+    partitions_mode: str = Field(
+        "all", description="some: then `partitions`.", json_schema_extra=_one_of(forms.PARTITION_CHOICES)
+    )
+    partitions: str = Field("", description="Such as 0,2,5.")
+    range_mode: str = Field(
+        "offsets",
+        description="offsets: then `offsets`; time: then `time_from`, `time_to`.",
+        json_schema_extra=_one_of(forms.RANGE_CHOICES),
+    )
+    offsets: str = Field("", description=forms.RANGE_FORM)
+    time_from: str = ""
+    time_to: str = ""
+    key_filter: str = Field(
+        "none", description="equals or regex: then `key`.", json_schema_extra=_one_of(forms.KEY_FILTERS)
+    )
+    key: str = ""
+    header_filter: str = Field(
+        "none", description="present or equals: then `header_name`.", json_schema_extra=_one_of(forms.HEADER_FILTERS)
+    )
+    header_name: str = ""
+    header_value: str = ""
+    partitioning: str = Field("same", json_schema_extra=_one_of(forms.PARTITIONING_CHOICES))
+    timestamps: str = Field("keep", json_schema_extra=_one_of(forms.TIMESTAMP_CHOICES))
+    delivery: str = Field("exactly-once", json_schema_extra=_one_of(forms.DELIVERY_CHOICES))
+    throttle: int | None = Field(None, description="Records per second; none for as fast as the cluster takes them.")
+
+
+class Confirm(Schema):
+    token: str = Field(description="The token a preview answered with; it expires after 15 minutes.")
+    reason: str = Field(description="Why: recorded with the operation and in the audit log.")
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class CommentIn(Schema):
+    comment: str = Field("", description="Required to reject; optional to approve.")
+
+
+class ResetRow(Schema):
+    topic: str
+    partition: int
+    before: int | None
+    after: int
+    log_start: int
+    log_end: int
+    clamped: str | None
+    note: str | None
+
+
+class ResetPreview(Schema):
+    group: str
+    state: str
+    plan: list[ResetRow]
+    warnings: list[str]
+    zone_assumed: bool = Field(description="Whether a time without a zone was read as UTC.")
+    blocked_reason: str | None = Field(description="Why this plan cannot be requested; then there is no token.")
+    token: str | None
+    request_url: str = Field(description="Where to send the token with a reason.")
+
+
+class DeletionRow(Schema):
+    topic: str
+    partition: int
+    before: int | None
+    log_start: int | None
+    log_end: int | None
+
+
+class OffsetDeletionPreview(Schema):
+    group: str
+    state: str
+    plan: list[DeletionRow]
+    blocked_reason: str | None
+    token: str | None
+    request_url: str
+
+
+class GroupDeletionPreview(Schema):
+    group: str
+    state: str
+    members: int
+    blocked_reason: str | None
+    request_url: str
+
+
+class ShareStartOffset(Schema):
+    topic: str
+    partition: int
+    start_offset: int | None
+    leader_epoch: int | None
+    lag: int | None
+    error: str | None
+
+
+class ShareDeletionPreview(Schema):
+    group: str
+    state: str
+    members: int
+    start_offsets: list[ShareStartOffset] = Field(description="What the deletion drops; it cannot be undone.")
+    blocked_reason: str | None = Field(description="Why the share group cannot be deleted now; None if it can.")
+    request_url: str = Field(description="Where to send a reason to request the deletion.")
+
+
+class ReplayPreview(Schema):
+    topic: str
+    target_topic: str
+    ranges: list[dict[str, Any]]
+    total: int
+    warnings: list[str]
+    target: dict[str, Any]
+    sample: list[dict[str, Any]]
+    zone_assumed: bool
+    token: str
+    request_url: str
