@@ -47,13 +47,12 @@ check: $(DEV_STAMP)
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy groups console
 
-# Checks first; unit tests once; then integration tests on SQLite (with the browser tests) and on a
-# throwaway PostgreSQL at the same time: each pass has its own broker, Redis and worker, and most of
-# a pass is spent waiting on them, so two passes share two cores well. The PostgreSQL pass's output
-# is kept in a file and printed after the SQLite pass's.
+# Checks first; unit tests once; then three passes at the same time (tests/all_passes.py): integration
+# tests on SQLite, integration tests on a throwaway PostgreSQL, browser tests. Each has its own broker,
+# Redis and worker, and most of a pass is spent waiting on them, so they share two cores well.
 test: install check
 	@$(PY) -m pytest tests/unit
-	@$(PY) tests/both_databases.py
+	@$(PY) tests/all_passes.py
 
 unit: $(STAMP)
 	@$(PY) -m pytest tests/unit
@@ -95,5 +94,5 @@ AXE_DIR := tests/browser/vendor/axe-core-$(AXE_VERSION)
 
 vendor:
 	$(call npm_vendor,uplot,$(UPLOT_VERSION),$(UPLOT_INTEGRITY),$(UPLOT_DIR),dist/uPlot.iife.min.js dist/uPlot.min.css LICENSE)
-	$(call npm_vendor,swagger-ui-dist,$(SWAGGER_UI_VERSION),$(SWAGGER_UI_INTEGRITY),$(SWAGGER_UI_DIR),swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE)
+	$(call npm_vendor,swagger-ui-dist,$(SWAGGER_UI_VERSION),$(SWAGGER_UI_INTEGRITY),$(SWAGGER_UI_DIR),swagger-ui-bundle.js swagger-ui.css swagger-ui.css.map LICENSE NOTICE)
 	$(call npm_vendor,axe-core,$(AXE_VERSION),$(AXE_INTEGRITY),$(AXE_DIR),axe.min.js LICENSE)
