@@ -25,7 +25,7 @@ PASSES = {
 def pytest_command(args: list[str], basetemp: Path) -> list[str]:
     # Each session gets its own basetemp: pytest prunes old numbered temporary directories, and a
     # session starting must not prune another's.
-    return [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", f"--basetemp={basetemp}"]
+    return [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider", "--durations=15", f"--basetemp={basetemp}"]
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from a thread with a running loop unless told otherwise. The ORM calls here stay
 import os
 
 import pytest
+from django.conf import settings
 from django.test import override_settings
 
 from tests.web_server import WebServer, production_like_env
@@ -97,6 +98,10 @@ def console_servers(django_db_setup, redis_url, static_root, tmp_path_factory):
     state = tmp_path_factory.mktemp("gunicorn")
     env = production_like_env(shared_database_url(), redis_url, static_root)
     servers: dict[str, ConsoleServer] = {}
+    # Sessions and preview tokens a test makes in this process (Client.force_login, signed previews) must
+    # open in the server: both sign with the server's key for the run.
+    test_process_key = settings.SECRET_KEY
+    settings.SECRET_KEY = env["SECRET_KEY"]
 
     def server_for(urlconf: str) -> ConsoleServer:
         if urlconf not in servers:
@@ -109,6 +114,7 @@ def console_servers(django_db_setup, redis_url, static_root, tmp_path_factory):
     try:
         yield server_for
     finally:
+        settings.SECRET_KEY = test_process_key
         for server in servers.values():
             server.stop()
 

@@ -116,6 +116,8 @@ NOT_PAGES: dict[str, str] = {
     "admin/login/": "redirects to the console's sign-in page",
     "admin/logout/": "signs out",
     "admin": "Django's own admin site, with its own markup",
+    "healthz": "the load balancer's probe: a line of JSON, no page",
+    "readyz": "the load balancer's probe: a line of JSON, no page",
     "api": "the JSON API (its Swagger UI page is the vendored library's markup; test_api_errors_and_auth "
     "proves it loads nothing from elsewhere)",
     **{

@@ -200,6 +200,13 @@ def _running_in_groups(groups: set[int]) -> list[int]:
     return found
 
 
+def _as_in_a_terminal() -> None:
+    """A foreground pipeline's Ctrl-C disposition. A test run started in the background by a
+    non-interactive shell (`make test &`, some CI runners) ignores SIGINT, and its children would inherit
+    that: tee would then outlive the Ctrl-C it is meant to receive."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_everything_the_demo_started_though_its_output_pipe_closed(tmp_path, monkeypatch):
     """`make demo 2>&1 | tee demo.log`, then Ctrl-C: the terminal signals the demo and tee alike, so
     the demo reports its stop into a pipe nobody reads any more."""
@@ -217,10 +224,15 @@ def test_ctrl_c_stops_everything_the_demo_started_though_its_output_pipe_closed(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         process_group=0,
+        preexec_fn=_as_in_a_terminal,
     )
     # One process group, as a shell puts a pipeline in: a terminal's Ctrl-C reaches both.
     tee = subprocess.Popen(
-        ["tee", str(output)], stdin=demo_run.stdout, stdout=subprocess.DEVNULL, process_group=demo_run.pid
+        ["tee", str(output)],
+        stdin=demo_run.stdout,
+        stdout=subprocess.DEVNULL,
+        process_group=demo_run.pid,
+        preexec_fn=_as_in_a_terminal,
     )
     demo_run.stdout.close()
     try:

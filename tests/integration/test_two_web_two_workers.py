@@ -118,9 +118,9 @@ def test_resets_through_two_web_processes_run_once_each_one_at_a_time_on_two_wor
         finished = AuditEvent.objects.filter(operation_id__in=operation_ids, action__in=["succeeded", "failed"])
         return finished.count() >= len(operation_ids)
 
-    kt.wait_for(all_recorded, timeout=180, what="every operation to finish")
+    kt.wait_for(all_recorded, timeout=300, what="every operation to finish")
     # And every task, the duplicates too, to have ended.
-    kt.wait_for(lambda: len(_task_ends(workers)) >= 2 * len(operation_ids), timeout=120, what="every task to end")
+    kt.wait_for(lambda: len(_task_ends(workers)) >= 2 * len(operation_ids), timeout=300, what="every task to end")
     operations = {op.pk: op for op in Operation.objects.filter(pk__in=operation_ids)}
 
     # Claimed exactly once each: one start and one finish in the audit log, one claim in the workers' logs.
