@@ -19,8 +19,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 @pytest.fixture
 def read_two_ways(kafka_bootstrap, unique, cluster, redis_url):
-    """A 2-partition topic (5 records) read by a classic group committed at 1 and 0 (lag 4) and by a share
-    group that read all 5 before 3 more arrived; one collection round taken after."""
+    """A 2-partition topic (5 records) read by a classic group committed at 1 and 0 and by a share
+    group that read all 5 before 3 more arrived (lags then 7 and 3); one collection round taken after."""
     b = kafka_bootstrap
     topic, classic, share = unique("readers"), unique("readers-classic"), unique("readers-share")
     kt.create_topic(b, topic, 2)
@@ -60,7 +60,7 @@ def test_a_topic_shows_its_share_and_consumer_readers_with_types_lags_and_links(
     page = viewer_client.get(reverse("topic_page", args=["local", topic]))
     assert page.status_code == 200
     readers = {r.group_id: (r.type, r.partitions, r.lag) for r in page.context["readers"]}
-    assert readers == {classic: ("classic", 2, 4), share: ("share", 2, 3)}
+    assert readers == {classic: ("classic", 2, 7), share: ("share", 2, 3)}
     body = page.content.decode()
     assert f'href="/clusters/local/share-groups/{share}/"' in body
     assert f'href="/clusters/local/groups/{classic}/"' in body
