@@ -245,6 +245,7 @@ def topic(request: HttpRequest, cluster: str, topic: str, checkpoints: str = "")
                 "lag": r.lag,
                 "status": r.status,
                 "replay_operation": r.replay_operation_id,
+                "type": r.type,
             }
             for r in readers
         ],

@@ -210,6 +210,7 @@ class TopicReader(Schema):
     lag: int | None
     status: str
     replay_operation: int | None
+    type: str = Field(description='The group\'s kind: "consumer", "classic", "share" or "streams".')
 
 
 class TopicLogPartition(Schema):

@@ -52,6 +52,7 @@ TOPIC_SORTS = {
 # Topic columns that sum over the groups reading the topic: figures of groups a scoped reader may not see.
 TOPIC_GROUP_FIGURES = ("groups", "lag", "lag_seconds")
 _LIST_DEFERRED = ("detail", "window")
+_LOOKUP_CHUNK = 500  # ids per query: well under SQLite's limit on a statement's variables
 
 
 @dataclass(frozen=True)
@@ -230,3 +231,32 @@ def topic_row(snapshot: Snapshot, topic: str) -> SnapshotTopic | None:
 
 def topic_details(row: SnapshotTopic) -> tuple[list[rows.TopicPartitionDetail], list[rows.TopicGroupDetail]]:
     return rows.decode_topic_detail(row.detail)
+
+
+# Group types a topic row's readers may leave out or leave untyped: the round files a topic's readers by
+# committed offset, which a share group has none of; both are read off their own group rows instead.
+TYPED_READERS = ("share", "streams")
+
+
+def typed_topic_readers(snapshot: Snapshot, topic: str) -> list[tuple[str, rows.TopicGroupDetail]]:
+    """(type, reader) of each share and streams group reading `topic`, from the groups' rows: a share group's
+    share-partitions there and the broker's lag, a streams group's committed partitions and their lag."""
+    by_type = snapshot.summary.get("by_type", {})
+    if not any(by_type.get(kind) for kind in TYPED_READERS):
+        return []  # most clusters have none: no query
+    typed = SnapshotGroup.objects.filter(snapshot=snapshot, type__in=TYPED_READERS)
+    # The topic lists first, the detail then only of the groups that read the topic.
+    reading = [pk for pk, topics in typed.values_list("pk", "topics") if topic in topics]
+    found = []
+    chunks = (reading[start : start + _LOOKUP_CHUNK] for start in range(0, len(reading), _LOOKUP_CHUNK))
+    for row in (r for chunk in chunks for r in typed.filter(pk__in=chunk).only("group_id", "type", "status", "detail")):
+        on_topic = [d for d in rows.decode_group_detail(row.detail) if d.topic == topic]
+        if row.type != "share":
+            on_topic = [d for d in on_topic if d.committed is not None]
+        if not on_topic:
+            continue
+        lags = [d.lag for d in on_topic if d.lag is not None]
+        found.append(
+            (row.type, rows.TopicGroupDetail(row.group_id, len(on_topic), sum(lags) if lags else None, row.status))
+        )
+    return sorted(found, key=lambda typed_reader: typed_reader[1].group_id)

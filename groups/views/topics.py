@@ -89,15 +89,15 @@ def topic_list(request: HttpRequest, cluster: str) -> HttpResponse:
     return render_page(request, "groups/topic_list.html", "live", context)
 
 
-def _group_rows(snapshot, group_ids: list[str]) -> dict[str, tuple[str, int | None]]:
-    """(state, replay operation) of each of `group_ids` in the snapshot."""
+def _group_rows(snapshot, group_ids: list[str]) -> dict[str, tuple[str, str, int | None]]:
+    """(state, type, replay operation) of each of `group_ids` in the snapshot."""
     out = {}
     for start in range(0, len(group_ids), _LOOKUP_CHUNK):
         chunk = group_ids[start : start + _LOOKUP_CHUNK]
-        for group_id, state, replay in SnapshotGroup.objects.filter(snapshot=snapshot, group_id__in=chunk).values_list(
-            "group_id", "state", "replay_operation_id"
-        ):
-            out[group_id] = (state, replay)
+        for group_id, state, type_, replay in SnapshotGroup.objects.filter(
+            snapshot=snapshot, group_id__in=chunk
+        ).values_list("group_id", "state", "type", "replay_operation_id"):
+            out[group_id] = (state, type_, replay)
     return out
 
 
@@ -109,24 +109,35 @@ class TopicReader:
     lag: int | None
     status: str
     replay_operation_id: int | None
+    type: str  # the group's kind ("consumer", "classic", "share", "streams"): which page it links to
 
 
 def topic_readers(
     request: HttpRequest, cluster, row: SnapshotTopic, checkpoints: bool
 ) -> tuple[list[TopicPartitionDetail], list[TopicReader], int]:
     """The topic's partitions, the groups reading it that the user may view (a replay's checkpoint groups
-    only when `checkpoints`), and how many checkpoint groups were left out."""
+    only when `checkpoints`), and how many checkpoint groups were left out.
+
+    Share and streams groups come from their own rows (queries.typed_topic_readers): the topic's row
+    lists groups by committed offset, which a share group has none of."""
     partitions, readers = queries.topic_details(row)
-    readers = visible_readers(request, cluster, readers)
+    typed = queries.typed_topic_readers(row.snapshot, row.topic)
+    typed_ids = {g.group_id for _, g in typed}
+    merged = sorted([g for g in readers if g.group_id not in typed_ids] + [g for _, g in typed], key=_by_group)
+    readers = visible_readers(request, cluster, merged)
     states = _group_rows(row.snapshot_id, [g.group_id for g in readers])
     shown = []
     for g in readers:
-        state, replay = states.get(g.group_id, ("", None))
-        shown.append(TopicReader(g.group_id, state, g.partitions, g.lag, g.status, replay))
+        state, type_, replay = states.get(g.group_id, ("", "", None))
+        shown.append(TopicReader(g.group_id, state, g.partitions, g.lag, g.status, replay, type_))
     hidden = [g for g in shown if g.replay_operation_id is not None]
     if not checkpoints:
         shown = [g for g in shown if g.replay_operation_id is None]
     return partitions, shown, len(hidden)
+
+
+def _by_group(reader: TopicGroupDetail) -> str:
+    return reader.group_id
 
 
 @require_GET

@@ -1,0 +1,84 @@
+"""A topic's readers on its page and in the API include share groups (with the broker's lag) beside consumer
+groups, each with its type and linked to its own page; a reader scoped to some groups sees only those."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from groups.kafka import ShareClient, ShareGroupNotFound
+from groups.models import SnapshotGroup
+from groups.snapshot.collector import COLLECTED, collect
+from tests import kafkatools as kt
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def read_two_ways(kafka_bootstrap, unique, cluster, redis_url):
+    """A 2-partition topic (5 records) read by a classic group committed at 1 and 0 and by a share
+    group that read all 5 before 3 more arrived (lags then 7 and 3); one collection round taken after."""
+    b = kafka_bootstrap
+    topic, classic, share = unique("readers"), unique("readers-classic"), unique("readers-share")
+    kt.create_topic(b, topic, 2)
+    kt.start_share_group_at_earliest(b, share)
+    kt.produce(b, topic, {0: 3, 1: 2})
+    kt.commit(b, classic, {(topic, 0): 1, (topic, 1): 0})
+    member = kt.ShareMember(b, share, [topic], client_id="topic-reader")
+    client = ShareClient({"bootstrap.servers": b}, 10)
+
+    def caught_up() -> bool:
+        try:
+            offsets = client.start_offsets(share)
+            return member.received == 5 and len(offsets) == 2 and all(o.lag == 0 for o in offsets)
+        except ShareGroupNotFound:
+            return False
+
+    try:
+        kt.wait_for(caught_up, timeout=60, what="the share group to read every record")
+    finally:
+        member.stop()
+    kt.produce(b, topic, {0: 3})
+    kt.wait_for(
+        lambda: sum(o.lag or 0 for o in client.start_offsets(share)) == 3,
+        timeout=60,
+        what="the broker to report the share group's lag on the new records",
+    )
+    with override_settings(REDIS_URL=redis_url):
+        report = collect(cluster)
+    assert report.outcome == COLLECTED, report.describe()
+    return {"topic": topic, "classic": classic, "share": share}
+
+
+def test_a_topic_shows_its_share_and_consumer_readers_with_types_lags_and_links(viewer_client, read_two_ways):
+    topic, classic, share = read_two_ways["topic"], read_two_ways["classic"], read_two_ways["share"]
+    share_row = SnapshotGroup.objects.get(group_id=share)
+    assert share_row.type == "share" and share_row.lag == 3
+    page = viewer_client.get(reverse("topic_page", args=["local", topic]))
+    assert page.status_code == 200
+    readers = {r.group_id: (r.type, r.partitions, r.lag) for r in page.context["readers"]}
+    assert readers == {classic: ("classic", 2, 7), share: ("share", 2, 3)}
+    body = page.content.decode()
+    assert f'href="/clusters/local/share-groups/{share}/"' in body
+    assert f'href="/clusters/local/groups/{classic}/"' in body
+    assert 'id="reader-count">2<' in body
+    api = viewer_client.get(reverse("api:api_topic", args=["local", topic]))
+    assert api.status_code == 200
+    by_group = {r["group"]: r for r in json.loads(api.content)["readers"]}
+    assert {g: (r["type"], r["partitions"], r["lag"]) for g, r in by_group.items()} == readers
+    # The existing keys stay: a share group has no status (the rules judge committed offsets).
+    assert by_group[share]["status"] == "" and by_group[share]["replay_operation"] is None
+    assert by_group[classic]["status"] != ""
+
+
+def test_a_reader_scoped_to_some_groups_sees_only_those_among_a_topics_readers(client, make_user, read_two_ways):
+    topic, classic, share = read_two_ways["topic"], read_two_ways["classic"], read_two_ways["share"]
+    client.force_login(make_user("share-team", "Viewer", pattern=share))
+    page = client.get(reverse("topic_page", args=["local", topic]))
+    assert [(r.group_id, r.type) for r in page.context["readers"]] == [(share, "share")]
+    assert classic not in page.content.decode()
+    api = json.loads(client.get(reverse("api:api_topic", args=["local", topic])).content)
+    assert [r["group"] for r in api["readers"]] == [share]
