@@ -4,6 +4,7 @@ and the text of their tables."""
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
+from groups.access import ROLE_NEEDED
 from groups.models import Cluster
 
 
@@ -52,3 +53,23 @@ def add_who_and_where(parser, *, group: str | None, needs: str) -> None:
 def dash(value) -> str:
     """A table cell for a value that may be unknown."""
     return "-" if value is None else str(value)
+
+
+def add_strategies(parser, strategies: dict[str, tuple[str | None, str]]) -> None:
+    """One required choice among `strategies` (--name: (metavar of its value, or None for a flag; help))."""
+    strategy = parser.add_mutually_exclusive_group(required=True)
+    for kind, (metavar, text) in strategies.items():
+        if metavar:
+            strategy.add_argument(f"--{kind}", metavar=metavar, help=text)
+        else:
+            strategy.add_argument(f"--{kind}", action="store_true", help=text)
+
+
+def awaiting_approval(operation, cluster: Cluster, *, untouched: str, then: str) -> str:
+    """What a command says when its request waits for a second person: nothing `untouched` (written,
+    deleted) yet, and what a worker does `then`."""
+    return (
+        f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
+        f"user with the {ROLE_NEEDED['approve']} role to approve it before "
+        f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was {untouched}; a worker {then} once it is approved."
+    )

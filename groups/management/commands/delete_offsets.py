@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import add_who_and_where, aligned, cluster_named, dash, user_named
+from groups.management.cli import add_who_and_where, aligned, awaiting_approval, cluster_named, dash, user_named
 from groups.models import Operation
 from groups.operations import lifecycle, offset_deletions
 from groups.planning.resets import PlanningError
@@ -95,12 +95,7 @@ class Command(BaseCommand):
         )
         out = self.stdout if options["output"] == "table" else self.stderr
         if operation.is_awaiting_approval:
-            out.write(
-                f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
-                f"user with the {access.ROLE_NEEDED['approve']} role to approve it before "
-                f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was deleted; a worker deletes the offsets "
-                "once it is approved."
-            )
+            out.write(awaiting_approval(operation, cluster, untouched="deleted", then="deletes the offsets"))
             return
         # An unexpected error is logged and recorded on the operation by the lifecycle; its status says what happened.
         with contextlib.suppress(Exception):

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 from groups import access
 from groups.forms import ReplayForm, error_text, parse_header_equals
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import add_who_and_where, aligned, cluster_named, user_named
+from groups.management.cli import add_who_and_where, aligned, awaiting_approval, cluster_named, user_named
 from groups.models import Operation
 from groups.operations import replays as replay
 from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_time_ms
@@ -124,12 +124,7 @@ class Command(BaseCommand):
         out = self.stdout if options["output"] == "table" else self.stderr
         if operation.is_awaiting_approval:
             # Approval is a different person's decision, taken on the web; a worker runs it then.
-            out.write(
-                f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
-                f"user with the {access.ROLE_NEEDED['approve']} role to approve it before "
-                f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was written; a worker copies the "
-                "records once it is approved."
-            )
+            out.write(awaiting_approval(operation, cluster, untouched="written", then="copies the records"))
             return
         # An unexpected error is already logged and recorded on the operation by run_replay;
         # the operation's status and error below say what happened.

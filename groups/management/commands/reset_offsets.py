@@ -19,7 +19,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import add_who_and_where, aligned, cluster_named, dash, user_named
+from groups.management.cli import (
+    add_strategies,
+    add_who_and_where,
+    aligned,
+    awaiting_approval,
+    cluster_named,
+    dash,
+    user_named,
+)
 from groups.models import Cluster, Operation
 from groups.operations import resets
 from groups.planning import inputs
@@ -63,12 +71,7 @@ class Command(BaseCommand):
             help="a topic, or some of its partitions (orders:0,2); repeatable",
         )
 
-        strategy = parser.add_mutually_exclusive_group(required=True)
-        for kind, (metavar, text) in CLI_STRATEGIES.items():
-            if metavar:
-                strategy.add_argument(f"--{kind}", metavar=metavar, help=text)
-            else:
-                strategy.add_argument(f"--{kind}", action="store_true", help=text)
+        add_strategies(parser, CLI_STRATEGIES)
 
         mode = parser.add_mutually_exclusive_group(required=True)
         mode.add_argument("--dry-run", action="store_true", help="show the plan; write nothing")
@@ -143,12 +146,7 @@ class Command(BaseCommand):
         if operation.is_awaiting_approval:
             # Approval is a different person's decision, taken on the web; a worker runs it then.
             out = self.stdout if options["output"] == "table" else self.stderr
-            out.write(
-                f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
-                f"user with the {access.ROLE_NEEDED['approve']} role to approve it before "
-                f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was written; a worker applies it "
-                "once it is approved."
-            )
+            out.write(awaiting_approval(operation, cluster, untouched="written", then="applies it"))
             return
         # An unexpected error is already logged and recorded on the operation by run_operation;
         # the operation's status and error below say what happened.

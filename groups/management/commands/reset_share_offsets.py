@@ -18,7 +18,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
 from groups.kafka import ConsoleError, client_for, share_client_for
-from groups.management.cli import add_who_and_where, aligned, cluster_named, dash, user_named
+from groups.management.cli import (
+    add_strategies,
+    add_who_and_where,
+    aligned,
+    awaiting_approval,
+    cluster_named,
+    dash,
+    user_named,
+)
 from groups.models import Operation
 from groups.operations import resets, share_resets
 from groups.planning import resets as planning
@@ -49,12 +57,7 @@ class Command(BaseCommand):
             metavar="TOPIC[:P,P]",
             help="a topic, or some of its partitions (orders:0,2); repeatable",
         )
-        strategy = parser.add_mutually_exclusive_group(required=True)
-        for kind, (metavar, text) in CLI_STRATEGIES.items():
-            if metavar:
-                strategy.add_argument(f"--{kind}", metavar=metavar, help=text)
-            else:
-                strategy.add_argument(f"--{kind}", action="store_true", help=text)
+        add_strategies(parser, CLI_STRATEGIES)
         mode = parser.add_mutually_exclusive_group(required=True)
         mode.add_argument("--dry-run", action="store_true", help="show the plan; write nothing")
         mode.add_argument("--execute", action="store_true", help="apply the plan (needs --reason)")
@@ -110,12 +113,7 @@ class Command(BaseCommand):
         )
         out = self.stdout if options["output"] == "table" else self.stderr
         if operation.is_awaiting_approval:
-            out.write(
-                f"Operation #{operation.pk} is awaiting approval: cluster '{cluster.name}' requires another "
-                f"user with the {access.ROLE_NEEDED['approve']} role to approve it before "
-                f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was written; a worker applies it "
-                "once it is approved."
-            )
+            out.write(awaiting_approval(operation, cluster, untouched="written", then="applies it"))
             return
         # An unexpected error is logged and recorded on the operation by run_operation; its status says.
         with contextlib.suppress(Exception):
