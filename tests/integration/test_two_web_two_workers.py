@@ -109,9 +109,11 @@ def test_resets_through_two_web_processes_run_once_each_one_at_a_time_on_two_wor
     # A redelivered task: the same operation handed to the workers a second time, racing the first.
     from console.celery import app
 
-    app.conf.broker_url = own_redis
-    for operation_id in operation_ids:
-        app.send_task("groups.tasks.run_operation", args=[operation_id])
+    # On a connection of its own: the app's pooled one, opened by earlier tests, leads to the run's Redis,
+    # whose shared worker would take the duplicates instead of these two workers.
+    with app.connection_for_write(own_redis) as connection:
+        for operation_id in operation_ids:
+            app.send_task("groups.tasks.run_operation", args=[operation_id], connection=connection)
 
     # A run moves its row to the final status, then writes the audit event: wait for both.
     def all_recorded() -> bool:
