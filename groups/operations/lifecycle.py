@@ -404,6 +404,21 @@ def reap() -> list[int]:
     return reaped
 
 
+def fail_silent(operations: list[Operation], state_of: Callable[[Operation], str]) -> list[int]:
+    """Fail each of `operations` (stale ones) as the run that went silent, saying `state_of` it; their ids.
+
+    Should a late run have finished one meanwhile, `finish` refuses and it is left as that run left it.
+    """
+    failed = []
+    for operation in operations:
+        if Run.kinds[operation.kind](operation, operation.replay_attempt).finish(
+            Operation.Status.FAILED,
+            error=f"The worker running this operation stopped without reporting back. {state_of(operation)}",
+        ):
+            failed.append(operation.pk)
+    return failed
+
+
 def stale(kinds: list[str], silent_for: timedelta) -> list[Operation]:
     """Running operations of these kinds that have not reported for `silent_for`."""
     cutoff = timezone.now() - silent_for

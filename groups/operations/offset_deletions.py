@@ -325,15 +325,7 @@ def reap_stale_deletions(stale_after: timedelta | None = None) -> list[int]:
     """Mark deletions whose worker vanished as failed, saying whether the offsets are gone."""
     if stale_after is None:
         stale_after = timedelta(seconds=settings.OPERATION_STALE_AFTER)
-    reaped = []
-    for operation in lifecycle.stale([Operation.Kind.DELETE_OFFSETS], stale_after):
-        state = _offsets_state(operation)
-        # As the run that went silent: should a late run have finished it meanwhile, the reaper does nothing.
-        if OffsetDeletionRun(operation, operation.replay_attempt).finish(
-            Operation.Status.FAILED, error=f"The worker running this operation stopped without reporting back. {state}"
-        ):
-            reaped.append(operation.pk)
-    return reaped
+    return lifecycle.fail_silent(lifecycle.stale([Operation.Kind.DELETE_OFFSETS], stale_after), _offsets_state)
 
 
 def _offsets_state(operation: Operation) -> str:

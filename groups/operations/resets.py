@@ -412,15 +412,7 @@ def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:
         stale_after = timedelta(seconds=settings.OPERATION_STALE_AFTER)
     stale = lifecycle.stale(list(GROUP_KINDS), stale_after)
     current = _current_offsets([operation for operation in stale if operation.kind == Operation.Kind.RESET])
-    reaped = []
-    for operation in stale:
-        state = _offsets_state(operation, current.get(operation.cluster_id))
-        # As the run that went silent: should a late run have finished it meanwhile, the reaper does nothing.
-        if lifecycle.Run.kinds[operation.kind](operation, operation.replay_attempt).finish(
-            Operation.Status.FAILED, error=f"The worker running this operation stopped without reporting back. {state}"
-        ):
-            reaped.append(operation.pk)
-    return reaped
+    return lifecycle.fail_silent(stale, lambda operation: _offsets_state(operation, current.get(operation.cluster_id)))
 
 
 def _current_offsets(operations: list[Operation]) -> dict[int, dict[str, dict[TP, int]] | ConsoleError]:

@@ -97,13 +97,5 @@ class ShareDeletionRun(lifecycle.Run, kind=Operation.Kind.SHARE_DELETE):
     @staticmethod
     def reap_stale() -> list[int]:
         """Fail the share-group deletions whose worker vanished; whether it applied is for a person to check."""
-        stale_after = timedelta(seconds=settings.OPERATION_STALE_AFTER)
-        reaped = []
-        for operation in lifecycle.stale([Operation.Kind.SHARE_DELETE], stale_after):
-            if ShareDeletionRun(operation, operation.replay_attempt).finish(
-                Operation.Status.FAILED,
-                error="The worker running this operation stopped without reporting back. "
-                "Check whether the share group still exists before retrying.",
-            ):
-                reaped.append(operation.pk)
-        return reaped
+        stale = lifecycle.stale([Operation.Kind.SHARE_DELETE], timedelta(seconds=settings.OPERATION_STALE_AFTER))
+        return lifecycle.fail_silent(stale, lambda _: "Check whether the share group still exists before retrying.")

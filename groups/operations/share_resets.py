@@ -217,13 +217,5 @@ class ShareResetRun(lifecycle.Run, kind=Operation.Kind.SHARE_RESET):
     @staticmethod
     def reap_stale() -> list[int]:
         """Fail the share resets whose worker vanished; whether the reset applied is for a person to check."""
-        stale_after = timedelta(seconds=settings.OPERATION_STALE_AFTER)
-        reaped = []
-        for operation in lifecycle.stale([Operation.Kind.SHARE_RESET], stale_after):
-            if ShareResetRun(operation, operation.replay_attempt).finish(
-                Operation.Status.FAILED,
-                error="The worker running this operation stopped without reporting back. "
-                "Check the share group's start offsets before retrying.",
-            ):
-                reaped.append(operation.pk)
-        return reaped
+        stale = lifecycle.stale([Operation.Kind.SHARE_RESET], timedelta(seconds=settings.OPERATION_STALE_AFTER))
+        return lifecycle.fail_silent(stale, lambda _: "Check the share group's start offsets before retrying.")
