@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := redis-server chromium kcat postgresql
+APT_PACKAGES := redis-server chromium kcat postgresql wrk
 STAMP := $(VENV)/.requirements-installed
 DEV_STAMP := $(VENV)/.dev-requirements-installed
 
@@ -18,6 +18,7 @@ install: $(STAMP) system-packages
 system-packages:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v kcat >/dev/null || missing="$$missing kcat"; \
 	command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \

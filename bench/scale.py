@@ -38,7 +38,7 @@ from pathlib import Path
 from console_env import ROOT, console_on_local_kafka  # also puts the repository on sys.path
 from measure import run_measured
 from seed_scale import TIERS, Tier, check, seed
-from web_load import LoadResult, default_workers, drive, served_console
+from web_load import LoadResult, WrkResult, default_workers, drive, drive_wrk, served_console
 
 from localkafka import LocalKafkaError
 from localkafka.broker import LocalKafka, tool_command
@@ -51,6 +51,7 @@ API_PATH = f"/api/clusters/{CLUSTER}/groups/?sort=-lag&per_page=50"
 COLLECTOR_SPEEDUP_TARGET = 30
 COLLECTOR_RSS_TARGET = 300 * 2**20
 PAGE_P95_TARGET_S = 0.150
+BEHIND_TLS_PROXY = {"X-Forwarded-Proto": "https"}
 MB = 2**20
 
 
@@ -63,6 +64,13 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the broker running afterwards")
     parser.add_argument("--skip", action="append", choices=PARTS, default=[], help="leave a part out (repeatable)")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients on the pages")
+    parser.add_argument(
+        "--driver",
+        choices=("wrk", "python"),
+        default="wrk",
+        help="the pages' load generator: wrk (compiled, default) or Python threads (checks every body)",
+    )
+    parser.add_argument("--seconds", type=float, default=20, help="how long wrk loads each page")
     parser.add_argument("--requests", type=int, default=25, help="requests per client and page, at most")
     parser.add_argument("--budget", type=float, default=60, help="seconds a page's load may start requests")
     parser.add_argument("--workers", type=int, default=default_workers(), help="gunicorn workers")
@@ -117,12 +125,16 @@ def _run(args, parser: argparse.ArgumentParser, tier: Tier, state: Path, broker:
             f"{results['live_members_ready_s']:.1f} s"
         )
 
-        # Served as in production (DEBUG off, so real keys); the bench creates the session that gunicorn
-        # checks, so both share the secret key.
+        # Served as in production (DEBUG off, so real keys), behind a TLS-terminating proxy: the load
+        # sends X-Forwarded-Proto as the proxy would, else every request is redirected to https. The
+        # bench creates the session that gunicorn checks, so both share the secret key.
         os.environ.update(
             {
                 "KAFKA_BOOTSTRAP": bootstrap,
                 "DEBUG": "0",
+                "SECURE_PROXY_SSL_HEADER_NAME": "HTTP_X_FORWARDED_PROTO",
+                # The content-hashed copies whitenoise serves with DEBUG off; gathered before serving.
+                "STATIC_ROOT": str(RESULTS / "static"),
                 "SECRET_KEY": secrets.token_urlsafe(40),
                 "AUDIT_HMAC_KEY": f"bench:{secrets.token_urlsafe(40)}",
                 "ALLOWED_HOSTS": "127.0.0.1",
@@ -374,8 +386,10 @@ def _pages(args, cluster, tier: str) -> dict:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.models import User
     from django.contrib.sessions.backends.db import SessionStore
+    from django.core.management import call_command
 
-    from groups.models import ApiToken, Grant
+    from groups.models import ApiToken, Grant, Snapshot
+    from groups.snapshot.collector import collect
 
     # A viewer with a grant, not a superuser: the list then goes through the grant filter as most users' does.
     user = User.objects.create_user("bench-viewer")
@@ -393,23 +407,31 @@ def _pages(args, cluster, tier: str) -> dict:
     pages = {
         "html": (
             HTML_PATH,
-            {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}"},
+            {"Cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}", **BEHIND_TLS_PROXY},
             lambda body: marker in body,
         ),
         "api": (
             API_PATH,
-            {"Authorization": f"Token {ApiToken.issue(user)}"},
+            {"Authorization": f"Token {ApiToken.issue(user)}", **BEHIND_TLS_PROXY},
             lambda body: bool(json.loads(body).get("groups")),
         ),
     }
+    call_command("collectstatic", interactive=False, verbosity=0)
+    if not Snapshot.objects.filter(cluster=cluster).exists():  # the collector part was skipped
+        print(f"\npages: {collect(cluster).describe()}")
     # Kept after the run (the database is not): a page that fails says why in it.
     log = RESULTS / f"gunicorn-{tier}.log"
     log.unlink(missing_ok=True)
-    out: dict = {"workers": args.workers, "threads": args.threads, "clients": args.clients}
+    out: dict = {"workers": args.workers, "threads": args.threads, "clients": args.clients, "driver": args.driver}
     print(
         f"\npages: gunicorn {args.workers} workers x {args.threads} thread{'s' if args.threads > 1 else ''}, "
-        f"{args.clients} concurrent clients, up to {args.requests} requests each, new requests for "
-        f"{args.budget:.0f} s (target p95 < {PAGE_P95_TARGET_S * 1000:.0f} ms, flat from S to M); "
+        + (
+            f"{args.clients} concurrent wrk connections for {args.seconds:g} s each page "
+            if args.driver == "wrk"
+            else f"{args.clients} concurrent Python clients, up to {args.requests} requests each, new requests for "
+            f"{args.budget:.0f} s "
+        )
+        + f"(target p95 < {PAGE_P95_TARGET_S * 1000:.0f} ms, flat from S to M); "
         f"server log: {log.relative_to(ROOT)}"
     )
     with served_console(dict(os.environ), workers=args.workers, threads=args.threads, log_path=log) as served:
@@ -419,27 +441,36 @@ def _pages(args, cluster, tier: str) -> dict:
             drive(port, path, headers, check=body_ok, clients=args.workers, requests_per_client=1, budget_s=1)
             alone = drive(port, path, headers, check=body_ok, clients=1, requests_per_client=3, budget_s=args.budget)
             cpu_before = served.cpu_seconds()
-            load = drive(
-                port,
-                path,
-                headers,
-                check=body_ok,
-                clients=args.clients,
-                requests_per_client=args.requests,
-                budget_s=args.budget,
-            )
-            answered = len(load.latencies_s) + sum(load.errors.values())
+            load: LoadResult | WrkResult
+            if args.driver == "wrk":
+                load = drive_wrk(port, path, headers, clients=args.clients, seconds=args.seconds)
+            else:
+                load = drive(
+                    port,
+                    path,
+                    headers,
+                    check=body_ok,
+                    clients=args.clients,
+                    requests_per_client=args.requests,
+                    budget_s=args.budget,
+                )
+            summary = load.summary()
+            answered = summary["requests_ok"] + sum(summary["errors"].values())
             cpu_ms = (served.cpu_seconds() - cpu_before) * 1000 / answered if answered else None
-            out[name] = {**load.summary(), "alone_p50_s": alone.percentile(50), "server_cpu_ms_per_request": cpu_ms}
-            _print_load(name, load, alone, cpu_ms)
+            # wrk checks statuses only: the body must still be the page after the load.
+            after = drive(port, path, headers, check=body_ok, clients=1, requests_per_client=1, budget_s=args.budget)
+            if after.errors:
+                late = {f"after the load: {kind}": n for kind, n in after.errors.items()}
+                summary["errors"] = {**summary["errors"], **late}
+            out[name] = {**summary, "alone_p50_s": alone.percentile(50), "server_cpu_ms_per_request": cpu_ms}
+            _print_load(name, summary, alone, cpu_ms)
     _compare_tiers(tier, out)
     return out
 
 
-def _print_load(name: str, load: LoadResult, alone: LoadResult, cpu_ms: float | None) -> None:
-    s = load.summary()
+def _print_load(name: str, s: dict, alone: LoadResult, cpu_ms: float | None) -> None:
     if not s["requests_ok"]:
-        print(f"  {name.upper():<4} {load.path}: no good answer; errors {s['errors']}")
+        print(f"  {name.upper():<4} {s['path']}: no good answer; errors {s['errors']}")
         return
     alone_p50 = alone.percentile(50)
     if alone_p50 is not None:
@@ -450,7 +481,7 @@ def _print_load(name: str, load: LoadResult, alone: LoadResult, cpu_ms: float | 
     verdict = "meets" if s["p95_s"] < PAGE_P95_TARGET_S else "misses"
     errors = f", errors {s['errors']}" if s["errors"] else ""
     print(
-        f"  {name.upper():<4} {load.path}: p50 {s['p50_s'] * 1000:,.0f} ms, p95 {s['p95_s'] * 1000:,.0f} ms, "
+        f"  {name.upper():<4} {s['path']}: p50 {s['p50_s'] * 1000:,.0f} ms, p95 {s['p95_s'] * 1000:,.0f} ms, "
         f"max {s['max_s'] * 1000:,.0f} ms over {s['requests_ok']} requests in {s['wall_s']:.1f} s "
         f"({s['requests_per_s']:.1f} req/s){errors}; p95 {verdict} the target "
         f"({s['p95_s'] / PAGE_P95_TARGET_S:.1f}x of it)"

@@ -1,16 +1,21 @@
 """Serve the console with gunicorn on 127.0.0.1 and drive a bounded load of concurrent GETs at it.
 
-The load stops by itself: each client makes at most `requests_per_client` requests and starts
-none after `budget_s`, so a page that takes seconds per request (today's list pages rescan the
-cluster) still gives a figure in bounded time, with the number of requests it managed.
+Two drivers. `drive_wrk` runs wrk (Debian's package, which `make install` installs), a compiled
+client: on a two-core machine a load generator written in Python takes a large share of the CPU
+the server is measured on, and its threads' wait for the GIL shows up as latency. `drive` is the
+Python one, kept for what wrk does not do: checking each answer's body, and small warm-up or
+one-client runs. Its load stops by itself: each client makes at most `requests_per_client`
+requests and starts none after `budget_s`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import math
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -53,6 +58,71 @@ class LoadResult:
             "max_s": max(self.latencies_s, default=None),
             "requests_per_s": done / self.wall_s if self.wall_s else None,
         }
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What wrk measured: its percentiles (it keeps every latency in a histogram), counts and errors."""
+
+    path: str
+    clients: int
+    wall_s: float
+    requests: int
+    errors: dict[str, int]
+    p50_s: float
+    p95_s: float
+    p99_s: float
+    max_s: float
+
+    def summary(self) -> dict:
+        good = self.requests - self.errors.get("not_200", 0)
+        return {
+            "path": self.path,
+            "clients": self.clients,
+            "requests_ok": good,
+            "errors": {kind: n for kind, n in self.errors.items() if n},
+            "wall_s": self.wall_s,
+            "p50_s": self.p50_s,
+            "p95_s": self.p95_s,
+            "p99_s": self.p99_s,
+            "max_s": self.max_s,
+            "requests_per_s": good / self.wall_s if self.wall_s else None,
+            "driver": "wrk",
+        }
+
+
+WRK_SCRIPT = Path(__file__).with_name("wrk_report.lua")
+
+
+def drive_wrk(port: int, path: str, headers: dict[str, str], *, clients: int, seconds: float) -> WrkResult:
+    """`clients` connections GETting `path` back to back for `seconds`, from wrk's two threads.
+
+    Answers other than 200 are errors ("not_200"); wrk reads no body: callers check one with `drive`
+    before and after.
+    """
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed: `make install` installs it (Debian package wrk).")
+    argv = [wrk, "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{seconds:g}s", "--timeout", "60s"]
+    for name, value in headers.items():
+        argv += ["-H", f"{name}: {value}"]
+    argv += ["-s", str(WRK_SCRIPT), f"http://{HOST}:{port}{path}"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("WRK-JSON ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr[-2000:] or done.stdout[-2000:]}")
+    figures = json.loads(line.removeprefix("WRK-JSON "))
+    return WrkResult(
+        path=path,
+        clients=clients,
+        wall_s=figures["duration_us"] / 1e6,
+        requests=figures["requests"],
+        errors={kind: figures[kind] for kind in ("connect", "read", "write", "status", "timeout", "not_200")},
+        p50_s=figures["p50_us"] / 1e6,
+        p95_s=figures["p95_us"] / 1e6,
+        p99_s=figures["p99_us"] / 1e6,
+        max_s=figures["max_us"] / 1e6,
+    )
 
 
 @dataclass(frozen=True)
