@@ -1,7 +1,9 @@
 """Run the integration tests on SQLite and on PostgreSQL, and the browser tests, at the same time.
 
 Each pass is its own pytest session with its own broker, Redis, Celery worker and temporary
-directory; most of a pass is spent waiting on them, so the three share two cores well. The first
+directory; much of a pass is spent waiting on them (rounds, rebalances, retries), so the passes
+share two cores well. The SQLite pass, the longest, runs in two pytest-xdist processes, whole
+modules to each (each process starts its own broker, Redis and worker, as a session does). The first
 pass prints as it goes; the others write to files, printed once all have ended so the passes never
 interleave. Exits non-zero if any pass failed, and says which.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSES = {
-    "integration on SQLite": ["tests/integration"],
+    "integration on SQLite": ["tests/integration", "-n", "2", "--dist", "loadfile"],
     "integration on PostgreSQL": ["tests/integration", "--database=postgres"],
     "browser (Chromium) on SQLite": ["tests/browser"],
 }

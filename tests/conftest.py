@@ -14,15 +14,17 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """On PostgreSQL, run only the tests that use the database: the others (Kafka alone, the tooling) do
-    the same on either, and the SQLite run has them."""
+    """On PostgreSQL, run only the tests whose outcome may depend on the engine: those that use the
+    database, less the modules marked `engine_neutral` (there the database holds only fixtures and
+    what is checked is Kafka's). The SQLite run has them all."""
     if config.getoption("database") != "postgres":
         return
     database_fixtures = {"db", "transactional_db", "django_db_setup"}
     keep, drop = [], []
     for item in items:
         uses_database = item.get_closest_marker("django_db") or database_fixtures & set(item.fixturenames)
-        (keep if uses_database else drop).append(item)
+        neutral = item.get_closest_marker("engine_neutral")
+        (keep if uses_database and not neutral else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -75,8 +75,11 @@ def install_handlers(api: NinjaAPI) -> None:
 
     def handle(request: HttpRequest, exc: Exception) -> HttpResponse:
         status, code, message, extra = _failure(exc)
-        if status >= 500:
+        if code == "INTERNAL":
             logger.error("API %s %s failed", request.method, request.path, exc_info=exc)
+        elif status >= 500:
+            # Kafka away, no snapshot yet: the answer says what to do; a traceback would only bury it.
+            logger.warning("API %s %s answered %s: %s", request.method, request.path, status, message)
         return api.create_response(request, {"error": message, "code": code, **extra}, status=status)
 
     for kind in _HANDLED:

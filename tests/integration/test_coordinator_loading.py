@@ -18,7 +18,10 @@ from groups.models import Cluster
 from localkafka.broker import LocalKafka
 from tests import kafkatools as kt
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral("the client's retries while Kafka loads a coordinator"),
+]
 
 
 def test_committed_offsets_from_a_broker_that_just_started(tmp_path):

@@ -24,7 +24,10 @@ from localkafka.redis_server import stop_redis
 from tests.kafkatools import wait_for
 from tests.web_server import HttpSession
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral("the demo's tooling and workload; the console it starts keeps its own database"),
+]
 
 T = TypeVar("T")
 

@@ -26,7 +26,11 @@ from groups.operations import resets
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db,
+    pytest.mark.engine_neutral("what is checked is how KIP-848 groups read from Kafka"),
+]
 
 
 def _tables(stdout: str) -> list[dict[str, str]]:

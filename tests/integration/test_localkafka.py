@@ -20,7 +20,10 @@ from localkafka.broker import KAFKA_VERSION, LocalKafka, ensure_jars, run_tool
 from localkafka.redis_server import ensure_redis, redis_status, stop_redis
 from tests import kafkatools as kt
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral("the broker tooling"),
+]
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,10 @@ from groups.kafka import TP, LogOffsets, client_for
 from groups.kafka.collect import OffsetsReader
 from tests import kafkatools as kt
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral("the ListOffsets reader against the broker"),
+]
 
 
 def _produce_at(bootstrap: str, topic: str, partition: int, timestamps: list[int]) -> None:

@@ -18,7 +18,10 @@ from groups.models import AlertRule, AlertState, Operation, Replay
 from groups.snapshot.collector import COLLECTED, collect
 from tests import kafkatools as kt
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral("how figures are written on pages"),
+]
 
 # p0: log 100..2600, committed 1175 (lag 1,425); p1: log 50..1300, committed 1240 (lag 60).
 LOG = {0: (100, 2600), 1: (50, 1300)}

@@ -9,7 +9,10 @@ from groups.models import AuditEvent, Operation
 from groups.snapshot.collector import COLLECTED, collect
 from tests import kafkatools as kt
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral("the answer to unknown clusters, groups and topics"),
+]
 
 
 @pytest.fixture

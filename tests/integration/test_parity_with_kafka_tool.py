@@ -7,7 +7,11 @@ import pytest
 from groups.snapshot.collector import COLLECTED, collect
 from localkafka.broker import run_tool
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db,
+    pytest.mark.engine_neutral("figures are compared with Kafka's own tool"),
+]
 
 
 def _tables(stdout: str) -> list[dict[str, str]]:

@@ -22,7 +22,10 @@ from localkafka.broker import run_tool
 from tests import kafkatools as kt
 from tests.databases import shared_database_url
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral("plans are compared with Kafka's own tool; the database holds the cluster and users"),
+]
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 CLI_USER = "cli-operator"

@@ -19,7 +19,10 @@ from groups.snapshot.collector import COLLECTED, FAILED, collect
 from localkafka.tls import make_ca
 from tests import kafkatools as kt
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral("SASL and TLS towards the broker"),
+]
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,10 @@ from groups.kafka import ShareClient, ShareGroupNotFound
 from groups.models import Cluster
 from tests import kafkatools as kt
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.engine_neutral("share groups are read live from Kafka"),
+]
 
 
 @pytest.fixture

@@ -11,7 +11,10 @@ from groups.kafka import TP, ShareClient, ShareGroupNotFound
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral("figures are compared with Kafka's own tool"),
+]
 
 
 def _tables(stdout: str) -> list[dict[str, str]]:

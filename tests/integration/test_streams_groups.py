@@ -19,7 +19,12 @@ from localkafka.broker import run_tool
 from tests import kafkatools as kt
 from tests.streamsapp import WordCount
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral(
+        "how streams groups read from Kafka; the snapshot they land in is tested on both engines by test_collector"
+    ),
+]
 
 
 def _tool(bootstrap: str, group: str, *args: str) -> list[dict[str, str]]:

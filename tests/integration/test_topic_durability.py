@@ -14,7 +14,11 @@ from groups.kafka.durability import read_replication
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db,
+    pytest.mark.engine_neutral("topic settings read from Kafka"),
+]
 
 
 @pytest.fixture
