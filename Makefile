@@ -48,11 +48,10 @@ check: $(DEV_STAMP)
 	@$(VENV)/bin/ruff format --check .
 	@$(VENV)/bin/mypy groups console
 
-# Checks first; unit tests once; then three passes at the same time (tests/all_passes.py): integration
-# tests on SQLite, integration tests on a throwaway PostgreSQL, browser tests. Each has its own broker,
-# Redis and worker, and most of a pass is spent waiting on them, so they share two cores well.
+# Checks first; then four passes at the same time (tests/all_passes.py): integration tests on SQLite
+# and on a throwaway PostgreSQL (each in two processes), browser tests, unit tests. Each process has its
+# own broker, Redis and worker, and much of a pass is spent waiting on them, so they share two cores well.
 test: install check
-	@$(PY) -m pytest tests/unit
 	@$(PY) tests/all_passes.py
 
 unit: $(STAMP)

@@ -1,9 +1,10 @@
-"""Run the integration tests on SQLite and on PostgreSQL, and the browser tests, at the same time.
+"""Run the integration tests on SQLite and on PostgreSQL, the browser tests and the unit tests, at the same time.
 
 Each pass is its own pytest session with its own broker, Redis, Celery worker and temporary
 directory; much of a pass is spent waiting on them (rounds, rebalances, retries), so the passes
-share two cores well. The SQLite pass, the longest, runs in two pytest-xdist processes, whole
-modules to each (each process starts its own broker, Redis and worker, as a session does). The first
+share two cores well. Each integration pass runs in two pytest-xdist processes, whole modules to
+each (each process starts its own broker, Redis, worker and, on PostgreSQL, server, as a session
+does). The first
 pass prints as it goes; the others write to files, printed once all have ended so the passes never
 interleave. Exits non-zero if any pass failed, and says which.
 """
@@ -19,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PASSES = {
     "integration on SQLite": ["tests/integration", "-n", "2", "--dist", "loadfile"],
-    "integration on PostgreSQL": ["tests/integration", "--database=postgres"],
+    "integration on PostgreSQL": ["tests/integration", "--database=postgres", "-n", "2", "--dist", "loadfile"],
     "browser (Chromium) on SQLite": ["tests/browser"],
+    "unit": ["tests/unit"],
 }
 
 

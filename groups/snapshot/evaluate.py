@@ -437,6 +437,15 @@ def evaluate(
         for tp, lag, seconds in committed_lags:
             readers.setdefault(tp.topic, {}).setdefault(group_id, []).append((lag, seconds))
     statuses = {row.group_id: row.status for row in groups}
+    # A share group commits nothing; it reads a topic where the broker keeps its share-partitions, and
+    # its lag there is the broker's. It has no status: the rules judge committed offsets.
+    for group_id, share_partitions in sorted(reading.share_offsets.items()):
+        if group_id not in statuses:
+            continue
+        statuses[group_id] = ""
+        for share_partition in share_partitions:
+            on_topic = readers.setdefault(share_partition.tp.topic, {}).setdefault(group_id, [])
+            on_topic.append((share_partition.lag, None))
     topic_rows = []
     for name in sorted(reading.topics):
         topic = reading.topics[name]

@@ -163,6 +163,7 @@ def test_a_deleted_group_and_a_deleted_topic_disappear_from_the_next_snapshot(
 
 
 @pytest.mark.django_db
+@pytest.mark.engine_neutral("a stopped broker and what the round tells of it; the stale mark is one UPDATE")
 def test_a_stopped_broker_leaves_the_previous_snapshot_served_and_stale_with_the_reason(
     tmp_path, use_test_redis, settings
 ):
@@ -353,6 +354,9 @@ def test_beat_runs_each_clusters_round_at_its_period_on_the_collection_queue(clu
 
 
 @pytest.mark.django_db
+@pytest.mark.engine_neutral(
+    "lag in seconds and status over real time; the rows it writes are those every collector test writes"
+)
 def test_a_group_that_stops_consuming_lags_by_the_time_it_stopped_and_is_ok_again_once_caught_up(
     cluster, kafka_bootstrap, unique, use_test_redis, settings
 ):

@@ -65,6 +65,11 @@ def test_a_topic_shows_its_share_and_consumer_readers_with_types_lags_and_links(
     assert f'href="/clusters/local/share-groups/{share}/"' in body
     assert f'href="/clusters/local/groups/{classic}/"' in body
     assert 'id="reader-count">2<' in body
+    # The topic's row, which the topic list and its API read, counts the share group and its lag too.
+    listed = viewer_client.get(reverse("api:api_topics", args=["local"]) + f"?q={topic}")
+    assert listed.status_code == 200
+    (row,) = [t for t in json.loads(listed.content)["topics"] if t["topic"] == topic]
+    assert (row["groups"], row["lag"]) == (2, 10)
     api = viewer_client.get(reverse("api:api_topic", args=["local", topic]))
     assert api.status_code == 200
     by_group = {r["group"]: r for r in json.loads(api.content)["readers"]}
