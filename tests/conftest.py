@@ -13,6 +13,13 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_configure(config):
+    """The tools' JVMs (run a few hundred times a run) share one class-data archive: localkafka.broker."""
+    from localkafka.broker import share_tool_classes
+
+    share_tool_classes()
+
+
 def pytest_collection_modifyitems(config, items):
     """On PostgreSQL, run only the tests whose outcome may depend on the engine: those that use the
     database, less the modules marked `engine_neutral` (there the database holds only fixtures and

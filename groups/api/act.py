@@ -65,8 +65,10 @@ def _reset_preview(
     preview: reset_operations.Preview | SharePreview,
     token: str | None,
     request_url: str,
+    first_records: dict | None = None,
 ) -> dict:
     return {
+        "first_records": first_records,
         "group": preview.group.group_id,
         "state": preview.group.state,
         "plan": reset_operations.plan_rows(preview.plan),
@@ -82,7 +84,8 @@ def _group_reset_preview(request: HttpRequest, cluster, group: str, fields: dict
     resets.require_source_group(request, cluster, fields)
     preview = resets.preview_group_reset(cluster, group, fields, undo_of)
     token = resets.preview_token(preview, resets.TOKEN_SALT, cluster, group, fields, undo_of)
-    return _reset_preview(preview, token, reverse("api:api_reset_request", args=[cluster.name, group]))
+    first = resets.first_records(request, cluster, group, preview.plan) if preview.plan.rows else None
+    return _reset_preview(preview, token, reverse("api:api_reset_request", args=[cluster.name, group]), first)
 
 
 def _share_reset_preview(cluster, group: str, fields: dict, undo_of=None) -> dict:

@@ -91,10 +91,35 @@ class ResetRow(Schema):
     note: str | None
 
 
+class FirstRecord(Schema):
+    topic: str
+    partition: int
+    offset: int = Field(description="The planned offset.")
+    state: str = Field(
+        description="record: the record the group reads first; end: the log ends there (no record yet); "
+        "unread: no answer in time, or the offset left the log meanwhile."
+    )
+    record_offset: int | None = None
+    timestamp_ms: int | None = None
+    timestamp_type: str | None = None
+    time: str | None = None
+    key: str | None = Field(None, description="An excerpt: text as text, other bytes as hex; null for a null key.")
+    value: str | None = Field(None, description="An excerpt, as the key's.")
+
+
+class FirstRecords(Schema):
+    rows: list[FirstRecord] = []
+    error: str = Field("", description="Why the records could not be read.")
+    refused: str = Field("", description="The role that may see them, when the caller lacks it.")
+
+
 class ResetPreview(Schema):
     group: str
     state: str
     plan: list[ResetRow]
+    first_records: FirstRecords | None = Field(
+        None, description="The record each planned partition reads first after the reset (group resets only)."
+    )
     warnings: list[str]
     zone_assumed: bool = Field(description="Whether a time without a zone was read as UTC.")
     blocked_reason: str | None = Field(description="Why this plan cannot be requested; then there is no token.")

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from groups import access, audit, reading
 from groups.forms import VALUE_HINTS, ConfirmForm, DeleteGroupForm, ResetForm
-from groups.kafka import ClusterClient, ConsoleError, GroupDescription, client_for
+from groups.kafka import ConsoleError, GroupDescription, client_for
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle, resets, share_resets
 from groups.planning import resets as planning
@@ -140,19 +140,18 @@ def _preview_page(
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
     if preview.plan.rows:
-        context["first_records"] = _first_records(request, client_for(cluster), cluster, group, preview.plan)
+        context["first_records"] = first_records(request, cluster, group, preview.plan)
     return _page(request, {**context, **previewed(preview, TOKEN_SALT, cluster, group, fields, undo_of)})
 
 
-def _first_records(
-    request: HttpRequest, client: ClusterClient, cluster: Cluster, group: str, plan: planning.ResetPlan
-) -> dict:
-    """What the preview shows of the records the group will read first: them, why not, or who may see them."""
+def first_records(request: HttpRequest, cluster: Cluster, group: str, plan: planning.ResetPlan) -> dict:
+    """What a preview shows of the records the group will read first: {"rows"}, {"error"} (why not) or
+    {"refused"} (the role that may see them). The page and the API show the same."""
     if not access.allowed(request.user, "read_records", cluster):
         return {"refused": access.ROLE_NEEDED["read_records"]}
     try:
         rows = resets.first_records_after(
-            client,
+            client_for(cluster),
             plan,
             actor=request.user.get_username(),
             cluster=cluster.name,

@@ -51,8 +51,9 @@ def describe_violation(violation: dict) -> str:
     )
 
 
-def visit(context, url: str, *, expected_status: int, rules: list[str] | None = None) -> Visit:
-    """Open `url` in a fresh tab of `context`, let it settle, run axe on it and close the tab.
+def visit(context, url: str, *, expected_status: int, rules: list[str] | None = None, axe: bool = True) -> Visit:
+    """Open `url` in a fresh tab of `context`, let it settle, run axe on it (unless `axe` is False) and close
+    the tab.
 
     A fresh tab per page keeps the requests one page aborts on leaving (an htmx poll in flight)
     from being counted against the next one. The document's own status is compared, not reported
@@ -92,11 +93,12 @@ def visit(context, url: str, *, expected_status: int, rules: list[str] | None = 
         # and Playwright's "networkidle" would cost half a second of silence per page.)
         page.wait_for_function(f"() => !document.querySelector('{HTMX_BUSY}')", polling=50)
         settled = time.monotonic()
-        page.add_script_tag(path=str(AXE))
-        options: dict = {"resultTypes": ["violations"]}
-        options["runOnly"] = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
-        result = page.evaluate("(options) => axe.run(document, options)", options)
-        seen.violations = [v for v in result["violations"] if v["impact"] in BLOCKING_IMPACTS]
+        if axe:
+            page.add_script_tag(path=str(AXE))
+            options: dict = {"resultTypes": ["violations"]}
+            options["runOnly"] = {"type": "rule", "values": rules} if rules else {"type": "tag", "values": AXE_TAGS}
+            result = page.evaluate("(options) => axe.run(document, options)", options)
+            seen.violations = [v for v in result["violations"] if v["impact"] in BLOCKING_IMPACTS]
         seen.seconds = {"load": loaded - started, "htmx": settled - loaded, "axe": time.monotonic() - settled}
     finally:
         page.close()

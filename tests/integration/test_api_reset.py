@@ -107,6 +107,15 @@ def test_an_api_reset_plans_what_the_page_and_the_kafka_tool_plan_and_the_worker
         operator, group, {"strategy": "shift-by", "value": "-8", "scope_mode": "topics", "scope": f"{topic}:0,2"}
     )
     assert api_plan == _tool_plan(kafka_bootstrap, group, "--topic", f"{topic}:0,2", "--shift-by", "-8")
+    # As on the page: the record each partition reads first after the reset, its offset the planned one.
+    first = preview["first_records"]
+    assert (first["error"], first["refused"]) == ("", "")
+    assert [(r["topic"], r["partition"], r["state"], r["record_offset"]) for r in first["rows"]] == [
+        (topic, 0, "record", 4),
+        (topic, 2, "record", LOG_START_2),
+    ]
+    assert [(r["key"], r["value"]) for r in first["rows"]] == [("k4", "v4"), ("k30", "v30")]  # as produced
+    assert all(r["timestamp_ms"] > 0 for r in first["rows"])
 
     requested = _post(
         client, preview["request_url"], {"token": preview["token"], "reason": "re-read after the bad deploy"}
