@@ -60,7 +60,7 @@ def _add_groups(page: Exposition, cluster_labels: str, snapshot_id: int, *, per_
     rows = (
         SnapshotGroup.objects.filter(snapshot_id=snapshot_id, replay_operation_id__isnull=True)
         .order_by("group_id")
-        .values_list("group_id", "members", "lag", "lag_seconds", "status", "detail")
+        .values_list("group_id", "members", "lag", "lag_seconds", "status", "detail", "type", "state")
     )
     after = None
     while True:

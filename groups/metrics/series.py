@@ -80,6 +80,15 @@ def new_page() -> Exposition:
             ),
         ),
         (
+            "info",
+            "kafka_console_group_info",
+            "gauge",
+            (
+                "1 for each group, with its type (classic, consumer, share, streams) and state, in the latest "
+                "snapshot: join on group to tell a share group's lag from a consumer group's."
+            ),
+        ),
+        (
             "age",
             "kafka_console_snapshot_age_seconds",
             "gauge",
@@ -147,6 +156,8 @@ class GroupFigures:
     lag_seconds: float | None
     status: str
     detail: str
+    type: str = ""
+    state: str = ""
 
 
 def _owner_labels(owner: list) -> str:
@@ -210,3 +221,4 @@ def add_group(page: Exposition, cluster_labels: str, group: GroupFigures, *, per
         page["sum_lag"].add(labels, group.lag)
     if group.status:
         page["status"].add(f'{labels},status="{label_value(group.status)}"', 1)
+    page["info"].add(f'{labels},type="{label_value(group.type)}",state="{label_value(group.state)}"', 1)

@@ -116,6 +116,12 @@ def test_metrics_equal_the_snapshot_and_the_api_for_every_group_of_a_scenario(
     assert sorted(listed) == sorted(expected)
     unjudged = rows.filter(status="").values_list("group_id", "type", "error")
     assert all(kind == "share" or error for _, kind, error in unjudged), list(unjudged)
+    # Every group, share groups too, has one info series with its type and state.
+    info = {labels["group"]: (labels["type"], labels["state"]) for labels, _ in samples["kafka_console_group_info"]}
+    assert len(info) == len(samples["kafka_console_group_info"])
+    assert info == {
+        g: (kind, state) for g, kind, state in rows.values_list("group_id", "type", "state") if g != checkpoint
+    }
     assert queries.group_row(snapshot, checkpoint).replay_operation_id == replay.pk
     for name in ("kafka_consumergroup_group_sum_lag", *PER_PARTITION):
         assert not _of(samples, name, "local", checkpoint), name

@@ -71,6 +71,19 @@ def test_a_group_id_with_quotes_backslashes_and_newlines_reads_back_unchanged():
     assert sum(1 for line in text.splitlines() if line.startswith("kafka_consumergroup_group_lag{")) == 1
 
 
+def test_each_group_has_one_info_series_with_its_type_and_state_and_a_share_group_no_status():
+    share = series.GroupFigures("workers", 2, 7, None, "", rows.encode_group_detail([]), "share", "Stable")
+    consumer = _group("orders", [_detail()], status="OK")
+    consumer.type, consumer.state = "consumer", "Empty"
+    samples = _samples(_text(share, consumer))
+    assert samples["kafka_console_group_info"] == [
+        ({"cluster_name": "prod", "group": "workers", "type": "share", "state": "Stable"}, 1),
+        ({"cluster_name": "prod", "group": "orders", "type": "consumer", "state": "Empty"}, 1),
+    ]
+    assert [labels["group"] for labels, _ in samples["kafka_console_group_status"]] == ["orders"]
+    assert samples["kafka_consumergroup_group_sum_lag"][0] == ({"cluster_name": "prod", "group": "workers"}, 7)
+
+
 def test_a_partition_without_a_committed_offset_is_left_out_not_reported_as_minus_one():
     group = _group(
         "g",
