@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from groups.models import Cluster, Collection
+from groups.snapshot.queries import MISSED_PERIODS
 
 # One probe must not hang the load balancer's check: each dependency gets this long.
 REDIS_TIMEOUT_SECONDS = 2.0
@@ -56,7 +57,9 @@ def _redis_answers() -> bool:
 
 
 def check() -> Readiness:
-    """Ask the database and Redis, and age each cluster's served snapshot against READY_SNAPSHOT_MAX_AGE."""
+    """Ask the database and Redis, and age each cluster's served snapshot against READY_SNAPSHOT_MAX_AGE, or
+    against MISSED_PERIODS of the cluster's collection period where that is longer (the pages' rule for
+    stale): a cluster collected every ten minutes is not unready five minutes after its round."""
     threshold = settings.READY_SNAPSHOT_MAX_AGE
     database = _database_answers()
     clusters = stale = 0
@@ -64,14 +67,14 @@ def check() -> Readiness:
     if database:
         taken = dict(Collection.objects.filter(snapshot__isnull=False).values_list("cluster_id", "snapshot__taken_at"))
         now = timezone.now()
-        for cluster_id in Cluster.objects.values_list("pk", flat=True):
+        for cluster_id, period in Cluster.objects.values_list("pk", "collect_every_seconds"):
             clusters += 1
             if cluster_id not in taken:
                 stale += 1
                 continue
             age = (now - taken[cluster_id]).total_seconds()
             oldest = age if oldest is None else max(oldest, age)
-            stale += age > threshold
+            stale += age > max(threshold, MISSED_PERIODS * period)
     return Readiness(
         database=database,
         redis=_redis_answers(),

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from groups.kafka import client_for
 from groups.models import AuditEvent, Operation
@@ -47,6 +47,17 @@ def _wait_final(operation: Operation, timeout: float = 60) -> Operation:
 
     kt.wait_for(final, timeout=timeout, interval=0.1, what=f"operation #{operation.pk} to finish")
     return operation
+
+
+# What a partition of a topic just created answers until its leader is in place.
+_NOT_LED_YET = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._UNKNOWN_PARTITION,
+    }
+)
 
 
 def _read(
@@ -88,7 +99,8 @@ def _read(
                 try:
                     return watermarks.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
                 except KafkaException as exc:
-                    if exc.args[0].retriable():
+                    # librdkafka does not flag every "not led yet" answer as retriable.
+                    if exc.args[0].retriable() or exc.args[0].code() in _NOT_LED_YET:
                         return None
                     raise
 
