@@ -8,6 +8,7 @@ password and do not extend the lock, so the person locked out knows when to come
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
@@ -64,7 +65,8 @@ def retry_at(username: str, source_ip: str | None) -> datetime | None:
 
 
 def refusal(retry: datetime) -> str:
-    seconds = max(1, round((retry - timezone.now()).total_seconds()))
+    # Rounded up: told to wait 3 s with 3.4 s left, a person would be refused again.
+    seconds = max(1, math.ceil((retry - timezone.now()).total_seconds()))
     if seconds <= MAX_WAIT.total_seconds():
         return f"Too many failed sign-ins in a row: wait {seconds} second{'s' if seconds != 1 else ''}, then try again."
     return (
