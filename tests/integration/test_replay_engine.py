@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from groups.kafka import client_for
+from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Operation
 from groups.operations import replays as replay
 from localkafka.broker import run_tool
@@ -230,6 +230,14 @@ def test_a_copy_keeps_keys_values_headers_in_order_with_duplicates_and_timestamp
     producer.produce(source, partition=0, key=b"after", value=b"out of range", timestamp=BASE_MS)
     producer.produce(source, partition=1, key=b"after", value=b"in range", timestamp=BASE_MS)
     producer.commit_transaction()
+    # The commit returns before the brokers write its markers; until they do, the last stable offset
+    # stays below the log end and the plan ends a range there, as it should (a transaction is open).
+    client = client_for(cluster)
+    tps = [TP(source, 0), TP(source, 1)]
+    kt.wait_for(
+        lambda: client.stable_offsets(tps) == {tp: ends.end for tp, ends in client.log_offsets(tps).items()},
+        what=f"the commit markers of {source}",
+    )
     # Partition 0: 0-2 plain, 3-5 committed, 6 its marker, 7 "after", 8 marker. The range ends on the
     # marker (offset 6), which is never delivered: the copy must stop by position, not wait for it.
     request = _request(source, target, offsets={0: (0, 7), 1: (0, 5)})
