@@ -11,7 +11,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from groups.models import Cluster, Collection
-from groups.snapshot.queries import MISSED_PERIODS
+from groups.snapshot.queries import overdue_after
 
 # One probe must not hang the load balancer's check: each dependency gets this long.
 REDIS_TIMEOUT_SECONDS = 2.0
@@ -58,23 +58,29 @@ def _redis_answers() -> bool:
 
 def check() -> Readiness:
     """Ask the database and Redis, and age each cluster's served snapshot against READY_SNAPSHOT_MAX_AGE, or
-    against MISSED_PERIODS of the cluster's collection period where that is longer (the pages' rule for
-    stale): a cluster collected every ten minutes is not unready five minutes after its round."""
+    against the pages' own rule for stale (queries.overdue_after) where that allows longer: a cluster
+    collected every ten minutes is not unready five minutes after its round."""
     threshold = settings.READY_SNAPSHOT_MAX_AGE
     database = _database_answers()
     clusters = stale = 0
     oldest: float | None = None
     if database:
-        taken = dict(Collection.objects.filter(snapshot__isnull=False).values_list("cluster_id", "snapshot__taken_at"))
+        served = {
+            cluster_id: (taken_at, round_seconds)
+            for cluster_id, taken_at, round_seconds in Collection.objects.filter(snapshot__isnull=False).values_list(
+                "cluster_id", "snapshot__taken_at", "last_round_seconds"
+            )
+        }
         now = timezone.now()
         for cluster_id, period in Cluster.objects.values_list("pk", "collect_every_seconds"):
             clusters += 1
-            if cluster_id not in taken:
+            if cluster_id not in served:
                 stale += 1
                 continue
-            age = (now - taken[cluster_id]).total_seconds()
+            taken_at, round_seconds = served[cluster_id]
+            age = (now - taken_at).total_seconds()
             oldest = age if oldest is None else max(oldest, age)
-            stale += age > max(threshold, MISSED_PERIODS * period)
+            stale += age > max(threshold, overdue_after(period, round_seconds))
     return Readiness(
         database=database,
         redis=_redis_answers(),

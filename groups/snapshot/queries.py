@@ -22,6 +22,13 @@ from groups.status import Status
 # collector (worker or beat) is not running.
 MISSED_PERIODS = 3
 
+
+def overdue_after(period_seconds: int, last_round_seconds: float | None) -> float:
+    """The age past which a cluster's snapshot is stale although no round failed: MISSED_PERIODS of its
+    collection period, plus how long its last round took."""
+    return MISSED_PERIODS * period_seconds + (last_round_seconds or 0)
+
+
 # A group's headline statuses, least severe first: sorting by status sorts by severity, not by name.
 GROUP_STATUSES = (Status.OK, Status.RESET, Status.WARN, Status.ERR)
 _SEVERITY = Case(
@@ -86,7 +93,7 @@ def latest_snapshot(cluster: Cluster) -> SnapshotInfo:
         collection
         and not reason
         and age is not None
-        and age > MISSED_PERIODS * cluster.collect_every_seconds + (collection.last_round_seconds or 0)
+        and age > overdue_after(cluster.collect_every_seconds, collection.last_round_seconds)
     ):
         reason = (
             f"No collection round has finished for {age:.0f} s (one is due every "
