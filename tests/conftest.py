@@ -14,7 +14,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    """The tools' JVMs (run a few hundred times a run) share one class-data archive: localkafka.broker."""
+    """The tools' JVMs share one class-data archive: localkafka.broker.share_tool_classes."""
     from localkafka.broker import share_tool_classes
 
     share_tool_classes()
