@@ -156,8 +156,8 @@ class GroupFigures:
     lag_seconds: float | None
     status: str
     detail: str
-    type: str = ""
-    state: str = ""
+    type: str
+    state: str
 
 
 def _owner_labels(owner: list) -> str:

@@ -34,10 +34,19 @@ def _group(
     members: int = 0,
     status: str = "OK",
     lag_seconds: float | None = None,
+    kind: str = "consumer",
+    state: str = "Stable",
 ) -> series.GroupFigures:
     lags = [d.lag for d in details if d.lag is not None]
     return series.GroupFigures(
-        group_id, members, sum(lags) if lags else None, lag_seconds, status, rows.encode_group_detail(details)
+        group_id,
+        members,
+        sum(lags) if lags else None,
+        lag_seconds,
+        status,
+        rows.encode_group_detail(details),
+        kind,
+        state,
     )
 
 
@@ -73,8 +82,7 @@ def test_a_group_id_with_quotes_backslashes_and_newlines_reads_back_unchanged():
 
 def test_each_group_has_one_info_series_with_its_type_and_state_and_a_share_group_no_status():
     share = series.GroupFigures("workers", 2, 7, None, "", rows.encode_group_detail([]), "share", "Stable")
-    consumer = _group("orders", [_detail()], status="OK")
-    consumer.type, consumer.state = "consumer", "Empty"
+    consumer = _group("orders", [_detail()], status="OK", state="Empty")
     samples = _samples(_text(share, consumer))
     assert samples["kafka_console_group_info"] == [
         ({"cluster_name": "prod", "group": "workers", "type": "share", "state": "Stable"}, 1),
