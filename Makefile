@@ -6,7 +6,6 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := redis-server chromium kcat postgresql wrk
 STAMP := $(VENV)/.requirements-installed
 DEV_STAMP := $(VENV)/.dev-requirements-installed
 

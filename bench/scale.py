@@ -478,6 +478,8 @@ def _print_load(name: str, s: dict, alone: LoadResult, cpu_ms: float | None) -> 
             f"  {name.upper():<4} one client alone: p50 {alone_p50 * 1000:,.0f} ms "
             f"over {len(alone.latencies_s)} requests"
         )
+    if alone.errors:  # a redirect or a 500 here once went unsaid while the load measured it
+        print(f"  {name.upper():<4} one client alone: errors {dict(alone.errors)}")
     verdict = "meets" if s["p95_s"] < PAGE_P95_TARGET_S else "misses"
     errors = f", errors {s['errors']}" if s["errors"] else ""
     print(

@@ -439,7 +439,7 @@ def evaluate(
     statuses = {row.group_id: row.status for row in groups}
     # A share group commits nothing; it reads a topic where the broker keeps its share-partitions, and
     # its lag there is the broker's. It has no status: the rules judge committed offsets.
-    for group_id, share_partitions in sorted(reading.share_offsets.items()):
+    for group_id, share_partitions in reading.share_offsets.items():
         if group_id not in statuses:
             continue
         statuses[group_id] = ""
