@@ -10,7 +10,7 @@ import functools
 import threading
 import time
 
-from confluent_kafka import Consumer, Producer, ShareConsumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, ShareConsumer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
 
@@ -216,3 +216,91 @@ def commit_many(bootstrap: str, offsets_by_group: dict[str, dict[tuple[str, int]
         result = future.result(timeout=timeout)
         failed = [tp for tp in result.topic_partitions if tp.error is not None]
         assert not failed, f"{group}: {failed}"
+
+
+# What a partition of a topic just created answers until its leader is in place.
+_NOT_LED_YET = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError._UNKNOWN_PARTITION,
+    }
+)
+
+
+def read_records(
+    bootstrap: str, topic: str, *, isolation: str = "read_committed", ranges: dict[int, tuple[int, int]] | None = None
+) -> dict[int, list[tuple]]:
+    """Records per partition as (offset, key, value, headers, timestamp), read as an application would.
+
+    Without `ranges`, each partition from its start to its high watermark.
+    """
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "replay-engine-test-reader",
+            "enable.auto.commit": False,
+            "isolation.level": isolation,
+            "enable.partition.eof": True,
+        }
+    )
+    try:
+        if ranges is None:
+
+            def metadata():
+                found = consumer.list_topics(topic, timeout=10).topics[topic]
+                return found.partitions if found.error is None and found.partitions else None
+
+            partitions = wait_for(metadata, timeout=30, what=f"the metadata of {topic}")
+            # Asked read_uncommitted: a read_committed consumer's query answers the last stable offset,
+            # which trails a just-committed transaction until its markers land.
+            watermarks = Consumer(
+                {
+                    "bootstrap.servers": bootstrap,
+                    "group.id": "replay-engine-test-reader",
+                    "isolation.level": "read_uncommitted",
+                }
+            )
+
+            def ends(p: int) -> tuple[int, int] | None:
+                # A topic just created is in the metadata a moment before its broker leads it.
+                try:
+                    return watermarks.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                except KafkaException as exc:
+                    # librdkafka does not flag every "not led yet" answer as retriable.
+                    if exc.args[0].retriable() or exc.args[0].code() in _NOT_LED_YET:
+                        return None
+                    raise
+
+            try:
+                ranges = {p: wait_for(lambda p=p: ends(p), what=f"the log ends of {topic} {p}") for p in partitions}
+            finally:
+                watermarks.close()
+        wanted = {p: (start, end) for p, (start, end) in ranges.items() if start < end}
+        found: dict[int, list[tuple]] = {p: [] for p in ranges}
+        if wanted:
+            consumer.assign([TopicPartition(topic, p, start) for p, (start, _) in wanted.items()])
+        deadline = time.monotonic() + 30
+        while wanted:
+            assert time.monotonic() < deadline, f"could not read {topic} to its end in time"
+            for message in consumer.consume(num_messages=500, timeout=0.5):
+                p = message.partition()
+                if p not in wanted:
+                    continue
+                if message.error() is None and message.offset() < wanted[p][1]:
+                    found[p].append(
+                        (
+                            message.offset(),
+                            message.key(),
+                            message.value(),
+                            message.headers() or [],
+                            message.timestamp()[1],
+                        )
+                    )
+                if message.offset() + (0 if message.error() else 1) >= wanted[p][1]:
+                    del wanted[p]
+                    consumer.incremental_unassign([TopicPartition(topic, p)])
+        return found
+    finally:
+        consumer.close()

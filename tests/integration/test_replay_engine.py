@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Operation
@@ -47,94 +47,6 @@ def _wait_final(operation: Operation, timeout: float = 60) -> Operation:
 
     kt.wait_for(final, timeout=timeout, interval=0.1, what=f"operation #{operation.pk} to finish")
     return operation
-
-
-# What a partition of a topic just created answers until its leader is in place.
-_NOT_LED_YET = frozenset(
-    {
-        KafkaError.NOT_LEADER_FOR_PARTITION,
-        KafkaError.LEADER_NOT_AVAILABLE,
-        KafkaError.UNKNOWN_TOPIC_OR_PART,
-        KafkaError._UNKNOWN_PARTITION,
-    }
-)
-
-
-def _read(
-    bootstrap: str, topic: str, *, isolation: str = "read_committed", ranges: dict[int, tuple[int, int]] | None = None
-) -> dict[int, list[tuple]]:
-    """Records per partition as (offset, key, value, headers, timestamp), read as an application would.
-
-    Without `ranges`, each partition from its start to its high watermark.
-    """
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "replay-engine-test-reader",
-            "enable.auto.commit": False,
-            "isolation.level": isolation,
-            "enable.partition.eof": True,
-        }
-    )
-    try:
-        if ranges is None:
-
-            def metadata():
-                found = consumer.list_topics(topic, timeout=10).topics[topic]
-                return found.partitions if found.error is None and found.partitions else None
-
-            partitions = kt.wait_for(metadata, timeout=30, what=f"the metadata of {topic}")
-            # Asked read_uncommitted: a read_committed consumer's query answers the last stable offset,
-            # which trails a just-committed transaction until its markers land.
-            watermarks = Consumer(
-                {
-                    "bootstrap.servers": bootstrap,
-                    "group.id": "replay-engine-test-reader",
-                    "isolation.level": "read_uncommitted",
-                }
-            )
-
-            def ends(p: int) -> tuple[int, int] | None:
-                # A topic just created is in the metadata a moment before its broker leads it.
-                try:
-                    return watermarks.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-                except KafkaException as exc:
-                    # librdkafka does not flag every "not led yet" answer as retriable.
-                    if exc.args[0].retriable() or exc.args[0].code() in _NOT_LED_YET:
-                        return None
-                    raise
-
-            try:
-                ranges = {p: kt.wait_for(lambda p=p: ends(p), what=f"the log ends of {topic} {p}") for p in partitions}
-            finally:
-                watermarks.close()
-        wanted = {p: (start, end) for p, (start, end) in ranges.items() if start < end}
-        found: dict[int, list[tuple]] = {p: [] for p in ranges}
-        if wanted:
-            consumer.assign([TopicPartition(topic, p, start) for p, (start, _) in wanted.items()])
-        deadline = time.monotonic() + 30
-        while wanted:
-            assert time.monotonic() < deadline, f"could not read {topic} to its end in time"
-            for message in consumer.consume(num_messages=500, timeout=0.5):
-                p = message.partition()
-                if p not in wanted:
-                    continue
-                if message.error() is None and message.offset() < wanted[p][1]:
-                    found[p].append(
-                        (
-                            message.offset(),
-                            message.key(),
-                            message.value(),
-                            message.headers() or [],
-                            message.timestamp()[1],
-                        )
-                    )
-                if message.offset() + (0 if message.error() else 1) >= wanted[p][1]:
-                    del wanted[p]
-                    consumer.incremental_unassign([TopicPartition(topic, p)])
-        return found
-    finally:
-        consumer.close()
 
 
 def _copies(records: dict[int, list[tuple]]) -> dict[int, list[tuple]]:
@@ -244,10 +156,10 @@ def test_a_copy_keeps_keys_values_headers_in_order_with_duplicates_and_timestamp
     operation = _wait_final(_replay(cluster, request), timeout=30)
     assert operation.status == "succeeded", operation.error
 
-    expected = _read(kafka_bootstrap, source, ranges={0: (0, 7), 1: (0, 5)})
+    expected = kt.read_records(kafka_bootstrap, source, ranges={0: (0, 7), 1: (0, 5)})
     assert [r[1] for r in expected[0]] == [b"a", None, b"tombstone", b"txn-0", b"txn-1", b"txn-2"]
     assert [r[1] for r in expected[1]] == [b"\x00binary", b"after"]
-    copied = _read(kafka_bootstrap, target)
+    copied = kt.read_records(kafka_bootstrap, target)
     assert _copies(copied) == _copies(expected)
     assert copied[0][0][3] == [("h", b"x"), ("dup", b"first"), ("h", b"y"), ("dup", b"second"), ("none", None)]
     assert (operation.progress_copied, operation.progress_total, operation.progress_scanned) == (8, 12, 12)
@@ -290,7 +202,7 @@ def test_filters_select_exactly_the_matching_records(
     request = _request(source, target, offsets={0: (0, 13)}, partitioning="key-hash", **filters)
     operation = _wait_final(_replay(cluster, request), timeout=30)
     assert operation.status == "succeeded", operation.error
-    by_partition = _read(kafka_bootstrap, target)
+    by_partition = kt.read_records(kafka_bootstrap, target)
     copied = [row for rows in by_partition.values() for row in rows]
     assert sorted(row[1].decode() for row in copied) == sorted(expected_keys)
     # Placed as Java producers place keys (the default partitioner), not by librdkafka's CRC32 default.
@@ -390,7 +302,7 @@ def test_a_time_window_selects_the_offsets_the_tool_s_to_datetime_gives(
         timeout=30,
     )
     assert operation.status == "succeeded", operation.error
-    copied = _read(kafka_bootstrap, target)
+    copied = kt.read_records(kafka_bootstrap, target)
     assert {p: [r[1].decode() for r in rows] for p, rows in copied.items()} == {
         p: [f"{p}-{i}" for i in range(starts[p], ends[p])] for p in stamps
     }
@@ -447,8 +359,8 @@ def test_a_worker_killed_mid_copy_is_resumed_and_every_record_arrives_exactly_on
     _wait_final(operation, timeout=60)
     assert operation.status == "succeeded", operation.error
     assert operation.progress_copied == 2 * count and operation.replay_attempt == 2
-    copied = _read(kafka_bootstrap, target)
-    source_records = _read(kafka_bootstrap, source)
+    copied = kt.read_records(kafka_bootstrap, target)
+    source_records = kt.read_records(kafka_bootstrap, source)
     assert Counter(r[1] for rows in copied.values() for r in rows) == Counter(
         r[1] for rows in source_records.values() for r in rows
     )  # each key once: no gap, no duplicate
@@ -472,10 +384,10 @@ def test_at_least_once_copies_every_record_without_transactions_and_a_killed_run
 
     # No transactions: a read_uncommitted reader sees the same as a read_committed one, and the
     # target has no transaction markers (its offsets are all records).
-    committed = _read(kafka_bootstrap, target)
-    assert _read(kafka_bootstrap, target, isolation="read_uncommitted") == committed
+    committed = kt.read_records(kafka_bootstrap, target)
+    assert kt.read_records(kafka_bootstrap, target, isolation="read_uncommitted") == committed
     assert all(rows == [] or rows[-1][0] == len(rows) - 1 for rows in committed.values())
-    source_records = _read(kafka_bootstrap, source)
+    source_records = kt.read_records(kafka_bootstrap, source)
     for p, rows in source_records.items():
         copies = [r[1:] for r in committed[p]]
         # What the killed run wrote (a prefix), then the resumed run from its last checkpoint, which is
@@ -506,7 +418,7 @@ def test_cancel_stops_the_copy_within_two_seconds_and_says_how_many_were_copied(
     assert 0 < copied < 400
     assert f"Cancelled by alice: {copied} of 400 records were copied" in operation.error
     time.sleep(1)  # nothing arrives after it said it stopped
-    assert len(_read(kafka_bootstrap, target)[0]) == copied
+    assert len(kt.read_records(kafka_bootstrap, target)[0]) == copied
     assert _actions(operation) == ["requested", "started", "cancel_requested", "cancelled"]
     assert AuditEvent.objects.get(operation=operation, action="cancel_requested").actor == "alice"
     with pytest.raises(replay.ReplayError, match="is cancelled, so there is nothing to cancel"):
@@ -522,7 +434,7 @@ def test_a_pending_replay_is_cancelled_at_once_and_never_runs(
     replay.cancel_replay(operation, "alice")
     assert operation.status == "cancelled" and "nothing was copied" in operation.error
     replay.run_replay(operation.pk)  # a late task finds nothing to do
-    assert _read(kafka_bootstrap, target) == {0: []}
+    assert kt.read_records(kafka_bootstrap, target) == {0: []}
 
 
 @pytest.mark.parametrize(
@@ -556,7 +468,7 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_started(
         replay.preview_replay(client_for(cluster), request)
     assert message.format(unknown=unknown) in str(refused.value)
     assert not Operation.objects.exists()
-    assert _read(kafka_bootstrap, target) == {0: [], 1: []}
+    assert kt.read_records(kafka_bootstrap, target) == {0: [], 1: []}
 
 
 def test_the_preview_warns_about_what_the_target_would_do_to_the_copies(cluster, kafka_bootstrap, topics):
@@ -617,7 +529,7 @@ def test_a_run_near_its_time_limit_hands_the_copy_to_a_new_task_which_finishes_i
     _wait_final(operation, timeout=30)  # the worker's task took it over
     assert operation.status == "succeeded", operation.error
     assert operation.replay_attempt == 2 and operation.progress_copied == 200
-    assert [r[1] for r in _read(kafka_bootstrap, target)[0]] == [f"k-{i}".encode() for i in range(200)]
+    assert [r[1] for r in kt.read_records(kafka_bootstrap, target)[0]] == [f"k-{i}".encode() for i in range(200)]
     assert _actions(operation) == ["requested", "started", "resumed", "succeeded"]
 
 
@@ -720,7 +632,7 @@ def test_a_requester_who_lost_the_replay_right_meanwhile_is_refused_when_the_run
     operation.refresh_from_db()
     assert operation.status == "failed" and "bob may not replay records on cluster 'local'" in operation.error
     assert _actions(operation) == ["requested", "started", "denied", "failed"]
-    assert _read(kafka_bootstrap, target) == {0: []}
+    assert kt.read_records(kafka_bootstrap, target) == {0: []}
 
 
 def test_on_a_cluster_requiring_approval_a_replay_waits_and_runs_once_approved(
@@ -748,7 +660,7 @@ def test_on_a_cluster_requiring_approval_a_replay_waits_and_runs_once_approved(
     approvals.approve(operation, carol, "checked with the team")
     _wait_final(operation, timeout=30)
     assert operation.status == "succeeded", operation.error
-    copied = _read(kafka_bootstrap, target)[0]
+    copied = kt.read_records(kafka_bootstrap, target)[0]
     assert [r[1] for r in copied] == [b"k-1", b"k-2", b"k-3"]
     assert all(r[4] >= requested_at for r in copied)  # stamped when copied, as asked
     assert _actions(operation) == ["requested", "approved", "started", "succeeded"]
@@ -771,5 +683,5 @@ def test_a_copy_the_target_refuses_fails_the_replay_with_the_reason_and_leaves_n
     assert operation.status == "failed"
     assert "Kafka refused a copy into" in operation.error and "stamp the copies now instead" in operation.error
     assert "Nothing was copied." in operation.error
-    assert _read(kafka_bootstrap, target) == {0: []}  # the batch with the refused copy was aborted whole
+    assert kt.read_records(kafka_bootstrap, target) == {0: []}  # the batch with the refused copy was aborted whole
     assert _actions(operation) == ["requested", "started", "failed"]

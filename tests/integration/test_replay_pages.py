@@ -91,42 +91,9 @@ def topics(kafka_bootstrap, unique):
     return source, target
 
 
-def _read(bootstrap: str, topic: str, timeout: float = 30) -> list[tuple]:
-    """Every committed record of `topic` as (partition, key, value, headers, timestamp), read like an application
-    would with read_committed (so records of an aborted transaction are not counted)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": "replay-test-reader",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-        }
-    )
-    try:
-        metadata = consumer.list_topics(topic, timeout=10).topics[topic]
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in metadata.partitions}
-        consumer.assign([TopicPartition(topic, p, low) for p, (low, _) in ends.items()])
-        records, deadline = [], time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            positions = {tp.partition: tp.offset for tp in consumer.position([TopicPartition(topic, p) for p in ends])}
-            if all(positions[p] >= high or high == low for p, (low, high) in ends.items()):
-                break
-            for message in consumer.consume(num_messages=100, timeout=0.5):
-                if message.error() is None:
-                    records.append(
-                        (
-                            message.partition(),
-                            message.key(),
-                            message.value(),
-                            message.headers() or [],
-                            message.timestamp()[1],
-                        )
-                    )
-        else:
-            raise AssertionError(f"could not read {topic} to its end in time")
-        return records
-    finally:
-        consumer.close()
+def _read(bootstrap: str, topic: str) -> list[tuple]:
+    """Every committed record of `topic` as (partition, key, value, headers, timestamp)."""
+    return [(p, *record[1:]) for p, records in kt.read_records(bootstrap, topic).items() for record in records]
 
 
 def _ends(bootstrap: str, topic: str) -> dict[int, int]:
