@@ -7,10 +7,11 @@ and decode this field only for the rows they show. Pure: no Django.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
+
+import orjson
 
 
 class Owner(NamedTuple):  # a tuple: hashed once per owned partition when a round encodes its groups
@@ -66,7 +67,9 @@ class TopicGroupDetail:
 
 
 def _dumps(value) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    # orjson: a round writes about 20,000 of these texts and reads 10,000; the standard library's
+    # json took a quarter of the round's evaluation at 10,000 groups.
+    return orjson.dumps(value).decode()
 
 
 def encode_group_detail(partitions: Iterable[PartitionDetail]) -> str:
@@ -148,7 +151,7 @@ class GroupDetailWriter:
 
 
 def decode_group_detail(text: str) -> list[PartitionDetail]:
-    data = json.loads(text)
+    data = orjson.loads(text)
     owners = [Owner(*o) for o in data["owners"]]
     return [
         PartitionDetail(
@@ -200,7 +203,7 @@ def encode_topic_detail(partitions: Iterable[TopicPartitionDetail], groups: Iter
 
 
 def decode_topic_detail(text: str) -> tuple[list[TopicPartitionDetail], list[TopicGroupDetail]]:
-    data = json.loads(text)
+    data = orjson.loads(text)
     return (
         [TopicPartitionDetail(*row) for row in data["partitions"]],
         [TopicGroupDetail(*row) for row in data["groups"]],
@@ -225,4 +228,4 @@ def encode_window(values: Mapping[str, Mapping[int, Sequence[int | None]]]) -> s
 def decode_window(text: str) -> dict[str, dict[int, list[int | None]]]:
     if not text:
         return {}
-    return {topic: {row[0]: row[1:] for row in rows} for topic, rows in json.loads(text).items()}
+    return {topic: {row[0]: row[1:] for row in rows} for topic, rows in orjson.loads(text).items()}
