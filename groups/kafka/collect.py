@@ -16,11 +16,10 @@ Two phases, each a handful of requests in flight together, whatever the number o
    committed offsets, as Kafka's own tool does: the other way round, a consumer committing in
    between would show a commit past the log end.
 
-Committed offsets come from kafka-python's `list_group_offsets`, because librdkafka's
-ListConsumerGroupOffsets takes one group per request and crashes its process on coordinator
-errors (see kafka_offsets). kafka-python raises on the first group or partition error of a
-batch, so a batch that fails with an error that retrying cannot cure is split in halves until
-the groups at fault are found: they are reported with their error, every other group is read.
+Committed offsets come through kafka-python's connections (groups.kafka.committed_offsets), because
+librdkafka's ListConsumerGroupOffsets takes one group per request and crashes its process on
+coordinator errors (see offsets_helper). A group the coordinator refuses for good is reported with
+its error; every other group is read.
 """
 
 from __future__ import annotations
@@ -47,6 +46,7 @@ from groups.kafka import (
     Member,
     client_for,
 )
+from groups.kafka.committed_offsets import CommittedOffsets, read_committed
 from groups.kafka.consumer_groups import ConsumerGroupClient
 from groups.kafka.log_offsets import LogReading, read_log_offsets
 from groups.kafka.share import SharePartitionOffset
@@ -308,49 +308,29 @@ class OffsetsReader:
         Raises ConsoleError for failures that concern the whole cluster or that retrying may cure
         (unreachable, coordinator moving or loading): the round is then tried again whole.
         """
-        offsets, errors, requests = committed_in_batches(
-            self._admin.list_group_offsets, list(group_ids), self.bootstrap
-        )
-        self.requests += requests
-        return offsets, errors
-
-
-def committed_in_batches(
-    fetch: Callable[[list[str]], dict], group_ids: list[str], bootstrap: str
-) -> tuple[dict[str, dict[TP, int]], dict[str, str], int]:
-    """Committed offsets of all `group_ids` through `fetch` (kafka-python's list_group_offsets), the
-    groups that failed alone with their error, and how many calls it took (1 unless some failed).
-
-    A call fails whole on any group's or partition's error; one that retrying cannot cure is
-    split in halves until the groups at fault stand alone.
-    """
-    offsets: dict[str, dict[TP, int]] = {}
-    errors: dict[str, str] = {}
-    calls = 0
-    pending = [group_ids] if group_ids else []
-    while pending:
-        batch = pending.pop()
-        calls += 1
         try:
-            answer = fetch(batch)
+            found = read_committed(self._manager, group_ids, self.timeout_ms)
+        except kafka.errors.IncompatibleBrokerVersion:
+            raise ConsoleError(
+                f"Kafka at {self.bootstrap} cannot read many groups' offsets in one request (OffsetFetch v8, "
+                "KIP-709): the collector needs Kafka 3.0 or later.",
+                code="UNSUPPORTED_VERSION",
+            ) from None
         except kafka.errors.KafkaError as exc:
-            if exc.retriable or not isinstance(exc, kafka.errors.BrokerResponseError):
-                raise _error(exc, "reading committed offsets", bootstrap) from None
-            if len(batch) == 1:
-                errors[batch[0]] = _error(
-                    exc, f"reading the committed offsets of group '{batch[0]}'", bootstrap
-                ).message
-            else:
-                half = len(batch) // 2
-                pending += [batch[half:], batch[:half]]
-            continue
-        for group_id in batch:
-            offsets[group_id] = {
-                TP(tp.topic, tp.partition): meta.offset
-                for tp, meta in answer.get(group_id, {}).items()
-                if meta.offset >= 0
-            }
-    return offsets, errors, calls
+            raise _error(exc, "reading committed offsets", self.bootstrap) from None
+        self.requests += found.requests
+        return found.offsets, group_errors(found, self.bootstrap)
+
+
+def group_errors(found: CommittedOffsets, bootstrap: str) -> dict[str, str]:
+    """Why each group of `found` could not be read. A failure that retrying may cure (a coordinator moving or
+    loading) raises ConsoleError instead: the round is tried again whole rather than served without the group."""
+    errors = {}
+    for group_id, refusal in found.failures.items():
+        if refusal.retriable:
+            raise _error(refusal, "reading committed offsets", bootstrap)
+        errors[group_id] = _error(refusal, f"reading the committed offsets of group '{group_id}'", bootstrap).message
+    return errors
 
 
 def _timed(seconds: dict[str, float], name: str, step: Callable[[], T]) -> T:
