@@ -19,8 +19,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSES = {
-    "integration on SQLite": ["tests/integration", "-n", "2", "--dist", "loadfile"],
-    "integration on PostgreSQL": ["tests/integration", "--database=postgres", "-n", "2", "--dist", "loadfile"],
+    "integration on SQLite": ["tests/integration", "-n", "2", "--dist", "loadfile", "--balance-passes"],
+    "integration on PostgreSQL": [
+        "tests/integration",
+        "--database=postgres",
+        "-n",
+        "2",
+        "--dist",
+        "loadfile",
+        "--balance-passes",
+    ],
     "browser (Chromium) on SQLite": ["tests/browser"],
     "unit": ["tests/unit"],
 }
