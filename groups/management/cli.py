@@ -1,11 +1,14 @@
 """What the console's management commands share: turning --as and --cluster into rows, or one clear error,
 and the text of their tables."""
 
+import contextlib
+from collections.abc import Callable
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
 from groups.access import ROLE_NEEDED
-from groups.models import Cluster
+from groups.models import Cluster, Operation
 
 
 def user_named(username: str):
@@ -73,3 +76,29 @@ def awaiting_approval(operation, cluster: Cluster, *, untouched: str, then: str)
         f"user with the {ROLE_NEEDED['approve']} role to approve it before "
         f"{operation.expires_at:%Y-%m-%d %H:%M:%S} UTC. Nothing was {untouched}; a worker {then} once it is approved."
     )
+
+
+def run_or_await(
+    operation: Operation,
+    cluster: Cluster,
+    out,
+    *,
+    run: Callable[[int], object],
+    show: Callable[[Operation], None],
+    untouched: str,
+    then: str,
+) -> None:
+    """Carry out a recorded operation in this process as a worker would (`run` its id), `show` how it ended and
+    raise CommandError unless it succeeded; or, when it awaits approval, say so on `out` and stop."""
+    if operation.is_awaiting_approval:
+        # Approval is a different person's decision, taken on the web; a worker runs it then.
+        out.write(awaiting_approval(operation, cluster, untouched=untouched, then=then))
+        return
+    # An unexpected error is already logged and recorded on the operation by `run`: its status and
+    # error say what happened.
+    with contextlib.suppress(Exception):
+        run(operation.pk)
+    operation.refresh_from_db()
+    show(operation)
+    if operation.status != Operation.Status.SUCCEEDED:
+        raise CommandError(f"Operation #{operation.pk} {operation.status}: {operation.error}")

@@ -10,7 +10,6 @@ for: their grants decide (the `delete` action), as on the web, and the audit log
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 from django.core.exceptions import PermissionDenied
@@ -18,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from groups import access
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import add_who_and_where, aligned, awaiting_approval, cluster_named, dash, user_named
+from groups.management.cli import add_who_and_where, aligned, cluster_named, dash, run_or_await, user_named
 from groups.models import Operation
 from groups.operations import lifecycle, offset_deletions
 from groups.planning.resets import PlanningError
@@ -94,16 +93,15 @@ class Command(BaseCommand):
             dispatch=False,
         )
         out = self.stdout if options["output"] == "table" else self.stderr
-        if operation.is_awaiting_approval:
-            out.write(awaiting_approval(operation, cluster, untouched="deleted", then="deletes the offsets"))
-            return
-        # An unexpected error is logged and recorded on the operation by the lifecycle; its status says what happened.
-        with contextlib.suppress(Exception):
-            lifecycle.execute(operation.pk)
-        operation.refresh_from_db()
-        self._show_outcome(operation, out)
-        if operation.status != Operation.Status.SUCCEEDED:
-            raise CommandError(f"Operation #{operation.pk} {operation.status}: {operation.error}")
+        run_or_await(
+            operation,
+            cluster,
+            out,
+            run=lifecycle.execute,
+            show=lambda done: self._show_outcome(done, out),
+            untouched="deleted",
+            then="deletes the offsets",
+        )
 
     def _show_plan(self, preview: offset_deletions.Preview, cluster: str, output: str) -> None:
         plan = preview.plan

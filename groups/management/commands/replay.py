@@ -10,7 +10,6 @@ the web, and the audit log names them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 from django.core.exceptions import PermissionDenied
@@ -19,8 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from groups import access
 from groups.forms import ReplayForm, error_text, parse_header_equals
 from groups.kafka import ConsoleError, client_for
-from groups.management.cli import add_who_and_where, aligned, awaiting_approval, cluster_named, user_named
-from groups.models import Operation
+from groups.management.cli import add_who_and_where, aligned, cluster_named, run_or_await, user_named
 from groups.operations import replays as replay
 from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_time_ms
 
@@ -122,21 +120,18 @@ class Command(BaseCommand):
             dispatch=False,
         )
         out = self.stdout if options["output"] == "table" else self.stderr
-        if operation.is_awaiting_approval:
-            # Approval is a different person's decision, taken on the web; a worker runs it then.
-            out.write(awaiting_approval(operation, cluster, untouched="written", then="copies the records"))
-            return
-        # An unexpected error is already logged and recorded on the operation by run_replay;
-        # the operation's status and error below say what happened.
-        with contextlib.suppress(Exception):
-            replay.run_replay(operation.pk)
-        operation.refresh_from_db()
-        out.write(
-            f"Operation #{operation.pk} {operation.status}: copied {operation.progress_copied} of "
-            f"{operation.progress_total} records from {wanted.topic} to {wanted.target_topic}."
+        run_or_await(
+            operation,
+            cluster,
+            out,
+            run=replay.run_replay,
+            show=lambda done: out.write(
+                f"Operation #{done.pk} {done.status}: copied {done.progress_copied} of "
+                f"{done.progress_total} records from {wanted.topic} to {wanted.target_topic}."
+            ),
+            untouched="written",
+            then="copies the records",
         )
-        if operation.status != Operation.Status.SUCCEEDED:
-            raise CommandError(f"Operation #{operation.pk} {operation.status}: {operation.error}")
 
     def _request(self, client, options) -> tuple[ReplayRequest, bool]:
         """The options as the web form would have them, read by the same form."""

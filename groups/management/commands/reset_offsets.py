@@ -10,7 +10,6 @@ decide, as on the web, and the audit log names them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from groups.management.cli import (
     add_strategies,
     add_who_and_where,
     aligned,
-    awaiting_approval,
     cluster_named,
     dash,
+    run_or_await,
     user_named,
 )
 from groups.models import Cluster, Operation
@@ -143,19 +142,15 @@ class Command(BaseCommand):
             scope=scope_text,
             dispatch=False,
         )
-        if operation.is_awaiting_approval:
-            # Approval is a different person's decision, taken on the web; a worker runs it then.
-            out = self.stdout if options["output"] == "table" else self.stderr
-            out.write(awaiting_approval(operation, cluster, untouched="written", then="applies it"))
-            return
-        # An unexpected error is already logged and recorded on the operation by run_operation;
-        # the operation's status and error below say what happened.
-        with contextlib.suppress(Exception):
-            resets.run_operation(operation.pk)
-        operation.refresh_from_db()
-        self._show_outcome(operation, options["output"])
-        if operation.status != Operation.Status.SUCCEEDED:
-            raise CommandError(f"Operation #{operation.pk} {operation.status}: {operation.error}")
+        run_or_await(
+            operation,
+            cluster,
+            self.stdout if options["output"] == "table" else self.stderr,
+            run=resets.run_operation,
+            show=lambda done: self._show_outcome(done, options["output"]),
+            untouched="written",
+            then="applies it",
+        )
 
     def _read_file(self, path: str) -> str:
         try:

@@ -10,7 +10,6 @@ console user it is done for: their grants decide, and the audit log names them.
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 from django.core.exceptions import PermissionDenied
@@ -22,12 +21,11 @@ from groups.management.cli import (
     add_strategies,
     add_who_and_where,
     aligned,
-    awaiting_approval,
     cluster_named,
     dash,
+    run_or_await,
     user_named,
 )
-from groups.models import Operation
 from groups.operations import resets, share_resets
 from groups.planning import resets as planning
 
@@ -112,16 +110,15 @@ class Command(BaseCommand):
             dispatch=False,
         )
         out = self.stdout if options["output"] == "table" else self.stderr
-        if operation.is_awaiting_approval:
-            out.write(awaiting_approval(operation, cluster, untouched="written", then="applies it"))
-            return
-        # An unexpected error is logged and recorded on the operation by run_operation; its status says.
-        with contextlib.suppress(Exception):
-            resets.run_operation(operation.pk)
-        operation.refresh_from_db()
-        out.write(f"Operation #{operation.pk} {operation.status}.")
-        if operation.status != Operation.Status.SUCCEEDED:
-            raise CommandError(f"Operation #{operation.pk} {operation.status}: {operation.error}")
+        run_or_await(
+            operation,
+            cluster,
+            out,
+            run=resets.run_operation,
+            show=lambda done: out.write(f"Operation #{done.pk} {done.status}."),
+            untouched="written",
+            then="applies it",
+        )
 
     def _show_plan(self, preview: share_resets.SharePreview, output: str) -> None:
         group, plan = preview.group, preview.plan
