@@ -154,7 +154,7 @@ def kafka_python_config(config: dict[str, str], timeout: float) -> dict:
     return out
 
 
-def _error(exc: kafka.errors.KafkaError, what: str, bootstrap: str) -> ConsoleError:
+def console_error(exc: kafka.errors.KafkaError, what: str, bootstrap: str) -> ConsoleError:
     """A kafka-python failure told the way groups.kafka tells librdkafka's."""
     code = getattr(exc, "message", None) or type(exc).__name__
     if isinstance(exc, kafka.errors.KafkaTimeoutError | kafka.errors.KafkaConnectionError):
@@ -174,6 +174,13 @@ def _error(exc: kafka.errors.KafkaError, what: str, bootstrap: str) -> ConsoleEr
             f"The group coordinator is not available while {what} ({code}); the next round tries again.",
             code=code,
             retriable=True,
+        )
+    if isinstance(exc, kafka.errors.UnsupportedVersionError):
+        # The collector batches (FindCoordinator v4, OffsetFetch v8: KIP-699, KIP-709) and asks for the newest
+        # log offsets (ListOffsets max_timestamp: KIP-734): all in Kafka 3.0 and later.
+        return ConsoleError(
+            f"Kafka at {bootstrap} is too old for the collector while {what} ({exc}): it needs Kafka 3.0 or later.",
+            code=code,
         )
     if isinstance(exc, kafka.errors.AuthorizationError):
         return ConsoleError(f"Kafka refused {what}: the console's credentials lack the ACL for it ({code}).", code=code)
@@ -213,7 +220,7 @@ class OffsetsReader:
             # when bootstrapping fails.
             for client in made:
                 client.close()
-            raise _error(exc, "connecting to read committed offsets", self.bootstrap) from None
+            raise console_error(exc, "connecting to read committed offsets", self.bootstrap) from None
         self.requests = 0  # OffsetFetch batches sent, each one request per coordinator
         self.list_offsets_requests = 0
         self.leaders: dict[TP, int | None] = {}  # each partition's leader, as topics() last saw it
@@ -226,7 +233,7 @@ class OffsetsReader:
         try:
             described = self._admin.describe_topics()
         except kafka.errors.KafkaError as exc:
-            raise _error(exc, "listing topics", self.bootstrap) from None
+            raise console_error(exc, "listing topics", self.bootstrap) from None
         readable = [t for t in described if t["error_code"] == 0]
         self.leaders = {
             TP(t["name"], p["partition_index"]): p.get("leader_id") for t in readable for p in t["partitions"]
@@ -243,7 +250,7 @@ class OffsetsReader:
         try:
             described = self._admin.describe_cluster()
         except kafka.errors.KafkaError as exc:
-            raise _error(exc, "describing the cluster", self.bootstrap) from None
+            raise console_error(exc, "describing the cluster", self.bootstrap) from None
         brokers = tuple(
             sorted(
                 (Broker(b["broker_id"], b["host"], b["port"], b.get("rack")) for b in described.get("brokers", ())),
@@ -283,7 +290,7 @@ class OffsetsReader:
         try:
             described = self._admin.describe_configs(resources, config_filter="all")
         except kafka.errors.KafkaError as exc:
-            raise _error(exc, "reading the topics' retention.ms", self.bootstrap) from None
+            raise console_error(exc, "reading the topics' retention.ms", self.bootstrap) from None
         out = {}
         for name, configs in described.get("topic", {}).items():
             value = configs.get("retention.ms", {}).get("value")
@@ -298,7 +305,7 @@ class OffsetsReader:
                 self._manager, {tp: self.leaders.get(tp) for tp in partitions}, self.timeout_ms
             )
         except kafka.errors.KafkaError as exc:
-            raise _error(exc, "reading the log offsets", self.bootstrap) from None
+            raise console_error(exc, "reading the log offsets", self.bootstrap) from None
         self.list_offsets_requests += requests
         return reading
 
@@ -310,14 +317,8 @@ class OffsetsReader:
         """
         try:
             found = read_committed(self._manager, group_ids, self.timeout_ms)
-        except kafka.errors.IncompatibleBrokerVersion:
-            raise ConsoleError(
-                f"Kafka at {self.bootstrap} cannot read many groups' offsets in one request (OffsetFetch v8, "
-                "KIP-709): the collector needs Kafka 3.0 or later.",
-                code="UNSUPPORTED_VERSION",
-            ) from None
         except kafka.errors.KafkaError as exc:
-            raise _error(exc, "reading committed offsets", self.bootstrap) from None
+            raise console_error(exc, "reading committed offsets", self.bootstrap) from None
         self.requests += found.requests
         return found.offsets, group_errors(found, self.bootstrap)
 
@@ -328,8 +329,9 @@ def group_errors(found: CommittedOffsets, bootstrap: str) -> dict[str, str]:
     errors = {}
     for group_id, refusal in found.failures.items():
         if refusal.retriable:
-            raise _error(refusal, "reading committed offsets", bootstrap)
-        errors[group_id] = _error(refusal, f"reading the committed offsets of group '{group_id}'", bootstrap).message
+            raise console_error(refusal, "reading committed offsets", bootstrap)
+        what = f"reading the committed offsets of group '{group_id}'"
+        errors[group_id] = console_error(refusal, what, bootstrap).message
     return errors
 
 

@@ -10,7 +10,7 @@ from kafka.protocol.consumer.group import OffsetFetchResponse
 from kafka.protocol.metadata.find_coordinator import FindCoordinatorResponse
 
 from groups.kafka import TP, ConsoleError
-from groups.kafka.collect import group_errors, kafka_python_config
+from groups.kafka.collect import console_error, group_errors, kafka_python_config
 from groups.kafka.committed_offsets import CommittedOffsets, coordinators_from, fetch_request, offsets_from
 
 _Group = OffsetFetchResponse.OffsetFetchResponseGroup
@@ -91,7 +91,6 @@ def test_a_group_refused_or_with_a_failed_partition_has_its_error_and_the_others
     assert found.offsets == {"ok": {TP("t", 0): 3}}
     assert isinstance(found.failures["refused"], kafka.errors.GroupAuthorizationFailedError)
     assert isinstance(found.failures["half"], kafka.errors.UnstableOffsetCommitError)
-    assert "half" in str(found.failures["half"])
 
 
 def test_groups_go_to_their_coordinator_and_one_without_a_coordinator_fails_alone():
@@ -109,18 +108,25 @@ def test_one_request_asks_every_partition_of_every_group():
 
 
 def test_a_refused_group_is_told_with_what_to_fix_and_the_rest_stands():
-    found = CommittedOffsets(
-        offsets={"g0": {}}, failures={"g13": kafka.errors.GroupAuthorizationFailedError("the committed offsets")}
-    )
+    found = CommittedOffsets(offsets={"g0": {}}, failures={"g13": kafka.errors.GroupAuthorizationFailedError()})
     errors = group_errors(found, "b:9092")
-    assert set(errors) == {"g13"} and "ACL" in errors["g13"] and "'g13'" in errors["g13"]
+    assert set(errors) == {"g13"} and "ACL" in errors["g13"] and errors["g13"].count("'g13'") == 1
 
 
 def test_a_retriable_failure_fails_the_round_instead_of_dropping_the_group():
-    found = CommittedOffsets(failures={"g1": kafka.errors.CoordinatorLoadInProgressError("the committed offsets")})
+    found = CommittedOffsets(failures={"g1": kafka.errors.CoordinatorLoadInProgressError()})
     with pytest.raises(ConsoleError) as caught:
         group_errors(found, "b:9092")
     assert caught.value.retriable and "coordinator" in caught.value.message
+
+
+def test_a_broker_too_old_for_the_batched_requests_is_told_with_the_version_needed():
+    refusal = kafka.errors.IncompatibleBrokerVersion(
+        "No version of the 'OffsetFetch' Kafka protocol is supported by both the client [8-9] and broker [0-7]."
+    )
+    told = console_error(refusal, "reading committed offsets", "old-broker:9092")
+    assert "old-broker:9092 is too old" in told.message and "Kafka 3.0 or later" in told.message
+    assert "OffsetFetch" in told.message and not told.retriable
 
 
 def test_the_clusters_client_settings_become_kafka_pythons():
