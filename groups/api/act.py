@@ -84,7 +84,7 @@ def _group_reset_preview(request: HttpRequest, cluster, group: str, fields: dict
     resets.require_source_group(request, cluster, fields)
     preview = resets.preview_group_reset(cluster, group, fields, undo_of)
     token = resets.preview_token(preview, resets.TOKEN_SALT, cluster, group, fields, undo_of)
-    first = resets.first_records(request, cluster, group, preview.plan) if preview.plan.rows else None
+    first = resets.first_records(request, cluster, group, preview.plan)
     return _reset_preview(preview, token, reverse("api:api_reset_request", args=[cluster.name, group]), first)
 
 

@@ -139,14 +139,16 @@ def _preview_page(
         return _page(request, {**context, "error": str(error)}, 400)
     except ConsoleError as error:
         return _page(request, {**context, "error": error.message}, 503)
-    if preview.plan.rows:
-        context["first_records"] = first_records(request, cluster, group, preview.plan)
+    context["first_records"] = first_records(request, cluster, group, preview.plan)
     return _page(request, {**context, **previewed(preview, TOKEN_SALT, cluster, group, fields, undo_of)})
 
 
-def first_records(request: HttpRequest, cluster: Cluster, group: str, plan: planning.ResetPlan) -> dict:
+def first_records(request: HttpRequest, cluster: Cluster, group: str, plan: planning.ResetPlan) -> dict | None:
     """What a preview shows of the records the group will read first: {"rows"}, {"error"} (why not) or
-    {"refused"} (the role that may see them). The page and the API show the same."""
+    {"refused"} (the role that may see them); None for a plan without partitions. The page and the API
+    show the same."""
+    if not plan.rows:
+        return None
     if not access.allowed(request.user, "read_records", cluster):
         return {"refused": access.ROLE_NEEDED["read_records"]}
     try:
