@@ -239,7 +239,7 @@ def read_records(
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap,
-            "group.id": "replay-engine-test-reader",
+            "group.id": "kafkatools-reader",
             "enable.auto.commit": False,
             "isolation.level": isolation,
             "enable.partition.eof": True,
@@ -258,7 +258,7 @@ def read_records(
             watermarks = Consumer(
                 {
                     "bootstrap.servers": bootstrap,
-                    "group.id": "replay-engine-test-reader",
+                    "group.id": "kafkatools-reader",
                     "isolation.level": "read_uncommitted",
                 }
             )
