@@ -4,9 +4,10 @@ Each pass is its own pytest session with its own broker, Redis, Celery worker an
 directory; much of a pass is spent waiting on them (rounds, rebalances, retries), so the passes
 share two cores well. Each integration pass runs in two pytest-xdist processes, whole modules to
 each (each process starts its own broker, Redis, worker and, on PostgreSQL, server, as a session
-does). The first
-pass prints as it goes; the others write to files, printed once all have ended so the passes never
-interleave. Exits non-zero if any pass failed, and says which.
+does), and --balance-passes moves a few engine-neutral modules from the SQLite pass to the
+PostgreSQL one (tests/conftest.py). The first pass prints as it goes; the others write to files,
+printed once all have ended so the passes never interleave. Exits non-zero if any pass failed, and
+says which.
 """
 
 from __future__ import annotations
