@@ -324,6 +324,39 @@ def evaluate_before_trend(committed: int, log_end: int, rounds: int, *, window_l
     return _CAUGHT_UP if lag <= 0 else None
 
 
+def evaluate_continuous_trend(
+    times: Sequence[int], offsets: Sequence[int], ends: Sequence[int], *, now_ms: int, has_consumer: bool
+) -> PartitionStatus | None:
+    """What evaluate_partition gives a window that evaluate_before_trend left to the trend rules, or None
+    when the committed offset went back somewhere in it (REWIND's search is left to evaluate_partition).
+
+    The window is continuous (see evaluate_before_trend) and complete, behind the log end at its
+    last round, and given as three series, oldest first. Its offsets never go back, so Burrow's
+    commits are its rounds (with a consumer) or the first round of each offset (without one), and
+    every rule reads as a comparison of plain numbers: no Observation or commit is built for the
+    tens of thousands of windows a busy cluster's round judges.
+    """
+    if list(offsets) != sorted(offsets):
+        return None
+    committed, log_end = offsets[-1], ends[-1]
+    lag = log_end - committed
+    # Every round with a consumer; without one, the first round of each offset (offsets never go
+    # back, so equal ones are neighbours).
+    kept = [i for i in range(len(offsets)) if has_consumer or i == 0 or offsets[i] != offsets[i - 1]]
+    first, last = kept[0], kept[-1]
+    span_ms = times[last] - times[first]
+    silent_ms = max(now_ms, times[-1]) - times[last]
+    if silent_ms > span_ms and min(ends) > committed:
+        return _stop(silent_ms, lag, committed)
+    lags = [max(0, ends[i] - offsets[i]) for i in kept]
+    if len(lags) > 1 and min(lags) > 0:
+        if offsets[first] == committed:
+            return _stall(committed, span_ms, lag)
+        if lags == sorted(lags):
+            return PartitionStatus(Status.WARN, f"Lag grew in every round of the window, from {lags[0]} to {lags[-1]}.")
+    return PartitionStatus(Status.OK, f"Consuming; lag {lag}.")
+
+
 def _recently_caught_up(rounds: Sequence[Observation], committed: int) -> bool:
     return any(obs.log_end is not None and obs.log_end <= committed for obs in rounds)
 

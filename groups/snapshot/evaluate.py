@@ -312,6 +312,12 @@ class _Round:
                 assert committed is not None and log_end is not None
                 judged_early = status.evaluate_before_trend(
                     committed, log_end, len(series), window_length=window_rounds
+                ) or status.evaluate_continuous_trend(
+                    self.window_ms[len(self.window_ms) - len(series) :],
+                    cast(list[int], series),
+                    cast(Sequence[int], facts.ends[len(facts.ends) - len(series) :]),
+                    now_ms=now_ms,
+                    has_consumer=owner is not None,
                 )
             if steady:
                 assert committed is not None and facts.steady_end is not None and steady_span_ms is not None

@@ -52,6 +52,34 @@ def test_a_continuous_window_is_judged_before_its_trend_rules_as_the_full_rules_
     assert outcomes[status.Status.OK] > 1_000
 
 
+def test_a_continuous_window_left_to_the_trend_rules_is_judged_from_its_series_as_the_full_rules_judge_it():
+    rng = random.Random(11)
+    outcomes: Counter[str] = Counter()
+    for _ in range(20_000):
+        length = rng.randint(2, 8)
+        window = _continuous_window(rng, length)
+        latest = window[-1]
+        assert latest.committed is not None and latest.log_end is not None
+        if status.evaluate_before_trend(latest.committed, latest.log_end, length, window_length=length) is not None:
+            continue
+        if rng.random() < 0.1:  # an offset that went back and did not recover: left to the full rules
+            back = rng.randrange(length - 1)
+            window[back] = window[back]._replace(committed=latest.committed + rng.randint(1, 20))
+        has_consumer = rng.random() < 0.5
+        now_ms = latest.t_ms + rng.choice([0, 0, 5_000])
+        full = status.evaluate_partition(window, now_ms=now_ms, has_consumer=has_consumer, window_length=length)
+        times, offsets, ends = (list(series) for series in zip(*window, strict=True))
+        quick = status.evaluate_continuous_trend(times, offsets, ends, now_ms=now_ms, has_consumer=has_consumer)
+        if quick is None:
+            assert offsets != sorted(offsets)
+            outcomes["left"] += 1
+        else:
+            assert quick == full
+            outcomes[quick.status] += 1
+    for seen in (status.Status.OK, status.Status.WARN, status.Status.STALL, status.Status.STOP, "left"):
+        assert outcomes[seen] > 100, outcomes
+
+
 def test_rates_measured_on_the_series_equal_those_of_the_window():
     rng = random.Random(3)
     for n in range(3_000):
@@ -155,18 +183,27 @@ def _evaluate_all(rounds: list[tuple[ClusterReading, ConsoleFacts]]) -> list[eva
 def test_every_row_of_random_rounds_is_what_the_evaluation_without_the_status_shortcut_writes(seed, monkeypatch):
     rounds = _rounds(seed)
     taken: Counter[str] = Counter()
-    before_trend = status.evaluate_before_trend
+    before_trend, continuous_trend = status.evaluate_before_trend, status.evaluate_continuous_trend
 
     def counted(*args, **kwargs):
         judged = before_trend(*args, **kwargs)
         taken["shortcut" if judged is not None else "trend rules"] += 1
         return judged
 
+    def counted_trend(*args, **kwargs):
+        judged = continuous_trend(*args, **kwargs)
+        taken[judged.status if judged is not None else "rewound"] += 1
+        return judged
+
     monkeypatch.setattr(evaluation.status, "evaluate_before_trend", counted)
+    monkeypatch.setattr(evaluation.status, "evaluate_continuous_trend", counted_trend)
     fast = _evaluate_all(rounds)
     monkeypatch.setattr(evaluation.status, "evaluate_before_trend", lambda *args, **kwargs: None)
+    monkeypatch.setattr(evaluation.status, "evaluate_continuous_trend", lambda *args, **kwargs: None)
     full = _evaluate_all(rounds)
 
     assert fast == full
-    # Both the shortcut and the windows it leaves to the trend rules were met, many times.
+    # Both the shortcut and the windows it leaves to the trend rules were met, many times, and the
+    # trend rules' own shortcut judged them, or left a rewound window to the full rules.
     assert taken["shortcut"] > 100 and taken["trend rules"] > 100
+    assert sum(taken[s] for s in status.Status) == taken["trend rules"] - taken["rewound"]
