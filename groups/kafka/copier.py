@@ -11,6 +11,7 @@ from typing import cast
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
+from groups.gcpause import cyclic_gc_paused
 from groups.kafka.admin import ClusterClient
 from groups.kafka.convert import console_error
 from groups.kafka.values import (
@@ -281,13 +282,8 @@ class RangeCopier:
             # The copy allocates about ten objects per record and no reference cycles, so the cyclic
             # collector only walks each batch's messages over and over: off while copying, it cut
             # the copier's CPU per million records from 2.0 s to 1.5 s (user time, measured).
-            gc_was_enabled = gc.isenabled()
-            gc.disable()
-            try:
+            with cyclic_gc_paused():
                 return self._copy(consumer, producer, reporting)
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
         finally:
             if self._in_transaction:
                 # If this fails, the next run's init_transactions aborts it anyway.
