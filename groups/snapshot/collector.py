@@ -23,7 +23,6 @@ from groups.models import Cluster
 from groups.snapshot import feeds, store
 from groups.snapshot.evaluate import evaluate
 from groups.snapshot.lock import ClusterLock
-from groups.snapshot.share_rows import fill_share_rows
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +117,6 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
         retention_warning_s=settings.RETENTION_WARNING_SECONDS,
     )
     del carried
-    fill_share_rows(evaluated.groups, reading.share_offsets, reading.partitions)
     steps["evaluate"] = time.monotonic() - mark
 
     if not lock.still_held():

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple, cast
 
 from groups import estimates, forecasts, status
-from groups.kafka import TP
+from groups.kafka import TP, SharePartitionOffset
 from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading
 from groups.lag import partition_lag
 from groups.snapshot import rows, timelines
@@ -126,6 +126,21 @@ class _PartitionFacts(NamedTuple):
 def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
     """The window of one key: the last `keep` values carried, then this round's."""
     return [*previous[max(0, len(previous) - keep) :], value] if keep else [value]
+
+
+_SHARE_WORDS = (
+    ("committed offset", "position (the log end minus the broker's lag)"),
+    ("Committed offset", "Position"),
+    ("No commit for", "No progress for"),
+)
+
+
+def _worded(reason: str, broker_lags: Mapping | None) -> str:
+    """A status reason in the words of the group's kind: a share group's position is not committed."""
+    if broker_lags is not None:
+        for consumer_words, share_words in _SHARE_WORDS:
+            reason = reason.replace(consumer_words, share_words)
+    return reason
 
 
 def _sum_known(values) -> int | None:
@@ -257,13 +272,23 @@ class _Round:
         aligned = ends[shift:] if shift >= 0 else [None] * -shift + list(ends)
         return list(map(status.Observation, times, committed_series, aligned))
 
-    def group_row(self, group: GroupReading) -> tuple[GroupRow, list[tuple[TP, int | None, float | None]]]:
-        """A group's row, and (partition, lag, lag seconds) of each partition it has committed on."""
+    def group_row(
+        self, group: GroupReading, share: Sequence[SharePartitionOffset] | None = None
+    ) -> tuple[GroupRow, list[tuple[TP, int | None, float | None]]]:
+        """A group's row, and (partition, lag, lag seconds) of each partition it has committed on.
+
+        A share group's (`share`, its share-partitions) were read into `group.committed` as the positions
+        its lag implies (_with_share_positions); its rows show the broker's start offsets and lag, and
+        a partition has no single owner.
+        """
         owners: dict[TP, rows.Owner] = {}
         for m in group.members:
             member = rows.Owner(m.member_id, m.client_id, m.host, m.instance_id)  # one per member, not per partition
             for tp in m.assignment:
                 owners[tp] = member
+        broker_lags = {p.tp: p.lag for p in share} if share is not None else None
+        share_errors = {p.tp: p.error for p in share if p.error} if share is not None else {}
+        start_offsets = {p.tp: p.start_offset for p in share} if share is not None else None
         previous = rows.decode_window(self.carried.group_windows.get(group.group_id, ""))
         moves = [status.ConsoleMove(op, t) for op, t in self.facts.moves.get(group.group_id, ())]
         detail = rows.GroupDetailWriter()
@@ -282,12 +307,12 @@ class _Round:
         # rules decide; their rates are measured on the series themselves.
         may_be_continuous = not moves and self.times_increasing
         ok = status.Status.OK
-        for tp in sorted(owners.keys() | group.committed.keys()):
+        for tp in sorted(owners.keys() | group.committed.keys() | (broker_lags or {}).keys()):
             committed = group.committed.get(tp)
             facts = partition_facts.get(tp) or self.facts_of(tp)
             ends = facts.reading
             log_end = ends.log_end
-            lag = partition_lag(committed, log_end)
+            lag = partition_lag(committed, log_end) if broker_lags is None else broker_lags.get(tp)
             owner = owners.get(tp)
             before = previous.get(tp.topic, {}).get(tp.partition, ())
             series = [*before[max(0, len(before) - keep) :], committed] if keep else [committed]
@@ -377,14 +402,14 @@ class _Round:
             detail.add(
                 tp.topic,
                 tp.partition,
-                committed,
+                committed if start_offsets is None else start_offsets.get(tp),
                 ends.log_start,
                 log_end,
                 lag,
                 figure.seconds,
                 str(judged.status),  # the value, without Enum's descriptor
-                owner,
-                "" if judged.status is ok else judged.reason,
+                owner if broker_lags is None else None,
+                share_errors.get(tp) or ("" if judged.status is ok else _worded(judged.reason, broker_lags)),
                 judged.operation_id,
                 figure.method,
                 figure.doubtful,
@@ -423,6 +448,35 @@ class _Round:
         return row, committed_lags
 
 
+def _with_share_positions(reading: ClusterReading) -> ClusterReading:
+    """The reading with each share group's positions where a consumer group's committed offsets are: on
+    each share-partition, the log end minus the broker's lag.
+
+    A share group commits nothing. The broker keeps a start offset per share-partition, but the one
+    it reports can stay behind records already acknowledged (a group that read everything showed
+    start offset 0 and lag 0), so judging the start offset would call a caught-up group stalled.
+    The lag it reports counts the records not yet acknowledged; the position it implies moves as a
+    committed offset does while consumers keep up and stands still when they stop. So a share
+    group's window, status, catch-up and retention margin are a consumer group's, judged on that
+    position; its lag in seconds is the age of the record there, which is at most the age of the
+    oldest record not yet acknowledged (those lie at or before it).
+    """
+    if not reading.share_offsets:
+        return reading
+    groups = dict(reading.groups)
+    for group_id, share_partitions in reading.share_offsets.items():
+        group = groups.get(group_id)
+        if group is None or group.type != "share":
+            continue
+        positions = {}
+        for p in share_partitions:
+            log_end = reading.partitions.get(p.tp, _UNKNOWN_ENDS).log_end
+            if p.lag is not None and log_end is not None and log_end - p.lag >= 0:
+                positions[p.tp] = log_end - p.lag
+        groups[group_id] = replace(group, committed=positions)
+    return replace(reading, groups=groups)
+
+
 def evaluate(
     reading: ClusterReading,
     carried: Carried,
@@ -432,26 +486,20 @@ def evaluate(
     retention_warning_s: float = 3600.0,
 ) -> Evaluated:
     """Snapshot rows for every group and topic the round read, each carrying what the next round needs."""
+    reading = _with_share_positions(reading)
     round_ = _Round(reading, carried, facts, window_rounds=window_rounds, retention_warning_s=retention_warning_s)
     readers: dict[str, dict[str, list[tuple[int | None, float | None]]]] = {}  # topic -> group -> figures there
     groups = []
     partition_count = 0
     for group_id in sorted(reading.groups):
-        row, committed_lags = round_.group_row(reading.groups[group_id])
+        group = reading.groups[group_id]
+        share = reading.share_offsets.get(group_id, ()) if group.type == "share" else None
+        row, committed_lags = round_.group_row(group, share)
         groups.append(row)
         partition_count += row.partitions
         for tp, lag, seconds in committed_lags:
             readers.setdefault(tp.topic, {}).setdefault(group_id, []).append((lag, seconds))
     statuses = {row.group_id: row.status for row in groups}
-    # A share group commits nothing; it reads a topic where the broker keeps its share-partitions, and
-    # its lag there is the broker's. It has no status: the rules judge committed offsets.
-    for group_id, share_partitions in reading.share_offsets.items():
-        if group_id not in statuses:
-            continue
-        statuses[group_id] = ""
-        for share_partition in share_partitions:
-            on_topic = readers.setdefault(share_partition.tp.topic, {}).setdefault(group_id, [])
-            on_topic.append((share_partition.lag, None))
     topic_rows = []
     for name in sorted(reading.topics):
         topic = reading.topics[name]

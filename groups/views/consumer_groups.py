@@ -122,35 +122,46 @@ def _listing(cluster: Cluster, snapshot: Snapshot, query: GroupQuery, scope: Q |
     return listing
 
 
-@require_GET
-def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
-    """The group's live figures (refreshed every 5 s), what the collector made of them, and its history
-    chart, outside the refreshed part: its range links ask for the chart alone."""
-    cluster_row = get_cluster(request, cluster, group_id=group)
+def collector_view(request: HttpRequest, cluster_row: Cluster, group: str, template: str) -> dict | HttpResponse:
+    """What the collector made of a group (`snap`, `row`) and, unless the request refreshes the live
+    figures only, its history chart (`chart`), with `refresh`: a context for the group's page (consumer
+    or share group). Or the answer itself: the chart alone when its range links ask (`template`'s
+    `history` partial), or 400 for a range it does not know."""
     try:
         time_range = chart_range(request.GET.get("range"))
     except ValueError as error:
         return bad_request(request, BadQuery(str(error)))
     snap = queries.latest_snapshot(cluster_row)
     row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
+    refresh = is_partial(request)
+    context: dict = {"snap": snap, "row": row, "refresh": refresh}
+    if not refresh or htmx_target(request) == CHART_TARGET:
+        topics = row.topics if row else []
+        context["chart"] = group_chart(cluster_row, group, topics, time_range, int(time.time() * 1000))
+    if htmx_target(request) == CHART_TARGET:
+        return render(request, f"{template}#history", {"cluster": cluster_row, "group_id": group, **context})
+    return context
+
+
+@require_GET
+def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
+    """The group's live figures (refreshed every 5 s), what the collector made of them, and its history
+    chart, outside the refreshed part: its range links ask for the chart alone."""
+    cluster_row = get_cluster(request, cluster, group_id=group)
+    observed_or_answer = collector_view(request, cluster_row, group, "groups/group_page.html")
+    if isinstance(observed_or_answer, HttpResponse):
+        return observed_or_answer
+    row = observed_or_answer["row"]
     context = {
         "cluster": cluster_row,
         "group_id": group,
         "recent_operations": recent_operations(cluster_row, group),
         "may": {action: access.allowed(request.user, action, cluster_row, group) for action in ("reset", "delete")},
-        "snap": snap,
-        "row": row,
+        **observed_or_answer,
     }
-    refresh = is_partial(request)
-    context["refresh"] = refresh
-    if not refresh:
+    if not context["refresh"]:
         context["rebalances"] = rebalances.recent(cluster_row, group, SHOWN_REBALANCES)
         context["rebalances_kept_days"] = settings.HISTORY_ROLLUP_RETENTION_DAYS
-    if not refresh or htmx_target(request) == CHART_TARGET:
-        topics = row.topics if row else []
-        context["chart"] = group_chart(cluster_row, group, topics, time_range, int(time.time() * 1000))
-    if htmx_target(request) == CHART_TARGET:
-        return render(request, "groups/group_page.html#history", context)
     try:
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:

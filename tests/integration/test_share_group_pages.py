@@ -3,12 +3,16 @@ what a wrong id or an unreachable cluster gets."""
 
 from __future__ import annotations
 
+import re
 import socket
 
 import pytest
+from django.test import override_settings
 
 from groups.kafka import ShareClient, ShareGroupNotFound
-from groups.models import Cluster
+from groups.models import Cluster, SnapshotGroup
+from groups.snapshot import queries
+from groups.snapshot.collector import COLLECTED, collect
 from tests import kafkatools as kt
 
 pytestmark = [
@@ -115,3 +119,32 @@ def test_an_unreachable_cluster_shows_its_bootstrap_servers_and_keeps_retrying(v
         assert 'http-equiv="refresh"' in body
     api = viewer_client.get("/api/clusters/down/share-groups/g/")
     assert api.status_code == 503 and api.json()["code"] == "_TRANSPORT"
+
+
+@pytest.mark.integration
+def test_the_share_group_page_shows_what_the_collector_made_of_the_group_and_its_history(
+    viewer_client, cluster, live_share_group, redis_url
+):
+    topic, group = live_share_group["topic"], live_share_group["group"]
+    url = f"/clusters/local/share-groups/{group}/"
+    before = viewer_client.get(url).content.decode()
+    assert 'id="group-status"' not in before and 'id="history-chart"' in before  # no round yet: no status
+
+    with override_settings(REDIS_URL=redis_url):
+        report = collect(cluster)
+    assert report.outcome == COLLECTED, report.describe()
+    row = SnapshotGroup.objects.get(group_id=group)
+    assert (row.type, row.lag, row.status, row.lag_seconds) == ("share", 0, "OK", 0.0)
+    partitions = [(p.topic, p.partition, p.lag, p.log_end) for p in queries.partition_details(row)]
+    assert partitions == [(topic, 0, 0, 3), (topic, 1, 0, 2)]
+
+    page = viewer_client.get(url).content.decode()
+    assert '<span class="badge lag-status sev-ok" id="group-status">OK</span>' in page
+    assert re.search(r'id="group-lag-seconds"><span class="lag-s" title="[^"]+">0s</span>', page)
+    chart = viewer_client.get(url, {"range": "6h"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="history-chart")
+    fragment = chart.content.decode()
+    assert chart.status_code == 200 and fragment.lstrip().startswith('<figure id="history-chart"')
+    assert 'aria-current="true">6 h</a>' in fragment and 'id="live"' not in fragment
+    assert viewer_client.get(url, {"range": "fortnight"}).status_code == 400
+    history = viewer_client.get(f"/api/clusters/local/groups/{group}/history/", {"since": "PT1H"}).json()
+    assert [(p["lag"], p["lag_seconds"], p["status"]) for p in history["points"]] == [(0, 0.0, "OK")]

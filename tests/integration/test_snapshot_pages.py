@@ -340,7 +340,7 @@ def test_the_overview_shows_brokers_version_counts_and_the_groups_furthest_behin
             snapshot=queries.latest_snapshot(scene["cluster"]).snapshot, replay_operation_id__isnull=True
         ).count()
     )
-    # Share groups and unreadable groups get no status: they are counted apart.
+    # Unreadable groups get no status: they are counted apart.
     assert sum(n for _, n in response.context["by_status"]) + response.context["unjudged"] == counts.total
     assert counts.by_state["Stable"] >= 1 and counts.checkpoints >= 1
     assert f'href="{reverse("group_list", args=["local"])}?status=OK"' in body

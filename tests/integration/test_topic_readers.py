@@ -4,6 +4,7 @@ groups, each with its type and linked to its own page; a reader scoped to some g
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from django.test import override_settings
@@ -11,6 +12,7 @@ from django.urls import reverse
 
 from groups.kafka import ShareClient, ShareGroupNotFound
 from groups.models import SnapshotGroup
+from groups.snapshot import queries
 from groups.snapshot.collector import COLLECTED, collect
 from tests import kafkatools as kt
 
@@ -74,8 +76,9 @@ def test_a_topic_shows_its_share_and_consumer_readers_with_types_lags_and_links(
     assert api.status_code == 200
     by_group = {r["group"]: r for r in json.loads(api.content)["readers"]}
     assert {g: (r["type"], r["partitions"], r["lag"]) for g, r in by_group.items()} == readers
-    # The existing keys stay: a share group has no status (the rules judge committed offsets).
-    assert by_group[share]["status"] == "" and by_group[share]["replay_operation"] is None
+    # A share group is judged on its start offsets as a consumer group is on its commits: after one
+    # round, OK while its window fills.
+    assert by_group[share]["status"] == "OK" and by_group[share]["replay_operation"] is None
     assert by_group[classic]["status"] != ""
 
 
@@ -87,3 +90,40 @@ def test_a_reader_scoped_to_some_groups_sees_only_those_among_a_topics_readers(c
     assert classic not in page.content.decode()
     api = json.loads(client.get(reverse("api:api_topic", args=["local", topic])).content)
     assert [r["group"] for r in api["readers"]] == [share]
+
+
+def test_a_share_group_whose_records_wait_with_nobody_reading_them_stops_and_is_ok_once_they_are_read(
+    settings, cluster, kafka_bootstrap, read_two_ways, redis_url
+):
+    """Judged on the broker's lag: the position it implies (the log end minus the lag) stands still on the
+    partition with 3 records waiting and nobody reading, so a full window of rounds calls it STOP."""
+    settings.COLLECT_WINDOW_ROUNDS = 3
+    topic, share = read_two_ways["topic"], read_two_ways["share"]
+
+    def collected_row() -> SnapshotGroup:
+        with override_settings(REDIS_URL=redis_url):
+            report = collect(cluster)
+        assert report.outcome == COLLECTED, report.describe()
+        return queries.group_row(queries.latest_snapshot(cluster).snapshot, share)
+
+    for _ in range(3):
+        time.sleep(1)  # rounds at distinct times: the window is full after three
+        row = collected_row()
+    assert (row.status, row.lag) == ("ERR", 3), row.status_reason
+    by_partition = {p.partition: p for p in queries.partition_details(row)}
+    assert by_partition[0].status == "STOP" and by_partition[0].status_reason.startswith("No progress for ")
+    assert "3 messages wait" in by_partition[0].status_reason and by_partition[1].status == "OK"
+    assert row.lag_seconds is not None and row.lag_seconds > 0
+
+    member = kt.ShareMember(kafka_bootstrap, share, [topic], client_id="topic-reader-again")
+    client = ShareClient({"bootstrap.servers": kafka_bootstrap}, 10)
+    try:
+        kt.wait_for(
+            lambda: sum(o.lag or 0 for o in client.start_offsets(share)) == 0,
+            timeout=60,
+            what="the share group to read the waiting records",
+        )
+        caught_up = collected_row()
+    finally:
+        member.stop()
+    assert (caught_up.status, caught_up.lag, caught_up.lag_seconds) == ("OK", 0, 0.0), caught_up.status_reason
