@@ -299,19 +299,14 @@ def group(request: HttpRequest, cluster: str, group: str):
     """One group read live from Kafka, with the status and lag in seconds of the last collection round."""
     cluster_row = get_cluster(request, cluster, group_id=group)
     detail = reading.group_detail(client_for(cluster_row), group)
-    snap = queries.latest_snapshot(cluster_row)
-    row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
-    observed = {(p.topic, p.partition): p for p in queries.partition_details(row)} if row else {}
+    seen, observed = _collected(cluster_row, group)
     d = detail.description
     return {
         "group": d.group_id,
         "state": d.state,
         "protocol_type": d.type,
         "coordinator": d.coordinator,
-        "snapshot": snapshot_json(snap),
-        "status": row.status or None if row else None,
-        "status_reason": row.status_reason or None if row else None,
-        "lag_seconds": row.lag_seconds if row else None,
+        **seen,
         "members": [
             {
                 "member_id": m.member_id,
@@ -330,14 +325,35 @@ def group(request: HttpRequest, cluster: str, group: str):
                 "log_end": r.log_end,
                 "lag": r.lag,
                 "lag_ms": r.time_lag_ms,
-                "status": o.status or None if o else None,
-                "lag_seconds": o.lag_seconds if o else None,
-                "lag_seconds_method": o.lag_seconds_method or None if o else None,
+                **_partition_collected(observed.get((r.topic, r.partition))),
             }
             for r in detail.rows
-            for o in [observed.get((r.topic, r.partition))]
         ],
         **group_protocol_json(cluster_row, d),
+    }
+
+
+def _collected(cluster_row, group: str) -> tuple[dict, dict]:
+    """A group's figures from the last collection round (snapshot, status, lag in seconds), and its
+    partitions' details from that round by (topic, partition)."""
+    snap = queries.latest_snapshot(cluster_row)
+    row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
+    observed = {(p.topic, p.partition): p for p in queries.partition_details(row)} if row else {}
+    figures = {
+        "snapshot": snapshot_json(snap),
+        "status": row.status or None if row else None,
+        "status_reason": row.status_reason or None if row else None,
+        "lag_seconds": row.lag_seconds if row else None,
+    }
+    return figures, observed
+
+
+def _partition_collected(observed) -> dict:
+    """A partition's status and lag in seconds from the last collection round; None where it did not see it."""
+    return {
+        "status": observed.status or None if observed else None,
+        "lag_seconds": observed.lag_seconds if observed else None,
+        "lag_seconds_method": observed.lag_seconds_method or None if observed else None,
     }
 
 
@@ -355,14 +371,17 @@ def share_groups(request: HttpRequest, cluster: str):
     url_name="api_share_group",
 )
 def share_group(request: HttpRequest, cluster: str, group: str):
-    """One share group read live: members, share-partitions with their start offsets and lag."""
+    """One share group read live: members, share-partitions with their start offsets and lag; with the
+    status and lag in seconds of the last collection round."""
     cluster_row = get_cluster(request, cluster, group_id=group)
     detail = share_reading.share_group_detail(share_client_for(cluster_row), client_for(cluster_row), group)
+    seen, observed = _collected(cluster_row, group)
     d = detail.description
     return {
         "group": d.group_id,
         "type": "share",
         "state": d.state,
+        **seen,
         "group_epoch": d.group_epoch,
         "assignment_epoch": d.assignment_epoch,
         "assignor": d.assignor,
@@ -390,6 +409,7 @@ def share_group(request: HttpRequest, cluster: str, group: str):
                 "log_end": r.log_end,
                 "consumers": [m.member_id for m in r.consumers],
                 "error": r.error,
+                **_partition_collected(observed.get((r.topic, r.partition))),
             }
             for r in detail.rows
         ],

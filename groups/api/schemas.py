@@ -259,12 +259,19 @@ class SharePartition(Schema):
     log_end: int | None
     consumers: list[str]
     error: str | None
+    status: str | None
+    lag_seconds: float | None
+    lag_seconds_method: str | None
 
 
 class ShareGroup(Schema):
     group: str
     type: str
     state: str
+    snapshot: SnapshotInfo | None
+    status: str | None = Field(None, description="Judged on the position its lag implies: the log end minus the lag.")
+    status_reason: str | None
+    lag_seconds: float | None
     group_epoch: int
     assignment_epoch: int
     assignor: str

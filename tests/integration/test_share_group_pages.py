@@ -129,6 +129,9 @@ def test_the_share_group_page_shows_what_the_collector_made_of_the_group_and_its
     url = f"/clusters/local/share-groups/{group}/"
     before = viewer_client.get(url).content.decode()
     assert 'id="group-status"' not in before and 'id="history-chart"' in before  # no round yet: no status
+    api = viewer_client.get(f"/api/clusters/local/share-groups/{group}/").json()
+    assert (api["snapshot"], api["status"], api["lag_seconds"]) == (None, None, None)
+    assert [p["status"] for p in api["partitions"]] == [None, None]
 
     with override_settings(REDIS_URL=redis_url):
         report = collect(cluster)
@@ -146,5 +149,11 @@ def test_the_share_group_page_shows_what_the_collector_made_of_the_group_and_its
     assert chart.status_code == 200 and fragment.lstrip().startswith('<figure id="history-chart"')
     assert 'aria-current="true">6 h</a>' in fragment and 'id="live"' not in fragment
     assert viewer_client.get(url, {"range": "fortnight"}).status_code == 400
+    api = viewer_client.get(f"/api/clusters/local/share-groups/{group}/").json()
+    assert (api["status"], api["lag_seconds"], api["snapshot"]["stale"]) == ("OK", 0.0, False)
+    assert [(p["start_offset"] is not None, p["status"], p["lag_seconds"]) for p in api["partitions"]] == [
+        (True, "OK", 0.0),
+        (True, "OK", 0.0),
+    ]
     history = viewer_client.get(f"/api/clusters/local/groups/{group}/history/", {"since": "PT1H"}).json()
     assert [(p["lag"], p["lag_seconds"], p["status"]) for p in history["points"]] == [(0, 0.0, "OK")]
