@@ -15,7 +15,7 @@ from groups.alerting.facts import GroupFacts
 from groups.models import Cluster, Operation
 
 MUTING_KINDS = (
-    Operation.Kind.RESET,
+    *Operation.RESET_KINDS,
     Operation.Kind.DELETE_GROUP,
     Operation.Kind.DELETE_OFFSETS,
     Operation.Kind.REPLAY,

@@ -38,6 +38,9 @@ class Operation(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     FINAL = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    # The kinds that set a group's offsets (a consumer group's committed, a share group's start offsets),
+    # undos included: what the collector tells apart from a rewind, and the chart marks.
+    RESET_KINDS = (Kind.RESET, Kind.SHARE_RESET)
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="operations")
@@ -151,7 +154,7 @@ class Operation(models.Model):
         if self.kind == self.Kind.DELETE_OFFSETS:
             undoable = bool(self.before_offsets())
         else:
-            undoable = self.kind in (self.Kind.RESET, self.Kind.SHARE_RESET) and self.status == self.Status.SUCCEEDED
+            undoable = self.kind in self.RESET_KINDS and self.status == self.Status.SUCCEEDED
         return undoable and (self.pk is None or self.undo is None)
 
     def before_offsets(self) -> dict[tuple[str, int], int | None]:

@@ -58,7 +58,7 @@ def console_facts(cluster: Cluster, group_ids: set[str], since_ms: int) -> Conso
     moves: dict[str, list[tuple[int, int]]] = {}
     for group_id, operation_id, finished in (
         Operation.objects.filter(
-            cluster=cluster, kind=Operation.Kind.RESET, status=Operation.Status.SUCCEEDED, finished__gte=since
+            cluster=cluster, kind__in=Operation.RESET_KINDS, status=Operation.Status.SUCCEEDED, finished__gte=since
         )
         .order_by("finished")
         .values_list("group_id", "id", "finished")

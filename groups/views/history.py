@@ -60,7 +60,7 @@ def moves(cluster: Cluster, group_id: str, topics: Iterable[str], since_ms: int,
     found = []
     resets = Operation.objects.filter(
         cluster=cluster,
-        kind=Operation.Kind.RESET,
+        kind__in=Operation.RESET_KINDS,
         group_id=group_id,
         status=Operation.Status.SUCCEEDED,
         finished__range=(since, until),

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils.html import escape
 
 from groups.kafka import ShareClient, ShareGroupNotFound
-from groups.models import AuditEvent, Operation
+from groups.models import AuditEvent, Operation, SnapshotGroup
 from groups.operations import lifecycle, share_deletions
+from groups.snapshot import queries
 from groups.snapshot.collector import collect
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
@@ -222,3 +224,48 @@ def test_an_unknown_group_type_in_the_filter_is_a_clear_400(
         message = "type must be one of classic, consumer, share, streams, not 'queue'"
         text = response.json()["error"] if url.startswith("/api/") else response.content.decode()
         assert (message if url.startswith("/api/") else escape(message)) in text, url
+
+
+def test_a_share_group_left_with_records_waiting_stops_and_the_consoles_reset_shows_as_reset_not_rewind(
+    transactional_db, use_test_redis, settings, viewer_client, cluster, make_user, kafka_bootstrap, unique
+):
+    """Judged on the position the broker's lag implies: with 3 records waiting and nobody reading, a full
+    window of rounds calls the share group STOP; the console's reset to latest then reads as RESET by
+    its operation (a position that jumped, which no rule calls a problem), marked on the chart."""
+    settings.COLLECT_WINDOW_ROUNDS = 3
+    topic, group = unique("share-judged"), unique("share-judged-group")
+    share = _empty_share_group(kafka_bootstrap, topic, group)
+    kt.produce(kafka_bootstrap, topic, {0: 3})  # not delivered: the broker counts them as lag
+    kt.wait_for(lambda: sum(o.lag or 0 for o in share.start_offsets(group)) == 3, what="the broker's lag of 3")
+
+    def collected_row() -> SnapshotGroup:
+        report = collect(cluster)
+        assert report.outcome == "collected", report.reason
+        return queries.group_row(queries.latest_snapshot(cluster).snapshot, group)
+
+    for _ in range(3):
+        time.sleep(1)  # rounds at distinct times: the window is full after three
+        row = collected_row()
+    assert (row.status, row.lag) == ("ERR", 3), row.status_reason
+    by_partition = {p.partition: p for p in queries.partition_details(row)}
+    assert by_partition[0].status == "STOP" and by_partition[0].status_reason.startswith("No progress for ")
+    assert "3 messages wait" in by_partition[0].status_reason and by_partition[1].status == "OK"
+    assert row.lag_seconds is not None and row.lag_seconds > 0 and row.retention_note
+
+    make_user("operator", "Operator")
+    call_command(
+        "reset_share_offsets",
+        *("--cluster", "local", "--group", group, "--as", "operator", "--to-latest", "--all-topics"),
+        *("--execute", "--reason", "skip what waits"),
+        stdout=io.StringIO(),
+    )
+    operation = Operation.objects.get(group_id=group, kind=Operation.Kind.SHARE_RESET)
+    assert operation.status == "succeeded"
+    reset = collected_row()
+    assert (reset.status, reset.operation_id, reset.lag) == ("RESET", operation.pk, 0), reset.status_reason
+    assert "REWIND" not in reset.status_reason
+    page = viewer_client.get(f"/clusters/local/share-groups/{group}/").content.decode()
+    assert f'id="reset-by">Reset by operation #{operation.pk}</a>' in page
+    history = viewer_client.get(f"/api/clusters/local/groups/{group}/history/", {"since": "PT1H"}).json()
+    assert history["operations"] == [{"id": operation.pk, "t": history["operations"][0]["t"], "kind": "reset"}]
+    assert [p["status"] for p in history["points"]][-2:] == ["ERR", "RESET"]
