@@ -203,6 +203,18 @@ def wait_for(condition, timeout: float = 30, interval: float = 0.3, what: str = 
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def wait_for_share_lag(bootstrap: str, group: str, lag: int, timeout: float = 60) -> None:
+    """Until the broker reports `lag` as the share group's total lag (its own count, per share-partition)."""
+    from groups.kafka import ShareClient
+
+    client = ShareClient({"bootstrap.servers": bootstrap}, 10)
+    wait_for(
+        lambda: sum(o.lag or 0 for o in client.start_offsets(group)) == lag,
+        timeout=timeout,
+        what=f"the broker to report a lag of {lag} for share group {group}",
+    )
+
+
 def commit_many(bootstrap: str, offsets_by_group: dict[str, dict[tuple[str, int], int]], timeout: float = 120) -> None:
     """Commit offsets for many (inactive) groups at once: every request in flight together, then checked."""
     from confluent_kafka import ConsumerGroupTopicPartitions

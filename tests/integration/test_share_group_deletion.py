@@ -234,9 +234,9 @@ def test_a_share_group_left_with_records_waiting_stops_and_the_consoles_reset_sh
     its operation (a position that jumped, which no rule calls a problem), marked on the chart."""
     settings.COLLECT_WINDOW_ROUNDS = 3
     topic, group = unique("share-judged"), unique("share-judged-group")
-    share = _empty_share_group(kafka_bootstrap, topic, group)
+    _empty_share_group(kafka_bootstrap, topic, group)
     kt.produce(kafka_bootstrap, topic, {0: 3})  # not delivered: the broker counts them as lag
-    kt.wait_for(lambda: sum(o.lag or 0 for o in share.start_offsets(group)) == 3, what="the broker's lag of 3")
+    kt.wait_for_share_lag(kafka_bootstrap, group, 3)
 
     def collected_row() -> SnapshotGroup:
         report = collect(cluster)

@@ -43,15 +43,15 @@ def read_two_ways(kafka_bootstrap, unique, cluster, redis_url):
     finally:
         member.stop()
     kt.produce(b, topic, {0: 3})
-    kt.wait_for(
-        lambda: sum(o.lag or 0 for o in client.start_offsets(share)) == 3,
-        timeout=60,
-        what="the broker to report the share group's lag on the new records",
-    )
+    kt.wait_for_share_lag(b, share, 3)
+    _collect(cluster, redis_url)
+    return {"topic": topic, "classic": classic, "share": share}
+
+
+def _collect(cluster, redis_url) -> None:
     with override_settings(REDIS_URL=redis_url):
         report = collect(cluster)
     assert report.outcome == COLLECTED, report.describe()
-    return {"topic": topic, "classic": classic, "share": share}
 
 
 def test_a_topic_shows_its_share_and_consumer_readers_with_types_lags_and_links(viewer_client, read_two_ways):
@@ -101,17 +101,10 @@ def test_a_share_group_is_caught_up_once_a_member_has_read_what_waited(
     waiting = queries.group_row(queries.latest_snapshot(cluster).snapshot, share)
     assert waiting.lag == 3 and waiting.lag_seconds is not None and waiting.lag_seconds > 0
     member = kt.ShareMember(kafka_bootstrap, share, [topic], client_id="topic-reader-again")
-    client = ShareClient({"bootstrap.servers": kafka_bootstrap}, 10)
     try:
-        kt.wait_for(
-            lambda: sum(o.lag or 0 for o in client.start_offsets(share)) == 0,
-            timeout=60,
-            what="the share group to read the waiting records",
-        )
-        with override_settings(REDIS_URL=redis_url):
-            report = collect(cluster)
+        kt.wait_for_share_lag(kafka_bootstrap, share, 0)
+        _collect(cluster, redis_url)
     finally:
         member.stop()
-    assert report.outcome == COLLECTED, report.describe()
     caught_up = queries.group_row(queries.latest_snapshot(cluster).snapshot, share)
     assert (caught_up.status, caught_up.lag, caught_up.lag_seconds) == ("OK", 0, 0.0), caught_up.status_reason
