@@ -128,6 +128,18 @@ def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list
     return [*previous[max(0, len(previous) - keep) :], value] if keep else [value]
 
 
+def _share_lag_seconds(figure: estimates.LagSeconds, start_offset: int | None, position: int) -> estimates.LagSeconds:
+    """A share-partition's lag in seconds, doubtful when the broker's start offset is behind the position its
+    lag implies: the oldest record not yet acknowledged lies between the two, so it may be older than this."""
+    if start_offset is None or start_offset >= position:
+        return figure
+    note = (
+        f"{figure.note} The broker's start offset {start_offset} is behind {position}: the oldest record not yet "
+        "acknowledged lies between the two, so it may be older than this."
+    )
+    return figure._replace(doubtful=True, note=note)
+
+
 _SHARE_WORDS = (
     ("committed offset", "position (the log end minus the broker's lag)"),
     ("Committed offset", "Position"),
@@ -370,6 +382,8 @@ class _Round:
                 timeline=facts.timeline,
                 now_ms=now_ms,
             )
+            if start_offsets is not None and committed is not None and figure.seconds:
+                figure = _share_lag_seconds(figure, start_offsets.get(tp), committed)
             margin = None
             if committed is not None:
                 statuses[tp], lag_figures[tp] = judged, figure
@@ -459,7 +473,8 @@ def _with_share_positions(reading: ClusterReading) -> ClusterReading:
     committed offset does while consumers keep up and stands still when they stop. So a share
     group's window, status, catch-up and retention margin are a consumer group's, judged on that
     position; its lag in seconds is the age of the record there, which is at most the age of the
-    oldest record not yet acknowledged (those lie at or before it).
+    oldest record not yet acknowledged (that one lies at or before it, and not before the start
+    offset: the figure is doubtful where the two differ, _share_lag_seconds).
     """
     if not reading.share_offsets:
         return reading

@@ -119,3 +119,39 @@ def test_a_share_group_that_acknowledged_everything_is_caught_up_whatever_start_
     (partition,) = rows.decode_group_detail(row.detail)
     assert (row.status, row.lag, row.lag_seconds, partition.status) == ("OK", 0, 0.0, "OK")
     assert (partition.committed, partition.lag) == (0, 0)  # the broker's start offset, as its tool prints it
+
+
+def test_a_share_groups_lag_in_seconds_is_doubtful_only_where_the_start_offset_is_behind_the_position():
+    """Logs that grow 100 records a round (log ends 100, 200, 300); the group's position is 150 on both
+    partitions, its start offset 150 on one and 120 on the other (records between acknowledged or not)."""
+    group = GroupReading("s", "Empty", "share", (), {})
+    carried, evaluated = Carried(), None
+    for n in range(3):
+        t_ms = T0 + n * PERIOD_MS
+        end = 100 * (n + 1)
+        ends = {TP("t", 0): (0, end), TP("t", 1): (0, end)}
+        offsets = {
+            "s": (
+                SharePartitionOffset(TP("t", 0), min(150, end), 0, end - min(150, end)),
+                SharePartitionOffset(TP("t", 1), min(120, end), 0, end - min(150, end)),
+            )
+        }
+        evaluated = evaluate(_round(t_ms, [group], offsets, ends), carried, ConsoleFacts(), window_rounds=3)
+        carried = _carry(evaluated)
+    assert evaluated is not None
+    exact, behind = rows.decode_group_detail(evaluated.groups[0].detail)
+    # Offset 150 lies between offsets 99 (first round) and 199 (second): appended 51 x 0.15 s after the first
+    # round, so 30 - 7.65 = 22.35 s old at the third.
+    assert (exact.committed, exact.lag, exact.lag_seconds_method, exact.lag_seconds_doubtful) == (
+        150,
+        150,
+        "interpolated",
+        False,
+    )
+    assert exact.lag_seconds is not None and abs(exact.lag_seconds - 22.35) < 0.001
+    assert (behind.committed, behind.lag, behind.lag_seconds, behind.lag_seconds_doubtful) == (
+        120,
+        150,
+        exact.lag_seconds,
+        True,
+    )
