@@ -124,8 +124,8 @@ class ClusterReading:
     seconds: dict[str, float] = field(default_factory=dict)  # time per step, for the round's report
     notes: tuple[str, ...] = ()  # what the round could not read although it succeeded
     cluster: ClusterFacts | None = None  # None when describing the cluster failed (a note says why)
-    # Share groups have no committed offsets: their start offsets and the broker's lag (judged as committed
-    # offsets are by groups.snapshot.evaluate).
+    # Share groups have no committed offsets: their start offsets and the broker's lag (judged on the position
+    # the lag implies: groups.snapshot.share_positions).
     share_offsets: dict[str, tuple[SharePartitionOffset, ...]] = field(default_factory=dict)
 
 

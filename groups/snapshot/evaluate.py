@@ -9,21 +9,22 @@ this module feeds them:
   appends its observation of every group-partition (committed offset) and topic-partition (log
   end) and keeps the last `window_rounds`;
 - each topic partition's log history (groups.snapshot.timelines) travels in its topic row, as
-  far back as its most lagging group needs, and gives the timeline that dates offsets.
+  far back as its most lagging group needs, and gives the timeline that dates offsets;
+- a share group is judged on the position its lag implies (groups.snapshot.share_positions).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import NamedTuple, cast
 
 from groups import estimates, forecasts, status
 from groups.kafka import TP, SharePartitionOffset
 from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading
 from groups.lag import partition_lag
-from groups.snapshot import rows, timelines
+from groups.snapshot import rows, share_positions, timelines
 
 _UNKNOWN_ENDS = PartitionReading(None, None)
 _NO_TIMELINE = estimates.Timeline(())
@@ -126,33 +127,6 @@ class _PartitionFacts(NamedTuple):
 def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
     """The window of one key: the last `keep` values carried, then this round's."""
     return [*previous[max(0, len(previous) - keep) :], value] if keep else [value]
-
-
-def _share_lag_seconds(figure: estimates.LagSeconds, start_offset: int | None, position: int) -> estimates.LagSeconds:
-    """A share-partition's lag in seconds, doubtful when the broker's start offset is behind the position its
-    lag implies: the oldest record not yet acknowledged lies between the two, so it may be older than this."""
-    if start_offset is None or start_offset >= position:
-        return figure
-    note = (
-        f"{figure.note} The broker's start offset {start_offset} is behind {position}: the oldest record not yet "
-        "acknowledged lies between the two, so it may be older than this."
-    )
-    return figure._replace(doubtful=True, note=note)
-
-
-_SHARE_WORDS = (
-    ("committed offset", "position (the log end minus the broker's lag)"),
-    ("Committed offset", "Position"),
-    ("No commit for", "No progress for"),
-)
-
-
-def _worded(reason: str, broker_lags: Mapping | None) -> str:
-    """A status reason in the words of the group's kind: a share group's position is not committed."""
-    if broker_lags is not None:
-        for consumer_words, share_words in _SHARE_WORDS:
-            reason = reason.replace(consumer_words, share_words)
-    return reason
 
 
 def _sum_known(values) -> int | None:
@@ -290,7 +264,7 @@ class _Round:
         """A group's row, and (partition, lag, lag seconds) of each partition it has committed on.
 
         A share group's (`share`, its share-partitions) were read into `group.committed` as the positions
-        its lag implies (_with_share_positions); its rows show the broker's start offsets and lag, and
+        its lag implies (groups.snapshot.share_positions); its rows show the broker's start offsets and lag, and
         a partition has no single owner.
         """
         owners: dict[TP, rows.Owner] = {}
@@ -383,7 +357,7 @@ class _Round:
                 now_ms=now_ms,
             )
             if start_offsets is not None and committed is not None and figure.seconds:
-                figure = _share_lag_seconds(figure, start_offsets.get(tp), committed)
+                figure = share_positions.lag_seconds(figure, start_offsets.get(tp), committed)
             margin = None
             if committed is not None:
                 statuses[tp], lag_figures[tp] = judged, figure
@@ -413,6 +387,9 @@ class _Round:
                 if margin.state in _MARGIN_STATES:
                     margins.append(margin)
             lags.append(lag)
+            reason = "" if judged.status is ok else judged.reason
+            if broker_lags is not None:  # a share group: a share group's words, or the broker's error
+                reason = share_errors.get(tp) or share_positions.worded(reason)
             detail.add(
                 tp.topic,
                 tp.partition,
@@ -423,7 +400,7 @@ class _Round:
                 figure.seconds,
                 str(judged.status),  # the value, without Enum's descriptor
                 owner if broker_lags is None else None,
-                share_errors.get(tp) or ("" if judged.status is ok else _worded(judged.reason, broker_lags)),
+                reason,
                 judged.operation_id,
                 figure.method,
                 figure.doubtful,
@@ -462,36 +439,6 @@ class _Round:
         return row, committed_lags
 
 
-def _with_share_positions(reading: ClusterReading) -> ClusterReading:
-    """The reading with each share group's positions where a consumer group's committed offsets are: on
-    each share-partition, the log end minus the broker's lag.
-
-    A share group commits nothing. The broker keeps a start offset per share-partition, but the one
-    it reports can stay behind records already acknowledged (a group that read everything showed
-    start offset 0 and lag 0), so judging the start offset would call a caught-up group stalled.
-    The lag it reports counts the records not yet acknowledged; the position it implies moves as a
-    committed offset does while consumers keep up and stands still when they stop. So a share
-    group's window, status, catch-up and retention margin are a consumer group's, judged on that
-    position; its lag in seconds is the age of the record there, which is at most the age of the
-    oldest record not yet acknowledged (that one lies at or before it, and not before the start
-    offset: the figure is doubtful where the two differ, _share_lag_seconds).
-    """
-    if not reading.share_offsets:
-        return reading
-    groups = dict(reading.groups)
-    for group_id, share_partitions in reading.share_offsets.items():
-        group = groups.get(group_id)
-        if group is None or group.type != "share":
-            continue
-        positions = {}
-        for p in share_partitions:
-            log_end = reading.partitions.get(p.tp, _UNKNOWN_ENDS).log_end
-            if p.lag is not None and log_end is not None and log_end - p.lag >= 0:
-                positions[p.tp] = log_end - p.lag
-        groups[group_id] = replace(group, committed=positions)
-    return replace(reading, groups=groups)
-
-
 def evaluate(
     reading: ClusterReading,
     carried: Carried,
@@ -501,7 +448,7 @@ def evaluate(
     retention_warning_s: float = 3600.0,
 ) -> Evaluated:
     """Snapshot rows for every group and topic the round read, each carrying what the next round needs."""
-    reading = _with_share_positions(reading)
+    reading = share_positions.with_share_positions(reading)
     round_ = _Round(reading, carried, facts, window_rounds=window_rounds, retention_warning_s=retention_warning_s)
     readers: dict[str, dict[str, list[tuple[int | None, float | None]]]] = {}  # topic -> group -> figures there
     groups = []
