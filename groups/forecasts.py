@@ -196,7 +196,7 @@ def _by_log_start_rate(
             "log-start-rate",
             0,
             False,
-            f"The group consumes faster ({rates.consume:.1f} msg/s) than the log start advances ({advance:.1f} msg/s).",
+            f"The group consumes faster ({_per_s(rates.consume)}) than the log start advances ({_per_s(advance)}).",
         )
     seconds = (committed - log_start) / closing
     return RetentionMargin(
@@ -205,7 +205,7 @@ def _by_log_start_rate(
         "log-start-rate",
         0,
         False,
-        f"The log start advances {advance:.1f} msg/s over {span_min:.0f} min and is "
+        f"The log start advances {_per_s(advance)} over {span_min:.0f} min and is "
         f"{committed - log_start} records behind the committed offset.",
     )
 
@@ -301,7 +301,7 @@ def catch_up(
     }
     behind = sum(d for d in deficits.values() if d > 0)
     if behind > 0:
-        return result("falling-behind", None, behind, f"Falling behind at {behind:.1f} msg/s.")
+        return result("falling-behind", None, behind, f"Falling behind at {_per_s(behind)}.")
     if len(deficits) < len(lagging):
         return result("unknown", None, None, "Not enough recent rounds to measure rates.")
     if any(d == 0 for d in deficits.values()):
@@ -309,6 +309,13 @@ def catch_up(
         return result("holding", None, None, f"Lag holds at {total}: consumers do not gain on producers.")
     seconds = max(lagging[key][0] / -d for key, d in deficits.items())
     return result("catching-up", seconds, None, f"Caught up in about {seconds:.0f} s at current rates.")
+
+
+def _per_s(rate: float | None) -> str:
+    """A rate in messages per second, with a figure that is never 0.0 for a rate that is not 0."""
+    if rate is None:
+        return "an unknown rate"
+    return f"{rate:.1f} msg/s" if rate == 0 or abs(rate) >= 1 else f"{rate:.2g} msg/s"
 
 
 def _current_lag(window: Sequence[Observation]) -> int | None:

@@ -184,3 +184,13 @@ def test_a_stalled_group_on_an_idle_topic_holds_its_lag():
 def test_catch_up_is_unknown_with_a_single_round():
     assert catch_up({("t", 0): _obs([100], [900])}).state == "unknown"
     assert catch_up({}).state == "caught-up"
+
+
+def test_a_slow_fall_behind_is_told_with_its_own_figure_not_as_zero():
+    # Two messages a minute that the group does not read (it reads none): "0.0 msg/s" would say the lag holds.
+    t = 1_700_000_000_000
+    window = [Observation(t + i * 15_000, 1_000, 1_000 + i * 15 // 25 + 1) for i in range(5)]
+    result = catch_up({("t", 0): window})
+    assert result.state == "falling-behind" and result.falling_behind_rate is not None
+    assert 0 < result.falling_behind_rate < 0.1
+    assert result.note == "Falling behind at 0.033 msg/s."
