@@ -254,10 +254,17 @@ def _burrow_trend_rules(
         if all(c.offset == first.offset for c in commits):
             return _stall(first.offset, last.t_ms - first.t_ms, lag)
         if all(b.lag >= a.lag for a, b in pairwise(commits)):
-            return PartitionStatus(
-                Status.WARN, f"Lag grew in every round of the window, from {first.lag} to {last.lag}."
-            )
+            return _warn(first.lag, last.lag)
     return PartitionStatus(Status.OK, f"Consuming; lag {lag}.")
+
+
+def _warn(first_lag: int, last_lag: int) -> PartitionStatus:
+    """Burrow's WARN: the lag did not go down in any round of the window (it may have held)."""
+    if first_lag == last_lag:
+        return PartitionStatus(
+            Status.WARN, f"Lag held at {last_lag} through the window: the consumer does not gain on producers."
+        )
+    return PartitionStatus(Status.WARN, f"Lag never went down in the window: from {first_lag} to {last_lag}.")
 
 
 def _stop(silent_ms: int, lag: int, offset: int) -> PartitionStatus:
@@ -353,7 +360,7 @@ def evaluate_continuous_trend(
         if offsets[first] == committed:
             return _stall(committed, span_ms, lag)
         if lags == sorted(lags):
-            return PartitionStatus(Status.WARN, f"Lag grew in every round of the window, from {lags[0]} to {lags[-1]}.")
+            return _warn(lags[0], lags[-1])
     return PartitionStatus(Status.OK, f"Consuming; lag {lag}.")
 
 

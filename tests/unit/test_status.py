@@ -118,6 +118,14 @@ def test_a_lag_that_grows_every_round_is_warn():
     assert result.status is Status.WARN and "from 100 to 190" in result.reason
 
 
+def test_a_lag_that_holds_while_the_offset_moves_is_warn_and_says_it_held():
+    # Burrow's WARN asks only that the lag never went down: a lag of 1 in every round is WARN too.
+    committed = [100 + 10 * n for n in range(10)]
+    result = _evaluate(_rounds(committed, [c + 1 for c in committed]), has_consumer=True)
+    assert result.status is Status.WARN
+    assert result.reason == "Lag held at 1 through the window: the consumer does not gain on producers."
+
+
 def test_a_lag_that_went_down_once_is_ok():
     rounds = _rounds(
         [100, 110, 120, 130, 140, 150, 160, 170, 180, 190], [200, 220, 240, 260, 280, 300, 320, 340, 340, 380]
