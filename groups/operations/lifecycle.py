@@ -105,12 +105,15 @@ def dispatch_operation(operation: Operation) -> None:
             f"The task queue could not be reached ({exc}), so no worker will run this operation and nothing "
             "was changed. Check that Redis is up, then preview again."
         )
-        failed = Operation.objects.filter(pk=operation.pk, status=Operation.Status.PENDING).update(
-            status=Operation.Status.FAILED, finished=timezone.now(), error=error
-        )
-        if failed:
-            operation.refresh_from_db()
-            audit.record(Operation.Status.FAILED, actor="console", operation=operation, outcome="failed", error=error)
+        with transaction.atomic():  # the failure and its audit event, seen together
+            failed = Operation.objects.filter(pk=operation.pk, status=Operation.Status.PENDING).update(
+                status=Operation.Status.FAILED, finished=timezone.now(), error=error
+            )
+            if failed:
+                operation.refresh_from_db()
+                audit.record(
+                    Operation.Status.FAILED, actor="console", operation=operation, outcome="failed", error=error
+                )
 
 
 def active_group_message(group: GroupDescription) -> str:
@@ -294,10 +297,12 @@ class Run:
         running = Operation.objects.filter(
             pk=self.operation.pk, status=Operation.Status.RUNNING, replay_attempt=self.attempt
         )
-        if not running.update(**fields):
-            return False
-        self.operation.refresh_from_db()
-        audit.record(status, actor="worker", operation=self.operation, plan=audit_plan, outcome=status, error=error)
+        # One transaction, as a decision's: nobody sees the final status without its audit event.
+        with transaction.atomic():
+            if not running.update(**fields):
+                return False
+            self.operation.refresh_from_db()
+            audit.record(status, actor="worker", operation=self.operation, plan=audit_plan, outcome=status, error=error)
         return True
 
     def refusal(self) -> str | None:
