@@ -82,6 +82,10 @@ class PartitionReading:
     newest_ms: int | None = None
 
 
+UNKNOWN_ENDS = PartitionReading(None, None)
+"""A partition whose ends the round did not read."""
+
+
 @dataclass(frozen=True)
 class TopicReading:
     name: str

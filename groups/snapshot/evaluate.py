@@ -22,11 +22,11 @@ from typing import NamedTuple, cast
 
 from groups import estimates, forecasts, status
 from groups.kafka import TP, SharePartitionOffset
-from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading
+from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading, GroupReading, PartitionReading
 from groups.lag import partition_lag
 from groups.snapshot import rows, share_positions, timelines
+from groups.snapshot.topic_rows import Readers, TopicRow, TopicState, sum_known, topic_rows
 
-_UNKNOWN_ENDS = PartitionReading(None, None)
 _NO_TIMELINE = estimates.Timeline(())
 _MARGIN_STATES = ("lost", "warning", "ok")
 _NO_RATES = forecasts.Rates(None, None)
@@ -78,22 +78,6 @@ class GroupRow:
     retention_note: str = ""
 
 
-@dataclass(slots=True)
-class TopicRow:
-    """The values of one SnapshotTopic row."""
-
-    topic: str
-    internal: bool
-    partitions: int
-    messages: int | None
-    groups: int
-    lag: int | None
-    detail: str
-    window: str
-    history: str
-    max_lag_seconds: float | None = None
-
-
 @dataclass(frozen=True)
 class Evaluated:
     window_ms: tuple[int, ...]
@@ -101,14 +85,6 @@ class Evaluated:
     topics: list[TopicRow]
     partition_count: int
     summary: dict
-
-
-@dataclass(frozen=True)
-class _TopicState:
-    """One topic's partitions this round: log-end windows and log histories."""
-
-    ends: dict[int, list[int | None]]
-    histories: dict[int, list[estimates.LogRound]]
 
 
 class _PartitionFacts(NamedTuple):
@@ -127,11 +103,6 @@ class _PartitionFacts(NamedTuple):
 def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
     """The window of one key: the last `keep` values carried, then this round's."""
     return [*previous[max(0, len(previous) - keep) :], value] if keep else [value]
-
-
-def _sum_known(values) -> int | None:
-    known = [v for v in values if v is not None]
-    return sum(known) if known else None
 
 
 class _Round:
@@ -171,21 +142,21 @@ class _Round:
         floor: dict[TP, int] = {}
         for group in self.reading.groups.values():
             for tp, committed in group.committed.items():
-                end = self.reading.partitions.get(tp, _UNKNOWN_ENDS).log_end
+                end = self.reading.partitions.get(tp, UNKNOWN_ENDS).log_end
                 if end is not None and committed < end and committed < floor.get(tp, end):
                     floor[tp] = committed
         return floor
 
-    def _topic_states(self) -> dict[str, _TopicState]:
+    def _topic_states(self) -> dict[str, TopicState]:
         floor = self._lagging_floor()
         out = {}
         for name, topic in self.reading.topics.items():
             previous_ends = rows.decode_window(self.carried.topic_windows.get(name, "")).get(name, {})
             previous_histories = timelines.decode(self.carried.topic_histories.get(name, ""))
-            state = _TopicState({}, {})
+            state = TopicState({}, {})
             for p in range(topic.partitions):
                 tp = TP(name, p)
-                ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
+                ends = self.reading.partitions.get(tp, UNKNOWN_ENDS)
                 state.ends[p] = _carry(previous_ends.get(p, ()), self.keep, ends.log_end)
                 latest = estimates.LogRound(
                     self.now_ms, ends.log_start, ends.log_end, ends.newest_offset, ends.newest_ms
@@ -227,7 +198,7 @@ class _Round:
         facts = self.partition_facts.get(tp)
         if facts is None:
             topic = self.reading.topics.get(tp.topic)
-            ends = self.reading.partitions.get(tp, _UNKNOWN_ENDS)
+            ends = self.reading.partitions.get(tp, UNKNOWN_ENDS)
             facts = _PartitionFacts(ends, (), _NO_TIMELINE, (), topic.retention_ms if topic else None)
         return facts
 
@@ -419,7 +390,7 @@ class _Round:
             members=len(group.members),
             topics=sorted(detail.topics),
             partitions=len(lags),
-            lag=_sum_known(lags),
+            lag=sum_known(lags),
             detail=detail.text(),
             window=rows.encode_window(window),
             error=group.error,
@@ -450,7 +421,7 @@ def evaluate(
     """Snapshot rows for every group and topic the round read, each carrying what the next round needs."""
     reading = share_positions.with_share_positions(reading)
     round_ = _Round(reading, carried, facts, window_rounds=window_rounds, retention_warning_s=retention_warning_s)
-    readers: dict[str, dict[str, list[tuple[int | None, float | None]]]] = {}  # topic -> group -> figures there
+    readers: Readers = {}
     groups = []
     partition_count = 0
     for group_id in sorted(reading.groups):
@@ -462,36 +433,7 @@ def evaluate(
         for tp, lag, seconds in committed_lags:
             readers.setdefault(tp.topic, {}).setdefault(group_id, []).append((lag, seconds))
     statuses = {row.group_id: row.status for row in groups}
-    topic_rows = []
-    for name in sorted(reading.topics):
-        topic = reading.topics[name]
-        state = round_.topics[name]
-        partitions = [
-            rows.TopicPartitionDetail(p, ends.log_start, ends.log_end, ends.newest_offset, ends.newest_ms)
-            for p in range(topic.partitions)
-            for ends in [reading.partitions.get(TP(name, p), _UNKNOWN_ENDS)]
-        ]
-        spans = [p.log_end - p.log_start for p in partitions if p.log_end is not None and p.log_start is not None]
-        reading_groups = readers.get(name, {})
-        group_details = [
-            rows.TopicGroupDetail(g, len(figures), _sum_known(lag for lag, _ in figures), statuses[g])
-            for g, figures in sorted(reading_groups.items())
-        ]
-        known_seconds = [s for figures in reading_groups.values() for _, s in figures if s is not None]
-        topic_rows.append(
-            TopicRow(
-                topic=name,
-                internal=topic.internal,
-                partitions=topic.partitions,
-                messages=sum(spans) if spans else None,
-                groups=len(reading_groups),
-                lag=_sum_known(d.lag for d in group_details),
-                max_lag_seconds=max(known_seconds, default=None),
-                detail=rows.encode_topic_detail(partitions, group_details),
-                window=rows.encode_window({name: state.ends}),
-                history=timelines.encode(state.histories),
-            )
-        )
+    topics = topic_rows(reading, round_.topics, readers, statuses)
     summary = {
         "by_state": dict(Counter(g.state for g in groups)),
         "by_type": dict(Counter(g.type for g in groups)),
@@ -502,5 +444,5 @@ def evaluate(
         "cluster": asdict(reading.cluster) if reading.cluster else None,
     }
     return Evaluated(
-        window_ms=round_.window_ms, groups=groups, topics=topic_rows, partition_count=partition_count, summary=summary
+        window_ms=round_.window_ms, groups=groups, topics=topics, partition_count=partition_count, summary=summary
     )

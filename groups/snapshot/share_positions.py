@@ -11,9 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from groups import estimates
-from groups.kafka.collect import ClusterReading, PartitionReading
-
-_UNKNOWN_ENDS = PartitionReading(None, None)
+from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading
 
 
 def with_share_positions(reading: ClusterReading) -> ClusterReading:
@@ -39,7 +37,7 @@ def with_share_positions(reading: ClusterReading) -> ClusterReading:
             continue
         positions = {}
         for p in share_partitions:
-            log_end = reading.partitions.get(p.tp, _UNKNOWN_ENDS).log_end
+            log_end = reading.partitions.get(p.tp, UNKNOWN_ENDS).log_end
             if p.lag is not None and log_end is not None and log_end - p.lag >= 0:
                 positions[p.tp] = log_end - p.lag
         groups[group_id] = replace(group, committed=positions)

@@ -18,7 +18,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from groups.models import Cluster, Collection, Operation, Replay, Snapshot, SnapshotGroup, SnapshotTopic
-from groups.snapshot.evaluate import Carried, ConsoleFacts, Evaluated, GroupRow, TopicRow
+from groups.snapshot.evaluate import Carried, ConsoleFacts, Evaluated, GroupRow
+from groups.snapshot.topic_rows import TopicRow
 
 _GROUP_FIELDS = [f.name for f in fields(GroupRow)]
 _TOPIC_FIELDS = [f.name for f in fields(TopicRow)]

@@ -1,0 +1,86 @@
+"""A topic's snapshot row: its partitions' ends, and the groups reading it with their lag there.
+
+Pure: no Django, no I/O. The round's evaluation (groups.snapshot.evaluate) hands over each topic's
+log-end windows and log histories, which the row carries to the next round, and what every group
+row said of the topic's partitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from groups import estimates
+from groups.kafka import TP
+from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading
+from groups.snapshot import rows, timelines
+
+Readers = dict[str, dict[str, list[tuple[int | None, float | None]]]]
+"""topic -> group -> (lag, lag in seconds) of each of the group's partitions there."""
+
+
+@dataclass(slots=True)
+class TopicRow:
+    """The values of one SnapshotTopic row."""
+
+    topic: str
+    internal: bool
+    partitions: int
+    messages: int | None
+    groups: int
+    lag: int | None
+    detail: str
+    window: str
+    history: str
+    max_lag_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class TopicState:
+    """One topic's partitions this round: log-end windows and log histories."""
+
+    ends: dict[int, list[int | None]]
+    histories: dict[int, list[estimates.LogRound]]
+
+
+def sum_known(values: Iterable[int | None]) -> int | None:
+    """The sum of the known values; None when none is known (not 0: nothing was measured)."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def topic_rows(
+    reading: ClusterReading, states: Mapping[str, TopicState], readers: Readers, statuses: Mapping[str, str]
+) -> list[TopicRow]:
+    """Every topic's row, by name; `statuses` are the reading groups' (group id -> status)."""
+    out = []
+    for name in sorted(reading.topics):
+        topic = reading.topics[name]
+        state = states[name]
+        partitions = [
+            rows.TopicPartitionDetail(p, ends.log_start, ends.log_end, ends.newest_offset, ends.newest_ms)
+            for p in range(topic.partitions)
+            for ends in [reading.partitions.get(TP(name, p), UNKNOWN_ENDS)]
+        ]
+        spans = [p.log_end - p.log_start for p in partitions if p.log_end is not None and p.log_start is not None]
+        reading_groups = readers.get(name, {})
+        group_details = [
+            rows.TopicGroupDetail(g, len(figures), sum_known(lag for lag, _ in figures), statuses[g])
+            for g, figures in sorted(reading_groups.items())
+        ]
+        known_seconds = [s for figures in reading_groups.values() for _, s in figures if s is not None]
+        out.append(
+            TopicRow(
+                topic=name,
+                internal=topic.internal,
+                partitions=topic.partitions,
+                messages=sum(spans) if spans else None,
+                groups=len(reading_groups),
+                lag=sum_known(d.lag for d in group_details),
+                max_lag_seconds=max(known_seconds, default=None),
+                detail=rows.encode_topic_detail(partitions, group_details),
+                window=rows.encode_window({name: state.ends}),
+                history=timelines.encode(state.histories),
+            )
+        )
+    return out
