@@ -274,8 +274,7 @@ def group_history(
     span_ms = since_ms(request)
     until = int(time.time() * 1000)
     start = until - span_ms
-    snap = queries.latest_snapshot(cluster_row)
-    row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
+    _, row = queries.served_group(cluster_row, group)
     return {
         "group": group,
         "since": _iso(start),
@@ -336,16 +335,14 @@ def group(request: HttpRequest, cluster: str, group: str):
 def _collected(cluster_row, group: str) -> tuple[dict, dict]:
     """A group's figures from the last collection round (snapshot, status, lag in seconds), and its
     partitions' details from that round by (topic, partition)."""
-    snap = queries.latest_snapshot(cluster_row)
-    row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
-    observed = {(p.topic, p.partition): p for p in queries.partition_details(row)} if row else {}
+    snap, row = queries.served_group(cluster_row, group)
     figures = {
         "snapshot": snapshot_json(snap),
         "status": row.status or None if row else None,
         "status_reason": row.status_reason or None if row else None,
         "lag_seconds": row.lag_seconds if row else None,
     }
-    return figures, observed
+    return figures, queries.details_by_partition(row)
 
 
 def _partition_collected(observed) -> dict:

@@ -220,6 +220,18 @@ def partition_details(row: SnapshotGroup) -> list[rows.PartitionDetail]:
     return rows.decode_group_detail(row.detail)
 
 
+def served_group(cluster: Cluster, group_id: str) -> tuple[SnapshotInfo, SnapshotGroup | None]:
+    """The snapshot pages show for `cluster`, and the group's row in it (None when the round did not see it,
+    or no round has run yet)."""
+    snap = latest_snapshot(cluster)
+    return snap, group_row(snap.snapshot, group_id) if snap.snapshot else None
+
+
+def details_by_partition(row: SnapshotGroup | None) -> dict[tuple[str, int], rows.PartitionDetail]:
+    """The row's partitions by (topic, partition), beside what a page reads live; empty without a row."""
+    return {(p.topic, p.partition): p for p in partition_details(row)} if row else {}
+
+
 def topic_rows(
     snapshot: Snapshot, *, search: str = "", include_internal: bool = False, sort: str = "topic"
 ) -> QuerySet[SnapshotTopic]:

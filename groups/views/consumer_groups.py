@@ -131,8 +131,7 @@ def collector_view(request: HttpRequest, cluster_row: Cluster, group: str, templ
         time_range = chart_range(request.GET.get("range"))
     except ValueError as error:
         return bad_request(request, BadQuery(str(error)))
-    snap = queries.latest_snapshot(cluster_row)
-    row = queries.group_row(snap.snapshot, group) if snap.snapshot else None
+    snap, row = queries.served_group(cluster_row, group)
     refresh = is_partial(request)
     context: dict = {"snap": snap, "row": row, "refresh": refresh}
     if not refresh or htmx_target(request) == CHART_TARGET:
@@ -166,7 +165,7 @@ def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:
         return render_page(request, "groups/group_page.html", "live", {**context, "error": error}, error_status(error))
-    observed = {(p.topic, p.partition): p for p in queries.partition_details(row)} if row else {}
+    observed = queries.details_by_partition(row)
     causes = [p for p in observed.values() if p.status_reason][:SHOWN_CAUSES]
     context.update(detail=detail, rows=[(r, observed.get((r.topic, r.partition))) for r in detail.rows], causes=causes)
     context.update(group_page_facts(request, cluster_row, detail))
