@@ -243,9 +243,7 @@ class _Round:
             member = rows.Owner(m.member_id, m.client_id, m.host, m.instance_id)  # one per member, not per partition
             for tp in m.assignment:
                 owners[tp] = member
-        broker_lags = {p.tp: p.lag for p in share} if share is not None else None
-        share_errors = {p.tp: p.error for p in share if p.error} if share is not None else {}
-        start_offsets = {p.tp: p.start_offset for p in share} if share is not None else None
+        shared = {p.tp: p for p in share} if share is not None else None  # a share group's, by partition
         previous = rows.decode_window(self.carried.group_windows.get(group.group_id, ""))
         moves = [status.ConsoleMove(op, t) for op, t in self.facts.moves.get(group.group_id, ())]
         detail = rows.GroupDetailWriter()
@@ -264,12 +262,16 @@ class _Round:
         # rules decide; their rates are measured on the series themselves.
         may_be_continuous = not moves and self.times_increasing
         ok = status.Status.OK
-        for tp in sorted(owners.keys() | group.committed.keys() | (broker_lags or {}).keys()):
+        for tp in sorted(owners.keys() | group.committed.keys() | (shared or {}).keys()):
             committed = group.committed.get(tp)
             facts = partition_facts.get(tp) or self.facts_of(tp)
             ends = facts.reading
             log_end = ends.log_end
-            lag = partition_lag(committed, log_end) if broker_lags is None else broker_lags.get(tp)
+            share_partition = shared.get(tp) if shared is not None else None
+            if shared is None:
+                lag = partition_lag(committed, log_end)
+            else:
+                lag = share_partition.lag if share_partition else None
             owner = owners.get(tp)
             before = previous.get(tp.topic, {}).get(tp.partition, ())
             series = [*before[max(0, len(before) - keep) :], committed] if keep else [committed]
@@ -327,8 +329,8 @@ class _Round:
                 timeline=facts.timeline,
                 now_ms=now_ms,
             )
-            if start_offsets is not None and committed is not None and figure.seconds:
-                figure = share_positions.lag_seconds(figure, start_offsets.get(tp), committed)
+            if share_partition is not None and committed is not None and figure.seconds:
+                figure = share_positions.lag_seconds(figure, share_partition.start_offset, committed)
             margin = None
             if committed is not None:
                 statuses[tp], lag_figures[tp] = judged, figure
@@ -359,18 +361,18 @@ class _Round:
                     margins.append(margin)
             lags.append(lag)
             reason = "" if judged.status is ok else judged.reason
-            if broker_lags is not None:  # a share group: a share group's words, or the broker's error
-                reason = share_errors.get(tp) or share_positions.worded(reason)
+            if shared is not None:  # a share group: a share group's words, or the broker's error
+                reason = (share_partition.error if share_partition else None) or share_positions.worded(reason)
             detail.add(
                 tp.topic,
                 tp.partition,
-                committed if start_offsets is None else start_offsets.get(tp),
+                committed if shared is None else share_partition.start_offset if share_partition else None,
                 ends.log_start,
                 log_end,
                 lag,
                 figure.seconds,
                 str(judged.status),  # the value, without Enum's descriptor
-                owner if broker_lags is None else None,
+                owner if shared is None else None,
                 reason,
                 judged.operation_id,
                 figure.method,
