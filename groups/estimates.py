@@ -81,10 +81,8 @@ class Timeline:
         self._latest_below = _running_best(self.points, later=True)
         self._earliest_from = _running_best(self.points[::-1], later=False)[::-1]
         rounds = [p for p in self.points if not p.exact]
-        first = min(rounds, key=lambda p: p.t_ms, default=None)
-        last = max(rounds, key=lambda p: p.t_ms, default=None)
-        self.rate_per_ms = _append_rate(first, last)
-        self.latest_round_ms = last.t_ms if last else None
+        self.rate_per_ms = _first_stretch_rate(rounds)
+        self.latest_round_ms = max((p.t_ms for p in rounds), default=None)
 
     def exact_time(self, offset: int) -> int | None:
         return self._exact.get(offset)
@@ -112,10 +110,24 @@ def _running_best(points: Sequence[OffsetTime], *, later: bool) -> list[OffsetTi
     return best
 
 
-def _append_rate(first: OffsetTime | None, last: OffsetTime | None) -> float | None:
-    if first is None or last is None or last.t_ms <= first.t_ms or last.offset <= first.offset:
+def _first_stretch_rate(rounds: Sequence[OffsetTime]) -> float | None:
+    """The append rate of the history's first stretch: from the last round that saw its lowest log end
+    to the first that saw a higher one (`rounds` sorted by offset, then time).
+
+    What extrapolates to a committed offset older than the history. Measured next to that offset, not
+    over the whole history: an average over hours would take in every pause of the producers (a
+    console that was down for an hour dated such offsets an hour too early), and would change as
+    rounds are added, so a figure for a group nobody consumes would fall while the record ages.
+    """
+    if not rounds:
         return None
-    return (last.offset - first.offset) / (last.t_ms - first.t_ms)
+    lowest = rounds[0].offset
+    below = [p for p in rounds if p.offset == lowest]
+    above = next((p for p in rounds if p.offset > lowest), None)
+    first = below[-1]
+    if above is None or above.t_ms <= first.t_ms:
+        return None
+    return (above.offset - first.offset) / (above.t_ms - first.t_ms)
 
 
 def timeline_from_history(history: Sequence[LogRound]) -> Timeline:
@@ -227,7 +239,7 @@ def _age_of_offset(offset: int, log_end: int, timeline: Timeline, now_ms: int) -
                 EXTRAPOLATED,
                 None,
                 "The history does not reach back to the committed offset; "
-                "extrapolated at the history's average append rate.",
+                "extrapolated at the append rate of its first stretch.",
             )
         )
     gone = " The record at the committed offset was not seen (compacted or deleted?)." if upper.exact else ""

@@ -141,6 +141,20 @@ def test_a_commit_older_than_the_history_is_extrapolated_and_flagged():
     assert result.seconds == pytest.approx((history[-1].t_ms - T0) / 1000 - 150, rel=0.01)
 
 
+def test_an_extrapolated_age_takes_the_rate_next_to_the_offset_not_across_a_pause():
+    # 10 records/s for 5 min, the console down for an hour (no producing either), then 50 records/s.
+    before = _steady_history(21)[1:]  # offsets 150 to 3000: the commit at 100 is older than the history
+    after_ms = before[-1].t_ms + 3_600_000
+    after = [LogRound(after_ms + i * PERIOD, 0, 3000 + i * 750) for i in range(1, 41)]
+    appended_ms = T0 + 10_000  # offset 100, at 10 records/s from T0
+    for rounds in (20, 40):  # as rounds are added, the record only gets older
+        history = before + after[:rounds]
+        now_ms = history[-1].t_ms
+        result = _lag(100, history, now_ms)
+        assert result.method == EXTRAPOLATED and result.doubtful
+        assert result.seconds == pytest.approx((now_ms - appended_ms) / 1000, abs=1)
+
+
 def test_no_history_leaves_a_lagging_partition_unknown():
     result = lag_seconds(committed=10, log_start=0, log_end=50, timeline=Timeline([]), now_ms=T0)
     assert result.seconds is None and result.method == UNKNOWN
