@@ -242,7 +242,7 @@ def _burrow_trend_rules(
     now_ms = max(now_ms, rounds[-1].t_ms)
     silent_ms = now_ms - last.t_ms
     if silent_ms > last.t_ms - first.t_ms and not _recently_caught_up(rounds, last.offset):
-        return _stop(silent_ms, lag, last.offset)
+        return _stop(silent_ms, lag, last.offset, whole_window=last.t_ms <= rounds[0].t_ms)
     rewind = _unrecovered_rewind(commits)
     if rewind is not None:
         return PartitionStatus(
@@ -267,19 +267,23 @@ def _warn(first_lag: int, last_lag: int) -> PartitionStatus:
     return PartitionStatus(Status.WARN, f"Lag never went down in the window: from {first_lag} to {last_lag}.")
 
 
-def _stop(silent_ms: int, lag: int, offset: int) -> PartitionStatus:
-    return PartitionStatus(
-        Status.STOP,
-        f"No commit for {_seconds(silent_ms)}, longer than the window of commits before it; "
-        f"{lag} messages wait at offset {offset}.",
+def _stop(silent_ms: int, lag: int, offset: int, *, whole_window: bool) -> PartitionStatus:
+    """STOP's reason. `whole_window`: the offset was already there at the window's first round, so the
+    window only bounds the silence from below (the lag in seconds says how old the waiting record is)."""
+    silence = (
+        f"No commit through the whole window: the committed offset stayed at {offset} for at least "
+        f"{_seconds(silent_ms)}"
+        if whole_window
+        else f"No commit for {_seconds(silent_ms)}, longer than the commits before it spanned; offset {offset}"
     )
+    return PartitionStatus(Status.STOP, f"{silence}, {lag} messages wait.")
 
 
 def _stall(offset: int, span_ms: int, lag: int) -> PartitionStatus:
     return PartitionStatus(
         Status.STALL,
         f"A consumer owns the partition but its committed offset stayed at {offset} "
-        f"for the whole window ({_seconds(span_ms)}) while {lag} messages wait.",
+        f"through the whole window (at least {_seconds(span_ms)}) while {lag} messages wait.",
     )
 
 
@@ -310,7 +314,7 @@ def evaluate_steady(committed: int, log_end: int, *, span_ms: int, has_consumer:
     if committed == log_end:
         return _CAUGHT_UP
     lag = log_end - committed
-    return _stall(committed, span_ms, lag) if has_consumer else _stop(span_ms, lag, committed)
+    return _stall(committed, span_ms, lag) if has_consumer else _stop(span_ms, lag, committed, whole_window=True)
 
 
 def evaluate_before_trend(committed: int, log_end: int, rounds: int, *, window_length: int) -> PartitionStatus | None:
@@ -354,7 +358,7 @@ def evaluate_continuous_trend(
     span_ms = times[last] - times[first]
     silent_ms = max(now_ms, times[-1]) - times[last]
     if silent_ms > span_ms and min(ends) > committed:
-        return _stop(silent_ms, lag, committed)
+        return _stop(silent_ms, lag, committed, whole_window=last == 0)
     lags = [max(0, ends[i] - offsets[i]) for i in kept]
     if len(lags) > 1 and min(lags) > 0:
         if offsets[first] == committed:

@@ -59,7 +59,8 @@ def lag_seconds(figure: estimates.LagSeconds, start_offset: int | None, position
 _SHARE_WORDS = (
     ("committed offset", "position (the log end minus the broker's lag)"),
     ("Committed offset", "Position"),
-    ("No commit for", "No progress for"),
+    ("No commit", "No progress"),
+    ("the commits before it", "the progress before it"),
 )
 
 

@@ -91,7 +91,10 @@ def test_a_share_group_whose_start_offset_stands_still_behind_a_growing_log_is_j
     assert "its position (the log end minus the broker's lag) stayed at 10" in partition.status_reason
     assert stalled.lag == 390 and "committed" not in partition.status_reason
     stopped = rows.decode_group_detail(_share_rounds([]).detail)[0]
-    assert stopped.status == "STOP" and stopped.status_reason.startswith("No progress for 45 s")
+    assert stopped.status == "STOP" and stopped.status_reason.startswith(
+        "No progress through the whole window: the position (the log end minus the broker's lag) stayed at 10 "
+        "for at least 45 s"
+    )
 
 
 def test_a_share_groups_lag_in_seconds_is_the_age_of_the_record_at_its_start_offset():
