@@ -14,16 +14,40 @@ from typing import NamedTuple
 from groups.estimates import CAUGHT_UP, UNKNOWN, LagSeconds, LogRound, continuous_from
 from groups.status import Observation, PartitionKey
 
+GROWING, STEADY, SHRINKING = 1, 0, -1
+RECENT_MS = 300_000  # what rates are measured over
+
 
 class Rates(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
-    """Messages per second, over a recent window: None when the window cannot tell."""
+    """Messages per second, over a recent window: None when the window cannot tell.
+
+    `trend`: where the lag went over the same window (lag_trend), None when not measured. Their
+    difference alone would call a lag that went from 5 to 6 in two minutes "falling behind".
+    """
 
     consume: float | None
     produce: float | None
+    trend: int | None = None
 
 
-def partition_rates(window: Sequence[Observation], *, recent_ms: int = 300_000) -> Rates:
-    """How fast a group's committed offset and the log end advanced over the last `recent_ms`.
+def lag_trend(lags: Sequence[int]) -> int:
+    """GROWING or SHRINKING when the lag moved that way by more than it moved back in any one round
+    (and by more than one message), else STEADY: a consumer that keeps pace commits in batches, so
+    its lag goes up and down by a batch; a lag that went from 0 to 1 says nothing of a trend."""
+    if len(lags) < 2:
+        return STEADY
+    change = lags[-1] - lags[0]
+    rises = [b - a for a, b in zip(lags, lags[1:], strict=False)]
+    if change > max(1, -min(rises)):
+        return GROWING
+    if -change > max(1, max(rises)):
+        return SHRINKING
+    return STEADY
+
+
+def partition_rates(window: Sequence[Observation], *, recent_ms: int = RECENT_MS) -> Rates:
+    """How fast a group's committed offset and the log end advanced over the last `recent_ms`, and
+    where its lag went meanwhile.
 
     A rate is measured since its counter last went down (a reset, a recreated topic) and is as
     coarse as the commits it sees: a consumer committing every 5 s gives a rate within one
@@ -31,10 +55,16 @@ def partition_rates(window: Sequence[Observation], *, recent_ms: int = 300_000) 
     """
     committed = [(o.t_ms, o.committed) for o in window if o.committed is not None and o.committed >= 0]
     ends = [(o.t_ms, o.log_end) for o in window if o.log_end is not None]
-    return Rates(_rate(committed, recent_ms), _rate(ends, recent_ms))
+    since = window[-1].t_ms - recent_ms if window else 0
+    lags = [
+        o.log_end - o.committed
+        for o in window
+        if o.t_ms >= since and o.committed is not None and o.committed >= 0 and o.log_end is not None
+    ]
+    return Rates(_rate(committed, recent_ms), _rate(ends, recent_ms), lag_trend(lags))
 
 
-def series_rate(times: Sequence[int], values: Sequence[int], *, recent_ms: int | None = 300_000) -> float | None:
+def series_rate(times: Sequence[int], values: Sequence[int], *, recent_ms: int | None = RECENT_MS) -> float | None:
     """The rate (per second) of one counter of `partition_rates`, from its times and values, neither None."""
     if list(times) != sorted(times) or list(values) != sorted(values):
         return _rate(list(zip(times, values, strict=True)), recent_ms)
@@ -196,7 +226,7 @@ def _by_log_start_rate(
             "log-start-rate",
             0,
             False,
-            f"The group consumes faster ({_per_s(rates.consume)}) than the log start advances ({_per_s(advance)}).",
+            f"The group consumes faster ({per_s(rates.consume)}) than the log start advances ({per_s(advance)}).",
         )
     seconds = (committed - log_start) / closing
     return RetentionMargin(
@@ -205,7 +235,7 @@ def _by_log_start_rate(
         "log-start-rate",
         0,
         False,
-        f"The log start advances {_per_s(advance)} over {span_min:.0f} min and is "
+        f"The log start advances {per_s(advance)} over {span_min:.0f} min and is "
         f"{committed - log_start} records behind the committed offset.",
     )
 
@@ -247,6 +277,8 @@ def _unread_age_growth(rates: Rates) -> float:
     """
     if rates.produce is None or rates.produce <= 0 or rates.consume is None:
         return 1.0
+    if rates.trend == STEADY:
+        return 0.0  # consumed as fast as produced, give or take a batch
     return max(0.0, 1.0 - max(rates.consume, 0.0) / rates.produce)
 
 
@@ -270,14 +302,16 @@ class CatchUp:
 def catch_up(
     partitions: Mapping[PartitionKey, Sequence[Observation]],
     *,
-    recent_ms: int = 300_000,
+    recent_ms: int = RECENT_MS,
     rates_of: Mapping[PartitionKey, Rates] | None = None,
+    consumers: bool = True,
 ) -> CatchUp:
     """Time for the group to catch up at the consumption and production rates of the last `recent_ms`.
 
     Judged per partition (a group is caught up when its slowest partition is), from each
     partition's recent rounds, oldest first. `rates_of` may hand in `partition_rates` already
     measured over the same windows (the collector measures them for the retention margin too).
+    `consumers`: False for a group without members, whose lag grows for want of any consumer.
     """
     lagging: dict[PartitionKey, tuple[int, Rates]] = {}
     all_rates = []
@@ -296,12 +330,17 @@ def catch_up(
 
     if not lagging:
         return result("caught-up", 0.0, None, "Caught up.")
+    # A lag that only moved by a batch either way (STEADY) holds, whatever its ends' rates differ by.
     deficits = {
-        key: r.produce - r.consume for key, (_, r) in lagging.items() if r.produce is not None and r.consume is not None
+        key: 0.0 if r.trend == STEADY else r.produce - r.consume
+        for key, (_, r) in lagging.items()
+        if r.produce is not None and r.consume is not None
     }
     behind = sum(d for d in deficits.values() if d > 0)
     if behind > 0:
-        return result("falling-behind", None, behind, f"Falling behind at {_per_s(behind)}.")
+        if not consumers:
+            return result("falling-behind", None, behind, f"No members consume: the lag grows at {per_s(behind)}.")
+        return result("falling-behind", None, behind, f"Falling behind at {per_s(behind)}.")
     if len(deficits) < len(lagging):
         return result("unknown", None, None, "Not enough recent rounds to measure rates.")
     if any(d == 0 for d in deficits.values()):
@@ -311,7 +350,7 @@ def catch_up(
     return result("catching-up", seconds, None, f"Caught up in about {seconds:.0f} s at current rates.")
 
 
-def _per_s(rate: float | None) -> str:
+def per_s(rate: float | None) -> str:
     """A rate in messages per second, with a figure that is never 0.0 for a rate that is not 0."""
     if rate is None:
         return "an unknown rate"

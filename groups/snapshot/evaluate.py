@@ -15,6 +15,7 @@ this module feeds them:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -221,6 +222,13 @@ class _Round:
             self.still_rates[rounds] = forecasts.series_rate(times, [0] * rounds)  # a rate sees differences only
         return self.still_rates[rounds]
 
+    def lag_trend(self, series: list[int], ends: Sequence[int]) -> int:
+        """forecasts.lag_trend of a continuous window, over the rounds partition_rates would take."""
+        times = self.window_ms[len(self.window_ms) - len(series) :]
+        first = bisect_left(times, times[-1] - forecasts.RECENT_MS)
+        lags = [e - c for e, c in zip(ends[len(ends) - len(series) + first :], series[first:], strict=True)]
+        return forecasts.lag_trend(lags)
+
     def observations(self, ends: Sequence[int | None], committed_series: list[int | None]) -> list[status.Observation]:
         """The status window of one group-partition: its committed offsets beside the partition's log ends."""
         count = len(committed_series)
@@ -342,7 +350,9 @@ class _Round:
                         rates = self.steady_rates
                     elif continuous:
                         rates = forecasts.Rates(
-                            self.consume_rate(cast(list[int], series)), self.produce_rate(tp, facts, len(series))
+                            self.consume_rate(cast(list[int], series)),
+                            self.produce_rate(tp, facts, len(series)),
+                            self.lag_trend(cast(list[int], series), cast(Sequence[int], facts.ends)),
                         )
                     else:
                         rates = forecasts.partition_rates(observed)
@@ -383,7 +393,11 @@ class _Round:
         headline = status.evaluate_group(statuses)
         group_figure = estimates.group_lag_seconds(lag_figures)
         # Only partitions behind decide when the group catches up (none behind: caught up).
-        catch = forecasts.catch_up(lagging, rates_of=lagging_rates) if statuses else None
+        catch = (
+            forecasts.catch_up(lagging, rates_of=lagging_rates, consumers=bool(group.members) or shared is not None)
+            if statuses
+            else None
+        )
         worst = min(margins, key=lambda m: 0.0 if m.state == "lost" else m.seconds or 0.0, default=None)
         row = GroupRow(
             group_id=group.group_id,

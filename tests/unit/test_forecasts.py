@@ -1,7 +1,7 @@
 import pytest
 
 from groups.estimates import EXTRAPOLATED, INTERPOLATED, LagSeconds, LogRound
-from groups.forecasts import Rates, catch_up, partition_rates, retention_margin
+from groups.forecasts import GROWING, SHRINKING, STEADY, Rates, catch_up, lag_trend, partition_rates, retention_margin
 from groups.status import Observation
 
 PERIOD = 15_000
@@ -84,6 +84,25 @@ def test_a_group_consuming_at_half_the_production_rate_ages_half_as_fast():
     assert result.seconds == pytest.approx(6000) and result.state == "ok"
 
 
+def test_a_lag_that_moves_only_by_a_batch_either_way_is_steady():
+    assert lag_trend([5, 7, 4, 6, 5, 6]) == STEADY  # up 1 overall, but it went down by 3 on the way
+    assert lag_trend([0, 0, 0, 1]) == STEADY  # one message is no trend
+    assert lag_trend([0, 0, 0, 10, 20, 30]) == GROWING  # a consumer that stopped
+    assert lag_trend([100, 300, 250, 500, 450, 700]) == GROWING  # batches, but gaining on it
+    assert lag_trend([700, 450, 500, 250, 300, 100]) == SHRINKING
+    assert lag_trend([9]) == STEADY
+
+
+def test_a_group_whose_lag_only_wavers_keeps_pace_whatever_its_rates_differ_by():
+    # Over the window: consumed 0.0074 msg/s less than produced, i.e. one message.
+    wavering = Rates(0.9926, 1.0, STEADY)
+    assert _margin(7000, rates=wavering, retention_ms=604_800_000).state == "never"
+    window = _obs([0, 10, 19], [1, 11, 20])
+    result = catch_up({("t", 0): window}, rates_of={("t", 0): wavering})
+    assert result.state == "holding" and "Falling" not in result.note
+    assert catch_up({("t", 0): window}, rates_of={("t", 0): Rates(0.9926, 1.0, GROWING)}).state == "falling-behind"
+
+
 def test_a_group_keeping_pace_never_reaches_retention():
     result = _margin(7000, rates=Rates(10.0, 10.0), retention_ms=3_600_000)
     assert result.state == "never" and result.method == "retention-time"
@@ -126,8 +145,8 @@ def test_the_log_start_rate_ignores_history_before_the_topic_was_recreated():
 
 def test_rates_are_messages_per_second_over_the_recent_window():
     window = _obs([0, 50, 100, 150, 200], [100, 250, 400, 550, 700])
-    assert partition_rates(window) == Rates(consume=pytest.approx(50 / 15), produce=pytest.approx(10))
-    assert partition_rates(window, recent_ms=PERIOD) == Rates(pytest.approx(50 / 15), pytest.approx(10))
+    assert partition_rates(window) == Rates(consume=pytest.approx(50 / 15), produce=pytest.approx(10), trend=GROWING)
+    assert partition_rates(window, recent_ms=PERIOD) == Rates(pytest.approx(50 / 15), pytest.approx(10), GROWING)
 
 
 def test_rates_restart_after_a_counter_goes_down_or_the_clock_goes_back():
@@ -138,9 +157,9 @@ def test_rates_restart_after_a_counter_goes_down_or_the_clock_goes_back():
 
 
 def test_one_round_or_duplicate_times_give_no_rate():
-    assert partition_rates(_obs([5], [10])) == Rates(None, None)
-    assert partition_rates([Observation(T0, 5, 10), Observation(T0, 6, 12)]) == Rates(None, None)
-    assert partition_rates([]) == Rates(None, None)
+    assert partition_rates(_obs([5], [10])) == Rates(None, None, STEADY)
+    assert partition_rates([Observation(T0, 5, 10), Observation(T0, 6, 12)]) == Rates(None, None, STEADY)
+    assert partition_rates([]) == Rates(None, None, STEADY)
 
 
 def test_a_caught_up_group_needs_no_time_to_catch_up():

@@ -183,7 +183,7 @@ def _check_round(reading, evaluated, facts):
                 checked["steady"] += 1
         headline = status.evaluate_group(statuses)
         group_figure = estimates.group_lag_seconds(figures)
-        catch = forecasts.catch_up(windows) if statuses else None
+        catch = forecasts.catch_up(windows, consumers=bool(group.members)) if statuses else None
         assert (row.status, row.status_reason) == (
             ("", group.error) if group.error else (headline.status.value, headline.summary)
         )
