@@ -74,14 +74,6 @@ class HistoryChart:
         )
         return mark_safe("".join(f"<tr>{row}</tr>" for row in cells))
 
-    @property
-    def start_text(self) -> str:
-        return utc_text(self.start_ms)
-
-    @property
-    def end_text(self) -> str:
-        return utc_text(self.end_ms)
-
 
 def history_chart(
     series: Sequence[ChartSeries],

@@ -1,5 +1,5 @@
 """Test-only URLs (used through `@pytest.mark.urls`): a bare page that shows the history chart
-fragment the way a page of the console does (assets in the head, htmx at the end of the body),
+fragment the way a page of the console does (assets and times.js in the head, htmx at the end of the body),
 fed with fixed data, and a stand-in for an operation's page for the markers to link to."""
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ RESET_MINUTES_AGO, REPLAY_MINUTES_AGO = 30, 200  # both in the 6 h range, only t
 ICON = '<link rel="icon" href="data:,">'
 
 PAGE = Template(
-    """{% load django_htmx %}<!doctype html>
+    """{% load django_htmx static %}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>chart</title>{ICON}
 {% include "groups/_chart_assets.html" %}
+<script src="{% static 'groups/times.js' %}" defer></script>
 </head><body>
 <main>{% include "groups/_history_chart.html" %}</main>
 {% htmx_script %}

@@ -186,3 +186,19 @@ def test_the_chart_shows_times_in_the_readers_time_zone(browser_page, live_serve
     in_tokyo = _legend_time_at(browser, live_server, "Asia/Tokyo", 0.5)
     # The same instant under the same cursor: Tokyo's clock reads nine hours later.
     assert datetime.fromisoformat(in_tokyo) - datetime.fromisoformat(in_utc) == timedelta(hours=9), (in_utc, in_tokyo)
+
+
+def test_the_charts_caption_is_in_the_readers_time_zone_as_its_axis_is(browser_page, live_server):
+    context = browser_page.context.browser.new_context(timezone_id="Asia/Tokyo")
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/chart/?range=6h")
+        caption = _figure(page).locator("figcaption time")
+        assert caption.count() == 2
+        page.wait_for_function("document.querySelector('figcaption time').textContent.includes('GMT+9')")
+        texts = caption.all_inner_texts()
+        assert all(text.endswith(" GMT+9") for text in texts), texts
+        # Hovering still shows the UTC instant the API and the logs use.
+        assert all(title.endswith(" UTC") for title in (t.get_attribute("title") for t in caption.all())), texts
+    finally:
+        context.close()
