@@ -34,6 +34,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "now": now,
             "may_alert": access.allowed(request.user, "alert"),
             "needs": access.ROLE_NEEDED,
+            "rule_count": AlertRule.objects.count(),
         },
     )
 

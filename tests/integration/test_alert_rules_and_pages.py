@@ -206,6 +206,15 @@ def test_the_alerts_page_lists_only_visible_groups_with_links_to_the_group_and_i
     assert 'id="alerts-link"' in page
 
 
+def test_without_rules_the_alerts_page_says_nothing_can_fire_rather_than_that_nothing_is_firing(make_user, prod):
+    page = _signed_in(make_user, "olga", "Operator").get("/alerts/").content.decode()
+    assert "no alert rule exists yet" in page and 'href="/alerts/rules/"' in page
+    assert "Nothing is firing." not in page
+    AlertRule.objects.create(name="any", group_pattern="*", statuses=["ERR"], for_minutes=0)
+    page = _signed_in(make_user, "vera", "Viewer").get("/alerts/").content.decode()
+    assert "Nothing is firing." in page and "no alert rule exists yet" not in page
+
+
 def test_resolved_alerts_stay_listed_as_recent(make_user, prod, settings):
     settings.ALERT_CLEAR_SECONDS = 0
     AlertRule.objects.create(name="stalls", group_pattern="*", statuses=["STALL"], emails=["a@example.com"])

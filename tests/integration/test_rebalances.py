@@ -166,3 +166,21 @@ def test_a_failing_rebalance_feed_is_logged_and_the_round_still_serves_its_snaps
     assert (
         "Recording the rebalances of cluster local failed" in caplog.text and "the rebalance store broke" in caplog.text
     )
+
+
+def test_a_move_between_members_with_the_same_client_id_names_their_member_ids(cluster):
+    from django.template.loader import render_to_string
+
+    def member(member_id):
+        return {"member_id": member_id, "client_id": "rdkafka", "host": "/10.0.0.1"}
+
+    moved = {"topic": "orders", "partition": 0, "redelivery_upper_bound": 24}
+    rebalance = Rebalance(cluster=cluster, group_id="g", seen_at=timezone.now())
+    ids = ("rdkafka-0a1b2c3d-aaaa1111", "rdkafka-9f8e7d6c-bbbb2222")
+    rebalance.moved = [{**moved, "from": member(ids[0]), "to": member(ids[1])}]
+    section = render_to_string("groups/_rebalances.html", {"rebalances": [rebalance], "cluster": cluster})
+    # Not "rdkafka → rdkafka", which reads as a move to itself.
+    assert "rdkafka <span" in section and "…aaaa1111" in section and "…bbbb2222" in section
+    rebalance.moved[0]["to"] = {**member("x"), "client_id": "billing-2"}
+    section = render_to_string("groups/_rebalances.html", {"rebalances": [rebalance], "cluster": cluster})
+    assert "member-tail" not in section and "billing-2" in section
