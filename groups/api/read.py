@@ -119,6 +119,8 @@ def _topic_json(t: TopicLine) -> dict:
         "groups": t.groups,
         "lag": t.lag,
         "max_lag_seconds": t.max_lag_seconds,
+        "max_lag_seconds_method": t.max_lag_seconds_method or None,
+        "max_lag_seconds_doubtful": t.max_lag_seconds_doubtful,
     }
 
 

@@ -74,6 +74,8 @@ class TopicRow(Schema):
     groups: int
     lag: int | None
     max_lag_seconds: float | None
+    max_lag_seconds_method: str | None = Field(None, description="How the group's figure behind it was told.")
+    max_lag_seconds_doubtful: bool = False
 
 
 class TopicsPage(Schema):

@@ -104,6 +104,8 @@ class SnapshotTopic(models.Model):
     groups = models.PositiveIntegerField(help_text="Groups with committed offsets on the topic.")
     lag = models.BigIntegerField(null=True, help_text="Sum of those groups' lag on the topic.")
     max_lag_seconds = models.FloatField(null=True)
+    max_lag_seconds_method = models.CharField(max_length=20, blank=True, default="")
+    max_lag_seconds_doubtful = models.BooleanField(default=False)
     detail = models.TextField(help_text="Per partition: log start, log end, newest record; per group: its lag here.")
     window = models.TextField(help_text="Per partition: log end at the snapshot's window_ms.")
     history = models.TextField(help_text="Per partition: the log's recent rounds (groups.snapshot.timelines).")

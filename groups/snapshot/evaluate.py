@@ -239,8 +239,8 @@ class _Round:
 
     def group_row(
         self, group: GroupReading, share: Sequence[SharePartitionOffset] | None = None
-    ) -> tuple[GroupRow, list[tuple[TP, int | None, float | None]]]:
-        """A group's row, and (partition, lag, lag seconds) of each partition it has committed on.
+    ) -> tuple[GroupRow, list[tuple[TP, int | None, estimates.LagSeconds]]]:
+        """A group's row, and (partition, lag, lag in seconds) of each partition it has committed on.
 
         A share group's (`share`, its share-partitions) were read into `group.committed` as the positions
         its lag implies (groups.snapshot.share_positions); its rows show the broker's start offsets and lag, and
@@ -342,7 +342,7 @@ class _Round:
             margin = None
             if committed is not None:
                 statuses[tp], lag_figures[tp] = judged, figure
-                committed_lags.append((tp, lag, figure.seconds))
+                committed_lags.append((tp, lag, figure))
                 rates = _NO_RATES  # rates matter only to unread records; measuring them costs more than the rest
                 if lag is not None and lag > 0:
                     lagging[tp] = observed
@@ -446,8 +446,8 @@ def evaluate(
         row, committed_lags = round_.group_row(group, share)
         groups.append(row)
         partition_count += row.partitions
-        for tp, lag, seconds in committed_lags:
-            readers.setdefault(tp.topic, {}).setdefault(group_id, []).append((lag, seconds))
+        for tp, lag, figure in committed_lags:
+            readers.setdefault(tp.topic, {}).setdefault(group_id, []).append((lag, figure))
     statuses = {row.group_id: row.status for row in groups}
     topics = topic_rows(reading, round_.topics, readers, statuses)
     summary = {

@@ -15,7 +15,7 @@ from groups.kafka import TP
 from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading
 from groups.snapshot import rows, timelines
 
-Readers = dict[str, dict[str, list[tuple[int | None, float | None]]]]
+Readers = dict[str, dict[str, list[tuple[int | None, estimates.LagSeconds]]]]
 """topic -> group -> (lag, lag in seconds) of each of the group's partitions there."""
 
 
@@ -33,6 +33,8 @@ class TopicRow:
     window: str
     history: str
     max_lag_seconds: float | None = None
+    max_lag_seconds_method: str = ""
+    max_lag_seconds_doubtful: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,12 @@ def topic_rows(
             rows.TopicGroupDetail(g, len(figures), sum_known(lag for lag, _ in figures), statuses[g])
             for g, figures in sorted(reading_groups.items())
         ]
-        known_seconds = [s for figures in reading_groups.values() for _, s in figures if s is not None]
+        # The worst figure of any group here, with its method and doubt, as a group row gives its own.
+        worst = max(
+            (f for figures in reading_groups.values() for _, f in figures if f.seconds is not None),
+            key=lambda f: f.seconds or 0.0,
+            default=None,
+        )
         out.append(
             TopicRow(
                 topic=name,
@@ -77,7 +84,9 @@ def topic_rows(
                 messages=sum(spans) if spans else None,
                 groups=len(reading_groups),
                 lag=sum_known(d.lag for d in group_details),
-                max_lag_seconds=max(known_seconds, default=None),
+                max_lag_seconds=worst.seconds if worst else None,
+                max_lag_seconds_method=worst.method if worst else "",
+                max_lag_seconds_doubtful=worst.doubtful if worst else False,
                 detail=rows.encode_topic_detail(partitions, group_details),
                 window=rows.encode_window({name: state.ends}),
                 history=timelines.encode(state.histories),

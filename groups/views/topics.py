@@ -38,12 +38,22 @@ class TopicLine:
     groups: int
     lag: int | None
     max_lag_seconds: float | None
+    max_lag_seconds_method: str = ""
+    max_lag_seconds_doubtful: bool = False
 
 
 def topic_line(row: SnapshotTopic, visible: list[TopicGroupDetail] | None) -> TopicLine:
     if visible is None:
         return TopicLine(
-            row.topic, row.internal, row.partitions, row.messages, row.groups, row.lag, row.max_lag_seconds
+            row.topic,
+            row.internal,
+            row.partitions,
+            row.messages,
+            row.groups,
+            row.lag,
+            row.max_lag_seconds,
+            row.max_lag_seconds_method,
+            row.max_lag_seconds_doubtful,
         )
     known = [g.lag for g in visible if g.lag is not None]
     # Lag in seconds is kept per topic over every group: a scoped reader is not told it.

@@ -262,3 +262,22 @@ def test_a_topic_rows_history_reaches_back_to_its_most_lagging_group_only():
     assert history[0].log_end <= 100 < history[1].log_end  # the round that dates offset 100 is kept
     caught_up = _rounds([(100 + 10 * i, 100 + 10 * i) for i in range(30)], window_rounds=5)
     assert len(timelines.decode(caught_up.topics[0].history)[0]) == 5
+
+
+def test_a_topics_largest_lag_in_seconds_keeps_the_method_and_doubt_of_the_group_figure_behind_it():
+    # The group committed 10 before the first round, which saw the log end at 100 and then 150 and 200:
+    # its record is older than the history, so its age is extrapolated, and doubtful.
+    evaluated = _rounds([(100, 10), (150, 10), (200, 10)])
+    (group,), (topic,) = evaluated.groups, evaluated.topics
+    assert (group.lag_seconds_method, group.lag_seconds_doubtful) == ("extrapolated", True)
+    assert (topic.max_lag_seconds, topic.max_lag_seconds_method, topic.max_lag_seconds_doubtful) == (
+        group.lag_seconds,
+        "extrapolated",
+        True,
+    )
+    caught_up = _rounds([(100, 100), (150, 150)]).topics[0]
+    assert (caught_up.max_lag_seconds, caught_up.max_lag_seconds_method, caught_up.max_lag_seconds_doubtful) == (
+        0.0,
+        "caught-up",
+        False,
+    )
