@@ -27,7 +27,22 @@ def group_page_facts(request: HttpRequest, cluster: Cluster, detail: GroupDetail
     facts = group_protocol(cluster, detail.description)
     if not is_partial(request):
         facts |= topics_durability(cluster, {row.topic for row in detail.rows})
+        facts["uncovered"] = uncovered_partitions(facts.get("durability") or [], detail)
     return facts
+
+
+def uncovered_partitions(
+    topics: Iterable[durability.TopicDurability], detail: GroupDetail
+) -> list[tuple[str, list[int], int]]:
+    """(topic, partitions, of how many) of each topic the group reads where it has neither a committed offset
+    nor an owner on some partitions: a consumer assigned one starts where its auto.offset.reset says."""
+    seen = {(row.topic, row.partition) for row in detail.rows}
+    out = []
+    for topic in topics:
+        missing = [p for p in range(len(topic.partitions)) if (topic.topic, p) not in seen]
+        if missing:
+            out.append((topic.topic, missing, len(topic.partitions)))
+    return out
 
 
 def topic_page_facts(request: HttpRequest, cluster: Cluster, topic: str) -> dict[str, Any]:

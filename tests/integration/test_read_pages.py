@@ -118,6 +118,23 @@ def test_htmx_refresh_returns_only_the_live_fragment(viewer_client, cluster, kaf
 
 
 @pytest.mark.integration
+def test_the_group_page_names_the_partitions_where_the_group_has_no_offset(
+    viewer_client, cluster, kafka_bootstrap, unique
+):
+    topic, other, group = unique("cover"), unique("cover-all"), unique("cover-group")
+    kt.create_topic(kafka_bootstrap, topic, 4)
+    kt.create_topic(kafka_bootstrap, other, 1)
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 0, (topic, 1): 0, (other, 0): 0})
+    response = viewer_client.get(f"/clusters/local/groups/{group}/")
+    assert response.context["uncovered"] == [(topic, [2, 3], 4)]
+    section = response.content.decode().split('id="uncovered"')[1].split("</section>")[0]
+    assert "partitions 2, 3 of 4" in section and other not in section
+    # The refreshed part leaves it alone: it is outside the live fragment.
+    refreshed = viewer_client.get(f"/clusters/local/groups/{group}/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="uncovered"' not in refreshed
+
+
+@pytest.mark.integration
 def test_topic_page_lists_partitions_and_groups_with_their_lag(
     viewer_client, cluster, kafka_bootstrap, unique, use_test_redis
 ):
