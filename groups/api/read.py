@@ -343,6 +343,8 @@ def _collected(cluster_row, group: str) -> tuple[dict, dict]:
         "status": row.status or None if row else None,
         "status_reason": row.status_reason or None if row else None,
         "lag_seconds": row.lag_seconds if row else None,
+        "lag_seconds_method": row.lag_seconds_method or None if row else None,
+        "lag_seconds_doubtful": row.lag_seconds_doubtful if row else False,
     }
     return figures, queries.details_by_partition(row)
 
@@ -353,6 +355,7 @@ def _partition_collected(observed) -> dict:
         "status": observed.status or None if observed else None,
         "lag_seconds": observed.lag_seconds if observed else None,
         "lag_seconds_method": observed.lag_seconds_method or None if observed else None,
+        "lag_seconds_doubtful": observed.lag_seconds_doubtful if observed else False,
     }
 
 

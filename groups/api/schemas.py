@@ -105,10 +105,16 @@ class GroupPartition(Schema):
     log_start: int | None
     log_end: int | None
     lag: int | None
-    lag_ms: int | None
+    lag_ms: int | None = Field(
+        description="Read now, with the offsets beside it: the age of the record at the committed offset, in ms."
+    )
     status: str | None
-    lag_seconds: float | None
+    lag_seconds: float | None = Field(
+        description="From the last collection round (see `snapshot`), as lists and alerts use it: the age of the "
+        "record at the committed offset then, told by `lag_seconds_method`."
+    )
     lag_seconds_method: str | None
+    lag_seconds_doubtful: bool = False
 
 
 class ProtocolMember(Schema):
@@ -143,7 +149,9 @@ class Group(Schema):
     snapshot: SnapshotInfo | None
     status: str | None
     status_reason: str | None
-    lag_seconds: float | None
+    lag_seconds: float | None = Field(description="From the last collection round: its worst partition's.")
+    lag_seconds_method: str | None = None
+    lag_seconds_doubtful: bool = False
     members: list[Member]
     partitions: list[GroupPartition]
     consumer_protocol: ConsumerProtocol | None = Field(None, description="Only for a `consumer`-protocol group.")
@@ -264,6 +272,7 @@ class SharePartition(Schema):
     status: str | None
     lag_seconds: float | None
     lag_seconds_method: str | None
+    lag_seconds_doubtful: bool = False
 
 
 class ShareGroup(Schema):
@@ -274,6 +283,8 @@ class ShareGroup(Schema):
     status: str | None = Field(None, description="Judged on the position its lag implies: the log end minus the lag.")
     status_reason: str | None
     lag_seconds: float | None
+    lag_seconds_method: str | None = None
+    lag_seconds_doubtful: bool = False
     group_epoch: int
     assignment_epoch: int
     assignor: str

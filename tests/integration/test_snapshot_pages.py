@@ -394,6 +394,17 @@ def test_the_group_page_adds_the_collectors_status_and_lag_seconds_to_its_live_f
     api = viewer_client.get(reverse("api:api_group", args=["local", group])).json()
     assert api["status"] == row.status
     assert all("status" in p and "lag_seconds" in p for p in api["partitions"])
+    # The collector's figure comes with how it was told, as in the list API.
+    assert (api["lag_seconds"], api["lag_seconds_method"], api["lag_seconds_doubtful"]) == (
+        row.lag_seconds,
+        row.lag_seconds_method or None,
+        row.lag_seconds_doubtful,
+    )
+    observed = {p.partition: p for p in queries.partition_details(row)}
+    assert [(p["lag_seconds_method"], p["lag_seconds_doubtful"]) for p in api["partitions"]] == [
+        (observed[p["partition"]].lag_seconds_method or None, observed[p["partition"]].lag_seconds_doubtful)
+        for p in api["partitions"]
+    ]
 
 
 def test_a_commit_past_the_log_end_is_a_status_of_its_own_with_the_reason(viewer_client, scene):
