@@ -22,7 +22,7 @@ from groups.kafka import client_for, share_client_for
 from groups.models import Cluster, Snapshot, SnapshotGroup
 from groups.snapshot import memo, queries, rebalances
 from groups.snapshot.history_packing import Point
-from groups.views.common import get_cluster, visible
+from groups.views.common import MAX_PAGE, get_cluster, visible
 from groups.views.filters import API_MAX_PER_PAGE, GroupQuery, group_query, since_ms, topic_query
 from groups.views.group_facts import group_protocol_json
 from groups.views.history import LAG, LAG_SECONDS, STATUS, group_points, moves
@@ -143,7 +143,7 @@ class GroupFilters(Schema):
     min_lag_seconds: str = Field("", description="Groups at least this far behind: seconds, or 5m, 2h.")
     checkpoints: str = Field("", description="1 to include replays' checkpoint groups.")
     sort: str = Field("", description="A column, - first for descending (-lag by default).")
-    page: str = Field("", description="From 1.")
+    page: str = Field("", description=f"From 1 to {MAX_PAGE}; past the last page, an empty page.")
     per_page: str = Field("", description=f"Up to {API_MAX_PER_PAGE}.")
 
 

@@ -76,12 +76,24 @@ def error_status(error: ConsoleError) -> int:
     return 404 if error.not_found else 503
 
 
-def query_page(request: HttpRequest) -> int:
+# The largest page number the API takes: a billion pages of its largest size is far past any list, and the
+# offset of a page beyond it would overflow the database's 64-bit integers (a 500 instead of an answer).
+MAX_PAGE = 1_000_000_000
+
+
+def query_page(request: HttpRequest, *, api: bool = False) -> int:
+    """`page`, from 1. A page past a list's end is its last page on the HTML pages (Paginator.get_page),
+    so any larger number reads as MAX_PAGE there; the API answers such a page empty, and refuses a number
+    above MAX_PAGE rather than ask the database for an offset it cannot hold."""
     raw = request.GET.get("page", "1")
-    # isdecimal, not isdigit: '²' is a digit that int() refuses.
-    if not (raw.isascii() and raw.isdecimal()) or int(raw) < 1:
-        raise BadQuery(f"page must be a whole number from 1 up, not '{raw}'.")
-    return int(raw)
+    # isdecimal, not isdigit: '²' is a digit that int() refuses. Only zeros: page 0.
+    valid = raw.isascii() and raw.isdecimal() and raw.strip("0") != ""
+    # Measured as text first: int() refuses more than 4,300 digits.
+    number = int(raw) if valid and len(raw.lstrip("0")) <= len(str(MAX_PAGE)) else MAX_PAGE + 1
+    if not valid or api and number > MAX_PAGE:
+        allowed = f"from 1 to {MAX_PAGE}" if api else "from 1 up"
+        raise BadQuery(f"page must be a whole number {allowed}, not '{raw}'.")
+    return min(number, MAX_PAGE)
 
 
 def bad_request(request: HttpRequest, error: BadQuery) -> HttpResponse:

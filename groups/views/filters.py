@@ -189,7 +189,7 @@ def group_query(request: HttpRequest, *, api: bool = False) -> GroupQuery:
         q=params.get("q", "").strip(),
         checkpoints=_flag(params, "checkpoints"),
         sort=_sort(params, GROUP_SORTS, GroupQuery.DEFAULT_SORT),
-        page=query_page(request),
+        page=query_page(request, api=api),
         per_page=per_page(params, api=api),
     )
 
@@ -212,7 +212,7 @@ def topic_query(request: HttpRequest, *, api: bool = False, scoped: bool = False
         q=request.GET.get("q", "").strip(),
         internal=_flag(request.GET, "internal"),
         sort=_sort(request.GET, TOPIC_SORTS, TopicQuery.DEFAULT_SORT),
-        page=query_page(request),
+        page=query_page(request, api=api),
         per_page=per_page(request.GET, api=api),
     )
     key = query.sort.removeprefix("-")

@@ -20,6 +20,7 @@ from django.utils import timezone
 from groups.models import Cluster, Operation, Replay, SnapshotGroup
 from groups.snapshot import queries
 from groups.snapshot.collector import COLLECTED, FAILED, collect
+from groups.views.common import MAX_PAGE
 from groups.views.filters import API_MAX_PER_PAGE
 from tests import kafkatools as kt
 
@@ -272,6 +273,29 @@ def test_the_api_refuses_a_page_size_over_its_limit(viewer_client, scene):
     for size in ("0", str(API_MAX_PER_PAGE + 1), "x"):
         status, body = _api(viewer_client, reverse("api:api_groups", args=["local"]), per_page=size)
         assert status == 400 and f"from 1 to {API_MAX_PER_PAGE}" in body["error"]
+
+
+@pytest.mark.parametrize("page", ["200000000000000000", "99999999999999999999999", str(MAX_PAGE + 1), "9" * 5000])
+def test_a_page_number_past_any_list_is_a_400_naming_the_range_in_the_api_and_the_last_page_on_the_pages(
+    viewer_client, scene, page
+):
+    """Its offset would overflow the database's 64-bit integers: the API says what it takes instead."""
+    for name in ("api_groups", "api_topics"):
+        status, body = _api(viewer_client, reverse(f"api:{name}", args=["local"]), page=page)
+        assert status == 400 and body["code"] == "BAD_REQUEST", (name, body)
+        assert f"page must be a whole number from 1 to {MAX_PAGE}" in body["error"], name
+    for name in ("group_list", "topic_list"):
+        response = viewer_client.get(reverse(name, args=["local"]), {"q": scene["tag"], "page": page})
+        assert response.status_code == 200 and response.context["page"].number == 1, name  # one page: the last
+
+
+def test_a_page_past_the_end_but_within_the_range_is_an_empty_page_in_the_api(viewer_client, scene):
+    groups = _api_groups(viewer_client, q=scene["tag"], page=MAX_PAGE, per_page=API_MAX_PER_PAGE)
+    assert (groups["groups"], groups["total"], groups["page"]) == ([], NAMED + BULK, MAX_PAGE)
+    status, topics = _api(
+        viewer_client, reverse("api:api_topics", args=["local"]), q=scene["tag"], page=MAX_PAGE, per_page=1000
+    )
+    assert status == 200 and (topics["topics"], topics["total"]) == ([], 3)
 
 
 def test_replay_checkpoint_groups_are_hidden_unless_asked_for_and_name_their_operation(viewer_client, scene):
