@@ -252,6 +252,7 @@ def test_pages_of_the_list_and_their_sizes(viewer_client, scene):
         ({"type": "share-ish"}, "type must be one of"),
         ({"min_lag": "-1"}, "min_lag must be a whole number"),
         ({"min_lag": "ten"}, "min_lag must be a whole number"),
+        ({"min_lag": "9" * 30}, "min_lag must be a whole number from 0 to 9223372036854775807"),
         ({"min_lag_seconds": "nan"}, "min_lag_seconds must be a number"),
         ({"sort": "banana"}, "sort must be one of"),
         ({"sort": "--lag"}, "sort must be one of"),
