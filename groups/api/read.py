@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 
 from django.db.models import Q
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 
 from groups import access, reading, share_reading, streams_reading
 from groups.api import schemas
 from groups.api.errors import COMMON_ERRORS, ApiError
-from groups.kafka import client_for, share_client_for
+from groups.kafka import ConsoleError, client_for, share_client_for
 from groups.models import Cluster, Snapshot, SnapshotGroup
 from groups.snapshot import memo, queries, rebalances
 from groups.snapshot.history_packing import Point
@@ -297,7 +298,10 @@ def group_history(
 def group(request: HttpRequest, cluster: str, group: str):
     """One group read live from Kafka, with the status and lag in seconds of the last collection round."""
     cluster_row = get_cluster(request, cluster, group_id=group)
-    detail = reading.group_detail(client_for(cluster_row), group)
+    try:
+        detail = reading.group_detail(client_for(cluster_row), group)
+    except ConsoleError as error:
+        raise _elsewhere(cluster_row, group, error) or error from None
     seen, observed = _collected(cluster_row, group)
     d = detail.description
     return {
@@ -330,6 +334,27 @@ def group(request: HttpRequest, cluster: str, group: str):
         ],
         **group_protocol_json(cluster_row, d),
     }
+
+
+# The routes of the groups that are not consumer groups (the pages' GROUP_PAGES).
+GROUP_ROUTES = {"share": "api:api_share_group", "streams": "api:api_streams_group"}
+
+
+def _elsewhere(cluster_row: Cluster, group: str, error: ConsoleError) -> ApiError | None:
+    """For a group Kafka knows no consumer group by, which the snapshot lists as a share or streams group:
+    a 404 naming the route that reads it. Not a redirect: that route answers another schema, which a
+    client following redirects would read as this one's."""
+    if not error.not_found:
+        return None
+    _, row = queries.served_group(cluster_row, group)
+    if row is None or row.type not in GROUP_ROUTES:
+        return None
+    route = reverse(GROUP_ROUTES[row.type], args=[cluster_row.name, group])
+    return ApiError(
+        404,
+        error.code or "GROUP_ID_NOT_FOUND",
+        f"Group '{group}' is a {row.type} group, not a consumer group: read it at {route}.",
+    )
 
 
 def _collected(cluster_row, group: str) -> tuple[dict, dict]:
