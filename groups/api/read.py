@@ -26,7 +26,7 @@ from groups.snapshot.history_packing import Point
 from groups.views.common import MAX_PAGE, get_cluster, visible
 from groups.views.filters import API_MAX_PER_PAGE, GroupQuery, group_query, since_ms, topic_query
 from groups.views.group_facts import group_protocol_json
-from groups.views.history import LAG, LAG_SECONDS, STATUS, group_points, moves
+from groups.views.history import LAG, LAG_SECONDS, STATUS, group_history_kept, group_points, moves
 from groups.views.topics import TopicLine, topic_line, topic_readers, visible_readers
 
 router = Router(tags=["read"])
@@ -270,12 +270,22 @@ def group_history(
 ):
     """The group's lag history: every round up to a day back, 5-minute roll-ups beyond; this console's
     operations that moved it; and the rebalances the collector saw, each with the records it could have
-    re-delivered at most."""
+    re-delivered at most. A group deleted from Kafka keeps answering while its history is kept; one neither
+    in the latest snapshot nor in the history is a 404, as on the group's own route."""
     cluster_row = get_cluster(request, cluster, group_id=group)
     span_ms = since_ms(request)
     until = int(time.time() * 1000)
     start = until - span_ms
-    _, row = queries.served_group(cluster_row, group)
+    snap, row = queries.served_group(cluster_row, group)
+    # A deleted group's history stays readable; a group neither collected nor kept is unknown, as it is
+    # to the group's own route. With no round yet there is nothing to tell them apart by.
+    if row is None and snap.snapshot is not None and not group_history_kept(cluster_row, group):
+        raise ApiError(
+            404,
+            "GROUP_ID_NOT_FOUND",
+            f"Group '{group}' is not in the latest snapshot of cluster '{cluster}' and no history of it is kept: "
+            "check the group id (a group created since the last collection round has history after the next one).",
+        )
     return {
         "group": group,
         "since": _iso(start),

@@ -491,3 +491,27 @@ def test_the_history_api_and_the_chart_range_refuse_what_they_cannot_answer(view
     assert status == 200 and [p["lag"] for p in body["points"]] == [60] and body["operations"] == []
     page = viewer_client.get(reverse("group_page", args=["local", group]), {"range": "2h"})
     assert page.status_code == 400 and "use one of 1h, 6h, 24h, 7d, 30d" in page.content.decode()
+
+
+def test_the_history_of_a_group_never_seen_is_a_404_like_the_groups_own(viewer_client, scene, unique):
+    group = unique(f"{scene['tag']}-never")
+    own = viewer_client.get(reverse("api:api_group", args=["local", group]))
+    status, body = _api(viewer_client, reverse("api:api_group_history", args=["local", group]), since="PT1H")
+    assert (own.status_code, status) == (404, 404)
+    assert set(body) == set(own.json()) == {"error", "code"} and body["code"] == own.json()["code"]
+    assert f"Group '{group}' is not in the latest snapshot of cluster 'local'" in body["error"]
+    assert "check the group id" in body["error"]
+
+
+def test_a_group_deleted_between_rounds_keeps_its_history_readable(viewer_client, scene, unique, settings):
+    settings.REDIS_URL = scene["redis"]
+    group = unique(f"{scene['tag']}-deleted")
+    kt.commit(scene["bootstrap"], group, {(scene["wide"], 0): 5})
+    assert collect(scene["cluster"]).outcome == COLLECTED
+    kt.admin(scene["bootstrap"]).delete_consumer_groups([group])[group].result(timeout=30)
+    assert collect(scene["cluster"]).outcome == COLLECTED
+    assert queries.served_group(scene["cluster"], group)[1] is None  # gone from the snapshot
+    assert viewer_client.get(reverse("api:api_group", args=["local", group])).status_code == 404
+
+    status, body = _api(viewer_client, reverse("api:api_group_history", args=["local", group]), since="PT1H")
+    assert status == 200 and [p["lag"] for p in body["points"]] == [15]
