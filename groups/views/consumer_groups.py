@@ -172,7 +172,12 @@ def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
             return redirect(group_url(cluster, group, row.type) + (f"?{query}" if query else ""))
         return render_page(request, "groups/group_page.html", "live", {**context, "error": error}, error_status(error))
     observed = queries.details_by_partition(row)
-    causes = [p for p in observed.values() if p.status_reason][:SHOWN_CAUSES]
-    context.update(detail=detail, rows=[(r, observed.get((r.topic, r.partition))) for r in detail.rows], causes=causes)
+    explained = [p for p in observed.values() if p.status_reason]
+    context.update(
+        detail=detail,
+        rows=[(r, observed.get((r.topic, r.partition))) for r in detail.rows],
+        causes=explained[:SHOWN_CAUSES],
+        more_causes=len(explained[SHOWN_CAUSES:]),
+    )
     context.update(group_page_facts(request, cluster_row, detail))
     return render_page(request, "groups/group_page.html", "live", context)

@@ -40,6 +40,10 @@ def scene(kafka_bootstrap, django_db_setup, django_db_blocker, redis_url):
     kt.create_topic(b, wide, 3)
     kt.create_topic(b, narrow, 1)
     kt.create_topic(b, odd, 1)
+    # Outside the tag, so the lists searched by it stay as they are: a group ERR on every partition of 12.
+    many = f"many{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    kt.create_topic(b, many, 12)
+    kt.produce(b, many, dict.fromkeys(range(12), 1))
     kt.produce(b, wide, {0: 20, 1: 20, 2: 20})
     kt.produce(b, narrow, {0: 100})
     kt.produce(b, odd, {0: 10})
@@ -57,6 +61,7 @@ def scene(kafka_bootstrap, django_db_setup, django_db_blocker, redis_url):
         groups["ahead"]: {(odd, 0): 15},  # 5 past the log end
         **{f"{tag}-g-bulk{i:02d}": {(narrow, 0): 50 + i} for i in range(BULK)},  # lags 50 down to 25
     }
+    offsets[f"{many}-g-ahead"] = {(many, p): 5 for p in range(12)}  # each 4 past the log end
     kt.commit_many(b, offsets)
     checkpoint = f"console-replay-{uuid.uuid4().hex[:16]}"
     kt.commit(b, checkpoint, {(narrow, 0): 40})
@@ -89,6 +94,7 @@ def scene(kafka_bootstrap, django_db_setup, django_db_blocker, redis_url):
                 "wide": wide,
                 "narrow": narrow,
                 "odd": odd,
+                "many": many,
                 "groups": groups,
                 "checkpoint": checkpoint,
                 "replay": replay.pk,
@@ -428,6 +434,17 @@ def test_a_commit_past_the_log_end_is_a_status_of_its_own_with_the_reason(viewer
     reason = r'Committed offset 15 is past the log end 10[^"]*'
     assert re.search(rf'<span class="badge lag-status sev-bad" title="{reason}">AHEAD</span>', body)
     assert "past the log end" in re.search(r'id="status-reason">(.*?)</div>', body, re.S).group(1)
+
+
+def test_the_status_box_says_how_many_more_partitions_it_does_not_list(viewer_client, scene):
+    response = viewer_client.get(reverse("group_page", args=["local", f"{scene['many']}-g-ahead"]))
+    box = re.search(r'id="status-reason">(.*?)</div>', response.content.decode(), re.S).group(1)
+    assert "ERR: 12 partitions AHEAD." in box
+    assert box.count("<li><span") == 10
+    assert re.search(r'<li class="muted" id="more-causes">and 2 more: the partitions table shows', box)
+    # A group whose every cause is listed says no more.
+    ahead = viewer_client.get(reverse("group_page", args=["local", scene["groups"]["ahead"]])).content.decode()
+    assert 'id="status-reason"' in ahead and 'id="more-causes"' not in ahead
 
 
 def test_a_group_the_last_round_did_not_see_says_so(viewer_client, scene, unique):
