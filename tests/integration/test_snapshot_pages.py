@@ -447,6 +447,19 @@ def test_the_status_box_says_how_many_more_partitions_it_does_not_list(viewer_cl
     assert 'id="status-reason"' in ahead and 'id="more-causes"' not in ahead
 
 
+def test_the_overviews_topic_count_is_what_its_link_lists(viewer_client, scene):
+    overview = viewer_client.get(reverse("cluster_overview", args=["local"]))
+    body = overview.content.decode()
+    listed = viewer_client.get(reverse("topic_list", args=["local"]))
+    everything = viewer_client.get(reverse("topic_list", args=["local"]), {"internal": 1})
+    internal = everything.context["total"] - listed.context["total"]
+    assert internal >= 1  # __consumer_offsets at least
+    assert everything.context["total"] == queries.latest_snapshot(scene["cluster"]).snapshot.topic_count
+    link = f'<a href="{reverse("topic_list", args=["local"])}">{listed.context["total"]}</a>'
+    assert f'<strong id="overview-topic-count">{link}</strong>' in body
+    assert re.search(rf'id="overview-internal-topics" href="[^"]*\?internal=1">and {internal} internal</a>', body)
+
+
 def test_a_group_the_last_round_did_not_see_says_so(viewer_client, scene, unique):
     group = unique(f"{scene['tag']}-late")
     kt.commit(scene["bootstrap"], group, {(scene["wide"], 0): 1})
