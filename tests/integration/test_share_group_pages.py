@@ -192,8 +192,8 @@ def test_a_share_group_is_linked_to_its_own_pages_and_the_consumer_group_routes_
 
     overview = client.get("/clusters/local/")
     assert [r.group_id for r in overview.context["behind"]] == [group]
-    row = re.search(rf'<tr data-group="{group}">.*?</tr>', overview.content.decode(), re.S).group(0)
-    assert f'<a href="{own_page}">{group}</a>' in row
+    row = re.search(rf'<tr data-group="{group}">.*?</tr>', overview.content.decode(), re.S)
+    assert row is not None and f'<a href="{own_page}">{group}</a>' in row.group(0)
     assert f'href="{own_page}"' in client.get("/clusters/local/groups/").content.decode()
     assert f'href="{own_page}"' in client.get(f"/clusters/local/topics/{topic}/").content.decode()
 

@@ -438,7 +438,9 @@ def test_a_commit_past_the_log_end_is_a_status_of_its_own_with_the_reason(viewer
 
 def test_the_status_box_says_how_many_more_partitions_it_does_not_list(viewer_client, scene):
     response = viewer_client.get(reverse("group_page", args=["local", f"{scene['many']}-g-ahead"]))
-    box = re.search(r'id="status-reason">(.*?)</div>', response.content.decode(), re.S).group(1)
+    found = re.search(r'id="status-reason">(.*?)</div>', response.content.decode(), re.S)
+    assert found is not None
+    box = found.group(1)
     assert "ERR: 12 partitions AHEAD." in box
     assert box.count("<li><span") == 10
     assert re.search(r'<li class="muted" id="more-causes">and 2 more: the partitions table shows', box)
@@ -454,7 +456,8 @@ def test_the_overviews_topic_count_is_what_its_link_lists(viewer_client, scene):
     everything = viewer_client.get(reverse("topic_list", args=["local"]), {"internal": 1})
     internal = everything.context["total"] - listed.context["total"]
     assert internal >= 1  # __consumer_offsets at least
-    assert everything.context["total"] == queries.latest_snapshot(scene["cluster"]).snapshot.topic_count
+    snapshot = queries.latest_snapshot(scene["cluster"]).snapshot
+    assert snapshot is not None and everything.context["total"] == snapshot.topic_count
     link = f'<a href="{reverse("topic_list", args=["local"])}">{listed.context["total"]}</a>'
     assert f'<strong id="overview-topic-count">{link}</strong>' in body
     assert re.search(rf'id="overview-internal-topics" href="[^"]*\?internal=1">and {internal} internal</a>', body)
