@@ -101,7 +101,7 @@ def operations(request: HttpRequest, filters: Query[OperationFilters]):
         "requester__username": request.GET.get("requester", ""),
     }
     found = found.filter(**{field: value for field, value in wanted.items() if value}).order_by("-created", "-pk")
-    page, size = query_page(request), per_page(request.GET, api=True)
+    page, size = query_page(request, api=True), per_page(request.GET, api=True)
     start = (page - 1) * size
     return {
         "total": found.count(),
@@ -146,7 +146,7 @@ def _event_json(event: AuditEvent) -> dict:
 def audit_events(request: HttpRequest, filters: Query[AuditFilters]):
     """Audit events matching the filters of the /audit/ page, newest first."""
     events = audit_views.matching_events(request, audit_views.filter_values(request))
-    page, size = query_page(request), per_page(request.GET, api=True)
+    page, size = query_page(request, api=True), per_page(request.GET, api=True)
     start = (page - 1) * size
     return {
         "total": events.count(),

@@ -13,19 +13,20 @@ from datetime import UTC, datetime
 
 from django.db.models import Q
 from django.http import HttpRequest
+from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 
 from groups import access, reading, share_reading, streams_reading
 from groups.api import schemas
 from groups.api.errors import COMMON_ERRORS, ApiError
-from groups.kafka import client_for, share_client_for
+from groups.kafka import ConsoleError, client_for, share_client_for
 from groups.models import Cluster, Snapshot, SnapshotGroup
 from groups.snapshot import memo, queries, rebalances
 from groups.snapshot.history_packing import Point
-from groups.views.common import get_cluster, visible
+from groups.views.common import MAX_PAGE, get_cluster, visible
 from groups.views.filters import API_MAX_PER_PAGE, GroupQuery, group_query, since_ms, topic_query
 from groups.views.group_facts import group_protocol_json
-from groups.views.history import LAG, LAG_SECONDS, STATUS, group_points, moves
+from groups.views.history import LAG, LAG_SECONDS, STATUS, group_history_kept, group_points, moves
 from groups.views.topics import TopicLine, topic_line, topic_readers, visible_readers
 
 router = Router(tags=["read"])
@@ -145,7 +146,7 @@ class GroupFilters(Schema):
     min_lag_seconds: str = Field("", description="Groups at least this far behind: seconds, or 5m, 2h.")
     checkpoints: str = Field("", description="1 to include replays' checkpoint groups.")
     sort: str = Field("", description="A column, - first for descending (-lag by default).")
-    page: str = Field("", description="From 1.")
+    page: str = Field("", description=f"From 1 to {MAX_PAGE}; past the last page, an empty page.")
     per_page: str = Field("", description=f"Up to {API_MAX_PER_PAGE}.")
 
 
@@ -271,12 +272,22 @@ def group_history(
 ):
     """The group's lag history: every round up to a day back, 5-minute roll-ups beyond; this console's
     operations that moved it; and the rebalances the collector saw, each with the records it could have
-    re-delivered at most."""
+    re-delivered at most. A group deleted from Kafka keeps answering while its history is kept; one neither
+    in the latest snapshot nor in the history is a 404, as on the group's own route."""
     cluster_row = get_cluster(request, cluster, group_id=group)
     span_ms = since_ms(request)
     until = int(time.time() * 1000)
     start = until - span_ms
-    _, row = queries.served_group(cluster_row, group)
+    snap, row = queries.served_group(cluster_row, group)
+    # A deleted group's history stays readable; a group neither collected nor kept is unknown, as it is
+    # to the group's own route. With no round yet there is nothing to tell them apart by.
+    if row is None and snap.snapshot is not None and not group_history_kept(cluster_row, group):
+        raise ApiError(
+            404,
+            "GROUP_ID_NOT_FOUND",
+            f"Group '{group}' is not in the latest snapshot of cluster '{cluster}' and no history of it is kept: "
+            "check the group id (a group created since the last collection round has history after the next one).",
+        )
     return {
         "group": group,
         "since": _iso(start),
@@ -299,7 +310,10 @@ def group_history(
 def group(request: HttpRequest, cluster: str, group: str):
     """One group read live from Kafka, with the status and lag in seconds of the last collection round."""
     cluster_row = get_cluster(request, cluster, group_id=group)
-    detail = reading.group_detail(client_for(cluster_row), group)
+    try:
+        detail = reading.group_detail(client_for(cluster_row), group)
+    except ConsoleError as error:
+        raise _elsewhere(cluster_row, group, error) or error from None
     seen, observed = _collected(cluster_row, group)
     d = detail.description
     return {
@@ -332,6 +346,27 @@ def group(request: HttpRequest, cluster: str, group: str):
         ],
         **group_protocol_json(cluster_row, d),
     }
+
+
+# The routes of the groups that are not consumer groups (the pages' GROUP_PAGES).
+GROUP_ROUTES = {"share": "api:api_share_group", "streams": "api:api_streams_group"}
+
+
+def _elsewhere(cluster_row: Cluster, group: str, error: ConsoleError) -> ApiError | None:
+    """For a group Kafka knows no consumer group by, which the snapshot lists as a share or streams group:
+    a 404 naming the route that reads it. Not a redirect: that route answers another schema, which a
+    client following redirects would read as this one's."""
+    if not error.not_found:
+        return None
+    _, row = queries.served_group(cluster_row, group)
+    if row is None or row.type not in GROUP_ROUTES:
+        return None
+    route = reverse(GROUP_ROUTES[row.type], args=[cluster_row.name, group])
+    return ApiError(
+        404,
+        error.code or "GROUP_ID_NOT_FOUND",
+        f"Group '{group}' is a {row.type} group, not a consumer group: read it at {route}.",
+    )
 
 
 def _collected(cluster_row, group: str) -> tuple[dict, dict]:

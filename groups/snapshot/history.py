@@ -154,6 +154,11 @@ def read_series(
     return buckets
 
 
+def series_kept(cluster_id: int, kind: str, key: str) -> bool:
+    """Whether anything of a series is kept: retention deletes a series with its last chunk."""
+    return HistorySeries.objects.filter(cluster_id=cluster_id, kind=kind, key=key).exists()
+
+
 def read_recent(
     cluster_id: int, kind: str, keys: Sequence[str], *, since_ms: int, until_ms: int | None = None
 ) -> dict[str, list[tuple[int, tuple[Value, ...]]]]:

@@ -10,6 +10,7 @@ from django.utils.safestring import SafeString
 from groups import estimates
 from groups.status import Status
 from groups.streams_reading import tasks_text
+from groups.views.common import group_url
 
 register = template.Library()
 
@@ -34,6 +35,9 @@ SEVERITY: dict[str, str] = {
     Status.REWIND: "bad",
     Status.AHEAD: "bad",
 }
+
+
+register.simple_tag(group_url, name="group_url")
 
 
 @register.filter

@@ -30,7 +30,11 @@ def cluster_overview(request: HttpRequest, cluster: str) -> HttpResponse:
         scope = access.view_scope(request.user, cluster_row)
         summary = snap.snapshot.summary or {}
         counts = queries.group_counts(snap.snapshot, scope)
+        # As the topic list counts them: internal topics (__consumer_offsets, ...) only when asked for.
+        topics = queries.topic_rows(snap.snapshot).count()
         context.update(
+            topics=topics,
+            internal_topics=snap.snapshot.topic_count - topics,
             counts=counts,
             by_state=sorted(counts.by_state.items()),
             by_status=[(s.value, counts.by_status.get(s.value, 0)) for s in queries.GROUP_STATUSES],

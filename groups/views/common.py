@@ -11,6 +11,7 @@ from django.core import signing
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from groups import access
 from groups.kafka import ConsoleError
@@ -46,6 +47,15 @@ def visible(request: HttpRequest, cluster: Cluster) -> Callable[[list[str]], lis
     return partial(access.visible_groups, request.user, cluster)
 
 
+# Share (KIP-932) and streams (KIP-1071) groups have pages of their own; classic and consumer groups share one.
+GROUP_PAGES = {"share": "share_group_page", "streams": "streams_group_page"}
+
+
+def group_url(cluster: str, group_id: str, group_type: str) -> str:
+    """The page of a group of `group_type` (a snapshot row's `type`): what every list links it to."""
+    return reverse(GROUP_PAGES.get(group_type, "group_page"), args=[cluster, group_id])
+
+
 def recent_operations(cluster: Cluster, group_id: str) -> QuerySet[Operation]:
     return Operation.objects.filter(cluster=cluster, group_id=group_id).select_related("requester")[:RECENT_OPERATIONS]
 
@@ -76,12 +86,24 @@ def error_status(error: ConsoleError) -> int:
     return 404 if error.not_found else 503
 
 
-def query_page(request: HttpRequest) -> int:
+# The largest page number the API takes: a billion pages of its largest size is far past any list, and the
+# offset of a page beyond it would overflow the database's 64-bit integers (a 500 instead of an answer).
+MAX_PAGE = 1_000_000_000
+
+
+def query_page(request: HttpRequest, *, api: bool = False) -> int:
+    """`page`, from 1. A page past a list's end is its last page on the HTML pages (Paginator.get_page),
+    so any larger number reads as MAX_PAGE there; the API answers such a page empty, and refuses a number
+    above MAX_PAGE rather than ask the database for an offset it cannot hold."""
     raw = request.GET.get("page", "1")
-    # isdecimal, not isdigit: '²' is a digit that int() refuses.
-    if not (raw.isascii() and raw.isdecimal()) or int(raw) < 1:
-        raise BadQuery(f"page must be a whole number from 1 up, not '{raw}'.")
-    return int(raw)
+    # isdecimal, not isdigit: '²' is a digit that int() refuses. Only zeros: page 0.
+    valid = raw.isascii() and raw.isdecimal() and raw.strip("0") != ""
+    # Measured as text first: int() refuses more than 4,300 digits.
+    number = int(raw) if valid and len(raw.lstrip("0")) <= len(str(MAX_PAGE)) else MAX_PAGE + 1
+    if not valid or api and number > MAX_PAGE:
+        allowed = f"from 1 to {MAX_PAGE}" if api else "from 1 up"
+        raise BadQuery(f"page must be a whole number {allowed}, not '{raw}'.")
+    return min(number, MAX_PAGE)
 
 
 def bad_request(request: HttpRequest, error: BadQuery) -> HttpResponse:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
@@ -20,10 +20,12 @@ from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Snapshot
 from groups.snapshot import memo, queries, rebalances
 from groups.views.common import (
+    GROUP_PAGES,
     BadQuery,
     bad_request,
     error_status,
     get_cluster,
+    group_url,
     htmx_target,
     is_partial,
     recent_operations,
@@ -164,9 +166,18 @@ def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     try:
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:
+        if error.not_found and row is not None and row.type in GROUP_PAGES:
+            # Kafka knows no consumer group by a share or streams group's id: that group's own page shows it.
+            query = request.GET.urlencode()
+            return redirect(group_url(cluster, group, row.type) + (f"?{query}" if query else ""))
         return render_page(request, "groups/group_page.html", "live", {**context, "error": error}, error_status(error))
     observed = queries.details_by_partition(row)
-    causes = [p for p in observed.values() if p.status_reason][:SHOWN_CAUSES]
-    context.update(detail=detail, rows=[(r, observed.get((r.topic, r.partition))) for r in detail.rows], causes=causes)
+    explained = [p for p in observed.values() if p.status_reason]
+    context.update(
+        detail=detail,
+        rows=[(r, observed.get((r.topic, r.partition))) for r in detail.rows],
+        causes=explained[:SHOWN_CAUSES],
+        more_causes=len(explained[SHOWN_CAUSES:]),
+    )
     context.update(group_page_facts(request, cluster_row, detail))
     return render_page(request, "groups/group_page.html", "live", context)

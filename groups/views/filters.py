@@ -22,6 +22,7 @@ from groups.views.common import BadQuery, query_page
 PAGE_SIZES = (25, 50, 100, 500)
 DEFAULT_PAGE_SIZE = 50
 API_MAX_PER_PAGE = 1000
+MAX_OFFSET = 2**63 - 1  # Kafka's offsets are 64-bit: no lag is larger
 GROUP_STATES = tuple(sorted({*STATE_NAMES.values(), *KIP848_STATES, *STREAMS_STATES}))
 # The group types of Kafka 4: classic and KIP-848 consumer groups, share (KIP-932) and streams (KIP-1071) groups.
 GROUP_TYPES = ("classic", "consumer", "share", "streams")
@@ -39,8 +40,10 @@ def _minimum(params: QueryDict, name: str) -> int | None:
     raw = params.get(name, "").strip()
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdecimal()):
-        raise BadQuery(f"{name} must be a whole number from 0 up, not '{raw}'.")
+    # Measured as text before int(), which refuses more than 4,300 digits; a larger number than Kafka's
+    # largest offset would overflow the database's integers.
+    if not (raw.isascii() and raw.isdecimal()) or len(raw.lstrip("0")) > len(str(MAX_OFFSET)) or int(raw) > MAX_OFFSET:
+        raise BadQuery(f"{name} must be a whole number from 0 to {MAX_OFFSET}, not '{raw}'.")
     return int(raw)
 
 
@@ -70,9 +73,12 @@ def per_page(params: QueryDict, *, api: bool) -> int:
     if not raw:
         return DEFAULT_PAGE_SIZE
     if api:
-        if not (raw.isascii() and raw.isdecimal()) or not 1 <= int(raw) <= API_MAX_PER_PAGE:
+        # Measured as text before int(), which refuses more than 4,300 digits.
+        short = raw.isascii() and raw.isdecimal() and len(raw.lstrip("0")) <= len(str(API_MAX_PER_PAGE))
+        size = int(raw) if short else 0
+        if not 1 <= size <= API_MAX_PER_PAGE:
             raise BadQuery(f"per_page must be a whole number from 1 to {API_MAX_PER_PAGE}, not '{raw}'.")
-        return int(raw)
+        return size
     if raw not in {str(size) for size in PAGE_SIZES}:
         raise BadQuery(f"per_page must be one of {', '.join(map(str, PAGE_SIZES))}, not '{raw}'.")
     return int(raw)
@@ -189,7 +195,7 @@ def group_query(request: HttpRequest, *, api: bool = False) -> GroupQuery:
         q=params.get("q", "").strip(),
         checkpoints=_flag(params, "checkpoints"),
         sort=_sort(params, GROUP_SORTS, GroupQuery.DEFAULT_SORT),
-        page=query_page(request),
+        page=query_page(request, api=api),
         per_page=per_page(params, api=api),
     )
 
@@ -212,7 +218,7 @@ def topic_query(request: HttpRequest, *, api: bool = False, scoped: bool = False
         q=request.GET.get("q", "").strip(),
         internal=_flag(request.GET, "internal"),
         sort=_sort(request.GET, TOPIC_SORTS, TopicQuery.DEFAULT_SORT),
-        page=query_page(request),
+        page=query_page(request, api=api),
         per_page=per_page(request.GET, api=api),
     )
     key = query.sort.removeprefix("-")
@@ -233,7 +239,8 @@ def since_ms(request: HttpRequest, default: str = "PT6H") -> int:
     match = _DURATION.fullmatch(raw)
     if match is None or not any(match.groups()) or raw.upper().endswith("T"):
         raise BadQuery(f"since must be an ISO 8601 duration such as PT1H, PT6H, P1D or P30D, not '{raw}'.")
-    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    # A part of more than 9 digits is past P30D anyway (and int() refuses more than 4,300).
+    days, hours, minutes, seconds = (int(part or 0) if len(part or "") <= 9 else 10**9 for part in match.groups())
     value = ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000
     if not 0 < value <= MAX_SINCE_MS:
         raise BadQuery(f"since must be more than nothing and at most P30D (the history kept), not '{raw}'.")

@@ -95,6 +95,11 @@ def group_points(
     )
 
 
+def group_history_kept(cluster: Cluster, group_id: str) -> bool:
+    """Whether any of the group's history is kept (a deleted group's, until retention drops it)."""
+    return history.series_kept(cluster.pk, history.SERIES_GROUP, group_id)
+
+
 def _gap_ms(cluster: Cluster, points: list[Point]) -> int:
     step = max((p.span_ms for p in points), default=0) or cluster.collect_every_seconds * 1000
     return int(GAP_PERIODS * step)

@@ -11,6 +11,7 @@ from django.test import Client
 
 from groups import access
 from groups.models import ApiToken, AuditEvent, Cluster, Operation
+from groups.views.common import MAX_PAGE
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -135,3 +136,22 @@ def test_the_schema_is_openapi_3_with_every_route_and_the_docs_load_nothing_from
     sources = re.findall(r'(?:src|href)="([^"]+)"', docs)
     assert sources and all(source.startswith("/static/") for source in sources), sources
     assert any("swagger-ui-bundle.js" in source for source in sources)
+
+
+@pytest.mark.parametrize("url", ["/api/operations/", "/api/audit/"])
+def test_a_page_number_past_any_list_answers_json_400_naming_the_range(make_user, url):
+    client = _token_client(make_user("auditor", "Admin"))
+    for page in ("99999999999999999999999", str(MAX_PAGE + 1), "9" * 5000):
+        response = client.get(url, {"page": page})
+        assert response.status_code == 400, response.content[:300]
+        assert response.json()["code"] == "BAD_REQUEST"
+        assert f"page must be a whole number from 1 to {MAX_PAGE}" in response.json()["error"]
+    assert client.get(url, {"page": MAX_PAGE}).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/audit/", "/my/requests/"])
+def test_a_page_number_past_any_list_is_the_last_page_on_the_pages(client, make_user, url):
+    client.force_login(make_user("auditor", "Admin"))
+    for page in ("99999999999999999999999", "9" * 5000):
+        response = client.get(url, {"page": page})
+        assert response.status_code == 200 and response.context["page"].number == 1

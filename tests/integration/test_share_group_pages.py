@@ -157,3 +157,53 @@ def test_the_share_group_page_shows_what_the_collector_made_of_the_group_and_its
     ]
     history = viewer_client.get(f"/api/clusters/local/groups/{group}/history/", {"since": "PT1H"}).json()
     assert [(p["lag"], p["lag_seconds"], p["status"]) for p in history["points"]] == [(0, 0.0, "OK")]
+
+
+@pytest.fixture
+def idle_share_group(kafka_bootstrap, unique):
+    """A share group with no member, 4 records behind on a 1-partition topic (it read the first 2)."""
+    topic, group = unique("share-behind"), unique("share-behind-group")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    kt.start_share_group_at_earliest(kafka_bootstrap, group)
+    kt.produce(kafka_bootstrap, topic, {0: 2})
+    member = kt.ShareMember(kafka_bootstrap, group, [topic], client_id="behind-reader")
+    try:
+        kt.wait_for(lambda: member.received == 2, timeout=60, what="the share group to read the first records")
+    finally:
+        member.stop()
+    kt.produce(kafka_bootstrap, topic, {0: 4})
+    client = ShareClient({"bootstrap.servers": kafka_bootstrap}, 10)
+    kt.wait_for(
+        lambda: [o.lag for o in client.start_offsets(group)] == [4], timeout=60, what="the share group to be 4 behind"
+    )
+    return {"topic": topic, "group": group}
+
+
+@pytest.mark.integration
+def test_a_share_group_is_linked_to_its_own_pages_and_the_consumer_group_routes_point_there(
+    client, make_user, cluster, idle_share_group, redis_url
+):
+    topic, group = idle_share_group["topic"], idle_share_group["group"]
+    with override_settings(REDIS_URL=redis_url):
+        report = collect(cluster)
+    assert report.outcome == COLLECTED, report.describe()
+    client.force_login(make_user("share-team", "Viewer", pattern=group))  # the overview shows this group only
+    own_page = f"/clusters/local/share-groups/{group}/"
+
+    overview = client.get("/clusters/local/")
+    assert [r.group_id for r in overview.context["behind"]] == [group]
+    row = re.search(rf'<tr data-group="{group}">.*?</tr>', overview.content.decode(), re.S)
+    assert row is not None and f'<a href="{own_page}">{group}</a>' in row.group(0)
+    assert f'href="{own_page}"' in client.get("/clusters/local/groups/").content.decode()
+    assert f'href="{own_page}"' in client.get(f"/clusters/local/topics/{topic}/").content.decode()
+
+    page = client.get(f"/clusters/local/groups/{group}/", {"range": "24h"})
+    assert page.status_code == 302 and page["Location"] == f"{own_page}?range=24h"
+    api = client.get(f"/api/clusters/local/groups/{group}/")
+    assert api.status_code == 404
+    assert api.json() == {
+        "error": f"Group '{group}' is a share group, not a consumer group: "
+        f"read it at /api/clusters/local/share-groups/{group}/.",
+        "code": "GROUP_ID_NOT_FOUND",
+    }
+    assert client.get(f"/api/clusters/local/share-groups/{group}/").status_code == 200

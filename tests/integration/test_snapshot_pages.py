@@ -20,6 +20,7 @@ from django.utils import timezone
 from groups.models import Cluster, Operation, Replay, SnapshotGroup
 from groups.snapshot import queries
 from groups.snapshot.collector import COLLECTED, FAILED, collect
+from groups.views.common import MAX_PAGE
 from groups.views.filters import API_MAX_PER_PAGE
 from tests import kafkatools as kt
 
@@ -39,6 +40,10 @@ def scene(kafka_bootstrap, django_db_setup, django_db_blocker, redis_url):
     kt.create_topic(b, wide, 3)
     kt.create_topic(b, narrow, 1)
     kt.create_topic(b, odd, 1)
+    # Outside the tag, so the lists searched by it stay as they are: a group ERR on every partition of 12.
+    many = f"many{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    kt.create_topic(b, many, 12)
+    kt.produce(b, many, dict.fromkeys(range(12), 1))
     kt.produce(b, wide, {0: 20, 1: 20, 2: 20})
     kt.produce(b, narrow, {0: 100})
     kt.produce(b, odd, {0: 10})
@@ -56,6 +61,7 @@ def scene(kafka_bootstrap, django_db_setup, django_db_blocker, redis_url):
         groups["ahead"]: {(odd, 0): 15},  # 5 past the log end
         **{f"{tag}-g-bulk{i:02d}": {(narrow, 0): 50 + i} for i in range(BULK)},  # lags 50 down to 25
     }
+    offsets[f"{many}-g-ahead"] = {(many, p): 5 for p in range(12)}  # each 4 past the log end
     kt.commit_many(b, offsets)
     checkpoint = f"console-replay-{uuid.uuid4().hex[:16]}"
     kt.commit(b, checkpoint, {(narrow, 0): 40})
@@ -88,6 +94,7 @@ def scene(kafka_bootstrap, django_db_setup, django_db_blocker, redis_url):
                 "wide": wide,
                 "narrow": narrow,
                 "odd": odd,
+                "many": many,
                 "groups": groups,
                 "checkpoint": checkpoint,
                 "replay": replay.pk,
@@ -251,6 +258,7 @@ def test_pages_of_the_list_and_their_sizes(viewer_client, scene):
         ({"type": "share-ish"}, "type must be one of"),
         ({"min_lag": "-1"}, "min_lag must be a whole number"),
         ({"min_lag": "ten"}, "min_lag must be a whole number"),
+        ({"min_lag": "9" * 30}, "min_lag must be a whole number from 0 to 9223372036854775807"),
         ({"min_lag_seconds": "nan"}, "min_lag_seconds must be a number"),
         ({"sort": "banana"}, "sort must be one of"),
         ({"sort": "--lag"}, "sort must be one of"),
@@ -272,6 +280,29 @@ def test_the_api_refuses_a_page_size_over_its_limit(viewer_client, scene):
     for size in ("0", str(API_MAX_PER_PAGE + 1), "x"):
         status, body = _api(viewer_client, reverse("api:api_groups", args=["local"]), per_page=size)
         assert status == 400 and f"from 1 to {API_MAX_PER_PAGE}" in body["error"]
+
+
+@pytest.mark.parametrize("page", ["200000000000000000", "99999999999999999999999", str(MAX_PAGE + 1), "9" * 5000])
+def test_a_page_number_past_any_list_is_a_400_naming_the_range_in_the_api_and_the_last_page_on_the_pages(
+    viewer_client, scene, page
+):
+    """Its offset would overflow the database's 64-bit integers: the API says what it takes instead."""
+    for name in ("api_groups", "api_topics"):
+        status, body = _api(viewer_client, reverse(f"api:{name}", args=["local"]), page=page)
+        assert status == 400 and body["code"] == "BAD_REQUEST", (name, body)
+        assert f"page must be a whole number from 1 to {MAX_PAGE}" in body["error"], name
+    for name in ("group_list", "topic_list"):
+        response = viewer_client.get(reverse(name, args=["local"]), {"q": scene["tag"], "page": page})
+        assert response.status_code == 200 and response.context["page"].number == 1, name  # one page: the last
+
+
+def test_a_page_past_the_end_but_within_the_range_is_an_empty_page_in_the_api(viewer_client, scene):
+    groups = _api_groups(viewer_client, q=scene["tag"], page=MAX_PAGE, per_page=API_MAX_PER_PAGE)
+    assert (groups["groups"], groups["total"], groups["page"]) == ([], NAMED + BULK, MAX_PAGE)
+    status, topics = _api(
+        viewer_client, reverse("api:api_topics", args=["local"]), q=scene["tag"], page=MAX_PAGE, per_page=1000
+    )
+    assert status == 200 and (topics["topics"], topics["total"]) == ([], 3)
 
 
 def test_replay_checkpoint_groups_are_hidden_unless_asked_for_and_name_their_operation(viewer_client, scene):
@@ -416,6 +447,33 @@ def test_a_commit_past_the_log_end_is_a_status_of_its_own_with_the_reason(viewer
     assert "past the log end" in re.search(r'id="status-reason">(.*?)</div>', body, re.S).group(1)
 
 
+def test_the_status_box_says_how_many_more_partitions_it_does_not_list(viewer_client, scene):
+    response = viewer_client.get(reverse("group_page", args=["local", f"{scene['many']}-g-ahead"]))
+    found = re.search(r'id="status-reason">(.*?)</div>', response.content.decode(), re.S)
+    assert found is not None
+    box = found.group(1)
+    assert "ERR: 12 partitions AHEAD." in box
+    assert box.count("<li><span") == 10
+    assert re.search(r'<li class="muted" id="more-causes">and 2 more: the partitions table shows', box)
+    # A group whose every cause is listed says no more.
+    ahead = viewer_client.get(reverse("group_page", args=["local", scene["groups"]["ahead"]])).content.decode()
+    assert 'id="status-reason"' in ahead and 'id="more-causes"' not in ahead
+
+
+def test_the_overviews_topic_count_is_what_its_link_lists(viewer_client, scene):
+    overview = viewer_client.get(reverse("cluster_overview", args=["local"]))
+    body = overview.content.decode()
+    listed = viewer_client.get(reverse("topic_list", args=["local"]))
+    everything = viewer_client.get(reverse("topic_list", args=["local"]), {"internal": 1})
+    internal = everything.context["total"] - listed.context["total"]
+    assert internal >= 1  # __consumer_offsets at least
+    snapshot = queries.latest_snapshot(scene["cluster"]).snapshot
+    assert snapshot is not None and everything.context["total"] == snapshot.topic_count
+    link = f'<a href="{reverse("topic_list", args=["local"])}">{listed.context["total"]}</a>'
+    assert f'<strong id="overview-topic-count">{link}</strong>' in body
+    assert re.search(rf'id="overview-internal-topics" href="[^"]*\?internal=1">and {internal} internal</a>', body)
+
+
 def test_a_group_the_last_round_did_not_see_says_so(viewer_client, scene, unique):
     group = unique(f"{scene['tag']}-late")
     kt.commit(scene["bootstrap"], group, {(scene["wide"], 0): 1})
@@ -477,3 +535,27 @@ def test_the_history_api_and_the_chart_range_refuse_what_they_cannot_answer(view
     assert status == 200 and [p["lag"] for p in body["points"]] == [60] and body["operations"] == []
     page = viewer_client.get(reverse("group_page", args=["local", group]), {"range": "2h"})
     assert page.status_code == 400 and "use one of 1h, 6h, 24h, 7d, 30d" in page.content.decode()
+
+
+def test_the_history_of_a_group_never_seen_is_a_404_like_the_groups_own(viewer_client, scene, unique):
+    group = unique(f"{scene['tag']}-never")
+    own = viewer_client.get(reverse("api:api_group", args=["local", group]))
+    status, body = _api(viewer_client, reverse("api:api_group_history", args=["local", group]), since="PT1H")
+    assert (own.status_code, status) == (404, 404)
+    assert set(body) == set(own.json()) == {"error", "code"} and body["code"] == own.json()["code"]
+    assert f"Group '{group}' is not in the latest snapshot of cluster 'local'" in body["error"]
+    assert "check the group id" in body["error"]
+
+
+def test_a_group_deleted_between_rounds_keeps_its_history_readable(viewer_client, scene, unique, settings):
+    settings.REDIS_URL = scene["redis"]
+    group = unique(f"{scene['tag']}-deleted")
+    kt.commit(scene["bootstrap"], group, {(scene["wide"], 0): 5})
+    assert collect(scene["cluster"]).outcome == COLLECTED
+    kt.admin(scene["bootstrap"]).delete_consumer_groups([group])[group].result(timeout=30)
+    assert collect(scene["cluster"]).outcome == COLLECTED
+    assert queries.served_group(scene["cluster"], group)[1] is None  # gone from the snapshot
+    assert viewer_client.get(reverse("api:api_group", args=["local", group])).status_code == 404
+
+    status, body = _api(viewer_client, reverse("api:api_group_history", args=["local", group]), since="PT1H")
+    assert status == 200 and [p["lag"] for p in body["points"]] == [15]

@@ -25,7 +25,9 @@ def test_since_reads_iso_8601_durations(raw, ms):
     assert since_ms(get("/", {"since": raw})) == ms
 
 
-@pytest.mark.parametrize("raw", ["6h", "P", "PT", "P1DT", "PT0S", "P31D", "-PT1H", "PT1.5H", "P1W"])
+@pytest.mark.parametrize(
+    "raw", ["6h", "P", "PT", "P1DT", "PT0S", "P31D", "-PT1H", "PT1.5H", "P1W", "PT9999999999H", f"P{'9' * 5000}D"]
+)
 def test_since_refuses_what_is_not_a_duration_it_can_answer(raw):
     with pytest.raises(BadQuery, match="since must be"):
         since_ms(get("/", {"since": raw}))
@@ -63,3 +65,19 @@ def test_a_scoped_reader_cannot_sort_topics_by_figures_of_groups_it_may_not_see(
         with pytest.raises(BadQuery, match="view right on every group"):
             topic_query(get("/", {"sort": key}), scoped=True)
         assert topic_query(get("/", {"sort": key})).sort == key
+
+
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        ({"per_page": "9" * 5000}, "per_page must be a whole number from 1 to 1000"),
+        ({"per_page": "00001001"}, "per_page must be a whole number from 1 to 1000"),
+        ({"min_lag": "9" * 5000}, "min_lag must be a whole number from 0 to 9223372036854775807"),
+        ({"min_lag": str(2**63)}, "min_lag must be a whole number from 0 to 9223372036854775807"),
+    ],
+)
+def test_numbers_past_what_the_database_holds_are_refused_with_the_range(params, reason):
+    """int() refuses more than 4,300 digits, and a database integer holds 64 bits: either was a 500."""
+    with pytest.raises(BadQuery, match=reason):
+        group_query(get("/", params), api=True)
+    assert group_query(get("/", {"per_page": "0100", "min_lag": str(2**63 - 1)}), api=True).per_page == 100
