@@ -130,8 +130,9 @@ def _first_stretch_rate(rounds: Sequence[OffsetTime]) -> float | None:
     return (above.offset - first.offset) / (above.t_ms - first.t_ms)
 
 
-def timeline_from_history(history: Sequence[LogRound]) -> Timeline:
-    """The timeline of a partition from its log history, oldest round first.
+def timeline_from_history(history: Sequence[LogRound], dated: Sequence[OffsetTime] = ()) -> Timeline:
+    """The timeline of a partition from its log history, oldest round first, and `dated`: exact points of
+    records read for offsets the history does not reach (groups.snapshot.dating).
 
     History before the log end went down (the topic was recreated or truncated: another log)
     or before the clock stepped back (times not comparable) is left out. Any (time, log end)
@@ -150,7 +151,7 @@ def timeline_from_history(history: Sequence[LogRound]) -> Timeline:
             points.append(OffsetTime(end - 1, r.t_ms, exact=False))
         if r.newest_offset is not None and r.newest_timestamp_ms is not None and r.newest_timestamp_ms >= 0:
             points.append(OffsetTime(r.newest_offset, r.newest_timestamp_ms, exact=True))
-    return Timeline(points)
+    return Timeline([*points, *dated])
 
 
 def continuous_from(series: Sequence[tuple[int, int]]) -> int:

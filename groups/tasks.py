@@ -14,7 +14,7 @@ from groups import audit_checkpoints, logs
 from groups.alerting import delivery
 from groups.models import Cluster
 from groups.operations import approvals, lifecycle
-from groups.snapshot import collector, history_rollup
+from groups.snapshot import collector, dating, history_rollup
 
 
 @shared_task(acks_late=True)
@@ -83,7 +83,11 @@ def collect_cluster(cluster_id: int) -> str:
     cluster = Cluster.objects.filter(pk=cluster_id).first()
     if cluster is None:
         return "cluster removed"
-    return collector.collect(cluster).outcome
+    report = collector.collect(cluster)
+    if report.undated:
+        # After the round, not in it: the round's figures are whole without it (extrapolated, flagged).
+        dating.date_records(cluster)
+    return report.outcome
 
 
 @shared_task

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, cast
 
 from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
     Consumer,
     ConsumerGroupTopicPartitions,
     IsolationLevel,
@@ -431,11 +433,24 @@ class ClusterClient:
     def record_timestamps(self, positions: dict[TP, int], wait: float = 2.0) -> dict[TP, int]:
         """Timestamp (epoch ms) of the record each group would read next, for lag in time.
 
-        Reads one record per partition with a consumer that joins no group and commits nothing.
         Where the offset was compacted away or deleted, the next surviving record stands in.
         Partitions whose record does not arrive within `wait` seconds are left out.
         """
-        if not positions:
+        found = self.record_times({tp: [offset] for tp, offset in positions.items()}, wait)
+        return {tp: times[positions[tp]][1] for tp, times in found.items()}
+
+    def record_times(
+        self, wanted: Mapping[TP, Sequence[int]], wait: float = 2.0, *, read_through: int = 500
+    ) -> dict[TP, dict[int, tuple[int, int]]]:
+        """(record offset, timestamp in epoch ms) of the record at each wanted offset of each partition.
+
+        Read with a consumer that joins no group and commits nothing. Where an offset was compacted away
+        or deleted, the next surviving record stands in (its offset says so). Between two wanted offsets
+        of a partition it reads on through at most `read_through` records, else seeks. What has not
+        arrived within `wait` seconds is left out, as are records without a timestamp.
+        """
+        todo = {tp: sorted(set(offsets)) for tp, offsets in wanted.items() if offsets}
+        if not todo:
             return {}
         consumer = Consumer(
             {
@@ -447,15 +462,27 @@ class ClusterClient:
                 "log.connection.close": False,
             }
         )
-        found: dict[TP, int] = {}
+        found: dict[TP, dict[int, tuple[int, int]]] = {}
         try:
-            consumer.assign([TopicPartition(tp.topic, tp.partition, offset) for tp, offset in positions.items()])
+            consumer.assign([TopicPartition(tp.topic, tp.partition, offsets[0]) for tp, offsets in todo.items()])
             deadline = time.monotonic() + min(wait, self.timeout)
-            while len(found) < len(positions) and time.monotonic() < deadline:
-                for message in cast("list[Consumed]", consumer.consume(len(positions), 0.2)):
+            while todo and time.monotonic() < deadline:
+                for message in cast("list[Consumed]", consumer.consume(1000, 0.2)):
                     tp = TP(message.topic(), message.partition())
-                    if message.error() is None and tp in positions and tp not in found:
-                        found[tp] = message.timestamp()[1]
+                    offsets = todo.get(tp)
+                    if message.error() is not None or not offsets:
+                        continue
+                    record_offset, (kind, timestamp) = message.offset(), message.timestamp()
+                    while offsets and offsets[0] <= record_offset:
+                        if kind != TIMESTAMP_NOT_AVAILABLE and timestamp >= 0:
+                            found.setdefault(tp, {})[offsets[0]] = (record_offset, timestamp)
+                        offsets.pop(0)
+                    here = TopicPartition(tp.topic, tp.partition)
+                    if not offsets:
+                        del todo[tp]
+                        consumer.pause([here])
+                    elif offsets[0] - record_offset > read_through:
+                        consumer.seek(TopicPartition(tp.topic, tp.partition, offsets[0]))
         except KafkaException as exc:
             raise console_error(exc.args[0], "reading record timestamps for lag in time", self.bootstrap) from None
         finally:

@@ -12,7 +12,7 @@ from groups.models.history import HistoryChunk, HistoryPoint, HistoryRound, Hist
 from groups.models.operations import Operation, Replay
 from groups.models.preferences import UserPreferences
 from groups.models.rebalances import GroupMembership, Rebalance
-from groups.models.snapshots import Collection, Snapshot, SnapshotGroup, SnapshotTopic
+from groups.models.snapshots import Collection, DatedRecord, Snapshot, SnapshotGroup, SnapshotTopic
 
 __all__ = [
     "ACTIONS",
@@ -25,6 +25,7 @@ __all__ = [
     "AuditEvent",
     "Cluster",
     "Collection",
+    "DatedRecord",
     "Grant",
     "GroupMembership",
     "HistoryChunk",

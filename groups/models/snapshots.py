@@ -119,3 +119,29 @@ class SnapshotTopic(models.Model):
 
     def __str__(self) -> str:
         return f"Topic {self.topic} in snapshot {self.snapshot_id}"
+
+
+class DatedRecord(models.Model):
+    """The timestamp of the record at a committed offset older than the collector's history of its partition.
+
+    The history dates an offset by the rounds that saw the log end pass it; a group that committed before
+    the console's first round (or its history's oldest kept round) sits below all of them, and its lag in
+    seconds would be extrapolated. The dating task (groups.snapshot.dating) reads that one record instead
+    and keeps its time here for the rounds to use; `record_offset` is later than `offset` where the record
+    there was compacted or deleted, and the later record's time then bounds the age from below.
+    """
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="dated_records")
+    topic = models.TextField()
+    partition = models.PositiveIntegerField()
+    offset = models.BigIntegerField()
+    record_offset = models.BigIntegerField()
+    timestamp_ms = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "topic", "partition", "offset"], name="dated_record_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic}:{self.partition} offset {self.offset} at {self.timestamp_ms} ms"

@@ -39,6 +39,7 @@ class RoundReport:
     groups: int = 0
     topics: int = 0
     partitions: int = 0
+    undated: int = 0  # lag-in-seconds figures the history could not date (groups.snapshot.dating)
     steps: dict[str, float] = field(default_factory=dict)  # seconds per step, Kafka reads included
 
     def describe(self) -> str:
@@ -155,5 +156,6 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
         groups=len(evaluated.groups),
         topics=len(evaluated.topics),
         partitions=evaluated.partition_count,
+        undated=evaluated.summary["undated_offsets"],
         steps=steps,
     )

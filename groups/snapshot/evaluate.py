@@ -31,6 +31,7 @@ from groups.snapshot.topic_rows import Readers, TopicRow, TopicState, sum_known,
 _NO_TIMELINE = estimates.Timeline(())
 _MARGIN_STATES = ("lost", "warning", "ok")
 _NO_RATES = forecasts.Rates(None, None)
+_UNDATED = (estimates.EXTRAPOLATED, estimates.LOWER_BOUND)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Carried:
     group_windows: Mapping[str, str] = field(default_factory=dict)  # group id -> SnapshotGroup.window
     topic_windows: Mapping[str, str] = field(default_factory=dict)  # topic -> SnapshotTopic.window
     topic_histories: Mapping[str, str] = field(default_factory=dict)  # topic -> SnapshotTopic.history
+    # Records read at committed offsets older than their partition's history (groups.snapshot.dating).
+    dated: Mapping[TP, Sequence[estimates.OffsetTime]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class _Round:
         # Times that only go forward make every window of this round continuous in time, which
         # with continuous log ends and offsets lets most partitions skip building their window.
         self.times_increasing = times == sorted(set(times))
+        self.undated = 0  # figures the history could not date (groups.snapshot.dating reads their records)
         self.produce_rates: dict[tuple[TP, int], float | None] = {}
         self.still_rates: dict[int, float | None] = {}
         self.retention_warning_s = retention_warning_s
@@ -169,7 +173,7 @@ class _Round:
                 timeline = _NO_TIMELINE
                 rate_history: tuple[estimates.LogRound, ...] = ()
                 if tp in floor:
-                    timeline = estimates.timeline_from_history(history)
+                    timeline = estimates.timeline_from_history(history, self.carried.dated.get(tp, ()))
                     # The log start's rate is measured between the first round after the last
                     # discontinuity and the latest; the rounds between change nothing. Picked by
                     # position: after the clock stepped back, two rounds may share a time.
@@ -337,6 +341,8 @@ class _Round:
                 timeline=facts.timeline,
                 now_ms=now_ms,
             )
+            if figure.method in _UNDATED:
+                self.undated += 1
             if share_partition is not None and committed is not None and figure.seconds:
                 figure = share_positions.lag_seconds(figure, share_partition.start_offset, committed)
             margin = None
@@ -455,6 +461,7 @@ def evaluate(
         "by_type": dict(Counter(g.type for g in groups)),
         "by_status": dict(Counter(g.status for g in groups if g.status)),
         "unreadable_groups": sum(1 for g in groups if g.error),
+        "undated_offsets": round_.undated,
         "notes": list(reading.notes),
         # Shown on the cluster's overview; None when this round could not read it (a note says why).
         "cluster": asdict(reading.cluster) if reading.cluster else None,

@@ -18,6 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from groups.models import Cluster, Collection, Operation, Replay, Snapshot, SnapshotGroup, SnapshotTopic
+from groups.snapshot import dating
 from groups.snapshot.evaluate import Carried, ConsoleFacts, Evaluated, GroupRow
 from groups.snapshot.topic_rows import TopicRow
 
@@ -49,6 +50,7 @@ def carried(cluster: Cluster) -> Carried:
         group_windows=dict(groups.iterator(chunk_size=_BATCH)),
         topic_windows=topic_windows,
         topic_histories=topic_histories,
+        dated=dating.dated_points(cluster),
     )
 
 
