@@ -31,16 +31,21 @@ class Rates(NamedTuple):  # a tuple: a round builds one or more per partition, 2
 
 
 def lag_trend(lags: Sequence[int]) -> int:
-    """GROWING or SHRINKING when the lag moved that way by more than it moved back in any one round
-    (and by more than one message), else STEADY: a consumer that keeps pace commits in batches, so
-    its lag goes up and down by a batch; a lag that went from 0 to 1 says nothing of a trend."""
-    if len(lags) < 2:
+    """GROWING when every lag of the window's later half is above every lag of its earlier half (and the
+    lag grew by more than one message), SHRINKING the other way round, else STEADY.
+
+    A consumer that keeps pace commits in batches, so its lag swings by a batch or more from round to
+    round, and the first and the last of a window can differ by a whole swing; a rate measured between
+    them called such groups "falling behind". A lag that really grows (a stopped consumer, or one that
+    loses ground batch after batch) leaves the lags of the earlier half behind.
+    """
+    half = len(lags) // 2
+    if half == 0:
         return STEADY
-    change = lags[-1] - lags[0]
-    rises = [b - a for a, b in zip(lags, lags[1:], strict=False)]
-    if change > max(1, -min(rises)):
+    earlier, later = lags[:half], lags[len(lags) - half :]
+    if min(later) > max(earlier) and lags[-1] - lags[0] > 1:
         return GROWING
-    if -change > max(1, max(rises)):
+    if max(later) < min(earlier) and lags[0] - lags[-1] > 1:
         return SHRINKING
     return STEADY
 
@@ -345,7 +350,9 @@ def catch_up(
         return result("unknown", None, None, "Not enough recent rounds to measure rates.")
     if any(d == 0 for d in deficits.values()):
         total = sum(lag for lag, _ in lagging.values())
-        return result("holding", None, None, f"Lag holds at {total}: consumers do not gain on producers.")
+        if any(r.produce for _, r in lagging.values()):
+            return result("holding", None, None, f"Consumers keep pace with producers; the lag is {total} now.")
+        return result("holding", None, None, f"Lag holds at {total}: nothing is produced or consumed.")
     seconds = max(lagging[key][0] / -d for key, d in deficits.items())
     return result("catching-up", seconds, None, f"Caught up in about {seconds:.0f} s at current rates.")
 

@@ -238,7 +238,10 @@ def since_ms(request: HttpRequest, default: str = "PT6H") -> int:
     raw = request.GET.get("since", "").strip() or default
     match = _DURATION.fullmatch(raw)
     if match is None or not any(match.groups()) or raw.upper().endswith("T"):
-        raise BadQuery(f"since must be an ISO 8601 duration such as PT1H, PT6H, P1D or P30D, not '{raw}'.")
+        raise BadQuery(
+            "since must be an ISO 8601 duration in days, hours, minutes or seconds (not years, months or weeks, "
+            f"whose length varies), such as PT1H, PT6H, P1D or P30D, not '{raw}'."
+        )
     # A part of more than 9 digits is past P30D anyway (and int() refuses more than 4,300).
     days, hours, minutes, seconds = (int(part or 0) if len(part or "") <= 9 else 10**9 for part in match.groups())
     value = ((days * 24 + hours) * 60 + minutes) * 60_000 + seconds * 1000

@@ -86,6 +86,8 @@ def test_a_group_consuming_at_half_the_production_rate_ages_half_as_fast():
 
 def test_a_lag_that_moves_only_by_a_batch_either_way_is_steady():
     assert lag_trend([5, 7, 4, 6, 5, 6]) == STEADY  # up 1 overall, but it went down by 3 on the way
+    assert lag_trend([3, 5, 2, 8, 4, 6, 9]) == STEADY  # up 6 from first to last: one swing, not a trend
+    assert lag_trend([80, 100, 5, 9, 25, 50, 67, 85, 102]) == STEADY  # batches of 100, kept up with
     assert lag_trend([0, 0, 0, 1]) == STEADY  # one message is no trend
     assert lag_trend([0, 0, 0, 10, 20, 30]) == GROWING  # a consumer that stopped
     assert lag_trend([100, 300, 250, 500, 450, 700]) == GROWING  # batches, but gaining on it
@@ -99,7 +101,9 @@ def test_a_group_whose_lag_only_wavers_keeps_pace_whatever_its_rates_differ_by()
     assert _margin(7000, rates=wavering, retention_ms=604_800_000).state == "never"
     window = _obs([0, 10, 19], [1, 11, 20])
     result = catch_up({("t", 0): window}, rates_of={("t", 0): wavering})
-    assert result.state == "holding" and "Falling" not in result.note
+    assert result.state == "holding" and result.note == "Consumers keep pace with producers; the lag is 1 now."
+    idle = catch_up({("t", 0): _obs([5, 5, 5], [6, 6, 6])}, rates_of={("t", 0): Rates(0.0, 0.0, STEADY)})
+    assert idle.note == "Lag holds at 1: nothing is produced or consumed."
     assert catch_up({("t", 0): window}, rates_of={("t", 0): Rates(0.9926, 1.0, GROWING)}).state == "falling-behind"
 
 
