@@ -15,8 +15,8 @@ from groups.kafka import TP
 from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading
 from groups.snapshot import rows, timelines
 
-Readers = dict[str, dict[str, list[tuple[int | None, estimates.LagSeconds]]]]
-"""topic -> group -> (lag, lag in seconds) of each of the group's partitions there."""
+Readers = dict[str, dict[str, list[int | None]]]
+"""topic -> group -> the lag of each of the group's partitions there."""
 
 
 @dataclass(slots=True)
@@ -52,9 +52,14 @@ def sum_known(values: Iterable[int | None]) -> int | None:
 
 
 def topic_rows(
-    reading: ClusterReading, states: Mapping[str, TopicState], readers: Readers, statuses: Mapping[str, str]
+    reading: ClusterReading,
+    states: Mapping[str, TopicState],
+    readers: Readers,
+    worst: Mapping[str, estimates.LagSeconds],
+    statuses: Mapping[str, str],
 ) -> list[TopicRow]:
-    """Every topic's row, by name; `statuses` are the reading groups' (group id -> status)."""
+    """Every topic's row, by name; `worst` is the largest known lag in seconds of a group on each topic,
+    `statuses` are the reading groups' (group id -> status)."""
     out = []
     for name in sorted(reading.topics):
         topic = reading.topics[name]
@@ -67,15 +72,11 @@ def topic_rows(
         spans = [p.log_end - p.log_start for p in partitions if p.log_end is not None and p.log_start is not None]
         reading_groups = readers.get(name, {})
         group_details = [
-            rows.TopicGroupDetail(g, len(figures), sum_known(lag for lag, _ in figures), statuses[g])
-            for g, figures in sorted(reading_groups.items())
+            rows.TopicGroupDetail(g, len(lags), sum_known(lags), statuses[g])
+            for g, lags in sorted(reading_groups.items())
         ]
-        # The worst figure of any group here, with its method and doubt, as a group row gives its own.
-        worst = max(
-            (f for figures in reading_groups.values() for _, f in figures if f.seconds is not None),
-            key=lambda f: f.seconds or 0.0,
-            default=None,
-        )
+        # With its method and doubt, as a group row gives its own figure.
+        figure = worst.get(name)
         out.append(
             TopicRow(
                 topic=name,
@@ -84,9 +85,9 @@ def topic_rows(
                 messages=sum(spans) if spans else None,
                 groups=len(reading_groups),
                 lag=sum_known(d.lag for d in group_details),
-                max_lag_seconds=worst.seconds if worst else None,
-                max_lag_seconds_method=worst.method if worst else "",
-                max_lag_seconds_doubtful=worst.doubtful if worst else False,
+                max_lag_seconds=figure.seconds if figure else None,
+                max_lag_seconds_method=figure.method if figure else "",
+                max_lag_seconds_doubtful=figure.doubtful if figure else False,
                 detail=rows.encode_topic_detail(partitions, group_details),
                 window=rows.encode_window({name: state.ends}),
                 history=timelines.encode(state.histories),
