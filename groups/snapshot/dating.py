@@ -18,6 +18,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.db import connection
+
 from groups import estimates
 from groups.kafka import TP, ConsoleError, client_for
 from groups.models import Cluster, DatedRecord, SnapshotGroup
@@ -41,10 +43,16 @@ class DatingReport:
 def dated_points(cluster: Cluster) -> dict[TP, list[estimates.OffsetTime]]:
     """What the rounds add to the timelines: every dated record of the cluster, as exact points."""
     points: dict[TP, list[estimates.OffsetTime]] = {}
-    for topic, partition, record_offset, timestamp_ms in DatedRecord.objects.filter(cluster=cluster).values_list(
-        "topic", "partition", "record_offset", "timestamp_ms"
-    ):
-        points.setdefault(TP(topic, partition), []).append(estimates.OffsetTime(record_offset, timestamp_ms, True))
+    # A plain cursor: a round reads every kept record (tens of thousands on a cluster of stopped groups),
+    # and the ORM's per-row work took ten times the query's.
+    q = connection.ops.quote_name
+    columns = ", ".join(q(name) for name in ("topic", "partition", "record_offset", "timestamp_ms"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {q(DatedRecord._meta.db_table)} WHERE {q('cluster_id')} = %s", [cluster.pk]
+        )
+        for topic, partition, record_offset, timestamp_ms in cursor.fetchall():
+            points.setdefault(TP(topic, partition), []).append(estimates.OffsetTime(record_offset, timestamp_ms, True))
     return points
 
 
