@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 # How long a claimed attempt keeps others off: longer than a webhook's timeout or an SMTP exchange.
 CLAIM_SECONDS = 120
+# How long a notification waits for an earlier one of its alert to the same target, between looks.
+ORDER_WAIT_SECONDS, ORDER_WAIT_MAX_SECONDS = 1.0, 10.0
 ERROR_TEXT_LIMIT = 300
 
 
@@ -102,8 +104,34 @@ def _claim(delivery_id: int) -> bool:
     )
 
 
+def _earlier_pending_until(delivery_id: int) -> float | None:
+    """Seconds to wait while an earlier notification of the same alert to the same target is not delivered
+    yet (nor given up), so that a receiver never gets 'resolved' before its 'firing'; None when none is."""
+    mine = AlertDelivery.objects.filter(pk=delivery_id).values("state_id", "channel", "target").first()
+    if mine is None:
+        return None
+    earlier = (
+        AlertDelivery.objects.filter(**mine, pk__lt=delivery_id, delivered_at__isnull=True, gave_up_at__isnull=True)
+        .order_by("pk")
+        .values_list("next_attempt", flat=True)
+    )
+    if not earlier.exists():
+        return None
+    due = earlier.first()
+    # Its next attempt, or a claimed one under way (due in CLAIM_SECONDS, most likely done in a moment):
+    # looked at again within ORDER_WAIT_MAX_SECONDS either way.
+    due_in = (due - timezone.now()).total_seconds() if due else 0.0
+    return min(ORDER_WAIT_MAX_SECONDS, max(ORDER_WAIT_SECONDS, due_in + ORDER_WAIT_SECONDS))
+
+
 def deliver(delivery_id: int) -> None:
-    """Make one attempt at a due delivery (nothing if it is not due, delivered or given up)."""
+    """Make one attempt at a due delivery (nothing if it is not due, delivered or given up), after the
+    earlier notifications of its alert to the same target."""
+    wait = _earlier_pending_until(delivery_id)
+    if wait is not None:
+        # Not an attempt: it stays due, and goes once the earlier one has (or has been given up).
+        enqueue([delivery_id], countdown=wait)
+        return
     if not _claim(delivery_id):
         return
     delivery = AlertDelivery.objects.get(pk=delivery_id)

@@ -226,3 +226,34 @@ def test_an_unreachable_queue_never_holds_up_evaluation_and_the_sweep_sends_late
     wait_for(lambda: receiver.requests, what="the swept notification")
     wait_for(_all_delivered, what="the delivery to be marked delivered")
     assert len(receiver.requests) == 1
+
+
+@pytest.mark.django_db
+def test_a_resolved_notification_waits_for_its_firing_one_to_the_same_receiver(receiver):
+    """No worker: the test makes the attempts itself, in the order two busy workers might."""
+    from groups.alerting import delivery
+
+    cluster = Cluster.objects.create(name="prod", bootstrap_servers="127.0.0.1:1")
+    now = timezone.now()
+    rule = _rule(cluster, receiver, total_lag_over=1000)
+    state = AlertState.objects.create(rule=rule, cluster=cluster, group_id="payments-us", phase="resolved", updated=now)
+
+    def notification(event: str) -> AlertDelivery:
+        return AlertDelivery.objects.create(
+            state=state,
+            event=event,
+            channel="webhook",
+            target=receiver.url,
+            webhook_format="json",
+            payload={"event": event},
+            created=now,
+            next_attempt=now,
+        )
+
+    firing, resolved = notification("firing"), notification("resolved")
+    delivery.deliver(resolved.pk)  # its worker got to it first: it waits, and that is no attempt
+    resolved.refresh_from_db()
+    assert receiver.requests == [] and resolved.attempts == 0 and resolved.delivered_at is None
+    delivery.deliver(firing.pk)
+    delivery.deliver(resolved.pk)
+    assert [b["event"] for b in receiver.bodies()] == ["firing", "resolved"]
