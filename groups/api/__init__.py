@@ -10,7 +10,7 @@ from django.shortcuts import render
 from ninja import NinjaAPI
 from ninja.openapi.docs import DocsBase
 
-from groups.api import act, activity, read
+from groups.api import act, activity, read, typed_groups
 from groups.api.auth import AUTH
 from groups.api.errors import install_handlers
 
@@ -42,5 +42,6 @@ api = NinjaAPI(
 )
 install_handlers(api)
 api.add_router("", read.router)
+api.add_router("", typed_groups.router)
 api.add_router("", activity.router)
 api.add_router("", act.router)

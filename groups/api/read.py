@@ -16,14 +16,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
 
-from groups import access, reading, share_reading, streams_reading
+from groups import access, reading
 from groups.api import schemas
 from groups.api.errors import COMMON_ERRORS, ApiError
-from groups.kafka import ConsoleError, client_for, share_client_for
+from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Snapshot, SnapshotGroup
 from groups.snapshot import memo, queries, rebalances
 from groups.snapshot.history_packing import Point
-from groups.views.common import MAX_PAGE, get_cluster, visible
+from groups.views.common import MAX_PAGE, get_cluster
 from groups.views.filters import API_MAX_PER_PAGE, GroupQuery, group_query, since_ms, topic_query
 from groups.views.group_facts import group_protocol_json
 from groups.views.history import LAG, LAG_SECONDS, STATUS, group_history_kept, group_points, moves
@@ -314,7 +314,7 @@ def group(request: HttpRequest, cluster: str, group: str):
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:
         raise _elsewhere(cluster_row, group, error) or error from None
-    seen, observed = _collected(cluster_row, group)
+    seen, observed = collected(cluster_row, group)
     d = detail.description
     return {
         "group": d.group_id,
@@ -340,7 +340,7 @@ def group(request: HttpRequest, cluster: str, group: str):
                 "log_end": r.log_end,
                 "lag": r.lag,
                 "lag_ms": r.time_lag_ms,
-                **_partition_collected(observed.get((r.topic, r.partition))),
+                **partition_collected(observed.get((r.topic, r.partition))),
             }
             for r in detail.rows
         ],
@@ -369,7 +369,7 @@ def _elsewhere(cluster_row: Cluster, group: str, error: ConsoleError) -> ApiErro
     )
 
 
-def _collected(cluster_row, group: str) -> tuple[dict, dict]:
+def collected(cluster_row, group: str) -> tuple[dict, dict]:
     """A group's figures from the last collection round (snapshot, status, lag in seconds), and its
     partitions' details from that round by (topic, partition)."""
     snap, row = queries.served_group(cluster_row, group)
@@ -384,140 +384,11 @@ def _collected(cluster_row, group: str) -> tuple[dict, dict]:
     return figures, queries.details_by_partition(row)
 
 
-def _partition_collected(observed) -> dict:
+def partition_collected(observed) -> dict:
     """A partition's status and lag in seconds from the last collection round; None where it did not see it."""
     return {
         "status": observed.status or None if observed else None,
         "lag_seconds": observed.lag_seconds if observed else None,
         "lag_seconds_method": observed.lag_seconds_method or None if observed else None,
         "lag_seconds_doubtful": observed.lag_seconds_doubtful if observed else False,
-    }
-
-
-@router.get("/clusters/{cluster}/share-groups/", response=answers(schemas.ShareGroups), url_name="api_share_groups")
-def share_groups(request: HttpRequest, cluster: str):
-    """The cluster's share groups (KIP-932) the user may view, read live."""
-    cluster_row = get_cluster(request, cluster)
-    found = share_reading.share_groups(share_client_for(cluster_row), visible=visible(request, cluster_row))
-    return {"share_groups": [{"group": g.group_id, "state": g.state} for g in found]}
-
-
-@router.get(
-    "/clusters/{cluster}/share-groups/{group_id:group}/",
-    response=answers(schemas.ShareGroup),
-    url_name="api_share_group",
-)
-def share_group(request: HttpRequest, cluster: str, group: str):
-    """One share group read live: members, share-partitions with their start offsets and lag; with the
-    status and lag in seconds of the last collection round."""
-    cluster_row = get_cluster(request, cluster, group_id=group)
-    detail = share_reading.share_group_detail(share_client_for(cluster_row), client_for(cluster_row), group)
-    seen, observed = _collected(cluster_row, group)
-    d = detail.description
-    return {
-        "group": d.group_id,
-        "type": "share",
-        "state": d.state,
-        **seen,
-        "group_epoch": d.group_epoch,
-        "assignment_epoch": d.assignment_epoch,
-        "assignor": d.assignor,
-        "coordinator": d.coordinator,
-        "members": [
-            {
-                "member_id": m.member_id,
-                "client_id": m.client_id,
-                "host": m.host,
-                "rack": m.rack,
-                "member_epoch": m.member_epoch,
-                "subscribed_topics": list(m.subscribed_topics),
-                "assignment": [{"topic": tp.topic, "partition": tp.partition} for tp in m.assignment],
-            }
-            for m in d.members
-        ],
-        "partitions": [
-            {
-                "topic": r.topic,
-                "partition": r.partition,
-                "start_offset": r.start_offset,
-                "leader_epoch": r.leader_epoch,
-                "lag": r.lag,
-                "log_start": r.log_start,
-                "log_end": r.log_end,
-                "consumers": [m.member_id for m in r.consumers],
-                "error": r.error,
-                **_partition_collected(observed.get((r.topic, r.partition))),
-            }
-            for r in detail.rows
-        ],
-        "lag": detail.total_lag,
-    }
-
-
-def _tasks(assignment) -> dict:
-    return {
-        kind: [{"subtopology": t.subtopology_id, "partitions": list(t.partitions)} for t in getattr(assignment, kind)]
-        for kind in ("active", "standby", "warmup")
-    }
-
-
-@router.get(
-    "/clusters/{cluster}/streams-groups/{group_id:group}/",
-    response=answers(schemas.StreamsGroup),
-    url_name="api_streams_group",
-)
-def streams_group(request: HttpRequest, cluster: str, group: str):
-    """One streams group (KIP-1071) read live: its topology, members with their tasks, and the committed
-    offsets and lag of its input partitions."""
-    cluster_row = get_cluster(request, cluster, group_id=group)
-    detail = streams_reading.streams_group_detail(cluster_row, client_for(cluster_row), group)
-    d = detail.description
-    return {
-        "group": d.group_id,
-        "type": "streams",
-        "state": d.state,
-        "group_epoch": d.group_epoch,
-        "assignment_epoch": d.assignment_epoch,
-        "topology_epoch": d.topology_epoch,
-        "coordinator": d.coordinator,
-        "subtopologies": [
-            {
-                "id": s.subtopology_id,
-                "source_topics": list(s.source_topics),
-                "repartition_sink_topics": list(s.repartition_sink_topics),
-                "repartition_source_topics": [t.name for t in s.repartition_source_topics],
-                "state_changelog_topics": [t.name for t in s.state_changelog_topics],
-            }
-            for s in d.subtopologies
-        ],
-        "members": [
-            {
-                "member_id": m.member_id,
-                "member_epoch": m.member_epoch,
-                "process_id": m.process_id,
-                "client_id": m.client_id,
-                "host": m.client_host,
-                "instance_id": m.instance_id,
-                "rack": m.rack_id,
-                "topology_epoch": m.topology_epoch,
-                "is_classic": m.is_classic,
-                "assignment": _tasks(m.assignment),
-                "target_assignment": _tasks(m.target_assignment),
-            }
-            for m in d.members
-        ],
-        "partitions": [
-            {
-                "topic": r.topic,
-                "partition": r.partition,
-                "committed": r.committed,
-                "log_start": r.log_start,
-                "log_end": r.log_end,
-                "lag": r.lag,
-                "subtopology": r.subtopology,
-                "member_id": r.member.member_id if r.member else None,
-            }
-            for r in detail.rows
-        ],
-        "lag": detail.total_lag,
     }
