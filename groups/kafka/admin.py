@@ -15,7 +15,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, cast
 
 from confluent_kafka import (
-    TIMESTAMP_NOT_AVAILABLE,
     Consumer,
     ConsumerGroupTopicPartitions,
     IsolationLevel,
@@ -27,6 +26,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 from django.conf import settings
 
+from groups.kafka import record_times
 from groups.kafka.consumer_groups import with_true_states
 from groups.kafka.convert import (
     STATE_NAMES,
@@ -442,52 +442,10 @@ class ClusterClient:
     def record_times(
         self, wanted: Mapping[TP, Sequence[int]], wait: float = 2.0, *, read_through: int = 500
     ) -> dict[TP, dict[int, tuple[int, int]]]:
-        """(record offset, timestamp in epoch ms) of the record at each wanted offset of each partition.
-
-        Read with a consumer that joins no group and commits nothing. Where an offset was compacted away
-        or deleted, the next surviving record stands in (its offset says so). Between two wanted offsets
-        of a partition it reads on through at most `read_through` records, else seeks. What has not
-        arrived within `wait` seconds is left out, as are records without a timestamp.
-        """
-        todo = {tp: sorted(set(offsets)) for tp, offsets in wanted.items() if offsets}
-        if not todo:
-            return {}
-        consumer = Consumer(
-            {
-                **self._config,
-                "group.id": "kafka-console-lag-probe",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "max.partition.fetch.bytes": 65536,
-                "log.connection.close": False,
-            }
+        """(record offset, timestamp) of the record at each wanted offset (groups.kafka.record_times)."""
+        return record_times.read(
+            self._config, self.bootstrap, wanted, min(wait, self.timeout), read_through=read_through
         )
-        found: dict[TP, dict[int, tuple[int, int]]] = {}
-        try:
-            consumer.assign([TopicPartition(tp.topic, tp.partition, offsets[0]) for tp, offsets in todo.items()])
-            deadline = time.monotonic() + min(wait, self.timeout)
-            while todo and time.monotonic() < deadline:
-                for message in cast("list[Consumed]", consumer.consume(1000, 0.2)):
-                    tp = TP(message.topic(), message.partition())
-                    offsets = todo.get(tp)
-                    if message.error() is not None or not offsets:
-                        continue
-                    record_offset, (kind, timestamp) = message.offset(), message.timestamp()
-                    while offsets and offsets[0] <= record_offset:
-                        if kind != TIMESTAMP_NOT_AVAILABLE and timestamp >= 0:
-                            found.setdefault(tp, {})[offsets[0]] = (record_offset, timestamp)
-                        offsets.pop(0)
-                    here = TopicPartition(tp.topic, tp.partition)
-                    if not offsets:
-                        del todo[tp]
-                        consumer.pause([here])
-                    elif offsets[0] - record_offset > read_through:
-                        consumer.seek(TopicPartition(tp.topic, tp.partition, offsets[0]))
-        except KafkaException as exc:
-            raise console_error(exc.args[0], "reading record timestamps for lag in time", self.bootstrap) from None
-        finally:
-            consumer.close()
-        return found
 
     def topic_names(self) -> list[str]:
         """Names of the cluster's topics, internal ones left out."""
