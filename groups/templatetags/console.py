@@ -8,9 +8,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from groups import estimates
+from groups.group_links import group_url
 from groups.status import Status
 from groups.streams_reading import tasks_text
-from groups.views.common import group_url
 
 register = template.Library()
 

@@ -11,7 +11,6 @@ from django.core import signing
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import reverse
 
 from groups import access
 from groups.kafka import ConsoleError
@@ -45,15 +44,6 @@ def get_cluster(
 def visible(request: HttpRequest, cluster: Cluster) -> Callable[[list[str]], list[str]]:
     """The filter that keeps, of some group ids, those the user may view on `cluster`."""
     return partial(access.visible_groups, request.user, cluster)
-
-
-# Share (KIP-932) and streams (KIP-1071) groups have pages of their own; classic and consumer groups share one.
-GROUP_PAGES = {"share": "share_group_page", "streams": "streams_group_page"}
-
-
-def group_url(cluster: str, group_id: str, group_type: str) -> str:
-    """The page of a group of `group_type` (a snapshot row's `type`): what every list links it to."""
-    return reverse(GROUP_PAGES.get(group_type, "group_page"), args=[cluster, group_id])
 
 
 def recent_operations(cluster: Cluster, group_id: str) -> QuerySet[Operation]:

@@ -16,16 +16,15 @@ from django.views.decorators.http import require_GET
 
 from groups import access, reading
 from groups.chart_page import chart_range
+from groups.group_links import GROUP_PAGES, group_url
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Snapshot
 from groups.snapshot import memo, queries, rebalances
 from groups.views.common import (
-    GROUP_PAGES,
     BadQuery,
     bad_request,
     error_status,
     get_cluster,
-    group_url,
     htmx_target,
     is_partial,
     recent_operations,
