@@ -110,14 +110,14 @@ def _earlier_pending_until(delivery_id: int) -> float | None:
     mine = AlertDelivery.objects.filter(pk=delivery_id).values("state_id", "channel", "target").first()
     if mine is None:
         return None
-    earlier = (
+    earlier = list(
         AlertDelivery.objects.filter(**mine, pk__lt=delivery_id, delivered_at__isnull=True, gave_up_at__isnull=True)
         .order_by("pk")
-        .values_list("next_attempt", flat=True)
+        .values_list("next_attempt", flat=True)[:1]
     )
-    if not earlier.exists():
+    if not earlier:
         return None
-    due = earlier.first()
+    due = earlier[0]
     # Its next attempt, or a claimed one under way (due in CLAIM_SECONDS, most likely done in a moment):
     # looked at again within ORDER_WAIT_MAX_SECONDS either way.
     due_in = (due - timezone.now()).total_seconds() if due else 0.0
