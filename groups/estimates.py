@@ -266,7 +266,8 @@ def _figure(now_ms: int, appended_ms: float, method: str, precision_s: float | N
             f"{note} Its time is {-age_ms / 1000:.0f} s in the future (a producer's clock is ahead); shown as 0.",
             precision_s,
         )
-    return LagSeconds(max(0.0, age_ms / 1000), method, False, note, precision_s)
+    # To the millisecond, as record timestamps are: an interpolated or extrapolated time has no finer meaning.
+    return LagSeconds(round(max(0.0, age_ms / 1000), 3), method, False, note, precision_s)
 
 
 def _doubtful(figure: LagSeconds) -> LagSeconds:

@@ -155,6 +155,18 @@ def test_an_extrapolated_age_takes_the_rate_next_to_the_offset_not_across_a_paus
         assert result.seconds == pytest.approx((now_ms - appended_ms) / 1000, abs=1)
 
 
+def test_an_estimated_age_is_told_to_the_millisecond_as_a_record_timestamp_is():
+    # 7 records in 3 s apart: offsets fall between the rounds at fractions of a millisecond.
+    history = [LogRound(T0, 0, 0), LogRound(T0 + 3_000, 0, 7), LogRound(T0 + 6_000, 0, 14)]
+    fractions = 0
+    for offset in range(1, 13):
+        result = _lag(offset, history, T0 + 6_000)
+        assert result.method == INTERPOLATED and result.seconds is not None
+        assert result.seconds == round(result.seconds, 3)
+        fractions += result.seconds != round(result.seconds)
+    assert fractions
+
+
 def test_no_history_leaves_a_lagging_partition_unknown():
     result = lag_seconds(committed=10, log_start=0, log_end=50, timeline=Timeline([]), now_ms=T0)
     assert result.seconds is None and result.method == UNKNOWN

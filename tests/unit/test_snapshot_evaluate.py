@@ -182,7 +182,7 @@ PERIOD = 15_000
 NO_FACTS = ConsoleFacts()
 
 
-def _rounds(ends_and_commits, *, members=(), facts=NO_FACTS, window_rounds=10, retention_ms=None):
+def _rounds(ends_and_commits, *, members=(), facts=NO_FACTS, window_rounds=10, retention_ms=None, log_start=0):
     """Evaluate one round per (log end, committed) pair on topic t partition 0, PERIOD apart."""
     carried, evaluated = Carried(), None
     for i, (log_end, committed) in enumerate(ends_and_commits):
@@ -198,7 +198,7 @@ def _rounds(ends_and_commits, *, members=(), facts=NO_FACTS, window_rounds=10, r
                 )
             },
             topics={"t": TopicReading("t", 1, False, retention_ms)},
-            partitions={TP("t", 0): PartitionReading(0, log_end)},
+            partitions={TP("t", 0): PartitionReading(log_start, log_end)},
         )
         evaluated = evaluate(reading, carried, facts, window_rounds=window_rounds)
         carried = Carried(
@@ -254,6 +254,18 @@ def test_records_already_deleted_unread_show_as_a_lost_retention_margin():
     row = evaluate(reading, carried, ConsoleFacts(), window_rounds=10).groups[0]
     assert row.retention_margin_seconds == 0.0 and "already lost" in row.retention_note
     assert rows.decode_group_detail(row.detail)[0].retention_state == "lost"
+
+
+def test_a_stopped_groups_reason_says_how_much_of_its_lag_retention_deleted_unread():
+    # Committed 5, log start 20: Kafka's lag (95) counts 15 records no consumer can read any more.
+    row = _rounds([(100, 5)] * 12, log_start=20).groups[0]
+    partition = rows.decode_group_detail(row.detail)[0]
+    assert partition.status == "STOP" and row.lag == 95
+    assert "95 messages wait. 15 of the lag's records were deleted by retention before being read." in (
+        partition.status_reason
+    )
+    kept = rows.decode_group_detail(_rounds([(100, 5)] * 12).groups[0].detail)[0]
+    assert kept.status == "STOP" and "deleted by retention" not in kept.status_reason
 
 
 def test_a_topic_rows_history_reaches_back_to_its_most_lagging_group_only():
