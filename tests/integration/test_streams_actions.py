@@ -15,11 +15,13 @@ import time
 import uuid
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from groups.kafka import StreamsGroupNotFound, client_for, describe_streams_group
+from groups.kafka import TP, StreamsGroupNotFound, client_for, describe_streams_group
 from groups.models import AuditEvent, Operation
-from groups.operations import lifecycle, resets
+from groups.operations import approvals, lifecycle, resets
+from groups.snapshot.collector import collect
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
 from tests.streamsapp import WordCount
@@ -206,6 +208,51 @@ def test_a_streams_reset_is_run_by_the_worker_read_back_by_kafka_streams_groups_
     undo = _wait_final(Operation.objects.get(undo_of=operation))
     assert undo.status == "succeeded", undo.error
     assert _tool_committed(kafka_bootstrap, app) == before
+
+    # librdkafka describes the streams group as a Dead group holding offsets: its consumer-group page sends
+    # a person to the streams group's page, where the actions are.
+    assert collect(cluster).outcome == "collected"
+    page = operator_client.get(reverse("group_page", args=["local", app]))
+    assert page.status_code == 302 and page.url == reverse("streams_group_page", args=["local", app])
+
+
+def test_streams_resets_need_another_users_approval_which_a_live_group_refuses(
+    celery_worker, cluster, kafka_bootstrap, streams_groups, make_user
+):
+    cluster.require_approval = True
+    cluster.save()
+    operator, approver = make_user("streams-operator", "Operator"), make_user("streams-approver", "Approver")
+    idle, live = streams_groups["idle"], streams_groups["live"]
+    before = _tool_committed(kafka_bootstrap, idle["app"])
+
+    def requested(group: str) -> Operation:
+        preview = resets.preview_reset(client_for(cluster), group, "to-earliest")
+        return resets.request_operation(
+            cluster=cluster,
+            group_id=group,
+            kind=Operation.Kind.RESET,
+            plan=resets.plan_rows(preview.plan),
+            reason="start over",
+            actor=operator.get_username(),
+            requester=operator,
+            strategy="to-earliest",
+        )
+
+    waiting = requested(idle["app"])
+    assert waiting.status == "awaiting_approval"
+    with pytest.raises(PermissionDenied):
+        approvals.approve(waiting, operator, "my own")
+    approvals.approve(waiting, approver, "checked the plan")
+    assert _wait_final(waiting).status == "succeeded", waiting.error
+    assert _tool_committed(kafka_bootstrap, idle["app"]) == {(idle["source"], 0): 2, (idle["source"], 1): 0}
+    client_for(cluster).alter_offsets(idle["app"], {TP(t, p): o for (t, p), o in before.items()})
+
+    # Planned against the live group (the preview was blocked), then put before an approver: refused.
+    blocked = requested(live["app"])
+    with pytest.raises(approvals.DecisionRefused, match=f"Streams group '{live['app']}' is Stable"):
+        approvals.approve(blocked, approver, "looks fine")
+    blocked.refresh_from_db()
+    assert blocked.status == "awaiting_approval"
 
 
 @pytest.mark.django_db(transaction=True)
