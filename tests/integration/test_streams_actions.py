@@ -2,8 +2,9 @@
 consumer-group paths, against the real broker and Apache Kafka's own `kafka-streams-groups`.
 
 Previews must equal `kafka-streams-groups --reset-offsets ... --dry-run`; a reset run by the real worker
-is read back by the tool and undone; a streams group with live members is refused with nothing changed;
-offset and group deletions leave what the tool's `--delete-offsets` and `--delete` leave. The tool's
+is read back by the tool and undone; a streams group with live members is refused with nothing changed (at
+preview, by the worker, by an approver, by the API); offset and group deletions leave what the tool's
+`--delete-offsets` and `--delete` leave. The tool's
 `--describe --offsets` lists only the partitions of members' tasks, so it shows nothing for the Empty
 group a reset needs: the tool reads committed offsets back with `--reset-offsets --to-current --dry-run`.
 """
@@ -16,10 +17,11 @@ import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.test import Client
 from django.urls import reverse
 
 from groups.kafka import TP, StreamsGroupNotFound, client_for, describe_streams_group
-from groups.models import AuditEvent, Operation
+from groups.models import ApiToken, AuditEvent, Operation
 from groups.operations import approvals, lifecycle, resets
 from groups.snapshot.collector import collect
 from localkafka.broker import run_tool
@@ -347,3 +349,31 @@ def test_offset_and_group_deletions_leave_what_kafka_streams_groups_leaves(
     assert app not in listed.stdout.split()
     again = run_tool("streams-groups", ["--delete", "--group", app], kafka_bootstrap)
     assert f"Group '{app}' does not exist or is not a streams group." in again.stdout
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_a_live_streams_group_and_tells_bad_input_as_the_pages_do(
+    cluster, kafka_bootstrap, streams_groups, make_user
+):
+    api = Client(headers={"Authorization": f"Token {ApiToken.issue(make_user('streams-api-admin', 'Admin'))}"})
+    live, idle = streams_groups["live"]["app"], streams_groups["idle"]["app"]
+
+    def post(url: str, body: dict):
+        return api.post(url, body, content_type="application/json")
+
+    preview = post(f"/api/clusters/local/reset-preview/{live}/", {"strategy": "to-earliest"}).json()
+    assert preview["token"] is None and preview["state"] == "Stable" and preview["plan"]
+    assert preview["blocked_reason"].startswith(f"Streams group '{live}' is Stable with 1 member(s)")
+    doomed = api.get(f"/api/clusters/local/delete-group-preview/{live}/").json()
+    assert doomed["blocked_reason"].startswith(f"Streams group '{live}' is Stable")
+    refused = post(f"/api/clusters/local/delete-group/{live}/", {"reason": "retire"})
+    assert refused.status_code == 409 and refused.json()["code"] == "GROUP_ACTIVE"
+    assert not Operation.objects.filter(group_id=live).exists()
+
+    for body, told in (
+        ({"strategy": "to-offset", "value": "4x"}, "whole number"),
+        ({"strategy": "to-datetime", "value": "2026-12-02 10:00"}, "must contain a 'T'"),
+        ({"strategy": "to-earliest", "scope": "no-such-topic"}, "has no committed offsets on no-such-topic"),
+    ):
+        answer = post(f"/api/clusters/local/reset-preview/{idle}/", body)
+        assert answer.status_code == 400 and told in answer.json()["error"], answer.json()
