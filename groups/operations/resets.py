@@ -153,6 +153,7 @@ def preview_reset(
         deletions.refuse_recommitted(undo_of.pk, undo_of.before_offsets(), held)
 
     basis: Iterable[planning.PartitionId]
+    notes: list[str] = []
     if isinstance(strategy, planning.FromFile | planning.Undo):
         named = strategy.offsets if isinstance(strategy, planning.FromFile) else strategy.before
         scope = planning.Scope(partitions=frozenset(named))
@@ -166,11 +167,16 @@ def preview_reset(
             if refused:
                 raise planning.PlanningError(refused)
             basis = streams_scope.all_input_partitions(committed, group.source_topics)
+            if scope.all_topics:
+                notes += streams_scope.internal_offsets_kept(committed, group.source_topics)
     plan = reset_steps.plan_against_log(client, strategy, scope, basis, committed, now)
     exists = not reading.group_missing(group, committed)
     if not exists and plan.rows:
-        created = f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
-        plan = replace(plan, warnings=(created, *plan.warnings))
+        notes.insert(
+            0, f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
+        )
+    if notes:
+        plan = replace(plan, warnings=(*notes, *plan.warnings))
     return Preview(group=group, plan=plan, zone_assumed=zone_assumed, group_exists=exists)
 
 

@@ -19,6 +19,18 @@ def all_input_partitions(committed: Iterable[PartitionId], source_topics: Iterab
     return sorted((topic, partition) for topic, partition in committed if topic in sources)
 
 
+def internal_offsets_kept(committed: Iterable[PartitionId], source_topics: Iterable[str]) -> list[str]:
+    """What "all input topics" leaves alone, said once: the offsets the group holds on other (internal) topics."""
+    sources = set(source_topics)
+    kept = sorted({topic for topic, _ in committed if topic not in sources})
+    if not kept:
+        return []
+    return [
+        f"All input topics are the streams group's source topics, as kafka-streams-groups --all-input-topics reads "
+        f"them: its offsets on {', '.join(kept)} stay as they are. Name those topics to reset them too."
+    ]
+
+
 def outside_group(group_id: str, scope: Scope, committed: Iterable[PartitionId]) -> str | None:
     """Why the named topics or partitions cannot be reset for the streams group, or None when all are its own."""
     held = {(topic, partition) for topic, partition in committed}

@@ -134,6 +134,7 @@ def test_previews_equal_kafka_streams_groups_reset_offsets_dry_run(
     # "All input topics" are the source topics, not the repartition topic the group also commits on.
     everything = resets.preview_reset(client_for(cluster), app, strategy, value)
     assert {row.topic for row in everything.plan.rows} == {source}
+    assert any(f"offsets on {group['repartition']} stay as they are" in w for w in everything.plan.warnings)
     assert group["repartition"] in {tp.topic for tp in client_for(cluster).committed_offsets([app])[app]}
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from groups.planning.resets import ALL_TOPICS, parse_scope
-from groups.planning.streams import all_input_partitions, outside_group
+from groups.planning.streams import all_input_partitions, internal_offsets_kept, outside_group
 
 COMMITTED = [("lines", 1), ("lines", 0), ("app-words-repartition", 0), ("app-words-repartition", 1)]
 
 
 def test_all_input_topics_are_the_committed_partitions_of_the_source_topics_only():
     assert all_input_partitions(COMMITTED, ["lines"]) == [("lines", 0), ("lines", 1)]
+
+
+def test_all_input_topics_say_which_internal_offsets_they_leave_alone():
+    (note,) = internal_offsets_kept(COMMITTED, ["lines"])
+    assert "its offsets on app-words-repartition stay as they are" in note
+    assert internal_offsets_kept([("lines", 0)], ["lines"]) == []
 
 
 def test_all_input_topics_of_a_group_without_topology_cover_nothing():
