@@ -11,12 +11,15 @@ group a reset needs: the tool reads committed offsets back with `--reset-offsets
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import time
 import uuid
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 
@@ -378,3 +381,19 @@ def test_the_api_refuses_a_live_streams_group_and_tells_bad_input_as_the_pages_d
     ):
         answer = post(f"/api/clusters/local/reset-preview/{idle}/", body)
         assert answer.status_code == 400 and told in answer.json()["error"], answer.json()
+
+
+@pytest.mark.django_db
+def test_the_command_line_plans_a_streams_reset_as_the_tool_and_refuses_a_live_group(
+    cluster, kafka_bootstrap, streams_groups, make_user
+):
+    make_user("streams-cli", "Operator")
+    idle, live = streams_groups["idle"], streams_groups["live"]
+    common = ["--cluster", "local", "--as", "streams-cli", "--all-topics", "--to-earliest"]
+    out = io.StringIO()
+    call_command("reset_offsets", "--group", idle["app"], *common, "--dry-run", "--output", "json", stdout=out)
+    planned = {(row["topic"], row["partition"]): row["after"] for row in json.loads(out.getvalue())}
+    assert planned == _tool_offsets(kafka_bootstrap, idle["app"], "--all-input-topics", "--to-earliest")
+    with pytest.raises(CommandError, match=f"Streams group '{live['app']}' is Stable.*Nothing was written"):
+        call_command("reset_offsets", "--group", live["app"], *common, "--execute", "--reason", "r", stdout=out)
+    assert not Operation.objects.filter(group_id=live["app"]).exists()
