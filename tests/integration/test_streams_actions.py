@@ -397,3 +397,15 @@ def test_the_command_line_plans_a_streams_reset_as_the_tool_and_refuses_a_live_g
     with pytest.raises(CommandError, match=f"Streams group '{live['app']}' is Stable.*Nothing was written"):
         call_command("reset_offsets", "--group", live["app"], *common, "--execute", "--reason", "r", stdout=out)
     assert not Operation.objects.filter(group_id=live["app"]).exists()
+
+
+@pytest.mark.django_db
+def test_a_reset_from_a_file_plans_what_the_tools_from_file_plans(cluster, kafka_bootstrap, streams_groups, tmp_path):
+    app, source = streams_groups["idle"]["app"], streams_groups["idle"]["source"]
+    # Offset 1 of partition 0 is below its log start (2): both clamp it there.
+    csv = f"{source},0,1\n{source},1,4\n"
+    path = tmp_path / "offsets.csv"
+    path.write_text(csv)
+    preview = resets.preview_reset(client_for(cluster), app, "from-file", csv)
+    planned = {(row.topic, row.partition): row.after for row in preview.plan.rows}
+    assert planned == _tool_offsets(kafka_bootstrap, app, "--from-file", str(path)) == {(source, 0): 2, (source, 1): 4}
