@@ -26,6 +26,7 @@ from groups.kafka.share import (
 from groups.kafka.streams import (
     StreamsGroupDescription,
     StreamsGroupNotFound,
+    describe_group_to_change,
     describe_streams_group,
     streams_description_for,
 )
@@ -48,6 +49,7 @@ from groups.kafka.values import (
 __all__ = [
     "StreamsGroupDescription",
     "StreamsGroupNotFound",
+    "describe_group_to_change",
     "describe_streams_group",
     "streams_description_for",
     "CHECKPOINT_CADENCE",

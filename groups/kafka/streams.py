@@ -6,6 +6,10 @@ assigns tasks (a sub-topology and a partition of its input topics) to members. I
 are ordinary group offsets, read as a consumer group's are. librdkafka neither lists nor describes
 these groups, so StreamsGroupDescribe goes over `share_connection` with the body of
 `streams_protocol`, the figures `kafka-streams-groups --describe` prints.
+
+The group writes are a consumer group's (OffsetCommit, OffsetDelete, DeleteGroups: what
+`kafka-streams-groups --reset-offsets`, `--delete-offsets` and `--delete` send), which Kafka accepts
+only while the streams group has no members; `describe_group_to_change` lets those paths see it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from groups.kafka import streams_protocol as wire
+from groups.kafka.admin import ClusterClient
 from groups.kafka.share_connection import (
     COORDINATOR_BUSY,
     Broker,
@@ -25,7 +30,7 @@ from groups.kafka.share_connection import (
     on_coordinator,
 )
 from groups.kafka.streams_protocol import Assignment, StreamsMember, Subtopology
-from groups.kafka.values import TP, ConsoleError
+from groups.kafka.values import TP, ConsoleError, GroupDescription, Member
 
 STREAMS_STATES = ("Empty", "NotReady", "Assigning", "Reconciling", "Stable", "Dead")
 STREAMS_INACTIVE_STATES = frozenset({"Empty", "Dead"})
@@ -53,6 +58,11 @@ class StreamsGroupDescription:
     @property
     def is_active(self) -> bool:
         return self.state not in STREAMS_INACTIVE_STATES
+
+    @property
+    def source_topics(self) -> tuple[str, ...]:
+        """The topics the application reads from outside, without its repartition topics."""
+        return tuple(sorted({t for s in self.subtopologies for t in s.source_topics}))
 
     @property
     def input_topics(self) -> tuple[str, ...]:
@@ -138,6 +148,45 @@ def describe_streams_group(config: dict[str, str], timeout: float, group_id: str
 def streams_description_for(cluster, group_id: str) -> StreamsGroupDescription:
     """`describe_streams_group` on a `Cluster` row, with the same settings as its AdminClient."""
     return describe_streams_group(cluster_config(cluster), settings.KAFKA_REQUEST_TIMEOUT, group_id)
+
+
+def describe_group_to_change(client: ClusterClient, group_id: str) -> GroupDescription:
+    """The group as a reset or a deletion must see it, of whichever type writes committed offsets.
+
+    librdkafka describes a streams group as a Dead classic group without members (DescribeGroups does
+    not know it), which would let a change through to a running application; so such an answer is
+    asked of StreamsGroupDescribe as well, and a streams group comes back with its own state, members
+    (their active tasks' input partitions) and source topics.
+    """
+    described = client.describe_groups([group_id])[group_id]
+    if described.state != "Dead" or described.members:
+        return described
+    try:
+        streams = describe_streams_group(client.config, client.timeout, group_id)
+    except StreamsGroupNotFound:
+        return described
+    except ConsoleError as exc:
+        if exc.code == "UNSUPPORTED":  # a cluster without streams groups has none to find
+            return described
+        raise
+    return GroupDescription(
+        group_id=group_id,
+        state=streams.state,
+        type="streams",
+        assignor="",
+        coordinator=streams.coordinator,
+        members=tuple(
+            Member(
+                member_id=m.member_id,
+                client_id=m.client_id,
+                host=m.client_host,
+                instance_id=m.instance_id,
+                assignment=streams.partitions_of(m.assignment),
+            )
+            for m in streams.members
+        ),
+        source_topics=streams.source_topics,
+    )
 
 
 def _group_error(code: int, message: str | None, group_id: str) -> ConsoleError:

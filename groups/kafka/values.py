@@ -71,6 +71,9 @@ class GroupDescription:
     assignor: str
     coordinator: str
     members: tuple[Member, ...]
+    # A streams group's source topics: what `kafka-streams-groups --all-input-topics` resets (not its
+    # internal repartition topics). Empty for every other type.
+    source_topics: tuple[str, ...] = ()
 
     @property
     def is_active(self) -> bool:

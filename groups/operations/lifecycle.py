@@ -123,10 +123,16 @@ def active_group_message(group: GroupDescription) -> str:
     what its reader should do next.
     """
     clients = ", ".join(sorted({m.client_id for m in group.members})) or "none listed"
+    kind = "Streams group" if group.type == "streams" else "Group"
     return (
-        f"Group '{group.group_id}' is {group.state} with {len(group.members)} member(s) (client ids: {clients}): "
+        f"{kind} '{group.group_id}' is {group.state} with {len(group.members)} member(s) (client ids: {clients}): "
         "Kafka only accepts new offsets for an inactive group, and deletes only a group without members."
     )
+
+
+def stop_members(group: GroupDescription) -> str:
+    """What a person stops so that the group has no members: its consumers, or a streams group's application."""
+    return "Stop every instance of its Kafka Streams application" if group.type == "streams" else "Stop its consumers"
 
 
 def group_lock_name(cluster_id: int, group_id: str) -> str:

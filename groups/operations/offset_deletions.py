@@ -16,7 +16,15 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for, offset_deletion
+from groups.kafka import (
+    TP,
+    ClusterClient,
+    ConsoleError,
+    GroupDescription,
+    client_for,
+    describe_group_to_change,
+    offset_deletion,
+)
 from groups.kafka.consumer_groups import ConsumerGroupClient
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
@@ -50,6 +58,14 @@ class Situation:
     @property
     def refusal(self) -> str | None:
         """Why Kafka would refuse the group as a whole (a non-consumer group with members)."""
+        group = self.group
+        if group.members and self.protocol_type == "streams":
+            return (
+                f"Streams group '{group.group_id}' is {group.state} with {len(group.members)} member(s): "
+                "Kafka refuses to delete the offsets of the topics its topology reads while it has members, and the "
+                "console changes a streams group only while it has none. Stop every instance of its Kafka Streams "
+                "application first."
+            )
         if self.group.members and self.protocol_type not in ("", "consumer"):
             return (
                 f"Group '{self.group.group_id}' has {len(self.group.members)} member(s) and is not a consumer group "
@@ -61,8 +77,11 @@ class Situation:
 
 def situation(client: ClusterClient, group_id: str) -> Situation:
     """Read the group's description and subscriptions (two round trips; three for a KIP-848 group)."""
-    group = client.describe_groups([group_id])[group_id]
+    group = describe_group_to_change(client, group_id)
     assigned = {tp.topic for member in group.members for tp in member.assignment}
+    if group.type == "streams":
+        # Its topology is its subscription, and Kafka deletes a streams group's offsets only once it is empty.
+        return Situation(group, frozenset(assigned), False, True, "streams")
     subscriptions = offset_deletion.group_subscriptions(client, group_id)
     if subscriptions is not None:
         return Situation(

@@ -17,14 +17,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from groups import browse, reading
-from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for
+from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for, describe_group_to_change
 from groups.kafka.records import first_records
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle, reset_steps
-from groups.operations.lifecycle import Review, active_group_message
+from groups.operations.lifecycle import Review, active_group_message, stop_members
 from groups.operations.plan_review import compare_plans
 from groups.planning import deletions, inputs
 from groups.planning import resets as planning
+from groups.planning import streams as streams_scope
 from groups.planning.replays import format_time_ms
 
 STRATEGIES = {
@@ -55,7 +56,7 @@ class Preview:
     def blocked_reason(self) -> str | None:
         """Why the plan cannot be run as it stands, if it cannot."""
         if self.group.is_active:
-            return f"{active_group_message(self.group)} Stop its consumers, then preview again."
+            return f"{active_group_message(self.group)} {stop_members(self.group)}, then preview again."
         if not self.plan.rows and not self.group_exists:
             return (
                 f"Consumer group '{self.group.group_id}' does not exist on this cluster, so it has no offsets to "
@@ -144,7 +145,7 @@ def preview_reset(
     Raises PlanningError for input the operator must correct and ConsoleError for Kafka failures.
     """
     now = now or timezone.now()
-    group = client.describe_groups([group_id])[group_id]
+    group = describe_group_to_change(client, group_id)
     committed = client.committed_offsets([group_id])[group_id]
     strategy, zone_assumed = _strategy(client, group_id, kind, value, undo_of)
     if undo_of is not None and undo_of.kind == Operation.Kind.DELETE_OFFSETS:
@@ -152,6 +153,7 @@ def preview_reset(
         deletions.refuse_recommitted(undo_of.pk, undo_of.before_offsets(), held)
 
     basis: Iterable[planning.PartitionId]
+    notes: list[str] = []
     if isinstance(strategy, planning.FromFile | planning.Undo):
         named = strategy.offsets if isinstance(strategy, planning.FromFile) else strategy.before
         scope = planning.Scope(partitions=frozenset(named))
@@ -160,11 +162,21 @@ def preview_reset(
         scope = planning.parse_scope(scope_text) if scope_text.strip() else planning.ALL_TOPICS
         # "All topics" of a copy means the partitions the other group has offsets for.
         basis = strategy.offsets if isinstance(strategy, planning.FromGroup) else committed
+        if group.type == "streams" and not isinstance(strategy, planning.FromGroup):
+            refused = streams_scope.outside_group(group_id, scope, committed)
+            if refused:
+                raise planning.PlanningError(refused)
+            basis = streams_scope.all_input_partitions(committed, group.source_topics)
+            if scope.all_topics:
+                notes += streams_scope.internal_offsets_kept(committed, group.source_topics)
     plan = reset_steps.plan_against_log(client, strategy, scope, basis, committed, now)
     exists = not reading.group_missing(group, committed)
     if not exists and plan.rows:
-        created = f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
-        plan = replace(plan, warnings=(created, *plan.warnings))
+        notes.insert(
+            0, f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
+        )
+    if notes:
+        plan = replace(plan, warnings=(*notes, *plan.warnings))
     return Preview(group=group, plan=plan, zone_assumed=zone_assumed, group_exists=exists)
 
 
@@ -320,7 +332,7 @@ class _GroupRun(lifecycle.Run):
     def refuse_if_active(self, group: GroupDescription) -> None:
         if group.is_active:
             raise ConsoleError(
-                f"{active_group_message(group)} Nothing was written. Stop its consumers, then {self.again}.",
+                f"{active_group_message(group)} Nothing was written. {stop_members(group)}, then {self.again}.",
                 code="GROUP_ACTIVE",
             )
 
@@ -337,7 +349,7 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
     def execute_steps(self, client: ClusterClient) -> None:
         operation = self.operation
         group_id = operation.group_id
-        self.refuse_if_active(client.describe_groups([group_id])[group_id])
+        self.refuse_if_active(describe_group_to_change(client, group_id))
         current = client.committed_offsets([group_id])[group_id]
         drifted = reset_steps.drifted(operation.plan, current)
         if drifted:
@@ -386,7 +398,7 @@ class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
 
     def execute_steps(self, client: ClusterClient) -> None:
         group_id = self.operation.group_id
-        self.refuse_if_active(client.describe_groups([group_id])[group_id])
+        self.refuse_if_active(describe_group_to_change(client, group_id))
         client.delete_group(group_id)
         remaining = client.committed_offsets([group_id])[group_id]
         if remaining:
@@ -401,7 +413,7 @@ class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
     def review(cls, operation: Operation) -> Review:
         """The group as it stands now: a deletion can be approved only while it has no members."""
         try:
-            return Review(group=client_for(operation.cluster).describe_groups([operation.group_id])[operation.group_id])
+            return Review(group=describe_group_to_change(client_for(operation.cluster), operation.group_id))
         except ConsoleError as exc:
             return Review(error=exc.message)
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from groups import access, audit, reading
 from groups.forms import VALUE_HINTS, ConfirmForm, DeleteGroupForm, ResetForm
-from groups.kafka import ConsoleError, GroupDescription, client_for
+from groups.kafka import ConsoleError, GroupDescription, client_for, describe_group_to_change
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle, resets, share_resets
 from groups.planning import resets as planning
@@ -239,15 +239,13 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
 
 def group_to_delete(cluster: Cluster, group: str) -> GroupDescription:
     """The group as Kafka describes it now; a missing group is a ConsoleError saying there is nothing to delete."""
-    try:
-        description, _ = reading.existing_group(client_for(cluster), group)
-    except ConsoleError as error:
-        if error.not_found:
-            raise reading.NotFound(
-                f"Consumer group '{group}' does not exist on cluster '{cluster.name}': there is nothing to delete.",
-                code=error.code,
-            ) from error
-        raise
+    client = client_for(cluster)
+    description = describe_group_to_change(client, group)
+    if reading.group_missing(description, client.committed_offsets([group])[group]):
+        raise reading.NotFound(
+            f"Consumer group '{group}' does not exist on cluster '{cluster.name}': there is nothing to delete.",
+            code="GROUP_ID_NOT_FOUND",
+        )
     return description
 
 
