@@ -32,6 +32,7 @@ class AlertRuleForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label="Status is one of",
+        help_text="the group's (OK, WARN, ERR, RESET) or a partition's behind it (STOP, STALL, REWIND, AHEAD)",
     )
     lag_seconds_over = forms.IntegerField(
         required=False, min_value=0, max_value=10**9, label="Lag in seconds over", help_text="seconds"

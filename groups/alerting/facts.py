@@ -22,7 +22,7 @@ class PartitionFact:
 class GroupFacts:
     """One group as one collection round saw it.
 
-    `status` is the group's headline status (OK, WARN, ERR, STOP, STALL, REWIND, RESET, AHEAD) and
+    `status` is the group's headline status (OK, WARN, ERR, RESET) and
     `partition_statuses` the partitions that caused it. `lag` is the total lag in messages (None when
     no partition has a committed offset), `lag_seconds` the group's lag in seconds (None when it cannot
     be told). `retention_margin_s` is the worst partition's time until retention passes its committed

@@ -84,6 +84,7 @@ class Tracker:
 
 
 _BREACH, _CLEAR, _HOLD = "breach", "clear", "hold"
+_CAUSES_NAMED = 3  # partitions a status reason names; the alert's values list them all
 
 
 def duration_text(seconds: float) -> str:
@@ -109,15 +110,26 @@ def _under(value: float, threshold: float, margin: float) -> str:
     return _CLEAR if value >= threshold + threshold * margin else _HOLD
 
 
+def _status_check(wanted: frozenset[str], facts: GroupFacts) -> tuple[str, str]:
+    """The group's status, or a partition's that made it: STOP, STALL, REWIND and AHEAD are partition
+    statuses, which make their group ERR (Burrow's rules), so a rule on them looks at the partitions."""
+    names = ", ".join(sorted(wanted))
+    if facts.status in wanted:
+        return _BREACH, f"status {facts.status} is one of {names}"
+    causes = [p for p in facts.partition_statuses if p.status in wanted]
+    if not causes:
+        return _CLEAR, f"status {facts.status} is one of {names}"
+    shown = ", ".join(f"{p.topic}:{p.partition} {p.status}" for p in causes[:_CAUSES_NAMED])
+    more = f" and {len(causes) - _CAUSES_NAMED} more" if len(causes) > _CAUSES_NAMED else ""
+    return _BREACH, f"status {facts.status} with partition {shown}{more}, one of {names}"
+
+
 def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
     """Weigh one round's figures of a group against a rule's conditions."""
     margin = tuning.hysteresis
     checks: list[tuple[str, str]] = []
     if conditions.statuses:
-        wanted = ", ".join(sorted(conditions.statuses))
-        checks.append(
-            (_BREACH if facts.status in conditions.statuses else _CLEAR, f"status {facts.status} is one of {wanted}")
-        )
+        checks.append(_status_check(conditions.statuses, facts))
     if conditions.lag_seconds_over is not None:
         threshold = conditions.lag_seconds_over
         checks.append(

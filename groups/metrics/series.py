@@ -75,8 +75,8 @@ def new_page() -> Exposition:
             "kafka_console_group_status",
             "gauge",
             (
-                "1 for the group's status in the latest snapshot (OK, WARN, ERR, STOP, STALL, REWIND, RESET, AHEAD; "
-                "see the console's README), one series per group."
+                "1 for the group's status in the latest snapshot (OK, WARN, ERR, RESET; a STOP, STALL, REWIND or "
+                "AHEAD partition makes its group ERR), one series per group."
             ),
         ),
         (

@@ -8,7 +8,7 @@ import time
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from groups.alerting import GroupFacts, evaluate_round
+from groups.alerting import GroupFacts, PartitionFact, evaluate_round
 
 ROUND = timedelta(seconds=15)
 
@@ -58,8 +58,16 @@ class Receiver:
         self.server.server_close()
 
 
+# Partition statuses: a group with one is ERR (Burrow's rules), as the collector reports it.
+_PARTITION_LEVEL = {"STOP", "STALL", "REWIND", "AHEAD"}
+
+
 def group(group_id: str, **figures) -> GroupFacts:
+    """A group's facts; `status` a partition status makes the group ERR with partition 0 of 'events' in it."""
     base = {"status": "OK", "lag": 0, "lag_seconds": 0.0, "retention_margin_s": None, "members": 1}
+    if figures.get("status") in _PARTITION_LEVEL:
+        figures["partition_statuses"] = (PartitionFact("events", 0, figures["status"], "as the test says"),)
+        figures["status"] = "ERR"
     return GroupFacts(group_id=group_id, **{**base, **figures})
 
 

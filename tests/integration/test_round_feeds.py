@@ -45,6 +45,23 @@ def test_a_fresh_round_moves_the_alert_rules_on_with_the_groups_figures(cluster,
     assert "lag" in state.summary
 
 
+def test_a_rule_on_stop_fires_for_a_group_whose_partitions_stopped_though_the_group_itself_is_err(
+    cluster, lagging, use_test_redis, settings
+):
+    # Burrow's rules make a group with STOP partitions ERR: the rule must look at the partitions.
+    settings.COLLECT_WINDOW_ROUNDS = 2
+    _, group = lagging
+    rule = AlertRule.objects.create(
+        name="stopped", cluster=cluster, group_pattern=group, statuses=["STOP"], emails=["ops@example.com"]
+    )
+    for _ in range(3):
+        assert collect(cluster).outcome == COLLECTED
+    state = AlertState.objects.get(rule=rule, group_id=group)
+    assert state.phase == AlertState.Phase.FIRING and state.facts["status"] == "ERR"
+    assert {(p["partition"], p["status"]) for p in state.facts["partitions"]} == {(0, "STOP"), (1, "STOP")}
+    assert f"{lagging[0]}:0 STOP" in state.summary
+
+
 def test_a_failing_alert_evaluation_is_logged_and_the_round_still_serves_its_snapshot(
     cluster, lagging, use_test_redis, monkeypatch, caplog
 ):

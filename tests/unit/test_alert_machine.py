@@ -175,6 +175,27 @@ def test_a_status_condition_breaches_on_a_listed_status_and_is_clear_on_any_othe
     assert judge(STALL, facts(status="WARN"), TUNING) == Verdict(False, True, ())
 
 
+def test_a_rule_on_a_partition_status_breaches_when_a_partition_behind_the_groups_err_has_it():
+    # Burrow's rules: a STOP or STALL partition makes its group ERR; the group itself is never STALL.
+    stall_only = Conditions(statuses=frozenset({"STALL"}))
+    stalled = facts(
+        status="ERR",
+        partition_statuses=(
+            PartitionFact("orders", 0, "STOP", "No commit ..."),
+            PartitionFact("orders", 3, "STALL", "A consumer owns ..."),
+        ),
+    )
+    assert judge(stall_only, stalled, TUNING) == Verdict(
+        True, False, ("status ERR with partition orders:3 STALL, one of STALL",)
+    )
+    stopped = facts(status="ERR", partition_statuses=(PartitionFact("orders", 0, "STOP", ""),))
+    assert judge(stall_only, stopped, TUNING) == Verdict(False, True, ())
+    many = facts(status="ERR", partition_statuses=tuple(PartitionFact("t", p, "STOP", "") for p in range(5)))
+    assert judge(Conditions(statuses=frozenset({"STOP"})), many, TUNING).reasons == (
+        "status ERR with partition t:0 STOP, t:1 STOP, t:2 STOP and 2 more, one of STOP",
+    )
+
+
 @pytest.mark.parametrize(
     ("seconds", "breaching", "clear"),
     [(601, True, False), (600, False, False), (541, False, False), (540, False, True), (None, False, False)],
