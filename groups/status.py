@@ -290,6 +290,15 @@ def _stall(offset: int, span_ms: int, lag: int) -> PartitionStatus:
 _CAUGHT_UP = PartitionStatus(Status.OK, _within_allowed(0, 0))  # shared: frozen
 
 
+def noting_deleted(judged: PartitionStatus, committed: int, log_start: int | None) -> PartitionStatus:
+    """A STOP or STALL reason counts "N messages wait" as Kafka counts lag, from the committed offset:
+    below the log start, some of them were deleted unread, and no consumer will ever read them."""
+    if judged.status not in (Status.STOP, Status.STALL) or log_start is None or committed >= log_start:
+        return judged
+    note = f" {log_start - committed} of them were deleted by retention before being read."
+    return judged._replace(reason=judged.reason + note)
+
+
 def evaluate_steady(committed: int, log_end: int, *, span_ms: int, has_consumer: bool) -> PartitionStatus:
     """What evaluate_partition gives a steady window, without building it.
 

@@ -376,11 +376,9 @@ class _Round:
                 if margin.state in _MARGIN_STATES:
                     margins.append(margin)
             lags.append(lag)
+            if shared is None and committed is not None:
+                judged = status.noting_deleted(judged, committed, ends.log_start)
             reason = "" if judged.status is ok else judged.reason
-            if reason and shared is None and committed is not None and ends.log_start is not None:
-                lost = ends.log_start - committed
-                if lost > 0:  # Kafka counts them in the lag; no consumer will ever read them
-                    reason = f"{reason} {lost} of the lag's records were deleted by retention before being read."
             if shared is not None:  # a share group: a share group's words, or the broker's error
                 reason = (share_partition.error if share_partition else None) or share_positions.worded(reason)
             detail.add(

@@ -261,9 +261,7 @@ def test_a_stopped_groups_reason_says_how_much_of_its_lag_retention_deleted_unre
     row = _rounds([(100, 5)] * 12, log_start=20).groups[0]
     partition = rows.decode_group_detail(row.detail)[0]
     assert partition.status == "STOP" and row.lag == 95
-    assert "95 messages wait. 15 of the lag's records were deleted by retention before being read." in (
-        partition.status_reason
-    )
+    assert "95 messages wait. 15 of them were deleted by retention before being read." in (partition.status_reason)
     kept = rows.decode_group_detail(_rounds([(100, 5)] * 12).groups[0].detail)[0]
     assert kept.status == "STOP" and "deleted by retention" not in kept.status_reason
 

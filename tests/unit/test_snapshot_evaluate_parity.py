@@ -137,6 +137,8 @@ def _check_round(reading, evaluated, facts):
             judged = status.evaluate_partition(
                 observed, now_ms=now, moves=moves, has_consumer=tp in owners, window_length=WINDOW
             )
+            if d.committed is not None:
+                judged = status.noting_deleted(judged, d.committed, ends.log_start)
             history = histories.get(d.topic, {}).get(d.partition, [])
             figure = estimates.lag_seconds(
                 committed=d.committed,
