@@ -50,6 +50,13 @@ def lag_trend(lags: Sequence[int]) -> int:
     return STEADY
 
 
+def without_members(rates: Rates) -> Rates:
+    """The rates of a group without members: nothing consumes. Its committed offset moves only when
+    someone sets it (a reset, an undo), so neither that jump, read as consumption, nor the lag's trend
+    across it says anything about consumers."""
+    return Rates(0.0, rates.produce, None)
+
+
 def partition_rates(window: Sequence[Observation], *, recent_ms: int = RECENT_MS) -> Rates:
     """How fast a group's committed offset and the log end advanced over the last `recent_ms`, and
     where its lag went meanwhile.
@@ -264,6 +271,11 @@ def _by_retention_time(retention_ms: int | None, lag: LagSeconds, rates: Rates) 
         )
     seconds = max(0.0, (retention_ms / 1000 - lag.seconds) / ageing)
     due = " It is already deletable: it goes at the broker's next retention check." if seconds == 0 else ""
+    if seconds and ageing < 1:  # why a margin can outlast retention.ms itself
+        due = (
+            f" The group reads {per_s(rates.consume)} of the {per_s(rates.produce)} produced, so that record "
+            f"ages {ageing:.2g} s a second, not 1."
+        )
     return RetentionMargin(
         "ok",
         seconds,
@@ -323,6 +335,8 @@ def catch_up(
     for key, window in partitions.items():
         known = rates_of.get(key) if rates_of is not None else None
         rates = known if known is not None else partition_rates(window, recent_ms=recent_ms)
+        if not consumers:
+            rates = without_members(rates)
         all_rates.append(rates)
         lag = _current_lag(window)
         if lag is not None and lag > 0:

@@ -273,6 +273,7 @@ class _Round:
         # Continuous windows (status.evaluate_before_trend) need no window built unless the trend
         # rules decide; their rates are measured on the series themselves.
         may_be_continuous = not moves and self.times_increasing
+        memberless = not group.members and shared is None  # a share group's members are not listed here
         ok = status.Status.OK
         for tp in sorted(owners.keys() | group.committed.keys() | (shared or {}).keys()):
             committed = group.committed.get(tp)
@@ -362,6 +363,8 @@ class _Round:
                         )
                     else:
                         rates = forecasts.partition_rates(observed)
+                    if memberless:
+                        rates = forecasts.without_members(rates)
                     lagging_rates[tp] = rates
                 margin = forecasts.retention_margin_by(
                     committed=committed,

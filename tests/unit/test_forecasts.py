@@ -1,7 +1,17 @@
 import pytest
 
 from groups.estimates import EXTRAPOLATED, INTERPOLATED, LagSeconds, LogRound
-from groups.forecasts import GROWING, SHRINKING, STEADY, Rates, catch_up, lag_trend, partition_rates, retention_margin
+from groups.forecasts import (
+    GROWING,
+    SHRINKING,
+    STEADY,
+    Rates,
+    catch_up,
+    lag_trend,
+    partition_rates,
+    retention_margin,
+    retention_margin_by,
+)
 from groups.status import Observation
 
 PERIOD = 15_000
@@ -217,3 +227,18 @@ def test_a_slow_fall_behind_is_told_with_its_own_figure_not_as_zero():
     assert result.state == "falling-behind" and result.falling_behind_rate is not None
     assert 0 < result.falling_behind_rate < 0.1
     assert result.note == "Falling behind at 0.033 msg/s."
+
+
+def test_a_retention_margin_longer_than_retention_says_the_oldest_unread_record_ages_slower_than_the_clock():
+    # Reading 3 of the 4 msg/s produced: the record at the committed offset ages a quarter second a second.
+    margin = retention_margin_by(
+        committed=100,
+        log_start=0,
+        log_end=400,
+        advance=None,
+        rates=Rates(3.0, 4.0, GROWING),
+        lag=LagSeconds(100.0, INTERPOLATED, False, ""),
+        retention_ms=3_600_000,
+    )
+    assert margin.seconds == pytest.approx((3600 - 100) / 0.25)
+    assert "reads 3.0 msg/s of the 4.0 msg/s produced, so that record ages 0.25 s a second, not 1." in margin.note

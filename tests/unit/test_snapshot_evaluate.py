@@ -1,5 +1,7 @@
 """The round's evaluation and the snapshot rows' compact fields, from facts alone."""
 
+import pytest
+
 from groups.kafka import TP, Member
 from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading, TopicReading
 from groups.snapshot import rows, timelines
@@ -223,6 +225,16 @@ def test_a_group_that_stopped_committing_while_producers_write_turns_err_with_it
     assert row.catch_up_note == "No members consume: the lag grows at 0.67 msg/s."
     partition = rows.decode_group_detail(row.detail)[0]
     assert partition.status == "STOP" and partition.status_reason
+
+
+def test_a_group_without_members_moved_by_a_reset_still_falls_behind_at_the_producers_rate():
+    # 10 records a round; the group sat at 100, then a reset moved it to 150 (the review's to-datetime case).
+    commits = [100] * 8 + [150] * 4
+    row = _rounds([(100 + 10 * i, c) for i, c in enumerate(commits)], retention_ms=3_600_000).groups[0]
+    assert row.catch_up_note == "No members consume: the lag grows at 0.67 msg/s."
+    # Its oldest unread record ages as the clock does: the margin is retention less its age, not "never".
+    assert row.retention_margin_seconds is not None
+    assert row.retention_margin_seconds == pytest.approx(3600 - row.lag_seconds, abs=1)
 
 
 def test_a_caught_up_group_is_ok_with_no_lag_in_seconds():

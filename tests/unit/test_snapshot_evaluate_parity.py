@@ -167,7 +167,7 @@ def _check_round(reading, evaluated, facts):
                 log_start=ends.log_start,
                 log_end=ends.log_end,
                 history=history,
-                rates=forecasts.partition_rates(observed) if lagging else forecasts.Rates(None, None),
+                rates=_rates(observed, bool(group.members)) if lagging else forecasts.Rates(None, None),
                 lag=figure,
                 retention_ms=topic.retention_ms if topic else None,
             )
@@ -231,3 +231,8 @@ def test_every_partition_of_random_scenarios_gets_what_the_plain_rules_give():
     # so no shortcut goes unchecked.
     assert set(status.Status) - {status.Status.ERR} <= set(checked)
     assert checked["steady"] > 500
+
+
+def _rates(observed, has_members: bool) -> forecasts.Rates:
+    rates = forecasts.partition_rates(observed)
+    return rates if has_members else forecasts.without_members(rates)
