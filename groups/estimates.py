@@ -14,11 +14,13 @@ a timeline of (offset, time) points built from the partition's log history:
   returns a later record, which then only bounds the figure from below.
 
 Precision: a record appended between two rounds is placed by interpolating in offsets between
-them, so an interpolated figure is within one collection period (`precision_s`) of the truth and
-is exact when the producer's rate is steady. A lag below one period is reported as the
-interpolated fraction, never rounded to a period, which avoids the 0-or-30-s swings of tools
-whose precision is their poll period; the UI should show such figures as "< period". Figures
-that may be wrong are flagged `doubtful` and every figure names its method.
+them, so an interpolated figure is within the time between them (`precision_s`: one collection
+period, or a rolled-up bucket) of the truth and is exact when the producer's rate is steady. Rounds
+further apart (the collector was stopped) bracket an offset too loosely to trust: such a figure is
+flagged doubtful, and groups.snapshot.dating reads the record's own time for it. A lag below one
+period is reported as the interpolated fraction, never rounded to a period, which avoids the
+0-or-30-s swings of tools whose precision is their poll period; the UI should show such figures
+as "< period". Figures that may be wrong are flagged `doubtful` and every figure names its method.
 """
 
 from __future__ import annotations
@@ -40,6 +42,18 @@ UNKNOWN = "unknown"
 # Producer timestamps and the collector's clock disagree by a few ms routinely; beyond a second
 # the bracket is no longer trustworthy.
 CLOCK_TOLERANCE_MS = 1_000
+# Rounds further apart than this bracket an offset too loosely (a stopped collector, not a rolled-up
+# 5-minute bucket), when the gap is also a good part of the figure itself (WIDE_BRACKET_SHARE).
+WIDE_BRACKET_S = 300.0
+WIDE_BRACKET_SHARE = 0.1
+# Figures a record's own timestamp would correct (groups.snapshot.dating reads it): see needs_dating.
+UNDATED = (EXTRAPOLATED, LOWER_BOUND)
+
+
+def needs_dating(method: str, doubtful: bool) -> bool:
+    """A figure estimated from a rate or a bound, or interpolated across a wide gap: the record's own
+    timestamp would make it exact."""
+    return method in UNDATED or (method == INTERPOLATED and doubtful)
 
 
 class OffsetTime(NamedTuple):
@@ -212,13 +226,16 @@ def _age_of_offset(offset: int, log_end: int, timeline: Timeline, now_ms: int) -
     lower = timeline.latest_below(offset)
     if lower is not None and lower.t_ms <= upper.t_ms:
         appended = lower.t_ms + (offset - lower.offset) * (upper.t_ms - lower.t_ms) / (upper.offset - lower.offset)
-        return _figure(
-            now_ms,
-            appended,
-            INTERPOLATED,
-            (upper.t_ms - lower.t_ms) / 1000,
-            "Interpolated between two rounds of the log end.",
-        )
+        bracket_s = (upper.t_ms - lower.t_ms) / 1000
+        figure = _figure(now_ms, appended, INTERPOLATED, bracket_s, "Interpolated between two rounds of the log end.")
+        if bracket_s > WIDE_BRACKET_S and bracket_s > WIDE_BRACKET_SHARE * (figure.seconds or 0.0):
+            return _doubtful(
+                figure._replace(
+                    note=f"Interpolated between two rounds {bracket_s / 60:.0f} min apart (the collector was not "
+                    "running between them): the record may be that much older or younger."
+                )
+            )
+        return figure
     if lower is not None:
         skew = lower.t_ms - upper.t_ms
         figure = _figure(

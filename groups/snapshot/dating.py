@@ -27,7 +27,6 @@ from groups.snapshot import queries, rows
 
 logger = logging.getLogger(__name__)
 
-UNDATED = (estimates.EXTRAPOLATED, estimates.LOWER_BOUND)
 WAIT_S = 5.0  # how long one task reads records at most
 MAX_PARTITIONS = 2_000  # partitions read by one task: the rest wait for the next round's
 
@@ -75,7 +74,7 @@ def _lagging_offsets(cluster: Cluster) -> tuple[dict[TP, set[int]], set[tuple[TP
                 continue
             tp = TP(p.topic, p.partition)
             lagging.add((tp, p.committed))
-            if p.lag_seconds_method in UNDATED:
+            if estimates.needs_dating(p.lag_seconds_method, p.lag_seconds_doubtful):
                 undated.setdefault(tp, set()).add(p.committed)
     return undated, lagging
 

@@ -31,7 +31,6 @@ from groups.snapshot.topic_rows import Readers, TopicRow, TopicState, sum_known,
 _NO_TIMELINE = estimates.Timeline(())
 _MARGIN_STATES = ("lost", "warning", "ok")
 _NO_RATES = forecasts.Rates(None, None)
-_UNDATED = (estimates.EXTRAPOLATED, estimates.LOWER_BOUND)
 
 
 @dataclass(frozen=True)
@@ -342,7 +341,7 @@ class _Round:
                 timeline=facts.timeline,
                 now_ms=now_ms,
             )
-            if figure.method in _UNDATED:
+            if figure.doubtful and estimates.needs_dating(figure.method, figure.doubtful):  # few are doubtful
                 self.undated += 1
             if share_partition is not None and committed is not None and figure.seconds:
                 figure = share_positions.lag_seconds(figure, share_partition.start_offset, committed)

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from groups import status
+from groups import estimates, status
 from groups.alerting import GroupFacts, PartitionFact, evaluate_round
 from groups.kafka import TP
 from groups.kafka.collect import ClusterReading, PartitionReading
@@ -67,6 +67,13 @@ def alert_round(cluster: Cluster, groups: Sequence[GroupRow], t_ms: int) -> bool
     return True
 
 
+def _charted_seconds(row: GroupRow) -> float | None:
+    """The lag in seconds history keeps: none for a figure extrapolated at a rate. It is a guess the next
+    round usually replaces with the record's own time (groups.snapshot.dating); charted, a committed
+    offset moved below the history (a reset, an undo) drew a spike of days on the group's chart."""
+    return None if row.lag_seconds_method == estimates.EXTRAPOLATED else row.lag_seconds
+
+
 def history_round(
     cluster: Cluster, t_ms: int, groups: Sequence[GroupRow], partitions: Mapping[TP, PartitionReading]
 ) -> bool:
@@ -76,7 +83,7 @@ def history_round(
             cluster.pk,
             t_ms,
             history.SERIES_GROUP,
-            {row.group_id: (row.lag, row.lag_seconds, row.status or None, row.members) for row in groups},
+            {row.group_id: (row.lag, _charted_seconds(row), row.status or None, row.members) for row in groups},
         )
         history.append_round(
             cluster.pk,

@@ -18,8 +18,10 @@ register = template.Library()
 LAG_SECONDS_METHODS = {
     estimates.CAUGHT_UP: "Caught up: nothing is left to read.",
     estimates.RECORD_TIMESTAMP: "From the unread record's own timestamp.",
-    estimates.INTERPOLATED: "Interpolated between two collection rounds: within one collection period of the truth.",
-    estimates.EXTRAPOLATED: "Extrapolated at the log's average append rate: an estimate.",
+    estimates.INTERPOLATED: "Interpolated between two collection rounds: within the time between them of the truth "
+    "(one collection period; doubtful when the collector was not running between them).",
+    estimates.EXTRAPOLATED: "Extrapolated at the log's append rate next to the offset: an estimate, until the "
+    "collector reads the record's own time.",
     estimates.LOWER_BOUND: "At least this: the record at the committed offset is gone (compacted or deleted), "
     "so a later record dates it.",
     estimates.UNKNOWN: "Cannot be told yet: the collector has not seen enough of this log.",

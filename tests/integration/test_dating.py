@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from groups import estimates
 from groups.models import DatedRecord
 from groups.snapshot import dating, queries
 from groups.snapshot.collector import COLLECTED, RoundReport, collect
@@ -44,7 +45,7 @@ def test_a_group_stopped_before_the_first_round_gets_its_records_own_age_once_da
     # The history starts with this round: offset 2 lies below it, so its age is only a bound.
     report, row = _collected(cluster, group)
     assert isinstance(report, RoundReport) and report.undated >= 1
-    assert row.lag == 8 and row.lag_seconds_method in dating.UNDATED and row.lag_seconds_doubtful
+    assert row.lag == 8 and row.lag_seconds_method in estimates.UNDATED and row.lag_seconds_doubtful
     assert row.lag_seconds < HOUR_MS / 1000  # the newest record's age: seconds, not two hours
 
     dated = dating.date_records(cluster)

@@ -14,6 +14,7 @@ from django.urls import reverse
 from groups.models import AlertRule, AlertState, Cluster
 from groups.snapshot import feeds, history
 from groups.snapshot.collector import COLLECTED, FAILED, collect
+from groups.snapshot.evaluate import GroupRow
 from tests import kafkatools as kt
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -127,3 +128,44 @@ def test_the_alerts_page_links_the_group_page_and_its_chart_at_the_alerts_range(
     assert chart_url is not None and chart_url.group(2) == "1h"  # it began firing this minute
     chart = viewer_client.get(chart_url.group(1)).content.decode()
     assert 'aria-current="true">1 h</a>' in chart and f"Lag of {group}" in chart
+
+
+def test_history_keeps_no_lag_in_seconds_extrapolated_at_a_rate_and_keeps_every_other_figure(cluster):
+    # A reset or undo below the partition's history leaves one round with a guess (the review saw a 2-day
+    # spike on a 5-hour lag); the next round has the record's own time (groups.snapshot.dating).
+    t_ms = history.now_ms() - 60_000
+    rows = [
+        GroupRow(
+            "guessed",
+            "Empty",
+            "classic",
+            0,
+            ["t"],
+            1,
+            40,
+            "",
+            "",
+            lag_seconds=183_827.8,
+            lag_seconds_method="extrapolated",
+            lag_seconds_doubtful=True,
+            status="ERR",
+        ),
+        GroupRow(
+            "dated",
+            "Empty",
+            "classic",
+            0,
+            ["t"],
+            1,
+            40,
+            "",
+            "",
+            lag_seconds=19_000.0,
+            lag_seconds_method="record-timestamp",
+            status="ERR",
+        ),
+    ]
+    assert feeds.history_round(cluster, t_ms, rows, {})
+    for group, seconds in (("guessed", None), ("dated", 19_000.0)):
+        (point,) = history.read_series(cluster.pk, history.SERIES_GROUP, group, since_ms=t_ms - 1)
+        assert point.last[:2] == (40, seconds)

@@ -13,6 +13,7 @@ from groups.estimates import (
     Timeline,
     group_lag_seconds,
     lag_seconds,
+    needs_dating,
     timeline_from_history,
 )
 
@@ -165,6 +166,22 @@ def test_an_estimated_age_is_told_to_the_millisecond_as_a_record_timestamp_is():
         assert result.seconds == round(result.seconds, 3)
         fractions += result.seconds != round(result.seconds)
     assert fractions
+
+
+def test_rounds_far_apart_bracket_an_offset_too_loosely_and_flag_it_for_dating():
+    # Two rounds 90 min apart (the collector was stopped): offset 50 is placed in the middle, but the
+    # record may be from any time between them. Next to the one-period brackets nothing is doubtful.
+    gap = [LogRound(T0, 0, 0), LogRound(T0 + 5_400_000, 0, 100)]
+    now_ms = T0 + 5_400_000 + 60_000
+    wide = _lag(50, gap, now_ms)
+    assert wide.method == INTERPOLATED and wide.doubtful and "90 min apart" in wide.note
+    assert wide.seconds == pytest.approx(2_706) and needs_dating(wide.method, wide.doubtful)
+    narrow = _lag(150, _steady_history(41), T0 + 40 * PERIOD)
+    assert narrow.method == INTERPOLATED and not narrow.doubtful and not needs_dating(narrow.method, False)
+    # A 5-minute roll-up bucket on a record days old is as good as it gets: not doubtful.
+    days = [LogRound(T0, 0, 0), LogRound(T0 + 300_000, 0, 100)]
+    old = _lag(50, days, T0 + 3 * 86_400_000)
+    assert old.method == INTERPOLATED and not old.doubtful
 
 
 def test_no_history_leaves_a_lagging_partition_unknown():
