@@ -84,6 +84,10 @@ class ConsoleMove:
     t_ms: int
 
 
+# How a partition's reason begins while its window is still filling (evaluate_group tells the group).
+_COLLECTING = "Collecting: "
+
+
 class PartitionStatus(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
     status: Status
     reason: str
@@ -133,7 +137,7 @@ def evaluate_partition(
     if len(rounds) < max(2, minimum_complete * window_length):
         return PartitionStatus(
             Status.OK,
-            f"Collecting: {len(rounds)} of {window_length} rounds so far{restart_note} (lag {lag}).",
+            f"{_COLLECTING}{len(rounds)} of {window_length} rounds so far{restart_note} (lag {lag}).",
         )
     if lag <= allowed_lag:
         return PartitionStatus(Status.OK, _within_allowed(lag, allowed_lag))
@@ -340,7 +344,7 @@ def evaluate_before_trend(committed: int, log_end: int, rounds: int, *, window_l
         return _ahead(committed, log_end)
     lag = log_end - committed
     if rounds < max(2, window_length):
-        return PartitionStatus(Status.OK, f"Collecting: {rounds} of {window_length} rounds so far (lag {lag}).")
+        return PartitionStatus(Status.OK, f"{_COLLECTING}{rounds} of {window_length} rounds so far (lag {lag}).")
     return _CAUGHT_UP if lag <= 0 else None
 
 
@@ -427,9 +431,15 @@ def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus]) -> GroupS
         return GroupStatus(Status.OK, {}, (), "OK: no partitions with a committed offset.")
     if all(p.status is Status.OK for p in partitions.values()):  # most groups: no counting to do
         operation_ids = tuple(sorted({p.operation_id for p in partitions.values() if p.operation_id is not None}))
-        return GroupStatus(
-            Status.OK, {Status.OK: tuple(sorted(partitions))}, operation_ids, f"OK: {_partitions(len(partitions))}."
-        )
+        summary = f"OK: {_partitions(len(partitions))}."
+        # A new group, or one seen again, is OK only because its window is not full yet: say so.
+        collecting = sum(1 for p in partitions.values() if p.reason.startswith(_COLLECTING))
+        if collecting:
+            which = "" if collecting == len(partitions) else f"{collecting} of them "
+            summary = (
+                f"OK: {_partitions(len(partitions))}, {which}not judged yet: still collecting the window's rounds."
+            )
+        return GroupStatus(Status.OK, {Status.OK: tuple(sorted(partitions))}, operation_ids, summary)
     headline = max((_GROUP_LEVEL[p.status] for p in partitions.values()), key=_GROUP_SEVERITY.index)
     behind = {key: p for key, p in partitions.items() if _GROUP_LEVEL[p.status] is headline}
     counts = Counter(p.status for p in behind.values())

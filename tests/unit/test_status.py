@@ -215,6 +215,18 @@ def test_a_group_without_partitions_is_ok():
     assert evaluate_group({}).status is Status.OK
 
 
+def test_a_group_still_collecting_its_window_is_ok_but_says_it_is_not_judged_yet():
+    # A new Empty group 600 behind: OK only because ten rounds have not been seen yet (the review's case).
+    collecting = _evaluate(_rounds([0] * 3, 600), has_consumer=False)
+    assert collecting.status is Status.OK and collecting.reason.startswith("Collecting: 3 of 10")
+    judged = PartitionStatus(Status.OK, "Lag 0 within the allowed 0.")
+    alone = evaluate_group({("t", 0): collecting})
+    assert alone.summary == "OK: 1 partition, not judged yet: still collecting the window's rounds."
+    mixed = evaluate_group({("t", 0): collecting, ("t", 1): judged, ("t", 2): judged})
+    assert mixed.summary == "OK: 3 partitions, 1 of them not judged yet: still collecting the window's rounds."
+    assert evaluate_group({("t", 1): judged}).summary == "OK: 1 partition."
+
+
 def test_a_group_is_as_bad_as_its_worst_partition():
     statuses = {("t", 0): PartitionStatus(Status.OK, ""), ("t", 1): PartitionStatus(Status.WARN, "")}
     group = evaluate_group(statuses)
