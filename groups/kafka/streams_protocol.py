@@ -88,6 +88,11 @@ class StreamsMember:
     target_assignment: Assignment
     is_classic: bool
 
+    @property
+    def display_host(self) -> str:
+        # Kafka reports the client address as '/10.0.0.5' (Java's InetAddress form).
+        return self.client_host.removeprefix("/")
+
 
 @dataclass(frozen=True)
 class DescribedStreamsGroup:

@@ -1,7 +1,8 @@
-"""Streams groups (KIP-1071): one streams group as a page (with its live fragment), with the same rights as
-consumer groups. They are listed with every other group, in the group list; the API answers one as JSON
-(groups/api/read.py). Its actions are the consumer-group pages' (reset, delete offsets, delete), which
-see a streams group as such (`groups.kafka.describe_group_to_change`)."""
+"""Streams groups (KIP-1071): one streams group as a page (with its live fragment, what the collector made
+of it and its lag history), with the same rights as consumer groups. They are listed with every other
+group, in the group list; the API answers one as JSON (groups/api/read.py). Its actions are the
+consumer-group pages' (reset, delete offsets, delete), which see a streams group as such
+(`groups.kafka.describe_group_to_change`)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,22 @@ from django.views.decorators.http import require_GET
 from groups import access, streams_reading
 from groups.kafka import ConsoleError, client_for
 from groups.views.common import error_status, get_cluster, recent_operations, render_page
+from groups.views.consumer_groups import collector_view
 
 
 @require_GET
 def streams_group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, group_id=group)
+    observed_or_answer = collector_view(request, cluster_row, group, "groups/streams_group_page.html")
+    if isinstance(observed_or_answer, HttpResponse):
+        return observed_or_answer
     context: dict = {
         "cluster": cluster_row,
         "group_id": group,
         "recent_operations": recent_operations(cluster_row, group),
         "may_reset": access.allowed(request.user, "reset", cluster_row, group),
         "may_delete": access.allowed(request.user, "delete", cluster_row, group),
+        **observed_or_answer,
     }
     try:
         detail = streams_reading.streams_group_detail(cluster_row, client_for(cluster_row), group)

@@ -184,6 +184,16 @@ def test_streams_groups_are_collected_and_listed_with_the_type_filter(
     assert viewer_client.get(f"/api/clusters/local/groups/?type=classic&q={app}").json()["groups"] == []
     page = viewer_client.get(f"/clusters/local/groups/?type=streams&q={app}").content.decode()
     assert f"/clusters/local/streams-groups/{app}/" in page
+    # The group's own page shows what the collector made of it, as a consumer group's does, and its history.
+    page = viewer_client.get(f"/clusters/local/streams-groups/{app}/").content.decode()
+    assert 'id="observed"' in page and 'id="group-status"' in page and ">OK<" in page
+    assert "Lag history" in page and 'id="members"' in page and ">/127.0.0.1<" not in page
+    assert 'aria-label="Breadcrumb"' in page and f"/ {app}</nav>" in page
+    chart = viewer_client.get(
+        f"/clusters/local/streams-groups/{app}/?range=6h",
+        headers={"HX-Request": "true", "HX-Target": "history-chart"},
+    )
+    assert chart.status_code == 200 and 'id="history-chart"' in chart.content.decode()
 
 
 def test_a_group_that_is_not_a_streams_group_is_a_clear_404(viewer_client, cluster, kafka_bootstrap, unique):
