@@ -37,6 +37,12 @@ def get_cluster(
         cluster = Cluster.objects.get(name=name)
     except Cluster.DoesNotExist:
         raise Http404(f"Cluster '{name}' is not registered in this console.") from None
+    if group_id is not None and "\x00" in group_id:
+        # librdkafka passes ids as C strings: it would read the text before the NUL as the id.
+        raise Http404(
+            "This console cannot read a group whose id holds a NUL character (its Kafka client ends ids "
+            "there); use Kafka's own tools for it."
+        )
     access.require(request, action, cluster, group_id, topic=topic)
     return cluster
 

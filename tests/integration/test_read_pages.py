@@ -216,6 +216,13 @@ def test_an_invalid_topic_name_is_not_found_rather_than_kafka_unreachable(viewer
     assert refresh.status_code == 200 and "Not found." in refresh.content.decode()
 
 
+def test_a_group_id_with_a_nul_character_is_no_page_rather_than_an_outage(viewer_client, cluster):
+    for path in ("/clusters/local/groups/a%00b/", "/clusters/local/share-groups/%00/"):
+        page = viewer_client.get(path)
+        body = page.content.decode()
+        assert page.status_code == 404 and "holds a NUL character" in body and "Cannot reach Kafka" not in body
+
+
 @pytest.mark.integration
 def test_groups_named_with_a_newline_or_unicode_have_working_pages(
     viewer_client, cluster, kafka_bootstrap, unique, use_test_redis
