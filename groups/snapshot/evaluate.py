@@ -342,7 +342,10 @@ class _Round:
                 now_ms=now_ms,
             )
             if figure.doubtful and estimates.needs_dating(figure.method, figure.doubtful):  # few are doubtful
-                self.undated += 1
+                # An interpolation is doubtful also because the record is deleted: no read would date it.
+                deleted = committed is not None and ends.log_start is not None and committed < ends.log_start
+                if figure.method != estimates.INTERPOLATED or not deleted:
+                    self.undated += 1
             if share_partition is not None and committed is not None and figure.seconds:
                 figure = share_positions.lag_seconds(figure, share_partition.start_offset, committed)
             margin = None

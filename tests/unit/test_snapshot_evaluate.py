@@ -303,3 +303,38 @@ def test_a_topics_largest_lag_in_seconds_keeps_the_method_and_doubt_of_the_group
         "caught-up",
         False,
     )
+
+
+def _after_a_gap(log_start):
+    """Two rounds 90 minutes apart (the collector was stopped); the group committed 50 meanwhile."""
+    t0, gap_ms = 1_000_000_000, 5_400_000
+    topics = {"t": TopicReading("t", 1, False)}
+    first = evaluate(
+        ClusterReading(t_ms=t0, groups={}, topics=topics, partitions={TP("t", 0): PartitionReading(0, 0)}),
+        Carried(),
+        ConsoleFacts(),
+        window_rounds=10,
+    )
+    carried = Carried(
+        first.window_ms,
+        {},
+        {t.topic: t.window for t in first.topics},
+        {t.topic: t.history for t in first.topics},
+    )
+    reading = ClusterReading(
+        t_ms=t0 + gap_ms,
+        groups={"g": _group("g", {TP("t", 0): 50})},
+        topics=topics,
+        partitions={TP("t", 0): PartitionReading(log_start, 100)},
+    )
+    return evaluate(reading, carried, ConsoleFacts(), window_rounds=10)
+
+
+def test_a_figure_bracketed_across_a_collector_gap_is_left_for_the_dating_task_unless_its_record_is_gone():
+    wide = _after_a_gap(log_start=0)
+    row = wide.groups[0]
+    assert (row.lag_seconds_method, row.lag_seconds_doubtful) == ("interpolated", True)
+    assert wide.summary["undated_offsets"] == 1
+    # Deleted by retention: no read would date it, so it asks for none.
+    gone = _after_a_gap(log_start=60)
+    assert gone.groups[0].lag_seconds_doubtful and gone.summary["undated_offsets"] == 0
