@@ -276,6 +276,23 @@ def test_bad_list_parameters_are_a_400_with_the_reason_on_the_page_and_in_the_ap
     assert status == 400 and reason in body["error"] and body["code"] == "BAD_REQUEST"
 
 
+def test_a_filter_that_matches_nothing_says_so_with_a_zero_count_and_the_refresh_line(viewer_client, scene):
+    groups, topics = reverse("group_list", args=["local"]), reverse("topic_list", args=["local"])
+    nothing = f"{scene['tag']}-zzzz"
+    no_group, no_topic = "No group matches these filters.", f"No topic matches “{nothing}”."
+    answers = [
+        (viewer_client.get(groups, {"q": nothing}), no_group, "group-count"),
+        (viewer_client.get(groups, {"q": scene["tag"], "type": "streams"}), no_group, "group-count"),
+        (viewer_client.get(groups, {"q": nothing}, HTTP_HX_REQUEST="true"), no_group, "group-count"),
+        (viewer_client.get(topics, {"q": nothing}), no_topic, "topic-count"),
+        (viewer_client.get(topics, {"q": nothing}, HTTP_HX_REQUEST="true"), no_topic, "topic-count"),
+    ]
+    for response, message, count in answers:
+        body = response.content.decode()
+        assert response.status_code == 200 and message in body, body
+        assert re.search(rf'<strong id="{count}">0</strong>', body) and "Refreshed" in body
+
+
 def test_the_api_refuses_a_page_size_over_its_limit(viewer_client, scene):
     for size in ("0", str(API_MAX_PER_PAGE + 1), "x"):
         status, body = _api(viewer_client, reverse("api:api_groups", args=["local"]), per_page=size)
