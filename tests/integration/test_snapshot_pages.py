@@ -300,7 +300,7 @@ def test_the_api_refuses_a_page_size_over_its_limit(viewer_client, scene):
 
 
 @pytest.mark.parametrize("page", ["200000000000000000", "99999999999999999999999", str(MAX_PAGE + 1), "9" * 5000])
-def test_a_page_number_past_any_list_is_a_400_naming_the_range_in_the_api_and_the_last_page_on_the_pages(
+def test_a_page_number_past_any_list_is_a_400_naming_the_range_in_the_api_and_the_last_page_said_so_on_the_pages(
     viewer_client, scene, page
 ):
     """Its offset would overflow the database's 64-bit integers: the API says what it takes instead."""
@@ -311,6 +311,18 @@ def test_a_page_number_past_any_list_is_a_400_naming_the_range_in_the_api_and_th
     for name in ("group_list", "topic_list"):
         response = viewer_client.get(reverse(name, args=["local"]), {"q": scene["tag"], "page": page})
         assert response.status_code == 200 and response.context["page"].number == 1, name  # one page: the last
+        assert "past the end of this list: this is its last page, 1 of 1." in response.content.decode(), name
+
+
+def test_a_page_past_the_end_shows_the_last_page_and_says_so(viewer_client, scene):
+    url = reverse("group_list", args=["local"])
+    past = viewer_client.get(url, {"q": scene["tag"], "per_page": 25, "page": 99})
+    assert past.status_code == 200 and past.context["page"].number == 2
+    assert 'id="past-last-page"' in past.content.decode() and "last page, 2 of 2." in past.content.decode()
+    assert (
+        'id="past-last-page"'
+        not in viewer_client.get(url, {"q": scene["tag"], "page": 2, "per_page": 25}).content.decode()
+    )
 
 
 def test_a_page_past_the_end_but_within_the_range_is_an_empty_page_in_the_api(viewer_client, scene):
