@@ -403,6 +403,13 @@ def test_the_overview_shows_brokers_version_counts_and_the_groups_furthest_behin
     # Unreadable groups get no status: they are counted apart.
     assert sum(n for _, n in response.context["by_status"]) + response.context["unjudged"] == counts.total
     assert counts.by_state["Stable"] >= 1 and counts.checkpoints >= 1
+    # Group partitions count the same groups as Groups: the checkpoint's partition is left out of both.
+    snapshot = queries.latest_snapshot(scene["cluster"]).snapshot
+    counted = SnapshotGroup.objects.filter(snapshot=snapshot, replay_operation_id__isnull=True)
+    partitions = sum(counted.values_list("partitions", flat=True))
+    assert partitions < snapshot.partition_count
+    assert re.search(rf'<strong id="overview-partition-count">{partitions:,}</strong>', body)
+    assert re.search(r"Not counted in groups or group partitions: \d+ replay checkpoint group", body)
     assert f'href="{reverse("group_list", args=["local"])}?status=OK"' in body
     behind = list(response.context["behind"])
     assert 0 < len(behind) <= 10 and all(r.lag > 0 for r in behind)
