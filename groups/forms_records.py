@@ -47,7 +47,7 @@ class RecordsForm(forms.Form):
             data = data.copy()
             for name, value in DEFAULTS.items():
                 if not data.get(name):
-                    data[name] = default_direction(data["seek"]) if name == "direction" else value
+                    data[name] = default_direction(data.get("seek", "")) if name == "direction" else value
         super().__init__(data, initial=DEFAULTS)
         self.partitions = partitions
         self.zone_assumed = False

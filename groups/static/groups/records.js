@@ -1,4 +1,4 @@
-// The record browser: its per-record format switch: every format of a record is already on the page
+// The record browser. Its per-record format switch: every format of a record is already on the page
 // (all but one hidden), so a click shows another at once. Without this script the same links
 // reload the page with the record's format in the query string.
 document.addEventListener("click", (event) => {
