@@ -97,7 +97,9 @@ class RecordsForm(forms.Form):
         offset = _whole_number(raw)
         if offset is None:
             message = (
-                "Give the offset to start at." if not raw.strip() else f"'{raw}' is not an offset (a whole number)."
+                "Give the offset to start at."
+                if not raw.strip()
+                else f"'{raw}' is not an offset: an offset is a whole number, 0 or more."
             )
             self.add_error("offset", message)
             return

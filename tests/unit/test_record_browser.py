@@ -132,7 +132,11 @@ def test_a_read_from_a_time_an_offset_or_the_log_start_goes_forwards_unless_told
 
 def test_each_bad_input_is_refused_next_to_its_field():
     cases = {
-        "offset": (dict(partition="0", seek="offset", offset="ten"), "'ten' is not an offset (a whole number)."),
+        "offset": (dict(partition="0", seek="offset", offset="ten"), "'ten' is not an offset: an offset is a whole"),
+        "offset  ": (
+            dict(partition="0", seek="offset", offset="-5"),
+            "'-5' is not an offset: an offset is a whole number, 0 or more.",
+        ),
         "offset ": (
             dict(partition="0", seek="offset", offset="9"),
             "holds offsets 10 to 129 (log start 10, log end 130)",
