@@ -14,6 +14,14 @@ from groups.planning.resets import PlanningError
 
 # What a bound form starts from: a link that names only a partition reads the newest records.
 DEFAULTS = {"seek": "end", "direction": "backward", "count": str(browse.DEFAULT_COUNT), "format": "auto"}
+
+
+def default_direction(seek: str) -> str:
+    """Backwards from the log end (the newest records); forwards from any other position, as
+    kafka-console-consumer reads from an offset or a timestamp. records.js follows the same rule."""
+    return "backward" if seek == "end" else "forward"
+
+
 FIELDS = ("partition", "seek", "offset", "time", "direction", "count", "key", "contains", "format", "show")
 
 
@@ -39,7 +47,7 @@ class RecordsForm(forms.Form):
             data = data.copy()
             for name, value in DEFAULTS.items():
                 if not data.get(name):
-                    data[name] = value
+                    data[name] = default_direction(data.get("seek", "")) if name == "direction" else value
         super().__init__(data, initial=DEFAULTS)
         self.partitions = partitions
         self.zone_assumed = False
@@ -89,7 +97,9 @@ class RecordsForm(forms.Form):
         offset = _whole_number(raw)
         if offset is None:
             message = (
-                "Give the offset to start at." if not raw.strip() else f"'{raw}' is not an offset (a whole number)."
+                "Give the offset to start at."
+                if not raw.strip()
+                else f"'{raw}' is not an offset: an offset is a whole number, 0 or more."
             )
             self.add_error("offset", message)
             return

@@ -3,9 +3,10 @@ OpenAPI schema at /api/schema/ is generated from both."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
+from pydantic import BeforeValidator, WithJsonSchema
 
 from groups import forms
 from groups.operations.resets import STRATEGIES
@@ -17,18 +18,33 @@ def _one_of(choices) -> dict:
     return {"enum": [value for value, _ in choices]}
 
 
+def _number_as_text(value: Any) -> Any:
+    # The forms read text; a JSON integer (5, -8) is the same value a client would write as "5" or "-8".
+    # bool is an int in Python, but `true` is no number.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# A field the forms read as text that often holds one whole number (an offset, a shift, a partition):
+# a JSON string or integer.
+TextOrNumber = Annotated[
+    str, BeforeValidator(_number_as_text), WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "integer"}]})
+]
+
+
 class ResetIn(Schema):
     strategy: str = Field(
         description="As kafka-consumer-groups --reset-offsets names them.",
         json_schema_extra=_one_of(STRATEGIES.items()),
     )
-    value: str = Field("", description="What the strategy needs: an offset, ±N, a time, a duration, a group, CSV text.")
+    value: TextOrNumber = Field(
+        "", description="What the strategy needs: an offset, ±N, a time, a duration, a group, CSV text."
+    )
     scope: str = Field("", description="Topics or partitions such as `orders orders2:0,2`; empty for all committed.")
 
 
 class ShareResetIn(Schema):
     strategy: str = Field(json_schema_extra=_one_of(SHARE_STRATEGIES.items()))
-    value: str = ""
+    value: TextOrNumber = ""
     scope: str = Field("", description="Topics or partitions; empty for every share-partition of the group.")
 
 
@@ -43,7 +59,7 @@ class ReplayIn(Schema):
     partitions_mode: str = Field(
         "all", description="some: then `partitions`.", json_schema_extra=_one_of(forms.PARTITION_CHOICES)
     )
-    partitions: str = Field("", description="Such as 0,2,5.")
+    partitions: TextOrNumber = Field("", description="Such as 0,2,5.")
     range_mode: str = Field(
         "offsets",
         description="offsets: then `offsets`; time: then `time_from`, `time_to`.",

@@ -130,10 +130,25 @@ class PartitionBounds:
     stable_end: int
 
 
+def internal_topic_refusal(topic: str) -> str | None:
+    """Why `topic` is not replayed when it is one of Kafka's internal topics (__consumer_offsets,
+    __transaction_state, __share_group_state), otherwise None. Their records are the brokers' own
+    bookkeeping in a binary format no application reads; the console lists them by the same '__' prefix
+    (ClusterClient.topic_names leaves them out)."""
+    if not topic.startswith("__"):
+        return None
+    return (
+        f"'{topic}' is one of Kafka's internal topics: it holds the brokers' own bookkeeping, not application "
+        "records, so the console does not replay it. Replay from the application topic the records were written to."
+    )
+
+
 def check_request(request: ReplayRequest) -> None:
     """Refuse what is wrong whatever the cluster holds: reversed or empty ranges, bad filter, throttle."""
     if not request.topic:
         raise ReplayError("Name the topic to replay from.")
+    if refusal := internal_topic_refusal(request.topic):
+        raise ReplayError(refusal)
     if not request.target_topic:
         raise ReplayError("Choose the target topic the records are copied into (it must exist on the cluster).")
     if request.partitioning not in PARTITIONINGS:

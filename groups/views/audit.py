@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -60,7 +61,10 @@ def _day(values: dict[str, str], name: str) -> date | None:
         return None
     try:
         return date.fromisoformat(values[name])
-    except ValueError:
+    except ValueError as error:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", values[name]):
+            # Written right, but no such day: say which part is wrong ("month must be in 1..12").
+            raise BadQuery(f"'{name}' is no date on the calendar: '{values[name]}' ({error}).") from None
         raise BadQuery(f"'{name}' must be a date written YYYY-MM-DD, not '{values[name]}'.") from None
 
 

@@ -14,7 +14,14 @@ from groups.forms import ConfirmForm, ReplayForm
 from groups.kafka import ClusterClient, ConsoleError, client_for
 from groups.models import Cluster, Operation
 from groups.operations import replays
-from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_duration_ms, format_time_ms
+from groups.planning.replays import (
+    ReplayError,
+    ReplayPreview,
+    ReplayRequest,
+    format_duration_ms,
+    format_time_ms,
+    internal_topic_refusal,
+)
 from groups.views.common import PREVIEW_EXPIRED, get_cluster, is_partial, load_preview, render_page, sign_preview
 from groups.views.form_errors import form_with_errors
 
@@ -106,15 +113,11 @@ def replay_action(request: HttpRequest, cluster: str, topic: str) -> HttpRespons
     if not is_partial(request):
         return redirect(f"{reverse('topic_page', args=[cluster_row.name, topic])}#replay-action")
     may = access.allowed(request.user, "replay", cluster_row)
+    refusal = internal_topic_refusal(topic) or (None if may else access.refusal("replay", cluster_row))
     return render(
         request,
         "groups/replay.html#action",
-        {
-            "cluster": cluster_row,
-            "topic": topic,
-            "may_replay": may,
-            "refusal": None if may else access.refusal("replay", cluster_row),
-        },
+        {"cluster": cluster_row, "topic": topic, "may_replay": refusal is None, "refusal": refusal},
     )
 
 
@@ -122,6 +125,8 @@ def replay_action(request: HttpRequest, cluster: str, topic: str) -> HttpRespons
 def replay_form(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, "replay")
     context = {"cluster": cluster_row, "topic": topic}
+    if refusal := internal_topic_refusal(topic):
+        return render(request, "groups/replay.html", {**context, "error": refusal}, status=400)
     try:
         form = topic_replay_form(client_for(cluster_row), topic)
     except ConsoleError as error:

@@ -26,6 +26,7 @@ ICON = '<link rel="icon" href="data:,">'
 PAGE = Template(
     """{% load django_htmx static %}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>chart</title>{ICON}
+<link rel="stylesheet" href="{% static 'groups/console.css' %}">
 {% include "groups/_chart_assets.html" %}
 <script src="{% static 'groups/times.js' %}" defer></script>
 </head><body>

@@ -202,3 +202,36 @@ def test_the_charts_caption_is_in_the_readers_time_zone_as_its_axis_is(browser_p
         assert all(title.endswith(" UTC") for title in (t.get_attribute("title") for t in caption.all())), texts
     finally:
         context.close()
+
+
+def _computed(locator, prop: str) -> str:
+    return locator.evaluate(f"e => getComputedStyle(e).getPropertyValue('{prop}')")
+
+
+@pytest.mark.parametrize("scripts", [True, False])
+def test_in_the_dark_theme_the_chart_panel_is_dark_and_its_lines_and_labels_are_light(
+    browser_page, live_server, scripts
+):
+    context = browser_page.context.browser.new_context(color_scheme="dark", java_script_enabled=scripts)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/chart/?range=6h")
+        figure = _figure(page)
+        assert _computed(figure, "background-color") == "rgb(27, 31, 39)"  # the dark theme's --surface
+        if scripts:
+            figure.and_(page.locator("[data-chart-state=interactive]")).wait_for()
+            # uPlot's canvas was given the theme's colours: its axis labels are drawn in the light --muted
+            # (uPlot's own default is black, and the line's blue has little red).
+            drawn = page.evaluate(
+                "() => { const c = document.querySelector('figure#history-chart .chart-panel canvas');"
+                " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                " let light = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] > 120) light++;"
+                " return light; }"
+            )
+            assert drawn > 0
+        else:
+            svg = figure.locator(".chart-static svg")
+            assert _computed(svg.locator("path.line").first, "stroke") == "rgb(143, 177, 255)"
+            assert _computed(svg.locator("text.tick-x").first, "fill") == "rgb(164, 173, 189)"
+    finally:
+        context.close()

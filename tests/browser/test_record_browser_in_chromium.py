@@ -124,14 +124,19 @@ def test_a_seek_by_time_in_the_form_lands_where_kafka_consumer_groups_does(
 
     page = browser_page
     sign_in("ann", "Operator", f"{live_server.url}/clusters/local/topics/{topic}/records/")
+    assert page.get_by_label("backwards").is_checked()  # from the log end: the newest records
     page.get_by_label("a date and time").check()
+    # From a time the form reads forwards by itself, as kafka-console-consumer does from a timestamp.
+    assert page.get_by_label("forwards").is_checked()
     page.get_by_label("Date and time", exact=True).fill("2023-11-14T22:13:31.250")
-    page.get_by_label("forwards").check()
     page.get_by_label("Records", exact=True).fill("20")
     with page.expect_navigation():
         page.get_by_role("button", name="Read records").click()
     assert page.locator("#records tbody tr").first.get_attribute("data-record") == str(tool_offset)
     assert page.locator("#zone-assumed").is_visible()
+    page.get_by_label("backwards").check()
+    page.get_by_label("the log start").check()
+    assert page.get_by_label("backwards").is_checked()  # the user's own choice stays
     assert console_problems == []
 
 

@@ -182,3 +182,17 @@ def test_an_api_request_on_an_approval_cluster_needs_another_approver(
     assert AuditEvent.objects.filter(action="denied", actor="api-operator", group_id=group).exists()
     again = _post(approver, f"/api/operations/{operation['id']}/approve/", {"comment": "twice"})
     assert again.status_code == 409 and again.json()["code"] == "CONFLICT"
+
+
+def test_an_offset_or_a_shift_may_be_a_json_integer_as_well_as_text(cluster, lagging, make_user):
+    topic, group = lagging
+    client = _api(make_user("api-operator", "Operator"))
+    url = f"/api/clusters/local/reset-preview/{group}/"
+    for number, text in ((5, "5"), (-8, "-8")):
+        strategy = "to-offset" if number > 0 else "shift-by"
+        as_number = _post(client, url, {"strategy": strategy, "value": number, "scope": f"{topic}:0"})
+        assert as_number.status_code == 200, as_number.json()
+        as_text = _post(client, url, {"strategy": strategy, "value": text, "scope": f"{topic}:0"}).json()
+        assert _plan(as_number.json()["plan"]) == _plan(as_text["plan"]) == {(topic, 0): 5 if number > 0 else 4}
+    refused = _post(client, url, {"strategy": "to-offset", "value": True, "scope": f"{topic}:0"})
+    assert refused.status_code == 400 and "value" in refused.json()["error"]

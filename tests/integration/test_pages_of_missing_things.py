@@ -51,6 +51,32 @@ def test_the_page_of_a_group_that_does_not_exist_offers_no_reset_and_no_delete(a
     assert 'id="no-actions"' in body
 
 
+def test_the_page_of_a_share_group_that_does_not_exist_offers_no_reset_and_no_delete(admin, cluster, unique):
+    missing = unique("no-share-group")
+    response = admin.get(reverse("share_group_page", args=["local", missing]))
+    assert response.status_code == 404
+    body = _text(response)
+    assert reverse("share_reset_form", args=["local", missing]) not in body
+    assert reverse("share_group_delete", args=["local", missing]) not in body
+    assert "Nothing to reset or delete: local has no share group by this id." in body
+
+
+def test_a_consumer_group_opened_as_a_share_group_links_to_its_own_page(
+    admin, cluster, topic_and_group, use_test_redis
+):
+    _, group = topic_and_group
+    report = collect(cluster)
+    assert report.outcome == COLLECTED, report.describe()
+    response = admin.get(reverse("share_group_page", args=["local", group]))
+    assert response.status_code == 404
+    body = _text(response)
+    assert "is not a share group" in body
+    assert f"The last collection round saw {group} as a consumer group" in body or (
+        f"The last collection round saw {group} as a classic group" in body
+    )
+    assert f'href="{reverse("group_page", args=["local", group])}">open its page</a>' in body
+
+
 def test_the_page_of_a_topic_that_does_not_exist_offers_no_replay(
     admin, cluster, unique, topic_and_group, use_test_redis
 ):

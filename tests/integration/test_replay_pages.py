@@ -347,6 +347,19 @@ def test_an_unknown_source_topic_is_refused_with_its_name(client, cluster, topic
     assert not Operation.objects.exists()
 
 
+def test_internal_topics_are_not_offered_for_replay_and_their_replay_page_says_why(client, cluster, topics):
+    _, target = topics
+    internal = "__consumer_offsets"
+    why = "is one of Kafka&#x27;s internal topics"
+    action = client.get(reverse("replay_action", args=["local", internal]), HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="replay-link"' not in action and why in action
+    page = client.get(reverse("replay_form", args=["local", internal]))
+    assert page.status_code == 400 and why in page.content.decode() and "does not exist" not in page.content.decode()
+    preview = _preview(client, internal, target, offsets="0:0-1")
+    assert preview.status_code == 400 and why in preview.content.decode()
+    assert not Operation.objects.exists()
+
+
 def test_warnings_come_first_and_the_target_is_compared_with_the_source(
     client, cluster, topics, kafka_bootstrap, unique
 ):

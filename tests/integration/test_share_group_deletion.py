@@ -265,7 +265,7 @@ def test_a_share_group_left_with_records_waiting_stops_and_the_consoles_reset_sh
     assert (reset.status, reset.operation_id, reset.lag) == ("RESET", operation.pk, 0), reset.status_reason
     assert "REWIND" not in reset.status_reason
     page = viewer_client.get(f"/clusters/local/share-groups/{group}/").content.decode()
-    assert f'id="reset-by">Reset by operation #{operation.pk}</a>' in page
+    assert f'href="/operations/{operation.pk}/" id="reset-by">Its page</a>' in page
     history = viewer_client.get(f"/api/clusters/local/groups/{group}/history/", {"since": "PT1H"}).json()
     assert history["operations"] == [{"id": operation.pk, "t": history["operations"][0]["t"], "kind": "reset"}]
     assert [p["status"] for p in history["points"]][-2:] == ["ERR", "RESET"]

@@ -276,6 +276,23 @@ def test_bad_list_parameters_are_a_400_with_the_reason_on_the_page_and_in_the_ap
     assert status == 400 and reason in body["error"] and body["code"] == "BAD_REQUEST"
 
 
+def test_a_filter_that_matches_nothing_says_so_with_a_zero_count_and_the_refresh_line(viewer_client, scene):
+    groups, topics = reverse("group_list", args=["local"]), reverse("topic_list", args=["local"])
+    nothing = f"{scene['tag']}-zzzz"
+    no_group, no_topic = "No group matches these filters.", f"No topic matches “{nothing}”."
+    answers = [
+        (viewer_client.get(groups, {"q": nothing}), no_group, "group-count"),
+        (viewer_client.get(groups, {"q": scene["tag"], "type": "streams"}), no_group, "group-count"),
+        (viewer_client.get(groups, {"q": nothing}, HTTP_HX_REQUEST="true"), no_group, "group-count"),
+        (viewer_client.get(topics, {"q": nothing}), no_topic, "topic-count"),
+        (viewer_client.get(topics, {"q": nothing}, HTTP_HX_REQUEST="true"), no_topic, "topic-count"),
+    ]
+    for response, message, count in answers:
+        body = response.content.decode()
+        assert response.status_code == 200 and message in body, body
+        assert re.search(rf'<strong id="{count}">0</strong>', body) and "Refreshed" in body
+
+
 def test_the_api_refuses_a_page_size_over_its_limit(viewer_client, scene):
     for size in ("0", str(API_MAX_PER_PAGE + 1), "x"):
         status, body = _api(viewer_client, reverse("api:api_groups", args=["local"]), per_page=size)
@@ -283,7 +300,7 @@ def test_the_api_refuses_a_page_size_over_its_limit(viewer_client, scene):
 
 
 @pytest.mark.parametrize("page", ["200000000000000000", "99999999999999999999999", str(MAX_PAGE + 1), "9" * 5000])
-def test_a_page_number_past_any_list_is_a_400_naming_the_range_in_the_api_and_the_last_page_on_the_pages(
+def test_a_page_number_past_any_list_is_a_400_naming_the_range_in_the_api_and_the_last_page_said_so_on_the_pages(
     viewer_client, scene, page
 ):
     """Its offset would overflow the database's 64-bit integers: the API says what it takes instead."""
@@ -294,6 +311,18 @@ def test_a_page_number_past_any_list_is_a_400_naming_the_range_in_the_api_and_th
     for name in ("group_list", "topic_list"):
         response = viewer_client.get(reverse(name, args=["local"]), {"q": scene["tag"], "page": page})
         assert response.status_code == 200 and response.context["page"].number == 1, name  # one page: the last
+        assert "past the end of this list: this is its last page, 1 of 1." in response.content.decode(), name
+
+
+def test_a_page_past_the_end_shows_the_last_page_and_says_so(viewer_client, scene):
+    url = reverse("group_list", args=["local"])
+    past = viewer_client.get(url, {"q": scene["tag"], "per_page": 25, "page": 99})
+    assert past.status_code == 200 and past.context["page"].number == 2
+    assert 'id="past-last-page"' in past.content.decode() and "last page, 2 of 2." in past.content.decode()
+    assert (
+        'id="past-last-page"'
+        not in viewer_client.get(url, {"q": scene["tag"], "page": 2, "per_page": 25}).content.decode()
+    )
 
 
 def test_a_page_past_the_end_but_within_the_range_is_an_empty_page_in_the_api(viewer_client, scene):
@@ -374,6 +403,13 @@ def test_the_overview_shows_brokers_version_counts_and_the_groups_furthest_behin
     # Unreadable groups get no status: they are counted apart.
     assert sum(n for _, n in response.context["by_status"]) + response.context["unjudged"] == counts.total
     assert counts.by_state["Stable"] >= 1 and counts.checkpoints >= 1
+    # Group partitions count the same groups as Groups: the checkpoint's partition is left out of both.
+    snapshot = queries.latest_snapshot(scene["cluster"]).snapshot
+    counted = SnapshotGroup.objects.filter(snapshot=snapshot, replay_operation_id__isnull=True)
+    partitions = sum(counted.values_list("partitions", flat=True))
+    assert partitions < snapshot.partition_count
+    assert re.search(rf'<strong id="overview-partition-count">{partitions:,}</strong>', body)
+    assert re.search(r"Not counted in groups or group partitions: \d+ replay checkpoint group", body)
     assert f'href="{reverse("group_list", args=["local"])}?status=OK"' in body
     behind = list(response.context["behind"])
     assert 0 < len(behind) <= 10 and all(r.lag > 0 for r in behind)

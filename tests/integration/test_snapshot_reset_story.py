@@ -60,7 +60,11 @@ def test_a_console_reset_shows_as_reset_by_its_operation_and_not_as_rewind(
 
     link = f'href="{reverse("operation_page", args=[operation.pk])}"'
     page = viewer_client.get(reverse("group_page", args=["local", group])).content.decode()
-    assert re.search(rf'<a {link} id="reset-by">Reset by operation #{operation.pk}</a>', page)
+    assert re.search(rf'<a {link} id="reset-by">Its page</a> shows the plan and the undo.', page)
+    # The reason names the operation once ("... reset by operation #N."), the link does not repeat it
+    # (each partition's line below it names it again, for that partition).
+    reason = re.search(r'id="status-reason">(.*?)(?:<ul|</div>)', page, re.S).group(1)
+    assert reason.count(f"operation #{operation.pk}") == 1, reason
     assert "REWIND" not in page
     listing = viewer_client.get(reverse("group_list", args=["local"]), {"q": group}).content.decode()
     row_html = re.search(rf'<tr data-group="{group}".*?</tr>', listing, re.S).group(0)

@@ -116,9 +116,27 @@ def test_the_form_defaults_to_the_newest_fifty_records():
     assert f.browse_request() == browse.BrowseRequest(partition=0, seek="end", direction="backward", count=50)
 
 
+def test_a_read_from_a_time_an_offset_or_the_log_start_goes_forwards_unless_told_otherwise():
+    for params, direction in [
+        (dict(seek="time", time="2024-01-01T09:00:00"), "forward"),
+        (dict(seek="offset", offset="20"), "forward"),
+        (dict(seek="start"), "forward"),
+        (dict(seek="end"), "backward"),
+        (dict(seek="time", time="2024-01-01T09:00:00", direction="backward"), "backward"),
+        (dict(seek="end", direction="forward"), "forward"),
+    ]:
+        f = form(partition="0", **params)
+        assert f.is_valid(), f.errors
+        assert f.browse_request().direction == direction, params
+
+
 def test_each_bad_input_is_refused_next_to_its_field():
     cases = {
-        "offset": (dict(partition="0", seek="offset", offset="ten"), "'ten' is not an offset (a whole number)."),
+        "offset": (dict(partition="0", seek="offset", offset="ten"), "'ten' is not an offset: an offset is a whole"),
+        "offset  ": (
+            dict(partition="0", seek="offset", offset="-5"),
+            "'-5' is not an offset: an offset is a whole number, 0 or more.",
+        ),
         "offset ": (
             dict(partition="0", seek="offset", offset="9"),
             "holds offsets 10 to 129 (log start 10, log end 130)",

@@ -91,6 +91,8 @@ def record(partition=0, offset=0, stamp=NOW - HOUR, key=b"k", value=b"v", header
         (by_offsets({0: (0, 5)}, target_topic=""), "Choose the target topic"),
         (by_offsets({0: (0, 5)}, partitions=(0, 1)), "name partitions 0 but the partitions chosen are 0, 1"),
         (by_offsets({0: (0, 5)}, header_equals=("", "x")), "Name the header"),
+        (by_offsets({0: (0, 5)}, topic="__consumer_offsets"), "'__consumer_offsets' is one of Kafka's internal topics"),
+        (by_time(NOW - HOUR, NOW, topic="__share_group_state"), "does not replay it"),
     ],
 )
 def test_bad_requests_are_refused_with_a_message_before_any_kafka_call(request_, message):

@@ -12,9 +12,6 @@
 
   var SELECTOR = "figure[data-history-chart]";
   var PANEL_HEIGHT = 170;
-  var LINE = "#2456c9";
-  var BAND_EDGE = "rgba(36, 86, 201, 0.35)";
-  var BAND_FILL = "rgba(36, 86, 201, 0.15)";
   var MARKER_COLOURS = { reset: "#b85c00", undo: "#7a3db8", replay: "#13806b" };
   var OTHER_MARKER_COLOUR = "#5d6677";
   // Round durations for a seconds axis, the same steps the SVG uses (groups/chart_scales.py).
@@ -124,21 +121,37 @@
     });
   }
 
-  function panelOptions(panel, width, syncKey, hooks) {
+  // The canvas takes colours, not CSS: read the theme's (console.css, light or dark) off the figure,
+  // with the light theme's where a page has no console.css.
+  function themeColours(container) {
+    var style = getComputedStyle(container);
+    function colour(name, light) { return style.getPropertyValue(name).trim() || light; }
+    return {
+      line: colour("--accent", "#2456c9"),
+      axis: colour("--muted", "#5d6677"),
+      grid: colour("--line", "#d9dde5"),
+      bandEdge: colour("--chart-band-edge", "rgba(36, 86, 201, 0.35)"),
+      bandFill: colour("--chart-band-fill", "rgba(36, 86, 201, 0.15)"),
+    };
+  }
+
+  function panelOptions(panel, width, syncKey, hooks, colours) {
     var seconds = panel.unit === "seconds";
     var exact = seconds ? duration : messages;
     var series = [
       { value: IN_UTC ? "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss} UTC" : "{YYYY}-{MM}-{DD} {HH}:{mm}:{ss}" },
-      { label: panel.label, stroke: LINE, width: 1.5, value: function (u, v) { return exact(v); } },
+      { label: panel.label, stroke: colours.line, width: 1.5, value: function (u, v) { return exact(v); } },
     ];
     var bands;
     if (panel.low && panel.high) {
-      series.push({ label: "min", stroke: BAND_EDGE, width: 0.5, value: function (u, v) { return exact(v); } });
-      series.push({ label: "max", stroke: BAND_EDGE, width: 0.5, value: function (u, v) { return exact(v); } });
-      bands = [{ series: [3, 2], fill: BAND_FILL }];
+      series.push({ label: "min", stroke: colours.bandEdge, width: 0.5, value: function (u, v) { return exact(v); } });
+      series.push({ label: "max", stroke: colours.bandEdge, width: 0.5, value: function (u, v) { return exact(v); } });
+      bands = [{ series: [3, 2], fill: colours.bandFill }];
     }
+    var grid = { stroke: colours.grid, width: 1 };
     var yAxis = {
       size: 64,
+      stroke: colours.axis, grid: grid, ticks: grid,
       values: function (u, splits) { return splits.map(seconds ? duration : compactMessages); },
     };
     if (seconds) yAxis.incrs = SECOND_STEPS;
@@ -149,7 +162,7 @@
       scales: { x: { time: true }, y: { range: yRange } },
       series: series,
       bands: bands,
-      axes: [{ values: timeLabels }, yAxis],
+      axes: [{ values: timeLabels, stroke: colours.axis, grid: grid, ticks: grid }, yAxis],
       cursor: { sync: { key: syncKey }, drag: { x: true, y: false } },
       hooks: hooks,
     };
@@ -175,6 +188,7 @@
       setSize: [function (plot) { if (markers.has(plot)) placeMarkers(plot, markers.get(plot)); }],
     };
     var width = container.clientWidth;
+    var colours = themeColours(container);
     data.panels.forEach(function (panel, index) {
       var heading = document.createElement("div");
       heading.className = "chart-panel-label";
@@ -184,7 +198,7 @@
       container.append(heading, holder);
       var columns = [panel.t, panel.value];
       if (panel.low && panel.high) columns.push(panel.low, panel.high);
-      var plot = new uPlot(panelOptions(panel, width, syncKey, hooks), columns, holder);
+      var plot = new uPlot(panelOptions(panel, width, syncKey, hooks, colours), columns, holder);
       plots.push(plot);
       markers.set(plot, markerElements(plot, data.markers, index === 0));
       placeMarkers(plot, markers.get(plot));

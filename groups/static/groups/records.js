@@ -1,4 +1,4 @@
-// The record browser's per-record format switch: every format of a record is already on the page
+// The record browser. Its per-record format switch: every format of a record is already on the page
 // (all but one hidden), so a click shows another at once. Without this script the same links
 // reload the page with the record's format in the query string.
 document.addEventListener("click", (event) => {
@@ -19,5 +19,18 @@ document.addEventListener("click", (event) => {
   for (const other of record.querySelectorAll("a[data-show-format]")) {
     if (other === link) other.setAttribute("aria-current", "true");
     else other.removeAttribute("aria-current");
+  }
+});
+
+// Choosing where to start also chooses the direction (groups/forms_records.py, default_direction):
+// forwards from a date and time, an offset or the log start, backwards from the log end. A direction the
+// user picked on this page stays.
+document.addEventListener("change", (event) => {
+  const form = event.target.form;
+  const direction = form && form.elements.namedItem("direction");
+  if (!direction) return;
+  if (event.target.name === "direction") form.dataset.directionChosen = "true";
+  else if (event.target.name === "seek" && !form.dataset.directionChosen) {
+    direction.value = event.target.value === "end" ? "backward" : "forward";
   }
 });
