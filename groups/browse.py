@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from groups import audit
 from groups.kafka import TP, ClusterClient, ConsoleError, LogOffsets
 from groups.kafka.records import FetchedRecord, RecordReader, Scan
-from groups.planning.replays import format_time_ms, shown_bytes
+from groups.planning.replays import shown_bytes
+from groups.planning.time_text import format_time_ms
 from groups.reading import NotFound
 
 MIN_COUNT, MAX_COUNT, DEFAULT_COUNT = 20, 500, 50

@@ -18,8 +18,9 @@ from groups import audit, logins
 from groups.models import UserPreferences
 from groups.operations import resets
 from groups.planning import inputs
-from groups.planning.replays import ReplayError, ReplayRequest, format_time_ms, listed
+from groups.planning.replays import ReplayError, ReplayRequest, listed
 from groups.planning.resets import PlanningError, parse_scope
+from groups.planning.time_text import format_time_ms
 
 # What the value field takes, per strategy that needs one: (strategy, its label as the select shows it, hint).
 VALUE_HINTS = [

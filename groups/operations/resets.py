@@ -26,7 +26,7 @@ from groups.operations.plan_review import compare_plans
 from groups.planning import deletions, inputs
 from groups.planning import resets as planning
 from groups.planning import streams as streams_scope
-from groups.planning.replays import format_time_ms
+from groups.planning.time_text import format_time_ms
 
 STRATEGIES = {
     "to-earliest": "Earliest (log start)",

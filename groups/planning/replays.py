@@ -1,8 +1,8 @@
 """Replay planning: a request checked and turned into absolute source ranges, from facts read once.
 
 Pure: the caller reads Kafka (topic facts, log bounds, the broker's time lookups, a sample) and
-passes the facts in; nothing here does I/O. Also the one formatter of times and durations in
-replay texts, so pages, forms, the command and warnings all write them alike.
+passes the facts in; nothing here does I/O. Times and durations in its texts are written by
+groups.planning.time_text, as everywhere else.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from groups.kafka.values import CHECKPOINT_CADENCE, Record, RecordFilter, TopicFacts
+from groups.planning.time_text import DAY_MS, format_duration_ms, format_time_ms
 
 PARTITIONINGS = ("same", "key-hash")
 SAMPLE_TEXT_CHARS = 300
-DAY_MS = 86_400_000
 
 
 class ReplayError(ValueError):
@@ -473,42 +472,3 @@ def replay_warnings(
 def listed(partitions) -> str:
     """Partition numbers as a sorted, comma-separated list."""
     return ", ".join(str(p) for p in sorted(partitions))
-
-
-_EPOCH = datetime(1970, 1, 1)  # naive UTC: isoformat then writes no offset, and "Z" says UTC
-_DURATION_UNITS = (("day", DAY_MS), ("hour", 3_600_000), ("minute", 60_000), ("second", 1000))
-
-
-def format_time_ms(epoch_ms: int | None, *, sep: str = "T", missing: str = "-") -> str:
-    """Epoch milliseconds as UTC text to the millisecond: 2023-11-14T22:13:20.000Z (`missing` for None).
-
-    The one formatter of the console's replay texts (pages, form, command, warnings). `sep` goes
-    between date and time (a page may want a space). A value no date can hold (negative, or past
-    year 9999) is not an error here: it is shown as "epoch ms N".
-    """
-    if epoch_ms is None:
-        return missing
-    try:
-        if epoch_ms < 0:
-            raise OverflowError
-        moment = _EPOCH + timedelta(milliseconds=epoch_ms)
-    except (OverflowError, ValueError, TypeError):
-        return f"epoch ms {epoch_ms}"
-    return moment.isoformat(sep=sep, timespec="milliseconds") + "Z"
-
-
-def format_duration_ms(milliseconds: int | None) -> str:
-    """A duration as a person reads it: the largest unit that holds it whole ("7 days", "36 hours"),
-    else the largest unit it reaches, to a tenth ("1.4 days"); None or negative (Kafka's -1) is "unlimited"."""
-    if milliseconds is None or milliseconds < 0:
-        return "unlimited"
-    for unit, size in _DURATION_UNITS:
-        if milliseconds >= size and milliseconds % size == 0:
-            count = milliseconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    for unit, size in _DURATION_UNITS:
-        if milliseconds >= size:
-            tenths = round(milliseconds / size, 1)
-            shown = int(tenths) if tenths == int(tenths) else tenths
-            return f"{shown} {unit}{'s' if shown != 1 else ''}"
-    return f"{milliseconds} ms"

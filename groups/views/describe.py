@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ObjectDoesNotExist
 
 from groups.models import AuditEvent, Operation
-from groups.planning.replays import format_time_ms
+from groups.planning.time_text import format_time_ms
 
 # Signing in and out: frequent, and rarely what a review of changes looks for, so lists hide them by default.
 SIGN_IN_ACTIONS = ("login", "login_failed", "logout")

@@ -14,14 +14,8 @@ from groups.forms import ConfirmForm, ReplayForm
 from groups.kafka import ClusterClient, ConsoleError, client_for
 from groups.models import Cluster, Operation
 from groups.operations import replays
-from groups.planning.replays import (
-    ReplayError,
-    ReplayPreview,
-    ReplayRequest,
-    format_duration_ms,
-    format_time_ms,
-    internal_topic_refusal,
-)
+from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, internal_topic_refusal
+from groups.planning.time_text import format_duration_ms, format_time_ms
 from groups.views.common import PREVIEW_EXPIRED, get_cluster, is_partial, load_preview, render_page, sign_preview
 from groups.views.form_errors import form_with_errors
 

@@ -20,7 +20,8 @@ from groups.forms import ReplayForm, error_text, parse_header_equals
 from groups.kafka import ConsoleError, client_for
 from groups.management.cli import add_who_and_where, aligned, cluster_named, run_or_await, user_named
 from groups.operations import replays as replay
-from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, format_time_ms
+from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest
+from groups.planning.time_text import format_time_ms
 
 
 def _one_line(text: str | None, width: int = 60) -> str:
