@@ -13,6 +13,8 @@ import time
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, ShareConsumer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
+from localkafka.broker import run_tool
+
 
 @functools.cache
 def admin(bootstrap: str) -> AdminClient:
@@ -316,3 +318,12 @@ def read_records(
         return found
     finally:
         consumer.close()
+
+
+def tool_reset_plan(bootstrap: str, tool: str, group: str, *args: str) -> dict[tuple[str, int], int]:
+    """NEW-OFFSET per partition of `kafka-<tool> --reset-offsets --group G ARGS --dry-run` (share-groups,
+    streams-groups): what Kafka's own tool would set, without executing."""
+    result = run_tool(tool, ["--reset-offsets", "--group", group, *args, "--dry-run"], bootstrap)
+    assert result.returncode == 0 and "Error" not in result.stdout, result.stdout + result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.split()[:1] == [group]]
+    return {(topic, int(partition)): int(offset) for _, topic, partition, offset in rows}

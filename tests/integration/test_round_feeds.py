@@ -130,40 +130,32 @@ def test_the_alerts_page_links_the_group_page_and_its_chart_at_the_alerts_range(
     assert 'aria-current="true">1 h</a>' in chart and f"Lag of {group}" in chart
 
 
+def _row(group_id: str, seconds: float, method: str, *, doubtful: bool = False) -> GroupRow:
+    """A stopped group 40 behind on one partition, as evaluate() would give it."""
+    return GroupRow(
+        group_id,
+        "Empty",
+        "classic",
+        0,
+        ["t"],
+        1,
+        40,
+        "",
+        "",
+        lag_seconds=seconds,
+        lag_seconds_method=method,
+        lag_seconds_doubtful=doubtful,
+        status="ERR",
+    )
+
+
 def test_history_keeps_no_lag_in_seconds_extrapolated_at_a_rate_and_keeps_every_other_figure(cluster):
     # A reset or undo below the partition's history leaves one round with a guess (the review saw a 2-day
     # spike on a 5-hour lag); the next round has the record's own time (groups.snapshot.dating).
     t_ms = history.now_ms() - 60_000
     rows = [
-        GroupRow(
-            "guessed",
-            "Empty",
-            "classic",
-            0,
-            ["t"],
-            1,
-            40,
-            "",
-            "",
-            lag_seconds=183_827.8,
-            lag_seconds_method="extrapolated",
-            lag_seconds_doubtful=True,
-            status="ERR",
-        ),
-        GroupRow(
-            "dated",
-            "Empty",
-            "classic",
-            0,
-            ["t"],
-            1,
-            40,
-            "",
-            "",
-            lag_seconds=19_000.0,
-            lag_seconds_method="record-timestamp",
-            status="ERR",
-        ),
+        _row("guessed", 183_827.8, "extrapolated", doubtful=True),
+        _row("dated", 19_000.0, "record-timestamp"),
     ]
     assert feeds.history_round(cluster, t_ms, rows, {})
     for group, seconds in (("guessed", None), ("dated", 19_000.0)):

@@ -20,11 +20,7 @@ HOUR_MS = 3_600_000
 
 
 def _dry_run(bootstrap: str, group: str, *args: str) -> dict[tuple[str, int], int]:
-    """NEW-OFFSET per partition, as the tool plans it without executing."""
-    tool = run_tool("share-groups", ["--reset-offsets", "--group", group, *args, "--dry-run"], bootstrap)
-    assert tool.returncode == 0 and "Error" not in tool.stdout, tool.stdout + tool.stderr
-    rows = [line.split() for line in tool.stdout.splitlines() if line.split()[:1] == [group]]
-    return {(topic, int(partition)): int(offset) for _, topic, partition, offset in rows}
+    return kt.tool_reset_plan(bootstrap, "share-groups", group, *args)
 
 
 def _described_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], str]:

@@ -37,11 +37,7 @@ HOUR_MS = 3_600_000
 
 
 def _tool_offsets(bootstrap: str, group: str, *args: str) -> dict[tuple[str, int], int]:
-    """NEW-OFFSET per partition of `kafka-streams-groups --reset-offsets ... --dry-run`."""
-    tool = run_tool("streams-groups", ["--reset-offsets", "--group", group, *args, "--dry-run"], bootstrap)
-    assert tool.returncode == 0 and "Error" not in tool.stdout, tool.stdout + tool.stderr
-    rows = [line.split() for line in tool.stdout.splitlines() if line.split()[:1] == [group]]
-    return {(topic, int(partition)): int(offset) for _, topic, partition, offset in rows}
+    return kt.tool_reset_plan(bootstrap, "streams-groups", group, *args)
 
 
 def _tool_committed(bootstrap: str, group: str, *topics: str) -> dict[tuple[str, int], int]:
