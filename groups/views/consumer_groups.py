@@ -143,6 +143,22 @@ def collector_view(request: HttpRequest, cluster_row: Cluster, group: str, templ
     return context
 
 
+def typed_group_context(request: HttpRequest, cluster_row: Cluster, group: str, template: str) -> dict | HttpResponse:
+    """What a share or streams group's page shows besides its live figures: its actions (with the
+    user's rights on them and its recent operations) and collector_view's. Or collector_view's answer."""
+    observed_or_answer = collector_view(request, cluster_row, group, template)
+    if isinstance(observed_or_answer, HttpResponse):
+        return observed_or_answer
+    return {
+        "cluster": cluster_row,
+        "group_id": group,
+        "recent_operations": recent_operations(cluster_row, group),
+        "may_reset": access.allowed(request.user, "reset", cluster_row, group),
+        "may_delete": access.allowed(request.user, "delete", cluster_row, group),
+        **observed_or_answer,
+    }
+
+
 @require_GET
 def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     """The group's live figures (refreshed every 5 s), what the collector made of them, and its history

@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from groups import access, share_reading
+from groups import share_reading
 from groups.kafka import ConsoleError, client_for, share_client_for
-from groups.views.common import error_status, get_cluster, recent_operations, render_page, visible
-from groups.views.consumer_groups import collector_view
+from groups.views.common import error_status, get_cluster, render_page, visible
+from groups.views.consumer_groups import typed_group_context
 
 
 @require_GET
@@ -26,17 +26,9 @@ def share_group_list(request: HttpRequest, cluster: str) -> HttpResponse:
 @require_GET
 def share_group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, group_id=group)
-    observed_or_answer = collector_view(request, cluster_row, group, "groups/share_group_page.html")
-    if isinstance(observed_or_answer, HttpResponse):
-        return observed_or_answer
-    context: dict = {
-        "cluster": cluster_row,
-        "group_id": group,
-        "recent_operations": recent_operations(cluster_row, group),
-        "may_reset": access.allowed(request.user, "reset", cluster_row, group),
-        "may_delete": access.allowed(request.user, "delete", cluster_row, group),
-        **observed_or_answer,
-    }
+    context = typed_group_context(request, cluster_row, group, "groups/share_group_page.html")
+    if isinstance(context, HttpResponse):
+        return context
     try:
         detail = share_reading.share_group_detail(share_client_for(cluster_row), client_for(cluster_row), group)
     except ConsoleError as error:

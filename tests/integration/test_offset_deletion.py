@@ -24,17 +24,9 @@ from groups.planning.deletions import NO_OFFSET
 from groups.planning.resets import PlanningError
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
+from tests.operations import wait_final
 
 pytestmark = pytest.mark.integration
-
-
-def _wait_final(operation: Operation, timeout: float = 60) -> Operation:
-    def final():
-        operation.refresh_from_db()
-        return operation.is_final
-
-    kt.wait_for(final, timeout=timeout, what=f"operation #{operation.pk} to finish")
-    return operation
 
 
 def _committed(cluster, group) -> dict[TP, int]:
@@ -112,7 +104,7 @@ def test_the_console_leaves_a_group_as_kafka_consumer_groups_delete_offsets_leav
         for member in members:
             member.wait_assigned()
         scope = f"{topics['old']} {topics['other']}:1"
-        operation = _wait_final(_request(cluster, ours, scope))
+        operation = wait_final(_request(cluster, ours, scope))
         tool = run_tool(
             "consumer-groups",
             ["--delete-offsets", "--group", theirs, "--topic", topics["old"], "--topic", f"{topics['other']}:1"],
@@ -147,7 +139,7 @@ def test_deleted_offsets_are_gone_for_the_tool_the_audit_tells_the_story_and_und
     _commit_all(kafka_bootstrap, group, topics)
     before = _committed(cluster, group)
 
-    deletion = _wait_final(_request(cluster, group, f"{topics['old']}:0,2 {topics['other']}"))
+    deletion = wait_final(_request(cluster, group, f"{topics['old']}:0,2 {topics['other']}"))
     assert deletion.status == "succeeded", deletion.error
     described = _describe(kafka_bootstrap, group)
     assert {row[0] for row in described} == {topics["read"]}
@@ -174,7 +166,7 @@ def test_deleted_offsets_are_gone_for_the_tool_the_audit_tells_the_story_and_und
         strategy="undo",
         undo_of=deletion,
     )
-    assert _wait_final(undo).status == "succeeded", undo.error
+    assert wait_final(undo).status == "succeeded", undo.error
     assert _committed(cluster, group) == before
     assert _events(undo) == ["undo_requested", "started", "succeeded"]
 
@@ -182,7 +174,7 @@ def test_deleted_offsets_are_gone_for_the_tool_the_audit_tells_the_story_and_und
 def test_undo_is_refused_once_a_deleted_partition_has_a_new_commit(celery_worker, cluster, kafka_bootstrap, topics):
     group = f"{topics['old']}-group"
     _commit_all(kafka_bootstrap, group, topics)
-    deletion = _wait_final(_request(cluster, group, topics["old"]))
+    deletion = wait_final(_request(cluster, group, topics["old"]))
     assert deletion.status == "succeeded", deletion.error
     kt.commit(kafka_bootstrap, group, {(topics["old"], 2): 14})
 
@@ -464,7 +456,7 @@ def test_the_pages_list_the_offsets_preview_the_choice_and_run_it_through_the_wo
     )
     operation = Operation.objects.get(group_id=group)
     assert confirmed.status_code == 302 and confirmed["Location"] == reverse("operation_page", args=[operation.pk])
-    assert _wait_final(operation).status == "succeeded", operation.error
+    assert wait_final(operation).status == "succeeded", operation.error
     assert {tp.topic for tp in _committed(cluster, group)} == {topics["read"], topics["old"]}
 
     page = client.get(reverse("operation_page", args=[operation.pk])).content.decode()
@@ -487,7 +479,7 @@ def test_on_a_cluster_requiring_approval_a_deletion_waits_is_reviewed_and_then_r
     review = approvals.review(operation)
     assert review.blocked_reason is None and review.group is not None
     approvals.approve(operation, approver, "checked with the team")
-    assert _wait_final(operation).status == "succeeded", operation.error
+    assert wait_final(operation).status == "succeeded", operation.error
     assert {tp.topic for tp in _committed(cluster, group)} == {topics["read"], topics["other"]}
     assert _events(operation) == ["requested", "approved", "started", "succeeded"]
 

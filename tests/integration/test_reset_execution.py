@@ -6,17 +6,9 @@ from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Operation
 from groups.operations import lifecycle, resets
 from tests import kafkatools as kt
+from tests.operations import wait_final
 
 pytestmark = pytest.mark.integration
-
-
-def _wait_final(operation: Operation, timeout: float = 60) -> Operation:
-    def final():
-        operation.refresh_from_db()
-        return operation.is_final
-
-    kt.wait_for(final, timeout=timeout, what=f"operation #{operation.pk} to finish")
-    return operation
 
 
 def _request(cluster, group, kind, value="", scope="", **kw):
@@ -50,7 +42,7 @@ def _committed(cluster, group):
 
 def test_worker_applies_verifies_and_records_a_reset(celery_worker, cluster, lagging_group):
     topic, group = lagging_group
-    operation = _wait_final(_request(cluster, group, "to-earliest"))
+    operation = wait_final(_request(cluster, group, "to-earliest"))
     assert operation.status == "succeeded", operation.error
     assert _committed(cluster, group) == {TP(topic, 0): 0, TP(topic, 1): 0}
     assert all(o["verified"] for o in operation.outcome)
@@ -60,10 +52,10 @@ def test_worker_applies_verifies_and_records_a_reset(celery_worker, cluster, lag
 
 def test_undo_restores_the_exact_before_offsets(celery_worker, cluster, lagging_group):
     topic, group = lagging_group
-    first = _wait_final(_request(cluster, group, "shift-by", "-25"))
+    first = wait_final(_request(cluster, group, "shift-by", "-25"))
     assert first.status == "succeeded", first.error
     assert _committed(cluster, group) == {TP(topic, 0): 5, TP(topic, 1): 15}
-    undo = _wait_final(_request(cluster, group, "undo", undo_of=first))
+    undo = wait_final(_request(cluster, group, "undo", undo_of=first))
     assert undo.status == "succeeded", undo.error
     assert undo.undo_of == first
     assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 40}
@@ -75,7 +67,7 @@ def test_an_active_group_is_refused_and_nothing_is_written(celery_worker, cluste
     member = kt.Member(kafka_bootstrap, group, [topic], client_id="live-app")
     try:
         member.wait_assigned()
-        operation = _wait_final(
+        operation = wait_final(
             resets.request_operation(
                 cluster=cluster,
                 group_id=group,
@@ -97,7 +89,7 @@ def test_drift_between_preview_and_run_is_refused(celery_worker, cluster, kafka_
     topic, group = lagging_group
     preview = resets.preview_reset(client_for(cluster), group, "to-earliest")
     kt.commit(kafka_bootstrap, group, {(topic, 0): 33})  # someone moves the group after the preview
-    operation = _wait_final(
+    operation = wait_final(
         resets.request_operation(
             cluster=cluster,
             group_id=group,
@@ -123,7 +115,7 @@ def test_an_operation_refuses_while_another_holds_the_group_lock_and_names_it(
     lock = redis.Redis.from_url(use_test_redis).lock(lifecycle.group_lock_name(cluster.pk, group), timeout=60)
     assert lock.acquire(blocking=False, token="4242")
     try:
-        operation = _wait_final(
+        operation = wait_final(
             resets.request_operation(
                 cluster=cluster,
                 group_id=group,
@@ -160,7 +152,7 @@ def test_two_operations_started_at_once_on_one_group_apply_exactly_once(celery_w
             )
             for _ in range(2)
         )
-    results = sorted((_wait_final(first), _wait_final(second)), key=lambda o: o.status != "succeeded")
+    results = sorted((wait_final(first), wait_final(second)), key=lambda o: o.status != "succeeded")
     winner, loser = results
     assert (winner.status, loser.status) == ("succeeded", "failed")
     # Refused by the lock (naming the winner) or, if the winner had already finished, by drift.

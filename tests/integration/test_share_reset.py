@@ -13,6 +13,7 @@ from groups.models import AuditEvent, Operation
 from groups.operations import lifecycle, resets, share_resets
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
+from tests.operations import wait_final
 
 pytestmark = [pytest.mark.integration]
 
@@ -28,15 +29,6 @@ def _described_offsets(bootstrap: str, group: str) -> dict[tuple[str, int], str]
     assert tool.returncode == 0, tool.stderr
     rows = [line.split() for line in tool.stdout.splitlines() if line.split()[:1] == [group]]
     return {(topic, int(partition)): start for _, topic, partition, start, _lag in rows}
-
-
-def _wait_final(operation: Operation, timeout: float = 60) -> Operation:
-    def final() -> bool:
-        operation.refresh_from_db()
-        return operation.is_final
-
-    kt.wait_for(final, timeout=timeout, what=f"operation #{operation.pk} to finish")
-    return operation
 
 
 @pytest.fixture
@@ -109,7 +101,7 @@ def test_a_share_reset_is_run_by_the_worker_read_back_by_kafka_share_groups_and_
         f"/clusters/local/share-reset-confirm/{group}/", {"token": token, "reason": "replay the tail"}
     )
     assert confirmed.status_code == 302
-    operation = _wait_final(Operation.objects.get(group_id=group, kind=Operation.Kind.SHARE_RESET))
+    operation = wait_final(Operation.objects.get(group_id=group, kind=Operation.Kind.SHARE_RESET))
     assert operation.status == "succeeded", operation.error
     assert all(o["verified"] for o in operation.outcome)
     assert _described_offsets(kafka_bootstrap, group) == {(topic, 0): "4", (topic, 1): "4"}
@@ -122,7 +114,7 @@ def test_a_share_reset_is_run_by_the_worker_read_back_by_kafka_share_groups_and_
     assert undo_preview.status_code == 200, undo_preview.content.decode()
     undo_token = undo_preview.context["confirm"].initial["token"]
     operator_client.post(f"/clusters/local/share-reset-confirm/{group}/", {"token": undo_token, "reason": "undo"})
-    undo = _wait_final(Operation.objects.get(undo_of=operation))
+    undo = wait_final(Operation.objects.get(undo_of=operation))
     assert undo.status == "succeeded", undo.error
     # Back where the reset found them, except below the log start (retention took offsets 0-2 of
     # partition 0): there the undo is clamped to it, as every plan is, and says so.

@@ -29,6 +29,7 @@ from groups.operations import approvals, lifecycle, resets
 from groups.snapshot.collector import collect
 from localkafka.broker import run_tool
 from tests import kafkatools as kt
+from tests.operations import wait_final
 from tests.streamsapp import WordCount
 
 pytestmark = [pytest.mark.integration]
@@ -51,15 +52,6 @@ def _state(bootstrap: str, group: str) -> str:
         return describe_streams_group({"bootstrap.servers": bootstrap}, 10, group).state
     except StreamsGroupNotFound:
         return "missing"
-
-
-def _wait_final(operation: Operation, timeout: float = 60) -> Operation:
-    def final() -> bool:
-        operation.refresh_from_db()
-        return operation.is_final
-
-    kt.wait_for(final, timeout=timeout, what=f"operation #{operation.pk} to finish")
-    return operation
 
 
 def _token(response) -> str:
@@ -195,7 +187,7 @@ def test_a_streams_reset_is_run_by_the_worker_read_back_by_kafka_streams_groups_
         reverse("reset_confirm", args=["local", app]), {"token": _token(preview), "reason": "reprocess the tail"}
     )
     assert confirmed.status_code == 302
-    operation = _wait_final(Operation.objects.get(group_id=app, kind=Operation.Kind.RESET))
+    operation = wait_final(Operation.objects.get(group_id=app, kind=Operation.Kind.RESET))
     assert operation.status == "succeeded", operation.error
     assert all(o["verified"] for o in operation.outcome)
     assert _tool_committed(kafka_bootstrap, app) == {(source, 0): 3, (source, 1): 3}
@@ -207,7 +199,7 @@ def test_a_streams_reset_is_run_by_the_worker_read_back_by_kafka_streams_groups_
     operator_client.post(
         reverse("reset_confirm", args=["local", app]), {"token": _token(undo_preview), "reason": "undo"}
     )
-    undo = _wait_final(Operation.objects.get(undo_of=operation))
+    undo = wait_final(Operation.objects.get(undo_of=operation))
     assert undo.status == "succeeded", undo.error
     assert _tool_committed(kafka_bootstrap, app) == before
 
@@ -245,7 +237,7 @@ def test_streams_resets_need_another_users_approval_which_a_live_group_refuses(
     with pytest.raises(PermissionDenied):
         approvals.approve(waiting, operator, "my own")
     approvals.approve(waiting, approver, "checked the plan")
-    assert _wait_final(waiting).status == "succeeded", waiting.error
+    assert wait_final(waiting).status == "succeeded", waiting.error
     assert _tool_committed(kafka_bootstrap, idle["app"]) == {(idle["source"], 0): 2, (idle["source"], 1): 0}
     client_for(cluster).alter_offsets(idle["app"], {TP(t, p): o for (t, p), o in before.items()})
 
@@ -325,7 +317,7 @@ def test_offset_and_group_deletions_leave_what_kafka_streams_groups_leaves(
     admin_client.post(
         reverse("delete_offsets_confirm", args=["local", app]), {"token": _token(preview), "reason": "retire"}
     )
-    operation = _wait_final(Operation.objects.get(group_id=app, kind=Operation.Kind.DELETE_OFFSETS))
+    operation = wait_final(Operation.objects.get(group_id=app, kind=Operation.Kind.DELETE_OFFSETS))
     assert operation.status == "succeeded", operation.error
     tool = run_tool(
         "streams-groups", ["--delete-offsets", "--group", app, "--input-topic", f"{source}:1"], kafka_bootstrap
@@ -341,7 +333,7 @@ def test_offset_and_group_deletions_leave_what_kafka_streams_groups_leaves(
         reverse("delete_group", args=["local", app]), {"reason": "retired", "confirm_group": app}
     )
     assert response.status_code == 302
-    deletion = _wait_final(Operation.objects.get(group_id=app, kind=Operation.Kind.DELETE_GROUP))
+    deletion = wait_final(Operation.objects.get(group_id=app, kind=Operation.Kind.DELETE_GROUP))
     assert deletion.status == "succeeded", deletion.error
     assert _state(kafka_bootstrap, app) == "missing"
     assert client_for(cluster).committed_offsets([app])[app] == {}
