@@ -32,7 +32,13 @@ from tests import kafkatools as kt
 from tests.operations import wait_final
 from tests.streamsapp import WordCount
 
-pytestmark = [pytest.mark.integration]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.engine_neutral(
+        "streams groups take the consumer-group reset and deletion paths, whose database side both engines "
+        "test; what is checked here is Kafka's state against kafka-streams-groups"
+    ),
+]
 
 HOUR_MS = 3_600_000
 
