@@ -336,12 +336,22 @@ class StreamsPartition(Schema):
     lag: int | None
     subtopology: str | None = Field(description="The sub-topology whose task reads the partition.")
     member_id: str | None = Field(description="The member running that task.")
+    status: str | None
+    lag_seconds: float | None
+    lag_seconds_method: str | None
+    lag_seconds_doubtful: bool = False
 
 
 class StreamsGroup(Schema):
     group: str
     type: str
     state: str
+    snapshot: SnapshotInfo | None
+    status: str | None
+    status_reason: str | None
+    lag_seconds: float | None
+    lag_seconds_method: str | None = None
+    lag_seconds_doubtful: bool = False
     group_epoch: int
     assignment_epoch: int
     topology_epoch: int | None = Field(description="None until the group's topology is initialised.")

@@ -89,14 +89,16 @@ def _tasks(assignment) -> dict:
 )
 def streams_group(request: HttpRequest, cluster: str, group: str):
     """One streams group (KIP-1071) read live: its topology, members with their tasks, and the committed
-    offsets and lag of its input partitions."""
+    offsets and lag of its input partitions; with the status and lag in seconds of the last collection round."""
     cluster_row = get_cluster(request, cluster, group_id=group)
     detail = streams_reading.streams_group_detail(cluster_row, client_for(cluster_row), group)
+    seen, observed = collected(cluster_row, group)
     d = detail.description
     return {
         "group": d.group_id,
         "type": "streams",
         "state": d.state,
+        **seen,
         "group_epoch": d.group_epoch,
         "assignment_epoch": d.assignment_epoch,
         "topology_epoch": d.topology_epoch,
@@ -117,7 +119,7 @@ def streams_group(request: HttpRequest, cluster: str, group: str):
                 "member_epoch": m.member_epoch,
                 "process_id": m.process_id,
                 "client_id": m.client_id,
-                "host": m.client_host,
+                "host": m.display_host,
                 "instance_id": m.instance_id,
                 "rack": m.rack_id,
                 "topology_epoch": m.topology_epoch,
@@ -137,6 +139,7 @@ def streams_group(request: HttpRequest, cluster: str, group: str):
                 "lag": r.lag,
                 "subtopology": r.subtopology,
                 "member_id": r.member.member_id if r.member else None,
+                **partition_collected(observed.get((r.topic, r.partition))),
             }
             for r in detail.rows
         ],

@@ -221,6 +221,8 @@ def test_a_group_id_with_a_nul_character_is_no_page_rather_than_an_outage(viewer
         page = viewer_client.get(path)
         body = page.content.decode()
         assert page.status_code == 404 and "holds a NUL character" in body and "Cannot reach Kafka" not in body
+    api = viewer_client.get("/api/clusters/local/groups/a%00b/")
+    assert api.status_code == 404 and "holds a NUL character" in api.json()["error"]
 
 
 @pytest.mark.integration

@@ -184,7 +184,11 @@ def test_streams_groups_are_collected_and_listed_with_the_type_filter(
     assert viewer_client.get(f"/api/clusters/local/groups/?type=classic&q={app}").json()["groups"] == []
     page = viewer_client.get(f"/clusters/local/groups/?type=streams&q={app}").content.decode()
     assert f"/clusters/local/streams-groups/{app}/" in page
-    # The group's own page shows what the collector made of it, as a consumer group's does, and its history.
+    # Its API answer and its own page show what the collector made of it, as a consumer group's do.
+    api = viewer_client.get(f"/api/clusters/local/streams-groups/{app}/").json()
+    assert (api["status"], api["lag_seconds"], api["snapshot"]["stale"]) == ("OK", 0.0, False)
+    assert {p["status"] for p in api["partitions"]} == {"OK"} and len(api["partitions"]) == 6
+    assert all(m["host"] and not m["host"].startswith("/") for m in api["members"])
     page = viewer_client.get(f"/clusters/local/streams-groups/{app}/").content.decode()
     assert 'id="observed"' in page and 'id="group-status"' in page and ">OK<" in page
     assert "Lag history" in page and 'id="members"' in page and ">/127.0.0.1<" not in page
