@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from groups.models import Cluster, Collection, Snapshot, SnapshotGroup, SnapshotTopic
@@ -193,10 +194,13 @@ class GroupCounts:
     by_status: dict[str, int]
     total: int
     checkpoints: int  # replay checkpoint groups, counted apart from the others
+    partitions: int  # the group partitions of the `total` groups
 
 
 def group_counts(snapshot: Snapshot, scope: Q | None = None) -> GroupCounts:
-    """How many of the snapshot's groups (those in `scope`) are in each state and each status."""
+    """How many of the snapshot's groups (those in `scope`) are in each state and each status, and their
+    partitions. Replay checkpoint groups are counted apart; the snapshot's own partition_count holds
+    theirs, and those of groups outside `scope`."""
     rows_ = SnapshotGroup.objects.filter(snapshot=snapshot)
     if scope is not None:
         rows_ = rows_.filter(scope)
@@ -208,6 +212,7 @@ def group_counts(snapshot: Snapshot, scope: Q | None = None) -> GroupCounts:
         by_status=by_status,
         total=sum(by_state.values()),
         checkpoints=rows_.filter(replay_operation_id__isnull=False).count(),
+        partitions=counted.order_by().aggregate(n=Coalesce(Sum("partitions"), 0))["n"],
     )
 
 

@@ -3,8 +3,6 @@ furthest behind, all from the collector's snapshot."""
 
 from __future__ import annotations
 
-from django.db.models import Sum
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -32,17 +30,12 @@ def cluster_overview(request: HttpRequest, cluster: str) -> HttpResponse:
         scope = access.view_scope(request.user, cluster_row)
         summary = snap.snapshot.summary or {}
         counts = queries.group_counts(snap.snapshot, scope)
-        # Over the groups `counts` counts: the snapshot's own partition_count also holds the partitions of
-        # replay checkpoint groups and of groups outside the reader's scope.
-        listed = queries.group_rows(snap.snapshot, scope=scope).order_by()
-        group_partitions = listed.aggregate(n=Coalesce(Sum("partitions"), 0))["n"]
         # As the topic list counts them: internal topics (__consumer_offsets, ...) only when asked for.
         topics = queries.topic_rows(snap.snapshot).count()
         context.update(
             topics=topics,
             internal_topics=snap.snapshot.topic_count - topics,
             counts=counts,
-            group_partitions=group_partitions,
             by_state=sorted(counts.by_state.items()),
             by_status=[(s.value, counts.by_status.get(s.value, 0)) for s in queries.GROUP_STATUSES],
             # Share groups (no committed offsets to judge) and groups whose offsets could not be read.
