@@ -178,18 +178,21 @@ def group_page(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     if not context["refresh"]:
         context["rebalances"] = rebalances.recent(cluster_row, group, SHOWN_REBALANCES)
         context["rebalances_kept_days"] = settings.HISTORY_ROLLUP_RETENTION_DAYS
-    own_page = row is not None and row.type in GROUP_PAGES
-    query = request.GET.urlencode()
+    # A share or streams group (as the last round saw it) has a page of its own, which the query goes to.
+    own_page = None
+    if row is not None and row.type in GROUP_PAGES:
+        query = request.GET.urlencode()
+        own_page = group_url(cluster, group, row.type) + (f"?{query}" if query else "")
     try:
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:
         if error.not_found and own_page:
             # Kafka knows no consumer group by a share or streams group's id: that group's own page shows it.
-            return redirect(group_url(cluster, group, row.type) + (f"?{query}" if query else ""))
+            return redirect(own_page)
         return render_page(request, "groups/group_page.html", "live", {**context, "error": error}, error_status(error))
     if own_page and detail.description.state == "Dead" and not detail.description.members:
         # A streams group's committed offsets make librdkafka describe it as a Dead group holding offsets.
-        return redirect(group_url(cluster, group, row.type) + (f"?{query}" if query else ""))
+        return redirect(own_page)
     observed = queries.details_by_partition(row)
     explained = [p for p in observed.values() if p.status_reason]
     context.update(
