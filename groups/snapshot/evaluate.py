@@ -365,9 +365,9 @@ class _Round:
                         )
                     else:
                         rates = forecasts.partition_rates(observed)
+                    lagging_rates[tp] = rates  # catch_up takes a memberless group's rates as such itself
                     if memberless:
                         rates = forecasts.without_members(rates)
-                    lagging_rates[tp] = rates
                 margin = forecasts.retention_margin_by(
                     committed=committed,
                     log_start=ends.log_start,
