@@ -49,6 +49,7 @@ from groups.kafka.values import (
     Member,
     Record,
     TopicFacts,
+    is_internal_topic,
 )
 
 
@@ -453,7 +454,7 @@ class ClusterClient:
             metadata = self._admin.list_topics(timeout=self.timeout)
         except KafkaException as exc:
             raise console_error(exc.args[0], "listing topics", self.bootstrap) from None
-        return sorted(name for name in metadata.topics if not name.startswith("__"))
+        return sorted(name for name in metadata.topics if not is_internal_topic(name))
 
 
 _clients: dict[tuple, AdminClient] = {}

@@ -42,6 +42,12 @@ class ConsoleError(Exception):
 INACTIVE_STATES = frozenset({"Empty", "Dead"})
 
 
+def is_internal_topic(name: str) -> bool:
+    """Kafka's own topics (__consumer_offsets, __transaction_state, __share_group_state): the brokers'
+    bookkeeping, which the console neither lists among a cluster's topics nor replays."""
+    return name.startswith("__")
+
+
 @dataclass(frozen=True)
 class GroupListing:
     group_id: str

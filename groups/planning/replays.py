@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from groups.kafka.values import CHECKPOINT_CADENCE, Record, RecordFilter, TopicFacts
+from groups.kafka.values import CHECKPOINT_CADENCE, Record, RecordFilter, TopicFacts, is_internal_topic
 from groups.planning.time_text import DAY_MS, format_duration_ms, format_time_ms
 
 PARTITIONINGS = ("same", "key-hash")
@@ -130,11 +130,9 @@ class PartitionBounds:
 
 
 def internal_topic_refusal(topic: str) -> str | None:
-    """Why `topic` is not replayed when it is one of Kafka's internal topics (__consumer_offsets,
-    __transaction_state, __share_group_state), otherwise None. Their records are the brokers' own
-    bookkeeping in a binary format no application reads; the console lists them by the same '__' prefix
-    (ClusterClient.topic_names leaves them out)."""
-    if not topic.startswith("__"):
+    """Why `topic` is not replayed when it is one of Kafka's internal topics, otherwise None. Their records
+    are the brokers' own bookkeeping in a binary format no application reads."""
+    if not is_internal_topic(topic):
         return None
     return (
         f"'{topic}' is one of Kafka's internal topics: it holds the brokers' own bookkeeping, not application "
