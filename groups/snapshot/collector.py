@@ -144,7 +144,7 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
     steps["rebalances"] = time.monotonic() - mark
     mark = time.monotonic()
     say("evaluating alert rules")
-    feeds.alert_round(cluster, evaluated.groups, reading.t_ms)
+    feeds.alert_round(cluster, evaluated, reading.t_ms)
     steps["alerts"] = time.monotonic() - mark
     seconds = time.monotonic() - started
     store.record_round_seconds(cluster, seconds)

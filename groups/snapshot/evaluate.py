@@ -31,6 +31,7 @@ from groups.snapshot.topic_rows import Readers, TopicRow, TopicState, sum_known,
 _NO_TIMELINE = estimates.Timeline(())
 _MARGIN_STATES = ("lost", "warning", "ok")
 _NO_RATES = forecasts.Rates(None, None)
+Cause = tuple[str, int, str, str]  # topic, partition, status, the reason the group's page shows
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,9 @@ class Evaluated:
     topics: list[TopicRow]
     partition_count: int
     summary: dict
+    # group id -> the partitions that made its status, as (topic, partition, status, reason as shown),
+    # for groups neither OK nor unread: what the alert engine names as the cause.
+    causes: dict[str, tuple[Cause, ...]] = field(default_factory=dict)
 
 
 class _PartitionFacts(NamedTuple):
@@ -242,8 +246,9 @@ class _Round:
 
     def group_row(
         self, group: GroupReading, share: Sequence[SharePartitionOffset] | None = None
-    ) -> tuple[GroupRow, list[tuple[TP, int | None, estimates.LagSeconds]]]:
-        """A group's row, and (partition, lag, lag in seconds) of each partition it has committed on.
+    ) -> tuple[GroupRow, list[tuple[TP, int | None, estimates.LagSeconds]], tuple[Cause, ...]]:
+        """A group's row, (partition, lag, lag in seconds) of each partition it has committed on, and
+        the partitions that made its status (Evaluated.causes; none when it is OK or was not read).
 
         A share group's (`share`, its share-partitions) were read into `group.committed` as the positions
         its lag implies (groups.snapshot.share_positions); its rows show the broker's start offsets and lag, and
@@ -266,6 +271,7 @@ class _Round:
         lagging: dict[status.PartitionKey, Sequence[status.Observation]] = {}
         lagging_rates: dict[status.PartitionKey, forecasts.Rates] = {}
         committed_lags = []
+        shown_reasons: dict[status.PartitionKey, str] = {}
         # Looked up once per group, not per partition: a round runs this loop 100,000 times.
         keep, now_ms, window_rounds = self.keep, self.now_ms, self.window_rounds
         steady_span_ms, partition_facts = self.steady_span_ms, self.partition_facts
@@ -386,6 +392,7 @@ class _Round:
             reason = "" if judged.status is ok else judged.reason
             if shared is not None:  # a share group: a share group's words, or the broker's error
                 reason = (share_partition.error if share_partition else None) or share_positions.worded(reason)
+            shown_reasons[tp] = reason
             detail.add(
                 tp.topic,
                 tp.partition,
@@ -436,7 +443,14 @@ class _Round:
             retention_margin_seconds=(0.0 if worst.state == "lost" else worst.seconds) if worst else None,
             retention_note=worst.note if worst else "",
         )
-        return row, committed_lags
+        causes: tuple[Cause, ...] = ()
+        if row.status not in ("", ok.value):
+            causes = tuple(
+                (topic, partition, cause.value, shown_reasons[topic, partition])
+                for cause, keys in headline.causes.items()
+                for topic, partition in keys
+            )
+        return row, committed_lags, causes
 
 
 def evaluate(
@@ -455,12 +469,15 @@ def evaluate(
     # figures of 100,000 partitions are not all held until the topic rows are built.
     worst: dict[str, estimates.LagSeconds] = {}
     groups = []
+    causes: dict[str, tuple[Cause, ...]] = {}
     partition_count = 0
     for group_id in sorted(reading.groups):
         group = reading.groups[group_id]
         share = reading.share_offsets.get(group_id, ()) if group.type == "share" else None
-        row, committed_lags = round_.group_row(group, share)
+        row, committed_lags, group_causes = round_.group_row(group, share)
         groups.append(row)
+        if group_causes:
+            causes[group_id] = group_causes
         partition_count += row.partitions
         for tp, lag, figure in committed_lags:
             readers.setdefault(tp.topic, {}).setdefault(group_id, []).append(lag)
@@ -481,5 +498,10 @@ def evaluate(
         "cluster": asdict(reading.cluster) if reading.cluster else None,
     }
     return Evaluated(
-        window_ms=round_.window_ms, groups=groups, topics=topics, partition_count=partition_count, summary=summary
+        window_ms=round_.window_ms,
+        groups=groups,
+        topics=topics,
+        partition_count=partition_count,
+        summary=summary,
+        causes=causes,
     )

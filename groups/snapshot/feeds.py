@@ -16,31 +16,14 @@ from groups.alerting import GroupFacts, PartitionFact, evaluate_round
 from groups.kafka import TP
 from groups.kafka.collect import ClusterReading, PartitionReading
 from groups.models import Cluster
-from groups.snapshot import history, rebalances, rows
-from groups.snapshot.evaluate import GroupRow
+from groups.snapshot import history, rebalances
+from groups.snapshot.evaluate import Cause, Evaluated, GroupRow
 
 logger = logging.getLogger(__name__)
 
 
-def _causes(row: GroupRow) -> tuple[PartitionFact, ...]:
-    """The partitions that made a group's headline status (none for OK)."""
-    if row.status in ("", status.Status.OK):
-        return ()
-    partitions = {
-        (p.topic, p.partition): status.PartitionStatus(status.Status(p.status), p.status_reason, p.operation_id)
-        for p in rows.decode_group_detail(row.detail)
-        if p.committed is not None and p.status
-    }
-    headline = status.evaluate_group(partitions)
-    return tuple(
-        PartitionFact(topic, partition, cause.value, partitions[topic, partition].reason)
-        for cause, keys in headline.causes.items()
-        for topic, partition in keys
-    )
-
-
-def group_facts(groups: Sequence[GroupRow]) -> list[GroupFacts]:
-    """The alert engine's view of each group of a round."""
+def group_facts(groups: Sequence[GroupRow], causes: Mapping[str, Sequence[Cause]]) -> list[GroupFacts]:
+    """The alert engine's view of each group of a round; `causes` as Evaluated.causes."""
     return [
         GroupFacts(
             group_id=row.group_id,
@@ -49,7 +32,7 @@ def group_facts(groups: Sequence[GroupRow]) -> list[GroupFacts]:
             lag_seconds=row.lag_seconds,
             retention_margin_s=row.retention_margin_seconds,
             members=row.members,
-            partition_statuses=_causes(row),
+            partition_statuses=tuple(PartitionFact(*cause) for cause in causes.get(row.group_id, ())),
             topics=frozenset(row.topics),
             is_replay_checkpoint=row.replay_operation_id is not None,
         )
@@ -57,10 +40,11 @@ def group_facts(groups: Sequence[GroupRow]) -> list[GroupFacts]:
     ]
 
 
-def alert_round(cluster: Cluster, groups: Sequence[GroupRow], t_ms: int) -> bool:
+def alert_round(cluster: Cluster, evaluated: Evaluated, t_ms: int) -> bool:
     """Move the alert rules on by this round; False (and a logged error) when that failed."""
     try:
-        evaluate_round(cluster, group_facts(groups), datetime.fromtimestamp(t_ms / 1000, tz=UTC))
+        facts = group_facts(evaluated.groups, evaluated.causes)
+        evaluate_round(cluster, facts, datetime.fromtimestamp(t_ms / 1000, tz=UTC))
     except Exception:
         logger.exception("Alert evaluation failed for cluster %s; the round's snapshot stands.", cluster.name)
         return False

@@ -5,7 +5,8 @@ builtins, caught-up figures shared). Here random scenarios full of discontinuiti
 back, repeated round times, recreated topics, deleted commits, rewinds, console resets, members
 coming and going, unknown log ends, records lost to retention) run round after round, and every
 partition's stored figures are compared with status.evaluate_partition, estimates.lag_seconds and
-forecasts.retention_margin called on the window and history the round stored.
+forecasts.retention_margin called on the window and history the round stored; and the partitions
+each group's status names as its cause are those status.evaluate_group finds.
 """
 
 import random
@@ -197,6 +198,12 @@ def _check_round(reading, evaluated, facts):
         assert (row.catch_up_seconds, row.catch_up_note) == ((catch.seconds, catch.note) if catch else (None, ""))
         worst = min(margins, key=lambda m: 0.0 if m.state == "lost" else m.seconds or 0.0, default=None)
         assert row.retention_note == (worst.note if worst else "")
+        # What the alert engine names as the cause: the partitions behind the headline, as the page words them.
+        named = () if row.status in ("", status.Status.OK.value) else headline.causes.items()
+        assert evaluated.causes.get(row.group_id, ()) == tuple(
+            (tp.topic, tp.partition, cause.value, statuses[tp].reason) for cause, keys in named for tp in keys
+        )
+        checked["causes"] += bool(named)
     return checked
 
 
@@ -231,6 +238,7 @@ def test_every_partition_of_random_scenarios_gets_what_the_plain_rules_give():
     # so no shortcut goes unchecked.
     assert set(status.Status) - {status.Status.ERR} <= set(checked)
     assert checked["steady"] > 500
+    assert checked["causes"] > 50
 
 
 def _rates(observed, has_members: bool) -> forecasts.Rates:
