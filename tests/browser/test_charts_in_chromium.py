@@ -235,3 +235,33 @@ def test_in_the_dark_theme_the_chart_panel_is_dark_and_its_lines_and_labels_are_
             assert _computed(svg.locator("text.tick-x").first, "fill") == "rgb(164, 173, 189)"
     finally:
         context.close()
+
+
+def _pixels_of(page, rgb: tuple[int, int, int]) -> int:
+    """How many pixels of the top panel's canvas are exactly `rgb` (its grid lines are drawn pixel-aligned)."""
+    return page.evaluate(
+        "([r, g, b]) => { const c = document.querySelector('figure#history-chart .chart-panel canvas');"
+        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0;"
+        " for (let i = 0; i < d.length; i += 4)"
+        " if (d[i] === r && d[i + 1] === g && d[i + 2] === b && d[i + 3] === 255) n++;"
+        " return n; }",
+        list(rgb),
+    )
+
+
+def test_when_the_system_turns_dark_the_interactive_chart_is_drawn_again_in_the_dark_themes_colours(
+    browser_page, live_server, console_problems
+):
+    light_grid, dark_grid = (217, 221, 229), (58, 65, 80)  # --line of console.css's light and dark themes
+    browser_page.emulate_media(color_scheme="light")
+    browser_page.goto(f"{live_server.url}/chart/?range=6h")
+    _figure(browser_page).and_(browser_page.locator("[data-chart-state=interactive]")).wait_for()
+    assert _pixels_of(browser_page, light_grid) > 0 and _pixels_of(browser_page, dark_grid) == 0
+
+    browser_page.emulate_media(color_scheme="dark")
+    browser_page.wait_for_function(
+        "() => document.querySelector('figure#history-chart').dataset.chartState === 'interactive'"
+    )
+    assert _pixels_of(browser_page, dark_grid) > 0 and _pixels_of(browser_page, light_grid) == 0
+    # Chromium's advice on the test's own reading of the canvas is not the page's problem.
+    assert [p for p in console_problems if "willReadFrequently" not in p] == []

@@ -269,4 +269,16 @@
     window.setTimeout(function () { enhanceWithin(document); }, 0);
   });
   document.addEventListener("htmx:historyRestore", function () { enhanceWithin(document); });
+  // The canvas keeps the colours it was drawn with: when the reader's system switches between light
+  // and dark (at dusk, say), the charts are drawn again in the new theme's.
+  var scheme = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)");
+  if (scheme && scheme.addEventListener) {
+    scheme.addEventListener("change", function () {
+      document.querySelectorAll(SELECTOR).forEach(function (figure) {
+        if (figure.dataset.chartState !== "interactive") return;
+        unenhance(figure);
+        enhance(figure);
+      });
+    });
+  }
 }());
