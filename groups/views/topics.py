@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from groups import access
+from groups.kafka.values import is_internal_topic
 from groups.models import SnapshotGroup, SnapshotTopic
 from groups.snapshot import queries
 from groups.snapshot.rows import TopicGroupDetail, TopicPartitionDetail
@@ -161,6 +162,7 @@ def topic_page(request: HttpRequest, cluster: str, topic: str) -> HttpResponse:
         "snap": snap,
         "checkpoints": checkpoints,
         "may_read_records": access.allowed(request.user, "read_records", cluster_row),
+        "internal_topic": is_internal_topic(topic),  # never replayed: no link to a refusal
     }
     row = queries.topic_row(snap.snapshot, topic) if snap.snapshot else None
     if snap.snapshot is not None and row is None:

@@ -358,6 +358,10 @@ def test_internal_topics_are_not_offered_for_replay_and_their_replay_page_says_w
     preview = _preview(client, internal, target, offsets="0:0-1")
     assert preview.status_code == 400 and why in preview.content.decode()
     assert not Operation.objects.exists()
+    # Without JavaScript the topic page links to the replay form itself, but never to a refusal.
+    for topic, linked in ((internal, False), (target, True)):
+        page = client.get(reverse("topic_page", args=["local", topic])).content.decode()
+        assert (reverse("replay_form", args=["local", topic]) in page) is linked, topic
 
 
 def test_warnings_come_first_and_the_target_is_compared_with_the_source(
