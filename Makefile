@@ -1,5 +1,6 @@
 # One command to see it (`make demo`), one to prove it (`make test`). Both install what is
-# missing first: Debian packages, a virtualenv with requirements.txt, Kafka's jars from Maven.
+# missing first: Debian packages, a virtualenv with requirements.txt, Kafka's jars from Maven,
+# Prometheus' promtool (unpacked from Debian's package; it tests docs/prometheus-rules.yml).
 # `make test` also installs requirements-dev.txt and runs the lint, format and type checks
 # (`make check`) before the tests: any finding fails it.
 
@@ -13,6 +14,7 @@ DEV_STAMP := $(VENV)/.dev-requirements-installed
 
 install: $(STAMP) system-packages
 	@$(PY) -m localkafka jars
+	@$(PY) -m localkafka promtool >/dev/null
 
 system-packages:
 	@missing=""; \

@@ -1,6 +1,7 @@
-"""`python -m localkafka jars|start|status|stop|tool|postgres`: the local broker (and PostgreSQL) without Django.
+"""`python -m localkafka jars|start|status|stop|tool|postgres|promtool`: the local broker (and PostgreSQL) without Django.
 
-`python manage.py localkafka` runs this same program; `jars` prints the jar directory for the Makefile.
+`python manage.py localkafka` runs this same program; `jars` prints the jar directory for the Makefile,
+`promtool` the path of Prometheus' promtool (unpacked from Debian's package on first use).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from . import LocalKafkaError
 from .broker import TOOLS, LocalKafka, ensure_jars, tool_command
 from .postgres import LocalPostgres
+from .promtool import ensure_promtool
 from .redis_server import redis_status, stop_redis
 
 
@@ -19,6 +21,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     actions = parser.add_subparsers(dest="action", required=True)
     actions.add_parser("jars", help="fetch the Kafka jars (once) and print their directory")
+    actions.add_parser("promtool", help="unpack Prometheus' promtool from Debian's package (once) and print its path")
     for name, text in (
         (
             "start",
@@ -86,6 +89,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m localkafka") -> i
     try:
         if options.action == "jars":
             print(ensure_jars())
+            return 0
+        if options.action == "promtool":
+            print(ensure_promtool())
             return 0
         if options.action == "postgres":
             return _postgres(options.postgres_action, LocalPostgres(options.state_dir))
