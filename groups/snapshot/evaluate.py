@@ -479,14 +479,15 @@ def evaluate(
         if group_causes:
             causes[group_id] = group_causes
         partition_count += row.partitions
+        checkpoint = group_id in facts.replay_operations
         for tp, lag, figure in committed_lags:
             readers.setdefault(tp.topic, {}).setdefault(group_id, []).append(lag)
-            if figure.seconds is not None:
+            if figure.seconds is not None and not checkpoint:
                 known = worst.get(tp.topic)
                 if known is None or figure.seconds > (known.seconds or 0.0):
                     worst[tp.topic] = figure
     statuses = {row.group_id: row.status for row in groups}
-    topics = topic_rows(reading, round_.topics, readers, worst, statuses)
+    topics = topic_rows(reading, round_.topics, readers, worst, statuses, checkpoints=facts.replay_operations.keys())
     summary = {
         "by_state": dict(Counter(g.state for g in groups)),
         "by_type": dict(Counter(g.type for g in groups)),

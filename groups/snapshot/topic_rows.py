@@ -7,7 +7,7 @@ row said of the topic's partitions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from groups import estimates
@@ -57,9 +57,12 @@ def topic_rows(
     readers: Readers,
     worst: Mapping[str, estimates.LagSeconds],
     statuses: Mapping[str, str],
+    checkpoints: Collection[str] = (),
 ) -> list[TopicRow]:
     """Every topic's row, by name; `worst` is the largest known lag in seconds of a group on each topic,
-    `statuses` are the reading groups' (group id -> status)."""
+    `statuses` are the reading groups' (group id -> status). Replay checkpoint groups (`checkpoints`) are
+    listed in a topic's detail, which its page shows on request, but counted in none of its figures: the
+    pages leave them out of every other list and count."""
     out = []
     for name in sorted(reading.topics):
         topic = reading.topics[name]
@@ -75,6 +78,7 @@ def topic_rows(
             rows.TopicGroupDetail(g, len(lags), sum_known(lags), statuses[g])
             for g, lags in sorted(reading_groups.items())
         ]
+        counted = [d for d in group_details if d.group_id not in checkpoints]
         # With its method and doubt, as a group row gives its own figure.
         figure = worst.get(name)
         out.append(
@@ -83,8 +87,8 @@ def topic_rows(
                 internal=topic.internal,
                 partitions=topic.partitions,
                 messages=sum(spans) if spans else None,
-                groups=len(reading_groups),
-                lag=sum_known(d.lag for d in group_details),
+                groups=len(counted),
+                lag=sum_known(d.lag for d in counted),
                 max_lag_seconds=figure.seconds if figure else None,
                 max_lag_seconds_method=figure.method if figure else "",
                 max_lag_seconds_doubtful=figure.doubtful if figure else False,

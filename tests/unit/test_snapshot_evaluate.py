@@ -147,6 +147,20 @@ def test_replay_checkpoint_groups_carry_their_operation():
     assert by_id["app"].replay_operation_id is None
 
 
+def test_a_topics_counts_leave_replay_checkpoint_groups_out_but_its_detail_keeps_them_for_its_page():
+    reading = _reading(
+        1000,
+        [_group("console-replay-abc", {TP("t", 0): 1}), _group("app", {TP("t", 0): 4})],
+        {TP("t", 0): (0, 5, 4, 900)},  # the newest record, offset 4, written at 0.9 s
+    )
+    facts = ConsoleFacts(replay_operations={"console-replay-abc": 42})
+    (topic,) = evaluate(reading, Carried(), facts, window_rounds=10).topics
+    # Only the application's group: 1 behind, whose record is 0.1 s old; the checkpoint's 4 are not counted.
+    assert (topic.groups, topic.lag, topic.max_lag_seconds) == (1, 1, 0.1)
+    _, groups = rows.decode_topic_detail(topic.detail)
+    assert [(g.group_id, g.lag) for g in groups] == [("app", 1), ("console-replay-abc", 4)]
+
+
 def test_the_summary_counts_groups_by_state_and_type_and_the_unreadable_ones():
     reading = _reading(
         1000,
