@@ -52,10 +52,11 @@ def alert_round(cluster: Cluster, evaluated: Evaluated, t_ms: int) -> bool:
 
 
 def _charted_seconds(row: GroupRow) -> float | None:
-    """The lag in seconds history keeps: none for a figure extrapolated at a rate. It is a guess the next
-    round usually replaces with the record's own time (groups.snapshot.dating); charted, a committed
-    offset moved below the history (a reset, an undo) drew a spike of days on the group's chart."""
-    return None if row.lag_seconds_method == estimates.EXTRAPOLATED else row.lag_seconds
+    """The lag in seconds history keeps: none for a figure the next round will replace with the record's own
+    time (groups.snapshot.dating): one extrapolated at a rate, a lower bound, or one interpolated across a
+    collection gap. Charted, such a guess after a reset or a restart drew spikes of minutes, even days, on
+    groups a few seconds behind."""
+    return None if estimates.needs_dating(row.lag_seconds_method, row.lag_seconds_doubtful) else row.lag_seconds
 
 
 def history_round(

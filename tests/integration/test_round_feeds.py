@@ -149,15 +149,25 @@ def _row(group_id: str, seconds: float, method: str, *, doubtful: bool = False) 
     )
 
 
-def test_history_keeps_no_lag_in_seconds_extrapolated_at_a_rate_and_keeps_every_other_figure(cluster):
+def test_history_keeps_no_lag_in_seconds_the_dating_task_will_replace_and_keeps_every_other_figure(cluster):
     # A reset or undo below the partition's history leaves one round with a guess (the review saw a 2-day
-    # spike on a 5-hour lag); the next round has the record's own time (groups.snapshot.dating).
+    # spike on a 5-hour lag), a restart after a gap one interpolated across it (20 minutes for 20 seconds);
+    # the next round has the record's own time (groups.snapshot.dating).
     t_ms = history.now_ms() - 60_000
     rows = [
         _row("guessed", 183_827.8, "extrapolated", doubtful=True),
+        _row("bound", 12.0, "lower-bound", doubtful=True),
+        _row("across-gap", 1_197.7, "interpolated", doubtful=True),
+        _row("interpolated", 21.0, "interpolated"),
         _row("dated", 19_000.0, "record-timestamp"),
     ]
     assert feeds.history_round(cluster, t_ms, rows, {})
-    for group, seconds in (("guessed", None), ("dated", 19_000.0)):
+    for group, seconds in (
+        ("guessed", None),
+        ("bound", None),
+        ("across-gap", None),
+        ("interpolated", 21.0),
+        ("dated", 19_000.0),
+    ):
         (point,) = history.read_series(cluster.pk, history.SERIES_GROUP, group, since_ms=t_ms - 1)
         assert point.last[:2] == (40, seconds)
