@@ -270,8 +270,7 @@ def _group_error(code: int, message: str | None, doing: str, address: str, group
         # The coordinator answers the same code for a group of another type, and says so in its message.
         if message and "not a share group" in message:
             return ShareGroupNotFound(
-                f"Group '{group_id}' is not a share group (it is a consumer or streams group): "
-                "open it from the group list instead.",
+                f"Group '{group_id}' exists on this cluster but is not a share group: open it from the group list.",
                 code=name,
             )
         return ShareGroupNotFound(

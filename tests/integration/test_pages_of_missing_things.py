@@ -61,6 +61,28 @@ def test_the_page_of_a_share_group_that_does_not_exist_offers_no_reset_and_no_de
     assert "Nothing to reset or delete: local has no share group by this id." in body
 
 
+def test_the_page_of_a_streams_group_that_does_not_exist_offers_no_reset_and_no_delete(admin, cluster, unique):
+    missing = unique("no-streams-group")
+    response = admin.get(reverse("streams_group_page", args=["local", missing]))
+    assert response.status_code == 404
+    body = _text(response)
+    for action in ("reset_form", "delete_offsets", "delete_group"):
+        assert reverse(action, args=["local", missing]) not in body, action
+    assert "Nothing to reset or delete: local has no streams group by this id." in body
+
+
+def test_a_consumer_group_opened_as_a_streams_group_links_to_its_own_page(
+    admin, cluster, topic_and_group, use_test_redis
+):
+    _, group = topic_and_group
+    assert collect(cluster).outcome == COLLECTED
+    response = admin.get(reverse("streams_group_page", args=["local", group]))
+    assert response.status_code == 404
+    body = _text(response)
+    assert "Nothing to reset or delete" in body
+    assert f'href="{reverse("group_page", args=["local", group])}">open its page</a>' in body
+
+
 def test_a_consumer_group_opened_as_a_share_group_links_to_its_own_page(
     admin, cluster, topic_and_group, use_test_redis
 ):
