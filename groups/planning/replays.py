@@ -148,6 +148,11 @@ def check_request(request: ReplayRequest) -> None:
         raise ReplayError(refusal)
     if not request.target_topic:
         raise ReplayError("Choose the target topic the records are copied into (it must exist on the cluster).")
+    if is_internal_topic(request.target_topic):
+        raise ReplayError(
+            f"'{request.target_topic}' is one of Kafka's internal topics, which only the brokers write: "
+            "choose an application topic as the target."
+        )
     if request.partitioning not in PARTITIONINGS:
         raise ReplayError(
             f"Partitioning '{request.partitioning}' is unknown: choose 'same' (same partition "

@@ -357,6 +357,13 @@ def test_internal_topics_are_not_offered_for_replay_and_their_replay_page_says_w
     assert page.status_code == 400 and why in page.content.decode() and "does not exist" not in page.content.decode()
     preview = _preview(client, internal, target, offsets="0:0-1")
     assert preview.status_code == 400 and why in preview.content.decode()
+    # Nor is one ever a target: only the brokers write there.
+    source, _ = topics
+    for into in (internal, "__share_group_state", "__transaction_state"):
+        preview = _preview(client, source, into, offsets="0:0-1", partitioning="key-hash")
+        body = html.unescape(preview.content.decode())
+        assert preview.status_code == 400 and f"'{into}' is one of Kafka's internal topics, which only" in body
+        assert 'name="token"' not in body
     assert not Operation.objects.exists()
     # Without JavaScript the topic page links to the replay form itself, but never to a refusal.
     for topic, linked in ((internal, False), (target, True)):
