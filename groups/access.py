@@ -23,7 +23,7 @@ ROLE_NEEDED = {action: next(role for role, actions in ROLES.items() if action in
 _ON_GROUP = {
     "view": "view group '{group}'",
     "reset": "reset offsets of group '{group}'",
-    "delete": "delete group '{group}'",
+    "delete": "delete group '{group}' or its offsets",
     "approve": "approve operations on group '{group}'",
     "alert": "manage alert rules for groups '{group}'",
 }
@@ -32,7 +32,7 @@ _WITHOUT_GROUP = {
     "reset": "reset offsets",
     "replay": "replay records",
     "alert": "manage alert rules",
-    "delete": "delete groups",
+    "delete": "delete groups or their offsets",
     "approve": "approve operations",
     "audit": "review the audit log",
     "admin": "administer the console",

@@ -129,7 +129,12 @@ def test_require_allows_silently(make_user, prod):
 @pytest.mark.parametrize(
     ("action", "cluster", "group", "message"),
     [
-        ("delete", True, "g", "You may not delete group 'g' on cluster 'prod': ask an admin for the Admin role on it."),
+        (
+            "delete",
+            True,
+            "g",
+            "You may not delete group 'g' or its offsets on cluster 'prod': ask an admin for the Admin role on it.",
+        ),
         (
             "view",
             True,
