@@ -175,7 +175,7 @@ def delete_group_preview(request: HttpRequest, cluster: str, group: str):
         "group": description.group_id,
         "state": description.state,
         "members": len(description.members),
-        "blocked_reason": lifecycle.active_group_message(description) if description.is_active else None,
+        "blocked_reason": lifecycle.active_group_message(description, deleting=True) if description.is_active else None,
         "request_url": reverse("api:api_delete_group", args=[cluster_row.name, group]),
     }
 
@@ -190,7 +190,7 @@ def delete_group(request: HttpRequest, cluster: str, group: str, body: action_sc
     cluster_row = get_cluster(request, cluster, "delete", group)
     description = resets.group_to_delete(cluster_row, group)
     if description.is_active:
-        raise ApiError(409, "GROUP_ACTIVE", lifecycle.active_group_message(description))
+        raise ApiError(409, "GROUP_ACTIVE", lifecycle.active_group_message(description, deleting=True))
     operation = resets.request_group_deletion(request, cluster_row, group, _reason(body.reason), via=VIA)
     return Status(201, operation_json(operation))
 

@@ -116,17 +116,28 @@ def dispatch_operation(operation: Operation) -> None:
                 )
 
 
-def active_group_message(group: GroupDescription) -> str:
-    """Why an active group's offsets cannot be changed nor the group deleted: its state and who is in it.
+def members_counted(count: int) -> str:
+    """ "1 member", "2 members": refusals quote the count."""
+    return f"{count} member{'' if count == 1 else 's'}"
+
+
+def active_group_message(group: GroupDescription, *, deleting: bool = False) -> str:
+    """Why an active group's offsets cannot be changed (or, `deleting`, the group deleted): its state and
+    who is in it.
 
     The common part of every such refusal (preview, worker, approval review); each place adds
     what its reader should do next.
     """
     clients = ", ".join(sorted({m.client_id for m in group.members})) or "none listed"
     kind = "Streams group" if group.type == "streams" else "Group"
+    rule = (
+        "Kafka deletes only a group without members."
+        if deleting
+        else "Kafka only accepts new offsets for an inactive group."
+    )
     return (
-        f"{kind} '{group.group_id}' is {group.state} with {len(group.members)} member(s) (client ids: {clients}): "
-        "Kafka only accepts new offsets for an inactive group, and deletes only a group without members."
+        f"{kind} '{group.group_id}' is {group.state} with {members_counted(len(group.members))} "
+        f"(client ids: {clients}): {rule}"
     )
 
 
@@ -170,6 +181,7 @@ class Review:
     group: GroupDescription | None = None
     checks: tuple[Any, ...] = ()
     error: str = ""
+    deleting: bool = False  # the request deletes the group (else it changes offsets)
 
     @property
     def moved(self) -> list[Any]:
@@ -189,7 +201,8 @@ class Review:
             )
         if self.group is not None and self.group.is_active:
             return (
-                f"{active_group_message(self.group)} As the group stands now, a worker would refuse. "
+                f"{active_group_message(self.group, deleting=self.deleting)} As the group stands now, a worker "
+                "would refuse. "
                 "Approve once its consumers are stopped, or reject it."
             )
         moved = len(self.moved)

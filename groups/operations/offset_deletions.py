@@ -28,7 +28,7 @@ from groups.kafka import (
 from groups.kafka.consumer_groups import ConsumerGroupClient
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
-from groups.operations.lifecycle import Review
+from groups.operations.lifecycle import Review, members_counted
 from groups.planning import deletions as planning
 from groups.planning import resets as scopes
 
@@ -61,16 +61,16 @@ class Situation:
         group = self.group
         if group.members and self.protocol_type == "streams":
             return (
-                f"Streams group '{group.group_id}' is {group.state} with {len(group.members)} member(s): "
+                f"Streams group '{group.group_id}' is {group.state} with {members_counted(len(group.members))}: "
                 "Kafka refuses to delete the offsets of the topics its topology reads while it has members, and the "
                 "console changes a streams group only while it has none. Stop every instance of its Kafka Streams "
                 "application first."
             )
         if self.group.members and self.protocol_type not in ("", "consumer"):
             return (
-                f"Group '{self.group.group_id}' has {len(self.group.members)} member(s) and is not a consumer group "
-                f"(protocol type {self.protocol_type}): Kafka deletes its offsets only once it is empty. "
-                "Stop its members first."
+                f"Group '{self.group.group_id}' has {members_counted(len(self.group.members))} and is not a "
+                f"consumer group (protocol type {self.protocol_type}): Kafka deletes its offsets only once it is "
+                "empty. Stop its members first."
             )
         return None
 

@@ -331,8 +331,10 @@ class _GroupRun(lifecycle.Run):
 
     def refuse_if_active(self, group: GroupDescription) -> None:
         if group.is_active:
+            deleting = self.operation.kind == Operation.Kind.DELETE_GROUP
             raise ConsoleError(
-                f"{active_group_message(group)} Nothing was written. {stop_members(group)}, then {self.again}.",
+                f"{active_group_message(group, deleting=deleting)} Nothing was written. {stop_members(group)}, "
+                f"then {self.again}.",
                 code="GROUP_ACTIVE",
             )
 
@@ -413,7 +415,8 @@ class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
     def review(cls, operation: Operation) -> Review:
         """The group as it stands now: a deletion can be approved only while it has no members."""
         try:
-            return Review(group=describe_group_to_change(client_for(operation.cluster), operation.group_id))
+            group = describe_group_to_change(client_for(operation.cluster), operation.group_id)
+            return Review(group=group, deleting=True)
         except ConsoleError as exc:
             return Review(error=exc.message)
 

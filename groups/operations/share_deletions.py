@@ -15,7 +15,7 @@ from django.conf import settings
 from groups.kafka import ClusterClient, ConsoleError, ShareGroupDescription, ShareGroupNotFound, share_client_for
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
-from groups.operations.lifecycle import Review
+from groups.operations.lifecycle import Review, members_counted
 
 
 def active_share_group_deletion_message(group: ShareGroupDescription) -> str:
@@ -23,7 +23,7 @@ def active_share_group_deletion_message(group: ShareGroupDescription) -> str:
     clients = ", ".join(sorted({m.client_id for m in group.members})) or "none listed"
     return (
         f"Deleting an active share group is refused: '{group.group_id}' is {group.state} with "
-        f"{len(group.members)} member(s) (client ids: {clients}), and Kafka deletes a share group only "
+        f"{members_counted(len(group.members))} (client ids: {clients}), and Kafka deletes a share group only "
         "while it has no members. Stop its share consumers (its state must be Empty), then try again."
     )
 

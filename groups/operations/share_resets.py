@@ -26,7 +26,7 @@ from groups.kafka import (
 )
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle, reset_steps
-from groups.operations.lifecycle import Review
+from groups.operations.lifecycle import Review, members_counted
 from groups.operations.plan_review import compare_plans
 from groups.planning import inputs
 from groups.planning import resets as planning
@@ -44,7 +44,7 @@ def active_share_group_message(group: ShareGroupDescription) -> str:
     clients = ", ".join(sorted({m.client_id for m in group.members})) or "none listed"
     return (
         f"Resetting an active share group is refused: '{group.group_id}' is {group.state} with "
-        f"{len(group.members)} member(s) (client ids: {clients}), and Kafka changes the start offsets "
+        f"{members_counted(len(group.members))} (client ids: {clients}), and Kafka changes the start offsets "
         "of a share group only while it has no members."
     )
 

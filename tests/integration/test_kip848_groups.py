@@ -215,7 +215,7 @@ def test_the_active_checks_see_the_true_state_and_refuse_a_reset(cluster, reconc
     assert (description.type, description.state, description.is_active) == ("consumer", "Reconciling", True)
     preview = resets.preview_reset(client, group, "to-earliest")
     assert preview.blocked_reason is not None
-    assert preview.blocked_reason.startswith(f"Group '{group}' is Reconciling with 2 member(s)")
+    assert preview.blocked_reason.startswith(f"Group '{group}' is Reconciling with 2 members")
 
 
 def test_a_settled_group_is_stable_with_every_member_at_its_target(viewer_client, cluster, kafka_bootstrap, unique):

@@ -275,7 +275,7 @@ def test_a_streams_group_with_live_members_is_refused_everywhere_with_nothing_ch
     )
     body = preview.content.decode()
     assert preview.status_code == 200 and 'name="token"' not in body
-    assert f"Streams group &#x27;{app}&#x27; is Stable with 1 member(s)" in body
+    assert f"Streams group &#x27;{app}&#x27; is Stable with 1 member" in body
     assert "Stop every instance of its Kafka Streams application, then preview again." in body
 
     planned = resets.preview_reset(client_for(cluster), app, "to-earliest")
@@ -293,7 +293,7 @@ def test_a_streams_group_with_live_members_is_refused_everywhere_with_nothing_ch
     lifecycle.execute(operation.pk)
     operation.refresh_from_db()
     assert operation.status == "failed"
-    assert operation.error.startswith(f"Streams group '{app}' is Stable with 1 member(s)")
+    assert operation.error.startswith(f"Streams group '{app}' is Stable with 1 member")
     assert "Nothing was written." in operation.error
 
     deletion = admin_client.post(reverse("delete_offsets_preview", args=["local", app]), {"topics": [source]})
@@ -361,7 +361,7 @@ def test_the_api_refuses_a_live_streams_group_and_tells_bad_input_as_the_pages_d
 
     preview = post(f"/api/clusters/local/reset-preview/{live}/", {"strategy": "to-earliest"}).json()
     assert preview["token"] is None and preview["state"] == "Stable" and preview["plan"]
-    assert preview["blocked_reason"].startswith(f"Streams group '{live}' is Stable with 1 member(s)")
+    assert preview["blocked_reason"].startswith(f"Streams group '{live}' is Stable with 1 member")
     doomed = api.get(f"/api/clusters/local/delete-group-preview/{live}/").json()
     assert doomed["blocked_reason"].startswith(f"Streams group '{live}' is Stable")
     refused = post(f"/api/clusters/local/delete-group/{live}/", {"reason": "retire"})
