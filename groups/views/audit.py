@@ -181,6 +181,21 @@ def audit_event(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# What a spreadsheet runs as a formula when a cell starts with it (OWASP's list): reasons, comments, errors
+# and group ids are typed by people, and Kafka allows a group id such as "=HYPERLINK(...)".
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value) -> object:
+    """A CSV cell a spreadsheet shows as the text it is: a leading ' before a formula's first character.
+    Numbers stay numbers; the JSON export keeps every value exactly as recorded."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -189,7 +204,7 @@ def _csv_chunks(events: QuerySet[AuditEvent]) -> Iterator[str]:
         row = audit.export_fields(event)
         # Topic names cannot hold ';' (Kafka allows letters, digits, '.', '_' and '-').
         row["topics"] = ";".join(row["topics"])
-        writer.writerow("" if row[name] is None else row[name] for name in EXPORT_COLUMNS)
+        writer.writerow(_cell(row[name]) for name in EXPORT_COLUMNS)
         if count % EXPORT_CHUNK == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -4,6 +4,7 @@ until asked for, outcomes coloured, and the cluster, group, topics and operation
 import csv
 import html
 import io
+import json
 import re
 from pathlib import Path
 
@@ -142,6 +143,18 @@ def test_sign_ins_are_left_out_until_one_click_shows_them(auditor, prod):
 
     assert exported({"actor": "alice"}) == [change.pk], "an export holds what the list shows"
     assert exported({"actor": "alice", "signins": "1"}) == [e.pk for e in reversed(sign_ins)] + [change.pk]
+
+
+def test_the_csv_export_never_hands_a_spreadsheet_a_formula_and_the_json_export_keeps_the_text(auditor, prod):
+    formula = '=HYPERLINK("http://evil.example/","click")'
+    event = audit.record(
+        "requested", actor="alice", cluster="prod", group_id="@sum(1)", reason=formula, outcome="pending"
+    )
+    response = auditor.get(reverse("audit_export_csv"), {"actor": "alice"})
+    (row,) = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert (row["id"], row["reason"], row["group"]) == (str(event.pk), "'" + formula, "'@sum(1)")
+    exported = json.loads(b"".join(auditor.get(reverse("audit_export_json"), {"actor": "alice"}).streaming_content))
+    assert [(e["reason"], e["group"]) for e in exported] == [(formula, "@sum(1)")]
 
 
 def test_outcomes_are_coloured(auditor, prod):
