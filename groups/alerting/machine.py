@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from groups.alerting.facts import GroupFacts
+from groups.chart_scales import duration_text
 
 
 class Phase(StrEnum):
@@ -63,11 +64,15 @@ class Tuning:
 
 @dataclass(frozen=True)
 class Verdict:
-    """How one round's figures stand: breaching (any condition), clear (every one), or neither."""
+    """How one round's figures stand: breaching (any condition), clear (every one), or neither.
+
+    `reasons` say what breaches; `held` what is back within the threshold but not yet clear of it
+    (the hysteresis band), which keeps a firing alert firing."""
 
     breaching: bool
     clear: bool
     reasons: tuple[str, ...] = ()
+    held: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -85,15 +90,6 @@ class Tracker:
 
 _BREACH, _CLEAR, _HOLD = "breach", "clear", "hold"
 _CAUSES_NAMED = 3  # partitions a status reason names; the alert's values list them all
-
-
-def duration_text(seconds: float) -> str:
-    """Seconds as an operator reads them: 45 s, 12 min, 3.5 h."""
-    if abs(seconds) < 120:
-        return f"{seconds:.0f} s"
-    if abs(seconds) < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _over(value: float | None, threshold: float, margin: float) -> str:
@@ -127,21 +123,38 @@ def _status_check(wanted: frozenset[str], facts: GroupFacts) -> tuple[str, str]:
 def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
     """Weigh one round's figures of a group against a rule's conditions."""
     margin = tuning.hysteresis
+    band = f"{margin:.0%} hysteresis"
     checks: list[tuple[str, str]] = []
     if conditions.statuses:
         checks.append(_status_check(conditions.statuses, facts))
     if conditions.lag_seconds_over is not None:
         threshold = conditions.lag_seconds_over
+        lag_s = duration_text(facts.lag_seconds or 0)
+        state = _over(facts.lag_seconds, threshold, margin)
         checks.append(
             (
-                _over(facts.lag_seconds, threshold, margin),
-                f"lag of {duration_text(facts.lag_seconds or 0)} is over {duration_text(threshold)}",
+                state,
+                "the lag in seconds cannot be told this round"
+                if facts.lag_seconds is None
+                else f"lag of {lag_s} is over {duration_text(threshold)}"
+                if state != _HOLD
+                else f"lag of {lag_s} is back to {duration_text(threshold)} or under, not yet to "
+                f"{duration_text(threshold * (1 - margin))} ({band})",
             )
         )
     if conditions.total_lag_over is not None:
         threshold = conditions.total_lag_over
+        state = _over(facts.lag, threshold, margin)
         checks.append(
-            (_over(facts.lag, threshold, margin), f"total lag of {facts.lag or 0:,} messages is over {threshold:,}")
+            (
+                state,
+                "the total lag cannot be told this round"
+                if facts.lag is None
+                else f"total lag of {facts.lag:,} messages is over {threshold:,}"
+                if state != _HOLD
+                else f"total lag of {facts.lag:,} messages is back to {threshold:,} or under, not yet to "
+                f"{threshold * (1 - margin):,.0f} ({band})",
+            )
         )
     if conditions.retention_margin_under_s is not None:
         threshold = conditions.retention_margin_under_s
@@ -150,6 +163,11 @@ def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
         state = _CLEAR if value is None else _under(value, threshold, margin)
         if value is not None and value <= 0:
             reason = "records were already lost to retention before the group read them"
+        elif state == _HOLD:
+            reason = (
+                f"retention margin of {duration_text(value or 0)} is back to {duration_text(threshold)} or over, "
+                f"not yet to {duration_text(threshold * (1 + margin))} ({band})"
+            )
         else:
             reason = f"retention margin of {duration_text(value or 0)} is under {duration_text(threshold)}"
         checks.append((state, reason))
@@ -160,6 +178,7 @@ def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
         breaching=_BREACH in states,
         clear=all(state == _CLEAR for state in states),
         reasons=tuple(reason for state, reason in checks if state == _BREACH),
+        held=tuple(reason for state, reason in checks if state == _HOLD),
     )
 
 

@@ -178,6 +178,9 @@ class _Round:
         values["phase"] = after.phase.value
         if verdict.breaching:
             values["summary"] = "; ".join(verdict.reasons)
+        elif after.phase == machine.Phase.FIRING and verdict.held:
+            # Neither breaching nor clear: say why it still fires, rather than the breach of an earlier round.
+            values["summary"] = "still firing: " + "; ".join(verdict.held)
         if fact is not None:
             # Pending and firing alerts keep their figures current for the alerts page.
             values["facts"] = fact.as_json()

@@ -6,7 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from groups import access, audit
-from groups.alerting.machine import Conditions, duration_text
+from groups.alerting.machine import Conditions
+from groups.chart_scales import duration_text
 from groups.models import AlertRule, Cluster
 
 # The fields a change is described by in the audit log, in the order a reader expects them.

@@ -214,7 +214,7 @@ def test_a_lag_in_seconds_that_cannot_be_told_neither_fires_nor_resolves():
 @pytest.mark.parametrize(
     ("margin", "breaching", "clear", "reason"),
     [
-        (1799, True, False, "retention margin of 30 min is under 30 min"),
+        (1799, True, False, "retention margin of 29m 59s is under 30m"),
         (1800, False, False, None),
         (1979, False, False, None),
         (1980, False, True, None),
@@ -226,6 +226,20 @@ def test_the_retention_margin_breaches_under_the_threshold_and_clears_above_the_
     verdict = judge(Conditions(retention_margin_under_s=1800), facts(retention_margin_s=margin), TUNING)
     assert (verdict.breaching, verdict.clear) == (breaching, clear)
     assert verdict.reasons == ((reason,) if reason else ())
+
+
+def test_a_value_in_the_hysteresis_band_says_why_it_is_not_clear_yet():
+    lag_s = judge(Conditions(lag_seconds_over=90), facts(lag_seconds=86.4), TUNING)
+    assert (lag_s.breaching, lag_s.clear, lag_s.reasons) == (False, False, ())
+    assert lag_s.held == ("lag of 1m 26s is back to 1m 30s or under, not yet to 1m 21s (10% hysteresis)",)
+    total = judge(Conditions(total_lag_over=1000), facts(lag=950), TUNING)
+    assert total.held == ("total lag of 950 messages is back to 1,000 or under, not yet to 900 (10% hysteresis)",)
+    margin = judge(Conditions(retention_margin_under_s=1800), facts(retention_margin_s=1900), TUNING)
+    assert margin.held == ("retention margin of 31m 40s is back to 30m or over, not yet to 33m (10% hysteresis)",)
+    unknown = judge(Conditions(lag_seconds_over=90), facts(lag_seconds=None), TUNING)
+    assert unknown.held == ("the lag in seconds cannot be told this round",)
+    breaching = judge(Conditions(lag_seconds_over=90), facts(lag_seconds=163.9), TUNING)
+    assert (breaching.reasons, breaching.held) == (("lag of 2m 44s is over 1m 30s",), ())
 
 
 def test_no_members_breaches_only_at_zero_members():
