@@ -252,14 +252,17 @@ class _Round:
 
         A share group's (`share`, its share-partitions) were read into `group.committed` as the positions
         its lag implies (groups.snapshot.share_positions); its rows show the broker's start offsets and lag, and
-        a partition has no single owner.
+        the share consumer assigned a partition as its owner, unless several are.
         """
         owners: dict[TP, rows.Owner] = {}
+        shared = {p.tp: p for p in share} if share is not None else None  # a share group's, by partition
+        held_by_several: set[TP] = set()  # share-partitions several share consumers are assigned: no one owner
         for m in group.members:
             member = rows.Owner(m.member_id, m.client_id, m.host, m.instance_id)  # one per member, not per partition
             for tp in m.assignment:
+                if shared is not None and tp in owners:
+                    held_by_several.add(tp)
                 owners[tp] = member
-        shared = {p.tp: p for p in share} if share is not None else None  # a share group's, by partition
         previous = rows.decode_window(self.carried.group_windows.get(group.group_id, ""))
         moves = [status.ConsoleMove(op, t) for op, t in self.facts.moves.get(group.group_id, ())]
         detail = rows.GroupDetailWriter()
@@ -402,7 +405,7 @@ class _Round:
                 lag,
                 figure.seconds,
                 str(judged.status),  # the value, without Enum's descriptor
-                owner if shared is None else None,
+                None if tp in held_by_several else owner,
                 reason,
                 judged.operation_id,
                 figure.method,

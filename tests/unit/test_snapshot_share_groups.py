@@ -1,6 +1,6 @@
 """A share group in the round's evaluation: judged on the position its lag implies (the log end minus the
 broker's lag) as a consumer group is on its committed offsets; its rows show the broker's start offsets
-and lag, its partitions without a single owner."""
+and lag, and the share consumer assigned each partition as its owner, none where several are."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def _carry(evaluated):
 
 def test_a_share_rows_partitions_carry_start_offsets_and_the_brokers_lag_and_other_rows_are_left_alone():
     member = Member("m-1", "reader", "/10.0.0.1", None, (TP("t", 0), TP("t", 1)))
-    share = GroupReading("s", "Stable", "share", (member,), {})
+    other = Member("m-2", "reader-2", "/10.0.0.2", None, (TP("t", 1),))  # shares t:1 with m-1
+    share = GroupReading("s", "Stable", "share", (member, other), {})
     classic = GroupReading("c", "Empty", "classic", (), {TP("t", 0): 2})
     offsets = {
         "s": (
@@ -56,7 +57,7 @@ def test_a_share_rows_partitions_carry_start_offsets_and_the_brokers_lag_and_oth
         for p in rows.decode_group_detail(row.detail)
     ]
     assert detail == [
-        ("t", 0, 5, 1, 9, 3, None, ""),
+        ("t", 0, 5, 1, 9, 3, rows.Owner("m-1", "reader", "/10.0.0.1", None), ""),
         ("t", 1, None, 0, 0, None, None, ""),
         ("u", 0, 2, 0, 6, 4, None, "NOT_COORDINATOR"),
     ]
