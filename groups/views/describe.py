@@ -36,6 +36,7 @@ _OPERATION_STEPS = {
     "succeeded": ("{}", "finished"),
     "failed": ("{}", "finished"),
     "denied": ("{}", "refused"),
+    "internal_topics_deleted": ("{}", "internal topics deleted"),
 }
 # Events of no operation.
 _ACTIONS = {
