@@ -66,7 +66,10 @@ def recheck(client: ClusterClient, operation: Operation) -> None:
 
 def delete_after(client: ClusterClient, operation: Operation, change: str) -> str:
     """After the group change (`change`, in words: "its offsets were reset"): delete the requested internal
-    topics, verify they are gone and record each topic's outcome. The error to report, or "" when all went."""
+    topics, verify they are gone and record each topic's outcome. The error to report, or "" when all went (or
+    the operation deletes none)."""
+    if not operation.internal_topics:
+        return ""
     names = [row["topic"] for row in operation.internal_topics]
     try:
         refused = delete_topics(client, names)
