@@ -204,6 +204,14 @@ def test_a_streams_reset_is_run_by_the_worker_read_back_by_kafka_streams_groups_
         reverse("reset_preview", args=["local", app]), {"strategy": "to-offset", "value": "3", "scope_mode": "all"}
     )
     assert preview.status_code == 200, preview.content.decode()[-2000:]
+    # The internal topics are listed with the warning about the state kept; an Operator may not delete them.
+    body = preview.content.decode()
+    assert set(re.findall(r'<tr data-topic="([^"]+)"', body)) == {
+        streams_groups["idle"]["repartition"],
+        streams_groups["idle"]["changelog"],
+    }
+    assert 'id="stale-state-warning"' in body and 'id="internal-topics-refused"' in body
+    assert 'name="delete_internal_topics"' not in body
     confirmed = operator_client.post(
         reverse("reset_confirm", args=["local", app]), {"token": _token(preview), "reason": "reprocess the tail"}
     )
