@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from django.template.loader import render_to_string
 
 from groups.planning.streams_topics import TopologyTopics, changed_since, is_internal_topic_name, plan_internal_topics
 
@@ -66,3 +69,17 @@ def test_a_change_of_the_topics_since_the_request_is_told_and_an_equal_list_is_n
     assert "no longer internal topics to delete: app-old-changelog" in told
     assert "new internal topics: app-b-changelog" in told
     assert "partition count changed: app-a-repartition" in told
+
+
+def test_an_operation_shows_which_internal_topics_went_and_why_the_others_did_not():
+    operation = SimpleNamespace(
+        is_final=True,
+        is_awaiting_approval=False,
+        internal_topics=[
+            {"topic": "app-a-repartition", "partitions": 2, "role": "repartition", "deleted": True, "error": ""},
+            {"topic": "app-b-changelog", "partitions": 2, "role": "changelog", "deleted": False, "error": "no ACL"},
+        ],
+    )
+    body = render_to_string("groups/_internal_topics_outcome.html", {"operation": operation})
+    assert '<td class="topic-outcome">deleted</td>' in body
+    assert "<strong>not deleted</strong>: no ACL" in body
