@@ -117,13 +117,16 @@ def record(
 ) -> AuditEvent:
     """Append one event, chained to the previous one. Operation fields fill in what is not given.
 
-    The event's topics are those of the plan's rows and `topics` (for an event about a topic without a plan).
+    The event's topics are those of the plan's rows, the internal topics the operation deletes, and `topics`
+    (for an event about a topic without a plan).
     """
     if operation is not None:
         cluster = cluster or operation.cluster.name
         group_id = group_id or operation.group_id
         reason = reason or operation.reason
         plan = operation.plan if plan is None else plan
+        # A streams group's internal topics that the operation deletes are among what each of its events is about.
+        topics = [*(topics or ()), *(row["topic"] for row in operation.internal_topics)]
     plan = plan or []
     with transaction.atomic():
         _wait_for_other_writers()

@@ -157,10 +157,19 @@ class ReasonForm(forms.Form):
     )
 
 
+# A streams group's reset or deletion may delete its application's internal topics too; off unless ticked.
+DELETE_INTERNAL_TOPICS = "Also delete the application's internal topics"
+
+
 class DeleteGroupForm(ReasonForm):
-    """A deletion cannot be undone, so the group's id is typed, as a deliberate act, before it is asked for."""
+    """A deletion cannot be undone, so the group's id is typed, as a deliberate act, before it is asked for.
+
+    For a streams group, `internal_topics_seen` carries the internal topics the page listed, so that the
+    deletion of exactly those is asked for (`internal_topics_text`)."""
 
     confirm_group = forms.CharField(max_length=255, strip=False, label="Type the group id to confirm")
+    delete_internal_topics = forms.BooleanField(required=False, label=DELETE_INTERNAL_TOPICS)
+    internal_topics_seen = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, group_id: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -181,6 +190,15 @@ class DeleteGroupForm(ReasonForm):
 
 class ConfirmForm(ReasonForm):
     token = forms.CharField(widget=forms.HiddenInput)
+
+
+class ResetConfirmForm(ConfirmForm):
+    delete_internal_topics = forms.BooleanField(required=False, label=DELETE_INTERNAL_TOPICS)
+
+
+def internal_topics_text(rows: list[dict]) -> str:
+    """Internal topics (rows of topic and partitions) as one line a page carries and compares: `a:2 b:1`."""
+    return " ".join(f"{row['topic']}:{row['partitions']}" for row in rows)
 
 
 class LoginForm(AuthenticationForm):

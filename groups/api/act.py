@@ -28,6 +28,7 @@ from groups.operations import approvals, lifecycle, offset_deletions, replays
 from groups.operations import resets as reset_operations
 from groups.operations.share_resets import SharePreview
 from groups.planning.replays import ReplayError
+from groups.planning.streams_topics import STALE_STATE_WARNING, InternalTopicsPlan
 from groups.views import offset_deletion, resets, share_deletion, share_resets
 from groups.views import replays as replay_views
 from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview
@@ -61,13 +62,23 @@ def _reason(reason: str) -> str:
     return _valid(ReasonForm({"reason": reason}))["reason"]
 
 
+def _internal_topics(topics: InternalTopicsPlan | None) -> dict | None:
+    """A streams group's internal topics as a preview answers them (None for other groups)."""
+    if topics is None:
+        return None
+    kept = [{"topic": topic.name, "why": topic.why} for topic in topics.kept]
+    return {"delete": topics.rows(), "kept": kept, "warning": STALE_STATE_WARNING}
+
+
 def _reset_preview(
     preview: reset_operations.Preview | SharePreview,
     token: str | None,
     request_url: str,
     first_records: dict | None = None,
 ) -> dict:
+    internal = preview.internal_topics if isinstance(preview, reset_operations.Preview) else None
     return {
+        "internal_topics": _internal_topics(internal),
         "first_records": first_records,
         "group": preview.group.group_id,
         "state": preview.group.state,
@@ -122,11 +133,19 @@ def reset_preview(request: HttpRequest, cluster: str, group: str, body: action_s
     response=answers(201, schemas.Operation, 409),
     url_name="api_reset_request",
 )
-def reset_request(request: HttpRequest, cluster: str, group: str, body: action_schemas.Confirm):
+def reset_request(request: HttpRequest, cluster: str, group: str, body: action_schemas.ResetConfirm):
     """Request the previewed reset (or undo); on a cluster that requires approval it awaits an approver."""
     cluster_row = get_cluster(request, cluster, "reset", group)
     signed = _signed(body.token, resets.TOKEN_SALT, cluster=cluster_row.name, group=group)
-    operation = resets.request_reset(request, cluster_row, group, signed, _reason(body.reason), via=VIA)
+    operation = resets.request_reset(
+        request,
+        cluster_row,
+        group,
+        signed,
+        _reason(body.reason),
+        via=VIA,
+        delete_internal_topics=body.delete_internal_topics,
+    )
     return Status(201, operation_json(operation))
 
 
@@ -177,6 +196,7 @@ def delete_group_preview(request: HttpRequest, cluster: str, group: str):
         "members": len(description.members),
         "blocked_reason": lifecycle.active_group_message(description, deleting=True) if description.is_active else None,
         "request_url": reverse("api:api_delete_group", args=[cluster_row.name, group]),
+        "internal_topics": _internal_topics(resets.internal_topics_to_delete(cluster_row, description)),
     }
 
 
@@ -185,13 +205,22 @@ def delete_group_preview(request: HttpRequest, cluster: str, group: str):
     response=answers(201, schemas.Operation, 409),
     url_name="api_delete_group",
 )
-def delete_group(request: HttpRequest, cluster: str, group: str, body: action_schemas.ReasonIn):
-    """Request the group's deletion (refused while it has active members, as the page refuses it)."""
+def delete_group(request: HttpRequest, cluster: str, group: str, body: action_schemas.GroupDeletionIn):
+    """Request the group's deletion (refused while it has active members, as the page refuses it); with
+    `delete_internal_topics`, a streams group's internal topics, as its preview lists them now, go after it."""
     cluster_row = get_cluster(request, cluster, "delete", group)
     description = resets.group_to_delete(cluster_row, group)
     if description.is_active:
         raise ApiError(409, "GROUP_ACTIVE", lifecycle.active_group_message(description, deleting=True))
-    operation = resets.request_group_deletion(request, cluster_row, group, _reason(body.reason), via=VIA)
+    topics = resets.internal_topics_to_delete(cluster_row, description) if body.delete_internal_topics else None
+    operation = resets.request_group_deletion(
+        request,
+        cluster_row,
+        group,
+        _reason(body.reason),
+        via=VIA,
+        delete_internal_topics=topics.rows() if topics else [],
+    )
     return Status(201, operation_json(operation))
 
 

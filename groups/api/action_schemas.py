@@ -92,6 +92,20 @@ class ReasonIn(Schema):
     reason: str
 
 
+_DELETE_INTERNAL_TOPICS = (
+    "A streams group's: also delete its application's internal topics that the preview listed, once the group "
+    "change succeeded (needs the right to delete the group)."
+)
+
+
+class ResetConfirm(Confirm):
+    delete_internal_topics: bool = Field(False, description=_DELETE_INTERNAL_TOPICS)
+
+
+class GroupDeletionIn(ReasonIn):
+    delete_internal_topics: bool = Field(False, description=_DELETE_INTERNAL_TOPICS)
+
+
 class CommentIn(Schema):
     comment: str = Field("", description="Required to reject; optional to approve.")
 
@@ -129,6 +143,25 @@ class FirstRecords(Schema):
     refused: str = Field("", description="The role that may see them, when the caller lacks it.")
 
 
+class InternalTopic(Schema):
+    topic: str
+    partitions: int
+    role: str = Field(description="repartition or changelog")
+
+
+class KeptTopic(Schema):
+    topic: str
+    why: str
+
+
+class InternalTopics(Schema):
+    """A streams group's internal topics, as kafka-streams-groups --delete-all-internal-topics picks them."""
+
+    delete: list[InternalTopic] = Field(description="What `delete_internal_topics` deletes with the group change.")
+    kept: list[KeptTopic] = Field(description="Other repartition and changelog topics of its topology, left alone.")
+    warning: str = Field(description="What a reset without deleting them leaves behind.")
+
+
 class ResetPreview(Schema):
     group: str
     state: str
@@ -141,6 +174,7 @@ class ResetPreview(Schema):
     blocked_reason: str | None = Field(description="Why this plan cannot be requested; then there is no token.")
     token: str | None
     request_url: str = Field(description="Where to send the token with a reason.")
+    internal_topics: InternalTopics | None = Field(None, description="A streams group's internal topics.")
 
 
 class DeletionRow(Schema):
@@ -166,6 +200,7 @@ class GroupDeletionPreview(Schema):
     members: int
     blocked_reason: str | None
     request_url: str
+    internal_topics: InternalTopics | None = Field(None, description="A streams group's internal topics.")
 
 
 class ShareStartOffset(Schema):

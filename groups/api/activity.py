@@ -55,6 +55,7 @@ def operation_json(operation: Operation) -> dict:
         "error": operation.error,
         "plan": operation.plan,
         "outcome": operation.outcome,
+        "internal_topics": operation.internal_topics,
         "page": reverse("operation_page", args=[operation.pk]),
     }
 

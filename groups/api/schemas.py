@@ -385,6 +385,10 @@ class Operation(Schema):
     error: str
     plan: list[dict[str, Any]] = Field(description="Per partition (a replay: per source range), absolute offsets.")
     outcome: list[dict[str, Any]] = Field(description="Per partition, what the worker found after applying.")
+    internal_topics: list[dict[str, Any]] = Field(
+        description="A streams group's internal topics it deletes (topic, partitions, role), and once run whether "
+        "each went (deleted, error)."
+    )
     page: str = Field(description="The operation's page in the console.")
 
 

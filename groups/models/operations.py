@@ -57,6 +57,12 @@ class Operation(models.Model):
     requested_via = models.CharField(max_length=20, default="web")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     outcome = models.JSONField(default=list, blank=True, help_text="Per partition: committed after, verified, error.")
+    internal_topics = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="A streams group's reset or deletion: the application's internal topics to delete after it "
+        "(topic, partitions), and once run whether each went (deleted, error).",
+    )
     error = models.TextField(blank=True, default="")
     undo_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by")
     created = models.DateTimeField(auto_now_add=True)

@@ -324,19 +324,19 @@ class Run:
             audit.record(status, actor="worker", operation=self.operation, plan=audit_plan, outcome=status, error=error)
         return True
 
-    def refusal(self) -> str | None:
+    def refusal(self, action: str = "") -> str | None:
         """Why the requester may no longer have this done, if a right was withdrawn while it waited.
 
-        Operations without a requester come from code that checked its caller itself (the CLI checks
-        its --as user); they are not checked again.
+        `action` is the right to check, the kind's own by default. Operations without a requester come
+        from code that checked its caller itself (the CLI checks its --as user); they are not checked again.
         """
         operation, requester = self.operation, self.operation.requester
+        action = action or self.action
         group_id = operation.group_id if self.on_group else None
-        if requester is None or access.allowed(requester, self.action, operation.cluster, group_id):
+        if requester is None or access.allowed(requester, action, operation.cluster, group_id):
             return None
         error = (
-            f"{access.refusal(self.action, operation.cluster, group_id, who=requester.get_username())} "
-            f"{self.refused_note}"
+            f"{access.refusal(action, operation.cluster, group_id, who=requester.get_username())} {self.refused_note}"
         )
         audit.record("denied", actor=requester.get_username(), operation=operation, outcome="denied", error=error)
         return error

@@ -20,12 +20,13 @@ from groups import browse, reading
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for, describe_group_to_change
 from groups.kafka.records import first_records
 from groups.models import Cluster, Operation
-from groups.operations import lifecycle, reset_steps
+from groups.operations import internal_topics, lifecycle, reset_steps
 from groups.operations.lifecycle import Review, active_group_message, stop_members
 from groups.operations.plan_review import compare_plans
 from groups.planning import deletions, inputs
 from groups.planning import resets as planning
 from groups.planning import streams as streams_scope
+from groups.planning.streams_topics import InternalTopicsPlan
 from groups.planning.time_text import format_time_ms
 
 STRATEGIES = {
@@ -51,6 +52,8 @@ class Preview:
     zone_assumed: bool = False
     # Kafka creates a group on its first commit, so a plan may give a group that does not exist its first offsets.
     group_exists: bool = True
+    # A streams group's internal topics, which the reset may delete too (None for other groups).
+    internal_topics: InternalTopicsPlan | None = None
 
     @property
     def blocked_reason(self) -> str | None:
@@ -177,7 +180,8 @@ def preview_reset(
         )
     if notes:
         plan = replace(plan, warnings=(*notes, *plan.warnings))
-    return Preview(group=group, plan=plan, zone_assumed=zone_assumed, group_exists=exists)
+    internal = internal_topics.preview_internal_topics(client, group) if exists else None
+    return Preview(group=group, plan=plan, zone_assumed=zone_assumed, group_exists=exists, internal_topics=internal)
 
 
 def first_records_after(
@@ -254,10 +258,13 @@ def request_operation(
     undo_of: Operation | None = None,
     source_ip: str | None = None,
     dispatch: bool = True,
+    delete_internal_topics: list[dict] | None = None,
 ) -> Operation:
     """Request a reset (or, with `kind` delete_group, a deletion) of the group; see `lifecycle.request`.
 
-    With dispatch=False the caller runs it itself through `run_operation` (the CLI does). Raises
+    `delete_internal_topics` are a streams group's internal topics (rows of `InternalTopicsPlan.rows`) to
+    delete once the group change succeeded. With dispatch=False the caller runs it itself through
+    `run_operation` (the CLI does). Raises
     `lifecycle.RequestRefused` without a reason, for a reset that would change nothing, and for an
     undo of an operation that cannot be undone (again).
     """
@@ -288,6 +295,7 @@ def request_operation(
             strategy_value=strategy_value,
             scope=scope,
             undo_of=undo_of,
+            internal_topics=delete_internal_topics or [],
         )
 
 
@@ -348,6 +356,13 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
 
     action = "reset"
 
+    def refusal(self, action: str = "") -> str | None:
+        # Deleting internal topics with the reset is a deletion: its requester must still hold that right too.
+        refused = super().refusal(action)
+        if refused is None and self.operation.internal_topics:
+            return super().refusal(internal_topics.ACTION)
+        return refused
+
     def execute_steps(self, client: ClusterClient) -> None:
         operation = self.operation
         group_id = operation.group_id
@@ -360,6 +375,7 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
                 "Nothing was written. Preview again to see the plan against the current offsets.",
                 code="OFFSETS_DRIFTED",
             )
+        internal_topics.recheck(client, operation)
         client.alter_offsets(group_id, {TP(r["topic"], r["partition"]): r["after"] for r in operation.plan})
         Operation.objects.filter(pk=operation.pk).update(heartbeat=timezone.now())
         outcome, wrong = reset_steps.read_back(operation.plan, client.committed_offsets([group_id])[group_id])
@@ -370,6 +386,10 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
                 error=f"Read-back after the commit does not match the plan for {', '.join(wrong)}: "
                 "another client committed in between. See the per-partition results.",
             )
+            return
+        not_deleted = internal_topics.delete_after(client, operation, "its offsets were reset as planned")
+        if not_deleted:
+            self.finish(Operation.Status.FAILED, outcome=outcome, error=not_deleted)
             return
         self.finish(Operation.Status.SUCCEEDED, outcome=outcome)
 
@@ -389,7 +409,10 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
             return Review(error=str(exc))
         except ConsoleError as exc:
             return Review(error=exc.message)
-        return Review(group=preview.group, checks=compare_plans(operation.plan, preview.plan.rows))
+        checks = compare_plans(operation.plan, preview.plan.rows)
+        return Review(
+            group=preview.group, checks=checks, error=internal_topics.review_note(operation, preview.internal_topics)
+        )
 
 
 class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
@@ -401,6 +424,7 @@ class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
     def execute_steps(self, client: ClusterClient) -> None:
         group_id = self.operation.group_id
         self.refuse_if_active(describe_group_to_change(client, group_id))
+        internal_topics.recheck(client, self.operation)
         client.delete_group(group_id)
         remaining = client.committed_offsets([group_id])[group_id]
         if remaining:
@@ -409,16 +433,20 @@ class DeletionRun(_GroupRun, kind=Operation.Kind.DELETE_GROUP):
                 error=f"Kafka accepted the deletion but the group still has offsets on {len(remaining)} partition(s).",
             )
             return
-        self.finish(Operation.Status.SUCCEEDED)
+        not_deleted = internal_topics.delete_after(client, self.operation, "the group was deleted")
+        self.finish(Operation.Status.FAILED if not_deleted else Operation.Status.SUCCEEDED, error=not_deleted)
 
     @classmethod
     def review(cls, operation: Operation) -> Review:
-        """The group as it stands now: a deletion can be approved only while it has no members."""
+        """The group as it stands now: a deletion can be approved only while it has no members (and its internal
+        topics to delete are still those requested)."""
         try:
-            group = describe_group_to_change(client_for(operation.cluster), operation.group_id)
-            return Review(group=group, deleting=True)
+            client = client_for(operation.cluster)
+            group = describe_group_to_change(client, operation.group_id)
+            topics_now = internal_topics.preview_internal_topics(client, group) if operation.internal_topics else None
         except ConsoleError as exc:
             return Review(error=exc.message)
+        return Review(group=group, error=internal_topics.review_note(operation, topics_now), deleting=True)
 
 
 def reap_stale_operations(stale_after: timedelta | None = None) -> list[int]:

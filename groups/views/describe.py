@@ -21,6 +21,8 @@ SIGN_IN_ACTIONS = ("login", "login_failed", "logout")
 # is the whole story of its event, so more of it is kept.
 VALUE_SHOWN = 60
 REFUSAL_SHOWN = 200
+# Internal topic names repeat their application's id, so a few of them take more room.
+TOPICS_SHOWN = 160
 
 # An operation's events: how the request is named in each ("{}" is the operation), and the step it records.
 _OPERATION_STEPS = {
@@ -36,6 +38,7 @@ _OPERATION_STEPS = {
     "succeeded": ("{}", "finished"),
     "failed": ("{}", "finished"),
     "denied": ("{}", "refused"),
+    "internal_topics_deleted": ("{}", "internal topics deleted"),
 }
 # Events of no operation.
 _ACTIONS = {
@@ -91,7 +94,16 @@ def operation_summary(operation: Operation) -> str:
 
 
 def operation_scope(operation: Operation) -> str:
-    """Over what the operation acts: topics and partitions of a reset, a replay's partitions and range."""
+    """Over what the operation acts: topics and partitions of a reset, a replay's partitions and range; and the
+    internal topics a streams group's reset or deletion deletes."""
+    scope = _scope(operation)
+    if not operation.internal_topics:
+        return scope
+    names = ", ".join(row["topic"] for row in operation.internal_topics)
+    return f"{scope}; then deletes internal topics {_cut(names, TOPICS_SHOWN)}"
+
+
+def _scope(operation: Operation) -> str:
     if operation.kind in (Operation.Kind.DELETE_GROUP, Operation.Kind.SHARE_DELETE):
         return "the whole group"
     if operation.kind == Operation.Kind.REPLAY:

@@ -10,11 +10,20 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from groups import access, audit, reading
-from groups.forms import VALUE_HINTS, ConfirmForm, DeleteGroupForm, ResetForm
+from groups.forms import (
+    DELETE_INTERNAL_TOPICS,
+    VALUE_HINTS,
+    ConfirmForm,
+    DeleteGroupForm,
+    ResetConfirmForm,
+    ResetForm,
+    internal_topics_text,
+)
 from groups.kafka import ConsoleError, GroupDescription, client_for, describe_group_to_change
 from groups.models import Cluster, Operation
-from groups.operations import lifecycle, resets, share_resets
+from groups.operations import internal_topics, lifecycle, resets, share_resets
 from groups.planning import resets as planning
+from groups.planning.streams_topics import STALE_STATE_WARNING, InternalTopic, InternalTopicsPlan
 from groups.views.common import (
     PREVIEW_EXPIRED,
     get_cluster,
@@ -60,8 +69,31 @@ def preview_token(
             "zone_assumed": preview.zone_assumed,
             "plan": resets.plan_rows(preview.plan),
             "warnings": list(preview.plan.warnings),
+            "internal_topics": internal_topic_rows(preview),
         },
     )
+
+
+def internal_topic_rows(preview: resets.Preview | share_resets.SharePreview) -> list[dict]:
+    """The internal topics a streams group's reset may delete too, as a token and an operation keep them."""
+    planned = preview.internal_topics if isinstance(preview, resets.Preview) else None
+    return planned.rows() if planned else []
+
+
+def topics_context(topics: InternalTopicsPlan | None) -> dict:
+    """What `_internal_topics_choice.html` shows of a streams group's internal topics, besides who may delete them."""
+    return {
+        "internal_topics": topics,
+        "stale_state_warning": STALE_STATE_WARNING,
+        "topics_label": DELETE_INTERNAL_TOPICS,
+    }
+
+
+def stored_internal_topics(group: str, rows: list[dict]) -> InternalTopicsPlan | None:
+    """The internal topics a token kept, to be listed again (without the topics left alone, which it does not keep)."""
+    if not rows:
+        return None
+    return InternalTopicsPlan(group, tuple(InternalTopic(r["topic"], r["partitions"], r["role"]) for r in rows), ())
 
 
 def previewed(
@@ -82,6 +114,7 @@ def previewed(
         "zone_assumed": preview.zone_assumed,
         "blocked_reason": preview.blocked_reason,
         "confirm": ConfirmForm(initial={"token": token}) if token else None,
+        **topics_context(preview.internal_topics if isinstance(preview, resets.Preview) else None),
     }
 
 
@@ -94,6 +127,7 @@ def previewed_again(signed: dict, confirm: ConfirmForm) -> dict:
         "rows": with_outcome(plan),
         "zone_assumed": signed["zone_assumed"],
         "confirm": confirm,
+        **topics_context(stored_internal_topics(signed["group"], signed.get("internal_topics", []))),
     }
 
 
@@ -105,6 +139,11 @@ def _context(cluster: Cluster, group: str, **extra) -> dict:
         "recent_operations": recent_operations(cluster, group),
         **extra,
     }
+
+
+def _may_delete_topics(request: HttpRequest, cluster: Cluster, group: str) -> dict:
+    # Deleting internal topics is a deletion: only whoever may delete the group is offered it.
+    return {"may_delete_topics": access.allowed(request.user, internal_topics.ACTION, cluster, group)}
 
 
 def _page(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
@@ -127,7 +166,7 @@ def preview_group_reset(cluster: Cluster, group: str, fields: dict, undo_of: Ope
 def _preview_page(
     request: HttpRequest, cluster: Cluster, group: str, form: ResetForm, fields: dict, undo_of: Operation | None = None
 ) -> HttpResponse:
-    context = _context(cluster, group, form=form, undo_of=undo_of)
+    context = _context(cluster, group, form=form, undo_of=undo_of, **_may_delete_topics(request, cluster, group))
     # The refusal is shown in the form (htmx would not swap a 403 in: Preview would seem dead).
     try:
         require_source_group(request, cluster, fields)
@@ -166,9 +205,21 @@ def first_records(request: HttpRequest, cluster: Cluster, group: str, plan: plan
 
 
 def request_reset(
-    request: HttpRequest, cluster: Cluster, group: str, signed: dict, reason: str, *, via: str
+    request: HttpRequest,
+    cluster: Cluster,
+    group: str,
+    signed: dict,
+    reason: str,
+    *,
+    via: str,
+    delete_internal_topics: bool = False,
 ) -> Operation:
-    """The reset operation a confirmed preview token (`load_preview`) asks for, requested by the signed-in user."""
+    """The reset operation a confirmed preview token (`load_preview`) asks for, requested by the signed-in user;
+    with `delete_internal_topics`, also deleting the streams group's internal topics the preview listed (a
+    deletion: PermissionDenied unless the user may delete the group)."""
+    topics = signed.get("internal_topics", []) if delete_internal_topics else []
+    if topics:
+        access.require(request, internal_topics.ACTION, cluster, group)
     return resets.request_operation(
         cluster=cluster,
         group_id=group,
@@ -183,6 +234,7 @@ def request_reset(
         scope=signed["scope"],
         undo_of=get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None,
         source_ip=audit.source_ip(request),
+        delete_internal_topics=topics,
     )
 
 
@@ -224,13 +276,28 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
             status=400,
         )
     undo_of = get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None
-    confirm = ConfirmForm(request.POST)
+    confirm = ResetConfirmForm(request.POST)
     if not confirm.is_valid():
         form = ResetForm.for_request(signed["strategy"], signed["value"], signed["scope"])
-        context = _context(cluster_row, group, undo_of=undo_of, form=form, **previewed_again(signed, confirm))
+        context = _context(
+            cluster_row,
+            group,
+            undo_of=undo_of,
+            form=form,
+            **previewed_again(signed, confirm),
+            **_may_delete_topics(request, cluster_row, group),
+        )
         return render(request, "groups/reset.html", context, status=400)
     try:
-        operation = request_reset(request, cluster_row, group, signed, confirm.cleaned_data["reason"], via="web")
+        operation = request_reset(
+            request,
+            cluster_row,
+            group,
+            signed,
+            confirm.cleaned_data["reason"],
+            via="web",
+            delete_internal_topics=confirm.cleaned_data["delete_internal_topics"],
+        )
     except lifecycle.RequestRefused as refused:
         context = _context(cluster_row, group, undo_of=undo_of, form=ResetForm(), error=str(refused))
         return render(request, "groups/reset.html", context, status=409)
@@ -249,7 +316,17 @@ def group_to_delete(cluster: Cluster, group: str) -> GroupDescription:
     return description
 
 
-def request_group_deletion(request: HttpRequest, cluster: Cluster, group: str, reason: str, *, via: str) -> Operation:
+def request_group_deletion(
+    request: HttpRequest,
+    cluster: Cluster,
+    group: str,
+    reason: str,
+    *,
+    via: str,
+    delete_internal_topics: list[dict] | None = None,
+) -> Operation:
+    """The group's deletion, requested by the signed-in user; with `delete_internal_topics` (rows of
+    `InternalTopicsPlan.rows`), a streams group's internal topics are deleted after it."""
     return resets.request_operation(
         cluster=cluster,
         group_id=group,
@@ -260,20 +337,36 @@ def request_group_deletion(request: HttpRequest, cluster: Cluster, group: str, r
         requester=request.user,
         via=via,
         source_ip=audit.source_ip(request),
+        delete_internal_topics=delete_internal_topics,
     )
+
+
+def internal_topics_to_delete(cluster: Cluster, group: GroupDescription) -> InternalTopicsPlan | None:
+    """A streams group's internal topics that its deletion may delete too; None for other groups, and for an
+    active group, which cannot be deleted anyway."""
+    return None if group.is_active else internal_topics.preview_internal_topics(client_for(cluster), group)
+
+
+TOPICS_CHANGED = (
+    "The application's internal topics changed since this page was shown, so nothing was requested. "
+    "Check the topics listed now, and confirm again."
+)
 
 
 @require_http_methods(["GET", "POST"])
 def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, "delete", group)
-    form = DeleteGroupForm(request.POST if request.method == "POST" else None, group_id=group)
-    context = {"cluster": cluster_row, "group_id": group, "form": form}
+    data = request.POST if request.method == "POST" else None
+    context: dict = {"cluster": cluster_row, "group_id": group, "form": DeleteGroupForm(data, group_id=group)}
     try:
         description = group_to_delete(cluster_row, group)
+        topics = internal_topics_to_delete(cluster_row, description)
     except ConsoleError as error:
         status = 404 if error.not_found else 503
         return render(request, "groups/delete_group.html", {**context, "error": error.message}, status=status)
-    context["group"] = description
+    seen = internal_topics_text(topics.rows()) if topics else ""
+    form = DeleteGroupForm(data, group_id=group, initial={"internal_topics_seen": seen})
+    context.update(group=description, form=form, **topics_context(topics))
     if request.method == "GET":
         return render(request, "groups/delete_group.html", context)
     # Checked here as well as by the worker, so an active group gets no operation at all.
@@ -281,5 +374,12 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
         return render(request, "groups/delete_group.html", context, status=409)
     if not form.is_valid():
         return render(request, "groups/delete_group.html", context, status=400)
-    operation = request_group_deletion(request, cluster_row, group, form.cleaned_data["reason"], via="web")
+    rows = topics.rows() if topics and form.cleaned_data["delete_internal_topics"] else []
+    if rows and form.cleaned_data["internal_topics_seen"] != seen:
+        # Shown again with the topics as they are now, which the next confirmation carries.
+        context["form"] = DeleteGroupForm(initial={**form.cleaned_data, "internal_topics_seen": seen}, group_id=group)
+        return render(request, "groups/delete_group.html", {**context, "topics_changed": TOPICS_CHANGED}, status=409)
+    operation = request_group_deletion(
+        request, cluster_row, group, form.cleaned_data["reason"], via="web", delete_internal_topics=rows
+    )
     return redirect("operation_page", pk=operation.pk)

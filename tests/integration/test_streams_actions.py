@@ -4,7 +4,8 @@ consumer-group paths, against the real broker and Apache Kafka's own `kafka-stre
 Previews must equal `kafka-streams-groups --reset-offsets ... --dry-run`; a reset run by the real worker
 is read back by the tool and undone; a streams group with live members is refused with nothing changed (at
 preview, by the worker, by an approver, by the API); offset and group deletions leave what the tool's
-`--delete-offsets` and `--delete` leave. The tool's
+`--delete-offsets` and `--delete` leave, and a deletion or a reset with the application's internal topics
+deletes the topics the tool's `--delete-all-internal-topics` deletes on a twin application. The tool's
 `--describe --offsets` lists only the partitions of members' tasks, so it shows nothing for the Empty
 group a reset needs: the tool reads committed offsets back with `--reset-offsets --to-current --dry-run`.
 """
@@ -60,6 +61,13 @@ def _state(bootstrap: str, group: str) -> str:
         return "missing"
 
 
+def _topics(bootstrap: str) -> set[str]:
+    """The cluster's topics as `kafka-topics --list` shows them."""
+    listed = run_tool("topics", ["--list"], bootstrap)
+    assert listed.returncode == 0, listed.stderr[-2000:]
+    return set(listed.stdout.split())
+
+
 def _token(response) -> str:
     match = re.search(r'name="token" value="([^"]+)"', response.content.decode())
     assert match, response.content.decode()[-3000:]
@@ -68,21 +76,28 @@ def _token(response) -> str:
 
 @pytest.fixture(scope="module")
 def streams_groups(kafka_bootstrap):
-    """Three word-count applications, each its own streams group, that read every record of their 2-partition
-    source topic (records two hours, then one hour old: 6 and 4 per partition) and committed them: `idle` and
-    `doomed` then stopped (Empty; `idle`'s partition 0 lost its first 2 records to retention since), `live` runs
-    until the module ends."""
+    """Four word-count applications, each its own streams group, that read every record of their 2-partition
+    source topic (records two hours, then one hour old: 6 and 4 per partition) and committed them: `idle`,
+    `doomed` and `twin` (doomed's twin, for the tool) then stopped (Empty; `idle`'s partition 0 lost its first 2
+    records to retention since), `live` runs until the module ends. Each has internal topics `repartition` and
+    `changelog`."""
     b = kafka_bootstrap
     now_ms = int(time.time() * 1000)
     groups, apps = {}, {}
-    for name in ("idle", "live", "doomed"):
+    for name in ("idle", "live", "doomed", "twin"):
         suffix = uuid.uuid4().hex[:8]
         source, sink, app = f"lines-{name}-{suffix}", f"counts-{name}-{suffix}", f"streams-{name}-{suffix}"
         kt.create_topic(b, source, 2)
         kt.create_topic(b, sink, 1)
         kt.produce(b, source, {0: 3, 1: 3}, timestamp_ms=now_ms - 2 * HOUR_MS)
         kt.produce(b, source, {0: 2, 1: 2}, timestamp_ms=now_ms - HOUR_MS)
-        groups[name] = {"app": app, "source": source, "repartition": f"{app}-words-repartition"}
+        groups[name] = {
+            "app": app,
+            "source": source,
+            "sink": sink,
+            "repartition": f"{app}-words-repartition",
+            "changelog": f"{app}-word-counts-changelog",
+        }
         apps[name] = WordCount(b, app, source, sink)
     try:
         for name, group in groups.items():
@@ -96,7 +111,7 @@ def streams_groups(kafka_bootstrap):
                 kt.wait_for(settled, timeout=120, interval=1, what=f"streams group {name} to commit every record")
             except AssertionError:
                 raise AssertionError(apps[name].output()[-3000:]) from None
-        for name in ("idle", "doomed"):
+        for name in ("idle", "doomed", "twin"):
             apps[name].stop()
             kt.wait_for(lambda n=name: _state(b, groups[n]["app"]) == "Empty", timeout=60, what=f"{name} to be Empty")
         kt.delete_records(b, groups["idle"]["source"], 0, before=2)
@@ -189,6 +204,14 @@ def test_a_streams_reset_is_run_by_the_worker_read_back_by_kafka_streams_groups_
         reverse("reset_preview", args=["local", app]), {"strategy": "to-offset", "value": "3", "scope_mode": "all"}
     )
     assert preview.status_code == 200, preview.content.decode()[-2000:]
+    # The internal topics are listed with the warning about the state kept; an Operator may not delete them.
+    body = preview.content.decode()
+    assert set(re.findall(r'<tr data-topic="([^"]+)"', body)) == {
+        streams_groups["idle"]["repartition"],
+        streams_groups["idle"]["changelog"],
+    }
+    assert 'id="stale-state-warning"' in body and 'id="internal-topics-refused"' in body
+    assert 'name="delete_internal_topics"' not in body
     confirmed = operator_client.post(
         reverse("reset_confirm", args=["local", app]), {"token": _token(preview), "reason": "reprocess the tail"}
     )
@@ -280,6 +303,8 @@ def test_a_streams_group_with_live_members_is_refused_everywhere_with_nothing_ch
 
     planned = resets.preview_reset(client_for(cluster), app, "to-earliest")
     assert planned.blocked_reason and planned.plan.rows
+    internal = {streams_groups["live"]["repartition"], streams_groups["live"]["changelog"]}
+    assert planned.internal_topics is not None and set(planned.internal_topics.names) == internal
     operation = resets.request_operation(
         cluster=cluster,
         group_id=app,
@@ -289,12 +314,15 @@ def test_a_streams_group_with_live_members_is_refused_everywhere_with_nothing_ch
         actor="tester",
         strategy="to-earliest",
         dispatch=False,
+        delete_internal_topics=planned.internal_topics.rows(),
     )
     lifecycle.execute(operation.pk)
     operation.refresh_from_db()
     assert operation.status == "failed"
     assert operation.error.startswith(f"Streams group '{app}' is Stable with 1 member")
     assert "Nothing was written." in operation.error
+    assert not any("deleted" in row for row in operation.internal_topics)
+    assert internal <= _topics(kafka_bootstrap)
 
     deletion = admin_client.post(reverse("delete_offsets_preview", args=["local", app]), {"topics": [source]})
     body = deletion.content.decode()
@@ -333,18 +361,40 @@ def test_offset_and_group_deletions_leave_what_kafka_streams_groups_leaves(
     assert {tp.topic for tp in committed} == {repartition}
     assert _tool_committed(kafka_bootstrap, app) == {}
 
+    # The page lists the internal topics the deletion may delete too; the tool deletes the same on the twin.
     form = admin_client.get(reverse("delete_group", args=["local", app])).content.decode()
-    assert 'id="delete-form"' in form and 'id="internal-topics-kept"' in form
+    assert 'id="delete-form"' in form and 'id="delete-internal-topics"' in form
+    assert 'id="delete-internal-topics" checked' not in form
+    listed = set(re.findall(r'<tr data-topic="([^"]+)"', form))
+    assert listed == {repartition, streams_groups["doomed"]["changelog"]}
+    twin = streams_groups["twin"]["app"]
+    before = _topics(kafka_bootstrap)
+    tool = run_tool("streams-groups", ["--delete", "--group", twin, "--delete-all-internal-topics"], kafka_bootstrap)
+    tool_deleted = before - _topics(kafka_bootstrap)
+    assert {topic.replace(twin, app, 1) for topic in tool_deleted} == listed, tool.stdout + tool.stderr
+
+    seen = re.search(r'name="internal_topics_seen" value="([^"]*)"', form)
+    assert seen, form[-3000:]
     response = admin_client.post(
-        reverse("delete_group", args=["local", app]), {"reason": "retired", "confirm_group": app}
+        reverse("delete_group", args=["local", app]),
+        {"reason": "retired", "confirm_group": app, "delete_internal_topics": "on", "internal_topics_seen": seen[1]},
     )
     assert response.status_code == 302
     deletion = wait_final(Operation.objects.get(group_id=app, kind=Operation.Kind.DELETE_GROUP))
     assert deletion.status == "succeeded", deletion.error
+    left = _topics(kafka_bootstrap)
+    assert not listed & left
+    assert {source, streams_groups["doomed"]["sink"]} <= left
+    assert {row["topic"] for row in deletion.internal_topics if row["deleted"]} == listed
+    event = AuditEvent.objects.get(operation=deletion, action="internal_topics_deleted")
+    assert event.outcome == "succeeded" and set(event.topics) == listed
+    assert set(AuditEvent.objects.get(operation=deletion, action="requested").topics) == listed
+    page = admin_client.get(reverse("operation_page", args=[deletion.pk])).content.decode()
+    assert page.count('<td class="topic-outcome">deleted</td>') == 2
     assert _state(kafka_bootstrap, app) == "missing"
     assert client_for(cluster).committed_offsets([app])[app] == {}
-    listed = run_tool("streams-groups", ["--list"], kafka_bootstrap)
-    assert app not in listed.stdout.split()
+    groups_listed = run_tool("streams-groups", ["--list"], kafka_bootstrap)
+    assert app not in groups_listed.stdout.split()
     again = run_tool("streams-groups", ["--delete", "--group", app], kafka_bootstrap)
     assert f"Group '{app}' does not exist or is not a streams group." in again.stdout
 
@@ -403,3 +453,31 @@ def test_a_reset_from_a_file_plans_what_the_tools_from_file_plans(cluster, kafka
     preview = resets.preview_reset(client_for(cluster), app, "from-file", csv)
     planned = {(row.topic, row.partition): row.after for row in preview.plan.rows}
     assert planned == _tool_offsets(kafka_bootstrap, app, "--from-file", str(path)) == {(source, 0): 2, (source, 1): 4}
+
+
+def test_an_api_reset_that_deletes_the_internal_topics_deletes_those_its_preview_listed(
+    celery_worker, cluster, kafka_bootstrap, streams_groups, make_user
+):
+    idle = streams_groups["idle"]
+    app = idle["app"]
+    api = Client(headers={"Authorization": f"Token {ApiToken.issue(make_user('streams-topics-admin', 'Admin'))}"})
+    preview = api.post(
+        f"/api/clusters/local/reset-preview/{app}/", {"strategy": "to-earliest"}, content_type="application/json"
+    ).json()
+    internal = preview["internal_topics"]
+    assert {row["topic"] for row in internal["delete"]} == {idle["repartition"], idle["changelog"]}
+    assert "counts it twice" in internal["warning"]
+    answer = api.post(
+        preview["request_url"],
+        {"token": preview["token"], "reason": "reprocess from scratch", "delete_internal_topics": True},
+        content_type="application/json",
+    )
+    assert answer.status_code == 201, answer.json()
+    operation = wait_final(Operation.objects.get(pk=answer.json()["id"]))
+    assert operation.status == "succeeded", operation.error
+    left = _topics(kafka_bootstrap)
+    assert not {idle["repartition"], idle["changelog"]} & left
+    assert {idle["source"], idle["sink"]} <= left
+    assert _tool_committed(kafka_bootstrap, app) == {(idle["source"], 0): 2, (idle["source"], 1): 0}
+    shown = api.get(f"/api/operations/{operation.pk}/").json()
+    assert all(row["deleted"] for row in shown["internal_topics"]) and len(shown["internal_topics"]) == 2
