@@ -190,7 +190,9 @@ def delete_group_preview(request: HttpRequest, cluster: str, group: str):
     """The group as it would be deleted, and why it cannot be while it has active members."""
     cluster_row = get_cluster(request, cluster, "delete", group)
     description = resets.group_to_delete(cluster_row, group)
+    offsets = offset_deletions.whole_group_plan(client_for(cluster_row), group)
     return {
+        "plan": offset_deletions.plan_rows(offsets),
         "group": description.group_id,
         "state": description.state,
         "members": len(description.members),
@@ -219,6 +221,7 @@ def delete_group(request: HttpRequest, cluster: str, group: str, body: action_sc
         group,
         _reason(body.reason),
         via=VIA,
+        offsets=offset_deletions.whole_group_plan(client_for(cluster_row), group),
         delete_internal_topics=topics.rows() if topics else [],
     )
     return Status(201, operation_json(operation))

@@ -201,6 +201,9 @@ class GroupDeletionPreview(Schema):
     blocked_reason: str | None
     request_url: str
     internal_topics: InternalTopics | None = Field(None, description="A streams group's internal topics.")
+    plan: list[DeletionRow] = Field(
+        default_factory=list, description="Every offset the group has committed: what deleting it deletes."
+    )
 
 
 class ShareStartOffset(Schema):

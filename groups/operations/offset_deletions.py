@@ -181,6 +181,18 @@ def plan_rows(plan: planning.DeletionPlan) -> list[dict]:
     ]
 
 
+def whole_group_plan(client: ClusterClient, group_id: str) -> planning.DeletionPlan:
+    """Every offset the group has committed, with its log's bounds: what deleting the group deletes, which its
+    page shows and its operation records (a restore needs them; Kafka keeps nothing of a deleted group)."""
+    committed = client.committed_offsets([group_id])[group_id]
+    partitions = sorted(committed)
+    log = client.log_offsets(partitions)
+    return planning.plan_deletion(
+        planning.PartitionOffsets(tp.topic, tp.partition, committed[tp], log[tp].start, log[tp].end)
+        for tp in partitions
+    )
+
+
 def stored_plan(rows: list[dict]) -> planning.DeletionPlan:
     """A plan again from the rows an operation or a preview token kept."""
     return planning.DeletionPlan(rows=tuple(planning.DeletionRow(**row) for row in rows))

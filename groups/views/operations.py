@@ -38,7 +38,13 @@ def _reset_part(request: HttpRequest, operation: Operation) -> dict:
 
 
 def _deletion_part(request: HttpRequest, operation: Operation) -> dict:
-    return {}
+    plan = offset_deletions.stored_plan(operation.plan)  # the offsets it deletes (none before they were recorded)
+    return {
+        "plan": plan,
+        "rows": [(row, None) for row in plan.rows],
+        # What kafka-consumer-groups --reset-offsets --from-file takes: Kafka keeps nothing of a deleted group.
+        "restore_file": "".join(f"{row.topic},{row.partition},{row.before}\n" for row in plan.with_offsets),
+    }
 
 
 def _offset_deletion_part(request: HttpRequest, operation: Operation) -> dict:

@@ -21,8 +21,9 @@ from groups.forms import (
 )
 from groups.kafka import ConsoleError, GroupDescription, client_for, describe_group_to_change
 from groups.models import Cluster, Operation
-from groups.operations import internal_topics, lifecycle, resets, share_resets
+from groups.operations import internal_topics, lifecycle, offset_deletions, resets, share_resets
 from groups.planning import resets as planning
+from groups.planning.deletions import DeletionPlan
 from groups.planning.streams_topics import STALE_STATE_WARNING, InternalTopic, InternalTopicsPlan
 from groups.views.common import (
     PREVIEW_EXPIRED,
@@ -323,15 +324,17 @@ def request_group_deletion(
     reason: str,
     *,
     via: str,
+    offsets: DeletionPlan,
     delete_internal_topics: list[dict] | None = None,
 ) -> Operation:
-    """The group's deletion, requested by the signed-in user; with `delete_internal_topics` (rows of
-    `InternalTopicsPlan.rows`), a streams group's internal topics are deleted after it."""
+    """The group's deletion, requested by the signed-in user, recording the `offsets` it deletes
+    (offset_deletions.whole_group_plan); with `delete_internal_topics` (rows of `InternalTopicsPlan.rows`),
+    a streams group's internal topics are deleted after it."""
     return resets.request_operation(
         cluster=cluster,
         group_id=group,
         kind=Operation.Kind.DELETE_GROUP,
-        plan=[],
+        plan=offset_deletions.plan_rows(offsets),
         reason=reason,
         actor=request.user.get_username(),
         requester=request.user,
@@ -361,12 +364,15 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     try:
         description = group_to_delete(cluster_row, group)
         topics = internal_topics_to_delete(cluster_row, description)
+        offsets = offset_deletions.whole_group_plan(client_for(cluster_row), group)
     except ConsoleError as error:
         status = 404 if error.not_found else 503
         return render(request, "groups/delete_group.html", {**context, "error": error.message}, status=status)
     seen = internal_topics_text(topics.rows()) if topics else ""
     form = DeleteGroupForm(data, group_id=group, initial={"internal_topics_seen": seen})
-    context.update(group=description, form=form, **topics_context(topics))
+    context.update(
+        group=description, form=form, plan=offsets, rows=[(row, None) for row in offsets.rows], **topics_context(topics)
+    )
     if request.method == "GET":
         return render(request, "groups/delete_group.html", context)
     # Checked here as well as by the worker, so an active group gets no operation at all.
@@ -380,6 +386,12 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
         context["form"] = DeleteGroupForm(initial={**form.cleaned_data, "internal_topics_seen": seen}, group_id=group)
         return render(request, "groups/delete_group.html", {**context, "topics_changed": TOPICS_CHANGED}, status=409)
     operation = request_group_deletion(
-        request, cluster_row, group, form.cleaned_data["reason"], via="web", delete_internal_topics=rows
+        request,
+        cluster_row,
+        group,
+        form.cleaned_data["reason"],
+        via="web",
+        offsets=offsets,
+        delete_internal_topics=rows,
     )
     return redirect("operation_page", pk=operation.pk)

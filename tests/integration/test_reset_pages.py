@@ -14,6 +14,7 @@ from groups import tasks
 from groups.kafka import TP, client_for
 from groups.models import AuditEvent, Cluster, Operation
 from groups.operations import resets
+from localkafka.broker import run_tool
 from tests import kafkatools as kt
 
 pytestmark = pytest.mark.integration
@@ -349,11 +350,19 @@ def test_preview_confirm_run_and_undo_through_the_pages(client, operator, celery
     assert f"operation #{undo.pk}" in client.get(confirmed.url).content.decode()
 
 
-def test_deleting_an_empty_group_through_the_page_removes_it(client, admin, celery_worker, cluster, lagging_group):
-    _, group = lagging_group
+def test_deleting_an_empty_group_through_the_page_removes_it_and_records_the_offsets_kafkas_tool_can_put_back(
+    client, admin, celery_worker, cluster, lagging_group, kafka_bootstrap, tmp_path
+):
+    topic, group = lagging_group
     url = reverse("delete_group", args=["local", group])
     page = client.get(url)
     assert page.status_code == 200 and b'id="delete-form"' in page.content
+    body = page.content.decode()
+    # The offsets it deletes, with their lag: 30 of 50 and 38 of 40.
+    assert '<td class="num before">30</td>' in _row(body, topic, 0) and '<td class="num lag">20</td>' in _row(
+        body, topic, 0
+    )
+    assert '<td class="num before">38</td>' in _row(body, topic, 1) and "2 of 2 partitions hold an offset" in body
     assert client.post(url, {"reason": "", "confirm_group": group}).status_code == 400
     assert not Operation.objects.exists()
     response = client.post(url, {"reason": "service retired", "confirm_group": group})
@@ -361,6 +370,19 @@ def test_deleting_an_empty_group_through_the_page_removes_it(client, admin, cele
     assert 'id="operation-status">Succeeded<' in _final_status_area(client, response.url)
     assert _committed(cluster, group) == {}
     assert group not in [g.group_id for g in client_for(cluster).list_groups()]
+    operation = Operation.objects.get()
+    assert [(r["topic"], r["partition"], r["before"]) for r in operation.plan] == [(topic, 0, 30), (topic, 1, 38)]
+    assert AuditEvent.objects.filter(operation=operation, action="requested").get().plan == operation.plan
+
+    # The operation page's reset file, given to Kafka's own tool, makes the group again with those offsets.
+    restore = re.search(
+        r'<details id="restore-file">.*?<pre>(.*?)</pre>', client.get(response.url).content.decode(), re.S
+    )
+    assert restore and html.unescape(restore[1]) == f"{topic},0,30\n{topic},1,38\n"
+    (tmp_path / "offsets.csv").write_text(html.unescape(restore[1]))
+    args = ["--group", group, "--reset-offsets", "--from-file", str(tmp_path / "offsets.csv"), "--execute"]
+    assert run_tool("consumer-groups", args, kafka_bootstrap).returncode == 0
+    assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 38}
 
 
 @pytest.mark.parametrize("typed", ["", "{group}x", "{group} ", "{upper}"])
