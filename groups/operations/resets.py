@@ -165,13 +165,19 @@ def preview_reset(
         scope = planning.parse_scope(scope_text) if scope_text.strip() else planning.ALL_TOPICS
         # "All topics" of a copy means the partitions the other group has offsets for.
         basis = strategy.offsets if isinstance(strategy, planning.FromGroup) else committed
-        if group.type == "streams" and not isinstance(strategy, planning.FromGroup):
+        if group.type == "streams":
             refused = streams_scope.outside_group(group_id, scope, committed)
             if refused:
                 raise planning.PlanningError(refused)
-            basis = streams_scope.all_input_partitions(committed, group.source_topics)
-            if scope.all_topics:
-                notes += streams_scope.internal_offsets_kept(committed, group.source_topics)
+            if isinstance(strategy, planning.FromGroup):
+                basis, left_out = streams_scope.copied_inputs(group_id, strategy.group, strategy.offsets, committed)
+                notes += left_out
+            else:
+                basis = streams_scope.all_input_partitions(committed, group.source_topics)
+                if scope.all_topics:
+                    notes += streams_scope.internal_offsets_kept(committed, group.source_topics)
+        elif isinstance(strategy, planning.FromGroup) and scope.all_topics:
+            notes += planning.copy_beyond_topics(group_id, strategy.group, strategy.offsets, committed)
     plan = reset_steps.plan_against_log(client, strategy, scope, basis, committed, now)
     exists = not reading.group_missing(group, committed)
     if not exists and plan.rows:

@@ -8,7 +8,7 @@ where an application resumes, it does not give a running topology new inputs. Pu
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from groups.planning.resets import PartitionId, Scope
 
@@ -46,3 +46,19 @@ def outside_group(group_id: str, scope: Scope, committed: Iterable[PartitionId])
         f"only the offsets it holds, as kafka-streams-groups does. Its offsets are on: {own}. Name those, or "
         "choose all input topics."
     )
+
+
+def copied_inputs(
+    group_id: str, source: str, offsets: Mapping[PartitionId, int], committed: Iterable[PartitionId]
+) -> tuple[dict[PartitionId, int], list[str]]:
+    """Of another group's offsets, those a streams group's copy takes: on the partitions it holds offsets on,
+    as a scope naming others is refused. And a note naming what was left out, if anything."""
+    held = {(topic, partition) for topic, partition in committed}
+    taken = {tp: offset for tp, offset in offsets.items() if tp in held}
+    left = sorted({topic for topic, partition in offsets if (topic, partition) not in held})
+    if not left:
+        return taken, []
+    return taken, [
+        f"'{source}' also has offsets on {', '.join(left)}, where streams group '{group_id}' holds none: a streams "
+        "group's reset moves only the offsets it holds, so those are left out."
+    ]

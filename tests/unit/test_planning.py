@@ -23,6 +23,7 @@ from groups.planning.resets import (
     ToLatest,
     ToOffset,
     Undo,
+    copy_beyond_topics,
     lookup_timestamp,
     parse_scope,
     plan_reset,
@@ -231,6 +232,16 @@ def test_from_group_copies_the_other_group_offsets_within_the_scope():
     plan = plan_reset(strategy, [facts(0, committed=100), facts(1, committed=None)])
     assert afters(plan) == {("t", 0): 30, ("t", 1): 60}
     assert plan.rows[1].before is None
+
+
+def test_a_copy_reaching_topics_the_group_holds_no_offsets_on_says_so_unless_the_group_holds_none():
+    offsets = {("t", 0): 30, ("u", 0): 25, ("u", 1): 25}
+    assert copy_beyond_topics("g1", "gu", offsets, [("t", 0)]) == [
+        "'gu' has offsets on u, where 'g1' has none: the copy gives 'g1' offsets there too, where its consumers "
+        "would start if they subscribe. Name the topics to copy only those."
+    ]
+    assert copy_beyond_topics("g1", "gu", offsets, []) == []  # a new group made a copy of another
+    assert copy_beyond_topics("g1", "gu", {("t", 0): 30}, [("t", 0), ("t", 1)]) == []
 
 
 def test_from_group_clamps_and_says_the_offset_came_from_the_other_group():

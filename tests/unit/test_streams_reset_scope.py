@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from groups.planning.resets import ALL_TOPICS, parse_scope
-from groups.planning.streams import all_input_partitions, internal_offsets_kept, outside_group
+from groups.planning.streams import all_input_partitions, copied_inputs, internal_offsets_kept, outside_group
 
 COMMITTED = [("lines", 1), ("lines", 0), ("app-words-repartition", 0), ("app-words-repartition", 1)]
 
@@ -42,3 +42,18 @@ def test_a_partition_without_an_offset_is_refused_even_where_its_topic_is_held()
 def test_a_group_without_offsets_says_so():
     message = outside_group("app", parse_scope("lines"), [])
     assert message is not None and "Its offsets are on: none." in message
+
+
+def test_a_copy_into_a_streams_group_takes_only_the_partitions_it_holds_and_says_what_it_left_out():
+    taken, notes = copied_inputs(
+        "app",
+        "other",
+        {("words", 0): 5, ("words", 1): 7, ("clicks", 0): 3},
+        [("words", 0), ("words", 1), ("app-counts-repartition", 0)],
+    )
+    assert taken == {("words", 0): 5, ("words", 1): 7}
+    assert notes == [
+        "'other' also has offsets on clicks, where streams group 'app' holds none: a streams group's reset moves "
+        "only the offsets it holds, so those are left out."
+    ]
+    assert copied_inputs("app", "other", {("words", 0): 5}, [("words", 0)]) == ({("words", 0): 5}, [])
