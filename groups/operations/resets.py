@@ -23,7 +23,7 @@ from groups.models import Cluster, Operation
 from groups.operations import internal_topics, lifecycle, reset_steps
 from groups.operations.lifecycle import Review, active_group_message, stop_members
 from groups.operations.plan_review import compare_plans
-from groups.planning import deletions, inputs
+from groups.planning import deletions, inputs, reset_notes
 from groups.planning import resets as planning
 from groups.planning import streams as streams_scope
 from groups.planning.streams_topics import InternalTopicsPlan
@@ -151,9 +151,14 @@ def preview_reset(
     group = describe_group_to_change(client, group_id)
     committed = client.committed_offsets([group_id])[group_id]
     strategy, zone_assumed = _strategy(client, group_id, kind, value, undo_of)
+    held = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
     if undo_of is not None and undo_of.kind == Operation.Kind.DELETE_OFFSETS:
-        held = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
         deletions.refuse_recommitted(undo_of.pk, undo_of.before_offsets(), held)
+    moved_notes = (
+        reset_notes.undo_over_newer_commits(undo_of.pk, undo_of.plan, held)
+        if undo_of is not None and undo_of.kind == Operation.Kind.RESET
+        else []
+    )
 
     basis: Iterable[planning.PartitionId]
     notes: list[str] = []
@@ -177,13 +182,14 @@ def preview_reset(
                 if scope.all_topics:
                     notes += streams_scope.internal_offsets_kept(committed, group.source_topics)
         elif isinstance(strategy, planning.FromGroup) and scope.all_topics:
-            notes += planning.copy_beyond_topics(group_id, strategy.group, strategy.offsets, committed)
+            notes += reset_notes.copy_beyond_topics(group_id, strategy.group, strategy.offsets, committed)
     plan = reset_steps.plan_against_log(client, strategy, scope, basis, committed, now)
     exists = not reading.group_missing(group, committed)
     if not exists and plan.rows:
         notes.insert(
             0, f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
         )
+    notes[:0] = moved_notes
     if notes:
         plan = replace(plan, warnings=(*notes, *plan.warnings))
     internal = internal_topics.preview_internal_topics(client, group) if exists else None

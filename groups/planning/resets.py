@@ -92,23 +92,6 @@ class FromGroup:
     offsets: Mapping[PartitionId, int]
 
 
-def copy_beyond_topics(
-    group_id: str, source: str, offsets: Mapping[PartitionId, int], committed: Iterable[PartitionId]
-) -> list[str]:
-    """A note when a copy of another group's offsets reaches topics the group holds no offsets on, though it
-    holds some: it gains offsets there. (A group without any offsets is being made a copy: no note.)"""
-    held = {topic for topic, _ in committed}
-    if not held:
-        return []
-    beyond = sorted({topic for topic, _ in offsets if topic not in held})
-    if not beyond:
-        return []
-    return [
-        f"'{source}' has offsets on {', '.join(beyond)}, where '{group_id}' has none: the copy gives '{group_id}' "
-        "offsets there too, where its consumers would start if they subscribe. Name the topics to copy only those."
-    ]
-
-
 @dataclass(frozen=True)
 class FromFile:
     """Offsets read from a reset file (``--from-file``, see ``parse_reset_csv``), clamped."""

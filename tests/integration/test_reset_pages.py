@@ -321,7 +321,9 @@ def test_a_pending_operation_page_polls_and_a_final_one_does_not(client, cluster
     assert 'id="operation-error">&lt;boom&gt;</div>' in final
 
 
-def test_preview_confirm_run_and_undo_through_the_pages(client, operator, celery_worker, cluster, lagging_group):
+def test_preview_confirm_run_and_undo_through_the_pages(
+    client, operator, celery_worker, cluster, lagging_group, kafka_bootstrap
+):
     topic, group = lagging_group
     confirmed = _confirm(client, group, _token(_preview(client, group, "to-earliest")))
     assert confirmed.status_code == 302
@@ -338,9 +340,14 @@ def test_preview_confirm_run_and_undo_through_the_pages(client, operator, celery
     assert AuditEvent.objects.filter(operation=operation, action="requested", actor="operator").exists()
 
     undo_href = html.unescape(re.search(r'id="undo" href="([^"]+)"', status).group(1))
+    kt.commit(kafka_bootstrap, group, {(topic, 0): 3, (topic, 1): 5})  # a consumer read 3 records since
     undo_preview = client.get(undo_href)
     assert undo_preview.status_code == 200
     assert '<td class="num after">30</td>' in _row(undo_preview.content.decode(), topic, 0)
+    assert (
+        f"Since operation #{operation.pk} set them, 1 partition moved ({topic}-0 0 → 3): something else "
+        f"committed there. The undo overwrites those commits with the offsets #{operation.pk} found."
+    ) in html.unescape(undo_preview.content.decode())
     undo_confirmed = _confirm(client, group, _token(undo_preview), reason="put it back")
     assert undo_confirmed.status_code == 302
     undo = Operation.objects.exclude(pk=operation.pk).get()

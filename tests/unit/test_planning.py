@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from groups.planning.inputs import export_csv, parse_datetime, parse_duration, parse_reset_csv
+from groups.planning.reset_notes import copy_beyond_topics, undo_over_newer_commits
 from groups.planning.resets import (
     ALL_TOPICS,
     NO_RECORD_AT_TIME,
@@ -23,7 +24,6 @@ from groups.planning.resets import (
     ToLatest,
     ToOffset,
     Undo,
-    copy_beyond_topics,
     lookup_timestamp,
     parse_scope,
     plan_reset,
@@ -242,6 +242,15 @@ def test_a_copy_reaching_topics_the_group_holds_no_offsets_on_says_so_unless_the
     ]
     assert copy_beyond_topics("g1", "gu", offsets, []) == []  # a new group made a copy of another
     assert copy_beyond_topics("g1", "gu", {("t", 0): 30}, [("t", 0), ("t", 1)]) == []
+
+
+def test_an_undo_says_which_partitions_were_committed_since_the_reset_set_them():
+    rows = [{"topic": "t", "partition": 0, "after": 31}, {"topic": "t", "partition": 1, "after": 50}]
+    assert undo_over_newer_commits(4, rows, {("t", 0): 33, ("t", 1): 50}) == [
+        "Since operation #4 set them, 1 partition moved (t-0 31 → 33): something else committed there. The undo "
+        "overwrites those commits with the offsets #4 found."
+    ]
+    assert undo_over_newer_commits(4, rows, {("t", 0): 31, ("t", 1): 50}) == []
 
 
 def test_from_group_clamps_and_says_the_offset_came_from_the_other_group():
