@@ -7,6 +7,7 @@ seeing: the group committed past the end, e.g. after the topic was recreated).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from groups.kafka import TP, GroupDescription, LogOffsets, Member
@@ -77,10 +78,19 @@ def max_time_lag(rows: list[PartitionRow]) -> int | None:
     return max(known) if known else None
 
 
+def sum_lags(lags: Iterable[int | None]) -> int | None:
+    """Sum of the known lags (Burrow's TotalLag); None when none is known (not 0: nothing was measured).
+
+    A partition whose committed offset is past its log end (AHEAD: its lag is negative, as Kafka's tool
+    prints it) has nothing unread, so it counts 0: summed as it is, one offset committed far ahead made a
+    group's total, a topic's and the metrics hugely negative and hid what other partitions wait for."""
+    known = [max(lag, 0) for lag in lags if lag is not None]
+    return sum(known) if known else None
+
+
 def total_lag(rows: list[PartitionRow]) -> int | None:
-    """Sum of the known lags (Burrow's TotalLag); None when no partition has a known lag."""
-    lags = [row.lag for row in rows if row.lag is not None]
-    return sum(lags) if lags else None
+    """sum_lags of the rows."""
+    return sum_lags(row.lag for row in rows)
 
 
 @dataclass(frozen=True)

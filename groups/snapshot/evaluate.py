@@ -24,9 +24,9 @@ from typing import NamedTuple, cast
 from groups import estimates, forecasts, status
 from groups.kafka import TP, SharePartitionOffset
 from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading, GroupReading, PartitionReading
-from groups.lag import partition_lag
+from groups.lag import partition_lag, sum_lags
 from groups.snapshot import rows, share_positions, timelines
-from groups.snapshot.topic_rows import Readers, TopicRow, TopicState, sum_known, topic_rows
+from groups.snapshot.topic_rows import Readers, TopicRow, TopicState, topic_rows
 
 _NO_TIMELINE = estimates.Timeline(())
 _MARGIN_STATES = ("lost", "warning", "ok")
@@ -429,7 +429,7 @@ class _Round:
             members=len(group.members),
             topics=sorted(detail.topics),
             partitions=len(lags),
-            lag=sum_known(lags),
+            lag=sum_lags(lags),
             detail=detail.text(),
             window=rows.encode_window(window),
             error=group.error,

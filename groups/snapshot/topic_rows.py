@@ -7,12 +7,13 @@ row said of the topic's partitions.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from groups import estimates
 from groups.kafka import TP
 from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading
+from groups.lag import sum_lags
 from groups.snapshot import rows, timelines
 
 Readers = dict[str, dict[str, list[int | None]]]
@@ -45,12 +46,6 @@ class TopicState:
     histories: dict[int, list[estimates.LogRound]]
 
 
-def sum_known(values: Iterable[int | None]) -> int | None:
-    """The sum of the known values; None when none is known (not 0: nothing was measured)."""
-    known = [v for v in values if v is not None]
-    return sum(known) if known else None
-
-
 def topic_rows(
     reading: ClusterReading,
     states: Mapping[str, TopicState],
@@ -75,7 +70,7 @@ def topic_rows(
         spans = [p.log_end - p.log_start for p in partitions if p.log_end is not None and p.log_start is not None]
         reading_groups = readers.get(name, {})
         group_details = [
-            rows.TopicGroupDetail(g, len(lags), sum_known(lags), statuses[g])
+            rows.TopicGroupDetail(g, len(lags), sum_lags(lags), statuses[g])
             for g, lags in sorted(reading_groups.items())
         ]
         counted = [d for d in group_details if d.group_id not in checkpoints]
@@ -88,7 +83,7 @@ def topic_rows(
                 partitions=topic.partitions,
                 messages=sum(spans) if spans else None,
                 groups=len(counted),
-                lag=sum_known(d.lag for d in counted),
+                lag=sum_lags(d.lag for d in counted),
                 max_lag_seconds=figure.seconds if figure else None,
                 max_lag_seconds_method=figure.method if figure else "",
                 max_lag_seconds_doubtful=figure.doubtful if figure else False,
