@@ -313,7 +313,10 @@ def group(request: HttpRequest, cluster: str, group: str):
     try:
         detail = reading.group_detail(client_for(cluster_row), group)
     except ConsoleError as error:
-        raise _elsewhere(cluster_row, group, error) or error from None
+        raise (_elsewhere(cluster_row, group, error.code) if error.not_found else None) or error from None
+    # Kafka describes a streams group asked for as a consumer group as a Dead classic one, not as unknown.
+    if detail.description.state == "Dead" and (elsewhere := _elsewhere(cluster_row, group, "GROUP_ID_NOT_FOUND")):
+        raise elsewhere
     seen, observed = collected(cluster_row, group)
     d = detail.description
     return {
@@ -352,19 +355,17 @@ def group(request: HttpRequest, cluster: str, group: str):
 GROUP_ROUTES = {"share": "api:api_share_group", "streams": "api:api_streams_group"}
 
 
-def _elsewhere(cluster_row: Cluster, group: str, error: ConsoleError) -> ApiError | None:
+def _elsewhere(cluster_row: Cluster, group: str, code: str) -> ApiError | None:
     """For a group Kafka knows no consumer group by, which the snapshot lists as a share or streams group:
     a 404 naming the route that reads it. Not a redirect: that route answers another schema, which a
     client following redirects would read as this one's."""
-    if not error.not_found:
-        return None
     _, row = queries.served_group(cluster_row, group)
     if row is None or row.type not in GROUP_ROUTES:
         return None
     route = reverse(GROUP_ROUTES[row.type], args=[cluster_row.name, group])
     return ApiError(
         404,
-        error.code or "GROUP_ID_NOT_FOUND",
+        code or "GROUP_ID_NOT_FOUND",
         f"Group '{group}' is a {row.type} group, not a consumer group: read it at {route}.",
     )
 

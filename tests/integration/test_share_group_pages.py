@@ -86,7 +86,9 @@ def test_a_consumer_group_or_unknown_id_on_the_share_group_page_is_a_404_that_sa
 
     page = viewer_client.get(f"/clusters/local/share-groups/{consumer_group}/")
     assert page.status_code == 404
-    assert f"Group &#x27;{consumer_group}&#x27; is not a share group" in page.content.decode()
+    assert (
+        f"Group &#x27;{consumer_group}&#x27; exists on this cluster but is not a share group" in page.content.decode()
+    )
     missing = viewer_client.get(f"/clusters/local/share-groups/{nothing}/")
     assert missing.status_code == 404 and "Back to the share groups of local" in missing.content.decode()
     api = viewer_client.get(f"/api/clusters/local/share-groups/{nothing}/")

@@ -184,6 +184,12 @@ def test_streams_groups_are_collected_and_listed_with_the_type_filter(
     assert viewer_client.get(f"/api/clusters/local/groups/?type=classic&q={app}").json()["groups"] == []
     page = viewer_client.get(f"/clusters/local/groups/?type=streams&q={app}").content.decode()
     assert f"/clusters/local/streams-groups/{app}/" in page
+    # Asked for as a consumer group (Kafka describes it as a Dead classic group), the API names its own route.
+    elsewhere = viewer_client.get(f"/api/clusters/local/groups/{app}/")
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["error"] == (
+        f"Group '{app}' is a streams group, not a consumer group: read it at /api/clusters/local/streams-groups/{app}/."
+    )
     # Its API answer and its own page show what the collector made of it, as a consumer group's do.
     api = viewer_client.get(f"/api/clusters/local/streams-groups/{app}/").json()
     assert (api["status"], api["lag_seconds"], api["snapshot"]["stale"]) == ("OK", 0.0, False)
