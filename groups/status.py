@@ -45,6 +45,8 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import NamedTuple
 
+from groups.chart_scales import duration_text
+
 PartitionKey = tuple[str, int]
 """(topic, partition); `groups.kafka.TP` is one."""
 
@@ -275,8 +277,8 @@ def _stop(silent_ms: int, lag: int, offset: int, *, whole_window: bool) -> Parti
     """STOP's reason. `whole_window`: the offset was already there at the window's first round, so the
     window only bounds the silence from below (the lag in seconds says how old the waiting record is)."""
     silence = (
-        f"No commit through the whole window: the committed offset stayed at {offset} for at least "
-        f"{_seconds(silent_ms)}"
+        f"No commit through the whole status window ({_seconds(silent_ms)}; it may have stopped long before): "
+        f"the committed offset stayed at {offset}"
         if whole_window
         else f"No commit for {_seconds(silent_ms)}, longer than the commits before it spanned; offset {offset}"
     )
@@ -287,7 +289,7 @@ def _stall(offset: int, span_ms: int, lag: int) -> PartitionStatus:
     return PartitionStatus(
         Status.STALL,
         f"A consumer owns the partition but its committed offset stayed at {offset} "
-        f"through the whole window (at least {_seconds(span_ms)}) while {lag} messages wait.",
+        f"through the whole status window ({_seconds(span_ms)}) while {lag} messages wait.",
     )
 
 
@@ -394,7 +396,7 @@ def _unrecovered_rewind(commits: Sequence[_Commit]) -> tuple[int, int] | None:
 
 
 def _seconds(ms: int) -> str:
-    return f"{ms / 1000:.0f} s"
+    return duration_text(ms / 1000)
 
 
 _GROUP_LEVEL = {
