@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from groups.chart_scales import duration_text
 from groups.estimates import CAUGHT_UP, UNKNOWN, LagSeconds, LogRound, continuous_from
 from groups.status import Observation, PartitionKey
 
@@ -282,7 +283,8 @@ def _by_retention_time(retention_ms: int | None, lag: LagSeconds, rates: Rates) 
         "retention-time",
         0,
         lag.doubtful,
-        f"The oldest unread record is {lag.seconds:.0f} s old against retention.ms {retention_ms} ({lag.method}).{due}",
+        f"The oldest unread record is {duration_text(lag.seconds)} old against the topic's retention of "
+        f"{duration_text(retention_ms / 1000)} (retention.ms {retention_ms}; age {lag.method}).{due}",
     )
 
 
