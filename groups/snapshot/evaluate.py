@@ -25,6 +25,7 @@ from groups import estimates, forecasts, status
 from groups.kafka import TP, SharePartitionOffset
 from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading, GroupReading, PartitionReading
 from groups.lag import partition_lag, sum_lags
+from groups.planning.streams_topics import is_internal_topic_name
 from groups.snapshot import rows, share_positions, timelines
 from groups.snapshot.topic_rows import Readers, TopicRow, TopicState, topic_rows
 
@@ -281,6 +282,7 @@ class _Round:
         # Continuous windows (status.evaluate_before_trend) need no window built unless the trend
         # rules decide; their rates are measured on the series themselves.
         may_be_continuous = not moves and self.times_increasing
+        streams = group.type == "streams"
         memberless = not group.members and shared is None  # a share group's members are not listed here
         ok = status.Status.OK
         for tp in sorted(owners.keys() | group.committed.keys() | (shared or {}).keys()):
@@ -381,7 +383,9 @@ class _Round:
                     committed=committed,
                     log_start=ends.log_start,
                     log_end=log_end,
-                    advance=facts.advance,
+                    # A streams application purges its own repartition topics up to what it committed, so their
+                    # log start follows it and stops when it stops: no retention to forecast from.
+                    advance=None if streams and is_internal_topic_name(group.group_id, tp.topic) else facts.advance,
                     rates=rates,
                     lag=figure,
                     retention_ms=facts.retention_ms,

@@ -353,3 +353,28 @@ def test_a_figure_bracketed_across_a_collector_gap_is_left_for_the_dating_task_u
     # Deleted by retention: no read would date it, so it asks for none.
     gone = _after_a_gap(log_start=60)
     assert gone.groups[0].lag_seconds_doubtful and gone.summary["undated_offsets"] == 0
+
+
+@pytest.mark.parametrize(("kind", "warned"), [("streams", False), ("classic", True)])
+def test_a_streams_groups_own_repartition_purges_give_no_retention_forecast(kind, warned):
+    # The log start of app-words-repartition:0 moved 0 -> 50 -> 100 in 30 s: a classic reader 5 records above it
+    # is about to lose them; a streams application purges its repartition topics itself, only what it read.
+    topic = "app-words-repartition"
+    carried, row = Carried(), None
+    for t_s, log_start in ((0, 0), (15, 50), (30, 100)):
+        reading = _reading(
+            1_700_000_000_000 + t_s * 1000,
+            [GroupReading("app", "Empty", kind, (), {TP(topic, 0): 105})],
+            {TP(topic, 0): (log_start, 200)},
+            topics={topic: TopicReading(topic, 1, False, 604_800_000)},
+        )
+        evaluated = evaluate(reading, carried, ConsoleFacts(), window_rounds=10)
+        carried = Carried(
+            window_ms=evaluated.window_ms,
+            group_windows={g.group_id: g.window for g in evaluated.groups},
+            topic_windows={t.topic: t.window for t in evaluated.topics},
+            topic_histories={t.topic: t.history for t in evaluated.topics},
+        )
+        (row,) = evaluated.groups
+    (detail,) = rows.decode_group_detail(row.detail)
+    assert (detail.retention_state == "warning") is warned, (detail.retention_state, row.retention_note)
