@@ -63,6 +63,12 @@ class Operation(models.Model):
         help_text="A streams group's reset or deletion: the application's internal topics to delete after it "
         "(topic, partitions), and once run whether each went (deleted, error).",
     )
+    preview_nonce = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        help_text="The signed preview it was requested from: one preview makes at most one operation.",
+    )
     error = models.TextField(blank=True, default="")
     undo_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="undone_by")
     created = models.DateTimeField(auto_now_add=True)
@@ -104,6 +110,11 @@ class Operation(models.Model):
     class Meta:
         ordering = ["-created"]
         indexes = [models.Index(fields=["cluster", "group_id", "-created"]), models.Index(fields=["status"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["preview_nonce"], condition=~models.Q(preview_nonce=""), name="operation_from_one_preview"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_kind_display()} of {self.subject} ({self.status})"

@@ -23,7 +23,7 @@ import kombu.exceptions
 import redis
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from groups import access, audit, logs
@@ -38,6 +38,17 @@ UNEXPECTED = "The worker failed unexpectedly (the error is in its log)."
 
 class RequestRefused(ValueError):
     """A request that cannot be recorded as given; the message says what to change."""
+
+
+class AlreadyRequested(RequestRefused):
+    """The preview was confirmed before: operation `operation_id` is what it asked for."""
+
+    def __init__(self, operation_id: int):
+        super().__init__(
+            f"This preview was already requested as operation #{operation_id}: nothing more was requested. "
+            "Open that operation, or preview again to ask for another change."
+        )
+        self.operation_id = operation_id
 
 
 def request(
@@ -65,18 +76,32 @@ def request(
     if not reason.strip():
         raise RequestRefused("Say why: a reason is required for every change.")
     awaiting = cluster.require_approval
+    nonce = fields.get("preview_nonce", "")
     with transaction.atomic():
-        operation = Operation.objects.create(
-            kind=kind,
-            cluster=cluster,
-            plan=plan,
-            reason=reason.strip(),
-            requester=requester,
-            requested_via=via,
-            status=Operation.Status.AWAITING_APPROVAL if awaiting else Operation.Status.PENDING,
-            expires_at=timezone.now() + timedelta(minutes=cluster.approval_expiry_minutes) if awaiting else None,
-            **fields,
-        )
+        try:
+            # A savepoint: a second confirmation racing this one breaks the unique nonce, not the transaction.
+            with transaction.atomic():
+                operation = Operation.objects.create(
+                    kind=kind,
+                    cluster=cluster,
+                    plan=plan,
+                    reason=reason.strip(),
+                    requester=requester,
+                    requested_via=via,
+                    status=Operation.Status.AWAITING_APPROVAL if awaiting else Operation.Status.PENDING,
+                    expires_at=timezone.now() + timedelta(minutes=cluster.approval_expiry_minutes)
+                    if awaiting
+                    else None,
+                    **fields,
+                )
+        except IntegrityError:
+            if not nonce:
+                raise
+            # A double click, a retried request or a second tab confirmed the same preview again: once is enough.
+            earlier = Operation.objects.filter(preview_nonce=nonce).values_list("pk", flat=True).first()
+            if earlier is None:  # the one that broke the constraint was rolled back since
+                raise
+            raise AlreadyRequested(earlier) from None
         if details is not None:
             details(operation)
         audit.record(

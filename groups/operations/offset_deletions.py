@@ -210,6 +210,7 @@ def request_deletion(
     via: str = "web",
     source_ip: str | None = None,
     dispatch: bool = True,
+    preview_nonce: str = "",
 ) -> Operation:
     """Request the deletion of the group's offsets as previewed; see `lifecycle.request`.
 
@@ -226,6 +227,7 @@ def request_deletion(
         via=via,
         source_ip=source_ip,
         dispatch=dispatch,
+        preview_nonce=preview_nonce,
         group_id=group_id,
         scope=scope,
     )

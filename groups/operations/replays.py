@@ -174,6 +174,7 @@ def request_replay(
     via: str = "web",
     source_ip: str | None = None,
     dispatch: bool = True,
+    preview_nonce: str = "",
 ) -> Operation:
     """Record the replay of `preview.ranges` as an operation; a worker runs it once the row is committed.
 
@@ -198,6 +199,7 @@ def request_replay(
         via=via,
         source_ip=source_ip,
         dispatch=dispatch,
+        preview_nonce=preview_nonce,
         details=lambda operation: save_request(operation, request, copy_group),
         progress_total=preview.total,
     )

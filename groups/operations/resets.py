@@ -270,6 +270,7 @@ def request_operation(
     undo_of: Operation | None = None,
     source_ip: str | None = None,
     dispatch: bool = True,
+    preview_nonce: str = "",
     delete_internal_topics: list[dict] | None = None,
 ) -> Operation:
     """Request a reset (or, with `kind` delete_group, a deletion) of the group; see `lifecycle.request`.
@@ -302,6 +303,7 @@ def request_operation(
             via=via,
             source_ip=source_ip,
             dispatch=dispatch,
+            preview_nonce=preview_nonce,
             group_id=group_id,
             strategy=strategy,
             strategy_value=strategy_value,

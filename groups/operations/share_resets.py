@@ -130,6 +130,7 @@ def request_share_reset(
     undo_of: Operation | None = None,
     source_ip: str | None = None,
     dispatch: bool = True,
+    preview_nonce: str = "",
 ) -> Operation:
     """Request a reset of the share group's start offsets to `plan` (see `lifecycle.request`)."""
     return lifecycle.request(
@@ -142,6 +143,7 @@ def request_share_reset(
         via=via,
         source_ip=source_ip,
         dispatch=dispatch,
+        preview_nonce=preview_nonce,
         group_id=group_id,
         strategy=strategy,
         strategy_value=strategy_value,

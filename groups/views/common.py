@@ -3,6 +3,7 @@ query parameters, the signed preview a confirmation carries, and the recent oper
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from functools import partial
 from typing import cast
@@ -107,8 +108,14 @@ def bad_request(request: HttpRequest, error: BadQuery) -> HttpResponse:
 
 
 def sign_preview(salt: str, payload: dict) -> str:
-    """A token carrying what a preview showed, so confirming it runs exactly that and nothing else."""
-    return signing.dumps(payload, salt=salt, compress=True)
+    """A token carrying what a preview showed, so confirming it runs exactly that and nothing else. Its
+    nonce (`preview_nonce`) makes each preview distinct, so that confirming one twice requests once."""
+    return signing.dumps({**payload, "nonce": secrets.token_hex(16)}, salt=salt, compress=True)
+
+
+def preview_nonce(signed: dict) -> str:
+    """The nonce of a token `load_preview` read (empty for one signed before tokens carried one)."""
+    return str(signed.get("nonce", ""))
 
 
 def load_preview(token: str, salt: str, **subject: str) -> dict | None:

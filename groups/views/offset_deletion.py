@@ -14,7 +14,7 @@ from groups.forms import ConfirmForm
 from groups.forms_offset_deletion import OffsetDeletionForm
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Operation
-from groups.operations import offset_deletions
+from groups.operations import lifecycle, offset_deletions
 from groups.planning.deletions import DeletionPlan
 from groups.planning.resets import PlanningError
 from groups.views.common import (
@@ -22,6 +22,7 @@ from groups.views.common import (
     get_cluster,
     is_partial,
     load_preview,
+    preview_nonce,
     recent_operations,
     render_page,
     sign_preview,
@@ -62,6 +63,7 @@ def request_offset_deletion(
         requester=request.user,
         via=via,
         source_ip=audit.source_ip(request),
+        preview_nonce=preview_nonce(signed),
     )
 
 
@@ -157,5 +159,10 @@ def offsets_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespo
             "confirm": confirm,
         }
         return _page(request, cluster_row, group, context, 400)
-    operation = request_offset_deletion(request, cluster_row, group, signed, confirm.cleaned_data["reason"], via="web")
+    try:
+        operation = request_offset_deletion(
+            request, cluster_row, group, signed, confirm.cleaned_data["reason"], via="web"
+        )
+    except lifecycle.AlreadyRequested as done:  # a double click: show what the first one asked for
+        return redirect("operation_page", pk=done.operation_id)
     return redirect("operation_page", pk=operation.pk)

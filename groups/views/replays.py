@@ -13,10 +13,18 @@ from groups import access, audit
 from groups.forms import ConfirmForm, ReplayForm
 from groups.kafka import ClusterClient, ConsoleError, client_for
 from groups.models import Cluster, Operation
-from groups.operations import replays
+from groups.operations import lifecycle, replays
 from groups.planning.replays import ReplayError, ReplayPreview, ReplayRequest, internal_topic_refusal
 from groups.planning.time_text import format_duration_ms, format_time_ms
-from groups.views.common import PREVIEW_EXPIRED, get_cluster, is_partial, load_preview, render_page, sign_preview
+from groups.views.common import (
+    PREVIEW_EXPIRED,
+    get_cluster,
+    is_partial,
+    load_preview,
+    preview_nonce,
+    render_page,
+    sign_preview,
+)
 from groups.views.form_errors import form_with_errors
 
 TOKEN_SALT = "groups.replay.confirm"
@@ -87,6 +95,7 @@ def request_signed_replay(request: HttpRequest, cluster: Cluster, signed: dict, 
         requester=request.user,
         via=via,
         source_ip=audit.source_ip(request),
+        preview_nonce=preview_nonce(signed),
     )
 
 
@@ -177,5 +186,8 @@ def replay_confirm(request: HttpRequest, cluster: str, topic: str) -> HttpRespon
             },
             status=400,
         )
-    operation = request_signed_replay(request, cluster_row, signed, confirm.cleaned_data["reason"], via="web")
+    try:
+        operation = request_signed_replay(request, cluster_row, signed, confirm.cleaned_data["reason"], via="web")
+    except lifecycle.AlreadyRequested as done:  # a double click: show what the first one asked for
+        return redirect("operation_page", pk=done.operation_id)
     return redirect("operation_page", pk=operation.pk)

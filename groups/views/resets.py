@@ -29,6 +29,7 @@ from groups.views.common import (
     PREVIEW_EXPIRED,
     get_cluster,
     load_preview,
+    preview_nonce,
     recent_operations,
     render_page,
     sign_preview,
@@ -235,6 +236,7 @@ def request_reset(
         scope=signed["scope"],
         undo_of=get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None,
         source_ip=audit.source_ip(request),
+        preview_nonce=preview_nonce(signed),
         delete_internal_topics=topics,
     )
 
@@ -299,6 +301,8 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
             via="web",
             delete_internal_topics=confirm.cleaned_data["delete_internal_topics"],
         )
+    except lifecycle.AlreadyRequested as done:  # a double click: show what the first one asked for
+        return redirect("operation_page", pk=done.operation_id)
     except lifecycle.RequestRefused as refused:
         context = _context(cluster_row, group, undo_of=undo_of, form=ResetForm(), error=str(refused))
         return render(request, "groups/reset.html", context, status=409)

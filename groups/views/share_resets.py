@@ -11,9 +11,16 @@ from groups.forms import ConfirmForm
 from groups.forms_share import SHARE_VALUE_HINTS, ShareResetForm
 from groups.kafka import ConsoleError, client_for, share_client_for
 from groups.models import Cluster, Operation
-from groups.operations import share_resets
+from groups.operations import lifecycle, share_resets
 from groups.planning import resets as planning
-from groups.views.common import PREVIEW_EXPIRED, get_cluster, load_preview, recent_operations, render_page
+from groups.views.common import (
+    PREVIEW_EXPIRED,
+    get_cluster,
+    load_preview,
+    preview_nonce,
+    recent_operations,
+    render_page,
+)
 from groups.views.form_errors import form_with_errors
 from groups.views.resets import previewed, previewed_again
 
@@ -67,6 +74,7 @@ def request_share_group_reset(
         scope=signed["scope"],
         undo_of=get_object_or_404(Operation, pk=signed["undo_of"]) if signed["undo_of"] else None,
         source_ip=audit.source_ip(request),
+        preview_nonce=preview_nonce(signed),
     )
 
 
@@ -138,7 +146,10 @@ def share_reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpR
         form = ShareResetForm.for_request(signed["strategy"], signed["value"], signed["scope"])
         context = _context(cluster_row, group, undo_of=undo_of, form=form, **previewed_again(signed, confirm))
         return render(request, TEMPLATE, context, status=400)
-    operation = request_share_group_reset(
-        request, cluster_row, group, signed, confirm.cleaned_data["reason"], via="web"
-    )
+    try:
+        operation = request_share_group_reset(
+            request, cluster_row, group, signed, confirm.cleaned_data["reason"], via="web"
+        )
+    except lifecycle.AlreadyRequested as done:  # a double click: show what the first one asked for
+        return redirect("operation_page", pk=done.operation_id)
     return redirect("operation_page", pk=operation.pk)

@@ -154,6 +154,26 @@ def test_a_token_that_was_altered_or_is_for_another_group_requests_nothing(clust
     assert not Operation.objects.filter(group_id=group).exists()
 
 
+def test_a_preview_confirmed_twice_requests_once(cluster, lagging, make_user, django_capture_on_commit_callbacks):
+    _, group = lagging
+    client = _api(make_user("api-operator", "Operator"))
+    preview = _post(client, f"/api/clusters/local/reset-preview/{group}/", {"strategy": "to-earliest"}).json()
+    with django_capture_on_commit_callbacks():  # queued, not run: the second request must not depend on it
+        first = _post(client, preview["request_url"], {"token": preview["token"], "reason": "re-read"})
+        again = _post(client, preview["request_url"], {"token": preview["token"], "reason": "re-read"})
+    assert first.status_code == 201
+    operation = first.json()["id"]
+    assert again.status_code == 409 and again.json()["error"] == (
+        f"This preview was already requested as operation #{operation}: nothing more was requested. "
+        "Open that operation, or preview again to ask for another change."
+    )
+    assert list(Operation.objects.filter(group_id=group).values_list("pk", flat=True)) == [operation]
+    # A new preview of the same plan is another request.
+    fresh = _post(client, f"/api/clusters/local/reset-preview/{group}/", {"strategy": "to-earliest"}).json()
+    with django_capture_on_commit_callbacks():
+        assert _post(client, fresh["request_url"], {"token": fresh["token"], "reason": "re-read"}).status_code == 201
+
+
 def test_an_api_request_on_an_approval_cluster_needs_another_approver(
     celery_worker, cluster, lagging, make_user, kafka_bootstrap
 ):

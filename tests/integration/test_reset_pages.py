@@ -321,6 +321,19 @@ def test_a_pending_operation_page_polls_and_a_final_one_does_not(client, cluster
     assert 'id="operation-error">&lt;boom&gt;</div>' in final
 
 
+def test_a_preview_confirmed_twice_requests_once_and_the_second_click_shows_the_first_operation(
+    client, operator, cluster, lagging_group, django_capture_on_commit_callbacks
+):
+    _, group = lagging_group
+    token = _token(_preview(client, group, "to-earliest"))
+    with django_capture_on_commit_callbacks():
+        first = _confirm(client, group, token)
+        second = _confirm(client, group, token)
+    operation = Operation.objects.get()
+    assert first.status_code == second.status_code == 302
+    assert first.url == second.url == reverse("operation_page", args=[operation.pk])
+
+
 def test_preview_confirm_run_and_undo_through_the_pages(
     client, operator, celery_worker, cluster, lagging_group, kafka_bootstrap
 ):
