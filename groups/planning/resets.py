@@ -215,7 +215,8 @@ def _unknown_topics_message(topics: list[str], *, from_commits: bool) -> str:
 
 
 def _missing_partitions_message(missing: list[PartitionId]) -> str:
-    names = _names(missing)
+    # "orders--1" would read as a typo of the topic's name: a negative number is named as such.
+    names = ", ".join(f"{topic}-{p}" if p >= 0 else f"{p} of {topic}" for topic, p in missing)
     if len(missing) == 1:
         return f"The partition {names} does not exist"
     return f"The partitions {names} do not exist"

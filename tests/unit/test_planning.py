@@ -447,7 +447,8 @@ def test_resolve_scope_names_every_partition_that_does_not_exist():
 def test_resolve_scope_refuses_a_negative_partition():
     with pytest.raises(PlanningError) as error:
         resolve_scope(parse_scope("t:-1"), [], {"t": 1})
-    assert str(error.value) == "The partition t--1 does not exist; t has only partition 0."
+    # Named as a number, not glued to the topic ("t--1" reads as a typo of its name).
+    assert str(error.value) == "The partition -1 of t does not exist; t has only partition 0."
 
 
 def test_resolve_scope_names_every_topic_that_does_not_exist():
