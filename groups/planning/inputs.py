@@ -136,9 +136,15 @@ def parse_reset_csv(text: str, group: str) -> dict[PartitionId, int]:
     # cannot parse as 4 either, so choosing by field count gives the same rows and errors that
     # name the form the author meant.
     columns = lines[0][1].count(",") + 1
+    first = [field.strip().lower() for field in lines[0][1].split(",")]
+    if first[-2:] == ["partition", "offset"]:
+        raise PlanningError(
+            f"Line {lines[0][0]} of the reset file is a header ({lines[0][1]}): the file has none, as "
+            "kafka-consumer-groups --export writes it. Remove that line and upload it again."
+        )
     if columns not in (3, 4):
         raise PlanningError(
-            f"Line {lines[0][0]} of the reset file is not valid: it has {columns} fields. Each line must be "
+            f"Line {lines[0][0]} of the reset file is not valid: it has {_fields(columns)}. Each line must be "
             "topic,partition,offset or group,topic,partition,offset, "
             f"such as orders,0,1500 or {group},orders,0,1500."
         )
@@ -177,7 +183,7 @@ def parse_reset_csv(text: str, group: str) -> dict[PartitionId, int]:
 
 def _csv_problem(fields: list[str], columns: int) -> str | None:
     if len(fields) != columns:
-        return f"it has {len(fields)} fields instead of {columns}"
+        return f"it has {_fields(len(fields))} instead of {columns}"
     *names, partition, offset = fields
     if not all(names):
         return "a name is empty"
@@ -186,6 +192,10 @@ def _csv_problem(fields: list[str], columns: int) -> str | None:
     if not WHOLE_NUMBER.fullmatch(offset):
         return f"offset '{offset}' is not a whole number"
     return None
+
+
+def _fields(count: int) -> str:
+    return f"{count} field{'' if count == 1 else 's'}"
 
 
 def export_csv(plan: ResetPlan) -> str:

@@ -682,3 +682,10 @@ def test_a_time_after_year_9999_in_utc_is_refused():
 
 def test_a_reset_file_with_a_byte_order_mark_reads_like_one_without():
     assert parse_reset_csv("\ufefforders,0,5\norders,1,7\n", "g") == {("orders", 0): 5, ("orders", 1): 7}
+
+
+def test_a_reset_file_with_a_header_line_is_told_to_drop_it():
+    with pytest.raises(PlanningError, match=r"^Line 1 of the reset file is a header \(topic,partition,offset\)"):
+        parse_reset_csv("topic,partition,offset\norders,0,5\n", "g")
+    with pytest.raises(PlanningError, match=r"it has 1 field\. Each line"):
+        parse_reset_csv("orders\n", "g")
