@@ -166,12 +166,19 @@ class Operation(models.Model):
 
     @property
     def can_be_undone(self) -> bool:
-        """A reset (of a consumer or share group) that succeeded, or an offset deletion that deleted
-        offsets (a failed one may have, in part); once: not when an undo already took it back."""
+        """A reset (of a consumer or share group) that succeeded and found an offset to put back, or an offset
+        deletion that deleted offsets (a failed one may have, in part); once: not when an undo already took it
+        back."""
         if self.kind == self.Kind.DELETE_OFFSETS:
             undoable = bool(self.before_offsets())
         else:
-            undoable = self.kind in self.RESET_KINDS and self.status == self.Status.SUCCEEDED
+            # A reset of partitions that had no offset before leaves nothing to put back: a commit cannot
+            # remove an offset, so such an undo would be a page with nothing to do.
+            undoable = (
+                self.kind in self.RESET_KINDS
+                and self.status == self.Status.SUCCEEDED
+                and any(offset is not None for offset in self.before_offsets().values())
+            )
         return undoable and (self.pk is None or self.undo is None)
 
     def before_offsets(self) -> dict[tuple[str, int], int | None]:

@@ -152,3 +152,15 @@ def test_undoing_a_deletion_puts_back_only_the_offsets_it_deleted():
 def test_a_deletion_that_deleted_nothing_cannot_be_undone():
     assert not _deletion("failed", _outcome(("t", 1))).can_be_undone
     assert not _deletion("pending", []).can_be_undone
+
+
+@pytest.mark.parametrize("kind", ["reset", "share_reset"])
+def test_a_reset_of_partitions_that_had_no_offset_before_offers_no_undo(kind):
+    from groups.models import Operation
+
+    def reset(*before):
+        plan = [{"topic": "t", "partition": p, "before": b, "after": 5} for p, b in enumerate(before)]
+        return Operation(kind=kind, status="succeeded", plan=plan)
+
+    assert not reset(None, None).can_be_undone  # a commit cannot remove an offset: nothing to put back
+    assert reset(None, 3).can_be_undone
