@@ -277,9 +277,9 @@ def request_operation(
 
     `delete_internal_topics` are a streams group's internal topics (rows of `InternalTopicsPlan.rows`) to
     delete once the group change succeeded. With dispatch=False the caller runs it itself through
-    `run_operation` (the CLI does). Raises
-    `lifecycle.RequestRefused` without a reason, for a reset that would change nothing, and for an
-    undo of an operation that cannot be undone (again).
+    `run_operation` (the CLI does). Raises `lifecycle.RequestRefused` without a reason, for a reset that
+    would change nothing, for an undo of an operation that cannot be undone (again), and for a preview
+    (`preview_nonce`) requested before.
     """
     if kind not in GROUP_KINDS:
         raise ValueError(f"not a change of a group: {kind!r}")
@@ -318,8 +318,7 @@ def _changes_nothing(plan: list[dict]) -> bool:
 
 
 def undo_refusal(operation: Operation) -> str | None:
-    """Why `operation` cannot be undone, if it cannot: only a reset that succeeded, or an offset deletion
-    that deleted offsets, can, and only once."""
+    """Why `operation` cannot be undone, if it cannot (Operation.can_be_undone), and only once."""
     undo = operation.undo
     if undo is not None:
         who = undo.requester.get_username() if undo.requester else "anonymous"
@@ -330,8 +329,8 @@ def undo_refusal(operation: Operation) -> str | None:
         )
     if not operation.can_be_undone:
         return (
-            f"Operation #{operation.pk} cannot be undone: only an offset reset that succeeded, or an offset "
-            "deletion that deleted offsets, can."
+            f"Operation #{operation.pk} cannot be undone: only an offset reset that succeeded and found offsets "
+            "to put back, or an offset deletion that deleted offsets, can."
         )
     return None
 

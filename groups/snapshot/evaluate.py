@@ -27,6 +27,7 @@ from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading, GroupReading, Par
 from groups.lag import partition_lag, sum_lags
 from groups.planning.streams_topics import is_internal_topic_name
 from groups.snapshot import rows, share_positions, timelines
+from groups.snapshot.rows import GroupRow
 from groups.snapshot.topic_rows import Readers, TopicRow, TopicState, topic_rows
 
 _NO_TIMELINE = estimates.Timeline(())
@@ -54,33 +55,6 @@ class ConsoleFacts:
     replay_operations: Mapping[str, int] = field(default_factory=dict)  # checkpoint group id -> replay op
     # group id -> (operation id, finished at, epoch ms) of this console's offset changes in the window
     moves: Mapping[str, Sequence[tuple[int, int]]] = field(default_factory=dict)
-
-
-@dataclass(slots=True)
-class GroupRow:
-    """The values of one SnapshotGroup row."""
-
-    group_id: str
-    state: str
-    type: str
-    members: int
-    topics: list[str]
-    partitions: int
-    lag: int | None
-    detail: str
-    window: str
-    error: str = ""
-    replay_operation_id: int | None = None
-    lag_seconds: float | None = None
-    lag_seconds_method: str = ""
-    lag_seconds_doubtful: bool = False
-    status: str = ""
-    status_reason: str = ""
-    operation_id: int | None = None
-    catch_up_seconds: float | None = None
-    catch_up_note: str = ""
-    retention_margin_seconds: float | None = None
-    retention_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from groups.kafka import TP
 from groups.kafka.collect import ClusterReading, PartitionReading
 from groups.models import Cluster
 from groups.snapshot import history, rebalances
-from groups.snapshot.evaluate import Cause, Evaluated, GroupRow
+from groups.snapshot.evaluate import Cause, Evaluated
+from groups.snapshot.rows import GroupRow
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""The compact fields of snapshot rows: per-partition detail and the status window, as JSON text.
+"""A group's snapshot row, and the compact fields of snapshot rows: per-partition detail and the status
+window, as JSON text.
 
 A group's partitions live in one field, not one row each: at 10,000 groups a round would
 otherwise write and delete about 115,000 rows. Pages filter and sort on the group's columns
@@ -19,6 +20,33 @@ class Owner(NamedTuple):  # a tuple: hashed once per owned partition when a roun
     client_id: str
     host: str
     instance_id: str | None
+
+
+@dataclass(slots=True)
+class GroupRow:
+    """The values of one SnapshotGroup row; `detail` and `window` are this module's compact fields."""
+
+    group_id: str
+    state: str
+    type: str
+    members: int
+    topics: list[str]
+    partitions: int
+    lag: int | None
+    detail: str
+    window: str
+    error: str = ""
+    replay_operation_id: int | None = None
+    lag_seconds: float | None = None
+    lag_seconds_method: str = ""
+    lag_seconds_doubtful: bool = False
+    status: str = ""
+    status_reason: str = ""
+    operation_id: int | None = None
+    catch_up_seconds: float | None = None
+    catch_up_note: str = ""
+    retention_margin_seconds: float | None = None
+    retention_note: str = ""
 
 
 @dataclass(slots=True)  # not frozen: a round makes 100,000 of them and frozen init costs 4x

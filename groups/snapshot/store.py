@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from groups.models import Cluster, Collection, Operation, Replay, Snapshot, SnapshotGroup, SnapshotTopic
 from groups.snapshot import dating
-from groups.snapshot.evaluate import Carried, ConsoleFacts, Evaluated, GroupRow
+from groups.snapshot.evaluate import Carried, ConsoleFacts, Evaluated
+from groups.snapshot.rows import GroupRow
 from groups.snapshot.topic_rows import TopicRow
 
 _GROUP_FIELDS = [f.name for f in fields(GroupRow)]

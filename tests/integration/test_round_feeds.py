@@ -14,7 +14,7 @@ from django.urls import reverse
 from groups.models import AlertRule, AlertState, Cluster
 from groups.snapshot import feeds, history
 from groups.snapshot.collector import COLLECTED, FAILED, collect
-from groups.snapshot.evaluate import GroupRow
+from groups.snapshot.rows import GroupRow
 from tests import kafkatools as kt
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

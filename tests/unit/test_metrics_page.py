@@ -12,7 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from groups.models import AlertRule, AlertState, Cluster, Collection, Operation
 from groups.snapshot import rows, store
-from groups.snapshot.evaluate import Evaluated, GroupRow
+from groups.snapshot.evaluate import Evaluated
+from groups.snapshot.rows import GroupRow
 
 pytestmark = pytest.mark.django_db
 
