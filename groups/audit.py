@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -218,7 +218,7 @@ def find_events(
 
     `group` is an exact group id, or a pattern where `*` stands for any run of characters and `?` for
     one (`[` and `]` match themselves: they are common in group ids and rare in searches); `since` and
-    `until` are UTC days, both included; `text` is searched in the reason, ignoring case.
+    `until` are UTC days, both included; `text` is searched in the reason and the error, ignoring case.
     """
     events = AuditEvent.objects.order_by("-id")
     exact = {"actor": actor, "cluster": cluster, "action": action, "outcome": outcome}
@@ -233,7 +233,7 @@ def find_events(
     if until is not None and until < date.max:
         events = events.filter(time__lt=_start_of(until + timedelta(days=1)))
     if text:
-        events = events.filter(reason__icontains=text)
+        events = events.filter(Q(reason__icontains=text) | Q(error__icontains=text))
     return events
 
 

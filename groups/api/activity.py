@@ -133,7 +133,7 @@ class AuditFilters(Schema):
     outcome: str = ""
     from_: str = Field("", alias="from", description="A day, YYYY-MM-DD.")
     to: str = Field("", description="A day, YYYY-MM-DD (included).")
-    q: str = Field("", description="Text in the reason, error or names.")
+    q: str = Field("", description="Text in the reason or the error, ignoring case (group: the group filter).")
     signins: str = Field("", description="1 to include sign-ins, failed sign-ins and sign-outs.")
     page: str = ""
     per_page: str = ""

@@ -195,3 +195,13 @@ def test_the_cluster_group_topics_and_operation_are_linked(auditor, prod):
     assert f'id="event-cluster" href="{reverse("group_list", args=["prod"])}"' in event_page
     assert f'id="event-group" href="{reverse("group_page", args=["prod", "payments/eu"])}"' in event_page
     assert f'href="{reverse("topic_page", args=["prod", "orders"])}"' in event_page
+
+
+def test_the_text_search_finds_a_word_in_the_reason_or_in_the_error(auditor, prod):
+    said = audit.record("requested", actor="alice", cluster="prod", reason="replay after the bug", outcome="pending")
+    failed = audit.record(
+        "failed", actor="worker", cluster="prod", error="t-0 was 31 at preview, now 33", outcome="failed"
+    )
+    audit.record("requested", actor="bob", cluster="prod", reason="routine", outcome="pending")
+    assert list(_action_cells(auditor.get(reverse("audit_list"), {"q": "BUG"}))) == [said.pk]
+    assert list(_action_cells(auditor.get(reverse("audit_list"), {"q": "now 33"}))) == [failed.pk]
