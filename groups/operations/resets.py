@@ -16,9 +16,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from groups import browse, reading
+from groups import reading
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for, describe_group_to_change
-from groups.kafka.records import first_records
 from groups.models import Cluster, Operation
 from groups.operations import internal_topics, lifecycle, reset_steps
 from groups.operations.lifecycle import Review, active_group_message, stop_members
@@ -27,7 +26,6 @@ from groups.planning import deletions, inputs, reset_notes
 from groups.planning import resets as planning
 from groups.planning import streams as streams_scope
 from groups.planning.streams_topics import InternalTopicsPlan
-from groups.planning.time_text import format_time_ms
 
 STRATEGIES = {
     "to-earliest": "Earliest (log start)",
@@ -194,48 +192,6 @@ def preview_reset(
         plan = replace(plan, warnings=(*notes, *plan.warnings))
     internal = internal_topics.preview_internal_topics(client, group) if exists else None
     return Preview(group=group, plan=plan, zone_assumed=zone_assumed, group_exists=exists, internal_topics=internal)
-
-
-def first_records_after(
-    client: ClusterClient, plan: planning.ResetPlan, *, actor: str, cluster: str, group_id: str, source_ip: str | None
-) -> list[dict]:
-    """Per planned partition, the first record the group will read after the reset, read in one batch; audited.
-
-    Each row has topic, partition, offset (the planned one) and state: "record" (with timestamp_ms,
-    timestamp_type, time, key and value excerpts, None for null), "end" (the log ends at the offset:
-    no record yet) or "unread" (no answer within the deadline, or the offset left the log meanwhile).
-    """
-    wanted = {TP(row.topic, row.partition): row.after for row in plan.rows if row.after < row.log_end}
-    found = first_records(client, wanted)
-    rows, read = [], []
-    for row in plan.rows:
-        tp = TP(row.topic, row.partition)
-        out: dict = {"topic": row.topic, "partition": row.partition, "offset": row.after}
-        if tp not in wanted or (tp in found and found[tp] is None):
-            out["state"] = "end"
-        elif tp not in found:
-            out["state"] = "unread"
-        else:
-            record = found[tp]
-            assert record is not None
-            read.append(
-                browse.read_row(
-                    row.topic, row.partition, [record], note=f"first record after the reset of '{group_id}' (preview)"
-                )
-            )
-            out.update(
-                state="record",
-                record_offset=record.offset,
-                timestamp_ms=record.timestamp_ms,
-                timestamp_type=record.timestamp_type,
-                time=format_time_ms(record.timestamp_ms, sep=" ", missing=""),
-                key=browse.excerpt(record.key),
-                value=browse.excerpt(record.value),
-            )
-        rows.append(out)
-    if read:
-        browse.audit_read(actor=actor, cluster=cluster, group_id=group_id, source_ip=source_ip, rows=read)
-    return rows
 
 
 def plan_rows(plan: planning.ResetPlan) -> list[dict]:

@@ -22,6 +22,7 @@ from groups.forms import (
 from groups.kafka import ConsoleError, GroupDescription, client_for, describe_group_to_change
 from groups.models import Cluster, Operation
 from groups.operations import internal_topics, lifecycle, offset_deletions, resets, share_resets
+from groups.operations.first_records import first_records_after
 from groups.planning import resets as planning
 from groups.planning.deletions import DeletionPlan
 from groups.planning.streams_topics import STALE_STATE_WARNING, InternalTopic, InternalTopicsPlan
@@ -193,7 +194,7 @@ def first_records(request: HttpRequest, cluster: Cluster, group: str, plan: plan
     if not access.allowed(request.user, "read_records", cluster):
         return {"refused": access.ROLE_NEEDED["read_records"]}
     try:
-        rows = resets.first_records_after(
+        rows = first_records_after(
             client_for(cluster),
             plan,
             actor=request.user.get_username(),

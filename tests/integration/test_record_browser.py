@@ -433,3 +433,14 @@ def test_an_offset_that_left_the_log_meanwhile_is_told_and_the_failed_read_audit
         browse.read(client_for(cluster), topic, wanted, stale, actor="t", cluster="local", source_ip=None)
     (event,) = _reads()
     assert event.outcome == "failed" and "no longer in its log" in event.error and event.plan[0]["records"] == 0
+
+
+def test_the_first_record_of_an_offset_retention_deleted_says_so(client, cluster, unique):
+    topic, group = unique("browse-deleted"), unique("browse-deleted-group")
+    kt.create_topic(cluster.bootstrap_servers, topic, 1)
+    kt.produce(cluster.bootstrap_servers, topic, {0: 15})
+    kt.delete_records(cluster.bootstrap_servers, topic, 0, 8)
+    kt.commit(cluster.bootstrap_servers, group, {(topic, 0): 3})
+    body = _preview_reset(client, group, "to-current").content.decode()
+    row = _first_record(body, topic, 0)
+    assert "deleted by retention: the log starts at 8" in row and "request timeout" not in row
