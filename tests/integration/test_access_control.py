@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
+from django.core import signing
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
@@ -26,6 +27,10 @@ from groups.operations import replays as replay
 from groups.operations import resets
 from groups.snapshot.collector import COLLECTED, collect
 from groups.urls import urlpatterns
+from groups.views import offset_deletion as offset_deletion_pages
+from groups.views import replays as replay_pages
+from groups.views import resets as reset_pages
+from groups.views.common import sign_preview
 from tests import kafkatools as kt
 from tests.databases import shared_database_url
 
@@ -619,10 +624,27 @@ def _replay_form(w: Walk) -> dict:
     }
 
 
+# Every kind of preview the walk confirms; each is signed with its own salt.
+_PREVIEW_SALTS = (reset_pages.TOKEN_SALT, offset_deletion_pages.TOKEN_SALT, replay_pages.TOKEN_SALT)
+
+
+def _fresh(data: dict) -> dict:
+    """The step's data with its preview signed again under a new nonce: a preview confirms once, and the walk
+    confirms the same one as every user, through the pages and the API."""
+    for salt in _PREVIEW_SALTS:
+        try:
+            signed = signing.loads(data.get("token", ""), salt=salt)
+        except signing.BadSignature:
+            continue
+        return {**data, "token": sign_preview(salt, signed)}
+    return data
+
+
 def _request(client: Client, step: Step):
+    data = _fresh(step.data) if step.method == "post" and isinstance(step.data, dict) else step.data
     if step.api and step.method == "post":
-        return client.post(step.url, step.data, content_type="application/json")
-    return getattr(client, step.method)(step.url, step.data)
+        return client.post(step.url, data, content_type="application/json")
+    return getattr(client, step.method)(step.url, data)
 
 
 def _lists_group(response, step: Step, group: str) -> bool:

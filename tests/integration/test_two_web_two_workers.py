@@ -80,19 +80,21 @@ def test_resets_through_two_web_processes_run_once_each_one_at_a_time_on_two_wor
     kt.produce(kafka_bootstrap, topic, {0: 50, 1: 40})
     kt.commit(kafka_bootstrap, group, {(topic, 0): 30, (topic, 1): 20})
 
-    # Signed in through one web process; previewed through both.
+    # Signed in through one web process; previewed through both, once per request (a preview confirms once).
     session = HttpSession()
     session.sign_in(webs[0].url, "ops", PASSWORD)
+    jobs = [(webs[n % 2], n) for n in range(2 * REQUESTS_PER_SERVER)]
     tokens = {}
-    for web, strategy in zip(webs, ("to-earliest", "to-latest"), strict=True):
+    for web, number in jobs:
+        strategy = ("to-earliest", "to-latest")[number % 2]
         _, preview = session.post(
             f"{web.url}/clusters/local/reset-preview/{group}/", {"strategy": strategy, "value": "", "scope_mode": "all"}
         )
-        tokens[web.url] = (strategy, hidden_field(preview, "token"))
+        tokens[number] = (strategy, hidden_field(preview, "token"))
 
     def confirm(job: tuple[WebServer, int]) -> int:
         web, number = job
-        strategy, token = tokens[web.url]
+        strategy, token = tokens[number]
         landed, _ = session.post(
             f"{web.url}/clusters/local/reset-confirm/{group}/",
             {"token": token, "reason": f"request {number} through {web.url} ({strategy})"},
@@ -101,7 +103,6 @@ def test_resets_through_two_web_processes_run_once_each_one_at_a_time_on_two_wor
         assert found, landed
         return int(found[1])
 
-    jobs = [(webs[n % 2], n) for n in range(2 * REQUESTS_PER_SERVER)]
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         operation_ids = list(pool.map(confirm, jobs))
     assert len(set(operation_ids)) == len(jobs)

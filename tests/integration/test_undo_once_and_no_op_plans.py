@@ -163,7 +163,12 @@ def test_the_domain_refuses_a_plan_that_changes_nothing_and_a_second_undo(cluste
 @pytest.mark.parametrize("status", [Operation.Status.FAILED, Operation.Status.CANCELLED])
 def test_an_undo_that_failed_or_was_cancelled_leaves_the_operation_undoable(db, cluster, status):
     original = Operation.objects.create(
-        kind=Operation.Kind.RESET, cluster=cluster, group_id="g", reason="r", status=Operation.Status.SUCCEEDED
+        kind=Operation.Kind.RESET,
+        cluster=cluster,
+        group_id="g",
+        reason="r",
+        status=Operation.Status.SUCCEEDED,
+        plan=[{"topic": "t", "partition": 0, "before": 30, "after": 0}],  # an offset to put back
     )
     Operation.objects.create(
         kind=Operation.Kind.RESET, cluster=cluster, group_id="g", reason="r", undo_of=original, status=status
