@@ -189,8 +189,7 @@ def share_reset_request(request: HttpRequest, cluster: str, group: str, body: ac
 def delete_group_preview(request: HttpRequest, cluster: str, group: str):
     """The group as it would be deleted, and why it cannot be while it has active members."""
     cluster_row = get_cluster(request, cluster, "delete", group)
-    description = resets.group_to_delete(cluster_row, group)
-    offsets = offset_deletions.whole_group_plan(client_for(cluster_row), group)
+    description, offsets = resets.group_to_delete(cluster_row, group)
     return {
         "plan": offset_deletions.plan_rows(offsets),
         "group": description.group_id,
@@ -211,7 +210,7 @@ def delete_group(request: HttpRequest, cluster: str, group: str, body: action_sc
     """Request the group's deletion (refused while it has active members, as the page refuses it); with
     `delete_internal_topics`, a streams group's internal topics, as its preview lists them now, go after it."""
     cluster_row = get_cluster(request, cluster, "delete", group)
-    description = resets.group_to_delete(cluster_row, group)
+    description, offsets = resets.group_to_delete(cluster_row, group)
     if description.is_active:
         raise ApiError(409, "GROUP_ACTIVE", lifecycle.active_group_message(description, deleting=True))
     topics = resets.internal_topics_to_delete(cluster_row, description) if body.delete_internal_topics else None
@@ -221,7 +220,7 @@ def delete_group(request: HttpRequest, cluster: str, group: str, body: action_sc
         group,
         _reason(body.reason),
         via=VIA,
-        offsets=offset_deletions.whole_group_plan(client_for(cluster_row), group),
+        offsets=offsets,
         delete_internal_topics=topics.rows() if topics else [],
     )
     return Status(201, operation_json(operation))

@@ -10,6 +10,7 @@ so its undo is an offset reset back to them (`resets.preview_reset(..., undo_of=
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -181,10 +182,10 @@ def plan_rows(plan: planning.DeletionPlan) -> list[dict]:
     ]
 
 
-def whole_group_plan(client: ClusterClient, group_id: str) -> planning.DeletionPlan:
-    """Every offset the group has committed, with its log's bounds: what deleting the group deletes, which its
-    page shows and its operation records (a restore needs them; Kafka keeps nothing of a deleted group)."""
-    committed = client.committed_offsets([group_id])[group_id]
+def whole_group_plan(client: ClusterClient, committed: Mapping[TP, int]) -> planning.DeletionPlan:
+    """Every offset a group has committed (`committed`), with its log's bounds: what deleting the group deletes,
+    which its page shows and its operation records (a restore needs them; Kafka keeps nothing of a deleted
+    group)."""
     partitions = sorted(committed)
     log = client.log_offsets(partitions)
     return planning.plan_deletion(

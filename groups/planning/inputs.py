@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 
 from groups.planning.resets import EPOCH, MILLISECOND, WHOLE_NUMBER, PartitionId, PlanningError, ResetPlan
@@ -200,5 +201,9 @@ def _fields(count: int) -> str:
 
 def export_csv(plan: ResetPlan) -> str:
     """The plan as ``--export`` writes it for one group: ``topic,partition,offset`` lines."""
-    rows = sorted(plan.rows, key=lambda row: (row.topic, row.partition))
-    return "".join(f"{row.topic},{row.partition},{row.after}\n" for row in rows)
+    return offsets_csv((row.topic, row.partition, row.after) for row in plan.rows)
+
+
+def offsets_csv(offsets: Iterable[tuple[str, int, int]]) -> str:
+    """(topic, partition, offset) as ``--export`` writes them and ``--from-file`` reads them, sorted."""
+    return "".join(f"{topic},{partition},{offset}\n" for topic, partition, offset in sorted(offsets))

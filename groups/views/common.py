@@ -4,7 +4,7 @@ query parameters, the signed preview a confirmation carries, and the recent oper
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import cast
 
@@ -17,6 +17,8 @@ from groups import access
 from groups.kafka import ConsoleError
 from groups.middleware import HtmxHttpRequest
 from groups.models import Cluster, Operation
+from groups.planning.deletions import DeletionPlan
+from groups.planning.resets import ResetPlan
 
 RECENT_OPERATIONS = 10
 # How long a preview may be confirmed: long enough to read a plan and write a reason, short enough
@@ -129,3 +131,9 @@ def load_preview(token: str, salt: str, **subject: str) -> dict | None:
     if any(signed.get(name) != value for name, value in subject.items()):
         return None
     return signed
+
+
+def with_outcome(plan: ResetPlan | DeletionPlan, outcome: Sequence[dict] = ()) -> list[tuple]:
+    """The plan's rows (a reset's or a deletion's), each with what the worker found for it (None before it ran)."""
+    results = {(o["topic"], o["partition"]): o for o in outcome}
+    return [(row, results.get((row.topic, row.partition))) for row in plan.rows]

@@ -3,8 +3,6 @@ the preview, and the confirmation that requests the operation."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
@@ -15,7 +13,6 @@ from groups.forms_offset_deletion import OffsetDeletionForm
 from groups.kafka import ConsoleError, client_for
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle, offset_deletions
-from groups.planning.deletions import DeletionPlan
 from groups.planning.resets import PlanningError
 from groups.views.common import (
     PREVIEW_EXPIRED,
@@ -26,17 +23,12 @@ from groups.views.common import (
     recent_operations,
     render_page,
     sign_preview,
+    with_outcome,
 )
 from groups.views.form_errors import form_with_errors
 
 TOKEN_SALT = "groups.offset-deletion.confirm"
 TEMPLATE = "groups/delete_offsets.html"
-
-
-def with_outcome(plan: DeletionPlan, outcome: Sequence[dict] = ()) -> list[tuple]:
-    """The plan's rows, each with what the worker found for it (None before it ran)."""
-    results = {(o["topic"], o["partition"]): o for o in outcome}
-    return [(row, results.get((row.topic, row.partition))) for row in plan.rows]
 
 
 def deletion_token(cluster: Cluster, group: str, scope: str, preview: offset_deletions.Preview) -> str | None:

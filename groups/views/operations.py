@@ -12,10 +12,10 @@ from django.views.decorators.http import require_GET, require_POST
 from groups import access, audit
 from groups.models import Operation
 from groups.operations import approvals, offset_deletions, replays
+from groups.planning.inputs import offsets_csv
 from groups.planning.replays import ReplayError
-from groups.views import offset_deletion
-from groups.views.common import is_partial, render_page
-from groups.views.resets import stored_plan, with_outcome
+from groups.views.common import is_partial, render_page, with_outcome
+from groups.views.resets import stored_plan
 
 
 def get_operation(request: HttpRequest, pk: int) -> Operation:
@@ -41,9 +41,9 @@ def _deletion_part(request: HttpRequest, operation: Operation) -> dict:
     plan = offset_deletions.stored_plan(operation.plan)  # the offsets it deletes (none before they were recorded)
     return {
         "plan": plan,
-        "rows": [(row, None) for row in plan.rows],
+        "rows": with_outcome(plan),
         # What kafka-consumer-groups --reset-offsets --from-file takes: Kafka keeps nothing of a deleted group.
-        "restore_file": "".join(f"{row.topic},{row.partition},{row.before}\n" for row in plan.with_offsets),
+        "restore_file": offsets_csv((r.topic, r.partition, r.before) for r in plan.rows if r.before is not None),
     }
 
 
@@ -51,7 +51,7 @@ def _offset_deletion_part(request: HttpRequest, operation: Operation) -> dict:
     plan = offset_deletions.stored_plan(operation.plan)
     return {
         "plan": plan,
-        "rows": offset_deletion.with_outcome(plan, operation.outcome),
+        "rows": with_outcome(plan, operation.outcome),
         "undone_by": operation.undone_by.order_by("created"),
         "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
     }

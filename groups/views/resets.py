@@ -34,6 +34,7 @@ from groups.views.common import (
     recent_operations,
     render_page,
     sign_preview,
+    with_outcome,
 )
 from groups.views.form_errors import form_with_errors
 
@@ -43,12 +44,6 @@ TOKEN_SALT = "groups.reset.confirm"
 def stored_plan(rows: list[dict], warnings: Sequence[str] = ()) -> planning.ResetPlan:
     """A plan again from the rows an operation or a preview token kept."""
     return planning.ResetPlan(rows=tuple(planning.PlannedPartition(**row) for row in rows), warnings=tuple(warnings))
-
-
-def with_outcome(plan: planning.ResetPlan, outcome: Sequence[dict] = ()) -> list[tuple]:
-    """The plan's rows, each with what the worker found after applying it (None before)."""
-    results = {(o["topic"], o["partition"]): o for o in outcome}
-    return [(row, results.get((row.topic, row.partition))) for row in plan.rows]
 
 
 def preview_token(
@@ -310,16 +305,18 @@ def reset_confirm(request: HttpRequest, cluster: str, group: str) -> HttpRespons
     return redirect("operation_page", pk=operation.pk)
 
 
-def group_to_delete(cluster: Cluster, group: str) -> GroupDescription:
-    """The group as Kafka describes it now; a missing group is a ConsoleError saying there is nothing to delete."""
+def group_to_delete(cluster: Cluster, group: str) -> tuple[GroupDescription, DeletionPlan]:
+    """The group as Kafka describes it now, and the offsets deleting it deletes (one read of its offsets for
+    both); a missing group is a ConsoleError saying there is nothing to delete."""
     client = client_for(cluster)
     description = describe_group_to_change(client, group)
-    if reading.group_missing(description, client.committed_offsets([group])[group]):
+    committed = client.committed_offsets([group])[group]
+    if reading.group_missing(description, committed):
         raise reading.NotFound(
             f"Consumer group '{group}' does not exist on cluster '{cluster.name}': there is nothing to delete.",
             code="GROUP_ID_NOT_FOUND",
         )
-    return description
+    return description, offset_deletions.whole_group_plan(client, committed)
 
 
 def request_group_deletion(
@@ -333,7 +330,7 @@ def request_group_deletion(
     delete_internal_topics: list[dict] | None = None,
 ) -> Operation:
     """The group's deletion, requested by the signed-in user, recording the `offsets` it deletes
-    (offset_deletions.whole_group_plan); with `delete_internal_topics` (rows of `InternalTopicsPlan.rows`),
+    (group_to_delete's); with `delete_internal_topics` (rows of `InternalTopicsPlan.rows`),
     a streams group's internal topics are deleted after it."""
     return resets.request_operation(
         cluster=cluster,
@@ -367,17 +364,14 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
     data = request.POST if request.method == "POST" else None
     context: dict = {"cluster": cluster_row, "group_id": group, "form": DeleteGroupForm(data, group_id=group)}
     try:
-        description = group_to_delete(cluster_row, group)
+        description, offsets = group_to_delete(cluster_row, group)
         topics = internal_topics_to_delete(cluster_row, description)
-        offsets = offset_deletions.whole_group_plan(client_for(cluster_row), group)
     except ConsoleError as error:
         status = 404 if error.not_found else 503
         return render(request, "groups/delete_group.html", {**context, "error": error.message}, status=status)
     seen = internal_topics_text(topics.rows()) if topics else ""
     form = DeleteGroupForm(data, group_id=group, initial={"internal_topics_seen": seen})
-    context.update(
-        group=description, form=form, plan=offsets, rows=[(row, None) for row in offsets.rows], **topics_context(topics)
-    )
+    context.update(group=description, form=form, plan=offsets, rows=with_outcome(offsets), **topics_context(topics))
     if request.method == "GET":
         return render(request, "groups/delete_group.html", context)
     # Checked here as well as by the worker, so an active group gets no operation at all.
