@@ -20,6 +20,7 @@ it never holds back a resolve, so an alert that was told is always closed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -120,40 +121,42 @@ def _status_check(wanted: frozenset[str], facts: GroupFacts) -> tuple[str, str]:
     return _BREACH, f"status {facts.status} with partition {shown}{more}, one of {names}"
 
 
+def _count(count: float) -> str:
+    return f"{count:,.0f}"
+
+
+def _over_check(
+    name: str, unknown: str, value: float | None, threshold: float, margin: float, text: Callable[[float], str]
+) -> tuple[str, str]:
+    """An "over the threshold" condition's state, and its reason in words: `name` of the value (written by
+    `text`), or `unknown` when the round could not tell it."""
+    state = _over(value, threshold, margin)
+    if value is None:
+        return state, f"{unknown} cannot be told this round"
+    if state != _HOLD:
+        return state, f"{name.format(text(value))} is over {text(threshold)}"
+    return state, (
+        f"{name.format(text(value))} is back to {text(threshold)} or under, not yet to "
+        f"{text(threshold * (1 - margin))} ({margin:.0%} hysteresis)"
+    )
+
+
 def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
     """Weigh one round's figures of a group against a rule's conditions."""
     margin = tuning.hysteresis
-    band = f"{margin:.0%} hysteresis"
     checks: list[tuple[str, str]] = []
     if conditions.statuses:
         checks.append(_status_check(conditions.statuses, facts))
     if conditions.lag_seconds_over is not None:
-        threshold = conditions.lag_seconds_over
-        lag_s = duration_text(facts.lag_seconds or 0)
-        state = _over(facts.lag_seconds, threshold, margin)
         checks.append(
-            (
-                state,
-                "the lag in seconds cannot be told this round"
-                if facts.lag_seconds is None
-                else f"lag of {lag_s} is over {duration_text(threshold)}"
-                if state != _HOLD
-                else f"lag of {lag_s} is back to {duration_text(threshold)} or under, not yet to "
-                f"{duration_text(threshold * (1 - margin))} ({band})",
+            _over_check(
+                "lag of {}", "the lag in seconds", facts.lag_seconds, conditions.lag_seconds_over, margin, duration_text
             )
         )
     if conditions.total_lag_over is not None:
-        threshold = conditions.total_lag_over
-        state = _over(facts.lag, threshold, margin)
         checks.append(
-            (
-                state,
-                "the total lag cannot be told this round"
-                if facts.lag is None
-                else f"total lag of {facts.lag:,} messages is over {threshold:,}"
-                if state != _HOLD
-                else f"total lag of {facts.lag:,} messages is back to {threshold:,} or under, not yet to "
-                f"{threshold * (1 - margin):,.0f} ({band})",
+            _over_check(
+                "total lag of {} messages", "the total lag", facts.lag, conditions.total_lag_over, margin, _count
             )
         )
     if conditions.retention_margin_under_s is not None:
@@ -166,7 +169,7 @@ def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
         elif state == _HOLD:
             reason = (
                 f"retention margin of {duration_text(value or 0)} is back to {duration_text(threshold)} or over, "
-                f"not yet to {duration_text(threshold * (1 + margin))} ({band})"
+                f"not yet to {duration_text(threshold * (1 + margin))} ({margin:.0%} hysteresis)"
             )
         else:
             reason = f"retention margin of {duration_text(value or 0)} is under {duration_text(threshold)}"
