@@ -19,7 +19,7 @@ from ninja import Field, Query, Router, Schema
 from groups import access, reading
 from groups.api import schemas
 from groups.api.errors import COMMON_ERRORS, ApiError
-from groups.kafka import ConsoleError, client_for
+from groups.kafka import ConsoleError, client_for, describe_group_to_change
 from groups.models import Cluster, Snapshot, SnapshotGroup
 from groups.snapshot import memo, queries, rebalances
 from groups.snapshot.history_packing import Point
@@ -310,13 +310,19 @@ def group_history(
 def group(request: HttpRequest, cluster: str, group: str):
     """One group read live from Kafka, with the status and lag in seconds of the last collection round."""
     cluster_row = get_cluster(request, cluster, group_id=group)
+    client = client_for(cluster_row)
     try:
-        detail = reading.group_detail(client_for(cluster_row), group)
+        detail = reading.group_detail(client, group)
     except ConsoleError as error:
-        raise (_elsewhere(cluster_row, group, error.code) if error.not_found else None) or error from None
-    # Kafka describes a streams group asked for as a consumer group as a Dead classic one, not as unknown.
-    if detail.description.state == "Dead" and (elsewhere := _elsewhere(cluster_row, group, "GROUP_ID_NOT_FOUND")):
-        raise elsewhere
+        elsewhere = (
+            _elsewhere(cluster_row, group, _served_type(cluster_row, group), error.code) if error.not_found else None
+        )
+        raise elsewhere or error from None
+    # librdkafka describes a streams group as a Dead classic group; describe_group_to_change asks Kafka which it is.
+    if detail.description.state == "Dead" and not detail.description.members:
+        elsewhere = _elsewhere(cluster_row, group, describe_group_to_change(client, group).type)
+        if elsewhere is not None:
+            raise elsewhere
     seen, observed = collected(cluster_row, group)
     d = detail.description
     return {
@@ -355,18 +361,23 @@ def group(request: HttpRequest, cluster: str, group: str):
 GROUP_ROUTES = {"share": "api:api_share_group", "streams": "api:api_streams_group"}
 
 
-def _elsewhere(cluster_row: Cluster, group: str, code: str) -> ApiError | None:
-    """For a group Kafka knows no consumer group by, which the snapshot lists as a share or streams group:
-    a 404 naming the route that reads it. Not a redirect: that route answers another schema, which a
-    client following redirects would read as this one's."""
+def _served_type(cluster_row: Cluster, group: str) -> str:
+    """The group's type as the last collection round saw it ("" when it did not)."""
     _, row = queries.served_group(cluster_row, group)
-    if row is None or row.type not in GROUP_ROUTES:
+    return row.type if row is not None else ""
+
+
+def _elsewhere(cluster_row: Cluster, group: str, kind: str, code: str = "") -> ApiError | None:
+    """For a group of `kind` share or streams, asked for as a consumer group: a 404 naming the route that reads
+    it. Not a redirect: that route answers another schema, which a client following redirects would read as
+    this one's."""
+    if kind not in GROUP_ROUTES:
         return None
-    route = reverse(GROUP_ROUTES[row.type], args=[cluster_row.name, group])
+    route = reverse(GROUP_ROUTES[kind], args=[cluster_row.name, group])
     return ApiError(
         404,
         code or "GROUP_ID_NOT_FOUND",
-        f"Group '{group}' is a {row.type} group, not a consumer group: read it at {route}.",
+        f"Group '{group}' is a {kind} group, not a consumer group: read it at {route}.",
     )
 
 
