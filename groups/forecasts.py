@@ -9,6 +9,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import NamedTuple
 
 from groups.chart_scales import duration_text
@@ -56,6 +57,21 @@ def without_members(rates: Rates) -> Rates:
     someone sets it (a reset, an undo), so neither that jump, read as consumption, nor the lag's trend
     across it says anything about consumers."""
     return Rates(0.0, rates.produce, None)
+
+
+def memberless_rates(rates: Rates, committed: Sequence[int | None], *, console_moved: bool) -> Rates:
+    """The rates of one partition of a group without members, from its window's committed offsets.
+
+    A client that commits without joining the group (a consumer using assign(), Flink, Spark) has no
+    members to list, yet its offset advances round after round: its rates stand. An offset that
+    advanced in fewer than two rounds was set rather than consumed (a reset, of this console or of
+    another tool), and one this console moved in the window is its own doing: nothing consumes.
+    """
+    if console_moved or rates.consume is None or rates.consume <= 0:
+        return without_members(rates)
+    known = [c for c in committed if c is not None and c >= 0]
+    advances = sum(1 for before, after in pairwise(known) if after > before)
+    return rates if advances >= 2 else without_members(rates)
 
 
 def partition_rates(window: Sequence[Observation], *, recent_ms: int = RECENT_MS) -> Rates:
@@ -330,7 +346,8 @@ def catch_up(
     Judged per partition (a group is caught up when its slowest partition is), from each
     partition's recent rounds, oldest first. `rates_of` may hand in `partition_rates` already
     measured over the same windows (the collector measures them for the retention margin too).
-    `consumers`: False for a group without members, whose lag grows for want of any consumer.
+    `consumers`: False for a group without members whose offsets nothing advances (memberless_rates),
+    whose lag grows for want of any consumer.
     """
     lagging: dict[PartitionKey, tuple[int, Rates]] = {}
     all_rates = []

@@ -258,6 +258,7 @@ class _Round:
         may_be_continuous = not moves and self.times_increasing
         streams = group.type == "streams"
         memberless = not group.members and shared is None  # a share group's members are not listed here
+        committing_outside = False  # memberless, yet its offsets advance (forecasts.memberless_rates)
         ok = status.Status.OK
         for tp in sorted(owners.keys() | group.committed.keys() | (shared or {}).keys()):
             committed = group.committed.get(tp)
@@ -350,9 +351,10 @@ class _Round:
                         )
                     else:
                         rates = forecasts.partition_rates(observed)
-                    lagging_rates[tp] = rates  # catch_up takes a memberless group's rates as such itself
                     if memberless:
-                        rates = forecasts.without_members(rates)
+                        rates = forecasts.memberless_rates(rates, series, console_moved=bool(moves))
+                        committing_outside |= rates.consume is not None and rates.consume > 0
+                    lagging_rates[tp] = rates
                 margin = forecasts.retention_margin_by(
                     committed=committed,
                     log_start=ends.log_start,
@@ -395,7 +397,11 @@ class _Round:
         group_figure = estimates.group_lag_seconds(lag_figures)
         # Only partitions behind decide when the group catches up (none behind: caught up).
         catch = (
-            forecasts.catch_up(lagging, rates_of=lagging_rates, consumers=bool(group.members) or shared is not None)
+            forecasts.catch_up(
+                lagging,
+                rates_of=lagging_rates,
+                consumers=bool(group.members) or shared is not None or committing_outside,
+            )
             if statuses
             else None
         )

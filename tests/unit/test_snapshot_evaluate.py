@@ -252,6 +252,17 @@ def test_a_group_without_members_moved_by_a_reset_still_falls_behind_at_the_prod
     assert row.retention_margin_seconds == pytest.approx(3600 - row.lag_seconds, abs=1)
 
 
+def test_a_group_committing_without_members_is_measured_as_a_consumer_not_told_nobody_consumes():
+    # Flink, Spark or an assign() consumer: no members listed, yet the offset advances every round.
+    # 10 records a round, 5 committed a round: falling behind at 0.33 msg/s, not at the producers' 0.67.
+    row = _rounds([(100 + 10 * i, 50 + 5 * i) for i in range(12)]).groups[0]
+    assert row.members == 0
+    assert row.catch_up_note == "Falling behind at 0.33 msg/s."
+    # Faster than the producers: it catches up, at its own rate.
+    catching = _rounds([(100 + 5 * i, 20 + 10 * i) for i in range(12)]).groups[0]
+    assert catching.catch_up_note.startswith("Caught up in about") and catching.catch_up_seconds > 0
+
+
 def test_a_caught_up_group_is_ok_with_no_lag_in_seconds():
     row = _rounds([(100 + 10 * i, 100 + 10 * i) for i in range(12)]).groups[0]
     assert (row.status, row.lag, row.lag_seconds, row.lag_seconds_method) == ("OK", 0, 0.0, "caught-up")

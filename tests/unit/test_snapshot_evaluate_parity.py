@@ -126,7 +126,7 @@ def _check_round(reading, evaluated, facts):
         owners = {tp: m.client_id for m in group.members for tp in m.assignment}
         window = rows.decode_window(row.window)
         moves = [status.ConsoleMove(op, t) for op, t in facts.moves.get(row.group_id, ())]
-        statuses, figures, windows, margins = {}, {}, {}, []
+        statuses, figures, windows, lagging_rates, margins = {}, {}, {}, {}, []
         for d in rows.decode_group_detail(row.detail):
             tp = TP(d.topic, d.partition)
             ends = reading.partitions.get(tp, PartitionReading(None, None))
@@ -162,13 +162,14 @@ def _check_round(reading, evaluated, facts):
                 assert (d.retention_seconds, d.retention_state) == (None, "")
                 continue
             lagging = d.lag is not None and d.lag > 0
+            rates = _rates(observed, bool(group.members), window[d.topic][d.partition], bool(moves))
             topic = reading.topics.get(d.topic)
             margin = forecasts.retention_margin(
                 committed=d.committed,
                 log_start=ends.log_start,
                 log_end=ends.log_end,
                 history=history,
-                rates=_rates(observed, bool(group.members)) if lagging else forecasts.Rates(None, None),
+                rates=rates if lagging else forecasts.Rates(None, None),
                 lag=figure,
                 retention_ms=topic.retention_ms if topic else None,
             )
@@ -178,7 +179,7 @@ def _check_round(reading, evaluated, facts):
             )
             statuses[tp], figures[tp] = judged, figure
             if lagging:
-                windows[tp] = observed
+                windows[tp], lagging_rates[tp] = observed, rates
             if margin.state in ("lost", "warning", "ok"):
                 margins.append(margin)
             checked[judged.status] += 1
@@ -186,7 +187,13 @@ def _check_round(reading, evaluated, facts):
                 checked["steady"] += 1
         headline = status.evaluate_group(statuses)
         group_figure = estimates.group_lag_seconds(figures)
-        catch = forecasts.catch_up(windows, consumers=bool(group.members)) if statuses else None
+        # Memberless yet committing: a client outside the group's membership consumes.
+        outside = any(r.consume for r in lagging_rates.values())
+        catch = (
+            forecasts.catch_up(windows, rates_of=lagging_rates, consumers=bool(group.members) or outside)
+            if statuses
+            else None
+        )
         assert (row.status, row.status_reason) == (
             ("", group.error) if group.error else (headline.status.value, headline.summary)
         )
@@ -241,6 +248,6 @@ def test_every_partition_of_random_scenarios_gets_what_the_plain_rules_give():
     assert checked["causes"] > 50
 
 
-def _rates(observed, has_members: bool) -> forecasts.Rates:
+def _rates(observed, has_members: bool, committed, console_moved: bool) -> forecasts.Rates:
     rates = forecasts.partition_rates(observed)
-    return rates if has_members else forecasts.without_members(rates)
+    return rates if has_members else forecasts.memberless_rates(rates, committed, console_moved=console_moved)
