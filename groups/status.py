@@ -22,7 +22,12 @@ the rules are fed as follows:
   first seen (a collapsed commit keeps its first round's lag, as Burrow keeps the lag measured
   when a commit arrived). STALL and WARN compare commits, so they need two of them.
 
-Two statuses are this console's own:
+Three statuses are this console's own:
+
+- NEW: behind, but the window is not full yet (a group or partition first seen, or a window
+  restarted): too few rounds to tell a consumer that keeps up from one that stopped. Burrow calls
+  such a partition OK; a green OK would claim what no round has shown. A caught-up partition is
+  OK at once.
 
 - RESET: the committed offset changed between two rounds of the window around the time this
   console's own reset, undo or replay finished on the group. It is shown instead of every
@@ -64,6 +69,7 @@ class Status(StrEnum):
     REWIND = "REWIND"
     RESET = "RESET"
     AHEAD = "AHEAD"
+    NEW = "NEW"
 
 
 class Observation(NamedTuple):
@@ -86,8 +92,12 @@ class ConsoleMove:
     t_ms: int
 
 
-# How a partition's reason begins while its window is still filling (evaluate_group tells the group).
-_COLLECTING = "Collecting: "
+def _collecting(rounds: int, window_length: int, lag: int, restart_note: str = "") -> PartitionStatus:
+    """NEW: a partition behind the log end whose window is still filling."""
+    return PartitionStatus(
+        Status.NEW,
+        f"Not judged yet: {rounds} of {window_length} rounds seen{restart_note}; {lag} messages wait.",
+    )
 
 
 class PartitionStatus(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
@@ -136,13 +146,10 @@ def evaluate_partition(
     if reset is not None:
         return reset
     lag = log_end - committed
-    if len(rounds) < max(2, minimum_complete * window_length):
-        return PartitionStatus(
-            Status.OK,
-            f"{_COLLECTING}{len(rounds)} of {window_length} rounds so far{restart_note} (lag {lag}).",
-        )
     if lag <= allowed_lag:
         return PartitionStatus(Status.OK, _within_allowed(lag, allowed_lag))
+    if len(rounds) < max(2, minimum_complete * window_length):
+        return _collecting(len(rounds), window_length, lag, restart_note)
     return _burrow_trend_rules(rounds, _commits(rounds, has_consumer), now_ms=now_ms, lag=lag, allowed_lag=allowed_lag)
 
 
@@ -338,16 +345,16 @@ def evaluate_before_trend(committed: int, log_end: int, rounds: int, *, window_l
     Continuous: `rounds` rounds (>= 1) with strictly increasing times, committed offsets never
     None nor negative, log ends never None nor going down, `committed` and `log_end` the latest
     round's; no console move to explain a change, the default allowed lag and complete share.
-    Then nothing restarts the window and no RESET applies, so only AHEAD, a window still
-    collecting and a caught-up group are left before the trend rules; the collector checks
+    Then nothing restarts the window and no RESET applies, so only AHEAD, a caught-up group and a
+    window still collecting (NEW) are left before the trend rules; the collector checks
     continuity for a whole topic partition once and builds no window for these.
     """
     if committed > log_end:
         return _ahead(committed, log_end)
     lag = log_end - committed
-    if rounds < max(2, window_length):
-        return PartitionStatus(Status.OK, f"{_COLLECTING}{rounds} of {window_length} rounds so far (lag {lag}).")
-    return _CAUGHT_UP if lag <= 0 else None
+    if lag <= 0:
+        return _CAUGHT_UP
+    return _collecting(rounds, window_length, lag) if rounds < max(2, window_length) else None
 
 
 def evaluate_continuous_trend(
@@ -408,16 +415,18 @@ _GROUP_LEVEL = {
     Status.STALL: Status.ERR,
     Status.REWIND: Status.ERR,
     Status.AHEAD: Status.ERR,
+    Status.NEW: Status.NEW,
 }
-# RESET ranks above OK so a group the console just moved says so, and below every problem.
-_GROUP_SEVERITY = (Status.OK, Status.RESET, Status.WARN, Status.ERR)
+# NEW ranks above OK (no claim of OK while a partition is unjudged); RESET above both so a group the
+# console just moved says so; every problem above them.
+_GROUP_SEVERITY = (Status.OK, Status.NEW, Status.RESET, Status.WARN, Status.ERR)
 
 
 @dataclass(frozen=True)
 class GroupStatus:
     """A group's headline status and the partitions behind it.
 
-    `status` is OK, RESET, WARN or ERR. `causes` maps each partition status that produced the
+    `status` is OK, NEW, RESET, WARN or ERR. `causes` maps each partition status that produced the
     headline (e.g. STALL and STOP under ERR) to its partitions, largest count first.
     """
 
@@ -434,13 +443,6 @@ def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus]) -> GroupS
     if all(p.status is Status.OK for p in partitions.values()):  # most groups: no counting to do
         operation_ids = tuple(sorted({p.operation_id for p in partitions.values() if p.operation_id is not None}))
         summary = f"OK: {_partitions(len(partitions))}."
-        # A new group, or one seen again, is OK only because its window is not full yet: say so.
-        collecting = sum(1 for p in partitions.values() if p.reason.startswith(_COLLECTING))
-        if collecting:
-            which = "" if collecting == len(partitions) else f"{collecting} of them "
-            summary = (
-                f"OK: {_partitions(len(partitions))}, {which}not judged yet: still collecting the window's rounds."
-            )
         return GroupStatus(Status.OK, {Status.OK: tuple(sorted(partitions))}, operation_ids, summary)
     headline = max((_GROUP_LEVEL[p.status] for p in partitions.values()), key=_GROUP_SEVERITY.index)
     behind = {key: p for key, p in partitions.items() if _GROUP_LEVEL[p.status] is headline}
@@ -448,7 +450,12 @@ def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus]) -> GroupS
     order = sorted(counts, key=lambda s: (-counts[s], s.value))
     causes = {s: tuple(sorted(k for k, p in behind.items() if p.status is s)) for s in order}
     operation_ids = tuple(sorted({p.operation_id for p in behind.values() if p.operation_id is not None}))
-    return GroupStatus(headline, causes, operation_ids, _group_summary(headline, counts, order, operation_ids))
+    summary = _group_summary(headline, counts, order, operation_ids)
+    if headline is Status.NEW:
+        judged = len(partitions) - counts[Status.NEW]
+        also = f"; the other {_partitions(judged)} OK" if judged else ""
+        summary = f"NEW: {_partitions(counts[Status.NEW])} behind, not judged until the status window fills{also}."
+    return GroupStatus(headline, causes, operation_ids, summary)
 
 
 def _group_summary(

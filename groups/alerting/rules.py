@@ -28,7 +28,7 @@ AUDITED_FIELDS = (
     "enabled",
 )
 # Status names the collector reports (groups.status.Status, Burrow's rules plus the console's own).
-STATUSES = ("OK", "WARN", "ERR", "STOP", "STALL", "REWIND", "RESET", "AHEAD")
+STATUSES = ("OK", "NEW", "WARN", "ERR", "STOP", "STALL", "REWIND", "RESET", "AHEAD")
 
 
 def conditions_of(rule: AlertRule) -> Conditions:

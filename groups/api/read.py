@@ -140,7 +140,9 @@ def clusters(request: HttpRequest):
 class GroupFilters(Schema):
     q: str = Field("", description="Text the group id contains.")
     state: str = Field("", description="Stable, Empty, ... as the list's filter offers.")
-    status: str = Field("", description="OK, WARNING, ERROR, STALLED, STOPPED, RESET, ... (Burrow-like status).")
+    status: str = Field(
+        "", description="OK, NEW (behind, not judged until its status window fills), RESET, WARN or ERR."
+    )
     type: str = Field("", description="classic, consumer, share or streams.")
     min_lag: str = Field("", description="Groups at least this many records behind.")
     min_lag_seconds: str = Field("", description="Groups at least this far behind: seconds, or 5m, 2h.")

@@ -75,7 +75,7 @@ def new_page() -> Exposition:
             "kafka_console_group_status",
             "gauge",
             (
-                "1 for the group's status in the latest snapshot (OK, WARN, ERR, RESET; a STOP, STALL, REWIND or "
+                "1 for the group's status in the latest snapshot (OK, NEW, WARN, ERR, RESET; a STOP, STALL, REWIND or "
                 "AHEAD partition makes its group ERR), one series per group."
             ),
         ),

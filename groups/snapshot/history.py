@@ -76,7 +76,7 @@ _TYPES: dict[str, tuple[type, ...]] = {SERIES_GROUP: (int, float, str, int), SER
 
 # Best to worst, so a roll-up's `high` status is the worst of its five minutes; a status not named
 # here ranks after these.
-STATUS_ORDER = ("OK", "RESET", "WARN", "REWIND", "AHEAD", "STALL", "STOP", "ERR")
+STATUS_ORDER = ("OK", "NEW", "RESET", "WARN", "REWIND", "AHEAD", "STALL", "STOP", "ERR")
 
 ROLLUP_STEP_MS = 5 * 60_000
 HOUR_MS = 3_600_000

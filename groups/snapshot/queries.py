@@ -31,7 +31,7 @@ def overdue_after(period_seconds: int, last_round_seconds: float | None) -> floa
 
 
 # A group's headline statuses, least severe first: sorting by status sorts by severity, not by name.
-GROUP_STATUSES = (Status.OK, Status.RESET, Status.WARN, Status.ERR)
+GROUP_STATUSES = (Status.OK, Status.NEW, Status.RESET, Status.WARN, Status.ERR)
 _SEVERITY = Case(
     *(When(status=s.value, then=Value(rank)) for rank, s in enumerate(GROUP_STATUSES)), output_field=IntegerField()
 )

@@ -36,6 +36,7 @@ SEVERITY: dict[str, str] = {
     Status.STALL: "bad",
     Status.REWIND: "bad",
     Status.AHEAD: "bad",
+    Status.NEW: "neutral",  # not judged yet: neither fine nor a problem
 }
 
 

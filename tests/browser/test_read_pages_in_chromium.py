@@ -96,7 +96,7 @@ def test_an_operator_finds_a_group_reads_its_lag_and_sees_it_refresh_in_chromium
     stable_cells = _row_cells(page.locator(f'#groups tr[data-group="{stable}"]'))
     assert [empty_cells[i] for i in (0, 2, 4, 5, 6, 7)] == [empty, "Empty", topic, "0", "3", "25"]
     assert [stable_cells[i] for i in (0, 2, 4, 5, 6, 7)] == [stable, "Stable", topic, "1", "3", "5"]
-    assert stable_cells[3] == "classic" and empty_cells[1] == "OK"
+    assert stable_cells[3] == "classic" and empty_cells[1] == "NEW"
 
     # Through to the Empty group's page.
     with page.expect_navigation():

@@ -42,7 +42,7 @@ def test_a_fresh_round_moves_the_alert_rules_on_with_the_groups_figures(cluster,
     assert collect(cluster).outcome == COLLECTED
     state = AlertState.objects.get(group_id=lagging[1])
     assert state.phase == AlertState.Phase.FIRING
-    assert state.facts["lag"] == 70 and state.facts["status"] == "OK" and state.facts["members"] == 0
+    assert state.facts["lag"] == 70 and state.facts["status"] == "NEW" and state.facts["members"] == 0
     assert "lag" in state.summary
 
 
@@ -100,7 +100,7 @@ def test_each_fresh_round_appends_the_groups_and_partitions_to_history_and_a_sta
     second = collect(cluster)
     assert (first.outcome, second.outcome) == (COLLECTED, COLLECTED)
     points = history.read_series(cluster.pk, history.SERIES_GROUP, group, since_ms=_hour_ago())
-    assert [p.last for p in points] == [(70, points[0].last[1], "OK", 0), (75, points[1].last[1], "OK", 0)]
+    assert [p.last for p in points] == [(70, points[0].last[1], "NEW", 0), (75, points[1].last[1], "NEW", 0)]
     partition = history.partition_key(topic, 0)
     ends = history.read_series(cluster.pk, history.SERIES_PARTITION, partition, since_ms=_hour_ago())
     assert [(p.last[0], p.last[1]) for p in ends] == [(0, 40), (0, 45)]

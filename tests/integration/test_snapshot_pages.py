@@ -200,7 +200,7 @@ def test_filters_narrow_the_list_in_the_database(viewer_client, scene):
     assert ids(min_lag=50) == {g["big"]} | {f"{tag}-g-bulk{i:02d}" for i in range(BULK) if 50 - i >= 50}
     assert ids(min_lag=31) == {g["big"]} | {f"{tag}-g-bulk{i:02d}" for i in range(BULK) if 50 - i >= 31}
     statuses = {row["group"]: row["status"] for row in _api_groups(viewer_client, q=tag, per_page=1000)["groups"]}
-    assert statuses[g["ahead"]] == "ERR" and statuses[g["big"]] == "OK"
+    assert statuses[g["ahead"]] == "ERR" and statuses[g["big"]] == "NEW"
     for status in set(statuses.values()):
         assert ids(status=status) == {group for group, s in statuses.items() if s == status}
     seconds = {row["group"]: row["lag_seconds"] for row in _api_groups(viewer_client, q=tag, per_page=1000)["groups"]}
@@ -221,7 +221,7 @@ def test_every_column_sorts_both_ways_with_unknown_figures_last(viewer_client, s
         "catch_up": "catch_up_seconds",
         "retention": "retention_margin_seconds",
     }.get(key, key)
-    severity = ["OK", "RESET", "WARN", "ERR"]
+    severity = ["OK", "NEW", "RESET", "WARN", "ERR"]
     rank = (lambda v: severity.index(v)) if key == "status" else (lambda v: v)
     for descending in (False, True):
         sort = ("-" if descending else "") + key
@@ -439,7 +439,7 @@ def test_the_api_lists_groups_with_the_snapshot_lag_seconds_and_status(viewer_cl
         "status",
     } <= set(big)
     assert (big["lag"], big["partitions"], big["topics"], big["state"]) == (60, 3, [scene["wide"]], "Empty")
-    assert big["status"] in ("OK", "WARN", "ERR")
+    assert big["status"] in ("NEW", "WARN", "ERR")
 
 
 def test_a_member_host_in_the_api_has_no_leading_slash(viewer_client, scene):

@@ -91,6 +91,6 @@ def test_a_console_reset_shows_as_reset_by_its_operation_and_not_as_rewind(
     assert live.lstrip().startswith('<div id="live"') and "history-chart" not in live
 
     history = viewer_client.get(reverse("api:api_group_history", args=["local", group]), {"since": "PT1H"}).json()
-    assert [(p["lag"], p["status"]) for p in history["points"]] == [(15, "OK"), (100, "RESET")]
+    assert [(p["lag"], p["status"]) for p in history["points"]] == [(15, "NEW"), (100, "RESET")]
     assert history["operations"] == [{"id": operation.pk, "t": history["operations"][0]["t"], "kind": "reset"}]
     assert history["points"][0]["t"] < history["operations"][0]["t"] < history["points"][1]["t"]

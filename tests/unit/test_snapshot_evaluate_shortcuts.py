@@ -49,7 +49,7 @@ def test_a_continuous_window_is_judged_before_its_trend_rules_as_the_full_rules_
             assert early == full
             outcomes[early.status] += 1
     assert outcomes["trend"] > 500 and outcomes[status.Status.AHEAD] > 50
-    assert outcomes[status.Status.OK] > 1_000
+    assert outcomes[status.Status.OK] > 500 and outcomes[status.Status.NEW] > 500
 
 
 def test_a_continuous_window_left_to_the_trend_rules_is_judged_from_its_series_as_the_full_rules_judge_it():

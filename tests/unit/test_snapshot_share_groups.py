@@ -57,12 +57,21 @@ def test_a_share_rows_partitions_carry_start_offsets_and_the_brokers_lag_and_oth
         for p in rows.decode_group_detail(row.detail)
     ]
     assert detail == [
-        ("t", 0, 5, 1, 9, 3, rows.Owner("m-1", "reader", "/10.0.0.1", None), ""),
+        (
+            "t",
+            0,
+            5,
+            1,
+            9,
+            3,
+            rows.Owner("m-1", "reader", "/10.0.0.1", None),
+            "Not judged yet: 1 of 3 rounds seen; 3 messages wait.",
+        ),
         ("t", 1, None, 0, 0, None, None, ""),
         ("u", 0, 2, 0, 6, 4, None, "NOT_COORDINATOR"),
     ]
-    # The first round of a window: judged, and still collecting.
-    assert row.status == "OK" and row.status_reason.startswith("OK:")
+    # The first round of a window: behind, and not judged yet.
+    assert row.status == "NEW" and row.status_reason.startswith("NEW: 2 partitions behind")
     assert (by_id["c"].lag, by_id["c"].partitions) == (7, 1)
     # The topic's readers count the share group with the broker's lag.
     topic_t = next(t for t in evaluated.topics if t.topic == "t")

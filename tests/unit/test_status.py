@@ -34,9 +34,13 @@ def test_a_partition_whose_latest_round_has_no_commit_is_ok():
     assert result.status is Status.OK and "No committed offset" in result.reason
 
 
-def test_an_incomplete_window_is_ok_even_when_nothing_moves():
+def test_an_incomplete_window_behind_is_new_not_judged_even_when_nothing_moves():
     result = _evaluate(_rounds([100] * 5, 500))
-    assert result.status is Status.OK and "5 of 10 rounds" in result.reason
+    assert result.status is Status.NEW and "5 of 10 rounds" in result.reason and "400 messages wait" in result.reason
+
+
+def test_an_incomplete_window_caught_up_is_ok_at_once():
+    assert _evaluate(_rounds([500] * 2, 500)) == PartitionStatus(Status.OK, "Caught up.")
 
 
 def test_a_lower_minimum_complete_judges_a_partial_window():
@@ -44,7 +48,7 @@ def test_a_lower_minimum_complete_judges_a_partial_window():
 
 
 def test_two_rounds_are_needed_whatever_the_minimum_complete():
-    assert _evaluate(_rounds([100], 500), minimum_complete=0).status is Status.OK
+    assert _evaluate(_rounds([100], 500), minimum_complete=0).status is Status.NEW
 
 
 def test_a_caught_up_partition_is_ok():
@@ -191,13 +195,13 @@ def test_the_window_restarts_when_the_collectors_clock_goes_back():
     rounds = _rounds([100] * 10, 500)
     stepped_back = rounds[:6] + [Observation(r.t_ms - 60_000, r.committed, r.log_end) for r in rounds[6:]]
     result = _evaluate(stepped_back)
-    assert result.status is Status.OK and "clock went back" in result.reason
+    assert result.status is Status.NEW and "clock went back" in result.reason
 
 
 def test_a_round_with_a_duplicate_time_replaces_the_earlier_one():
     rounds = _rounds([100] * 10, 500)
     duplicated = rounds[:9] + [Observation(rounds[8].t_ms, 100, 500)]
-    assert _evaluate(duplicated).status is Status.OK
+    assert _evaluate(duplicated).status is Status.NEW
     assert _evaluate(rounds).status is Status.STOP
 
 
@@ -205,28 +209,37 @@ def test_a_log_end_that_went_down_restarts_the_window_instead_of_reading_as_rewi
     # The topic was recreated; the consumer fell back to the new log's start.
     rounds = _rounds([900] * 5 + [0, 5, 10, 15, 20], [1000] * 5 + [30, 30, 30, 30, 30])
     result = _evaluate(rounds, has_consumer=True)
-    assert result.status is Status.OK and "log end went down" in result.reason
+    assert result.status is Status.NEW and "log end went down" in result.reason
 
 
 def test_a_round_without_a_commit_restarts_the_window():
     rounds = _rounds([100] * 4 + [None] + [100] * 5, 500)
     result = _evaluate(rounds)
-    assert result.status is Status.OK and "5 of 10" in result.reason
+    assert result.status is Status.NEW and "5 of 10" in result.reason
 
 
 def test_a_group_without_partitions_is_ok():
     assert evaluate_group({}).status is Status.OK
 
 
-def test_a_group_still_collecting_its_window_is_ok_but_says_it_is_not_judged_yet():
-    # A new Empty group 600 behind: OK only because ten rounds have not been seen yet (the review's case).
+def test_a_group_still_collecting_its_window_is_new_not_ok_and_says_so():
+    # A new Empty group 600 behind: too few rounds to tell keeping up from stopped (the review's case).
     collecting = _evaluate(_rounds([0] * 3, 600), has_consumer=False)
-    assert collecting.status is Status.OK and collecting.reason.startswith("Collecting: 3 of 10")
+    assert collecting == PartitionStatus(Status.NEW, "Not judged yet: 3 of 10 rounds seen; 600 messages wait.")
     judged = PartitionStatus(Status.OK, "Lag 0 within the allowed 0.")
     alone = evaluate_group({("t", 0): collecting})
-    assert alone.summary == "OK: 1 partition, not judged yet: still collecting the window's rounds."
+    assert (alone.status, alone.summary) == (
+        Status.NEW,
+        "NEW: 1 partition behind, not judged until the status window fills.",
+    )
     mixed = evaluate_group({("t", 0): collecting, ("t", 1): judged, ("t", 2): judged})
-    assert mixed.summary == "OK: 3 partitions, 1 of them not judged yet: still collecting the window's rounds."
+    assert (mixed.status, mixed.causes) == (Status.NEW, {Status.NEW: (("t", 0),)})
+    assert (
+        mixed.summary == "NEW: 1 partition behind, not judged until the status window fills; the other 2 partitions OK."
+    )
+    # Any problem outranks it.
+    stopped = PartitionStatus(Status.STOP, "No commit.")
+    assert evaluate_group({("t", 0): collecting, ("t", 1): stopped}).status is Status.ERR
     assert evaluate_group({("t", 1): judged}).summary == "OK: 1 partition."
 
 
