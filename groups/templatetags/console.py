@@ -30,12 +30,12 @@ LAG_SECONDS_METHODS = {
 # Why a doubtful figure is doubtful, where a page can tell. Pages that have the figure's partition tell
 # for sure; lists (they leave the snapshot's per-partition detail unread) say what may be the cause.
 IN_FLIGHT = (
-    "Doubtful: the share group's start offset is behind its position, so records below the position are still "
-    "in flight (delivered but not yet acknowledged) and may be older: the age is a lower bound."
+    "Doubtful: the share group's start offset is behind its position, so records between the two may still be in "
+    "flight (delivered but not yet acknowledged), and they are older: the age is a lower bound."
 )
 MAY_BE_IN_FLIGHT = (
-    "Doubtful: where a share group's start offset is behind its position, records below the position are still "
-    "in flight (delivered but not yet acknowledged) and may be older: the age is a lower bound."
+    "Doubtful: where a share group's start offset is behind its position, records between the two may still be in "
+    "flight (delivered but not yet acknowledged), and they are older: the age is a lower bound."
 )
 DELETED_ESTIMATE = (
     "The record at the committed offset was deleted by retention: its age is estimated from the log ({method}) "
@@ -43,10 +43,12 @@ DELETED_ESTIMATE = (
 )
 DELETED = "Doubtful: the consumer resumes where auto.offset.reset says, not at this age."
 MAY_BE_DELETED = (
-    "Retention deleted records this group had not read: if this figure's record is one of them, it will not be "
-    "corrected. The group's page tells."
+    "Doubtful: retention deleted records this group had not read: if this figure's record is one of them, it will "
+    "not be corrected. The group's page tells."
 )
 HINT = "Doubtful: treat it as a hint."
+# A group's figure is its worst partition's; doubtful too when other partitions' figures are unknown.
+UNKNOWN_PARTITIONS = "Doubtful: some of the group's partitions have no figure yet, and theirs may be larger."
 ESTIMATED = (estimates.INTERPOLATED, estimates.EXTRAPOLATED, estimates.LOWER_BOUND)
 # The colour family of each lag status: what needs a look (warn) and what needs action (bad).
 SEVERITY: dict[str, str] = {
@@ -149,6 +151,8 @@ def lag_seconds_title(method: str, doubtful: bool, *, group=None, partition: Par
         return title
     share = group is not None and group.type == "share"
     if partition is not None:
+        if not partition.lag_seconds_doubtful:
+            return f"{title} {UNKNOWN_PARTITIONS}"
         committed, log_end, lag = partition.committed, partition.log_end, partition.lag
         if share and committed is not None and log_end is not None and lag is not None and committed < log_end - lag:
             return f"{title} {IN_FLIGHT}"
