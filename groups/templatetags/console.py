@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString
 
 from groups import estimates
 from groups.group_links import group_url
+from groups.snapshot.rows import PartitionDetail, decode_group_detail
 from groups.status import Status
 from groups.streams_reading import tasks_text
 
@@ -26,6 +27,29 @@ LAG_SECONDS_METHODS = {
     "so a later record dates it.",
     estimates.UNKNOWN: "Cannot be told yet: the collector has not seen enough of this log.",
 }
+# Why a doubtful figure is doubtful, where a page can tell. Pages that have the figure's partition tell
+# for sure; lists (they leave the snapshot's per-partition detail unread) say what may be the cause.
+IN_FLIGHT = (
+    "Doubtful: the share group's start offset is behind its position, so records between the two may still be in "
+    "flight (delivered but not yet acknowledged), and they are older: the age is a lower bound."
+)
+MAY_BE_IN_FLIGHT = (
+    "Doubtful: where a share group's start offset is behind its position, records between the two may still be in "
+    "flight (delivered but not yet acknowledged), and they are older: the age is a lower bound."
+)
+DELETED_ESTIMATE = (
+    "The record at the committed offset was deleted by retention: its age is estimated from the log ({method}) "
+    "and will not be corrected, as no record is left to read its time from."
+)
+DELETED = "Doubtful: the consumer resumes where auto.offset.reset says, not at this age."
+MAY_BE_DELETED = (
+    "Doubtful: retention deleted records this group had not read: if this figure's record is one of them, it will "
+    "not be corrected. The group's page tells."
+)
+HINT = "Doubtful: treat it as a hint."
+# A group's figure is its worst partition's; doubtful too when other partitions' figures are unknown.
+UNKNOWN_PARTITIONS = "Doubtful: some of the group's partitions have no figure yet, and theirs may be larger."
+ESTIMATED = (estimates.INTERPOLATED, estimates.EXTRAPOLATED, estimates.LOWER_BOUND)
 # The colour family of each lag status: what needs a look (warn) and what needs action (bad).
 SEVERITY: dict[str, str] = {
     Status.OK: "ok",
@@ -88,24 +112,70 @@ def severity(status: str) -> str:
 
 
 @register.simple_tag
-def lag_seconds(seconds: float | None, method: str, doubtful: bool, period: float | None = None) -> SafeString:
+def lag_seconds(
+    seconds: float | None,
+    method: str,
+    doubtful: bool,
+    period: float | None = None,
+    *,
+    group=None,
+    partition: PartitionDetail | None = None,
+) -> SafeString:
     """A lag in seconds with how it was told: the method in the title, a '?' mark when it is doubtful,
-    and '< period' for an interpolated figure below one collection period (its precision)."""
-    title = LAG_SECONDS_METHODS.get(method, method or "Not evaluated yet.")
+    and '< period' for an interpolated figure below one collection period (its precision).
+
+    `group` (a SnapshotGroup) and `partition` (the figure's partition detail, see figure_partition) let
+    the title say why a doubtful figure is doubtful (lag_seconds_title)."""
     if seconds is None:
+        title = LAG_SECONDS_METHODS.get(method, method or "Not evaluated yet.")
         return format_html('<span class="lag-s muted" title="{}">—</span>', title)
     if method == estimates.INTERPOLATED and period and 0 < seconds < period:
         text = f"< {duration(period)}"
     else:
         text = ("≥ " if method == estimates.LOWER_BOUND else "") + duration(seconds)
+    title = lag_seconds_title(method, doubtful, group=group, partition=partition)
     if doubtful:
         return format_html(
-            '<span class="lag-s doubtful" title="{} Doubtful: treat it as a hint.">{}'
-            '<sup class="mark" aria-label="doubtful">?</sup></span>',
+            '<span class="lag-s doubtful" title="{}">{}<sup class="mark" aria-label="doubtful">?</sup></span>',
             title,
             text,
         )
     return format_html('<span class="lag-s" title="{}">{}</span>', title, text)
+
+
+def lag_seconds_title(method: str, doubtful: bool, *, group=None, partition: PartitionDetail | None = None) -> str:
+    """How a figure was told and, when doubtful, why: a share group's records still in flight below its
+    position (its row's committed offset is the broker's start offset), or a committed offset below the log
+    start, whose deleted record no read will date (groups.snapshot.dating)."""
+    title = LAG_SECONDS_METHODS.get(method, method or "Not evaluated yet.")
+    if not doubtful:
+        return title
+    share = group is not None and group.type == "share"
+    if partition is not None:
+        if not partition.lag_seconds_doubtful:
+            return f"{title} {UNKNOWN_PARTITIONS}"
+        committed, log_end, lag = partition.committed, partition.log_end, partition.lag
+        if share and committed is not None and log_end is not None and lag is not None and committed < log_end - lag:
+            return f"{title} {IN_FLIGHT}"
+        if not share and committed is not None and partition.log_start is not None and committed < partition.log_start:
+            if method in ESTIMATED:
+                title = DELETED_ESTIMATE.format(method=method)
+            return f"{title} {DELETED}"
+        return f"{title} {HINT}"
+    if share:
+        return f"{title} {MAY_BE_IN_FLIGHT}"
+    lost = group is not None and group.retention_margin_seconds is not None and group.retention_margin_seconds <= 0
+    return f"{title} {MAY_BE_DELETED if lost and method in ESTIMATED else HINT}"
+
+
+@register.filter
+def figure_partition(row) -> PartitionDetail | None:
+    """The partition a group's doubtful lag in seconds is of (its worst, as groups.estimates.group_lag_seconds
+    picks it), from the row's detail; None for a figure nothing doubts, whose detail is left unread."""
+    if row is None or not row.lag_seconds_doubtful:
+        return None
+    known = [p for p in decode_group_detail(row.detail) if p.lag_seconds is not None]
+    return max(known, key=lambda p: (p.lag_seconds, p.topic, p.partition), default=None)
 
 
 @register.filter

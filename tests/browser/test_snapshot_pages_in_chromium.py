@@ -44,6 +44,13 @@ def test_the_list_sparklines_and_the_group_chart_render_without_console_errors(
     spark = row.locator("td.spark svg.sparkline")
     assert spark.get_attribute("aria-label") == f"Lag of {group}, last hour: first 40, last 60, max 60"
     assert spark.locator("path.line").count() == 1
+    # At 800 px (a laptop's split screen) the columns an operator needs most fit without a scroller.
+    page.set_viewport_size({"width": 800, "height": 900})
+    table, box = page.evaluate("(t => [t.scrollWidth, t.parentElement.clientWidth])(document.querySelector('#groups'))")
+    assert table <= box, (table, box)
+    assert not row.locator("td.col-members").is_visible()
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert row.locator("td.col-members").is_visible()  # a wide window keeps the full table
 
     with page.expect_navigation():
         row.get_by_role("link", name=group).click()

@@ -140,7 +140,9 @@ def test_the_group_list_shows_the_snapshot_rows_and_their_age(viewer_client, sce
     lags = [r.lag for r in response.context["page"].object_list]
     known = [lag for lag in lags if lag is not None]
     assert lags == sorted(known, reverse=True) + [None] * (len(lags) - len(known))
-    assert re.search(r'<th class="num" aria-sort="descending"><a href="[^"]*">Lag <span class="sort-arrow"', body)
+    assert re.search(
+        r'<th class="num col-lag" aria-sort="descending"><a href="[^"]*">Lag <span class="sort-arrow"', body
+    )
     # Status and lag are coloured by severity; lag in seconds names its method in a title.
     assert re.search(rf'<tr data-group="{g["big"]}" class="sev-\w+">', body)
     assert re.search(r'<span class="lag-s[^"]*" title="[^"]+">', body)

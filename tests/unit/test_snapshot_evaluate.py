@@ -6,6 +6,7 @@ from groups.kafka import TP, Member
 from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading, TopicReading
 from groups.snapshot import rows, timelines
 from groups.snapshot.evaluate import Carried, ConsoleFacts, evaluate
+from groups.templatetags.console import figure_partition, lag_seconds
 
 
 def _reading(t_ms, groups, ends, topics=None):
@@ -302,6 +303,25 @@ def test_a_stopped_groups_reason_says_how_much_of_its_lag_retention_deleted_unre
     assert "95 messages wait. 15 of them were deleted by retention before being read." in (partition.status_reason)
     kept = rows.decode_group_detail(_rounds([(100, 5)] * 12).groups[0].detail)[0]
     assert kept.status == "STOP" and "deleted by retention" not in kept.status_reason
+
+
+def test_the_tooltip_of_a_figure_whose_record_retention_deleted_promises_no_correction():
+    # Committed 5, log start 20, the log growing: an extrapolated figure that no read of offset 5 will correct.
+    row = _rounds([(100 + 10 * i, 5) for i in range(3)], log_start=20).groups[0]
+    partition = figure_partition(row)
+    assert partition is not None and (partition.lag_seconds_method, partition.lag_seconds_doubtful) == (
+        "extrapolated",
+        True,
+    )
+    shown = lag_seconds(row.lag_seconds, row.lag_seconds_method, True, group=row, partition=partition)
+    assert "deleted by retention" in shown and "will not be corrected" in shown
+    assert "until the collector reads" not in shown
+    # The group list leaves the detail unread: it says what may be, from the lost retention margin.
+    listed = lag_seconds(row.lag_seconds, row.lag_seconds_method, True, group=row)
+    assert row.retention_margin_seconds == 0 and "is one of them, it will not be corrected" in listed
+    kept = _rounds([(100 + 10 * i, 5) for i in range(3)]).groups[0]
+    shown = lag_seconds(kept.lag_seconds, kept.lag_seconds_method, True, group=kept, partition=figure_partition(kept))
+    assert "until the collector reads the record" in shown and "deleted" not in shown
 
 
 def test_a_topic_rows_history_reaches_back_to_its_most_lagging_group_only():

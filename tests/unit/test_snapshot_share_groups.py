@@ -4,10 +4,13 @@ and lag, and the share consumer assigned each partition as its owner, none where
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from groups.kafka import TP, Member, SharePartitionOffset
 from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading, TopicReading
 from groups.snapshot import rows
 from groups.snapshot.evaluate import Carried, ConsoleFacts, evaluate
+from groups.templatetags.console import figure_partition, lag_seconds
 
 PERIOD_MS = 15_000
 T0 = 1_700_000_000_000
@@ -167,4 +170,14 @@ def test_a_share_groups_lag_in_seconds_is_doubtful_only_where_the_start_offset_i
         150,
         exact.lag_seconds,
         True,
+    )
+    # The page's tooltip says why: records below the position are in flight, so the figure is a lower bound.
+    row = evaluated.groups[0]
+    assert figure_partition(row) == behind and row.lag_seconds_doubtful
+    shown = lag_seconds(row.lag_seconds, row.lag_seconds_method, True, group=row, partition=behind)
+    assert "may still be in flight (delivered but not yet acknowledged)" in shown and "lower bound" in shown
+    # Doubtful for another reason where the start offset is at the position: no records in flight to speak of.
+    doubted = replace(exact, lag_seconds_doubtful=True)
+    assert "in flight" not in lag_seconds(
+        exact.lag_seconds, exact.lag_seconds_method, True, group=row, partition=doubted
     )
