@@ -17,7 +17,10 @@ the rules are fed as follows:
 - When a live member owns the partition, every round counts as a commit of what it saw, the
   way a consumer's periodic auto-commit re-commits an unchanged position: a consumer that is
   there but does not move trips STALL, not STOP. This is the distinction Burrow draws between
-  a consumer that stopped committing and one that commits without progress.
+  a consumer that stopped committing and one that commits without progress. Only the rounds the
+  member has owned the partition count so (`owned_rounds`): a consumer that took a stopped
+  partition in the latest round is not blamed for the window before it (NEW for that round), and
+  one that owned it for part of the window stalls "since it took the partition".
 - A commit's lag is its round's log end minus its offset, never below 0, measured when it was
   first seen (a collapsed commit keeps its first round's lag, as Burrow keeps the lag measured
   when a commit arrived). STALL and WARN compare commits, so they need two of them.
@@ -119,12 +122,14 @@ def evaluate_partition(
     allowed_lag: int = 0,
     moves: Sequence[ConsoleMove] = (),
     has_consumer: bool = False,
+    owned_rounds: int | None = None,
     window_length: int = 10,
     minimum_complete: float = 1.0,
 ) -> PartitionStatus:
     """Status of one partition of one group from its recent rounds, oldest first.
 
-    `has_consumer`: a live member owns the partition in the latest round. `minimum_complete`:
+    `has_consumer`: a live member owns the partition in the latest round; `owned_rounds`: in how
+    many of the latest rounds in a row one did (None: all of them). `minimum_complete`:
     the share of `window_length` rounds needed before any trend rule is applied; Burrow's
     default is 0, but then a console that just started calls every lagging group STOP or STALL
     after two rounds, so the default waits for a full window. The window (`window_length` times
@@ -150,7 +155,10 @@ def evaluate_partition(
         return PartitionStatus(Status.OK, _within_allowed(lag, allowed_lag))
     if len(rounds) < max(2, minimum_complete * window_length):
         return _collecting(len(rounds), window_length, lag, restart_note)
-    return _burrow_trend_rules(rounds, _commits(rounds, has_consumer), now_ms=now_ms, lag=lag, allowed_lag=allowed_lag)
+    owned = (len(rounds) if owned_rounds is None else min(owned_rounds, len(rounds))) if has_consumer else 0
+    return _burrow_trend_rules(
+        rounds, _commits(rounds, owned), now_ms=now_ms, lag=lag, allowed_lag=allowed_lag, owned=owned
+    )
 
 
 def _usable_rounds(window: Sequence[Observation], window_length: int) -> tuple[list[Observation], str]:
@@ -232,24 +240,27 @@ def _within_allowed(lag: int, allowed_lag: int) -> str:
     return f"Lag {lag} is within the allowed {allowed_lag}."
 
 
-def _commits(rounds: Sequence[Observation], has_consumer: bool) -> list[_Commit]:
-    """Burrow's ring of commits, built from rounds as the module docstring explains."""
-    if has_consumer:
-        # The window holds committed offsets only (_usable_rounds): never None here.
-        return [_Commit(t, c, max(0, (c if e is None else e) - c)) for t, c, e in rounds]  # type: ignore[arg-type, operator]
+def _commits(rounds: Sequence[Observation], owned: int) -> list[_Commit]:
+    """Burrow's ring of commits, built from rounds as the module docstring explains: the last `owned`
+    rounds each a commit, the rounds before them collapsed."""
+    split = len(rounds) - owned
+    # The window holds committed offsets only (_usable_rounds): never None here.
+    owned_commits = [_Commit(t, c, max(0, (c if e is None else e) - c)) for t, c, e in rounds[split:]]  # type: ignore[arg-type, operator]
+    if split == 0:
+        return owned_commits
     commits: list[_Commit] = []
-    for obs in rounds:
+    for obs in rounds[:split]:
         assert obs.committed is not None
         log_end = obs.log_end if obs.log_end is not None else obs.committed
         commit = _Commit(obs.t_ms, obs.committed, max(0, log_end - obs.committed))
-        if not has_consumer and commits and commits[-1].offset == commit.offset:
+        if commits and commits[-1].offset == commit.offset:
             continue
         commits.append(commit)
-    return commits
+    return commits + owned_commits
 
 
 def _burrow_trend_rules(
-    rounds: Sequence[Observation], commits: Sequence[_Commit], *, now_ms: int, lag: int, allowed_lag: int
+    rounds: Sequence[Observation], commits: Sequence[_Commit], *, now_ms: int, lag: int, allowed_lag: int, owned: int
 ) -> PartitionStatus:
     first, last = commits[0], commits[-1]
     now_ms = max(now_ms, rounds[-1].t_ms)
@@ -265,7 +276,11 @@ def _burrow_trend_rules(
         )
     if len(commits) > 1 and all(c.lag > allowed_lag for c in commits):
         if all(c.offset == first.offset for c in commits):
-            return _stall(first.offset, last.t_ms - first.t_ms, lag)
+            if owned >= len(rounds):
+                return _stall(first.offset, last.t_ms - first.t_ms, lag)
+            if owned >= 2:
+                return _stall_since(first.offset, last.t_ms - rounds[-owned].t_ms, lag)
+            return _just_taken(first.offset, lag)
         if all(b.lag >= a.lag for a, b in pairwise(commits)):
             return _warn(first.lag, last.lag)
     return PartitionStatus(Status.OK, f"Consuming; lag {lag}.")
@@ -297,6 +312,22 @@ def _stall(offset: int, span_ms: int, lag: int) -> PartitionStatus:
         Status.STALL,
         f"A consumer owns the partition but its committed offset stayed at {offset} "
         f"through the whole status window ({_seconds(span_ms)}) while {lag} messages wait.",
+    )
+
+
+def _stall_since(offset: int, owned_ms: int, lag: int) -> PartitionStatus:
+    return PartitionStatus(
+        Status.STALL,
+        f"A consumer took the partition {_seconds(owned_ms)} ago and its committed offset has stayed at "
+        f"{offset} since, while {lag} messages wait.",
+    )
+
+
+def _just_taken(offset: int, lag: int) -> PartitionStatus:
+    return PartitionStatus(
+        Status.NEW,
+        f"A consumer took the partition in the latest round; the committed offset is still {offset} and "
+        f"{lag} messages wait: judged from the next round.",
     )
 
 
@@ -454,7 +485,7 @@ def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus]) -> GroupS
     if headline is Status.NEW:
         judged = len(partitions) - counts[Status.NEW]
         also = f"; the other {_partitions(judged)} OK" if judged else ""
-        summary = f"NEW: {_partitions(counts[Status.NEW])} behind, not judged until the status window fills{also}."
+        summary = f"NEW: {_partitions(counts[Status.NEW])} behind and not judged yet (too few rounds){also}."
     return GroupStatus(headline, causes, operation_ids, summary)
 
 

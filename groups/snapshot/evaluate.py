@@ -274,12 +274,20 @@ class _Round:
             before = previous.get(tp.topic, {}).get(tp.partition, ())
             series = [*before[max(0, len(before) - keep) :], committed] if keep else [committed]
             window.setdefault(tp.topic, {})[tp.partition] = series
+            owned = 0  # rounds in a row a member has owned it (status.evaluate_partition's owned_rounds)
+            if owner is not None:
+                held = previous.get(rows.OWNED + tp.topic, {}).get(tp.partition)
+                owned = min(window_rounds, (held[0] or 0) + 1 if held else 1)
+                window.setdefault(rows.OWNED + tp.topic, {})[tp.partition] = [owned]
+            # The shortcuts judge a consumer there through the whole window, or none.
+            owned_throughout = owner is None or owned >= len(series)
             steady = (
                 steady_span_ms is not None
                 and facts.steady_end is not None
                 and committed is not None
                 and committed >= 0
                 and series.count(committed) == window_rounds
+                and (owner is None or owned >= window_rounds)
             )
             continuous = (
                 not steady
@@ -294,13 +302,15 @@ class _Round:
                 assert committed is not None and log_end is not None
                 judged_early = status.evaluate_before_trend(
                     committed, log_end, len(series), window_length=window_rounds
-                ) or status.evaluate_continuous_trend(
-                    self.window_ms[len(self.window_ms) - len(series) :],
-                    cast(list[int], series),
-                    cast(Sequence[int], facts.ends[len(facts.ends) - len(series) :]),
-                    now_ms=now_ms,
-                    has_consumer=owner is not None,
                 )
+                if judged_early is None and owned_throughout:
+                    judged_early = status.evaluate_continuous_trend(
+                        self.window_ms[len(self.window_ms) - len(series) :],
+                        cast(list[int], series),
+                        cast(Sequence[int], facts.ends[len(facts.ends) - len(series) :]),
+                        now_ms=now_ms,
+                        has_consumer=owner is not None,
+                    )
             if steady:
                 assert committed is not None and facts.steady_end is not None and steady_span_ms is not None
                 judged = status.evaluate_steady(
@@ -318,6 +328,7 @@ class _Round:
                     now_ms=now_ms,
                     moves=moves,
                     has_consumer=owner is not None,
+                    owned_rounds=owned,
                     window_length=window_rounds,
                 )
             figure = estimates.lag_seconds(

@@ -241,6 +241,10 @@ def decode_topic_detail(text: str) -> tuple[list[TopicPartitionDetail], list[Top
 # The status window: for each key (a group's partition, or a topic's partition), the values seen at
 # the snapshot's window_ms, newest last. A key first seen k rounds ago has k values: the lists
 # align with window_ms from its end.
+#
+# A group's window also keeps, under OWNED + topic (no topic name holds a "~"), for each partition a
+# member owns, in how many of the latest rounds in a row one did: [n], at most the window's length.
+OWNED = "~"
 
 
 def encode_window(values: Mapping[str, Mapping[int, Sequence[int | None]]]) -> str:

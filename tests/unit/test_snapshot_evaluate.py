@@ -200,10 +200,22 @@ PERIOD = 15_000
 NO_FACTS = ConsoleFacts()
 
 
-def _rounds(ends_and_commits, *, members=(), facts=NO_FACTS, window_rounds=10, retention_ms=None, log_start=0):
-    """Evaluate one round per (log end, committed) pair on topic t partition 0, PERIOD apart."""
+def _rounds(
+    ends_and_commits,
+    *,
+    members=(),
+    members_from=0,
+    facts=NO_FACTS,
+    window_rounds=10,
+    retention_ms=None,
+    log_start=0,
+):
+    """Evaluate one round per (log end, committed) pair on topic t partition 0, PERIOD apart; `members`
+    from round `members_from` on."""
     carried, evaluated = Carried(), None
+    everyone = members
     for i, (log_end, committed) in enumerate(ends_and_commits):
+        members = everyone if i >= members_from else ()
         reading = ClusterReading(
             t_ms=1_000_000 + i * PERIOD,
             groups={
@@ -262,6 +274,20 @@ def test_a_group_committing_without_members_is_measured_as_a_consumer_not_told_n
     # Faster than the producers: it catches up, at its own rate.
     catching = _rounds([(100 + 5 * i, 20 + 10 * i) for i in range(12)]).groups[0]
     assert catching.catch_up_note.startswith("Caught up in about") and catching.catch_up_seconds > 0
+
+
+def test_a_consumer_back_on_a_stopped_group_is_judged_from_when_it_took_the_partition():
+    reader = Member("m-1", "app-a", "/10.0.0.1", None, (TP("t", 0),))
+    stopped = [(500, 100)] * 12
+    assert _rounds(stopped).groups[0].status == "ERR"
+    # Back in the last round: not judged yet, rather than a stall across the window it was not there for.
+    back = _rounds(stopped, members=[reader], members_from=11).groups[0]
+    assert back.status == "NEW" and "took the partition in the latest round" in back.status_reason + back.detail
+    # Three rounds back without moving: a stall since it came.
+    held = _rounds(stopped, members=[reader], members_from=9).groups[0]
+    partition = rows.decode_group_detail(held.detail)[0]
+    assert (held.status, partition.status) == ("ERR", "STALL")
+    assert partition.status_reason.startswith(f"A consumer took the partition {2 * PERIOD // 1000}s ago")
 
 
 def test_a_caught_up_group_is_ok_with_no_lag_in_seconds():

@@ -116,7 +116,8 @@ def _expected_observations(window_ms, series, ends):
     ]
 
 
-def _check_round(reading, evaluated, facts):
+def _check_round(reading, evaluated, facts, owned):
+    """`owned`: (group, partition) -> rounds in a row a member owned it, kept by the test itself."""
     now = reading.t_ms
     checked: Counter[str] = Counter()
     topic_windows = {t.topic: rows.decode_window(t.window).get(t.topic, {}) for t in evaluated.topics}
@@ -135,9 +136,16 @@ def _check_round(reading, evaluated, facts):
             observed = _expected_observations(
                 evaluated.window_ms, window[d.topic][d.partition], topic_windows.get(d.topic, {}).get(d.partition, [])
             )
+            held = owned.get((row.group_id, tp), 0)
             judged = status.evaluate_partition(
-                observed, now_ms=now, moves=moves, has_consumer=tp in owners, window_length=WINDOW
+                observed,
+                now_ms=now,
+                moves=moves,
+                has_consumer=tp in owners,
+                owned_rounds=held,
+                window_length=WINDOW,
             )
+            checked["taken within the window"] += tp in owners and held < len(observed)
             if d.committed is not None:
                 judged = status.noting_deleted(judged, d.committed, ends.log_start)
             history = histories.get(d.topic, {}).get(d.partition, [])
@@ -228,13 +236,19 @@ def test_every_partition_of_random_scenarios_gets_what_the_plain_rules_give():
     checked: Counter[str] = Counter()
     for seed in range(5):
         world = _World(random.Random(seed))
-        carried = Carried()
+        carried, owned = Carried(), {}
         for _ in range(40):
             world.advance()
             reading = world.reading()
             facts = ConsoleFacts(moves={g: list(m) for g, m in world.moves.items()})
             evaluated = evaluate(reading, carried, facts, window_rounds=WINDOW)
-            checked.update(_check_round(reading, evaluated, facts))
+            owned = {
+                (g.group_id, tp): min(WINDOW, owned.get((g.group_id, tp), 0) + 1)
+                for g in reading.groups.values()
+                for m in g.members
+                for tp in m.assignment
+            }
+            checked.update(_check_round(reading, evaluated, facts, owned))
             carried = Carried(
                 window_ms=evaluated.window_ms,
                 group_windows={g.group_id: g.window for g in evaluated.groups},
@@ -246,6 +260,7 @@ def test_every_partition_of_random_scenarios_gets_what_the_plain_rules_give():
     assert set(status.Status) - {status.Status.ERR} <= set(checked)
     assert checked["steady"] > 500
     assert checked["causes"] > 50
+    assert checked["taken within the window"] > 100
 
 
 def _rates(observed, has_members: bool, committed, console_moved: bool) -> forecasts.Rates:

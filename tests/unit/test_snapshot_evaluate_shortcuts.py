@@ -204,6 +204,8 @@ def test_every_row_of_random_rounds_is_what_the_evaluation_without_the_status_sh
 
     assert fast == full
     # Both the shortcut and the windows it leaves to the trend rules were met, many times, and the
-    # trend rules' own shortcut judged them, or left a rewound window to the full rules.
+    # trend rules' own shortcut judged most of them, or left a rewound window to the full rules; a
+    # window whose consumer took the partition within it goes to the full rules without it.
     assert taken["shortcut"] > 100 and taken["trend rules"] > 100
-    assert sum(taken[s] for s in status.Status) == taken["trend rules"] - taken["rewound"]
+    judged = sum(taken[s] for s in status.Status)
+    assert 100 < judged <= taken["trend rules"] - taken["rewound"]

@@ -230,13 +230,11 @@ def test_a_group_still_collecting_its_window_is_new_not_ok_and_says_so():
     alone = evaluate_group({("t", 0): collecting})
     assert (alone.status, alone.summary) == (
         Status.NEW,
-        "NEW: 1 partition behind, not judged until the status window fills.",
+        "NEW: 1 partition behind and not judged yet (too few rounds).",
     )
     mixed = evaluate_group({("t", 0): collecting, ("t", 1): judged, ("t", 2): judged})
     assert (mixed.status, mixed.causes) == (Status.NEW, {Status.NEW: (("t", 0),)})
-    assert (
-        mixed.summary == "NEW: 1 partition behind, not judged until the status window fills; the other 2 partitions OK."
-    )
+    assert mixed.summary == "NEW: 1 partition behind and not judged yet (too few rounds); the other 2 partitions OK."
     # Any problem outranks it.
     stopped = PartitionStatus(Status.STOP, "No commit.")
     assert evaluate_group({("t", 0): collecting, ("t", 1): stopped}).status is Status.ERR
@@ -289,3 +287,24 @@ def test_a_problem_outranks_a_console_reset():
     }
     group = evaluate_group(statuses)
     assert group.status is Status.WARN and group.operation_ids == ()
+
+
+def test_a_consumer_that_just_took_a_stopped_partition_is_not_blamed_for_the_window_before_it():
+    # The review's case: a group stopped at 100 for the whole window; its consumer came back this round.
+    stopped = _rounds([100] * 10, 500)
+    assert _evaluate(stopped).status is Status.STOP
+    just_taken = _evaluate(stopped, has_consumer=True, owned_rounds=1)
+    assert just_taken == PartitionStatus(
+        Status.NEW,
+        "A consumer took the partition in the latest round; the committed offset is still 100 and 400 messages "
+        "wait: judged from the next round.",
+    )
+    # Two rounds later it still has not moved: a stall, dated from when it took the partition.
+    held = _evaluate(stopped, has_consumer=True, owned_rounds=3)
+    assert held.status is Status.STALL
+    assert held.reason.startswith(f"A consumer took the partition {2 * PERIOD // 1000}s ago")
+    # It moved since it came back: consuming.
+    moving = _evaluate(_rounds([100] * 8 + [150, 200], 500), has_consumer=True, owned_rounds=2)
+    assert moving.status is Status.OK
+    # Owned throughout: Burrow's stall, as before.
+    assert _evaluate(stopped, has_consumer=True).reason.startswith("A consumer owns the partition")
