@@ -481,3 +481,11 @@ def test_an_api_reset_that_deletes_the_internal_topics_deletes_those_its_preview
     assert _tool_committed(kafka_bootstrap, app) == {(idle["source"], 0): 2, (idle["source"], 1): 0}
     shown = api.get(f"/api/operations/{operation.pk}/").json()
     assert all(row["deleted"] for row in shown["internal_topics"]) and len(shown["internal_topics"]) == 2
+    # Its undo would put the offsets back, not the topics: the preview says so, naming them.
+    undo = api.post(f"/api/operations/{operation.pk}/undo-preview/").json()
+    assert any(
+        f"also deleted this Kafka Streams application's internal topics ({idle['changelog']}, {idle['repartition']})"
+        in warning
+        and "restores offsets only" in warning
+        for warning in undo["warnings"]
+    ), undo
