@@ -23,7 +23,8 @@ VALID = {
     "total_lag_over": "",
     "retention_margin_under_minutes": "",
     "for_minutes": "5",
-    "webhook_url": "https://hooks.example.com/kafka",
+    # Resolved when the rule is saved: a name that resolves everywhere.
+    "webhook_url": "https://localhost/kafka",
     "webhook_format": "json",
     "emails": "oncall@example.com, team@example.com",
     "renotify_minutes": "60",
@@ -166,6 +167,7 @@ def test_a_rule_must_lie_within_the_user_s_alert_grants(make_user, prod, staging
         ({"webhook_url": "http://169.254.169.254/latest/"}, "webhook_url", "A link-local address"),
         ({"webhook_url": "http://[fe80::1]/hook"}, "webhook_url", "A link-local address"),
         ({"webhook_url": "http://metadata.google.internal/x"}, "webhook_url", "A link-local address"),
+        ({"webhook_url": "https://no-such-host.invalid/x"}, "webhook_url", "does not resolve"),
         ({"emails": "oncall@example.com, not-an-address"}, "emails", "Not an email address: not-an-address."),
         ({"group_pattern": "   "}, "group_pattern", "Name a group, or a pattern"),
         ({"statuses": ["SLEEPY"]}, "statuses", "Select a valid choice"),
