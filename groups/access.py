@@ -165,6 +165,22 @@ def alert_rule_scope(user):
     )
 
 
+def rule_reader_scope(user):
+    """A test `(cluster_id or None, pattern) -> bool`: whether an alert rule on that cluster (None: every
+    cluster) for that group pattern concerns groups `user` may view, so that they may read it. It does when,
+    on a cluster it covers, one of their `view` grants holds its pattern, or its pattern holds all of the
+    grant's groups (a rule on every group concerns theirs too); told conservatively, as `pattern_within` is.
+    """
+    grants = _matching_grants(user, "view", None)
+    if grants is None:
+        return lambda cluster_id, pattern: True
+    return lambda cluster_id, pattern: any(
+        (grant.cluster_id is None or cluster_id is None or grant.cluster_id == cluster_id)
+        and (pattern_within(pattern, grant.group_pattern) or pattern_within(grant.group_pattern, pattern))
+        for grant in grants
+    )
+
+
 def view_scope(user, cluster: Cluster) -> Q | None:
     """The groups `user` may view on `cluster`, as a filter on a `group_id` field; None for all of them.
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import cast
-from urllib.parse import urlsplit
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from groups import access
-from groups.alerting import rules
+from groups.alerting import destinations, rules
 from groups.models import AlertRule, Cluster
 
 MAX_MINUTES = 7 * 24 * 60
@@ -98,11 +96,14 @@ class AlertRuleForm(forms.ModelForm):
         url = self.cleaned_data["webhook_url"]
         if url and not url.lower().startswith(("http://", "https://")):
             raise ValidationError("Use an http:// or https:// address.")
-        if url and _link_local(urlsplit(url).hostname or ""):
-            # Cloud metadata services answer there (169.254.169.254): a rule must not make the console call them.
-            raise ValidationError(
-                "A link-local address (169.254.0.0/16, fe80::/10) is not a webhook: use the receiver's."
-            )
+        if not url:
+            return url
+        try:
+            refusal = destinations.link_local_refusal(url)
+        except destinations.DestinationError as error:
+            raise ValidationError(f"{error} The console posts to it, so it must resolve here.") from None
+        if refusal:
+            raise ValidationError(refusal)
         return url
 
     def clean_emails(self) -> list[str]:
@@ -131,10 +132,3 @@ class AlertRuleForm(forms.ModelForm):
             if refusal is not None:
                 self.add_error(*refusal)
         return data
-
-
-def _link_local(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_link_local
-    except ValueError:  # a name, not an address
-        return host.lower().rstrip(".") == "metadata.google.internal"

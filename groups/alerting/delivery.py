@@ -22,7 +22,7 @@ from django.core.mail import EmailMessage
 from django.db.models import F
 from django.utils import timezone
 
-from groups.alerting import payloads
+from groups.alerting import destinations, payloads
 from groups.models import AlertDelivery
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,14 @@ def backoff_seconds(attempts: int) -> float:
     return settings.ALERT_RETRY_BASE_SECONDS * 2 ** (attempts - 1)
 
 
-def post_webhook(url: str, body: dict) -> None:
+def post_webhook(url: str, body: dict, resolve: destinations.Resolver = destinations.resolve_host) -> None:
+    """POST `body` as JSON to `url`, once its host is resolved (by `resolve`) to no link-local address."""
+    try:
+        refusal = destinations.link_local_refusal(url, resolve)
+    except destinations.DestinationError as error:
+        raise DeliveryFailed(f"cannot reach the receiver: {error}") from None
+    if refusal:
+        raise DeliveryFailed(f"not sent: {refusal}")
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
@@ -113,11 +115,25 @@ def require_manageable(request, rule: AlertRule) -> None:
     _require_scope(request.user, rule.cluster, rule.group_pattern, audit.source_ip(request))
 
 
-def manageable_rules(user) -> list[AlertRule]:
-    """The rules `user` may see and change: those within their `alert` grants."""
-    within = access.alert_rule_scope(user)
-    rules = AlertRule.objects.select_related("cluster")
-    return [rule for rule in rules if within(rule.cluster_id, rule.group_pattern)]
+def readable_rules(user) -> list[tuple[AlertRule, bool]]:
+    """The rules `user` may read, each with whether they may also manage it: those within their `alert`
+    grants, and, read-only, those that concern groups they may view (`access.rule_reader_scope`)."""
+    manages, concerns = access.alert_rule_scope(user), access.rule_reader_scope(user)
+    readable = []
+    for rule in AlertRule.objects.select_related("cluster"):
+        manageable = manages(rule.cluster_id, rule.group_pattern)
+        if manageable or concerns(rule.cluster_id, rule.group_pattern):
+            readable.append((rule, manageable))
+    return readable
+
+
+def webhook_shown(rule: AlertRule, manageable: bool) -> str:
+    """The rule's webhook as the rule list shows it: whole to whoever may manage the rule; to a reader only
+    its scheme and host, since the rest often is the receiver's secret (a Slack webhook's path is)."""
+    if manageable or not rule.webhook_url:
+        return rule.webhook_url
+    parts = urlsplit(rule.webhook_url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
 
 
 def save_rule(rule: AlertRule, *, user, before: dict[str, str] | None, source_ip: str | None = None) -> AlertRule:

@@ -152,8 +152,9 @@ def preview_reset(
     held = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
     if undo_of is not None and undo_of.kind == Operation.Kind.DELETE_OFFSETS:
         deletions.refuse_recommitted(undo_of.pk, undo_of.before_offsets(), held)
-    moved_notes = (
-        reset_notes.undo_over_newer_commits(undo_of.pk, undo_of.plan, held)
+    undo_notes = (
+        reset_notes.undo_after_deleted_topics(undo_of.pk, undo_of.internal_topics)
+        + reset_notes.undo_over_newer_commits(undo_of.pk, undo_of.plan, held)
         if undo_of is not None and undo_of.kind == Operation.Kind.RESET
         else []
     )
@@ -187,7 +188,7 @@ def preview_reset(
         notes.insert(
             0, f"Consumer group '{group_id}' does not exist on this cluster yet: applying this plan creates it."
         )
-    notes[:0] = moved_notes
+    notes[:0] = undo_notes
     if notes:
         plan = replace(plan, warnings=(*notes, *plan.warnings))
     internal = internal_topics.preview_internal_topics(client, group) if exists else None

@@ -1,5 +1,6 @@
 """Notes a reset's preview adds about what its plan overwrites or adds beyond what was asked: a copy of
-another group's offsets reaching topics the group never read, an undo over commits made since. Pure."""
+another group's offsets reaching topics the group never read, an undo over commits made since, an undo of a
+streams reset that also deleted the application's internal topics. Pure."""
 
 from __future__ import annotations
 
@@ -42,4 +43,20 @@ def undo_over_newer_commits(
         f"Since operation #{operation_id} set them, {len(moved)} partition{'s' if len(moved) > 1 else ''} moved "
         f"({shown}): something else committed there. The undo overwrites those commits with the offsets "
         f"#{operation_id} found."
+    ]
+
+
+def undo_after_deleted_topics(operation_id: int, internal_topics: Sequence[Mapping]) -> list[str]:
+    """An undo of reset #`operation_id` whose `internal_topics` rows (as the operation records them) say it
+    also deleted a streams application's internal topics: the undo puts offsets back, never those topics."""
+    deleted = [row["topic"] for row in internal_topics if row.get("deleted")]
+    if not deleted:
+        return []
+    return [
+        f"Operation #{operation_id} also deleted this Kafka Streams application's internal topics "
+        f"({', '.join(deleted)}). This undo restores offsets only: it does not bring back those topics or the "
+        "state they held. The application's state stores will rebuild from an empty start, with no changelog to "
+        "restore them from, while it reads on from the restored offsets, so its counts, aggregates and joins will "
+        "not match what they were. Reset the application with its own tool (kafka-streams-application-reset) "
+        "instead, or expect it to reprocess with empty state."
     ]

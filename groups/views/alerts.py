@@ -1,4 +1,5 @@
-"""The alerts page, and the pages that manage alert rules (for users with the `alert` action)."""
+"""The alerts page, the rule list (read-only for whoever may only view the groups a rule concerns), and the
+pages that manage alert rules (for users with the `alert` action)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def alert_list(request: HttpRequest) -> HttpResponse:
             "overview": overview_for(request.user, now),
             "now": now,
             "may_alert": access.allowed(request.user, "alert"),
+            "may_read_rules": access.allowed(request.user, "view"),
             "needs": access.ROLE_NEEDED,
             "rule_count": AlertRule.objects.count(),
         },
@@ -41,9 +43,18 @@ def alert_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def alert_rules(request: HttpRequest) -> HttpResponse:
-    access.require(request, "alert")
-    shown = [(rule, rules.condition_texts(rule)) for rule in rules.manageable_rules(request.user)]
-    return render(request, "groups/alert_rules.html", {"rules": shown})
+    access.require(request, "view")
+    shown = [
+        {
+            "rule": rule,
+            "conditions": rules.condition_texts(rule),
+            "manageable": manageable,
+            "webhook": rules.webhook_shown(rule, manageable),
+        }
+        for rule, manageable in rules.readable_rules(request.user)
+    ]
+    context = {"rows": shown, "may_alert": access.allowed(request.user, "alert"), "needs": access.ROLE_NEEDED}
+    return render(request, "groups/alert_rules.html", context)
 
 
 def _form_page(

@@ -104,7 +104,7 @@ PAGES: dict[str, Page] = {
     "audit_list": Page(lambda s: [reverse("audit_list")], "audit"),
     "audit_event": Page(lambda s: [reverse("audit_event", args=[s.event])], "audit"),
     "alert_list": Page(lambda s: [reverse("alert_list")], None),
-    "alert_rules": Page(lambda s: [reverse("alert_rules")], "alert"),
+    "alert_rules": Page(lambda s: [reverse("alert_rules")]),  # read-only for viewers
     "alert_rule_new": Page(lambda s: [reverse("alert_rule_new")], "alert"),
     "alert_rule_edit": Page(lambda s: [reverse("alert_rule_edit", args=[s.rule])], "alert"),
     "alert_rule_delete_confirm": Page(lambda s: [reverse("alert_rule_delete_confirm", args=[s.rule])], "alert"),

@@ -504,7 +504,18 @@ def _alert_rule_steps(w: Walk) -> list[Step]:
     edited, deleted = w.alert_rules["edited"].pk, w.alert_rules["deleted"].pk
     alerters = ALERTERS | {"outsider"}  # any alert grant opens the rules' pages; each rule is then in scope or not
     return [
-        Step("alert_rules", "get", reverse("alert_rules"), {}, alerters, group_scoped=False, cluster_scoped=False),
+        # Whoever may view groups reads the rules on them (read-only without an alert grant): the walk's rules,
+        # on the walk's group, are listed for every reader but the outsider.
+        Step(
+            "alert_rules",
+            "get",
+            reverse("alert_rules"),
+            {},
+            READERS | {"outsider"},
+            listed_for=READERS,
+            group_scoped=False,
+            cluster_scoped=False,
+        ),
         Step(
             "alert_rule_new", "get", reverse("alert_rule_new"), {}, alerters, group_scoped=False, cluster_scoped=False
         ),
@@ -656,6 +667,8 @@ def _lists_group(response, step: Step, group: str) -> bool:
         return group in [g["group"] for g in response.json()["readers"]]
     if step.name == "group_list":
         return f'data-group="{group}"' in response.content.decode()
+    if step.name == "alert_rules":
+        return f"<code>{html.escape(group)}</code>" in response.content.decode()
     return group in [g.group_id for g in response.context["readers"]]
 
 

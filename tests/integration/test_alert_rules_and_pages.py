@@ -23,7 +23,8 @@ VALID = {
     "total_lag_over": "",
     "retention_margin_under_minutes": "",
     "for_minutes": "5",
-    "webhook_url": "https://hooks.example.com/kafka",
+    # Resolved when the rule is saved: a name that resolves everywhere.
+    "webhook_url": "https://localhost/kafka",
     "webhook_format": "json",
     "emails": "oncall@example.com, team@example.com",
     "renotify_minutes": "60",
@@ -103,11 +104,28 @@ def test_deleting_a_rule_is_audited_and_takes_its_alerts_with_it(make_user, prod
     assert event.actor == "olga" and event.reason.startswith(f"deleted rule #{rule.pk}: name: payments stalled")
 
 
-def test_a_user_without_the_alert_action_cannot_manage_rules(make_user, prod):
-    rule = AlertRule.objects.create(name="r", group_pattern="*", statuses=["ERR"], emails=["a@example.com"])
+def test_a_user_without_the_alert_action_reads_the_rules_on_groups_they_view_but_cannot_manage_them(make_user, prod):
+    rule = AlertRule.objects.create(
+        name="r",
+        group_pattern="*",
+        statuses=["ERR"],
+        emails=["a@example.com"],
+        webhook_url="https://hooks.slack.com/services/T1/B2/secret-token",
+    )
+    orders = AlertRule.objects.create(name="orders", cluster=prod, group_pattern="orders-*", no_members=True)
     client = _signed_in(make_user, "vera", "Viewer")
+    listed = client.get("/alerts/rules/")
+    page = listed.content.decode()
+    assert listed.status_code == 200 and f'<tr data-rule="{rule.pk}" data-read-only>' in page
+    assert f'data-rule="{orders.pk}"' in page
+    # Read-only: nothing to change, and no webhook secret (its path) to read.
+    assert "/alerts/rules/new/" not in page and f"/alerts/rules/{rule.pk}/" not in page
+    assert "https://hooks.slack.com/…" in page and "secret-token" not in page
+    assert "You need the Operator role to manage alert rules." in page
+    # A viewer of payments-* reads the rule on every group, not the one on orders-*.
+    narrow = _signed_in(make_user, "pia", "Viewer", pattern="payments-*").get("/alerts/rules/").content.decode()
+    assert f'data-rule="{rule.pk}"' in narrow and f'data-rule="{orders.pk}"' not in narrow
     for method, url in [
-        ("get", "/alerts/rules/"),
         ("get", "/alerts/rules/new/"),
         ("post", "/alerts/rules/create/"),
         ("get", f"/alerts/rules/{rule.pk}/"),
@@ -117,11 +135,12 @@ def test_a_user_without_the_alert_action_cannot_manage_rules(make_user, prod):
         response = getattr(client, method)(url, VALID if method == "post" else None)
         assert response.status_code == 403, url
         assert "ask an admin for the Operator role" in response.content.decode()
-    assert list(AlertRule.objects.values_list("name", flat=True)) == ["r"]
+    assert sorted(AlertRule.objects.values_list("name", flat=True)) == ["orders", "r"]
     assert not AuditEvent.objects.filter(action__startswith="alert_rule").exists()
-    assert AuditEvent.objects.filter(action="denied", actor="vera").count() == 6
+    assert AuditEvent.objects.filter(action="denied", actor="vera").count() == 5
     page = client.get("/alerts/").content.decode()
     assert 'id="rules-unavailable"' in page and "You need the Operator role to manage alert rules." in page
+    assert 'id="rules-link"' in page
 
 
 def test_a_rule_must_lie_within_the_user_s_alert_grants(make_user, prod, staging):
@@ -166,6 +185,7 @@ def test_a_rule_must_lie_within_the_user_s_alert_grants(make_user, prod, staging
         ({"webhook_url": "http://169.254.169.254/latest/"}, "webhook_url", "A link-local address"),
         ({"webhook_url": "http://[fe80::1]/hook"}, "webhook_url", "A link-local address"),
         ({"webhook_url": "http://metadata.google.internal/x"}, "webhook_url", "A link-local address"),
+        ({"webhook_url": "https://no-such-host.invalid/x"}, "webhook_url", "does not resolve"),
         ({"emails": "oncall@example.com, not-an-address"}, "emails", "Not an email address: not-an-address."),
         ({"group_pattern": "   "}, "group_pattern", "Name a group, or a pattern"),
         ({"statuses": ["SLEEPY"]}, "statuses", "Select a valid choice"),

@@ -408,8 +408,19 @@ def test_json_and_table_output_show_the_plan_and_its_clamps(world, cluster):
         ),
         (["--to-earliest", "--dry-run"], "One of the reset scopes should be defined"),
         (["--all-topics", "--to-earliest", "--execute"], "--execute needs --reason"),
+        (
+            ["--all-topics", "--to-earliest", "--dry-run", "--delete-internal-topics"],
+            "--delete-internal-topics deletes a streams group's internal topics, but group",
+        ),
     ],
-    ids=["missing partition", "date without T", "unreadable file", "no scope", "execute without reason"],
+    ids=[
+        "missing partition",
+        "date without T",
+        "unreadable file",
+        "no scope",
+        "execute without reason",
+        "internal topics of a classic group",
+    ],
 )
 def test_a_mistake_is_refused_with_a_message_that_names_it(args, message, world, cluster):
     with pytest.raises(CommandError) as refused:

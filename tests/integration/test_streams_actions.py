@@ -443,6 +443,42 @@ def test_the_command_line_plans_a_streams_reset_as_the_tool_and_refuses_a_live_g
     assert not Operation.objects.filter(group_id=live["app"]).exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_command_line_deletes_the_internal_topics_its_dry_run_lists_and_only_for_whoever_may_delete(
+    cluster, kafka_bootstrap, streams_groups, make_user, use_test_redis
+):
+    idle = streams_groups["idle"]
+    app, internal = idle["app"], {idle["repartition"], idle["changelog"]}
+    make_user("streams-cli-operator", "Operator")
+    make_user("streams-cli-admin", "Admin")
+    reset = ["--cluster", "local", "--group", app, "--all-topics", "--to-offset", "3", "--delete-internal-topics"]
+    with pytest.raises(CommandError, match=r"deletes topics, which is a deletion\. You may not delete group"):
+        call_command("reset_offsets", *reset, "--as", "streams-cli-operator", "--dry-run", stdout=io.StringIO())
+
+    def run(*args: str) -> str:
+        out = io.StringIO()
+        call_command("reset_offsets", *reset, "--as", "streams-cli-admin", *args, stdout=out)
+        return out.getvalue()
+
+    listed = run("--dry-run")
+    assert "Internal topics to delete once the reset succeeded" in listed
+    assert {line.split()[0] for line in listed.splitlines() if line.startswith(app)} == internal
+    done = run("--execute", "--reason", "start over with empty state")
+    operation = Operation.objects.get(group_id=app, requested_via="cli")
+    assert operation.status == "succeeded", operation.error
+    assert {row["topic"] for row in operation.internal_topics if row["deleted"]} == internal
+    assert f"{idle['changelog']}  yes" in done
+    assert not internal & _topics(kafka_bootstrap)
+    assert _tool_committed(kafka_bootstrap, app) == {(idle["source"], 0): 3, (idle["source"], 1): 3}
+    # Gone, they are listed as left alone, with why.
+    again = run("--dry-run")
+    assert "The application has no internal topics on the cluster to delete." in again
+    assert f"  {idle['changelog']}: it is not on the cluster" in again
+    # The API test below deletes them again: put them back as they were.
+    for row in operation.internal_topics:
+        kt.create_topic(kafka_bootstrap, row["topic"], row["partitions"])
+
+
 @pytest.mark.django_db
 def test_a_reset_from_a_file_plans_what_the_tools_from_file_plans(cluster, kafka_bootstrap, streams_groups, tmp_path):
     app, source = streams_groups["idle"]["app"], streams_groups["idle"]["source"]
@@ -481,3 +517,11 @@ def test_an_api_reset_that_deletes_the_internal_topics_deletes_those_its_preview
     assert _tool_committed(kafka_bootstrap, app) == {(idle["source"], 0): 2, (idle["source"], 1): 0}
     shown = api.get(f"/api/operations/{operation.pk}/").json()
     assert all(row["deleted"] for row in shown["internal_topics"]) and len(shown["internal_topics"]) == 2
+    # Its undo would put the offsets back, not the topics: the preview says so, naming them.
+    undo = api.post(f"/api/operations/{operation.pk}/undo-preview/").json()
+    assert any(
+        f"also deleted this Kafka Streams application's internal topics ({idle['changelog']}, {idle['repartition']})"
+        in warning
+        and "restores offsets only" in warning
+        for warning in undo["warnings"]
+    ), undo

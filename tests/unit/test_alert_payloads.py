@@ -1,10 +1,14 @@
-"""What notifications say, and which rule patterns lie within a grant's pattern."""
+"""What notifications say, which rule patterns lie within a grant's pattern, and which webhook destinations
+the console refuses to post to."""
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from groups.access import pattern_within
+from groups.alerting.delivery import DeliveryFailed, post_webhook
+from groups.alerting.destinations import DestinationError, link_local_refusal
 from groups.alerting.payloads import alert_body, chart_range, email_message, slack_body
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -115,3 +119,59 @@ def test_the_email_says_resolved_and_why_it_fired_and_names_the_mute():
 )
 def test_a_rule_pattern_must_lie_within_the_grant_pattern(pattern, outer, within):
     assert pattern_within(pattern, outer) is within
+
+
+def resolver(answers: dict[str, list[str]], asked: list | None = None):
+    """A resolver answering `answers` (host -> addresses), recording (host, port) in `asked`; others do not resolve."""
+
+    def resolve(host: str, port: int) -> list[str]:
+        if asked is not None:
+            asked.append((host, port))
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return answers[host]
+
+    return resolve
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "fe80::1%eth0", "::ffff:169.254.1.1"])
+def test_a_host_name_resolving_to_a_link_local_address_is_refused_naming_the_host_and_the_address(address):
+    asked: list = []
+    refusal = link_local_refusal(
+        "https://hooks.corp.test:8443/x", resolver({"hooks.corp.test": ["10.0.0.5", address]}, asked)
+    )
+    assert refusal is not None and refusal.startswith(
+        f"A link-local address is refused: the host 'hooks.corp.test' resolves to {address}; a link-local address "
+        "(169.254.0.0/16, fe80::/10), where cloud metadata services answer, is not a webhook."
+    )
+    assert asked == [("hooks.corp.test", 8443)]
+
+
+def test_loopback_and_private_receivers_are_allowed_and_literal_addresses_are_not_looked_up():
+    asked: list = []
+    allowed = resolver({"localhost": ["127.0.0.1", "::1"], "hooks.lan": ["192.168.1.9", "fd00::9"]}, asked)
+    for url in ("http://localhost:8080/hook", "https://hooks.lan/hook", "http://10.1.2.3/hook", "http://[::1]:9/h"):
+        assert link_local_refusal(url, allowed) is None, url
+    assert asked == [("localhost", 8080), ("hooks.lan", 443)]
+    assert link_local_refusal("http://169.254.169.254/latest/", allowed) == (
+        "A link-local address is refused: 169.254.169.254 is one; a link-local address (169.254.0.0/16, fe80::/10), "
+        "where cloud metadata services answer, is not a webhook. Use the receiver's."
+    )
+    # The system's own resolver, as deliveries use it.
+    assert link_local_refusal("http://localhost:8080/hook") is None
+
+
+def test_a_host_that_does_not_resolve_is_told_by_name():
+    with pytest.raises(DestinationError, match=r"^The host 'gone.corp.test' does not resolve \(.*not known\)"):
+        link_local_refusal("https://gone.corp.test/hook", resolver({}))
+
+
+def test_each_delivery_resolves_the_host_again_and_sends_nothing_to_a_link_local_address():
+    asked: list = []
+    with pytest.raises(DeliveryFailed, match=r"^not sent: .* the host 'hooks.corp.test' resolves to 169.254.169.254"):
+        post_webhook(
+            "http://hooks.corp.test/x", {"event": "firing"}, resolver({"hooks.corp.test": ["169.254.169.254"]}, asked)
+        )
+    assert asked == [("hooks.corp.test", 80)]
+    with pytest.raises(DeliveryFailed, match=r"^cannot reach the receiver: The host 'gone.corp.test' does not resolve"):
+        post_webhook("http://gone.corp.test/x", {"event": "firing"}, resolver({}))

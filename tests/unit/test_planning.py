@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from groups.planning.inputs import export_csv, parse_datetime, parse_duration, parse_reset_csv
-from groups.planning.reset_notes import copy_beyond_topics, undo_over_newer_commits
+from groups.planning.reset_notes import copy_beyond_topics, undo_after_deleted_topics, undo_over_newer_commits
 from groups.planning.resets import (
     ALL_TOPICS,
     NO_RECORD_AT_TIME,
@@ -251,6 +251,24 @@ def test_an_undo_says_which_partitions_were_committed_since_the_reset_set_them()
         "overwrites those commits with the offsets #4 found."
     ]
     assert undo_over_newer_commits(4, rows, {("t", 0): 31, ("t", 1): 50}) == []
+
+
+def test_an_undo_of_a_reset_that_deleted_internal_topics_names_them_and_says_it_restores_offsets_only():
+    rows = [
+        {"topic": "app-counts-changelog", "partitions": 2, "role": "changelog", "deleted": True, "error": ""},
+        {"topic": "app-words-repartition", "partitions": 2, "role": "repartition", "deleted": True, "error": ""},
+        {"topic": "app-kept-changelog", "partitions": 1, "role": "changelog", "deleted": False, "error": "refused"},
+    ]
+    (note,) = undo_after_deleted_topics(7, rows)
+    assert note.startswith(
+        "Operation #7 also deleted this Kafka Streams application's internal topics "
+        "(app-counts-changelog, app-words-repartition). This undo restores offsets only"
+    )
+    assert "state stores will rebuild from an empty start" in note
+    assert "kafka-streams-application-reset" in note and "expect it to reprocess" in note
+    # A reset that deleted nothing (or was not asked to), and one whose requested topics were not run yet.
+    assert undo_after_deleted_topics(7, []) == []
+    assert undo_after_deleted_topics(7, [{"topic": "app-x-changelog", "partitions": 1, "role": "changelog"}]) == []
 
 
 def test_from_group_clamps_and_says_the_offset_came_from_the_other_group():

@@ -5,7 +5,8 @@ The options follow `kafka-consumer-groups.sh --reset-offsets`, and the plan come
 process through `resets.run_operation`, so it is locked, re-checked, verified and audited exactly
 as a worker would run it; on a cluster that requires approval it records the request and stops,
 and a worker runs it once another user approves it. `--as USERNAME` names the console user it is done for: their grants
-decide, as on the web, and the audit log names them.
+decide, as on the web, and the audit log names them. `--delete-internal-topics` (a streams group only) also deletes
+its application's internal topics once the reset succeeded, the ones the page's preview lists.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ from groups.management.cli import (
     user_named,
 )
 from groups.models import Cluster, Operation
-from groups.operations import resets
+from groups.operations import internal_topics, resets
 from groups.planning import inputs
 from groups.planning import resets as planning
+from groups.planning.streams_topics import STALE_STATE_WARNING, InternalTopicsPlan
 
 # The tool's scenarios plus the console's --from-group: (metavar of the value, or None for a flag; help).
 CLI_STRATEGIES = {
@@ -85,6 +87,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reason", default="", help="why the offsets move (required with --execute); recorded in the audit log"
         )
+        parser.add_argument(
+            "--delete-internal-topics",
+            action="store_true",
+            help="a streams group only: once the reset succeeded, also delete its application's internal topics "
+            "(as kafka-streams-groups --delete-all-internal-topics); a deletion, so it needs the "
+            f"{access.ROLE_NEEDED[internal_topics.ACTION]} role (or the delete action) on the group",
+        )
 
     def handle(self, *args, **options):
         kind = next(k for k in CLI_STRATEGIES if options[k.replace("-", "_")] not in (None, False))
@@ -116,8 +125,11 @@ class Command(BaseCommand):
             preview = resets.preview_reset(client_for(cluster), group_id, kind, value, scope_text)
         except (planning.PlanningError, ConsoleError) as exc:
             raise CommandError(str(exc)) from None
+        deleting = options["delete_internal_topics"]
+        if deleting:
+            self._require_topic_deletion(preview, user, cluster)
 
-        self._show_plan(preview, cluster, options["output"])
+        self._show_plan(preview, cluster, options["output"], deleting)
         blocked = preview.blocked_reason
         if options["dry_run"]:
             if blocked:
@@ -141,6 +153,7 @@ class Command(BaseCommand):
             strategy_value=value,
             scope=scope_text,
             dispatch=False,
+            delete_internal_topics=preview.internal_topics.rows() if deleting and preview.internal_topics else [],
         )
         run_or_await(
             operation,
@@ -152,6 +165,25 @@ class Command(BaseCommand):
             then="applies it",
         )
 
+    @staticmethod
+    def _require_topic_deletion(preview: resets.Preview, user, cluster: Cluster) -> None:
+        """Refuse --delete-internal-topics for a group without internal topics, or a user who may not delete."""
+        group = preview.group
+        if preview.internal_topics is None:
+            what = (
+                "does not exist on this cluster"
+                if not preview.group_exists
+                else f"is a {group.type} group, not a streams group (a Kafka Streams application)"
+            )
+            raise CommandError(
+                f"--delete-internal-topics deletes a streams group's internal topics, but group '{group.group_id}' "
+                f"{what}: it has none. Leave the option out."
+            )
+        try:
+            access.require(user, internal_topics.ACTION, cluster, group.group_id)
+        except PermissionDenied as denied:
+            raise CommandError(f"--delete-internal-topics deletes topics, which is a deletion. {denied}") from None
+
     def _read_file(self, path: str) -> str:
         try:
             return Path(path).read_text()
@@ -160,11 +192,14 @@ class Command(BaseCommand):
         except UnicodeDecodeError:
             raise CommandError(f"Cannot read the reset file '{path}': it is not UTF-8 text.") from None
 
-    def _show_plan(self, preview: resets.Preview, cluster: Cluster, output: str) -> None:
+    def _show_plan(self, preview: resets.Preview, cluster: Cluster, output: str, deleting: bool) -> None:
         plan = preview.plan
         warnings = list(plan.warnings)
         if preview.zone_assumed:
             warnings.insert(0, "The date and time has no zone, so it was read as UTC, as kafka-consumer-groups does.")
+        topics = preview.internal_topics
+        if topics is not None and not deleting and topics.delete:
+            warnings.append(f"{STALE_STATE_WARNING} Add --delete-internal-topics to delete {', '.join(topics.names)}.")
         if output == "csv":
             self.stdout.write(inputs.export_csv(plan), ending="")
         elif output == "json":
@@ -183,10 +218,31 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(rows, indent=2))
         else:
             self._show_table(preview, cluster, warnings)
+            if topics is not None and deleting:
+                self.stdout.write(self._topics_text(topics))
             return
         # Machine-readable output stays parseable: what a person should notice goes to stderr.
         for warning in warnings:
             self.stderr.write(f"Warning: {warning}")
+        if topics is not None and deleting:
+            self.stderr.write(self._topics_text(topics))
+
+    @staticmethod
+    def _topics_text(topics: InternalTopicsPlan) -> str:
+        """The internal topics the reset deletes after it, and those it leaves alone with why, as the page lists."""
+        if topics.delete:
+            lines = [
+                "Internal topics to delete once the reset succeeded (as kafka-streams-groups "
+                "--delete-all-internal-topics does), only while the group is Empty and its topology still names "
+                "them; deleted topics cannot be brought back:",
+                aligned([("TOPIC", "ROLE", "PARTITIONS")] + [(t.name, t.role, t.partitions) for t in topics.delete]),
+            ]
+        else:
+            lines = ["The application has no internal topics on the cluster to delete."]
+        if topics.kept:
+            lines.append("Left alone:")
+            lines += [f"  {topic.name}: {topic.why}." for topic in topics.kept]
+        return "\n".join(lines)
 
     def _show_table(self, preview: resets.Preview, cluster: Cluster, warnings: list[str]) -> None:
         group, plan = preview.group, preview.plan
@@ -238,7 +294,21 @@ class Command(BaseCommand):
                     ]
                 )
             )
+        if operation.internal_topics:
+            lines.append(
+                aligned(
+                    [("INTERNAL TOPIC", "DELETED", "ERROR")]
+                    + [(row["topic"], _deleted_text(row), row.get("error", "")) for row in operation.internal_topics]
+                )
+            )
         # The plan already on stdout in csv or json must stay parseable.
         out = self.stdout if output == "table" else self.stderr
         for line in lines:
             out.write(line)
+
+
+def _deleted_text(row: dict) -> str:
+    # A run that stopped before the topics' turn (the group changed, a refusal) leaves them without an outcome.
+    if "deleted" not in row:
+        return "not tried"
+    return "yes" if row["deleted"] else "NO"
