@@ -183,6 +183,8 @@ def preview_reset(
         elif isinstance(strategy, planning.FromGroup) and scope.all_topics:
             notes += reset_notes.copy_beyond_topics(group_id, strategy.group, strategy.offsets, committed)
     plan = reset_steps.plan_against_log(client, strategy, scope, basis, committed, now)
+    stable = client.stable_offsets([TP(row.topic, row.partition) for row in plan.rows])
+    notes += reset_notes.past_open_transactions(plan.rows, {(tp.topic, tp.partition): o for tp, o in stable.items()})
     exists = not reading.group_missing(group, committed)
     if not exists and plan.rows:
         notes.insert(

@@ -1,12 +1,13 @@
 """Notes a reset's preview adds about what its plan overwrites or adds beyond what was asked: a copy of
 another group's offsets reaching topics the group never read, an undo over commits made since, an undo of a
-streams reset that also deleted the application's internal topics. Pure."""
+streams reset that also deleted the application's internal topics, offsets set past a transaction still open.
+Pure."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from groups.planning.resets import PartitionId
+from groups.planning.resets import PartitionId, PlannedPartition
 
 
 def copy_beyond_topics(
@@ -59,4 +60,24 @@ def undo_after_deleted_topics(operation_id: int, internal_topics: Sequence[Mappi
         "restore them from, while it reads on from the restored offsets, so its counts, aggregates and joins will "
         "not match what they were. Reset the application with its own tool (kafka-streams-application-reset) "
         "instead, or expect it to reprocess with empty state."
+    ]
+
+
+def past_open_transactions(rows: Sequence[PlannedPartition], stable: Mapping[PartitionId, int]) -> list[str]:
+    """Partitions the plan sets past their last stable offset (`stable`): a transaction still open begins there,
+    and a consumer starting past its first records never reads them, even once the transaction commits."""
+    past = [
+        f"{row.topic}-{row.partition} to {row.after}, open from {lso}"
+        for row in rows
+        if (lso := stable.get((row.topic, row.partition))) is not None and row.after > lso
+    ]
+    if not past:
+        return []
+    shown = ", ".join(past[:5]) + (" …" if len(past) > 5 else "")
+    one = len(past) == 1
+    return [
+        f"{len(past)} partition{'' if one else 's'} {'is' if one else 'are'} set past the start of a transaction "
+        f"still open ({shown}). The group will never read that transaction's records before the new offset, even "
+        "if it commits. To keep them, set those partitions to the offset where the transaction opens (to-offset), "
+        "or preview again once it has committed or aborted."
     ]

@@ -228,3 +228,33 @@ def test_the_reaper_says_when_a_vanished_worker_had_already_applied_the_plan(
     assert resets.reap_stale_operations() == [operation.pk]
     operation.refresh_from_db()
     assert operation.status == "failed" and "equal the plan: the reset was applied" in operation.error
+
+
+def test_a_preview_past_a_transaction_still_open_says_its_records_would_never_be_read(
+    cluster, kafka_bootstrap, lagging_group
+):
+    from confluent_kafka import Producer
+
+    topic, group = lagging_group
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "transactional.id": f"{group}-writer"})
+    producer.init_transactions()
+    producer.begin_transaction()
+    producer.produce(topic, partition=0, value=b"in flight")
+    producer.produce(topic, partition=0, value=b"in flight too")
+    producer.flush(10)
+    try:
+        latest = resets.preview_reset(client_for(cluster), group, "to-latest")
+        (row,) = [r for r in latest.plan.rows if r.partition == 0]
+        assert row.after == 52  # the log end, as kafka-consumer-groups --to-latest sets it
+        notes = [w for w in latest.plan.warnings if "transaction still open" in w]
+        assert notes == [
+            f"1 partition is set past the start of a transaction still open ({topic}-0 to 52, open from 50). "
+            "The group will never read that transaction's records before the new offset, even if it commits. "
+            "To keep them, set those partitions to the offset where the transaction opens (to-offset), or preview "
+            "again once it has committed or aborted."
+        ]
+        # Up to where the transaction opens: nothing to say.
+        kept = resets.preview_reset(client_for(cluster), group, "to-offset", "50", f"{topic}:0")
+        assert not [w for w in kept.plan.warnings if "transaction" in w]
+    finally:
+        producer.abort_transaction()
