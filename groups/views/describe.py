@@ -55,6 +55,24 @@ _ACTIONS = {
     "admin_changed": "Changed in Django admin",
     "admin_deleted": "Deleted in Django admin",
     "denied": "Refused",
+    "read_records": "Read records",
+}
+# Every action the console records, named as the audit list shows it: the audit filter's choices, and the
+# values it takes (an event of an operation reads "<the request> · <step>" in the list; here, its step).
+ACTION_NAMES = {
+    **_ACTIONS,
+    "requested": "Requested",
+    "undo_requested": "Undo requested",
+    "approved": "Approve",
+    "rejected": "Reject",
+    "cancelled": "Cancel",
+    "cancel_requested": "Cancel: stop asked of the worker",
+    "expired": "Expired without a decision",
+    "started": "Started by a worker",
+    "resumed": "Resumed by a worker",
+    "succeeded": "Finished: succeeded",
+    "failed": "Finished: failed",
+    "internal_topics_deleted": "Internal topics deleted",
 }
 
 
