@@ -54,9 +54,9 @@ def _plan(topic: str) -> list[dict]:
     ]
 
 
-def _request(cluster, group, topic, user, **fields) -> Operation:
+def _request(cluster, group, topic, user, kind=Operation.Kind.RESET, **fields) -> Operation:
     return Operation.objects.create(
-        kind=Operation.Kind.RESET,
+        kind=kind,
         cluster=cluster,
         group_id=group,
         plan=_plan(topic),
@@ -123,9 +123,17 @@ def test_each_status_has_its_section_and_a_viewer_sees_an_empty_page(db, cluster
     running = _request(cluster, group, topic, operator, status=Operation.Status.RUNNING)
     failed = _request(cluster, group, topic, operator, status=Operation.Status.FAILED)
     cancelled = _request(cluster, group, topic, operator, status=Operation.Status.CANCELLED)
+    share = _request(cluster, group, topic, operator, kind=Operation.Kind.SHARE_RESET, status=Operation.Status.FAILED)
     page = _signed_in(operator).get(reverse("my_requests")).content.decode()
     assert _table(page, "working") == [running.pk, pending.pk]
-    assert _table(page, "done") == [cancelled.pk, failed.pk]
+    assert _table(page, "done") == [share.pk, cancelled.pk, failed.pk]
+    # A share group's reset moves start offsets, and its group has its own page; a consumer group's is as it was.
+    share_row, reset_row = _row(page, share), _row(page, failed)
+    assert "Reset start offsets to-earliest" in share_row and "every share-partition with a start offset" in share_row
+    assert "committed offsets" not in share_row
+    assert f'href="{reverse("share_group_page", args=["local", group])}"' in share_row
+    assert "Reset to-earliest" in reset_row and "all topics with committed offsets" in reset_row
+    assert f'href="{reverse("group_page", args=["local", group])}"' in reset_row
     assert '<table id="decided">' not in page
 
     empty = _signed_in(viewer).get(reverse("my_requests"))
