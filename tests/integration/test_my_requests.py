@@ -1,6 +1,7 @@
 """My requests: every user follows their own operations from request to outcome, approvers the requests they
 decided; and a refused page leads back where the user came from."""
 
+import html
 import re
 
 import pytest
@@ -179,3 +180,25 @@ def test_the_refusal_page_does_not_lead_back_to_itself(db, cluster, make_user):
     url = reverse("reset_form", args=["local", "payments"])
     refused = client.get(url, HTTP_REFERER=f"http://testserver{url}")
     assert f'<a id="back" href="{reverse("cluster_list")}">' in refused.content.decode()
+
+
+def test_a_stale_form_is_refused_in_the_consoles_words_and_layout_and_changes_nothing(db, cluster, make_user, unique):
+    operator = make_user("operator", "Operator")
+    awaiting = _request(cluster, unique("g"), unique("t"), operator, status=Operation.Status.AWAITING_APPROVAL)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    page = f"http://testserver{reverse('operation_page', args=[awaiting.pk])}"
+    cancel = reverse("cancel_operation", args=[awaiting.pk])
+    refused = client.post(cancel, HTTP_REFERER=page)
+    assert refused.status_code == 403
+    body = html.unescape(refused.content.decode())
+    assert "The form was stale or your session expired, so nothing was changed. Reload the page and try again." in body
+    assert f'<a id="back" href="{page}">← Back to the page you came from</a>' in body
+    assert 'id="my-requests-link"' in body, "the console's own layout"
+    awaiting.refresh_from_db()
+    assert awaiting.status == Operation.Status.AWAITING_APPROVAL and not awaiting.events.exists()
+    elsewhere = client.post(cancel, HTTP_REFERER="http://evil.example/")
+    assert f'<a id="back" href="{reverse("cluster_list")}">' in elsewhere.content.decode()
+    # A form posted to its own address came from that page: back is the page to reload.
+    own = f"http://testserver{reverse('share_group_delete', args=['local', 'payments'])}"
+    assert f'<a id="back" href="{own}">' in client.post(own, HTTP_REFERER=own).content.decode()
