@@ -191,6 +191,10 @@ def test_the_action_and_outcome_filters_offer_the_lists_words_and_send_the_recor
     assert '<option value="denied" selected>Refused</option>' in body
     assert '<option value="undo_requested">Undo requested</option>' in body
     assert '<option value="awaiting_approval">Awaiting approval</option>' in body
+    # An action an older version recorded is no longer named in the code, but its events stay findable.
+    (retired,) = _append([{"action": "offsets_reset"}])
+    assert _listed(auditor.get(reverse("audit_list"), {"action": "offsets_reset"})) == [retired.id]
+    assert '<option value="offsets_reset">Offsets reset</option>' in auditor.get(reverse("audit_list")).content.decode()
 
 
 @pytest.mark.parametrize(
