@@ -210,6 +210,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # A working day; a console that can move offsets should not stay signed in for weeks.
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# A stale form answers in the console's own words and layout, not Django's developer page.
+CSRF_FAILURE_VIEW = "groups.views.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

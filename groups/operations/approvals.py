@@ -38,6 +38,12 @@ def review(operation: Operation) -> Review:
     return lifecycle.review(operation)
 
 
+def requester_refusal(operation: Operation) -> str | None:
+    """Why the requester may no longer have `operation` done (a role or group pattern changed since the
+    request), as a worker starting it would refuse; None while they may. Writes nothing."""
+    return lifecycle.requester_refusal(operation)
+
+
 def _is_requester(user, operation: Operation) -> bool:
     return operation.requester_id is not None and operation.requester_id == user.pk
 
@@ -211,8 +217,12 @@ def awaiting_for(user) -> list[Operation]:
         .order_by("cluster_id", "created")
     )
     allowed: list[Operation] = []
+    requesters: dict = {}
     for _, same_cluster in groupby(awaiting, key=lambda operation: operation.cluster_id):
         operations = list(same_cluster)
+        for operation in operations:
+            # One object per requester: their grants are read once however many requests they made.
+            operation.requester = requesters.setdefault(operation.requester_id, operation.requester)
         may = set(access.groups_allowed(user, "approve", operations[0].cluster, {op.group_id for op in operations}))
         allowed.extend(op for op in operations if op.group_id in may)
     return sorted(allowed, key=lambda operation: operation.created)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -207,6 +207,7 @@ class Review:
     checks: tuple[Any, ...] = ()
     error: str = ""
     deleting: bool = False  # the request deletes the group (else it changes offsets)
+    requester_refused: str = ""  # why its requester may no longer have it done (Run.requester_refusal)
 
     @property
     def moved(self) -> list[Any]:
@@ -219,6 +220,12 @@ class Review:
     @property
     def blocked_reason(self) -> str | None:
         """Why approving now would be wrong, if it would; the approver can still reject."""
+        if self.requester_refused:
+            return (
+                f"Its requester no longer holds the right to this: {self.requester_refused} A worker checks the "
+                "requester's rights again before it runs, so approving would be refused. Reject it, or ask an admin "
+                "to restore the requester's grant and approve it then."
+            )
         if self.error:
             return (
                 f"The request could not be checked against the group now: {self.error} "
@@ -349,21 +356,28 @@ class Run:
             audit.record(status, actor="worker", operation=self.operation, plan=audit_plan, outcome=status, error=error)
         return True
 
-    def refusal(self, action: str = "") -> str | None:
-        """Why the requester may no longer have this done, if a right was withdrawn while it waited.
+    @classmethod
+    def requester_refusal(cls, operation: Operation, action: str = "") -> str | None:
+        """Why the requester may no longer have `operation` done, if a right was withdrawn since the request;
+        None while they may. Writes nothing: a run records it (`refusal`), an approver is told before deciding.
 
         `action` is the right to check, the kind's own by default. Operations without a requester come
         from code that checked its caller itself (the CLI checks its --as user); they are not checked again.
         """
-        operation, requester = self.operation, self.operation.requester
-        action = action or self.action
-        group_id = operation.group_id if self.on_group else None
+        requester = operation.requester
+        action = action or cls.action
+        group_id = operation.group_id if cls.on_group else None
         if requester is None or access.allowed(requester, action, operation.cluster, group_id):
             return None
-        error = (
-            f"{access.refusal(action, operation.cluster, group_id, who=requester.get_username())} {self.refused_note}"
-        )
-        audit.record("denied", actor=requester.get_username(), operation=operation, outcome="denied", error=error)
+        return access.refusal(action, operation.cluster, group_id, who=requester.get_username())
+
+    def refusal(self) -> str | None:
+        """The requester's refusal at the start of this run, recorded, or None when they still may."""
+        requester, refused = self.operation.requester, self.requester_refusal(self.operation)
+        if requester is None or refused is None:
+            return None
+        error = f"{refused} {self.refused_note}"
+        audit.record("denied", actor=requester.get_username(), operation=self.operation, outcome="denied", error=error)
         return error
 
     def run(self) -> None:
@@ -441,8 +455,14 @@ def _status_of(operation_id: int) -> str:
 
 
 def review(operation: Operation) -> Review:
-    """The request checked against the cluster now, as its kind reviews it."""
-    return Run.kinds[operation.kind].review(operation)
+    """The request checked against the cluster now, as its kind reviews it, and against its requester's
+    rights now, as a run checks them."""
+    return replace(Run.kinds[operation.kind].review(operation), requester_refused=requester_refusal(operation) or "")
+
+
+def requester_refusal(operation: Operation) -> str | None:
+    """Why the requester may no longer have `operation` done, as a run of its kind checks it; writes nothing."""
+    return Run.kinds[operation.kind].requester_refusal(operation)
 
 
 def reap() -> list[int]:

@@ -262,7 +262,7 @@ class DeletionReview(Review):
 
     @property
     def blocked_reason(self) -> str | None:
-        if self.error:
+        if self.requester_refused or self.error:
             return super().blocked_reason
         if self.refusal:
             return (

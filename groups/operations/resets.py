@@ -328,11 +328,12 @@ class ResetRun(_GroupRun, kind=Operation.Kind.RESET):
 
     action = "reset"
 
-    def refusal(self, action: str = "") -> str | None:
+    @classmethod
+    def requester_refusal(cls, operation: Operation, action: str = "") -> str | None:
         # Deleting internal topics with the reset is a deletion: its requester must still hold that right too.
-        refused = super().refusal(action)
-        if refused is None and self.operation.internal_topics:
-            return super().refusal(internal_topics.ACTION)
+        refused = super().requester_refusal(operation, action)
+        if refused is None and operation.internal_topics:
+            return super().requester_refusal(operation, internal_topics.ACTION)
         return refused
 
     def execute_steps(self, client: ClusterClient) -> None:

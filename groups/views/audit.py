@@ -26,14 +26,15 @@ from django.views.decorators.http import require_GET
 from groups import access, audit
 from groups.models import AuditEvent, Cluster, Operation
 from groups.views.common import BadQuery, query_page, render_page
-from groups.views.describe import SIGN_IN_ACTIONS, EventLabel, event_label
+from groups.views.describe import ACTION_NAMES, SIGN_IN_ACTIONS, EventLabel, event_label
 
 EVENTS_PER_PAGE = 50
 # Rows fetched per database round trip and written per chunk of an export: memory stays flat
 # however many events match.
 EXPORT_CHUNK = 2000
-# Outcomes read as the operation statuses they mostly are ("awaiting_approval": "Awaiting approval").
-OUTCOMES = dict(Operation.Status.choices)
+# Outcomes read as the operation statuses they mostly are ("awaiting_approval": "Awaiting approval"); a refusal
+# of the access check is "denied", of a sign-in "refused".
+OUTCOMES = {**dict(Operation.Status.choices), "denied": "Denied", "refused": "Refused"}
 FILTERS = ("actor", "cluster", "group", "action", "outcome", "from", "to", "q", "signins")
 EXPORT_COLUMNS = (
     "id",
@@ -93,9 +94,28 @@ def _rows(events) -> list[Row]:
         known = event.cluster in registered
         # Alert rules, grants and their refusals record a group pattern, which has no page.
         group = bool(event.group_id) and not any(char in event.group_id for char in "*?[")
-        outcome = OUTCOMES.get(event.outcome, event.outcome.replace("_", " ").capitalize())
-        rows.append(Row(event, event_label(event), outcome, known, known and group))
+        rows.append(Row(event, event_label(event), _named(OUTCOMES, event.outcome), known, known and group))
     return rows
+
+
+def _named(names: dict[str, str], value: str) -> str:
+    """A recorded value in words; one the console no longer records (an older version's) in its own."""
+    return names.get(value, value.replace("_", " ").capitalize())
+
+
+def _choices(names: dict[str, str], recorded: QuerySet) -> list[tuple[str, str]]:
+    """(value, words) for the filter's choices, by their words: every value the console records, and any other
+    that reviewable events hold."""
+    values = {*names, *recorded}
+    return sorted(((value, _named(names, value)) for value in values), key=lambda choice: choice[1].lower())
+
+
+def _known(name: str, names: dict[str, str], reviewable: QuerySet[AuditEvent], value: str) -> None:
+    """Refuse a filter value no event could have: an unknown one would silently match nothing."""
+    if not value or value in names or reviewable.filter(**{name: value}).exists():
+        return
+    listed = "; ".join(f"{words} ({key})" for key, words in sorted(names.items(), key=lambda item: item[1].lower()))
+    raise BadQuery(f"{name} '{value}' is not one the audit log records. Choose one of these: {listed}.")
 
 
 def _shows_sign_ins(values: dict[str, str]) -> bool:
@@ -104,6 +124,9 @@ def _shows_sign_ins(values: dict[str, str]) -> bool:
 
 def _found(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]:
     """The reviewable events the filters match, sign-ins included."""
+    reviewable = reviewable_events(request)
+    _known("action", ACTION_NAMES, reviewable, values["action"])
+    _known("outcome", OUTCOMES, reviewable, values["outcome"])
     since, until = _day(values, "from"), _day(values, "to")
     if since and until and since > until:
         raise BadQuery(f"'from' ({since}) is after 'to' ({until}), so no event could match.")
@@ -117,7 +140,7 @@ def _found(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]
         until=until,
         text=values["q"],
     )
-    return events & reviewable_events(request)
+    return events & reviewable
 
 
 def matching_events(request: HttpRequest, values: dict[str, str]) -> QuerySet[AuditEvent]:
@@ -140,9 +163,11 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "shows_sign_ins": _shows_sign_ins(values),
         "show_sign_ins_query": _query(values, signins="1"),
         "hide_sign_ins_query": _query(values, signins=""),
-        # Querysets stay lazy: an htmx refresh renders only the results and never runs these.
-        "actions": reviewable.order_by("action").values_list("action", flat=True).distinct(),
-        "outcomes": reviewable.exclude(outcome="").order_by("outcome").values_list("outcome", flat=True).distinct(),
+        # Called by the template's form only: an htmx refresh renders only the results and never runs these.
+        "actions": lambda: _choices(ACTION_NAMES, reviewable.order_by().values_list("action", flat=True).distinct()),
+        "outcomes": lambda: _choices(
+            OUTCOMES, reviewable.exclude(outcome="").order_by().values_list("outcome", flat=True).distinct()
+        ),
     }
     try:
         found = _found(request, values)

@@ -55,6 +55,24 @@ _ACTIONS = {
     "admin_changed": "Changed in Django admin",
     "admin_deleted": "Deleted in Django admin",
     "denied": "Refused",
+    "read_records": "Read records",
+}
+# Every action the console records, named as the audit list shows it: the audit filter's choices, and the
+# values it takes (an event of an operation reads "<the request> · <step>" in the list; here, its step).
+ACTION_NAMES = {
+    **_ACTIONS,
+    "requested": "Requested",
+    "undo_requested": "Undo requested",
+    "approved": "Approve",
+    "rejected": "Reject",
+    "cancelled": "Cancel",
+    "cancel_requested": "Cancel: stop asked of the worker",
+    "expired": "Expired without a decision",
+    "started": "Started by a worker",
+    "resumed": "Resumed by a worker",
+    "succeeded": "Finished: succeeded",
+    "failed": "Finished: failed",
+    "internal_topics_deleted": "Internal topics deleted",
 }
 
 
@@ -80,8 +98,8 @@ def _replay(operation: Operation):
 
 
 def operation_summary(operation: Operation) -> str:
-    """What the operation asks for in a few words: 'Reset to-earliest', 'Undo of #12', 'Delete group',
-    'Replay orders → orders-retry'."""
+    """What the operation asks for in a few words: 'Reset to-earliest', 'Reset start offsets to-latest' (a share
+    group's), 'Undo of #12', 'Delete group', 'Replay orders → orders-retry'."""
     if operation.kind in (Operation.Kind.DELETE_GROUP, Operation.Kind.SHARE_DELETE):
         return operation.get_kind_display()
     if operation.kind == Operation.Kind.REPLAY:
@@ -90,7 +108,9 @@ def operation_summary(operation: Operation) -> str:
     if operation.undo_of_id:
         return f"Undo of #{operation.undo_of_id}"
     value = operation.strategy_value if operation.strategy not in ("", "from-file") else ""
-    return " ".join(part for part in ("Reset", operation.strategy, _cut(value)) if part)
+    # A share group has no committed offsets: its reset moves where delivery starts, as its operation page says.
+    what = "Reset start offsets" if operation.kind == Operation.Kind.SHARE_RESET else "Reset"
+    return " ".join(part for part in (what, operation.strategy, _cut(value)) if part)
 
 
 def operation_scope(operation: Operation) -> str:
@@ -121,7 +141,11 @@ def _scope(operation: Operation) -> str:
         return f"the partitions #{operation.undo_of_id} changed"
     if operation.strategy == "from-file":
         return "the partitions the file names"
-    return _cut(operation.scope) if operation.scope else "all topics with committed offsets"
+    if operation.scope:
+        return _cut(operation.scope)
+    if operation.kind == Operation.Kind.SHARE_RESET:
+        return "every share-partition with a start offset"
+    return "all topics with committed offsets"
 
 
 def event_label(event: AuditEvent) -> EventLabel:

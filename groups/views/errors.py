@@ -12,8 +12,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from groups.middleware import API_PREFIX
 
 
-def came_from(request: HttpRequest) -> str | None:
-    """The page of this site the request came from (its Referer), unless it is the refused page itself.
+def came_from(request: HttpRequest, *, same_path: bool = False) -> str | None:
+    """The page of this site the request came from (its Referer), unless it is the refused page itself
+    (`same_path`: a form posted to its own address came from that page, which is worth going back to).
 
     Only a full URL of the same origin (scheme, host and port) is trusted: anything else is not a page
     of this console, or not a link to show.
@@ -25,6 +26,7 @@ def came_from(request: HttpRequest) -> str | None:
         not same_origin
         or not url_has_allowed_host_and_scheme(referer, {request.get_host()})
         or parts.path == request.path
+        and not same_path
     ):
         return None
     return referer
@@ -41,6 +43,24 @@ def forbidden(request: HttpRequest, exception: Exception) -> HttpResponse:
         request,
         "403.html",
         {"reason": reason, "back": back or reverse("cluster_list"), "came_back": bool(back)},
+        status=403,
+    )
+
+
+CSRF_FAILED = "The form was stale or your session expired, so nothing was changed. Reload the page and try again."
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """403 for a form whose CSRF token is missing or no longer valid (CSRF_FAILURE_VIEW): in the console's
+    layout, saying that nothing changed and what to do, and leading back to the form's page. Django logs
+    `reason` (django.security.csrf); it is for developers, not for the person at the form."""
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse({"error": CSRF_FAILED, "code": "CSRF_FAILED"}, status=403)
+    back = came_from(request, same_path=True)
+    return render(
+        request,
+        "403_csrf.html",
+        {"reason": CSRF_FAILED, "back": back or reverse("cluster_list"), "came_back": bool(back)},
         status=403,
     )
 

@@ -108,7 +108,9 @@ def operation_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def approval_list(request: HttpRequest) -> HttpResponse:
     access.require(request, "approve")
-    return render(request, "groups/approvals.html", {"operations": approvals.awaiting_for(request.user)})
+    operations = approvals.awaiting_for(request.user)
+    rows = [(operation, approvals.requester_refusal(operation)) for operation in operations]
+    return render(request, "groups/approvals.html", {"operations": operations, "rows": rows})
 
 
 def _decide(request: HttpRequest, pk: int, decide: Callable[..., Operation], **arguments) -> HttpResponse:

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from groups.group_links import group_url
 from groups.models import Operation
 from groups.views.common import BadQuery, bad_request, query_page
 from groups.views.describe import operation_scope, operation_summary
@@ -33,10 +34,23 @@ class Request:
     operation: Operation
     what: str
     scope: str
+    group_link: str  # its group's page ("" for a replay): a share group's is its own
+
+
+SHARE_KINDS = (Operation.Kind.SHARE_RESET, Operation.Kind.SHARE_DELETE)
+
+
+def _group_link(operation: Operation) -> str:
+    if not operation.group_id:
+        return ""
+    return group_url(operation.cluster.name, operation.group_id, "share" if operation.kind in SHARE_KINDS else "")
 
 
 def _listed(operations) -> list[Request]:
-    return [Request(operation, operation_summary(operation), operation_scope(operation)) for operation in operations]
+    return [
+        Request(operation, operation_summary(operation), operation_scope(operation), _group_link(operation))
+        for operation in operations
+    ]
 
 
 def _operations() -> QuerySet[Operation]:

@@ -13,6 +13,7 @@ from groups.kafka import ConsoleError, client_for, share_client_for
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle, share_resets
 from groups.planning import resets as planning
+from groups.snapshot import queries
 from groups.views.common import (
     PREVIEW_EXPIRED,
     get_cluster,
@@ -103,11 +104,29 @@ def _preview_page(
     return _page(request, {**context, **previewed(preview, TOKEN_SALT, cluster, group, fields, undo_of)})
 
 
+def _no_share_group(request: HttpRequest, cluster: Cluster, group: str) -> HttpResponse | None:
+    """The form's answer when Kafka holds no share group by this id (a consumer or streams group's, or none):
+    the preview's refusal, before anything is typed, with the way to the group's own page when the collector
+    saw it. None when there is one, or when Kafka cannot say now (the preview then tells what failed)."""
+    try:
+        share_client_for(cluster).describe(group)
+    except ConsoleError as error:
+        if not error.not_found:
+            return None
+        _, row = queries.served_group(cluster, group)
+        return render(
+            request, TEMPLATE, _context(cluster, group, error=error.message, missing=True, row=row), status=404
+        )
+    return None
+
+
 @require_GET
 def share_reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, "reset", group)
     if "undo" not in request.GET:
-        return render(request, TEMPLATE, _context(cluster_row, group, form=ShareResetForm()))
+        return _no_share_group(request, cluster_row, group) or render(
+            request, TEMPLATE, _context(cluster_row, group, form=ShareResetForm())
+        )
     undo = request.GET["undo"]
     undo_of = get_object_or_404(
         Operation,

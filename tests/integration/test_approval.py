@@ -15,7 +15,7 @@ from django.utils import timezone
 from console.celery import app
 from groups import tasks
 from groups.kafka import TP, client_for
-from groups.models import AuditEvent, Operation
+from groups.models import AuditEvent, Grant, Operation
 from groups.operations import approvals, resets
 from tests import kafkatools as kt
 
@@ -285,6 +285,33 @@ def test_a_request_whose_offsets_moved_shows_the_drift_and_cannot_be_approved(
     assert operation.status == "awaiting_approval"
     assert _decide(approver, "reject", operation, comment="offsets moved").status_code == 302
     assert _story(operation) == [("requested", "operator"), ("rejected", "approver")]
+
+
+def test_a_request_whose_requester_lost_the_right_says_so_and_cannot_be_approved(
+    approval_cluster, lagging_group, as_user, users
+):
+    topic, group = lagging_group
+    operation = _request(as_user("operator"), group)
+    Grant.objects.filter(user=users["operator"]).update(role="Viewer")
+    approver = as_user("approver")
+    lost = (
+        f"Its requester no longer holds the right to this: operator may not reset offsets of group '{group}' on "
+        "cluster 'local': ask an admin for the Operator role on it. A worker checks the requester's rights again "
+        "before it runs, so approving would be refused. Reject it, or ask an admin to restore the requester's "
+        "grant and approve it then."
+    )
+    page = html.unescape(_page(approver, operation))
+    assert f'<div class="alert error" role="alert" id="approval-blocked">{lost}</div>' in page
+    assert '<button type="submit" class="primary" disabled>Approve</button>' in page
+
+    response = _decide(approver, "approve", operation)
+    assert response.status_code == 409 and lost in html.unescape(response.content.decode())
+    operation.refresh_from_db()
+    assert operation.status == "awaiting_approval"
+    listed = html.unescape(approver.get(reverse("approval_list")).content.decode())
+    row = re.search(rf'<tr data-operation="{operation.pk}">.*?</tr>', listed, re.S).group(0)
+    assert "Its requester no longer holds the right to this, so approving would be refused: reject it" in row
+    assert _story(operation) == [("requested", "operator")], "telling the approver records nothing"
 
 
 def test_an_active_group_cannot_be_approved_until_its_consumers_stop(

@@ -186,6 +186,37 @@ def test_a_bad_filter_is_refused_with_the_reason(auditor, events, filters, reaso
     assert 'name="from"' in body, "the form stays on the page so the filter can be corrected"
 
 
+def test_the_action_and_outcome_filters_offer_the_lists_words_and_send_the_recorded_value(auditor, events):
+    body = html.unescape(auditor.get(reverse("audit_list"), {"action": "denied"}).content.decode())
+    assert '<option value="denied" selected>Refused</option>' in body
+    assert '<option value="undo_requested">Undo requested</option>' in body
+    assert '<option value="awaiting_approval">Awaiting approval</option>' in body
+    # An action an older version recorded is no longer named in the code, but its events stay findable.
+    (retired,) = _append([{"action": "offsets_reset"}])
+    assert _listed(auditor.get(reverse("audit_list"), {"action": "offsets_reset"})) == [retired.id]
+    assert '<option value="offsets_reset">Offsets reset</option>' in auditor.get(reverse("audit_list")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("filters", "reason"),
+    [
+        ({"action": "reset_executed"}, "action 'reset_executed' is not one the audit log records."),
+        ({"outcome": "done"}, "outcome 'done' is not one the audit log records."),
+    ],
+)
+def test_an_unknown_action_or_outcome_is_refused_naming_it_and_the_valid_ones(auditor, events, filters, reason):
+    response = auditor.get(reverse("audit_list"), filters)
+    assert response.status_code == 400
+    body = html.unescape(response.content.decode())
+    assert reason in body
+    valid = "Refused (denied)" if "action" in filters else "Awaiting approval (awaiting_approval)"
+    assert valid in body, "the refusal lists the valid values"
+    for name in ("audit_export_csv", "audit_export_json"):
+        refused = auditor.get(reverse(name), filters)
+        assert refused.status_code == 400 and not refused.streaming
+        assert reason in refused.content.decode()
+
+
 def test_exports_refuse_a_bad_date_with_the_reason(auditor, events):
     for name in ("audit_export_csv", "audit_export_json"):
         response = auditor.get(reverse(name), {"to": "2024-02-30"})

@@ -1,6 +1,7 @@
 """My requests: every user follows their own operations from request to outcome, approvers the requests they
 decided; and a refused page leads back where the user came from."""
 
+import html
 import re
 
 import pytest
@@ -54,9 +55,9 @@ def _plan(topic: str) -> list[dict]:
     ]
 
 
-def _request(cluster, group, topic, user, **fields) -> Operation:
+def _request(cluster, group, topic, user, kind=Operation.Kind.RESET, **fields) -> Operation:
     return Operation.objects.create(
-        kind=Operation.Kind.RESET,
+        kind=kind,
         cluster=cluster,
         group_id=group,
         plan=_plan(topic),
@@ -123,9 +124,17 @@ def test_each_status_has_its_section_and_a_viewer_sees_an_empty_page(db, cluster
     running = _request(cluster, group, topic, operator, status=Operation.Status.RUNNING)
     failed = _request(cluster, group, topic, operator, status=Operation.Status.FAILED)
     cancelled = _request(cluster, group, topic, operator, status=Operation.Status.CANCELLED)
+    share = _request(cluster, group, topic, operator, kind=Operation.Kind.SHARE_RESET, status=Operation.Status.FAILED)
     page = _signed_in(operator).get(reverse("my_requests")).content.decode()
     assert _table(page, "working") == [running.pk, pending.pk]
-    assert _table(page, "done") == [cancelled.pk, failed.pk]
+    assert _table(page, "done") == [share.pk, cancelled.pk, failed.pk]
+    # A share group's reset moves start offsets, and its group has its own page; a consumer group's is as it was.
+    share_row, reset_row = _row(page, share), _row(page, failed)
+    assert "Reset start offsets to-earliest" in share_row and "every share-partition with a start offset" in share_row
+    assert "committed offsets" not in share_row
+    assert f'href="{reverse("share_group_page", args=["local", group])}"' in share_row
+    assert "Reset to-earliest" in reset_row and "all topics with committed offsets" in reset_row
+    assert f'href="{reverse("group_page", args=["local", group])}"' in reset_row
     assert '<table id="decided">' not in page
 
     empty = _signed_in(viewer).get(reverse("my_requests"))
@@ -171,3 +180,25 @@ def test_the_refusal_page_does_not_lead_back_to_itself(db, cluster, make_user):
     url = reverse("reset_form", args=["local", "payments"])
     refused = client.get(url, HTTP_REFERER=f"http://testserver{url}")
     assert f'<a id="back" href="{reverse("cluster_list")}">' in refused.content.decode()
+
+
+def test_a_stale_form_is_refused_in_the_consoles_words_and_layout_and_changes_nothing(db, cluster, make_user, unique):
+    operator = make_user("operator", "Operator")
+    awaiting = _request(cluster, unique("g"), unique("t"), operator, status=Operation.Status.AWAITING_APPROVAL)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    page = f"http://testserver{reverse('operation_page', args=[awaiting.pk])}"
+    cancel = reverse("cancel_operation", args=[awaiting.pk])
+    refused = client.post(cancel, HTTP_REFERER=page)
+    assert refused.status_code == 403
+    body = html.unescape(refused.content.decode())
+    assert "The form was stale or your session expired, so nothing was changed. Reload the page and try again." in body
+    assert f'<a id="back" href="{page}">← Back to the page you came from</a>' in body
+    assert 'id="my-requests-link"' in body, "the console's own layout"
+    awaiting.refresh_from_db()
+    assert awaiting.status == Operation.Status.AWAITING_APPROVAL and not awaiting.events.exists()
+    elsewhere = client.post(cancel, HTTP_REFERER="http://evil.example/")
+    assert f'<a id="back" href="{reverse("cluster_list")}">' in elsewhere.content.decode()
+    # A form posted to its own address came from that page: back is the page to reload.
+    own = f"http://testserver{reverse('share_group_delete', args=['local', 'payments'])}"
+    assert f'<a id="back" href="{own}">' in client.post(own, HTTP_REFERER=own).content.decode()

@@ -98,6 +98,14 @@ def test_a_consumer_group_opened_as_a_share_group_links_to_its_own_page(
     )
     assert f'href="{reverse("group_page", args=["local", group])}">open its page</a>' in body
 
+    form = admin.get(reverse("share_reset_form", args=["local", group]))
+    assert form.status_code == 404
+    body = _text(form)
+    assert f"Group '{group}' exists on this cluster but is not a share group" in body
+    assert 'id="reset-form"' not in body and "Nothing was changed." in body
+    assert f'href="{reverse("group_page", args=["local", group])}">open its page</a>' in body
+    assert f'href="{reverse("reset_form", args=["local", group])}">reset its committed offsets</a>' in body
+
 
 def test_the_page_of_a_topic_that_does_not_exist_offers_no_replay(
     admin, cluster, unique, topic_and_group, use_test_redis

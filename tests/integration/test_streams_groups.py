@@ -5,10 +5,12 @@ Kafka's kafka-streams-groups prints for it: --describe --state, --members and --
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 
 import pytest
+from django.test import Client
 
 from groups.kafka import StreamsGroupNotFound, describe_streams_group
 from groups.kafka.share_connection import on_coordinator
@@ -168,7 +170,7 @@ def test_offsets_and_lag_equal_kafka_streams_groups_describe_offsets_verbose(
 
 
 def test_streams_groups_are_collected_and_listed_with_the_type_filter(
-    transactional_db, use_test_redis, viewer_client, cluster, kafka_bootstrap, word_count
+    transactional_db, use_test_redis, viewer_client, make_user, cluster, kafka_bootstrap, word_count
 ):
     app = word_count["app"]
     report = collect(cluster)
@@ -204,6 +206,15 @@ def test_streams_groups_are_collected_and_listed_with_the_type_filter(
         headers={"HX-Request": "true", "HX-Target": "history-chart"},
     )
     assert chart.status_code == 200 and 'id="history-chart"' in chart.content.decode()
+    # Its share reset form refuses it as the preview would, leading to its own page and reset form.
+    operator = Client()
+    operator.force_login(make_user("streams-operator", "Operator"))
+    form = operator.get(f"/clusters/local/share-reset/{app}/")
+    assert form.status_code == 404
+    body = html.unescape(form.content.decode())
+    assert f"Group '{app}' exists on this cluster but is not a share group" in body and 'id="reset-form"' not in body
+    assert f'href="/clusters/local/streams-groups/{app}/">open its page</a>' in body
+    assert f'href="/clusters/local/reset/{app}/">reset its committed offsets</a>' in body
 
 
 def test_a_group_that_is_not_a_streams_group_is_a_clear_404(viewer_client, cluster, kafka_bootstrap, unique):
