@@ -99,7 +99,7 @@ def _collecting(rounds: int, window_length: int, lag: int, restart_note: str = "
     """NEW: a partition behind the log end whose window is still filling."""
     return PartitionStatus(
         Status.NEW,
-        f"Not judged yet: {rounds} of {window_length} rounds seen{restart_note}; {lag} messages wait.",
+        f"Not judged yet: {rounds} of {window_length} rounds seen{restart_note}; {lag:,} messages wait.",
     )
 
 
@@ -237,7 +237,7 @@ def _move_between(moves: Sequence[ConsoleMove], after_ms: int, until_ms: int) ->
 def _within_allowed(lag: int, allowed_lag: int) -> str:
     if lag <= 0:
         return "Caught up."
-    return f"Lag {lag} is within the allowed {allowed_lag}."
+    return f"Lag {lag:,} is within the allowed {allowed_lag:,}."
 
 
 def _commits(rounds: Sequence[Observation], owned: int) -> list[_Commit]:
@@ -283,16 +283,16 @@ def _burrow_trend_rules(
             return _just_taken(first.offset, lag)
         if all(b.lag >= a.lag for a, b in pairwise(commits)):
             return _warn(first.lag, last.lag)
-    return PartitionStatus(Status.OK, f"Consuming; lag {lag}.")
+    return PartitionStatus(Status.OK, f"Consuming; lag {lag:,}.")
 
 
 def _warn(first_lag: int, last_lag: int) -> PartitionStatus:
     """Burrow's WARN: the lag did not go down in any round of the window (it may have held)."""
     if first_lag == last_lag:
         return PartitionStatus(
-            Status.WARN, f"Lag held at {last_lag} through the window: the consumer does not gain on producers."
+            Status.WARN, f"Lag held at {last_lag:,} through the window: the consumer does not gain on producers."
         )
-    return PartitionStatus(Status.WARN, f"Lag never went down in the window: from {first_lag} to {last_lag}.")
+    return PartitionStatus(Status.WARN, f"Lag never went down in the window: from {first_lag:,} to {last_lag:,}.")
 
 
 def _stop(silent_ms: int, lag: int, offset: int, *, whole_window: bool) -> PartitionStatus:
@@ -304,14 +304,14 @@ def _stop(silent_ms: int, lag: int, offset: int, *, whole_window: bool) -> Parti
         if whole_window
         else f"No commit for {_seconds(silent_ms)}, longer than the commits before it spanned; offset {offset}"
     )
-    return PartitionStatus(Status.STOP, f"{silence}, {lag} messages wait.")
+    return PartitionStatus(Status.STOP, f"{silence}, {lag:,} messages wait.")
 
 
 def _stall(offset: int, span_ms: int, lag: int) -> PartitionStatus:
     return PartitionStatus(
         Status.STALL,
         f"A consumer owns the partition but its committed offset stayed at {offset} "
-        f"through the whole status window ({_seconds(span_ms)}) while {lag} messages wait.",
+        f"through the whole status window ({_seconds(span_ms)}) while {lag:,} messages wait.",
     )
 
 
@@ -319,7 +319,7 @@ def _stall_since(offset: int, owned_ms: int, lag: int) -> PartitionStatus:
     return PartitionStatus(
         Status.STALL,
         f"A consumer took the partition {_seconds(owned_ms)} ago and its committed offset has stayed at "
-        f"{offset} since, while {lag} messages wait.",
+        f"{offset} since, while {lag:,} messages wait.",
     )
 
 
@@ -327,7 +327,7 @@ def _just_taken(offset: int, lag: int) -> PartitionStatus:
     return PartitionStatus(
         Status.NEW,
         f"A consumer took the partition in the latest round; the committed offset is still {offset} and "
-        f"{lag} messages wait: judged from the next round.",
+        f"{lag:,} messages wait: judged from the next round.",
     )
 
 
@@ -339,7 +339,7 @@ def noting_deleted(judged: PartitionStatus, committed: int, log_start: int | Non
     below the log start, some of them were deleted unread, and no consumer will ever read them."""
     if judged.status not in (Status.STOP, Status.STALL) or log_start is None or committed >= log_start:
         return judged
-    note = f" {log_start - committed} of them were deleted by retention before being read."
+    note = f" {log_start - committed:,} of them were deleted by retention before being read."
     return judged._replace(reason=judged.reason + note)
 
 
@@ -418,7 +418,7 @@ def evaluate_continuous_trend(
             return _stall(committed, span_ms, lag)
         if lags == sorted(lags):
             return _warn(lags[0], lags[-1])
-    return PartitionStatus(Status.OK, f"Consuming; lag {lag}.")
+    return PartitionStatus(Status.OK, f"Consuming; lag {lag:,}.")
 
 
 def _recently_caught_up(rounds: Sequence[Observation], committed: int) -> bool:

@@ -72,11 +72,16 @@ def headline(body: dict) -> str:
     return f"[{_HEADLINES[body['event']]}] {body['rule']['name']}: {body['cluster']} / {body['group']}"
 
 
+def _count(value) -> str:
+    """A count as pages write it (groups.templatetags.console.count): thousands separated, 'unknown' for None."""
+    return "unknown" if value is None else f"{value:,}"
+
+
 def _detail_lines(body: dict) -> list[str]:
     values = body["values"]
     lines = [body["summary"] if body["event"] != "resolved" else f"Resolved. It fired because: {body['summary']}"]
     lines.append(
-        f"Status {values.get('status')}, total lag {values.get('lag')}, lag in seconds "
+        f"Status {values.get('status')}, total lag {_count(values.get('lag'))}, lag in seconds "
         f"{values.get('lag_seconds')}, members {values.get('members')}."
     )
     lines += [

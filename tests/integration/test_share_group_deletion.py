@@ -211,7 +211,7 @@ def test_share_groups_are_listed_with_the_other_groups_and_filtered_by_type(
     assert [(g["group"], g["protocol_type"]) for g in classic] == [(consumer_group, "classic")]
 
     page = viewer_client.get(f"/clusters/local/groups/?q={group}").content.decode()
-    assert f"/clusters/local/share-groups/{group}/" in page and "<td>share</td>" in page
+    assert f"/clusters/local/share-groups/{group}/" in page and '<td class="col-type">share</td>' in page
 
 
 def test_an_unknown_group_type_in_the_filter_is_a_clear_400(
