@@ -17,6 +17,9 @@ from groups.estimates import CAUGHT_UP, UNKNOWN, LagSeconds, LogRound, continuou
 from groups.status import Observation, PartitionKey
 
 GROWING, STEADY, SHRINKING = 1, 0, -1
+# How the note of a "lost" margin begins: a group row keeps a lost margin as 0 s, as it keeps one whose oldest
+# unread record is deletable now, and pages tell the two apart by it.
+LOST_NOTE = "Records already lost"
 RECENT_MS = 300_000  # what rates are measured over
 
 
@@ -208,7 +211,7 @@ def retention_margin_by(
             "log-start",
             lost,
             False,
-            f"Records already lost: {lost} records before the log start {log_start} were deleted unread.",
+            f"{LOST_NOTE}: {lost} records before the log start {log_start} were deleted unread.",
         )
     if committed >= log_end:
         return _NOTHING_UNREAD

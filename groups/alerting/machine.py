@@ -165,7 +165,9 @@ def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
         # None: no finite margin (retention is not catching up with the group), so nothing at risk.
         state = _CLEAR if value is None else _under(value, threshold, margin)
         if value is not None and value <= 0:
-            reason = "records were already lost to retention before the group read them"
+            reason = (
+                "unread records are past retention: already deleted, or deleted at the broker's next retention check"
+            )
         elif state == _HOLD:
             reason = (
                 f"retention margin of {duration_text(value or 0)} is back to {duration_text(threshold)} or over, "

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from groups import estimates
+from groups.forecasts import LOST_NOTE
 from groups.group_links import group_url
 from groups.snapshot.rows import PartitionDetail, decode_group_detail
 from groups.status import Status
@@ -195,11 +196,16 @@ def epoch_ms(milliseconds: int | None) -> datetime | None:
 
 
 @register.filter
-def margin(seconds: float | None) -> str:
-    """A retention margin: how long until retention deletes unread records, or that it has."""
+def margin(seconds: float | None, lost: str = "") -> str:
+    """A retention margin: how long until retention deletes unread records, or that it has.
+
+    `lost`: the margin's state ("lost") or its note; at 0 s records are gone only when it says so, else the
+    oldest unread record is deletable now and still readable until the broker's next retention check."""
     if seconds is None:
         return "—"
-    return "records lost" if seconds <= 0 else duration(seconds)
+    if seconds > 0:
+        return duration(seconds)
+    return "records lost" if lost == "lost" or lost.startswith(LOST_NOTE) else "deletable now"
 
 
 @register.filter

@@ -13,6 +13,7 @@ from groups.forecasts import (
     retention_margin_by,
 )
 from groups.status import Observation
+from groups.templatetags.console import margin
 
 PERIOD = 15_000
 T0 = 1_700_000_000_000
@@ -46,6 +47,11 @@ def test_records_below_the_log_start_are_already_lost():
     result = _margin(800, log_start=1000)
     assert result.state == "lost" and result.lost_records == 200 and result.warn
     assert "Records already lost" in result.note
+    # A group row keeps it as 0 s, as it keeps a record deletable now: pages tell them apart by the note.
+    assert margin(0.0, result.note) == margin(0.0, "lost") == "records lost"
+    deletable = _margin(1000, lag=LagSeconds(120.0, INTERPOLATED, False, ""), retention_ms=60_000)
+    assert (deletable.state, deletable.seconds) == ("warning", 0.0) and "already deletable" in deletable.note
+    assert margin(0.0, deletable.note) == margin(0.0, "warning") == "deletable now"
 
 
 def test_a_caught_up_group_never_loses_records():
