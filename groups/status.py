@@ -19,8 +19,9 @@ the rules are fed as follows:
   there but does not move trips STALL, not STOP. This is the distinction Burrow draws between
   a consumer that stopped committing and one that commits without progress. Only the rounds the
   member has owned the partition count so (`owned_rounds`): a consumer that took a stopped
-  partition in the latest round is not blamed for the window before it (NEW for that round), and
-  one that owned it for part of the window stalls "since it took the partition".
+  partition within the window is not blamed for the window before it, and one that has not moved
+  it since is NEW until it has owned it through a whole window, as a group first seen is (a
+  consumer that commits every 30 s, or restores state first, is not called stalled at once).
 - A commit's lag is its round's log end minus its offset, never below 0, measured when it was
   first seen (a collapsed commit keeps its first round's lag, as Burrow keeps the lag measured
   when a commit arrived). STALL and WARN compare commits, so they need two of them.
@@ -278,9 +279,7 @@ def _burrow_trend_rules(
         if all(c.offset == first.offset for c in commits):
             if owned >= len(rounds):
                 return _stall(first.offset, last.t_ms - first.t_ms, lag)
-            if owned >= 2:
-                return _stall_since(first.offset, last.t_ms - rounds[-owned].t_ms, lag)
-            return _just_taken(first.offset, lag)
+            return _taken_recently(first.offset, last.t_ms - rounds[-owned].t_ms, lag)
         if all(b.lag >= a.lag for a, b in pairwise(commits)):
             return _warn(first.lag, last.lag)
     return PartitionStatus(Status.OK, f"Consuming; lag {lag:,}.")
@@ -315,19 +314,12 @@ def _stall(offset: int, span_ms: int, lag: int) -> PartitionStatus:
     )
 
 
-def _stall_since(offset: int, owned_ms: int, lag: int) -> PartitionStatus:
-    return PartitionStatus(
-        Status.STALL,
-        f"A consumer took the partition {_seconds(owned_ms)} ago and its committed offset has stayed at "
-        f"{offset} since, while {lag:,} messages wait.",
-    )
-
-
-def _just_taken(offset: int, lag: int) -> PartitionStatus:
+def _taken_recently(offset: int, owned_ms: int, lag: int) -> PartitionStatus:
+    when = "in the latest round" if owned_ms == 0 else f"{_seconds(owned_ms)} ago"
     return PartitionStatus(
         Status.NEW,
-        f"A consumer took the partition in the latest round; the committed offset is still {offset} and "
-        f"{lag:,} messages wait: judged from the next round.",
+        f"A consumer took the partition {when}; the committed offset is still {offset} and {lag:,} messages "
+        "wait: not judged until it has owned the partition through the status window.",
     )
 
 

@@ -283,11 +283,13 @@ def test_a_consumer_back_on_a_stopped_group_is_judged_from_when_it_took_the_part
     # Back in the last round: not judged yet, rather than a stall across the window it was not there for.
     back = _rounds(stopped, members=[reader], members_from=11).groups[0]
     assert back.status == "NEW" and "took the partition in the latest round" in back.status_reason + back.detail
-    # Three rounds back without moving: a stall since it came.
+    # Three rounds back without moving: still not judged, since when it took the partition.
     held = _rounds(stopped, members=[reader], members_from=9).groups[0]
     partition = rows.decode_group_detail(held.detail)[0]
-    assert (held.status, partition.status) == ("ERR", "STALL")
+    assert (held.status, partition.status) == ("NEW", "NEW")
     assert partition.status_reason.startswith(f"A consumer took the partition {2 * PERIOD // 1000}s ago")
+    # A whole window back without moving: a stall.
+    assert _rounds([(500, 100)] * 22, members=[reader], members_from=12).groups[0].status == "ERR"
 
 
 def test_a_caught_up_group_is_ok_with_no_lag_in_seconds():

@@ -297,12 +297,14 @@ def test_a_consumer_that_just_took_a_stopped_partition_is_not_blamed_for_the_win
     assert just_taken == PartitionStatus(
         Status.NEW,
         "A consumer took the partition in the latest round; the committed offset is still 100 and 400 messages "
-        "wait: judged from the next round.",
+        "wait: not judged until it has owned the partition through the status window.",
     )
-    # Two rounds later it still has not moved: a stall, dated from when it took the partition.
+    # Two rounds later it still has not moved: still not judged (it may commit every 30 s, or restore state).
     held = _evaluate(stopped, has_consumer=True, owned_rounds=3)
-    assert held.status is Status.STALL
+    assert held.status is Status.NEW
     assert held.reason.startswith(f"A consumer took the partition {2 * PERIOD // 1000}s ago")
+    # Through the whole window without moving: a stall.
+    assert _evaluate(stopped, has_consumer=True, owned_rounds=10).status is Status.STALL
     # It moved since it came back: consuming.
     moving = _evaluate(_rounds([100] * 8 + [150, 200], 500), has_consumer=True, owned_rounds=2)
     assert moving.status is Status.OK
