@@ -66,15 +66,22 @@ def memberless_rates(rates: Rates, committed: Sequence[int | None], *, console_m
     """The rates of one partition of a group without members, from its window's committed offsets.
 
     A client that commits without joining the group (a consumer using assign(), Flink, Spark) has no
-    members to list, yet its offset advances round after round: its rates stand. An offset that
-    advanced in fewer than two rounds was set rather than consumed (a reset, of this console or of
-    another tool), and one this console moved in the window is its own doing: nothing consumes.
+    members to list, yet its offset advances round after round: its rates stand while it keeps its
+    own cadence (no longer silent than its advances were apart, as Burrow's STOP rule measures it).
+    One silent for longer was a consumer that went away (killed without leaving the group), an
+    offset that advanced in fewer than two rounds was set rather than consumed (a reset, of this
+    console or of another tool), and one this console moved in the window is its own doing: in all
+    of these nothing consumes.
     """
     if console_moved or rates.consume is None or rates.consume <= 0:
         return without_members(rates)
-    known = [c for c in committed if c is not None and c >= 0]
-    advances = sum(1 for before, after in pairwise(known) if after > before)
-    return rates if advances >= 2 else without_members(rates)
+    known = [(i, c) for i, c in enumerate(committed) if c is not None and c >= 0]
+    advanced_at = [i for (_, before), (i, after) in pairwise(known) if after > before]
+    if len(advanced_at) < 2:
+        return without_members(rates)
+    cadence = (advanced_at[-1] - advanced_at[0]) / (len(advanced_at) - 1)
+    silent = len(committed) - 1 - advanced_at[-1]
+    return rates if silent <= cadence else without_members(rates)
 
 
 def partition_rates(window: Sequence[Observation], *, recent_ms: int = RECENT_MS) -> Rates:

@@ -274,6 +274,13 @@ def test_a_group_committing_without_members_is_measured_as_a_consumer_not_told_n
     # Faster than the producers: it catches up, at its own rate.
     catching = _rounds([(100 + 5 * i, 20 + 10 * i) for i in range(12)]).groups[0]
     assert catching.catch_up_note.startswith("Caught up in about") and catching.catch_up_seconds > 0
+    # A consumer killed without leaving: its offsets advanced every round, then not for three. Gone, not
+    # keeping pace (the review's case).
+    gone = _rounds([(100 + 10 * i, 50 + 10 * min(i, 8)) for i in range(12)]).groups[0]
+    assert gone.catch_up_note == "No members consume: the lag grows at 0.67 msg/s."
+    # One that commits every fourth round keeps its cadence: still a consumer.
+    batches = _rounds([(100 + 10 * i, 40 * (i // 4)) for i in range(12)]).groups[0]
+    assert not batches.catch_up_note.startswith("No members consume")
 
 
 def test_a_consumer_back_on_a_stopped_group_is_judged_from_when_it_took_the_partition():
