@@ -3,12 +3,18 @@
 The clusters live in the database, not in settings, so the scheduler re-reads them every
 REFRESH_SECONDS: a cluster added, removed or given a new period changes its entry without a
 restart of beat. The entries of CELERY_BEAT_SCHEDULE are kept as they are.
+
+A cluster's entry that beat has not run yet is due at once: Celery dates a new entry's last run
+"now", which put a cluster's first round a whole period after beat started, and a cluster collected
+hourly was never collected by a beat restarted more often than that. An entry beat has run keeps
+its last run (in its schedule file) across restarts.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 
 from celery.beat import PersistentScheduler
 from django.db import DatabaseError, close_old_connections
@@ -17,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 30.0
 TASK = "groups.tasks.collect_cluster"
+# The last run of an entry new to beat: long enough ago for any period to be due. Celery keeps an existing
+# entry's own last run when it merges the entry again (ScheduleEntry.update).
+NEVER_RUN = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def entry_name(cluster_name: str) -> str:
@@ -32,6 +41,7 @@ def collection_entries() -> dict[str, dict]:
             "task": TASK,
             "schedule": float(period),
             "args": (pk,),
+            "last_run_at": NEVER_RUN,
             # A round queued behind a busy worker for a whole period is pointless: the next one is due.
             "options": {"queue": "collection", "expires": float(period)},
         }

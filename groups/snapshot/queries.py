@@ -15,6 +15,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Val
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from groups.chart_scales import duration_text
 from groups.models import Cluster, Collection, Snapshot, SnapshotGroup, SnapshotTopic
 from groups.snapshot import rows
 from groups.status import Status
@@ -97,9 +98,9 @@ def latest_snapshot(cluster: Cluster) -> SnapshotInfo:
         and age > overdue_after(cluster.collect_every_seconds, collection.last_round_seconds)
     ):
         reason = (
-            f"No collection round has finished for {age:.0f} s (one is due every "
-            f"{cluster.collect_every_seconds} s): check that a Celery worker consumes the 'collection' "
-            "queue and that Celery beat runs."
+            f"No collection round has finished for {duration_text(age)} (one is due every "
+            f"{duration_text(cluster.collect_every_seconds)}): check that Celery beat runs and that a Celery "
+            "worker consumes the 'collection' queue."
         )
     return SnapshotInfo(
         snapshot=snapshot,

@@ -419,3 +419,24 @@ def test_a_replays_checkpoint_group_is_labelled_with_its_operation_and_hidden_un
     assert queries.group_row(snapshot, checkpoint).replay_operation_id == operation.pk
     assert not queries.group_rows(snapshot, search=checkpoint).exists()
     assert queries.group_rows(snapshot, search=checkpoint, include_replay=True).get().lag == 1
+
+
+@pytest.mark.django_db(transaction=True)  # beat closes connections that are in a transaction
+def test_beat_runs_a_clusters_first_round_at_once_and_keeps_the_last_run_of_one_it_ran(cluster, tmp_path):
+    from console.celery import app
+    from groups.snapshot.beat import ClusterScheduler, entry_name
+
+    cluster.collect_every_seconds = 3600
+    cluster.save()
+    scheduler = ClusterScheduler(app=app, schedule_filename=str(tmp_path / "beat-schedule"), lazy=True)
+    scheduler.setup_schedule()
+    scheduler._refresh()
+    entry = scheduler.schedule[entry_name(cluster.name)]
+    # Not an hour after beat started (the review's cluster that a restarted beat never collected).
+    assert entry.is_due().is_due
+    ran = app.now()
+    scheduler.schedule[entry.name] = entry._next_instance(ran)
+    scheduler._refresh()  # the clusters read again, as every 30 s
+    again = scheduler.schedule[entry.name]
+    assert again.last_run_at == ran and not again.is_due().is_due
+    scheduler.close()
