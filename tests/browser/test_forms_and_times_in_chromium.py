@@ -163,6 +163,13 @@ def test_a_typed_iso_time_previews_and_mistakes_are_told_by_their_field_and_at_t
     # The swapped-in form still fits the strategy chosen.
     assert _visible(page, "#id_value_picker") and _hint_shown(page) == ["Date and time"]
 
+    # The session's CSRF cookie gone (signed out and in elsewhere): the preview's 403 page is shown, not nothing.
+    page.context.clear_cookies(name="csrftoken")
+    page.locator("#id_value").fill("2000-01-01T00:00:00Z")
+    page.get_by_role("button", name="Preview").click()
+    page.locator("#csrf-failed").wait_for()
+    assert page.locator("h1").inner_text() == "That form had expired" and page.title() == "Form expired · Kafka console"
+
 
 def test_the_delete_confirmation_refuses_a_mistyped_group_id(
     chromium, live_server, live_cluster, empty_group, make_user

@@ -78,6 +78,23 @@
     document.addEventListener("htmx:load", (event) => addCopyButtons(event.target));
   }
 
+  // htmx swaps no 4xx or 5xx answer in, so a preview refused outright (a stale form, a right lost, a group
+  // gone) left the page as it was, as if nothing happened. A form's answer is then shown as a plain post
+  // would show it: the console's error page in place of this one. Polls (GET) are left alone: a refresh
+  // that fails once must not replace the page an operator is reading.
+  function showRefusal(event) {
+    const xhr = event.detail.xhr;
+    if (event.detail.requestConfig.verb === "get") return;
+    if (!(xhr.getResponseHeader("Content-Type") || "").startsWith("text/html")) return;
+    const answer = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    if (!answer.body || !answer.body.children.length) return;
+    document.title = answer.title;
+    document.body.replaceWith(document.adoptNode(answer.body));
+    window.htmx.process(document.body);
+  }
+
+  document.addEventListener("htmx:responseError", showRefusal);
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
