@@ -74,6 +74,17 @@ def group_missing(description: GroupDescription, committed: dict[TP, int]) -> bo
     return description.state == "Dead" and not description.members and not committed
 
 
+def refuse_share_group(description: GroupDescription) -> None:
+    """NotFound for a share group (`describe_group_to_change` says so) asked to change as a consumer group:
+    its share-partitions hold start offsets, which a consumer-group reset or deletion neither sees nor moves."""
+    if description.type == "share":
+        raise NotFound(
+            f"Group '{description.group_id}' is a share group, not a consumer group: its share-partitions have "
+            "start offsets, not committed offsets. Reset or delete it from its share-group page.",
+            code="GROUP_ID_NOT_FOUND",
+        )
+
+
 def existing_group(client: ClusterClient, group_id: str) -> tuple[GroupDescription, dict[TP, int]]:
     """The group's description and committed offsets; NotFound if the group does not exist."""
     description = client.describe_groups([group_id])[group_id]

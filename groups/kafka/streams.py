@@ -20,6 +20,7 @@ from django.conf import settings
 
 from groups.kafka import streams_protocol as wire
 from groups.kafka.admin import ClusterClient
+from groups.kafka.share import ShareClient, ShareGroupNotFound
 from groups.kafka.share_connection import (
     COORDINATOR_BUSY,
     Broker,
@@ -156,7 +157,9 @@ def describe_group_to_change(client: ClusterClient, group_id: str) -> GroupDescr
     librdkafka describes a streams group as a Dead classic group without members (DescribeGroups does
     not know it), which would let a change through to a running application; so such an answer is
     asked of StreamsGroupDescribe as well, and a streams group comes back with its own state, members
-    (their active tasks' input partitions) and source topics.
+    (their active tasks' input partitions) and source topics. A share group, described the same way,
+    comes back as type "share" (ShareGroupDescribe), for the caller to refuse: its share-partitions
+    have start offsets, which a consumer-group change would neither see nor move.
     """
     described = client.describe_groups([group_id])[group_id]
     if described.state != "Dead" or described.members:
@@ -164,10 +167,10 @@ def describe_group_to_change(client: ClusterClient, group_id: str) -> GroupDescr
     try:
         streams = describe_streams_group(client.config, client.timeout, group_id)
     except StreamsGroupNotFound:
-        return described
+        return _share_group(client, group_id) or described
     except ConsoleError as exc:
         if exc.code == "UNSUPPORTED":  # a cluster without streams groups has none to find
-            return described
+            return _share_group(client, group_id) or described
         raise
     return GroupDescription(
         group_id=group_id,
@@ -186,6 +189,29 @@ def describe_group_to_change(client: ClusterClient, group_id: str) -> GroupDescr
             for m in streams.members
         ),
         source_topics=streams.source_topics,
+    )
+
+
+def _share_group(client: ClusterClient, group_id: str) -> GroupDescription | None:
+    """The share group of that id as a GroupDescription, or None when there is none (or no share groups)."""
+    try:
+        share = ShareClient(client.config, client.timeout).describe(group_id)
+    except ShareGroupNotFound:
+        return None
+    except ConsoleError as exc:
+        if exc.code == "UNSUPPORTED":
+            return None
+        raise
+    return GroupDescription(
+        group_id=group_id,
+        state=share.state,
+        type="share",
+        assignor=share.assignor,
+        coordinator=share.coordinator,
+        members=tuple(
+            Member(member_id=m.member_id, client_id=m.client_id, host=m.host, instance_id=None, assignment=m.assignment)
+            for m in share.members
+        ),
     )
 
 

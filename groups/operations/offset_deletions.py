@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from groups import reading
 from groups.kafka import (
     TP,
     ClusterClient,
@@ -79,6 +80,7 @@ class Situation:
 def situation(client: ClusterClient, group_id: str) -> Situation:
     """Read the group's description and subscriptions (two round trips; three for a KIP-848 group)."""
     group = describe_group_to_change(client, group_id)
+    reading.refuse_share_group(group)
     assigned = {tp.topic for member in group.members for tp in member.assignment}
     if group.type == "streams":
         # Its topology is its subscription, and Kafka deletes a streams group's offsets only once it is empty.

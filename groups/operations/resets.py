@@ -147,6 +147,7 @@ def preview_reset(
     """
     now = now or timezone.now()
     group = describe_group_to_change(client, group_id)
+    reading.refuse_share_group(group)
     committed = client.committed_offsets([group_id])[group_id]
     strategy, zone_assumed = _strategy(client, group_id, kind, value, undo_of)
     held = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.views.decorators.http import require_GET, require_POST
 
-from groups import audit
+from groups import audit, reading
 from groups.forms import ConfirmForm
 from groups.forms_offset_deletion import OffsetDeletionForm
 from groups.kafka import ConsoleError, client_for
@@ -120,7 +120,8 @@ def offsets_preview(request: HttpRequest, cluster: str, group: str) -> HttpRespo
     except PlanningError as error:
         return _page(request, cluster_row, group, {"form": form, "preview_error": str(error)}, 400)
     except ConsoleError as error:
-        return _page(request, cluster_row, group, {"form": form, "preview_error": error.message}, 503)
+        status = 404 if isinstance(error, reading.NotFound) else 503
+        return _page(request, cluster_row, group, {"form": form, "preview_error": error.message}, status)
     token = deletion_token(cluster_row, group, scope, preview)
     confirm = ConfirmForm(initial={"token": token}) if token else None
     context = {

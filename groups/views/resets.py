@@ -310,6 +310,7 @@ def group_to_delete(cluster: Cluster, group: str) -> tuple[GroupDescription, Del
     both); a missing group is a ConsoleError saying there is nothing to delete."""
     client = client_for(cluster)
     description = describe_group_to_change(client, group)
+    reading.refuse_share_group(description)
     committed = client.committed_offsets([group])[group]
     if reading.group_missing(description, committed):
         raise reading.NotFound(

@@ -173,3 +173,46 @@ def test_replaying_from_a_topic_that_does_not_exist_is_refused_in_words(admin, c
     )
     assert preview.status_code == 400 and f"Topic '{missing}' does not exist" in _text(preview)
     assert not Operation.objects.exists()
+
+
+def test_a_share_group_is_refused_a_consumer_groups_reset_and_deletions_in_words(
+    admin, cluster, unique, kafka_bootstrap
+):
+    # Kafka's DescribeGroups calls a share group a Dead classic one: the review's reset "created" it and failed.
+    topic, group = unique("share-as-consumer"), unique("share-as-consumer-group")
+    kt.create_topic(kafka_bootstrap, topic, 1)
+    member = kt.ShareMember(kafka_bootstrap, group, [topic])
+    try:
+        said = f"Group '{group}' is a share group, not a consumer group"
+        kt.wait_for(
+            lambda: (
+                said
+                in _text(
+                    admin.post(
+                        reverse("reset_preview", args=["local", group]),
+                        {"strategy": "to-earliest", "scope_mode": "topics", "scope": topic},
+                    )
+                )
+            ),
+            what="the share group to be known to its coordinator",
+        )
+        preview = _text(
+            admin.post(
+                reverse("reset_preview", args=["local", group]),
+                {"strategy": "to-earliest", "scope_mode": "topics", "scope": topic},
+            )
+        )
+        assert "Reset or delete it from its share-group page." in preview and 'name="token"' not in preview
+        assert "applying this plan creates it" not in preview
+        api = admin.post(
+            reverse("api:api_reset_preview", args=["local", group]),
+            {"strategy": "to-earliest", "scope": topic},
+            content_type="application/json",
+        )
+        assert api.status_code == 404 and said in api.json()["error"]
+        for name in ("delete_group", "delete_offsets_preview"):
+            response = admin.post(reverse(name, args=["local", group]), {"reason": "tidy", "topics": topic})
+            assert response.status_code == 404 and said in _text(response), name
+    finally:
+        member.stop()
+    assert not Operation.objects.exists()
