@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, WithJsonSchema, model_validator
 
 from groups import forms
 from groups.operations.resets import STRATEGIES
@@ -31,7 +31,14 @@ TextOrNumber = Annotated[
 ]
 
 
-class ResetIn(Schema):
+class _Input(Schema):
+    """A request body: a field it does not know is refused, never ignored. A misspelt `scope` ignored
+    would reset every partition of the group."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ResetIn(_Input):
     strategy: str = Field(
         description="As kafka-consumer-groups --reset-offsets names them.",
         json_schema_extra=_one_of(STRATEGIES.items()),
@@ -42,17 +49,17 @@ class ResetIn(Schema):
     scope: str = Field("", description="Topics or partitions such as `orders orders2:0,2`; empty for all committed.")
 
 
-class ShareResetIn(Schema):
+class ShareResetIn(_Input):
     strategy: str = Field(json_schema_extra=_one_of(SHARE_STRATEGIES.items()))
     value: TextOrNumber = ""
     scope: str = Field("", description="Topics or partitions; empty for every share-partition of the group.")
 
 
-class OffsetDeletionIn(Schema):
+class OffsetDeletionIn(_Input):
     scope: str = Field(description="As kafka-consumer-groups --delete-offsets --topic takes it: `orders orders2:0,2`.")
 
 
-class ReplayIn(Schema):
+class ReplayIn(_Input):
     """The replay form's fields, by the same names and with the same defaults."""
 
     target_topic: str
@@ -82,13 +89,40 @@ class ReplayIn(Schema):
     delivery: str = Field("exactly-once", json_schema_extra=_one_of(forms.DELIVERY_CHOICES))
     throttle: int | None = Field(None, description="Records per second; none for as fast as the cluster takes them.")
 
+    @model_validator(mode="after")
+    def _no_field_its_mode_ignores(self) -> ReplayIn:
+        """A field given while the mode that reads it is off would be ignored, and the replay copy more than
+        asked (every partition, every record): refused instead, saying which mode to set."""
+        unused = [
+            (field, mode, wanted)
+            for field, mode, wanted in (
+                ("partitions", "partitions_mode", "some"),
+                ("offsets", "range_mode", "offsets"),
+                ("time_from", "range_mode", "time"),
+                ("time_to", "range_mode", "time"),
+                ("key", "key_filter", "equals or regex"),
+                ("header_name", "header_filter", "present or equals"),
+                ("header_value", "header_filter", "equals"),
+            )
+            if getattr(self, field) and getattr(self, mode) not in wanted.split(" or ")
+        ]
+        if unused:
+            raise ValueError(
+                "; ".join(
+                    f"{field} is given but {mode} is {getattr(self, mode)!r}, so it would be ignored: set {mode} "
+                    f"to {wanted}, or leave {field} out"
+                    for field, mode, wanted in unused
+                )
+            )
+        return self
 
-class Confirm(Schema):
+
+class Confirm(_Input):
     token: str = Field(description="The token a preview answered with; it expires after 15 minutes.")
     reason: str = Field(description="Why: recorded with the operation and in the audit log.")
 
 
-class ReasonIn(Schema):
+class ReasonIn(_Input):
     reason: str
 
 
@@ -106,7 +140,7 @@ class GroupDeletionIn(ReasonIn):
     delete_internal_topics: bool = Field(False, description=_DELETE_INTERNAL_TOPICS)
 
 
-class CommentIn(Schema):
+class CommentIn(_Input):
     comment: str = Field("", description="Required to reject; optional to approve.")
 
 

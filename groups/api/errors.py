@@ -37,7 +37,11 @@ def _validation_message(error: ValidationError) -> str:
     parts = []
     for item in error.errors:
         where = ".".join(str(part) for part in item.get("loc", ()) if part not in ("body", "payload"))
-        parts.append(f"{where}: {item.get('msg', 'invalid')}" if where else str(item.get("msg", "invalid")))
+        if item.get("type") == "extra_forbidden":
+            parts.append(f"unknown field '{where}'")
+            continue
+        message = str(item.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
     return "The request is not valid: " + "; ".join(parts) + f" ({DOCS_HINT})."
 
 

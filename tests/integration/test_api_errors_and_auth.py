@@ -69,13 +69,29 @@ def test_an_unexpected_failure_answers_json_500_without_a_traceback(viewer_clien
     assert response.json() == {"error": "The console failed unexpectedly; the error was logged.", "code": "INTERNAL"}
 
 
-def test_a_body_that_is_not_the_schema_answers_json_400_naming_the_field(make_user, offline_cluster):
-    client = _token_client(make_user("op", "Operator"))
-    response = client.post(
-        "/api/clusters/offline/reset-preview/orders-app/", {"value": "5"}, content_type="application/json"
-    )
+@pytest.mark.parametrize(
+    ("url", "body", "said"),
+    [
+        ("reset-preview/orders-app/", {"value": "5"}, "strategy: Field required"),
+        # A misspelt scope ignored would preview (and reset) every partition: refused by name.
+        ("reset-preview/orders-app/", {"strategy": "to-earliest", "scop": "orders:0"}, "unknown field 'scop'"),
+        (
+            "replay-preview/orders/",
+            {"target_topic": "copy", "partitions": "0"},
+            "partitions is given but partitions_mode is 'all', so it would be ignored: set partitions_mode to some",
+        ),
+        (
+            "replay-preview/orders/",
+            {"target_topic": "copy", "range_mode": "time", "offsets": "0:5"},
+            "offsets is given but range_mode is 'time'",
+        ),
+    ],
+)
+def test_a_body_that_is_not_the_schema_answers_json_400_naming_the_field(make_user, offline_cluster, url, body, said):
+    client = _token_client(make_user("op", "Admin"))
+    response = client.post(f"/api/clusters/offline/{url}", body, content_type="application/json")
     assert response.status_code == 400
-    assert response.json()["code"] == "BAD_REQUEST" and "strategy" in response.json()["error"]
+    assert response.json()["code"] == "BAD_REQUEST" and said in response.json()["error"], response.json()
 
 
 def test_an_api_request_without_credentials_answers_json_401(client):
