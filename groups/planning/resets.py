@@ -281,9 +281,9 @@ class PlannedPartition:
 
 @dataclass(frozen=True)
 class PlanTotals:
-    """Sums over a plan; ``lag_before`` covers only partitions that had a committed offset."""
+    """Sums over a plan; ``lag_before`` covers only partitions that had a committed offset (None: none had)."""
 
-    lag_before: int
+    lag_before: int | None
     lag_after: int
     records_to_reconsume: int
     records_to_skip: int
@@ -304,7 +304,9 @@ class ResetPlan:
     @property
     def totals(self) -> PlanTotals:
         return PlanTotals(
-            lag_before=sum(row.lag_before for row in self.rows if row.lag_before is not None),
+            lag_before=sum(known)
+            if (known := [row.lag_before for row in self.rows if row.lag_before is not None])
+            else None,
             lag_after=sum(row.lag_after for row in self.rows),
             records_to_reconsume=sum(row.records_to_reconsume or 0 for row in self.rows),
             records_to_skip=sum(row.records_to_skip or 0 for row in self.rows),

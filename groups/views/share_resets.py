@@ -83,7 +83,19 @@ def undo_refusal(undo_of: Operation) -> str | None:
     """Why `undo_of` cannot be undone, if it cannot."""
     if undo_of.can_be_undone:
         return None
-    return f"Operation #{undo_of.pk} cannot be undone: only a start-offset reset that succeeded can."
+    if undo_of.undo is not None:
+        return (
+            f"Operation #{undo_of.pk} was already undone by operation #{undo_of.undo.pk}: an operation is undone once."
+        )
+    if undo_of.status == Operation.Status.SUCCEEDED and undo_of.kind == Operation.Kind.SHARE_RESET:
+        return (
+            f"Operation #{undo_of.pk} set start offsets on share-partitions that had none before: there is nothing "
+            "to put back, so it cannot be undone. To move them again, preview a new reset."
+        )
+    return (
+        f"Operation #{undo_of.pk} cannot be undone: only a start-offset reset that succeeded and found start "
+        "offsets to put back can."
+    )
 
 
 def _preview_page(

@@ -379,6 +379,9 @@ def test_totals_sum_lag_and_records_over_the_plan():
     totals = plan.totals
     assert (totals.lag_before, totals.lag_after) == (100 + 50, 160 + 20 + 190)
     assert (totals.records_to_reconsume, totals.records_to_skip) == (60, 30)
+    # No partition had an offset before: the lag before is unknown, not 0.
+    first = plan_reset(ToEarliest(), [facts(0, committed=None), facts(1, committed=None)])
+    assert first.totals.lag_before is None
 
 
 def test_skipped_records_are_warned_about_per_partition():

@@ -269,8 +269,9 @@ class Command(BaseCommand):
             )
         )
         totals = plan.totals
+        before = "-" if totals.lag_before is None else f"{totals.lag_before:,}"
         self.stdout.write(
-            f"Total lag {totals.lag_before:,} → {totals.lag_after:,} (before: partitions with a committed offset); "
+            f"Total lag {before} → {totals.lag_after:,} (before: partitions with a committed offset); "
             f"{totals.records_to_reconsume:,} records to consume again, {totals.records_to_skip:,} to skip."
         )
         for warning in warnings:

@@ -1,0 +1,21 @@
+"""Why a share-group reset cannot be undone, in the operator's words."""
+
+import pytest
+
+from groups.models import Cluster, Operation
+from groups.views.share_resets import undo_refusal
+
+
+@pytest.mark.django_db
+def test_a_share_reset_that_found_no_start_offsets_says_why_it_cannot_be_undone():
+    cluster = Cluster.objects.create(name="prod", bootstrap_servers="127.0.0.1:1")
+    row = {"topic": "t", "partition": 0, "before": None, "after": 11, "log_start": 0, "log_end": 40}
+    operation = Operation.objects.create(
+        kind=Operation.Kind.SHARE_RESET, cluster=cluster, group_id="s", plan=[row], status=Operation.Status.SUCCEEDED
+    )
+    assert undo_refusal(operation) == (
+        f"Operation #{operation.pk} set start offsets on share-partitions that had none before: there is nothing to "
+        "put back, so it cannot be undone. To move them again, preview a new reset."
+    )
+    operation.plan = [{**row, "before": 5}]
+    assert undo_refusal(operation) is None
