@@ -39,9 +39,15 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+# NAT64's well-known prefix (RFC 6052): 64:ff9b::a9fe:a9fe reaches 169.254.169.254 through a NAT64 gateway.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def _is_link_local(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
-    return ip.is_link_local or (mapped is not None and mapped.is_link_local)
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return ip.is_link_local
+    embedded = ip.ipv4_mapped or (ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None)
+    return ip.is_link_local or (embedded is not None and embedded.is_link_local)
 
 
 def link_local_refusal(url: str, resolve: Resolver = resolve_host) -> str | None:

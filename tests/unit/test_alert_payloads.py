@@ -134,7 +134,7 @@ def resolver(answers: dict[str, list[str]], asked: list | None = None):
     return resolve
 
 
-@pytest.mark.parametrize("address", ["169.254.169.254", "fe80::1%eth0", "::ffff:169.254.1.1"])
+@pytest.mark.parametrize("address", ["169.254.169.254", "fe80::1%eth0", "::ffff:169.254.1.1", "64:ff9b::a9fe:a9fe"])
 def test_a_host_name_resolving_to_a_link_local_address_is_refused_naming_the_host_and_the_address(address):
     asked: list = []
     refusal = link_local_refusal(
