@@ -59,6 +59,21 @@ def recent_operations(cluster: Cluster, group_id: str) -> QuerySet[Operation]:
     return Operation.objects.filter(cluster=cluster, group_id=group_id).select_related("requester")[:RECENT_OPERATIONS]
 
 
+def undo_target(cluster: Cluster, group_id: str, value: str, kinds: Sequence[str]) -> Operation:
+    """The operation `?undo=` names, of one of `kinds` on this group; a 404 in words for any other value."""
+    found = (
+        Operation.objects.filter(cluster=cluster, group_id=group_id, kind__in=kinds, pk=value).first()
+        if value.isascii() and value.isdecimal()
+        else None
+    )
+    if found is None:
+        raise Http404(
+            f"'{value}' names no reset of group '{group_id}' on cluster '{cluster.name}' to undo: open the "
+            "operation to undo from the group's page (Recent operations) and use its Undo button."
+        )
+    return found
+
+
 def is_partial(request: HttpRequest) -> bool:
     """Whether htmx asks for a page's live fragment rather than the whole page."""
     htmx = cast(HtmxHttpRequest, request).htmx

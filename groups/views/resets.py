@@ -34,6 +34,7 @@ from groups.views.common import (
     recent_operations,
     render_page,
     sign_preview,
+    undo_target,
     with_outcome,
 )
 from groups.views.form_errors import form_with_errors
@@ -243,9 +244,7 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     if "undo" not in request.GET:
         return render(request, "groups/reset.html", _context(cluster_row, group, form=ResetForm()))
     undo = request.GET["undo"]
-    undo_of = get_object_or_404(
-        Operation, cluster=cluster_row, group_id=group, pk=undo if undo.isascii() and undo.isdecimal() else None
-    )
+    undo_of = undo_target(cluster_row, group, undo, [Operation.Kind.RESET, Operation.Kind.DELETE_OFFSETS])
     refused = resets.undo_refusal(undo_of)
     if refused:
         return _page(request, _context(cluster_row, group, undo_of=undo_of, error=refused), 400)

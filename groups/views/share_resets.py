@@ -21,6 +21,7 @@ from groups.views.common import (
     preview_nonce,
     recent_operations,
     render_page,
+    undo_target,
 )
 from groups.views.form_errors import form_with_errors
 from groups.views.resets import previewed, previewed_again
@@ -140,13 +141,7 @@ def share_reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResp
             request, TEMPLATE, _context(cluster_row, group, form=ShareResetForm())
         )
     undo = request.GET["undo"]
-    undo_of = get_object_or_404(
-        Operation,
-        cluster=cluster_row,
-        group_id=group,
-        kind=Operation.Kind.SHARE_RESET,
-        pk=undo if undo.isascii() and undo.isdecimal() else None,
-    )
+    undo_of = undo_target(cluster_row, group, undo, [Operation.Kind.SHARE_RESET])
     error = undo_refusal(undo_of)
     if error:
         return _page(request, _context(cluster_row, group, undo_of=undo_of, error=error), 400)

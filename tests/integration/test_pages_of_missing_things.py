@@ -216,3 +216,13 @@ def test_a_share_group_is_refused_a_consumer_groups_reset_and_deletions_in_words
     finally:
         member.stop()
     assert not Operation.objects.exists()
+
+
+def test_an_undo_link_naming_no_reset_of_the_group_answers_in_words(admin, cluster, topic_and_group):
+    _, group = topic_and_group
+    elsewhere = Operation.objects.create(kind=Operation.Kind.RESET, cluster=cluster, group_id="another", plan=[])
+    for name in ("reset_form", "share_reset_form"):
+        for value in ("abc", str(elsewhere.pk), "٣"):
+            response = admin.get(reverse(name, args=["local", group]), {"undo": value})
+            assert response.status_code == 404, (name, value)
+            assert f"'{value}' names no reset of group '{group}' on cluster 'local' to undo" in _text(response)
