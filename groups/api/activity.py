@@ -78,11 +78,21 @@ def _choice(request: HttpRequest, name: str, choices: list[str]) -> str:
     return value
 
 
+def _known_filters(request: HttpRequest, filters: type[Schema]) -> None:
+    """A query parameter the list does not know is refused, not ignored: ignored, a misspelt filter answered
+    every item as if each matched it."""
+    known = {field.alias or name for name, field in filters.model_fields.items()}
+    unknown = sorted(set(request.GET) - known)
+    if unknown:
+        raise BadQuery(f"unknown field '{unknown[0]}': this list filters by {', '.join(sorted(known))}.")
+
+
 class OperationFilters(Schema):
     cluster: str = Field("", description="A cluster's name.")
     group: str = Field("", description="A group id, exactly.")
-    kind: str = Field("", description="reset, delete_group, delete_offsets, replay or share_reset.")
-    state: str = Field("", description="awaiting_approval, pending, running, succeeded, failed or cancelled.")
+    kind: str = Field("", description=", ".join(Operation.Kind.values) + ".")
+    status: str = Field("", description="As each operation reports it: " + ", ".join(Operation.Status.values) + ".")
+    state: str = Field("", description="The same as status (its earlier name).")
     requester: str = Field("", description="A username.")
     page: str = ""
     per_page: str = ""
@@ -91,9 +101,10 @@ class OperationFilters(Schema):
 @router.get("/operations/", response=answers(schemas.OperationsPage), url_name="api_operations")
 def operations(request: HttpRequest, filters: Query[OperationFilters]):
     """Operations the user may view, newest first."""
+    _known_filters(request, OperationFilters)
     found = _viewable_operations(request)
     kind = _choice(request, "kind", Operation.Kind.values)
-    state = _choice(request, "state", Operation.Status.values)
+    state = _choice(request, "status", Operation.Status.values) or _choice(request, "state", Operation.Status.values)
     wanted = {
         "cluster__name": request.GET.get("cluster", ""),
         "group_id": request.GET.get("group", ""),
@@ -146,6 +157,7 @@ def _event_json(event: AuditEvent) -> dict:
 @router.get("/audit/", response=answers(schemas.AuditPage), url_name="api_audit")
 def audit_events(request: HttpRequest, filters: Query[AuditFilters]):
     """Audit events matching the filters of the /audit/ page, newest first."""
+    _known_filters(request, AuditFilters)
     events = audit_views.matching_events(request, audit_views.filter_values(request))
     page, size = query_page(request, api=True), per_page(request.GET, api=True)
     start = (page - 1) * size

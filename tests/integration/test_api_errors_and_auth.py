@@ -171,3 +171,16 @@ def test_a_page_number_past_any_list_is_the_last_page_on_the_pages(client, make_
     for page in ("99999999999999999999999", "9" * 5000):
         response = client.get(url, {"page": page})
         assert response.status_code == 200 and response.context["page"].number == 1
+
+
+def test_operations_filter_by_the_status_they_report_and_refuse_a_filter_they_do_not_know(make_user, offline_cluster):
+    client = _token_client(make_user("auditor", "Admin"))
+    done = Operation.objects.create(
+        kind=Operation.Kind.RESET, cluster=offline_cluster, group_id="orders-app", plan=[], status="succeeded"
+    )
+    _awaiting(offline_cluster, make_user("op", "Operator"))
+    for name in ("status", "state"):
+        listed = client.get("/api/operations/", {name: "succeeded"}).json()["operations"]
+        assert [(o["id"], o["status"]) for o in listed] == [(done.pk, "succeeded")], name
+    refused = client.get("/api/operations/", {"stauts": "succeeded"})
+    assert refused.status_code == 400 and "unknown field 'stauts'" in refused.json()["error"]
