@@ -131,11 +131,21 @@ def test_a_lag_that_grows_every_round_is_warn():
 
 
 def test_a_lag_that_holds_while_the_offset_moves_is_warn_and_says_it_held():
-    # Burrow's WARN asks only that the lag never went down: a lag of 1 in every round is WARN too.
+    # Burrow's WARN asks only that the lag never went down: a lag of 50 in every round, with producers
+    # writing 10 a round, is WARN.
     committed = [100 + 10 * n for n in range(10)]
-    result = _evaluate(_rounds(committed, [c + 1 for c in committed]), has_consumer=True)
+    result = _evaluate(_rounds(committed, [c + 50 for c in committed]), has_consumer=True)
     assert result.status is Status.WARN
-    assert result.reason == "Lag held at 1 through the window: the consumer does not gain on producers."
+    assert result.reason == "Lag held at 50 through the window: the consumer does not gain on producers."
+
+
+def test_a_lag_within_one_rounds_production_is_keeping_pace_not_warn():
+    # The review's healthy consumers: sampled once a round, always a record or a few behind a busy log.
+    committed = [100 + 10 * n for n in range(10)]
+    held = _evaluate(_rounds(committed, [c + 1 for c in committed]), has_consumer=True)
+    assert held == PartitionStatus(Status.OK, "Keeping pace: lag 1, within what producers write in a round (10).")
+    growing = _evaluate(_rounds(committed, [c + 1 + n // 5 for n, c in enumerate(committed)]), has_consumer=True)
+    assert growing.status is Status.OK and growing.reason.startswith("Keeping pace: lag 2,")
 
 
 def test_a_lag_that_went_down_once_is_ok():
