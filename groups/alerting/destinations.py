@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 # A name some clouds give their metadata service, refused even where it does not resolve (off that cloud).
 _METADATA_NAMES = {"metadata.google.internal"}
-LINK_LOCAL_RANGES = "169.254.0.0/16, fe80::/10"
+LINK_LOCAL_RANGES = "169.254.0.0/16 or fe80::/10"
 
 # host, port -> the addresses the host resolves to; raises OSError when it does not resolve.
 Resolver = Callable[[str, int], list[str]]
@@ -56,13 +56,16 @@ def link_local_refusal(url: str, resolve: Resolver = resolve_host) -> str | None
     Raises DestinationError for a host name that does not resolve."""
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".")
-    why = f"a link-local address ({LINK_LOCAL_RANGES}), where cloud metadata services answer, is not a webhook"
+    why = "in 169.254.0.0/16 or fe80::/10, where cloud metadata services answer, not webhook receivers"
     if host.lower() in _METADATA_NAMES:
-        return f"A link-local address is refused: '{host}' names a cloud metadata service; {why}. Use the receiver's."
+        return (
+            f"A link-local address is refused: '{host}' names a cloud metadata service, not a webhook receiver. "
+            "Give the receiver's own address."
+        )
     literal = _address(host)
     if literal is not None:
         return (
-            f"A link-local address is refused: {host} is one; {why}. Use the receiver's."
+            f"A link-local address is refused: {host} lies {why}. Give the receiver's own address."
             if _is_link_local(literal)
             else None
         )
@@ -78,6 +81,6 @@ def link_local_refusal(url: str, resolve: Resolver = resolve_host) -> str | None
     if not bad:
         return None
     return (
-        f"A link-local address is refused: the host '{host}' resolves to {', '.join(bad)}; {why}. "
-        "Use the receiver's own name or address."
+        f"A link-local address is refused: the host '{host}' resolves to {', '.join(bad)}, {why}. "
+        "Give the receiver's own name or address."
     )

@@ -141,8 +141,9 @@ def test_a_host_name_resolving_to_a_link_local_address_is_refused_naming_the_hos
         "https://hooks.corp.test:8443/x", resolver({"hooks.corp.test": ["10.0.0.5", address]}, asked)
     )
     assert refusal is not None and refusal.startswith(
-        f"A link-local address is refused: the host 'hooks.corp.test' resolves to {address}; a link-local address "
-        "(169.254.0.0/16, fe80::/10), where cloud metadata services answer, is not a webhook."
+        f"A link-local address is refused: the host 'hooks.corp.test' resolves to {address}, in 169.254.0.0/16 or "
+        "fe80::/10, where cloud metadata services answer, not webhook receivers. Give the receiver's own name or "
+        "address."
     )
     assert asked == [("hooks.corp.test", 8443)]
 
@@ -154,8 +155,8 @@ def test_loopback_and_private_receivers_are_allowed_and_literal_addresses_are_no
         assert link_local_refusal(url, allowed) is None, url
     assert asked == [("localhost", 8080), ("hooks.lan", 443)]
     assert link_local_refusal("http://169.254.169.254/latest/", allowed) == (
-        "A link-local address is refused: 169.254.169.254 is one; a link-local address (169.254.0.0/16, fe80::/10), "
-        "where cloud metadata services answer, is not a webhook. Use the receiver's."
+        "A link-local address is refused: 169.254.169.254 lies in 169.254.0.0/16 or fe80::/10, where cloud metadata "
+        "services answer, not webhook receivers. Give the receiver's own address."
     )
     # The system's own resolver, as deliveries use it.
     assert link_local_refusal("http://localhost:8080/hook") is None
