@@ -333,6 +333,7 @@ def group(request: HttpRequest, cluster: str, group: str):
         "protocol_type": d.type,
         "coordinator": d.coordinator,
         **seen,
+        "lag": detail.summary.lag,
         "members": [
             {
                 "member_id": m.member_id,
@@ -394,6 +395,10 @@ def collected(cluster_row, group: str) -> tuple[dict, dict]:
         "lag_seconds": row.lag_seconds if row else None,
         "lag_seconds_method": row.lag_seconds_method or None if row else None,
         "lag_seconds_doubtful": row.lag_seconds_doubtful if row else False,
+        "catch_up_seconds": row.catch_up_seconds if row else None,
+        "catch_up_note": row.catch_up_note or None if row else None,
+        "retention_margin_seconds": row.retention_margin_seconds if row else None,
+        "retention_note": row.retention_note or None if row else None,
     }
     return figures, queries.details_by_partition(row)
 

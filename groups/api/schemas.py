@@ -141,7 +141,18 @@ class ConsumerProtocol(Schema):
     members: list[ProtocolMember]
 
 
-class Group(Schema):
+class Forecasts(Schema):
+    """What the last collection round forecast for the group, as its page and the group list show it."""
+
+    catch_up_seconds: float | None = Field(None, description="Until caught up at current rates; 0 when caught up.")
+    catch_up_note: str | None = Field(None, description="Catching up, falling behind, holding, and at what rate.")
+    retention_margin_seconds: float | None = Field(
+        None, description="Until retention deletes records it has not read; 0: deletable now, or already lost."
+    )
+    retention_note: str | None = None
+
+
+class Group(Forecasts):
     group: str
     state: str
     protocol_type: str
@@ -152,6 +163,7 @@ class Group(Schema):
     lag_seconds: float | None = Field(description="From the last collection round: its worst partition's.")
     lag_seconds_method: str | None = None
     lag_seconds_doubtful: bool = False
+    lag: int | None = Field(None, description="Read now: the sum of its partitions' lags (those past the end count 0).")
     members: list[Member]
     partitions: list[GroupPartition]
     consumer_protocol: ConsumerProtocol | None = Field(None, description="Only for a `consumer`-protocol group.")
@@ -275,7 +287,7 @@ class SharePartition(Schema):
     lag_seconds_doubtful: bool = False
 
 
-class ShareGroup(Schema):
+class ShareGroup(Forecasts):
     group: str
     type: str
     state: str
@@ -342,7 +354,7 @@ class StreamsPartition(Schema):
     lag_seconds_doubtful: bool = False
 
 
-class StreamsGroup(Schema):
+class StreamsGroup(Forecasts):
     group: str
     type: str
     state: str

@@ -156,6 +156,16 @@ def test_metrics_equal_the_snapshot_and_the_api_for_every_group_of_a_scenario(
         api_committed = {(p["topic"], p["partition"]): p for p in api["partitions"] if p["committed"] is not None}
         assert {tp: p["committed"] for tp, p in api_committed.items()} == {tp: v for tp, (_, v) in offsets.items()}
         assert {tp: p["lag"] for tp, p in api_committed.items()} == {tp: v for tp, (_, v) in lags.items()}
+        # One group's route gives the forecasts its page and the list give.
+        assert (api["lag"], api["catch_up_seconds"], api["catch_up_note"]) == (
+            row.lag,
+            row.catch_up_seconds,
+            row.catch_up_note or None,
+        )
+        assert (api["retention_margin_seconds"], api["retention_note"]) == (
+            row.retention_margin_seconds,
+            row.retention_note or None,
+        )
 
     # The scenario's own facts, so a fixture that built something else cannot pass.
     assert _one(samples, "kafka_consumergroup_group_sum_lag", "local", odd) == 10
