@@ -455,6 +455,12 @@ def test_the_approvals_page_lists_what_the_user_may_approve_and_never_their_own(
     assert 'id="approvals-link"' in body and f'href="{reverse("operation_page", args=[theirs.pk])}"' in body
     assert {elsewhere.pk, own.pk}.isdisjoint(listed)
     assert [op.pk for op in approvals.awaiting_for(users["approver"])] == [theirs.pk, elsewhere.pk, own.pk]
+    # A request that also deletes a streams application's internal topics says so in the list, not only below.
+    assert "internal topic" not in body
+    Operation.objects.filter(pk=theirs.pk).update(
+        internal_topics=[{"topic": f"{payments}-store-changelog", "partitions": 1}]
+    )
+    assert "and deletes 1 internal topic of the application" in client.get(reverse("approval_list")).content.decode()
 
     operator = as_user("operator")
     assert operator.get(reverse("approval_list")).status_code == 403
