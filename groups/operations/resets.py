@@ -70,13 +70,6 @@ class Preview:
         return None
 
 
-def _parse_int(value: str, what: str) -> int:
-    try:
-        return int(value.strip())
-    except ValueError:
-        raise planning.PlanningError(f"{what} must be a whole number (e.g. 42 or -100), not '{value}'.") from None
-
-
 def strategy_from_value(kind: str, value: str) -> tuple[planning.Strategy, bool] | None:
     """The strategy its choice and value name on their own, and whether a zone was assumed; None for a
     copy or a file, which read the cluster or the upload. Raises PlanningError for a value that does not read.
@@ -93,9 +86,9 @@ def strategy_from_value(kind: str, value: str) -> tuple[planning.Strategy, bool]
         case "to-current":
             return planning.ToCurrent(), False
         case "to-offset":
-            return planning.ToOffset(_parse_int(value, "The offset")), False
+            return planning.ToOffset(planning.whole_number(value, "The offset")), False
         case "shift-by":
-            return planning.ShiftBy(_parse_int(value, "The shift")), False
+            return planning.ShiftBy(planning.whole_number(value, "The shift")), False
         case "to-datetime":
             timestamp_ms, zone_assumed = inputs.parse_datetime(value.strip())
             return planning.ToDatetime(timestamp_ms), zone_assumed

@@ -22,6 +22,16 @@ MILLISECOND = timedelta(milliseconds=1)
 # An integer as the tool's Java parsing accepts it (ASCII digits only).
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
+
+def whole_number(value: str, what: str) -> int:
+    """A whole number written as kafka-consumer-groups reads one: ASCII digits with an optional sign. Python's
+    int() also takes '1_000' and other scripts' digits ('٣'), which the tool refuses."""
+    text = value.strip()
+    if not WHOLE_NUMBER.fullmatch(text):
+        raise PlanningError(f"{what} must be a whole number (e.g. 42 or -100), not '{value}'.")
+    return int(text)
+
+
 NO_RECORD_AT_TIME = "no record at or after that time; falls back to the log end"
 
 

@@ -28,6 +28,7 @@ from groups.planning.resets import (
     parse_scope,
     plan_reset,
     resolve_scope,
+    whole_number,
 )
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
@@ -710,3 +711,10 @@ def test_a_reset_file_with_a_header_line_is_told_to_drop_it():
         parse_reset_csv("topic,partition,offset\norders,0,5\n", "g")
     with pytest.raises(PlanningError, match=r"it has 1 field\. Each line"):
         parse_reset_csv("orders\n", "g")
+
+
+@pytest.mark.parametrize("written", ["٣", "1_000", "0x10", "+", ""])
+def test_an_offset_is_written_in_ascii_digits_as_the_tool_reads_it(written):
+    with pytest.raises(PlanningError, match="must be a whole number"):
+        whole_number(written, "The offset")
+    assert whole_number(" -100 ", "The shift") == -100
