@@ -76,7 +76,10 @@ def check_value(form: forms.Form, read: Callable[[], object]) -> None:
 
 
 class ResetForm(forms.Form):
-    strategy = forms.ChoiceField(choices=list(resets.STRATEGIES.items()))
+    strategy = forms.ChoiceField(
+        choices=list(resets.STRATEGIES.items()),
+        error_messages={"invalid_choice": f"'%(value)s' is no strategy: choose one of {', '.join(resets.STRATEGIES)}."},
+    )
     value = forms.CharField(required=False, max_length=500)
     file = forms.FileField(required=False, label="Reset file (CSV)")
     scope_mode = forms.ChoiceField(choices=SCOPE_CHOICES, initial="all", widget=forms.RadioSelect)

@@ -21,7 +21,13 @@ SHARE_SCOPE_CHOICES = [
 
 
 class ShareResetForm(forms.Form):
-    strategy = forms.ChoiceField(choices=list(SHARE_STRATEGIES.items()))
+    strategy = forms.ChoiceField(
+        choices=list(SHARE_STRATEGIES.items()),
+        error_messages={
+            "invalid_choice": "'%(value)s' is no strategy for a share group: choose one of "
+            f"{', '.join(SHARE_STRATEGIES)}."
+        },
+    )
     value = forms.CharField(required=False, max_length=500)
     scope_mode = forms.ChoiceField(choices=SHARE_SCOPE_CHOICES, initial="all", widget=forms.RadioSelect)
     scope = forms.CharField(

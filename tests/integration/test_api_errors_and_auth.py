@@ -73,6 +73,7 @@ def test_an_unexpected_failure_answers_json_500_without_a_traceback(viewer_clien
     ("url", "body", "said"),
     [
         ("reset-preview/orders-app/", {"value": "5"}, "strategy: Field required"),
+        ("reset-preview/orders-app/", {"strategy": "bogus"}, "'bogus' is no strategy: choose one of to-earliest,"),
         # A misspelt scope ignored would preview (and reset) every partition: refused by name.
         ("reset-preview/orders-app/", {"strategy": "to-earliest", "scop": "orders:0"}, "unknown field 'scop'"),
         (
