@@ -94,7 +94,7 @@ class ResetForm(forms.Form):
         from_file = strategy == "from-file"
         if data.get("scope_mode") == "topics" and not from_file:
             check_scope(self, data.get("scope", ""), "or choose all topics with committed offsets.")
-        if from_file:
+        if from_file and "file" not in self.errors:  # an empty upload is told once, by the field
             try:
                 data["value"] = self._file_text(data.get("file"))
             except forms.ValidationError as error:

@@ -94,6 +94,15 @@ def test_a_reset_form_mistake_is_told_by_its_field(fields, field, message):
     assert message in form.errors[field][0]
 
 
+def test_an_empty_reset_file_is_told_once():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    data = {"strategy": "from-file", "value": "", "scope_mode": "all", "scope": ""}
+    form = ResetForm(data, {"file": SimpleUploadedFile("offsets.csv", b"")})
+    assert not form.is_valid()
+    assert form.errors["file"] == ["The submitted file is empty."]
+
+
 def test_a_strategy_ignores_the_fields_it_does_not_use():
     # A value typed for another strategy, or a bad scope with "all topics", is what the form hid: not an error.
     assert _reset(strategy="to-earliest", value="abc", scope="orders:x").is_valid()
