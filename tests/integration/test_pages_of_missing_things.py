@@ -103,6 +103,7 @@ def test_a_consumer_group_opened_as_a_share_group_links_to_its_own_page(
     body = _text(form)
     assert f"Group '{group}' exists on this cluster but is not a share group" in body
     assert 'id="reset-form"' not in body and "Nothing was changed." in body
+    assert f"<h1>No share group {group}</h1>" in body and "Recent operations" not in body
     assert f'href="{reverse("group_page", args=["local", group])}">open its page</a>' in body
     assert f'href="{reverse("reset_form", args=["local", group])}">reset its committed offsets</a>' in body
 
