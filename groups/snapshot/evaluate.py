@@ -18,7 +18,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple, cast
 
 from groups import estimates, forecasts, status
@@ -405,6 +405,8 @@ class _Round:
                 margin.state if margin else "",
             )
         headline = status.evaluate_group(statuses)
+        if shared is not None and not statuses:  # "no partitions with a committed offset", in a share group's words
+            headline = replace(headline, summary="OK: no share-partition has a start offset yet.")
         group_figure = estimates.group_lag_seconds(lag_figures)
         # Only partitions behind decide when the group catches up (none behind: caught up).
         catch = (

@@ -181,3 +181,14 @@ def test_a_share_groups_lag_in_seconds_is_doubtful_only_where_the_start_offset_i
     assert "in flight" not in lag_seconds(
         exact.lag_seconds, exact.lag_seconds_method, True, group=row, partition=doubted
     )
+
+
+def test_a_share_group_without_start_offsets_says_so_in_its_own_words():
+    member = Member("m-1", "reader", "/10.0.0.1", None, (TP("t", 0),))
+    share = GroupReading("s", "Stable", "share", (member,), {})
+    nothing = {"s": (SharePartitionOffset(TP("t", 0), None, None, None),)}
+    row = evaluate(_round(T0, [share], nothing, {TP("t", 0): (0, 9)}), Carried(), ConsoleFacts(), window_rounds=3)
+    assert (row.groups[0].status, row.groups[0].status_reason) == (
+        "OK",
+        "OK: no share-partition has a start offset yet.",
+    )
