@@ -115,6 +115,11 @@ def _strategy(
                 )
             offsets = client.committed_offsets([other])[other]
             if not offsets:
+                if describe_group_to_change(client, other).type == "share":
+                    raise planning.PlanningError(
+                        f"Group '{other}' is a share group: its share-partitions have start offsets, not committed "
+                        "offsets, and there is nothing a consumer group could copy. Choose a consumer group."
+                    )
                 raise planning.PlanningError(f"Group '{other}' has no committed offsets to copy.")
             return planning.FromGroup(
                 other, {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}

@@ -197,6 +197,13 @@ def test_a_share_group_is_refused_a_consumer_groups_reset_and_deletions_in_words
             ),
             what="the share group to be known to its coordinator",
         )
+        copy = _text(
+            admin.post(
+                reverse("reset_preview", args=["local", unique("copier")]),
+                {"strategy": "from-group", "value": group, "scope_mode": "all"},
+            )
+        )
+        assert f"Group '{group}' is a share group: its share-partitions have start offsets" in copy
         preview = _text(
             admin.post(
                 reverse("reset_preview", args=["local", group]),
