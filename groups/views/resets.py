@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from groups import access, audit, reading
@@ -26,6 +27,7 @@ from groups.operations.first_records import first_records_after
 from groups.planning import resets as planning
 from groups.planning.deletions import DeletionPlan
 from groups.planning.streams_topics import STALE_STATE_WARNING, InternalTopic, InternalTopicsPlan
+from groups.snapshot import queries
 from groups.views.common import (
     PREVIEW_EXPIRED,
     get_cluster,
@@ -242,6 +244,13 @@ def request_reset(
 def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, "reset", group)
     if "undo" not in request.GET:
+        _, seen = queries.served_group(cluster_row, group)
+        if seen is not None and seen.type == "share":  # its preview would refuse it (reading.refuse_share_group)
+            share_form = reverse("share_reset_form", args=[cluster, group])
+            raise Http404(
+                f"Group '{group}' is a share group, as the last collection round saw it: its share-partitions have "
+                f"start offsets, not committed offsets. Reset them at {share_form}."
+            )
         return render(request, "groups/reset.html", _context(cluster_row, group, form=ResetForm()))
     undo = request.GET["undo"]
     undo_of = undo_target(cluster_row, group, undo, [Operation.Kind.RESET, Operation.Kind.DELETE_OFFSETS])

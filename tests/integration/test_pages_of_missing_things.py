@@ -177,7 +177,7 @@ def test_replaying_from_a_topic_that_does_not_exist_is_refused_in_words(admin, c
 
 
 def test_a_share_group_is_refused_a_consumer_groups_reset_and_deletions_in_words(
-    admin, cluster, unique, kafka_bootstrap
+    admin, cluster, unique, kafka_bootstrap, use_test_redis
 ):
     # Kafka's DescribeGroups calls a share group a Dead classic one: the review's reset "created" it and failed.
     topic, group = unique("share-as-consumer"), unique("share-as-consumer-group")
@@ -221,6 +221,11 @@ def test_a_share_group_is_refused_a_consumer_groups_reset_and_deletions_in_words
         for name in ("delete_group", "delete_offsets_preview"):
             response = admin.post(reverse(name, args=["local", group]), {"reason": "tidy", "topics": topic})
             assert response.status_code == 404 and said in _text(response), name
+        # Once a round has seen it, the consumer reset form does not open for it either.
+        assert collect(cluster).outcome == COLLECTED
+        form = admin.get(reverse("reset_form", args=["local", group]))
+        assert form.status_code == 404 and "is a share group, as the last collection round saw it" in _text(form)
+        assert reverse("share_reset_form", args=["local", group]) in _text(form)
     finally:
         member.stop()
     assert not Operation.objects.exists()
