@@ -86,9 +86,9 @@ def strategy_from_value(kind: str, value: str) -> tuple[planning.Strategy, bool]
         case "to-current":
             return planning.ToCurrent(), False
         case "to-offset":
-            return planning.ToOffset(planning.whole_number(value, "The offset")), False
+            return planning.ToOffset(inputs.whole_number(value, "The offset")), False
         case "shift-by":
-            return planning.ShiftBy(planning.whole_number(value, "The shift")), False
+            return planning.ShiftBy(inputs.whole_number(value, "The shift")), False
         case "to-datetime":
             timestamp_ms, zone_assumed = inputs.parse_datetime(value.strip())
             return planning.ToDatetime(timestamp_ms), zone_assumed

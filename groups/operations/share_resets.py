@@ -80,7 +80,7 @@ def share_strategy(kind: str, value: str, undo_of: Operation | None = None) -> t
             timestamp_ms, zone_assumed = inputs.parse_datetime(value.strip())
             return planning.ToDatetime(timestamp_ms), zone_assumed
         case "to-offset":
-            return planning.ToOffset(planning.whole_number(value, "The offset")), False
+            return planning.ToOffset(inputs.whole_number(value, "The offset")), False
     raise planning.PlanningError(f"Unknown strategy '{kind}'. Choose one of: {', '.join(SHARE_STRATEGIES)}.")
 
 

@@ -12,6 +12,16 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from groups.planning.resets import EPOCH, MILLISECOND, WHOLE_NUMBER, PartitionId, PlanningError, ResetPlan
 
+
+def whole_number(value: str, what: str) -> int:
+    """A whole number written as kafka-consumer-groups reads one: ASCII digits with an optional sign. Python's
+    int() also takes '1_000' and other scripts' digits ('٣'), which the tool refuses."""
+    text = value.strip()
+    if not WHOLE_NUMBER.fullmatch(text):
+        raise PlanningError(f"{what} must be a whole number (e.g. 42 or -100), not '{value}'.")
+    return int(text)
+
+
 _DATETIME = re.compile(
     r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
     r"T(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2}):(?P<second>[0-9]{2})"

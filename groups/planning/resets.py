@@ -23,15 +23,6 @@ MILLISECOND = timedelta(milliseconds=1)
 WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
-def whole_number(value: str, what: str) -> int:
-    """A whole number written as kafka-consumer-groups reads one: ASCII digits with an optional sign. Python's
-    int() also takes '1_000' and other scripts' digits ('٣'), which the tool refuses."""
-    text = value.strip()
-    if not WHOLE_NUMBER.fullmatch(text):
-        raise PlanningError(f"{what} must be a whole number (e.g. 42 or -100), not '{value}'.")
-    return int(text)
-
-
 NO_RECORD_AT_TIME = "no record at or after that time; falls back to the log end"
 
 
@@ -313,10 +304,9 @@ class ResetPlan:
 
     @property
     def totals(self) -> PlanTotals:
+        known = [row.lag_before for row in self.rows if row.lag_before is not None]
         return PlanTotals(
-            lag_before=sum(known)
-            if (known := [row.lag_before for row in self.rows if row.lag_before is not None])
-            else None,
+            lag_before=sum(known) if known else None,
             lag_after=sum(row.lag_after for row in self.rows),
             records_to_reconsume=sum(row.records_to_reconsume or 0 for row in self.rows),
             records_to_skip=sum(row.records_to_skip or 0 for row in self.rows),

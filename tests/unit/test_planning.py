@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from groups.planning.inputs import export_csv, parse_datetime, parse_duration, parse_reset_csv
+from groups.planning.inputs import export_csv, parse_datetime, parse_duration, parse_reset_csv, whole_number
 from groups.planning.reset_notes import copy_beyond_topics, undo_after_deleted_topics, undo_over_newer_commits
 from groups.planning.resets import (
     ALL_TOPICS,
@@ -28,7 +28,6 @@ from groups.planning.resets import (
     parse_scope,
     plan_reset,
     resolve_scope,
-    whole_number,
 )
 
 NOW = datetime(2024, 6, 1, 12, 0, 0, tzinfo=UTC)
