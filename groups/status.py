@@ -3,8 +3,8 @@
 The rules are Burrow's (its current evaluator code, not its older wiki), in Burrow's order:
 no commit or an incomplete window -> OK; lag within the allowed lag -> OK; STOP; REWIND;
 then, when every lag in the window exceeds the allowed lag, STALL (offset never moved) or
-WARN (lag never went down); otherwise OK. Group status is the worst partition, with STOP,
-STALL and REWIND counted as ERR.
+WARN (lag never went down); otherwise OK. A group's status from its partitions' is in
+groups.group_status.
 
 Burrow sees every commit as an event with its commit time; this console samples the committed
 offset once per collection round instead, so the window is the last `window_length` rounds and
@@ -47,8 +47,7 @@ side cannot be compared) and after a round with no committed offset (offsets del
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from itertools import pairwise
@@ -441,71 +440,3 @@ def _unrecovered_rewind(commits: Sequence[_Commit]) -> tuple[int, int] | None:
 
 def _seconds(ms: int) -> str:
     return duration_text(ms / 1000)
-
-
-_GROUP_LEVEL = {
-    Status.OK: Status.OK,
-    Status.RESET: Status.RESET,
-    Status.WARN: Status.WARN,
-    Status.ERR: Status.ERR,
-    Status.STOP: Status.ERR,
-    Status.STALL: Status.ERR,
-    Status.REWIND: Status.ERR,
-    Status.AHEAD: Status.ERR,
-    Status.NEW: Status.NEW,
-}
-# NEW ranks above OK (no claim of OK while a partition is unjudged); RESET above both so a group the
-# console just moved says so; every problem above them.
-_GROUP_SEVERITY = (Status.OK, Status.NEW, Status.RESET, Status.WARN, Status.ERR)
-
-
-@dataclass(frozen=True)
-class GroupStatus:
-    """A group's headline status and the partitions behind it.
-
-    `status` is OK, NEW, RESET, WARN or ERR. `causes` maps each partition status that produced the
-    headline (e.g. STALL and STOP under ERR) to its partitions, largest count first.
-    """
-
-    status: Status
-    causes: Mapping[Status, tuple[PartitionKey, ...]]
-    operation_ids: tuple[int, ...]
-    summary: str
-
-
-def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus]) -> GroupStatus:
-    """Burrow's group status: the worst partition, STOP/STALL/REWIND (and AHEAD) as ERR."""
-    if not partitions:
-        return GroupStatus(Status.OK, {}, (), "OK: no partitions with a committed offset.")
-    if all(p.status is Status.OK for p in partitions.values()):  # most groups: no counting to do
-        operation_ids = tuple(sorted({p.operation_id for p in partitions.values() if p.operation_id is not None}))
-        summary = f"OK: {_partitions(len(partitions))}."
-        return GroupStatus(Status.OK, {Status.OK: tuple(sorted(partitions))}, operation_ids, summary)
-    headline = max((_GROUP_LEVEL[p.status] for p in partitions.values()), key=_GROUP_SEVERITY.index)
-    behind = {key: p for key, p in partitions.items() if _GROUP_LEVEL[p.status] is headline}
-    counts = Counter(p.status for p in behind.values())
-    order = sorted(counts, key=lambda s: (-counts[s], s.value))
-    causes = {s: tuple(sorted(k for k, p in behind.items() if p.status is s)) for s in order}
-    operation_ids = tuple(sorted({p.operation_id for p in behind.values() if p.operation_id is not None}))
-    summary = _group_summary(headline, counts, order, operation_ids)
-    if headline is Status.NEW:
-        judged = len(partitions) - counts[Status.NEW]
-        also = f"; the other {_partitions(judged)} OK" if judged else ""
-        summary = f"NEW: {_partitions(counts[Status.NEW])} behind and not judged yet (too few rounds){also}."
-    return GroupStatus(headline, causes, operation_ids, summary)
-
-
-def _group_summary(
-    headline: Status, counts: Counter[Status], order: list[Status], operation_ids: tuple[int, ...]
-) -> str:
-    if headline is Status.OK:
-        return f"OK: {_partitions(counts[Status.OK])}."
-    if headline is Status.RESET:
-        ids = ", ".join(f"#{i}" for i in operation_ids)
-        return f"RESET: {_partitions(counts[Status.RESET])} reset by operation {ids}."
-    parts = ", ".join(f"{_partitions(counts[s])} {s.value}" for s in order)
-    return f"{headline.value}: {parts}."
-
-
-def _partitions(n: int) -> str:
-    return f"{n} partition" if n == 1 else f"{n} partitions"

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import NamedTuple, cast
 
-from groups import estimates, forecasts, status
+from groups import estimates, forecasts, group_status, status
 from groups.kafka import TP, SharePartitionOffset
 from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading, GroupReading, PartitionReading
 from groups.lag import partition_lag, sum_lags
@@ -404,7 +404,7 @@ class _Round:
                 (0.0 if margin.state == "lost" else margin.seconds) if margin else None,
                 margin.state if margin else "",
             )
-        headline = status.evaluate_group(statuses)
+        headline = group_status.evaluate_group(statuses)
         if shared is not None and not statuses:  # "no partitions with a committed offset", in a share group's words
             headline = replace(headline, summary="OK: no share-partition has a start offset yet.")
         group_figure = estimates.group_lag_seconds(lag_figures)

@@ -6,13 +6,13 @@ back, repeated round times, recreated topics, deleted commits, rewinds, console 
 coming and going, unknown log ends, records lost to retention) run round after round, and every
 partition's stored figures are compared with status.evaluate_partition, estimates.lag_seconds and
 forecasts.retention_margin called on the window and history the round stored; and the partitions
-each group's status names as its cause are those status.evaluate_group finds.
+each group's status names as its cause are those group_status.evaluate_group finds.
 """
 
 import random
 from collections import Counter
 
-from groups import estimates, forecasts, status
+from groups import estimates, forecasts, group_status, status
 from groups.kafka import TP, Member
 from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading, TopicReading
 from groups.snapshot import rows, timelines
@@ -193,7 +193,7 @@ def _check_round(reading, evaluated, facts, owned):
             checked[judged.status] += 1
             if _steady(observed):
                 checked["steady"] += 1
-        headline = status.evaluate_group(statuses)
+        headline = group_status.evaluate_group(statuses)
         group_figure = estimates.group_lag_seconds(figures)
         # Memberless yet committing: a client outside the group's membership consumes.
         outside = any(r.consume for r in lagging_rates.values())

@@ -1,9 +1,9 @@
+from groups.group_status import evaluate_group
 from groups.status import (
     ConsoleMove,
     Observation,
     PartitionStatus,
     Status,
-    evaluate_group,
     evaluate_partition,
 )
 
