@@ -8,8 +8,8 @@ this module feeds them:
 - the status window travels from round to round in the rows' `window` fields: each round
   appends its observation of every group-partition (committed offset) and topic-partition (log
   end) and keeps the last `window_rounds`;
-- each topic partition's log history (groups.snapshot.timelines) travels in its topic row, as
-  far back as its most lagging group needs, and gives the timeline that dates offsets;
+- what every group reading one topic partition shares (its window of log ends, its history and
+  the timeline that dates offsets) is worked out once per partition (groups.snapshot.partition_facts);
 - a share group is judged on the position its lag implies (groups.snapshot.share_positions).
 """
 
@@ -19,18 +19,18 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import NamedTuple, cast
+from typing import cast
 
 from groups import estimates, forecasts, group_status, status
 from groups.kafka import TP, SharePartitionOffset
-from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading, GroupReading, PartitionReading
+from groups.kafka.collect import ClusterReading, GroupReading
 from groups.lag import partition_lag, sum_lags
 from groups.planning.streams_topics import is_internal_topic_name
-from groups.snapshot import rows, share_positions, timelines
+from groups.snapshot import partition_facts, rows, share_positions
+from groups.snapshot.partition_facts import PartitionFacts
 from groups.snapshot.rows import GroupRow
-from groups.snapshot.topic_rows import Readers, TopicRow, TopicState, topic_rows
+from groups.snapshot.topic_rows import Readers, TopicRow, topic_rows
 
-_NO_TIMELINE = estimates.Timeline(())
 _MARGIN_STATES = ("lost", "warning", "ok")
 _NO_RATES = forecasts.Rates(None, None)
 Cause = tuple[str, int, str, str]  # topic, partition, status, the reason the group's page shows
@@ -69,24 +69,6 @@ class Evaluated:
     causes: dict[str, tuple[Cause, ...]] = field(default_factory=dict)
 
 
-class _PartitionFacts(NamedTuple):
-    """What every group reading one topic partition shares this round: worked out once, not per group."""
-
-    reading: PartitionReading
-    ends: Sequence[int | None]  # the log ends of the status window
-    timeline: estimates.Timeline
-    rate_history: Sequence[estimates.LogRound]  # what the log start's rate is measured on
-    retention_ms: int | None
-    steady_end: int | None = None  # the log end when the whole window saw it unchanged
-    ends_continuous: bool = False  # the window's log ends are all known and never went down
-    advance: forecasts.LogStartAdvance | None = None  # the log start's, over rate_history
-
-
-def _carry(previous: Sequence[int | None], keep: int, value: int | None) -> list[int | None]:
-    """The window of one key: the last `keep` values carried, then this round's."""
-    return [*previous[max(0, len(previous) - keep) :], value] if keep else [value]
-
-
 class _Round:
     def __init__(
         self,
@@ -117,75 +99,20 @@ class _Round:
         self.produce_rates: dict[tuple[TP, int], float | None] = {}
         self.still_rates: dict[int, float | None] = {}
         self.retention_warning_s = retention_warning_s
-        self.partition_facts: dict[TP, _PartitionFacts] = {}
-        self.topics = self._topic_states()
+        self.topics, self.partition_facts = partition_facts.of_round(
+            reading,
+            carried.topic_windows,
+            carried.topic_histories,
+            carried.dated,
+            keep=self.keep,
+            window_rounds=window_rounds,
+        )
 
-    def _lagging_floor(self) -> dict[TP, int]:
-        """The smallest committed offset of a group behind on each partition: how far back to date offsets."""
-        floor: dict[TP, int] = {}
-        for group in self.reading.groups.values():
-            for tp, committed in group.committed.items():
-                end = self.reading.partitions.get(tp, UNKNOWN_ENDS).log_end
-                if end is not None and committed < end and committed < floor.get(tp, end):
-                    floor[tp] = committed
-        return floor
-
-    def _topic_states(self) -> dict[str, TopicState]:
-        floor = self._lagging_floor()
-        out = {}
-        for name, topic in self.reading.topics.items():
-            previous_ends = rows.decode_window(self.carried.topic_windows.get(name, "")).get(name, {})
-            previous_histories = timelines.decode(self.carried.topic_histories.get(name, ""))
-            state = TopicState({}, {})
-            for p in range(topic.partitions):
-                tp = TP(name, p)
-                ends = self.reading.partitions.get(tp, UNKNOWN_ENDS)
-                state.ends[p] = _carry(previous_ends.get(p, ()), self.keep, ends.log_end)
-                latest = estimates.LogRound(
-                    self.now_ms, ends.log_start, ends.log_end, ends.newest_offset, ends.newest_ms
-                )
-                history = timelines.append_round(
-                    previous_histories.get(p, ()), latest, keep_offset=floor.get(tp), min_rounds=self.window_rounds
-                )
-                state.histories[p] = history
-                timeline = _NO_TIMELINE
-                rate_history: tuple[estimates.LogRound, ...] = ()
-                if tp in floor:
-                    timeline = estimates.timeline_from_history(history, self.carried.dated.get(tp, ()))
-                    # The log start's rate is measured between the first round after the last
-                    # discontinuity and the latest; the rounds between change nothing. Picked by
-                    # position: after the clock stepped back, two rounds may share a time.
-                    starts = [r for r in history if r.log_start is not None]
-                    if starts:
-                        first = estimates.continuous_from([(r.t_ms, r.log_start or 0) for r in starts])
-                        rate_history = (starts[first], starts[-1]) if first < len(starts) - 1 else (starts[first],)
-                window = state.ends[p]
-                steady = (
-                    window[0] if len(window) == self.window_rounds and window.count(window[0]) == len(window) else None
-                )
-                self.partition_facts[tp] = _PartitionFacts(
-                    ends,
-                    window,
-                    timeline,
-                    rate_history,
-                    topic.retention_ms,
-                    steady,
-                    None not in window and window == sorted(window),  # type: ignore[type-var]
-                    forecasts.log_start_advance(rate_history),
-                )
-            out[name] = state
-        return out
-
-    def facts_of(self, tp: TP) -> _PartitionFacts:
+    def facts_of(self, tp: TP) -> PartitionFacts:
         """The shared facts of a partition; a group's commit on a partition the metadata lacks gets defaults."""
-        facts = self.partition_facts.get(tp)
-        if facts is None:
-            topic = self.reading.topics.get(tp.topic)
-            ends = self.reading.partitions.get(tp, UNKNOWN_ENDS)
-            facts = _PartitionFacts(ends, (), _NO_TIMELINE, (), topic.retention_ms if topic else None)
-        return facts
+        return self.partition_facts.get(tp) or partition_facts.unlisted(self.reading, tp)
 
-    def produce_rate(self, tp: TP, facts: _PartitionFacts, rounds: int) -> float | None:
+    def produce_rate(self, tp: TP, facts: PartitionFacts, rounds: int) -> float | None:
         """The log end's rate over the last `rounds` rounds: the same for every group with that many there."""
         key = (tp, rounds)
         if key not in self.produce_rates:
@@ -252,7 +179,7 @@ class _Round:
         shown_reasons: dict[status.PartitionKey, str] = {}
         # Looked up once per group, not per partition: a round runs this loop 100,000 times.
         keep, now_ms, window_rounds = self.keep, self.now_ms, self.window_rounds
-        steady_span_ms, partition_facts = self.steady_span_ms, self.partition_facts
+        steady_span_ms, shared_facts = self.steady_span_ms, self.partition_facts
         # Continuous windows (status.evaluate_before_trend) need no window built unless the trend
         # rules decide; their rates are measured on the series themselves.
         may_be_continuous = not moves and self.times_increasing
@@ -262,7 +189,7 @@ class _Round:
         ok = status.Status.OK
         for tp in sorted(owners.keys() | group.committed.keys() | (shared or {}).keys()):
             committed = group.committed.get(tp)
-            facts = partition_facts.get(tp) or self.facts_of(tp)
+            facts = shared_facts.get(tp) or self.facts_of(tp)
             ends = facts.reading
             log_end = ends.log_end
             share_partition = shared.get(tp) if shared is not None else None
