@@ -56,7 +56,7 @@ def link_local_refusal(url: str, resolve: Resolver = resolve_host) -> str | None
     Raises DestinationError for a host name that does not resolve."""
     parts = urlsplit(url)
     host = (parts.hostname or "").rstrip(".")
-    why = "in 169.254.0.0/16 or fe80::/10, where cloud metadata services answer, not webhook receivers"
+    why = f"in {LINK_LOCAL_RANGES}, where cloud metadata services answer, not webhook receivers"
     if host.lower() in _METADATA_NAMES:
         return (
             f"A link-local address is refused: '{host}' names a cloud metadata service, not a webhook receiver. "
