@@ -20,6 +20,14 @@ GROWING, STEADY, SHRINKING = 1, 0, -1
 # How the note of a "lost" margin begins: a group row keeps a lost margin as 0 s, as it keeps one whose oldest
 # unread record is deletable now, and pages tell the two apart by it.
 LOST_NOTE = "Records already lost"
+
+
+def margin_lost(seconds: float | None, said: str) -> bool:
+    """Whether a stored margin says records are gone: 0 s with the state "lost" or a note beginning LOST_NOTE,
+    not 0 s whose oldest unread record is only deletable now."""
+    return seconds is not None and seconds <= 0 and (said == "lost" or said.startswith(LOST_NOTE))
+
+
 RECENT_MS = 300_000  # what rates are measured over
 
 

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from groups import estimates
-from groups.forecasts import LOST_NOTE
+from groups.forecasts import margin_lost
 from groups.group_links import group_url
 from groups.snapshot.rows import PartitionDetail, decode_group_detail
 from groups.status import Status
@@ -165,7 +165,7 @@ def lag_seconds_title(method: str, doubtful: bool, *, group=None, partition: Par
         return f"{title} {HINT}"
     if share:
         return f"{title} {MAY_BE_IN_FLIGHT}"
-    lost = group is not None and group.retention_margin_seconds is not None and group.retention_margin_seconds <= 0
+    lost = group is not None and margin_lost(group.retention_margin_seconds, group.retention_note)
     return f"{title} {MAY_BE_DELETED if lost and method in ESTIMATED else HINT}"
 
 
@@ -175,8 +175,14 @@ def figure_partition(row) -> PartitionDetail | None:
     picks it), from the row's detail; None for a figure nothing doubts, whose detail is left unread."""
     if row is None or not row.lag_seconds_doubtful:
         return None
-    known = [p for p in decode_group_detail(row.detail) if p.lag_seconds is not None]
-    return max(known, key=lambda p: (p.lag_seconds, p.topic, p.partition), default=None)
+    details = {(p.topic, p.partition): p for p in decode_group_detail(row.detail)}
+    worst = estimates.group_lag_seconds(
+        {
+            key: estimates.LagSeconds(p.lag_seconds, p.lag_seconds_method, p.lag_seconds_doubtful, "")
+            for key, p in details.items()
+        }
+    )
+    return details.get(worst.partition) if worst.partition else None
 
 
 @register.filter
@@ -205,7 +211,7 @@ def margin(seconds: float | None, lost: str = "") -> str:
         return "—"
     if seconds > 0:
         return duration(seconds)
-    return "records lost" if lost == "lost" or lost.startswith(LOST_NOTE) else "deletable now"
+    return "records lost" if margin_lost(seconds, lost) else "deletable now"
 
 
 @register.filter

@@ -1,5 +1,7 @@
 """The round's evaluation and the snapshot rows' compact fields, from facts alone."""
 
+from dataclasses import replace
+
 import pytest
 
 from groups.kafka import TP, Member
@@ -354,6 +356,10 @@ def test_the_tooltip_of_a_figure_whose_record_retention_deleted_promises_no_corr
     # The group list leaves the detail unread: it says what may be, from the lost retention margin.
     listed = lag_seconds(row.lag_seconds, row.lag_seconds_method, True, group=row)
     assert row.retention_margin_seconds == 0 and "is one of them, it will not be corrected" in listed
+    # A margin of 0 s whose records are only deletable now has lost nothing yet.
+    deletable = replace(row, retention_note="The oldest unread record is 2m old. It is already deletable.")
+    listed = lag_seconds(row.lag_seconds, row.lag_seconds_method, True, group=deletable)
+    assert "is one of them" not in listed and "treat it as a hint" in listed
     kept = _rounds([(100 + 10 * i, 5) for i in range(3)]).groups[0]
     shown = lag_seconds(kept.lag_seconds, kept.lag_seconds_method, True, group=kept, partition=figure_partition(kept))
     assert "until the collector reads the record" in shown and "deleted" not in shown
