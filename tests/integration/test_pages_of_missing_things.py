@@ -235,7 +235,7 @@ def test_an_undo_link_naming_no_reset_of_the_group_answers_in_words(admin, clust
     _, group = topic_and_group
     elsewhere = Operation.objects.create(kind=Operation.Kind.RESET, cluster=cluster, group_id="another", plan=[])
     for name in ("reset_form", "share_reset_form"):
-        for value in ("abc", str(elsewhere.pk), "٣"):
+        for value in ("abc", str(elsewhere.pk), "٣", "9" * 40):
             response = admin.get(reverse(name, args=["local", group]), {"undo": value})
             assert response.status_code == 404, (name, value)
             assert f"'{value}' names no reset of group '{group}' on cluster 'local' to undo" in _text(response)
