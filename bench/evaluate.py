@@ -130,7 +130,10 @@ def carried_after(scenario: Scenario, history: int) -> Carried:
     scenario.advance()
     return Carried(
         window_ms=tuple(window_ms),
-        group_windows={gid: _window(series) for gid, series in group_series.items()},
+        group_windows={
+            gid: _window(series, owned=min(history, WINDOW_ROUNDS) if members else 0)
+            for (gid, _, members, _), series in zip(scenario.groups, group_series.values(), strict=True)
+        },
         topic_windows={
             t: rows.encode_window({t: {p: end_series[t, p] for p in range(PARTITIONS)}}) for t in scenario.topics
         },
@@ -138,10 +141,15 @@ def carried_after(scenario: Scenario, history: int) -> Carried:
     )
 
 
-def _window(series: dict[tuple[str, int], list]) -> str:
+def _window(series: dict[tuple[str, int], list], owned: int) -> str:
+    """A group's carried window: its committed offsets and, when it has members, the rounds they have owned
+    each partition (the collector's rows.OWNED entries; without them every owned partition would look newly
+    taken, and be judged NEW)."""
     by_topic: dict[str, dict[int, list]] = {}
     for (topic, partition), values in series.items():
         by_topic.setdefault(topic, {})[partition] = values
+        if owned:
+            by_topic.setdefault(rows.OWNED + topic, {})[partition] = [owned]
     return rows.encode_window(by_topic)
 
 
