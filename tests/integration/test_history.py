@@ -284,7 +284,7 @@ def test_deleting_a_cluster_deletes_its_history_only(prod):
 
 
 def test_reads_go_round_by_round_up_to_a_day_and_by_roll_ups_beyond(prod):
-    now = T0 + 2 * DAY_MS
+    now = T0 + DAY_MS + 2 * HOUR_MS  # two hours of rounds older than a day: rolled up
     feed(prod, T0, now, 120_000)
     history_rollup.roll_up_and_prune(now)
 
