@@ -264,6 +264,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Picks up alert notifications whose task was lost or could not be queued.
     "send-due-alert-deliveries": {"task": "groups.tasks.send_due_alert_deliveries", "schedule": 60.0},
+    "prune-alert-episodes": {"task": "groups.tasks.prune_alert_episodes", "schedule": 3600.0},
 }
 # Two kinds of work, two pools (README, section Worker pools): operations and their upkeep (reaper,
 # approval expiry, audit checkpoints) on the default queue `operations`; the lag collector and alert
@@ -275,6 +276,7 @@ CELERY_TASK_DEFAULT_QUEUE = "operations"
 CELERY_TASK_ROUTES = {
     "groups.tasks.deliver_alert": {"queue": "notifications"},
     "groups.tasks.send_due_alert_deliveries": {"queue": "notifications"},
+    "groups.tasks.prune_alert_episodes": {"queue": "notifications"},
     "groups.tasks.collect_cluster": {"queue": "collection"},
 }
 CELERY_BEAT_SCHEDULER = "groups.snapshot.beat:ClusterScheduler"
@@ -307,6 +309,11 @@ ALERT_CLEAR_SECONDS = env_int("ALERT_CLEAR_SECONDS", 120)
 ALERT_RETRY_BASE_SECONDS = env_int("ALERT_RETRY_BASE_SECONDS", 30)
 ALERT_DELIVERY_ATTEMPTS = env_int("ALERT_DELIVERY_ATTEMPTS", 6)
 ALERT_WEBHOOK_TIMEOUT_SECONDS = env_int("ALERT_WEBHOOK_TIMEOUT_SECONDS", 10)
+# Alerts that ended (resolved, or held back by a mute until they cleared) are listed this many days, then
+# pruned with their notifications (beat, each hour).
+ALERT_EPISODE_RETENTION_DAYS = env_int("ALERT_EPISODE_RETENTION_DAYS", 30)
+if ALERT_EPISODE_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("ALERT_EPISODE_RETENTION_DAYS must be at least 1.")
 
 # /metrics (README, section Prometheus metrics) answers a scrape that sends this token as
 # 'Authorization: Bearer <token>', or one from these addresses or networks (comma-separated, e.g.

@@ -11,7 +11,7 @@ from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 
 from groups import audit_checkpoints, logs
-from groups.alerting import delivery
+from groups.alerting import delivery, episodes
 from groups.models import Cluster
 from groups.operations import approvals, lifecycle
 from groups.snapshot import collector, dating, history_rollup
@@ -94,3 +94,9 @@ def collect_cluster(cluster_id: int) -> str:
 def roll_up_history() -> dict:
     """Pack sealed hours of lag history into chunks and drop what is past retention (beat, each minute)."""
     return vars(history_rollup.roll_up_and_prune())
+
+
+@shared_task
+def prune_alert_episodes() -> int:
+    """Drop the alerts that ended more than ALERT_EPISODE_RETENTION_DAYS ago (beat, each hour)."""
+    return episodes.prune()

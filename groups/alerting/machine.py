@@ -16,6 +16,9 @@ neither fires nor clears, and a firing alert stays firing, told once.
 
 A mute (the console's own reset, undo or replay on the group) holds back firing and re-notifying;
 it never holds back a resolve, so an alert that was told is always closed.
+
+Each pass from breaching to resolved (or back to idle) is one episode: a new one starts counting its
+notifications from zero, and `ended` says what is kept of one once it is over.
 """
 
 from __future__ import annotations
@@ -87,6 +90,16 @@ class Tracker:
     resolved_at: datetime | None = None
     last_notified: datetime | None = None
     notifications: int = 0
+
+
+@dataclass(frozen=True)
+class Ended:
+    """An episode that a round ended, as it is kept."""
+
+    pending_since: datetime | None
+    firing_since: datetime | None  # None: it never fired (nobody was told)
+    resolved_at: datetime
+    notifications: int  # firing, each still-firing one, and the resolve
 
 
 _BREACH, _CLEAR, _HOLD = "breach", "clear", "hold"
@@ -203,7 +216,8 @@ def step(
     if tracker.phase in (Phase.IDLE, Phase.RESOLVED):
         if not verdict.breaching:
             return tracker, None
-        tracker = replace(tracker, phase=Phase.PENDING, pending_since=now)
+        # A new episode: the last one's notifications are not this one's.
+        tracker = replace(tracker, phase=Phase.PENDING, pending_since=now, last_notified=None, notifications=0)
 
     if tracker.phase == Phase.PENDING:
         if not verdict.breaching:
@@ -233,3 +247,13 @@ def step(
     if muted or conditions.renotify_s <= 0 or _elapsed(tracker.last_notified, now) < conditions.renotify_s:
         return tracker, None
     return replace(tracker, last_notified=now, notifications=tracker.notifications + 1), Event.RENOTIFY
+
+
+def ended(before: Tracker, after: Tracker, event: Event | None, *, now: datetime) -> Ended | None:
+    """The episode a round ended, if it ended one: a resolve, or a pending alert whose condition cleared
+    before it fired."""
+    if event == Event.RESOLVED:
+        return Ended(before.pending_since, before.firing_since, now, after.notifications + 1)
+    if before.phase == Phase.PENDING and after.phase in (Phase.IDLE, Phase.RESOLVED):
+        return Ended(before.pending_since, None, now, 0)
+    return None

@@ -18,7 +18,7 @@ from groups.alerting import delivery, machine, payloads
 from groups.alerting.facts import GroupFacts
 from groups.alerting.mutes import Mute, mutes_for
 from groups.alerting.rules import conditions_of
-from groups.models import AlertDelivery, AlertRule, AlertState, Cluster
+from groups.models import AlertDelivery, AlertEpisode, AlertRule, AlertState, Cluster
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,8 @@ class _Round:
         self.changed: list[tuple[int, dict]] = []
         self.removed: list[int] = []
         self.notify: list[tuple[AlertState, AlertRule, str, Mute | None]] = []
+        # Each ended alert, and the state whose notifications it takes (None: it sent none).
+        self.ended: list[tuple[AlertEpisode, AlertState | None]] = []
 
     def run(self, rules: list[AlertRule]) -> None:
         states = AlertState.objects.filter(cluster=self.cluster, rule__in=rules)
@@ -168,14 +170,19 @@ class _Round:
         after, event = machine.step(before, verdict, conditions, self.tuning, now=self.now, muted=mute is not None)
         if mute is not None and verdict.breaching:
             self.report.muted += 1
+        ending = machine.ended(before, after, event, now=self.now)
         if after.phase == machine.Phase.IDLE:
             if state is not None:
                 self.removed.append(state.pk)
+                self.keep(rule, state, ending, mute, fact.as_json() if fact is not None else state.facts)
             return
         if after.phase == machine.Phase.RESOLVED and after == before:
             return  # a resolved alert keeps the figures it resolved with
         values = {name: getattr(after, name) for name in _TRACKED}
         values["phase"] = after.phase.value
+        if before.phase in (machine.Phase.IDLE, machine.Phase.RESOLVED):
+            # A new episode: an earlier one's mute is not this one's.
+            values["muted_until"], values["muted_by_id"] = None, None
         if verdict.breaching:
             values["summary"] = "; ".join(verdict.reasons)
         elif after.phase == machine.Phase.FIRING and verdict.held:
@@ -197,9 +204,34 @@ class _Round:
             for name, value in changes.items():
                 setattr(state, name, value)
             self.changed.append((state.pk, changes))
+        self.keep(rule, state, ending, mute, state.facts)
         if event is not None:
             self.notify.append((state, rule, event.value, mute))
             self.report.events.append((rule.pk, group_id, event.value))
+
+    def keep(
+        self, rule: AlertRule, state: AlertState, ending: machine.Ended | None, mute: Mute | None, figures: dict
+    ) -> None:
+        """Keep an alert that ended: every one that fired, and one a mute held back until it cleared (nobody
+        was told, but the page says what the console's own operation kept quiet)."""
+        muted = state.muted_until is not None or mute is not None
+        if ending is None or (ending.firing_since is None and not muted):
+            return
+        episode = AlertEpisode(
+            rule=rule,
+            rule_name=rule.name,
+            cluster=self.cluster,
+            group_id=state.group_id,
+            pending_since=ending.pending_since,
+            firing_since=ending.firing_since,
+            resolved_at=ending.resolved_at,
+            summary=state.summary,
+            facts=figures,
+            notifications=ending.notifications,
+            muted=muted,
+            muted_by_id=mute.operation_id if mute is not None else state.muted_by_id,
+        )
+        self.ended.append((episode, state if ending.firing_since is not None else None))
 
     def save(self) -> None:
         AlertState.objects.filter(pk__in=self.removed).delete()
@@ -212,6 +244,10 @@ class _Round:
         ]
         AlertDelivery.objects.bulk_create(rows)
         self.report.deliveries = [row.pk for row in rows]
+        AlertEpisode.objects.bulk_create([episode for episode, _ in self.ended])
+        for episode, state in self.ended:
+            if state is not None:
+                AlertDelivery.objects.filter(state=state, episode__isnull=True).update(episode=episode)
 
 
 def evaluate_round(cluster: Cluster, facts: Sequence[GroupFacts], now: datetime | None = None) -> RoundReport:

@@ -5,7 +5,7 @@ console expect.
 """
 
 from groups.models.access import ACTIONS, ROLES, ApiToken, Grant, LoginFailure, role_choices
-from groups.models.alerts import AlertDelivery, AlertRule, AlertState
+from groups.models.alerts import AlertDelivery, AlertEpisode, AlertRule, AlertState
 from groups.models.audit import AppendOnlyQuerySet, AuditEvent
 from groups.models.clusters import Cluster, parse_cluster_setting
 from groups.models.history import HistoryChunk, HistoryPoint, HistoryRound, HistorySeries, HistoryWatermark
@@ -18,6 +18,7 @@ __all__ = [
     "ACTIONS",
     "ROLES",
     "AlertDelivery",
+    "AlertEpisode",
     "AlertRule",
     "AlertState",
     "ApiToken",

@@ -1,4 +1,4 @@
-"""Alerts: rules, the state of each (rule, group) pair, and the notifications sent for them.
+"""Alerts: rules, the state of each (rule, group) pair, the alerts that ended, and the notifications sent for them.
 Only groups.alerting writes these rows."""
 
 from django.conf import settings
@@ -73,7 +73,8 @@ class AlertState(models.Model):
     """Where one rule stands for one group: pending, firing or resolved, and since when.
 
     A row exists only once the rule's condition held for the group at least once; it is kept
-    after resolving so the alerts page can list recent alerts, and reused if the alert fires again.
+    after resolving (its notifications hang on it) and reused if the alert fires again. What the
+    alerts page lists of an alert once it ended is its `AlertEpisode`.
     """
 
     class Phase(models.TextChoices):
@@ -107,6 +108,46 @@ class AlertState(models.Model):
         return f"{self.rule} on {self.cluster}/{self.group_id}: {self.phase}"
 
 
+class AlertEpisode(models.Model):
+    """One alert that ended: from the round its condition first held to the round it resolved, or
+    cleared without firing because a mute held it back. Written once when it ends, never changed,
+    and pruned after ALERT_EPISODE_RETENTION_DAYS; the alert as it stands now is its `AlertState`.
+    """
+
+    rule = models.ForeignKey(
+        AlertRule,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="episodes",
+        help_text="Empty once the rule was deleted: what happened stays on record.",
+    )
+    rule_name = models.CharField(max_length=200, help_text="The rule's name when the alert ended.")
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="alert_episodes")
+    group_id = models.TextField()
+    pending_since = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the condition first held (empty for alerts that ended before this was kept).",
+    )
+    firing_since = models.DateTimeField(null=True, blank=True, help_text="Empty: a mute held it back until it cleared.")
+    resolved_at = models.DateTimeField()
+    summary = models.TextField(blank=True, default="", help_text="Why it fired (or would have), in plain words.")
+    facts = models.JSONField(default=dict, blank=True, help_text="The group's figures when it ended.")
+    notifications = models.PositiveIntegerField(
+        default=0, help_text="Notifications it made: firing, each still-firing one, and the resolve."
+    )
+    muted = models.BooleanField(default=False, help_text="A mute was in force during it.")
+    muted_by = models.ForeignKey(Operation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-resolved_at", "-pk"]
+        indexes = [models.Index(fields=["-resolved_at"], name="alert_episodes_newest_first")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_name} on {self.cluster}/{self.group_id}, ended {self.resolved_at}"
+
+
 class AlertDelivery(models.Model):
     """One notification (firing, again, resolved) to one channel, with its attempts.
 
@@ -124,6 +165,14 @@ class AlertDelivery(models.Model):
         EMAIL = "email", "Email"
 
     state = models.ForeignKey(AlertState, on_delete=models.CASCADE, related_name="deliveries")
+    episode = models.ForeignKey(
+        AlertEpisode,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        help_text="The alert it told of, once that ended (empty while it goes on); pruned with it.",
+    )
     event = models.CharField(max_length=10, choices=Event.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     target = models.TextField(help_text="The webhook URL, or the email addresses separated by commas.")

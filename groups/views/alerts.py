@@ -3,6 +3,7 @@ pages that manage alert rules (for users with the `alert` action)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -10,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from groups import access, audit
 from groups.alerting import rules
-from groups.alerting.overview import overview_for
+from groups.alerting.overview import RECENT_EPISODES, overview_for
 from groups.forms_alerts import AlertRuleForm
 from groups.models import AlertRule
 
@@ -33,6 +34,8 @@ def alert_list(request: HttpRequest) -> HttpResponse:
         {
             "overview": overview_for(request.user, now),
             "now": now,
+            "episode_days": settings.ALERT_EPISODE_RETENTION_DAYS,
+            "episode_limit": RECENT_EPISODES,
             "may_alert": access.allowed(request.user, "alert"),
             "may_read_rules": access.allowed(request.user, "view"),
             "needs": access.ROLE_NEEDED,

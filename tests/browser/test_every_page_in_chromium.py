@@ -15,13 +15,15 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from groups.kafka.streams import StreamsGroupNotFound, describe_streams_group
-from groups.models import ROLES, AlertRule, AuditEvent, Cluster, Operation
+from groups.models import ROLES, AlertEpisode, AlertRule, AuditEvent, Cluster, Operation
 from groups.operations import resets
 from groups.snapshot.collector import COLLECTED, collect
 from groups.templatetags.console import SEVERITY
@@ -243,6 +245,22 @@ def seeded(live_cluster, kafka_bootstrap, unique, make_user, use_test_redis) -> 
         strategy="to-earliest",
     )
     rule = AlertRule.objects.create(name="a11y stalls", group_pattern="*", statuses=["STALL"], emails=["a@example.com"])
+    # One alert that ended, muted by the reset, so the alerts page shows its table of ended alerts.
+    ended = timezone.now()
+    AlertEpisode.objects.create(
+        rule=rule,
+        rule_name=rule.name,
+        cluster=live_cluster,
+        group_id=group,
+        pending_since=ended - timedelta(minutes=20),
+        firing_since=ended - timedelta(minutes=15),
+        resolved_at=ended,
+        summary="status ERR with partition orders:0 STALL, one of STALL",
+        facts={"status": "OK", "lag": 0, "lag_seconds": 0.0, "members": 1},
+        notifications=2,
+        muted=True,
+        muted_by=operation,
+    )
     assert collect(live_cluster).outcome == COLLECTED
     event = AuditEvent.objects.filter(operation=operation).latest("pk")
     return Seeded(topic, group, share_group, streams_group, operation.pk, rule.pk, event.pk)

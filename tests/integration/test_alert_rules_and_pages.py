@@ -8,8 +8,19 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from groups import tasks
 from groups.alerting import evaluate_round
-from groups.models import AlertDelivery, AlertRule, AlertState, AuditEvent, Cluster, Grant, Operation, Replay
+from groups.models import (
+    AlertDelivery,
+    AlertEpisode,
+    AlertRule,
+    AlertState,
+    AuditEvent,
+    Cluster,
+    Grant,
+    Operation,
+    Replay,
+)
 from tests.integration.alerting import group, rounds
 
 pytestmark = pytest.mark.django_db
@@ -96,10 +107,18 @@ def test_deleting_a_rule_is_audited_and_takes_its_alerts_with_it(make_user, prod
     client = _signed_in(make_user, "olga", "Operator")
     client.post("/alerts/rules/create/", VALID)
     rule = AlertRule.objects.get()
+    # Fires after its 5 minutes, resolves after 2 minutes clear, then breaches again.
+    start = timezone.now() - timedelta(minutes=10)
+    rounds(prod, start, [[group("payments-eu", status="STALL")]] * 21 + [[group("payments-eu")]] * 9)
     evaluate_round(prod, [group("payments-eu", status="STALL")])
     assert client.get(f"/alerts/rules/{rule.pk}/delete/").status_code == 200
     assert client.post(f"/alerts/rules/{rule.pk}/delete/confirm/").status_code == 302
     assert not AlertRule.objects.exists() and not AlertState.objects.exists()
+    # What happened stays on record, under the name the rule had.
+    ended = AlertEpisode.objects.get()
+    assert ended.rule is None and ended.rule_name == "payments stalled" and ended.notifications == 2
+    resolved = re.search(r'<table id="resolved">(.*?)</table>', client.get("/alerts/").content.decode(), re.S)
+    assert 'payments stalled <span class="muted">(rule deleted)</span>' in resolved.group(1)
     event = AuditEvent.objects.get(action="alert_rule_deleted")
     assert event.actor == "olga" and event.reason.startswith(f"deleted rule #{rule.pk}: name: payments stalled")
 
@@ -238,13 +257,57 @@ def test_without_rules_the_alerts_page_says_nothing_can_fire_rather_than_that_no
     assert "Nothing is firing." in page and "no alert rule exists yet" not in page
 
 
-def test_resolved_alerts_stay_listed_as_recent(make_user, prod, settings):
+def _times(cells: str, column: str) -> list[str]:
+    """The instants (datetime attributes) of one column's cells, top to bottom."""
+    return re.findall(rf'<td class="nowrap {column}"><time datetime="([^"]+)"', cells)
+
+
+def test_each_resolved_alert_stays_listed_after_it_fires_again(make_user, prod, settings):
     settings.ALERT_CLEAR_SECONDS = 0
     AlertRule.objects.create(name="stalls", group_pattern="*", statuses=["STALL"], emails=["a@example.com"])
-    rounds(prod, timezone.now(), [[group("payments-eu", status="STALL")], [group("payments-eu")]])
+    start = (timezone.now() - timedelta(minutes=5)).replace(microsecond=0)
+    stalled, fine = [group("payments-eu", status="STALL")], [group("payments-eu")]
+    rounds(prod, start, [stalled, fine, stalled, fine, stalled])
     page = _signed_in(make_user, "vic", "Viewer").get("/alerts/").content.decode()
-    assert re.search(r'<table id="resolved">.*payments-eu.*</table>', page, re.S)
-    assert [d.event for d in AlertDelivery.objects.order_by("pk")] == ["firing", "resolved"]
+
+    # Two episodes resolved, newest first, each with its own times; the third is firing now.
+    resolved = re.search(r'<table id="resolved">(.*?)</table>', page, re.S).group(1)
+    at = [
+        (start + i * timedelta(seconds=15)).isoformat(timespec="milliseconds").replace("+00:00", "Z") for i in range(5)
+    ]
+    assert _times(resolved, "fired") == [at[2], at[0]] and _times(resolved, "resolved") == [at[3], at[1]]
+    assert re.findall(r'<td class="num notifications">(\d+)</td>', resolved) == ["2", "2"]
+    assert resolved.count('href="/clusters/prod/groups/payments-eu/"') == 2
+    firing = re.search(r'<table id="firing">(.*?)</table>', page, re.S).group(1)
+    assert f'<time datetime="{at[4]}"' in firing
+
+    # Each notification names its own episode, and every new one counts from one again.
+    deliveries = list(AlertDelivery.objects.order_by("pk"))
+    assert [(d.event, d.payload["notification"]) for d in deliveries] == [
+        ("firing", 1),
+        ("resolved", 1),
+        ("firing", 1),
+        ("resolved", 1),
+        ("firing", 1),
+    ]
+    first, second = AlertEpisode.objects.order_by("resolved_at")
+    assert [d.episode_id for d in deliveries] == [first.pk, first.pk, second.pk, second.pk, None]
+    assert f'href="#episode-{first.pk}"' in page and f'href="#alert-{AlertState.objects.get().pk}"' in page
+    # The resolve's body says it resolved, with the figures it resolved with.
+    assert deliveries[1].payload["event"] == "resolved" and deliveries[1].payload["status"] == "OK"
+
+
+def test_alerts_that_ended_are_pruned_after_the_retention_period_with_their_notifications(prod, settings):
+    settings.ALERT_CLEAR_SECONDS, settings.ALERT_EPISODE_RETENTION_DAYS = 0, 30
+    AlertRule.objects.create(name="stalls", group_pattern="*", statuses=["STALL"], emails=["a@example.com"])
+    for start in (timezone.now() - timedelta(days=31), timezone.now() - timedelta(days=29)):
+        rounds(prod, start, [[group("payments-eu", status="STALL")], [group("payments-eu")]])
+    entry = settings.CELERY_BEAT_SCHEDULE["prune-alert-episodes"]
+    assert entry["task"] == tasks.prune_alert_episodes.name
+    assert tasks.prune_alert_episodes() == 1
+    kept = AlertEpisode.objects.get()
+    assert kept.resolved_at > timezone.now() - timedelta(days=30)
+    assert set(AlertDelivery.objects.values_list("episode_id", flat=True)) == {kept.pk}
 
 
 def test_a_replay_mutes_the_groups_reading_its_target_topic_only(make_user, prod):
@@ -270,6 +333,13 @@ def test_a_replay_mutes_the_groups_reading_its_target_topic_only(make_user, prod
     assert report.events == [(AlertRule.objects.get().pk, "source-readers", "firing")] and report.muted == 1
     held = AlertState.objects.get(group_id="copy-readers")
     assert held.phase == AlertState.Phase.PENDING and held.muted_by.kind == Operation.Kind.REPLAY
+    # Caught up while muted: nobody was told, and the alerts page keeps what the replay held back.
+    evaluate_round(prod, [group("copy-readers", topics=frozenset({"orders-copy"}))])
+    ended = AlertEpisode.objects.get()
+    assert (ended.group_id, ended.firing_since, ended.notifications) == ("copy-readers", None, 0)
+    assert ended.muted and ended.muted_by == operation
+    page = _signed_in(make_user, "vic", "Viewer").get("/alerts/").content.decode()
+    assert f"replay into orders-copy by operation #{operation.pk} (ann)" in page and "nobody was told" in page
 
 
 def test_an_old_operation_mutes_nothing_and_an_undo_says_it_is_an_undo(make_user, prod):

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from groups import audit
-from groups.models import AlertRule, AlertState, Operation, Replay
+from groups.models import AlertEpisode, AlertRule, AlertState, Operation, Replay
 from groups.snapshot.collector import COLLECTED, collect
 from tests import kafkatools as kt
 
@@ -148,6 +148,17 @@ def _alert(world) -> None:
         facts={"status": "lagging", "lag": 1485, "lag_seconds": 1800.0, "members": 0},
         updated=now,
     )
+    AlertEpisode.objects.create(
+        rule=rule,
+        rule_name=rule.name,
+        cluster=world["cluster"],
+        group_id=world["group"],
+        pending_since=now,
+        firing_since=now,
+        resolved_at=now,
+        summary="total lag of 2,345 messages is over 1,000",
+        facts={"status": "OK", "lag": 2345, "lag_seconds": 1900.0, "members": 1},
+    )
 
 
 def _pages(world) -> dict[str, str]:
@@ -192,6 +203,7 @@ def test_every_page_writes_counts_with_separators_and_offsets_as_plain_digits(wo
     assert "1,485" in pages["group list"] and "3,750" in pages["reset preview (earliest)"]
     assert "1,485 records will be skipped" in pages["reset preview (latest)"]
     assert "3,750" in pages["replay preview"] and "1,234 / 3,750" in pages["replay operation"]
+    assert "lag 2,345" in pages["alerts"]
 
 
 def _plain_values(context) -> frozenset[int]:

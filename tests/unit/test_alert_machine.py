@@ -1,11 +1,24 @@
-"""The alert state machine, rule by rule: fire once, resolve once, hysteresis, durations, re-notify, mutes."""
+"""The alert state machine, rule by rule: fire once, resolve once, hysteresis, durations, re-notify, mutes, and
+the episodes it ends."""
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from groups.alerting.facts import GroupFacts, PartitionFact
-from groups.alerting.machine import Conditions, Event, Phase, Tracker, Tuning, Verdict, gone, judge, step
+from groups.alerting.machine import (
+    Conditions,
+    Ended,
+    Event,
+    Phase,
+    Tracker,
+    Tuning,
+    Verdict,
+    ended,
+    gone,
+    judge,
+    step,
+)
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 ROUND = timedelta(seconds=15)
@@ -160,6 +173,56 @@ def test_a_new_breach_after_a_resolve_that_clears_before_firing_leaves_the_alert
     )
     events, tracker = run(conditions, [facts(lag=500), facts(lag=0)], tracker=resolved)
     assert events == [] and tracker.phase == Phase.RESOLVED and tracker.resolved_at == resolved.resolved_at
+
+
+def test_a_new_episode_counts_its_notifications_from_zero():
+    conditions = Conditions(total_lag_over=100, for_s=30, renotify_s=15)
+    told_three_times = Tracker(
+        phase=Phase.RESOLVED,
+        firing_since=T0 - timedelta(hours=1),
+        resolved_at=T0 - timedelta(minutes=5),
+        last_notified=T0 - timedelta(minutes=5),
+        notifications=3,
+    )
+    _, pending = run(conditions, [facts(lag=500)], tracker=told_three_times)
+    assert pending.phase == Phase.PENDING and pending.notifications == 0 and pending.last_notified is None
+    events, firing = run(conditions, [facts(lag=500)] * 3, tracker=told_three_times)
+    assert events == [(2, Event.FIRING)] and firing.notifications == 1
+
+
+def _episodes(conditions: Conditions, rounds: list[GroupFacts], *, muted=lambda i: False) -> list[Ended]:
+    tracker, found = Tracker(), []
+    for i, figures in enumerate(rounds):
+        now = T0 + i * ROUND
+        after, event = step(tracker, judge(conditions, figures, TUNING), conditions, TUNING, now=now, muted=muted(i))
+        episode = ended(tracker, after, event, now=now)
+        if episode is not None:
+            found.append(episode)
+        tracker = after
+    return found
+
+
+def test_each_resolve_ends_an_episode_with_when_it_began_fired_and_resolved_and_what_it_told():
+    conditions = Conditions(total_lag_over=100, for_s=15, renotify_s=15)
+    # Breaching from round 0, fires at 1, told again at 2; clear from 3, resolved 60 s later at 7;
+    # breaching again from 8, fires at 9, resolved at 14.
+    rounds = [facts(lag=500)] * 3 + [facts(lag=0)] * 5 + [facts(lag=500)] * 2 + [facts(lag=0)] * 5
+    assert _episodes(conditions, rounds) == [
+        Ended(pending_since=T0, firing_since=T0 + ROUND, resolved_at=T0 + 7 * ROUND, notifications=3),
+        Ended(pending_since=T0 + 8 * ROUND, firing_since=T0 + 9 * ROUND, resolved_at=T0 + 14 * ROUND, notifications=2),
+    ]
+
+
+def test_a_pending_alert_that_clears_ends_an_episode_that_never_fired():
+    rounds = [facts(status="STALL")] * 3 + [facts()] * 3
+    assert _episodes(STALL, rounds, muted=lambda i: i < 4) == [
+        Ended(pending_since=T0, firing_since=None, resolved_at=T0 + 3 * ROUND, notifications=0)
+    ]
+
+
+def test_a_firing_alert_and_a_quiet_group_end_no_episode():
+    conditions = Conditions(statuses=frozenset({"STALL"}), renotify_s=15)
+    assert _episodes(conditions, [facts()] * 3 + [facts(status="STALL")] * 5) == []
 
 
 def test_a_group_that_is_gone_resolves_its_firing_alert_after_the_clear_period():
