@@ -211,7 +211,7 @@ class ShareResetRun(lifecycle.Run, kind=Operation.Kind.SHARE_RESET):
             return Review(error=exc.message)
         if preview.group.is_active:
             return Review(error=active_share_group_message(preview.group))
-        return Review(checks=compare_plans(operation.plan, preview.plan.rows))
+        return Review(checks=compare_plans(operation.plan, preview.plan.rows), offset="start offset")
 
     @staticmethod
     def reap_stale() -> list[int]:

@@ -3,6 +3,8 @@
 import pytest
 
 from groups.models import Cluster, Operation
+from groups.operations.lifecycle import Review
+from groups.operations.plan_review import PartitionCheck
 from groups.views.share_resets import undo_refusal
 
 
@@ -19,3 +21,12 @@ def test_a_share_reset_that_found_no_start_offsets_says_why_it_cannot_be_undone(
     )
     operation.plan = [{**row, "before": 5}]
     assert undo_refusal(operation) is None
+
+
+def test_a_share_reset_whose_start_offsets_moved_since_the_request_is_blocked_in_a_share_groups_words():
+    moved = PartitionCheck("t", 0, 5, 0, 7, 0, 0, 40, in_request=True, in_plan_now=True)
+    assert Review(checks=(moved,), offset="start offset").blocked_reason == (
+        "The group's start offsets moved on 1 partition since the request, so a worker would refuse this plan. "
+        "Reject it; the requester can preview again against the current offsets."
+    )
+    assert "committed offsets moved" in (Review(checks=(moved,)).blocked_reason or "")
