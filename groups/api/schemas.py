@@ -273,7 +273,7 @@ class ShareMember(Schema):
 
 # Why a share-partition's collected figures may be null while its live ones are not.
 _SAME_READ = (
-    "null where the round saw another start offset or position (`collected_note`), so that the answer never pairs "
+    "Null where the round saw another start offset or position (`collected_note`), so that the answer never pairs "
     "one offset with a judgement of another."
 )
 
@@ -290,7 +290,7 @@ class SharePartition(Schema):
     error: str | None
     status: str | None = Field(
         description=f"From the last collection round, which judges a share-partition at its position (the log end "
-        f"minus the lag), and only where that round saw the start offset and position this read sees: {_SAME_READ}"
+        f"minus the lag), given only where that round saw the start offset and position this read sees. {_SAME_READ}"
     )
     lag_seconds: float | None = Field(
         description=f"From the last collection round: the age of the record at the position it saw. {_SAME_READ}"
@@ -308,7 +308,12 @@ class ShareGroup(Forecasts):
     type: str
     state: str
     snapshot: SnapshotInfo | None
-    status: str | None = Field(None, description="Judged on the position its lag implies: the log end minus the lag.")
+    status: str | None = Field(
+        None,
+        description="The last collection round's (as of `snapshot`), judged on the position its lag implies: the log "
+        "end minus the lag. Each share-partition's stands beside this read's offsets only where they are those the "
+        "round judged.",
+    )
     status_reason: str | None
     lag_seconds: float | None
     lag_seconds_method: str | None = None
