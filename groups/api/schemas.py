@@ -271,6 +271,13 @@ class ShareMember(Schema):
     assignment: list[TopicPartition]
 
 
+# Why a share-partition's collected figures may be null while its live ones are not.
+_SAME_READ = (
+    "Null where the round saw another start offset or position (`collected_note`), so that the answer never pairs "
+    "one offset with a judgement of another."
+)
+
+
 class SharePartition(Schema):
     topic: str
     partition: int
@@ -281,10 +288,19 @@ class SharePartition(Schema):
     log_end: int | None
     consumers: list[str]
     error: str | None
-    status: str | None
-    lag_seconds: float | None
+    status: str | None = Field(
+        description=f"From the last collection round, which judges a share-partition at its position (the log end "
+        f"minus the lag), given only where that round saw the start offset and position this read sees. {_SAME_READ}"
+    )
+    lag_seconds: float | None = Field(
+        description=f"From the last collection round: the age of the record at the position it saw. {_SAME_READ}"
+    )
     lag_seconds_method: str | None
     lag_seconds_doubtful: bool = False
+    collected_note: str | None = Field(
+        description="Why `status` and `lag_seconds` are null: the last round did not see the share-partition, "
+        "or saw another start offset or position than this read (it names both)."
+    )
 
 
 class ShareGroup(Forecasts):
@@ -292,7 +308,12 @@ class ShareGroup(Forecasts):
     type: str
     state: str
     snapshot: SnapshotInfo | None
-    status: str | None = Field(None, description="Judged on the position its lag implies: the log end minus the lag.")
+    status: str | None = Field(
+        None,
+        description="The last collection round's (as of `snapshot`), judged on the position its lag implies: the log "
+        "end minus the lag. Each share-partition's stands beside this read's offsets only where they are those the "
+        "round judged.",
+    )
     status_reason: str | None
     lag_seconds: float | None
     lag_seconds_method: str | None = None

@@ -30,7 +30,8 @@ def share_groups(request: HttpRequest, cluster: str):
 )
 def share_group(request: HttpRequest, cluster: str, group: str):
     """One share group read live: members, share-partitions with their start offsets and lag; with the
-    status and lag in seconds of the last collection round."""
+    status and lag in seconds of the last collection round, per share-partition only where that round saw
+    the start offset and position this read sees (`collected_note` says why not elsewhere)."""
     cluster_row = get_cluster(request, cluster, group_id=group)
     detail = share_reading.share_group_detail(share_client_for(cluster_row), client_for(cluster_row), group)
     seen, observed = collected(cluster_row, group)
@@ -67,9 +68,10 @@ def share_group(request: HttpRequest, cluster: str, group: str):
                 "log_end": r.log_end,
                 "consumers": [m.member_id for m in r.consumers],
                 "error": r.error,
-                **partition_collected(observed.get((r.topic, r.partition))),
+                **partition_collected(j.observed),
+                "collected_note": j.note or None,
             }
-            for r in detail.rows
+            for r, j in detail.judged_rows(observed)
         ],
         "lag": detail.total_lag,
     }

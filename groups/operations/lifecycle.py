@@ -208,6 +208,7 @@ class Review:
     error: str = ""
     deleting: bool = False  # the request deletes the group (else it changes offsets)
     requester_refused: str = ""  # why its requester may no longer have it done (Run.requester_refusal)
+    offset: str = "committed offset"  # what the plan moves, in its group's words (a share group's: start offset)
 
     @property
     def moved(self) -> list[Any]:
@@ -240,7 +241,7 @@ class Review:
         moved = len(self.moved)
         if moved:
             return (
-                f"The group's committed offsets moved on {moved} partition{'s' if moved > 1 else ''} since the "
+                f"The group's {self.offset}s moved on {moved} partition{'s' if moved > 1 else ''} since the "
                 "request, so a worker would refuse this plan. Reject it; the requester can preview again "
                 "against the current offsets."
             )

@@ -9,7 +9,7 @@ members, so an active group is refused at preview, at approval and by the worker
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -108,8 +108,26 @@ def preview_share_reset(
         scope = planning.Scope(partitions=frozenset(strategy.before))
     else:
         scope = planning.parse_scope(scope_text) if scope_text.strip() else planning.ALL_TOPICS
-    plan = reset_steps.plan_against_log(client, strategy, scope, start, start, now)
+    try:
+        plan = reset_steps.plan_against_log(client, strategy, scope, start, start, now)
+    except planning.PlanningError as exc:
+        raise planning.PlanningError(share_worded(str(exc))) from None
+    plan = replace(plan, warnings=tuple(share_worded(warning) for warning in plan.warnings))
     return SharePreview(group=state.description, plan=plan, zone_assumed=zone_assumed)
+
+
+# The consumer-group planner's words, as a share group's reset says them: it moves start offsets, nothing commits.
+_SHARE_WORDS = (
+    ("a commit cannot remove one", "a reset cannot remove one"),
+    ("committed offset", "start offset"),
+)
+
+
+def share_worded(text: str) -> str:
+    """A planning message or warning (groups.planning.resets) in a share group's words."""
+    for consumer_words, share_words in _SHARE_WORDS:
+        text = text.replace(consumer_words, share_words)
+    return text
 
 
 def request_share_reset(
@@ -211,7 +229,7 @@ class ShareResetRun(lifecycle.Run, kind=Operation.Kind.SHARE_RESET):
             return Review(error=exc.message)
         if preview.group.is_active:
             return Review(error=active_share_group_message(preview.group))
-        return Review(checks=compare_plans(operation.plan, preview.plan.rows))
+        return Review(checks=compare_plans(operation.plan, preview.plan.rows), offset="start offset")
 
     @staticmethod
     def reap_stale() -> list[int]:

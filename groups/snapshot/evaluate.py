@@ -332,8 +332,8 @@ class _Round:
                 margin.state if margin else "",
             )
         headline = group_status.evaluate_group(statuses)
-        if shared is not None and not statuses:  # "no partitions with a committed offset", in a share group's words
-            headline = replace(headline, summary="OK: no share-partition has a start offset yet.")
+        if shared is not None and not statuses:  # nothing read yet: neither fine nor a problem
+            headline = replace(headline, status=status.Status.NEW, summary=share_positions.not_started(group.members))
         group_figure = estimates.group_lag_seconds(lag_figures)
         # Only partitions behind decide when the group catches up (none behind: caught up).
         catch = (

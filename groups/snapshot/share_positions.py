@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from groups import estimates
+from groups.kafka import Member
 from groups.kafka.collect import UNKNOWN_ENDS, ClusterReading
 
 
@@ -54,6 +55,23 @@ def lag_seconds(figure: estimates.LagSeconds, start_offset: int | None, position
         "acknowledged lies between the two, so it may be older than this."
     )
     return figure._replace(doubtful=True, note=note)
+
+
+def not_started(members: tuple[Member, ...]) -> str:
+    """Why a share group none of whose share-partitions has a start offset is NEW, not OK, and what to check.
+
+    The broker sets a start offset when a share consumer first fetches from a partition; none means nothing
+    was read for the group yet, which an operator would misread as "consuming fine" under a green OK."""
+    if members:
+        return (
+            f"NEW: no share-partition has a start offset yet: the group's {len(members)} member"
+            f"{'s have' if len(members) > 1 else ' has'} not fetched from any partition. Check that they subscribe "
+            "to topics that exist (their subscriptions and assignments are on the group's page)."
+        )
+    return (
+        "NEW: no share-partition has a start offset yet and the group has no members: nothing has read for it. "
+        "Check that share consumers with this group id are running and subscribe to the topics it should read."
+    )
 
 
 _SHARE_WORDS = (

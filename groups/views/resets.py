@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -240,18 +240,37 @@ def request_reset(
     )
 
 
+def _share_group_refusal(request: HttpRequest, cluster: Cluster, group: str) -> HttpResponse | None:
+    """The 404 a share group's id gets at the consumer-group reset form, as its preview would refuse it
+    (reading.refuse_share_group), with a link to the share reset form; None for any other group.
+
+    The last round's type answers when that round saw the group; a group it did not see (created since, or
+    no round yet) is asked of Kafka as a preview asks it (describe_group_to_change)."""
+    _, seen = queries.served_group(cluster, group)
+    if seen is not None:
+        kind, source = seen.type, "as the last collection round saw it"
+    else:
+        try:
+            kind, source = describe_group_to_change(client_for(cluster), group).type, "as Kafka describes it now"
+        except ConsoleError:  # Kafka did not answer: the form opens, and its preview says what failed
+            return None
+    if kind != "share":
+        return None
+    reason = (
+        f"Group '{group}' is a share group, {source}: its share-partitions have start offsets, not committed "
+        "offsets, which a consumer-group reset would neither see nor move."
+    )
+    link = {"href": reverse("share_reset_form", args=[cluster.name, group]), "text": "Reset its start offsets"}
+    return render(request, "404.html", {"reason": reason, "link": link}, status=404)
+
+
 @require_GET
 def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
     cluster_row = get_cluster(request, cluster, "reset", group)
     if "undo" not in request.GET:
-        _, seen = queries.served_group(cluster_row, group)
-        if seen is not None and seen.type == "share":  # its preview would refuse it (reading.refuse_share_group)
-            share_form = reverse("share_reset_form", args=[cluster, group])
-            raise Http404(
-                f"Group '{group}' is a share group, as the last collection round saw it: its share-partitions have "
-                f"start offsets, not committed offsets. Reset them at {share_form}."
-            )
-        return render(request, "groups/reset.html", _context(cluster_row, group, form=ResetForm()))
+        return _share_group_refusal(request, cluster_row, group) or render(
+            request, "groups/reset.html", _context(cluster_row, group, form=ResetForm())
+        )
     undo = request.GET["undo"]
     undo_of = undo_target(cluster_row, group, undo, [Operation.Kind.RESET, Operation.Kind.DELETE_OFFSETS])
     refused = resets.undo_refusal(undo_of)

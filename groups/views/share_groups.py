@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from groups import share_reading
 from groups.kafka import ConsoleError, client_for, share_client_for
+from groups.snapshot import queries
 from groups.views.common import error_status, get_cluster, render_page, visible
 from groups.views.consumer_groups import typed_group_context
 
@@ -34,4 +35,5 @@ def share_group_page(request: HttpRequest, cluster: str, group: str) -> HttpResp
     except ConsoleError as error:
         status = error_status(error)
         return render_page(request, "groups/share_group_page.html", "live", {**context, "error": error}, status)
-    return render_page(request, "groups/share_group_page.html", "live", {**context, "detail": detail})
+    rows = detail.judged_rows(queries.details_by_partition(context["row"]))
+    return render_page(request, "groups/share_group_page.html", "live", {**context, "detail": detail, "rows": rows})

@@ -221,11 +221,16 @@ def test_a_share_group_is_refused_a_consumer_groups_reset_and_deletions_in_words
         for name in ("delete_group", "delete_offsets_preview"):
             response = admin.post(reverse(name, args=["local", group]), {"reason": "tidy", "topics": topic})
             assert response.status_code == 404 and said in _text(response), name
-        # Once a round has seen it, the consumer reset form does not open for it either.
+        share_link = f'<a href="{reverse("share_reset_form", args=["local", group])}" id="go-instead">'
+        # No round has seen it yet: the consumer reset form asks Kafka, as its preview does, and does not open.
+        form = admin.get(reverse("reset_form", args=["local", group]))
+        assert form.status_code == 404 and f"Group '{group}' is a share group, as Kafka describes it now" in _text(form)
+        assert share_link in _text(form) and 'name="strategy"' not in _text(form)
+        # Once a round has seen it, the round's type answers.
         assert collect(cluster).outcome == COLLECTED
         form = admin.get(reverse("reset_form", args=["local", group]))
         assert form.status_code == 404 and "is a share group, as the last collection round saw it" in _text(form)
-        assert reverse("share_reset_form", args=["local", group]) in _text(form)
+        assert share_link in _text(form)
     finally:
         member.stop()
     assert not Operation.objects.exists()

@@ -9,6 +9,7 @@ import socket
 import pytest
 from django.test import override_settings
 
+from groups import share_reading
 from groups.kafka import ShareClient, ShareGroupNotFound
 from groups.models import Cluster, SnapshotGroup
 from groups.snapshot import queries
@@ -125,7 +126,7 @@ def test_an_unreachable_cluster_shows_its_bootstrap_servers_and_keeps_retrying(v
 
 @pytest.mark.integration
 def test_the_share_group_page_shows_what_the_collector_made_of_the_group_and_its_history(
-    viewer_client, cluster, live_share_group, redis_url
+    viewer_client, cluster, kafka_bootstrap, live_share_group, redis_url
 ):
     topic, group = live_share_group["topic"], live_share_group["group"]
     url = f"/clusters/local/share-groups/{group}/"
@@ -134,6 +135,7 @@ def test_the_share_group_page_shows_what_the_collector_made_of_the_group_and_its
     api = viewer_client.get(f"/api/clusters/local/share-groups/{group}/").json()
     assert (api["snapshot"], api["status"], api["lag_seconds"]) == (None, None, None)
     assert [p["status"] for p in api["partitions"]] == [None, None]
+    assert {p["collected_note"] for p in api["partitions"]} == {share_reading.NOT_SEEN}
 
     with override_settings(REDIS_URL=redis_url):
         report = collect(cluster)
@@ -157,6 +159,27 @@ def test_the_share_group_page_shows_what_the_collector_made_of_the_group_and_its
         (True, "OK", 0.0),
         (True, "OK", 0.0),
     ]
+    assert [p["collected_note"] for p in api["partitions"]] == [None, None]
+    assert len(re.findall(r'<td class="partition-status"><span class="badge lag-status sev-ok"', page)) == 2
+
+    # Read on after the round: the judgement of partition 0 was of its position then, so it is not shown beside now's.
+    kt.produce(kafka_bootstrap, topic, {0: 2})
+
+    def read_on() -> dict | None:
+        answer = viewer_client.get(f"/api/clusters/local/share-groups/{group}/").json()
+        return answer if [(p["log_end"], p["lag"]) for p in answer["partitions"]] == [(5, 0), (2, 0)] else None
+
+    api = kt.wait_for(read_on, timeout=60, what="the share group to read the new records")
+    moved, still = api["partitions"]
+    assert (moved["log_end"], moved["lag"], moved["status"], moved["lag_seconds"]) == (5, 0, None, None)
+    assert "position 3 (log end minus lag); this read finds" in moved["collected_note"]
+    assert "and 5. Its status and lag in seconds were of those" in moved["collected_note"]
+    assert (still["status"], still["lag_seconds"], still["collected_note"]) == ("OK", 0.0, None)
+    assert api["status"] == "OK"  # the group's headline stays the round's, under its snapshot's time
+    page = viewer_client.get(url).content.decode()
+    cells = re.search(rf'data-tp="{topic}-0">.*?</tr>', page, re.S).group(0)
+    assert 'class="muted not-judged" title="The last collection round saw start offset' in cells
+    assert 'id="judged-note"' in page
     history = viewer_client.get(f"/api/clusters/local/groups/{group}/history/", {"since": "PT1H"}).json()
     assert [(p["lag"], p["lag_seconds"], p["status"]) for p in history["points"]] == [(0, 0.0, "OK")]
 

@@ -188,6 +188,10 @@ def test_on_a_cluster_requiring_approval_a_share_reset_is_reviewed_against_the_s
 
     page = approver.get(f"/operations/{operation.pk}/").content.decode()
     assert 'id="review-current"' in page and 'id="decision-form"' in page
+    # A share group has start offsets: the request is reviewed in its words, not a consumer group's.
+    assert "The group's start offsets are those the request found" in page
+    assert "Start offset at request</th>" in page and "Start offset now</th>" in page
+    assert "committed" not in page.lower()
 
     member = kt.ShareMember(kafka_bootstrap, group, [topic], client_id="came-back")
     try:

@@ -10,7 +10,7 @@ from groups.kafka import TP, Member, SharePartitionOffset
 from groups.kafka.collect import ClusterReading, GroupReading, PartitionReading, TopicReading
 from groups.snapshot import rows
 from groups.snapshot.evaluate import Carried, ConsoleFacts, evaluate
-from groups.templatetags.console import figure_partition, lag_seconds
+from groups.templatetags.console import SEVERITY, figure_partition, lag_seconds
 
 PERIOD_MS = 15_000
 T0 = 1_700_000_000_000
@@ -183,12 +183,27 @@ def test_a_share_groups_lag_in_seconds_is_doubtful_only_where_the_start_offset_i
     )
 
 
-def test_a_share_group_without_start_offsets_says_so_in_its_own_words():
+def test_a_share_group_without_start_offsets_is_new_not_ok_and_says_what_to_check():
     member = Member("m-1", "reader", "/10.0.0.1", None, (TP("t", 0),))
     share = GroupReading("s", "Stable", "share", (member,), {})
-    nothing = {"s": (SharePartitionOffset(TP("t", 0), None, None, None),)}
-    row = evaluate(_round(T0, [share], nothing, {TP("t", 0): (0, 9)}), Carried(), ConsoleFacts(), window_rounds=3)
-    assert (row.groups[0].status, row.groups[0].status_reason) == (
-        "OK",
-        "OK: no share-partition has a start offset yet.",
+    idle = GroupReading("i", "Empty", "share", (), {})
+    nothing = {
+        "s": (SharePartitionOffset(TP("t", 0), None, None, None),),
+        "i": (),
+    }
+    evaluated = evaluate(
+        _round(T0, [share, idle], nothing, {TP("t", 0): (0, 9)}), Carried(), ConsoleFacts(), window_rounds=3
     )
+    by_id = {g.group_id: g for g in evaluated.groups}
+    # A green OK would read as "consuming fine": nothing was read, so it is not judged yet (a neutral badge).
+    assert (by_id["s"].status, by_id["i"].status) == ("NEW", "NEW")
+    assert SEVERITY[by_id["s"].status] == "neutral"
+    assert by_id["s"].status_reason == (
+        "NEW: no share-partition has a start offset yet: the group's 1 member has not fetched from any partition. "
+        "Check that they subscribe to topics that exist (their subscriptions and assignments are on the group's page)."
+    )
+    assert by_id["i"].status_reason.startswith(
+        "NEW: no share-partition has a start offset yet and the group has no members"
+    )
+    assert "Check that share consumers with this group id are running and subscribe" in by_id["i"].status_reason
+    assert evaluated.causes.get("s", ()) == ()
