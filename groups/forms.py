@@ -165,7 +165,8 @@ DELETE_INTERNAL_TOPICS = "Also delete the application's internal topics"
 
 
 class DeleteGroupForm(ReasonForm):
-    """A deletion cannot be undone, so the group's id is typed, as a deliberate act, before it is asked for.
+    """A deletion is undone only while no one re-creates the group, and a streams group's not at all, so the group's
+    id is typed, as a deliberate act, before it is asked for.
 
     For a streams group, `internal_topics_seen` carries the internal topics the page listed, so that the
     deletion of exactly those is asked for (`internal_topics_text`)."""

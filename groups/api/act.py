@@ -221,6 +221,7 @@ def delete_group(request: HttpRequest, cluster: str, group: str, body: action_sc
         _reason(body.reason),
         via=VIA,
         offsets=offsets,
+        group_type=description.type,
         delete_internal_topics=topics.rows() if topics else [],
     )
     return Status(201, operation_json(operation))
@@ -352,8 +353,8 @@ def replay_request(request: HttpRequest, cluster: str, topic: str, body: action_
     url_name="api_undo_preview",
 )
 def undo_preview(request: HttpRequest, pk: int):
-    """Plan putting back what a reset, a share-group reset or an offset deletion changed; confirm it at the
-    `request_url` answered, like any reset."""
+    """Plan putting back what a reset, a share-group reset, an offset deletion or a consumer group's deletion
+    changed; confirm it at the `request_url` answered, like any reset."""
     undo_of = get_operation(request, pk)
     cluster = get_cluster(request, undo_of.cluster.name, "reset", undo_of.group_id)
     if undo_of.kind == Operation.Kind.SHARE_RESET:

@@ -41,6 +41,8 @@ class Operation(models.Model):
     # The kinds that set a group's offsets (a consumer group's committed, a share group's start offsets),
     # undos included: what the collector tells apart from a rewind, and the chart marks.
     RESET_KINDS = (Kind.RESET, Kind.SHARE_RESET)
+    # The group types whose deletion an undo may take back: committing their offsets re-creates them as they were.
+    UNDOABLE_DELETED_TYPES = ("consumer", "classic")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     cluster = models.ForeignKey(Cluster, on_delete=models.PROTECT, related_name="operations")
@@ -62,6 +64,13 @@ class Operation(models.Model):
         blank=True,
         help_text="A streams group's reset or deletion: the application's internal topics to delete after it "
         "(topic, partitions), and once run whether each went (deleted, error).",
+    )
+    group_type = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        help_text="A group deletion: the deleted group's type (consumer, classic, streams), which tells whether its "
+        "undo may commit its offsets back; empty for other kinds, and for deletions recorded before it was kept.",
     )
     preview_nonce = models.CharField(
         max_length=32,
@@ -166,11 +175,21 @@ class Operation(models.Model):
 
     @property
     def can_be_undone(self) -> bool:
-        """A reset (of a consumer or share group) that succeeded and found an offset to put back, or an offset
-        deletion that deleted offsets (a failed one may have, in part); once: not when an undo already took it
-        back."""
+        """A reset (of a consumer or share group) that succeeded and found an offset to put back, an offset
+        deletion that deleted offsets (a failed one may have, in part), or a consumer or classic group's deletion
+        that succeeded and deleted offsets and nothing else (no internal topics); once: not when an undo already
+        took it back."""
         if self.kind == self.Kind.DELETE_OFFSETS:
             undoable = bool(self.before_offsets())
+        elif self.kind == self.Kind.DELETE_GROUP:
+            # A streams group's offsets could only go back into a classic group, which its application would
+            # not take over (`groups.planning.deletions.group_deletion_refusal` says so).
+            undoable = (
+                self.status == self.Status.SUCCEEDED
+                and self.group_type in self.UNDOABLE_DELETED_TYPES
+                and not self.internal_topics
+                and bool(self.before_offsets())
+            )
         else:
             # A reset of partitions that had no offset before leaves nothing to put back: a commit cannot
             # remove an offset, so such an undo would be a page with nothing to do.
@@ -187,6 +206,8 @@ class Operation(models.Model):
         if self.kind == self.Kind.DELETE_OFFSETS:
             deleted = {(o["topic"], o["partition"]) for o in self.outcome if o.get("deleted")}
             rows = [row for row in rows if (row["topic"], row["partition"]) in deleted and row["before"] is not None]
+        elif self.kind == self.Kind.DELETE_GROUP:
+            rows = [row for row in rows if row["before"] is not None]
         return {(row["topic"], row["partition"]): row["before"] for row in rows}
 
 

@@ -151,6 +151,8 @@ def preview_reset(
     held = {(tp.topic, tp.partition): offset for tp, offset in committed.items()}
     if undo_of is not None and undo_of.kind == Operation.Kind.DELETE_OFFSETS:
         deletions.refuse_recommitted(undo_of.pk, undo_of.before_offsets(), held)
+    if undo_of is not None and undo_of.kind == Operation.Kind.DELETE_GROUP:
+        deletions.refuse_recreated(undo_of.pk, group_id, held)
     undo_notes = (
         reset_notes.undo_after_deleted_topics(undo_of.pk, undo_of.internal_topics)
         + reset_notes.undo_over_newer_commits(undo_of.pk, undo_of.plan, held)
@@ -230,8 +232,9 @@ def request_operation(
     dispatch: bool = True,
     preview_nonce: str = "",
     delete_internal_topics: list[dict] | None = None,
+    group_type: str = "",
 ) -> Operation:
-    """Request a reset (or, with `kind` delete_group, a deletion) of the group; see `lifecycle.request`.
+    """Request a reset (or, with `kind` delete_group, a deletion of a group of `group_type`); see `lifecycle.request`.
 
     `delete_internal_topics` are a streams group's internal topics (rows of `InternalTopicsPlan.rows`) to
     delete once the group change succeeded. With dispatch=False the caller runs it itself through
@@ -268,6 +271,7 @@ def request_operation(
             scope=scope,
             undo_of=undo_of,
             internal_topics=delete_internal_topics or [],
+            group_type=group_type,
         )
 
 
@@ -285,10 +289,19 @@ def undo_refusal(operation: Operation) -> str | None:
             f"{undo.get_status_display().lower()}): an operation is undone once. To move the offsets again, "
             "preview a new reset."
         )
+    if not operation.can_be_undone and operation.kind == Operation.Kind.DELETE_GROUP:
+        return deletions.group_deletion_refusal(
+            operation.pk,
+            operation.group_id,
+            status=operation.get_status_display().lower(),
+            group_type=operation.group_type,
+            internal_topics=operation.internal_topics,
+            offsets=len(operation.before_offsets()),
+        )
     if not operation.can_be_undone:
         return (
             f"Operation #{operation.pk} cannot be undone: only an offset reset that succeeded and found offsets "
-            "to put back, or an offset deletion that deleted offsets, can."
+            "to put back, an offset deletion that deleted offsets, or a consumer group's deletion, can."
         )
     return None
 

@@ -9,7 +9,7 @@ is asked. Pure: the caller reads Kafka and passes the facts in.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from groups.planning.resets import PartitionId, PlanningError
@@ -188,6 +188,66 @@ def refuse_recommitted(
     raise PlanningError(
         f"Since operation #{operation_id} deleted these offsets, the group committed new ones: {named}. Putting the "
         "old ones back would overwrite them, so nothing was planned. Reset to the offsets you want instead."
+    )
+
+
+def group_deletion_refusal(
+    operation_id: int,
+    group_id: str,
+    *,
+    status: str,
+    group_type: str,
+    internal_topics: Sequence[Mapping],
+    offsets: int,
+) -> str | None:
+    """Why the deletion of group `group_id` (operation #`operation_id`, its `status`, the deleted group's
+    `group_type` as recorded, the `internal_topics` rows it deleted too, the number of `offsets` it deleted)
+    cannot be undone, if it cannot. Its undo commits the deleted offsets to the group id again, which
+    re-creates the group as an Empty consumer group with them."""
+    this = f"Operation #{operation_id} cannot be undone:"
+    if status != "succeeded":
+        return f"{this} only a group deletion that succeeded can be, and this one is {status}."
+    topics = ", ".join(row["topic"] for row in internal_topics if row.get("deleted", True))
+    if group_type == "streams":
+        deleted_too = f" with its internal topics ({topics})" if topics else ""
+        return (
+            f"{this} it deleted streams group '{group_id}'{deleted_too}. Its offsets could only be committed back "
+            "into a classic consumer group, which the application's streams protocol would not take over. Start "
+            "the application so that it creates its group again, then reset its offsets (Reset offsets on the "
+            "group's page, or kafka-streams-application-reset) to the offsets the operation lists."
+        )
+    if internal_topics:
+        return (
+            f"{this} it also deleted the internal topics {topics}, and putting back the offsets would not bring "
+            "back those topics or the state they held. Reset the group's offsets once its application runs again."
+        )
+    if group_type not in ("consumer", "classic"):
+        return (
+            f"{this} it was recorded before the console kept the type of the group it deleted, so whether its "
+            "offsets can go back into a consumer group cannot be told. If it was a consumer group, put them "
+            "back with the reset file on its page (a reset from a file, or kafka-consumer-groups --from-file)."
+        )
+    if not offsets:
+        return (
+            f"{this} group '{group_id}' held no committed offset when it was deleted, so there is nothing to put back."
+        )
+    return None
+
+
+def refuse_recreated(operation_id: int, group_id: str, current: Mapping[PartitionId, int]) -> None:
+    """Refuse to undo the deletion of group `group_id` (operation #`operation_id`) once the group id has
+    committed offsets again (`current`): someone re-created the group since, and the deleted offsets would be
+    mixed into its own."""
+    if not current:
+        return
+    shown = sorted(current.items())
+    named = ", ".join(f"{topic}-{partition} at {offset}" for (topic, partition), offset in shown[:5])
+    more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
+    raise PlanningError(
+        f"Group '{group_id}' exists again: since operation #{operation_id} deleted it, it was re-created and has "
+        f"committed offsets ({named}{more}). Putting the deleted offsets back would mix them into those, so "
+        "nothing was planned. To move the group to the offsets it had, reset it (strategy File, with the reset "
+        f"file on operation #{operation_id}'s page)."
     )
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from groups import access, audit
 from groups.models import Operation
-from groups.operations import approvals, offset_deletions, replays
+from groups.operations import approvals, offset_deletions, replays, resets
 from groups.planning.inputs import offsets_csv
 from groups.planning.replays import ReplayError
 from groups.views.common import is_partial, render_page, with_outcome
@@ -47,6 +47,17 @@ def _deletion_part(request: HttpRequest, operation: Operation) -> dict:
     }
 
 
+def _group_deletion_part(request: HttpRequest, operation: Operation) -> dict:
+    """A group deletion's part, with its undo (committing the deleted offsets again), or why it has none."""
+    finished = operation.status == Operation.Status.SUCCEEDED and operation.undo is None
+    return {
+        **_deletion_part(request, operation),
+        "undone_by": operation.undone_by.order_by("created"),
+        "may_undo": access.allowed(request.user, "reset", operation.cluster, operation.group_id),
+        "undo_refusal": resets.undo_refusal(operation) if finished else None,
+    }
+
+
 def _offset_deletion_part(request: HttpRequest, operation: Operation) -> dict:
     plan = offset_deletions.stored_plan(operation.plan)
     return {
@@ -65,7 +76,7 @@ def _replay_part(request: HttpRequest, operation: Operation) -> dict:
 # it, and what they need. The one place the page dispatches on kind.
 KIND_PARTS: dict[str, tuple[str, Callable[[HttpRequest, Operation], dict]]] = {
     Operation.Kind.RESET: ("groups/operation_reset.html", _reset_part),
-    Operation.Kind.DELETE_GROUP: ("groups/operation_deletion.html", _deletion_part),
+    Operation.Kind.DELETE_GROUP: ("groups/operation_deletion.html", _group_deletion_part),
     Operation.Kind.DELETE_OFFSETS: ("groups/operation_offset_deletion.html", _offset_deletion_part),
     Operation.Kind.REPLAY: ("groups/operation_replay.html", _replay_part),
     Operation.Kind.SHARE_RESET: ("groups/operation_share_reset.html", _reset_part),

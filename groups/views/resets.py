@@ -272,7 +272,8 @@ def reset_form(request: HttpRequest, cluster: str, group: str) -> HttpResponse:
             request, "groups/reset.html", _context(cluster_row, group, form=ResetForm())
         )
     undo = request.GET["undo"]
-    undo_of = undo_target(cluster_row, group, undo, [Operation.Kind.RESET, Operation.Kind.DELETE_OFFSETS])
+    kinds = [Operation.Kind.RESET, Operation.Kind.DELETE_OFFSETS, Operation.Kind.DELETE_GROUP]
+    undo_of = undo_target(cluster_row, group, undo, kinds)
     refused = resets.undo_refusal(undo_of)
     if refused:
         return _page(request, _context(cluster_row, group, undo_of=undo_of, error=refused), 400)
@@ -355,11 +356,13 @@ def request_group_deletion(
     *,
     via: str,
     offsets: DeletionPlan,
+    group_type: str,
     delete_internal_topics: list[dict] | None = None,
 ) -> Operation:
     """The group's deletion, requested by the signed-in user, recording the `offsets` it deletes
-    (group_to_delete's); with `delete_internal_topics` (rows of `InternalTopicsPlan.rows`),
-    a streams group's internal topics are deleted after it."""
+    (group_to_delete's) and the group's type (which tells whether it can be undone); with
+    `delete_internal_topics` (rows of `InternalTopicsPlan.rows`), a streams group's internal topics are deleted
+    after it."""
     return resets.request_operation(
         cluster=cluster,
         group_id=group,
@@ -371,6 +374,7 @@ def request_group_deletion(
         via=via,
         source_ip=audit.source_ip(request),
         delete_internal_topics=delete_internal_topics,
+        group_type=group_type,
     )
 
 
@@ -419,6 +423,7 @@ def delete_group(request: HttpRequest, cluster: str, group: str) -> HttpResponse
         form.cleaned_data["reason"],
         via="web",
         offsets=offsets,
+        group_type=description.type,
         delete_internal_topics=rows,
     )
     return redirect("operation_page", pk=operation.pk)

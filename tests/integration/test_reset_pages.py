@@ -370,7 +370,7 @@ def test_preview_confirm_run_and_undo_through_the_pages(
     assert f"operation #{undo.pk}" in client.get(confirmed.url).content.decode()
 
 
-def test_deleting_an_empty_group_through_the_page_removes_it_and_records_the_offsets_kafkas_tool_can_put_back(
+def test_deleting_an_empty_group_through_the_page_removes_it_and_kafkas_tool_or_the_consoles_undo_put_it_back(
     client, admin, celery_worker, cluster, lagging_group, kafka_bootstrap, tmp_path
 ):
     topic, group = lagging_group
@@ -403,6 +403,43 @@ def test_deleting_an_empty_group_through_the_page_removes_it_and_records_the_off
     args = ["--group", group, "--reset-offsets", "--from-file", str(tmp_path / "offsets.csv"), "--execute"]
     assert run_tool("consumer-groups", args, kafka_bootstrap).returncode == 0
     assert _committed(cluster, group) == {TP(topic, 0): 30, TP(topic, 1): 38}
+
+    # The console's undo does the same, but not over a group someone re-created (as the tool just did).
+    undo_href = html.unescape(re.search(r'id="undo" href="([^"]+)"', client.get(response.url).content.decode())[1])
+    refused = client.get(undo_href)
+    assert refused.status_code == 400
+    assert f"Group '{group}' exists again: since operation #{operation.pk} deleted it" in html.unescape(
+        refused.content.decode()
+    )
+    assert 'name="token"' not in refused.content.decode() and Operation.objects.count() == 1
+    assert run_tool("consumer-groups", ["--delete", "--group", group], kafka_bootstrap).returncode == 0
+    assert _committed(cluster, group) == {}
+
+    undo_preview = client.get(undo_href)
+    assert undo_preview.status_code == 200
+    body = html.unescape(undo_preview.content.decode())
+    for partition, offset in ((0, 30), (1, 38)):
+        row = _row(body, topic, partition)
+        assert '<span class="muted">—</span>' in row and f'<td class="num after">{offset}</td>' in row
+    assert f"Consumer group '{group}' does not exist on this cluster yet: applying this plan creates it." in body
+    undo_confirmed = _confirm(client, group, _token(undo_preview), reason="the service is back")
+    assert undo_confirmed.status_code == 302
+    undo = Operation.objects.get(undo_of=operation)
+    assert 'id="operation-status">Succeeded<' in _final_status_area(client, undo_confirmed.url)
+    # Kafka's tool finds the group again, without members, with exactly the offsets it had.
+    described = run_tool("consumer-groups", ["--describe", "--group", group], kafka_bootstrap)
+    rows = sorted(tuple(line.split()[1:6]) for line in described.stdout.splitlines() if line.startswith(f"{group} "))
+    assert rows == [(topic, "0", "30", "50", "20"), (topic, "1", "38", "40", "2")], described.stdout + described.stderr
+    assert f"Consumer group '{group}' has no active members." in described.stderr
+    assert list(AuditEvent.objects.filter(operation=undo).values_list("action", flat=True).order_by("id")) == [
+        "undo_requested",
+        "started",
+        "succeeded",
+    ]
+    page = client.get(response.url).content.decode()
+    assert 'id="undo"' not in page and f"operation #{undo.pk}</a>" in page
+    again = client.get(undo_href)
+    assert again.status_code == 400 and f"was already undone by operation #{undo.pk}" in again.content.decode()
 
 
 @pytest.mark.parametrize("typed", ["", "{group}x", "{group} ", "{upper}"])

@@ -338,7 +338,7 @@ def test_a_streams_group_with_live_members_is_refused_everywhere_with_nothing_ch
 
 
 def test_offset_and_group_deletions_leave_what_kafka_streams_groups_leaves(
-    celery_worker, admin_client, cluster, kafka_bootstrap, streams_groups
+    celery_worker, admin_client, cluster, kafka_bootstrap, streams_groups, make_user
 ):
     app, source, repartition = (streams_groups["doomed"][k] for k in ("app", "source", "repartition"))
     page = admin_client.get(reverse("streams_group_page", args=["local", app])).content.decode()
@@ -391,6 +391,15 @@ def test_offset_and_group_deletions_leave_what_kafka_streams_groups_leaves(
     assert set(AuditEvent.objects.get(operation=deletion, action="requested").topics) == listed
     page = admin_client.get(reverse("operation_page", args=[deletion.pk])).content.decode()
     assert page.count('<td class="topic-outcome">deleted</td>') == 2
+    # Its offsets could only go back into a classic group, which the application would not take over: no undo.
+    assert deletion.group_type == "streams" and 'id="undo"' not in page
+    assert f"it deleted streams group &#x27;{app}&#x27; with its internal topics" in page
+    undo = admin_client.get(reverse("reset_form", args=["local", app]) + f"?undo={deletion.pk}")
+    assert undo.status_code == 400 and "kafka-streams-application-reset" in undo.content.decode()
+    api = Client(headers={"Authorization": f"Token {ApiToken.issue(make_user('streams-undo-admin', 'Admin'))}"})
+    undo_api = api.post(f"/api/operations/{deletion.pk}/undo-preview/")
+    assert undo_api.status_code == 400 and undo_api.json()["code"] == "CANNOT_UNDO"
+    assert "could only be committed back into a classic consumer group" in undo_api.json()["error"]
     assert _state(kafka_bootstrap, app) == "missing"
     assert client_for(cluster).committed_offsets([app])[app] == {}
     groups_listed = run_tool("streams-groups", ["--list"], kafka_bootstrap)
