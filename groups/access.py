@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from groups import audit
-from groups.models import ACTIONS, ROLES, Cluster, Grant
+from groups.models import ACTIONS, ROLES, AuditEvent, Cluster, Grant
 
 # The smallest role that allows each action: what a refusal tells the person to ask for.
 ROLE_NEEDED = {action: next(role for role, actions in ROLES.items() if action in actions) for action in ACTIONS}
@@ -231,7 +231,7 @@ def require(
     message = refusal(action, cluster, group_id)
     actor = user.username if user is not None and user.is_authenticated else "anonymous"
     audit.record(
-        "denied",
+        AuditEvent.Action.DENIED,
         actor=actor,
         cluster=cluster.name if cluster else "",
         group_id=group_id or "",

@@ -102,7 +102,7 @@ def _wait_for_other_writers() -> None:
 
 
 def record(
-    action: str,
+    action: AuditEvent.Action,
     *,
     actor: str,
     operation: Operation | None = None,
@@ -117,6 +117,9 @@ def record(
 ) -> AuditEvent:
     """Append one event, chained to the previous one. Operation fields fill in what is not given.
 
+    `action` is one of AuditEvent.Action, the registry the audit filter offers: any other raises ValueError,
+    so no event is recorded under a name the review pages do not know.
+
     The event's topics are those of the plan's rows, the internal topics the operation deletes, and `topics`
     (for an event about a topic without a plan).
     """
@@ -128,6 +131,7 @@ def record(
         # A streams group's internal topics that the operation deletes are among what each of its events is about.
         topics = [*(topics or ()), *(row["topic"] for row in operation.internal_topics)]
     plan = plan or []
+    action = AuditEvent.Action(action)
     with transaction.atomic():
         _wait_for_other_writers()
         last = AuditEvent.objects.order_by("-id").first()
@@ -135,7 +139,7 @@ def record(
             time=timezone.now(),
             actor=actor,
             source_ip=source_ip,
-            action=action,
+            action=action.value,
             cluster=cluster,
             group_id=group_id,
             topics=sorted({row["topic"] for row in plan} | set(topics or ())),

@@ -32,9 +32,9 @@ EVENTS_PER_PAGE = 50
 # Rows fetched per database round trip and written per chunk of an export: memory stays flat
 # however many events match.
 EXPORT_CHUNK = 2000
-# Outcomes read as the operation statuses they mostly are ("awaiting_approval": "Awaiting approval"); a refusal
-# of the access check is "denied", of a sign-in "refused".
-OUTCOMES = {**dict(Operation.Status.choices), "denied": "Denied", "refused": "Refused"}
+# How an event ended: mostly the operation's status after it ("awaiting_approval": "Awaiting approval"); a refusal
+# of the access check is "denied", and a sign-in "refused" without a look at its password is a locked-out one.
+OUTCOMES = {**dict(Operation.Status.choices), "denied": "Denied", "refused": "Locked out"}
 FILTERS = ("actor", "cluster", "group", "action", "outcome", "from", "to", "q", "signins")
 EXPORT_COLUMNS = (
     "id",

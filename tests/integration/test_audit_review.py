@@ -178,7 +178,7 @@ def test_a_date_range_includes_both_days_in_utc(auditor, db):
         ({"page": "²"}, "page must be a whole number from 1 up"),
         # Named with the valid values, in the list's words and as recorded.
         ({"action": "reset_executed"}, "action 'reset_executed' is not one the audit log records."),
-        ({"action": "reset_executed"}, "Refused (denied)"),
+        ({"action": "reset_executed"}, "Asked for something not granted (denied)"),
         ({"outcome": "done"}, "outcome 'done' is not one the audit log records."),
         ({"outcome": "done"}, "Awaiting approval (awaiting_approval)"),
     ],
@@ -199,8 +199,8 @@ def test_a_bad_filter_is_refused_with_the_reason(auditor, events, filters, reaso
 
 def test_the_action_and_outcome_filters_offer_the_lists_words_and_send_the_recorded_value(auditor, events):
     body = html.unescape(auditor.get(reverse("audit_list"), {"action": "denied"}).content.decode())
-    assert '<option value="denied" selected>Refused</option>' in body
-    assert '<option value="undo_requested">Undo requested</option>' in body
+    assert '<option value="denied" selected>Asked for something not granted</option>' in body
+    assert '<option value="undo_requested">Requested an undo</option>' in body
     assert '<option value="awaiting_approval">Awaiting approval</option>' in body
     # An action an older version recorded is no longer named in the code, but its events stay findable.
     (retired,) = _append([{"action": "offsets_reset"}])
