@@ -179,7 +179,10 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         context["hidden_sign_ins"] = found.filter(action__in=SIGN_IN_ACTIONS).count()
     page = Paginator(events.select_related("operation", "operation__replay"), EVENTS_PER_PAGE).get_page(page_number)
     return render_page(
-        request, "groups/audit_list.html", "results", {**context, "page": page, "rows": _rows(page.object_list)}
+        request,
+        "groups/audit_list.html",
+        "results",
+        {**context, "page": page, "asked_page": page_number, "rows": _rows(page.object_list)},
     )
 
 

@@ -236,7 +236,14 @@ def test_the_list_pages_by_fifty_keeping_the_filters(auditor, db):
     assert _listed(first) == [e.id for e in reversed(made[70:120])]
     assert "Page 1 of 3" in first.content.decode()
     assert 'href="?cluster=prod&amp;page=2"' in first.content.decode()
-    assert _listed(auditor.get(url, {"cluster": "prod", "page": "3"})) == [e.id for e in reversed(made[:20])]
+    last = auditor.get(url, {"cluster": "prod", "page": "3"})
+    assert _listed(last) == [e.id for e in reversed(made[:20])] and 'id="past-last-page"' not in last.content.decode()
+    # A page past the end shows the last one, and says so rather than pass it off as the page asked for.
+    past = auditor.get(url, {"cluster": "prod", "page": "99999"})
+    assert _listed(past) == _listed(last)
+    assert "There is no page 99999: 120 events make 3 pages; this is page 3." in past.content.decode()
+    none = auditor.get(url, {"cluster": "gone", "page": "2"}).content.decode()
+    assert "There is no page 2: there are no events to list, so this is page 1." in none
 
 
 def test_a_reason_with_markup_is_shown_as_text(auditor, db):
