@@ -14,8 +14,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 
-from groups import audit
-from groups.models import ACTIONS, ROLES, Cluster, Grant
+from groups import audit, patterns
+from groups.models import ACTIONS, ROLES, AuditEvent, Cluster, Grant
 
 # The smallest role that allows each action: what a refusal tells the person to ask for.
 ROLE_NEEDED = {action: next(role for role, actions in ROLES.items() if action in actions) for action in ACTIONS}
@@ -136,7 +136,7 @@ def audit_scope(user) -> Q | None:
     for grant in grants:
         on_cluster = Q(cluster=grant.cluster.name) if grant.cluster is not None else ~Q(cluster="")
         if grant.group_pattern != "*":
-            on_cluster &= Q(group_id=grant.group_pattern) | Q(group_id__regex=audit.glob_regex(grant.group_pattern))
+            on_cluster &= Q(group_id=grant.group_pattern) | Q(group_id__regex=patterns.glob_regex(grant.group_pattern))
         scope |= on_cluster
     return scope
 
@@ -193,7 +193,7 @@ def view_scope(user, cluster: Cluster) -> Q | None:
     scope = Q(pk__in=[])
     for grant in grants:
         # (?s): a `*` of fnmatch also matches a newline, which group ids may hold.
-        scope |= Q(group_id=grant.group_pattern) | Q(group_id__regex="(?s)" + audit.glob_regex(grant.group_pattern))
+        scope |= Q(group_id=grant.group_pattern) | Q(group_id__regex="(?s)" + patterns.glob_regex(grant.group_pattern))
     return scope
 
 
@@ -231,7 +231,7 @@ def require(
     message = refusal(action, cluster, group_id)
     actor = user.username if user is not None and user.is_authenticated else "anonymous"
     audit.record(
-        "denied",
+        AuditEvent.Action.DENIED,
         actor=actor,
         cluster=cluster.name if cluster else "",
         group_id=group_id or "",

@@ -22,7 +22,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
 from groups import audit
-from groups.models import Cluster, Grant
+from groups.models import AuditEvent, Cluster, Grant
 
 # Form fields whose values are never written to the log, only that they changed.
 SECRET_FIELDS = frozenset({"password", "password1", "password2", "usable_password", "set_usable_password", "key_hash"})
@@ -83,7 +83,7 @@ def _where(obj: Model) -> tuple[str, str]:
     return "", ""
 
 
-def _record(request: HttpRequest, action: str, obj: Model, text: str) -> None:
+def _record(request: HttpRequest, action: AuditEvent.Action, obj: Model, text: str) -> None:
     cluster, group = _where(obj)
     audit.record(
         action,
@@ -118,7 +118,12 @@ class AuditedAdmin(admin.ModelAdmin):
         # Saving a form unchanged changes nothing to record.
         if add or changes:
             verb = "added" if add else "changed"
-            _record(request, f"admin_{verb}", obj, f"{verb} {_name(obj)}: {'; '.join(changes) or 'nothing'}")
+            _record(
+                request,
+                AuditEvent.Action.ADMIN_ADDED if add else AuditEvent.Action.ADMIN_CHANGED,
+                obj,
+                f"{verb} {_name(obj)}: {'; '.join(changes) or 'nothing'}",
+            )
         return message
 
     def log_deletions(self, request, queryset: QuerySet):
@@ -126,5 +131,5 @@ class AuditedAdmin(admin.ModelAdmin):
         for obj in queryset:
             grants = _grants_going_with(obj)
             with_grants = f", with its grants: {'; '.join(str(grant) for grant in grants)}" if grants else ""
-            _record(request, "admin_deleted", obj, f"deleted {_name(obj)}{with_grants}")
+            _record(request, AuditEvent.Action.ADMIN_DELETED, obj, f"deleted {_name(obj)}{with_grants}")
         return super().log_deletions(request, queryset)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from groups.models import AuditEvent, Operation
+from groups.patterns import glob_regex
 
 GENESIS = "0" * 64
 LEGACY_KEY_ID = ""
@@ -102,7 +102,7 @@ def _wait_for_other_writers() -> None:
 
 
 def record(
-    action: str,
+    action: AuditEvent.Action,
     *,
     actor: str,
     operation: Operation | None = None,
@@ -117,6 +117,9 @@ def record(
 ) -> AuditEvent:
     """Append one event, chained to the previous one. Operation fields fill in what is not given.
 
+    `action` is one of AuditEvent.Action, the registry the audit filter offers: any other raises ValueError,
+    so no event is recorded under a name the review pages do not know.
+
     The event's topics are those of the plan's rows, the internal topics the operation deletes, and `topics`
     (for an event about a topic without a plan).
     """
@@ -128,6 +131,7 @@ def record(
         # A streams group's internal topics that the operation deletes are among what each of its events is about.
         topics = [*(topics or ()), *(row["topic"] for row in operation.internal_topics)]
     plan = plan or []
+    action = AuditEvent.Action(action)
     with transaction.atomic():
         _wait_for_other_writers()
         last = AuditEvent.objects.order_by("-id").first()
@@ -135,7 +139,7 @@ def record(
             time=timezone.now(),
             actor=actor,
             source_ip=source_ip,
-            action=action,
+            action=action.value,
             cluster=cluster,
             group_id=group_id,
             topics=sorted({row["topic"] for row in plan} | set(topics or ())),
@@ -166,32 +170,6 @@ def chain_summary() -> tuple[int, str]:
     if last is None:
         return 0, GENESIS
     return AuditEvent.objects.filter(id__lte=last.id).count(), last.hash
-
-
-def glob_regex(pattern: str, *, classes: bool = True) -> str:
-    """A glob as an anchored regex that SQLite (through Django) and PostgreSQL both read.
-
-    `*` is any run of characters and `?` one; with `classes`, `[...]` is one of those characters
-    (`!` negates), as fnmatch reads it; without, `[` and `]` are themselves.
-    """
-    parts, i = [], 0
-    while i < len(pattern):
-        char = pattern[i]
-        close = pattern.find("]", i + 2) if char == "[" and classes else -1
-        if char == "*":
-            parts.append(".*")
-        elif char == "?":
-            parts.append(".")
-        elif close != -1:
-            members = pattern[i + 1 : close]
-            negate = members.startswith("!")
-            members = members[1:] if negate else members
-            parts.append("[" + ("^" if negate else "") + members.replace("\\", "\\\\") + "]")
-            i = close
-        else:
-            parts.append(re.escape(char))
-        i += 1
-    return "^" + "".join(parts) + "$"
 
 
 def source_ip(request: HttpRequest) -> str | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from groups import audit
 from groups.kafka import TP, ClusterClient, ConsoleError, LogOffsets
 from groups.kafka.records import FetchedRecord, RecordReader, Scan
+from groups.models import AuditEvent
 from groups.planning.replays import shown_bytes
 from groups.planning.time_text import format_time_ms
 from groups.reading import NotFound
@@ -26,7 +27,6 @@ FILTERED_WINDOW = 1_000
 SEEKS = {"offset": "an offset", "time": "a date and time", "start": "the log start", "end": "the log end"}
 DIRECTIONS = {"forward": "forwards", "backward": "backwards"}
 FORMATS = {"auto": "auto", "utf-8": "UTF-8", "json": "JSON", "hex": "hex"}
-READ_ACTION = "read_records"
 # How much of a key, value or header a page shows: enough to read a record, bounded so 500 records stay a page.
 TEXT_LIMIT = 4_000
 HEX_LIMIT = 1_024
@@ -264,7 +264,7 @@ def audit_read(
 ) -> None:
     """Record that `actor` read records: per partition, the range of offsets returned (see `read_row`)."""
     audit.record(
-        READ_ACTION,
+        AuditEvent.Action.READ_RECORDS,
         actor=actor,
         cluster=cluster,
         group_id=group_id,

@@ -12,6 +12,7 @@ from django.core.validators import validate_email
 from groups import access
 from groups.alerting import destinations, rules
 from groups.models import AlertRule, Cluster
+from groups.patterns import pattern_error
 
 MAX_MINUTES = 7 * 24 * 60
 CONDITION_FIELDS = ("statuses", "lag_seconds_over", "total_lag_over", "retention_margin_under_minutes", "no_members")
@@ -91,6 +92,12 @@ class AlertRuleForm(forms.ModelForm):
         )
         if self.instance.pk is not None:
             self.initial["emails"] = ", ".join(self.instance.emails)
+
+    def clean_group_pattern(self) -> str:
+        pattern = self.cleaned_data["group_pattern"]
+        if pattern_error(pattern):
+            raise ValidationError(pattern_error(pattern))
+        return pattern
 
     def clean_webhook_url(self) -> str:
         url = self.cleaned_data["webhook_url"]

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from groups import audit
-from groups.models import LoginFailure
+from groups.models import AuditEvent, LoginFailure
 
 FAILURES_PER_USERNAME = 5
 # Higher than per username: several people may sign in from behind one NAT or proxy address.
@@ -86,7 +86,9 @@ def _actor(username: str) -> str:
 def refuse(username: str, source_ip: str | None, retry: datetime) -> str:
     """Record an attempt refused without checking its password; the message to show."""
     message = refusal(retry)
-    audit.record("login_failed", actor=_actor(username), source_ip=source_ip, outcome="refused", error=message)
+    audit.record(
+        AuditEvent.Action.LOGIN_FAILED, actor=_actor(username), source_ip=source_ip, outcome="refused", error=message
+    )
     return message
 
 
@@ -95,10 +97,12 @@ def record_failure(username: str, source_ip: str | None, error: str) -> None:
     # Older failures can no longer wait or lock anyone; dropping them keeps the table small.
     LoginFailure.objects.filter(time__lte=now - WINDOW - LOCKOUT).delete()
     LoginFailure.objects.create(time=now, username=username, source_ip=source_ip)
-    audit.record("login_failed", actor=_actor(username), source_ip=source_ip, outcome="failed", error=error)
+    audit.record(
+        AuditEvent.Action.LOGIN_FAILED, actor=_actor(username), source_ip=source_ip, outcome="failed", error=error
+    )
 
 
 def record_success(username: str, source_ip: str | None) -> None:
     # The person got in: earlier typos must not count towards locking them out later.
     LoginFailure.objects.filter(username=username).delete()
-    audit.record("login", actor=username, source_ip=source_ip, outcome="succeeded")
+    audit.record(AuditEvent.Action.LOGIN, actor=username, source_ip=source_ip, outcome="succeeded")

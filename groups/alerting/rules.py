@@ -10,7 +10,7 @@ from django.db import transaction
 from groups import access, audit
 from groups.alerting.machine import Conditions
 from groups.chart_scales import duration_text
-from groups.models import AlertRule, Cluster
+from groups.models import AlertRule, AuditEvent, Cluster
 
 # The fields a change is described by in the audit log, in the order a reader expects them.
 AUDITED_FIELDS = (
@@ -99,7 +99,7 @@ def _require_scope(user, cluster: Cluster | None, pattern: str, source_ip: str |
     refusal = scope_refusal(user, cluster, pattern)
     if refusal is not None:
         audit.record(
-            "denied",
+            AuditEvent.Action.DENIED,
             actor=user.username,
             cluster=cluster.name if cluster else "",
             group_id=pattern,
@@ -161,7 +161,7 @@ def save_rule(rule: AlertRule, *, user, before: dict[str, str] | None, source_ip
             ]
             reason = f"changed rule #{rule.pk} ({rule.name}): " + ("; ".join(changes) or "nothing")
         audit.record(
-            "alert_rule_created" if created else "alert_rule_changed",
+            AuditEvent.Action.ALERT_RULE_CREATED if created else AuditEvent.Action.ALERT_RULE_CHANGED,
             actor=user.username,
             cluster=rule.cluster.name if rule.cluster else "",
             group_id=rule.group_pattern,
@@ -179,7 +179,7 @@ def delete_rule(rule: AlertRule, *, user, source_ip: str | None = None) -> None:
         reason = f"deleted rule #{rule.pk}: {describe(rule)}"
         rule.delete()
         audit.record(
-            "alert_rule_deleted",
+            AuditEvent.Action.ALERT_RULE_DELETED,
             actor=user.username,
             cluster=rule.cluster.name if rule.cluster else "",
             group_id=rule.group_pattern,

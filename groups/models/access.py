@@ -10,6 +10,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from groups.models.clusters import Cluster
+from groups.patterns import PATTERN_HELP, pattern_error
 
 # How precisely an API token's last use is kept (its page shows it to the minute).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -69,8 +70,7 @@ class Grant(models.Model):
     group_pattern = models.CharField(
         max_length=500,
         default="*",
-        help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, "
-        "[ab] one of those; case matters).",
+        help_text=PATTERN_HELP,
     )
     created = models.DateTimeField(auto_now_add=True)
 
@@ -89,6 +89,8 @@ class Grant(models.Model):
         return f"{who}: {what} on {self.cluster or 'every cluster'} / {self.group_pattern}"
 
     def clean(self) -> None:
+        if pattern_error(self.group_pattern):
+            raise ValidationError({"group_pattern": pattern_error(self.group_pattern)})
         if (self.user_id is None) == (self.user_group_id is None):
             raise ValidationError("Grant to one user or to one group of users: choose exactly one.")
         if bool(self.role) == bool(self.actions):

@@ -6,6 +6,7 @@ from django.db import models
 
 from groups.models.clusters import Cluster
 from groups.models.operations import Operation
+from groups.patterns import PATTERN_HELP
 
 
 class AlertRule(models.Model):
@@ -32,8 +33,7 @@ class AlertRule(models.Model):
     group_pattern = models.CharField(
         max_length=500,
         default="*",
-        help_text="A consumer group id, or a pattern such as payments-* (* any run of characters, ? one, "
-        "[ab] one of those; case matters), as in grants.",
+        help_text=PATTERN_HELP,
     )
     statuses = models.JSONField(default=list, blank=True, help_text="Fire while the group's status is one of these.")
     lag_seconds_over = models.PositiveIntegerField(

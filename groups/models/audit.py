@@ -22,6 +22,40 @@ class AuditEvent(models.Model):
     and the previous row's hash, so an edit, removal or insertion breaks the chain visibly.
     """
 
+    class Action(models.TextChoices):
+        """Every action the console records: what `groups.audit.record` takes (it refuses any other), and the
+        audit filter's choices, each named as what its actor did. Exports write the value, never the name.
+        No `choices` on the field: an action an older version recorded stays readable."""
+
+        # Of an operation: its request, decision and run.
+        REQUESTED = "requested", "Requested a change"
+        UNDO_REQUESTED = "undo_requested", "Requested an undo"
+        APPROVED = "approved", "Approved a request"
+        REJECTED = "rejected", "Rejected a request"
+        CANCELLED = "cancelled", "Cancelled an operation"
+        CANCEL_REQUESTED = "cancel_requested", "Asked the worker to stop an operation"
+        EXPIRED = "expired", "Let a request expire undecided"
+        STARTED = "started", "Started an operation"
+        RESUMED = "resumed", "Resumed an operation"
+        SUCCEEDED = "succeeded", "Finished an operation, which succeeded"
+        FAILED = "failed", "Finished an operation, which failed"
+        INTERNAL_TOPICS_DELETED = "internal_topics_deleted", "Deleted a streams group's internal topics"
+        # Of no operation.
+        DENIED = "denied", "Asked for something not granted"
+        READ_RECORDS = "read_records", "Read records"
+        ALERT_RULE_CREATED = "alert_rule_created", "Created an alert rule"
+        ALERT_RULE_CHANGED = "alert_rule_changed", "Changed an alert rule"
+        ALERT_RULE_DELETED = "alert_rule_deleted", "Deleted an alert rule"
+        ADMIN_ADDED = "admin_added", "Added a record in Django admin"
+        ADMIN_CHANGED = "admin_changed", "Changed a record in Django admin"
+        ADMIN_DELETED = "admin_deleted", "Deleted a record in Django admin"
+        LOGIN = "login", "Signed in"
+        LOGIN_FAILED = "login_failed", "Tried to sign in"
+        LOGOUT = "logout", "Signed out"
+        PASSWORD_CHANGED = "password_changed", "Changed their password"
+        API_TOKEN_CREATED = "api_token_created", "Created an API token"
+        API_TOKEN_REVOKED = "api_token_revoked", "Revoked their API token"
+
     time = models.DateTimeField()
     actor = models.CharField(max_length=150)
     source_ip = models.GenericIPAddressField(null=True, blank=True)

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from groups import access, audit
-from groups.models import Operation
+from groups.models import AuditEvent, Operation
 from groups.operations import lifecycle
 from groups.operations.lifecycle import Review
 
@@ -69,7 +69,12 @@ def refusal_to_decide(user, operation: Operation) -> str | None:
 
 def _deny(user, operation: Operation, message: str, source_ip: str | None) -> NoReturn:
     audit.record(
-        "denied", actor=user.get_username(), operation=operation, outcome="denied", error=message, source_ip=source_ip
+        AuditEvent.Action.DENIED,
+        actor=user.get_username(),
+        operation=operation,
+        outcome="denied",
+        error=message,
+        source_ip=source_ip,
     )
     raise PermissionDenied(message)
 
@@ -130,7 +135,7 @@ def approve(operation: Operation, user, comment: str, *, source_ip: str | None =
                 f"it is {operation.get_status_display().lower()} now. Nothing was approved."
             )
         audit.record(
-            "approved",
+            AuditEvent.Action.APPROVED,
             actor=user.get_username(),
             operation=operation,
             reason=comment,
@@ -146,7 +151,7 @@ def reject(operation: Operation, user, comment: str, *, source_ip: str | None = 
     _require_decider(user, operation, source_ip)
     _require_awaiting(operation)
     comment = _require_comment(comment)
-    return _cancel(operation, user, "rejected", comment, source_ip)
+    return _cancel(operation, user, AuditEvent.Action.REJECTED, comment, source_ip)
 
 
 def cancel(operation: Operation, user, *, source_ip: str | None = None) -> Operation:
@@ -161,10 +166,10 @@ def cancel(operation: Operation, user, *, source_ip: str | None = None) -> Opera
             source_ip,
         )
     _require_awaiting(operation)
-    return _cancel(operation, user, "cancelled", "", source_ip)
+    return _cancel(operation, user, AuditEvent.Action.CANCELLED, "", source_ip)
 
 
-def _cancel(operation: Operation, user, action: str, comment: str, source_ip: str | None) -> Operation:
+def _cancel(operation: Operation, user, action: AuditEvent.Action, comment: str, source_ip: str | None) -> Operation:
     now = timezone.now()
     with transaction.atomic():
         decided = Operation.objects.filter(pk=operation.pk, status=AWAITING).update(
@@ -198,7 +203,9 @@ def _expire(operation: Operation) -> bool:
         )
         if expired:
             operation.refresh_from_db()
-            audit.record("expired", actor="console", operation=operation, outcome=operation.status, error=error)
+            audit.record(
+                AuditEvent.Action.EXPIRED, actor="console", operation=operation, outcome=operation.status, error=error
+            )
     return bool(expired)
 
 

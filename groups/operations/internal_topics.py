@@ -15,7 +15,7 @@ from django.utils import timezone
 from groups import audit
 from groups.kafka import ClusterClient, ConsoleError, GroupDescription, StreamsGroupDescription, describe_streams_group
 from groups.kafka.topic_deletion import delete_topics, wait_until_gone
-from groups.models import Operation
+from groups.models import AuditEvent, Operation
 from groups.planning import streams_topics as planning
 
 # The right a requester must hold to delete internal topics, with a reset as with a deletion.
@@ -91,7 +91,7 @@ def delete_after(client: ClusterClient, operation: Operation, change: str) -> st
     failed = [row for row in rows if not row["deleted"]]
     error = _not_deleted(operation.group_id, change, failed) if failed else ""
     audit.record(
-        "internal_topics_deleted",
+        AuditEvent.Action.INTERNAL_TOPICS_DELETED,
         actor="worker",
         operation=operation,
         plan=[],

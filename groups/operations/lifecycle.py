@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from groups import access, audit, logs
 from groups.kafka import ClusterClient, ConsoleError, GroupDescription, client_for
-from groups.models import Cluster, Operation
+from groups.models import AuditEvent, Cluster, Operation
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def request(
         if details is not None:
             details(operation)
         audit.record(
-            "undo_requested" if operation.undo_of_id else "requested",
+            AuditEvent.Action.UNDO_REQUESTED if operation.undo_of_id else AuditEvent.Action.REQUESTED,
             actor=actor,
             operation=operation,
             source_ip=source_ip,
@@ -137,7 +137,7 @@ def dispatch_operation(operation: Operation) -> None:
             if failed:
                 operation.refresh_from_db()
                 audit.record(
-                    Operation.Status.FAILED, actor="console", operation=operation, outcome="failed", error=error
+                    AuditEvent.Action.FAILED, actor="console", operation=operation, outcome="failed", error=error
                 )
 
 
@@ -354,7 +354,14 @@ class Run:
             if not running.update(**fields):
                 return False
             self.operation.refresh_from_db()
-            audit.record(status, actor="worker", operation=self.operation, plan=audit_plan, outcome=status, error=error)
+            audit.record(
+                AuditEvent.Action(status),
+                actor="worker",
+                operation=self.operation,
+                plan=audit_plan,
+                outcome=status,
+                error=error,
+            )
         return True
 
     @classmethod
@@ -378,14 +385,20 @@ class Run:
         if requester is None or refused is None:
             return None
         error = f"{refused} {self.refused_note}"
-        audit.record("denied", actor=requester.get_username(), operation=self.operation, outcome="denied", error=error)
+        audit.record(
+            AuditEvent.Action.DENIED,
+            actor=requester.get_username(),
+            operation=self.operation,
+            outcome="denied",
+            error=error,
+        )
         return error
 
     def run(self) -> None:
         """Record the start, check the rights again, take the group's lock, execute, and finish on failure."""
         operation = self.operation
         if self.attempt == 1:
-            audit.record("started", actor="worker", operation=operation, outcome="running")
+            audit.record(AuditEvent.Action.STARTED, actor="worker", operation=operation, outcome="running")
         refused = self.refusal()
         if refused:
             self.finish(Operation.Status.FAILED, error=refused)

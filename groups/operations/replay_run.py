@@ -90,7 +90,7 @@ class ReplayRun(lifecycle.Run, kind=Operation.Kind.REPLAY):
             return False
         if self._first and self.attempt > 1:
             audit.record(
-                "resumed",
+                AuditEvent.Action.RESUMED,
                 actor="worker",
                 operation=self.operation,
                 outcome="running",
@@ -144,7 +144,7 @@ class ReplayRun(lifecycle.Run, kind=Operation.Kind.REPLAY):
         elif self.stopped == "cancelled":
             self.committed = progress
             who = (
-                AuditEvent.objects.filter(operation=operation, action="cancel_requested")
+                AuditEvent.objects.filter(operation=operation, action=AuditEvent.Action.CANCEL_REQUESTED)
                 .order_by("-id")
                 .values_list("actor", flat=True)
                 .first()

@@ -33,7 +33,7 @@ from groups.kafka import (
     ConsoleError,
     CopyProgress,
 )
-from groups.models import Cluster, Operation, Replay
+from groups.models import AuditEvent, Cluster, Operation, Replay
 from groups.operations import lifecycle
 from groups.planning.replays import (
     PartitionBounds,
@@ -380,7 +380,12 @@ def cancel_replay(operation: Operation, actor, *, source_ip: str | None = None) 
         if not may_cancel(user, operation):
             message = cancel_refusal(operation)
             audit.record(
-                "denied", actor=actor, operation=operation, outcome="denied", error=message, source_ip=source_ip
+                AuditEvent.Action.DENIED,
+                actor=actor,
+                operation=operation,
+                outcome="denied",
+                error=message,
+                source_ip=source_ip,
             )
             raise PermissionDenied(message)
     now = timezone.now()
@@ -391,7 +396,7 @@ def cancel_replay(operation: Operation, actor, *, source_ip: str | None = None) 
         ).update(status=Operation.Status.CANCELLED, finished=now, cancel_requested=True, error=error):
             operation.refresh_from_db()
             audit.record(
-                "cancelled",
+                AuditEvent.Action.CANCELLED,
                 actor=actor,
                 operation=operation,
                 outcome=operation.status,
@@ -404,7 +409,11 @@ def cancel_replay(operation: Operation, actor, *, source_ip: str | None = None) 
         ).update(cancel_requested=True):
             operation.refresh_from_db()
             audit.record(
-                "cancel_requested", actor=actor, operation=operation, outcome=operation.status, source_ip=source_ip
+                AuditEvent.Action.CANCEL_REQUESTED,
+                actor=actor,
+                operation=operation,
+                outcome=operation.status,
+                source_ip=source_ip,
             )
             return
     operation.refresh_from_db()

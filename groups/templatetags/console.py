@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from django import template
 from django.conf import settings
+from django.core.paginator import Page
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -13,6 +14,7 @@ from groups.group_links import group_url
 from groups.snapshot.rows import PartitionDetail, decode_group_detail
 from groups.status import Status
 from groups.streams_reading import tasks_text
+from groups.views.common import past_last_page
 
 register = template.Library()
 
@@ -66,6 +68,13 @@ SEVERITY: dict[str, str] = {
 
 
 register.simple_tag(group_url, name="group_url")
+
+
+@register.inclusion_tag("groups/_past_last_page.html", name="past_last_page")
+def past_last_page_notice(page: Page, asked: int, one: str, many: str) -> dict:
+    """`{% past_last_page page asked "event" "events" %}`: the notice above a list that shows its last page
+    because the page asked for lies past its end."""
+    return {"notice": past_last_page(page, asked, one, many)}
 
 
 @register.filter

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from groups import audit, logins
 from groups.forms import LoginForm, PreferencesForm
-from groups.models import ApiToken, UserPreferences
+from groups.models import ApiToken, AuditEvent, UserPreferences
 
 
 class _LoginView(auth_views.LoginView):
@@ -35,7 +35,10 @@ class _LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         if request.user.is_authenticated:
             audit.record(
-                "logout", actor=request.user.get_username(), source_ip=audit.source_ip(request), outcome="succeeded"
+                AuditEvent.Action.LOGOUT,
+                actor=request.user.get_username(),
+                source_ip=audit.source_ip(request),
+                outcome="succeeded",
             )
         return super().post(request, *args, **kwargs)
 
@@ -43,7 +46,7 @@ class _LogoutView(auth_views.LogoutView):
 class _PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         audit.record(
-            "password_changed",
+            AuditEvent.Action.PASSWORD_CHANGED,
             actor=self.request.user.get_username(),
             source_ip=audit.source_ip(self.request),
             outcome="succeeded",
@@ -73,12 +76,18 @@ def api_token(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "revoke":
         ApiToken.objects.filter(user=user).delete()
         audit.record(
-            "api_token_revoked", actor=user.get_username(), source_ip=audit.source_ip(request), outcome="succeeded"
+            AuditEvent.Action.API_TOKEN_REVOKED,
+            actor=user.get_username(),
+            source_ip=audit.source_ip(request),
+            outcome="succeeded",
         )
     elif request.method == "POST":
         key = ApiToken.issue(user)
         audit.record(
-            "api_token_created", actor=user.get_username(), source_ip=audit.source_ip(request), outcome="succeeded"
+            AuditEvent.Action.API_TOKEN_CREATED,
+            actor=user.get_username(),
+            source_ip=audit.source_ip(request),
+            outcome="succeeded",
         )
     token = ApiToken.objects.filter(user=user).first()
     return render(request, "registration/api_token.html", {"token": token, "key": key})

@@ -32,9 +32,9 @@ EVENTS_PER_PAGE = 50
 # Rows fetched per database round trip and written per chunk of an export: memory stays flat
 # however many events match.
 EXPORT_CHUNK = 2000
-# Outcomes read as the operation statuses they mostly are ("awaiting_approval": "Awaiting approval"); a refusal
-# of the access check is "denied", of a sign-in "refused".
-OUTCOMES = {**dict(Operation.Status.choices), "denied": "Denied", "refused": "Refused"}
+# How an event ended: mostly the operation's status after it ("awaiting_approval": "Awaiting approval"); a refusal
+# of the access check is "denied", and a sign-in "refused" without a look at its password is a locked-out one.
+OUTCOMES = {**dict(Operation.Status.choices), "denied": "Denied", "refused": "Locked out"}
 FILTERS = ("actor", "cluster", "group", "action", "outcome", "from", "to", "q", "signins")
 EXPORT_COLUMNS = (
     "id",
@@ -179,7 +179,10 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         context["hidden_sign_ins"] = found.filter(action__in=SIGN_IN_ACTIONS).count()
     page = Paginator(events.select_related("operation", "operation__replay"), EVENTS_PER_PAGE).get_page(page_number)
     return render_page(
-        request, "groups/audit_list.html", "results", {**context, "page": page, "rows": _rows(page.object_list)}
+        request,
+        "groups/audit_list.html",
+        "results",
+        {**context, "page": page, "asked_page": page_number, "rows": _rows(page.object_list)},
     )
 
 

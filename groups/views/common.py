@@ -9,6 +9,7 @@ from functools import partial
 from typing import cast
 
 from django.core import signing
+from django.core.paginator import Page
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -118,6 +119,21 @@ def query_page(request: HttpRequest, *, api: bool = False) -> int:
         allowed = f"from 1 to {MAX_PAGE}" if api else "from 1 up"
         raise BadQuery(f"page must be a whole number {allowed}, not '{raw}'.")
     return min(number, MAX_PAGE)
+
+
+def past_last_page(page: Page, asked: int, one: str, many: str) -> str:
+    """What an HTML list says when the page `asked` for lies past its end and Paginator.get_page gave its last
+    instead: 'There is no page 99999: 120 events make 3 pages; this is page 3.' ("event", "events" being `one`
+    and `many`). Empty for a page that exists."""
+    if asked <= page.number:
+        return ""
+    # query_page reads any larger number as MAX_PAGE: it is not the number asked for.
+    missing = f"There is no page {asked}" if asked < MAX_PAGE else "There is no such page"
+    total, pages = page.paginator.count, page.paginator.num_pages
+    if not total:
+        return f"{missing}: there are no {many} to list, so this is page 1."
+    counted = f"{total:,} {one} makes" if total == 1 else f"{total:,} {many} make"
+    return f"{missing}: {counted} {pages:,} page{'' if pages == 1 else 's'}; this is page {page.number}."
 
 
 def bad_request(request: HttpRequest, error: BadQuery) -> HttpResponse:

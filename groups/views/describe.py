@@ -15,8 +15,10 @@ from django.core.exceptions import ObjectDoesNotExist
 from groups.models import AuditEvent, Operation
 from groups.planning.time_text import format_time_ms
 
+Action = AuditEvent.Action
+
 # Signing in and out: frequent, and rarely what a review of changes looks for, so lists hide them by default.
-SIGN_IN_ACTIONS = ("login", "login_failed", "logout")
+SIGN_IN_ACTIONS = (Action.LOGIN.value, Action.LOGIN_FAILED.value, Action.LOGOUT.value)
 # Values longer than this are cut in a summary (a reset file's whole text is a strategy value); a refusal
 # is the whole story of its event, so more of it is kept.
 VALUE_SHOWN = 60
@@ -24,65 +26,41 @@ REFUSAL_SHOWN = 200
 # Internal topic names repeat their application's id, so a few of them take more room.
 TOPICS_SHOWN = 160
 
-# An operation's events: how the request is named in each ("{}" is the operation), and the step it records.
-_OPERATION_STEPS = {
-    "requested": ("{}", "requested"),
-    "undo_requested": ("{}", "requested"),
-    "approved": ("Approve: {}", ""),
-    "rejected": ("Reject: {}", ""),
-    "cancelled": ("Cancel: {}", ""),
-    "cancel_requested": ("Cancel: {}", "stop asked of the worker"),
-    "expired": ("{}", "expired without a decision"),
-    "started": ("{}", "started by a worker"),
-    "resumed": ("{}", "resumed by a worker"),
-    "succeeded": ("{}", "finished"),
-    "failed": ("{}", "finished"),
-    "denied": ("{}", "refused"),
-    "internal_topics_deleted": ("{}", "internal topics deleted"),
+# How an event of an operation reads after its actor's name: the words before the operation's summary and
+# after it ("alice approved Reset to-earliest", "console let Delete group expire: ...").
+ON_OPERATION: dict[str, tuple[str, str]] = {
+    Action.REQUESTED: ("requested", ""),
+    Action.UNDO_REQUESTED: ("requested", ""),
+    Action.APPROVED: ("approved", ""),
+    Action.REJECTED: ("rejected", ""),
+    Action.CANCELLED: ("cancelled", ""),
+    Action.CANCEL_REQUESTED: ("asked the worker to stop", ""),
+    Action.EXPIRED: ("let", " expire: no one decided in time"),
+    Action.STARTED: ("started", ""),
+    Action.RESUMED: ("resumed", ""),
+    Action.SUCCEEDED: ("finished", ""),
+    Action.FAILED: ("finished", ""),
+    Action.DENIED: ("tried to act on", ""),
+    Action.INTERNAL_TOPICS_DELETED: ("deleted the internal topics of", ""),
 }
-# Events of no operation.
-_ACTIONS = {
-    "login": "Sign-in",
-    "login_failed": "Sign-in failed",
-    "logout": "Sign-out",
-    "password_changed": "Password changed",
-    "api_token_created": "API token created",
-    "api_token_revoked": "API token revoked",
-    "alert_rule_created": "Alert rule created",
-    "alert_rule_changed": "Alert rule changed",
-    "alert_rule_deleted": "Alert rule deleted",
-    "admin_added": "Added in Django admin",
-    "admin_changed": "Changed in Django admin",
-    "admin_deleted": "Deleted in Django admin",
-    "denied": "Refused",
-    "read_records": "Read records",
-}
-# Every action the console records, named as the audit list shows it: the audit filter's choices, and the
-# values it takes (an event of an operation reads "<the request> · <step>" in the list; here, its step).
-ACTION_NAMES = {
-    **_ACTIONS,
-    "requested": "Requested",
-    "undo_requested": "Undo requested",
-    "approved": "Approve",
-    "rejected": "Reject",
-    "cancelled": "Cancel",
-    "cancel_requested": "Cancel: stop asked of the worker",
-    "expired": "Expired without a decision",
-    "started": "Started by a worker",
-    "resumed": "Resumed by a worker",
-    "succeeded": "Finished: succeeded",
-    "failed": "Finished: failed",
-    "internal_topics_deleted": "Internal topics deleted",
-}
+# Every action the console records, by what its actor did: the audit filter's choices and the values it takes.
+ACTION_NAMES = dict(Action.choices)
 
 
 @dataclass(frozen=True)
 class EventLabel:
-    """What an audit event records, in words: the request (`what`), where it stands (`step`), over what (`scope`)."""
+    """What an audit event records, as the rest of a sentence its actor starts: what they did (`before`), to
+    which operation (`what`, empty for an event of none) and any words after it; then the detail (`scope`):
+    over what the operation acts, or what a refusal refused."""
 
-    what: str
-    step: str = ""
+    before: str
+    what: str = ""
+    after: str = ""
     scope: str = ""
+
+    @property
+    def sentence(self) -> str:
+        return " ".join(part for part in (self.before, self.what) if part) + self.after
 
 
 def _cut(value: str, limit: int = VALUE_SHOWN) -> str:
@@ -148,13 +126,18 @@ def _scope(operation: Operation) -> str:
     return "all topics with committed offsets"
 
 
+def _lower_first(words: str) -> str:
+    return words[:1].lower() + words[1:]
+
+
 def event_label(event: AuditEvent) -> EventLabel:
-    """The event in words; an event of an operation names the operation's request."""
+    """The event in words, after its actor's name; an event of an operation names the operation's request."""
     operation = event.operation
-    if operation is not None and event.action in _OPERATION_STEPS:
-        what, step = _OPERATION_STEPS[event.action]
-        return EventLabel(what.format(operation_summary(operation)), step, operation_scope(operation))
-    what = _ACTIONS.get(event.action, event.action.replace("_", " ").capitalize())
-    # A refusal outside any operation says itself what was refused.
-    scope = _cut(event.error, REFUSAL_SHOWN) if event.action == "denied" else ""
-    return EventLabel(what, scope=scope)
+    # A refusal says itself what was refused: its message is the detail, rather than the operation's scope.
+    refusal = _cut(event.error, REFUSAL_SHOWN) if event.action == Action.DENIED else ""
+    if operation is not None and event.action in ON_OPERATION:
+        before, after = ON_OPERATION[event.action]
+        return EventLabel(before, operation_summary(operation), after, refusal or operation_scope(operation))
+    # An action an older version recorded and this one no longer names reads as its recorded value.
+    words = ACTION_NAMES.get(event.action, event.action.replace("_", " "))
+    return EventLabel(_lower_first(words), scope=refusal)

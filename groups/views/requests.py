@@ -75,6 +75,7 @@ def my_requests(request: HttpRequest) -> HttpResponse:
             "awaiting": _listed(mine.filter(status=Operation.Status.AWAITING_APPROVAL).order_by("-created")),
             "working": _listed(mine.filter(status__in=WAITING_FOR_A_WORKER).order_by("-created")),
             "page": page,
+            "asked_page": page_number,
             "done": _listed(page.object_list),
             "decided": _listed(decided[:DECIDED_SHOWN]),
         },

@@ -121,9 +121,9 @@ def test_an_operator_requests_an_approver_approves_the_worker_runs_it_and_the_au
         ]
     ]
     assert said[::-1] == [
-        "Read records",
-        "Reset shift-by -10 · requested all topics with committed offsets",
-        "Approve: Reset shift-by -10 all topics with committed offsets",
-        "Reset shift-by -10 · started by a worker all topics with committed offsets",
-        "Reset shift-by -10 · finished all topics with committed offsets",
+        "read records",
+        "requested Reset shift-by -10 all topics with committed offsets",
+        "approved Reset shift-by -10 all topics with committed offsets",
+        "started Reset shift-by -10 all topics with committed offsets",
+        "finished Reset shift-by -10 all topics with committed offsets",
     ]

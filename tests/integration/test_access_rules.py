@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from groups import access
+from groups import access, audit
 from groups.models import AuditEvent, Cluster, Grant
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,27 @@ def test_a_pattern_matches_case_sensitively_and_an_exact_name_matches_itself(mak
     # Kafka allows [ ] in group ids; as a glob "odd[1]" would only match "odd1".
     odd = make_user("bob", "Viewer", pattern="odd[1]")
     assert access.allowed(odd, "view", prod, "odd[1]")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matched"),
+    [
+        ("team[[]1]", {"team[1]"}),  # a bracket itself
+        ("team[1]", {"team1", "team[1]"}),  # the glob's match, and the exact id
+        ("team[!1]", {"team2", "team^", "team-"}),
+        ("team[^-]", {"team^", "team-"}),
+        ("team[]^]", {"team^"}),  # a ] first in the brackets is one of the characters
+    ],
+)
+def test_brackets_in_a_pattern_read_the_same_in_the_database_as_in_the_console(make_user, prod, pattern, matched):
+    """The audit log's scope is a regex the database runs (PostgreSQL's own engine with --database=postgres)."""
+    ids = ("team1", "team2", "team[1]", "team^", "team-")
+    for group_id in ids:
+        audit.record("requested", actor="alice", cluster="prod", group_id=group_id)
+    auditor = make_user("auditor", "Approver", cluster=prod, pattern=pattern)
+    assert {group_id for group_id in ids if access.allowed(auditor, "view", prod, group_id)} == matched
+    scoped = AuditEvent.objects.filter(access.audit_scope(auditor)).values_list("group_id", flat=True)
+    assert set(scoped) == matched
 
 
 def test_explicit_actions_allow_those_actions_only(make_user, prod):
@@ -158,6 +179,7 @@ def test_each_refusal_says_which_role_to_ask_for(make_user, prod, action, cluste
         ({"user": True, "role": "Viewer", "actions": ["view"]}, "not both, not neither"),
         ({"user": True, "actions": ["view", "launch"]}, "Unknown actions launch"),
         ({"user": True, "role": "Superhero"}, "not a valid choice"),
+        ({"user": True, "role": "Viewer", "pattern": "team[1"}, r"opens a \[ at character 5 that no \] closes"),
     ],
 )
 def test_a_grant_that_makes_no_sense_is_refused(make_user, fields, error):
@@ -168,6 +190,7 @@ def test_a_grant_that_makes_no_sense_is_refused(make_user, fields, error):
         user_group=team if fields.get("both") else None,
         role=fields.get("role", ""),
         actions=fields.get("actions", []),
+        group_pattern=fields.get("pattern", "*"),
     )
     with pytest.raises(ValidationError, match=error):
         grant.full_clean()

@@ -207,6 +207,7 @@ def test_a_rule_must_lie_within_the_user_s_alert_grants(make_user, prod, staging
         ({"webhook_url": "https://no-such-host.invalid/x"}, "webhook_url", "does not resolve"),
         ({"emails": "oncall@example.com, not-an-address"}, "emails", "Not an email address: not-an-address."),
         ({"group_pattern": "   "}, "group_pattern", "Name a group, or a pattern"),
+        ({"group_pattern": "payments-[eu"}, "group_pattern", "opens a [ at character 10 that no ] closes"),
         ({"statuses": ["SLEEPY"]}, "statuses", "Select a valid choice"),
         ({"webhook_format": "xml"}, "webhook_format", "Select a valid choice"),
     ],

@@ -62,7 +62,7 @@ def _row(response, event: AuditEvent) -> str:
     return match.group(1)
 
 
-def test_the_action_column_says_what_was_requested_and_its_scope(auditor, prod):
+def test_each_row_says_who_did_what_to_which_request_and_its_scope(auditor, prod):
     reset = _operation(
         prod, group_id="payments", strategy="shift-by", strategy_value="-100", scope="orders:0,2", plan=_plan()
     )
@@ -99,16 +99,18 @@ def test_the_action_column_says_what_was_requested_and_its_scope(auditor, prod):
         "sign-in": audit.record("login", actor="alice", outcome="succeeded"),
     }
     cells = _action_cells(auditor.get(reverse("audit_list"), {"signins": "1"}))
-    assert cells[events["reset"].pk] == "Reset shift-by -100 · requested orders:0,2"
-    assert cells[events["undo"].pk] == f"Undo of #{reset.pk} · requested the partitions #{reset.pk} changed"
-    assert cells[events["deletion"].pk] == "Delete group · requested the whole group"
-    assert cells[events["approve"].pk] == "Approve: Delete group the whole group"
-    assert cells[events["reject"].pk] == "Reject: Reset shift-by -100 orders:0,2"
-    assert cells[events["replay"].pk] == "Replay orders → orders-retry · finished offsets 0:0-5, 10:3-4"
-    assert cells[events["denied"].pk] == "Refused You may not reset offsets of group 'payments' on cluster 'prod'."
-    assert cells[events["sign-in"].pk] == "Sign-in"
+    assert cells[events["reset"].pk] == "requested Reset shift-by -100 orders:0,2"
+    assert cells[events["undo"].pk] == f"requested Undo of #{reset.pk} the partitions #{reset.pk} changed"
+    assert cells[events["deletion"].pk] == "requested Delete group the whole group"
+    assert cells[events["approve"].pk] == "approved Delete group the whole group"
+    assert cells[events["reject"].pk] == "rejected Reset shift-by -100 orders:0,2"
+    assert cells[events["replay"].pk] == "finished Replay orders → orders-retry offsets 0:0-5, 10:3-4"
+    assert cells[events["denied"].pk] == (
+        "asked for something not granted You may not reset offsets of group 'payments' on cluster 'prod'."
+    )
+    assert cells[events["sign-in"].pk] == "signed in"
     event_page = html.unescape(auditor.get(reverse("audit_event", args=[events["reset"].pk])).content.decode())
-    assert f"Audit event #{events['reset'].pk}: Reset shift-by -100</h1>" in event_page
+    assert f"Audit event #{events['reset'].pk}: alice requested Reset shift-by -100</h1>" in event_page
     assert "orders:0,2" in event_page and "(recorded as <code>requested</code>)" in event_page
 
 
@@ -166,6 +168,7 @@ def test_outcomes_are_coloured(auditor, prod):
     for outcome, event in events.items():
         assert f'<span class="badge status-{outcome} outcome">' in _row(listed, event)
     assert "Awaiting approval</span>" in _row(listed, events["awaiting_approval"])
+    assert "Locked out</span>" in _row(listed, events["refused"]), "a sign-in refused unchecked: not 'Refused'"
     stylesheet = (Path(settings.BASE_DIR) / "groups/static/groups/console.css").read_text()
     for outcome in events:
         assert re.search(rf"\.status-{outcome}\b[^{{]*\{{[^}}]*background", stylesheet), outcome

@@ -178,7 +178,7 @@ def test_a_date_range_includes_both_days_in_utc(auditor, db):
         ({"page": "²"}, "page must be a whole number from 1 up"),
         # Named with the valid values, in the list's words and as recorded.
         ({"action": "reset_executed"}, "action 'reset_executed' is not one the audit log records."),
-        ({"action": "reset_executed"}, "Refused (denied)"),
+        ({"action": "reset_executed"}, "Asked for something not granted (denied)"),
         ({"outcome": "done"}, "outcome 'done' is not one the audit log records."),
         ({"outcome": "done"}, "Awaiting approval (awaiting_approval)"),
     ],
@@ -199,8 +199,8 @@ def test_a_bad_filter_is_refused_with_the_reason(auditor, events, filters, reaso
 
 def test_the_action_and_outcome_filters_offer_the_lists_words_and_send_the_recorded_value(auditor, events):
     body = html.unescape(auditor.get(reverse("audit_list"), {"action": "denied"}).content.decode())
-    assert '<option value="denied" selected>Refused</option>' in body
-    assert '<option value="undo_requested">Undo requested</option>' in body
+    assert '<option value="denied" selected>Asked for something not granted</option>' in body
+    assert '<option value="undo_requested">Requested an undo</option>' in body
     assert '<option value="awaiting_approval">Awaiting approval</option>' in body
     # An action an older version recorded is no longer named in the code, but its events stay findable.
     (retired,) = _append([{"action": "offsets_reset"}])
@@ -236,7 +236,14 @@ def test_the_list_pages_by_fifty_keeping_the_filters(auditor, db):
     assert _listed(first) == [e.id for e in reversed(made[70:120])]
     assert "Page 1 of 3" in first.content.decode()
     assert 'href="?cluster=prod&amp;page=2"' in first.content.decode()
-    assert _listed(auditor.get(url, {"cluster": "prod", "page": "3"})) == [e.id for e in reversed(made[:20])]
+    last = auditor.get(url, {"cluster": "prod", "page": "3"})
+    assert _listed(last) == [e.id for e in reversed(made[:20])] and 'id="past-last-page"' not in last.content.decode()
+    # A page past the end shows the last one, and says so rather than pass it off as the page asked for.
+    past = auditor.get(url, {"cluster": "prod", "page": "99999"})
+    assert _listed(past) == _listed(last)
+    assert "There is no page 99999: 120 events make 3 pages; this is page 3." in past.content.decode()
+    none = auditor.get(url, {"cluster": "gone", "page": "2"}).content.decode()
+    assert "There is no page 2: there are no events to list, so this is page 1." in none
 
 
 def test_a_reason_with_markup_is_shown_as_text(auditor, db):

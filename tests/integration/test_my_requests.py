@@ -150,7 +150,11 @@ def test_done_requests_page_by_fifty_and_a_bad_page_is_a_400(db, cluster, make_u
     client = _signed_in(operator)
     first = client.get(reverse("my_requests")).content.decode()
     assert _table(first, "done") == [op.pk for op in reversed(made[1:])] and "Page 1 of 2" in first
-    assert _table(client.get(reverse("my_requests"), {"page": "2"}).content.decode(), "done") == [made[0].pk]
+    second = client.get(reverse("my_requests"), {"page": "2"}).content.decode()
+    assert _table(second, "done") == [made[0].pk] and 'id="past-last-page"' not in second
+    past = client.get(reverse("my_requests"), {"page": "7"}).content.decode()
+    assert _table(past, "done") == [made[0].pk]
+    assert "There is no page 7: 51 finished requests make 2 pages; this is page 2." in past
     bad = client.get(reverse("my_requests"), {"page": "0"})
     assert bad.status_code == 400 and "page must be a whole number" in bad.content.decode()
 

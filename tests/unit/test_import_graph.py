@@ -15,6 +15,7 @@ GROUPS = Path(__file__).resolve().parents[2] / "groups"
 # (entry points such as urls, tasks, admin, middleware, commands) may import any layer.
 LAYERS = {
     "groups.models": 0,
+    "groups.patterns": 0,
     "groups.audit": 1,
     "groups.access": 2,
     "groups.logins": 2,
