@@ -7,9 +7,8 @@ Per-partition errors inside admin results are checked here, never left to caller
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, cast
@@ -26,7 +25,8 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, ConfigResource, OffsetSpec, ResourceType
 from django.conf import settings
 
-from groups.kafka import record_times
+from groups.kafka import admin_clients, record_times
+from groups.kafka.admin_clients import ADMIN_EXTRA, retiring_on_timeout
 from groups.kafka.consumer_groups import with_true_states
 from groups.kafka.convert import (
     STATE_NAMES,
@@ -54,13 +54,28 @@ from groups.kafka.values import (
 
 
 class ClusterClient:
-    """Admin operations against one cluster, returning plain dataclasses."""
+    """Admin operations against one cluster, returning plain dataclasses.
 
-    def __init__(self, admin: AdminClient, bootstrap: str, timeout: float, config: dict[str, str]):
-        self._admin = admin
+    It holds no AdminClient itself: each call asks `key`'s kept one of groups.kafka.admin_clients (made by
+    `make`), so that a client given up after a timeout is destroyed at once, not kept by a ClusterClient.
+    """
+
+    def __init__(
+        self, key: tuple, make: Callable[[], AdminClient], bootstrap: str, timeout: float, config: dict[str, str]
+    ):
+        self._key = key
+        self._make = make
         self._config = config
         self.bootstrap = bootstrap
         self.timeout = timeout
+
+    @property
+    def _admin(self) -> AdminClient:
+        return admin_clients.kept(self._key, self._make)
+
+    def retire_admin(self) -> None:
+        """Give up this cluster's AdminClient: a call of it timed out (groups.kafka.admin_clients)."""
+        admin_clients.retire(self._key)
 
     @property
     def config(self) -> dict[str, str]:
@@ -95,6 +110,7 @@ class ClusterClient:
         message = f"Kafka at {self.bootstrap} did not answer within {self.timeout:.0f}s while {what}. {reach}"
         return ConsoleError(message, code="_TIMED_OUT", retriable=True)
 
+    @retiring_on_timeout
     def list_groups(self) -> list[GroupListing]:
         """Every consumer group (classic and KIP-848) the cluster knows, sorted by id."""
         result = self._result(self._admin.list_consumer_groups(request_timeout=self.timeout), "listing consumer groups")
@@ -114,6 +130,7 @@ class ClusterClient:
             key=lambda g: g.group_id,
         )
 
+    @retiring_on_timeout
     def describe_groups(self, group_ids: list[str]) -> dict[str, GroupDescription]:
         """State, members and assignments; a group that does not exist comes back Dead with no members."""
         if not group_ids:
@@ -144,6 +161,7 @@ class ClusterClient:
             )
         return with_true_states(self._config, self.timeout, out)
 
+    @retiring_on_timeout
     def committed_offsets(self, group_ids: list[str]) -> dict[str, dict[TP, int]]:
         """Committed offsets of each group (only partitions that have one).
 
@@ -189,6 +207,7 @@ class ClusterClient:
             out[group_id] = offsets
         return out
 
+    @retiring_on_timeout
     def log_offsets(self, partitions: set[TP] | list[TP]) -> dict[TP, LogOffsets]:
         """Log start and high watermark of each partition; unknown (None) where a partition is gone."""
         partitions = sorted(set(partitions))
@@ -231,6 +250,7 @@ class ClusterClient:
                     ) from None
         return {tp: LogOffsets(found["start"].get(tp), found["end"].get(tp)) for tp in partitions}
 
+    @retiring_on_timeout
     def topic_partition_counts(self, topics: list[str]) -> dict[str, int]:
         """Number of partitions of each existing topic; topics that do not exist are left out.
 
@@ -255,6 +275,7 @@ class ClusterClient:
                 raise console_error(exc.args[0], f"describing topic '{topic}'", self.bootstrap) from None
         return out
 
+    @retiring_on_timeout
     def offsets_for_time(
         self, partitions: list[TP], timestamp_ms: int, *, read_committed: bool = False
     ) -> dict[TP, int | None]:
@@ -276,6 +297,7 @@ class ClusterClient:
             out[tp] = offset if offset >= 0 else None
         return out
 
+    @retiring_on_timeout
     def stable_offsets(self, partitions: list[TP]) -> dict[TP, int]:
         """The last stable offset of each partition: where an open transaction begins, else the high watermark."""
         if not partitions:
@@ -292,6 +314,7 @@ class ClusterClient:
             for ktp, future in futures.items()
         }
 
+    @retiring_on_timeout
     def max_timestamps(self, partitions: list[TP]) -> dict[TP, tuple[int, int]]:
         """(offset, timestamp) of the record with the largest timestamp in each partition; empty ones left out."""
         if not partitions:
@@ -308,6 +331,7 @@ class ClusterClient:
                 out[TP(ktp.topic, ktp.partition)] = (info.offset, info.timestamp)
         return out
 
+    @retiring_on_timeout
     def topic_facts(self, topics: list[str]) -> dict[str, TopicFacts]:
         """Partition count and the configs that decide what a copy into the topic keeps; missing topics left out."""
         counts = self.topic_partition_counts(topics)
@@ -330,6 +354,7 @@ class ClusterClient:
             )
         return out
 
+    @retiring_on_timeout
     def read_records(
         self, topic: str, ranges: dict[int, tuple[int, int]], per_partition: int, wait: float = 3.0
     ) -> list[Record]:
@@ -379,6 +404,7 @@ class ClusterClient:
             consumer.close()
         return [record for p in sorted(found) for record in found[p]]
 
+    @retiring_on_timeout
     def alter_offsets(self, group_id: str, offsets: dict[TP, int]) -> None:
         """Commit absolute offsets for an inactive group in one request.
 
@@ -408,6 +434,7 @@ class ClusterClient:
             f"Kafka refused the new offsets of group '{group_id}' for {names}.", code=failed[0][1].name()
         )
 
+    @retiring_on_timeout
     def delete_group(self, group_id: str) -> None:
         """Delete an empty group and its committed offsets."""
         future = self._admin.delete_consumer_groups([group_id], request_timeout=self.timeout)[group_id]
@@ -448,6 +475,7 @@ class ClusterClient:
             self._config, self.bootstrap, wanted, min(wait, self.timeout), read_through=read_through
         )
 
+    @retiring_on_timeout
     def topic_names(self) -> list[str]:
         """Names of the cluster's topics, internal ones left out."""
         try:
@@ -457,28 +485,22 @@ class ClusterClient:
         return sorted(name for name in metadata.topics if not is_internal_topic(name))
 
 
-_clients: dict[tuple, AdminClient] = {}
-_clients_lock = threading.Lock()
-# Idle brokers close connections; librdkafka reconnects silently, so don't log each close.
-_ADMIN_EXTRA: dict[str, Any] = {"log.connection.close": False, "socket.connection.setup.timeout.ms": 5000}
-
-
 def offset_fetcher(config: dict[str, str]) -> OffsetFetcher:
     """The committed-offsets helper of the cluster with this client config."""
-    return fetcher_for({**config, **_ADMIN_EXTRA})
+    return fetcher_for({**config, **ADMIN_EXTRA})
 
 
 def client_for(cluster) -> ClusterClient:
-    """A client for a `Cluster` row; the underlying AdminClient is kept for the process's life."""
+    """A client for a `Cluster` row; the underlying AdminClient is kept until a call of it times out
+    (groups.kafka.admin_clients)."""
     try:
         config = cluster.client_config()
     except ValueError as exc:
         raise ConsoleError(f"Cluster '{cluster.name}' is misconfigured: {exc}.", code="CONFIG") from None
     key = tuple(sorted(config.items()))
-    with _clients_lock:
-        admin = _clients.get(key)
-        if admin is None:
-            recorder = refusal_recorder(key, cluster.ssl_ca_location)
-            admin = AdminClient(cast(dict[str, Any], {**config, **_ADMIN_EXTRA, "error_cb": recorder}))
-            _clients[key] = admin
-    return ClusterClient(admin, cluster.bootstrap_servers, settings.KAFKA_REQUEST_TIMEOUT, config)
+
+    def make() -> AdminClient:
+        recorder = refusal_recorder(key, cluster.ssl_ca_location)
+        return AdminClient(cast(dict[str, Any], {**config, **ADMIN_EXTRA, "error_cb": recorder}))
+
+    return ClusterClient(key, make, cluster.bootstrap_servers, settings.KAFKA_REQUEST_TIMEOUT, config)

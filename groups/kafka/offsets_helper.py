@@ -75,7 +75,7 @@ def _error_tuple(error) -> tuple[int, str, bool]:
 def _serve(read_fd: int, write_fd: int) -> None:
     from concurrent.futures import TimeoutError as FutureTimeout
 
-    from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
+    from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException
     from confluent_kafka.admin import AdminClient
 
     admin = None  # its console side serves one cluster, so one client, made on the first request
@@ -108,6 +108,13 @@ def _serve(read_fd: int, write_fd: int) -> None:
                         for tp in result.topic_partitions or []
                     ],
                 )
+        # A client whose coordinator request timed out may never reach the coordinator again, though the
+        # broker is back (groups.kafka.admin_clients): the next request gets a new one.
+        if any(
+            kind == "timeout" or kind == "error" and value[0] == KafkaError._TIMED_OUT
+            for kind, value in answer.values()
+        ):
+            admin = None
         _write_frame(write_fd, answer)
 
 

@@ -15,9 +15,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from groups.kafka.admin import ClusterClient
+from groups.kafka.admin_clients import ADMIN_EXTRA
 from groups.kafka.convert import console_error
-
-_ADMIN_EXTRA: dict[str, Any] = {"log.connection.close": False, "socket.connection.setup.timeout.ms": 5000}
 
 
 def delete_topics(client: ClusterClient, topics: list[str]) -> dict[str, str]:
@@ -27,7 +26,7 @@ def delete_topics(client: ClusterClient, topics: list[str]) -> dict[str, str]:
     """
     if not topics:
         return {}
-    admin = AdminClient(cast(dict[str, Any], {**client.config, **_ADMIN_EXTRA}))
+    admin = AdminClient(cast(dict[str, Any], {**client.config, **ADMIN_EXTRA}))
     futures = admin.delete_topics(topics, operation_timeout=client.timeout, request_timeout=client.timeout)
     refused: dict[str, str] = {}
     for topic, future in futures.items():

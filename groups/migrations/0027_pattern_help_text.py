@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("groups", "0024_operation_preview_nonce"),
+        ("groups", "0026_operation_group_type"),
     ]
 
     operations = [

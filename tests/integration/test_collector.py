@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from groups.kafka import ConsoleError, admin_clients, client_for
 from groups.models import (
     Cluster,
     Collection,
@@ -185,6 +186,7 @@ def test_a_stopped_broker_leaves_the_previous_snapshot_served_and_stale_with_the
     finally:
         broker.stop()
 
+    retired = admin_clients.retired
     report = collect(own)
     assert report.outcome == FAILED
     assert f"Kafka at {bootstrap} did not answer" in report.reason
@@ -199,6 +201,22 @@ def test_a_stopped_broker_leaves_the_previous_snapshot_served_and_stale_with_the
     assert [(p.t_ms, p.last[0]) for p in points] == [(collected_at, 6)]
     collection = Collection.objects.get(cluster=own)
     assert collection.failed_rounds == 1 and collection.stale_since is not None
+
+    # A group page opened during the outage asks the group's coordinator, and times out. librdkafka's client is
+    # then left unable to reach the coordinator ever after, though the broker comes back (groups.kafka.admin_clients):
+    # the timed-out client is given up, and once the broker is back a new one answers the page and the round.
+    with pytest.raises(ConsoleError, match="did not answer"):
+        client_for(own).describe_groups(["billing"])
+    assert admin_clients.retired > retired
+    try:
+        assert broker.start() == bootstrap
+        assert client_for(own).describe_groups(["billing"])["billing"].state == "Empty"
+        back = collect(own)
+        assert back.outcome == COLLECTED, back.reason
+    finally:
+        broker.stop()
+    served = queries.latest_snapshot(own)
+    assert not served.stale and queries.group_row(served.snapshot, "billing").lag == 6
 
 
 @pytest.mark.django_db(transaction=True)
