@@ -283,8 +283,6 @@ CELERY_BEAT_SCHEDULER = "groups.snapshot.beat:ClusterScheduler"
 # Per process: the group list keeps each row's sparkline for the snapshot it was drawn from
 # (groups.views.history); 5,000 of about 2.6 kB each.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 5000}}}
-# /readyz answers 503 while any cluster's served snapshot is older than this (seconds), or missing.
-READY_SNAPSHOT_MAX_AGE = env_int("READY_SNAPSHOT_MAX_AGE", 300)
 # Observations of each group-partition kept for its status (Burrow's window).
 COLLECT_WINDOW_ROUNDS = env_int("COLLECT_WINDOW_ROUNDS", 10)
 # A killed round holds its cluster's lock this long at most; a live one renews it.
