@@ -17,10 +17,10 @@ import redis
 from django.conf import settings
 
 from groups.gcpause import cyclic_gc_paused
-from groups.kafka import ConsoleError
+from groups.kafka import ConsoleError, client_for
 from groups.kafka.collect import read_cluster
 from groups.models import Cluster
-from groups.snapshot import feeds, store
+from groups.snapshot import feeds, store, vanished
 from groups.snapshot.evaluate import evaluate
 from groups.snapshot.lock import ClusterLock
 
@@ -104,6 +104,12 @@ def _round(cluster: Cluster, lock: ClusterLock, started: float, say: Callable[[s
 
     mark = time.monotonic()
     carried = store.carried(cluster)
+    missing = carried.group_windows.keys() - reading.groups.keys()
+    if missing:
+        try:
+            vanished.check(client_for(cluster), store.group_types(cluster, set(missing)))
+        except ConsoleError as exc:
+            return _failed(cluster, started, exc.message, steps)
     since_ms = carried.window_ms[0] if carried.window_ms else reading.t_ms
     facts = store.console_facts(cluster, set(reading.groups), since_ms)
     steps["load_previous"] = time.monotonic() - mark

@@ -55,6 +55,15 @@ def carried(cluster: Cluster) -> Carried:
     )
 
 
+def group_types(cluster: Cluster, group_ids: set[str]) -> dict[str, str]:
+    """Group id -> type of those of `group_ids` the served snapshot has."""
+    snapshot_id = Collection.objects.filter(cluster=cluster).values_list("snapshot_id", flat=True).first()
+    if snapshot_id is None or not group_ids:
+        return {}
+    rows = SnapshotGroup.objects.filter(snapshot_id=snapshot_id, group_id__in=sorted(group_ids))
+    return dict(rows.values_list("group_id", "type").iterator(chunk_size=_BATCH))
+
+
 def console_facts(cluster: Cluster, group_ids: set[str], since_ms: int) -> ConsoleFacts:
     """Replay checkpoint groups among `group_ids`, and this console's offset changes since `since_ms`."""
     replays = Replay.objects.filter(operation__cluster=cluster).values_list("copy_group", "operation_id")

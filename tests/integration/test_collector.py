@@ -210,6 +210,7 @@ def test_a_stopped_broker_leaves_the_previous_snapshot_served_and_stale_with_the
     assert admin_clients.retired > retired
     try:
         assert broker.start() == bootstrap
+        kt.wait_for_group_coordinator(bootstrap)
         assert client_for(own).describe_groups(["billing"])["billing"].state == "Empty"
         back = collect(own)
         assert back.outcome == COLLECTED, back.reason
