@@ -60,6 +60,14 @@ def test_with_javascript_the_chart_is_an_interactive_uplot_chart_whose_markers_l
         ["/operations/13/", "undo #13"],
     ]
     assert links.first.get_attribute("title").startswith("replay #11 at 2025-03-05 ")
+    # The reset and its undo, minutes apart, both keep a label, one under the other rather than over it.
+    labels = top_panel.locator("a.chart-marker span").evaluate_all(
+        "ss => ss.filter(s => s.getClientRects().length).map(s => { const r = s.getBoundingClientRect();"
+        " return [s.textContent, r.x, r.y, r.width, r.height]; })"
+    )
+    assert [label[0] for label in labels] == ["replay #11", "reset #12", "undo #13"]
+    for a, b in itertools.combinations(labels, 2):
+        assert a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1] or a[2] + a[4] <= b[2] or b[2] + b[4] <= a[2], (a, b)
     assert figure.locator(".chart-panel").nth(1).locator("a.chart-marker").count() == 3  # drawn across both panels
 
     # Moving the cursor over the plot shows the values there in the legend of both panels.
