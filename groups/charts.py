@@ -11,7 +11,8 @@ The data shapes, built by the page from the history store:
   stays a gap: lines are never drawn across it. For a roll-up range, `points` carry each
   bucket's last value and `band` the bucket's `(t_ms, min, max)`, drawn as a shaded band.
 - `ChartMarker`: an operation of this console on the group (reset, undo, replay) at `t_ms`,
-  drawn as a vertical line that links to `url`.
+  drawn as a vertical line that links to `url`, labelled above the panels in rows laid out by
+  `groups.chart_labels` so that close operations never overwrite each other's labels.
 
 Lag in messages and lag in seconds get two stacked panels on one time axis rather than two y axes
 on one panel: two scales on one plot invite reading a crossing of lines as meaningful.
