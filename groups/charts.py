@@ -11,7 +11,8 @@ The data shapes, built by the page from the history store:
   stays a gap: lines are never drawn across it. For a roll-up range, `points` carry each
   bucket's last value and `band` the bucket's `(t_ms, min, max)`, drawn as a shaded band.
 - `ChartMarker`: an operation of this console on the group (reset, undo, replay) at `t_ms`,
-  drawn as a vertical line that links to `url`.
+  drawn as a vertical line that links to `url`, labelled above the panels in rows laid out by
+  `groups.chart_labels` so that close operations never overwrite each other's labels.
 
 Lag in messages and lag in seconds get two stacked panels on one time axis rather than two y axes
 on one panel: two scales on one plot invite reading a crossing of lines as meaningful.
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 from django.utils.safestring import SafeString, mark_safe
 
+from groups.chart_labels import MarkerLabel, layout_marker_labels
 from groups.chart_scales import (
     MESSAGES,
     UNITS,
@@ -207,8 +209,9 @@ def sparkline_svg(
 
 
 LEFT, RIGHT, TOP, BOTTOM, PANEL_GAP = 64, 16, 36, 24, 30
-MARKER_LABEL_Y = 12
-MARKER_LABEL_MIN_GAP = 64  # px between two marker labels; a closer marker keeps its line and link
+FONT_SIZE = 11
+MARKER_LABEL_Y = 12  # the baseline of the first row of marker labels
+MARKER_LABEL_ROW_HEIGHT = 13  # each further row of labels pushes the panels down by this
 TIME_TICK_SPACING = 90  # px per time label, so "Mar 15" labels never touch
 VALUE_TICK_SPACING = 28
 
@@ -233,17 +236,23 @@ def history_chart_svg(
     """
     start, end = _time_range(series, start_ms, end_ms)
     plot_width = width - LEFT - RIGHT
+    shown = sorted((m for m in markers if start <= m.t_ms <= end), key=lambda m: (m.t_ms, m.operation_id))
+    xs = [LEFT + (m.t_ms - start) / (end - start) * plot_width for m in shown]
+    labels = layout_marker_labels(
+        [(x, m.label) for x, m in zip(xs, shown, strict=True)], left=2, right=width - 2, font_size=FONT_SIZE
+    )
+    chart_top = TOP + max((label.row for label in labels), default=0) * MARKER_LABEL_ROW_HEIGHT
     count = max(1, len(series))
-    panel_height = (height - TOP - BOTTOM - PANEL_GAP * (count - 1)) / count
+    panel_height = (height - chart_top - BOTTOM - PANEL_GAP * (count - 1)) / count
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="history-chart-svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" role="group" aria-label="{_esc(title)}" '
-        f'font-family="system-ui, sans-serif" font-size="11">',
+        f'font-family="system-ui, sans-serif" font-size="{FONT_SIZE}">',
         f"<title>{_esc(title)}</title>",
     ]
     ticks = time_ticks(start, end, max(2, int(plot_width // TIME_TICK_SPACING)))
     for index, one in enumerate(series):
-        top = TOP + index * (panel_height + PANEL_GAP)
+        top = chart_top + index * (panel_height + PANEL_GAP)
         parts.extend(_panel(one, top, panel_height, plot_width, start, end, ticks, max_step_ms))
     axis_y = height - BOTTOM
     for t, text in ticks:
@@ -253,7 +262,7 @@ def history_chart_svg(
             f'fill="{TEXT_COLOUR}" data-t="{t}">{_esc(text)}</text>'
         )
     parts.append(f'<text x="4" y="{axis_y + 15}" fill="{TEXT_COLOUR}">UTC</text>')
-    parts.extend(_markers(markers, start, end, plot_width, axis_y))
+    parts.extend(_marker_layers(shown, labels, xs, axis_y))
     parts.append("</svg>")
     return mark_safe("".join(parts))
 
@@ -323,14 +332,21 @@ def _panel(
     return parts
 
 
-def _markers(markers: Sequence[ChartMarker], start: int, end: int, plot_width: float, bottom: float) -> list[str]:
+def _marker_layers(
+    markers: Sequence[ChartMarker], labels: Sequence[MarkerLabel], xs: Sequence[float], bottom: float
+) -> list[str]:
+    """The markers' lines, then their labels over them.
+
+    Each line is the marker's link (the tab stop, named for screen readers), in time order. The
+    labels come after every line, so a label in a lower row is drawn over the lines that pass
+    behind it, with a halo of the background; a label repeats its marker's link for the pointer
+    only (aria-hidden, out of the tab order), and a label that names several lists them all in its
+    tooltip.
+    """
+    row_of = {i: label.row for label in labels for i in label.members}
     parts = []
-    last_label_x = None
-    for marker in sorted(markers, key=lambda m: (m.t_ms, m.operation_id)):
-        if not start <= marker.t_ms <= end:
-            continue
-        x = LEFT + (marker.t_ms - start) / (end - start) * plot_width
-        colour = MARKER_COLOURS.get(marker.kind, OTHER_MARKER_COLOUR)
+    for index, (marker, x) in enumerate(zip(markers, xs, strict=True)):
+        top = _n(_label_y(row_of[index]) + 4)
         description = _esc(marker.description)
         url = marker.safe_url
         opening = (
@@ -340,17 +356,35 @@ def _markers(markers: Sequence[ChartMarker], start: int, end: int, plot_width: f
         )
         parts.append(
             f"{opening}<title>{description}</title>"
-            f'<line x1="{_n(x)}" y1="{MARKER_LABEL_Y + 4}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="{colour}" '
+            f'<line x1="{_n(x)}" y1="{top}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="{_colour(marker.kind)}" '
             f'stroke-width="1.5" stroke-dasharray="4 2"/>'
-            f'<line x1="{_n(x)}" y1="{MARKER_LABEL_Y + 4}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="transparent" '
-            f'stroke-width="10"/>'
+            f'<line x1="{_n(x)}" y1="{top}" x2="{_n(x)}" y2="{_n(bottom)}" stroke="transparent" '
+            f'stroke-width="10"/>{"</a>" if url else "</g>"}'
         )
-        if last_label_x is None or x - last_label_x >= MARKER_LABEL_MIN_GAP:
-            label_x = min(max(x, LEFT + 20), LEFT + plot_width - 20)
-            parts.append(
-                f'<text x="{_n(label_x)}" y="{MARKER_LABEL_Y}" text-anchor="middle" fill="{colour}">'
-                f"{_esc(marker.label)}</text>"
-            )
-            last_label_x = x
-        parts.append("</a>" if url else "</g>")
+    for label in labels:
+        named = [markers[i] for i in label.members]
+        kinds = {m.kind for m in named}
+        colour = _colour(kinds.pop()) if len(kinds) == 1 else TEXT_COLOUR
+        tooltip = _esc("\n".join(m.description for m in named))
+        url = named[0].safe_url if len(named) == 1 else None
+        opening = (
+            f'<a class="marker-label" href="{_esc(url)}" tabindex="-1" aria-hidden="true">'
+            if url
+            else '<g class="marker-label" aria-hidden="true">'
+        )
+        parts.append(
+            f"{opening}<title>{tooltip}</title>"
+            f'<text x="{_n(label.x)}" y="{_label_y(label.row)}" text-anchor="middle" fill="{colour}" '
+            f'stroke="#fff" stroke-width="3" stroke-linejoin="round" paint-order="stroke" '
+            f'data-row="{label.row}" data-width="{_n(label.width)}">{_esc(label.text)}</text>'
+            f"{'</a>' if url else '</g>'}"
+        )
     return parts
+
+
+def _label_y(row: int) -> int:
+    return MARKER_LABEL_Y + row * MARKER_LABEL_ROW_HEIGHT
+
+
+def _colour(kind: str) -> str:
+    return MARKER_COLOURS.get(kind, OTHER_MARKER_COLOUR)

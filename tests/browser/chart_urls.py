@@ -19,6 +19,7 @@ from groups.charts import ChartMarker, ChartSeries
 END_MS = 1_741_185_015_000  # 2025-03-05 14:30:15 UTC: fixed, so the page is the same in every run
 GROUP = "orders-<b>consumer</b>"
 RESET_MINUTES_AGO, REPLAY_MINUTES_AGO = 30, 200  # both in the 6 h range, only the reset in 1 h
+UNDO_AFTER_RESET_MS = 201_000  # 3 min 21 s: on every range the two labels would meet at one height
 
 # No favicon to ask for: this URL module has no page for it, and the 404 would read as a console error.
 ICON = '<link rel="icon" href="data:,">'
@@ -61,6 +62,7 @@ def _series(range_ms: int) -> list[ChartSeries]:
 MARKERS = [
     ChartMarker(END_MS - REPLAY_MINUTES_AGO * MINUTE_MS, "replay", 11, "/operations/11/"),
     ChartMarker(END_MS - RESET_MINUTES_AGO * MINUTE_MS, "reset", 12, "/operations/12/"),
+    ChartMarker(END_MS - RESET_MINUTES_AGO * MINUTE_MS + UNDO_AFTER_RESET_MS, "undo", 13, "/operations/13/"),
 ]
 
 

@@ -4,9 +4,12 @@ table without them or when uPlot does not load. The page comes from test-only UR
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.browser.chart_urls import GROUP
+from tests.browser.page_checks import AXE, AXE_TAGS, BLOCKING_IMPACTS, describe_violation
 
 pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.browser.chart_urls")]
 
@@ -54,9 +57,18 @@ def test_with_javascript_the_chart_is_an_interactive_uplot_chart_whose_markers_l
     assert links.evaluate_all("as => as.map(a => [a.getAttribute('href'), a.textContent])") == [
         ["/operations/11/", "replay #11"],
         ["/operations/12/", "reset #12"],
+        ["/operations/13/", "undo #13"],
     ]
     assert links.first.get_attribute("title").startswith("replay #11 at 2025-03-05 ")
-    assert figure.locator(".chart-panel").nth(1).locator("a.chart-marker").count() == 2  # drawn across both panels
+    # The reset and its undo, minutes apart, both keep a label, one under the other rather than over it.
+    labels = top_panel.locator("a.chart-marker span").evaluate_all(
+        "ss => ss.filter(s => s.getClientRects().length).map(s => { const r = s.getBoundingClientRect();"
+        " return [s.textContent, r.x, r.y, r.width, r.height]; })"
+    )
+    assert [label[0] for label in labels] == ["replay #11", "reset #12", "undo #13"]
+    for a, b in itertools.combinations(labels, 2):
+        assert a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1] or a[2] + a[4] <= b[2] or b[2] + b[4] <= a[2], (a, b)
+    assert figure.locator(".chart-panel").nth(1).locator("a.chart-marker").count() == 3  # drawn across both panels
 
     # Moving the cursor over the plot shows the values there in the legend of both panels.
     messages, seconds = _values_under_the_cursor(page, 0.2)
@@ -93,10 +105,10 @@ def test_the_range_links_redraw_the_chart_in_place_through_htmx(browser_page, li
     page.locator('.chart-ranges a[aria-current="true"]', has_text="1 h").wait_for()
     figure.and_(page.locator("[data-chart-state=interactive]")).wait_for()
     assert page.evaluate("window.__samePage === true"), "the range link reloaded the page instead of the chart"
-    # In the last hour only the reset is marked; the replay, 200 minutes ago, is out of range.
+    # In the last hour only the reset and its undo are marked; the replay, 200 minutes ago, is out of range.
     assert figure.locator(".chart-panel").first.locator("a.chart-marker").evaluate_all(
         "as => as.map(a => a.getAttribute('href'))"
-    ) == ["/operations/12/"]
+    ) == ["/operations/12/", "/operations/13/"]
     assert figure.locator(".chart-live canvas").count() == 2
 
     page.get_by_role("link", name="30 d", exact=True).click()
@@ -131,7 +143,9 @@ def test_without_javascript_the_page_shows_the_svg_and_the_table(browser_page, l
         assert svg.locator("a.marker").evaluate_all("as => as.map(a => a.getAttribute('href'))") == [
             "/operations/11/",
             "/operations/12/",
+            "/operations/13/",
         ]
+        _assert_marker_labels_readable(svg, ["replay #11", "reset #12", "undo #13"])
         assert figure.locator("canvas").count() == 0
 
         table = figure.locator("details.chart-table table")
@@ -140,7 +154,7 @@ def test_without_javascript_the_page_shows_the_svg_and_the_table(browser_page, l
         assert table.is_visible()
         assert table.locator("thead th").all_inner_texts() == ["Time (UTC)", "Lag (messages)", "Lag (seconds)"]
         assert table.locator("tbody tr").count() == 6 * 60 * 4 + 1  # every 15 s, the gap shown as "—"
-        assert figure.locator(".chart-operations a").all_inner_texts() == ["replay #11", "reset #12"]
+        assert figure.locator(".chart-operations a").all_inner_texts() == ["replay #11", "reset #12", "undo #13"]
 
         with page.expect_navigation():
             page.get_by_role("link", name="7 d", exact=True).click()  # a plain link without htmx
@@ -162,6 +176,31 @@ def test_when_uplot_does_not_load_the_server_drawn_chart_stays(browser_page, liv
     assert figure.locator("canvas").count() == 0
     # The only complaint is the blocked file itself: charts.js did not throw.
     assert all("Failed to load resource" in problem for problem in console_problems), console_problems
+
+    # On the 1 h range the reset and its undo, minutes apart, both read in full, and axe finds nothing.
+    page.get_by_role("link", name="1 h", exact=True).click()
+    page.wait_for_url("**/chart/?range=1h")
+    figure.and_(page.locator("[data-chart-state=static]")).wait_for()
+    _assert_marker_labels_readable(figure.locator(".chart-static svg"), ["reset #12", "undo #13"])
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS)
+    blocking = [describe_violation(v) for v in result["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    assert blocking == []
+
+
+def _assert_marker_labels_readable(svg, texts: list[str]) -> None:
+    """The SVG's marker labels read `texts`, as Chromium lays them out: no two overlap, and none is
+    wider than the width the server estimated for it (the layout relies on the estimate erring wide)."""
+    boxes = svg.locator(".marker-label text").evaluate_all(
+        "ts => ts.map(t => { const b = t.getBBox();"
+        " return [t.textContent, b.x, b.y, b.width, b.height, Number(t.dataset.width)]; })"
+    )
+    assert [box[0] for box in boxes] == texts
+    for text, _, _, width, _, estimate in boxes:
+        assert 0 < width <= estimate, (text, width, estimate)
+    for a, b in itertools.combinations(boxes, 2):
+        apart = a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1] or a[2] + a[4] <= b[2] or b[2] + b[4] <= a[2]
+        assert apart, (a, b)
 
 
 def _legend_time_at(browser, live_server, timezone_id: str, fraction: float) -> str:

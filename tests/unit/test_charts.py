@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import subprocess
@@ -193,6 +194,65 @@ def test_markers_are_drawn_at_their_time_and_link_to_their_operation():
         (12, (END - 45 * MINUTE_MS) / 1000, "/operations/12/"),
         (13, (END - 15 * MINUTE_MS) / 1000, "/operations/13/"),
     ]
+
+
+def _labels(root: ET.Element) -> list[tuple[str, int, float, float]]:
+    """The marker labels as (text, row, left, right), with their estimated widths."""
+    found = []
+    for text in root.iter(f"{SVG}text"):
+        if text.get("data-row") is not None:
+            x, width = float(text.get("x")), float(text.get("data-width"))
+            found.append((text.text, int(text.get("data-row")), x - width / 2, x + width / 2))
+    return found
+
+
+def test_a_reset_and_its_undo_minutes_apart_both_have_a_label_that_does_not_overlap_the_other():
+    start = END - HOUR_MS
+    markers = [
+        ChartMarker(start + 20 * MINUTE_MS, "reset", 1, "/operations/1/"),
+        ChartMarker(start + 20 * MINUTE_MS + 201_000, "undo", 3, "/operations/3/"),  # 3 min 21 s later
+    ]
+    chart = history_chart([_lag_series(_minute_points(60))], markers, time_range=CHART_RANGES[0], end_ms=END, title="t")
+    root = _parse(chart.svg)
+    labels = _labels(root)
+    assert [(text, row) for text, row, *_ in labels] == [("reset #1", 0), ("undo #3", 1)]
+    assert [a.get("href") for a in _all(root, "a", "marker")] == ["/operations/1/", "/operations/3/"]
+    label_links = _all(root, "a", "marker-label")
+    assert [(a.get("href"), a.get("tabindex"), a.get("aria-hidden")) for a in label_links] == [
+        ("/operations/1/", "-1", "true"),
+        ("/operations/3/", "-1", "true"),
+    ]
+    # The second row of labels pushes the panel down rather than draw over its title.
+    panel_label = root.find(f"{SVG}g[@class='panel']/{SVG}text[@class='panel-label']")
+    assert float(panel_label.get("y")) - 12 > max(int(t.get("y")) for t in root.iter(f"{SVG}text") if t.get("data-row"))
+
+
+def test_operations_crowded_on_a_long_range_share_one_label_whose_tooltip_lists_them_all():
+    kinds = ["reset", "undo", "replay", "reset", "undo", "reset"]
+    markers = [
+        ChartMarker(END - 3 * HOUR_MS + i * MINUTE_MS, kind, 20 + i, f"/operations/{20 + i}/")
+        for i, kind in enumerate(kinds)
+    ] + [ChartMarker(END - HOUR_MS, "reset", 40, "/operations/40/")]
+    chart = history_chart(
+        [_lag_series(_minute_points(60))], markers, time_range=chart_range("24h"), end_ms=END, title="t"
+    )
+    root = _parse(chart.svg)
+    labels = _labels(root)
+    for (_, row_a, left_a, right_a), (_, row_b, left_b, right_b) in itertools.combinations(labels, 2):
+        assert row_a != row_b or right_a <= left_b or right_b <= left_a, labels
+    assert all(left >= 0 and right <= 720 for _, _, left, right in labels)
+    titles = {
+        "".join(e.find(f"{SVG}text").itertext()): e.find(f"{SVG}title").text.split("\n")
+        for e in root.iter()
+        if (e.get("class") or "") == "marker-label"
+    }
+    assert [text for text in titles if "operations" in text] == ["4 operations"]
+    assert titles["4 operations"] == [m.description for m in markers[:4]]
+    assert titles["undo #24, reset #25"] == [m.description for m in markers[4:6]]
+    assert titles["reset #40"] == [markers[6].description]
+    assert all(e.get("aria-hidden") == "true" for e in root.iter() if (e.get("class") or "") == "marker-label")
+    # Every operation is still its own link.
+    assert [a.get("href") for a in _all(root, "a", "marker")] == [m.url for m in markers]
 
 
 def test_a_roll_up_range_draws_a_min_max_band_behind_the_line_of_last_values():

@@ -18,8 +18,9 @@
   var SECOND_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
     43200, 86400, 172800, 604800, 1209600, 3024000, 6048000, 12096000, 30240000];
   var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-  var MARKER_LABEL_MIN_GAP = 64;  // px; a closer marker keeps its line and link, not its label
-  var MARKER_LABEL_WIDTH = 80;  // px; a label this close to the right edge goes on the line's left
+  var MARKER_LABEL_GAP = 6;  // px between two labels in one row
+  var MARKER_LABEL_OFFSET = 9;  // px from the line to its label (charts.css)
+  var MARKER_LABEL_ROWS = 3;  // charts.css moves each row down; a crowd beyond them shares one label
   var figures = 0;
   var teardowns = new WeakMap();
 
@@ -87,37 +88,102 @@
   function markerElements(plot, markers, labelled) {
     return markers.map(function (m) {
       var link = document.createElement(m.url ? "a" : "span");
+      var item = { t: m.t, element: link, label: m.label, description: m.description };
       link.className = "chart-marker chart-marker-" + (MARKER_COLOURS[m.kind] ? m.kind : "other");
       if (m.url) link.href = m.url;
       link.title = m.description;
       link.setAttribute("aria-label", m.description);
       if (labelled) {
-        var text = document.createElement("span");
-        text.textContent = m.label;
-        link.appendChild(text);
+        item.span = document.createElement("span");
+        item.span.textContent = m.label;
+        link.appendChild(item.span);
       } else {
         // The top panel's link is the one to tab to; the others repeat it for the eye only.
         link.tabIndex = -1;
         link.setAttribute("aria-hidden", "true");
       }
       plot.over.appendChild(link);
-      return { t: m.t, element: link };
+      return item;
     });
+  }
+
+  function crowdText(items) {
+    if (items.length > 2) return items.length + " operations";
+    return items.map(function (item) { return item.label; }).join(", ");
+  }
+
+  // A group's label, measured: right of its first line, or left of it where it would run off the plot.
+  function labelBox(group, width) {
+    var head = group[0];
+    head.span.textContent = crowdText(group);
+    var w = head.span.offsetWidth;
+    var flipped = head.x + MARKER_LABEL_OFFSET + w > width;
+    var left = flipped ? head.x - MARKER_LABEL_OFFSET - w : head.x + MARKER_LABEL_OFFSET;
+    return { group: group, left: left, right: left + w, flipped: flipped, row: 0 };
+  }
+
+  function placeGroups(groups, width) {
+    var rowEnds = [];
+    for (var r = 0; r < MARKER_LABEL_ROWS; r += 1) rowEnds.push(-Infinity);
+    var placed = [];
+    for (var i = 0; i < groups.length; i += 1) {
+      var label = labelBox(groups[i], width);
+      label.row = rowEnds.findIndex(function (end) { return end + MARKER_LABEL_GAP <= label.left; });
+      if (label.row < 0) return placed;
+      rowEnds[label.row] = label.right;
+      placed.push(label);
+    }
+    return placed;
+  }
+
+  // The server's layout (groups/chart_labels.py) on measured widths: a label takes the first row
+  // where it clears the labels before it; where no row has room, the two closest neighbours among
+  // it and the labels in its way share one label, and the layout starts over.
+  function layoutLabels(items, width) {
+    var groups = items.map(function (item) { return [item]; });
+    function gapAfter(k) { return groups[k + 1][0].x - groups[k][groups[k].length - 1].x; }
+    for (;;) {
+      var placed = placeGroups(groups, width);
+      if (placed.length === groups.length) return placed;
+      var stuck = labelBox(groups[placed.length], width);
+      var best = placed.findIndex(function (label) { return label.right + MARKER_LABEL_GAP > stuck.left; });
+      for (var k = best + 1; k < placed.length; k += 1) if (gapAfter(k) < gapAfter(best)) best = k;
+      groups.splice(best, 2, groups[best].concat(groups[best + 1]));
+    }
   }
 
   function placeMarkers(plot, elements) {
     var scale = plot.scales.x;
     var width = plot.over.clientWidth;
-    var lastLabelled = -Infinity;
+    var labelled = [];
     elements.forEach(function (item) {
-      var x = plot.valToPos(item.t, "x");
+      item.x = plot.valToPos(item.t, "x");
       var shown = item.t >= scale.min && item.t <= scale.max;
       item.element.hidden = !shown;
-      item.element.style.left = x + "px";
-      var labelled = shown && x - lastLabelled >= MARKER_LABEL_MIN_GAP;
-      if (labelled) lastLabelled = x;
-      item.element.classList.toggle("chart-marker-unlabelled", !labelled);
-      item.element.classList.toggle("chart-marker-flipped", x > width - MARKER_LABEL_WIDTH);
+      item.element.style.left = item.x + "px";
+      if (!item.span) return;
+      item.element.classList.add("chart-marker-unlabelled");
+      item.element.classList.remove("chart-marker-flipped", "chart-marker-row-1", "chart-marker-row-2");
+      if (shown) {
+        item.element.classList.remove("chart-marker-unlabelled");  // measurable
+        labelled.push(item);
+      }
+    });
+    var labels = layoutLabels(labelled, width);
+    labelled.forEach(function (item) {
+      item.span.textContent = item.label;
+      item.span.removeAttribute("title");
+      item.element.classList.add("chart-marker-unlabelled");
+    });
+    labels.forEach(function (label) {
+      var head = label.group[0];
+      head.span.textContent = crowdText(label.group);
+      if (label.group.length > 1) {
+        head.span.title = label.group.map(function (item) { return item.description; }).join("\n");
+      }
+      head.element.classList.remove("chart-marker-unlabelled");
+      head.element.classList.toggle("chart-marker-flipped", label.flipped);
+      if (label.row > 0) head.element.classList.add("chart-marker-row-" + label.row);
     });
   }
 
