@@ -209,6 +209,9 @@ class _Round:
             values["facts"] = fact.as_json()
         if mute is not None:
             values["muted_until"], values["muted_by_id"] = mute.until, mute.operation_id
+        elif state is not None and state.muted_until is not None and state.muted_until > self.now:
+            # Muted while its operation ran, which then wrote nothing (mutes.may_have_written): no mute after all.
+            values["muted_until"], values["muted_by_id"] = None, None
         if state is None:
             state = AlertState(rule=rule, cluster=self.cluster, group_id=group_id, updated=self.now, **values)
             self.created.append(state)

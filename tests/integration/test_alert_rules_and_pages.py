@@ -427,6 +427,45 @@ def test_a_grant_on_every_cluster_may_manage_a_rule_on_every_cluster(make_user, 
     assert AlertRule.objects.get().cluster is None
 
 
+def test_only_an_operation_that_may_have_written_mutes_and_a_failed_one_is_not_called_a_reset_by(make_user, prod):
+    AlertRule.objects.create(name="lag", group_pattern="*", total_lag_over=100, emails=["a@example.com"])
+    now, ann = timezone.now(), make_user("ann")
+
+    def reset(group_id: str, **fields) -> Operation:
+        return Operation.objects.create(
+            kind=Operation.Kind.RESET, cluster=prod, group_id=group_id, reason="x", requester=ann, started=now, **fields
+        )
+
+    # Refused by the worker: the group had become active, so nothing was written.
+    refused = reset(
+        "refused",
+        status=Operation.Status.FAILED,
+        finished=now,
+        error="The group is active: 1 member. Nothing was written. Stop its members, then preview again.",
+    )
+    # Wrote, but the read-back found another client's commit: its per-partition results say what it wrote.
+    wrote = reset(
+        "wrote",
+        status=Operation.Status.FAILED,
+        finished=now,
+        outcome=[{"topic": "t", "partition": 0, "committed": 5, "verified": False}],
+        error="Read-back after the commit does not match the plan for t:0",
+    )
+    # Running when the first round saw it, then refused: the mute it set is withdrawn by the next round.
+    running = reset("running", status=Operation.Status.RUNNING)
+    lagging = [group(name, lag=500) for name in ("refused", "wrote", "running")]
+    report = evaluate_round(prod, lagging, now)
+    assert [group_id for _, group_id, _ in report.events] == ["refused"]
+    Operation.objects.filter(pk=running.pk).update(status=Operation.Status.FAILED, finished=now, error=refused.error)
+    report = evaluate_round(prod, lagging, now + timedelta(seconds=15))
+    assert [group_id for _, group_id, _ in report.events] == ["running"]
+    assert AlertState.objects.get(group_id="running").muted_until is None
+    page = _signed_in(make_user, "vic", "Viewer").get("/alerts/").content.decode()
+    assert f"offset reset that failed after writing, operation #{wrote.pk} (ann)" in page
+    assert f"by operation #{refused.pk}" not in page and f"operation #{running.pk}" not in page
+    assert f"offset reset by operation #{wrote.pk}" not in page
+
+
 def test_a_collection_gap_is_not_counted_as_clear(prod, settings):
     settings.ALERT_CLEAR_SECONDS = 120
     AlertRule.objects.create(name="lag", group_pattern="*", total_lag_over=100, emails=["a@example.com"])
