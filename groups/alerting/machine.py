@@ -8,6 +8,10 @@ Each round, `judge` weighs the group's figures against the rule's conditions and
     firing --still firing, `renotify_s` since the last notification, not muted--> firing (notify again)
     firing --every condition clear for `clear_s`--> resolved (notify)
 
+A round that follows a collection gap (no evaluated round for longer than the caller's bound: `gap`) does
+not count the gap: what the group did while nobody could read it is unknown, not clear and not breaching.
+So the clear timer of a firing alert and the duration of a pending one start again at that round.
+
 Hysteresis keeps a value hovering at a threshold from flapping: a numeric condition breaches
 above its threshold but counts as clear only below threshold × (1 − margin) (above threshold ×
 (1 + margin) for the retention margin, which alerts when low), and a firing alert resolves only
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from groups.alerting.facts import GroupFacts
@@ -71,12 +75,14 @@ class Verdict:
     """How one round's figures stand: breaching (any condition), clear (every one), or neither.
 
     `reasons` say what breaches; `held` what is back within the threshold but not yet clear of it
-    (the hysteresis band), which keeps a firing alert firing."""
+    (the hysteresis band), which keeps a firing alert firing; `cleared` what is clear, with its value
+    now (what a clearing or resolved alert says)."""
 
     breaching: bool
     clear: bool
     reasons: tuple[str, ...] = ()
     held: tuple[str, ...] = ()
+    cleared: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,56 +126,91 @@ def _under(value: float, threshold: float, margin: float) -> str:
     return _CLEAR if value >= threshold + threshold * margin else _HOLD
 
 
-def _status_check(wanted: frozenset[str], facts: GroupFacts) -> tuple[str, str]:
+def _status_check(wanted: frozenset[str], facts: GroupFacts) -> tuple[str, str, str]:
     """The group's status, or a partition's that made it: STOP, STALL, REWIND and AHEAD are partition
     statuses, which make their group ERR (Burrow's rules), so a rule on them looks at the partitions."""
     names = ", ".join(sorted(wanted))
+    # What it says once clear: with partition statuses behind the group's, that none of them is wanted.
+    cleared = f"status now {facts.status}, " + (
+        f"no partition {names}" if facts.partition_statuses else f"none of {names}"
+    )
     if facts.status in wanted:
-        return _BREACH, f"status {facts.status} is one of {names}"
+        return _BREACH, f"status {facts.status} is one of {names}", cleared
     causes = [p for p in facts.partition_statuses if p.status in wanted]
     if not causes:
-        return _CLEAR, f"status {facts.status} is one of {names}"
+        return _CLEAR, f"status {facts.status} is one of {names}", cleared
     shown = ", ".join(f"{p.topic}:{p.partition} {p.status}" for p in causes[:_CAUSES_NAMED])
     more = f" and {len(causes) - _CAUSES_NAMED} more" if len(causes) > _CAUSES_NAMED else ""
-    return _BREACH, f"status {facts.status} with partition {shown}{more}, one of {names}"
+    return _BREACH, f"status {facts.status} with partition {shown}{more}, one of {names}", cleared
 
 
 def _count(count: float) -> str:
     return f"{count:,.0f}"
 
 
+def _clear_bound(bound: str, threshold: str, margin: float, word: str) -> str:
+    """How far a value must be to count as clear, e.g. "1,350 (the rule's 1,500 less 10% hysteresis)"."""
+    return f"{bound} (the rule's {threshold} {word} {margin:.0%} hysteresis)" if margin else bound
+
+
 def _over_check(
-    name: str, unknown: str, value: float | None, threshold: float, margin: float, text: Callable[[float], str]
-) -> tuple[str, str]:
-    """An "over the threshold" condition's state, and its reason in words: `name` of the value (written by
-    `text`), or `unknown` when the round could not tell it."""
+    name: str,
+    label: str,
+    unknown: str,
+    value: float | None,
+    threshold: float,
+    margin: float,
+    text: Callable[[float], str],
+) -> tuple[str, str, str]:
+    """An "over the threshold" condition's state, its reason in words (`name` of the value, written by `text`,
+    or `unknown` when the round could not tell it), and what it says once clear (`label` of the value)."""
     state = _over(value, threshold, margin)
     if value is None:
-        return state, f"{unknown} cannot be told this round"
+        return state, f"{unknown} cannot be told this round", ""
+    cleared = (
+        f"{label} back to {text(value)}, at or under "
+        f"{_clear_bound(text(threshold * (1 - margin)), text(threshold), margin, 'less')}"
+    )
     if state != _HOLD:
-        return state, f"{name.format(text(value))} is over {text(threshold)}"
-    return state, (
-        f"{name.format(text(value))} is back to {text(threshold)} or under, not yet to "
-        f"{text(threshold * (1 - margin))} ({margin:.0%} hysteresis)"
+        return state, f"{name.format(text(value))} is over {text(threshold)}", cleared
+    return (
+        state,
+        (
+            f"{name.format(text(value))} is back to {text(threshold)} or under, not yet to "
+            f"{text(threshold * (1 - margin))} ({margin:.0%} hysteresis)"
+        ),
+        cleared,
     )
 
 
 def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
     """Weigh one round's figures of a group against a rule's conditions."""
     margin = tuning.hysteresis
-    checks: list[tuple[str, str]] = []
+    checks: list[tuple[str, str, str]] = []
     if conditions.statuses:
         checks.append(_status_check(conditions.statuses, facts))
     if conditions.lag_seconds_over is not None:
         checks.append(
             _over_check(
-                "lag of {}", "the lag in seconds", facts.lag_seconds, conditions.lag_seconds_over, margin, duration_text
+                "lag of {}",
+                "lag",
+                "the lag in seconds",
+                facts.lag_seconds,
+                conditions.lag_seconds_over,
+                margin,
+                duration_text,
             )
         )
     if conditions.total_lag_over is not None:
         checks.append(
             _over_check(
-                "total lag of {} messages", "the total lag", facts.lag, conditions.total_lag_over, margin, _count
+                "total lag of {} messages",
+                "total lag",
+                "the total lag",
+                facts.lag,
+                conditions.total_lag_over,
+                margin,
+                _count,
             )
         )
     if conditions.retention_margin_under_s is not None:
@@ -188,21 +229,28 @@ def judge(conditions: Conditions, facts: GroupFacts, tuning: Tuning) -> Verdict:
             )
         else:
             reason = f"retention margin of {duration_text(value or 0)} is under {duration_text(threshold)}"
-        checks.append((state, reason))
+        if value is None:
+            cleared = "no retention margin at risk: retention is not catching up with the group"
+        else:
+            bound = _clear_bound(duration_text(threshold * (1 + margin)), duration_text(threshold), margin, "plus")
+            cleared = f"retention margin back to {duration_text(value)}, at or over {bound}"
+        checks.append((state, reason, cleared))
     if conditions.no_members:
-        checks.append((_BREACH if facts.members == 0 else _CLEAR, "the group has no members"))
-    states = [state for state, _ in checks]
+        members = f"the group has {facts.members} member{'s' if facts.members != 1 else ''} again"
+        checks.append((_BREACH if facts.members == 0 else _CLEAR, "the group has no members", members))
+    states = [state for state, _, _ in checks]
     return Verdict(
         breaching=_BREACH in states,
         clear=all(state == _CLEAR for state in states),
-        reasons=tuple(reason for state, reason in checks if state == _BREACH),
-        held=tuple(reason for state, reason in checks if state == _HOLD),
+        reasons=tuple(reason for state, reason, _ in checks if state == _BREACH),
+        held=tuple(reason for state, reason, _ in checks if state == _HOLD),
+        cleared=tuple(cleared for state, _, cleared in checks if state == _CLEAR),
     )
 
 
 def gone() -> Verdict:
     """The verdict for a group missing from a complete round: it was deleted, so nothing is wrong with it."""
-    return Verdict(breaching=False, clear=True, reasons=("the group no longer exists",))
+    return Verdict(breaching=False, clear=True, cleared=("the group no longer exists",))
 
 
 def _elapsed(since: datetime | None, now: datetime) -> float:
@@ -210,9 +258,23 @@ def _elapsed(since: datetime | None, now: datetime) -> float:
 
 
 def step(
-    tracker: Tracker, verdict: Verdict, conditions: Conditions, tuning: Tuning, *, now: datetime, muted: bool
+    tracker: Tracker,
+    verdict: Verdict,
+    conditions: Conditions,
+    tuning: Tuning,
+    *,
+    now: datetime,
+    muted: bool,
+    gap: bool = False,
 ) -> tuple[Tracker, Event | None]:
-    """The tracker after one round, and the notification that round owes (None: nothing to tell)."""
+    """The tracker after one round, and the notification that round owes (None: nothing to tell).
+
+    `gap`: no round was evaluated for too long before this one, so the time since the last one counts
+    neither as clear nor as breaching: the clear timer and the pending duration start again now."""
+    if gap and tracker.phase == Phase.PENDING and verdict.breaching:
+        tracker = replace(tracker, pending_since=now)
+    if gap and tracker.clear_since is not None:
+        tracker = replace(tracker, clear_since=None)
     if tracker.phase in (Phase.IDLE, Phase.RESOLVED):
         if not verdict.breaching:
             return tracker, None
@@ -256,4 +318,39 @@ def ended(before: Tracker, after: Tracker, event: Event | None, *, now: datetime
         return Ended(before.pending_since, before.firing_since, now, after.notifications + 1)
     if before.phase == Phase.PENDING and after.phase in (Phase.IDLE, Phase.RESOLVED):
         return Ended(before.pending_since, None, now, 0)
+    return None
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%H:%M:%S UTC")
+
+
+def resolution(verdict: Verdict, clear_since: datetime) -> str:
+    """How an alert cleared, with the values of the round that ended it, e.g. "total lag back to 37, at or under
+    1,350 (the rule's 1,500 less 10% hysteresis), clear since 10:39:58 UTC"."""
+    return f"{'; '.join(verdict.cleared) or 'every condition clear'}, clear since {_clock(clear_since)}"
+
+
+def summary(
+    before: Tracker, after: Tracker, event: Event | None, verdict: Verdict, tuning: Tuning, *, fired: str, now: datetime
+) -> str | None:
+    """What the alert says after a round (the alerts page's "Why", the notification's summary); None: it keeps
+    what it said. `fired` is why it fired: the reasons of the last round it breached.
+
+    Breaching, it says why; in the hysteresis band, why it still fires; clear but not yet resolved, the values
+    now and when it resolves if they stay clear; resolved, how it cleared and why it had fired."""
+    if verdict.breaching:
+        return "; ".join(verdict.reasons)
+    if event == Event.RESOLVED:
+        # clear_s 0 resolves in the round that cleared, which is then its clear_since.
+        cleared = resolution(verdict, before.clear_since or now)
+        return f"resolved: {cleared}; it fired on: {fired}" if fired else f"resolved: {cleared}"
+    if after.phase != Phase.FIRING:
+        return None
+    if verdict.held:
+        # Neither breaching nor clear: say why it still fires, rather than the breach of an earlier round.
+        return "still firing: " + "; ".join(verdict.held)
+    if after.clear_since is not None:
+        resolves_at = after.clear_since + timedelta(seconds=tuning.clear_s)
+        return f"{resolution(verdict, after.clear_since)}; resolves at {_clock(resolves_at)} if it stays clear"
     return None

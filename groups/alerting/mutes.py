@@ -1,6 +1,8 @@
 """Which groups the console's own operations mute: a reset, undo, deletion (of a group or of its offsets) or
 replay moves lag on purpose, so the rules on the groups it touched keep quiet while it runs and for a window
-after."""
+after. Only one that may have changed something mutes: an operation refused or failed before it wrote
+(an active group, drifted offsets, a withdrawn right, the group's lock held) leaves the group's lag as it
+was, and an alert on it is real."""
 
 from __future__ import annotations
 
@@ -23,6 +25,29 @@ MUTING_KINDS = (
 )
 
 
+# What an operation's error says when it failed before writing anything (groups.operations and its runs).
+_NOTHING_WRITTEN = (
+    "nothing was written",
+    "nothing was changed",
+    "changed nothing",
+    "nothing was deleted",
+    "nothing was copied",
+    "was not applied",
+)
+
+
+def may_have_written(operation: Operation) -> bool:
+    """Whether the operation may have changed the group's offsets (or a replay's target): running or succeeded,
+    or failed or cancelled with per-partition results read back after writing, or without an error that says
+    it wrote nothing (not known then, so counted as written)."""
+    if operation.status not in (Operation.Status.FAILED, Operation.Status.CANCELLED):
+        return True
+    if operation.outcome:
+        return True
+    error = operation.error.lower()
+    return not any(words in error for words in _NOTHING_WRITTEN)
+
+
 @dataclass(frozen=True)
 class Mute:
     operation_id: int
@@ -35,7 +60,8 @@ def mute_window() -> timedelta:
 
 
 def describe(operation: Operation) -> str:
-    """The operation as a mute names it."""
+    """The operation as a mute names it: "offset reset by operation #42 (alice)", or, for one that failed (or was
+    cancelled) after it had written, "offset reset that failed after writing, operation #42 (alice)"."""
     who = operation.requester.username if operation.requester is not None else operation.requested_via
     if operation.kind == Operation.Kind.REPLAY:
         what = f"replay into {_replay_target(operation)}"
@@ -43,6 +69,10 @@ def describe(operation: Operation) -> str:
         what = f"undo of operation #{operation.undo_of_id}"
     else:
         what = operation.get_kind_display().lower()
+    if operation.status == Operation.Status.FAILED:
+        return f"{what} that failed after writing, operation #{operation.pk} ({who})"
+    if operation.status == Operation.Status.CANCELLED:
+        return f"{what} cancelled after writing, operation #{operation.pk} ({who})"
     return f"{what} by operation #{operation.pk} ({who})"
 
 
@@ -60,8 +90,8 @@ def _touched(operation: Operation, facts: Iterable[GroupFacts]) -> list[str]:
 
 
 def mutes_for(cluster: Cluster, facts: list[GroupFacts], now: datetime) -> dict[str, Mute]:
-    """Group id -> the mute in force at `now`: an operation that ran on it and is running or finished
-    less than ALERT_MUTE_MINUTES ago. One query, whatever the number of groups."""
+    """Group id -> the mute in force at `now`: an operation that ran on it, may have written (`may_have_written`)
+    and is running or finished less than ALERT_MUTE_MINUTES ago. One query, whatever the number of groups."""
     window = mute_window()
     operations = (
         Operation.objects.filter(cluster=cluster, kind__in=MUTING_KINDS, started__isnull=False)
@@ -71,6 +101,8 @@ def mutes_for(cluster: Cluster, facts: list[GroupFacts], now: datetime) -> dict[
     )
     mutes: dict[str, Mute] = {}
     for operation in operations:
+        if not may_have_written(operation):
+            continue
         # A running operation keeps muting: the window starts only once it has finished.
         until = (operation.finished or now) + window
         mute = Mute(operation.pk, until, describe(operation))

@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from groups import access
 from groups.alerting.episodes import keep_from
-from groups.alerting.mutes import describe
+from groups.alerting.mutes import describe, may_have_written
 from groups.alerting.payloads import chart_range
 from groups.models import AlertDelivery, AlertEpisode, AlertState, Cluster
 
@@ -88,7 +88,10 @@ def overview_for(user, now: datetime) -> Overview:
         since = state.firing_since if state.phase != AlertState.Phase.PENDING else state.pending_since
         mute = (
             describe(state.muted_by)
-            if state.muted_until is not None and state.muted_until > now and state.muted_by is not None
+            if state.muted_until is not None
+            and state.muted_until > now
+            and state.muted_by is not None
+            and may_have_written(state.muted_by)
             else ""
         )
         return AlertRow(state, chart_range(since, now), mute)

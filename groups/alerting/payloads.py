@@ -79,7 +79,8 @@ def _count(value) -> str:
 
 def _detail_lines(body: dict) -> list[str]:
     values = body["values"]
-    lines = [body["summary"] if body["event"] != "resolved" else f"Resolved. It fired because: {body['summary']}"]
+    # A resolve's summary says how it cleared and why it had fired (groups.alerting.machine.summary).
+    lines = [body["summary"]]
     lines.append(
         f"Status {values.get('status')}, total lag {_count(values.get('lag'))}, lag in seconds "
         f"{values.get('lag_seconds')}, members {values.get('members')}."

@@ -23,7 +23,10 @@ from groups.models import AlertDelivery, AlertEpisode, AlertRule, AlertState, Cl
 logger = logging.getLogger(__name__)
 
 _TRACKED = ("pending_since", "firing_since", "clear_since", "resolved_at", "last_notified", "notifications")
-_NOT_COVERED = machine.Verdict(breaching=False, clear=True, reasons=("the rule no longer covers the group",))
+_NOT_COVERED = machine.Verdict(breaching=False, clear=True, cleared=("the rule no longer covers the group",))
+# A round this long after the previous one evaluated (at least; else twice the cluster's collection period)
+# follows a collection gap: the alerts' clear and pending timers start again (machine.step's `gap`).
+GAP_FLOOR_SECONDS = 60
 
 
 @dataclass
@@ -52,6 +55,11 @@ def _tracker(state: AlertState | None) -> machine.Tracker:
         last_notified=state.last_notified,
         notifications=state.notifications,
     )
+
+
+def gap_bound_seconds(cluster: Cluster) -> float:
+    """The longest time between two evaluated rounds that is not a collection gap."""
+    return max(2 * cluster.collect_every_seconds, GAP_FLOOR_SECONDS)
 
 
 def _absolute(path: str) -> str:
@@ -119,8 +127,8 @@ def _deliveries(
 
 
 class _Round:
-    def __init__(self, cluster: Cluster, facts: Sequence[GroupFacts], now: datetime):
-        self.cluster, self.now, self.tuning = cluster, now, tuning()
+    def __init__(self, cluster: Cluster, facts: Sequence[GroupFacts], now: datetime, gap: bool):
+        self.cluster, self.now, self.tuning, self.gap = cluster, now, tuning(), gap
         self.facts = {fact.group_id: fact for fact in facts if not fact.never_alerted}
         self.mutes = mutes_for(cluster, list(self.facts.values()), now)
         self.report = RoundReport()
@@ -167,14 +175,21 @@ class _Round:
     ) -> None:
         mute = self.mutes.get(group_id)
         before = _tracker(state)
-        after, event = machine.step(before, verdict, conditions, self.tuning, now=self.now, muted=mute is not None)
+        after, event = machine.step(
+            before, verdict, conditions, self.tuning, now=self.now, muted=mute is not None, gap=self.gap
+        )
         if mute is not None and verdict.breaching:
             self.report.muted += 1
         ending = machine.ended(before, after, event, now=self.now)
+        cleared = ""
+        if ending is not None:
+            cleared = machine.resolution(verdict, before.clear_since or self.now)
+            if ending.firing_since is None:
+                cleared = "cleared before it fired: " + cleared
         if after.phase == machine.Phase.IDLE:
             if state is not None:
                 self.removed.append(state.pk)
-                self.keep(rule, state, ending, mute, fact.as_json() if fact is not None else state.facts)
+                self.keep(rule, state, ending, mute, fact.as_json() if fact is not None else state.facts, cleared)
             return
         if after.phase == machine.Phase.RESOLVED and after == before:
             return  # a resolved alert keeps the figures it resolved with
@@ -183,16 +198,20 @@ class _Round:
         if before.phase in (machine.Phase.IDLE, machine.Phase.RESOLVED):
             # A new episode: an earlier one's mute is not this one's.
             values["muted_until"], values["muted_by_id"] = None, None
+        fired = state.breach_summary if state is not None else ""
+        said = machine.summary(before, after, event, verdict, self.tuning, fired=fired, now=self.now)
+        if said is not None:
+            values["summary"] = said
         if verdict.breaching:
-            values["summary"] = "; ".join(verdict.reasons)
-        elif after.phase == machine.Phase.FIRING and verdict.held:
-            # Neither breaching nor clear: say why it still fires, rather than the breach of an earlier round.
-            values["summary"] = "still firing: " + "; ".join(verdict.held)
+            values["breach_summary"] = said
         if fact is not None:
             # Pending and firing alerts keep their figures current for the alerts page.
             values["facts"] = fact.as_json()
         if mute is not None:
             values["muted_until"], values["muted_by_id"] = mute.until, mute.operation_id
+        elif state is not None and state.muted_until is not None and state.muted_until > self.now:
+            # Muted while its operation ran, which then wrote nothing (mutes.may_have_written): no mute after all.
+            values["muted_until"], values["muted_by_id"] = None, None
         if state is None:
             state = AlertState(rule=rule, cluster=self.cluster, group_id=group_id, updated=self.now, **values)
             self.created.append(state)
@@ -204,13 +223,19 @@ class _Round:
             for name, value in changes.items():
                 setattr(state, name, value)
             self.changed.append((state.pk, changes))
-        self.keep(rule, state, ending, mute, state.facts)
+        self.keep(rule, state, ending, mute, state.facts, cleared)
         if event is not None:
             self.notify.append((state, rule, event.value, mute))
             self.report.events.append((rule.pk, group_id, event.value))
 
     def keep(
-        self, rule: AlertRule, state: AlertState, ending: machine.Ended | None, mute: Mute | None, figures: dict
+        self,
+        rule: AlertRule,
+        state: AlertState,
+        ending: machine.Ended | None,
+        mute: Mute | None,
+        figures: dict,
+        resolution: str,
     ) -> None:
         """Keep an alert that ended: every one that fired, and one a mute held back until it cleared (nobody
         was told, but the page says what the console's own operation kept quiet)."""
@@ -225,7 +250,8 @@ class _Round:
             pending_since=ending.pending_since,
             firing_since=ending.firing_since,
             resolved_at=ending.resolved_at,
-            summary=state.summary,
+            summary=state.breach_summary or state.summary,
+            resolution=resolution,
             facts=figures,
             notifications=ending.notifications,
             muted=muted,
@@ -250,18 +276,27 @@ class _Round:
                 AlertDelivery.objects.filter(state=state, episode__isnull=True).update(episode=episode)
 
 
-def evaluate_round(cluster: Cluster, facts: Sequence[GroupFacts], now: datetime | None = None) -> RoundReport:
+def evaluate_round(
+    cluster: Cluster,
+    facts: Sequence[GroupFacts],
+    now: datetime | None = None,
+    *,
+    previous_round: datetime | None = None,
+) -> RoundReport:
     """Move every enabled rule covering `cluster` on by one complete collection round.
 
     `facts` holds every group the round saw on the cluster (a group missing from it counts as
     deleted, so call this only after a complete, fresh round, never for a stale one); `now` is when
-    the round read the cluster. Replay checkpoint groups are skipped. Notifications are only written
-    as `AlertDelivery` rows and handed to the `notifications` queue after commit: sending never
+    the round read the cluster. `previous_round` is when the round before it read the cluster (None: not
+    known, no gap is assumed); longer ago than `gap_bound_seconds`, the rounds between failed, so no
+    alert counts that time as clear or as breaching. Replay checkpoint groups are skipped. Notifications are
+    only written as `AlertDelivery` rows and handed to the `notifications` queue after commit: sending never
     delays the caller, and a queue that cannot be reached leaves them to the periodic sweep.
     """
     now = now or timezone.now()
     rules = list(AlertRule.objects.filter(enabled=True).filter(Q(cluster__isnull=True) | Q(cluster=cluster)))
-    this_round = _Round(cluster, facts, now)
+    gap = previous_round is not None and (now - previous_round).total_seconds() > gap_bound_seconds(cluster)
+    this_round = _Round(cluster, facts, now, gap)
     this_round.report.rules = len(rules)
     if not rules:
         return this_round.report

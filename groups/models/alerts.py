@@ -96,7 +96,14 @@ class AlertState(models.Model):
     notifications = models.PositiveIntegerField(default=0, help_text="Notifications sent in the current episode.")
     muted_until = models.DateTimeField(null=True, blank=True)
     muted_by = models.ForeignKey(Operation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    summary = models.TextField(blank=True, default="", help_text="Why it fires (or fired), in plain words.")
+    summary = models.TextField(
+        blank=True,
+        default="",
+        help_text="What it says now, in plain words: why it fires, that it is clearing, or how it resolved.",
+    )
+    breach_summary = models.TextField(
+        blank=True, default="", help_text="Why it fired: the reasons of the last round its condition held."
+    )
     facts = models.JSONField(default=dict, blank=True, help_text="The group's figures at the last evaluation.")
     updated = models.DateTimeField()
 
@@ -133,6 +140,9 @@ class AlertEpisode(models.Model):
     firing_since = models.DateTimeField(null=True, blank=True, help_text="Empty: a mute held it back until it cleared.")
     resolved_at = models.DateTimeField()
     summary = models.TextField(blank=True, default="", help_text="Why it fired (or would have), in plain words.")
+    resolution = models.TextField(
+        blank=True, default="", help_text="How it ended: the values it cleared with, and since when."
+    )
     facts = models.JSONField(default=dict, blank=True, help_text="The group's figures when it ended.")
     notifications = models.PositiveIntegerField(
         default=0, help_text="Notifications it made: firing, each still-firing one, and the resolve."

@@ -42,10 +42,15 @@ def group_facts(groups: Sequence[GroupRow], causes: Mapping[str, Sequence[Cause]
 
 
 def alert_round(cluster: Cluster, evaluated: Evaluated, t_ms: int) -> bool:
-    """Move the alert rules on by this round; False (and a logged error) when that failed."""
+    """Move the alert rules on by this round; False (and a logged error) when that failed.
+
+    The round before it is the previous one that read Kafka (the window's last but one): a longer wait
+    than the collection period means rounds failed in between, which alerts do not count as clear."""
     try:
         facts = group_facts(evaluated.groups, evaluated.causes)
-        evaluate_round(cluster, facts, datetime.fromtimestamp(t_ms / 1000, tz=UTC))
+        window = evaluated.window_ms
+        previous = datetime.fromtimestamp(window[-2] / 1000, tz=UTC) if len(window) >= 2 else None
+        evaluate_round(cluster, facts, datetime.fromtimestamp(t_ms / 1000, tz=UTC), previous_round=previous)
     except Exception:
         logger.exception("Alert evaluation failed for cluster %s; the round's snapshot stands.", cluster.name)
         return False

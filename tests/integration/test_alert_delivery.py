@@ -3,7 +3,7 @@
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
@@ -118,7 +118,12 @@ def test_catching_up_resolves_the_alert_exactly_once(prod, receiver):
     assert [b["event"] for b in receiver.bodies()] == ["firing", "resolved"]
     resolved = receiver.bodies("resolved")[0]
     assert resolved["resolved_at"] == (start + 6 * timedelta(seconds=15)).isoformat().replace("+00:00", "Z")
-    assert resolved["values"]["lag"] == 0 and resolved["summary"] == "total lag of 50,000 messages is over 1,000"
+    # It says how it cleared, with the value it resolved at, and why it had fired; not the breach alone.
+    clear_since = (start + 4 * timedelta(seconds=15)).astimezone(UTC).strftime("%H:%M:%S")
+    assert resolved["values"]["lag"] == 0 and resolved["summary"] == (
+        "resolved: total lag back to 0, at or under 900 (the rule's 1,000 less 10% hysteresis), clear since "
+        f"{clear_since} UTC; it fired on: total lag of 50,000 messages is over 1,000"
+    )
     assert AlertState.objects.get().phase == AlertState.Phase.RESOLVED
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from groups import tasks
 from groups.alerting import evaluate_round
@@ -341,6 +342,9 @@ def test_a_replay_mutes_the_groups_reading_its_target_topic_only(make_user, prod
     assert ended.muted and ended.muted_by == operation
     page = _signed_in(make_user, "vic", "Viewer").get("/alerts/").content.decode()
     assert f"replay into orders-copy by operation #{operation.pk} (ann)" in page and "nobody was told" in page
+    assert ended.summary == "total lag of 5,000 messages is over 100"
+    assert ended.resolution.startswith("cleared before it fired: total lag back to 0, at or under 90")
+    assert escape(ended.resolution) in page
 
 
 def test_an_old_operation_mutes_nothing_and_an_undo_says_it_is_an_undo(make_user, prod):
@@ -395,7 +399,13 @@ def test_a_deleted_group_resolves_its_alert(prod, settings):
     AlertRule.objects.create(name="no members", group_pattern="*", no_members=True, emails=["a@example.com"])
     reports = rounds(prod, timezone.now(), [[group("gone-soon", members=0)], [], []])
     assert [r.events[0][2] for r in reports if r.events] == ["firing", "resolved"]
-    assert AlertState.objects.get().summary == "the group has no members"
+    said = AlertState.objects.get().summary
+    assert said.startswith("resolved: the group no longer exists, clear since ")
+    assert said.endswith(" UTC; it fired on: the group has no members")
+    # The alert kept on record says both: why it fired, and how it ended.
+    ended = AlertEpisode.objects.get()
+    assert ended.summary == "the group has no members"
+    assert ended.resolution.startswith("the group no longer exists, clear since ")
 
 
 def test_a_round_on_a_broad_rule_writes_nothing_for_healthy_groups(prod, django_assert_max_num_queries):
@@ -415,3 +425,59 @@ def test_a_grant_on_every_cluster_may_manage_a_rule_on_every_cluster(make_user, 
     client.force_login(user)
     assert client.post("/alerts/rules/create/", VALID).status_code == 302
     assert AlertRule.objects.get().cluster is None
+
+
+def test_only_an_operation_that_may_have_written_mutes_and_a_failed_one_is_not_called_a_reset_by(make_user, prod):
+    AlertRule.objects.create(name="lag", group_pattern="*", total_lag_over=100, emails=["a@example.com"])
+    now, ann = timezone.now(), make_user("ann")
+
+    def reset(group_id: str, **fields) -> Operation:
+        return Operation.objects.create(
+            kind=Operation.Kind.RESET, cluster=prod, group_id=group_id, reason="x", requester=ann, started=now, **fields
+        )
+
+    # Refused by the worker: the group had become active, so nothing was written.
+    refused = reset(
+        "refused",
+        status=Operation.Status.FAILED,
+        finished=now,
+        error="The group is active: 1 member. Nothing was written. Stop its members, then preview again.",
+    )
+    # Wrote, but the read-back found another client's commit: its per-partition results say what it wrote.
+    wrote = reset(
+        "wrote",
+        status=Operation.Status.FAILED,
+        finished=now,
+        outcome=[{"topic": "t", "partition": 0, "committed": 5, "verified": False}],
+        error="Read-back after the commit does not match the plan for t:0",
+    )
+    # Running when the first round saw it, then refused: the mute it set is withdrawn by the next round.
+    running = reset("running", status=Operation.Status.RUNNING)
+    lagging = [group(name, lag=500) for name in ("refused", "wrote", "running")]
+    report = evaluate_round(prod, lagging, now)
+    assert [group_id for _, group_id, _ in report.events] == ["refused"]
+    Operation.objects.filter(pk=running.pk).update(status=Operation.Status.FAILED, finished=now, error=refused.error)
+    report = evaluate_round(prod, lagging, now + timedelta(seconds=15))
+    assert [group_id for _, group_id, _ in report.events] == ["running"]
+    assert AlertState.objects.get(group_id="running").muted_until is None
+    page = _signed_in(make_user, "vic", "Viewer").get("/alerts/").content.decode()
+    assert f"offset reset that failed after writing, operation #{wrote.pk} (ann)" in page
+    assert f"by operation #{refused.pk}" not in page and f"operation #{running.pk}" not in page
+    assert f"offset reset by operation #{wrote.pk}" not in page
+
+
+def test_a_collection_gap_is_not_counted_as_clear(prod, settings):
+    settings.ALERT_CLEAR_SECONDS = 120
+    AlertRule.objects.create(name="lag", group_pattern="*", total_lag_over=100, emails=["a@example.com"])
+    start = timezone.now() - timedelta(minutes=10)
+    rounds(prod, start, [[group("g", lag=500)], [group("g")], [group("g")]])
+    # No round succeeded for 6 minutes (over twice the cluster's 15 s period): the clear timer starts again.
+    after_gap = start + timedelta(minutes=6, seconds=30)
+    report = evaluate_round(prod, [group("g")], after_gap, previous_round=start + 2 * timedelta(seconds=15))
+    state = AlertState.objects.get()
+    assert report.events == [] and state.phase == AlertState.Phase.FIRING and state.clear_since == after_gap
+    assert state.summary.startswith("total lag back to 0, at or under 90 (the rule's 100 less 10% hysteresis)")
+    # Rounds every 15 s again: it resolves once it stayed clear for 120 s after the gap.
+    later = [after_gap + i * timedelta(seconds=15) for i in range(1, 9)]
+    events = [evaluate_round(prod, [group("g")], t, previous_round=t - timedelta(seconds=15)).events for t in later]
+    assert [bool(e) for e in events] == [False] * 7 + [True]

@@ -18,6 +18,7 @@ from groups.alerting.machine import (
     gone,
     judge,
     step,
+    summary,
 )
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -235,7 +236,9 @@ def test_a_group_that_is_gone_resolves_its_firing_alert_after_the_clear_period()
 
 def test_a_status_condition_breaches_on_a_listed_status_and_is_clear_on_any_other():
     assert judge(STALL, facts(status="ERR"), TUNING) == Verdict(True, False, ("status ERR is one of ERR, STALL",))
-    assert judge(STALL, facts(status="WARN"), TUNING) == Verdict(False, True, ())
+    assert judge(STALL, facts(status="WARN"), TUNING) == Verdict(
+        False, True, (), cleared=("status now WARN, none of ERR, STALL",)
+    )
 
 
 def test_a_rule_on_a_partition_status_breaches_when_a_partition_behind_the_groups_err_has_it():
@@ -252,7 +255,9 @@ def test_a_rule_on_a_partition_status_breaches_when_a_partition_behind_the_group
         True, False, ("status ERR with partition orders:3 STALL, one of STALL",)
     )
     stopped = facts(status="ERR", partition_statuses=(PartitionFact("orders", 0, "STOP", ""),))
-    assert judge(stall_only, stopped, TUNING) == Verdict(False, True, ())
+    assert judge(stall_only, stopped, TUNING) == Verdict(
+        False, True, (), cleared=("status now ERR, no partition STALL",)
+    )
     many = facts(status="ERR", partition_statuses=tuple(PartitionFact("t", p, "STOP", "") for p in range(5)))
     assert judge(Conditions(statuses=frozenset({"STOP"})), many, TUNING).reasons == (
         "status ERR with partition t:0 STOP, t:1 STOP, t:2 STOP and 2 more, one of STOP",
@@ -313,7 +318,9 @@ def test_a_value_in_the_hysteresis_band_says_why_it_is_not_clear_yet():
 def test_no_members_breaches_only_at_zero_members():
     conditions = Conditions(no_members=True)
     assert judge(conditions, facts(members=0), TUNING).reasons == ("the group has no members",)
-    assert judge(conditions, facts(members=2), TUNING) == Verdict(False, True, ())
+    assert judge(conditions, facts(members=2), TUNING) == Verdict(
+        False, True, (), cleared=("the group has 2 members again",)
+    )
 
 
 def test_any_breaching_condition_fires_and_all_must_be_clear_to_resolve():
@@ -336,3 +343,77 @@ def test_the_figures_an_alert_keeps_include_the_partitions_that_caused_the_statu
     assert figures.as_json()["partitions"] == [
         {"topic": "orders", "partition": 3, "status": "STALL", "reason": "committed offset stuck"}
     ]
+
+
+def _said(conditions: Conditions, rounds: list[tuple[timedelta, GroupFacts, bool]]) -> list[tuple[Event | None, str]]:
+    """Feed rounds (time after T0, figures, after a collection gap) and keep what the alert says after each, as
+    groups.alerting.rounds does: the summary, and why it fired from the last breaching round's."""
+    tracker, fired, said, out = Tracker(), "", "", []
+    for offset, figures, gap in rounds:
+        now = T0 + offset
+        verdict = judge(conditions, figures, TUNING)
+        after, event = step(tracker, verdict, conditions, TUNING, now=now, muted=False, gap=gap)
+        said = summary(tracker, after, event, verdict, TUNING, fired=fired, now=now) or said
+        fired = said if verdict.breaching else fired
+        out.append((event, said))
+        tracker = after
+    return out
+
+
+def test_a_resolve_says_the_value_it_cleared_with_and_since_when_and_why_it_had_fired():
+    rounds = [(i * ROUND, facts(lag=2318 if i == 0 else 37), False) for i in range(6)]
+    said = _said(Conditions(total_lag_over=1500), rounds)
+    assert said[0] == (Event.FIRING, "total lag of 2,318 messages is over 1,500")
+    assert said[5] == (
+        Event.RESOLVED,
+        "resolved: total lag back to 37, at or under 1,350 (the rule's 1,500 less 10% hysteresis), clear since "
+        "09:00:15 UTC; it fired on: total lag of 2,318 messages is over 1,500",
+    )
+
+
+def test_a_firing_alert_that_is_clearing_says_its_value_now_and_when_it_resolves_if_it_stays_clear():
+    conditions = Conditions(lag_seconds_over=20)
+    said = _said(conditions, [(timedelta(0), facts(lag_seconds=36.0), False), (ROUND, facts(lag_seconds=5.0), False)])
+    assert said[0] == (Event.FIRING, "lag of 36s is over 20s")
+    assert said[1] == (
+        None,
+        "lag back to 5s, at or under 18s (the rule's 20s less 10% hysteresis), clear since 09:00:15 UTC; "
+        "resolves at 09:01:15 UTC if it stays clear",
+    )
+    # Back in the band between: it says why it still fires, no longer that it is clearing.
+    _, band = _said(
+        conditions, [(timedelta(0), facts(lag_seconds=36.0), False), (ROUND, facts(lag_seconds=19.0), False)]
+    )
+    assert band[1].startswith("still firing: lag of 19s is back to 20s or under")
+
+
+def test_a_collection_gap_restarts_the_clear_timer_instead_of_counting_as_clear():
+    quiet = facts(lag=0)
+    # Fires at 0, clear from 15 s; no round from 30 s to 6 min 30 s (the collector could not read the cluster).
+    rounds = [(timedelta(0), facts(lag=500), False), (ROUND, quiet, False), (2 * ROUND, quiet, False)]
+    after_gap = [(timedelta(seconds=390), quiet, True), (timedelta(seconds=420), quiet, False)]
+    after_gap += [(timedelta(seconds=450), quiet, False)]
+    said = _said(LAG_OVER_100, rounds + after_gap)
+    assert [event for event, _ in said] == [Event.FIRING, None, None, None, None, Event.RESOLVED]
+    assert said[3][1].endswith("clear since 09:06:30 UTC; resolves at 09:07:30 UTC if it stays clear")
+    # The same rounds without the gap flag count the time between as clear, and resolve at once.
+    assert _said(LAG_OVER_100, rounds + [(timedelta(seconds=390), quiet, False)])[3][0] == Event.RESOLVED
+
+
+def test_a_collection_gap_restarts_a_pending_alerts_duration():
+    conditions = Conditions(total_lag_over=100, for_s=60)
+    lagging = facts(lag=500)
+    rounds = [(timedelta(0), lagging, False), (timedelta(seconds=300), lagging, True)]
+    rounds += [(timedelta(seconds=330), lagging, False), (timedelta(seconds=360), lagging, False)]
+    assert [event for event, _ in _said(conditions, rounds)] == [None, None, None, Event.FIRING]
+    tracker, _ = step(Tracker(), judge(conditions, lagging, TUNING), conditions, TUNING, now=T0, muted=False)
+    tracker, _ = step(
+        tracker,
+        judge(conditions, lagging, TUNING),
+        conditions,
+        TUNING,
+        now=T0 + timedelta(seconds=300),
+        muted=False,
+        gap=True,
+    )
+    assert tracker.phase == Phase.PENDING and tracker.pending_since == T0 + timedelta(seconds=300)

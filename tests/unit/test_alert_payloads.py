@@ -93,9 +93,14 @@ def test_the_slack_body_is_one_text_with_the_headline_the_cause_and_the_links():
 
 def test_the_email_says_resolved_and_why_it_fired_and_names_the_mute():
     mute = {"operation_id": 42, "until": "2026-12-01T09:15:00Z", "text": "offset reset by operation #42 (alice)"}
-    subject, text = email_message(body(event="resolved", resolved_at=NOW + timedelta(minutes=5), mute=mute))
+    summary = (
+        "resolved: status now OK, none of STALL, clear since 09:03:00 UTC; it fired on: status STALL is one of STALL"
+    )
+    subject, text = email_message(
+        body(event="resolved", resolved_at=NOW + timedelta(minutes=5), mute=mute, summary=summary)
+    )
     assert subject == "[RESOLVED] payments stalled: prod / payments"
-    assert "Resolved. It fired because: status STALL is one of STALL" in text
+    assert text.startswith(summary + "\n")
     assert "Muted until 2026-12-01T09:15:00Z: offset reset by operation #42 (alice)." in text
     assert "resolved at 2026-12-01T09:05:00Z" in text
 
