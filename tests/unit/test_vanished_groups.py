@@ -1,4 +1,4 @@
-"""A group the served snapshot has and a round's listing lacks: deleted, or missed by a listing (groups.snapshot.vanished)."""
+"""A group the served snapshot has and a listing lacks: deleted, or missed (groups.snapshot.vanished)."""
 
 from groups.kafka import TP, GroupDescription
 from groups.snapshot import vanished
