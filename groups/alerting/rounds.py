@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 _TRACKED = ("pending_since", "firing_since", "clear_since", "resolved_at", "last_notified", "notifications")
 _NOT_COVERED = machine.Verdict(breaching=False, clear=True, cleared=("the rule no longer covers the group",))
+# A disabled rule's open alerts clear as any clearing alert does, so their receivers hear them resolve.
+_DISABLED = machine.Verdict(breaching=False, clear=True, cleared=("the rule was disabled",))
 # A round this long after the previous one evaluated (at least; else twice the cluster's collection period)
 # follows a collection gap: the alerts' clear and pending timers start again (machine.step's `gap`).
 GAP_FLOOR_SECONDS = 60
@@ -164,6 +166,15 @@ class _Round:
                 elif not pattern_matches(rule.group_pattern, group_id):
                     self.step(rule, conditions, state, group_id, current, _NOT_COVERED)
 
+    def close(self, disabled: list[AlertRule]) -> None:
+        """Move the open alerts of `disabled` rules towards resolving: a pending one ends now, a firing one
+        resolves, and tells its receivers so, once it has stayed clear as long as any alert must."""
+        open_phases = (AlertState.Phase.PENDING, AlertState.Phase.FIRING)
+        for state in AlertState.objects.filter(cluster=self.cluster, rule__in=disabled, phase__in=open_phases):
+            state.cluster = self.cluster
+            rule = next(r for r in disabled if r.pk == state.rule_id)
+            self.step(rule, conditions_of(rule), state, state.group_id, self.facts.get(state.group_id), _DISABLED)
+
     def step(
         self,
         rule: AlertRule,
@@ -295,13 +306,18 @@ def evaluate_round(
     """
     now = now or timezone.now()
     rules = list(AlertRule.objects.filter(enabled=True).filter(Q(cluster__isnull=True) | Q(cluster=cluster)))
+    open_phases = (AlertState.Phase.PENDING, AlertState.Phase.FIRING)
+    disabled = list(
+        AlertRule.objects.filter(enabled=False, states__cluster=cluster, states__phase__in=open_phases).distinct()
+    )
     gap = previous_round is not None and (now - previous_round).total_seconds() > gap_bound_seconds(cluster)
     this_round = _Round(cluster, facts, now, gap)
     this_round.report.rules = len(rules)
-    if not rules:
+    if not rules and not disabled:
         return this_round.report
     with transaction.atomic():
         this_round.run(rules)
+        this_round.close(disabled)
         this_round.save()
         ids = list(this_round.report.deliveries)
         transaction.on_commit(lambda: delivery.enqueue(ids))

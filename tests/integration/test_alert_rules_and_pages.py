@@ -481,3 +481,24 @@ def test_a_collection_gap_is_not_counted_as_clear(prod, settings):
     later = [after_gap + i * timedelta(seconds=15) for i in range(1, 9)]
     events = [evaluate_round(prod, [group("g")], t, previous_round=t - timedelta(seconds=15)).events for t in later]
     assert [bool(e) for e in events] == [False] * 7 + [True]
+
+
+def test_disabling_a_rule_resolves_its_firing_alert_and_tells_the_receivers(prod, settings):
+    """Unticking Enabled closes what the rule had open: its receivers are not left with a firing alert for ever."""
+    settings.ALERT_CLEAR_SECONDS = 30
+    rule = AlertRule.objects.create(name="lag", group_pattern="*", total_lag_over=100, emails=["a@example.com"])
+    start = timezone.now() - timedelta(minutes=5)
+    rounds(prod, start, [[group("g", lag=500)]])
+    assert AlertState.objects.get().phase == AlertState.Phase.FIRING
+    AlertRule.objects.filter(pk=rule.pk).update(enabled=False)
+    # Still breaching, but the rule is off: it clears at once and resolves once clear for ALERT_CLEAR_SECONDS.
+    times = [start + i * timedelta(seconds=15) for i in range(1, 5)]
+    events = [evaluate_round(prod, [group("g", lag=500)], t).events for t in times]
+    assert events[:2] == [[], []] and events[2] == [(rule.pk, "g", "resolved")]
+    state = AlertState.objects.get()
+    assert state.phase == AlertState.Phase.RESOLVED and "the rule was disabled" in state.summary
+    episode = AlertEpisode.objects.get()
+    assert episode.resolved_at == times[2] and "the rule was disabled" in episode.resolution
+    assert AlertDelivery.objects.filter(payload__event="resolved").exists()
+    # Nothing more: a resolved alert of a disabled rule is left alone.
+    assert evaluate_round(prod, [group("g", lag=500)], times[3] + timedelta(seconds=15)).events == []
