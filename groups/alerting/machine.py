@@ -172,7 +172,9 @@ def _over_check(
         f"{_clear_bound(text(threshold * (1 - margin)), text(threshold), margin, 'less')}"
     )
     if state != _HOLD:
-        return state, f"{name.format(text(value))} is over {text(threshold)}", cleared
+        # 20.4 s over 20 s reads "20s" both: say it is just over rather than "20s is over 20s".
+        over = "is just over" if text(value) == text(threshold) else "is over"
+        return state, f"{name.format(text(value))} {over} {text(threshold)}", cleared
     return (
         state,
         (

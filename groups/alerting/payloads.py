@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from groups.chart_scales import duration_text
+
 BODY_VERSION = 1
 # The group page's chart ranges, shortest first: a link shows the whole alert on the smallest that fits.
 CHART_RANGES = (
@@ -77,13 +79,18 @@ def _count(value) -> str:
     return "unknown" if value is None else f"{value:,}"
 
 
+def _duration(seconds) -> str:
+    """A lag in seconds as pages write it ("14m 55s"), 'unknown' for None."""
+    return "unknown" if seconds is None else duration_text(seconds)
+
+
 def _detail_lines(body: dict) -> list[str]:
     values = body["values"]
     # A resolve's summary says how it cleared and why it had fired (groups.alerting.machine.summary).
     lines = [body["summary"]]
     lines.append(
-        f"Status {values.get('status')}, total lag {_count(values.get('lag'))}, lag in seconds "
-        f"{values.get('lag_seconds')}, members {values.get('members')}."
+        f"Status {values.get('status')}, total lag {_count(values.get('lag'))}, lag in time "
+        f"{_duration(values.get('lag_seconds'))}, members {values.get('members')}."
     )
     lines += [
         f"  {p['topic']}:{p['partition']} {p['status']} {p['reason']}".rstrip() for p in values.get("partitions", [])

@@ -313,6 +313,9 @@ def test_a_value_in_the_hysteresis_band_says_why_it_is_not_clear_yet():
     assert unknown.held == ("the lag in seconds cannot be told this round",)
     breaching = judge(Conditions(lag_seconds_over=90), facts(lag_seconds=163.9), TUNING)
     assert (breaching.reasons, breaching.held) == (("lag of 2m 44s is over 1m 30s",), ())
+    # 20.4 s and 20 s both read "20s": the words say it is just over, not "20s is over 20s".
+    barely = judge(Conditions(lag_seconds_over=20), facts(lag_seconds=20.4), TUNING)
+    assert barely.reasons == ("lag of 20s is just over 20s",)
 
 
 def test_no_members_breaches_only_at_zero_members():

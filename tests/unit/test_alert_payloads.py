@@ -89,6 +89,9 @@ def test_the_slack_body_is_one_text_with_the_headline_the_cause_and_the_links():
     assert text.startswith("*[FIRING] payments stalled: prod / payments*\nstatus STALL is one of STALL\n")
     assert "orders:2 STALL stuck" in text
     assert "<http://console/clusters/prod/groups/payments/?range=1h|Chart>" in text
+    assert "Status STALL, total lag 1,200, lag in time 1m 35s, members 0." in text
+    untold = {**body()["values"], "lag_seconds": None, "lag": None}
+    assert "total lag unknown, lag in time unknown," in slack_body(body(values=untold))["text"]
 
 
 def test_the_email_says_resolved_and_why_it_fired_and_names_the_mute():
