@@ -331,7 +331,7 @@ class _Round:
                 (0.0 if margin.state == "lost" else margin.seconds) if margin else None,
                 margin.state if margin else "",
             )
-        headline = group_status.evaluate_group(statuses)
+        headline = group_status.evaluate_group(statuses, members=bool(group.members))
         if shared is not None and not statuses:  # nothing read yet: neither fine nor a problem
             headline = replace(headline, status=status.Status.NEW, summary=share_positions.not_started(group.members))
         group_figure = estimates.group_lag_seconds(lag_figures)

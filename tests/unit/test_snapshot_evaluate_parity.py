@@ -193,7 +193,7 @@ def _check_round(reading, evaluated, facts, owned):
             checked[judged.status] += 1
             if _steady(observed):
                 checked["steady"] += 1
-        headline = group_status.evaluate_group(statuses)
+        headline = group_status.evaluate_group(statuses, members=bool(group.members))
         group_figure = estimates.group_lag_seconds(figures)
         # Memberless yet committing: a client outside the group's membership consumes.
         outside = any(r.consume for r in lagging_rates.values())
