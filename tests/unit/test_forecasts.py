@@ -194,6 +194,17 @@ def test_rates_are_messages_per_second_over_the_recent_window():
     assert partition_rates(window, recent_ms=PERIOD) == Rates(pytest.approx(50 / 15), pytest.approx(10), GROWING)
 
 
+def test_rates_are_measured_over_the_whole_status_window_so_one_burst_does_not_swing_them():
+    # Ten rounds a minute apart: a consumer that paused for three rounds and then read a burst. The last
+    # 5 minutes alone gave 4 msg/s; the window, 6.7 msg/s, which the next round's burst barely moves.
+    minute = 60_000
+    window = _obs([0, 600, 1200, 1800, 2400, 3000, 3000, 3000, 3000, 3600], [i * 600 + 100 for i in range(10)])
+    window = [o._replace(t_ms=T0 + i * minute) for i, o in enumerate(window)]
+    rates = partition_rates(window)
+    assert rates.consume == pytest.approx(3600 / 540) and rates.produce == pytest.approx(10)
+    assert partition_rates(window, recent_ms=5 * minute).consume == pytest.approx(4)
+
+
 def test_rates_restart_after_a_counter_goes_down_or_the_clock_goes_back():
     reset = _obs([500, 600, 0, 30, 60], [1000] * 5)
     assert partition_rates(reset).consume == pytest.approx(2)
