@@ -187,7 +187,11 @@ def sparkline_svg(
         )
     values = [v for _, v in known]
     first, last, peak = values[0], values[-1], max(values)
-    text = f"{label}: first {exact_text(first, unit)}, last {exact_text(last, unit)}, max {exact_text(peak, unit)}"
+    # "last" is the last round's: a series that ends in None (a group whose offsets Kafka dropped) says so,
+    # rather than naming the last value it ever had.
+    final = [v for t, v in points if start <= t <= end][-1]
+    last_text = exact_text(last, unit) if final is not None else "none (no figure in the last round)"
+    text = f"{label}: first {exact_text(first, unit)}, last {last_text}, max {exact_text(peak, unit)}"
     frame = _Frame(1.5, 2, width - 3, height - 4, start, end, min(0, min(values)), max(peak, 0))
     parts = [f'{head} aria-label="{_esc(text)}"><title>{_esc(text)}</title>']
     for run in _segments([p for p in points if start <= p[0] <= end], max_step_ms):

@@ -1,7 +1,7 @@
 """Forecasts at current rates: when retention will delete unread records, when a group catches up.
 
 Rates are measured by the collector's rounds: the committed offset and the log end of each
-partition over a recent window (`partition_rates`), the log start over the partition's history.
+partition over the whole status window (`partition_rates`), the log start over the partition's history.
 """
 
 from __future__ import annotations
@@ -28,11 +28,23 @@ def margin_lost(seconds: float | None, said: str) -> bool:
     return seconds is not None and seconds <= 0 and (said == "lost" or said.startswith(LOST_NOTE))
 
 
-RECENT_MS = 300_000  # what rates are measured over
+# What rates are measured over: None, the whole status window (COLLECT_WINDOW_ROUNDS rounds). Rates of the
+# last 5 minutes were those of one or two rounds of a bursty consumer on slow rounds, and a burst made or
+# unmade a retention margin of weeks from one round to the next (the review's "350 days" for a caught-up group).
+RECENT_MS: int | None = None
+# How the note of a margin beyond the topic's retention.ms begins: the row keeps retention.ms as its seconds,
+# and pages say "more than the topic's retention" rather than a projection of weeks at the rates of the moment.
+BEYOND_NOTE = "More than the topic's retention"
+BEYOND = "beyond"  # the state of such a margin
+
+
+def margin_beyond(said: str) -> bool:
+    """Whether a stored margin's state or note says it lies beyond the topic's retention (its seconds hold it)."""
+    return said == BEYOND or said.startswith(BEYOND_NOTE)
 
 
 class Rates(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
-    """Messages per second, over a recent window: None when the window cannot tell.
+    """Messages per second, over the status window: None when the window cannot tell.
 
     `trend`: where the lag went over the same window (lag_trend), None when not measured. Their
     difference alone would call a lag that went from 5 to 6 in two minutes "falling behind".
@@ -92,9 +104,9 @@ def memberless_rates(rates: Rates, committed: Sequence[int | None], *, console_m
     return rates if silent <= cadence else without_members(rates)
 
 
-def partition_rates(window: Sequence[Observation], *, recent_ms: int = RECENT_MS) -> Rates:
-    """How fast a group's committed offset and the log end advanced over the last `recent_ms`, and
-    where its lag went meanwhile.
+def partition_rates(window: Sequence[Observation], *, recent_ms: int | None = RECENT_MS) -> Rates:
+    """How fast a group's committed offset and the log end advanced over the last `recent_ms` (None: the
+    whole window), and where its lag went meanwhile.
 
     A rate is measured since its counter last went down (a reset, a recreated topic) and is as
     coarse as the commits it sees: a consumer committing every 5 s gives a rate within one
@@ -102,11 +114,11 @@ def partition_rates(window: Sequence[Observation], *, recent_ms: int = RECENT_MS
     """
     committed = [(o.t_ms, o.committed) for o in window if o.committed is not None and o.committed >= 0]
     ends = [(o.t_ms, o.log_end) for o in window if o.log_end is not None]
-    since = window[-1].t_ms - recent_ms if window else 0
+    since = window[-1].t_ms - recent_ms if window and recent_ms is not None else None
     lags = [
         o.log_end - o.committed
         for o in window
-        if o.t_ms >= since and o.committed is not None and o.committed >= 0 and o.log_end is not None
+        if (since is None or o.t_ms >= since) and o.committed is not None and o.committed >= 0 and o.log_end is not None
     ]
     return Rates(_rate(committed, recent_ms), _rate(ends, recent_ms), lag_trend(lags))
 
@@ -137,9 +149,10 @@ def _rate(series: Sequence[tuple[int, int]], recent_ms: int | None) -> float | N
 class RetentionMargin(NamedTuple):  # a tuple: a round builds one or more per partition, 2x cheaper
     """How long until the log start passes the committed offset, at current rates.
 
-    `state`: "lost" (it already has), "warning" (sooner than the threshold), "ok", "never" (not
-    at current rates) or "unknown". `method`: "log-start" (already lost), "log-start-rate",
-    "retention-time", "caught-up" or "unknown".
+    `state`: "lost" (it already has), "warning" (sooner than the threshold), "ok", "beyond" (later than
+    the topic's retention.ms, which `seconds` then holds), "never" (not at current rates, or keeping pace)
+    or "unknown". `method`: "log-start" (already lost), "log-start-rate", "retention-time", "caught-up",
+    "keeping-pace" or "unknown".
     """
 
     state: str
@@ -167,6 +180,7 @@ def retention_margin(
     lag: LagSeconds,
     retention_ms: int | None,
     warn_below_s: float = 3600.0,
+    produced_per_round: float | None = None,
 ) -> RetentionMargin:
     """Time left before retention deletes records this group has not read.
 
@@ -185,6 +199,7 @@ def retention_margin(
         lag=lag,
         retention_ms=retention_ms,
         warn_below_s=warn_below_s,
+        produced_per_round=produced_per_round,
     )
 
 
@@ -214,8 +229,14 @@ def retention_margin_by(
     lag: LagSeconds,
     retention_ms: int | None,
     warn_below_s: float = 3600.0,
+    produced_per_round: float | None = None,
 ) -> RetentionMargin:
-    """retention_margin with the log start's advance measured already (`log_start_advance` of the history)."""
+    """retention_margin with the log start's advance measured already (`log_start_advance` of the history).
+
+    `produced_per_round`: what producers appended per round over the status window; a lag within it keeps
+    pace (status's "Keeping pace"): retention.ms gives it no margin, its rates differing only by a batch.
+    A projection later than the topic's retention.ms is "beyond", with retention.ms as its seconds.
+    """
     if committed is None or log_end is None:
         return RetentionMargin("unknown", None, UNKNOWN, 0, False, "No committed offset or log end.")
     if log_start is not None and committed < log_start:
@@ -230,17 +251,33 @@ def retention_margin_by(
         )
     if committed >= log_end:
         return _NOTHING_UNREAD
+    keeping_pace = None
+    if produced_per_round is not None and log_end - committed <= produced_per_round:
+        keeping_pace = (
+            f"Keeping pace: lag {log_end - committed:,}, within what producers write in a round "
+            f"({produced_per_round:,.0f}): its oldest unread record does not age."
+        )
     candidates = [
         c
         for c in (
             _by_log_start_rate(committed, log_start, advance, rates),
-            _by_retention_time(retention_ms, lag, rates),
+            _by_retention_time(retention_ms, lag, rates, keeping_pace),
         )
         if c is not None
     ]
     finite = [c for c in candidates if c.seconds is not None]
     if finite:
         soonest = min(finite, key=lambda c: c.seconds or 0.0)
+        limit = retention_ms / 1000 if retention_ms is not None and retention_ms > 0 else None
+        if limit is not None and (soonest.seconds or 0.0) > limit:
+            return RetentionMargin(
+                BEYOND,
+                limit,
+                soonest.method,
+                0,
+                soonest.doubtful,
+                f"{BEYOND_NOTE} ({duration_text(limit)}) at the rates of the status window. {soonest.note}",
+            )
         state = "warning" if (soonest.seconds or 0.0) < warn_below_s else "ok"
         return RetentionMargin(state, soonest.seconds, soonest.method, 0, soonest.doubtful, soonest.note)
     if candidates:
@@ -287,11 +324,15 @@ def _by_log_start_rate(
     )
 
 
-def _by_retention_time(retention_ms: int | None, lag: LagSeconds, rates: Rates) -> RetentionMargin | None:
+def _by_retention_time(
+    retention_ms: int | None, lag: LagSeconds, rates: Rates, keeping_pace: str | None = None
+) -> RetentionMargin | None:
     if retention_ms is None:
         return None
     if retention_ms < 0:
         return RetentionMargin("never", None, "retention-time", 0, False, "retention.ms is -1: time deletes nothing.")
+    if keeping_pace is not None:
+        return RetentionMargin("never", None, "retention-time", 0, lag.doubtful, keeping_pace)
     if lag.seconds is None:
         return None
     ageing = _unread_age_growth(rates)
@@ -355,11 +396,12 @@ class CatchUp:
 def catch_up(
     partitions: Mapping[PartitionKey, Sequence[Observation]],
     *,
-    recent_ms: int = RECENT_MS,
+    recent_ms: int | None = RECENT_MS,
     rates_of: Mapping[PartitionKey, Rates] | None = None,
     consumers: bool = True,
 ) -> CatchUp:
-    """Time for the group to catch up at the consumption and production rates of the last `recent_ms`.
+    """Time for the group to catch up at the consumption and production rates of the last `recent_ms`
+    (None: the whole window).
 
     Judged per partition (a group is caught up when its slowest partition is), from each
     partition's recent rounds, oldest first. `rates_of` may hand in `partition_rates` already

@@ -24,6 +24,13 @@ _GROUP_LEVEL = {
 # console just moved says so; every problem above them.
 _GROUP_SEVERITY = (Status.OK, Status.NEW, Status.RESET, Status.WARN, Status.ERR)
 
+# Why a group without members and without a committed offset on any partition is NEW, not OK: Kafka drops a
+# group's offsets with its topic, and a green "OK" over a group that reads nothing misleads.
+NO_COMMITTED_OFFSETS = (
+    "NEW: no committed offsets and no members: its topics were deleted or it never committed. "
+    "Delete the group if nothing uses it any more."
+)
+
 
 @dataclass(frozen=True)
 class GroupStatus:
@@ -39,8 +46,12 @@ class GroupStatus:
     summary: str
 
 
-def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus]) -> GroupStatus:
-    """Burrow's group status: the worst partition, STOP/STALL/REWIND (and AHEAD) as ERR."""
+def evaluate_group(partitions: Mapping[PartitionKey, PartitionStatus], *, members: bool = True) -> GroupStatus:
+    """Burrow's group status: the worst partition, STOP/STALL/REWIND (and AHEAD) as ERR.
+
+    `members`: whether the group has any; one with neither members nor a committed offset is NEW."""
+    if not partitions and not members:
+        return GroupStatus(Status.NEW, {}, (), NO_COMMITTED_OFFSETS)
     if not partitions:
         return GroupStatus(Status.OK, {}, (), "OK: no partitions with a committed offset.")
     if all(p.status is Status.OK for p in partitions.values()):  # most groups: no counting to do

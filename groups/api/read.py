@@ -87,6 +87,7 @@ def _group_json(g: SnapshotGroup) -> dict:
         "reset_by_operation": g.operation_id if g.status == "RESET" else None,
         "catch_up_seconds": g.catch_up_seconds,
         "retention_margin_seconds": g.retention_margin_seconds,
+        "retention_note": g.retention_note or None,
         "replay_operation": g.replay_operation_id,
         "error": g.error or None,
     }

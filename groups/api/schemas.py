@@ -54,6 +54,9 @@ class GroupRow(Schema):
     reset_by_operation: int | None
     catch_up_seconds: float | None
     retention_margin_seconds: float | None
+    retention_note: str | None = Field(
+        None, description="Why; beginning 'More than the topic's retention' when the margin lies beyond retention.ms."
+    )
     replay_operation: int | None
     error: str | None
 
@@ -147,7 +150,10 @@ class Forecasts(Schema):
     catch_up_seconds: float | None = Field(None, description="Until caught up at current rates; 0 when caught up.")
     catch_up_note: str | None = Field(None, description="Catching up, falling behind, holding, and at what rate.")
     retention_margin_seconds: float | None = Field(
-        None, description="Until retention deletes records it has not read; 0: deletable now, or already lost."
+        None,
+        description="Until retention deletes records it has not read; 0: deletable now, or already lost; the "
+        "topic's retention.ms when the projection lies beyond it (the note then begins 'More than the topic's "
+        "retention'); none for a group that keeps pace or catches up.",
     )
     retention_note: str | None = None
 

@@ -31,7 +31,11 @@ from groups.snapshot.partition_facts import PartitionFacts
 from groups.snapshot.rows import GroupRow
 from groups.snapshot.topic_rows import Readers, TopicRow, topic_rows
 
-_MARGIN_STATES = ("lost", "warning", "ok")
+_MARGIN_STATES = ("lost", "warning", "ok", forecasts.BEYOND)
+# A group that catches up or keeps pace by its catch-up forecast has no margin from retention.ms against the
+# rates of a partition it consumes (one from the log start's own advance, records lost, and a stalled
+# partition's, whose oldest unread record ages whatever producers do, stay).
+_NO_MARGIN_CATCH_UP = ("catching-up", "holding")
 _NO_RATES = forecasts.Rates(None, None)
 Cause = tuple[str, int, str, str]  # topic, partition, status, the reason the group's page shows
 
@@ -98,6 +102,7 @@ class _Round:
         self.undated = 0  # figures the history could not date (groups.snapshot.dating reads their records)
         self.produce_rates: dict[tuple[TP, int], float | None] = {}
         self.still_rates: dict[int, float | None] = {}
+        self.per_round: dict[TP, float | None] = {}
         self.retention_warning_s = retention_warning_s
         self.topics, self.partition_facts = partition_facts.of_round(
             reading,
@@ -121,6 +126,13 @@ class _Round:
             self.produce_rates[key] = forecasts.series_rate(self.window_ms[start:], ends[len(ends) - rounds :])
         return self.produce_rates[key]
 
+    def produced_per_round(self, tp: TP, facts: PartitionFacts) -> float | None:
+        """What producers appended to a partition per round over the window (status's "Keeping pace" measure)."""
+        if tp not in self.per_round:
+            ends = [e for e in facts.ends if e is not None]
+            self.per_round[tp] = (ends[-1] - ends[0]) / (len(ends) - 1) if len(ends) > 1 else None
+        return self.per_round[tp]
+
     def consume_rate(self, series: list[int]) -> float | None:
         """The committed offset's rate over a continuous series; a still one (most) is measured once per length."""
         rounds = len(series)
@@ -134,7 +146,8 @@ class _Round:
     def lag_trend(self, series: list[int], ends: Sequence[int]) -> int:
         """forecasts.lag_trend of a continuous window, over the rounds partition_rates would take."""
         times = self.window_ms[len(self.window_ms) - len(series) :]
-        first = bisect_left(times, times[-1] - forecasts.RECENT_MS)
+        recent = forecasts.RECENT_MS
+        first = 0 if recent is None else bisect_left(times, times[-1] - recent)
         lags = [e - c for e, c in zip(ends[len(ends) - len(series) + first :], series[first:], strict=True)]
         return forecasts.lag_trend(lags)
 
@@ -172,7 +185,8 @@ class _Round:
         window: dict[str, dict[int, list[int | None]]] = {}
         statuses: dict[status.PartitionKey, status.PartitionStatus] = {}
         lag_figures: dict[status.PartitionKey, estimates.LagSeconds] = {}
-        margins = []
+        margins: dict[TP, forecasts.RetentionMargin] = {}
+        by_time: set[TP] = set()  # consumed partitions whose margin is retention.ms against their rates
         lagging: dict[status.PartitionKey, Sequence[status.Observation]] = {}
         lagging_rates: dict[status.PartitionKey, forecasts.Rates] = {}
         committed_lags = []
@@ -304,9 +318,12 @@ class _Round:
                     lag=figure,
                     retention_ms=facts.retention_ms,
                     warn_below_s=self.retention_warning_s,
+                    produced_per_round=self.produced_per_round(tp, facts) if lag is not None and lag > 0 else None,
                 )
                 if margin.state in _MARGIN_STATES:
-                    margins.append(margin)
+                    margins[tp] = margin
+                    if margin.method == "retention-time" and (rates.consume or 0.0) > 0:
+                        by_time.add(tp)
             lags.append(lag)
             if shared is None and committed is not None:
                 judged = status.noting_deleted(judged, committed, ends.log_start)
@@ -331,7 +348,7 @@ class _Round:
                 (0.0 if margin.state == "lost" else margin.seconds) if margin else None,
                 margin.state if margin else "",
             )
-        headline = group_status.evaluate_group(statuses)
+        headline = group_status.evaluate_group(statuses, members=bool(group.members))
         if shared is not None and not statuses:  # nothing read yet: neither fine nor a problem
             headline = replace(headline, status=status.Status.NEW, summary=share_positions.not_started(group.members))
         group_figure = estimates.group_lag_seconds(lag_figures)
@@ -345,7 +362,10 @@ class _Round:
             if statuses
             else None
         )
-        worst = min(margins, key=lambda m: 0.0 if m.state == "lost" else m.seconds or 0.0, default=None)
+        if catch is not None and catch.state in _NO_MARGIN_CATCH_UP and by_time:
+            margins = {tp: m for tp, m in margins.items() if tp not in by_time}
+            detail.clear_margins(by_time)
+        worst = min(margins.values(), key=lambda m: 0.0 if m.state == "lost" else m.seconds or 0.0, default=None)
         row = GroupRow(
             group_id=group.group_id,
             state=group.state,

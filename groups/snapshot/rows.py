@@ -8,7 +8,7 @@ and decode this field only for the rows they show. Pure: no Django.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -172,6 +172,13 @@ class GroupDetailWriter:
                 retention_state,
             ]
         )
+
+    def clear_margins(self, partitions: Collection[tuple[str, int]]) -> None:
+        """Clear the retention margin of these partitions (of a group that catches up or keeps pace)."""
+        for topic, rows in self.topics.items():
+            for p in rows:
+                if (topic, p[0]) in partitions:
+                    p[-2], p[-1] = None, ""
 
     def text(self) -> str:
         owners = [[o.member_id, o.client_id, o.host, o.instance_id] for o in self.owners]

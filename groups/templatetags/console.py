@@ -9,7 +9,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from groups import estimates
-from groups.forecasts import margin_lost
+from groups.chart_scales import duration_text
+from groups.forecasts import margin_beyond, margin_lost
 from groups.group_links import group_url
 from groups.snapshot.rows import PartitionDetail, decode_group_detail
 from groups.status import Status
@@ -215,9 +216,12 @@ def margin(seconds: float | None, lost: str = "") -> str:
     """A retention margin: how long until retention deletes unread records, or that it has.
 
     `lost`: the margin's state ("lost") or its note; at 0 s records are gone only when it says so, else the
-    oldest unread record is deletable now and still readable until the broker's next retention check."""
+    oldest unread record is deletable now and still readable until the broker's next retention check. A state
+    "beyond" or a note saying so (groups.forecasts.BEYOND_NOTE) holds the topic's retention.ms as its seconds."""
     if seconds is None:
         return "—"
+    if seconds > 0 and margin_beyond(lost):  # its seconds are the topic's retention.ms
+        return f"more than the topic's retention ({duration_text(seconds)})"
     if seconds > 0:
         return duration(seconds)
     return "records lost" if margin_lost(seconds, lost) else "deletable now"

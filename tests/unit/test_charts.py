@@ -81,6 +81,12 @@ def test_a_sparkline_label_summarises_its_first_last_and_largest_value():
     assert root.find(f"{SVG}title").text == root.get("aria-label")
 
 
+def test_a_sparkline_whose_last_round_has_no_value_says_so_rather_than_naming_an_older_one():
+    points = [(END - 3 * MINUTE_MS, 25), (END - 2 * MINUTE_MS, 25), (END - MINUTE_MS, None), (END, None)]
+    root = _parse(sparkline_svg(points, start_ms=END - HOUR_MS, end_ms=END))
+    assert root.get("aria-label") == "Lag over the last hour: first 25, last none (no figure in the last round), max 25"
+
+
 def test_a_sparkline_of_seconds_reads_its_values_as_durations():
     root = _parse(sparkline_svg([(END - MINUTE_MS, 90), (END, 3700)], unit="seconds", label="Lag in time"))
     assert root.get("aria-label") == "Lag in time: first 1m 30s, last 1h 1m, max 1h 1m"

@@ -96,8 +96,33 @@ def test_retention_ms_against_the_lag_in_seconds_of_a_stalled_group():
 
 
 def test_a_group_consuming_at_half_the_production_rate_ages_half_as_fast():
-    result = _margin(7000, rates=Rates(5.0, 10.0), retention_ms=3_600_000)
-    assert result.seconds == pytest.approx(6000) and result.state == "ok"
+    lag = LagSeconds(2400.0, INTERPOLATED, False, "")
+    result = _margin(7000, rates=Rates(5.0, 10.0), retention_ms=3_600_000, lag=lag, warn_below_s=600)
+    assert result.seconds == pytest.approx(2400) and result.state == "ok"
+
+
+def test_a_projection_beyond_the_topics_retention_says_so_rather_than_naming_weeks():
+    # The review's: 7 days of retention, a consumer reading 98% of what is produced, "350 days".
+    week = 7 * 86_400_000
+    result = _margin(7000, rates=Rates(9.8, 10.0, GROWING), retention_ms=week)
+    assert (result.state, result.seconds) == ("beyond", week / 1000) and not result.warn
+    assert result.note.startswith("More than the topic's retention (7d)")
+    assert margin(result.seconds, result.state) == margin(result.seconds, result.note)
+    assert margin(result.seconds, result.note) == "more than the topic's retention (7d)"
+    assert margin(3600.0, "ok") == "1h 00m"
+
+
+def test_a_partition_whose_lag_is_within_a_rounds_production_keeps_pace_and_has_no_margin():
+    # Lag 8 on a topic written 30 messages a round, its rates differing by a batch in the window's ends.
+    bursty = dict(
+        rates=Rates(9.0, 10.0, GROWING), retention_ms=7 * 86_400_000, lag=LagSeconds(4.4, INTERPOLATED, False, "")
+    )
+    assert _margin(8992, **bursty).state == "beyond"
+    kept = _margin(8992, produced_per_round=30.0, **bursty)
+    assert (kept.state, kept.seconds, kept.method) == ("never", None, "retention-time")
+    assert kept.note.startswith("Keeping pace: lag 8, within what producers write in a round (30)")
+    behind = _margin(8000, produced_per_round=30.0, **bursty)  # lag 1000: a real projection
+    assert behind.state == "beyond" and behind.method == "retention-time"
 
 
 def test_a_lag_that_moves_only_by_a_batch_either_way_is_steady():
@@ -167,6 +192,17 @@ def test_rates_are_messages_per_second_over_the_recent_window():
     window = _obs([0, 50, 100, 150, 200], [100, 250, 400, 550, 700])
     assert partition_rates(window) == Rates(consume=pytest.approx(50 / 15), produce=pytest.approx(10), trend=GROWING)
     assert partition_rates(window, recent_ms=PERIOD) == Rates(pytest.approx(50 / 15), pytest.approx(10), GROWING)
+
+
+def test_rates_are_measured_over_the_whole_status_window_so_one_burst_does_not_swing_them():
+    # Ten rounds a minute apart: a consumer that paused for three rounds and then read a burst. The last
+    # 5 minutes alone gave 4 msg/s; the window, 6.7 msg/s, which the next round's burst barely moves.
+    minute = 60_000
+    window = _obs([0, 600, 1200, 1800, 2400, 3000, 3000, 3000, 3000, 3600], [i * 600 + 100 for i in range(10)])
+    window = [o._replace(t_ms=T0 + i * minute) for i, o in enumerate(window)]
+    rates = partition_rates(window)
+    assert rates.consume == pytest.approx(3600 / 540) and rates.produce == pytest.approx(10)
+    assert partition_rates(window, recent_ms=5 * minute).consume == pytest.approx(4)
 
 
 def test_rates_restart_after_a_counter_goes_down_or_the_clock_goes_back():
@@ -246,5 +282,6 @@ def test_a_retention_margin_longer_than_retention_says_the_oldest_unread_record_
         lag=LagSeconds(100.0, INTERPOLATED, False, ""),
         retention_ms=3_600_000,
     )
-    assert margin.seconds == pytest.approx((3600 - 100) / 0.25)
+    # (3600 - 100) / 0.25 s, beyond the topic's retention: shown as such, with retention.ms as its seconds.
+    assert (margin.state, margin.seconds) == ("beyond", 3600.0)
     assert "reads 3.0 msg/s of the 4.0 msg/s produced, so that record ages 0.25 s a second, not 1." in margin.note

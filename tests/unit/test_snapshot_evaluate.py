@@ -59,6 +59,21 @@ def test_a_group_without_any_known_lag_has_no_lag_rather_than_zero():
     assert row.lag is None and row.partitions == 1
 
 
+def test_a_group_without_committed_offsets_or_members_is_new_not_ok_and_one_with_members_stays_ok():
+    reading = _reading(
+        1000,
+        [
+            _group("dropped", {}),
+            _group("joining", {}, [Member("m-1", "app", "/10.0.0.1", None, (TP("t", 0),))], "Stable"),
+        ],
+        {TP("t", 0): (0, 1)},
+    )
+    dropped, joining = evaluate(reading, Carried(), ConsoleFacts(), window_rounds=10).groups
+    assert dropped.status == "NEW" and "topics were deleted or it never committed" in dropped.status_reason
+    assert dropped.lag is None
+    assert joining.status == "OK"
+
+
 def test_the_window_carries_each_partitions_observations_and_keeps_the_last_n_rounds():
     carried = Carried()
     for round_number, committed in enumerate([1, 2, 3, 4], start=1):

@@ -128,6 +128,7 @@ def _check_round(reading, evaluated, facts, owned):
         window = rows.decode_window(row.window)
         moves = [status.ConsoleMove(op, t) for op, t in facts.moves.get(row.group_id, ())]
         statuses, figures, windows, lagging_rates, margins = {}, {}, {}, {}, []
+        stored, expected, margin_of = {}, {}, {}
         for d in rows.decode_group_detail(row.detail):
             tp = TP(d.topic, d.partition)
             ends = reading.partitions.get(tp, PartitionReading(None, None))
@@ -172,6 +173,8 @@ def _check_round(reading, evaluated, facts, owned):
             lagging = d.lag is not None and d.lag > 0
             rates = _rates(observed, bool(group.members), window[d.topic][d.partition], bool(moves))
             topic = reading.topics.get(d.topic)
+            known_ends = [e for e in topic_windows.get(d.topic, {}).get(d.partition, []) if e is not None]
+            per_round = (known_ends[-1] - known_ends[0]) / (len(known_ends) - 1) if len(known_ends) > 1 else None
             margin = forecasts.retention_margin(
                 committed=d.committed,
                 log_start=ends.log_start,
@@ -180,20 +183,20 @@ def _check_round(reading, evaluated, facts, owned):
                 rates=rates if lagging else forecasts.Rates(None, None),
                 lag=figure,
                 retention_ms=topic.retention_ms if topic else None,
+                produced_per_round=per_round if lagging else None,
             )
-            assert (d.retention_seconds, d.retention_state) == (
-                0.0 if margin.state == "lost" else margin.seconds,
-                margin.state,
-            )
+            stored[tp] = (d.retention_seconds, d.retention_state)
+            expected[tp] = margin
             statuses[tp], figures[tp] = judged, figure
             if lagging:
                 windows[tp], lagging_rates[tp] = observed, rates
-            if margin.state in ("lost", "warning", "ok"):
+            if margin.state in ("lost", "warning", "ok", "beyond"):
                 margins.append(margin)
+                margin_of[tp] = margin
             checked[judged.status] += 1
             if _steady(observed):
                 checked["steady"] += 1
-        headline = group_status.evaluate_group(statuses)
+        headline = group_status.evaluate_group(statuses, members=bool(group.members))
         group_figure = estimates.group_lag_seconds(figures)
         # Memberless yet committing: a client outside the group's membership consumes.
         outside = any(r.consume for r in lagging_rates.values())
@@ -211,6 +214,22 @@ def _check_round(reading, evaluated, facts, owned):
             group_figure.doubtful,
         )
         assert (row.catch_up_seconds, row.catch_up_note) == ((catch.seconds, catch.note) if catch else (None, ""))
+        # A group catching up or keeping pace has no margin from retention.ms against its rates.
+        if catch is not None and catch.state in ("catching-up", "holding"):
+            cleared = {
+                tp
+                for tp, m in expected.items()
+                if m.method == "retention-time"
+                and m.state in ("warning", "ok", "beyond")
+                and (lagging_rates.get(tp, forecasts.Rates(None, None)).consume or 0) > 0
+            }
+            margins = [m for tp, m in margin_of.items() if tp not in cleared]
+            for tp in cleared:
+                expected[tp] = expected[tp]._replace(state="", seconds=None)
+            checked["margin cleared by catch-up"] += len(cleared)
+        for tp, m in expected.items():
+            assert stored[tp] == (0.0 if m.state == "lost" else m.seconds, m.state)
+            checked["beyond retention"] += m.state == "beyond"
         worst = min(margins, key=lambda m: 0.0 if m.state == "lost" else m.seconds or 0.0, default=None)
         assert row.retention_note == (worst.note if worst else "")
         # What the alert engine names as the cause: the partitions behind the headline, as the page words them.
@@ -261,6 +280,9 @@ def test_every_partition_of_random_scenarios_gets_what_the_plain_rules_give():
     assert checked["steady"] > 500
     assert checked["causes"] > 50
     assert checked["taken within the window"] > 100
+    # Margins beyond the topic's retention, and margins of partitions a catching-up group consumes, cleared.
+    assert checked["beyond retention"] > 20
+    assert checked["margin cleared by catch-up"] > 10
 
 
 def _rates(observed, has_members: bool, committed, console_moved: bool) -> forecasts.Rates:

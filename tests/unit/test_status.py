@@ -228,8 +228,11 @@ def test_a_round_without_a_commit_restarts_the_window():
     assert result.status is Status.NEW and "5 of 10" in result.reason
 
 
-def test_a_group_without_partitions_is_ok():
+def test_a_group_without_partitions_is_ok_with_members_and_new_without():
     assert evaluate_group({}).status is Status.OK
+    # Neither a committed offset nor a member (Kafka dropped its offsets with its topic): not a green OK.
+    dropped = evaluate_group({}, members=False)
+    assert dropped.status is Status.NEW and "its topics were deleted or it never committed" in dropped.summary
 
 
 def test_a_group_still_collecting_its_window_is_new_not_ok_and_says_so():
