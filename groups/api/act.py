@@ -24,7 +24,7 @@ from groups.forms_offset_deletion import OffsetDeletionForm
 from groups.forms_share import ShareResetForm
 from groups.kafka import client_for
 from groups.models import Operation
-from groups.operations import approvals, lifecycle, offset_deletions, replays
+from groups.operations import active_groups, approvals, offset_deletions, replays
 from groups.operations import resets as reset_operations
 from groups.operations.share_resets import SharePreview
 from groups.planning.replays import ReplayError
@@ -195,7 +195,9 @@ def delete_group_preview(request: HttpRequest, cluster: str, group: str):
         "group": description.group_id,
         "state": description.state,
         "members": len(description.members),
-        "blocked_reason": lifecycle.active_group_message(description, deleting=True) if description.is_active else None,
+        "blocked_reason": active_groups.active_group_message(description, deleting=True)
+        if description.is_active
+        else None,
         "request_url": reverse("api:api_delete_group", args=[cluster_row.name, group]),
         "internal_topics": _internal_topics(resets.internal_topics_to_delete(cluster_row, description)),
     }
@@ -212,7 +214,7 @@ def delete_group(request: HttpRequest, cluster: str, group: str, body: action_sc
     cluster_row = get_cluster(request, cluster, "delete", group)
     description, offsets = resets.group_to_delete(cluster_row, group)
     if description.is_active:
-        raise ApiError(409, "GROUP_ACTIVE", lifecycle.active_group_message(description, deleting=True))
+        raise ApiError(409, "GROUP_ACTIVE", active_groups.active_group_message(description, deleting=True))
     topics = resets.internal_topics_to_delete(cluster_row, description) if body.delete_internal_topics else None
     operation = resets.request_group_deletion(
         request,

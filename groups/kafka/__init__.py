@@ -8,7 +8,8 @@ only its callers load that client); `share` reads and resets share groups (KIP-9
 what they need from this package.
 """
 
-from groups.kafka.admin import ClusterClient, client_for, offset_fetcher
+from groups.kafka.admin import ClusterClient, client_for
+from groups.kafka.admin_clients import offset_fetcher
 from groups.kafka.convert import STATE_NAMES, TYPE_NAMES
 from groups.kafka.copier import RangeCopier
 from groups.kafka.offsets_helper import HelperDied, OffsetFetcher

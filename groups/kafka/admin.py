@@ -37,7 +37,7 @@ from groups.kafka.convert import (
     from_helper,
     record,
 )
-from groups.kafka.offsets_helper import HelperDied, OffsetFetcher, fetcher_for
+from groups.kafka.offsets_helper import HelperDied
 from groups.kafka.refusals import REFUSAL_CODES, recent_refusal, refusal_message, refusal_recorder
 from groups.kafka.values import (
     TP,
@@ -54,11 +54,8 @@ from groups.kafka.values import (
 
 
 class ClusterClient:
-    """Admin operations against one cluster, returning plain dataclasses.
-
-    It holds no AdminClient itself: each call asks `key`'s kept one of groups.kafka.admin_clients (made by
-    `make`), so that a client given up after a timeout is destroyed at once, not kept by a ClusterClient.
-    """
+    """Admin operations against one cluster, returning plain dataclasses. It holds no AdminClient: each call asks
+    groups.kafka.admin_clients for `key`'s (made by `make`), so that one given up is destroyed at once."""
 
     def __init__(
         self, key: tuple, make: Callable[[], AdminClient], bootstrap: str, timeout: float, config: dict[str, str]
@@ -171,7 +168,7 @@ class ClusterClient:
         if not group_ids:
             return {}
         try:
-            answers = offset_fetcher(self._config).fetch(list(group_ids), self.timeout)
+            answers = admin_clients.offset_fetcher(self._config).fetch(list(group_ids), self.timeout)
         except HelperDied as exc:
             if exc.crashed:
                 raise ConsoleError(
@@ -483,11 +480,6 @@ class ClusterClient:
         except KafkaException as exc:
             raise console_error(exc.args[0], "listing topics", self.bootstrap) from None
         return sorted(name for name in metadata.topics if not is_internal_topic(name))
-
-
-def offset_fetcher(config: dict[str, str]) -> OffsetFetcher:
-    """The committed-offsets helper of the cluster with this client config."""
-    return fetcher_for({**config, **ADMIN_EXTRA})
 
 
 def client_for(cluster) -> ClusterClient:

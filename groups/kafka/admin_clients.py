@@ -23,6 +23,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 from confluent_kafka.admin import AdminClient
 
+from groups.kafka.offsets_helper import OffsetFetcher, fetcher_for
 from groups.kafka.values import ConsoleError
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ ADMIN_EXTRA: dict[str, Any] = {"log.connection.close": False, "socket.connection
 _clients: dict[tuple, AdminClient] = {}
 _lock = threading.Lock()
 retired = 0  # clients this process gave up (RETIRING_CODES), for the logs and tests
+
+
+def offset_fetcher(config: dict[str, str]) -> OffsetFetcher:
+    """The committed-offsets helper of the cluster with this client config (groups.kafka.offsets_helper)."""
+    return fetcher_for({**config, **ADMIN_EXTRA})
 
 
 def kept(key: tuple, make: Callable[[], AdminClient]) -> AdminClient:

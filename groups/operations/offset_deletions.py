@@ -30,7 +30,8 @@ from groups.kafka import (
 from groups.kafka.consumer_groups import ConsumerGroupClient
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
-from groups.operations.lifecycle import Review, members_counted
+from groups.operations.active_groups import members_counted
+from groups.operations.lifecycle import Review
 from groups.planning import deletions as planning
 from groups.planning import resets as scopes
 

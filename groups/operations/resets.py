@@ -20,7 +20,8 @@ from groups import reading
 from groups.kafka import TP, ClusterClient, ConsoleError, GroupDescription, client_for, describe_group_to_change
 from groups.models import Cluster, Operation
 from groups.operations import internal_topics, lifecycle, reset_steps
-from groups.operations.lifecycle import Review, active_group_message, stop_members
+from groups.operations.active_groups import active_group_message, stop_members
+from groups.operations.lifecycle import Review
 from groups.operations.plan_review import compare_plans
 from groups.planning import deletions, inputs, reset_notes
 from groups.planning import resets as planning

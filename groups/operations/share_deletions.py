@@ -15,7 +15,8 @@ from django.conf import settings
 from groups.kafka import ClusterClient, ConsoleError, ShareGroupDescription, ShareGroupNotFound, share_client_for
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle
-from groups.operations.lifecycle import Review, members_counted
+from groups.operations.active_groups import members_counted
+from groups.operations.lifecycle import Review
 
 
 def active_share_group_deletion_message(group: ShareGroupDescription) -> str:

@@ -26,7 +26,8 @@ from groups.kafka import (
 )
 from groups.models import Cluster, Operation
 from groups.operations import lifecycle, reset_steps
-from groups.operations.lifecycle import Review, members_counted
+from groups.operations.active_groups import members_counted
+from groups.operations.lifecycle import Review
 from groups.operations.plan_review import compare_plans
 from groups.planning import inputs
 from groups.planning import resets as planning
