@@ -6,6 +6,7 @@ text on every machine, which is what lets `groups.charts` promise identical SVG 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -147,8 +148,15 @@ def axis_label(value: float, unit: str) -> str:
 
 def duration_text(seconds: float, parts: int = 2) -> str:
     """'0s', '45s', '3m 12s', '2h 05m' style durations, at most `parts` units, largest first."""
-    sign = "-" if seconds < 0 else ""
-    remaining = round(abs(seconds))
+    return _duration_of(round(seconds), parts)
+
+
+# A collection round words some 250,000 durations (status reasons, retention notes), nearly all whole seconds
+# seen before: kept, the words cost a lookup.
+@functools.lru_cache(maxsize=65_536)
+def _duration_of(whole_seconds: int, parts: int) -> str:
+    sign = "-" if whole_seconds < 0 else ""
+    remaining = abs(whole_seconds)
     if remaining == 0:
         return "0s"
     pieces: list[str] = []
