@@ -166,13 +166,12 @@ class _Round:
                 elif not pattern_matches(rule.group_pattern, group_id):
                     self.step(rule, conditions, state, group_id, current, _NOT_COVERED)
 
-    def close(self, disabled: list[AlertRule]) -> None:
-        """Move the open alerts of `disabled` rules towards resolving: a pending one ends now, a firing one
-        resolves, and tells its receivers so, once it has stayed clear as long as any alert must."""
-        open_phases = (AlertState.Phase.PENDING, AlertState.Phase.FIRING)
-        for state in AlertState.objects.filter(cluster=self.cluster, rule__in=disabled, phase__in=open_phases):
+    def close(self, states: list[AlertState]) -> None:
+        """Move the open alerts of disabled rules (`states`, their rules joined) towards resolving: a pending
+        one ends now, a firing one resolves, and tells its receivers so, once it stayed clear as any alert must."""
+        for state in states:
             state.cluster = self.cluster
-            rule = next(r for r in disabled if r.pk == state.rule_id)
+            rule = state.rule
             self.step(rule, conditions_of(rule), state, state.group_id, self.facts.get(state.group_id), _DISABLED)
 
     def step(
@@ -306,9 +305,11 @@ def evaluate_round(
     """
     now = now or timezone.now()
     rules = list(AlertRule.objects.filter(enabled=True).filter(Q(cluster__isnull=True) | Q(cluster=cluster)))
-    open_phases = (AlertState.Phase.PENDING, AlertState.Phase.FIRING)
+    # The open alerts of rules since disabled: they resolve, so their receivers are not left with them firing.
     disabled = list(
-        AlertRule.objects.filter(enabled=False, states__cluster=cluster, states__phase__in=open_phases).distinct()
+        AlertState.objects.select_related("rule").filter(
+            cluster=cluster, rule__enabled=False, phase__in=(AlertState.Phase.PENDING, AlertState.Phase.FIRING)
+        )
     )
     gap = previous_round is not None and (now - previous_round).total_seconds() > gap_bound_seconds(cluster)
     this_round = _Round(cluster, facts, now, gap)
